@@ -1,0 +1,66 @@
+"""Named domain errors; the API maps each to one status code in one place."""
+
+from __future__ import annotations
+
+
+class RegflowError(Exception):
+    """Base of every error the product raises on purpose."""
+
+    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors if errors is not None else [message]
+
+
+class NotFound(RegflowError):
+    """Something asked for does not exist (or belongs to another organisation)."""
+
+
+class JobNotFound(NotFound):
+    def __init__(self, job_id: object) -> None:
+        super().__init__(f"Job not found: {job_id}")
+
+
+class BatchNotFound(NotFound):
+    def __init__(self, batch_id: object) -> None:
+        super().__init__(f"Batch not found: {batch_id}")
+
+
+class SubStepNotFound(NotFound):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Unknown sub-step: {key}")
+        self.key = key
+
+
+class IllegalTransition(RegflowError):
+    """A status change the state machine does not allow."""
+
+
+class JobIsRunning(RegflowError):
+    """An edit was asked of a job that is running."""
+
+    def __init__(self, job_id: object) -> None:
+        super().__init__(f"Job {job_id} is running: cancel it or wait for it to stop")
+
+
+class NothingToResume(RegflowError):
+    """Resume was asked of a job whose Step 6 never started."""
+
+    def __init__(self) -> None:
+        super().__init__("No Step 6 progress to resume from")
+
+
+class EditRejected(RegflowError):
+    """One or more manual edits broke the editing rules; nothing was applied."""
+
+
+class DependencyNotSatisfied(EditRejected):
+    """A sub-step cannot be marked completed while a dependency is not settled well."""
+
+
+class JobConflict(RegflowError):
+    """Another writer changed the job first and the command could not be re-run."""
+
+
+class InvalidInput(RegflowError):
+    """A value given to a command is malformed."""
