@@ -1,0 +1,207 @@
+"""Error classification: transient or permanent, with a message fit for logs and events."""
+
+from __future__ import annotations
+
+import errno
+import html
+import json
+import math
+import re
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+MAX_MESSAGE_LENGTH = 200
+TRANSIENT_STATUSES = frozenset({408, 425, 429})
+NO_TITLE_PAGE = "Cloudflare connection error (HTML response received)"
+
+_TITLE = re.compile(r"<title[^>]*>([^<]+)</title>", re.IGNORECASE)
+_HTML_MARKERS = ("<!doctype html", "<html")
+_NETWORK_MARKERS = ("ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "ECONNREFUSED")
+_GATEWAY_MARKERS = ("502:", "503:", "504:", "520:", "521:", "522:", "523:", "524:")
+_TRANSIENT_ERRNOS = frozenset(
+    {errno.ECONNRESET, errno.ETIMEDOUT, errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH}
+)
+_TRANSIENT_CLASS_NAMES = frozenset(
+    {
+        "ClientConnectionError",
+        "ClientConnectorError",
+        "ServerDisconnectedError",
+        "ClientOSError",
+        "ServerTimeoutError",
+        "ClientPayloadError",
+        "OperationalError",
+        "InterfaceError",
+    }
+)
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03"})
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A classified error: its cleaned message and whether trying again may help."""
+
+    message: str
+    transient: bool
+    retry_after: float | None = None
+    status: int | None = None
+
+
+def is_html(text: str) -> bool:
+    """Whether `text` is (or embeds) an HTML page, as proxies like Cloudflare send."""
+    lowered = text.lower()
+    return any(marker in lowered for marker in _HTML_MARKERS)
+
+
+def clean_message(text: str) -> str:
+    """A one-line message: an HTML page becomes `Cloudflare: <title>`, long text is cut."""
+    if is_html(text):
+        return _page_summary(text)
+    flat = " ".join(text.split())
+    if not flat:
+        return "Unknown error"
+    if len(flat) > MAX_MESSAGE_LENGTH:
+        return flat[:MAX_MESSAGE_LENGTH] + "..."
+    return flat
+
+
+def _page_summary(page: str) -> str:
+    match = _TITLE.search(page)
+    if match is None:
+        return NO_TITLE_PAGE
+    title = " ".join(html.unescape(match.group(1)).split())
+    parts = title.split("|")
+    detail = parts[1].strip() if len(parts) > 1 else ""
+    return clean_message(f"Cloudflare: {detail or title}")
+
+
+def is_transient_status(status: int) -> bool:
+    """HTTP 408, 425, 429 and every 5xx are worth another attempt."""
+    return status in TRANSIENT_STATUSES or 500 <= status <= 599
+
+
+def classify_http(
+    status: int, body: str, headers: Mapping[str, str], *, now: datetime | None = None
+) -> Failure:
+    """Classify an answer that is not a readable `success: true`, by status and body."""
+    transient = is_transient_status(status) or (status < 400 and is_html(body))
+    retry_after = parse_retry_after(_header(headers, "Retry-After"), now)
+    return Failure(_http_message(status, body), transient, retry_after, status)
+
+
+def _http_message(status: int, body: str) -> str:
+    if is_html(body):
+        return clean_message(body)
+    text = _json_message(body) or body
+    return clean_message(f"HTTP {status}: {text}" if text.strip() else f"HTTP {status}")
+
+
+def _json_message(body: str) -> str | None:
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return None
+    return _message_field(decoded) if isinstance(decoded, dict) else None
+
+
+def _message_field(answer: Mapping[str, Any]) -> str | None:
+    for name in ("message", "error"):
+        value = answer.get(name)
+        if isinstance(value, Mapping):
+            value = value.get("message")
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value (delta seconds or an HTTP date), or None."""
+    if value is None or not value.strip():
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return _seconds_until(value, now)
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def _seconds_until(http_date: str, now: datetime | None) -> float | None:
+    try:
+        moment = parsedate_to_datetime(http_date.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    reference = now if now is not None else datetime.now(UTC)
+    return max((moment - reference).total_seconds(), 0.0)
+
+
+def classify_answer(body: Mapping[str, Any], *, status: int | None = None) -> Failure:
+    """Classify a 2xx answer that says `success: false`: the API refused, permanently."""
+    message = _message_field(body) or "The registration API answered success: false"
+    return Failure(clean_message(message), transient=False, status=status)
+
+
+def classify_exception(exc: BaseException) -> Failure:
+    """Classify a raised error: connection loss and timeouts are transient."""
+    status = _status_of(exc)
+    return Failure(describe_exception(exc), is_transient_exception(exc), status=status)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """A cleaned message for `exc`; a database error is prefixed with its SQLSTATE."""
+    text = str(exc).strip() or type(exc).__name__
+    sqlstate = getattr(exc, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate and not is_html(text):
+        text = f"{sqlstate}: {text}"
+    return clean_message(text)
+
+
+def is_transient_exception(exc: BaseException) -> bool:
+    """Whether `exc`, or an error it was raised from, is worth another attempt."""
+    current: BaseException | None = exc
+    while current is not None:
+        if _transient_by_kind(current):
+            return True
+        current = current.__cause__
+    return _transient_by_text(str(exc))
+
+
+def _transient_by_kind(exc: BaseException) -> bool:
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS:
+        return True
+    if any(cls.__name__ in _TRANSIENT_CLASS_NAMES for cls in type(exc).__mro__):
+        return True
+    status = _status_of(exc)
+    return (status is not None and is_transient_status(status)) or _transient_sqlstate(exc)
+
+
+def _transient_sqlstate(exc: BaseException) -> bool:
+    sqlstate = getattr(exc, "sqlstate", None)
+    if not isinstance(sqlstate, str):
+        return False
+    return sqlstate.startswith("08") or sqlstate.upper() in _TRANSIENT_SQLSTATES
+
+
+def _transient_by_text(text: str) -> bool:
+    if is_html(text) or "cloudflare" in text.lower():
+        return True
+    return any(marker in text for marker in _NETWORK_MARKERS + _GATEWAY_MARKERS)
+
+
+def _status_of(exc: BaseException) -> int | None:
+    for name in ("status", "code"):
+        value = getattr(exc, name, None)
+        if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+            return value
+    return None
