@@ -1,0 +1,55 @@
+"""The registration batch aggregate: a named set of jobs of one organisation."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+_T = "regflow:RegistrationBatch."
+
+
+class RegistrationBatch(Aggregate):
+    """A batch of restaurants uploaded together; its status is derived from its jobs."""
+
+    TOPIC = "regflow:RegistrationBatch"
+
+    class Created(Aggregate.Created):
+        TOPIC = _T + "Created"
+        organisation_id: str
+        name: str
+        jobs: list[dict[str, Any]]
+        actor: str
+
+    class Step6StartRequested(Aggregate.Event):
+        TOPIC = _T + "Step6StartRequested"
+        job_ids: list[UUID]
+        actor: str
+
+        def apply(self, batch: Any) -> None:
+            batch.started = True
+
+    def __init__(self, organisation_id: str, name: str, jobs: list[dict[str, Any]], actor: str):
+        self.organisation_id = organisation_id
+        self.name = name
+        self.jobs = jobs
+        self.created_by = actor
+        self.started = False
+
+    @classmethod
+    def open(
+        cls, organisation_id: str, name: str, jobs: list[dict[str, Any]], actor: str
+    ) -> RegistrationBatch:
+        """A new batch; `jobs` lists each job's id and restaurant summary."""
+        return cls._create(
+            cls.Created, organisation_id=organisation_id, name=name, jobs=jobs, actor=actor
+        )
+
+    @property
+    def job_ids(self) -> list[UUID]:
+        return [UUID(str(j["id"])) for j in self.jobs]
+
+    def request_start(self, job_ids: list[UUID], actor: str) -> None:
+        """Record that Step 6 was asked to start for these jobs."""
+        self.trigger_event(self.Step6StartRequested, job_ids=job_ids, actor=actor)

@@ -1,0 +1,117 @@
+"""The operator's editing rules: dependency checks, warnings, the reset cascade."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from domain.plan import PLAN
+from domain.status import SETTLED_WELL, SUB_STEP_MACHINE, SubStepStatus, destination
+
+_S = SubStepStatus
+EDIT_TARGETS = (_S.COMPLETED, _S.FAILED, _S.SKIPPED, _S.PENDING)
+
+
+def display_statuses(stored: Mapping[str, str]) -> dict[str, str]:
+    """Stored statuses with `blocked` shown for waiting sub-steps behind a failure."""
+    shown: dict[str, str] = {}
+    for key in PLAN.order:
+        status = stored[key]
+        waiting = status in (_S.PENDING, _S.RETRYING)
+        behind = any(shown[dep] in (_S.FAILED, _S.BLOCKED) for dep in PLAN.dependencies(key))
+        shown[key] = _S.BLOCKED if waiting and behind else status
+    return {key: shown[key] for key in PLAN.keys}
+
+
+@dataclass(frozen=True)
+class EditCheck:
+    """Whether one edit is allowed, and what it would do."""
+
+    sub_step: str
+    target: str
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    cascade: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+def check_edit(stored: Mapping[str, str], key: str, target: str) -> EditCheck:
+    """Check setting `key` to `target` against the rules, without changing anything."""
+    PLAN.sub_step(key)
+    current = stored[key]
+    if target == _S.PENDING:
+        return _check_reset(stored, key)
+    errors = _transition_errors(current, key, target)
+    if target == _S.COMPLETED:
+        shown = display_statuses(stored)
+        errors += [
+            f"Cannot mark {key} as completed: {dep} is {shown[dep]}"
+            for dep in PLAN.dependencies(key)
+            if shown[dep] not in SETTLED_WELL
+        ]
+    return EditCheck(key, target, errors, _warnings(stored, key, target))
+
+
+def _transition_errors(current: str, key: str, target: str) -> list[str]:
+    if target not in EDIT_TARGETS:
+        allowed = ", ".join(EDIT_TARGETS)
+        return [f"Cannot set {key} to {target}: allowed statuses are {allowed}"]
+    if current == target:
+        return [f"Cannot mark {key} as {target}: it is already {target}"]
+    if destination(SUB_STEP_MACHINE, f"mark_{target}", current) is None:
+        return [f"Cannot mark {key} as {target}: it is {current}"]
+    return []
+
+
+def _warnings(stored: Mapping[str, str], key: str, target: str) -> list[str]:
+    waiting = [k for k in PLAN.cascade_of(key) if stored[k] not in SETTLED_WELL]
+    done = [k for k in PLAN.cascade_of(key) if stored[k] == _S.COMPLETED]
+    warnings: list[str] = []
+    if target == _S.FAILED and waiting:
+        warnings.append(f"Marking {key} as failed blocks {', '.join(waiting)}")
+    if target == _S.SKIPPED and waiting:
+        warnings.append(f"Marking {key} as skipped lets {', '.join(waiting)} run without it")
+    if target in (_S.FAILED, _S.SKIPPED) and done:
+        warnings.append(f"{', '.join(done)} already completed and depend on {key}")
+    return warnings
+
+
+def _check_reset(stored: Mapping[str, str], key: str) -> EditCheck:
+    cascade = reset_cascade(stored, key)
+    errors = [
+        f"Cannot reset {k}: it is in progress" for k in cascade if stored[k] == _S.IN_PROGRESS
+    ]
+    if not cascade:
+        errors.append(f"Cannot reset {key}: it and its dependents are already pending")
+    return EditCheck(key, _S.PENDING, errors, [], cascade)
+
+
+def reset_cascade(stored: Mapping[str, str], key: str) -> list[str]:
+    """`key` and every transitive dependent that is not pending, in plan order."""
+    candidates = (key, *PLAN.cascade_of(key))
+    return [k for k in candidates if stored[k] != _S.PENDING]
+
+
+def simulate(stored: Mapping[str, str], check: EditCheck) -> dict[str, str]:
+    """Statuses after a valid edit, for checking the next edit of a bulk list."""
+    after = dict(stored)
+    if check.target == _S.PENDING:
+        after.update({k: _S.PENDING for k in check.cascade})
+    else:
+        after[check.sub_step] = check.target
+    return after
+
+
+def check_bulk(stored: Mapping[str, str], edits: list[tuple[str, str]]) -> list[EditCheck]:
+    """Check edits in order, each against the statuses the earlier ones leave."""
+    checks: list[EditCheck] = []
+    current = dict(stored)
+    for key, target in edits:
+        check = check_edit(current, key, target)
+        checks.append(check)
+        if check.valid:
+            current = simulate(current, check)
+    return checks

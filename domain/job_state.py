@@ -1,0 +1,119 @@
+"""A job's state and the queries derived from it (statuses, phases, context, work)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.context import fold_context
+from domain.editing import display_statuses
+from domain.plan import PLAN
+from domain.status import SETTLED_WELL, JobStatus, PhaseStatus, SubStepStatus
+
+_S = SubStepStatus
+SETTLED = frozenset({_S.COMPLETED, _S.SKIPPED, _S.FAILED, _S.BLOCKED})
+ACTIVE = frozenset({_S.IN_PROGRESS, _S.RETRYING})
+
+
+@dataclass
+class SubStepState:
+    """Where one sub-step of one job stands."""
+
+    status: str = _S.PENDING
+    attempts: int = 0
+    run_attempts: int = 0
+    generation: int = 1
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    error: str | None = None
+    transient: bool | None = None
+    result: dict[str, Any] = field(default_factory=dict)
+    retry_at: datetime | None = None
+    reason: str | None = None
+
+
+def phase_status(shown: dict[str, str], phase: str) -> str:
+    """A phase's status, derived from its sub-steps' shown statuses."""
+    statuses = [shown[k] for k in PLAN.in_phase(phase)]
+    if all(s in SETTLED_WELL for s in statuses):
+        return PhaseStatus.COMPLETED
+    if all(s in SETTLED for s in statuses):
+        return PhaseStatus.FAILED
+    if all(s == _S.PENDING for s in statuses):
+        return PhaseStatus.PENDING
+    return PhaseStatus.IN_PROGRESS
+
+
+class JobQueries:
+    """Read-only questions about a job, answered from its folded state."""
+
+    status: str
+    sub_steps: dict[str, SubStepState]
+    step6_started: bool
+    imported_context: dict[str, Any] | None
+
+    def statuses(self) -> dict[str, str]:
+        return {k: str(s.status) for k, s in self.sub_steps.items()}
+
+    def shown_statuses(self) -> dict[str, str]:
+        return {k: str(v) for k, v in display_statuses(self.statuses()).items()}
+
+    @property
+    def context(self) -> dict[str, Any]:
+        results = {k: s.result for k, s in self.sub_steps.items()}
+        return fold_context(self.statuses(), results, self.imported_context)
+
+    def phase_statuses(self) -> dict[str, str]:
+        shown = self.shown_statuses()
+        return {p: str(phase_status(shown, p)) for p in PLAN.phases}
+
+    @property
+    def current_phase(self) -> str | None:
+        """The first phase not yet completed (the last one when all are)."""
+        if not self.step6_started:
+            return None
+        phases = self.phase_statuses()
+        return next((p for p in PLAN.phases if phases[p] != PhaseStatus.COMPLETED), PLAN.phases[-1])
+
+    def in_flight(self) -> list[str]:
+        return [k for k, s in self.sub_steps.items() if s.status == _S.IN_PROGRESS]
+
+    def waiting_to_retry(self) -> list[str]:
+        return [k for k, s in self.sub_steps.items() if s.status == _S.RETRYING]
+
+    def all_settled(self) -> bool:
+        return all(s in SETTLED for s in self.shown_statuses().values())
+
+    def runnable(self) -> list[str]:
+        """Pending or retrying sub-steps whose dependencies and earlier phases allow a start."""
+        if self.status != JobStatus.IN_PROGRESS:
+            return []
+        shown = self.shown_statuses()
+        ready: list[str] = []
+        for phase in PLAN.phases:
+            keys = PLAN.in_phase(phase)
+            ready += [
+                k
+                for k in keys
+                if shown[k] in (_S.PENDING, _S.RETRYING)
+                and all(shown[d] in SETTLED_WELL for d in PLAN.dependencies(k))
+            ]
+            if not all(shown[k] in SETTLED for k in keys):
+                break
+        return ready
+
+    def resume_point(self) -> str | None:
+        """The phase a resume would start in: the first with work left, or None."""
+        for phase in PLAN.phases:
+            if any(self.sub_steps[k].status not in SETTLED_WELL for k in PLAN.in_phase(phase)):
+                return phase
+        return None
+
+    def last_completed_phase(self) -> str | None:
+        phases = self.phase_statuses()
+        done = [p for p in PLAN.phases if phases[p] == PhaseStatus.COMPLETED]
+        return done[-1] if done else None
+
+    def idempotency_key(self, key: str) -> str:
+        return f"{getattr(self, 'id')}:{key}:{self.sub_steps[key].generation}"

@@ -1,0 +1,79 @@
+"""Turns Settings into the `eventsourcing` library's environment (recorder, cipher, pools)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from infrastructure.settings import Settings
+
+log = logging.getLogger("regflow.persistence")
+
+APPLICATION_NAME = "registrations"
+_KEY_SALT = b"regflow: secrets at rest"
+
+
+def derive_cipher_key(passphrase: str) -> str:
+    """A 256-bit AES key derived from a passphrase, base64-encoded for the library."""
+    key = hashlib.pbkdf2_hmac("sha256", passphrase.encode(), _KEY_SALT, 200_000)
+    return base64.b64encode(key).decode()
+
+
+def key_file(settings: Settings) -> Path:
+    """Where the development key lives when REGFLOW_SECRET_KEY is unset."""
+    if settings.is_postgres or settings.sqlite_path in ("", ":memory:"):
+        return Path(".regflow-secret-key").resolve()
+    return Path(settings.sqlite_path).resolve().with_suffix(".key")
+
+
+def cipher_key(settings: Settings) -> tuple[str, bool]:
+    """The key that encrypts stored events, and whether it is a development key."""
+    if settings.secret_key:
+        return derive_cipher_key(settings.secret_key), False
+    path = key_file(settings)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return derive_cipher_key(path.read_text().strip()), True
+
+
+def library_env(settings: Settings) -> dict[str, str]:
+    """The environment the eventsourcing Application reads its persistence from."""
+    key, _ = cipher_key(settings)
+    env = {
+        "CREATE_TABLE": "y",
+        "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+        "CIPHER_KEY": key,
+    }
+    if settings.is_postgres:
+        parts = settings.postgres_parts()
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.postgres",
+            POSTGRES_DBNAME=parts["dbname"],
+            POSTGRES_HOST=parts["host"],
+            POSTGRES_PORT=parts["port"],
+            POSTGRES_USER=parts["user"],
+            POSTGRES_PASSWORD=parts["password"],
+            POSTGRES_POOL_SIZE=str(settings.postgres_pool_size),
+            POSTGRES_MAX_OVERFLOW=str(settings.postgres_pool_size),
+            POSTGRES_CONNECT_TIMEOUT="5",
+            POSTGRES_PRE_PING="y",
+            POSTGRES_LOCK_TIMEOUT="10",
+            POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="30",
+        )
+    else:
+        path = settings.sqlite_path
+        if path not in ("", ":memory:"):
+            Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.sqlite",
+            SQLITE_DBNAME=path if path not in ("", ":memory:") else "file::memory:?cache=shared",
+            SQLITE_LOCK_TIMEOUT="10",
+        )
+    return env

@@ -1,0 +1,206 @@
+"""Operator and frontend commands: batches, start, resume, cancel, edits, retry-now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from domain.batch import RegistrationBatch
+from domain.editing import EditCheck
+from domain.exceptions import InvalidInput, JobNotFound, RegflowError
+from domain.execution_config import ExecutionConfig, Restaurant
+from domain.job import RegistrationJob
+from domain.plan import PLAN
+from infrastructure.application import RegistrationStore, Saved
+
+
+@dataclass(frozen=True)
+class EditOutcome:
+    """What a manual edit did (or, in a dry run, would do)."""
+
+    checks: list[EditCheck]
+    version: int
+    position: int
+    dry_run: bool
+    job_status: str
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    started: list[str]
+    already_started: list[str] = field(default_factory=list)
+    position: int = 0
+
+
+def _validated(restaurant: dict[str, Any], index: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    config = dict(restaurant.get("execution_config") or {})
+    summary = {k: v for k, v in restaurant.items() if k != "execution_config"}
+    try:
+        checked = Restaurant.model_validate(summary).model_dump(mode="json", exclude_none=True)
+        config = ExecutionConfig.model_validate(config).model_dump(mode="json", exclude_unset=True)
+    except ValidationError as exc:
+        errors = [
+            f"restaurants[{index}].{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+        ]
+        raise InvalidInput("Invalid restaurant", errors) from None
+    return checked, config
+
+
+class Registrations(RegistrationStore):
+    """Every command the API and CLI offer, each one load, decide, save."""
+
+    def create_batch(
+        self, organisation_id: str, actor: str, name: str, restaurants: list[dict[str, Any]]
+    ) -> tuple[RegistrationBatch, list[RegistrationJob], Saved]:
+        """A batch with one pending job per restaurant, stored in one transaction."""
+        if not name.strip():
+            raise InvalidInput("A batch needs a name")
+        if not restaurants:
+            raise InvalidInput("A batch needs at least one restaurant")
+        checked = [_validated(r, i) for i, r in enumerate(restaurants)]
+        batch_id = RegistrationBatch.create_id()
+        jobs = [
+            RegistrationJob.register(batch_id, organisation_id, summary, config, actor)
+            for summary, config in checked
+        ]
+        summaries = [{"id": str(j.id), "restaurant": j.restaurant} for j in jobs]
+        batch = RegistrationBatch._create(
+            RegistrationBatch.Created,
+            id=batch_id,
+            organisation_id=organisation_id,
+            name=name.strip(),
+            jobs=summaries,
+            actor=actor,
+        )
+        return batch, jobs, self.store(batch, *jobs)
+
+    def start_step6(
+        self, organisation_id: str | None, batch_id: object, job_ids: list[str] | None, actor: str
+    ) -> StartOutcome:
+        """Start Step 6 for all jobs of a batch, or the selected ones."""
+        batch = self.batch(batch_id, organisation_id)
+        members = {str(j) for j in batch.job_ids}
+        chosen = [str(j) for j in job_ids] if job_ids else [str(j) for j in batch.job_ids]
+        strangers = [j for j in chosen if j not in members]
+        if strangers:
+            raise InvalidInput(
+                "Some jobs are not in this batch", [f"Job {j} is not in this batch" for j in strangers]
+            )
+        jobs = [self.job(j) for j in dict.fromkeys(chosen)]
+        fresh = [j for j in jobs if not j.step6_started]
+        for job in fresh:
+            job.start_step6(actor)
+        batch.request_start([j.id for j in fresh], actor)
+        saved = self.store(batch, *fresh)
+        already = [str(j.id) for j in jobs if j not in fresh]
+        return StartOutcome([str(j.id) for j in fresh], already, saved.position)
+
+    def resume(self, organisation_id: str | None, job_id: object, actor: str) -> tuple[str | None, Saved, bool]:
+        """Resume a stopped job; returns (resuming_from, saved, whether anything changed)."""
+        resuming_from, job, saved = self.update_job(
+            job_id, organisation_id, lambda j: j.resume(actor)
+        )
+        return resuming_from, saved, bool(saved.events)
+
+    def cancel(self, organisation_id: str | None, job_id: object, actor: str, reason: str | None) -> Saved:
+        return self.update_job(job_id, organisation_id, lambda j: j.cancel(actor, reason))[2]
+
+    def retry_now(self, organisation_id: str | None, job_id: object, key: str, actor: str) -> Saved:
+        return self.update_job(job_id, organisation_id, lambda j: j.retry_now(key, actor))[2]
+
+    def edit(
+        self,
+        organisation_id: str | None,
+        job_id: object,
+        edits: list[tuple[str, str, dict[str, Any] | None]],
+        actor: str,
+        reason: str,
+        dry_run: bool = False,
+    ) -> EditOutcome:
+        """Apply manual edits all-or-nothing; a refused edit is recorded for the audit."""
+        if dry_run:
+            job = self.job(job_id, organisation_id)
+            checks = job.edit(edits, actor, reason)
+            return EditOutcome(checks, job.version, 0, True, job.status)
+        try:
+            checks, job, saved = self.update_job(
+                job_id, organisation_id, lambda j: j.edit(edits, actor, reason)
+            )
+        except RegflowError as exc:
+            if not isinstance(exc, JobNotFound):
+                self._record_refusal(job_id, edits, actor, reason, exc)
+            raise
+        return EditOutcome(checks, saved.version, saved.position, False, job.status)
+
+    def _record_refusal(
+        self,
+        job_id: object,
+        edits: list[tuple[str, str, dict[str, Any] | None]],
+        actor: str,
+        reason: str,
+        exc: RegflowError,
+    ) -> None:
+        edit = {"updates": [{"sub_step": k, "status": s} for k, s, _ in edits], "reason": reason}
+        self.update_job(job_id, None, lambda j: j.refuse_edit(actor, edit, exc.errors))
+
+    def validation(self, organisation_id: str | None, job_id: object, key: str) -> dict[str, Any]:
+        """A sub-step's place in the plan and which edits are allowed now."""
+        job = self.job(job_id, organisation_id)
+        PLAN.sub_step(key)
+        shown = job.shown_statuses()
+        checks = {target: job.check_edits([(key, target)])[0] for target in
+                  ("completed", "failed", "skipped", "pending")}
+        return {
+            "sub_step": key,
+            "phase": PLAN.phase_of(key),
+            "status": shown[key],
+            "job_status": job.status,
+            "editable": job.status != "in_progress",
+            "dependencies": [
+                {"sub_step": d, "status": shown[d], "satisfied": shown[d] in ("completed", "skipped")}
+                for d in PLAN.dependencies(key)
+            ],
+            "dependents": [{"sub_step": d, "status": shown[d]} for d in PLAN.cascade_of(key)],
+            "transitions": {
+                t: {"valid": c.valid, "errors": c.errors, "warnings": c.warnings}
+                | ({"cascade": c.cascade} if t == "pending" else {})
+                for t, c in checks.items()
+            },
+        }
+
+    def import_legacy(
+        self,
+        organisation_id: str,
+        batch_name: str,
+        restaurant: dict[str, Any],
+        sub_steps: dict[str, dict[str, Any]],
+        context: dict[str, Any] | None,
+        actor: str,
+        job_id: UUID | None = None,
+    ) -> tuple[RegistrationJob, Saved]:
+        """Record a job exported from the old system, with its progress, as events."""
+        summary, config = _validated(restaurant, 0)
+        batch_id = RegistrationBatch.create_id()
+        job = RegistrationJob._create(
+            RegistrationJob.Created,
+            id=job_id or RegistrationJob.create_id(),
+            batch_id=batch_id,
+            organisation_id=organisation_id,
+            restaurant=summary,
+            execution_config=config,
+            actor=actor,
+        )
+        job.import_legacy(sub_steps, context, actor)
+        batch = RegistrationBatch._create(
+            RegistrationBatch.Created,
+            id=batch_id,
+            organisation_id=organisation_id,
+            name=batch_name,
+            jobs=[{"id": str(job.id), "restaurant": job.restaurant}],
+            actor=actor,
+        )
+        return job, self.store(batch, job)
+
