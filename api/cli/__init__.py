@@ -1,0 +1,43 @@
+"""The `regflow` command line: each module of this package adds its subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from domain.exceptions import RegflowError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with every subcommand that a module of `api.cli` registers."""
+    parser = argparse.ArgumentParser(
+        prog="regflow", description="Event-sourced Step 6 registration: run, repair, audit."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; its return value is the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except RegflowError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for detail in exc.errors if exc.errors != [exc.message] else []:
+            print(f"  - {detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

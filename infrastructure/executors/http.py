@@ -1,0 +1,113 @@
+"""The HTTP executor: calls the registration API and classifies what comes back."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from domain.failures import Failure, classify_answer, classify_exception, classify_http
+from infrastructure.executors.port import CallOutcome, SubStepCall
+
+DEFAULT_MAX_CONNECTIONS = 64
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class HttpExecutor:
+    """Calls the registration API through one pooled session with a connection limit."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        service_key: str | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> None:
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, got {max_connections}")
+        self.base_url = base_url.rstrip("/")
+        self._service_key = service_key
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._max_connections)
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    def headers_for(self, call: SubStepCall) -> dict[str, str]:
+        """The headers of one call: service key, organisation and idempotency key."""
+        headers = {
+            "X-Organisation-ID": call.organisation_id,
+            "Idempotency-Key": call.idempotency_key,
+        }
+        if self._service_key:
+            headers["X-Service-Key"] = self._service_key
+        return headers
+
+    async def call(self, call: SubStepCall) -> CallOutcome:
+        """POST the call; connection errors and timeouts come back as transient outcomes."""
+        path = concrete_path(call.endpoint, call.payload)
+        if path is None:
+            return outcome_of_failure(Failure(f"{call.endpoint}: missing path value", False))
+        timeout = aiohttp.ClientTimeout(total=call.timeout)
+        try:
+            async with self._open_session().post(
+                self.base_url + path,
+                json=call.payload,
+                headers=self.headers_for(call),
+                timeout=timeout,
+            ) as response:
+                body = await response.text()
+                return outcome_of(response.status, body, response.headers)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return outcome_of_failure(classify_exception(exc))
+
+    async def close(self) -> None:
+        """Close the session and its connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def concrete_path(endpoint: str, payload: Mapping[str, Any]) -> str | None:
+    """`endpoint` with `{name}` filled from the payload's `name`; None if one is missing."""
+    names = _PLACEHOLDER.findall(endpoint)
+    if any(payload.get(name) in (None, "") for name in names):
+        return None
+    return _PLACEHOLDER.sub(lambda m: quote(str(payload[m.group(1)]), safe=""), endpoint)
+
+
+def outcome_of(status: int, body: str, headers: Mapping[str, str]) -> CallOutcome:
+    """Turn an HTTP answer into an outcome: `success: true` is a result, the rest an error."""
+    answer = _json_object(body)
+    if not 200 <= status <= 299 or answer is None:
+        return outcome_of_failure(classify_http(status, body, headers))
+    if answer.get("success") is True:
+        result = {k: v for k, v in answer.items() if k != "success"}
+        return CallOutcome(ok=True, result=result, status=status)
+    return outcome_of_failure(classify_answer(answer, status=status))
+
+
+def outcome_of_failure(failure: Failure) -> CallOutcome:
+    """An error outcome carrying a classified failure."""
+    return CallOutcome(
+        ok=False,
+        error=failure.message,
+        transient=failure.transient,
+        retry_after=failure.retry_after,
+        status=failure.status,
+    )
+
+
+def _json_object(body: str) -> dict[str, Any] | None:
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None

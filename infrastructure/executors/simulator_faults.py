@@ -1,0 +1,129 @@
+"""The simulator's configuration and fault injection: which calls fail, how, how often."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
+
+from domain.plan import SubStep
+
+FaultKind = Literal[
+    "unavailable", "cloudflare", "timeout", "rate_limited", "bad_request", "success_false"
+]
+
+CLOUDFLARE_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>registration.example.com | 520: Web server is "
+    "returning an unknown error</title></head><body><h1>Web server is returning an unknown "
+    "error</h1><p>Error code 520</p><p>Cloudflare Ray ID: 8f1c2d3e4a5b6c7d</p></body></html>"
+)
+
+
+class FaultRule(BaseModel):
+    """One injected fault: which calls it hits, what they get back, and how many times."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: FaultKind
+    endpoint: str | None = Field(
+        default=None, description="endpoint template, path or sub-step key; none: every one"
+    )
+    job: str | None = Field(default=None, description="job id; none: every job")
+    times: int | None = Field(default=None, ge=1, description="none: every matching call")
+    per_job: bool = Field(
+        default=True, description="count `times` for each job and sub-step, else in total"
+    )
+    retry_after: NonNegativeFloat = Field(default=1.0, description="Retry-After of a 429")
+    hang: float | None = Field(
+        default=None, gt=0, description="a timeout's hang in seconds; none: until hung up on"
+    )
+
+    def matches(self, step: SubStep, path: str, job: str | None) -> bool:
+        """Whether a call of `step` at `path` for `job` is one this rule targets."""
+        endpoint_ok = self.endpoint in (None, step.endpoint, step.key, path)
+        return endpoint_ok and self.job in (None, job)
+
+
+class FaultSettings(BaseModel):
+    """The parts of the configuration that can change at run time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    faults: list[FaultRule] = Field(default_factory=list)
+    latency: dict[str, NonNegativeFloat] | None = Field(
+        default=None, description="seconds per endpoint template or sub-step key; '*': default"
+    )
+
+
+class SimulatorConfig(FaultSettings):
+    """How the simulated registration API behaves; loadable from a JSON file."""
+
+    service_key: str | None = None
+
+    @classmethod
+    def from_json_file(cls, path: str | Path) -> SimulatorConfig:
+        """The configuration stored as JSON at `path`."""
+        return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+
+def latency_of(latency: dict[str, float], step: SubStep) -> float:
+    """The configured latency of `step`, by endpoint, by key, else the '*' default."""
+    for name in (step.endpoint, step.key, "*"):
+        if name in latency:
+            return latency[name]
+    return 0.0
+
+
+class FaultBook:
+    """Fault rules with a count of how often each has struck."""
+
+    def __init__(self, rules: Sequence[FaultRule] = ()) -> None:
+        self.rules = tuple(rules)
+        self._struck: Counter[tuple[int, str | None, str | None]] = Counter()
+
+    def draw(self, step: SubStep, path: str, job: str | None) -> FaultRule | None:
+        """The first rule that strikes this call, counting it; None lets the call through."""
+        for index, rule in enumerate(self.rules):
+            if not rule.matches(step, path, job):
+                continue
+            if rule.times is None:
+                return rule
+            tally = (index, job, step.key) if rule.per_job else (index, None, None)
+            if self._struck[tally] < rule.times:
+                self._struck[tally] += 1
+                return rule
+        return None
+
+
+async def fault_response(rule: FaultRule, stopping: asyncio.Event) -> web.Response:
+    """The answer a fault gives; a timeout hangs until hung up on, stopped, or `hang` ends."""
+    if rule.kind == "timeout":
+        return await _hang(rule.hang, stopping)
+    if rule.kind == "cloudflare":
+        return web.Response(status=520, text=CLOUDFLARE_PAGE, content_type="text/html")
+    if rule.kind == "rate_limited":
+        headers = {"Retry-After": f"{rule.retry_after:g}"}
+        return _refusal(429, "Too many requests (simulated)", headers)
+    if rule.kind == "bad_request":
+        return _refusal(400, "Validation failed (simulated permanent fault)")
+    if rule.kind == "success_false":
+        return _refusal(200, "The registration was refused (simulated)")
+    return _refusal(503, "Service temporarily unavailable (simulated)")
+
+
+async def _hang(seconds: float | None, stopping: asyncio.Event) -> web.Response:
+    try:
+        await asyncio.wait_for(stopping.wait(), seconds)
+    except TimeoutError:
+        return _refusal(504, "Gateway timeout (simulated)")
+    return _refusal(503, "The simulator is stopping")
+
+
+def _refusal(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    body = {"success": False, "message": message}
+    return web.json_response(body, status=status, headers=headers)

@@ -1,0 +1,78 @@
+"""Shared fixtures: a fresh PostgreSQL database per session, SQLite files per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+
+PG_ADMIN_URL = os.environ.get("REGFLOW_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _server_reachable() -> str | None:
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).strip()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    problem = _server_reachable()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI but unreachable: {problem}")
+        pytest.skip(f"PostgreSQL unreachable: {problem}")
+    name = f"regflow_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'regflow.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    if request.param == "postgres":
+        request.applymarker(pytest.mark.postgres)
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 'regflow.db'}"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        secret_key="test-passphrase",
+        worker_id=f"test-worker-{uuid.uuid4().hex[:6]}",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Registrations]:
+    """The use-case layer on a real store (SQLite file or the session's PostgreSQL)."""
+    registrations = Registrations(settings)
+    yield registrations
+    registrations.close()
+
+
+def unique_org() -> str:
+    """An organisation id no other test uses, so tests can share a database."""
+    return f"org-{uuid.uuid4().hex[:8]}"
