@@ -65,7 +65,10 @@ class HttpExecutor:
             ) as response:
                 body = await response.text()
                 return outcome_of(response.status, body, response.headers)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except TimeoutError:
+            message = f"Timed out after {call.timeout:g}s"
+            return outcome_of_failure(Failure(message, transient=True))
+        except (aiohttp.ClientError, OSError) as exc:
             return outcome_of_failure(classify_exception(exc))
 
     async def close(self) -> None:
@@ -91,6 +94,9 @@ def outcome_of(status: int, body: str, headers: Mapping[str, str]) -> CallOutcom
     if answer.get("success") is True:
         result = {k: v for k, v in answer.items() if k != "success"}
         return CallOutcome(ok=True, result=result, status=status)
+    if "success" not in answer:
+        message = f"HTTP {status}: the answer has no success field"
+        return outcome_of_failure(Failure(message, transient=False, status=status))
     return outcome_of_failure(classify_answer(answer, status=status))
 
 

@@ -110,6 +110,7 @@ def _record_of(request: web.Request, step: SubStep) -> CallRecord:
         sub_step=sub_step or step.key,
         generation=generation,
         started=time.monotonic(),
+        organisation=request.headers.get("X-Organisation-ID"),
     )
 
 

@@ -21,6 +21,7 @@ class CallRecord:
     sub_step: str
     generation: str | None
     started: float
+    organisation: str | None = None
     finished: float | None = None
     status: int | None = None
     executed: bool = False
