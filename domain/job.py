@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain import job_events as ev
-from domain.editing import EditCheck, check_bulk, check_edit
+from domain.editing import EditCheck, check_bulk
 from domain.exceptions import (
     DependencyNotSatisfied,
     EditRejected,

@@ -48,6 +48,7 @@ def phase_status(shown: dict[str, str], phase: str) -> str:
 class JobQueries:
     """Read-only questions about a job, answered from its folded state."""
 
+    id: Any
     status: str
     sub_steps: dict[str, SubStepState]
     step6_started: bool
@@ -116,4 +117,4 @@ class JobQueries:
         return done[-1] if done else None
 
     def idempotency_key(self, key: str) -> str:
-        return f"{getattr(self, 'id')}:{key}:{self.sub_steps[key].generation}"
+        return f"{self.id}:{key}:{self.sub_steps[key].generation}"

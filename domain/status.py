@@ -45,6 +45,7 @@ class BatchStatus(StrEnum):
 SETTLED_WELL = frozenset({SubStepStatus.COMPLETED, SubStepStatus.SKIPPED})
 FINAL_JOB_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
+
 def _rule(trigger: str, source: object, dest: str) -> dict[str, object]:
     sources = source if isinstance(source, list) else [source]
     return {"trigger": trigger, "source": [str(x) for x in sources], "dest": str(dest)}

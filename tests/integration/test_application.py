@@ -1,0 +1,191 @@
+"""The use-case layer on real stores: SQLite and PostgreSQL, the same tests."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from typing import Any
+
+import psycopg
+import pytest
+from eventsourcing.persistence import OperationalError
+
+from domain.exceptions import (
+    BatchNotFound,
+    DependencyNotSatisfied,
+    IllegalTransition,
+    InvalidInput,
+    JobNotFound,
+)
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+from tests.conftest import unique_org
+from tests.unit.jobs import FULL_CONFIG
+
+PASSWORD = "correct-horse-battery-staple-91"
+
+
+def _restaurants(n: int = 2) -> list[dict[str, Any]]:
+    config = {**FULL_CONFIG, "account": {"email": "o@buzz.example", "password": PASSWORD}}
+    return [
+        {"name": f"Buzz {i}", "external_id": f"r-{i}", "execution_config": config} for i in range(n)
+    ]
+
+
+def _batch(app: Registrations, org: str, n: int = 2):
+    return app.create_batch(org, "user:u-1", "Auckland week 48", _restaurants(n))
+
+
+class TestCreateBatch:
+    def test_batch_and_jobs_are_stored_together(self, app: Registrations) -> None:
+        org = unique_org()
+        batch, jobs, saved = _batch(app, org)
+        assert app.batch(batch.id, org).job_ids == [j.id for j in jobs]
+        assert app.job(jobs[1].id, org).restaurant == {"name": "Buzz 1", "external_id": "r-1"}
+        assert saved.position >= 3
+
+    def test_invalid_restaurant_is_refused_with_its_field(self, app: Registrations) -> None:
+        bad = [{"name": "", "execution_config": {"account": {"email": "nope"}}}]
+        with pytest.raises(InvalidInput) as caught:
+            app.create_batch(unique_org(), "user:u-1", "x", bad)
+        assert any("restaurants[0].name" in e for e in caught.value.errors)
+
+    def test_password_never_reaches_storage_in_plain_text(
+        self, app: Registrations, settings: Settings
+    ) -> None:
+        _batch(app, unique_org())
+        assert PASSWORD.encode() not in _raw_bytes(settings)
+
+
+class TestOrganisationScope:
+    def test_another_organisations_job_is_not_found(self, app: Registrations) -> None:
+        _, jobs, _ = _batch(app, unique_org())
+        with pytest.raises(JobNotFound):
+            app.job(jobs[0].id, unique_org())
+
+    def test_malformed_ids_are_not_found(self, app: Registrations) -> None:
+        with pytest.raises(JobNotFound):
+            app.job("not-a-uuid")
+        with pytest.raises(BatchNotFound):
+            app.batch("../etc")
+
+
+class TestStartAndEdit:
+    def test_start_selected_jobs_only(self, app: Registrations) -> None:
+        org = unique_org()
+        batch, jobs, _ = _batch(app, org, 3)
+        outcome = app.start_step6(org, batch.id, [str(jobs[1].id)], "user:u-1")
+        assert outcome.started == [str(jobs[1].id)]
+        assert [app.job(j.id).status for j in jobs] == ["pending", "in_progress", "pending"]
+
+    def test_jobs_of_another_batch_are_refused(self, app: Registrations) -> None:
+        org = unique_org()
+        batch, _, _ = _batch(app, org)
+        _, others, _ = _batch(app, org)
+        with pytest.raises(InvalidInput):
+            app.start_step6(org, batch.id, [str(others[0].id)], "user:u-1")
+
+    def test_refused_edit_is_recorded_and_changes_nothing(self, app: Registrations) -> None:
+        org = unique_org()
+        batch, jobs, _ = _batch(app, org, 1)
+        app.start_step6(org, batch.id, None, "user:u-1")
+        app.cancel(org, jobs[0].id, "user:u-1", "stop")
+        before = app.job(jobs[0].id).statuses()
+        with pytest.raises(DependencyNotSatisfied):
+            app.edit(org, jobs[0].id, [("websiteConfig", "completed", None)], "user:u-2", "try")
+        job = app.job(jobs[0].id)
+        assert job.statuses() == before
+        last = list(app.events.get(job.id))[-1]
+        assert (type(last).__name__, last.actor) == ("EditRefused", "user:u-2")
+
+    def test_dry_run_records_nothing(self, app: Registrations) -> None:
+        org = unique_org()
+        batch, jobs, _ = _batch(app, org, 1)
+        app.start_step6(org, batch.id, None, "user:u-1")
+        app.cancel(org, jobs[0].id, "user:u-1", "stop")
+        version = app.job(jobs[0].id).version
+        outcome = app.edit(
+            org, jobs[0].id, [("codeGeneration", "skipped", None)], "user:u-1", "why", dry_run=True
+        )
+        assert outcome.dry_run and outcome.checks[0].valid
+        assert app.job(jobs[0].id).version == version
+
+
+class TestConcurrentWriters:
+    def test_two_writers_one_wins_the_other_is_refused(
+        self, app: Registrations, settings: Settings
+    ) -> None:
+        org = unique_org()
+        batch, jobs, _ = _batch(app, org, 1)
+        app.start_step6(org, batch.id, None, "user:u-1")
+        second = Registrations(settings)
+        barrier, outcomes = threading.Barrier(2), []
+
+        def cancel(store: Registrations, who: str) -> None:
+            loaded: list[int] = []
+
+            def command(job: Any) -> None:
+                if not loaded:
+                    loaded.append(job.version)
+                    barrier.wait(timeout=10)
+                job.cancel(who, None)
+
+            try:
+                store.update_job(jobs[0].id, org, command)
+                outcomes.append("won")
+            except IllegalTransition:
+                outcomes.append("refused")
+
+        threads = [
+            threading.Thread(target=cancel, args=(s, w)) for s, w in ((app, "a"), (second, "b"))
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        second.close()
+        assert sorted(outcomes) == ["refused", "won"]
+        names = [type(e).__name__ for e in app.events.get(jobs[0].id)]
+        assert names.count("JobCancelled") == 1
+
+    def test_a_commit_lost_in_flight_is_not_stored_twice(self, app: Registrations) -> None:
+        org = unique_org()
+        batch, jobs, _ = _batch(app, org, 1)
+        slept: list[float] = []
+        app.storage_retry._sleep = slept.append  # type: ignore[attr-defined]
+        real_save, calls = app.save, []
+
+        def save_then_lose_the_answer(*events: Any) -> Any:
+            calls.append(1)
+            recordings = real_save(*events)
+            if len(calls) == 1:
+                raise OperationalError("server closed the connection unexpectedly")
+            return recordings
+
+        app.save = save_then_lose_the_answer  # type: ignore[method-assign]
+        app.start_step6(org, batch.id, None, "user:u-1")
+        names = [type(e).__name__ for e in app.events.get(jobs[0].id)]
+        assert names.count("Step6Started") == 1
+        assert slept == [1.0]
+
+
+def _raw_bytes(settings: Settings) -> bytes:
+    """Every byte of every table of the store."""
+    if not settings.is_postgres:
+        with sqlite3.connect(settings.sqlite_path) as conn:
+            tables = [
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
+            rows = [row for t in tables for row in conn.execute(f'SELECT * FROM "{t}"')]
+    else:
+        with psycopg.connect(settings.database_url) as conn:
+            tables = [
+                r[0]
+                for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            ]
+            rows = [row for t in tables for row in conn.execute(f'SELECT * FROM "{t}"')]
+    return b"".join(
+        v if isinstance(v, bytes | bytearray | memoryview) else str(v).encode()
+        for row in rows
+        for v in row
+    )

@@ -1,0 +1,78 @@
+"""Builders for aggregate tests: given events, when a command, then events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import uuid4
+
+from domain.job import RegistrationJob
+
+FULL_CONFIG: dict[str, Any] = {
+    "account": {"email": "owner@buzz.example", "password": "s3cret-pass", "phone": "021"},
+    "restaurant": {"name": "Buzz", "address": "1 Queen St", "city": "Auckland"},
+    "menu": {"menu_id": "m-1"},
+    "payment": {"enabled": True},
+    "onboarding_user": {"enabled": True},
+}
+PHASE1 = ("cloudwaitressAccount", "codeGeneration", "createOnboardingUser", "uploadImages")
+PHASE2 = (
+    "restaurantRegistration",
+    "websiteConfig",
+    "servicesConfig",
+    "paymentConfig",
+    "menuImport",
+    "syncOnboardingUser",
+)
+
+
+def new_job(config: dict[str, Any] | None = None) -> RegistrationJob:
+    job = RegistrationJob.register(
+        uuid4(), "org-1", {"name": "Buzz"}, FULL_CONFIG if config is None else config, "user:u-1"
+    )
+    return job
+
+
+def running_job(config: dict[str, Any] | None = None) -> RegistrationJob:
+    job = new_job(config)
+    job.start_step6("user:u-1")
+    job.claim("worker-1")
+    return job
+
+
+def succeed(job: RegistrationJob, *keys: str, result: dict[str, Any] | None = None) -> None:
+    for key in keys:
+        job.start_sub_step(key)
+        job.complete_sub_step(key, result or {})
+
+
+def fail(job: RegistrationJob, key: str, error: str = "HTTP 400: bad menu") -> None:
+    job.start_sub_step(key)
+    job.fail_sub_step(key, error, transient=False)
+
+
+def given(job: RegistrationJob) -> RegistrationJob:
+    """Replay what was done so far into a fresh aggregate, with no pending events."""
+    events = job.collect_events()
+    replayed: Any = None
+    for event in events:
+        replayed = event.mutate(replayed)
+    assert isinstance(replayed, RegistrationJob)
+    return replayed
+
+
+def then(job: RegistrationJob) -> list[str]:
+    """Names of the events the last command recorded."""
+    return [type(e).__name__ for e in job.collect_events()]
+
+
+def refused(job: RegistrationJob, command: Callable[[], Any], error: type[Exception]) -> Exception:
+    """Run a command that must be refused; check it recorded nothing."""
+    version = job.version
+    try:
+        command()
+    except error as exc:
+        assert job.pending_events == [], "a refused command recorded events"
+        assert job.version == version
+        return exc
+    raise AssertionError(f"{command} was not refused with {error.__name__}")

@@ -1,0 +1,162 @@
+"""Given events, when an engine command, then events: the job aggregate's run commands."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.exceptions import IllegalTransition
+from tests.unit.jobs import PHASE1, fail, given, new_job, refused, running_job, succeed, then
+
+
+class TestStartStep6:
+    def test_start_records_step6_started(self) -> None:
+        job = given(new_job())
+        job.start_step6("user:u-1")
+        assert then(job) == ["Step6Started"]
+        assert job.status == "in_progress"
+
+    def test_disabled_sub_steps_are_skipped_with_reason(self) -> None:
+        job = given(new_job({"menu": {"menu_id": "m-1"}}))
+        job.start_step6("user:u-1")
+        assert then(job) == ["Step6Started"] + ["SubStepSkipped"] * 3
+        assert job.sub_steps["paymentConfig"].reason == "no payment set-up in execution_config"
+        assert job.sub_steps["syncOnboardingUser"].status == "skipped"
+
+    def test_second_start_is_refused(self) -> None:
+        job = given(running_job())
+        refused(job, lambda: job.start_step6("user:u-1"), IllegalTransition)
+
+
+class TestClaim:
+    def test_claim_records_the_worker(self) -> None:
+        job = given(new_job())
+        job.start_step6("user:u-1")
+        job.collect_events()
+        job.claim("worker-2")
+        assert then(job) == ["Claimed"]
+        assert job.worker_id == "worker-2"
+
+    def test_claim_interrupts_calls_left_in_flight(self) -> None:
+        job = running_job()
+        key = job.start_sub_step("cloudwaitressAccount")
+        job = given(job)
+        job.claim("worker-2")
+        assert then(job) == ["Claimed", "SubStepInterrupted"]
+        assert job.sub_steps["cloudwaitressAccount"].status == "retrying"
+        assert job.idempotency_key("cloudwaitressAccount") == key
+
+
+class TestStartSubStep:
+    def test_first_start_in_a_phase_records_phase_started(self) -> None:
+        job = given(running_job())
+        key = job.start_sub_step("codeGeneration")
+        assert then(job) == ["PhaseStarted", "SubStepStarted"]
+        assert key == f"{job.id}:codeGeneration:1"
+        assert job.sub_steps["codeGeneration"].attempts == 1
+
+    def test_sub_step_of_a_later_phase_waits_for_earlier_phases(self) -> None:
+        job = running_job()
+        succeed(job, "cloudwaitressAccount")
+        job = given(job)
+        refused(job, lambda: job.start_sub_step("restaurantRegistration"), IllegalTransition)
+
+    def test_phase_two_starts_when_phase_one_is_settled(self) -> None:
+        job = running_job()
+        succeed(job, *PHASE1)
+        assert "restaurantRegistration" in given(job).runnable()
+
+    def test_unmet_dependency_refuses_start(self) -> None:
+        job = running_job()
+        succeed(job, *PHASE1[1:])
+        fail(job, "cloudwaitressAccount")
+        job = given(job)
+        refused(job, lambda: job.start_sub_step("restaurantRegistration"), IllegalTransition)
+
+
+class TestOutcomes:
+    def test_complete_records_result_and_phase_completion(self) -> None:
+        job = running_job()
+        succeed(job, *PHASE1[:3])
+        job.start_sub_step("uploadImages")
+        job = given(job)
+        job.complete_sub_step("uploadImages", {"imageCount": 3})
+        assert then(job) == ["SubStepCompleted", "PhaseCompleted"]
+        assert job.sub_steps["uploadImages"].result == {"imageCount": 3}
+
+    def test_schedule_retry_waits_with_the_error(self) -> None:
+        job = running_job()
+        job.start_sub_step("codeGeneration")
+        job = given(job)
+        job.schedule_retry("codeGeneration", "HTTP 503: unavailable", delay=2.0)
+        assert then(job) == ["SubStepRetryScheduled"]
+        state = job.sub_steps["codeGeneration"]
+        assert (state.status, state.error) == ("retrying", "HTTP 503: unavailable")
+        assert state.retry_at is not None
+
+    def test_retry_keeps_the_idempotency_key_and_counts_attempts(self) -> None:
+        job = running_job()
+        first = job.start_sub_step("codeGeneration")
+        job.schedule_retry("codeGeneration", "HTTP 503", delay=1.0)
+        assert job.start_sub_step("codeGeneration") == first
+        assert job.sub_steps["codeGeneration"].attempts == 2
+
+    def test_fail_blocks_only_dependents(self) -> None:
+        job = running_job()
+        succeed(job, *PHASE1)
+        succeed(job, "restaurantRegistration")
+        fail(job, "menuImport")
+        job = given(job)
+        shown = job.shown_statuses()
+        assert shown["optionSets"] == shown["itemTags"] == "blocked"
+        assert set(job.runnable()) >= {"websiteConfig", "servicesConfig", "paymentConfig"}
+
+    def test_retry_now_is_recorded_for_a_waiting_sub_step(self) -> None:
+        job = running_job()
+        job.start_sub_step("codeGeneration")
+        job.schedule_retry("codeGeneration", "HTTP 503", delay=60.0)
+        job = given(job)
+        job.retry_now("codeGeneration", "user:u-1")
+        assert then(job) == ["SubStepRetryRequested"]
+
+    def test_retry_now_is_refused_when_nothing_waits(self) -> None:
+        job = given(running_job())
+        refused(job, lambda: job.retry_now("codeGeneration", "user:u-1"), IllegalTransition)
+
+
+class TestFinish:
+    def test_all_completed_finishes_the_job(self) -> None:
+        job = running_job()
+        while job.runnable():
+            succeed(job, *job.runnable())
+        job = given(job)
+        assert job.finish() == "completed"
+        assert then(job) == ["JobCompleted"]
+
+    def test_a_failure_finishes_the_job_as_failed_with_what_it_blocked(self) -> None:
+        job = running_job()
+        succeed(job, *PHASE1)
+        succeed(job, "restaurantRegistration")
+        fail(job, "menuImport")
+        succeed(job, *job.runnable())
+        job = given(job)
+        assert job.finish() == "failed"
+        failed = job.collect_events()[0]
+        assert (failed.failed, failed.blocked) == (["menuImport"], ["optionSets", "itemTags"])
+
+    def test_finish_is_refused_while_work_remains(self) -> None:
+        job = given(running_job())
+        refused(job, job.finish, IllegalTransition)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda job: job.complete_sub_step("codeGeneration", {}),
+        lambda job: job.fail_sub_step("codeGeneration", "x", transient=False),
+        lambda job: job.schedule_retry("codeGeneration", "x", delay=1.0),
+    ],
+    ids=["complete", "fail", "schedule_retry"],
+)
+def test_outcome_of_a_sub_step_not_in_flight_is_refused(command: object) -> None:
+    job = given(running_job())
+    refused(job, lambda: command(job), IllegalTransition)  # type: ignore[operator]

@@ -1,0 +1,249 @@
+"""Given events, when an operator command, then events: resume, cancel and manual edits."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.exceptions import (
+    DependencyNotSatisfied,
+    EditRejected,
+    IllegalTransition,
+    InvalidInput,
+    JobIsRunning,
+    NothingToResume,
+    SubStepNotFound,
+)
+from tests.unit.jobs import PHASE1, fail, given, new_job, refused, running_job, succeed, then
+
+REASON = "done by hand in the CloudWaitress admin"
+
+
+def failed_at_restaurant_registration():
+    job = running_job()
+    succeed(job, *PHASE1)
+    fail(job, "restaurantRegistration")
+    job.finish()
+    return job
+
+
+def failed_at_menu_import():
+    job = running_job()
+    succeed(job, *PHASE1, "restaurantRegistration")
+    fail(job, "menuImport")
+    while job.runnable():
+        succeed(job, *job.runnable())
+    job.finish()
+    return job
+
+
+def completed_job():
+    job = running_job()
+    while job.runnable():
+        succeed(job, *job.runnable())
+    job.finish()
+    return job
+
+
+class TestCancel:
+    def test_cancel_stops_the_job_and_releases_waiting_retries(self) -> None:
+        job = running_job()
+        job.start_sub_step("codeGeneration")
+        job.schedule_retry("codeGeneration", "HTTP 503", delay=30.0)
+        job = given(job)
+        job.cancel("user:u-1", "wrong menu")
+        assert then(job) == ["JobCancelled"]
+        assert job.status == "cancelled"
+        assert job.sub_steps["codeGeneration"].status == "pending"
+
+    def test_cancel_of_a_completed_job_is_refused(self) -> None:
+        job = given(completed_job())
+        refused(job, lambda: job.cancel("user:u-1", None), IllegalTransition)
+
+
+class TestResume:
+    def test_resume_gives_failed_sub_steps_fresh_attempts(self) -> None:
+        job = given(failed_at_menu_import())
+        assert job.resume("user:u-1") == "phase2"
+        assert then(job) == ["ResumeRequested"]
+        assert job.sub_steps["menuImport"].status == "pending"
+        assert job.sub_steps["menuImport"].run_attempts == 0
+        assert job.runnable() == ["menuImport"]
+
+    def test_resume_after_phase_one_starts_at_phase_two(self) -> None:
+        job = running_job()
+        succeed(job, *PHASE1)
+        job.cancel("user:u-1", None)
+        job = given(job)
+        assert job.resume("user:u-1") == "phase2"
+        assert job.runnable() == ["restaurantRegistration"]
+
+    def test_resume_of_a_completed_job_records_nothing(self) -> None:
+        job = given(completed_job())
+        assert job.resume("user:u-1") is None
+        assert then(job) == []
+
+    def test_resume_without_step6_progress_is_refused(self) -> None:
+        job = given(new_job())
+        refused(job, lambda: job.resume("user:u-1"), NothingToResume)
+
+    def test_resume_of_a_running_job_is_refused(self) -> None:
+        job = given(running_job())
+        refused(job, lambda: job.resume("user:u-1"), JobIsRunning)
+
+
+class TestMarkStatus:
+    def test_mark_completed_with_result_feeds_the_context(self) -> None:
+        job = running_job()
+        succeed(job, "cloudwaitressAccount", "createOnboardingUser", "uploadImages")
+        fail(job, "codeGeneration")
+        job.cancel("user:u-1", "fix code generation by hand")
+        job = given(job)
+        result = {"codeInjectionId": "ci-typed-by-hand"}
+        job.edit([("codeGeneration", "completed", result)], "user:u-1", REASON)
+        assert then(job) == ["ManualStatusSet"]
+        assert job.context["codeInjectionId"] == "ci-typed-by-hand"
+
+    def test_mark_completed_with_a_failed_dependency_names_it(self) -> None:
+        job = given(failed_at_restaurant_registration())
+        exc = refused(
+            job,
+            lambda: job.edit([("websiteConfig", "completed", None)], "user:u-1", REASON),
+            DependencyNotSatisfied,
+        )
+        assert exc.errors == [  # type: ignore[attr-defined]
+            "Cannot mark websiteConfig as completed: restaurantRegistration is failed"
+        ]
+
+    def test_mark_failed_warns_which_dependents_it_blocks(self) -> None:
+        job = given(failed_at_restaurant_registration())
+        checks = job.edit([("cloudwaitressAccount", "failed", None)], "user:u-1", REASON)
+        assert checks[0].warnings[0].startswith("Marking cloudwaitressAccount as failed blocks")
+
+    def test_mark_skipped_warns_dependents_run_without_it(self) -> None:
+        job = given(failed_at_menu_import())
+        checks = job.edit([("menuImport", "skipped", None)], "user:u-1", REASON)
+        assert checks[0].warnings == [
+            "Marking menuImport as skipped lets optionSets, itemTags run without it"
+        ]
+
+    def test_marking_the_same_status_is_refused(self) -> None:
+        job = given(failed_at_menu_import())
+        refused(
+            job,
+            lambda: job.edit([("menuImport", "failed", None)], "user:u-1", REASON),
+            EditRejected,
+        )
+
+    def test_edits_of_a_running_job_are_refused(self) -> None:
+        job = given(running_job())
+        refused(
+            job,
+            lambda: job.edit([("codeGeneration", "skipped", None)], "user:u-1", REASON),
+            JobIsRunning,
+        )
+
+    def test_an_edit_needs_a_reason(self) -> None:
+        job = given(failed_at_menu_import())
+        refused(
+            job, lambda: job.edit([("menuImport", "skipped", None)], "user:u-1", " "), InvalidInput
+        )
+
+    def test_unknown_sub_step_is_refused(self) -> None:
+        job = given(failed_at_menu_import())
+        refused(
+            job,
+            lambda: job.edit([("menuExport", "skipped", None)], "user:u-1", REASON),
+            SubStepNotFound,
+        )
+
+    def test_marking_failed_reopens_a_completed_job(self) -> None:
+        job = given(completed_job())
+        job.edit([("itemTags", "failed", None)], "user:u-1", REASON)
+        assert job.status == "pending"
+
+
+class TestReset:
+    def test_reset_cascades_to_dependents_with_a_new_generation(self) -> None:
+        job = given(failed_at_menu_import())
+        checks = job.edit([("restaurantRegistration", "pending", None)], "user:u-1", REASON)
+        assert then(job) == ["SubStepReset"]
+        assert checks[0].cascade == [
+            "restaurantRegistration",
+            "websiteConfig",
+            "servicesConfig",
+            "paymentConfig",
+            "menuImport",
+            "syncOnboardingUser",
+        ]
+        assert job.idempotency_key("menuImport").endswith(":menuImport:2")
+
+    def test_reset_reopens_a_completed_job(self) -> None:
+        job = given(completed_job())
+        job.edit([("itemTags", "pending", None)], "user:u-1", REASON)
+        assert job.status == "pending"
+        assert job.resume("user:u-1") == "phase4"
+
+    def test_reset_of_an_all_pending_chain_is_refused(self) -> None:
+        job = running_job()
+        job.cancel("user:u-1", None)
+        job = given(job)
+        refused(
+            job,
+            lambda: job.edit([("menuImport", "pending", None)], "user:u-1", REASON),
+            EditRejected,
+        )
+
+
+class TestBulkEdits:
+    def test_bulk_edits_apply_in_order(self) -> None:
+        job = given(failed_at_restaurant_registration())
+        edits = [("restaurantRegistration", "completed", None), ("menuImport", "completed", None)]
+        job.edit(edits, "user:u-1", REASON)
+        assert then(job) == ["ManualStatusSet", "ManualStatusSet"]
+
+    def test_one_invalid_edit_applies_none(self) -> None:
+        job = given(failed_at_restaurant_registration())
+        edits = [("menuImport", "completed", None), ("restaurantRegistration", "completed", None)]
+        exc = refused(job, lambda: job.edit(edits, "user:u-1", REASON), EditRejected)
+        assert exc.errors == [  # type: ignore[attr-defined]
+            "Cannot mark menuImport as completed: restaurantRegistration is failed"
+        ]
+
+
+class TestAuditOfRefusals:
+    def test_refused_edit_is_recorded_without_changing_state(self) -> None:
+        job = given(failed_at_menu_import())
+        before = job.statuses()
+        job.refuse_edit("user:u-2", {"sub_step": "optionSets"}, ["Cannot mark ..."])
+        assert then(job) == ["EditRefused"]
+        assert job.statuses() == before
+
+
+class TestLegacyImport:
+    def test_import_takes_over_statuses_and_stops_as_failed(self) -> None:
+        job = given(new_job())
+        job.import_legacy(
+            {"cloudwaitressAccount": {"status": "completed"}, "menuImport": {"status": "failed"}},
+            None,
+            "system",
+        )
+        assert then(job) == ["LegacyProgressImported"]
+        assert job.status == "failed"
+        assert job.sub_steps["menuImport"].status == "failed"
+
+    def test_second_import_is_refused(self) -> None:
+        job = new_job()
+        job.import_legacy({}, None, "system")
+        job = given(job)
+        refused(job, lambda: job.import_legacy({}, None, "system"), IllegalTransition)
+
+
+@pytest.mark.parametrize("target", ["completed", "failed", "skipped", "pending"])
+def test_edits_of_an_in_flight_sub_step_are_refused(target: str) -> None:
+    job = running_job()
+    job.start_sub_step("codeGeneration")
+    job.cancel("user:u-1", None)
+    job = given(job)
+    refused(
+        job, lambda: job.edit([("codeGeneration", target, None)], "user:u-1", REASON), EditRejected
+    )
