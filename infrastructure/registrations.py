@@ -87,7 +87,8 @@ class Registrations(RegistrationStore):
         strangers = [j for j in chosen if j not in members]
         if strangers:
             raise InvalidInput(
-                "Some jobs are not in this batch", [f"Job {j} is not in this batch" for j in strangers]
+                "Some jobs are not in this batch",
+                [f"Job {j} is not in this batch" for j in strangers],
             )
         jobs = [self.job(j) for j in dict.fromkeys(chosen)]
         fresh = [j for j in jobs if not j.step6_started]
@@ -98,14 +99,18 @@ class Registrations(RegistrationStore):
         already = [str(j.id) for j in jobs if j not in fresh]
         return StartOutcome([str(j.id) for j in fresh], already, saved.position)
 
-    def resume(self, organisation_id: str | None, job_id: object, actor: str) -> tuple[str | None, Saved, bool]:
+    def resume(
+        self, organisation_id: str | None, job_id: object, actor: str
+    ) -> tuple[str | None, Saved, bool]:
         """Resume a stopped job; returns (resuming_from, saved, whether anything changed)."""
         resuming_from, job, saved = self.update_job(
             job_id, organisation_id, lambda j: j.resume(actor)
         )
         return resuming_from, saved, bool(saved.events)
 
-    def cancel(self, organisation_id: str | None, job_id: object, actor: str, reason: str | None) -> Saved:
+    def cancel(
+        self, organisation_id: str | None, job_id: object, actor: str, reason: str | None
+    ) -> Saved:
         return self.update_job(job_id, organisation_id, lambda j: j.cancel(actor, reason))[2]
 
     def retry_now(self, organisation_id: str | None, job_id: object, key: str, actor: str) -> Saved:
@@ -151,8 +156,10 @@ class Registrations(RegistrationStore):
         job = self.job(job_id, organisation_id)
         PLAN.sub_step(key)
         shown = job.shown_statuses()
-        checks = {target: job.check_edits([(key, target)])[0] for target in
-                  ("completed", "failed", "skipped", "pending")}
+        checks = {
+            target: job.check_edits([(key, target)])[0]
+            for target in ("completed", "failed", "skipped", "pending")
+        }
         return {
             "sub_step": key,
             "phase": PLAN.phase_of(key),
@@ -160,7 +167,11 @@ class Registrations(RegistrationStore):
             "job_status": job.status,
             "editable": job.status != "in_progress",
             "dependencies": [
-                {"sub_step": d, "status": shown[d], "satisfied": shown[d] in ("completed", "skipped")}
+                {
+                    "sub_step": d,
+                    "status": shown[d],
+                    "satisfied": shown[d] in ("completed", "skipped"),
+                }
                 for d in PLAN.dependencies(key)
             ],
             "dependents": [{"sub_step": d, "status": shown[d]} for d in PLAN.cascade_of(key)],
@@ -203,4 +214,3 @@ class Registrations(RegistrationStore):
             actor=actor,
         )
         return job, self.store(batch, job)
-
