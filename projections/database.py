@@ -1,0 +1,142 @@
+"""Connections for the views: the same SQL on SQLite and PostgreSQL, one dialect switch."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from infrastructure.settings import Settings
+
+CONNECTION_NAME = "regflow-projections"
+LOCK_CLASS = 0x5E6F  # advisory-lock namespace of the views
+_SQLITE_HELD: set[tuple[str, str]] = set()
+_SQLITE_GUARD = threading.Lock()
+
+
+class Database:
+    """Where the views live: the event store's own database, reached by our own connections."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.is_postgres = settings.is_postgres
+        self._settings = settings
+        self._pool: ConnectionPool[Any] | None = None
+        self._pool_guard = threading.Lock()
+
+    def sql(self, text: str) -> str:
+        """`text` with `?` placeholders in the driver's own style."""
+        return text.replace("?", "%s") if self.is_postgres else text
+
+    def connect(self) -> Any:
+        """A dedicated connection in autocommit mode (a runner holds one for its lifetime)."""
+        if self.is_postgres:
+            parts = self._settings.postgres_parts()
+            return psycopg.connect(
+                **parts,
+                autocommit=True,
+                row_factory=dict_row,
+                application_name=CONNECTION_NAME,
+                connect_timeout=5,
+            )
+        path = self._settings.sqlite_path
+        memory = path in ("", ":memory:")
+        conn = sqlite3.connect(
+            "file::memory:?cache=shared" if memory else path,
+            uri=memory,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=10,
+        )
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    @contextmanager
+    def transaction(self, conn: Any) -> Iterator[Any]:
+        """A cursor inside one transaction: committed on success, rolled back on error."""
+        if self.is_postgres:
+            with conn.transaction(), conn.cursor() as cur:
+                yield cur
+            return
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            conn.rollback()
+            raise
+        else:
+            conn.commit()
+        finally:
+            cur.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A cursor for queries (a pooled connection on PostgreSQL, a fresh one on SQLite)."""
+        if not self.is_postgres:
+            conn = self.connect()
+            try:
+                yield conn.cursor()
+            finally:
+                conn.close()
+            return
+        with self._read_pool().connection() as conn, conn.cursor() as cur:
+            yield cur
+
+    def _read_pool(self) -> ConnectionPool[Any]:
+        with self._pool_guard:
+            if self._pool is None:
+                parts = self._settings.postgres_parts()
+                self._pool = ConnectionPool(
+                    kwargs={
+                        **parts,
+                        "autocommit": True,
+                        "row_factory": dict_row,
+                        "application_name": CONNECTION_NAME,
+                    },
+                    min_size=1,
+                    max_size=4,
+                    open=False,
+                    timeout=10,
+                    check=ConnectionPool.check_connection,
+                )
+                self._pool.open(wait=False)
+            return self._pool
+
+    def fetch(self, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a query, as dicts."""
+        with self.reading() as cur:
+            cur.execute(self.sql(query), tuple(params))
+            return [dict(row) for row in cur.fetchall()]
+
+    def try_lock(self, conn: Any, name: str) -> bool:
+        """Take the one-runner-per-view lock (advisory on PostgreSQL, in-process on SQLite)."""
+        if self.is_postgres:
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(%s, hashtext(%s)) AS ok", (LOCK_CLASS, name)
+            ).fetchone()
+            return bool(row["ok"])
+        with _SQLITE_GUARD:
+            if (self._settings.data_location, name) in _SQLITE_HELD:
+                return False
+            _SQLITE_HELD.add((self._settings.data_location, name))
+            return True
+
+    def release(self, conn: Any, name: str) -> None:
+        """Give the lock back (closing the connection also does, on PostgreSQL)."""
+        if self.is_postgres:
+            conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (LOCK_CLASS, name))
+            return
+        with _SQLITE_GUARD:
+            _SQLITE_HELD.discard((self._settings.data_location, name))
+
+    def close(self) -> None:
+        with self._pool_guard:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None

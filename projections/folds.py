@@ -1,0 +1,111 @@
+"""Pure folds from job events to the read models' rows: no I/O, the aggregate is the one truth."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from domain.job import RegistrationJob
+from domain.job_state import SubStepState
+from domain.plan import PLAN
+from domain.secrets import redact
+from domain.status import SubStepStatus
+
+SUB_STEP_FIELDS = ("status", "attempts", "started_at", "completed_at", "error", "result")
+
+
+def iso(moment: datetime | None) -> str | None:
+    """An ISO 8601 text for a timestamp, or None."""
+    return moment.isoformat() if moment is not None else None
+
+
+def apply_event(job: RegistrationJob | None, event: Any) -> RegistrationJob:
+    """The job after one more of its events (None before its Created event)."""
+    folded = event.mutate(job)
+    if not isinstance(folded, RegistrationJob):
+        raise TypeError(f"{type(event).__name__} is not an event of a registration job")
+    return folded
+
+
+def replay(events: Iterable[Any]) -> RegistrationJob:
+    """The job that a complete sequence of its events describes."""
+    job: RegistrationJob | None = None
+    for event in events:
+        job = apply_event(job, event)
+    if job is None:
+        raise ValueError("no events to replay")
+    return job
+
+
+def _sub_step(state: SubStepState, shown: str) -> dict[str, Any]:
+    return {
+        "status": shown,
+        "attempts": state.attempts,
+        "started_at": iso(state.started_at),
+        "completed_at": iso(state.completed_at),
+        "error": state.error,
+        "result": redact(state.result),
+        "reason": state.reason,
+        "retry_at": iso(state.retry_at) if shown == SubStepStatus.RETRYING else None,
+    }
+
+
+def document_of(job: RegistrationJob) -> dict[str, Any]:
+    """The job's `sub_step_progress` in the frontend's shape, `blocked` derived, secrets hidden."""
+    shown = job.shown_statuses()
+    phases = job.phase_statuses()
+    return {
+        "current_phase": job.current_phase,
+        "phases": {
+            phase: {
+                "status": phases[phase],
+                "sub_steps": {
+                    key: _sub_step(job.sub_steps[key], shown[key]) for key in PLAN.in_phase(phase)
+                },
+            }
+            for phase in PLAN.phases
+        },
+        "context": redact(job.context),
+    }
+
+
+def progress_document(events: Iterable[Any]) -> dict[str, Any]:
+    """The `sub_step_progress` document a job's events fold to."""
+    return document_of(replay(events))
+
+
+def status_counts(job: RegistrationJob) -> dict[str, int]:
+    """How many sub-steps show each status (every status present, zeros included)."""
+    counted = Counter(job.shown_statuses().values())
+    return {str(status): counted.get(status, 0) for status in SubStepStatus}
+
+
+def restaurant_of(job: RegistrationJob) -> dict[str, Any]:
+    """The restaurant summary shown with a job (no secrets)."""
+    return dict(redact(job.restaurant))
+
+
+def job_summary(job: RegistrationJob) -> dict[str, Any]:
+    """The summary row of a job: who, where it stands, what went wrong last."""
+    return {
+        "job_id": str(job.id),
+        "batch_id": str(job.batch_id),
+        "organisation_id": job.organisation_id,
+        "restaurant": restaurant_of(job),
+        "name": job.restaurant.get("name"),
+        "external_id": job.restaurant.get("external_id"),
+        "status": str(job.status),
+        "current_phase": job.current_phase,
+        "counts": status_counts(job),
+        "last_error": job.last_error,
+        "version": job.version,
+        "created_at": iso(job.created_on),
+        "updated_at": iso(job.modified_on),
+    }
+
+
+def job_row(job: RegistrationJob) -> dict[str, Any]:
+    """Everything the job view stores for one job: its summary and its progress document."""
+    return job_summary(job) | {"sub_step_progress": document_of(job)}

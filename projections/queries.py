@@ -1,0 +1,112 @@
+"""Reads of the views, returned as plain JSON-able dicts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from projections.batches import batch_summary
+from projections.database import Database
+from projections.schema import Schema
+
+SUMMARY_COLUMNS = (
+    "job_id, batch_id, organisation_id, name, external_id, restaurant, status, current_phase,"
+    " counts, last_error, version, created_at, updated_at"
+)
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    return row | {
+        "id": row["job_id"],
+        "restaurant": json.loads(row["restaurant"]),
+        "counts": json.loads(row["counts"]),
+    }
+
+
+class ViewQueries:
+    """Questions the API and the engine ask the read models."""
+
+    def __init__(self, db: Database, schema: Schema) -> None:
+        self.db = db
+        self.schema = schema
+
+    def job_progress(self, job_id: str) -> dict[str, Any] | None:
+        """A job's summary with its `sub_step_progress`, or None."""
+        rows = self.db.fetch(
+            f"SELECT {SUMMARY_COLUMNS}, progress FROM {self.schema.jobs} WHERE job_id = ?",
+            (str(job_id),),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        progress = json.loads(row.pop("progress"))
+        return _summary(row) | {"sub_step_progress": progress}
+
+    def job_summaries(self, batch_id: str) -> list[dict[str, Any]]:
+        """Every job of a batch, in the order they were created."""
+        rows = self.db.fetch(
+            f"SELECT {SUMMARY_COLUMNS} FROM {self.schema.jobs} WHERE batch_id = ?"
+            " ORDER BY created_at, job_id",
+            (str(batch_id),),
+        )
+        return [_summary(r) for r in rows]
+
+    def _counts(self, batch_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        if not batch_ids:
+            return {}
+        marks = ", ".join("?" for _ in batch_ids)
+        rows = self.db.fetch(
+            f"SELECT batch_id, status, COUNT(*) AS n FROM {self.schema.jobs}"
+            f" WHERE batch_id IN ({marks}) GROUP BY batch_id, status",
+            tuple(batch_ids),
+        )
+        counts: dict[str, dict[str, int]] = {b: {} for b in batch_ids}
+        for row in rows:
+            counts[row["batch_id"]][row["status"]] = int(row["n"])
+        return counts
+
+    def batch_summary(self, batch_id: str) -> dict[str, Any] | None:
+        """A batch with exact counters of its jobs' statuses, or None."""
+        rows = self.db.fetch(
+            f"SELECT * FROM {self.schema.batches} WHERE batch_id = ?", (str(batch_id),)
+        )
+        if not rows:
+            return None
+        return batch_summary(rows[0], self._counts([rows[0]["batch_id"]])[rows[0]["batch_id"]])
+
+    def list_batches(
+        self, organisation_id: str | None, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Batches, newest first, of one organisation (None: all)."""
+        where, params = (
+            ("WHERE organisation_id = ?", [organisation_id]) if organisation_id else ("", [])
+        )
+        rows = self.db.fetch(
+            f"SELECT * FROM {self.schema.batches} {where}"
+            " ORDER BY created_at DESC, batch_id LIMIT ? OFFSET ?",
+            (*params, int(limit), int(offset)),
+        )
+        counts = self._counts([r["batch_id"] for r in rows])
+        return [batch_summary(r, counts[r["batch_id"]]) for r in rows]
+
+    def timeline(
+        self, job_id: str, after_version: int = 0, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """A job's audit entries after `after_version`, oldest first."""
+        rows = self.db.fetch(
+            "SELECT version, type, at, actor, reason, description, data"
+            f" FROM {self.schema.timeline}"
+            " WHERE job_id = ? AND version > ? ORDER BY version LIMIT ?",
+            (str(job_id), int(after_version), int(limit)),
+        )
+        return [r | {"data": json.loads(r["data"])} for r in rows]
+
+    def runnable_job_ids(self, limit: int = 1000) -> list[str]:
+        """Jobs whose status is in_progress (work to pick up after a crash)."""
+        rows = self.db.fetch(
+            f"SELECT job_id FROM {self.schema.jobs} WHERE status = 'in_progress'"
+            " ORDER BY updated_at LIMIT ?",
+            (int(limit),),
+        )
+        return [r["job_id"] for r in rows]

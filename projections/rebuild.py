@@ -1,0 +1,134 @@
+"""Rebuild the views from the log, and check the live views against a rebuild."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from domain.exceptions import JobNotFound
+from infrastructure.application import as_uuid
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+from projections.database import Database
+from projections.diff import Difference, compare_rows, read_rows
+from projections.folds import job_row, replay
+from projections.runner import ViewRunner
+from projections.schema import VIEW_NAMES, Schema
+from projections.service import build_views
+from projections.timeline import timeline_entry
+from projections.views import JOB_COLUMNS, TIMELINE_COLUMNS
+
+REBUILD_BATCH = 2000
+Progress = Callable[[int, int], None]
+
+__all__ = ["Difference", "rebuild_all", "verify"]
+
+
+def build(
+    app: Registrations, db: Database, schema: Schema, stop: int, progress: Progress | None = None
+) -> int:
+    """Fill `schema`'s tables from the log up to `stop`, reading the log once for every view."""
+    runner = ViewRunner(app, db, build_views(app), schema, batch_size=REBUILD_BATCH)
+    conn = db.connect()
+    try:
+        while (at := runner.position(conn)) < stop:
+            if progress:
+                progress(at, stop)
+            if not runner.step(conn, stop):
+                break
+        if progress:
+            progress(runner.position(conn), stop)
+        return runner.position(conn)
+    finally:
+        conn.close()
+
+
+def _swap_in(db: Database, live: Schema, scratch: Schema, position: int) -> None:
+    """Replace the live rows by the rebuilt ones and move tracking, in one transaction."""
+    conn = db.connect()
+    try:
+        with db.transaction(conn) as cur:
+            lock = " FOR UPDATE" if db.is_postgres else ""
+            cur.execute(f"SELECT view_name FROM {live.tracking}{lock}")
+            for name in VIEW_NAMES:
+                cur.execute(f"DELETE FROM {live.view_tables[name]}")
+                source, target = scratch.view_tables[name], live.view_tables[name]
+                cur.execute(f"INSERT INTO {target} SELECT * FROM {source}")
+            cur.execute(db.sql(f"UPDATE {live.tracking} SET notification_id = ?"), (position,))
+    finally:
+        conn.close()
+
+
+def rebuild_all(settings: Settings, app: Registrations, progress: Progress | None = None) -> int:
+    """Rebuild every view from the whole log; running runners carry on from the new rows."""
+    db = Database(settings)
+    live, scratch = Schema(), Schema.scratch()
+    try:
+        live.create(db)
+        scratch.create(db)
+        head = int(app.recorder.max_notification_id() or 0)
+        position = build(app, db, scratch, head, progress)
+        _swap_in(db, live, scratch, position)
+        return position
+    finally:
+        scratch.drop(db)
+        db.close()
+
+
+def verify(settings: Settings, app: Registrations, job_id: str | None = None) -> list[Difference]:
+    """Differences between the live views and a rebuild from the log (none when they agree)."""
+    db = Database(settings)
+    try:
+        live = Schema()
+        live.create(db)
+        if job_id is not None:
+            return _verify_job(db, live, app, job_id)
+        return _verify_all(db, live, app)
+    finally:
+        db.close()
+
+
+def _verify_all(db: Database, live: Schema, app: Registrations) -> list[Difference]:
+    position = min(live.positions(db).values())
+    scratch = Schema.scratch()
+    try:
+        scratch.create(db)
+        build(app, db, scratch, position)
+        current = {v: read_rows(db, live, v) for v in VIEW_NAMES}
+        moved = _changed_since(app, position)
+        return [
+            d
+            for v in VIEW_NAMES
+            for d in compare_rows(v, current[v], read_rows(db, scratch, v), moved)
+        ]
+    finally:
+        scratch.drop(db)
+
+
+def _changed_since(app: Registrations, position: int) -> set[str]:
+    """Aggregates with events after `position`: the live views may already show those."""
+    changed: set[str] = set()
+    while batch := app.recorder.select_notifications(
+        start=position, limit=REBUILD_BATCH, inclusive_of_start=False
+    ):
+        changed.update(str(n.originator_id) for n in batch)
+        position = batch[-1].id
+    return changed
+
+
+def _verify_job(db: Database, live: Schema, app: Registrations, job_id: str) -> list[Difference]:
+    where = ("WHERE job_id = ?", (str(job_id),))
+    current = {v: read_rows(db, live, v, *where) for v in ("job_progress", "job_timeline")}
+    shown = current["job_progress"].get(str(job_id))
+    events = list(
+        app.events.get(as_uuid(job_id, JobNotFound), lte=shown["version"] if shown else None)
+    )
+    rebuilt: dict[str, dict[str, dict[str, Any]]] = {"job_progress": {}, "job_timeline": {}}
+    if events:
+        row = job_row(replay(events))
+        row["progress"] = row.pop("sub_step_progress")
+        rebuilt["job_progress"][str(job_id)] = {c: row[c] for c in JOB_COLUMNS}
+        for entry in map(timeline_entry, events):
+            key = f"{entry['job_id']}#{entry['version']}"
+            rebuilt["job_timeline"][key] = {c: entry[c] for c in TIMELINE_COLUMNS}
+    return [d for v in rebuilt for d in compare_rows(v, current[v], rebuilt[v])]

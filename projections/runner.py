@@ -1,0 +1,106 @@
+"""Moves views along the log: read through the mapper, apply, advance tracking, one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.application import Application
+
+from projections.database import Database
+from projections.schema import Schema
+from projections.views import View
+
+BATCH_SIZE = 1000
+
+
+class TrackingMoved(Exception):
+    """A view's tracking row is not where this runner left it: another runner moved it."""
+
+
+class ViewRunner:
+    """Applies events to one or more views that stand at the same position, exactly once."""
+
+    def __init__(
+        self,
+        app: Application[Any],
+        db: Database,
+        views: Sequence[View],
+        schema: Schema,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.app = app
+        self.db = db
+        self.views = tuple(views)
+        self.schema = schema
+        self.batch_size = batch_size
+        self.committed: int | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.views)
+
+    def position(self, conn: Any) -> int:
+        """Where these views stand; they must all stand at the same place."""
+        marks = ", ".join("?" for _ in self.views)
+        cur = conn.execute(
+            self.db.sql(
+                f"SELECT notification_id FROM {self.schema.tracking} WHERE view_name IN ({marks})"
+            ),
+            self.names,
+        )
+        found = {int(row["notification_id"]) for row in cur.fetchall()}
+        if len(found) != 1:
+            raise TrackingMoved(f"views {', '.join(self.names)} stand at {sorted(found)}")
+        return found.pop()
+
+    def step(self, conn: Any, stop: int | None = None) -> int:
+        """Apply the next run of events (up to `stop`); returns how many were applied."""
+        start = self.position(conn)
+        if start != self.committed:
+            self.forget()
+        notifications = self.app.recorder.select_notifications(
+            start=start, limit=self.batch_size, stop=stop, inclusive_of_start=False
+        )
+        if not notifications:
+            self.committed = start
+            return 0
+        events = [self.app.mapper.to_domain_event(n) for n in notifications]
+        try:
+            with self.db.transaction(conn) as cur:
+                self._advance(cur, start, notifications[-1].id)
+                for view in self.views:
+                    view.apply(self.db, cur, self.schema, events)
+        except BaseException:
+            self.forget()
+            raise
+        self.committed = notifications[-1].id
+        return len(notifications)
+
+    def _advance(self, cur: Any, start: int, end: int) -> None:
+        """Move tracking from `start` to `end`, or fail if someone else moved it first."""
+        for name in self.names:
+            cur.execute(
+                self.db.sql(
+                    f"UPDATE {self.schema.tracking} SET notification_id = ?"
+                    " WHERE view_name = ? AND notification_id = ?"
+                ),
+                (end, name, start),
+            )
+            if cur.rowcount != 1:
+                raise TrackingMoved(f"view {name} is no longer at {start}")
+
+    def run_to(self, conn: Any, stop: int) -> int:
+        """Apply every event up to `stop`; returns how many were applied."""
+        total = 0
+        while self.position(conn) < stop:
+            applied = self.step(conn, stop)
+            if not applied:
+                break
+            total += applied
+        return total
+
+    def forget(self) -> None:
+        self.committed = None
+        for view in self.views:
+            view.forget()

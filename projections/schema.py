@@ -1,0 +1,106 @@
+"""The views' tables (named once, never renamed) and their tracking rows, live or scratch."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from projections.database import Database
+
+LIVE_PREFIX = "regflow_"
+VIEW_NAMES = ("job_progress", "batch_summaries", "job_timeline")
+_SCHEMA_LOCK = 0x5E70
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The table names of one set of views: the live ones, or a scratch copy for rebuilds."""
+
+    prefix: str = LIVE_PREFIX
+
+    @classmethod
+    def scratch(cls) -> Schema:
+        return cls(f"regflow_s{uuid.uuid4().hex[:8]}_")
+
+    @property
+    def jobs(self) -> str:
+        return f"{self.prefix}job_progress"
+
+    @property
+    def batches(self) -> str:
+        return f"{self.prefix}batch_summaries"
+
+    @property
+    def timeline(self) -> str:
+        return f"{self.prefix}job_timeline"
+
+    @property
+    def tracking(self) -> str:
+        return f"{self.prefix}view_tracking"
+
+    @property
+    def view_tables(self) -> dict[str, str]:
+        """Each view's table, by view name."""
+        return dict(zip(VIEW_NAMES, (self.jobs, self.batches, self.timeline), strict=True))
+
+    def statements(self) -> list[str]:
+        p = self.prefix
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.tracking} ("
+            " view_name TEXT PRIMARY KEY, notification_id BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.jobs} ("
+            " job_id TEXT PRIMARY KEY, batch_id TEXT NOT NULL, organisation_id TEXT NOT NULL,"
+            " name TEXT, external_id TEXT, restaurant TEXT NOT NULL, status TEXT NOT NULL,"
+            " current_phase TEXT, counts TEXT NOT NULL, last_error TEXT,"
+            " version INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+            " progress TEXT NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {p}job_progress_batch ON {self.jobs} (batch_id, status)",
+            f"CREATE INDEX IF NOT EXISTS {p}job_progress_status ON {self.jobs} (status)",
+            f"CREATE TABLE IF NOT EXISTS {self.batches} ("
+            " batch_id TEXT PRIMARY KEY, organisation_id TEXT NOT NULL, name TEXT NOT NULL,"
+            " created_by TEXT NOT NULL, created_at TEXT NOT NULL, total INTEGER NOT NULL,"
+            " started INTEGER NOT NULL, version INTEGER NOT NULL, updated_at TEXT NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {p}batch_summaries_org"
+            f" ON {self.batches} (organisation_id, created_at)",
+            f"CREATE TABLE IF NOT EXISTS {self.timeline} ("
+            " job_id TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL,"
+            " at TEXT NOT NULL, actor TEXT NOT NULL, reason TEXT, description TEXT NOT NULL,"
+            " data TEXT NOT NULL, PRIMARY KEY (job_id, version))",
+        ]
+
+    def create(self, db: Database) -> None:
+        """Create the tables and a tracking row per view at position 0, if missing."""
+        conn = db.connect()
+        try:
+            with db.transaction(conn) as cur:
+                if db.is_postgres:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                for statement in self.statements():
+                    cur.execute(statement)
+                for name in VIEW_NAMES:
+                    cur.execute(
+                        db.sql(
+                            f"INSERT INTO {self.tracking} (view_name, notification_id)"
+                            " VALUES (?, 0) ON CONFLICT (view_name) DO NOTHING"
+                        ),
+                        (name,),
+                    )
+        finally:
+            conn.close()
+
+    def drop(self, db: Database) -> None:
+        """Drop every table of this schema (used for scratch copies)."""
+        conn = db.connect()
+        try:
+            with db.transaction(conn) as cur:
+                for table in (*self.view_tables.values(), self.tracking):
+                    cur.execute(f"DROP TABLE IF EXISTS {table}")
+        finally:
+            conn.close()
+
+    def positions(self, db: Database) -> dict[str, int]:
+        """Where each view stands in the log."""
+        rows = db.fetch(f"SELECT view_name, notification_id FROM {self.tracking}")
+        found: dict[str, Any] = {r["view_name"]: r["notification_id"] for r in rows}
+        return {name: int(found.get(name, 0)) for name in VIEW_NAMES}
