@@ -1,0 +1,77 @@
+"""The aiohttp application: middlewares, the route table, and resources in cleanup_ctx."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+
+from api.auth import Authenticator, auth_middleware
+from api.errors import error_middleware
+from api.metrics import metrics_middleware
+from api.openapi import ROUTE_TABLE
+from api.routes import ROUTES, WORKER_ROUTES, add_routes
+from api.services import SERVICES, ReadModels, Services, Waker, pool_size
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+
+log = logging.getLogger("regflow.api")
+
+
+async def open_thread_pool(app: web.Application) -> AsyncIterator[None]:
+    """The bounded pool that runs every blocking call of the store and the read models."""
+    services = app[SERVICES]
+    services.pool = ThreadPoolExecutor(pool_size(services.settings), thread_name_prefix="regflow-api")
+    yield
+    services.pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def open_store(app: web.Application) -> AsyncIterator[None]:
+    """The use-case layer, opened here unless one was given."""
+    services = app[SERVICES]
+    owned = services.registrations is None
+    if owned:
+        services.registrations = await services.run(Registrations, services.settings)
+    yield
+    if owned and services.registrations is not None:
+        await services.run(services.registrations.close)
+
+
+async def open_read_models(app: web.Application) -> AsyncIterator[None]:
+    """The read models, started here unless they were given."""
+    services = app[SERVICES]
+    owned = services.read_models is None
+    if owned:
+        from projections.service import ReadModelService
+
+        services.read_models = ReadModelService(services.settings, services.app)
+        await services.run(services.read_models.start)
+    yield
+    if owned and services.read_models is not None:
+        await services.run(services.read_models.stop)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    registrations: Registrations | None = None,
+    read_models: ReadModels | None = None,
+    engine: Waker | None = None,
+) -> web.Application:
+    """The API (or, for the worker role, only health and metrics) over the given services."""
+    routes = WORKER_ROUTES if settings.role == "worker" else ROUTES
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[
+            metrics_middleware,
+            error_middleware,
+            auth_middleware(Authenticator(settings)),
+        ],
+    )
+    app[SERVICES] = Services(settings, registrations, read_models, engine)
+    app[ROUTE_TABLE] = routes
+    app.cleanup_ctx.extend([open_thread_pool, open_store, open_read_models])
+    add_routes(app, routes)
+    return app

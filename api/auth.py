@@ -1,0 +1,109 @@
+"""Bearer authentication: an HS256 JWT or a static API key, and the caller it names."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import jwt
+from aiohttp import web
+
+from api.errors import Unauthorized
+from infrastructure.settings import Settings
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PUBLIC_PREFIXES = ("/health/", "/console", "/static/")
+MAX_CLAIM_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: their organisation and the actor recorded on events."""
+
+    organisation_id: str
+    actor: str
+
+
+def parse_api_keys(spec: str | None) -> list[tuple[str, str]]:
+    """`org:key,org:key` as (organisation, key) pairs; malformed entries are refused."""
+    pairs: list[tuple[str, str]] = []
+    for entry in (spec or "").split(","):
+        if not entry.strip():
+            continue
+        org, sep, key = entry.strip().partition(":")
+        if not sep or not org or not key:
+            raise ValueError("REGFLOW_API_KEYS entries must look like org:key")
+        pairs.append((org, key))
+    return pairs
+
+
+class Authenticator:
+    """Checks bearer tokens against the JWT secret and the static keys."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._secret = settings.jwt_secret
+        self._keys = parse_api_keys(settings.api_keys)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._secret or self._keys)
+
+    def caller(self, header: str | None) -> Caller:
+        """The caller a token names, or Unauthorized."""
+        scheme, _, token = (header or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("Missing bearer token: send Authorization: Bearer <token>")
+        for org, key in self._keys:
+            if hmac.compare_digest(token.encode(), key.encode()):
+                return Caller(org, f"key:{org}")
+        if self._secret and token.count(".") == 2:
+            return self._from_jwt(token, self._secret)
+        raise Unauthorized("Invalid token")
+
+    def _from_jwt(self, token: str, secret: str) -> Caller:
+        try:
+            claims = jwt.decode(
+                token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("Token expired") from None
+        except jwt.PyJWTError:
+            raise Unauthorized("Invalid token") from None
+        sub, org = claims.get("sub"), claims.get("organisation_id")
+        if not _claim_ok(sub) or not _claim_ok(org):
+            raise Unauthorized("Token lacks sub or organisation_id")
+        return Caller(str(org), f"user:{sub}")
+
+
+def _claim_ok(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_CLAIM_LENGTH
+
+
+def is_public(path: str) -> bool:
+    """Health checks and the console's static files need no token."""
+    return path.startswith(PUBLIC_PREFIXES) or path in ("/", "/favicon.ico")
+
+
+CALLER = web.RequestKey("caller", Caller)
+
+
+def auth_middleware(authenticator: Authenticator) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """A middleware that stores the caller on the request, or answers 401."""
+
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not is_public(request.path):
+            request[CALLER] = authenticator.caller(request.headers.get("Authorization"))
+        return await handler(request)
+
+    return authenticate
+
+
+def caller_of(request: web.Request) -> Caller:
+    """The authenticated caller of a request."""
+    caller = request.get(CALLER)
+    if caller is None:
+        raise Unauthorized("Missing bearer token: send Authorization: Bearer <token>")
+    return caller

@@ -1,0 +1,109 @@
+"""The one error middleware: every refusal and failure answers `{"success": false, ...}`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from eventsourcing.persistence import IntegrityError
+from pydantic import ValidationError
+
+from domain.exceptions import (
+    EditRejected,
+    IllegalTransition,
+    InvalidInput,
+    JobConflict,
+    JobIsRunning,
+    NothingToResume,
+    NotFound,
+    RegflowError,
+)
+
+log = logging.getLogger("regflow.api")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+STATUS_OF: tuple[tuple[type[RegflowError], int], ...] = (
+    (NotFound, 404),
+    (JobIsRunning, 409),
+    (JobConflict, 409),
+    (IllegalTransition, 409),
+    (NothingToResume, 400),
+    (EditRejected, 422),
+    (InvalidInput, 422),
+)
+
+
+class BadRequest(RegflowError):
+    """A request that cannot be read: malformed JSON or bad query parameters."""
+
+
+class Unauthorized(RegflowError):
+    """No valid credentials."""
+
+
+class NotReady(RegflowError):
+    """A dependency of the service is not available yet."""
+
+
+def field_errors(exc: ValidationError) -> list[str]:
+    """One `field.path: message` per pydantic error, without echoing the input."""
+    return [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
+
+
+def failure(status: int, message: str, errors: list[str] | None = None) -> web.Response:
+    """The error answer shape."""
+    body = {"success": False, "message": message, "errors": errors if errors is not None else []}
+    return web.json_response(body, status=status)
+
+
+def status_of(exc: RegflowError) -> int:
+    """The HTTP status of a named error."""
+    special = {BadRequest: 400, Unauthorized: 401, NotReady: 503}
+    if type(exc) in special:
+        return special[type(exc)]
+    return next((code for kind, code in STATUS_OF if isinstance(exc, kind)), 422)
+
+
+def _from_http(exc: web.HTTPException) -> web.Response:
+    if exc.status == 413:
+        message = "Request body too large"
+    elif exc.status == 404:
+        message = "Not found"
+    else:
+        message = exc.reason
+    response = failure(exc.status, message, [message])
+    if "Allow" in exc.headers:
+        response.headers["Allow"] = exc.headers["Allow"]
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map named errors, validation errors and HTTP errors to the error shape."""
+    try:
+        return await handler(request)
+    except RegflowError as exc:
+        response = failure(status_of(exc), exc.message, exc.errors)
+        if isinstance(exc, Unauthorized):
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    except ValidationError as exc:
+        return failure(422, "Invalid request", field_errors(exc))
+    except IntegrityError:
+        return failure(409, "The job was changed by another writer; try again")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _from_http(exc)
+    except json.JSONDecodeError:
+        return failure(400, "Malformed JSON")
+    except Exception:
+        log.exception("unexpected error answering %s %s", request.method, _route_of(request))
+        return failure(500, "Internal server error")
+
+
+def _route_of(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"

@@ -1,0 +1,80 @@
+"""Jobs: detail, resume, cancel, retry-now, and the job's history."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from api import history, parsing, presenters
+from api.auth import caller_of
+from api.presenters import job_detail, ok
+from api.schemas import EventsQuery, Reasoned, StateQuery
+from api.services import services_of
+
+COMPLETED_NO_OP = "Job already completed; nothing to resume"
+
+
+async def get_job(request: web.Request) -> web.Response:
+    """A job with its Step 6 `sub_step_progress`."""
+    caller, services = caller_of(request), services_of(request)
+    view = await services.job_view(caller.organisation_id, request.match_info["jobId"])
+    return ok(job=job_detail(view))
+
+
+async def resume(request: web.Request) -> web.Response:
+    """Resume a stopped job from the first phase with work left."""
+    caller, services = caller_of(request), services_of(request)
+    job_id = request.match_info["jobId"]
+    await parsing.body(request, Reasoned, optional=True)
+    resuming_from, saved, changed = await services.run(
+        services.app.resume, caller.organisation_id, job_id, caller.actor
+    )
+    if not changed:
+        return ok(message=COMPLETED_NO_OP, resuming_from=None)
+    await services.settle(saved.position)
+    services.wake([job_id])
+    return ok(message="Resume initiated", resuming_from=resuming_from)
+
+
+async def cancel(request: web.Request) -> web.Response:
+    """Stop scheduling the job's sub-steps."""
+    caller, services = caller_of(request), services_of(request)
+    data = await parsing.body(request, Reasoned, optional=True)
+    saved = await services.run(
+        services.app.cancel, caller.organisation_id, request.match_info["jobId"], caller.actor,
+        data.reason,
+    )
+    await services.settle(saved.position)
+    return ok(message="Job cancelled", version=saved.version)
+
+
+async def retry_now(request: web.Request) -> web.Response:
+    """Cut short a sub-step's wait before its next attempt."""
+    caller, services = caller_of(request), services_of(request)
+    job_id, key = request.match_info["jobId"], request.match_info["subStepKey"]
+    saved = await services.run(
+        services.app.retry_now, caller.organisation_id, job_id, key, caller.actor
+    )
+    await services.settle(saved.position)
+    services.wake([job_id])
+    return ok(sub_step=key, version=saved.version)
+
+
+async def events(request: web.Request) -> web.Response:
+    """The job's audit timeline, a page at a time, secrets redacted."""
+    caller, services = caller_of(request), services_of(request)
+    page = parsing.query(request, EventsQuery)
+    view = await services.job_view(caller.organisation_id, request.match_info["jobId"])
+    found = await services.run(services.views.timeline, view["id"], page.after_version, page.limit)
+    following = found[-1]["version"] if found else page.after_version
+    return ok(events=found, next_after_version=following)
+
+
+async def state(request: web.Request) -> web.Response:
+    """The job's state and context as they were at a time or version."""
+    caller, services = caller_of(request), services_of(request)
+    wanted = parsing.query(request, StateQuery)
+    job = await services.run(
+        history.job_state, services.app, caller.organisation_id,
+        request.match_info["jobId"], wanted.at, wanted.version,
+    )
+    return ok(**presenters.job_state(job))

@@ -1,0 +1,50 @@
+"""Liveness and readiness: is the process up, can it reach the store, are the views current."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from api.errors import NotReady
+from api.presenters import ok
+from api.services import Services, services_of
+
+log = logging.getLogger("regflow.api")
+MAX_VIEW_LAG = 1000
+CHECK_TIMEOUT = 5.0
+
+
+async def live(request: web.Request) -> web.Response:
+    """The process answers."""
+    return ok(status="live")
+
+
+async def _checks(services: Services) -> tuple[dict[str, Any], list[str]]:
+    checks: dict[str, Any] = {}
+    problems: list[str] = []
+    try:
+        head = await services.run(services.app.recorder.max_notification_id)
+        checks["store"] = {"reachable": True, "head": head or 0}
+    except Exception as exc:
+        log.warning("readiness: store unreachable: %s", type(exc).__name__)
+        checks["store"] = {"reachable": False}
+        problems.append("store: unreachable")
+    if services.read_models is not None:
+        lag = dict(await services.run(services.read_models.lag))
+        checks["view_lag"] = lag
+        problems += [f"view {v}: {n} events behind" for v, n in lag.items() if n > MAX_VIEW_LAG]
+    return checks, problems
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Ready when the store answers and every view is within MAX_VIEW_LAG events of the log."""
+    try:
+        checks, problems = await asyncio.wait_for(_checks(services_of(request)), CHECK_TIMEOUT)
+    except TimeoutError:
+        raise NotReady("Not ready", ["checks timed out"]) from None
+    if problems:
+        raise NotReady("Not ready", problems)
+    return ok(status="ready", checks=checks)

@@ -1,0 +1,67 @@
+"""Prometheus metrics: requests and latencies by route template, plus the engine's and views'."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+
+from api.services import services_of
+
+log = logging.getLogger("regflow.api")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+REQUESTS = Counter(
+    "regflow_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "regflow_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+VIEW_LAG = Gauge("regflow_api_view_lag_events", "Events the read models are behind", ["view"])
+KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+def route_template(request: web.Request) -> str:
+    """The matched route's template (never the raw path, which carries ids)."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count every answer and time it, labelled by method, template and status."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        method = request.method if request.method in KNOWN_METHODS else "OTHER"
+        route = route_template(request)
+        REQUESTS.labels(method, route, str(status)).inc()
+        LATENCY.labels(method, route).observe(time.perf_counter() - started)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Every metric of this process in Prometheus' text format."""
+    services = services_of(request)
+    if services.read_models is not None:
+        try:
+            for view, lag in dict(await services.run(services.read_models.lag)).items():
+                VIEW_LAG.labels(str(view)).set(lag)
+        except Exception as exc:
+            log.warning("metrics: view lag unavailable: %s", type(exc).__name__)
+    body = generate_latest(REGISTRY)
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response

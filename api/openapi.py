@@ -1,0 +1,98 @@
+"""The OpenAPI 3 document, built from the route table and its pydantic schemas."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from api.schemas import ErrorAnswer
+
+if TYPE_CHECKING:
+    from api.routes import Route
+
+REF = "#/components/schemas/{model}"
+ERRORS = {
+    "400": "Malformed JSON or bad query parameters",
+    "401": "Missing or invalid bearer token",
+    "404": "Unknown, malformed or another organisation's id",
+    "409": "The job is running, or the command conflicts with its state",
+    "413": "Request body too large",
+    "422": "The request breaks a rule (per-field or per-item errors)",
+}
+PATH_PARAMS = {"jobId": "uuid", "batchId": "uuid", "subStepKey": None}
+
+
+def _models(routes: tuple[Route, ...]) -> list[type[BaseModel]]:
+    found: set[type[BaseModel]] = {ErrorAnswer}
+    for route in routes:
+        found |= {m for m in (route.answer, route.body) if m is not None}
+    return sorted(found, key=lambda m: m.__name__)
+
+
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = []
+    for name in re.findall(r"\{(\w+)\}", route.path):
+        schema = {"type": "string"} | ({"format": f} if (f := PATH_PARAMS[name]) else {})
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    if route.query is not None:
+        props = route.query.model_json_schema()["properties"]
+        params += [{"name": n, "in": "query", "required": False, "schema": p}
+                   for n, p in props.items()]
+    return params
+
+
+def _json(model: type[BaseModel]) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}}
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    error = {"description": "", "content": _json(ErrorAnswer)}
+    responses: dict[str, Any] = {str(route.status): {"description": route.summary}}
+    if route.answer is not None:
+        responses[str(route.status)]["content"] = _json(route.answer)
+    if not route.public:
+        responses |= {code: error | {"description": text} for code, text in ERRORS.items()}
+    operation: dict[str, Any] = {
+        "summary": route.summary,
+        "operationId": route.handler.__name__,
+        "parameters": _parameters(route),
+        "responses": responses,
+    }
+    if route.body is not None:
+        operation["requestBody"] = {"required": not route.body_optional, "content": _json(route.body)}
+    if route.public:
+        operation["security"] = []
+    return operation
+
+
+@cache
+def openapi_document(routes: tuple[Route, ...]) -> dict[str, Any]:
+    """The document: one operation per API or public route of the table."""
+    _, defs = models_json_schema([(m, "validation") for m in _models(routes)], ref_template=REF)
+    paths: dict[str, Any] = {}
+    for route in routes:
+        if route.api or route.public:
+            paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "regflow", "version": "1", "description": "Step 6 registration API"},
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+ROUTE_TABLE = web.AppKey("route_table", tuple)
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    """GET /api/openapi.json: the document of the routes this app serves."""
+    return web.json_response(openapi_document(request.app[ROUTE_TABLE]))

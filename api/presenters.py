@@ -1,0 +1,62 @@
+"""How answers are shown: JSON with secrets redacted, and a job's progress document."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from domain.job import RegistrationJob
+from domain.secrets import redact
+from projections.folds import document_of
+
+
+def dumps(value: Any) -> str:
+    """JSON text; UUIDs, datetimes and enums are written as strings."""
+    return json.dumps(value, default=str)
+
+
+def ok(http_status: int = 200, /, **fields: Any) -> web.Response:
+    """A success answer; every field is redacted, whatever it holds."""
+    return web.json_response({"success": True, **redact(fields)}, status=http_status, dumps=dumps)
+
+
+def job_state(job: RegistrationJob) -> dict[str, Any]:
+    """A job's state at one version, as the state query answers it."""
+    return {
+        "job_id": str(job.id),
+        "version": job.version,
+        "at": job.modified_on.isoformat(),
+        "status": job.status,
+        "sub_step_progress": document_of(job),
+    }
+
+
+def batch_created(batch: Any, jobs: list[RegistrationJob]) -> dict[str, Any]:
+    """A new batch and its jobs, as the create answer shows them."""
+    return {
+        "id": str(batch.id),
+        "name": batch.name,
+        "status": "pending",
+        "jobs": [{"id": str(j.id), "restaurant": j.restaurant, "status": j.status} for j in jobs],
+    }
+
+
+def progress_job(summary: dict[str, Any]) -> dict[str, Any]:
+    """One job's line of a batch's progress."""
+    restaurant = summary.get("restaurant") or {}
+    return {
+        "id": str(summary.get("id") or summary.get("job_id")),
+        "name": summary.get("name") or restaurant.get("name"),
+        "status": summary.get("status"),
+        "current_phase": summary.get("current_phase"),
+    }
+
+
+def job_detail(view: dict[str, Any]) -> dict[str, Any]:
+    """A job with its Step 6 record, in the shape the frontend reads."""
+    progress = view.get("sub_step_progress") or {}
+    detail = {k: v for k, v in view.items() if k not in ("sub_step_progress", "organisation_id")}
+    step = {"step_number": 6, "status": view.get("status"), "sub_step_progress": progress}
+    return detail | {"id": str(view.get("id") or view.get("job_id")), "steps": [step]}

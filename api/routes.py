@@ -1,0 +1,80 @@
+"""The one route table: every route with its handler and the schemas the OpenAPI document shows."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from api import health, metrics, openapi
+from api import schemas as s
+from api.handlers import batches, edits, jobs
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+BASE = "/api/registration-batches"
+JOB = BASE + "/jobs/{jobId}"
+SUB_STEP = JOB + "/steps/6/sub-steps/{subStepKey}"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation: method, path, handler, and what it reads and answers."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    answer: type[BaseModel] | None = None
+    status: int = 200
+    body: type[BaseModel] | None = None
+    body_optional: bool = False
+    query: type[BaseModel] | None = None
+    public: bool = False
+    api: bool = True
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", JOB, jobs.get_job, "A job with its Step 6 progress", s.JobAnswer),
+    Route("POST", JOB + "/resume-step-6", jobs.resume, "Resume Step 6", s.ResumeAnswer,
+          body=s.Reasoned, body_optional=True),
+    Route("POST", JOB + "/cancel", jobs.cancel, "Cancel a job", s.CommandAnswer,
+          body=s.Reasoned, body_optional=True),
+    Route("GET", JOB + "/events", jobs.events, "A job's events", s.EventsAnswer,
+          query=s.EventsQuery),
+    Route("GET", JOB + "/state", jobs.state, "A job's state at a time or version",
+          s.StateAnswer, query=s.StateQuery),
+    Route("PATCH", JOB + "/steps/6/sub-steps", edits.edit_sub_steps, "Edit sub-steps in bulk",
+          s.BulkEditAnswer, body=s.BulkEdit),
+    Route("PATCH", SUB_STEP, edits.edit_sub_step, "Set a sub-step's status", s.EditAnswer,
+          body=s.SubStepEdit),
+    Route("POST", SUB_STEP + "/reset", edits.reset_sub_step, "Reset a sub-step and dependents",
+          s.ResetAnswer, body=s.Reset, body_optional=True),
+    Route("POST", SUB_STEP + "/retry-now", jobs.retry_now, "Retry a waiting sub-step now",
+          s.RetryNowAnswer),
+    Route("GET", SUB_STEP + "/validation", edits.validation, "Which edits are allowed",
+          s.ValidationAnswer),
+    Route("POST", BASE, batches.create_batch, "Create a batch", s.BatchCreatedAnswer, 201,
+          body=s.CreateBatch),
+    Route("GET", BASE, batches.list_batches, "List batches", s.BatchListAnswer, query=s.Page),
+    Route("GET", BASE + "/{batchId}", batches.get_batch, "A batch and its jobs", s.BatchAnswer),
+    Route("GET", BASE + "/{batchId}/progress", batches.batch_progress, "A batch's progress",
+          s.ProgressAnswer),
+    Route("POST", BASE + "/{batchId}/step-6/start", batches.start_step6, "Start Step 6",
+          s.StartedAnswer, 202, body=s.StartStep6, body_optional=True),
+    Route("GET", "/health/live", health.live, "Liveness", s.HealthAnswer, public=True, api=False),
+    Route("GET", "/health/ready", health.ready, "Readiness", s.HealthAnswer, public=True,
+          api=False),
+    Route("GET", "/metrics", metrics.metrics, "Prometheus metrics", api=False),
+    Route("GET", "/api/openapi.json", openapi.openapi_json, "This document", api=False),
+)
+WORKER_ROUTES = tuple(r for r in ROUTES if r.path.startswith(("/health/", "/metrics")))
+
+
+def add_routes(app: web.Application, routes: tuple[Route, ...]) -> None:
+    """Register `routes`; list and create also answer with a trailing slash."""
+    for route in routes:
+        app.router.add_route(route.method, route.path, route.handler)
+        if route.path == BASE:
+            app.router.add_route(route.method, BASE + "/", route.handler)

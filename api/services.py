@@ -1,0 +1,119 @@
+"""What handlers call: the use-case layer and read models on a bounded thread pool."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from aiohttp import web
+
+from domain.exceptions import BatchNotFound, JobNotFound
+from infrastructure.application import as_uuid
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+
+T = TypeVar("T")
+log = logging.getLogger("regflow.api")
+SETTLE_TIMEOUT = 5.0
+
+
+class ReadModels(Protocol):
+    """The read-model service as the API uses it."""
+
+    def start(self) -> Any: ...
+    def stop(self) -> Any: ...
+    def wait_for(self, position: int, timeout: float = ...) -> Any: ...
+    def lag(self) -> Any: ...
+    def job_progress(self, job_id: Any) -> Any: ...
+    def job_summaries(self, batch_id: Any) -> Any: ...
+    def batch_summary(self, batch_id: Any) -> Any: ...
+    def list_batches(self, organisation_id: str, limit: int, offset: int) -> Any: ...
+
+
+class Waker(Protocol):
+    """An engine running in this process."""
+
+    def wake(self, job_ids: Iterable[Any]) -> Any: ...
+
+
+def pool_size(settings: Settings) -> int:
+    """Threads for blocking calls: enough to keep the database pool busy, no more."""
+    return max(4, settings.postgres_pool_size * 2)
+
+
+@dataclass
+class Services:
+    """The process's resources, filled in while the app starts."""
+
+    settings: Settings
+    registrations: Registrations | None = None
+    read_models: ReadModels | None = None
+    engine: Waker | None = None
+    pool: ThreadPoolExecutor | None = None
+    owned: list[Callable[[], Any]] = field(default_factory=list)
+
+    @property
+    def app(self) -> Registrations:
+        if self.registrations is None:
+            raise RuntimeError("the application store is not started")
+        return self.registrations
+
+    @property
+    def views(self) -> ReadModels:
+        if self.read_models is None:
+            raise RuntimeError("the read models are not started")
+        return self.read_models
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking call on the pool (a coroutine function is awaited as is)."""
+        if inspect.iscoroutinefunction(fn):
+            return await fn(*args)  # type: ignore[no-any-return]
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self.pool, functools.partial(fn, *args))
+        if inspect.isawaitable(result):
+            return await result  # type: ignore[no-any-return]
+        return result
+
+    async def settle(self, position: int) -> None:
+        """Wait (bounded) until the read models have applied the log up to `position`."""
+        if self.read_models is None or position <= 0:
+            return
+        reached = await self.run(self.read_models.wait_for, position, SETTLE_TIMEOUT)
+        if reached is False:
+            log.warning("read models did not reach position %d within %ss", position, SETTLE_TIMEOUT)
+
+    def wake(self, job_ids: Iterable[Any]) -> None:
+        """Tell an in-process engine that these jobs have work."""
+        ids = [str(j) for j in job_ids]
+        if self.engine is not None and ids:
+            self.engine.wake(ids)
+
+    async def job_view(self, organisation_id: str, job_id: str) -> dict[str, Any]:
+        """The job's read model, if it belongs to the organisation; else JobNotFound."""
+        uuid = as_uuid(job_id, JobNotFound)
+        progress = await self.run(self.views.job_progress, uuid)
+        if not progress or str(progress.get("organisation_id")) != organisation_id:
+            raise JobNotFound(job_id)
+        return dict(progress)
+
+    async def batch_view(self, organisation_id: str, batch_id: str) -> dict[str, Any]:
+        """The batch's summary, if it belongs to the organisation; else BatchNotFound."""
+        uuid = as_uuid(batch_id, BatchNotFound)
+        summary = await self.run(self.views.batch_summary, uuid)
+        if not summary or str(summary.get("organisation_id")) != organisation_id:
+            raise BatchNotFound(batch_id)
+        return dict(summary)
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def services_of(request: web.Request) -> Services:
+    """The services of the app that received `request`."""
+    return request.app[SERVICES]

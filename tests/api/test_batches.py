@@ -1,0 +1,124 @@
+"""Batches over HTTP: create, list, read, progress, start."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.api.conftest import BASE, PASSWORD, Caller, restaurant
+
+
+class TestCreateBatch:
+    async def test_answers_201_with_pending_jobs(self, org_a: Caller) -> None:
+        status, body = await org_a.post(
+            BASE, json={"name": "Week 48", "restaurants": [restaurant("Buzz"), restaurant("Fizz")]}
+        )
+        assert status == 201
+        assert body["success"] is True
+        assert body["batch"]["status"] == "pending"
+        assert [j["restaurant"]["name"] for j in body["batch"]["jobs"]] == ["Buzz", "Fizz"]
+        assert {j["status"] for j in body["batch"]["jobs"]} == {"pending"}
+        assert PASSWORD not in str(body)
+
+    async def test_missing_name_is_422_per_field(self, org_a: Caller) -> None:
+        status, body = await org_a.post(BASE, json={"restaurants": [restaurant()]})
+        assert status == 422
+        assert body["success"] is False
+        assert any(e.startswith("name:") for e in body["errors"])
+
+    async def test_bad_email_names_the_restaurant(self, org_a: Caller) -> None:
+        bad = restaurant(account={"email": "not-an-email"})
+        status, body = await org_a.post(BASE, json={"name": "x", "restaurants": [bad]})
+        assert status == 422
+        assert any("restaurants[0]" in e and "email" in e for e in body["errors"])
+
+    async def test_no_restaurants_is_422(self, org_a: Caller) -> None:
+        status, body = await org_a.post(BASE, json={"name": "x", "restaurants": []})
+        assert status == 422
+
+    async def test_malformed_json_is_400(self, org_a: Caller) -> None:
+        status, body = await org_a.post(BASE, data=b"{not json", headers={"Content-Type": "application/json"})
+        assert status == 400
+        assert body == {"success": False, "message": "Malformed JSON", "errors": ["body: not valid JSON"]}
+
+    async def test_missing_body_is_400(self, org_a: Caller) -> None:
+        status, body = await org_a.post(BASE)
+        assert status == 400
+
+
+class TestReadBatches:
+    async def test_list_shows_own_batches_newest_first(self, org_a: Caller) -> None:
+        first, second = await org_a.new_batch(), await org_a.new_batch()
+        status, body = await org_a.get(BASE, params={"limit": "2"})
+        assert status == 200
+        assert [b["id"] for b in body["batches"]] == [second["id"], first["id"]]
+
+    async def test_list_pages_with_offset(self, org_a: Caller) -> None:
+        first = await org_a.new_batch()
+        await org_a.new_batch()
+        status, body = await org_a.get(BASE + "/", params={"limit": "1", "offset": "1"})
+        assert status == 200
+        assert [b["id"] for b in body["batches"]] == [first["id"]]
+
+    async def test_bad_limit_is_400(self, org_a: Caller) -> None:
+        status, body = await org_a.get(BASE, params={"limit": "many"})
+        assert status == 400
+        assert body["errors"][0].startswith("limit:")
+
+    async def test_get_batch_lists_its_jobs(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"))
+        status, body = await org_a.get(f"{BASE}/{batch['id']}")
+        assert status == 200
+        assert [j["id"] for j in body["batch"]["jobs"]] == [j["id"] for j in batch["jobs"]]
+
+    async def test_unknown_and_malformed_batch_ids_are_404(self, org_a: Caller) -> None:
+        for batch_id in (str(uuid.uuid4()), "not-a-uuid"):
+            status, body = await org_a.get(f"{BASE}/{batch_id}")
+            assert (status, body["success"]) == (404, False)
+
+    async def test_progress_has_exact_counters(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"))
+        status, body = await org_a.get(f"{BASE}/{batch['id']}/progress")
+        assert status == 200
+        assert {k: body[k] for k in ("total", "pending", "completed", "failed", "in_progress")} == {
+            "total": 2, "pending": 2, "completed": 0, "failed": 0, "in_progress": 0
+        }
+        assert body["percent"] == 0
+        assert {j["name"] for j in body["jobs"]} == {"A", "B"}
+
+
+class TestStartStep6:
+    async def test_starts_every_job_with_202(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"))
+        status, body = await org_a.post(f"{BASE}/{batch['id']}/step-6/start")
+        assert status == 202
+        assert sorted(body["started"]) == sorted(j["id"] for j in batch["jobs"])
+        _, progress = await org_a.get(f"{BASE}/{batch['id']}/progress")
+        assert progress["in_progress"] == 2
+
+    async def test_starts_only_selected_jobs(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"))
+        chosen = batch["jobs"][1]["id"]
+        status, body = await org_a.post(
+            f"{BASE}/{batch['id']}/step-6/start", json={"job_ids": [chosen]}
+        )
+        assert (status, body["started"]) == (202, [chosen])
+
+    async def test_reports_jobs_already_started(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch()
+        await org_a.post(f"{BASE}/{batch['id']}/step-6/start")
+        status, body = await org_a.post(f"{BASE}/{batch['id']}/step-6/start")
+        assert status == 202
+        assert (body["started"], body["already_started"]) == ([], [batch["jobs"][0]["id"]])
+
+    async def test_job_of_another_batch_is_422(self, org_a: Caller) -> None:
+        batch, other = await org_a.new_batch(), await org_a.new_batch()
+        stranger = other["jobs"][0]["id"]
+        status, body = await org_a.post(
+            f"{BASE}/{batch['id']}/step-6/start", json={"job_ids": [stranger]}
+        )
+        assert status == 422
+        assert body["errors"] == [f"Job {stranger} is not in this batch"]
+
+    async def test_unknown_batch_is_404(self, org_a: Caller) -> None:
+        status, _ = await org_a.post(f"{BASE}/{uuid.uuid4()}/step-6/start")
+        assert status == 404
