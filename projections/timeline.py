@@ -18,6 +18,11 @@ def _attempt(verb: str) -> _Describe:
     return lambda d: f"{d['sub_step']} {verb} (attempt {d['attempt']})"
 
 
+def _cascade(data: dict[str, Any]) -> str:
+    others = [c["sub_step"] for c in data["cascade"] if c["sub_step"] != data["sub_step"]]
+    return f" with {', '.join(others)}" if others else ""
+
+
 DESCRIPTIONS: dict[str, _Describe] = {
     "JobCreated": lambda d: f"Job created for {d['restaurant'].get('name', 'a restaurant')}",
     "Step6Started": lambda d: "Step 6 started",
@@ -40,10 +45,7 @@ DESCRIPTIONS: dict[str, _Describe] = {
     "ManualStatusSet": lambda d: (
         f"{d['sub_step']} set from {d['previous_status']} to {d['status']} by hand"
     ),
-    "SubStepReset": lambda d: (
-        f"{d['sub_step']} reset to pending"
-        + (f" with {', '.join(c['sub_step'] for c in d['cascade'])}" if d["cascade"] else "")
-    ),
+    "SubStepReset": lambda d: f"{d['sub_step']} reset to pending" + _cascade(d),
     "EditRefused": lambda d: f"Edit refused: {'; '.join(d['errors'])}",
     "ResumeRequested": lambda d: f"Resume requested from {d['resuming_from'] or 'the start'}",
     "JobCompleted": lambda d: "Job completed",
