@@ -59,10 +59,15 @@ def _swap_in(db: Database, live: Schema, scratch: Schema, position: int) -> None
         conn.close()
 
 
-def rebuild_all(settings: Settings, app: Registrations, progress: Progress | None = None) -> int:
+def rebuild_all(
+    settings: Settings,
+    app: Registrations,
+    progress: Progress | None = None,
+    schema: Schema | None = None,
+) -> int:
     """Rebuild every view from the whole log; running runners carry on from the new rows."""
     db = Database(settings)
-    live, scratch = Schema(), Schema.scratch()
+    live, scratch = schema or Schema(), Schema.scratch()
     try:
         live.create(db)
         scratch.create(db)
@@ -75,11 +80,13 @@ def rebuild_all(settings: Settings, app: Registrations, progress: Progress | Non
         db.close()
 
 
-def verify(settings: Settings, app: Registrations, job_id: str | None = None) -> list[Difference]:
+def verify(
+    settings: Settings, app: Registrations, job_id: str | None = None, schema: Schema | None = None
+) -> list[Difference]:
     """Differences between the live views and a rebuild from the log (none when they agree)."""
     db = Database(settings)
     try:
-        live = Schema()
+        live = schema or Schema()
         live.create(db)
         if job_id is not None:
             return _verify_job(db, live, app, job_id)
