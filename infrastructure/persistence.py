@@ -54,7 +54,7 @@ def library_env(settings: Settings) -> dict[str, str]:
     if settings.is_postgres:
         parts = settings.postgres_parts()
         env.update(
-            PERSISTENCE_MODULE="eventsourcing.postgres",
+            PERSISTENCE_MODULE="infrastructure.chain_postgres",
             POSTGRES_DBNAME=parts["dbname"],
             POSTGRES_HOST=parts["host"],
             POSTGRES_PORT=parts["port"],
@@ -72,7 +72,7 @@ def library_env(settings: Settings) -> dict[str, str]:
         if path not in ("", ":memory:"):
             Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
         env.update(
-            PERSISTENCE_MODULE="eventsourcing.sqlite",
+            PERSISTENCE_MODULE="infrastructure.chain_sqlite",
             SQLITE_DBNAME=path if path not in ("", ":memory:") else "file::memory:?cache=shared",
             SQLITE_LOCK_TIMEOUT="10",
         )

@@ -1,0 +1,151 @@
+"""`regflow events` and the helpers every audit command shares: the store, times, records."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from domain.secrets import redact
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+
+ENVELOPE = frozenset(
+    {"originator_id", "originator_version", "originator_topic", "timestamp", "actor", "reason"}
+)
+
+
+@contextmanager
+def open_store() -> Iterator[Registrations]:
+    """The use-case layer on the store REGFLOW_DATABASE_URL names, closed afterwards."""
+    app = Registrations(Settings())
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def iso_time(text: str) -> datetime:
+    """An ISO 8601 time for argparse; a time without zone is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def write_json(record: Any, out: TextIO | None = None) -> None:
+    """One JSON document on one line."""
+    print(json.dumps(record, default=json_default, sort_keys=False), file=out or sys.stdout)
+
+
+def event_type(event: Any) -> str:
+    """The event's name; the two `Created` events are told apart as the API does."""
+    name = type(event).__name__
+    if name != "Created":
+        return name
+    return "BatchCreated" if "Batch" in getattr(type(event), "TOPIC", "") else "JobCreated"
+
+
+def event_record(event: Any) -> dict[str, Any]:
+    """What an auditor sees of one event: envelope fields and its data, secrets masked."""
+    fields = vars(event)
+    data = {k: v for k, v in fields.items() if k not in ENVELOPE}
+    return {
+        "aggregate_id": str(event.originator_id),
+        "version": event.originator_version,
+        "type": event_type(event),
+        "at": event.timestamp.isoformat(),
+        "actor": fields.get("actor") or "engine",
+        "reason": fields.get("reason"),
+        "data": redact(json.loads(json.dumps(data, default=json_default))),
+    }
+
+
+def within(event: Any, since: datetime | None, until: datetime | None) -> bool:
+    """Whether the event happened in [since, until]."""
+    return (since is None or event.timestamp >= since) and (
+        until is None or event.timestamp <= until
+    )
+
+
+def short(data: dict[str, Any], width: int = 90) -> str:
+    text = json.dumps(data, default=json_default, separators=(",", ":"))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_events(records: Iterable[dict[str, Any]], as_json: bool, title: str) -> int:
+    """Records as JSON lines, or as a table; returns how many were shown."""
+    count = 0
+    table = Table(title=title, show_lines=False)
+    for column in ("version", "at", "type", "actor", "reason", "data"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        count += 1
+        if as_json:
+            write_json(record)
+            continue
+        table.add_row(
+            str(record["version"]),
+            record["at"],
+            record["type"],
+            record["actor"] or "",
+            record["reason"] or "",
+            short(record["data"]),
+        )
+    if not as_json:
+        Console().print(table)
+    return count
+
+
+def show_events(args: argparse.Namespace) -> int:
+    """The job's log, filtered; exit 0 even when the filters leave nothing."""
+    types = {t.strip().lower() for t in (args.type or []) for t in t.split(",") if t.strip()}
+    with open_store() as app:
+        job = app.job(args.job)
+        events = [
+            e
+            for e in app.events.get(job.id)
+            if within(e, args.since, args.until) and (not types or event_type(e).lower() in types)
+        ]
+        records = [event_record(e) for e in events]
+    if args.actor:
+        records = [r for r in records if r["actor"] == args.actor]
+    shown = print_events(records, args.json, f"events of job {args.job}")
+    if not args.json and not shown:
+        Console(stderr=True).print("no events match these filters")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `regflow events`."""
+    events = commands.add_parser(
+        "events",
+        help="a job's event log (version, time, type, actor, reason, data; secrets masked)",
+        description="Print a job's events from the log, oldest first. Exit 0, or 1 if the job "
+        "does not exist.",
+    )
+    events.add_argument("job", metavar="JOB", help="the job's id")
+    events.add_argument(
+        "--type", action="append", help="only these event types (repeat or comma-separate)"
+    )
+    events.add_argument("--since", type=iso_time, help="only events at or after this ISO time")
+    events.add_argument("--until", type=iso_time, help="only events at or before this ISO time")
+    events.add_argument("--actor", help="only events by this actor (engine, user:<id>, system)")
+    events.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    events.set_defaults(handler=show_events)

@@ -1,0 +1,118 @@
+"""`regflow verify-log`: check every stored event against its aggregate's hash chain."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from api.cli.audit import open_store, write_json
+from domain.exceptions import RegflowError
+from infrastructure.chain_verify import ChainReport, verify_chain
+from infrastructure.hash_chain import ChainedRecorder
+from infrastructure.registrations import Registrations
+
+SHOWN_UNCHAINED = 10
+
+
+def check_log(app: Registrations, show_progress: bool) -> ChainReport:
+    """Verify the whole log, with a progress bar on a terminal."""
+    recorder = app.recorder
+    if not isinstance(recorder, ChainedRecorder):
+        raise RegflowError("This store's recorder keeps no hash chain (PERSISTENCE_MODULE)")
+    orphans = recorder.orphan_links()
+    if not show_progress:
+        return verify_chain(recorder.chain_rows(), orphans)
+    total = int(recorder.max_notification_id() or 0)
+    columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("verify", total=total)
+        return verify_chain(recorder.chain_rows(), orphans, lambda n: bar.advance(task, n))
+
+
+def report_record(report: ChainReport) -> dict[str, Any]:
+    """The report as one JSON document."""
+    return {
+        "ok": report.ok,
+        "aggregates": report.aggregates,
+        "events": report.events,
+        "chained_events": report.chained_events,
+        "unchained_aggregates": [c.originator_id for c in report.unchained],
+        "partially_chained": [
+            {"aggregate_id": c.originator_id, "chained_from": c.chained_from}
+            for c in report.partial
+        ],
+        "problems": [
+            {
+                "aggregate_id": p.originator_id,
+                "version": p.version,
+                "kind": p.kind,
+                "message": p.message,
+            }
+            for p in report.problems
+        ],
+    }
+
+
+def print_report(record: dict[str, Any]) -> None:
+    console = Console()
+    unchained = record["unchained_aggregates"]
+    console.print(
+        f"{record['aggregates']} aggregates, {record['events']} events, "
+        f"{record['chained_events']} chained"
+    )
+    if unchained:
+        listed = ", ".join(unchained[:SHOWN_UNCHAINED]) + (
+            " …" if len(unchained) > SHOWN_UNCHAINED else ""
+        )
+        console.print(f"[yellow]{len(unchained)} aggregates predate the chain[/yellow]: {listed}")
+    for item in record["partially_chained"]:
+        console.print(
+            f"[yellow]{item['aggregate_id']}[/yellow]: chained from version "
+            f"{item['chained_from']}, earlier versions predate the chain"
+        )
+    if record["ok"]:
+        console.print("[green]log intact[/green]: every chained event matches its hash")
+        return
+    table = Table(title="[red]the log was tampered with[/red]")
+    for column in ("aggregate", "version", "kind", "what"):
+        table.add_column(column, overflow="fold")
+    for problem in record["problems"]:
+        table.add_row(
+            problem["aggregate_id"], str(problem["version"]), problem["kind"], problem["message"]
+        )
+    console.print(table)
+
+
+def verify_log(args: argparse.Namespace) -> int:
+    """Exit 0 when intact (unchained history allowed), 1 when tampered with, 2 if unchecked."""
+    try:
+        with open_store() as app:
+            report = check_log(app, show_progress=not args.json and sys.stderr.isatty())
+    except RegflowError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    record = report_record(report)
+    if args.json:
+        write_json(record)
+    else:
+        print_report(record)
+    return 0 if report.ok else 1
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `regflow verify-log`."""
+    parser = commands.add_parser(
+        "verify-log",
+        help="check the per-aggregate hash chain: detects edited, reordered or deleted events",
+        description="Recompute every stored event's hash from its stored bytes and its "
+        "predecessor's hash. Exit 0 when intact (events stored before the chain existed are "
+        "reported as unchained), 1 when an event was edited, reordered or deleted, 2 when the "
+        "log could not be checked.",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON document instead of tables")
+    parser.set_defaults(handler=verify_log)

@@ -1,0 +1,105 @@
+"""A per-aggregate hash chain over stored events: each hash covers the event and its predecessor."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+Position = tuple[str, int]
+
+
+def canonical_id(originator_id: UUID | str) -> str:
+    """One spelling of an aggregate id, whichever way a database returns it."""
+    if isinstance(originator_id, UUID):
+        return str(originator_id)
+    try:
+        return str(UUID(originator_id))
+    except ValueError:
+        return originator_id
+
+
+def event_hash(
+    previous: bytes | None, originator_id: UUID | str, version: int, topic: str, state: bytes
+) -> bytes:
+    """SHA-256 over the previous hash and the event's stored fields, each length-prefixed."""
+    digest = hashlib.sha256()
+    parts = (
+        previous or b"",
+        canonical_id(originator_id).encode(),
+        str(version).encode(),
+        topic.encode(),
+        bytes(state),
+    )
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
+
+
+@dataclass(frozen=True)
+class Link:
+    """The chain entry stored beside one event."""
+
+    originator_id: UUID | str
+    version: int
+    hash: bytes
+    previous_hash: bytes | None
+
+
+@dataclass(frozen=True)
+class ChainRow:
+    """An event position as read back: the event (None when missing) and its entry (if any)."""
+
+    originator_id: UUID | str
+    version: int
+    topic: str | None
+    state: bytes | None
+    hash: bytes | None
+    previous_hash: bytes | None
+
+
+def predecessors(stored_events: Sequence[StoredEvent]) -> list[tuple[UUID | str, int]]:
+    """Positions whose stored hashes the new events need (those not within the batch)."""
+    seen: set[Position] = set()
+    needed: list[tuple[UUID | str, int]] = []
+    for event in stored_events:
+        oid = canonical_id(event.originator_id)
+        seen.add((oid, event.originator_version))
+        if event.originator_version > 1 and (oid, event.originator_version - 1) not in seen:
+            needed.append((event.originator_id, event.originator_version - 1))
+    return needed
+
+
+def links_for(
+    stored_events: Sequence[StoredEvent], previous: Mapping[Position, bytes]
+) -> list[Link]:
+    """Chain entries for a batch, linking each event to its aggregate's prior hash."""
+    known = dict(previous)
+    links: list[Link] = []
+    for event in stored_events:
+        oid = canonical_id(event.originator_id)
+        prior = known.get((oid, event.originator_version - 1))
+        digest = event_hash(prior, oid, event.originator_version, event.topic, event.state)
+        known[(oid, event.originator_version)] = digest
+        links.append(Link(event.originator_id, event.originator_version, digest, prior))
+    return links
+
+
+@runtime_checkable
+class ChainedRecorder(Protocol):
+    """A recorder that writes chain entries and can read them back for verification."""
+
+    chain_table_name: str
+
+    def chain_rows(self) -> Iterator[ChainRow]:
+        """Every stored event with its chain entry, by aggregate then version."""
+        ...
+
+    def orphan_links(self) -> list[ChainRow]:
+        """Chain entries whose event is no longer stored."""
+        ...

@@ -1,0 +1,143 @@
+"""`regflow verify-log` on SQLite and PostgreSQL: intact logs pass, tampering is named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+from tests.conftest import unique_org
+from tests.integration.test_audit_support import Cli, RawLog, cli, new_job, restoring
+
+__all__ = ["cli"]
+
+
+def started_job(app: Registrations) -> str:
+    """A job with four events: created, Step 6 started, phase 1 started, a sub-step started."""
+    batch_id, job_id = new_job(app, unique_org())
+    app.start_step6(None, batch_id, None, "user:u-1")
+    app.update_job(job_id, None, lambda j: j.start_sub_step("cloudwaitressAccount"))
+    return job_id
+
+
+def problems_of(cli: Cli, job_id: str) -> tuple[int, list[tuple[int, str]]]:
+    run = cli("verify-log", "--json")
+    report = run.lines()[0]
+    found = [(p["version"], p["kind"]) for p in report["problems"] if p["aggregate_id"] == job_id]
+    return run.code, found
+
+
+@pytest.fixture
+def raw(settings: Settings, app: Registrations) -> RawLog:
+    return RawLog(settings, app)
+
+
+class TestIntactLog:
+    def test_intact_log_passes_with_exit_0(self, cli: Cli, app: Registrations) -> None:
+        job_id = started_job(app)
+        run = cli("verify-log", "--json")
+        report = run.lines()[0]
+        assert run.code == 0 and report["ok"] is True
+        assert report["chained_events"] >= 4
+        assert job_id not in report["unchained_aggregates"]
+
+    def test_table_says_the_log_is_intact(self, cli: Cli, app: Registrations) -> None:
+        started_job(app)
+        run = cli("verify-log")
+        assert run.code == 0
+        assert "log intact" in run.out
+
+
+class TestTampering:
+    def test_edited_event_bytes_are_caught(self, cli: Cli, app: Registrations, raw: RawLog) -> None:
+        job_id = started_job(app)
+        with restoring(raw, job_id):
+            topic, state = raw.event(job_id, 2)
+            raw.put(job_id, 2, topic, state[:-1] + bytes([state[-1] ^ 0x01]))
+            assert problems_of(cli, job_id) == (1, [(2, "edited")])
+
+    def test_deleted_event_is_caught(self, cli: Cli, app: Registrations, raw: RawLog) -> None:
+        job_id = started_job(app)
+        with restoring(raw, job_id):
+            raw.delete(job_id, 3)
+            assert problems_of(cli, job_id) == (1, [(3, "deleted")])
+
+    def test_event_deleted_with_its_chain_entry_is_caught(
+        self, cli: Cli, app: Registrations, raw: RawLog
+    ) -> None:
+        job_id = started_job(app)
+        with restoring(raw, job_id):
+            raw.delete(job_id, 2)
+            raw.delete(job_id, 2, table=raw.chain)
+            assert problems_of(cli, job_id) == (1, [(2, "missing"), (3, "relinked")])
+
+    def test_swapped_events_are_caught(self, cli: Cli, app: Registrations, raw: RawLog) -> None:
+        job_id = started_job(app)
+        with restoring(raw, job_id):
+            second, third = raw.event(job_id, 2), raw.event(job_id, 3)
+            raw.put(job_id, 2, *third)
+            raw.put(job_id, 3, *second)
+            assert problems_of(cli, job_id) == (1, [(2, "edited"), (3, "edited")])
+
+    def test_table_names_the_aggregate_and_version(
+        self, cli: Cli, app: Registrations, raw: RawLog
+    ) -> None:
+        job_id = started_job(app)
+        with restoring(raw, job_id):
+            raw.delete(job_id, 4)
+            run = cli("verify-log")
+        assert run.code == 1
+        assert job_id in run.out and "version 4 deleted" in run.out
+
+
+class TestLogsWithoutChain:
+    def plain_app(self, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Registrations:
+        module = "eventsourcing.postgres" if settings.is_postgres else "eventsourcing.sqlite"
+        monkeypatch.setenv("REGISTRATIONS_PERSISTENCE_MODULE", module)
+        try:
+            return Registrations(settings)
+        finally:
+            monkeypatch.delenv("REGISTRATIONS_PERSISTENCE_MODULE")
+
+    def test_pre_chain_log_is_reported_unchained_not_failed(
+        self, cli: Cli, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        plain = self.plain_app(settings, monkeypatch)
+        try:
+            batch_id, job_id = new_job(plain, unique_org())
+        finally:
+            plain.close()
+        run = cli("verify-log", "--json")
+        report: dict[str, Any] = run.lines()[0]
+        assert run.code == 0
+        assert {job_id, batch_id} <= set(report["unchained_aggregates"])
+
+    def test_job_continued_after_the_chain_arrived_is_partially_chained(
+        self, cli: Cli, app: Registrations, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        plain = self.plain_app(settings, monkeypatch)
+        try:
+            batch_id, job_id = new_job(plain, unique_org())
+        finally:
+            plain.close()
+        app.start_step6(None, batch_id, None, "user:u-1")
+        run = cli("verify-log", "--json")
+        partial = run.lines()[0]["partially_chained"]
+        assert run.code == 0
+        assert {"aggregate_id": job_id, "chained_from": 2} in partial
+
+    def test_event_written_around_the_chain_after_it_started_fails(
+        self, cli: Cli, app: Registrations, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        batch_id, job_id = new_job(app, unique_org())
+        raw = RawLog(settings, app)
+        with restoring(raw, job_id), restoring(raw, batch_id):
+            plain = self.plain_app(settings, monkeypatch)
+            try:
+                plain.start_step6(None, batch_id, None, "user:u-1")
+            finally:
+                plain.close()
+            code, found = problems_of(cli, job_id)
+        assert (code, found) == (1, [(2, "unlinked")])
