@@ -10,6 +10,7 @@ from aiohttp import web
 from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
+from api.services import SERVICES
 from domain.exceptions import (
     EditRejected,
     IllegalTransition,
@@ -85,6 +86,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except RegflowError as exc:
+        if request.method != "GET" and SERVICES in request.app:
+            await request.app[SERVICES].settle_head()
         response = failure(status_of(exc), exc.message, exc.errors)
         if isinstance(exc, Unauthorized):
             response.headers["WWW-Authenticate"] = "Bearer"

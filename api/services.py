@@ -39,6 +39,11 @@ class ReadModels(Protocol):
 class Waker(Protocol):
     """An engine running in this process."""
 
+    async def settle_head(self) -> None:
+        """Wait (bounded) until the read models have applied everything stored so far."""
+        if self.read_models is not None and self.registrations is not None:
+            await self.settle(await self.run(self.registrations.recorder.max_notification_id) or 0)
+
     def wake(self, job_ids: Iterable[Any]) -> Any: ...
 
 
@@ -87,6 +92,11 @@ class Services:
         reached = await self.run(self.read_models.wait_for, position, SETTLE_TIMEOUT)
         if reached is False:
             log.warning("read models did not reach position %d within %ss", position, SETTLE_TIMEOUT)
+
+    async def settle_head(self) -> None:
+        """Wait (bounded) until the read models have applied everything stored so far."""
+        if self.read_models is not None and self.registrations is not None:
+            await self.settle(await self.run(self.registrations.recorder.max_notification_id) or 0)
 
     def wake(self, job_ids: Iterable[Any]) -> None:
         """Tell an in-process engine that these jobs have work."""

@@ -12,7 +12,6 @@ from aiohttp.test_utils import TestClient
 from api.app import create_app
 from api.services import SERVICES
 from domain.job import RegistrationJob
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 from tests.conftest import unique_org
 
@@ -20,7 +19,8 @@ BASE = "/api/registration-batches"
 JWT_SECRET = "test-jwt-secret-of-enough-length-for-hs256"
 PASSWORD = "hunter2-very-secret"
 
-MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
+Client = TestClient[Any, Any]
+MakeClient = Callable[..., Awaitable[Client]]
 
 
 def restaurant(name: str = "Buzz", **config: Any) -> dict[str, Any]:
@@ -97,19 +97,14 @@ def org_b(client: TestClient[Any, Any], api_settings: Settings) -> Caller:
     return _callers(client, api_settings)[1]
 
 
-@pytest.fixture
-def store(client: TestClient[Any, Any]) -> Registrations:
-    """The use-case layer the app runs on, to play the engine's part in a test."""
-    return client.app[SERVICES].app
-
-
 RESULTS = {"codeGeneration": {"codeInjectionId": "ci-1"}}
 
 
 def run_job(
-    store: Registrations, job_id: str, failing: Iterable[str] = (), until: str = "phase4"
+    client: TestClient[Any, Any], job_id: str, failing: Iterable[str] = (), until: str = "phase4"
 ) -> RegistrationJob:
     """Play the engine: run sub-steps (failing those named) up to phase `until`, then stop."""
+    store = client.app[SERVICES].app
     job = store.job(job_id)
     job.claim("test-worker")
     while (ready := job.runnable()) and str(job.current_phase) <= until:
@@ -123,5 +118,6 @@ def run_job(
         job.finish()
     else:
         job.cancel("engine", "stopped by the test")
-    store.store(job)
+    saved = store.store(job)
+    client.app[SERVICES].views.wait_for(saved.position)
     return job

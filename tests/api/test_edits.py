@@ -1,0 +1,179 @@
+"""Manual editing over HTTP (Phase C): mark, refuse, reset with cascade, bulk, dry run, validation."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Client
+from tests.api.conftest import BASE, Caller, run_job
+
+REASON = "done by hand in the CloudWaitress admin"
+
+
+def sub_steps(path: str) -> str:
+    return f"{BASE}/jobs/{path}/steps/6/sub-steps"
+
+
+async def statuses(caller: Caller, job_id: str) -> dict[str, str]:
+    _, body = await caller.get(f"{BASE}/jobs/{job_id}")
+    phases = body["job"]["steps"][0]["sub_step_progress"]["phases"]
+    return {k: v["status"] for p in phases.values() for k, v in p["sub_steps"].items()}
+
+
+async def failed_job(caller: Caller, client: Client, *failing: str) -> str:
+    job_id = await caller.started_job()
+    run_job(client, job_id, failing=set(failing))
+    return job_id
+
+
+class TestMarkSubStep:
+    async def test_completed_with_valid_dependencies(self, org_a: Caller, client: Client) -> None:
+        job_id = await failed_job(org_a, client, "websiteConfig")
+        status, body = await org_a.patch(
+            f"{sub_steps(job_id)}/websiteConfig",
+            json={"status": "completed", "reason": REASON, "result": {"url": "https://buzz.nz"}},
+        )
+        assert status == 200
+        assert (body["sub_step"], body["status"], body["warnings"]) == ("websiteConfig", "completed", [])
+        assert isinstance(body["version"], int)
+        assert (await statuses(org_a, job_id))["websiteConfig"] == "completed"
+
+    async def test_failed_dependency_refuses_with_the_exact_error(
+        self, org_a: Caller, client: Client
+    ) -> None:
+        job_id = await failed_job(org_a, client, "restaurantRegistration")
+        status, body = await org_a.patch(
+            f"{sub_steps(job_id)}/websiteConfig", json={"status": "completed", "reason": REASON}
+        )
+        assert status == 422
+        assert body["success"] is False
+        assert body["errors"] == [
+            "Cannot mark websiteConfig as completed: restaurantRegistration is failed"
+        ]
+        assert (await statuses(org_a, job_id))["websiteConfig"] == "blocked"
+
+    async def test_refused_edit_is_audited(self, org_a: Caller, client: Client) -> None:
+        job_id = await failed_job(org_a, client, "restaurantRegistration")
+        await org_a.patch(f"{sub_steps(job_id)}/websiteConfig", json={"status": "completed", "reason": REASON})
+        _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events")
+        refused = events["events"][-1]
+        assert (refused["type"], refused["actor"]) == ("EditRefused", f"key:{org_a.org}")
+
+    async def test_marking_failed_warns_of_blocked_dependents(self, org_a: Caller, client: Client) -> None:
+        job_id = await org_a.started_job()
+        run_job(client, job_id, until="phase1")
+        status, body = await org_a.patch(
+            f"{sub_steps(job_id)}/menuImport", json={"status": "failed", "reason": "no menu yet"}
+        )
+        assert status == 200
+        assert body["warnings"] == ["Marking menuImport as failed blocks optionSets, itemTags"]
+
+    async def test_dry_run_changes_nothing(self, org_a: Caller, client: Client) -> None:
+        job_id = await failed_job(org_a, client, "websiteConfig")
+        status, body = await org_a.patch(
+            f"{sub_steps(job_id)}/websiteConfig",
+            json={"status": "completed", "reason": REASON, "dry_run": True},
+        )
+        assert (status, body["dry_run"]) == (200, True)
+        assert (await statuses(org_a, job_id))["websiteConfig"] == "failed"
+
+    async def test_running_job_is_409(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        status, _ = await org_a.patch(
+            f"{sub_steps(job_id)}/cloudwaitressAccount", json={"status": "skipped", "reason": "x"}
+        )
+        assert status == 409
+
+    async def test_unknown_status_is_422_and_unknown_sub_step_404(self, org_a: Caller) -> None:
+        job_id = (await org_a.new_batch())["jobs"][0]["id"]
+        status, body = await org_a.patch(f"{sub_steps(job_id)}/menuImport", json={"status": "done", "reason": "x"})
+        assert status == 422
+        assert body["errors"][0].startswith("status:")
+        status, _ = await org_a.patch(f"{sub_steps(job_id)}/nope", json={"status": "skipped", "reason": "x"})
+        assert status == 404
+
+    async def test_missing_reason_is_422(self, org_a: Caller) -> None:
+        job_id = (await org_a.new_batch())["jobs"][0]["id"]
+        status, body = await org_a.patch(f"{sub_steps(job_id)}/menuImport", json={"status": "skipped"})
+        assert (status, body["message"]) == (422, "A reason is required for manual edits")
+
+
+class TestReset:
+    async def test_cascades_to_dependents(self, org_a: Caller, client: Client) -> None:
+        job_id = await failed_job(org_a, client)
+        status, body = await org_a.post(f"{sub_steps(job_id)}/menuImport/reset", json={"reason": "menu changed"})
+        assert status == 200
+        assert body["reset"] == ["menuImport", "optionSets", "itemTags"]
+        after = await statuses(org_a, job_id)
+        assert [after[k] for k in body["reset"]] == ["pending"] * 3
+        assert after["restaurantRegistration"] == "completed"
+
+    async def test_reopens_a_completed_job(self, org_a: Caller, client: Client) -> None:
+        job_id = await failed_job(org_a, client)
+        _, body = await org_a.post(f"{sub_steps(job_id)}/itemTags/reset", json={"reason": "again"})
+        assert body["job_status"] == "pending"
+
+    async def test_dry_run_lists_the_cascade_only(self, org_a: Caller, client: Client) -> None:
+        job_id = await failed_job(org_a, client)
+        status, body = await org_a.post(
+            f"{sub_steps(job_id)}/restaurantRegistration/reset", json={"reason": "r", "dry_run": True}
+        )
+        assert status == 200
+        assert body["reset"][0] == "restaurantRegistration" and "itemTags" in body["reset"]
+        assert (await statuses(org_a, job_id))["restaurantRegistration"] == "completed"
+
+
+class TestBulkEdit:
+    async def test_applies_every_edit_in_order(self, org_a: Caller, client: Client) -> None:
+        job_id = await failed_job(org_a, client, "restaurantRegistration")
+        updates = [
+            {"sub_step": "restaurantRegistration", "status": "completed", "reason": REASON},
+            {"sub_step": "websiteConfig", "status": "completed", "reason": REASON},
+        ]
+        status, body = await org_a.patch(sub_steps(job_id), json={"updates": updates})
+        assert status == 200
+        assert [u["status"] for u in body["updates"]] == ["completed", "completed"]
+        after = await statuses(org_a, job_id)
+        assert (after["restaurantRegistration"], after["websiteConfig"]) == ("completed", "completed")
+
+    async def test_one_invalid_edit_applies_none(self, org_a: Caller, client: Client) -> None:
+        job_id = await failed_job(org_a, client, "restaurantRegistration")
+        updates = [
+            {"sub_step": "itemTags", "status": "skipped", "reason": "r"},
+            {"sub_step": "websiteConfig", "status": "completed", "reason": "r"},
+        ]
+        status, body = await org_a.patch(sub_steps(job_id), json={"updates": updates})
+        assert status == 422
+        assert body["errors"] == [
+            "Cannot mark websiteConfig as completed: restaurantRegistration is failed"
+        ]
+        assert (await statuses(org_a, job_id))["itemTags"] == "blocked"
+
+    async def test_dry_run_answers_what_it_would_do(self, org_a: Caller, client: Client) -> None:
+        job_id = await failed_job(org_a, client)
+        updates = [{"sub_step": "menuImport", "status": "pending", "reason": "r"}]
+        status, body = await org_a.patch(sub_steps(job_id), json={"updates": updates, "dry_run": True})
+        assert (status, body["dry_run"]) == (200, True)
+        assert body["updates"][0]["reset"] == ["menuImport", "optionSets", "itemTags"]
+        assert (await statuses(org_a, job_id))["menuImport"] == "completed"
+
+    async def test_empty_updates_is_422(self, org_a: Caller) -> None:
+        job_id = (await org_a.new_batch())["jobs"][0]["id"]
+        status, _ = await org_a.patch(sub_steps(job_id), json={"updates": []})
+        assert status == 422
+
+
+class TestValidation:
+    async def test_describes_dependencies_and_each_target(self, org_a: Caller, client: Client) -> None:
+        job_id = await failed_job(org_a, client, "restaurantRegistration")
+        status, body = await org_a.get(f"{sub_steps(job_id)}/websiteConfig/validation")
+        assert status == 200
+        assert (body["sub_step"], body["phase"], body["status"]) == ("websiteConfig", "phase2", "blocked")
+        assert body["dependencies"] == [
+            {"sub_step": "codeGeneration", "status": "completed", "satisfied": True},
+            {"sub_step": "restaurantRegistration", "status": "failed", "satisfied": False},
+        ]
+        completed = body["transitions"]["completed"]
+        assert completed["valid"] is False
+        assert completed["errors"] == [
+            "Cannot mark websiteConfig as completed: restaurantRegistration is failed"
+        ]
+        assert "cascade" in body["transitions"]["pending"]

@@ -1,0 +1,185 @@
+"""Jobs over HTTP: detail, resume (Phase B), cancel, retry-now, events, state."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from api.services import SERVICES
+from tests.api.conftest import Client
+from tests.api.conftest import BASE, PASSWORD, Caller, run_job
+
+
+def phase(body: dict, name: str) -> dict:
+    return body["job"]["steps"][0]["sub_step_progress"]["phases"][name]
+
+
+class TestGetJob:
+    async def test_shows_sub_step_progress_in_the_frontend_shape(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        status, body = await org_a.get(f"{BASE}/jobs/{job_id}")
+        assert status == 200
+        job = body["job"]
+        assert (job["id"], job["status"], job["steps"][0]["step_number"]) == (job_id, "in_progress", 6)
+        sub_step = phase(body, "phase1")["sub_steps"]["cloudwaitressAccount"]
+        assert set(sub_step) >= {"status", "attempts", "started_at", "completed_at", "error", "result"}
+        assert isinstance(job["version"], int)
+
+    async def test_unknown_and_malformed_ids_are_404(self, org_a: Caller) -> None:
+        for job_id in (str(uuid.uuid4()), "123", "%20"):
+            status, body = await org_a.get(f"{BASE}/jobs/{job_id}")
+            assert (status, body["success"]) == (404, False)
+
+
+class TestResume:
+    async def test_after_phase1_resumes_from_phase2(self, org_a: Caller, client: Client) -> None:
+        job_id = await org_a.started_job()
+        run_job(client, job_id, until="phase1")
+        status, body = await org_a.post(f"{BASE}/jobs/{job_id}/resume-step-6")
+        assert status == 200
+        assert body == {"success": True, "message": "Resume initiated", "resuming_from": "phase2"}
+        _, job = await org_a.get(f"{BASE}/jobs/{job_id}")
+        assert job["job"]["status"] == "in_progress"
+        assert phase(job, "phase1")["status"] == "completed"
+
+    async def test_failed_sub_step_gets_fresh_attempts(self, org_a: Caller, client: Client) -> None:
+        job_id = await org_a.started_job()
+        run_job(client, job_id, failing={"menuImport"})
+        status, body = await org_a.post(f"{BASE}/jobs/{job_id}/resume-step-6")
+        assert (status, body["resuming_from"]) == (200, "phase2")
+        _, job = await org_a.get(f"{BASE}/jobs/{job_id}")
+        assert phase(job, "phase2")["sub_steps"]["menuImport"]["status"] == "pending"
+
+    async def test_never_started_is_400(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch()
+        status, body = await org_a.post(f"{BASE}/jobs/{batch['jobs'][0]['id']}/resume-step-6")
+        assert status == 400
+        assert body["message"] == "No Step 6 progress to resume from"
+
+    async def test_running_job_is_409(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        status, body = await org_a.post(f"{BASE}/jobs/{job_id}/resume-step-6")
+        assert (status, body["success"]) == (409, False)
+
+    async def test_completed_job_is_a_no_op_that_says_so(self, org_a: Caller, client: Client) -> None:
+        job_id = await org_a.started_job()
+        run_job(client, job_id)
+        status, body = await org_a.post(f"{BASE}/jobs/{job_id}/resume-step-6")
+        assert status == 200
+        assert body == {
+            "success": True, "message": "Job already completed; nothing to resume", "resuming_from": None
+        }
+
+    async def test_unknown_job_is_404(self, org_a: Caller) -> None:
+        status, _ = await org_a.post(f"{BASE}/jobs/{uuid.uuid4()}/resume-step-6")
+        assert status == 404
+
+
+class TestCancel:
+    async def test_cancels_a_running_job(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        status, body = await org_a.post(f"{BASE}/jobs/{job_id}/cancel", json={"reason": "wrong menu"})
+        assert (status, body["success"]) == (200, True)
+        _, job = await org_a.get(f"{BASE}/jobs/{job_id}")
+        assert job["job"]["status"] == "cancelled"
+
+    async def test_cancelling_a_completed_job_is_409(self, org_a: Caller, client: Client) -> None:
+        job_id = await org_a.started_job()
+        run_job(client, job_id)
+        status, _ = await org_a.post(f"{BASE}/jobs/{job_id}/cancel")
+        assert status == 409
+
+    async def test_unknown_field_is_422(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        status, body = await org_a.post(f"{BASE}/jobs/{job_id}/cancel", json={"reasn": "typo"})
+        assert status == 422
+        assert body["errors"][0].startswith("reasn:")
+
+
+class TestRetryNow:
+    async def test_a_waiting_sub_step_is_tried_at_once(self, org_a: Caller, client: Client) -> None:
+        job_id = await org_a.started_job()
+        store = client.app[SERVICES].app
+        job = store.job(job_id)
+        job.start_sub_step("cloudwaitressAccount")
+        job.schedule_retry("cloudwaitressAccount", "HTTP 503", delay=600)
+        client.app[SERVICES].views.wait_for(store.store(job).position)
+        path = f"{BASE}/jobs/{job_id}/steps/6/sub-steps/cloudwaitressAccount/retry-now"
+        status, body = await org_a.post(path)
+        assert (status, body["sub_step"]) == (200, "cloudwaitressAccount")
+        _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events")
+        assert events["events"][-1]["type"] == "SubStepRetryRequested"
+
+    async def test_a_sub_step_not_waiting_is_409(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        status, _ = await org_a.post(f"{BASE}/jobs/{job_id}/steps/6/sub-steps/menuImport/retry-now")
+        assert status == 409
+
+    async def test_unknown_sub_step_is_404(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        status, body = await org_a.post(f"{BASE}/jobs/{job_id}/steps/6/sub-steps/nope/retry-now")
+        assert (status, body["message"]) == (404, "Unknown sub-step: nope")
+
+
+class TestEvents:
+    async def test_pages_through_the_timeline(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        status, first = await org_a.get(f"{BASE}/jobs/{job_id}/events", params={"limit": "1"})
+        assert status == 200
+        assert [e["version"] for e in first["events"]] == [1]
+        assert first["events"][0]["type"] == "JobCreated"
+        assert first["next_after_version"] == 1
+        _, rest = await org_a.get(
+            f"{BASE}/jobs/{job_id}/events", params={"after_version": first["next_after_version"]}
+        )
+        assert rest["events"][0]["version"] == 2
+        assert {"version", "type", "at", "actor", "reason", "data"} <= set(rest["events"][0])
+
+    async def test_secrets_are_redacted(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        _, body = await org_a.get(f"{BASE}/jobs/{job_id}/events")
+        assert PASSWORD not in str(body)
+        created = body["events"][0]["data"]
+        assert created["execution_config"]["account"]["password"] == "***"
+
+    async def test_bad_paging_is_400(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        status, _ = await org_a.get(f"{BASE}/jobs/{job_id}/events", params={"after_version": "-1"})
+        assert status == 400
+
+
+class TestState:
+    async def test_state_at_a_version(self, org_a: Caller, client: Client) -> None:
+        job_id = await org_a.started_job()
+        run_job(client, job_id)
+        status, body = await org_a.get(f"{BASE}/jobs/{job_id}/state", params={"version": "1"})
+        assert status == 200
+        assert (body["version"], body["status"]) == (1, "pending")
+        _, now = await org_a.get(f"{BASE}/jobs/{job_id}/state")
+        assert now["status"] == "completed"
+        assert now["sub_step_progress"]["context"]["codeInjectionId"] == "ci-1"
+
+    async def test_state_at_a_time(self, org_a: Caller, client: Client) -> None:
+        job_id = await org_a.started_job()
+        before_run = datetime.now(UTC).isoformat()
+        run_job(client, job_id)
+        status, body = await org_a.get(f"{BASE}/jobs/{job_id}/state", params={"at": before_run})
+        assert status == 200
+        assert body["status"] == "in_progress"
+        assert body["sub_step_progress"]["context"]["codeInjectionId"] is None
+
+    async def test_before_the_job_existed_is_404(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        status, _ = await org_a.get(f"{BASE}/jobs/{job_id}/state", params={"at": "2001-01-01T00:00:00Z"})
+        assert status == 404
+
+    async def test_a_version_not_reached_is_404(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        status, _ = await org_a.get(f"{BASE}/jobs/{job_id}/state", params={"version": "9999"})
+        assert status == 404
+
+    async def test_a_malformed_time_is_400(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        status, body = await org_a.get(f"{BASE}/jobs/{job_id}/state", params={"at": "yesterday"})
+        assert status == 400
+        assert body["errors"][0].startswith("at:")
