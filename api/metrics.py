@@ -7,8 +7,16 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
+import infrastructure.metrics  # noqa: F401  (registers the engine's metrics in every role)
 from api.services import services_of
 
 log = logging.getLogger("regflow.api")

@@ -1,0 +1,105 @@
+"""Error statuses, health, metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from api.openapi import openapi_document
+from api.routes import ROUTES
+from tests.api.conftest import BASE, PASSWORD, Caller, Client, restaurant
+
+
+class TestErrorStatuses:
+    async def test_unknown_route_is_404_in_the_error_shape(self, org_a: Caller) -> None:
+        status, body = await org_a.get("/api/nothing-here")
+        assert (status, body) == (404, {"success": False, "message": "Not found", "errors": ["Not found"]})
+
+    async def test_wrong_method_is_405_with_allow(self, org_a: Caller) -> None:
+        async with org_a.client.delete(BASE, headers={"Authorization": f"Bearer {org_a.key}"}) as response:
+            assert response.status == 405
+            assert "GET" in response.headers["Allow"]
+            assert (await response.json())["success"] is False
+
+    async def test_body_over_the_limit_is_413(self, org_a: Caller) -> None:
+        huge = json.dumps({"name": "x", "restaurants": [restaurant(notes="x" * 1_100_000)]})
+        status, body = await org_a.post(
+            BASE, data=io.BytesIO(huge.encode()), headers={"Content-Type": "application/json"}
+        )
+        assert (status, body["message"]) == (413, "Request body too large")
+
+    async def test_a_json_array_body_is_422(self, org_a: Caller) -> None:
+        status, body = await org_a.post(BASE, json=[1, 2])
+        assert status == 422
+
+    async def test_invalid_utf8_is_400(self, org_a: Caller) -> None:
+        status, _ = await org_a.post(BASE, data=b"\xff\xfe{", headers={"Content-Type": "application/json"})
+        assert status == 400
+
+
+class TestHealth:
+    async def test_live(self, client: Client) -> None:
+        async with client.get("/health/live") as response:
+            assert (response.status, (await response.json())["status"]) == (200, "live")
+
+    async def test_ready_reports_store_and_view_lag(self, client: Client) -> None:
+        async with client.get("/health/ready") as response:
+            body = await response.json()
+        assert (response.status, body["status"]) == (200, "ready")
+        assert body["checks"]["store"]["reachable"] is True
+        assert set(body["checks"]["view_lag"]) and all(v >= 0 for v in body["checks"]["view_lag"].values())
+
+
+class TestMetrics:
+    async def test_needs_a_token(self, client: Client) -> None:
+        async with client.get("/metrics") as response:
+            assert response.status == 401
+
+    async def test_labels_routes_by_template_never_by_id(self, org_a: Caller) -> None:
+        job_id = (await org_a.new_batch())["jobs"][0]["id"]
+        await org_a.get(f"{BASE}/jobs/{job_id}")
+        async with org_a.client.get("/metrics", headers={"Authorization": f"Bearer {org_a.key}"}) as response:
+            text = await response.text()
+        assert response.status == 200
+        assert 'route="/api/registration-batches/jobs/{jobId}"' in text
+        assert job_id not in text
+        assert "regflow_http_request_duration_seconds_bucket" in text
+        assert "regflow_sub_step_outcomes_total" in text
+
+
+class TestOpenApi:
+    async def test_document_lists_every_api_route(self, org_a: Caller) -> None:
+        status, doc = await org_a.get("/api/openapi.json")
+        assert status == 200
+        assert doc["openapi"].startswith("3.")
+        for route in ROUTES:
+            if route.api:
+                assert route.method.lower() in doc["paths"][route.path]
+
+    def test_request_bodies_refer_to_component_schemas(self) -> None:
+        doc = openapi_document(ROUTES)
+        patch = doc["paths"][BASE + "/jobs/{jobId}/steps/6/sub-steps/{subStepKey}"]["patch"]
+        ref = patch["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref == "#/components/schemas/SubStepEdit"
+        assert "SubStepEdit" in doc["components"]["schemas"]
+
+
+class TestNoSecretLeaks:
+    async def test_no_secret_in_bodies_logs_or_metrics(
+        self, org_a: Caller, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
+        batch = await org_a.new_batch(restaurant(token="tok-" + PASSWORD))
+        job_id = batch["jobs"][0]["id"]
+        bodies = [batch]
+        await org_a.post(f"{BASE}/{batch['id']}/step-6/start")
+        for path in (f"{BASE}/jobs/{job_id}", f"{BASE}/jobs/{job_id}/events", f"{BASE}/jobs/{job_id}/state",
+                     f"{BASE}/{batch['id']}", f"{BASE}/{batch['id']}/progress", BASE):
+            bodies.append((await org_a.get(path))[1])
+        async with org_a.client.get("/metrics", headers={"Authorization": f"Bearer {org_a.key}"}) as response:
+            metrics = await response.text()
+        for shown in (*map(str, bodies), caplog.text, metrics):
+            assert PASSWORD not in shown
