@@ -35,6 +35,7 @@ class Supervisor:
         self.poll_interval = poll_interval
         self.on_progress = on_progress
         self.active = False
+        self.progressed = False
         self.restarts = 0
         self.last_error: str | None = None
         self.thread = threading.Thread(target=self._run, name=f"view-{self.name}", daemon=True)
@@ -53,6 +54,9 @@ class Supervisor:
                     backoff = INITIAL_BACKOFF
                     continue
             except Exception as exc:  # any fault: log, back off, start again
+                if self.progressed:
+                    backoff = INITIAL_BACKOFF
+                self.progressed = False
                 self.restarts += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("view %s stopped (%s); restarting in %.1f s", self.name, exc, backoff)
@@ -84,6 +88,7 @@ class Supervisor:
         while not self.stopping.is_set():
             applied = self.runner.step(conn)
             if applied:
+                self.progressed = True
                 self.on_progress()
                 continue
             self.wake.wait(self.poll_interval)

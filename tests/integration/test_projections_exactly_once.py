@@ -1,0 +1,165 @@
+"""Exactly once: runners killed, stopped, failing or racing neither repeat nor skip an event."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+from projections.database import Database
+from projections.runner import TrackingMoved, ViewRunner
+from projections.schema import Schema
+from projections.service import ReadModelService, build_views
+from projections.supervisor import Supervisor
+from projections.views import TimelineView
+from tests.conftest import unique_org
+from tests.integration.test_projections import assert_exact, drive, new_batch, until, views_of
+
+RUN_VIEWS = """
+import sys, threading
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+from projections.schema import Schema
+from projections.service import ReadModelService
+settings = Settings(_env_file=None)
+service = ReadModelService(settings, Registrations(settings), Schema(sys.argv[1]))
+for runner in service.runners:
+    runner.batch_size = 1
+service.start()
+threading.Event().wait()
+"""
+
+
+@pytest.fixture
+def views(settings: Settings, app: Registrations) -> Iterator[ReadModelService]:
+    with views_of(settings, app) as service:
+        yield service
+
+
+def finished_batch(app: Registrations, size: int) -> list[str]:
+    batch_id, jobs = new_batch(app, unique_org(), size)
+    app.start_step6(None, batch_id, None, "user:u-1")
+    for index, job_id in enumerate(jobs):
+        drive(app, job_id, fail="servicesConfig" if index % 3 == 0 else None)
+    return jobs
+
+
+def head(app: Registrations) -> int:
+    return int(app.recorder.max_notification_id() or 0)
+
+
+def test_a_killed_runner_process_restarts_where_it_stopped(settings: Settings, app) -> None:
+    jobs = finished_batch(app, 12)
+    schema, db = Schema(f"regflow_k{uuid.uuid4().hex[:8]}_"), Database(settings)
+    env = os.environ | {
+        "REGFLOW_DATABASE_URL": settings.database_url,
+        "REGFLOW_SECRET_KEY": "test-passphrase",
+    }
+    child = subprocess.Popen([sys.executable, "-c", RUN_VIEWS, schema.prefix], env=env)
+    try:
+        assert until(lambda: _started(schema, db), timeout=60), "the child never applied an event"
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+        reached = schema.positions(db)
+        assert 0 < min(reached.values()) < head(app), reached
+        with ReadModelService(settings, app, schema) as service:
+            service.catch_up()
+            assert_exact(service, app, jobs)
+            assert service.lag() == dict.fromkeys(reached, 0)
+    finally:
+        child.kill()
+        child.wait(10)
+        schema.drop(db)
+        db.close()
+
+
+def _started(schema: Schema, db: Database) -> bool:
+    try:
+        return min(schema.positions(db).values()) > 0
+    except Exception:  # the child has not created the tables yet
+        return False
+
+
+class Flaky:
+    """A view failing after writing its rows, once every `every` runs: they must roll back."""
+
+    def __init__(self, view: Any, every: int) -> None:
+        self.view, self.every, self.calls, self.name = view, every, 0, view.name
+
+    def forget(self) -> None:
+        self.view.forget()
+
+    def apply(self, *args: Any) -> None:
+        self.view.apply(*args)
+        self.calls += 1
+        if self.calls % self.every == 0:
+            raise RuntimeError("the view's database went away mid-transaction")
+
+
+def test_a_failing_view_rolls_back_and_its_supervisor_carries_on(settings, app, views) -> None:
+    jobs = finished_batch(app, 4)
+    runners = [ViewRunner(app, views.db, [Flaky(v, 3)], views.schema, 7) for v in build_views(app)]
+    stopping = threading.Event()
+    supervisors = [Supervisor(r, threading.Event(), stopping, 0.01, lambda: None) for r in runners]
+    for supervisor in supervisors:
+        supervisor.start()
+    try:
+        assert until(lambda: min(views.positions().values()) == head(app))
+    finally:
+        stopping.set()
+        for supervisor in supervisors:
+            supervisor.join(10)
+    assert all(s.restarts > 0 for s in supervisors)
+    assert_exact(views, app, jobs)
+
+
+def test_a_stopped_service_resumes_without_applying_anything_twice(settings, app) -> None:
+    jobs = finished_batch(app, 6)
+    with views_of(settings, app) as first:
+        for runner in first.runners:
+            runner.batch_size = 5
+        first.start()
+        assert until(lambda: min(first.positions().values()) > 0)
+        first.stop()
+        assert min(first.positions().values()) < head(app)
+        second = ReadModelService(settings, app, first.schema)
+        second.start()
+        assert second.wait_for(head(app), timeout=30)
+        assert_exact(second, app, jobs)
+        second.stop()
+
+
+def test_two_runners_on_one_view_never_apply_an_event_twice(app, views) -> None:
+    jobs = finished_batch(app, 2)
+    stale = views.positions()["job_timeline"]
+    fast = ViewRunner(app, views.db, [TimelineView()], views.schema, batch_size=10)
+    slow = ViewRunner(app, views.db, [TimelineView()], views.schema, batch_size=25)
+    conn_a, conn_b = views.db.connect(), views.db.connect()
+    try:
+        fast.step(conn_a)
+        with pytest.raises(TrackingMoved):
+            _step_from(slow, conn_b, stale)
+    finally:
+        conn_a.close()
+        conn_b.close()
+    views.catch_up()
+    assert_exact(views, app, jobs)
+
+
+def _step_from(runner: ViewRunner, conn: Any, start: int) -> None:
+    """Apply events after `start`, as a runner that read its position before another moved it."""
+    notifications = runner.app.recorder.select_notifications(start, 25, inclusive_of_start=False)
+    events = [runner.app.mapper.to_domain_event(n) for n in notifications]
+    with runner.db.transaction(conn) as cur:
+        runner._advance(cur, start, notifications[-1].id)
+        for view in runner.views:
+            view.apply(runner.db, cur, runner.schema, events)
