@@ -1,0 +1,132 @@
+import { api } from "../api.js";
+import { h } from "../dom.js";
+import { createGraph } from "../graph.js";
+import { SUB_STEPS } from "../plan.js";
+import { poll } from "../poll.js";
+import { jobOf, phaseLabel, phaseStatuses, restaurantName, step6Progress, subStepsOf } from "../shapes.js";
+import { statusBadge } from "../status.js";
+import { toast } from "../toast.js";
+import { contextView } from "./context.js";
+import { openDialog } from "./dialog.js";
+import { openEditor } from "./editor.js";
+import { breadcrumbs, errorList, loading, problemBanner } from "./parts.js";
+import { legend } from "./legend.js";
+import { createTimeline } from "./timeline.js";
+
+const PHASE_OF = Object.fromEntries(SUB_STEPS.map((s) => [s.key, s.phase]));
+
+function canResume(job, steps) {
+  if (job.status === "failed" || job.status === "cancelled") return true;
+  return job.status === "pending" && Object.values(steps).some((s) => s.status !== "pending");
+}
+
+/** One job: the Step 6 graph with its editor, the actions, the context and the audit timeline. */
+export function jobView(outlet, { id }) {
+  let job = null;
+  let steps = {};
+  let shownVersion = null;
+  const title = h("h1", {}, "Job");
+  const status = h("span", { class: "head-status" });
+  const version = h("span", { class: "muted version" });
+  const crumbs = h("div", {}, breadcrumbs(["Batches", "/"], ["Job", null]));
+  const problem = h("div");
+  const actionProblems = h("div", { class: "form-errors", role: "alert" });
+  const graph = createGraph({ onSelect: (key) => openEditor({ jobId: id, key, info: steps[key], phase: phaseLabel(PHASE_OF[key]), onApplied: refresh }) });
+  const context = contextView();
+  const timeline = createTimeline(id);
+  const resume = h("button", { type: "button", class: "primary", disabled: true, onclick: doResume }, "Resume");
+  const retryNow = h("button", { type: "button", disabled: true, onclick: doRetryNow }, "Retry now");
+  const cancel = h("button", { type: "button", class: "danger", disabled: true, onclick: askCancel }, "Cancel");
+  const summary = h("p", { class: "graph-summary", "aria-live": "polite" });
+
+  outlet.append(crumbs,
+    h("div", { class: "page-head" }, h("div", { class: "title-line" }, title, status, version),
+      h("div", { class: "actions" }, retryNow, cancel, resume)),
+    problem, actionProblems,
+    h("section", { class: "card", "aria-labelledby": "graph-title" },
+      h("div", { class: "card-title-row" }, h("h2", { id: "graph-title", class: "card-title" }, "Step 6"), legend()),
+      h("div", { class: "card-body" }, summary,
+        h("p", { class: "hint" }, "Select a sub-step to see its attempts and errors, and to edit its status."),
+        h("div", { class: "graph-scroll" }, graph.element))),
+    h("div", { class: "layout-two layout-wide-left" },
+      h("section", { class: "card", "aria-labelledby": "timeline-title" },
+        h("h2", { id: "timeline-title", class: "card-title" }, "Timeline"), h("div", { class: "card-body" }, timeline.element)),
+      h("section", { class: "card", "aria-labelledby": "context-title" },
+        h("h2", { id: "context-title", class: "card-title" }, "Context"), h("div", { class: "card-body" }, context.element))));
+  summary.append(loading());
+
+  function show(answer) {
+    job = jobOf(answer);
+    const progress = step6Progress(job);
+    steps = subStepsOf(progress);
+    const name = restaurantName(job);
+    title.textContent = name;
+    document.title = `${name} · regflow`;
+    crumbs.replaceChildren(breadcrumbs(["Batches", "/"], ["Batch", job.batch_id ? `/batches/${encodeURIComponent(job.batch_id)}` : null], [name, null]));
+    status.replaceChildren(statusBadge(job.status));
+    version.textContent = job.version !== undefined ? `version ${job.version}` : "";
+    graph.update(steps, phaseStatuses(progress, steps));
+    context.update(progress?.context || job.context || {});
+    const tally = (s) => Object.values(steps).filter((x) => x.status === s).length;
+    summary.textContent = `${tally("completed")} of ${SUB_STEPS.length} completed, ${tally("failed")} failed, ${tally("blocked")} blocked, ${tally("retrying")} retrying, ${tally("skipped")} skipped. Current phase: ${phaseLabel(progress?.current_phase || job.current_phase)}.`;
+    resume.disabled = !canResume(job, steps);
+    cancel.disabled = !["in_progress", "pending"].includes(job.status);
+    retryNow.disabled = !Object.values(steps).some((s) => s.status === "retrying" || s.waiting_status === "retrying");
+  }
+
+  async function refresh() {
+    const answer = await api.job(id);
+    show(answer);
+    const current = jobOf(answer).version;
+    if (current !== shownVersion || current === undefined) {
+      shownVersion = current;
+      await timeline.refresh();
+    }
+  }
+
+  async function act(work, message) {
+    actionProblems.replaceChildren();
+    try {
+      const answer = await work();
+      toast(message(answer));
+      await refresh();
+    } catch (error) {
+      actionProblems.replaceChildren(errorList(error.lines));
+    }
+  }
+
+  function doResume() {
+    act(() => api.resume(id), (a) => `${a.message || "Resume initiated"}${a.resuming_from ? ` from ${phaseLabel(a.resuming_from)}` : ""}.`);
+  }
+
+  function doRetryNow() {
+    const waiting = Object.entries(steps).filter(([, s]) => s.status === "retrying" || s.waiting_status === "retrying").map(([k]) => k);
+    act(() => Promise.all(waiting.map((key) => api.retryNow(id, key))), () => `Trying ${waiting.join(", ")} again now.`);
+  }
+
+  function askCancel() {
+    const { body, close } = openDialog("Cancel this job?");
+    const reason = h("textarea", { id: "cancel-reason", rows: 2 });
+    const form = h("form", { class: "stack" },
+      h("p", {}, "No new sub-step will be started. Calls already in flight finish. You can resume later."),
+      h("div", { class: "field" }, h("label", { for: "cancel-reason" }, "Reason (optional)"), reason),
+      h("div", { class: "actions" }, h("button", { type: "button", onclick: close }, "Keep running"),
+        h("button", { type: "submit", class: "danger" }, "Cancel job")));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      close();
+      act(() => api.cancel(id, reason.value.trim()), () => "Job cancelled.");
+    });
+    body.append(form);
+    reason.focus();
+  }
+
+  return poll(async () => {
+    try {
+      await refresh();
+      problem.replaceChildren();
+    } catch (error) {
+      problem.replaceChildren(problemBanner(error));
+    }
+  }, 1500);
+}

@@ -1,0 +1,263 @@
+"""A canned registration-batches API in the contract's shapes, served through Playwright routes."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from playwright.sync_api import Route
+
+from domain.plan import PLAN
+
+TOKEN = "smoke-key"
+BATCH_ID = "b-1"
+JOB_ID = "j-1"
+STATUSES = {
+    "cloudwaitressAccount": "completed",
+    "codeGeneration": "completed",
+    "createOnboardingUser": "skipped",
+    "uploadImages": "completed",
+    "restaurantRegistration": "completed",
+    "websiteConfig": "completed",
+    "servicesConfig": "in_progress",
+    "paymentConfig": "retrying",
+    "menuImport": "failed",
+    "syncOnboardingUser": "skipped",
+    "optionSets": "blocked",
+    "itemTags": "blocked",
+}
+MENU_ERROR = "HTTP 400: Validation failed (simulated permanent fault)"
+
+
+def sub_step_progress() -> dict[str, Any]:
+    def entry(key: str) -> dict[str, Any]:
+        status = STATUSES[key]
+        failed = status == "failed"
+        return {
+            "status": status,
+            "attempts": 2 if status in ("failed", "retrying") else 1,
+            "started_at": "2025-01-05T10:00:01+00:00",
+            "error": MENU_ERROR if failed else None,
+            "result": {},
+            "retry_at": "2025-01-05T10:01:00+00:00" if status == "retrying" else None,
+        }
+
+    phases = {
+        p: {"status": "in_progress", "sub_steps": {k: entry(k) for k in PLAN.in_phase(p)}}
+        for p in PLAN.phases
+    }
+    phases["phase1"]["status"] = "completed"
+    return {
+        "current_phase": "phase2",
+        "phases": phases,
+        "context": {"codeInjectionId": "ci-42", "menuImportSucceeded": False},
+    }
+
+
+JOBS = [
+    {
+        "id": JOB_ID,
+        "name": "Buzz",
+        "restaurant": {"name": "Buzz"},
+        "status": "failed",
+        "current_phase": "phase2",
+        "last_error": f"menuImport: {MENU_ERROR}",
+        "counts": {"blocked": 2},
+    },
+    {
+        "id": "j-2",
+        "name": "Fizz",
+        "restaurant": {"name": "Fizz"},
+        "status": "in_progress",
+        "current_phase": "phase2",
+        "last_error": None,
+        "counts": {"blocked": 0},
+    },
+    {
+        "id": "j-3",
+        "name": "Jazz",
+        "restaurant": {"name": "Jazz"},
+        "status": "completed",
+        "current_phase": "phase4",
+        "last_error": None,
+        "counts": {"blocked": 0},
+    },
+]
+BATCH = {
+    "id": BATCH_ID,
+    "name": "Auckland week 48",
+    "status": "in_progress",
+    "total": 3,
+    "completed": 1,
+    "failed": 1,
+    "in_progress": 1,
+    "pending": 0,
+    "cancelled": 0,
+    "percent": 67,
+    "created_at": "2025-01-05T09:59:00+00:00",
+}
+EVENTS = [
+    {
+        "version": 1,
+        "type": "JobCreated",
+        "at": "2025-01-05T09:59:00+00:00",
+        "actor": "key:org-1",
+        "reason": None,
+        "data": {},
+    },
+    {
+        "version": 2,
+        "type": "Step6Started",
+        "at": "2025-01-05T10:00:00+00:00",
+        "actor": "key:org-1",
+        "reason": None,
+        "data": {},
+    },
+    {
+        "version": 3,
+        "type": "SubStepFailed",
+        "at": "2025-01-05T10:00:05+00:00",
+        "actor": "engine",
+        "reason": None,
+        "data": {"sub_step": "menuImport", "error": MENU_ERROR, "attempt": 2},
+    },
+    {
+        "version": 4,
+        "type": "EditRefused",
+        "at": "2025-01-05T10:02:00+00:00",
+        "actor": "user:ana",
+        "reason": "imported by hand",
+        "data": {"errors": ["Cannot mark optionSets as completed: menuImport is failed"]},
+    },
+]
+
+
+class FakeApi:
+    """Answers every call under /api/registration-batches; records what the page sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, Any]] = []
+
+    def __call__(self, route: Route) -> None:
+        request = route.request
+        url = urlsplit(request.url)
+        body = json.loads(request.post_data) if request.post_data else None
+        self.sent.append((request.method, url.path, body))
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return self._answer(route, 401, {"success": False, "message": "Invalid token"})
+        status, answer = self._dispatch(
+            request.method,
+            url.path.removeprefix("/api/registration-batches"),
+            parse_qs(url.query),
+            body or {},
+        )
+        self._answer(route, status, answer)
+
+    def _dispatch(
+        self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        sub_step = re.fullmatch(r"/jobs/[^/]+/steps/6/sub-steps/(\w+)(/\w[\w-]*)?", path)
+        if sub_step:
+            return self._sub_step(method, sub_step.group(1), sub_step.group(2) or "", body)
+        if method == "POST" and path in ("", "/"):
+            jobs = [
+                {"id": f"new-{i}", "restaurant": r, "status": "pending"}
+                for i, r in enumerate(body["restaurants"])
+            ]
+            return 201, {
+                "success": True,
+                "batch": {"id": BATCH_ID, "name": body["name"], "status": "pending", "jobs": jobs},
+            }
+        answers: dict[tuple[str, str], dict[str, Any]] = {
+            ("GET", ""): {"batches": [BATCH], "limit": 50, "offset": 0},
+            ("GET", f"/{BATCH_ID}"): {"batch": BATCH | {"jobs": JOBS}},
+            ("GET", f"/jobs/{JOB_ID}"): {"job": self._job()},
+            ("GET", f"/jobs/{JOB_ID}/events"): self._events(query),
+            ("GET", f"/jobs/{JOB_ID}/state"): {
+                "job_id": JOB_ID,
+                "version": 2,
+                "status": "in_progress",
+                "sub_step_progress": {"current_phase": "phase1", "phases": {}, "context": {}},
+            },
+            ("POST", f"/jobs/{JOB_ID}/resume-step-6"): {
+                "message": "Resume initiated",
+                "resuming_from": "phase2",
+            },
+        }
+        found = answers.get((method, path))
+        if found is None:
+            return 404, {"success": False, "message": f"No route {method} {path}"}
+        return 200, {"success": True, **found}
+
+    def _job(self) -> dict[str, Any]:
+        progress = sub_step_progress()
+        return {
+            "id": JOB_ID,
+            "batch_id": BATCH_ID,
+            "status": "failed",
+            "version": 4,
+            "restaurant": {"name": "Buzz", "external_id": "r-17"},
+            "steps": [{"step_number": 6, "status": "failed", "sub_step_progress": progress}],
+        }
+
+    def _events(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        after = int(query.get("after_version", ["0"])[0])
+        fresh = [e for e in EVENTS if e["version"] > after]
+        return {"events": fresh, "next_after_version": fresh[-1]["version"] if fresh else after}
+
+    def _sub_step(
+        self, method: str, key: str, tail: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        if tail == "/validation":
+            deps = [
+                {"sub_step": d, "status": STATUSES[d], "satisfied": STATUSES[d] == "completed"}
+                for d in PLAN.dependencies(key)
+            ]
+            dependents = [{"sub_step": d, "status": STATUSES[d]} for d in PLAN.dependents(key)]
+            errors = [
+                f"Cannot mark {key} as completed: {d['sub_step']} is {d['status']}"
+                for d in deps
+                if not d["satisfied"]
+            ]
+            transitions = {
+                "completed": {"valid": not errors, "errors": errors, "warnings": []},
+                "pending": {"valid": True, "errors": [], "cascade": [key, *PLAN.cascade_of(key)]},
+            }
+            return 200, {
+                "success": True,
+                "sub_step": key,
+                "phase": PLAN.phase_of(key),
+                "status": STATUSES[key],
+                "dependencies": deps,
+                "dependents": dependents,
+                "transitions": transitions,
+            }
+        if tail == "/reset":
+            return 200, {
+                "success": True,
+                "sub_step": key,
+                "reset": [key, *PLAN.cascade_of(key)],
+                "version": 5,
+                "job_status": "failed",
+                "dry_run": body.get("dry_run", False),
+            }
+        unmet = [d for d in PLAN.dependencies(key) if STATUSES[d] != "completed"]
+        if body.get("status") == "completed" and unmet:
+            errors = [f"Cannot mark {key} as completed: {d} is {STATUSES[d]}" for d in unmet]
+            return 422, {"success": False, "message": "The edit is not allowed", "errors": errors}
+        return 200, {
+            "success": True,
+            "sub_step": key,
+            "status": body.get("status"),
+            "warnings": [],
+            "reset": [],
+            "version": 5,
+            "job_status": "failed",
+            "dry_run": body.get("dry_run", False),
+        }
+
+    @staticmethod
+    def _answer(route: Route, status: int, body: dict[str, Any]) -> None:
+        route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
