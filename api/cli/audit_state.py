@@ -1,0 +1,116 @@
+"""`regflow state`: a job's statuses, phases and context as they were at a time or version."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from itertools import takewhile
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from api.cli.audit import iso_time, json_default, open_store, write_json
+from domain.exceptions import InvalidInput, NotFound
+from domain.job import RegistrationJob
+from domain.plan import PLAN
+from domain.secrets import redact
+from infrastructure.registrations import Registrations
+
+COLOURS = {"completed": "green", "failed": "red", "blocked": "magenta", "skipped": "dim"}
+
+
+def job_as_of(
+    app: Registrations, job_id: str, at: datetime | None, version: int | None
+) -> RegistrationJob:
+    """The job folded from its own events up to `version`, or up to time `at`."""
+    live = app.job(job_id)
+    if version is not None and not 1 <= version <= live.version:
+        raise InvalidInput(f"Job {job_id} has versions 1 to {live.version}, not {version}")
+    events = app.events.get(live.id, lte=version)
+    if at is not None:
+        events = takewhile(lambda e: e.timestamp <= at, events)
+    job: Any = None
+    for event in events:
+        job = event.mutate(job)
+    if job is None:
+        raise NotFound(f"Job {job_id} did not exist yet at {at.isoformat() if at else at}")
+    return job
+
+
+def state_record(job: RegistrationJob) -> dict[str, Any]:
+    """The job's state as the CLI and its JSON show it, secrets masked."""
+    shown = job.shown_statuses()
+    return {
+        "job_id": str(job.id),
+        "version": job.version,
+        "as_of": job.modified_on.isoformat(),
+        "status": str(job.status),
+        "current_phase": job.current_phase,
+        "phases": job.phase_statuses(),
+        "statuses": shown,
+        "sub_steps": {
+            key: {
+                "phase": PLAN.phase_of(key),
+                "status": shown[key],
+                "attempts": state.attempts,
+                "generation": state.generation,
+                "error": state.error,
+            }
+            for key, state in job.sub_steps.items()
+        },
+        "context": redact(json.loads(json.dumps(job.context, default=json_default))),
+    }
+
+
+def print_state(record: dict[str, Any]) -> None:
+    console = Console()
+    phases = ", ".join(f"{p} {s}" for p, s in record["phases"].items())
+    console.print(
+        f"[bold]job {record['job_id']}[/bold] version {record['version']} "
+        f"(as of {record['as_of']}): [bold]{record['status']}[/bold]"
+    )
+    console.print(f"phases: {phases}")
+    table = Table()
+    for column in ("phase", "sub-step", "status", "attempts", "error"):
+        table.add_column(column, overflow="fold")
+    for key, item in record["sub_steps"].items():
+        colour = COLOURS.get(item["status"], "yellow")
+        table.add_row(
+            item["phase"],
+            key,
+            f"[{colour}]{item['status']}[/{colour}]",
+            str(item["attempts"]),
+            item["error"] or "",
+        )
+    console.print(table)
+    context = {k: v for k, v in record["context"].items() if k != "results"}
+    console.print("context:", json.dumps(context, default=json_default))
+
+
+def show_state(args: argparse.Namespace) -> int:
+    """Print the job as it was; exit 1 if it or that moment does not exist."""
+    with open_store() as app:
+        record = state_record(job_as_of(app, args.job, args.at, args.version))
+    if args.json:
+        write_json(record)
+    else:
+        print_state(record)
+    return 0
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `regflow state`."""
+    parser = commands.add_parser(
+        "state",
+        help="a job's statuses, phases and context at a past time or version, from the log",
+        description="Fold the job's events up to a time or version and show the state then. "
+        "Exit 1 when the job, or the job at that moment, does not exist.",
+    )
+    parser.add_argument("job", metavar="JOB", help="the job's id")
+    when = parser.add_mutually_exclusive_group(required=True)
+    when.add_argument("--at", type=iso_time, metavar="ISO_TIME", help="as it was at this time")
+    when.add_argument("--version", type=int, metavar="N", help="as it was at version N")
+    parser.add_argument("--json", action="store_true", help="one JSON document instead of tables")
+    parser.set_defaults(handler=show_state)
