@@ -1,0 +1,86 @@
+"""The whole product through HTTP: the engine runs jobs against the embedded simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+
+from api.runtime import RUNTIME, build_app
+from infrastructure.settings import Settings
+from tests.api.conftest import BASE, Caller, Client, MakeClient, restaurant
+
+DEADLINE = 30.0
+
+
+@pytest.fixture
+async def engine_client(aiohttp_client: MakeClient, api_settings: Settings) -> Client:
+    return await aiohttp_client(build_app(api_settings.model_copy(update={"role": "all"})))
+
+
+@pytest.fixture
+def caller(engine_client: Client, api_settings: Settings) -> Caller:
+    org, key = (api_settings.api_keys or "").split(",")[0].split(":", 1)
+    return Caller(engine_client, org, key)
+
+
+async def simulator(client: Client, method: str, path: str, body: Any = None) -> Any:
+    url = client.app[RUNTIME].simulator_url
+    async with aiohttp.ClientSession() as session, session.request(method, f"{url}{path}", json=body) as r:
+        assert r.status == 200
+        return await r.json()
+
+
+async def settled_job(caller: Caller, job_id: str) -> dict[str, Any]:
+    """Poll until the job stops running (a deadline, never a fixed sleep)."""
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        _, body = await caller.get(f"{BASE}/jobs/{job_id}")
+        if body["job"]["status"] in ("completed", "failed", "cancelled"):
+            return dict(body["job"])
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} still running after {DEADLINE} s")
+
+
+async def test_runs_a_batch_to_completion(caller: Caller) -> None:
+    batch = await caller.new_batch(restaurant("A"), restaurant("B"))
+    status, _ = await caller.post(f"{BASE}/{batch['id']}/step-6/start")
+    assert status == 202
+    for job in batch["jobs"]:
+        assert (await settled_job(caller, job["id"]))["status"] == "completed"
+    _, progress = await caller.get(f"{BASE}/{batch['id']}/progress")
+    assert (progress["status"], progress["completed"], progress["percent"]) == ("completed", 2, 100)
+
+
+async def test_resume_after_phase1_runs_only_what_is_left(caller: Caller) -> None:
+    fault = {"kind": "bad_request", "endpoint": "restaurantRegistration", "times": 1}
+    await simulator(caller.client, "PUT", "/_simulator/faults", {"faults": [fault]})
+    job_id = await caller.started_job()
+    failed = await settled_job(caller, job_id)
+    phases = failed["steps"][0]["sub_step_progress"]["phases"]
+    assert (failed["status"], phases["phase1"]["status"]) == ("failed", "completed")
+    await simulator(caller.client, "DELETE", "/_simulator/calls")
+    status, body = await caller.post(f"{BASE}/jobs/{job_id}/resume-step-6")
+    assert (status, body["resuming_from"]) == (200, "phase2")
+    assert (await settled_job(caller, job_id))["status"] == "completed"
+    calls = (await simulator(caller.client, "GET", "/_simulator/calls"))["calls"]
+    called = {c["sub_step"] for c in calls if c.get("job") == job_id}
+    assert "cloudwaitressAccount" not in called and "restaurantRegistration" in called
+
+
+async def test_a_failure_blocks_dependents_then_a_manual_fix_lets_resume_finish(caller: Caller) -> None:
+    fault = {"kind": "bad_request", "endpoint": "menuImport"}
+    await simulator(caller.client, "PUT", "/_simulator/faults", {"faults": [fault]})
+    job_id = await caller.started_job()
+    failed = await settled_job(caller, job_id)
+    phase3 = failed["steps"][0]["sub_step_progress"]["phases"]["phase3"]
+    assert phase3["sub_steps"]["optionSets"]["status"] == "blocked"
+    path = f"{BASE}/jobs/{job_id}/steps/6/sub-steps/menuImport"
+    status, _ = await caller.patch(path, json={"status": "completed", "reason": "imported by hand"})
+    assert status == 200
+    status, body = await caller.post(f"{BASE}/jobs/{job_id}/resume-step-6")
+    assert (status, body["resuming_from"]) == (200, "phase3")
+    assert (await settled_job(caller, job_id))["status"] == "completed"
