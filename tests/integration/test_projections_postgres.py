@@ -1,0 +1,78 @@
+"""PostgreSQL faults: dropped connections, and one active runner per view across processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+from projections.database import CONNECTION_NAME
+from projections.service import ReadModelService
+from tests.conftest import unique_org
+from tests.integration.test_projections import assert_exact, drive, new_batch, until, views_of
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_settings(pg_url: str) -> Settings:
+    return Settings(_env_file=None, database_url=pg_url, secret_key="test-passphrase")
+
+
+@pytest.fixture
+def pg_app(pg_settings: Settings) -> Iterator[Registrations]:
+    app = Registrations(pg_settings)
+    yield app
+    app.close()
+
+
+def terminate_view_connections(pg_url: str) -> int:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = %s",
+            (CONNECTION_NAME,),
+        ).fetchall()
+    return len(rows)
+
+
+def started_jobs(app: Registrations, size: int) -> list[str]:
+    batch_id, jobs = new_batch(app, unique_org(), size)
+    app.start_step6(None, batch_id, None, "user:u-1")
+    return jobs
+
+
+def head(app: Registrations) -> int:
+    return int(app.recorder.max_notification_id() or 0)
+
+
+def test_a_dropped_connection_stops_nothing_for_good(pg_url, pg_settings, pg_app) -> None:
+    jobs = started_jobs(pg_app, 3)
+    with views_of(pg_settings, pg_app, start=True) as views:
+        assert views.wait_for(head(pg_app), timeout=20)
+        assert terminate_view_connections(pg_url) >= 3
+        for job_id in jobs:
+            drive(pg_app, job_id)
+        assert views.wait_for(head(pg_app), timeout=30)
+        assert all(s.restarts >= 1 for s in views.supervisors)
+        assert_exact(views, pg_app, jobs)
+
+
+def test_one_runner_per_view_is_active_and_a_standby_takes_over(pg_settings, pg_app) -> None:
+    jobs = started_jobs(pg_app, 2)
+    with views_of(pg_settings, pg_app, start=True) as first:
+        second = ReadModelService(pg_settings, pg_app, first.schema)
+        second.start()
+        try:
+            assert until(lambda: all(s.active for s in first.supervisors))
+            assert not any(s.active for s in second.supervisors)
+            first.stop()
+            drive(pg_app, jobs[0])
+            assert until(lambda: all(s.active for s in second.supervisors))
+            assert second.wait_for(head(pg_app), timeout=30)
+            assert_exact(second, pg_app, jobs)
+        finally:
+            second.stop()
