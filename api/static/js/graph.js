@@ -1,18 +1,9 @@
 import { h, svg, formatTime } from "./dom.js";
-import { NODE, planLayout } from "./layout.js";
+import { NODE, edgePath, planLayout } from "./layout.js";
 import { statusBadge, statusInfo } from "./status.js";
 import { phaseLabel } from "./shapes.js";
 
 const LAYOUT = planLayout();
-
-function edgePath(from, to) {
-  const x1 = from.x + NODE.width;
-  const y1 = from.y + NODE.height / 2;
-  const x2 = to.x - 6;
-  const y2 = to.y + NODE.height / 2;
-  const bend = Math.max(24, (x2 - x1) / 2);
-  return `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`;
-}
 
 function edgeState(status) {
   if (status === "completed" || status === "skipped") return "satisfied";
@@ -74,7 +65,7 @@ export function createGraph({ onSelect, label = "Step 6 sub-steps" } = {}) {
   }
 
   const edges = LAYOUT.edges.map((edge) => {
-    const path = svg("path", { d: edgePath(LAYOUT.nodes[edge.from], LAYOUT.nodes[edge.to]), class: "edge" });
+    const path = svg("path", { d: edgePath(LAYOUT.nodes, edge.from, edge.to), class: "edge" });
     edgeLayer.append(path);
     return { ...edge, path };
   });

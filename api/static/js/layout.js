@@ -55,7 +55,7 @@ export function planLayout() {
   const x = (c) => NODE.pad + c * (NODE.width + NODE.columnGap);
   const y = (r) => NODE.bandTop + NODE.pad + r * (NODE.height + NODE.rowGap);
   const nodes = Object.fromEntries(
-    SUB_STEPS.map((s) => [s.key, { x: x(column[s.key]), y: y(row[s.key]), ...s }]),
+    SUB_STEPS.map((s) => [s.key, { x: x(column[s.key]), y: y(row[s.key]), column: column[s.key], ...s }]),
   );
   const height = y(tallest) - NODE.rowGap + NODE.pad;
   const bands = PHASES.map((phase) => {
@@ -66,4 +66,35 @@ export function planLayout() {
   });
   const edges = SUB_STEPS.flatMap((s) => s.depends_on.map((d) => ({ from: d, to: s.key })));
   return { nodes, bands, edges, width: x(count) - NODE.columnGap + NODE.pad, height };
+}
+
+function blockerBelow(nodes, from, to, y1, y2) {
+  let lowest = null;
+  for (const other of Object.values(nodes)) {
+    if (other.column <= from.column || other.column >= to.column) continue;
+    const t = (other.x + NODE.width / 2 - from.x - NODE.width) / (to.x - from.x - NODE.width);
+    const lineY = y1 + (y2 - y1) * t;
+    const middle = other.y + NODE.height / 2;
+    if (Math.abs(middle - lineY) < NODE.height * 0.8) {
+      const clear = other.y + NODE.height + 12 - lineY;
+      lowest = Math.max(lowest ?? 0, clear);
+    }
+  }
+  return lowest;
+}
+
+/** An edge's SVG path: a smooth curve, bent below any badge it would otherwise cross. */
+export function edgePath(nodes, fromKey, toKey) {
+  const from = nodes[fromKey];
+  const to = nodes[toKey];
+  const x1 = from.x + NODE.width;
+  const y1 = from.y + NODE.height / 2;
+  const x2 = to.x - 6;
+  const y2 = to.y + NODE.height / 2;
+  const bend = Math.max(24, (x2 - x1) / 2);
+  const dip = blockerBelow(nodes, from, to, y1, y2);
+  if (dip === null) return `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`;
+  const low = Math.max(y1, y2) + dip;
+  const mid = (x1 + x2) / 2;
+  return `M${x1},${y1} C${x1 + 30},${y1} ${x1 + 10},${low} ${mid},${low} S${x2 - 30},${y2} ${x2},${y2}`;
 }

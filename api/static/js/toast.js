@@ -1,5 +1,7 @@
 import { h } from "./dom.js";
 
+const MAX_SHOWN = 3;
+
 /** Show a short message in the polite live region; errors stay until dismissed. */
 export function toast(message, kind = "info") {
   const region = document.getElementById("toasts");
@@ -7,5 +9,6 @@ export function toast(message, kind = "info") {
   const item = h("div", { class: ["toast", `toast-${kind}`] }, h("span", {}, message), close);
   close.addEventListener("click", () => item.remove());
   region.append(item);
-  if (kind !== "error") setTimeout(() => item.remove(), 6000);
+  while (region.children.length > MAX_SHOWN) region.firstElementChild.remove();
+  if (kind !== "error") setTimeout(() => item.remove(), 4500);
 }

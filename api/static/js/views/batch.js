@@ -95,6 +95,7 @@ export function batchView(outlet, { id, query }) {
     counterBox.replaceChildren(...countersOf(batch));
     bar.replaceChildren(progressBar(batch));
     jobs = batch.jobs || [];
+    startAll.disabled = !jobs.some((j) => j.status === "pending");
     showJobs();
   }
 

@@ -7,7 +7,7 @@ export function openDialog(title, { wide = false, onClose } = {}) {
   const opener = document.activeElement;
   const id = `dialog-title-${++counter}`;
   const body = h("div", { class: "dialog-body" });
-  const close = h("button", { type: "button", class: "icon-button", "aria-label": "Close" }, "×");
+  const close = h("button", { type: "button", class: "icon-button", "aria-label": "Close dialog" }, "×");
   const dialog = h("dialog", { class: ["dialog", wide && "dialog-wide"], "aria-labelledby": id },
     h("div", { class: "dialog-head" }, h("h2", { id }, title), close), body);
   close.addEventListener("click", () => dialog.close());

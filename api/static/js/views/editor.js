@@ -25,7 +25,7 @@ function facts(key, info, phase) {
   return h("section", { class: "stack-tight", "aria-label": `About ${key}` }, list, result);
 }
 
-function dryRunReport(answer, target) {
+function dryRunReport(answer, target, title = "✓ Dry run: allowed") {
   const parts = [];
   const warnings = answer.warnings || [];
   const cascade = answer.reset || answer.cascade || [];
@@ -34,11 +34,20 @@ function dryRunReport(answer, target) {
   }
   if (warnings.length) parts.push(h("div", { class: "notice notice-warning" }, h("p", {}, "Warnings"), errorList(warnings)));
   if (!parts.length) parts.push(h("p", {}, "The API accepts this edit."));
-  return h("div", { class: "dry-run dry-run-ok" }, h("p", { class: "dry-run-title" }, "✓ Dry run: allowed"), parts);
+  return h("div", { class: "dry-run dry-run-ok" }, h("p", { class: "dry-run-title" }, title), parts);
 }
 
 function refusalReport(error, heading) {
   return h("div", { class: "dry-run dry-run-refused" }, h("p", { class: "dry-run-title" }, heading), errorList(error.lines));
+}
+
+function validationReport(verdict, target) {
+  const note = h("p", { class: "hint" }, "From the validation route. Give a reason to see the dry-run answer.");
+  if (!verdict) return note;
+  const report = verdict.valid === false
+    ? refusalReport({ lines: verdict.errors || [] }, "✕ Not allowed now")
+    : dryRunReport(verdict, target, "✓ Allowed now");
+  return h("div", {}, report, note);
 }
 
 function editBody(target, reason, resultText, dryRun) {
@@ -90,6 +99,11 @@ export function openEditor({ jobId, key, info, phase, onApplied }) {
     apply.disabled = !chosen || !reason.value.trim();
     if (!chosen) return;
     const mine = ++sequence;
+    if (!reason.value.trim()) {
+      const verdict = (await relations.answer.catch(() => null))?.transitions?.[chosen];
+      if (mine === sequence) dryRun.replaceChildren(validationReport(verdict, chosen));
+      return;
+    }
     dryRun.replaceChildren(h("p", { class: "loading" }, "Checking with the API…"));
     try {
       const answer = await send(chosen, reason.value.trim(), true);
@@ -143,7 +157,13 @@ export function openEditor({ jobId, key, info, phase, onApplied }) {
   form.addEventListener("change", (event) => {
     if (event.target.name === "target") check();
   });
-  reason.addEventListener("input", () => (apply.disabled = !target() || !reason.value.trim()));
+  let hadReason = false;
+  reason.addEventListener("input", () => {
+    const hasReason = Boolean(reason.value.trim());
+    apply.disabled = !target() || !hasReason;
+    if (hasReason !== hadReason) check();
+    hadReason = hasReason;
+  });
   resultText.addEventListener("change", check);
   form.addEventListener("submit", submit);
   form.querySelector("input[name=target]").focus();

@@ -32,11 +32,12 @@ export function relationsSection(jobId, key) {
   const content = h("div", {}, h("p", { class: "loading" }, "Loading dependencies…"));
   const element = h("section", { class: "relations-box", "aria-labelledby": "relations-title" },
     h("h3", { id: "relations-title" }, "Dependencies and dependents"), content);
-  api.validation(jobId, key).then((answer) => {
+  const answer = api.validation(jobId, key);
+  answer.then((answer) => {
     fill(content,
       h("h4", {}, "Depends on"), relationList(answer.dependencies || [], "Nothing: it can run first.", true),
       h("h4", {}, "Needed by"), relationList(answer.dependents || [], "Nothing depends on it.", false),
       h("h4", {}, "Edits"), transitionsList(answer.transitions));
   }, (error) => content.replaceChildren(errorList(error.lines)));
-  return { element };
+  return { element, answer };
 }

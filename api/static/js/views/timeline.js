@@ -25,8 +25,14 @@ function detailOf(data = {}) {
   return bits.join(" · ");
 }
 
+function reasonOf(event) {
+  return event.reason || event.data?.edit?.reason || null;
+}
+
 function eventItem(jobId, event) {
   const type = shortType(event.type);
+  const reason = reasonOf(event);
+  const detail = event.description || detailOf(event.data);
   const manual = MANUAL.test(type) || String(event.actor || "").startsWith("user:");
   return h("li", { class: ["event", manual && "event-manual", type === "EditRefused" && "event-refused"], dataset: { version: event.version, type } },
     h("div", { class: "event-head" },
@@ -35,8 +41,8 @@ function eventItem(jobId, event) {
       timeElement(event.at)),
     h("div", { class: "event-meta" },
       h("span", { class: "event-actor" }, h("span", { class: "visually-hidden" }, "Actor: "), event.actor || "—"),
-      event.reason ? h("span", { class: "event-reason" }, h("span", { class: "visually-hidden" }, "Reason: "), `“${event.reason}”`) : null),
-    detailOf(event.data) ? h("p", { class: "event-detail" }, detailOf(event.data)) : null,
+      reason ? h("span", { class: "event-reason" }, h("span", { class: "visually-hidden" }, "Reason: "), `“${reason}”`) : null),
+    detail ? h("p", { class: "event-detail" }, detail) : null,
     h("button", { type: "button", class: "link-button", onclick: () => openStateDialog(jobId, event.version) },
       "State at this point", h("span", { class: "visually-hidden" }, ` (version ${event.version})`)));
 }
