@@ -139,6 +139,7 @@ class FakeApi:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, Any]] = []
+        self.job_status = "failed"
 
     def __call__(self, route: Route) -> None:
         request = route.request
@@ -181,6 +182,7 @@ class FakeApi:
                 "status": "in_progress",
                 "sub_step_progress": {"current_phase": "phase1", "phases": {}, "context": {}},
             },
+            ("POST", f"/jobs/{JOB_ID}/cancel"): {"message": "Job cancelled", "version": 5},
             ("POST", f"/jobs/{JOB_ID}/resume-step-6"): {
                 "message": "Resume initiated",
                 "resuming_from": "phase2",
@@ -196,10 +198,10 @@ class FakeApi:
         return {
             "id": JOB_ID,
             "batch_id": BATCH_ID,
-            "status": "failed",
+            "status": self.job_status,
             "version": 4,
             "restaurant": {"name": "Buzz", "external_id": "r-17"},
-            "steps": [{"step_number": 6, "status": "failed", "sub_step_progress": progress}],
+            "steps": [{"step_number": 6, "status": self.job_status, "sub_step_progress": progress}],
         }
 
     def _events(self, query: dict[str, list[str]]) -> dict[str, Any]:
@@ -234,6 +236,8 @@ class FakeApi:
                 "dependents": dependents,
                 "transitions": transitions,
             }
+        if tail == "/retry-now":
+            return 200, {"success": True, "sub_step": key, "version": 5}
         if tail == "/reset":
             return 200, {
                 "success": True,

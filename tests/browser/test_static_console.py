@@ -16,6 +16,7 @@ from tests.browser.console_server import serving_console
 from tests.browser.fake_api import BATCH_ID, JOB_ID, TOKEN, FakeApi
 
 pytestmark = pytest.mark.slow
+JOBS = "/api/registration-batches/jobs"
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +61,16 @@ class TestSignIn:
         expect(page.get_by_role("alert")).to_contain_text("not accepted")
 
     def test_a_good_key_opens_the_batches_page(
-        self, page: Page, base_url: str, fake: FakeApi
+        self, page: Page, base_url: str, fake: FakeApi, artifacts: Path
     ) -> None:
+        page.goto(base_url)
+        expect(page.get_by_label("API key or token")).to_be_focused()
+        page.screenshot(path=artifacts / "static-sign-in.png")
         sign_in(page, base_url)
         expect(page.get_by_role("heading", name="Batches", exact=True)).to_be_visible()
         expect(page.get_by_role("link", name="Auckland week 48")).to_be_visible()
         expect(page.get_by_role("img", name=re.compile("67% done"))).to_be_visible()
+        page.screenshot(path=artifacts / "static-batches.png")
 
     def test_a_deep_link_returns_there_after_signing_in(
         self, page: Page, base_url: str, fake: FakeApi
@@ -202,8 +207,42 @@ class TestJob:
         ).click()
         expect(page.get_by_role("dialog", name="State at version 2")).to_contain_text("Running")
 
+    def test_retry_now_asks_for_every_waiting_sub_step(
+        self, page: Page, base_url: str, fake: FakeApi
+    ) -> None:
+        sign_in(page, base_url, f"/jobs/{JOB_ID}")
+        page.get_by_role("button", name="Retry now").click()
+        expect(page.get_by_text("Trying paymentConfig again now.")).to_be_visible()
+        sent = [(m, p) for m, p, _ in fake.sent if p.endswith("/retry-now")]
+        assert sent == [("POST", f"{JOBS}/{JOB_ID}/steps/6/sub-steps/paymentConfig/retry-now")]
+
+    def test_cancel_asks_first_and_sends_the_reason(
+        self, page: Page, base_url: str, fake: FakeApi
+    ) -> None:
+        fake.job_status = "in_progress"
+        sign_in(page, base_url, f"/jobs/{JOB_ID}")
+        page.get_by_role("button", name="Cancel", exact=True).click()
+        confirm = page.get_by_role("dialog", name="Cancel this job?")
+        confirm.get_by_label("Reason (optional)").fill("restaurant withdrew")
+        confirm.get_by_role("button", name="Cancel job").click()
+        expect(page.get_by_text("Job cancelled.")).to_be_visible()
+        assert ("POST", f"{JOBS}/{JOB_ID}/cancel", {"reason": "restaurant withdrew"}) in fake.sent
+
 
 class TestPhone:
+    def test_the_editor_fits_a_phone_screen(
+        self, page: Page, base_url: str, fake: FakeApi, artifacts: Path
+    ) -> None:
+        page.set_viewport_size(PHONE)
+        sign_in(page, base_url, f"/jobs/{JOB_ID}")
+        page.locator('.node[data-key="menuImport"]').click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("Reset to pending").check()
+        expect(dialog.locator(".dry-run-ok")).to_be_visible()
+        page.screenshot(path=artifacts / "static-phone-editor.png")
+        width = dialog.evaluate("d => d.scrollWidth - d.clientWidth")
+        assert width <= 0
+
     @pytest.mark.parametrize("path", ["/", f"/batches/{BATCH_ID}", f"/jobs/{JOB_ID}"])
     def test_pages_fit_a_phone_screen(
         self, page: Page, base_url: str, fake: FakeApi, artifacts: Path, path: str

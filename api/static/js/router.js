@@ -37,7 +37,7 @@ export function render() {
   outlet.replaceChildren();
   const params = { ...found.params, query: new URLSearchParams(location.search) };
   current = found.view(outlet, params) || null;
-  outlet.focus({ preventScroll: true });
+  if (!outlet.contains(document.activeElement)) outlet.focus({ preventScroll: true });
   window.scrollTo(0, 0);
 }
 

@@ -12,11 +12,9 @@ function batchRow(batch) {
   return h("tr", { dataset: { batchId: batch.id } },
     h("th", { scope: "row" }, h("a", { href: `/batches/${encodeURIComponent(batch.id)}`, "data-link": true }, batch.name || batch.id)),
     h("td", {}, statusBadge(batch.status)),
-    h("td", { class: "cell-progress" }, progressBar(batch)),
+    h("td", { class: "cell-progress" }, progressBar(batch),
+      h("span", { class: "progress-note" }, `${c.completed} completed · ${c.failed} failed · ${c.inProgress} running`)),
     h("td", { class: "num" }, String(c.total)),
-    h("td", { class: "num" }, String(c.completed)),
-    h("td", { class: "num" }, String(c.failed)),
-    h("td", { class: "num" }, String(c.inProgress)),
     h("td", { class: "cell-time" }, timeElement(batch.created_at)));
 }
 
@@ -24,11 +22,11 @@ function batchTable(batches) {
   if (!batches.length) {
     return h("p", { class: "empty" }, "No batches yet. Upload a restaurants file to create the first one.");
   }
-  const heads = ["Batch", "Status", "Progress", "Jobs", "Completed", "Failed", "Running", "Created"];
+  const heads = [["Batch"], ["Status"], ["Progress"], ["Jobs", "num"], ["Created"]];
   return h("div", { class: "table-scroll" },
     h("table", { class: "data" },
       h("caption", { class: "visually-hidden" }, "Registration batches"),
-      h("thead", {}, h("tr", {}, heads.map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", {}, h("tr", {}, heads.map(([t, cls]) => h("th", { scope: "col", class: cls }, t)))),
       h("tbody", {}, batches.map(batchRow))));
 }
 
