@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from api.errors import BadRequest, field_errors
+from domain.exceptions import InvalidInput
+from domain.plan import PLAN
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,7 +28,26 @@ async def body(request: web.Request, model: type[M], optional: bool = False) -> 
         raise BadRequest("Malformed JSON", ["body: not valid JSON"]) from None
     if decoded is None and optional:
         return model()
+    if nul := nul_paths(decoded, "body"):
+        raise InvalidInput("Text must not contain NUL characters", [f"{p}: NUL character" for p in nul])
     return model.model_validate(decoded)
+
+
+def nul_paths(value: Any, path: str) -> list[str]:
+    """Where NUL characters hide in a decoded JSON value (the stores cannot hold them)."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        keys = [f"{path}.<key>" for k in value if "\x00" in k]
+        return keys + [p for k, v in value.items() for p in nul_paths(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in nul_paths(v, f"{path}[{i}]")]
+    return []
+
+
+def sub_step_key(request: web.Request) -> str:
+    """The `subStepKey` path parameter, if it names a sub-step of the plan; else 404."""
+    return PLAN.sub_step(request.match_info["subStepKey"]).key
 
 
 def query(request: web.Request, model: type[M]) -> M:

@@ -14,7 +14,7 @@ from api.services import services_of
 async def edit_sub_step(request: web.Request) -> web.Response:
     """Set one sub-step's status by hand."""
     caller, services = caller_of(request), services_of(request)
-    key = request.match_info["subStepKey"]
+    key = parsing.sub_step_key(request)
     data = await parsing.body(request, SubStepEdit)
     outcome = await services.run(
         services.app.edit, caller.organisation_id, request.match_info["jobId"],
@@ -50,7 +50,7 @@ async def edit_sub_steps(request: web.Request) -> web.Response:
 async def reset_sub_step(request: web.Request) -> web.Response:
     """Reset a sub-step to pending, with every dependent that is not pending."""
     caller, services = caller_of(request), services_of(request)
-    key = request.match_info["subStepKey"]
+    key = parsing.sub_step_key(request)
     data = await parsing.body(request, Reset, optional=True)
     outcome = await services.run(
         services.app.edit, caller.organisation_id, request.match_info["jobId"],
@@ -66,6 +66,6 @@ async def validation(request: web.Request) -> web.Response:
     caller, services = caller_of(request), services_of(request)
     found = await services.run(
         services.app.validation, caller.organisation_id, request.match_info["jobId"],
-        request.match_info["subStepKey"],
+        parsing.sub_step_key(request),
     )
     return ok(**found)

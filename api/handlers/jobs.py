@@ -50,7 +50,7 @@ async def cancel(request: web.Request) -> web.Response:
 async def retry_now(request: web.Request) -> web.Response:
     """Cut short a sub-step's wait before its next attempt."""
     caller, services = caller_of(request), services_of(request)
-    job_id, key = request.match_info["jobId"], request.match_info["subStepKey"]
+    job_id, key = request.match_info["jobId"], parsing.sub_step_key(request)
     saved = await services.run(
         services.app.retry_now, caller.organisation_id, job_id, key, caller.actor
     )

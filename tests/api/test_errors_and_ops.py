@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import uuid
 
 import pytest
 
@@ -34,6 +35,12 @@ class TestErrorStatuses:
     async def test_a_json_array_body_is_422(self, org_a: Caller) -> None:
         status, body = await org_a.post(BASE, json=[1, 2])
         assert status == 422
+
+    async def test_nul_characters_are_refused_before_they_reach_the_store(self, org_a: Caller) -> None:
+        status, body = await org_a.post(BASE, json={"name": "a\u0000b", "restaurants": [restaurant()]})
+        assert (status, body["errors"]) == (422, ["body.name: NUL character"])
+        status, _ = await org_a.post(f"{BASE}/jobs/{uuid.uuid4()}/steps/6/sub-steps/a%00b/reset")
+        assert status == 404
 
     async def test_invalid_utf8_is_400(self, org_a: Caller) -> None:
         status, _ = await org_a.post(BASE, data=b"\xff\xfe{", headers={"Content-Type": "application/json"})
