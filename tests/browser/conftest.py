@@ -27,9 +27,13 @@ PHONE = {"width": 390, "height": 844}
 API_REFUSAL = re.compile(r"the server responded with a status of (400|401|404|409|422)\b")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless; missing, it fails the run in CI and skips elsewhere."""
+    """Debian's Chromium, headless; missing, it fails the run in CI and skips elsewhere.
+
+    Module-scoped: sync Playwright holds an event loop on the main thread while it runs,
+    which async tests collected after these must not find there.
+    """
     if not CHROMIUM.exists():
         message = f"Chromium not found at {CHROMIUM}: run tests/browser/install.sh"
         if os.environ.get("CI"):

@@ -162,8 +162,23 @@ def test_an_operator_repairs_a_job_that_failed_on_a_permanent_error(
     expect(past.locator('.node[data-key="menuImport"]')).to_contain_text("Failed")
     past.get_by_role("button", name="Close dialog").click()
 
-    page.get_by_role("link", name="Batch", exact=True).click()
+    page.get_by_role("navigation", name="Breadcrumb").get_by_role(
+        "link", name="Auckland week 48"
+    ).click()
     expect(counter(page, "Completed")).to_contain_text("2")
     expect(counter(page, "Failed")).to_contain_text("0")
     expect(page.locator(".head-status")).to_contain_text("Completed")
     page.screenshot(path=artifacts / "console-batch-completed.png", full_page=True)
+
+
+def test_a_job_page_survives_a_reload_and_a_direct_link(
+    page: Page, stack: Stack, tmp_path: Path
+) -> None:
+    sign_in(page, stack)
+    create_batch(page, tmp_path, "Direct links", ["Gamma"])
+    job = job_id_of(page, "Gamma")
+    page.goto(f"{stack.url}/jobs/{job}")
+    expect(page.get_by_role("heading", name="Gamma")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", name="Gamma")).to_be_visible()
+    expect(node(page, "menuImport")).to_contain_text("Pending")

@@ -55,6 +55,17 @@ export function jobView(outlet, { id }) {
         h("h2", { id: "context-title", class: "card-title" }, "Context"), h("div", { class: "card-body" }, context.element))));
   summary.append(loading());
 
+  let batchName = null;
+  async function learnBatchName(batchId) {
+    if (batchName !== null || !batchId) return;
+    batchName = "Batch";
+    try {
+      batchName = (await api.batch(batchId)).batch?.name || "Batch";
+    } catch {
+      batchName = "Batch";
+    }
+  }
+
   function show(answer) {
     job = jobOf(answer);
     const progress = step6Progress(job);
@@ -62,7 +73,7 @@ export function jobView(outlet, { id }) {
     const name = restaurantName(job);
     title.textContent = name;
     document.title = `${name} · regflow`;
-    crumbs.replaceChildren(breadcrumbs(["Batches", "/"], ["Batch", job.batch_id ? `/batches/${encodeURIComponent(job.batch_id)}` : null], [name, null]));
+    crumbs.replaceChildren(breadcrumbs(["Batches", "/"], [batchName || "Batch", job.batch_id ? `/batches/${encodeURIComponent(job.batch_id)}` : null], [name, null]));
     status.replaceChildren(statusBadge(job.status));
     version.textContent = job.version !== undefined ? `version ${job.version}` : "";
     graph.update(steps, phaseStatuses(progress, steps));
@@ -76,6 +87,7 @@ export function jobView(outlet, { id }) {
 
   async function refresh() {
     const answer = await api.job(id);
+    await learnBatchName(jobOf(answer).batch_id);
     show(answer);
     const current = jobOf(answer).version;
     if (current !== shownVersion || current === undefined) {
