@@ -86,14 +86,19 @@ export function batchView(outlet, { id, query }) {
     }
   }
 
+  let shownCounts = null;
   async function refresh() {
     const batch = (await api.batch(id)).batch;
     title.textContent = batch.name || "Batch";
     document.title = `${batch.name || "Batch"} · regflow`;
     crumbs.replaceChildren(breadcrumbs(["Batches", "/"], [batch.name || id, null]));
-    status.replaceChildren(statusBadge(batch.status));
-    counterBox.replaceChildren(...countersOf(batch));
-    bar.replaceChildren(progressBar(batch));
+    const fingerprint = JSON.stringify([batch.status, counts(batch)]);
+    if (fingerprint !== shownCounts) {
+      shownCounts = fingerprint;
+      status.replaceChildren(statusBadge(batch.status));
+      counterBox.replaceChildren(...countersOf(batch));
+      bar.replaceChildren(progressBar(batch));
+    }
     jobs = batch.jobs || [];
     startAll.disabled = !jobs.some((j) => j.status === "pending");
     showJobs();

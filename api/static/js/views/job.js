@@ -79,7 +79,8 @@ export function jobView(outlet, { id }) {
     graph.update(steps, phaseStatuses(progress, steps));
     context.update(progress?.context || job.context || {});
     const tally = (s) => Object.values(steps).filter((x) => x.status === s).length;
-    summary.textContent = `${tally("completed")} of ${SUB_STEPS.length} completed, ${tally("failed")} failed, ${tally("blocked")} blocked, ${tally("retrying")} retrying, ${tally("skipped")} skipped. Current phase: ${phaseLabel(progress?.current_phase || job.current_phase)}.`;
+    const sentence = `${tally("completed")} of ${SUB_STEPS.length} completed, ${tally("failed")} failed, ${tally("blocked")} blocked, ${tally("retrying")} retrying, ${tally("skipped")} skipped. Current phase: ${phaseLabel(progress?.current_phase || job.current_phase)}.`;
+    if (summary.textContent !== sentence) summary.textContent = sentence;
     resume.disabled = !canResume(job, steps);
     cancel.disabled = !["in_progress", "pending"].includes(job.status);
     retryNow.disabled = !Object.values(steps).some((s) => s.status === "retrying" || s.waiting_status === "retrying");
