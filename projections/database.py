@@ -35,15 +35,19 @@ class Database:
 
     def connect(self) -> Any:
         """A dedicated connection in autocommit mode (a runner holds one for its lifetime)."""
+        # Its commits need not wait for the disk: a view row and its tracking are lost or
+        # kept together, and lost ones are applied again from the log.
         if self.is_postgres:
             parts = self._settings.postgres_parts()
-            return psycopg.connect(
+            conn = psycopg.connect(
                 **parts,
                 autocommit=True,
                 row_factory=dict_row,
                 application_name=CONNECTION_NAME,
                 connect_timeout=5,
             )
+            conn.execute("SET synchronous_commit = off")
+            return conn
         path = self._settings.sqlite_path
         memory = path in ("", ":memory:")
         conn = sqlite3.connect(
@@ -54,6 +58,7 @@ class Database:
             timeout=10,
         )
         conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA synchronous = NORMAL")
         return conn
 
     @contextmanager
@@ -113,6 +118,18 @@ class Database:
         with self.reading() as cur:
             cur.execute(self.sql(query), tuple(params))
             return [dict(row) for row in cur.fetchall()]
+
+    def insert_rows(
+        self, cur: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert many rows in the caller's transaction (COPY on PostgreSQL)."""
+        if self.is_postgres:
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" for _ in columns)
+        cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def try_lock(self, conn: Any, name: str) -> bool:
         """Take the one-runner-per-view lock (advisory on PostgreSQL, in-process on SQLite)."""

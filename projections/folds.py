@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from domain.job import RegistrationJob
-from domain.job_state import SubStepState
+from domain.job_state import SubStepState, phase_status
 from domain.plan import PLAN
-from domain.secrets import redact
+from domain.secrets import REDACTED, is_secret_key
 from domain.status import SubStepStatus
 
 SUB_STEP_FIELDS = ("status", "attempts", "started_at", "completed_at", "error", "result")
@@ -19,6 +20,25 @@ SUB_STEP_FIELDS = ("status", "attempts", "started_at", "completed_at", "error", 
 def iso(moment: datetime | None) -> str | None:
     """An ISO 8601 text for a timestamp, or None."""
     return moment.isoformat() if moment is not None else None
+
+
+is_secret_field = lru_cache(maxsize=4096)(is_secret_key)
+
+
+def public(value: Any) -> Any:
+    """A JSON-ready copy of `value` with every secret masked (one pass, key checks cached)."""
+    if isinstance(value, dict):
+        return {
+            str(k): REDACTED if v not in (None, "") and is_secret_field(str(k)) else public(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [public(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def apply_event(job: RegistrationJob | None, event: Any) -> RegistrationJob:
@@ -39,14 +59,14 @@ def replay(events: Iterable[Any]) -> RegistrationJob:
     return job
 
 
-def _sub_step(state: SubStepState, shown: str) -> dict[str, Any]:
+def _sub_step(state: SubStepState, shown: str, result: dict[str, Any]) -> dict[str, Any]:
     return {
         "status": shown,
         "attempts": state.attempts,
         "started_at": iso(state.started_at),
         "completed_at": iso(state.completed_at),
         "error": state.error,
-        "result": redact(state.result),
+        "result": result,
         "reason": state.reason,
         "retry_at": iso(state.retry_at) if shown == SubStepStatus.RETRYING else None,
     }
@@ -55,19 +75,22 @@ def _sub_step(state: SubStepState, shown: str) -> dict[str, Any]:
 def document_of(job: RegistrationJob) -> dict[str, Any]:
     """The job's `sub_step_progress` in the frontend's shape, `blocked` derived, secrets hidden."""
     shown = job.shown_statuses()
-    phases = job.phase_statuses()
+    results = {key: public(state.result) for key, state in job.sub_steps.items()}
+    context = job.context
     return {
         "current_phase": job.current_phase,
         "phases": {
             phase: {
-                "status": phases[phase],
+                "status": str(phase_status(shown, phase)),
                 "sub_steps": {
-                    key: _sub_step(job.sub_steps[key], shown[key]) for key in PLAN.in_phase(phase)
+                    key: _sub_step(job.sub_steps[key], shown[key], results[key])
+                    for key in PLAN.in_phase(phase)
                 },
             }
             for phase in PLAN.phases
         },
-        "context": redact(job.context),
+        "context": {k: public(v) for k, v in context.items() if k != "results"}
+        | {"results": {key: results[key] for key in context["results"]}},
     }
 
 
@@ -76,19 +99,24 @@ def progress_document(events: Iterable[Any]) -> dict[str, Any]:
     return document_of(replay(events))
 
 
-def status_counts(job: RegistrationJob) -> dict[str, int]:
+def status_counts(document: dict[str, Any]) -> dict[str, int]:
     """How many sub-steps show each status (every status present, zeros included)."""
-    counted = Counter(job.shown_statuses().values())
+    counted = Counter(
+        item["status"]
+        for phase in document["phases"].values()
+        for item in phase["sub_steps"].values()
+    )
     return {str(status): counted.get(status, 0) for status in SubStepStatus}
 
 
 def restaurant_of(job: RegistrationJob) -> dict[str, Any]:
     """The restaurant summary shown with a job (no secrets)."""
-    return dict(redact(job.restaurant))
+    return dict(public(job.restaurant))
 
 
-def job_summary(job: RegistrationJob) -> dict[str, Any]:
+def job_summary(job: RegistrationJob, document: dict[str, Any] | None = None) -> dict[str, Any]:
     """The summary row of a job: who, where it stands, what went wrong last."""
+    document = document or document_of(job)
     return {
         "job_id": str(job.id),
         "batch_id": str(job.batch_id),
@@ -97,8 +125,8 @@ def job_summary(job: RegistrationJob) -> dict[str, Any]:
         "name": job.restaurant.get("name"),
         "external_id": job.restaurant.get("external_id"),
         "status": str(job.status),
-        "current_phase": job.current_phase,
-        "counts": status_counts(job),
+        "current_phase": document["current_phase"],
+        "counts": status_counts(document),
         "last_error": job.last_error,
         "version": job.version,
         "created_at": iso(job.created_on),
@@ -108,4 +136,5 @@ def job_summary(job: RegistrationJob) -> dict[str, Any]:
 
 def job_row(job: RegistrationJob) -> dict[str, Any]:
     """Everything the job view stores for one job: its summary and its progress document."""
-    return job_summary(job) | {"sub_step_progress": document_of(job)}
+    document = document_of(job)
+    return job_summary(job, document) | {"sub_step_progress": document}

@@ -18,7 +18,7 @@ from projections.service import build_views
 from projections.timeline import timeline_entry
 from projections.views import JOB_COLUMNS, TIMELINE_COLUMNS
 
-REBUILD_BATCH = 2000
+REBUILD_BATCH = 5000
 Progress = Callable[[int, int], None]
 
 __all__ = ["Difference", "rebuild_all", "verify"]
@@ -31,14 +31,15 @@ def build(
     runner = ViewRunner(app, db, build_views(app), schema, batch_size=REBUILD_BATCH)
     conn = db.connect()
     try:
-        while (at := runner.position(conn)) < stop:
+        while (position := runner.position(conn)) < stop:
             if progress:
-                progress(at, stop)
+                progress(position, stop)
             if not runner.step(conn, stop):
                 break
+        position = runner.position(conn)
         if progress:
-            progress(runner.position(conn), stop)
-        return runner.position(conn)
+            progress(position, stop)
+        return position
     finally:
         conn.close()
 

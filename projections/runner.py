@@ -40,6 +40,11 @@ class ViewRunner:
     def names(self) -> tuple[str, ...]:
         return tuple(v.name for v in self.views)
 
+    @property
+    def lock_name(self) -> str:
+        """The key of the one-active-runner lock of these views in these tables."""
+        return self.schema.prefix + "+".join(self.names)
+
     def position(self, conn: Any) -> int:
         """Where these views stand; they must all stand at the same place."""
         marks = ", ".join("?" for _ in self.views)
@@ -66,6 +71,12 @@ class ViewRunner:
             self.committed = start
             return 0
         events = [self.app.mapper.to_domain_event(n) for n in notifications]
+        return self.apply(conn, start, notifications, events)
+
+    def apply(
+        self, conn: Any, start: int, notifications: Sequence[Any], events: Sequence[Any]
+    ) -> int:
+        """Apply events read after `start`, with tracking, in one transaction."""
         try:
             with self.db.transaction(conn) as cur:
                 self._advance(cur, start, notifications[-1].id)

@@ -73,11 +73,13 @@ class Schema:
         """Create the tables and a tracking row per view at position 0, if missing."""
         conn = db.connect()
         try:
+            if not self._exists(conn, db):
+                with db.transaction(conn) as cur:
+                    if db.is_postgres:
+                        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                    for statement in self.statements():
+                        cur.execute(statement)
             with db.transaction(conn) as cur:
-                if db.is_postgres:
-                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                for statement in self.statements():
-                    cur.execute(statement)
                 for name in VIEW_NAMES:
                     cur.execute(
                         db.sql(
@@ -88,6 +90,15 @@ class Schema:
                     )
         finally:
             conn.close()
+
+    def _exists(self, conn: Any, db: Database) -> bool:
+        """True when every table is there already (so no DDL lock is taken at all)."""
+        tables = (*self.view_tables.values(), self.tracking)
+        if db.is_postgres:
+            query = "SELECT to_regclass(%s) IS NOT NULL AS found"
+        else:
+            query = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = ?) AS found"
+        return all(bool(conn.execute(query, (t,)).fetchone()["found"]) for t in tables)
 
     def drop(self, db: Database) -> None:
         """Drop every table of this schema (used for scratch copies)."""

@@ -129,7 +129,7 @@ class ReadModelService(ViewQueries):
     def _run_here(self, runner: ViewRunner, head: int, timeout: float) -> None:
         conn = self.db.connect()
         try:
-            name = "+".join(runner.names)
+            name = runner.lock_name
             if self.db.try_lock(conn, name):
                 try:
                     runner.run_to(conn, head)

@@ -35,6 +35,7 @@ class Supervisor:
         self.poll_interval = poll_interval
         self.on_progress = on_progress
         self.active = False
+        self.standby = False
         self.progressed = False
         self.restarts = 0
         self.last_error: str | None = None
@@ -69,7 +70,8 @@ class Supervisor:
         db = self.runner.db
         conn = db.connect()
         try:
-            if not db.try_lock(conn, self.name):
+            self.standby = not db.try_lock(conn, self.runner.lock_name)
+            if self.standby:
                 self.stopping.wait(STANDBY_INTERVAL)
                 return False
             try:
@@ -78,7 +80,7 @@ class Supervisor:
             finally:
                 self.active = False
                 with contextlib.suppress(Exception):
-                    db.release(conn, self.name)
+                    db.release(conn, self.runner.lock_name)
             return True
         finally:
             with contextlib.suppress(Exception):

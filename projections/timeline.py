@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from domain.secrets import redact
-from projections.folds import iso
+from projections.folds import is_secret_field, iso, public
 
+_PLAIN = frozenset({str, int, float, bool})
 BOOKKEEPING = ("originator_id", "originator_version", "timestamp", "originator_topic")
 TYPE_NAMES = {"Created": "JobCreated"}
 
@@ -65,20 +65,11 @@ def event_type(event: Any) -> str:
 
 def event_data(event: Any) -> dict[str, Any]:
     """An event's own fields, JSON-ready, secrets hidden."""
-    fields = {k: v for k, v in vars(event).items() if k not in BOOKKEEPING}
-    return dict(redact(_jsonable(fields)))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
+    return {
+        k: v if (v is None or type(v) in _PLAIN) and not is_secret_field(k) else public({k: v})[k]
+        for k, v in vars(event).items()
+        if k not in BOOKKEEPING
+    }
 
 
 def describe(kind: str, data: dict[str, Any]) -> str:

@@ -131,7 +131,7 @@ class TimelineView:
     def apply(self, db: Database, cur: Any, schema: Schema, events: Sequence[Any]) -> None:
         rows = [_timeline_values(timeline_entry(e)) for e in events if is_job_event(e)]
         if rows:
-            cur.executemany(db.sql(insert_sql(schema.timeline, TIMELINE_COLUMNS)), rows)
+            db.insert_rows(cur, schema.timeline, TIMELINE_COLUMNS, rows)
 
 
 def _timeline_values(entry: dict[str, Any]) -> tuple[Any, ...]:

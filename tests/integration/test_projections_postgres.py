@@ -64,10 +64,11 @@ def test_a_dropped_connection_stops_nothing_for_good(pg_url, pg_settings, pg_app
 def test_one_runner_per_view_is_active_and_a_standby_takes_over(pg_settings, pg_app) -> None:
     jobs = started_jobs(pg_app, 2)
     with views_of(pg_settings, pg_app, start=True) as first:
+        assert until(lambda: all(s.active for s in first.supervisors))
         second = ReadModelService(pg_settings, pg_app, first.schema)
         second.start()
         try:
-            assert until(lambda: all(s.active for s in first.supervisors))
+            assert until(lambda: all(s.standby for s in second.supervisors))
             assert not any(s.active for s in second.supervisors)
             first.stop()
             drive(pg_app, jobs[0])

@@ -1,0 +1,169 @@
+"""Catch-up rate of each read model and of a full rebuild, beside the raw log read rate.
+
+Builds a log of at least 100,000 events through the Application (group-committed) in a fresh
+PostgreSQL database and a fresh SQLite file, measures, prints a table and saves
+bench/results/projections.json. Not a test. Run it as a module, from the project's root:
+`.venv/bin/python -m bench.projections` (run as a file, its name would hide the package).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from domain.job import RegistrationJob
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+from projections.database import Database
+from projections.rebuild import rebuild_all
+from projections.runner import ViewRunner
+from projections.schema import Schema
+from projections.service import build_views
+
+ADMIN = os.environ.get("REGFLOW_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+EVENTS = int(os.environ.get("REGFLOW_BENCH_EVENTS", "100000"))
+BATCH_SIZE = 50
+READ_LIMIT = 1000
+CONFIG = {
+    "account": {"email": "a@b.example", "password": "pw"},
+    "menu": {"menu_id": "m"},
+    "payment": {"enabled": True},
+    "onboarding_user": {"enabled": True},
+}
+RESULTS = Path(__file__).parent / "results" / "projections.json"
+
+
+@contextmanager
+def fresh_postgres() -> Iterator[str]:
+    name = f"regflow_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{ADMIN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_sqlite() -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as folder:
+        yield f"sqlite:///{Path(folder) / 'bench.db'}"
+
+
+def run_batch(app: Registrations, index: int) -> None:
+    """One batch of jobs driven to the end in lock-step, every round saved in one transaction."""
+    restaurants = [{"name": f"R{index}-{i}", "execution_config": CONFIG} for i in range(BATCH_SIZE)]
+    batch, jobs, _ = app.create_batch(f"org-{index % 7}", "system", f"bench {index}", restaurants)
+    app.start_step6(None, batch.id, None, "system")
+    jobs = [app.job(j.id) for j in jobs]
+    for job in jobs:
+        job.claim("bench")
+    app.store(*jobs)
+    while any(job.runnable() for job in jobs):
+        for job in jobs:
+            _round(job)
+        app.store(*jobs)
+    for job in jobs:
+        job.finish()
+    app.store(*jobs)
+
+
+def _round(job: RegistrationJob) -> None:
+    for key in job.runnable():
+        job.start_sub_step(key)
+        job.complete_sub_step(key, {"id": key, "token": "secret"})
+
+
+def build_log(app: Registrations) -> tuple[int, float]:
+    start, index = time.perf_counter(), 0
+    while (app.recorder.max_notification_id() or 0) < EVENTS:
+        run_batch(app, index)
+        index += 1
+    return int(app.recorder.max_notification_id() or 0), time.perf_counter() - start
+
+
+def raw_read(app: Registrations) -> float:
+    """Seconds to read the whole log through the mapper (decrypt, decode), as the views do."""
+    start, position = time.perf_counter(), 0
+    while notifications := app.recorder.select_notifications(
+        start=position, limit=READ_LIMIT, inclusive_of_start=False
+    ):
+        for notification in notifications:
+            app.mapper.to_domain_event(notification)
+        position = notifications[-1].id
+    return time.perf_counter() - start
+
+
+def view_catch_up(app: Registrations, db: Database, index: int, head: int) -> float:
+    """Seconds for one view to catch up from nothing, on tables of its own."""
+    schema = Schema.scratch()
+    schema.create(db)
+    view = build_views(app)[index]
+    conn = db.connect()
+    try:
+        start = time.perf_counter()
+        ViewRunner(app, db, [view], schema, batch_size=READ_LIMIT).run_to(conn, head)
+        return time.perf_counter() - start
+    finally:
+        conn.close()
+        schema.drop(db)
+
+
+def measure(url: str) -> dict[str, Any]:
+    settings = Settings(_env_file=None, database_url=url, secret_key="bench")
+    app = Registrations(settings)
+    db = Database(settings)
+    try:
+        head, build_seconds = build_log(app)
+        rates = {"raw_read": head / raw_read(app)}
+        for index, view in enumerate(build_views(app)):
+            rates[view.name] = head / view_catch_up(app, db, index, head)
+        start = time.perf_counter()
+        rebuild_all(settings, app)
+        rates["rebuild_all"] = head / (time.perf_counter() - start)
+        return {
+            "events": head,
+            "append_events_per_s": round(head / build_seconds),
+            "events_per_s": {k: round(v) for k, v in rates.items()},
+            "rebuild_to_raw_ratio": round(rates["rebuild_all"] / rates["raw_read"], 3),
+        }
+    finally:
+        db.close()
+        app.close()
+
+
+def main() -> None:
+    results: dict[str, Any] = {}
+    with fresh_postgres() as url:
+        results["postgres"] = measure(url)
+    with fresh_sqlite() as url:
+        results["sqlite"] = measure(url)
+    print_table(results)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def print_table(results: dict[str, Any]) -> None:
+    names = list(next(iter(results.values()))["events_per_s"])
+    print(f"{'events/s':<18}" + "".join(f"{b:>12}" for b in results))
+    for name in names:
+        print(f"{name:<18}" + "".join(f"{r['events_per_s'][name]:>12}" for r in results.values()))
+    print(
+        f"{'rebuild / raw':<18}"
+        + "".join(f"{r['rebuild_to_raw_ratio']:>12}" for r in results.values())
+    )
+    print(f"{'log size':<18}" + "".join(f"{r['events']:>12}" for r in results.values()))
+
+
+if __name__ == "__main__":
+    main()
