@@ -12,7 +12,8 @@ from eventsourcing.domain import OriginatorVersionError
 
 from domain.batch import RegistrationBatch
 from domain.job import RegistrationJob
-from projections.folds import apply_event, job_summary, progress_document, replay
+from domain.secrets import redact
+from projections.folds import apply_event, job_summary, progress_document, public, replay
 from tests.unit.jobs import FULL_CONFIG, PHASE1
 
 REASON = "done by hand in the CloudWaitress admin"
@@ -267,3 +268,14 @@ class TestIncrementalFold:
     def test_no_events_is_no_job(self) -> None:
         with pytest.raises(ValueError):
             replay([])
+
+
+class TestSecrets:
+    def test_public_masks_exactly_what_the_domains_redact_masks(self) -> None:
+        value = {
+            "account": {"password": "pw", "email": "a@b"},
+            "items": [{"api_key": "k", "n": 1}, {"pin": ""}],
+            "Service-Key": "s",
+            "token": None,
+        }
+        assert public(value) == redact(value)
