@@ -23,7 +23,9 @@ log = logging.getLogger("regflow.api")
 async def open_thread_pool(app: web.Application) -> AsyncIterator[None]:
     """The bounded pool that runs every blocking call of the store and the read models."""
     services = app[SERVICES]
-    services.pool = ThreadPoolExecutor(pool_size(services.settings), thread_name_prefix="regflow-api")
+    services.pool = ThreadPoolExecutor(
+        pool_size(services.settings), thread_name_prefix="regflow-api"
+    )
     yield
     services.pool.shutdown(wait=True, cancel_futures=True)
 

@@ -17,8 +17,8 @@ from domain.exceptions import (
     InvalidInput,
     JobConflict,
     JobIsRunning,
-    NothingToResume,
     NotFound,
+    NothingToResume,
     RegflowError,
 )
 

@@ -41,8 +41,9 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     if route.query is not None:
         props = route.query.model_json_schema()["properties"]
-        params += [{"name": n, "in": "query", "required": False, "schema": p}
-                   for n, p in props.items()]
+        params += [
+            {"name": n, "in": "query", "required": False, "schema": p} for n, p in props.items()
+        ]
     return params
 
 
@@ -64,7 +65,10 @@ def _operation(route: Route) -> dict[str, Any]:
         "responses": responses,
     }
     if route.body is not None:
-        operation["requestBody"] = {"required": not route.body_optional, "content": _json(route.body)}
+        operation["requestBody"] = {
+            "required": not route.body_optional,
+            "content": _json(route.body),
+        }
     if route.public:
         operation["security"] = []
     return operation

@@ -29,7 +29,9 @@ async def body(request: web.Request, model: type[M], optional: bool = False) -> 
     if decoded is None and optional:
         return model()
     if nul := nul_paths(decoded, "body"):
-        raise InvalidInput("Text must not contain NUL characters", [f"{p}: NUL character" for p in nul])
+        raise InvalidInput(
+            "Text must not contain NUL characters", [f"{p}: NUL character" for p in nul]
+        )
     return model.model_validate(decoded)
 
 

@@ -51,7 +51,9 @@ async def run_engine(app: web.Application) -> AsyncIterator[None]:
     engine = Engine(services.app, executor, services.settings, work_source=services.read_models)
     services.engine = runtime.engine = engine
     await engine.start()
-    log.info("engine %s running against %s", engine.worker_id, "the simulator" if simulator else url)
+    log.info(
+        "engine %s running against %s", engine.worker_id, "the simulator" if simulator else url
+    )
     try:
         yield
     finally:

@@ -91,7 +91,9 @@ class Services:
             return
         reached = await self.run(self.read_models.wait_for, position, SETTLE_TIMEOUT)
         if reached is False:
-            log.warning("read models did not reach position %d within %ss", position, SETTLE_TIMEOUT)
+            log.warning(
+                "read models did not reach position %d within %ss", position, SETTLE_TIMEOUT
+            )
 
     async def settle_head(self) -> None:
         """Wait (bounded) until the read models have applied everything stored so far."""

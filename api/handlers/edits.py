@@ -17,14 +17,24 @@ async def edit_sub_step(request: web.Request) -> web.Response:
     key = parsing.sub_step_key(request)
     data = await parsing.body(request, SubStepEdit)
     outcome = await services.run(
-        services.app.edit, caller.organisation_id, request.match_info["jobId"],
-        [(key, data.status, data.result)], caller.actor, data.reason or "", data.dry_run,
+        services.app.edit,
+        caller.organisation_id,
+        request.match_info["jobId"],
+        [(key, data.status, data.result)],
+        caller.actor,
+        data.reason or "",
+        data.dry_run,
     )
     await services.settle(outcome.position)
     check = outcome.checks[0]
     return ok(
-        sub_step=key, status=data.status, warnings=check.warnings, reset=check.cascade,
-        version=outcome.version, job_status=outcome.job_status, dry_run=outcome.dry_run,
+        sub_step=key,
+        status=data.status,
+        warnings=check.warnings,
+        reset=check.cascade,
+        version=outcome.version,
+        job_status=outcome.job_status,
+        dry_run=outcome.dry_run,
     )
 
 
@@ -34,8 +44,13 @@ async def edit_sub_steps(request: web.Request) -> web.Response:
     data = await parsing.body(request, BulkEdit)
     edits = [(u.sub_step, u.status, u.result) for u in data.updates]
     outcome = await services.run(
-        services.app.edit, caller.organisation_id, request.match_info["jobId"], edits,
-        caller.actor, data.combined_reason() or "", data.dry_run,
+        services.app.edit,
+        caller.organisation_id,
+        request.match_info["jobId"],
+        edits,
+        caller.actor,
+        data.combined_reason() or "",
+        data.dry_run,
     )
     await services.settle(outcome.position)
     updates = [
@@ -43,8 +58,13 @@ async def edit_sub_steps(request: web.Request) -> web.Response:
         for c in outcome.checks
     ]
     warnings = [w for c in outcome.checks for w in c.warnings]
-    return ok(updates=updates, warnings=warnings, version=outcome.version,
-              job_status=outcome.job_status, dry_run=outcome.dry_run)
+    return ok(
+        updates=updates,
+        warnings=warnings,
+        version=outcome.version,
+        job_status=outcome.job_status,
+        dry_run=outcome.dry_run,
+    )
 
 
 async def reset_sub_step(request: web.Request) -> web.Response:
@@ -53,19 +73,31 @@ async def reset_sub_step(request: web.Request) -> web.Response:
     key = parsing.sub_step_key(request)
     data = await parsing.body(request, Reset, optional=True)
     outcome = await services.run(
-        services.app.edit, caller.organisation_id, request.match_info["jobId"],
-        [(key, "pending", None)], caller.actor, data.reason or "", data.dry_run,
+        services.app.edit,
+        caller.organisation_id,
+        request.match_info["jobId"],
+        [(key, "pending", None)],
+        caller.actor,
+        data.reason or "",
+        data.dry_run,
     )
     await services.settle(outcome.position)
-    return ok(sub_step=key, reset=outcome.checks[0].cascade, version=outcome.version,
-              job_status=outcome.job_status, dry_run=outcome.dry_run)
+    return ok(
+        sub_step=key,
+        reset=outcome.checks[0].cascade,
+        version=outcome.version,
+        job_status=outcome.job_status,
+        dry_run=outcome.dry_run,
+    )
 
 
 async def validation(request: web.Request) -> web.Response:
     """Which edits of a sub-step are allowed now, and what each would do."""
     caller, services = caller_of(request), services_of(request)
     found = await services.run(
-        services.app.validation, caller.organisation_id, request.match_info["jobId"],
+        services.app.validation,
+        caller.organisation_id,
+        request.match_info["jobId"],
         parsing.sub_step_key(request),
     )
     return ok(**found)

@@ -40,7 +40,10 @@ async def cancel(request: web.Request) -> web.Response:
     caller, services = caller_of(request), services_of(request)
     data = await parsing.body(request, Reasoned, optional=True)
     saved = await services.run(
-        services.app.cancel, caller.organisation_id, request.match_info["jobId"], caller.actor,
+        services.app.cancel,
+        caller.organisation_id,
+        request.match_info["jobId"],
+        caller.actor,
         data.reason,
     )
     await services.settle(saved.position)
@@ -74,7 +77,11 @@ async def state(request: web.Request) -> web.Response:
     caller, services = caller_of(request), services_of(request)
     wanted = parsing.query(request, StateQuery)
     job = await services.run(
-        history.job_state, services.app, caller.organisation_id,
-        request.match_info["jobId"], wanted.at, wanted.version,
+        history.job_state,
+        services.app,
+        caller.organisation_id,
+        request.match_info["jobId"],
+        wanted.at,
+        wanted.version,
     )
     return ok(**presenters.job_state(job))

@@ -32,7 +32,11 @@ def restaurant(name: str = "Buzz", **config: Any) -> dict[str, Any]:
         "payment": {"enabled": True},
         "onboarding_user": {"enabled": True},
     } | config
-    return {"name": name, "external_id": f"r-{uuid.uuid4().hex[:6]}", "execution_config": execution_config}
+    return {
+        "name": name,
+        "external_id": f"r-{uuid.uuid4().hex[:6]}",
+        "execution_config": execution_config,
+    }
 
 
 class Caller:
@@ -58,7 +62,8 @@ class Caller:
 
     async def new_batch(self, *restaurants: dict[str, Any]) -> dict[str, Any]:
         status, body = await self.post(
-            BASE, json={"name": "Auckland week 48", "restaurants": list(restaurants) or [restaurant()]}
+            BASE,
+            json={"name": "Auckland week 48", "restaurants": list(restaurants) or [restaurant()]},
         )
         assert status == 201, body
         return dict(body["batch"])

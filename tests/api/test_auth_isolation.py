@@ -82,7 +82,11 @@ class TestIsolation:
             ("POST", f"{BASE}/jobs/{job_id}/resume-step-6", None),
             ("POST", f"{BASE}/jobs/{job_id}/cancel", None),
             ("PATCH", f"{BASE}/jobs/{job_id}/steps/6/sub-steps/menuImport", edit),
-            ("PATCH", f"{BASE}/jobs/{job_id}/steps/6/sub-steps", {"updates": [edit | {"sub_step": "menuImport"}]}),
+            (
+                "PATCH",
+                f"{BASE}/jobs/{job_id}/steps/6/sub-steps",
+                {"updates": [edit | {"sub_step": "menuImport"}]},
+            ),
             ("POST", f"{BASE}/jobs/{job_id}/steps/6/sub-steps/menuImport/reset", {"reason": "r"}),
             ("POST", f"{BASE}/jobs/{job_id}/steps/6/sub-steps/menuImport/retry-now", None),
         ]
@@ -92,8 +96,12 @@ class TestIsolation:
         _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events")
         assert [e["type"] for e in events["events"]] == ["JobCreated"]
 
-    async def test_unknown_ids_look_the_same_as_foreign_ones(self, org_a: Caller, org_b: Caller) -> None:
+    async def test_unknown_ids_look_the_same_as_foreign_ones(
+        self, org_a: Caller, org_b: Caller
+    ) -> None:
         job_id = (await org_a.new_batch())["jobs"][0]["id"]
         _, foreign = await org_b.get(f"{BASE}/jobs/{job_id}")
         _, unknown = await org_b.get(f"{BASE}/jobs/{uuid.uuid4()}")
-        assert foreign["message"].split(":")[0] == unknown["message"].split(":")[0] == "Job not found"
+        assert (
+            foreign["message"].split(":")[0] == unknown["message"].split(":")[0] == "Job not found"
+        )

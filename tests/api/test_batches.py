@@ -36,9 +36,15 @@ class TestCreateBatch:
         assert status == 422
 
     async def test_malformed_json_is_400(self, org_a: Caller) -> None:
-        status, body = await org_a.post(BASE, data=b"{not json", headers={"Content-Type": "application/json"})
+        status, body = await org_a.post(
+            BASE, data=b"{not json", headers={"Content-Type": "application/json"}
+        )
         assert status == 400
-        assert body == {"success": False, "message": "Malformed JSON", "errors": ["body: not valid JSON"]}
+        assert body == {
+            "success": False,
+            "message": "Malformed JSON",
+            "errors": ["body: not valid JSON"],
+        }
 
     async def test_missing_body_is_400(self, org_a: Caller) -> None:
         status, body = await org_a.post(BASE)
@@ -80,7 +86,11 @@ class TestReadBatches:
         status, body = await org_a.get(f"{BASE}/{batch['id']}/progress")
         assert status == 200
         assert {k: body[k] for k in ("total", "pending", "completed", "failed", "in_progress")} == {
-            "total": 2, "pending": 2, "completed": 0, "failed": 0, "in_progress": 0
+            "total": 2,
+            "pending": 2,
+            "completed": 0,
+            "failed": 0,
+            "in_progress": 0,
         }
         assert body["percent"] == 0
         assert {j["name"] for j in body["jobs"]} == {"A", "B"}

@@ -1,9 +1,8 @@
-"""Manual editing over HTTP (Phase C): mark, refuse, reset with cascade, bulk, dry run, validation."""
+"""Manual editing over HTTP (Phase C): mark, refuse, reset with cascade, bulk, dry run."""
 
 from __future__ import annotations
 
-from tests.api.conftest import Client
-from tests.api.conftest import BASE, Caller, run_job
+from tests.api.conftest import BASE, Caller, Client, run_job
 
 REASON = "done by hand in the CloudWaitress admin"
 
@@ -32,7 +31,11 @@ class TestMarkSubStep:
             json={"status": "completed", "reason": REASON, "result": {"url": "https://buzz.nz"}},
         )
         assert status == 200
-        assert (body["sub_step"], body["status"], body["warnings"]) == ("websiteConfig", "completed", [])
+        assert (body["sub_step"], body["status"], body["warnings"]) == (
+            "websiteConfig",
+            "completed",
+            [],
+        )
         assert isinstance(body["version"], int)
         assert (await statuses(org_a, job_id))["websiteConfig"] == "completed"
 
@@ -52,12 +55,16 @@ class TestMarkSubStep:
 
     async def test_refused_edit_is_audited(self, org_a: Caller, client: Client) -> None:
         job_id = await failed_job(org_a, client, "restaurantRegistration")
-        await org_a.patch(f"{sub_steps(job_id)}/websiteConfig", json={"status": "completed", "reason": REASON})
+        await org_a.patch(
+            f"{sub_steps(job_id)}/websiteConfig", json={"status": "completed", "reason": REASON}
+        )
         _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events")
         refused = events["events"][-1]
         assert (refused["type"], refused["actor"]) == ("EditRefused", f"key:{org_a.org}")
 
-    async def test_marking_failed_warns_of_blocked_dependents(self, org_a: Caller, client: Client) -> None:
+    async def test_marking_failed_warns_of_blocked_dependents(
+        self, org_a: Caller, client: Client
+    ) -> None:
         job_id = await org_a.started_job()
         run_job(client, job_id, until="phase1")
         status, body = await org_a.patch(
@@ -84,22 +91,30 @@ class TestMarkSubStep:
 
     async def test_unknown_status_is_422_and_unknown_sub_step_404(self, org_a: Caller) -> None:
         job_id = (await org_a.new_batch())["jobs"][0]["id"]
-        status, body = await org_a.patch(f"{sub_steps(job_id)}/menuImport", json={"status": "done", "reason": "x"})
+        status, body = await org_a.patch(
+            f"{sub_steps(job_id)}/menuImport", json={"status": "done", "reason": "x"}
+        )
         assert status == 422
         assert body["errors"][0].startswith("status:")
-        status, _ = await org_a.patch(f"{sub_steps(job_id)}/nope", json={"status": "skipped", "reason": "x"})
+        status, _ = await org_a.patch(
+            f"{sub_steps(job_id)}/nope", json={"status": "skipped", "reason": "x"}
+        )
         assert status == 404
 
     async def test_missing_reason_is_422(self, org_a: Caller) -> None:
         job_id = (await org_a.new_batch())["jobs"][0]["id"]
-        status, body = await org_a.patch(f"{sub_steps(job_id)}/menuImport", json={"status": "skipped"})
+        status, body = await org_a.patch(
+            f"{sub_steps(job_id)}/menuImport", json={"status": "skipped"}
+        )
         assert (status, body["message"]) == (422, "A reason is required for manual edits")
 
 
 class TestReset:
     async def test_cascades_to_dependents(self, org_a: Caller, client: Client) -> None:
         job_id = await failed_job(org_a, client)
-        status, body = await org_a.post(f"{sub_steps(job_id)}/menuImport/reset", json={"reason": "menu changed"})
+        status, body = await org_a.post(
+            f"{sub_steps(job_id)}/menuImport/reset", json={"reason": "menu changed"}
+        )
         assert status == 200
         assert body["reset"] == ["menuImport", "optionSets", "itemTags"]
         after = await statuses(org_a, job_id)
@@ -114,7 +129,8 @@ class TestReset:
     async def test_dry_run_lists_the_cascade_only(self, org_a: Caller, client: Client) -> None:
         job_id = await failed_job(org_a, client)
         status, body = await org_a.post(
-            f"{sub_steps(job_id)}/restaurantRegistration/reset", json={"reason": "r", "dry_run": True}
+            f"{sub_steps(job_id)}/restaurantRegistration/reset",
+            json={"reason": "r", "dry_run": True},
         )
         assert status == 200
         assert body["reset"][0] == "restaurantRegistration" and "itemTags" in body["reset"]
@@ -132,7 +148,10 @@ class TestBulkEdit:
         assert status == 200
         assert [u["status"] for u in body["updates"]] == ["completed", "completed"]
         after = await statuses(org_a, job_id)
-        assert (after["restaurantRegistration"], after["websiteConfig"]) == ("completed", "completed")
+        assert (after["restaurantRegistration"], after["websiteConfig"]) == (
+            "completed",
+            "completed",
+        )
 
     async def test_one_invalid_edit_applies_none(self, org_a: Caller, client: Client) -> None:
         job_id = await failed_job(org_a, client, "restaurantRegistration")
@@ -150,7 +169,9 @@ class TestBulkEdit:
     async def test_dry_run_answers_what_it_would_do(self, org_a: Caller, client: Client) -> None:
         job_id = await failed_job(org_a, client)
         updates = [{"sub_step": "menuImport", "status": "pending", "reason": "r"}]
-        status, body = await org_a.patch(sub_steps(job_id), json={"updates": updates, "dry_run": True})
+        status, body = await org_a.patch(
+            sub_steps(job_id), json={"updates": updates, "dry_run": True}
+        )
         assert (status, body["dry_run"]) == (200, True)
         assert body["updates"][0]["reset"] == ["menuImport", "optionSets", "itemTags"]
         assert (await statuses(org_a, job_id))["menuImport"] == "completed"
@@ -162,11 +183,17 @@ class TestBulkEdit:
 
 
 class TestValidation:
-    async def test_describes_dependencies_and_each_target(self, org_a: Caller, client: Client) -> None:
+    async def test_describes_dependencies_and_each_target(
+        self, org_a: Caller, client: Client
+    ) -> None:
         job_id = await failed_job(org_a, client, "restaurantRegistration")
         status, body = await org_a.get(f"{sub_steps(job_id)}/websiteConfig/validation")
         assert status == 200
-        assert (body["sub_step"], body["phase"], body["status"]) == ("websiteConfig", "phase2", "blocked")
+        assert (body["sub_step"], body["phase"], body["status"]) == (
+            "websiteConfig",
+            "phase2",
+            "blocked",
+        )
         assert body["dependencies"] == [
             {"sub_step": "codeGeneration", "status": "completed", "satisfied": True},
             {"sub_step": "restaurantRegistration", "status": "failed", "satisfied": False},

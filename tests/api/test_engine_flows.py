@@ -29,7 +29,10 @@ def caller(engine_client: Client, api_settings: Settings) -> Caller:
 
 async def simulator(client: Client, method: str, path: str, body: Any = None) -> Any:
     url = client.app[RUNTIME].simulator_url
-    async with aiohttp.ClientSession() as session, session.request(method, f"{url}{path}", json=body) as r:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, f"{url}{path}", json=body) as r,
+    ):
         assert r.status == 200
         return await r.json()
 
@@ -71,7 +74,9 @@ async def test_resume_after_phase1_runs_only_what_is_left(caller: Caller) -> Non
     assert "cloudwaitressAccount" not in called and "restaurantRegistration" in called
 
 
-async def test_a_failure_blocks_dependents_then_a_manual_fix_lets_resume_finish(caller: Caller) -> None:
+async def test_a_failure_blocks_dependents_then_a_manual_fix_lets_resume_finish(
+    caller: Caller,
+) -> None:
     fault = {"kind": "bad_request", "endpoint": "menuImport"}
     await simulator(caller.client, "PUT", "/_simulator/faults", {"faults": [fault]})
     job_id = await caller.started_job()

@@ -17,10 +17,15 @@ from tests.api.conftest import BASE, PASSWORD, Caller, Client, restaurant
 class TestErrorStatuses:
     async def test_unknown_route_is_404_in_the_error_shape(self, org_a: Caller) -> None:
         status, body = await org_a.get("/api/nothing-here")
-        assert (status, body) == (404, {"success": False, "message": "Not found", "errors": ["Not found"]})
+        assert (status, body) == (
+            404,
+            {"success": False, "message": "Not found", "errors": ["Not found"]},
+        )
 
     async def test_wrong_method_is_405_with_allow(self, org_a: Caller) -> None:
-        async with org_a.client.delete(BASE, headers={"Authorization": f"Bearer {org_a.key}"}) as response:
+        async with org_a.client.delete(
+            BASE, headers={"Authorization": f"Bearer {org_a.key}"}
+        ) as response:
             assert response.status == 405
             assert "GET" in response.headers["Allow"]
             assert (await response.json())["success"] is False
@@ -36,14 +41,20 @@ class TestErrorStatuses:
         status, body = await org_a.post(BASE, json=[1, 2])
         assert status == 422
 
-    async def test_nul_characters_are_refused_before_they_reach_the_store(self, org_a: Caller) -> None:
-        status, body = await org_a.post(BASE, json={"name": "a\u0000b", "restaurants": [restaurant()]})
+    async def test_nul_characters_are_refused_before_they_reach_the_store(
+        self, org_a: Caller
+    ) -> None:
+        status, body = await org_a.post(
+            BASE, json={"name": "a\u0000b", "restaurants": [restaurant()]}
+        )
         assert (status, body["errors"]) == (422, ["body.name: NUL character"])
         status, _ = await org_a.post(f"{BASE}/jobs/{uuid.uuid4()}/steps/6/sub-steps/a%00b/reset")
         assert status == 404
 
     async def test_invalid_utf8_is_400(self, org_a: Caller) -> None:
-        status, _ = await org_a.post(BASE, data=b"\xff\xfe{", headers={"Content-Type": "application/json"})
+        status, _ = await org_a.post(
+            BASE, data=b"\xff\xfe{", headers={"Content-Type": "application/json"}
+        )
         assert status == 400
 
 
@@ -57,7 +68,9 @@ class TestHealth:
             body = await response.json()
         assert (response.status, body["status"]) == (200, "ready")
         assert body["checks"]["store"]["reachable"] is True
-        assert set(body["checks"]["view_lag"]) and all(v >= 0 for v in body["checks"]["view_lag"].values())
+        assert set(body["checks"]["view_lag"]) and all(
+            v >= 0 for v in body["checks"]["view_lag"].values()
+        )
 
 
 class TestMetrics:
@@ -68,7 +81,9 @@ class TestMetrics:
     async def test_labels_routes_by_template_never_by_id(self, org_a: Caller) -> None:
         job_id = (await org_a.new_batch())["jobs"][0]["id"]
         await org_a.get(f"{BASE}/jobs/{job_id}")
-        async with org_a.client.get("/metrics", headers={"Authorization": f"Bearer {org_a.key}"}) as response:
+        async with org_a.client.get(
+            "/metrics", headers={"Authorization": f"Bearer {org_a.key}"}
+        ) as response:
             text = await response.text()
         assert response.status == 200
         assert 'route="/api/registration-batches/jobs/{jobId}"' in text
@@ -103,10 +118,18 @@ class TestNoSecretLeaks:
         job_id = batch["jobs"][0]["id"]
         bodies = [batch]
         await org_a.post(f"{BASE}/{batch['id']}/step-6/start")
-        for path in (f"{BASE}/jobs/{job_id}", f"{BASE}/jobs/{job_id}/events", f"{BASE}/jobs/{job_id}/state",
-                     f"{BASE}/{batch['id']}", f"{BASE}/{batch['id']}/progress", BASE):
+        for path in (
+            f"{BASE}/jobs/{job_id}",
+            f"{BASE}/jobs/{job_id}/events",
+            f"{BASE}/jobs/{job_id}/state",
+            f"{BASE}/{batch['id']}",
+            f"{BASE}/{batch['id']}/progress",
+            BASE,
+        ):
             bodies.append((await org_a.get(path))[1])
-        async with org_a.client.get("/metrics", headers={"Authorization": f"Bearer {org_a.key}"}) as response:
+        async with org_a.client.get(
+            "/metrics", headers={"Authorization": f"Bearer {org_a.key}"}
+        ) as response:
             metrics = await response.text()
         for shown in (*map(str, bodies), caplog.text, metrics):
             assert PASSWORD not in shown

@@ -85,7 +85,9 @@ def live(pg_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     headers = {"Authorization": f"Bearer {KEY}"}
     with LiveServer(config) as server:
         body = {"name": "fuzz", "restaurants": [{"name": "Buzz", "execution_config": {}}]}
-        created = requests.post(f"{server.url}/api/registration-batches", json=body, headers=headers, timeout=10)
+        created = requests.post(
+            f"{server.url}/api/registration-batches", json=body, headers=headers, timeout=10
+        )
         batch = created.json()["batch"]
         ids = {"batchId": batch["id"], "jobId": batch["jobs"][0]["id"]}
         yield server.url, ids

@@ -6,8 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from api.services import SERVICES
-from tests.api.conftest import Client
-from tests.api.conftest import BASE, PASSWORD, Caller, run_job
+from tests.api.conftest import BASE, PASSWORD, Caller, Client, run_job
 
 
 def phase(body: dict, name: str) -> dict:
@@ -20,9 +19,20 @@ class TestGetJob:
         status, body = await org_a.get(f"{BASE}/jobs/{job_id}")
         assert status == 200
         job = body["job"]
-        assert (job["id"], job["status"], job["steps"][0]["step_number"]) == (job_id, "in_progress", 6)
+        assert (job["id"], job["status"], job["steps"][0]["step_number"]) == (
+            job_id,
+            "in_progress",
+            6,
+        )
         sub_step = phase(body, "phase1")["sub_steps"]["cloudwaitressAccount"]
-        assert set(sub_step) >= {"status", "attempts", "started_at", "completed_at", "error", "result"}
+        assert set(sub_step) >= {
+            "status",
+            "attempts",
+            "started_at",
+            "completed_at",
+            "error",
+            "result",
+        }
         assert isinstance(job["version"], int)
 
     async def test_unknown_and_malformed_ids_are_404(self, org_a: Caller) -> None:
@@ -61,13 +71,17 @@ class TestResume:
         status, body = await org_a.post(f"{BASE}/jobs/{job_id}/resume-step-6")
         assert (status, body["success"]) == (409, False)
 
-    async def test_completed_job_is_a_no_op_that_says_so(self, org_a: Caller, client: Client) -> None:
+    async def test_completed_job_is_a_no_op_that_says_so(
+        self, org_a: Caller, client: Client
+    ) -> None:
         job_id = await org_a.started_job()
         run_job(client, job_id)
         status, body = await org_a.post(f"{BASE}/jobs/{job_id}/resume-step-6")
         assert status == 200
         assert body == {
-            "success": True, "message": "Job already completed; nothing to resume", "resuming_from": None
+            "success": True,
+            "message": "Job already completed; nothing to resume",
+            "resuming_from": None,
         }
 
     async def test_unknown_job_is_404(self, org_a: Caller) -> None:
@@ -78,7 +92,9 @@ class TestResume:
 class TestCancel:
     async def test_cancels_a_running_job(self, org_a: Caller) -> None:
         job_id = await org_a.started_job()
-        status, body = await org_a.post(f"{BASE}/jobs/{job_id}/cancel", json={"reason": "wrong menu"})
+        status, body = await org_a.post(
+            f"{BASE}/jobs/{job_id}/cancel", json={"reason": "wrong menu"}
+        )
         assert (status, body["success"]) == (200, True)
         _, job = await org_a.get(f"{BASE}/jobs/{job_id}")
         assert job["job"]["status"] == "cancelled"
@@ -170,7 +186,9 @@ class TestState:
 
     async def test_before_the_job_existed_is_404(self, org_a: Caller) -> None:
         job_id = await org_a.started_job()
-        status, _ = await org_a.get(f"{BASE}/jobs/{job_id}/state", params={"at": "2001-01-01T00:00:00Z"})
+        status, _ = await org_a.get(
+            f"{BASE}/jobs/{job_id}/state", params={"at": "2001-01-01T00:00:00Z"}
+        )
         assert status == 404
 
     async def test_a_version_not_reached_is_404(self, org_a: Caller) -> None:

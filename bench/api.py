@@ -1,0 +1,182 @@
+"""Load on the HTTP API: GET job progress and PATCH sub-step at 1, 10 and 50 clients.
+
+Runs `regflow serve --role api` on a fresh PostgreSQL database over loopback, prints
+req/s and p50/p99 per case and saves them as JSON under bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psycopg
+
+ADMIN = os.environ.get("REGFLOW_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+KEY = f"bench-{uuid.uuid4().hex}"
+HEADERS = {"Authorization": f"Bearer {KEY}"}
+BASE = "/api/registration-batches"
+RESULTS = Path(__file__).parent / "results"
+FLIPS: dict[str, int] = {}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(db_url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "REGFLOW_DATABASE_URL": db_url,
+        "REGFLOW_PORT": str(port),
+        "REGFLOW_API_KEYS": f"bench:{KEY}",
+        "REGFLOW_SECRET_KEY": "bench",
+        "REGFLOW_ROLE": "api",
+    }
+    command = [sys.executable, "-m", "api", "serve"]
+    return subprocess.Popen(
+        command, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+async def wait_ready(session: aiohttp.ClientSession, url: str, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            async with session.get(f"{url}/health/ready") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the server did not become ready")
+
+
+async def setup_jobs(session: aiohttp.ClientSession, url: str, count: int) -> list[str]:
+    restaurants = [{"name": f"R{i}", "execution_config": {}} for i in range(count)]
+    body = {"name": "bench", "restaurants": restaurants}
+    async with session.post(f"{url}{BASE}", json=body, headers=HEADERS) as response:
+        batch = (await response.json())["batch"]
+    return [j["id"] for j in batch["jobs"]]
+
+
+async def client_loop(
+    session: aiohttp.ClientSession,
+    url: str,
+    kind: str,
+    job: str,
+    until: float,
+    out: list[float],
+    errors: list[int],
+) -> None:
+    while time.monotonic() < until:
+        started = time.perf_counter()
+        if kind == "get":
+            request = session.get(f"{url}{BASE}/jobs/{job}", headers=HEADERS)
+        else:
+            FLIPS[job] = 1 - FLIPS.get(job, 0)
+            body = {"status": ("failed", "skipped")[FLIPS[job]], "reason": "bench"}
+            path = f"{url}{BASE}/jobs/{job}/steps/6/sub-steps/cloudwaitressAccount"
+            request = session.patch(path, json=body, headers=HEADERS)
+        async with request as response:
+            await response.read()
+            if response.status != 200:
+                errors.append(response.status)
+        out.append(time.perf_counter() - started)
+
+
+async def run_case(
+    url: str, kind: str, clients: int, jobs: list[str], seconds: float
+) -> dict[str, Any]:
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        warm: list[float] = []
+        await asyncio.gather(
+            *(
+                client_loop(session, url, kind, jobs[i], time.monotonic() + 1, warm, [])
+                for i in range(clients)
+            )
+        )
+        latencies: list[float] = []
+        errors: list[int] = []
+        began = time.monotonic()
+        await asyncio.gather(
+            *(
+                client_loop(session, url, kind, jobs[i], began + seconds, latencies, errors)
+                for i in range(clients)
+            )
+        )
+        elapsed = time.monotonic() - began
+    cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "case": f"{kind} x{clients}",
+        "requests": len(latencies),
+        "errors": len(errors),
+        "req_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(cuts[49] * 1000, 2),
+        "p99_ms": round(cuts[98] * 1000, 2),
+    }
+
+
+async def bench(url: str, seconds: float, levels: list[int]) -> list[dict[str, Any]]:
+    async with aiohttp.ClientSession() as session:
+        await wait_ready(session, url, time.monotonic() + 60)
+        jobs = await setup_jobs(session, url, max(levels))
+    results = []
+    for kind in ("get", "patch"):
+        for clients in levels:
+            result = await run_case(url, kind, clients, jobs, seconds)
+            print(json.dumps(result), flush=True)
+            results.append(result)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per case")
+    parser.add_argument("--clients", default="1,10,50")
+    args = parser.parse_args()
+    name = f"regflow_bench_api_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    workdir = Path(f"/tmp/{name}")
+    workdir.mkdir()
+    port = free_port()
+    server = start_server(f"{ADMIN.rsplit('/', 1)[0]}/{name}", port, workdir)
+    try:
+        levels = [int(c) for c in args.clients.split(",")]
+        results = asyncio.run(bench(f"http://127.0.0.1:{port}", args.seconds, levels))
+    finally:
+        server.terminate()
+        server.wait(30)
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    report = {
+        "bench": "api",
+        "at": stamp,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "store": "postgresql",
+        "seconds_per_case": args.seconds,
+        "results": results,
+    }
+    path = RESULTS / f"api-{stamp}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"saved {path}")
+
+
+if __name__ == "__main__":
+    main()
