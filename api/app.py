@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from api.auth import Authenticator, auth_middleware
+from api.console import add_console_routes
 from api.errors import error_middleware
 from api.metrics import metrics_middleware
 from api.openapi import ROUTE_TABLE
@@ -76,4 +77,6 @@ def create_app(
     app[ROUTE_TABLE] = routes
     app.cleanup_ctx.extend([open_thread_pool, open_store, open_read_models])
     add_routes(app, routes)
+    if settings.role != "worker":
+        add_console_routes(app)
     return app

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 import jwt
 from aiohttp import web
 
+from api.console import is_console_path
 from api.errors import Unauthorized
 from infrastructure.settings import Settings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PUBLIC_PREFIXES = ("/health/", "/console", "/static/")
+PUBLIC_PREFIXES = ("/health/",)
 MAX_CLAIM_LENGTH = 200
 
 
@@ -82,8 +83,8 @@ def _claim_ok(value: object) -> bool:
 
 
 def is_public(path: str) -> bool:
-    """Health checks and the console's static files need no token."""
-    return path.startswith(PUBLIC_PREFIXES) or path in ("/", "/favicon.ico")
+    """Health checks and the console's pages and assets need no token."""
+    return path.startswith(PUBLIC_PREFIXES) or is_console_path(path)
 
 
 CALLER = web.RequestKey("caller", Caller)
