@@ -1,0 +1,109 @@
+"""Calls of one job's sub-steps: waiting for a slot and the circuit, calling, reporting back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from domain.failures import classify_exception
+from domain.job import RegistrationJob
+from domain.plan import PLAN
+from infrastructure import metrics
+from infrastructure.engine.messages import Answered, Granted, Message
+from infrastructure.engine.shared import Shared
+from infrastructure.executors.payloads import build_payload
+from infrastructure.executors.port import CallOutcome, SubStepCall
+
+
+class CallLauncher:
+    """The permits asked for and the calls in flight of one job."""
+
+    def __init__(self, shared: Shared, inbox: asyncio.Queue[Message]) -> None:
+        self.shared = shared
+        self.inbox = inbox
+        self.permits: dict[str, asyncio.Task[None]] = {}
+        self.calls: dict[str, asyncio.Task[None]] = {}
+
+    def busy(self, key: str) -> bool:
+        """Whether `key` is waiting for a slot or being called."""
+        return key in self.permits or key in self.calls
+
+    def request(self, key: str) -> None:
+        """Ask for a call slot for `key`; a Granted message follows."""
+        self.permits[key] = asyncio.create_task(self._permit(key))
+
+    async def _permit(self, key: str) -> None:
+        probe = await self.shared.circuit.permit()
+        try:
+            await self.shared.call_slots.acquire()
+        except asyncio.CancelledError:
+            self.shared.circuit.abandon(probe)
+            raise
+        self.inbox.put_nowait(Granted(key, probe))
+
+    def granted(self, key: str) -> None:
+        self.permits.pop(key, None)
+
+    def release(self, granted: Granted) -> None:
+        """Give back a slot that was not used."""
+        self.shared.call_slots.release()
+        self.shared.circuit.abandon(granted.probe)
+
+    def launch(self, job: RegistrationJob, granted: Granted) -> None:
+        """Call the registration API for `granted.key`, as the job now stands."""
+        key = granted.key
+        state = job.sub_steps[key]
+        policy = self.shared.policy(key)
+        call = SubStepCall(
+            job_id=str(job.id),
+            organisation_id=job.organisation_id,
+            sub_step=key,
+            endpoint=PLAN.sub_step(key).endpoint,
+            idempotency_key=job.idempotency_key(key),
+            attempt=state.attempts,
+            payload=build_payload(key, job.restaurant, job.execution_config, job.context),
+            timeout=policy.timeout,
+        )
+        self.calls[key] = asyncio.create_task(self._call(call, granted.probe))
+
+    async def _call(self, call: SubStepCall, probe: bool) -> None:
+        started = time.perf_counter()
+        self.shared.calls_in_flight += 1
+        metrics.calls_in_flight.inc()
+        try:
+            outcome = await self.shared.executor.call(call)
+        except asyncio.CancelledError:
+            self.shared.circuit.abandon(probe)
+            raise
+        except Exception as exc:
+            failure = classify_exception(exc)
+            outcome = CallOutcome(
+                ok=False, error=failure.message, transient=failure.transient, status=failure.status
+            )
+        finally:
+            self.shared.call_slots.release()
+            self.shared.calls_in_flight -= 1
+            metrics.calls_in_flight.dec()
+        self.inbox.put_nowait(
+            Answered(call.sub_step, outcome, probe, time.perf_counter() - started)
+        )
+
+    def answered(self, key: str) -> None:
+        self.calls.pop(key, None)
+
+    def cancel_permits(self) -> None:
+        """Stop waiting for slots; slots already granted are given back."""
+        for task in self.permits.values():
+            task.cancel()
+        self.permits.clear()
+
+    def cancel_all(self) -> None:
+        """Stop everything of this job: permits, calls, and granted slots still queued."""
+        self.cancel_permits()
+        for task in self.calls.values():
+            task.cancel()
+        self.calls.clear()
+        while not self.inbox.empty():
+            message = self.inbox.get_nowait()
+            if isinstance(message, Granted):
+                self.release(message)

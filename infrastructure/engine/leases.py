@@ -1,0 +1,158 @@
+"""Job leases: one worker runs a job at a time; a lease that is not renewed expires."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from typing import Protocol
+
+from psycopg_pool import ConnectionPool
+
+from infrastructure.settings import Settings
+
+TABLE = "regflow_job_leases"
+
+
+class Leases(Protocol):
+    """Claim, renew and release job leases for one worker identity."""
+
+    def claim(self, job_id: str, worker_id: str, seconds: float) -> bool: ...
+
+    def renew(self, job_ids: Iterable[str], worker_id: str, seconds: float) -> set[str]: ...
+
+    def release(self, job_ids: Iterable[str], worker_id: str) -> None: ...
+
+    def busy(self, job_ids: Iterable[str], worker_id: str) -> set[str]: ...
+
+    def close(self) -> None: ...
+
+
+_PG_SCHEMA = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+    job_id text PRIMARY KEY, worker_id text NOT NULL, expires_at timestamptz NOT NULL)"""
+_PG_CLAIM = f"""INSERT INTO {TABLE} (job_id, worker_id, expires_at)
+    VALUES (%s, %s, now() + make_interval(secs => %s))
+    ON CONFLICT (job_id) DO UPDATE SET worker_id = EXCLUDED.worker_id,
+        expires_at = EXCLUDED.expires_at
+    WHERE {TABLE}.expires_at < now() OR {TABLE}.worker_id = EXCLUDED.worker_id
+    RETURNING job_id"""
+_PG_RENEW = f"""UPDATE {TABLE} SET expires_at = now() + make_interval(secs => %s)
+    WHERE worker_id = %s AND job_id = ANY(%s) RETURNING job_id"""
+_PG_RELEASE = f"DELETE FROM {TABLE} WHERE worker_id = %s AND job_id = ANY(%s)"
+_PG_BUSY = f"""SELECT job_id FROM {TABLE}
+    WHERE job_id = ANY(%s) AND worker_id <> %s AND expires_at >= now()"""
+
+
+class PostgresLeases:
+    """Leases in a PostgreSQL table, timed by the database's clock."""
+
+    def __init__(self, settings: Settings) -> None:
+        parts = settings.postgres_parts()
+        conninfo = " ".join(f"{k}='{v}'" for k, v in parts.items() if v) + " connect_timeout=5"
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=2,
+            kwargs={"autocommit": True},
+            check=ConnectionPool.check_connection,
+            open=True,
+        )
+        with self._pool.connection() as conn:
+            conn.execute(_PG_SCHEMA)
+
+    def claim(self, job_id: str, worker_id: str, seconds: float) -> bool:
+        """Take the lease if free, expired or already ours."""
+        with self._pool.connection() as conn:
+            return conn.execute(_PG_CLAIM, (job_id, worker_id, seconds)).fetchone() is not None
+
+    def renew(self, job_ids: Iterable[str], worker_id: str, seconds: float) -> set[str]:
+        """Extend our leases; returns those we still hold."""
+        with self._pool.connection() as conn:
+            rows = conn.execute(_PG_RENEW, (seconds, worker_id, list(job_ids))).fetchall()
+        return {row[0] for row in rows}
+
+    def release(self, job_ids: Iterable[str], worker_id: str) -> None:
+        """Give up our leases on these jobs."""
+        with self._pool.connection() as conn:
+            conn.execute(_PG_RELEASE, (worker_id, list(job_ids)))
+
+    def busy(self, job_ids: Iterable[str], worker_id: str) -> set[str]:
+        """Which of these jobs another worker holds a live lease on."""
+        with self._pool.connection() as conn:
+            return {r[0] for r in conn.execute(_PG_BUSY, (list(job_ids), worker_id)).fetchall()}
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class SqliteLeases:
+    """Leases in a table of the same SQLite file as the events."""
+
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(
+            path, timeout=30, check_same_thread=False, isolation_level=None
+        )
+        self._lock = threading.Lock()
+        self._conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (job_id TEXT PRIMARY KEY, "
+            "worker_id TEXT NOT NULL, expires_at REAL NOT NULL)"
+        )
+
+    def _run(self, sql: str, params: tuple[object, ...]) -> list[tuple[str]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def claim(self, job_id: str, worker_id: str, seconds: float) -> bool:
+        """Take the lease if free, expired or already ours."""
+        now = time.time()
+        rows = self._run(
+            f"""INSERT INTO {TABLE} (job_id, worker_id, expires_at) VALUES (?, ?, ?)
+            ON CONFLICT (job_id) DO UPDATE SET worker_id = excluded.worker_id,
+                expires_at = excluded.expires_at
+            WHERE {TABLE}.expires_at < ? OR {TABLE}.worker_id = excluded.worker_id
+            RETURNING job_id""",
+            (job_id, worker_id, now + seconds, now),
+        )
+        return bool(rows)
+
+    def renew(self, job_ids: Iterable[str], worker_id: str, seconds: float) -> set[str]:
+        """Extend our leases; returns those we still hold."""
+        ids = list(job_ids)
+        marks = ",".join("?" * len(ids))
+        if not ids:
+            return set()
+        sql = f"UPDATE {TABLE} SET expires_at = ? WHERE worker_id = ? AND job_id IN ({marks})"
+        rows = self._run(sql + " RETURNING job_id", (time.time() + seconds, worker_id, *ids))
+        return {r[0] for r in rows}
+
+    def release(self, job_ids: Iterable[str], worker_id: str) -> None:
+        """Give up our leases on these jobs."""
+        ids = list(job_ids)
+        marks = ",".join("?" * len(ids))
+        self._run(
+            f"DELETE FROM {TABLE} WHERE worker_id = ? AND job_id IN ({marks})", (worker_id, *ids)
+        )
+
+    def busy(self, job_ids: Iterable[str], worker_id: str) -> set[str]:
+        """Which of these jobs another worker holds a live lease on."""
+        ids = list(job_ids)
+        marks = ",".join("?" * len(ids))
+        sql = (
+            f"SELECT job_id FROM {TABLE} WHERE job_id IN ({marks})"
+            " AND worker_id <> ? AND expires_at >= ?"
+        )
+        return {r[0] for r in self._run(sql, (*ids, worker_id, time.time()))}
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def open_leases(settings: Settings) -> Leases:
+    """The lease table beside the events: PostgreSQL or the SQLite file."""
+    if settings.is_postgres:
+        return PostgresLeases(settings)
+    path = settings.sqlite_path
+    if path in ("", ":memory:"):
+        return SqliteLeases(":memory:")
+    return SqliteLeases(path)

@@ -1,0 +1,204 @@
+"""The runner of one leased job: starts ready sub-steps, records outcomes, finishes the job."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+
+from domain.status import JobStatus, SubStepStatus
+from infrastructure import metrics
+from infrastructure.engine.calls import CallLauncher
+from infrastructure.engine.decisions import decide, record
+from infrastructure.engine.job_handle import JobHandle, LostJob
+from infrastructure.engine.messages import Answered, Granted, Lost, Message, RetryClock, Step, Wake
+from infrastructure.engine.shared import Shared
+
+log = logging.getLogger("regflow.engine")
+
+
+class JobRunner(JobHandle):
+    """Runs one job this worker holds the lease of, until it is settled, stopped or lost."""
+
+    def __init__(self, shared: Shared, job_id: str) -> None:
+        super().__init__(shared, job_id)
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.launcher = CallLauncher(shared, self.inbox)
+        self.retry_clock = RetryClock(shared.clock)
+        self.spared: Counter[str] = Counter()
+        self.spent: Counter[str] = Counter()
+        self._next_check = 0.0
+
+    def lose(self) -> None:
+        """Our lease is gone: stop at once."""
+        self.lost = True
+        self.inbox.put_nowait(Lost())
+
+    def wake(self) -> None:
+        """Look at the store now: a cancel or retry-now may have been recorded."""
+        self.inbox.put_nowait(Wake())
+
+    async def run(self) -> str:
+        """Run the job; returns how it ended (its status, `stopped`, `lost` or `not running`)."""
+        try:
+            await self.reload()
+            if self.job.status != JobStatus.IN_PROGRESS:
+                return "not running"
+            me = self.shared.worker_id
+            self.apply(Step(lambda j: j.claim(me), after=self._interrupted))
+            await self.save()
+            return await self._loop()
+        except LostJob:
+            metrics.leases_lost.inc()
+            log.warning("job %s: lease lost, stopping it here", self.job_id)
+            return "lost"
+        finally:
+            self.drop_pending()
+            self.launcher.cancel_all()
+
+    def _interrupted(self, keys: list[str]) -> None:
+        for key in keys:
+            metrics.sub_step_outcomes.labels(sub_step=key, outcome="interrupted").inc()
+
+    async def _loop(self) -> str:
+        while True:
+            if self.lost:
+                raise LostJob(self.job_id)
+            running = self.job.status == JobStatus.IN_PROGRESS
+            stopping = self.shared.stopping.is_set()
+            if running and not stopping and await self._settle():
+                return str(self.job.status)
+            if (not running or stopping) and not self.launcher.calls:
+                return "stopped" if running else str(self.job.status)
+            if running and not stopping:
+                self._ask_for_slots()
+            else:
+                self.launcher.cancel_permits()
+            await self._handle(await self._next_messages())
+
+    async def _settle(self) -> bool:
+        """Finish the job when nothing is left to run; repair sub-steps nobody is calling."""
+        job = self.job
+        orphans = set(job.in_flight()) - set(self.launcher.calls)
+        if orphans:
+            me = self.shared.worker_id
+            self.apply(Step(lambda j: j.claim(me), after=self._interrupted))
+            await self.save()
+            return False
+        if job.in_flight() or job.waiting_to_retry() or not job.all_settled():
+            return False
+        self.apply(Step(lambda j: j.finish()))
+        await self.save()
+        return self.job.status != JobStatus.IN_PROGRESS
+
+    def _ask_for_slots(self) -> None:
+        now = self.shared.clock()
+        for key in self.job.runnable():
+            if self.launcher.busy(key):
+                continue
+            state = self.job.sub_steps[key]
+            waiting = state.status == SubStepStatus.RETRYING
+            if waiting and self.retry_clock.due(key, state.retry_at) > now:
+                continue
+            self.launcher.request(key)
+
+    def _next_due(self) -> float | None:
+        dues = [
+            self.retry_clock.due(k, self.job.sub_steps[k].retry_at)
+            for k in self.job.waiting_to_retry()
+            if not self.launcher.busy(k)
+        ]
+        return max(0.0, min(dues) - self.shared.clock()) if dues else None
+
+    async def _next_messages(self) -> list[Message]:
+        if self.inbox.empty():
+            getter = asyncio.ensure_future(self.inbox.get())
+            check = max(0.0, self._next_check - time.monotonic())
+            timers = [asyncio.ensure_future(asyncio.sleep(check))]
+            due = self._next_due() if self.job.status == JobStatus.IN_PROGRESS else None
+            if due is not None:
+                timers.append(asyncio.ensure_future(self.shared.sleep(due)))
+            await asyncio.wait([getter, *timers], return_when=asyncio.FIRST_COMPLETED)
+            for timer in timers:
+                timer.cancel()
+            if not getter.done():
+                getter.cancel()
+                return []
+            self.inbox.put_nowait(getter.result())
+        messages: list[Message] = []
+        while not self.inbox.empty():
+            messages.append(self.inbox.get_nowait())
+        return messages
+
+    async def _handle(self, messages: list[Message]) -> None:
+        for message in messages:
+            started = time.perf_counter()
+            if isinstance(message, Lost):
+                raise LostJob(self.job_id)
+            if isinstance(message, Wake):
+                self._next_check = 0.0
+            elif isinstance(message, Granted):
+                self._start(message)
+                self.spent[message.key] += time.perf_counter() - started
+            elif isinstance(message, Answered):
+                self._record(message)
+                self.spent[message.key] += time.perf_counter() - started
+        await self.save()
+        if time.monotonic() >= self._next_check:
+            await self._check_news()
+
+    def _start(self, granted: Granted) -> None:
+        key = granted.key
+        self.launcher.granted(key)
+        job = self.job
+        ready = job.status == JobStatus.IN_PROGRESS and not self.shared.stopping.is_set()
+        if not ready or key not in job.runnable() or key in self.launcher.calls:
+            self.launcher.release(granted)
+            return
+        self.apply(
+            Step(
+                lambda j: j.start_sub_step(key),
+                after=lambda _: self._launch(granted),
+                dropped=lambda: self.launcher.release(granted),
+            )
+        )
+
+    def _launch(self, granted: Granted) -> None:
+        started = time.perf_counter()
+        self.launcher.launch(self.job, granted)
+        self.spent[granted.key] += time.perf_counter() - started
+
+    def _record(self, answer: Answered) -> None:
+        key, outcome = answer.key, answer.outcome
+        self.launcher.answered(key)
+        metrics.call_seconds.observe(answer.seconds)
+        failed_transiently = not outcome.ok and outcome.transient
+        self.shared.circuit.record(failed_transiently, answer.probe)
+        outage = failed_transiently and self.shared.circuit.outage
+        if outage:
+            self.spared[key] += 1
+        policy = self.shared.policy(key)
+        decision = decide(
+            self.job, key, outcome, policy, self.shared.random(), self.spared[key], outage
+        )
+        metrics.sub_step_outcomes.labels(sub_step=key, outcome=decision.kind).inc()
+
+        def after(_: object) -> None:
+            if decision.kind == "retry":
+                metrics.sub_step_retries.labels(sub_step=key).inc()
+                self.retry_clock.set(key, self.job.sub_steps[key].retry_at, decision.delay)
+            else:
+                self.shared.overhead.append(self.spent.pop(key, 0.0))
+
+        self.apply(Step(record(key, outcome, decision), after=after))
+
+    async def _check_news(self) -> None:
+        self._next_check = time.monotonic() + self.shared.check_interval
+        try:
+            news = await self.shared.gateway.has_news(self.job)
+        except Exception as exc:
+            log.info("job %s: could not look for news: %s", self.job_id, exc)
+            return
+        if news:
+            await self.reload()

@@ -1,0 +1,39 @@
+"""What every job runner of one engine shares: store, executor, circuit, slots, time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from domain.retry import RetryPolicy
+from infrastructure.engine.circuit import CircuitBreaker
+from infrastructure.engine.storage import GroupCommitter, StoreGateway
+from infrastructure.executors.port import Executor
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+@dataclass
+class Shared:
+    """The engine's parts a job runner uses."""
+
+    gateway: StoreGateway
+    committer: GroupCommitter
+    executor: Executor
+    circuit: CircuitBreaker
+    call_slots: asyncio.Semaphore
+    worker_id: str
+    clock: Callable[[], float]
+    sleep: Callable[[float], Awaitable[None]]
+    random: Callable[[], float]
+    policies: dict[str, RetryPolicy]
+    check_interval: float
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    overhead: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
+    calls_in_flight: int = 0
+
+    def policy(self, key: str) -> RetryPolicy:
+        """The retry policy of sub-step `key`."""
+        return self.policies.get(key, self.policies.get("*", DEFAULT_POLICY))
