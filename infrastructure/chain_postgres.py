@@ -7,12 +7,18 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from eventsourcing import postgres as es_pg
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import ProgrammingError, StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from infrastructure.hash_chain import ChainRow, canonical_id, links_for, predecessors
+from infrastructure.hash_chain import (
+    ChainRow,
+    RecentHashes,
+    canonical_id,
+    links_for,
+    predecessors,
+)
 
 SCAN_BATCH = 2000
 
@@ -24,8 +30,11 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
         self, datastore: es_pg.PostgresDatastore, *, events_table_name: str = "stored_events"
     ):
         super().__init__(datastore, events_table_name=events_table_name)
+        if datastore.enable_db_functions:
+            raise ProgrammingError("The hash chain needs POSTGRES_ENABLE_DB_FUNCTIONS off")
         self.chain_table_name = f"{events_table_name}_chain"
         self.check_identifier_length(self.chain_table_name)
+        self.recent = RecentHashes()
         self._pending = threading.local()
         id_type = SQL(self.datastore.originator_id_type)
         self.sql_create_statements.append(
@@ -53,18 +62,30 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
         events = Identifier(self.datastore.schema, self.events_table_name)
         return SQL(template).format(chain=chain, events=events, **parts)
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        self._pending.links = []
+        ids = super().insert_events(stored_events, **kwargs)
+        self.recent.remember(self._pending.links)
+        return ids
+
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_stored_events(curs, stored_events, **kwargs)
-        # Sent in the same pipeline as the insert, under its table lock: no extra round trip.
-        self._pending.lookup = None
         needed = predecessors(stored_events)
-        if needed:
+        self._pending.known = self.recent.known(needed)
+        self._pending.lookup = None
+        self._pending.links = []
+        missing = [(o, v) for o, v in needed if (canonical_id(o), v) not in self._pending.known]
+        if missing:
+            # Sent in the insert's pipeline, under its table lock: no extra round trip.
             lookup = curs.connection.cursor()
             lookup.execute(
                 self.select_previous_statement,
-                ([oid for oid, _ in needed], [version for _, version in needed]),
+                ([oid for oid, _ in missing], [version for _, version in missing]),
+                prepare=True,
             )
             self._pending.lookup = lookup
 
@@ -72,16 +93,15 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        lookup: Cursor[DictRow] | None = getattr(self._pending, "lookup", None)
-        self._pending.lookup = None
-        previous = {}
+        previous = dict(self._pending.known)
+        lookup: Cursor[DictRow] | None = self._pending.lookup
         if lookup is not None:
             with lookup:
-                previous = {
-                    (canonical_id(r["originator_id"]), r["originator_version"]): bytes(r["hash"])
+                previous.update(
+                    ((canonical_id(r["originator_id"]), r["originator_version"]), bytes(r["hash"]))
                     for r in lookup.fetchall()
-                }
-        links = links_for(stored_events, previous)
+                )
+        links = self._pending.links = links_for(stored_events, previous)
         with curs.connection.cursor() as writer:
             writer.execute(
                 self.insert_links_statement,
@@ -91,6 +111,7 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
                     [k.hash for k in links],
                     [k.previous_hash for k in links],
                 ),
+                prepare=True,
             )
         return ids
 

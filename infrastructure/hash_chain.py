@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -88,6 +90,36 @@ def links_for(
         known[(oid, event.originator_version)] = digest
         links.append(Link(event.originator_id, event.originator_version, digest, prior))
     return links
+
+
+class RecentHashes:
+    """The last hash this process stored per aggregate, so most appends need no lookup."""
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self.capacity = capacity
+        self._last: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def known(self, positions: Sequence[tuple[UUID | str, int]]) -> dict[Position, bytes]:
+        """The stored hashes of `positions` this process remembers."""
+        found: dict[Position, bytes] = {}
+        with self._lock:
+            for oid, version in positions:
+                key = canonical_id(oid)
+                last = self._last.get(key)
+                if last is not None and last[0] == version:
+                    found[(key, version)] = last[1]
+        return found
+
+    def remember(self, links: Sequence[Link]) -> None:
+        """Note hashes that were committed."""
+        with self._lock:
+            for link in links:
+                key = canonical_id(link.originator_id)
+                self._last[key] = (link.version, link.hash)
+                self._last.move_to_end(key)
+            while len(self._last) > self.capacity:
+                self._last.popitem(last=False)
 
 
 @runtime_checkable

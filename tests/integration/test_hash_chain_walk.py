@@ -8,7 +8,14 @@ from uuid import uuid4
 from eventsourcing.persistence import StoredEvent
 
 from infrastructure.chain_verify import check_aggregate, verify_chain
-from infrastructure.hash_chain import ChainRow, canonical_id, event_hash, links_for, predecessors
+from infrastructure.hash_chain import (
+    ChainRow,
+    RecentHashes,
+    canonical_id,
+    event_hash,
+    links_for,
+    predecessors,
+)
 
 TOPIC = "regflow:RegistrationJob.SubStepStarted"
 
@@ -86,3 +93,17 @@ class TestWalk:
         report = verify_chain(rows, [orphan])
         assert [(p.version, p.kind) for p in report.problems] == [(2, "deleted")]
         assert report.aggregates == 1 and report.events == 2
+
+
+class TestRecentHashes:
+    def test_only_the_last_committed_version_is_known(self) -> None:
+        recent = RecentHashes()
+        links = links_for(stored("a", range(1, 4)), {})
+        recent.remember(links)
+        assert recent.known([("a", 3), ("a", 2), ("b", 1)]) == {("a", 3): links[2].hash}
+
+    def test_the_oldest_aggregates_are_forgotten_first(self) -> None:
+        recent = RecentHashes(capacity=2)
+        for name in ("a", "b", "c"):
+            recent.remember(links_for(stored(name, range(1, 2)), {}))
+        assert set(recent.known([("a", 1), ("b", 1), ("c", 1)])) == {("b", 1), ("c", 1)}
