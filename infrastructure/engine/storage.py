@@ -51,7 +51,8 @@ class StoreGateway:
 
     async def has_news(self, job: RegistrationJob) -> bool:
         """Whether the stored job moved past the version held in memory."""
-        found = await self.run(self.app.recorder.select_events, job.id, gt=job.version, limit=1)
+        select = self.app.recorder.select_events
+        found = await self.run(lambda: select(job.id, gt=job.version, limit=1))
         return bool(found)
 
     def close(self) -> None:

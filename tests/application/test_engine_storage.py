@@ -1,0 +1,84 @@
+"""The seed's checklist: storage writes that fail mid-run are retried and nothing is lost."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from domain.plan import PLAN
+from infrastructure.executors.simulator_faults import CLOUDFLARE_PAGE
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+from tests.reliability.engine_kit import (
+    FakeTime,
+    eventually,
+    restaurants,
+    running_engine,
+    simulator,
+    start_batch,
+)
+
+
+class FlakyStore(Registrations):
+    """A store whose next saves fail as a Cloudflare 520 page would."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.sleeps: list[float] = []
+        self.failures_left = 0
+        super().__init__(settings, sleep=self.sleeps.append)
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            raise ConnectionError(CLOUDFLARE_PAGE)
+        return super().save(*objs, **kwargs)
+
+
+@pytest.fixture
+def flaky(settings: Settings) -> Iterator[FlakyStore]:
+    store = FlakyStore(settings)
+    yield store
+    store.close()
+
+
+def assert_consistent(app: Registrations, job_ids: list[str]) -> None:
+    """Every sub-step started and completed exactly once; the batch counters add up."""
+    statuses = Counter(str(app.job(j).status) for j in job_ids)
+    assert statuses == {"completed": len(job_ids)}
+    for job_id in job_ids:
+        events = list(app.events.get(app.job(job_id).id))
+        assert [e.originator_version for e in events] == list(range(1, len(events) + 1))
+        for kind in ("SubStepStarted", "SubStepCompleted"):
+            keys = Counter(e.sub_step for e in events if type(e).__name__ == kind)
+            assert keys == Counter(PLAN.keys), kind
+
+
+async def test_a_cloudflare_520_on_a_write_is_retried_at_1_2_4_seconds(
+    flaky: FlakyStore, settings: Settings
+) -> None:
+    job_ids = start_batch(flaky, restaurants(3))
+    async with simulator() as (sim, url), running_engine(flaky, settings, url) as engine:
+        await eventually(lambda: len(sim.calls) >= 4)
+        flaky.failures_left = 3
+        assert await engine.run_until_idle(30)
+    assert flaky.sleeps == [1.0, 2.0, 4.0]
+    assert_consistent(flaky, job_ids)
+
+
+async def test_a_store_down_longer_than_the_retries_loses_nothing(
+    flaky: FlakyStore, settings: Settings
+) -> None:
+    job_ids = start_batch(flaky, restaurants(3))
+    fake = FakeTime()
+    async with simulator() as (sim, url), running_engine(
+        flaky, settings, url, clock=fake.clock, sleep=fake.sleep
+    ) as engine:
+        await eventually(lambda: len(sim.calls) >= 4)
+        flaky.failures_left = 9
+        assert await engine.run_until_idle(30)
+    assert flaky.sleeps[:4] == [1.0, 2.0, 4.0, 1.0]
+    assert engine.status()["runs_ended"] == {"completed": 3}
+    assert_consistent(flaky, job_ids)
