@@ -1,0 +1,45 @@
+"""Putting an engine together: the executor (real API or embedded simulator) and its lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from infrastructure.application import RegistrationStore
+from infrastructure.engine.engine import Engine
+from infrastructure.executors.http import HttpExecutor
+from infrastructure.executors.simulator_main import start_embedded_simulator
+from infrastructure.settings import Settings
+
+
+@asynccontextmanager
+async def http_executor(settings: Settings) -> AsyncIterator[HttpExecutor]:
+    """An executor for REGFLOW_REGISTRATION_API_URL, or for an embedded simulator when unset."""
+    simulator = None
+    url = settings.registration_api_url
+    if not url:
+        simulator, url = await start_embedded_simulator()
+    executor = HttpExecutor(
+        url, service_key=settings.service_key, max_connections=settings.max_concurrent_calls
+    )
+    try:
+        yield executor
+    finally:
+        await executor.close()
+        if simulator is not None:
+            await simulator.cleanup()
+
+
+@asynccontextmanager
+async def running_engine(
+    app: RegistrationStore, settings: Settings, **options: Any
+) -> AsyncIterator[Engine]:
+    """A started engine over HTTP; stopped gracefully on exit."""
+    async with http_executor(settings) as executor:
+        engine = Engine(app, executor, settings, **options)
+        await engine.start()
+        try:
+            yield engine
+        finally:
+            await engine.stop()
