@@ -1,0 +1,39 @@
+"""An API outage opens the circuit: jobs pause instead of failing, and finish once it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from infrastructure.engine import CircuitBreaker
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+from tests.reliability.engine_kit import (
+    eventually,
+    faults,
+    restaurants,
+    running_engine,
+    simulator,
+    start_batch,
+)
+
+
+async def test_jobs_pause_during_an_outage_and_finish_after_it(
+    app: Registrations, settings: Settings
+) -> None:
+    job_ids = start_batch(app, restaurants(4))
+    circuit = CircuitBreaker(
+        threshold=4, cooldown=0.05, max_cooldown=0.2, clock=time.monotonic, sleep=asyncio.sleep
+    )
+    async with simulator() as (sim, url):
+        faults(sim, {"kind": "unavailable"})
+        async with running_engine(app, settings, url, circuit=circuit) as engine:
+            await eventually(lambda: engine.status()["circuit"] != "closed")
+            await eventually(lambda: len(sim.calls) >= 30)
+            failed_during = [j for j in job_ids if app.job(j).last_error is not None]
+            assert failed_during == []
+            assert all(app.job(j).status == "in_progress" for j in job_ids)
+            faults(sim)
+            assert await engine.run_until_idle(30)
+    assert {str(app.job(j).status) for j in job_ids} == {"completed"}
+    assert circuit.state == "closed"
