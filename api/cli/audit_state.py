@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from itertools import takewhile
 from typing import Any
@@ -28,7 +29,7 @@ def job_as_of(
     live = app.job(job_id)
     if version is not None and not 1 <= version <= live.version:
         raise InvalidInput(f"Job {job_id} has versions 1 to {live.version}, not {version}")
-    events = app.events.get(live.id, lte=version)
+    events: Iterable[Any] = app.events.get(live.id, lte=version)
     if at is not None:
         events = takewhile(lambda e: e.timestamp <= at, events)
     job: Any = None
