@@ -40,7 +40,7 @@ def phase_status(shown: dict[str, str], phase: str) -> str:
         return PhaseStatus.COMPLETED
     if all(s in SETTLED for s in statuses):
         return PhaseStatus.FAILED
-    if all(s == _S.PENDING for s in statuses):
+    if all(s in (_S.PENDING, _S.SKIPPED) for s in statuses):
         return PhaseStatus.PENDING
     return PhaseStatus.IN_PROGRESS
 

@@ -58,6 +58,11 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def storable(values: Sequence[Any]) -> tuple[Any, ...]:
+    """Column values a text column accepts: PostgreSQL refuses NUL characters in text."""
+    return tuple(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in values)
+
+
 def insert_sql(table: str, columns: Sequence[str], upsert_key: str | None = None) -> str:
     marks = ", ".join("?" for _ in columns)
     text = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
@@ -117,7 +122,7 @@ def _job_values(row: dict[str, Any]) -> tuple[Any, ...]:
         "counts": dumps(row["counts"]),
         "progress": dumps(row["sub_step_progress"]),
     }
-    return tuple(stored[c] for c in JOB_COLUMNS)
+    return storable([stored[c] for c in JOB_COLUMNS])
 
 
 class TimelineView:
@@ -136,7 +141,7 @@ class TimelineView:
 
 def _timeline_values(entry: dict[str, Any]) -> tuple[Any, ...]:
     stored = entry | {"data": dumps(entry["data"])}
-    return tuple(stored[c] for c in TIMELINE_COLUMNS)
+    return storable([stored[c] for c in TIMELINE_COLUMNS])
 
 
 class BatchView:
@@ -151,7 +156,9 @@ class BatchView:
         for event in events:
             if isinstance(event, RegistrationBatch.Created):
                 row = batch_row(event)
-                values = tuple(int(row[c]) if c == "started" else row[c] for c in BATCH_COLUMNS)
+                values = storable(
+                    [int(row[c]) if c == "started" else row[c] for c in BATCH_COLUMNS]
+                )
                 cur.execute(db.sql(insert_sql(schema.batches, BATCH_COLUMNS)), values)
             elif isinstance(event, RegistrationBatch.Step6StartRequested):
                 cur.execute(

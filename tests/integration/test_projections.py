@@ -144,6 +144,23 @@ class TestViews:
         runnable = views.runnable_job_ids()
         assert jobs[1] in runnable and jobs[0] not in runnable and jobs[2] not in runnable
 
+    def test_a_nul_character_from_the_registration_api_does_not_stall_the_views(
+        self, app, views
+    ) -> None:
+        batch_id, jobs = new_batch(app, unique_org(), 2)
+        app.start_step6(None, batch_id, None, "user:u-1")
+        job = app.job(jobs[0])
+        job.claim("worker-1")
+        job.start_sub_step("codeGeneration")
+        job.fail_sub_step("codeGeneration", "HTTP 400: bad\x00byte", transient=False)
+        app.store(job)
+        drive(app, jobs[1])
+        views.catch_up()
+        assert (
+            views.job_progress(jobs[0])["last_error"] == "codeGeneration: HTTP 400: bad\ufffdbyte"
+        )
+        assert views.job_progress(jobs[1])["status"] == "completed"
+
     def test_unknown_ids_answer_none(self, views) -> None:
         missing = str(uuid.uuid4())
         assert views.job_progress(missing) is None and views.batch_summary(missing) is None
