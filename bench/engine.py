@@ -1,0 +1,185 @@
+"""Benchmark: 1,000 jobs x 12 sub-steps through the engine, against a raw psycopg floor and DBOS."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from domain.plan import PLAN  # noqa: E402
+from infrastructure.engine import Engine  # noqa: E402
+from infrastructure.executors.http import HttpExecutor  # noqa: E402
+from infrastructure.executors.port import CallOutcome, SubStepCall  # noqa: E402
+from infrastructure.executors.simulator_main import start_embedded_simulator  # noqa: E402
+from infrastructure.registrations import Registrations  # noqa: E402
+from infrastructure.settings import Settings  # noqa: E402
+
+ADMIN = os.environ.get("REGFLOW_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+CASES = ["sqlite-inprocess", "sqlite-http", "postgres-inprocess", "postgres-http", "raw", "dbos"]
+CONFIG = {
+    "account": {"email": "a@example.com", "password": "pw"},
+    "restaurant": {"name": "Bench"},
+    "menu": {"menu_id": "m-1"},
+    "payment": {"enabled": True},
+    "onboarding_user": {"enabled": True},
+}
+
+
+class InProcessExecutor:
+    """Answers every call at once, storing answers by idempotency key like the simulator."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, dict[str, Any]] = {}
+
+    async def call(self, call: SubStepCall) -> CallOutcome:
+        await asyncio.sleep(0)
+        result = self.answers.setdefault(call.idempotency_key, {"id": call.idempotency_key})
+        return CallOutcome(ok=True, result=result, status=200)
+
+    async def close(self) -> None:
+        return None
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Any:
+    """A PostgreSQL database created for one case and dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def engine_case(url: str, transport: str, jobs: int) -> dict[str, Any]:
+    settings = Settings(
+        _env_file=None, database_url=url, secret_key="bench", worker_id="bench-worker"
+    )
+    app = Registrations(settings)
+    items = [{"name": f"R{i}", "execution_config": CONFIG} for i in range(jobs)]
+    batch, _, _ = app.create_batch("org-bench", "user:bench", "bench", items)
+    app.start_step6("org-bench", batch.id, None, "user:bench")
+    simulator = None
+    if transport == "http":
+        simulator, base = await start_embedded_simulator()
+        executor: Any = HttpExecutor(base, max_connections=settings.max_concurrent_calls)
+    else:
+        executor = InProcessExecutor()
+    engine = Engine(app, executor, settings)
+    started = time.perf_counter()
+    await engine.start()
+    assert await engine.run_until_idle(3600)
+    elapsed = time.perf_counter() - started
+    status = engine.status()
+    overhead = sorted(engine.shared.overhead)
+    await engine.stop()
+    await executor.close()
+    if simulator is not None:
+        await simulator.cleanup()
+    app.close()
+    steps = jobs * len(PLAN.keys)
+    return {
+        "seconds": elapsed,
+        "jobs_per_s": jobs / elapsed,
+        "sub_steps_per_s": steps / elapsed,
+        "events_per_s": status["events_committed"] / elapsed,
+        "events": status["events_committed"],
+        "commits": status["commits"],
+        "overhead_ms_p50": 1000 * statistics.median(overhead),
+        "overhead_ms_p99": 1000 * overhead[int(len(overhead) * 0.99)],
+        "max_concurrent_jobs": settings.max_concurrent_jobs,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def raw_case(url: str, jobs: int) -> dict[str, Any]:
+    """The floor: one INSERT (autocommitted) per sub-step."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE steps (job int, step text, result jsonb)")
+        started = time.perf_counter()
+        for job in range(jobs):
+            for key in PLAN.keys:
+                conn.execute("INSERT INTO steps VALUES (%s, %s, %s)", (job, key, '{"ok": true}'))
+        elapsed = time.perf_counter() - started
+    return {
+        "seconds": elapsed,
+        "jobs_per_s": jobs / elapsed,
+        "sub_steps_per_s": jobs * 12 / elapsed,
+    }
+
+
+def dbos_case(url: str, jobs: int) -> dict[str, Any]:
+    from bench.dbos_shape import run_dbos
+
+    return run_dbos(url, jobs)
+
+
+def run_case(case: str, jobs: int) -> dict[str, Any]:
+    if case.startswith("sqlite"):
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{folder}/bench.db"
+            return asyncio.run(engine_case(url, case.split("-")[1], jobs))
+    with scratch_database("regflow_bench") as url:
+        if case.startswith("postgres"):
+            return asyncio.run(engine_case(url, case.split("-")[1], jobs))
+        return raw_case(url, jobs) if case == "raw" else dbos_case(url, jobs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--case", choices=CASES, help="run one case (in this process)")
+    parser.add_argument("--cases", default=",".join(CASES))
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps(run_case(args.case, args.jobs)))
+        return
+    results: dict[str, Any] = {}
+    for case in args.cases.split(","):
+        command = [sys.executable, __file__, "--case", case, "--jobs", str(args.jobs)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        lines = done.stdout.strip().splitlines()
+        results[case] = (
+            json.loads(lines[-1]) if done.returncode == 0 else {"error": done.stderr[-800:]}
+        )
+        print(case, json.dumps(results[case]), flush=True)
+    report(results, args.jobs)
+
+
+def report(results: dict[str, Any], jobs: int) -> None:
+    dbos = results.get("dbos", {}).get("jobs_per_s")
+    raw = results.get("raw", {}).get("jobs_per_s")
+    for case, figures in results.items():
+        if "jobs_per_s" in figures and case.startswith(("sqlite", "postgres")):
+            figures["x_dbos"] = figures["jobs_per_s"] / dbos if dbos else None
+            figures["fraction_of_raw_floor"] = figures["jobs_per_s"] / raw if raw else None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = Path(__file__).parent / "results" / f"engine-{stamp}.json"
+    out.write_text(json.dumps({"jobs": jobs, "cpus": os.cpu_count(), "results": results}, indent=2))
+    print(f"saved {out}")
+
+
+if __name__ == "__main__":
+    main()
