@@ -34,9 +34,9 @@ class TestScheduling:
 
     async def test_phases_run_in_order(self, app: Registrations, settings: Settings) -> None:
         [job_id] = start_batch(app, restaurants(1))
-        async with simulator(SimulatorConfig(latency={"*": 0.02})) as (sim, url):
-            async with running_engine(app, settings, url) as engine:
-                assert await engine.run_until_idle(30)
+        slow = SimulatorConfig(latency={"*": 0.02})
+        async with simulator(slow) as (sim, url), running_engine(app, settings, url) as engine:
+            assert await engine.run_until_idle(30)
         calls = [c for c in sim.calls if c.job == job_id]
         for earlier, later in zip(PLAN.phases, PLAN.phases[1:], strict=False):
             last_end = max(c.finished for c in calls if PLAN.phase_of(c.sub_step) == earlier)
@@ -47,9 +47,9 @@ class TestScheduling:
         self, app: Registrations, settings: Settings
     ) -> None:
         [job_id] = start_batch(app, restaurants(1))
-        async with simulator(SimulatorConfig(latency={"*": 0.2})) as (sim, url):
-            async with running_engine(app, settings, url) as engine:
-                assert await engine.run_until_idle(30)
+        slow = SimulatorConfig(latency={"*": 0.2})
+        async with simulator(slow) as (sim, url), running_engine(app, settings, url) as engine:
+            assert await engine.run_until_idle(30)
         phase1 = [c for c in sim.calls if PLAN.phase_of(c.sub_step) == "phase1"]
         assert max(c.started for c in phase1) < min(c.finished for c in phase1)
 

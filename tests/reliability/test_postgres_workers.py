@@ -73,10 +73,10 @@ async def test_batch_completes_while_connections_are_terminated(
     pg_app: Registrations, pg_settings: Settings, pg_url: str
 ) -> None:
     job_ids = start_batch(pg_app, restaurants(20))
-    async with simulator(SimulatorConfig(latency={"*": 0.05})) as (sim, url):
-        async with running_engine(pg_app, pg_settings, url) as engine:
-            killed = await terminate_connections(pg_url, rounds=6, every=0.3)
-            assert await engine.run_until_idle(90)
+    slow = SimulatorConfig(latency={"*": 0.05})
+    async with simulator(slow) as (sim, url), running_engine(pg_app, pg_settings, url) as engine:
+        killed = await terminate_connections(pg_url, rounds=6, every=0.3)
+        assert await engine.run_until_idle(90)
     assert killed > 0
     assert {str(pg_app.job(j).status) for j in job_ids} == {"completed"}
     assert set(executions_per_key(sim.calls).values()) == {1}
