@@ -31,7 +31,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("file", help="JSON: a list of restaurants or {name, restaurants}")
     run.add_argument("--name", help="the batch name (default: the file's name)")
     run.add_argument("--org", default="org-cli", help="the organisation the batch belongs to")
-    run.add_argument("--timeout", type=float, default=3600.0, help="give up after this many seconds")
+    run.add_argument(
+        "--timeout", type=float, default=3600.0, help="give up after this many seconds"
+    )
     run.set_defaults(handler=batch_run)
     work = commands.add_parser("work", help="run the engine on jobs in progress in the store")
     work.add_argument("--until-idle", action="store_true", help="exit when no job is in progress")
@@ -95,7 +97,9 @@ def progress_table(app: Registrations, job_ids: list[str], status: dict[str, Any
     counts: dict[str, int] = {}
     for job in jobs:
         counts[str(job.status)] = counts.get(str(job.status), 0) + 1
-    steps = sum(1 for j in jobs for s in j.sub_steps.values() if s.status in ("completed", "skipped"))
+    steps = sum(
+        1 for j in jobs for s in j.sub_steps.values() if s.status in ("completed", "skipped")
+    )
     table = Table(title="Step 6 progress")
     for column in ("jobs", *sorted(counts), "sub-steps done", "calls in flight", "circuit"):
         table.add_column(column)
@@ -142,7 +146,9 @@ def work_command(args: argparse.Namespace) -> int:
         app.close()
 
 
-async def _work(app: Registrations, settings: Settings, until_idle: bool, timeout: float | None) -> int:
+async def _work(
+    app: Registrations, settings: Settings, until_idle: bool, timeout: float | None
+) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -151,7 +157,9 @@ async def _work(app: Registrations, settings: Settings, until_idle: bool, timeou
         waits = [asyncio.ensure_future(stop.wait())]
         if until_idle:
             waits.append(asyncio.ensure_future(engine.run_until_idle(timeout or 1e9)))
-        done, pending = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        done, pending = await asyncio.wait(
+            waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         for task in pending:
             task.cancel()
         idle = any(t is not waits[0] and t.result() for t in done)

@@ -1,0 +1,65 @@
+"""Job leases: one holder at a time, expiry frees a job, the same worker takes its own back."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from infrastructure.engine import Leases, LogWorkSource, open_leases
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
+from tests.reliability.engine_kit import restaurants, start_batch
+
+
+@pytest.fixture
+def leases(settings: Settings, app: Registrations) -> Iterator[Leases]:
+    table = open_leases(settings)
+    yield table
+    table.close()
+
+
+def job() -> str:
+    return str(uuid.uuid4())
+
+
+class TestLeases:
+    def test_a_held_lease_refuses_another_worker(self, leases: Leases) -> None:
+        job_id = job()
+        assert leases.claim(job_id, "a", 30)
+        assert not leases.claim(job_id, "b", 30)
+        assert leases.busy([job_id], "b") == {job_id}
+
+    def test_the_same_worker_takes_its_lease_back_at_once(self, leases: Leases) -> None:
+        job_id = job()
+        assert leases.claim(job_id, "a", 30)
+        assert leases.claim(job_id, "a", 30)
+
+    def test_an_expired_lease_can_be_taken_and_is_lost_to_its_old_holder(
+        self, leases: Leases
+    ) -> None:
+        job_id = job()
+        assert leases.claim(job_id, "a", 0.05)
+        deadline = time.monotonic() + 5
+        while not leases.claim(job_id, "b", 30):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert leases.renew([job_id], "a", 30) == set()
+        assert leases.renew([job_id], "b", 30) == {job_id}
+
+    def test_a_released_lease_is_free(self, leases: Leases) -> None:
+        job_id = job()
+        leases.claim(job_id, "a", 30)
+        leases.release([job_id], "a")
+        assert leases.claim(job_id, "b", 30)
+
+
+def test_the_log_work_source_lists_jobs_in_progress_only(app: Registrations) -> None:
+    source = LogWorkSource(app)
+    job_ids = start_batch(app, restaurants(2))
+    assert set(source.runnable_job_ids(100)) >= set(job_ids)
+    app.cancel(None, job_ids[0], "user:test", "no longer needed")
+    listed = source.runnable_job_ids(100)
+    assert job_ids[0] not in listed and job_ids[1] in listed
