@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import cast
 
 from aiohttp import web
 
 from api.app import create_app
 from api.services import SERVICES
 from infrastructure.engine import Engine
+from infrastructure.engine.wiring import running_engine
 from infrastructure.executors.http import HttpExecutor
-from infrastructure.executors.simulator_faults import SimulatorConfig
-from infrastructure.executors.simulator_main import start_embedded_simulator
 from infrastructure.settings import Settings
 
 log = logging.getLogger("regflow.runtime")
@@ -31,37 +31,19 @@ class Runtime:
 RUNTIME = web.AppKey("runtime", Runtime)
 
 
-async def open_executor(settings: Settings) -> tuple[HttpExecutor, web.AppRunner | None, str]:
-    """The registration API client, or the embedded simulator and a client for it."""
-    if settings.registration_api_url:
-        url, runner = settings.registration_api_url, None
-    else:
-        runner, url = await start_embedded_simulator(SimulatorConfig())
-    executor = HttpExecutor(
-        url, service_key=settings.service_key, max_connections=settings.max_concurrent_calls
-    )
-    return executor, runner, url
-
-
 async def run_engine(app: web.Application) -> AsyncIterator[None]:
     """Run Step 6 in this process, fed by the read models, until the app stops."""
     services, runtime = app[SERVICES], app[RUNTIME]
-    executor, simulator, url = await open_executor(services.settings)
-    runtime.simulator_url = url if simulator is not None else None
-    engine = Engine(services.app, executor, services.settings, work_source=services.read_models)
-    services.engine = runtime.engine = engine
-    await engine.start()
-    log.info(
-        "engine %s running against %s", engine.worker_id, "the simulator" if simulator else url
-    )
-    try:
-        yield
-    finally:
-        services.engine = None
-        await engine.stop()
-        await executor.close()
-        if simulator is not None:
-            await simulator.cleanup()
+    settings = services.settings
+    async with running_engine(services.app, settings, work_source=services.read_models) as engine:
+        services.engine = runtime.engine = engine
+        url = cast(HttpExecutor, engine.shared.executor).base_url
+        runtime.simulator_url = None if settings.registration_api_url else url
+        log.info("engine %s running against %s", engine.worker_id, url)
+        try:
+            yield
+        finally:
+            services.engine = None
 
 
 def build_app(settings: Settings) -> web.Application:

@@ -90,8 +90,9 @@ def raw_insert(url: str, rows: int) -> dict[str, Any]:
     state = os.urandom(420)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
-            "CREATE TABLE raw_events (id bigserial primary key, originator_id uuid, "
-            "originator_version int, topic text, state bytea, UNIQUE (originator_id, originator_version))"
+            "CREATE TABLE raw_events (id bigserial primary key, originator_id uuid,"
+            " originator_version int, topic text, state bytea,"
+            " UNIQUE (originator_id, originator_version))"
         )
         start = time.perf_counter()
         for i in range(rows):
