@@ -15,15 +15,16 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import psycopg
 
-ADMIN = os.environ.get("REGFLOW_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+from bench.scratch import scratch_postgres
+
 KEY = f"bench-{uuid.uuid4().hex}"
 HEADERS = {"Authorization": f"Bearer {KEY}"}
 BASE = "/api/registration-batches"
@@ -147,21 +148,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per case")
     parser.add_argument("--clients", default="1,10,50")
     args = parser.parse_args()
-    name = f"regflow_bench_api_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    workdir = Path(f"/tmp/{name}")
-    workdir.mkdir()
-    port = free_port()
-    server = start_server(f"{ADMIN.rsplit('/', 1)[0]}/{name}", port, workdir)
-    try:
-        levels = [int(c) for c in args.clients.split(",")]
-        results = asyncio.run(bench(f"http://127.0.0.1:{port}", args.seconds, levels))
-    finally:
-        server.terminate()
-        server.wait(30)
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres("regflow_bench_api") as url, tempfile.TemporaryDirectory() as workdir:
+        port = free_port()
+        server = start_server(url, port, Path(workdir))
+        try:
+            levels = [int(c) for c in args.clients.split(",")]
+            results = asyncio.run(bench(f"http://127.0.0.1:{port}", args.seconds, levels))
+        finally:
+            server.terminate()
+            server.wait(30)
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     report = {

@@ -10,18 +10,17 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from bench.scratch import scratch_postgres
 from domain.job import RegistrationJob
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 
-ADMIN = os.environ.get("REGFLOW_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 JOBS = int(os.environ.get("REGFLOW_BENCH_JOBS", "150"))
 CONFIG = {
     "account": {"email": "a@b.example", "password": "pw"},
@@ -29,18 +28,6 @@ CONFIG = {
     "payment": {"enabled": True},
     "onboarding_user": {"enabled": True},
 }
-
-
-@contextmanager
-def fresh_postgres() -> Iterator[str]:
-    name = f"regflow_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def started_jobs(app: Registrations, n: int) -> list[RegistrationJob]:
@@ -111,7 +98,7 @@ def main() -> None:
         for per_save in ("event", "job"):
             url = f"sqlite:///{Path(tmp) / f'{per_save}.db'}"
             results[f"sqlite_one_{per_save}_per_save"] = measure(url, per_save)
-    with fresh_postgres() as url:
+    with scratch_postgres() as url:
         for per_save in ("event", "job"):
             results[f"postgres_one_{per_save}_per_save"] = measure(url, per_save)
         rows = results["postgres_one_event_per_save"]["events"]

@@ -12,25 +12,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.scratch import scratch_postgres
+from domain.plan import PLAN
+from infrastructure.engine import Engine
+from infrastructure.executors.http import HttpExecutor
+from infrastructure.executors.port import CallOutcome, SubStepCall
+from infrastructure.executors.simulator_main import start_embedded_simulator
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
 
-from domain.plan import PLAN  # noqa: E402
-from infrastructure.engine import Engine  # noqa: E402
-from infrastructure.executors.http import HttpExecutor  # noqa: E402
-from infrastructure.executors.port import CallOutcome, SubStepCall  # noqa: E402
-from infrastructure.executors.simulator_main import start_embedded_simulator  # noqa: E402
-from infrastructure.registrations import Registrations  # noqa: E402
-from infrastructure.settings import Settings  # noqa: E402
-
-ADMIN = os.environ.get("REGFLOW_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 CASES = ["sqlite-inprocess", "sqlite-http", "postgres-inprocess", "postgres-http", "raw", "dbos"]
 CONFIG = {
     "account": {"email": "a@example.com", "password": "pw"},
@@ -54,19 +50,6 @@ class InProcessExecutor:
 
     async def close(self) -> None:
         return None
-
-
-@contextmanager
-def scratch_database(prefix: str) -> Any:
-    """A PostgreSQL database created for one case and dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield ADMIN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def peak_rss_mb() -> float:
@@ -141,7 +124,7 @@ def run_case(case: str, jobs: int) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{folder}/bench.db"
             return asyncio.run(engine_case(url, case.split("-")[1], jobs))
-    with scratch_database("regflow_bench") as url:
+    with scratch_postgres("regflow_bench") as url:
         if case.startswith("postgres"):
             return asyncio.run(engine_case(url, case.split("-")[1], jobs))
         return raw_case(url, jobs) if case == "raw" else dbos_case(url, jobs)

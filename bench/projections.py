@@ -12,14 +12,12 @@ import json
 import os
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
+from bench.scratch import scratch_postgres
 from domain.job import RegistrationJob
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
@@ -29,7 +27,6 @@ from projections.runner import ViewRunner
 from projections.schema import Schema
 from projections.service import build_views
 
-ADMIN = os.environ.get("REGFLOW_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 EVENTS = int(os.environ.get("REGFLOW_BENCH_EVENTS", "100000"))
 BATCH_SIZE = 50
 READ_LIMIT = 1000
@@ -40,18 +37,6 @@ CONFIG = {
     "onboarding_user": {"enabled": True},
 }
 RESULTS = Path(__file__).parent / "results" / "projections.json"
-
-
-@contextmanager
-def fresh_postgres() -> Iterator[str]:
-    name = f"regflow_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -144,7 +129,7 @@ def measure(url: str) -> dict[str, Any]:
 
 def main() -> None:
     results: dict[str, Any] = {}
-    with fresh_postgres() as url:
+    with scratch_postgres() as url:
         results["postgres"] = measure(url)
     with fresh_sqlite() as url:
         results["sqlite"] = measure(url)

@@ -13,15 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.engine import scratch_database  # noqa: E402
-from infrastructure.executors.simulator import SIMULATOR  # noqa: E402
-from infrastructure.executors.simulator_calls import executions_per_key  # noqa: E402
-from infrastructure.executors.simulator_faults import SimulatorConfig  # noqa: E402
-from infrastructure.executors.simulator_main import start_embedded_simulator  # noqa: E402
-from infrastructure.registrations import Registrations  # noqa: E402
-from infrastructure.settings import Settings  # noqa: E402
+from bench.scratch import scratch_postgres
+from infrastructure.executors.simulator import SIMULATOR
+from infrastructure.executors.simulator_calls import executions_per_key
+from infrastructure.executors.simulator_faults import SimulatorConfig
+from infrastructure.executors.simulator_main import start_embedded_simulator
+from infrastructure.registrations import Registrations
+from infrastructure.settings import Settings
 
 REGFLOW = str(Path(sys.executable).with_name("regflow"))
 CONFIG = {
@@ -107,7 +105,7 @@ def main() -> None:
     parser.add_argument("--kill-after", type=float, default=1.0)
     args = parser.parse_args()
     results: dict[str, Any] = {}
-    with scratch_database("regflow_recovery") as url:
+    with scratch_postgres("regflow_recovery") as url:
         results["postgres"] = asyncio.run(run(url, args.jobs, args.latency, args.kill_after))
     print("postgres", json.dumps(results["postgres"]), flush=True)
     with tempfile.TemporaryDirectory() as folder:

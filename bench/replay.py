@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from api.cli.audit_chain import check_log
-from bench.append import fresh_postgres, run_job, started_jobs
+from bench.append import run_job, started_jobs
+from bench.scratch import scratch_postgres
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 from projections.rebuild import rebuild_all, verify
@@ -141,9 +142,9 @@ def sqlite_urls(tmp: str) -> Callable[[str], Any]:
 
 def main() -> None:
     results: dict[str, Any] = {}
-    with fresh_postgres() as url:
+    with scratch_postgres() as url:
         results["postgres"] = audit_rates(url)
-    results["insert_cost"] = {"postgres": insert_cost("postgres", lambda _: fresh_postgres())}
+    results["insert_cost"] = {"postgres": insert_cost("postgres", lambda _: scratch_postgres())}
     with tempfile.TemporaryDirectory() as tmp:
         results["insert_cost"]["sqlite"] = insert_cost("sqlite", sqlite_urls(tmp))
     pg = results["postgres"]
