@@ -4,40 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable
-from datetime import datetime
-from itertools import takewhile
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from api.cli.audit import iso_time, json_default, open_store, write_json
-from domain.exceptions import InvalidInput, NotFound
 from domain.job import RegistrationJob
 from domain.plan import PLAN
 from domain.secrets import redact
-from infrastructure.registrations import Registrations
 
 COLOURS = {"completed": "green", "failed": "red", "blocked": "magenta", "skipped": "dim"}
-
-
-def job_as_of(
-    app: Registrations, job_id: str, at: datetime | None, version: int | None
-) -> RegistrationJob:
-    """The job folded from its own events up to `version`, or up to time `at`."""
-    live = app.job(job_id)
-    if version is not None and not 1 <= version <= live.version:
-        raise InvalidInput(f"Job {job_id} has versions 1 to {live.version}, not {version}")
-    events: Iterable[Any] = app.events.get(live.id, lte=version)
-    if at is not None:
-        events = takewhile(lambda e: e.timestamp <= at, events)
-    job: Any = None
-    for event in events:
-        job = event.mutate(job)
-    if job is None:
-        raise NotFound(f"Job {job_id} did not exist yet at {at.isoformat() if at else at}")
-    return job
 
 
 def state_record(job: RegistrationJob) -> dict[str, Any]:
@@ -93,7 +70,7 @@ def print_state(record: dict[str, Any]) -> None:
 def show_state(args: argparse.Namespace) -> int:
     """Print the job as it was; exit 1 if it or that moment does not exist."""
     with open_store() as app:
-        record = state_record(job_as_of(app, args.job, args.at, args.version))
+        record = state_record(app.job_as_of(args.job, None, args.at, args.version))
     if args.json:
         write_json(record)
     else:

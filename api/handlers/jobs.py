@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api import history, parsing, presenters
+from api import parsing, presenters
 from api.auth import caller_of
 from api.presenters import job_detail, ok
 from api.schemas import EventsQuery, Reasoned, StateQuery
@@ -77,10 +77,9 @@ async def state(request: web.Request) -> web.Response:
     caller, services = caller_of(request), services_of(request)
     wanted = parsing.query(request, StateQuery)
     job = await services.run(
-        history.job_state,
-        services.app,
-        caller.organisation_id,
+        services.app.job_as_of,
         request.match_info["jobId"],
+        caller.organisation_id,
         wanted.at,
         wanted.version,
     )

@@ -80,7 +80,11 @@ def live(pg_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     """A server on the test PostgreSQL database, with one batch whose ids the fuzz may hit."""
     org = unique_org()
     config = Settings(
-        _env_file=None, database_url=pg_url, secret_key="fuzz", api_keys=f"{org}:{KEY}", role="api"
+        _env_file=None,
+        database_url=pg_url,
+        secret_key="test-passphrase",
+        api_keys=f"{org}:{KEY}",
+        role="api",
     )
     headers = {"Authorization": f"Bearer {KEY}"}
     with LiveServer(config) as server:
