@@ -35,7 +35,20 @@ class StartOutcome:
     position: int = 0
 
 
-def _validated(restaurant: dict[str, Any], index: int) -> tuple[dict[str, Any], dict[str, Any]]:
+@dataclass(frozen=True)
+class LegacyEntry:
+    """One job exported from the old system: its id, restaurant and Step 6 progress."""
+
+    job_id: UUID
+    restaurant: dict[str, Any]
+    sub_steps: dict[str, dict[str, Any]]
+    context: dict[str, Any] | None
+
+
+def validated_restaurant(
+    restaurant: dict[str, Any], index: int | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The restaurant's summary and execution_config, checked; InvalidInput names each field."""
     config = dict(restaurant.get("execution_config") or {})
     summary = {k: v for k, v in restaurant.items() if k != "execution_config"}
     try:
@@ -43,7 +56,9 @@ def _validated(restaurant: dict[str, Any], index: int) -> tuple[dict[str, Any], 
         config = ExecutionConfig.model_validate(config).model_dump(mode="json", exclude_unset=True)
     except ValidationError as exc:
         errors = [
-            f"restaurants[{index}].{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            f"{'' if index is None else f'restaurants[{index}].'}"
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in exc.errors()
         ]
         raise InvalidInput("Invalid restaurant", errors) from None
     return checked, config
@@ -60,7 +75,7 @@ class Registrations(RegistrationStore):
             raise InvalidInput("A batch needs a name")
         if not restaurants:
             raise InvalidInput("A batch needs at least one restaurant")
-        checked = [_validated(r, i) for i, r in enumerate(restaurants)]
+        checked = [validated_restaurant(r, i) for i, r in enumerate(restaurants)]
         batch_id = RegistrationBatch.create_id()
         jobs = [
             RegistrationJob.register(batch_id, organisation_id, summary, config, actor)
@@ -183,34 +198,34 @@ class Registrations(RegistrationStore):
         }
 
     def import_legacy(
-        self,
-        organisation_id: str,
-        batch_name: str,
-        restaurant: dict[str, Any],
-        sub_steps: dict[str, dict[str, Any]],
-        context: dict[str, Any] | None,
-        actor: str,
-        job_id: UUID | None = None,
-    ) -> tuple[RegistrationJob, Saved]:
-        """Record a job exported from the old system, with its progress, as events."""
-        summary, config = _validated(restaurant, 0)
+        self, organisation_id: str, batch_name: str, entries: list[LegacyEntry], actor: str
+    ) -> tuple[RegistrationBatch, list[RegistrationJob], Saved]:
+        """Record jobs exported from the old system as one batch, with their progress as events."""
         batch_id = RegistrationBatch.create_id()
+        jobs = [self._legacy_job(batch_id, organisation_id, entry, actor) for entry in entries]
+        batch = RegistrationBatch._create(
+            RegistrationBatch.Created,
+            id=batch_id,
+            organisation_id=organisation_id,
+            name=batch_name,
+            jobs=[{"id": str(j.id), "restaurant": j.restaurant} for j in jobs],
+            actor=actor,
+        )
+        return batch, jobs, self.store(batch, *jobs)
+
+    @staticmethod
+    def _legacy_job(
+        batch_id: UUID, organisation_id: str, entry: LegacyEntry, actor: str
+    ) -> RegistrationJob:
+        summary, config = validated_restaurant(entry.restaurant)
         job = RegistrationJob._create(
             RegistrationJob.Created,
-            id=job_id or RegistrationJob.create_id(),
+            id=entry.job_id,
             batch_id=batch_id,
             organisation_id=organisation_id,
             restaurant=summary,
             execution_config=config,
             actor=actor,
         )
-        job.import_legacy(sub_steps, context, actor)
-        batch = RegistrationBatch._create(
-            RegistrationBatch.Created,
-            id=batch_id,
-            organisation_id=organisation_id,
-            name=batch_name,
-            jobs=[{"id": str(job.id), "restaurant": job.restaurant}],
-            actor=actor,
-        )
-        return job, self.store(batch, job)
+        job.import_legacy(entry.sub_steps, entry.context, actor)
+        return job

@@ -13,12 +13,13 @@ from rich.console import Console
 from rich.table import Table
 
 from api.cli.audit import open_store, write_json
-from domain.exceptions import InvalidInput, RegflowError
+from domain.exceptions import InvalidInput
 from infrastructure.legacy import LegacyJob, export_entries, parse_job
-from infrastructure.registrations import Registrations
+from infrastructure.registrations import LegacyEntry, Registrations, validated_restaurant
 
 ACTOR = "system"
 OUTCOME_COLOURS = {"imported": "green", "refused": "yellow", "invalid": "red"}
+Checked = tuple[dict[str, Any], LegacyJob]
 
 
 def _outcome(index: int, entry: Any, kind: str, **details: Any) -> dict[str, Any]:
@@ -27,46 +28,59 @@ def _outcome(index: int, entry: Any, kind: str, **details: Any) -> dict[str, Any
     return record | {"errors": [], "warnings": []} | details
 
 
-def _record_job(
-    app: Registrations, job: LegacyJob, organisation: str, batch_name: str
-) -> dict[str, Any]:
-    imported, _ = app.import_legacy(
-        organisation, batch_name, job.restaurant, job.sub_steps, job.context, ACTOR, job.job_id
-    )
-    return {
-        "job_status": str(imported.status),
-        "resuming_from": imported.resume_point(),
-        "context_source": job.context_source,
-        "organisation_id": organisation,
-    }
-
-
-def import_entry(
+def check_entry(
     app: Registrations, index: int, entry: Any, args: argparse.Namespace
-) -> dict[str, Any]:
-    """Import one entry; an invalid or already imported one changes nothing."""
+) -> tuple[dict[str, Any], LegacyJob | None]:
+    """The entry's outcome so far, and the job to import when it is valid and new."""
     try:
         job = parse_job(entry)
     except InvalidInput as exc:
-        return _outcome(index, entry, "invalid", errors=exc.errors)
+        return _outcome(index, entry, "invalid", errors=exc.errors), None
     found = {"job_id": str(job.job_id), "warnings": job.warnings}
     organisation = args.org or job.organisation_id
     if not organisation:
         errors = ["The job names no organisation_id: give --org"]
-        return _outcome(index, entry, "invalid", errors=errors, **found)
+        return _outcome(index, entry, "invalid", errors=errors, **found), None
     if app.recorder.select_events(job.job_id, limit=1):
         errors = [f"Job {job.job_id} is already in the log: not imported again"]
-        return _outcome(index, entry, "refused", errors=errors, **found)
-    batch_name = args.batch_name or job.batch_name or f"Legacy import of {Path(args.file).name}"
+        return _outcome(index, entry, "refused", errors=errors, **found), None
     try:
-        details = _record_job(app, job, organisation, batch_name)
+        validated_restaurant(job.restaurant)
+    except InvalidInput as exc:
+        return _outcome(index, entry, "invalid", errors=exc.errors, **found), None
+    return _outcome(index, entry, "imported", organisation_id=organisation, **found), job
+
+
+def import_group(app: Registrations, organisation: str, name: str, group: list[Checked]) -> None:
+    """Record one batch of legacy jobs in one transaction; if any was recorded meanwhile, none."""
+    entries = [LegacyEntry(j.job_id, j.restaurant, j.sub_steps, j.context) for _, j in group]
+    try:
+        _, jobs, _ = app.import_legacy(organisation, name, entries, ACTOR)
     except IntegrityError:
-        errors = [f"Job {job.job_id} was recorded meanwhile: not imported again"]
-        return _outcome(index, entry, "refused", errors=errors, **found)
-    except RegflowError as exc:
-        errors = [e.replace("restaurants[0].", "") for e in exc.errors]
-        return _outcome(index, entry, "invalid", errors=errors, **found)
-    return _outcome(index, entry, "imported", **found, **details)
+        for outcome, job in group:
+            outcome.update(outcome="refused", errors=[f"Job {job.job_id} was recorded meanwhile"])
+        return
+    for (outcome, job), imported in zip(group, jobs, strict=True):
+        outcome.update(
+            job_status=str(imported.status),
+            resuming_from=imported.resume_point(),
+            context_source=job.context_source,
+            batch_name=name,
+        )
+
+
+def import_all(app: Registrations, entries: list[Any], args: argparse.Namespace) -> list[Any]:
+    """Check every entry, then import the valid ones as one batch per organisation and name."""
+    checked = [check_entry(app, i, entry, args) for i, entry in enumerate(entries)]
+    default_name = f"Legacy import of {Path(args.file).name}"
+    groups: dict[tuple[str, str], list[Checked]] = {}
+    for outcome, job in checked:
+        if job is not None:
+            name = args.batch_name or job.batch_name or default_name
+            groups.setdefault((outcome["organisation_id"], name), []).append((outcome, job))
+    for (organisation, name), group in groups.items():
+        import_group(app, organisation, name, group)
+    return [outcome for outcome, _ in checked]
 
 
 def print_outcomes(outcomes: list[dict[str, Any]]) -> None:
@@ -100,7 +114,7 @@ def import_legacy(args: argparse.Namespace) -> int:
         print(f"error: cannot read {args.file}: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
     with open_store() as app:
-        outcomes = [import_entry(app, i, entry, args) for i, entry in enumerate(entries)]
+        outcomes = import_all(app, entries, args)
     if args.json:
         for outcome in outcomes:
             write_json(outcome)
@@ -124,6 +138,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--org", metavar="ORG", help="organisation of every job (else each job's organisation_id)"
     )
-    parser.add_argument("--batch-name", metavar="NAME", help="name of the batch recorded per job")
+    parser.add_argument(
+        "--batch-name",
+        metavar="NAME",
+        help="the batch the jobs are recorded in (else each job's batch name, or the file's)",
+    )
     parser.add_argument("--json", action="store_true", help="JSON lines, one per job entry")
     parser.set_defaults(handler=import_legacy)

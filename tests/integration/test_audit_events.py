@@ -8,7 +8,7 @@ from pathlib import Path
 
 from infrastructure.registrations import Registrations
 from tests.conftest import unique_org
-from tests.integration.test_audit_support import Cli, cli, new_job
+from tests.integration.audit_kit import Cli, cli, new_job
 
 __all__ = ["cli"]
 

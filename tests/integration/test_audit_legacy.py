@@ -10,7 +10,7 @@ from typing import Any
 from domain.job import RegistrationJob
 from infrastructure.registrations import Registrations
 from tests.conftest import unique_org
-from tests.integration.test_audit_support import Cli, cli
+from tests.integration.audit_kit import Cli, cli
 
 __all__ = ["cli"]
 
@@ -116,6 +116,15 @@ class TestRefusals:
         assert not app.recorder.select_events(uuid.UUID(ids[2]))
         assert not app.recorder.select_events(uuid.UUID(ids[4]))
         assert run.lines()[4]["errors"] == ["name: String should have at least 1 character"]
+
+    def test_one_file_becomes_one_batch(self, cli: Cli, app: Registrations, tmp_path: Path) -> None:
+        path, ids = fresh_copy("no_context.json", tmp_path)
+        run = cli("import-legacy", str(path), "--org", unique_org(), "--batch-name", "Week 3")
+        assert run.code == 0
+        jobs = [app.job(job_id) for job_id in ids]
+        assert len({job.batch_id for job in jobs}) == 1
+        batch = app.batch(jobs[0].batch_id)
+        assert (batch.name, batch.job_ids) == ("Week 3", [job.id for job in jobs])
 
     def test_entry_without_organisation_needs_org(self, cli: Cli, tmp_path: Path) -> None:
         path, _ = fresh_copy("buzz.json", tmp_path)

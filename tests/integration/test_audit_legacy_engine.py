@@ -16,7 +16,7 @@ from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 from tests.conftest import unique_org
 from tests.integration.test_audit_legacy import fresh_copy
-from tests.integration.test_audit_support import Cli, cli
+from tests.integration.audit_kit import Cli, cli
 
 __all__ = ["cli"]
 

@@ -10,7 +10,7 @@ from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 from projections.schema import Schema
 from tests.conftest import unique_org
-from tests.integration.test_audit_support import Cli, RawLog, cli, new_job
+from tests.integration.audit_kit import Cli, RawLog, cli, new_job
 
 __all__ = ["cli"]
 

@@ -9,7 +9,7 @@ import pytest
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 from tests.conftest import unique_org
-from tests.integration.test_audit_support import Cli, RawLog, cli, new_job, restoring
+from tests.integration.audit_kit import Cli, RawLog, cli, new_job, restoring
 
 __all__ = ["cli"]
 

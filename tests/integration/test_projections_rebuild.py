@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from infrastructure.registrations import Registrations
+from infrastructure.registrations import LegacyEntry, Registrations
 from infrastructure.settings import Settings
 from projections.diff import Difference, read_rows
 from projections.rebuild import rebuild_all, verify
@@ -39,8 +40,9 @@ def every_kind_of_change(app: Registrations) -> list[str]:
     app.edit(None, jobs[0], [("cloudwaitressAccount", "pending", None)], "user:u-2", "redo")
     app.resume(None, jobs[0], "user:u-2")
     app.cancel(None, jobs[2], "user:u-2", "wrong menu")
-    imported, _ = app.import_legacy(org, "legacy", {"name": "Old"}, LEGACY, None, "user:u-3")
-    return [*jobs, str(imported.id)]
+    entry = LegacyEntry(uuid.uuid4(), {"name": "Old"}, LEGACY, None)
+    _, imported, _ = app.import_legacy(org, "legacy", [entry], "user:u-3")
+    return [*jobs, str(imported[0].id)]
 
 
 def snapshot(views: ReadModelService) -> dict[str, dict]:
