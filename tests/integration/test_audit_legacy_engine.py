@@ -15,8 +15,8 @@ from infrastructure.executors.simulator_main import start_embedded_simulator
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 from tests.conftest import unique_org
-from tests.integration.test_audit_legacy import fresh_copy
 from tests.integration.audit_kit import Cli, cli
+from tests.integration.test_audit_legacy import fresh_copy
 
 __all__ = ["cli"]
 
