@@ -19,7 +19,7 @@ from domain.batch import RegistrationBatch
 from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
-from infrastructure.persistence import APPLICATION_NAME, library_env
+from infrastructure.persistence import APPLICATION_NAME, library_env, schema_lock
 from infrastructure.settings import Settings
 from infrastructure.storage_retry import StorageRetry
 
@@ -54,7 +54,8 @@ class RegistrationStore(Application[UUID]):
 
     def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
-        super().__init__(env=library_env(settings))
+        with schema_lock(settings):
+            super().__init__(env=library_env(settings))
         self.storage_retry = StorageRetry(STORAGE_WRITE_POLICY, sleep=sleep, log=log)
 
     def job(self, job_id: object, organisation_id: str | None = None) -> RegistrationJob:

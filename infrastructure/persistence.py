@@ -7,13 +7,18 @@ import hashlib
 import logging
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import psycopg
 
 from infrastructure.settings import Settings
 
 log = logging.getLogger("regflow.persistence")
 
 APPLICATION_NAME = "registrations"
+SCHEMA_LOCK = 0x5E70  # advisory lock held while any process creates regflow's tables
 _KEY_SALT = b"regflow: secrets at rest"
 
 
@@ -41,6 +46,21 @@ def cipher_key(settings: Settings) -> tuple[str, bool]:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
     return derive_cipher_key(path.read_text().strip()), True
+
+
+@contextmanager
+def schema_lock(settings: Settings) -> Iterator[None]:
+    """Hold the schema lock: processes starting together on PostgreSQL create tables in turn."""
+    if not settings.is_postgres:
+        yield
+        return
+    parts = settings.postgres_parts()
+    with psycopg.connect(**parts, autocommit=True, connect_timeout=5) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
 def library_env(settings: Settings) -> dict[str, str]:

@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from infrastructure.persistence import SCHEMA_LOCK
 from projections.database import Database
 
 LIVE_PREFIX = "regflow_"
 VIEW_NAMES = ("job_progress", "batch_summaries", "job_timeline")
-_SCHEMA_LOCK = 0x5E70
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class Schema:
             if not self._exists(conn, db):
                 with db.transaction(conn) as cur:
                     if db.is_postgres:
-                        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                        cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
                     for statement in self.statements():
                         cur.execute(statement)
             with db.transaction(conn) as cur:

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from psycopg_pool import ConnectionPool
 
+from infrastructure.persistence import schema_lock
 from infrastructure.settings import Settings
 
 TABLE = "regflow_job_leases"
@@ -58,7 +59,7 @@ class PostgresLeases:
             check=ConnectionPool.check_connection,
             open=True,
         )
-        with self._pool.connection() as conn:
+        with schema_lock(settings), self._pool.connection() as conn:
             conn.execute(_PG_SCHEMA)
 
     def claim(self, job_id: str, worker_id: str, seconds: float) -> bool:
