@@ -31,7 +31,11 @@ export function jobView(outlet, { id }) {
   const crumbs = h("div", {}, breadcrumbs(["Batches", "/"], ["Job", null]));
   const problem = h("div");
   const actionProblems = h("div", { class: "form-errors", role: "alert" });
-  const graph = createGraph({ onSelect: (key) => openEditor({ jobId: id, key, info: steps[key], phase: phaseLabel(PHASE_OF[key]), onApplied: refresh }) });
+  const edit = (key) => {
+    if (!steps[key]) return;
+    openEditor({ jobId: id, key, info: steps[key], phase: phaseLabel(PHASE_OF[key]), onApplied: refresh });
+  };
+  const graph = createGraph({ onSelect: edit });
   const context = contextView();
   const timeline = createTimeline(id);
   const resume = h("button", { type: "button", class: "primary", disabled: true, onclick: doResume }, "Resume");
