@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from domain.job import RegistrationJob
@@ -22,14 +21,11 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-is_secret_field = lru_cache(maxsize=4096)(is_secret_key)
-
-
 def public(value: Any) -> Any:
     """A JSON-ready copy of `value` with every secret masked (one pass, key checks cached)."""
     if isinstance(value, dict):
         return {
-            str(k): REDACTED if v not in (None, "") and is_secret_field(str(k)) else public(v)
+            str(k): REDACTED if v not in (None, "") and is_secret_key(str(k)) else public(v)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from projections.folds import is_secret_field, iso, public
+from domain.secrets import is_secret_key
+from projections.folds import iso, public
 
 _PLAIN = frozenset({str, int, float, bool})
 BOOKKEEPING = ("originator_id", "originator_version", "timestamp", "originator_topic")
@@ -66,7 +67,7 @@ def event_type(event: Any) -> str:
 def event_data(event: Any) -> dict[str, Any]:
     """An event's own fields, JSON-ready, secrets hidden."""
     return {
-        k: v if (v is None or type(v) in _PLAIN) and not is_secret_field(k) else public({k: v})[k]
+        k: v if (v is None or type(v) in _PLAIN) and not is_secret_key(k) else public({k: v})[k]
         for k, v in vars(event).items()
         if k not in BOOKKEEPING
     }
