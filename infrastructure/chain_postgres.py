@@ -16,6 +16,7 @@ from infrastructure.hash_chain import (
     ChainRow,
     RecentHashes,
     canonical_id,
+    chain_key,
     links_for,
     predecessors,
 )
@@ -33,6 +34,7 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
         if datastore.enable_db_functions:
             raise ProgrammingError("The hash chain needs POSTGRES_ENABLE_DB_FUNCTIONS off")
         self.chain_table_name = f"{events_table_name}_chain"
+        self.chain_key: bytes | None = None
         self.check_identifier_length(self.chain_table_name)
         self.recent = RecentHashes()
         self._pending = threading.local()
@@ -101,7 +103,7 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
                     ((canonical_id(r["originator_id"]), r["originator_version"]), bytes(r["hash"]))
                     for r in lookup.fetchall()
                 )
-        links = self._pending.links = links_for(stored_events, previous)
+        links = self._pending.links = links_for(stored_events, previous, self.chain_key)
         with curs.connection.cursor() as writer:
             writer.execute(
                 self.insert_links_statement,
@@ -161,3 +163,10 @@ class ChainedPostgresFactory(es_pg.PostgresFactory):
     """The library's PostgreSQL factory, with the chained application recorder."""
 
     application_recorder_class = ChainedPostgresApplicationRecorder
+
+    def application_recorder(self) -> es_pg.PostgresApplicationRecorder:
+        """The chained recorder, keyed from the environment's cipher key."""
+        recorder = super().application_recorder()
+        if isinstance(recorder, ChainedPostgresApplicationRecorder):
+            recorder.chain_key = chain_key(self.env.get("CIPHER_KEY"))
+        return recorder

@@ -9,7 +9,14 @@ from uuid import UUID
 from eventsourcing import sqlite as es_sqlite
 from eventsourcing.persistence import StoredEvent
 
-from infrastructure.hash_chain import ChainRow, Position, canonical_id, links_for, predecessors
+from infrastructure.hash_chain import (
+    ChainRow,
+    Position,
+    canonical_id,
+    chain_key,
+    links_for,
+    predecessors,
+)
 
 SCAN_BATCH = 2000
 
@@ -20,6 +27,8 @@ def _db_id(originator_id: UUID | str) -> str:
 
 class ChainedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
     """Stores events as the library does, plus `<events table>_chain` rows beside them."""
+
+    chain_key: bytes | None = None
 
     @property
     def chain_table_name(self) -> str:
@@ -47,7 +56,7 @@ class ChainedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
             row = c.fetchone()
             if row is not None:
                 previous[(canonical_id(oid), version)] = bytes(row[0])
-        links = links_for(stored_events, previous)
+        links = links_for(stored_events, previous, self.chain_key)
         c.executemany(
             f"INSERT INTO {self.chain_table_name} VALUES (?,?,?,?)",
             [(_db_id(k.originator_id), k.version, k.hash, k.previous_hash) for k in links],
@@ -95,3 +104,10 @@ class ChainedSQLiteFactory(es_sqlite.SQLiteFactory):
     """The library's SQLite factory, with the chained application recorder."""
 
     application_recorder_class = ChainedSQLiteApplicationRecorder
+
+    def application_recorder(self) -> es_sqlite.SQLiteApplicationRecorder:
+        """The chained recorder, keyed from the environment's cipher key."""
+        recorder = super().application_recorder()
+        if isinstance(recorder, ChainedSQLiteApplicationRecorder):
+            recorder.chain_key = chain_key(self.env.get("CIPHER_KEY"))
+        return recorder

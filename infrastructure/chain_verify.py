@@ -68,7 +68,9 @@ class ChainReport:
             self.partial.append(check)
 
 
-def check_aggregate(originator_id: str, rows: Iterable[ChainRow]) -> AggregateCheck:
+def check_aggregate(
+    originator_id: str, rows: Iterable[ChainRow], key: bytes | None = None
+) -> AggregateCheck:
     """Walk one aggregate's positions in version order against its chain."""
     check = AggregateCheck(originator_id)
     expected, prior, started = 1, None, False
@@ -105,7 +107,7 @@ def check_aggregate(originator_id: str, rows: Iterable[ChainRow]) -> AggregateCh
             continue
         check.events += 1
         computed = event_hash(
-            row.previous_hash, row.originator_id, row.version, row.topic, row.state
+            row.previous_hash, row.originator_id, row.version, row.topic, row.state, key
         )
         if computed != row.hash:
             check.fail(
@@ -133,11 +135,12 @@ def verify_chain(
     rows: Iterable[ChainRow],
     orphans: list[ChainRow],
     progress: Callable[[int], None] | None = None,
+    key: bytes | None = None,
 ) -> ChainReport:
     """Check every aggregate of the log; `progress` hears how many events each step covered."""
     report = ChainReport()
     for oid, group in _merged(rows, orphans):
-        check = check_aggregate(oid, group)
+        check = check_aggregate(oid, group, key)
         report.add(check)
         if progress is not None:
             progress(len(group))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,11 +27,23 @@ def canonical_id(originator_id: UUID | str) -> str:
         return originator_id
 
 
+def chain_key(cipher_key: str | None) -> bytes | None:
+    """The chain's HMAC key, derived from the store's cipher key (None: plain SHA-256)."""
+    if not cipher_key:
+        return None
+    return hashlib.sha256(b"regflow: event chain" + base64.b64decode(cipher_key)).digest()
+
+
 def event_hash(
-    previous: bytes | None, originator_id: UUID | str, version: int, topic: str, state: bytes
+    previous: bytes | None,
+    originator_id: UUID | str,
+    version: int,
+    topic: str,
+    state: bytes,
+    key: bytes | None = None,
 ) -> bytes:
-    """SHA-256 over the previous hash and the event's stored fields, each length-prefixed."""
-    digest = hashlib.sha256()
+    """HMAC-SHA-256 (or SHA-256 without a key) over the previous hash and the event's fields."""
+    digest = hmac.new(key, digestmod=hashlib.sha256) if key else hashlib.sha256()
     parts = (
         previous or b"",
         canonical_id(originator_id).encode(),
@@ -78,7 +92,9 @@ def predecessors(stored_events: Sequence[StoredEvent]) -> list[tuple[UUID | str,
 
 
 def links_for(
-    stored_events: Sequence[StoredEvent], previous: Mapping[Position, bytes]
+    stored_events: Sequence[StoredEvent],
+    previous: Mapping[Position, bytes],
+    key: bytes | None = None,
 ) -> list[Link]:
     """Chain entries for a batch, linking each event to its aggregate's prior hash."""
     known = dict(previous)
@@ -86,7 +102,7 @@ def links_for(
     for event in stored_events:
         oid = canonical_id(event.originator_id)
         prior = known.get((oid, event.originator_version - 1))
-        digest = event_hash(prior, oid, event.originator_version, event.topic, event.state)
+        digest = event_hash(prior, oid, event.originator_version, event.topic, event.state, key)
         known[(oid, event.originator_version)] = digest
         links.append(Link(event.originator_id, event.originator_version, digest, prior))
     return links
@@ -127,6 +143,7 @@ class ChainedRecorder(Protocol):
     """A recorder that writes chain entries and can read them back for verification."""
 
     chain_table_name: str
+    chain_key: bytes | None
 
     def chain_rows(self) -> Iterator[ChainRow]:
         """Every stored event with its chain entry, by aggregate then version."""

@@ -26,12 +26,13 @@ def check_log(app: Registrations, show_progress: bool) -> ChainReport:
         raise RegflowError("This store's recorder keeps no hash chain (PERSISTENCE_MODULE)")
     orphans = recorder.orphan_links()
     if not show_progress:
-        return verify_chain(recorder.chain_rows(), orphans)
+        return verify_chain(recorder.chain_rows(), orphans, key=recorder.chain_key)
     total = int(recorder.max_notification_id() or 0)
     columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("verify", total=total)
-        return verify_chain(recorder.chain_rows(), orphans, lambda n: bar.advance(task, n))
+        advance = lambda n: bar.advance(task, n)  # noqa: E731
+        return verify_chain(recorder.chain_rows(), orphans, advance, recorder.chain_key)
 
 
 def report_record(report: ChainReport) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from infrastructure.hash_chain import event_hash
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 from tests.conftest import unique_org
@@ -80,6 +81,25 @@ class TestTampering:
             raw.put(job_id, 2, *third)
             raw.put(job_id, 3, *second)
             assert problems_of(cli, job_id) == (1, [(2, "edited"), (3, "edited")])
+
+    def test_a_chain_recomputed_without_the_key_is_caught(
+        self, cli: Cli, app: Registrations, raw: RawLog
+    ) -> None:
+        job_id = started_job(app)
+        with restoring(raw, job_id):
+            raw.put(job_id, 3, *raw.event(job_id, 2))
+            previous = None
+            for version in range(1, 5):
+                topic, state = raw.event(job_id, version)
+                digest = event_hash(previous, job_id, version, topic, state)
+                raw.run(
+                    f"UPDATE {raw.chain} SET hash=?, previous_hash=?"
+                    " WHERE originator_id=? AND originator_version=?",
+                    (digest, previous, raw.key(job_id), version),
+                )
+                previous = digest
+            code, problems = problems_of(cli, job_id)
+            assert code == 1 and (1, "edited") in problems
 
     def test_table_names_the_aggregate_and_version(
         self, cli: Cli, app: Registrations, raw: RawLog
