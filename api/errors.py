@@ -21,6 +21,7 @@ from domain.exceptions import (
     NothingToResume,
     RegflowError,
 )
+from domain.failures import is_transient_exception
 
 log = logging.getLogger("regflow.api")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -102,7 +103,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _from_http(exc)
     except json.JSONDecodeError:
         return failure(400, "Malformed JSON")
-    except Exception:
+    except Exception as exc:
+        if is_transient_exception(exc):
+            log.warning("storage unavailable answering %s: %s", _route_of(request), exc)
+            response = failure(503, "Storage unavailable; try again shortly")
+            response.headers["Retry-After"] = "2"
+            return response
         log.exception("unexpected error answering %s %s", request.method, _route_of(request))
         return failure(500, "Internal server error")
 

@@ -107,7 +107,7 @@ class Database:
                     min_size=1,
                     max_size=4,
                     open=False,
-                    timeout=10,
+                    timeout=3,
                     check=ConnectionPool.check_connection,
                 )
                 self._pool.open(wait=False)

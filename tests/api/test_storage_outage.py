@@ -1,0 +1,62 @@
+"""When the database goes away, the API answers 503 and comes back with it: never a 500."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from aiohttp.test_utils import TestClient
+
+from api.app import create_app
+from infrastructure.settings import Settings
+from tests.api.conftest import BASE, MakeClient
+from tests.conftest import PG_ADMIN_URL
+
+pytestmark = pytest.mark.postgres
+KEY = f"key-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def own_database(pg_url: str) -> Iterator[tuple[str, str]]:
+    name = f"regflow_outage_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield name, f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def cut_off(name: str, allowed: bool) -> None:
+    """Refuse (or allow again) every connection to the database, ending those that exist."""
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+        if not allowed:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+
+
+async def test_a_lost_database_answers_503_then_recovers(
+    aiohttp_client: MakeClient, own_database: tuple[str, str]
+) -> None:
+    name, url = own_database
+    settings = Settings(
+        _env_file=None, database_url=url, secret_key="test-passphrase", api_keys=f"o:{KEY}"
+    )
+    client: TestClient[Any, Any] = await aiohttp_client(
+        create_app(settings.model_copy(update={"role": "api"}))
+    )
+    headers = {"Authorization": f"Bearer {KEY}"}
+    job = f"{BASE}/jobs/{uuid.uuid4()}"
+    cut_off(name, allowed=False)
+    async with client.get(job, headers=headers) as response:
+        assert response.status == 503
+        assert (await response.json())["success"] is False
+    cut_off(name, allowed=True)
+    async with client.get(job, headers=headers) as response:
+        assert response.status == 404
