@@ -1,11 +1,10 @@
 import { api } from "../api.js";
 import { h } from "../dom.js";
-import { poll } from "../poll.js";
 import { counts, matchesFilter } from "../shapes.js";
 import { statusBadge } from "../status.js";
 import { toast } from "../toast.js";
 import { jobsTable } from "./jobs-table.js";
-import { breadcrumbs, errorList, loading, problemBanner, progressBar } from "./parts.js";
+import { breadcrumbs, errorList, loading, pollRefresh, progressBar } from "./parts.js";
 
 const FILTERS = [["all", "All"], ["failed", "Failed"], ["running", "Running"], ["blocked", "Blocked"]];
 
@@ -104,13 +103,6 @@ export function batchView(outlet, { id, query }) {
     showJobs();
   }
 
-  const stop = poll(async () => {
-    try {
-      await refresh();
-      problem.replaceChildren();
-    } catch (error) {
-      problem.replaceChildren(problemBanner(error));
-    }
-  }, 1500);
+  const stop = pollRefresh(refresh, problem);
   return stop;
 }

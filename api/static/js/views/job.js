@@ -2,14 +2,13 @@ import { api } from "../api.js";
 import { h } from "../dom.js";
 import { createGraph } from "../graph.js";
 import { SUB_STEPS } from "../plan.js";
-import { poll } from "../poll.js";
 import { jobOf, phaseLabel, phaseStatuses, restaurantName, step6Progress, subStepsOf } from "../shapes.js";
 import { statusBadge } from "../status.js";
 import { toast } from "../toast.js";
 import { contextView } from "./context.js";
 import { openDialog } from "./dialog.js";
 import { openEditor } from "./editor.js";
-import { breadcrumbs, errorList, loading, problemBanner } from "./parts.js";
+import { breadcrumbs, errorList, loading, pollRefresh } from "./parts.js";
 import { legend } from "./legend.js";
 import { createTimeline } from "./timeline.js";
 
@@ -138,12 +137,5 @@ export function jobView(outlet, { id }) {
     reason.focus();
   }
 
-  return poll(async () => {
-    try {
-      await refresh();
-      problem.replaceChildren();
-    } catch (error) {
-      problem.replaceChildren(problemBanner(error));
-    }
-  }, 1500);
+  return pollRefresh(refresh, problem);
 }

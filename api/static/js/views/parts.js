@@ -1,4 +1,5 @@
 import { h } from "../dom.js";
+import { poll } from "../poll.js";
 import { counts } from "../shapes.js";
 
 export function errorList(lines) {
@@ -36,4 +37,16 @@ export function loading(text = "Loading…") {
 
 export function problemBanner(error) {
   return h("div", { class: "banner banner-error", role: "alert" }, errorList(error.lines || [String(error)]));
+}
+
+/** Refresh a page every 1.5 s, showing a problem banner while refreshing fails. */
+export function pollRefresh(refresh, problem) {
+  return poll(async () => {
+    try {
+      await refresh();
+      problem.replaceChildren();
+    } catch (error) {
+      problem.replaceChildren(problemBanner(error));
+    }
+  }, 1500);
 }
