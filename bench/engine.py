@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import psycopg
 
 from bench.scratch import scratch_postgres
@@ -23,7 +25,6 @@ from domain.plan import PLAN
 from infrastructure.engine import Engine
 from infrastructure.executors.http import HttpExecutor
 from infrastructure.executors.port import CallOutcome, SubStepCall
-from infrastructure.executors.simulator_main import start_embedded_simulator
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 
@@ -52,6 +53,30 @@ class InProcessExecutor:
         return None
 
 
+async def simulator_process() -> tuple[asyncio.subprocess.Process, str]:
+    """The registration API simulator in a process of its own, as a remote API would be."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "infrastructure.executors.simulator_main", "--port", str(port)
+    )
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            try:
+                async with session.get(f"{base}/_simulator/health") as response:
+                    if response.status == 200:
+                        return process, base
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.05)
+    raise RuntimeError("the simulator did not start")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -66,7 +91,7 @@ async def engine_case(url: str, transport: str, jobs: int) -> dict[str, Any]:
     app.start_step6("org-bench", batch.id, None, "user:bench")
     simulator = None
     if transport == "http":
-        simulator, base = await start_embedded_simulator()
+        simulator, base = await simulator_process()
         executor: Any = HttpExecutor(base, max_connections=settings.max_concurrent_calls)
     else:
         executor = InProcessExecutor()
@@ -80,7 +105,8 @@ async def engine_case(url: str, transport: str, jobs: int) -> dict[str, Any]:
     await engine.stop()
     await executor.close()
     if simulator is not None:
-        await simulator.cleanup()
+        simulator.terminate()
+        await simulator.wait()
     app.close()
     steps = jobs * len(PLAN.keys)
     return {
@@ -141,7 +167,7 @@ def main() -> None:
         return
     results: dict[str, Any] = {}
     for case in args.cases.split(","):
-        command = [sys.executable, __file__, "--case", case, "--jobs", str(args.jobs)]
+        command = [sys.executable, "-m", "bench.engine", "--case", case, "--jobs", str(args.jobs)]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         lines = done.stdout.strip().splitlines()
         results[case] = (
