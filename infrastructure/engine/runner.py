@@ -126,12 +126,18 @@ class JobRunner(JobHandle):
                 getter.cancel()
                 return []
             self.inbox.put_nowait(getter.result())
-        messages: list[Message] = []
-        while not self.inbox.empty():
-            messages.append(self.inbox.get_nowait())
-        return messages
+        return self._drain()
 
     async def _handle(self, messages: list[Message]) -> None:
+        if self._apply_messages(messages) and await self._grants_for_what_is_now_ready():
+            self._apply_messages(self._drain())
+        await self.save()
+        if time.monotonic() >= self._next_check:
+            await self._check_news()
+
+    def _apply_messages(self, messages: list[Message]) -> bool:
+        """Turn messages into pending events; True when an answer was recorded."""
+        answered = False
         for message in messages:
             started = time.perf_counter()
             if isinstance(message, Lost):
@@ -144,9 +150,22 @@ class JobRunner(JobHandle):
             elif isinstance(message, Answered):
                 self._record(message)
                 self.spent[message.key] += time.perf_counter() - started
-        await self.save()
-        if time.monotonic() >= self._next_check:
-            await self._check_news()
+                answered = True
+        return answered
+
+    async def _grants_for_what_is_now_ready(self) -> bool:
+        """Ask slots for sub-steps an answer made ready, so their starts share its save."""
+        if self.job.status != JobStatus.IN_PROGRESS or self.shared.stopping.is_set():
+            return False
+        self._ask_for_slots()
+        await asyncio.sleep(0)
+        return not self.inbox.empty()
+
+    def _drain(self) -> list[Message]:
+        messages: list[Message] = []
+        while not self.inbox.empty():
+            messages.append(self.inbox.get_nowait())
+        return messages
 
     def _start(self, granted: Granted) -> None:
         key = granted.key
