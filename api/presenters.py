@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from domain.job import RegistrationJob
@@ -13,8 +13,8 @@ from projections.folds import document_of
 
 
 def dumps(value: Any) -> str:
-    """JSON text; UUIDs, datetimes and enums are written as strings."""
-    return json.dumps(value, default=str)
+    """JSON text; UUIDs, datetimes (ISO 8601) and enums are written as strings."""
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def ok(http_status: int = 200, /, **fields: Any) -> web.Response:
@@ -54,9 +54,13 @@ def progress_job(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def job_detail(view: dict[str, Any]) -> dict[str, Any]:
-    """A job with its Step 6 record, in the shape the frontend reads."""
+def job_answer(view: dict[str, Any]) -> web.Response:
+    """A job with its Step 6 record, in the shape the frontend reads.
+
+    The progress document is shown as the read model stored it: masked when it was folded.
+    """
     progress = view.get("sub_step_progress") or {}
     detail = {k: v for k, v in view.items() if k not in ("sub_step_progress", "organisation_id")}
     step = {"step_number": 6, "status": view.get("status"), "sub_step_progress": progress}
-    return detail | {"id": str(view.get("id") or view.get("job_id")), "steps": [step]}
+    job = redact(detail) | {"id": str(view.get("id") or view.get("job_id")), "steps": [step]}
+    return web.json_response({"success": True, "job": job}, dumps=dumps)

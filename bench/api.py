@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import uvloop
 
 from bench.scratch import scratch_postgres
 
@@ -153,7 +154,7 @@ def main() -> None:
         server = start_server(url, port, Path(workdir))
         try:
             levels = [int(c) for c in args.clients.split(",")]
-            results = asyncio.run(bench(f"http://127.0.0.1:{port}", args.seconds, levels))
+            results = uvloop.run(bench(f"http://127.0.0.1:{port}", args.seconds, levels))
         finally:
             server.terminate()
             server.wait(30)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
+
+import orjson
 
 from projections.batches import batch_summary
 from projections.database import Database
@@ -19,8 +20,8 @@ SUMMARY_COLUMNS = (
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
     return row | {
         "id": row["job_id"],
-        "restaurant": json.loads(row["restaurant"]),
-        "counts": json.loads(row["counts"]),
+        "restaurant": orjson.loads(row["restaurant"]),
+        "counts": orjson.loads(row["counts"]),
     }
 
 
@@ -40,7 +41,7 @@ class ViewQueries:
         if not rows:
             return None
         row = rows[0]
-        progress = json.loads(row.pop("progress"))
+        progress = orjson.loads(row.pop("progress"))
         return _summary(row) | {"sub_step_progress": progress}
 
     def job_summaries(self, batch_id: str) -> list[dict[str, Any]]:
@@ -100,7 +101,7 @@ class ViewQueries:
             " WHERE job_id = ? AND version > ? ORDER BY version LIMIT ?",
             (str(job_id), int(after_version), int(limit)),
         )
-        return [r | {"data": json.loads(r["data"])} for r in rows]
+        return [r | {"data": orjson.loads(r["data"])} for r in rows]
 
     def runnable_job_ids(self, limit: int = 1000) -> list[str]:
         """Jobs whose status is in_progress (work to pick up after a crash)."""

@@ -7,6 +7,7 @@ import logging
 import secrets
 import sys
 
+import uvloop
 from aiohttp import web
 
 from api.runtime import build_app
@@ -56,5 +57,6 @@ def serve_command(args: argparse.Namespace) -> int:
         port=settings.port,
         print=lambda _: print(f"regflow {settings.role} listening on {url}", flush=True),
         access_log=None,
+        loop=uvloop.new_event_loop(),
     )
     return 0

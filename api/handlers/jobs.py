@@ -6,7 +6,7 @@ from aiohttp import web
 
 from api import parsing, presenters
 from api.auth import caller_of
-from api.presenters import job_detail, ok
+from api.presenters import job_answer, ok
 from api.schemas import EventsQuery, Reasoned, StateQuery
 from api.services import services_of
 
@@ -17,7 +17,7 @@ async def get_job(request: web.Request) -> web.Response:
     """A job with its Step 6 `sub_step_progress`."""
     caller, services = caller_of(request), services_of(request)
     view = await services.job_view(caller.organisation_id, request.match_info["jobId"])
-    return ok(job=job_detail(view))
+    return job_answer(view)
 
 
 async def resume(request: web.Request) -> web.Response:
