@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -14,7 +15,10 @@ from projections.folds import document_of
 
 def dumps(value: Any) -> str:
     """JSON text; UUIDs, datetimes (ISO 8601) and enums are written as strings."""
-    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value, default=str)
 
 
 def ok(http_status: int = 200, /, **fields: Any) -> web.Response:

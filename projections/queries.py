@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,11 +18,19 @@ SUMMARY_COLUMNS = (
 )
 
 
+def loads(text: str) -> Any:
+    """JSON text as Python values (numbers beyond 64 bits too)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
     return row | {
         "id": row["job_id"],
-        "restaurant": orjson.loads(row["restaurant"]),
-        "counts": orjson.loads(row["counts"]),
+        "restaurant": loads(row["restaurant"]),
+        "counts": loads(row["counts"]),
     }
 
 
@@ -41,7 +50,7 @@ class ViewQueries:
         if not rows:
             return None
         row = rows[0]
-        progress = orjson.loads(row.pop("progress"))
+        progress = loads(row.pop("progress"))
         return _summary(row) | {"sub_step_progress": progress}
 
     def job_summaries(self, batch_id: str) -> list[dict[str, Any]]:
@@ -101,7 +110,7 @@ class ViewQueries:
             " WHERE job_id = ? AND version > ? ORDER BY version LIMIT ?",
             (str(job_id), int(after_version), int(limit)),
         )
-        return [r | {"data": orjson.loads(r["data"])} for r in rows]
+        return [r | {"data": loads(r["data"])} for r in rows]
 
     def runnable_job_ids(self, limit: int = 1000) -> list[str]:
         """Jobs whose status is in_progress (work to pick up after a crash)."""

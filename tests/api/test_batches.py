@@ -51,6 +51,13 @@ class TestCreateBatch:
         assert status == 400
 
 
+    async def test_numbers_beyond_64_bits_are_kept_and_shown(self, org_a: Caller) -> None:
+        huge = 2**70
+        batch = await org_a.new_batch(restaurant() | {"seats": huge})
+        status, body = await org_a.get(f"{BASE}/jobs/{batch['jobs'][0]['id']}")
+        assert status == 200 and body["job"]["restaurant"]["seats"] == huge
+
+
 class TestReadBatches:
     async def test_list_shows_own_batches_newest_first(self, org_a: Caller) -> None:
         first, second = await org_a.new_batch(), await org_a.new_batch()
