@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from typing import Any
 
 from domain.exceptions import JobNotFound
@@ -19,16 +21,24 @@ from projections.timeline import timeline_entry
 from projections.views import JOB_COLUMNS, TIMELINE_COLUMNS
 
 REBUILD_BATCH = 5000
+PARALLEL_FROM = 50_000  # below this many events a second process costs more than it saves
+HEAVY_VIEW = "job_progress"
 Progress = Callable[[int, int], None]
 
 __all__ = ["Difference", "rebuild_all", "verify"]
 
 
 def build(
-    app: Registrations, db: Database, schema: Schema, stop: int, progress: Progress | None = None
+    app: Registrations,
+    db: Database,
+    schema: Schema,
+    stop: int,
+    progress: Progress | None = None,
+    names: tuple[str, ...] = VIEW_NAMES,
 ) -> int:
-    """Fill `schema`'s tables from the log up to `stop`, reading the log once for every view."""
-    runner = ViewRunner(app, db, build_views(app), schema, batch_size=REBUILD_BATCH)
+    """Fill `schema`'s tables of the named views from the log up to `stop`, reading it once."""
+    views = [v for v in build_views(app) if v.name in names]
+    runner = ViewRunner(app, db, views, schema, batch_size=REBUILD_BATCH)
     conn = db.connect()
     try:
         while (position := runner.position(conn)) < stop:
@@ -42,6 +52,34 @@ def build(
         return position
     finally:
         conn.close()
+
+
+def _build_heavy_view(settings: Settings, schema: Schema, stop: int) -> int:
+    """Build the job view in a process of its own (it costs as much as the others together)."""
+    app, db = Registrations(settings), Database(settings)
+    try:
+        return build(app, db, schema, stop, names=(HEAVY_VIEW,))
+    finally:
+        db.close()
+        app.close()
+
+
+def build_on_two_cores(
+    settings: Settings,
+    app: Registrations,
+    db: Database,
+    schema: Schema,
+    stop: int,
+    progress: Progress | None = None,
+) -> int:
+    """Build every view up to `stop`; on a long log the job view is built beside the others."""
+    if stop < PARALLEL_FROM:
+        return build(app, db, schema, stop, progress)
+    light = tuple(name for name in VIEW_NAMES if name != HEAVY_VIEW)
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        heavy = pool.submit(_build_heavy_view, settings, schema, stop)
+        reached = build(app, db, schema, stop, progress, names=light)
+        return min(reached, heavy.result())
 
 
 def _swap_in(db: Database, live: Schema, scratch: Schema, position: int) -> None:
@@ -73,7 +111,7 @@ def rebuild_all(
         live.create(db)
         scratch.create(db)
         head = int(app.recorder.max_notification_id() or 0)
-        position = build(app, db, scratch, head, progress)
+        position = build_on_two_cores(settings, app, db, scratch, head, progress)
         _swap_in(db, live, scratch, position)
         return position
     finally:
@@ -91,17 +129,19 @@ def verify(
         live.create(db)
         if job_id is not None:
             return _verify_job(db, live, app, job_id)
-        return _verify_all(db, live, app)
+        return _verify_all(settings, db, live, app)
     finally:
         db.close()
 
 
-def _verify_all(db: Database, live: Schema, app: Registrations) -> list[Difference]:
+def _verify_all(
+    settings: Settings, db: Database, live: Schema, app: Registrations
+) -> list[Difference]:
     position = min(live.positions(db).values())
     scratch = Schema.scratch()
     try:
         scratch.create(db)
-        build(app, db, scratch, position)
+        build_on_two_cores(settings, app, db, scratch, position)
         current = {v: read_rows(db, live, v) for v in VIEW_NAMES}
         moved = _changed_since(app, position)
         return [

@@ -9,6 +9,7 @@ import pytest
 
 from infrastructure.registrations import LegacyEntry, Registrations
 from infrastructure.settings import Settings
+from projections import rebuild
 from projections.diff import Difference, read_rows
 from projections.rebuild import rebuild_all, verify
 from projections.schema import VIEW_NAMES
@@ -57,6 +58,20 @@ def test_a_rebuild_from_scratch_equals_the_live_views(settings, app, views) -> N
     rebuild_all(settings, app, lambda at, end: steps.append((at, end)), schema=views.schema)
     assert snapshot(views) == live
     assert steps[-1][0] == steps[-1][1] == max(views.positions().values())
+
+
+def test_a_rebuild_on_two_processes_equals_the_live_views(
+    settings, app, views, monkeypatch
+) -> None:
+    monkeypatch.setattr(rebuild, "PARALLEL_FROM", 0)
+    every_kind_of_change(app)
+    views.catch_up()
+    live = snapshot(views)
+    rebuild_all(settings, app, schema=views.schema)
+    assert snapshot(views) == live
+    first = next(iter(live["job_progress"]))
+    _tamper(views, f"DELETE FROM {views.schema.jobs} WHERE job_id = ?", first)
+    assert {d.view for d in verify(settings, app, schema=views.schema)} == {"job_progress"}
 
 
 def test_verify_finds_nothing_when_the_views_are_true(settings, app, views) -> None:
