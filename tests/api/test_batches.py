@@ -50,7 +50,6 @@ class TestCreateBatch:
         status, body = await org_a.post(BASE)
         assert status == 400
 
-
     async def test_numbers_beyond_64_bits_are_kept_and_shown(self, org_a: Caller) -> None:
         huge = 2**70
         batch = await org_a.new_batch(restaurant() | {"seats": huge})
