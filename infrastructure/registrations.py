@@ -143,7 +143,7 @@ class Registrations(RegistrationStore):
         """Apply manual edits all-or-nothing; a refused edit is recorded for the audit."""
         if dry_run:
             job = self.job(job_id, organisation_id)
-            checks = job.edit(edits, actor, reason)
+            checks = job.edit(edits, actor, reason or "dry run: no reason needed to preview")
             return EditOutcome(checks, job.version, 0, True, job.status)
         try:
             checks, job, saved = self.update_job(

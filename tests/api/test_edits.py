@@ -82,6 +82,13 @@ class TestMarkSubStep:
         assert (status, body["dry_run"]) == (200, True)
         assert (await statuses(org_a, job_id))["websiteConfig"] == "failed"
 
+    async def test_a_dry_run_needs_no_reason(self, org_a: Caller, client: Client) -> None:
+        job_id = await failed_job(org_a, client, "websiteConfig")
+        status, body = await org_a.post(
+            f"{sub_steps(job_id)}/codeGeneration/reset", json={"dry_run": True}
+        )
+        assert (status, body["reset"]) == (200, ["codeGeneration", "websiteConfig"])
+
     async def test_running_job_is_409(self, org_a: Caller) -> None:
         job_id = await org_a.started_job()
         status, _ = await org_a.patch(
