@@ -8,7 +8,7 @@ import inspect
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
@@ -39,11 +39,6 @@ class ReadModels(Protocol):
 class Waker(Protocol):
     """An engine running in this process."""
 
-    async def settle_head(self) -> None:
-        """Wait (bounded) until the read models have applied everything stored so far."""
-        if self.read_models is not None and self.registrations is not None:
-            await self.settle(await self.run(self.registrations.recorder.max_notification_id) or 0)
-
     def wake(self, job_ids: Iterable[Any]) -> Any: ...
 
 
@@ -61,7 +56,6 @@ class Services:
     read_models: ReadModels | None = None
     engine: Waker | None = None
     pool: ThreadPoolExecutor | None = None
-    owned: list[Callable[[], Any]] = field(default_factory=list)
 
     @property
     def app(self) -> Registrations:
