@@ -26,6 +26,8 @@ async def body(request: web.Request, model: type[M], optional: bool = False) -> 
         decoded = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("Malformed JSON", ["body: not valid JSON"]) from None
+    except RecursionError:
+        raise BadRequest("Malformed JSON", ["body: nested too deeply"]) from None
     if decoded is None and optional:
         return model()
     if nul := nul_paths(decoded, "body"):

@@ -46,6 +46,13 @@ class TestCreateBatch:
             "errors": ["body: not valid JSON"],
         }
 
+    async def test_deeply_nested_json_is_400(self, org_a: Caller) -> None:
+        deep = b"[" * 100_000 + b"]" * 100_000
+        status, body = await org_a.post(
+            BASE, data=deep, headers={"Content-Type": "application/json"}
+        )
+        assert (status, body["errors"]) == (400, ["body: nested too deeply"])
+
     async def test_missing_body_is_400(self, org_a: Caller) -> None:
         status, body = await org_a.post(BASE)
         assert status == 400
