@@ -188,6 +188,7 @@ class TestJob:
     ) -> None:
         sign_in(page, base_url, f"/jobs/{JOB_ID}")
         node = page.locator('.node[data-key="menuImport"]')
+        expect(node).to_have_attribute("data-status", "failed")
         node.focus()
         page.keyboard.press("Enter")
         expect(page.get_by_role("dialog")).to_be_visible()

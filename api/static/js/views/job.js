@@ -30,8 +30,10 @@ export function jobView(outlet, { id }) {
   const crumbs = h("div", {}, breadcrumbs(["Batches", "/"], ["Job", null]));
   const problem = h("div");
   const actionProblems = h("div", { class: "form-errors", role: "alert" });
-  const edit = (key) => {
-    if (!steps[key]) return;
+  let markLoaded;
+  const loaded = new Promise((resolve) => { markLoaded = resolve; });
+  const edit = async (key) => {
+    if (!steps[key]) await loaded;
     openEditor({ jobId: id, key, info: steps[key], phase: phaseLabel(PHASE_OF[key]), onApplied: refresh });
   };
   const graph = createGraph({ onSelect: edit });
@@ -73,6 +75,7 @@ export function jobView(outlet, { id }) {
     job = jobOf(answer);
     const progress = step6Progress(job);
     steps = subStepsOf(progress);
+    markLoaded();
     const name = restaurantName(job);
     title.textContent = name;
     document.title = `${name} · regflow`;
