@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -55,14 +56,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'regflow.db'}"
 
 
+TEST_SECRET = "test-passphrase"
+
+
+def store_settings(database_url: str, **fields: Any) -> Settings:
+    """Settings on `database_url` with the one key every test uses (tests share a database)."""
+    return Settings(_env_file=None, database_url=database_url, secret_key=TEST_SECRET, **fields)
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,
-        database_url=database_url,
-        secret_key="test-passphrase",
-        worker_id=f"test-worker-{uuid.uuid4().hex[:6]}",
-    )
+def settings(database_url: str) -> Settings:
+    return store_settings(database_url, worker_id=f"test-worker-{uuid.uuid4().hex[:6]}")
 
 
 @pytest.fixture

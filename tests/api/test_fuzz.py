@@ -25,7 +25,7 @@ from api.app import create_app
 from api.openapi import openapi_document
 from api.routes import ROUTES
 from infrastructure.settings import Settings
-from tests.conftest import unique_org
+from tests.conftest import store_settings, unique_org
 
 SCHEMA = schemathesis.openapi.from_dict(openapi_document(ROUTES))
 CHECKS = [
@@ -79,13 +79,7 @@ class LiveServer:
 def live(pg_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     """A server on the test PostgreSQL database, with one batch whose ids the fuzz may hit."""
     org = unique_org()
-    config = Settings(
-        _env_file=None,
-        database_url=pg_url,
-        secret_key="test-passphrase",
-        api_keys=f"{org}:{KEY}",
-        role="api",
-    )
+    config = store_settings(pg_url, api_keys=f"{org}:{KEY}", role="api")
     headers = {"Authorization": f"Bearer {KEY}"}
     with LiveServer(config) as server:
         body = {"name": "fuzz", "restaurants": [{"name": "Buzz", "execution_config": {}}]}

@@ -13,9 +13,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from api.app import create_app
-from infrastructure.settings import Settings
 from tests.api.conftest import BASE, MakeClient
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import PG_ADMIN_URL, store_settings
 
 pytestmark = pytest.mark.postgres
 KEY = f"key-{uuid.uuid4().hex}"
@@ -47,9 +46,7 @@ async def test_a_lost_database_answers_503_then_recovers(
     aiohttp_client: MakeClient, own_database: tuple[str, str]
 ) -> None:
     name, url = own_database
-    settings = Settings(
-        _env_file=None, database_url=url, secret_key="test-passphrase", api_keys=f"o:{KEY}"
-    )
+    settings = store_settings(url, api_keys=f"o:{KEY}")
     client: TestClient[Any, Any] = await aiohttp_client(
         create_app(settings.model_copy(update={"role": "api"}))
     )

@@ -11,7 +11,7 @@ from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 from projections.database import CONNECTION_NAME
 from projections.service import ReadModelService
-from tests.conftest import unique_org
+from tests.conftest import store_settings, unique_org
 from tests.integration.test_projections import assert_exact, drive, new_batch, until, views_of
 
 pytestmark = pytest.mark.postgres
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def pg_settings(pg_url: str) -> Settings:
-    return Settings(_env_file=None, database_url=pg_url, secret_key="test-passphrase")
+    return store_settings(pg_url)
 
 
 @pytest.fixture

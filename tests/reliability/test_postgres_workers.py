@@ -17,6 +17,7 @@ from infrastructure.executors.simulator_calls import executions_per_key, overlap
 from infrastructure.executors.simulator_faults import SimulatorConfig
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from tests.conftest import store_settings
 from tests.reliability.engine_kit import restaurants, running_engine, simulator, start_batch
 from tests.reliability.test_kill_restart import start_worker, worker_env
 
@@ -25,12 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 @pytest.fixture
 def pg_settings(pg_url: str) -> Settings:
-    return Settings(
-        _env_file=None,
-        database_url=pg_url,
-        secret_key="test-passphrase",
-        worker_id=f"pg-worker-{uuid.uuid4().hex[:6]}",
-    )
+    return store_settings(pg_url, worker_id=f"pg-worker-{uuid.uuid4().hex[:6]}")
 
 
 @pytest.fixture
