@@ -12,14 +12,19 @@ _S = SubStepStatus
 EDIT_TARGETS = (_S.COMPLETED, _S.FAILED, _S.SKIPPED, _S.PENDING)
 
 
+_WAITING = frozenset({_S.PENDING, _S.RETRYING})
+_STOPPED = frozenset({_S.FAILED, _S.BLOCKED})
+_DEPENDENCIES = tuple((key, PLAN.dependencies(key)) for key in PLAN.order)
+
+
 def display_statuses(stored: Mapping[str, str]) -> dict[str, str]:
     """Stored statuses with `blocked` shown for waiting sub-steps behind a failure."""
     shown: dict[str, str] = {}
-    for key in PLAN.order:
+    for key, dependencies in _DEPENDENCIES:
         status = stored[key]
-        waiting = status in (_S.PENDING, _S.RETRYING)
-        behind = any(shown[dep] in (_S.FAILED, _S.BLOCKED) for dep in PLAN.dependencies(key))
-        shown[key] = _S.BLOCKED if waiting and behind else status
+        if status in _WAITING and any(shown[dep] in _STOPPED for dep in dependencies):
+            status = _S.BLOCKED
+        shown[key] = status
     return {key: shown[key] for key in PLAN.keys}
 
 

@@ -65,16 +65,20 @@ class JobQueries:
         results = {k: s.result for k, s in self.sub_steps.items()}
         return fold_context(self.statuses(), results, self.imported_context)
 
-    def phase_statuses(self) -> dict[str, str]:
-        shown = self.shown_statuses()
+    def phase_statuses(self, shown: dict[str, str] | None = None) -> dict[str, str]:
+        """Each phase's status, from the sub-steps' shown statuses (computed when not given)."""
+        shown = self.shown_statuses() if shown is None else shown
         return {p: str(phase_status(shown, p)) for p in PLAN.phases}
 
     @property
     def current_phase(self) -> str | None:
         """The first phase not yet completed (the last one when all are)."""
+        return self.current_phase_of(self.phase_statuses())
+
+    def current_phase_of(self, phases: dict[str, str]) -> str | None:
+        """The current phase, given the phases' statuses."""
         if not self.step6_started:
             return None
-        phases = self.phase_statuses()
         return next((p for p in PLAN.phases if phases[p] != PhaseStatus.COMPLETED), PLAN.phases[-1])
 
     def in_flight(self) -> list[str]:

@@ -75,6 +75,8 @@ class Plan:
         self._dependents = {
             key: tuple(s.key for s in sub_steps if key in s.depends_on) for key in self._by_key
         }
+        self._keys = tuple(self._by_key)
+        self._in_phase = {p: tuple(s.key for s in sub_steps if s.phase == p) for p in phases}
 
     def _check(self, sub_steps: tuple[SubStep, ...]) -> None:
         if len(self._by_key) != len(sub_steps):
@@ -95,7 +97,7 @@ class Plan:
     @property
     def keys(self) -> tuple[str, ...]:
         """Every sub-step key, in plan order."""
-        return tuple(self._by_key)
+        return self._keys
 
     def sub_step(self, key: str) -> SubStep:
         """The sub-step called `key`, or SubStepNotFound."""
@@ -127,7 +129,7 @@ class Plan:
         return tuple(k for k in self.order if k in seen)
 
     def in_phase(self, phase: str) -> tuple[str, ...]:
-        return tuple(k for k, s in self._by_key.items() if s.phase == phase)
+        return self._in_phase.get(phase, ())
 
 
 PLAN = Plan(PHASES, SUB_STEPS)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.job import RegistrationJob
-from domain.job_state import SubStepState, phase_status
+from domain.job_state import SubStepState
 from domain.plan import PLAN
 from domain.secrets import REDACTED, is_secret_key
 from domain.status import SubStepStatus
@@ -71,13 +71,14 @@ def _sub_step(state: SubStepState, shown: str, result: dict[str, Any]) -> dict[s
 def document_of(job: RegistrationJob) -> dict[str, Any]:
     """The job's `sub_step_progress` in the frontend's shape, `blocked` derived, secrets hidden."""
     shown = job.shown_statuses()
+    phases = job.phase_statuses(shown)
     results = {key: public(state.result) for key, state in job.sub_steps.items()}
     context = job.context
     return {
-        "current_phase": job.current_phase,
+        "current_phase": job.current_phase_of(phases),
         "phases": {
             phase: {
-                "status": str(phase_status(shown, phase)),
+                "status": phases[phase],
                 "sub_steps": {
                     key: _sub_step(job.sub_steps[key], shown[key], results[key])
                     for key in PLAN.in_phase(phase)
