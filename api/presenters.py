@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from domain.job import RegistrationJob
 from domain.secrets import redact
 from projections.folds import document_of
-
-
-def dumps(value: Any) -> str:
-    """JSON text; UUIDs, datetimes (ISO 8601) and enums are written as strings."""
-    try:
-        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:
-        return json.dumps(value, default=str)
+from projections.jsontext import dumps
 
 
 def ok(http_status: int = 200, /, **fields: Any) -> web.Response:

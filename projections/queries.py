@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from projections.batches import batch_summary
 from projections.database import Database
+from projections.jsontext import loads
 from projections.schema import Schema
 
 SUMMARY_COLUMNS = (
     "job_id, batch_id, organisation_id, name, external_id, restaurant, status, current_phase,"
     " counts, last_error, version, created_at, updated_at"
 )
-
-
-def loads(text: str) -> Any:
-    """JSON text as Python values (numbers beyond 64 bits too)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
 
 
 def _summary(row: dict[str, Any]) -> dict[str, Any]:

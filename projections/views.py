@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -13,6 +12,7 @@ from domain.job import RegistrationJob
 from projections.batches import batch_row
 from projections.database import Database
 from projections.folds import apply_event, iso, job_row
+from projections.jsontext import dumps
 from projections.schema import Schema
 from projections.timeline import timeline_entry
 
@@ -52,10 +52,6 @@ LoadJob = Callable[[UUID, int], RegistrationJob]
 def is_job_event(event: Any) -> bool:
     """True for an event of a registration job (not of a batch)."""
     return str(getattr(type(event), "TOPIC", "")).startswith(JOB_TOPIC_PREFIX)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
 
 
 def storable(values: Sequence[Any]) -> tuple[Any, ...]:
