@@ -2,97 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from typing import Any
 
 from domain.exceptions import JobNotFound
 from infrastructure.application import as_uuid
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from projections.build import Progress, build
 from projections.database import Database
 from projections.diff import Difference, compare_rows, read_rows
 from projections.folds import job_row, replay
-from projections.runner import ViewRunner
 from projections.schema import VIEW_NAMES, Schema
-from projections.service import build_views
 from projections.timeline import timeline_entry
 from projections.views import JOB_COLUMNS, TIMELINE_COLUMNS
 
-REBUILD_BATCH = 5000
-PARALLEL_FROM = 50_000  # below this many events a second process costs more than it saves
-HEAVY_VIEW = "job_progress"
-Progress = Callable[[int, int], None]
+KEYED = ("job_progress", "batch_summaries")  # their primary keys follow them when renamed
+SCAN_CHUNK = 5000
 
 __all__ = ["Difference", "rebuild_all", "verify"]
 
 
-def build(
-    app: Registrations,
-    db: Database,
-    schema: Schema,
-    stop: int,
-    progress: Progress | None = None,
-    names: tuple[str, ...] = VIEW_NAMES,
-) -> int:
-    """Fill `schema`'s tables of the named views from the log up to `stop`, reading it once."""
-    views = [v for v in build_views(app) if v.name in names]
-    runner = ViewRunner(app, db, views, schema, batch_size=REBUILD_BATCH)
-    conn = db.connect()
-    try:
-        while (position := runner.position(conn)) < stop:
-            if progress:
-                progress(position, stop)
-            if not runner.step(conn, stop):
-                break
-        position = runner.position(conn)
-        if progress:
-            progress(position, stop)
-        return position
-    finally:
-        conn.close()
-
-
-def _build_heavy_view(settings: Settings, schema: Schema, stop: int) -> int:
-    """Build the job view in a process of its own (it costs as much as the others together)."""
-    app, db = Registrations(settings), Database(settings)
-    try:
-        return build(app, db, schema, stop, names=(HEAVY_VIEW,))
-    finally:
-        db.close()
-        app.close()
-
-
-def build_on_two_cores(
-    settings: Settings,
-    app: Registrations,
-    db: Database,
-    schema: Schema,
-    stop: int,
-    progress: Progress | None = None,
-) -> int:
-    """Build every view up to `stop`; on a long log the job view is built beside the others."""
-    if stop < PARALLEL_FROM:
-        return build(app, db, schema, stop, progress)
-    light = tuple(name for name in VIEW_NAMES if name != HEAVY_VIEW)
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        heavy = pool.submit(_build_heavy_view, settings, schema, stop)
-        reached = build(app, db, schema, stop, progress, names=light)
-        return min(reached, heavy.result())
-
-
 def _swap_in(db: Database, live: Schema, scratch: Schema, position: int) -> None:
-    """Replace the live rows by the rebuilt ones and move tracking, in one transaction."""
+    """Put the rebuilt tables in place of the live ones and move tracking, in one transaction
+    (readers see the old rows or the new ones, never a mix)."""
     conn = db.connect()
     try:
         with db.transaction(conn) as cur:
             lock = " FOR UPDATE" if db.is_postgres else ""
             cur.execute(f"SELECT view_name FROM {live.tracking}{lock}")
             for name in VIEW_NAMES:
-                cur.execute(f"DELETE FROM {live.view_tables[name]}")
                 source, target = scratch.view_tables[name], live.view_tables[name]
-                cur.execute(f"INSERT INTO {target} SELECT * FROM {source}")
+                cur.execute(f"DROP TABLE {target}")
+                cur.execute(f"ALTER TABLE {source} RENAME TO {target}")
+                if db.is_postgres and name in KEYED:
+                    cur.execute(f"ALTER INDEX {source}_pkey RENAME TO {target}_pkey")
+            for statement in live.indexes():
+                cur.execute(statement)
             cur.execute(db.sql(f"UPDATE {live.tracking} SET notification_id = ?"), (position,))
     finally:
         conn.close()
@@ -109,9 +54,9 @@ def rebuild_all(
     live, scratch = schema or Schema(), Schema.scratch()
     try:
         live.create(db)
-        scratch.create(db)
+        scratch.create(db, indexed=False)
         head = int(app.recorder.max_notification_id() or 0)
-        position = build_on_two_cores(settings, app, db, scratch, head, progress)
+        position = build(settings, app, db, scratch, head, progress)
         _swap_in(db, live, scratch, position)
         return position
     finally:
@@ -140,8 +85,8 @@ def _verify_all(
     position = min(live.positions(db).values())
     scratch = Schema.scratch()
     try:
-        scratch.create(db)
-        build_on_two_cores(settings, app, db, scratch, position)
+        scratch.create(db, indexed=False)
+        build(settings, app, db, scratch, position)
         current = {v: read_rows(db, live, v) for v in VIEW_NAMES}
         moved = _changed_since(app, position)
         return [
@@ -157,7 +102,7 @@ def _changed_since(app: Registrations, position: int) -> set[str]:
     """Aggregates with events after `position`: the live views may already show those."""
     changed: set[str] = set()
     while batch := app.recorder.select_notifications(
-        start=position, limit=REBUILD_BATCH, inclusive_of_start=False
+        start=position, limit=SCAN_CHUNK, inclusive_of_start=False
     ):
         changed.update(str(n.originator_id) for n in batch)
         position = batch[-1].id

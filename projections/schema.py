@@ -44,8 +44,8 @@ class Schema:
         """Each view's table, by view name."""
         return dict(zip(VIEW_NAMES, (self.jobs, self.batches, self.timeline), strict=True))
 
-    def statements(self) -> list[str]:
-        p = self.prefix
+    def tables(self) -> list[str]:
+        """The tables; the timeline's key is an index of its own, built after a bulk fill."""
         return [
             f"CREATE TABLE IF NOT EXISTS {self.tracking} ("
             " view_name TEXT PRIMARY KEY, notification_id BIGINT NOT NULL)",
@@ -55,29 +55,38 @@ class Schema:
             " current_phase TEXT, counts TEXT NOT NULL, last_error TEXT,"
             " version INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
             " progress TEXT NOT NULL)",
-            f"CREATE INDEX IF NOT EXISTS {p}job_progress_batch ON {self.jobs} (batch_id, status)",
-            f"CREATE INDEX IF NOT EXISTS {p}job_progress_status ON {self.jobs} (status)",
             f"CREATE TABLE IF NOT EXISTS {self.batches} ("
             " batch_id TEXT PRIMARY KEY, organisation_id TEXT NOT NULL, name TEXT NOT NULL,"
             " created_by TEXT NOT NULL, created_at TEXT NOT NULL, total INTEGER NOT NULL,"
             " started INTEGER NOT NULL, version INTEGER NOT NULL, updated_at TEXT NOT NULL)",
-            f"CREATE INDEX IF NOT EXISTS {p}batch_summaries_org"
-            f" ON {self.batches} (organisation_id, created_at)",
             f"CREATE TABLE IF NOT EXISTS {self.timeline} ("
             " job_id TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL,"
             " at TEXT NOT NULL, actor TEXT NOT NULL, reason TEXT, description TEXT NOT NULL,"
-            " data TEXT NOT NULL, PRIMARY KEY (job_id, version))",
+            " data TEXT NOT NULL)",
         ]
 
-    def create(self, db: Database) -> None:
-        """Create the tables and a tracking row per view at position 0, if missing."""
+    def indexes(self) -> list[str]:
+        """The indexes, named after this schema's prefix."""
+        p = self.prefix
+        return [
+            f"CREATE INDEX IF NOT EXISTS {p}job_progress_batch ON {self.jobs} (batch_id, status)",
+            f"CREATE INDEX IF NOT EXISTS {p}job_progress_status ON {self.jobs} (status)",
+            f"CREATE INDEX IF NOT EXISTS {p}batch_summaries_org"
+            f" ON {self.batches} (organisation_id, created_at)",
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {p}job_timeline_key"
+            f" ON {self.timeline} (job_id, version)",
+        ]
+
+    def create(self, db: Database, indexed: bool = True) -> None:
+        """Create the tables (and their indexes unless they are to be filled in bulk first),
+        and a tracking row per view at position 0, if missing."""
         conn = db.connect()
         try:
             if not self._exists(conn, db):
                 with db.transaction(conn) as cur:
                     if db.is_postgres:
                         cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                    for statement in self.statements():
+                    for statement in self.tables() + (self.indexes() if indexed else []):
                         cur.execute(statement)
             with db.transaction(conn) as cur:
                 for name in VIEW_NAMES:

@@ -22,15 +22,18 @@ SQLITE_POLL = 0.05
 POSTGRES_POLL = 1.0
 
 
-def build_views(app: Registrations) -> list[View]:
-    """A fresh instance of every view; jobs missing from its cache are loaded from the log."""
+def build_views(app: Registrations, deferred: bool = False) -> list[View]:
+    """A fresh instance of every view; jobs missing from its cache are loaded from the log.
+
+    Deferred views write job rows only when flushed: for one-shot builds of scratch tables.
+    """
 
     def load(job_id: UUID, version: int) -> RegistrationJob:
         job = app.repository.get(job_id, version=version)
         assert isinstance(job, RegistrationJob)
         return job
 
-    return [JobProgressView(load), BatchView(), TimelineView()]
+    return [JobProgressView(load, deferred=deferred), BatchView(), TimelineView()]
 
 
 class ReadModelService(ViewQueries):

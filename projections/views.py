@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -51,12 +52,19 @@ LoadJob = Callable[[UUID, int], RegistrationJob]
 
 def is_job_event(event: Any) -> bool:
     """True for an event of a registration job (not of a batch)."""
-    return str(getattr(type(event), "TOPIC", "")).startswith(JOB_TOPIC_PREFIX)
+    return _is_job_event_type(type(event))
 
 
-def storable(values: Sequence[Any]) -> tuple[Any, ...]:
+@lru_cache(maxsize=256)
+def _is_job_event_type(kind: type) -> bool:
+    return str(getattr(kind, "TOPIC", "")).startswith(JOB_TOPIC_PREFIX)
+
+
+def storable(values: Sequence[Any]) -> list[Any]:
     """Column values a text column accepts: PostgreSQL refuses NUL characters in text."""
-    return tuple(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in values)
+    return [
+        v.replace("\x00", "\ufffd") if isinstance(v, str) and "\x00" in v else v for v in values
+    ]
 
 
 def insert_sql(table: str, columns: Sequence[str], upsert_key: str | None = None) -> str:
@@ -75,40 +83,71 @@ class View(Protocol):
 
     def apply(self, db: Database, cur: Any, schema: Schema, events: Sequence[Any]) -> None: ...
 
+    def flush(self, db: Database, cur: Any, schema: Schema) -> None: ...
+
     def forget(self) -> None: ...
 
 
 class JobProgressView:
-    """One row per job: its summary and `sub_step_progress`, folded by the aggregate itself."""
+    """One row per job: its summary and `sub_step_progress`, folded by the aggregate itself.
+
+    A deferred view (for building scratch tables only) writes a job's row once, when the job
+    leaves its cache or at `flush`, instead of after every run of events: its table is behind
+    its tracking until then.
+    """
 
     name = "job_progress"
 
-    def __init__(self, load: LoadJob, cache_size: int = JOB_CACHE_SIZE) -> None:
+    def __init__(
+        self, load: LoadJob, cache_size: int = JOB_CACHE_SIZE, deferred: bool = False
+    ) -> None:
         self._load = load
-        self._jobs: OrderedDict[UUID, RegistrationJob] = OrderedDict()
+        self._jobs: OrderedDict[int, RegistrationJob] = OrderedDict()
         self._cache_size = cache_size
+        self.deferred = deferred
+        self._unwritten: set[int] = set()
+        self._evicted: list[RegistrationJob] = []
 
     def forget(self) -> None:
         """Drop folded jobs (after a rollback, they may be ahead of the table)."""
         self._jobs.clear()
+        self._unwritten.clear()
+        self._evicted.clear()
 
     def _fold(self, event: Any) -> RegistrationJob:
-        job_id, version = event.originator_id, event.originator_version
-        job = self._jobs.pop(job_id, None)
+        key, version = event.originator_id.int, event.originator_version  # int keys hash fast
+        job = self._jobs.pop(key, None)
         if version == 1:
             job = None
         elif job is None or job.version != version - 1:
-            job = self._load(job_id, version - 1)
+            job = self._load(event.originator_id, version - 1)
         job = apply_event(job, event)
-        self._jobs[job_id] = job
+        self._jobs[key] = job
+        if self.deferred:
+            self._unwritten.add(key)
         if len(self._jobs) > self._cache_size:
-            self._jobs.popitem(last=False)
+            evicted_key, evicted = self._jobs.popitem(last=False)
+            if evicted_key in self._unwritten:
+                self._unwritten.discard(evicted_key)
+                self._evicted.append(evicted)
         return job
 
     def apply(self, db: Database, cur: Any, schema: Schema, events: Sequence[Any]) -> None:
-        touched = {e.originator_id: self._fold(e) for e in events if is_job_event(e)}
-        rows = [_job_values(job_row(job)) for job in touched.values()]
-        if rows:
+        touched = {e.originator_id.int: self._fold(e) for e in events if is_job_event(e)}
+        if self.deferred:
+            jobs, self._evicted = self._evicted, []
+        else:
+            jobs = list(touched.values())
+        self._write(db, cur, schema, jobs)
+
+    def flush(self, db: Database, cur: Any, schema: Schema) -> None:
+        """Write the rows of every job folded since its row was last written."""
+        self._write(db, cur, schema, [self._jobs[key] for key in self._unwritten])
+        self._unwritten.clear()
+
+    def _write(self, db: Database, cur: Any, schema: Schema, jobs: list[RegistrationJob]) -> None:
+        if jobs:
+            rows = [_job_values(job_row(job)) for job in jobs]
             cur.executemany(db.sql(insert_sql(schema.jobs, JOB_COLUMNS, "job_id")), rows)
 
 
@@ -129,6 +168,9 @@ class TimelineView:
     def forget(self) -> None:
         """Nothing is kept between runs."""
 
+    def flush(self, db: Database, cur: Any, schema: Schema) -> None:
+        """Every row is written as its event is applied."""
+
     def apply(self, db: Database, cur: Any, schema: Schema, events: Sequence[Any]) -> None:
         rows = [_timeline_values(timeline_entry(e)) for e in events if is_job_event(e)]
         if rows:
@@ -147,6 +189,9 @@ class BatchView:
 
     def forget(self) -> None:
         """Nothing is kept between runs."""
+
+    def flush(self, db: Database, cur: Any, schema: Schema) -> None:
+        """Every row is written as its event is applied."""
 
     def apply(self, db: Database, cur: Any, schema: Schema, events: Sequence[Any]) -> None:
         for event in events:

@@ -9,7 +9,7 @@ import pytest
 
 from infrastructure.registrations import LegacyEntry, Registrations
 from infrastructure.settings import Settings
-from projections import rebuild
+from projections import build
 from projections.diff import Difference, read_rows
 from projections.rebuild import rebuild_all, verify
 from projections.schema import VIEW_NAMES
@@ -63,7 +63,7 @@ def test_a_rebuild_from_scratch_equals_the_live_views(settings, app, views) -> N
 def test_a_rebuild_on_two_processes_equals_the_live_views(
     settings, app, views, monkeypatch
 ) -> None:
-    monkeypatch.setattr(rebuild, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(build, "PARALLEL_FROM", 0)
     every_kind_of_change(app)
     views.catch_up()
     live = snapshot(views)
