@@ -1,15 +1,19 @@
 """Catch-up rate of each read model and of a full rebuild, beside the raw log read rate.
 
 Builds a log of at least 100,000 events through the Application (group-committed) in a fresh
-PostgreSQL database and a fresh SQLite file, measures, prints a table and saves
-bench/results/projections.json. Not a test. Run it as a module, from the project's root:
-`.venv/bin/python -m bench.projections` (run as a file, its name would hide the package).
+PostgreSQL database and a fresh SQLite file. On each, in one run: the raw read of the log
+(select and decode through the mapper, and select alone) alternating with `rebuild_all`,
+REGFLOW_BENCH_ROUNDS (3) times each, medians reported; then each live view catching up alone.
+Prints a table and saves bench/results/projections.json. Not a test. Run it as a module,
+from the project's root: `.venv/bin/python -m bench.projections` (run as a file, its name
+would hide the package).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,6 +25,7 @@ from bench.scratch import scratch_postgres
 from domain.job import RegistrationJob
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from projections.build import process_count
 from projections.database import Database
 from projections.rebuild import rebuild_all
 from projections.runner import ViewRunner
@@ -30,6 +35,7 @@ from projections.service import build_views
 EVENTS = int(os.environ.get("REGFLOW_BENCH_EVENTS", "100000"))
 BATCH_SIZE = 50
 READ_LIMIT = 1000
+ROUNDS = int(os.environ.get("REGFLOW_BENCH_ROUNDS", "3"))
 CONFIG = {
     "account": {"email": "a@b.example", "password": "pw"},
     "menu": {"menu_id": "m"},
@@ -77,20 +83,22 @@ def build_log(app: Registrations) -> tuple[int, float]:
     return int(app.recorder.max_notification_id() or 0), time.perf_counter() - start
 
 
-def raw_read(app: Registrations) -> float:
-    """Seconds to read the whole log through the mapper (decrypt, decode), as the views do."""
+def raw_read(app: Registrations, decode: bool = True) -> float:
+    """Seconds to read the whole log; with `decode`, through the mapper (decrypt, decode) too,
+    as every reader of it must."""
     start, position = time.perf_counter(), 0
     while notifications := app.recorder.select_notifications(
         start=position, limit=READ_LIMIT, inclusive_of_start=False
     ):
-        for notification in notifications:
-            app.mapper.to_domain_event(notification)
+        if decode:
+            for notification in notifications:
+                app.mapper.to_domain_event(notification)
         position = notifications[-1].id
     return time.perf_counter() - start
 
 
 def view_catch_up(app: Registrations, db: Database, index: int, head: int) -> float:
-    """Seconds for one view to catch up from nothing, on tables of its own."""
+    """Seconds for one live view to catch up from nothing, on indexed tables of its own."""
     schema = Schema.scratch()
     schema.create(db)
     view = build_views(app)[index]
@@ -104,23 +112,47 @@ def view_catch_up(app: Registrations, db: Database, index: int, head: int) -> fl
         schema.drop(db)
 
 
+def rebuild(settings: Settings, app: Registrations) -> float:
+    start = time.perf_counter()
+    rebuild_all(settings, app)
+    return time.perf_counter() - start
+
+
+def median_rate(events: int, runs: list[float]) -> float:
+    return events / statistics.median(runs)
+
+
 def measure(url: str) -> dict[str, Any]:
+    """Rates over one log; the raw reads and the rebuilds alternate, ROUNDS of each."""
     settings = Settings(_env_file=None, database_url=url, secret_key="bench")
     app = Registrations(settings)
     db = Database(settings)
     try:
         head, build_seconds = build_log(app)
-        rates = {"raw_read": head / raw_read(app)}
+        reads, selects, rebuilds = [], [], []
+        for _ in range(ROUNDS):
+            reads.append(raw_read(app))
+            selects.append(raw_read(app, decode=False))
+            rebuilds.append(rebuild(settings, app))
+        rates = {
+            "raw_read": median_rate(head, reads),
+            "raw_select_undecoded": median_rate(head, selects),
+        }
         for index, view in enumerate(build_views(app)):
-            rates[view.name] = head / view_catch_up(app, db, index, head)
-        start = time.perf_counter()
-        rebuild_all(settings, app)
-        rates["rebuild_all"] = head / (time.perf_counter() - start)
+            rates[f"live_{view.name}"] = head / view_catch_up(app, db, index, head)
+        rates["rebuild_all"] = median_rate(head, rebuilds)
         return {
             "events": head,
+            "rounds": ROUNDS,
+            "build_processes": process_count(head),
             "append_events_per_s": round(head / build_seconds),
             "events_per_s": {k: round(v) for k, v in rates.items()},
+            "rebuild_runs_events_per_s": [round(head / s) for s in rebuilds],
+            "raw_read_runs_events_per_s": [round(head / s) for s in reads],
             "rebuild_to_raw_ratio": round(rates["rebuild_all"] / rates["raw_read"], 3),
+            "rebuild_to_undecoded_select_ratio": round(
+                rates["rebuild_all"] / rates["raw_select_undecoded"], 3
+            ),
         }
     finally:
         db.close()
@@ -140,14 +172,12 @@ def main() -> None:
 
 def print_table(results: dict[str, Any]) -> None:
     names = list(next(iter(results.values()))["events_per_s"])
-    print(f"{'events/s':<18}" + "".join(f"{b:>12}" for b in results))
+    print(f"{'events/s':<34}" + "".join(f"{b:>12}" for b in results))
     for name in names:
-        print(f"{name:<18}" + "".join(f"{r['events_per_s'][name]:>12}" for r in results.values()))
-    print(
-        f"{'rebuild / raw':<18}"
-        + "".join(f"{r['rebuild_to_raw_ratio']:>12}" for r in results.values())
-    )
-    print(f"{'log size':<18}" + "".join(f"{r['events']:>12}" for r in results.values()))
+        print(f"{name:<34}" + "".join(f"{r['events_per_s'][name]:>12}" for r in results.values()))
+    for ratio in ("rebuild_to_raw_ratio", "rebuild_to_undecoded_select_ratio"):
+        print(f"{ratio:<34}" + "".join(f"{r[ratio]:>12}" for r in results.values()))
+    print(f"{'log size':<34}" + "".join(f"{r['events']:>12}" for r in results.values()))
 
 
 if __name__ == "__main__":
