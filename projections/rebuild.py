@@ -12,9 +12,10 @@ from projections.build import Progress, build
 from projections.database import Database
 from projections.diff import Difference, compare_rows, read_rows
 from projections.folds import job_row, replay
+from projections.job_view import JOB_COLUMNS
 from projections.schema import VIEW_NAMES, Schema
 from projections.timeline import timeline_entry
-from projections.views import JOB_COLUMNS, TIMELINE_COLUMNS
+from projections.views import TIMELINE_COLUMNS
 
 KEYED = ("job_progress", "batch_summaries")  # their primary keys follow them when renamed
 SCAN_CHUNK = 5000

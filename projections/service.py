@@ -11,12 +11,13 @@ from domain.job import RegistrationJob
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 from projections.database import Database
+from projections.job_view import JobProgressView
 from projections.listener import LogListener
 from projections.queries import ViewQueries
 from projections.runner import ViewRunner
 from projections.schema import Schema
 from projections.supervisor import Supervisor
-from projections.views import BatchView, JobProgressView, TimelineView, View
+from projections.views import BatchView, TimelineView, View
 
 SQLITE_POLL = 0.05
 POSTGRES_POLL = 1.0

@@ -16,10 +16,10 @@ from infrastructure.settings import Settings
 from projections.build import BuildFailed, Helper
 from projections.database import Database
 from projections.diff import read_rows
+from projections.job_view import JobProgressView
 from projections.rebuild import rebuild_all
 from projections.schema import VIEW_NAMES, Schema
 from projections.shares import Share, build_share
-from projections.views import JobProgressView
 from tests.conftest import unique_org
 from tests.integration.test_projections import drive, new_batch, until, views_of
 

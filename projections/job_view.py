@@ -1,0 +1,106 @@
+"""The job view: one row per job with its summary and `sub_step_progress`."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from domain.job import RegistrationJob
+from projections.database import Database
+from projections.folds import apply_event, job_row
+from projections.jsontext import dumps
+from projections.schema import Schema
+from projections.views import insert_sql, is_job_event, storable
+
+JOB_CACHE_SIZE = 20_000
+JOB_COLUMNS = (
+    "job_id",
+    "batch_id",
+    "organisation_id",
+    "name",
+    "external_id",
+    "restaurant",
+    "status",
+    "current_phase",
+    "counts",
+    "last_error",
+    "version",
+    "created_at",
+    "updated_at",
+    "progress",
+)
+LoadJob = Callable[[UUID, int], RegistrationJob]
+
+
+class JobProgressView:
+    """One row per job: its summary and `sub_step_progress`, folded by the aggregate itself.
+
+    A deferred view (for building scratch tables only) writes a job's row once, when the job
+    leaves its cache or at `flush`, instead of after every run of events: its table is behind
+    its tracking until then.
+    """
+
+    name = "job_progress"
+
+    def __init__(
+        self, load: LoadJob, cache_size: int = JOB_CACHE_SIZE, deferred: bool = False
+    ) -> None:
+        self._load = load
+        self._jobs: OrderedDict[int, RegistrationJob] = OrderedDict()
+        self._cache_size = cache_size
+        self.deferred = deferred
+        self._unwritten: set[int] = set()
+        self._evicted: list[RegistrationJob] = []
+
+    def forget(self) -> None:
+        """Drop folded jobs (after a rollback, they may be ahead of the table)."""
+        self._jobs.clear()
+        self._unwritten.clear()
+        self._evicted.clear()
+
+    def _fold(self, event: Any) -> RegistrationJob:
+        key, version = event.originator_id.int, event.originator_version  # int keys hash fast
+        job = self._jobs.pop(key, None)
+        if version == 1:
+            job = None
+        elif job is None or job.version != version - 1:
+            job = self._load(event.originator_id, version - 1)
+        job = apply_event(job, event)
+        self._jobs[key] = job
+        if self.deferred:
+            self._unwritten.add(key)
+        if len(self._jobs) > self._cache_size:
+            evicted_key, evicted = self._jobs.popitem(last=False)
+            if evicted_key in self._unwritten:
+                self._unwritten.discard(evicted_key)
+                self._evicted.append(evicted)
+        return job
+
+    def apply(self, db: Database, cur: Any, schema: Schema, events: Sequence[Any]) -> None:
+        touched = {e.originator_id.int: self._fold(e) for e in events if is_job_event(e)}
+        if self.deferred:
+            jobs, self._evicted = self._evicted, []
+        else:
+            jobs = list(touched.values())
+        self._write(db, cur, schema, jobs)
+
+    def flush(self, db: Database, cur: Any, schema: Schema) -> None:
+        """Write the rows of every job folded since its row was last written."""
+        self._write(db, cur, schema, [self._jobs[key] for key in self._unwritten])
+        self._unwritten.clear()
+
+    def _write(self, db: Database, cur: Any, schema: Schema, jobs: list[RegistrationJob]) -> None:
+        if jobs:
+            rows = [_job_values(job_row(job)) for job in jobs]
+            cur.executemany(db.sql(insert_sql(schema.jobs, JOB_COLUMNS, "job_id")), rows)
+
+
+def _job_values(row: dict[str, Any]) -> tuple[Any, ...]:
+    stored = row | {
+        "restaurant": dumps(row["restaurant"]),
+        "counts": dumps(row["counts"]),
+        "progress": dumps(row["sub_step_progress"]),
+    }
+    return storable([stored[c] for c in JOB_COLUMNS])
