@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
-from multiprocessing import get_context
+from multiprocessing import get_context, parent_process
 from typing import Any
 
 from infrastructure.registrations import Registrations
@@ -29,20 +30,34 @@ def process_count(events: int) -> int:
     return max(1, min(MAX_PROCESSES, os.cpu_count() or 1))
 
 
+class Orphaned(Exception):
+    """The process that started this helper is gone: nobody will use what it builds."""
+
+
 def _help(settings: Settings, schema: Schema, stop: int, index: int, count: int, pipe: Any) -> None:
     """A helper's life: start up, say so, build the share it is dealt, say it is done."""
+    parent = parent_process()
+
+    def check_parent(_position: int) -> None:
+        if parent is not None and not parent.is_alive():
+            raise Orphaned
+
     try:
         app, db = Registrations(settings), Database(settings)
         try:
             pipe.send("ready")
             split = pipe.recv()
-            build_share(app, db, schema, stop, Share(index, count, split), start=split)
+            share = Share(index, count, split)
+            build_share(app, db, schema, stop, share, start=split, between=check_parent)
         finally:
             db.close()
             app.close()
         pipe.send("done")
+    except (Orphaned, EOFError, BrokenPipeError):
+        return  # the build it was part of was stopped: quietly stop too
     except Exception as exc:
-        pipe.send(f"build process {index} failed: {type(exc).__name__}: {exc}")
+        with contextlib.suppress(OSError):
+            pipe.send(f"build process {index} failed: {type(exc).__name__}: {exc}")
 
 
 class Helper:
