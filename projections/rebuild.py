@@ -14,6 +14,7 @@ from projections.diff import Difference, compare_rows, read_rows
 from projections.folds import job_row, replay
 from projections.job_view import JOB_COLUMNS
 from projections.schema import VIEW_NAMES, Schema
+from projections.scratch import scratch_views
 from projections.timeline import timeline_entry
 from projections.views import TIMELINE_COLUMNS
 
@@ -52,16 +53,15 @@ def rebuild_all(
 ) -> int:
     """Rebuild every view from the whole log; running runners carry on from the new rows."""
     db = Database(settings)
-    live, scratch = schema or Schema(), Schema.scratch()
+    live = schema or Schema()
     try:
         live.create(db)
-        scratch.create(db, indexed=False)
-        head = int(app.recorder.max_notification_id() or 0)
-        position = build(settings, app, db, scratch, head, progress)
-        _swap_in(db, live, scratch, position)
-        return position
+        with scratch_views(settings, db) as scratch:
+            head = int(app.recorder.max_notification_id() or 0)
+            position = build(settings, app, db, scratch, head, progress)
+            _swap_in(db, live, scratch, position)
+            return position
     finally:
-        scratch.drop(db)
         db.close()
 
 
@@ -84,9 +84,7 @@ def _verify_all(
     settings: Settings, db: Database, live: Schema, app: Registrations
 ) -> list[Difference]:
     position = min(live.positions(db).values())
-    scratch = Schema.scratch()
-    try:
-        scratch.create(db, indexed=False)
+    with scratch_views(settings, db) as scratch:
         build(settings, app, db, scratch, position)
         current = {v: read_rows(db, live, v) for v in VIEW_NAMES}
         moved = _changed_since(app, position)
@@ -95,8 +93,6 @@ def _verify_all(
             for v in VIEW_NAMES
             for d in compare_rows(v, current[v], read_rows(db, scratch, v), moved)
         ]
-    finally:
-        scratch.drop(db)
 
 
 def _changed_since(app: Registrations, position: int) -> set[str]:
