@@ -23,15 +23,15 @@ class BuildFailed(Exception):
     """A helper process of a build failed or died: the build is incomplete."""
 
 
+class Orphaned(Exception):
+    """The process that started this helper is gone: nobody will use what it builds."""
+
+
 def process_count(events: int) -> int:
     """How many processes build a log of `events`: one per core, on a long log."""
     if events < PARALLEL_FROM:
         return 1
     return max(1, min(MAX_PROCESSES, os.cpu_count() or 1))
-
-
-class Orphaned(Exception):
-    """The process that started this helper is gone: nobody will use what it builds."""
 
 
 def _help(settings: Settings, schema: Schema, stop: int, index: int, count: int, pipe: Any) -> None:
