@@ -32,6 +32,9 @@ async def _checks(services: Services) -> tuple[dict[str, Any], list[str]]:
         log.warning("readiness: store unreachable: %s", type(exc).__name__)
         checks["store"] = {"reachable": False}
         problems.append("store: unreachable")
+    engine_health = getattr(services.engine, "health", None)
+    if engine_health is not None:
+        checks["engine"] = engine_health()
     if services.read_models is not None:
         lag = dict(await services.run(services.read_models.lag))
         checks["view_lag"] = lag
@@ -40,11 +43,15 @@ async def _checks(services: Services) -> tuple[dict[str, Any], list[str]]:
 
 
 async def ready(request: web.Request) -> web.Response:
-    """Ready when the store answers and every view is within MAX_VIEW_LAG events of the log."""
+    """Ready when the store answers and every view is within MAX_VIEW_LAG events of the log.
+
+    An engine with quarantined jobs is still ready (other jobs run) but says it is degraded.
+    """
     try:
         checks, problems = await asyncio.wait_for(_checks(services_of(request)), CHECK_TIMEOUT)
     except TimeoutError:
         raise NotReady("Not ready", ["checks timed out"]) from None
     if problems:
         raise NotReady("Not ready", problems)
-    return ok(status="ready", checks=checks)
+    degraded = checks.get("engine", {}).get("degraded", False)
+    return ok(status="degraded" if degraded else "ready", checks=checks)

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from domain.job import RegistrationJob
+from domain.outcomes import AttemptDecision, Ruling, counted_attempts, outcome_of, rule
 from domain.retry import RetryPolicy
 from infrastructure.executors.port import CallOutcome
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What an outcome becomes: completed, a retry after `delay`, or failed."""
-
-    kind: str
-    delay: float = 0.0
 
 
 def decide(
@@ -27,28 +19,28 @@ def decide(
     fraction: float,
     spared: int,
     outage: bool,
-) -> Decision:
+) -> Ruling:
     """Complete, retry or fail; attempts lost to an API outage (`spared`) do not count."""
-    if outcome.ok:
-        return Decision("completed")
-    if not outcome.transient:
-        return Decision("failed")
-    counted = max(1, job.sub_steps[key].run_attempts - spared)
-    if not outage and not policy.may_retry(counted):
-        return Decision("failed")
-    return Decision("retry", policy.delay_before(counted, fraction, outcome.retry_after))
+    return rule(
+        outcome_of(outcome.ok, outcome.transient),
+        policy=policy,
+        counted=counted_attempts(job.sub_steps[key].run_attempts, spared),
+        outage=outage,
+        fraction=fraction,
+        retry_after=outcome.retry_after,
+    )
 
 
-def record(key: str, outcome: CallOutcome, decision: Decision) -> Callable[[RegistrationJob], Any]:
-    """The command that records `decision` on a job."""
+def record(key: str, outcome: CallOutcome, ruling: Ruling) -> Callable[[RegistrationJob], Any]:
+    """The command that records `ruling` on a job."""
     error = outcome.error or "failed"
 
     def command(job: RegistrationJob) -> Any:
-        if decision.kind == "completed":
+        if ruling.decision is AttemptDecision.COMPLETED:
             return job.complete_sub_step(key, outcome.result)
-        if decision.kind == "retry":
+        if ruling.retries:
             honoured = outcome.retry_after is not None
-            return job.schedule_retry(key, error, decision.delay, retry_after=honoured)
+            return job.schedule_retry(key, error, ruling.delay, retry_after=honoured)
         return job.fail_sub_step(key, error, outcome.transient)
 
     return command

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Iterable
 from typing import Protocol
 
 from psycopg_pool import ConnectionPool
 
+from infrastructure.engine.clock import SYSTEM_CLOCK, Clock
 from infrastructure.persistence import schema_lock
 from infrastructure.settings import Settings
 
@@ -88,9 +88,10 @@ class PostgresLeases:
 
 
 class SqliteLeases:
-    """Leases in a table of the same SQLite file as the events."""
+    """Leases in a table of the same SQLite file as the events, timed by the engine's clock."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._clock = clock
         self._conn = sqlite3.connect(
             path, timeout=30, check_same_thread=False, isolation_level=None
         )
@@ -100,13 +101,16 @@ class SqliteLeases:
             "worker_id TEXT NOT NULL, expires_at REAL NOT NULL)"
         )
 
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
+
     def _run(self, sql: str, params: tuple[object, ...]) -> list[tuple[str]]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
     def claim(self, job_id: str, worker_id: str, seconds: float) -> bool:
         """Take the lease if free, expired or already ours."""
-        now = time.time()
+        now = self._now()
         rows = self._run(
             f"""INSERT INTO {TABLE} (job_id, worker_id, expires_at) VALUES (?, ?, ?)
             ON CONFLICT (job_id) DO UPDATE SET worker_id = excluded.worker_id,
@@ -124,7 +128,7 @@ class SqliteLeases:
         if not ids:
             return set()
         sql = f"UPDATE {TABLE} SET expires_at = ? WHERE worker_id = ? AND job_id IN ({marks})"
-        rows = self._run(sql + " RETURNING job_id", (time.time() + seconds, worker_id, *ids))
+        rows = self._run(sql + " RETURNING job_id", (self._now() + seconds, worker_id, *ids))
         return {r[0] for r in rows}
 
     def release(self, job_ids: Iterable[str], worker_id: str) -> None:
@@ -143,17 +147,17 @@ class SqliteLeases:
             f"SELECT job_id FROM {TABLE} WHERE job_id IN ({marks})"
             " AND worker_id <> ? AND expires_at >= ?"
         )
-        return {r[0] for r in self._run(sql, (*ids, worker_id, time.time()))}
+        return {r[0] for r in self._run(sql, (*ids, worker_id, self._now()))}
 
     def close(self) -> None:
         self._conn.close()
 
 
-def open_leases(settings: Settings) -> Leases:
+def open_leases(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Leases:
     """The lease table beside the events: PostgreSQL or the SQLite file."""
     if settings.is_postgres:
         return PostgresLeases(settings)
     path = settings.sqlite_path
     if path in ("", ":memory:"):
-        return SqliteLeases(":memory:")
-    return SqliteLeases(path)
+        return SqliteLeases(":memory:", clock)
+    return SqliteLeases(path, clock)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from domain.retry import RetryPolicy
 from infrastructure.engine.circuit import CircuitBreaker
+from infrastructure.engine.clock import Clock
 from infrastructure.engine.storage import GroupCommitter, StoreGateway
 from infrastructure.executors.port import Executor
 
@@ -25,8 +26,7 @@ class Shared:
     circuit: CircuitBreaker
     call_slots: asyncio.Semaphore
     worker_id: str
-    clock: Callable[[], float]
-    sleep: Callable[[float], Awaitable[None]]
+    clock: Clock
     random: Callable[[], float]
     policies: dict[str, RetryPolicy]
     check_interval: float

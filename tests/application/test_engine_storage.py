@@ -13,7 +13,6 @@ from infrastructure.executors.simulator_faults import CLOUDFLARE_PAGE
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 from tests.reliability.engine_kit import (
-    FakeTime,
     eventually,
     restaurants,
     running_engine,
@@ -72,11 +71,7 @@ async def test_a_store_down_longer_than_the_retries_loses_nothing(
     flaky: FlakyStore, settings: Settings
 ) -> None:
     job_ids = start_batch(flaky, restaurants(3))
-    fake = FakeTime()
-    async with (
-        simulator() as (sim, url),
-        running_engine(flaky, settings, url, clock=fake.clock, sleep=fake.sleep) as engine,
-    ):
+    async with simulator() as (sim, url), running_engine(flaky, settings, url) as engine:
         await eventually(lambda: len(sim.calls) >= 4)
         flaky.failures_left = 9
         assert await engine.run_until_idle(30)

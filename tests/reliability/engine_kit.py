@@ -51,22 +51,6 @@ def start_batch(app: Registrations, items: list[dict[str, Any]]) -> list[str]:
     return [str(j.id) for j in jobs]
 
 
-class FakeTime:
-    """A clock that moves only when the engine sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
 @asynccontextmanager
 async def simulator(config: SimulatorConfig | None = None) -> AsyncIterator[tuple[Simulator, str]]:
     """The simulated registration API on a loopback port."""
