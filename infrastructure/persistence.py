@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import os
@@ -22,6 +23,7 @@ SCHEMA_LOCK = 0x5E70  # advisory lock held while any process creates regflow's t
 _KEY_SALT = b"regflow: secrets at rest"
 
 
+@functools.lru_cache(maxsize=8)
 def derive_cipher_key(passphrase: str) -> str:
     """A 256-bit AES key derived from a passphrase, base64-encoded for the library."""
     key = hashlib.pbkdf2_hmac("sha256", passphrase.encode(), _KEY_SALT, 200_000)

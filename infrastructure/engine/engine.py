@@ -16,7 +16,7 @@ from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.clock import SYSTEM_CLOCK, Clock, wait_all, wait_for_event
 from infrastructure.engine.leases import Leases, open_leases
 from infrastructure.engine.quarantine import Quarantine
-from infrastructure.engine.renewal import renew_forever
+from infrastructure.engine.renewal import GIVE_UP_FRACTION, renew_forever
 from infrastructure.engine.runner import JobRunner
 from infrastructure.engine.shared import Shared
 from infrastructure.engine.storage import GroupCommitter, StoreGateway
@@ -40,6 +40,8 @@ def complain(what: str, exc: Exception) -> None:
 
 class Engine:
     """Runs Step 6 of every in-progress job this worker can lease, within bounded concurrency."""
+
+    lease_margin = GIVE_UP_FRACTION  # share of a lease we run on without a confirmed renewal
 
     def __init__(
         self,

@@ -31,7 +31,7 @@ async def renew_forever(engine: Engine) -> None:
             if not is_transient_exception(exc):
                 log.error("lease renewal failed: not a transient error", exc_info=exc)
             log.warning("lease renewal failed: %s", describe_exception(exc))
-            if clock.monotonic() - last_renewed <= seconds * GIVE_UP_FRACTION:
+            if clock.monotonic() - last_renewed <= seconds * engine.lease_margin:
                 continue
             kept = set()
         if kept or not held:

@@ -45,6 +45,10 @@ class JobRunner(JobHandle):
         self.lost = True
         self.inbox.put_nowait(Lost())
 
+    def lost_to_outage(self, failed_transiently: bool) -> bool:
+        """Whether a failed attempt is blamed on an API outage, so it does not count."""
+        return failed_transiently and self.shared.circuit.outage
+
     def wake(self) -> None:
         """Look at the store now: a cancel or retry-now may have been recorded."""
         self.inbox.put_nowait(Wake())
@@ -211,7 +215,7 @@ class JobRunner(JobHandle):
         metrics.call_seconds.observe(answer.seconds)
         failed_transiently = not outcome.ok and outcome.transient
         self.shared.circuit.record(failed_transiently, answer.probe)
-        outage = failed_transiently and self.shared.circuit.outage
+        outage = self.lost_to_outage(failed_transiently)
         if outage:
             self.spared[key] += 1
         policy = self.shared.policy(key)
