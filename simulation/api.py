@@ -44,11 +44,12 @@ class SimulatedApi:
         return self.faults.enabled and any(a <= now < b for a, b in self.faults.outages)
 
     def _fault(self, call: SubStepCall) -> str | None:
+        """The fault of this call; a permanent refusal outlasts the chaos (it is in the data)."""
+        where = (call.job_id, call.sub_step)
         if not self.faults.enabled:
-            return None
+            return "400" if where in self.faults.permanent else None
         if self._down():
             return "503"
-        where = (call.job_id, call.sub_step)
         if where in self.faults.permanent:
             return "400"
         planned = self.faults.transient.get(where)
@@ -61,7 +62,7 @@ class SimulatedApi:
             self.overlaps.append(f"{call.sub_step} of job {call.job_id} at t={self.clock.now()}")
         self.in_flight[where] += 1
         try:
-            await asyncio.sleep(self.rng.uniform(0.05, 2.0))
+            await asyncio.sleep(self.rng.uniform(0.05, 3.0))
             if fault is not None:
                 return _failure(fault, self.rng)
             key = call.idempotency_key

@@ -12,7 +12,7 @@ from domain.retry import RetryPolicy
 from simulation.api import TRANSIENT
 from simulation.store import StoreFaults
 
-CHAOS_SECONDS = 600.0
+CHAOS_SECONDS = 150.0
 POLICY = RetryPolicy(
     max_attempts=8, initial_delay=1.0, multiplier=2.0, max_delay=30.0, jitter=0.2, timeout=10.0
 )
@@ -95,7 +95,7 @@ def make_plan(rng: random.Random) -> Plan:
         (rng.uniform(0, CHAOS_SECONDS), rng.randrange(workers), rng.uniform(5, 60))
         for _ in range(rng.randint(0, 2))
     ]
-    partitions = [(rng.randrange(workers), a, b) for a, b in _windows(rng, 1, 20.0, 90.0)]
+    partitions = [(rng.randrange(workers), a, b) for a, b in _windows(rng, 1, 35.0, 90.0)]
     operations = [
         Operation(
             at=rng.uniform(0, CHAOS_SECONDS),
@@ -110,7 +110,7 @@ def make_plan(rng: random.Random) -> Plan:
         configs=configs,
         workers=workers,
         store=store,
-        api_outages=_windows(rng, 1, 30.0, 300.0),
+        api_outages=_windows(rng, 1, 60.0, 400.0),
         transient=transient,
         permanent=permanent,
         crashes=crashes,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.exceptions import RegflowError
+from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.engine import Engine
 from infrastructure.engine.leases import SqliteLeases
 from infrastructure.engine.runner import JobRunner
@@ -100,6 +101,7 @@ class World:
             gateway=InlineGateway(self.app),
             runner=self.variant.runner,
             poll_seconds=POLL_SECONDS,
+            circuit=CircuitBreaker(cooldown=0.5, max_cooldown=4.0, clock=self.clock),
         )
         self.engines[number] = engine
         await engine.start()
@@ -213,5 +215,15 @@ def run_seed(seed: int, variant: Variant | None = None) -> Outcome:
         world.app.close()
         world.leases.close()
     finally:
+        _finish(loop)
         loop.close()
     return outcome
+
+
+def _finish(loop: SimulatedLoop) -> None:
+    """Cancel what the run left waiting, so closing the loop destroys no pending task."""
+    left = asyncio.all_tasks(loop)
+    for task in left:
+        task.cancel()
+    if left:
+        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))

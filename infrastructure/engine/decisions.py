@@ -17,14 +17,15 @@ def decide(
     outcome: CallOutcome,
     policy: RetryPolicy,
     fraction: float,
-    spared: int,
     outage: bool,
 ) -> Ruling:
-    """Complete, retry or fail; attempts lost to an API outage (`spared`) do not count."""
+    """Complete, retry or fail; attempts lost to an API outage (recorded as such) do not count."""
+    state = job.sub_steps[key]
+    spared = state.spared + (1 if outage else 0)
     return rule(
         outcome_of(outcome.ok, outcome.transient),
         policy=policy,
-        counted=counted_attempts(job.sub_steps[key].run_attempts, spared),
+        counted=counted_attempts(state.run_attempts, spared),
         outage=outage,
         fraction=fraction,
         retry_after=outcome.retry_after,
@@ -40,7 +41,10 @@ def record(key: str, outcome: CallOutcome, ruling: Ruling) -> Callable[[Registra
             return job.complete_sub_step(key, outcome.result)
         if ruling.retries:
             honoured = outcome.retry_after is not None
-            return job.schedule_retry(key, error, ruling.delay, retry_after=honoured)
+            counted = ruling.decision is not AttemptDecision.SPARED
+            return job.schedule_retry(
+                key, error, ruling.delay, retry_after=honoured, counted=counted
+            )
         return job.fail_sub_step(key, error, outcome.transient)
 
     return command

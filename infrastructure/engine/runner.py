@@ -36,7 +36,6 @@ class JobRunner(JobHandle):
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
         self.launcher = CallLauncher(shared, self.inbox)
         self.retry_clock = RetryClock(shared.clock)
-        self.spared: Counter[str] = Counter()
         self.spent: Counter[str] = Counter()
         self._next_check = 0.0
 
@@ -138,11 +137,14 @@ class JobRunner(JobHandle):
             due = self._next_due() if self.job.status == JobStatus.IN_PROGRESS else None
             if due is not None:
                 timers.append(asyncio.ensure_future(clock.sleep(due)))
-            await asyncio.wait([getter, *timers], return_when=asyncio.FIRST_COMPLETED)
-            for timer in timers:
-                timer.cancel()
-            if not getter.done():
-                getter.cancel()
+            try:
+                await asyncio.wait([getter, *timers], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for timer in timers:
+                    timer.cancel()
+                if not getter.done():
+                    getter.cancel()
+            if not getter.done() or getter.cancelled():
                 return []
             self.inbox.put_nowait(getter.result())
         return self._drain()
@@ -216,12 +218,8 @@ class JobRunner(JobHandle):
         failed_transiently = not outcome.ok and outcome.transient
         self.shared.circuit.record(failed_transiently, answer.probe)
         outage = self.lost_to_outage(failed_transiently)
-        if outage:
-            self.spared[key] += 1
         policy = self.shared.policy(key)
-        decision = decide(
-            self.job, key, outcome, policy, self.shared.random(), self.spared[key], outage
-        )
+        decision = decide(self.job, key, outcome, policy, self.shared.random(), outage)
         metrics.sub_step_outcomes.labels(sub_step=key, outcome=decision.decision).inc()
 
         def after(_: object) -> None:
