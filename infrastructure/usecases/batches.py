@@ -69,14 +69,7 @@ class BatchCommands(RegistrationStore):
             for summary, config in checked
         ]
         summaries = [{"id": str(j.id), "restaurant": j.restaurant} for j in jobs]
-        batch = RegistrationBatch._create(
-            RegistrationBatch.Created,
-            id=batch_id,
-            organisation_id=organisation_id,
-            name=name.strip(),
-            jobs=summaries,
-            actor=actor,
-        )
+        batch = RegistrationBatch.open(organisation_id, name.strip(), summaries, actor, batch_id)
         return batch, jobs, self.store(batch, *jobs)
 
     def start_step6(
@@ -107,14 +100,8 @@ class BatchCommands(RegistrationStore):
         """Record jobs exported from the old system as one batch, with their progress as events."""
         batch_id = RegistrationBatch.create_id()
         jobs = [self._legacy_job(batch_id, organisation_id, entry, actor) for entry in entries]
-        batch = RegistrationBatch._create(
-            RegistrationBatch.Created,
-            id=batch_id,
-            organisation_id=organisation_id,
-            name=batch_name,
-            jobs=[{"id": str(j.id), "restaurant": j.restaurant} for j in jobs],
-            actor=actor,
-        )
+        summaries = [{"id": str(j.id), "restaurant": j.restaurant} for j in jobs]
+        batch = RegistrationBatch.open(organisation_id, batch_name, summaries, actor, batch_id)
         return batch, jobs, self.store(batch, *jobs)
 
     @staticmethod
@@ -122,14 +109,8 @@ class BatchCommands(RegistrationStore):
         batch_id: UUID, organisation_id: str, entry: LegacyEntry, actor: str
     ) -> RegistrationJob:
         summary, config = validated_restaurant(entry.restaurant)
-        job = RegistrationJob._create(
-            RegistrationJob.Created,
-            id=entry.job_id,
-            batch_id=batch_id,
-            organisation_id=organisation_id,
-            restaurant=summary,
-            execution_config=config,
-            actor=actor,
+        job = RegistrationJob.register(
+            batch_id, organisation_id, summary, config, actor, job_id=entry.job_id
         )
         job.import_legacy(entry.sub_steps, entry.context, actor)
         return job
