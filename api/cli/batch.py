@@ -13,6 +13,7 @@ from rich.live import Live
 from rich.table import Table
 
 from domain.exceptions import InvalidInput
+from domain.status import SETTLED_WELL
 from infrastructure.engine.wiring import running_engine
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -86,9 +87,7 @@ def progress_table(app: Registrations, job_ids: list[str], status: dict[str, Any
     counts: dict[str, int] = {}
     for job in jobs:
         counts[str(job.status)] = counts.get(str(job.status), 0) + 1
-    steps = sum(
-        1 for j in jobs for s in j.sub_steps.values() if s.status in ("completed", "skipped")
-    )
+    steps = sum(1 for j in jobs for s in j.sub_steps.values() if s.status in SETTLED_WELL)
     table = Table(title="Step 6 progress")
     for column in ("jobs", *sorted(counts), "sub-steps done", "calls in flight", "circuit"):
         table.add_column(column)
@@ -111,7 +110,7 @@ def job_table(app: Registrations, job_ids: list[str]) -> Table:
     for job_id in job_ids:
         job = app.job(job_id)
         shown = job.shown_statuses()
-        done = sum(1 for s in shown.values() if s in ("completed", "skipped"))
+        done = sum(1 for s in shown.values() if s in SETTLED_WELL)
         failed = [k for k, s in shown.items() if s == "failed"]
         table.add_row(
             str(job.restaurant.get("name")),
