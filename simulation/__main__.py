@@ -3,34 +3,55 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 
-from simulation.world import run_seed
+from simulation.world import Outcome, run_seed
+
+
+def outcomes(seeds: list[int], jobs: int) -> Iterator[Outcome]:
+    """Each seed's outcome, in seed order; seeds are independent, so processes share them."""
+    if jobs <= 1 or len(seeds) == 1:
+        yield from map(run_seed, seeds)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(run_seed, seeds, chunksize=4)
+
+
+def report(results: Iterable[Outcome], verbose: bool) -> tuple[int, int]:
+    """Print each failing seed with what it broke and how to reproduce it; (passed, failed)."""
+    passed = failed = 0
+    for outcome in results:
+        if not outcome.violations:
+            passed += 1
+            if verbose:
+                print(
+                    f"seed {outcome.seed} passed: {outcome.events} events, "
+                    f"{outcome.api_calls} API calls, {outcome.simulated_seconds:.0f} simulated "
+                    f"seconds, store faults {outcome.faults}"
+                )
+            continue
+        failed += 1
+        print(f"seed {outcome.seed} FAILED:")
+        for violation in outcome.violations:
+            print(f"  - {violation}")
+        print(f"  reproduce: make simulate SEED={outcome.seed}", flush=True)
+    return passed, failed
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="simulation", description=__doc__)
-    parser.add_argument("--seeds", type=int, default=100, help="run seeds 0..N-1")
-    parser.add_argument("--seed", type=int, default=None, help="run this one seed")
+    parser.add_argument("--seeds", type=int, default=300, help="run seeds FIRST..FIRST+N-1")
     parser.add_argument("--first", type=int, default=0, help="first seed of --seeds")
+    parser.add_argument("--seed", type=int, default=None, help="run this one seed")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
     args = parser.parse_args(argv)
-    seeds = [args.seed] if args.seed is not None else range(args.first, args.first + args.seeds)
-    failed = 0
-    for seed in seeds:
-        outcome = run_seed(seed)
-        if outcome.violations:
-            failed += 1
-            print(f"seed {seed} FAILED:")
-            for violation in outcome.violations:
-                print(f"  - {violation}")
-            print(f"  reproduce: make simulate SEED={seed}")
-        elif args.seed is not None:
-            print(
-                f"seed {seed} passed: {outcome.events} events, {outcome.api_calls} API calls, "
-                f"{outcome.simulated_seconds:.0f} simulated seconds, store faults {outcome.faults}"
-            )
-    total = len(seeds)
-    print(f"{total - failed} passed, {failed} failed")
+    one = args.seed is not None
+    seeds = [args.seed] if one else list(range(args.first, args.first + args.seeds))
+    passed, failed = report(outcomes(seeds, args.jobs), verbose=one)
+    print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from domain.failures import NO_TITLE_PAGE
 from domain.plan import PLAN
 from infrastructure.executors.port import CallOutcome, SubStepCall
-from infrastructure.executors.simulator_answers import Request, success_answer
+from infrastructure.executors.simulator.answers import Request, success_answer
 from simulation.loop import SimulatedClock
 
 TRANSIENT = ("503", "520", "timeout", "429")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
-from projections.folds import apply_event, document_of, replay
+from projections.folds.jobs import apply_event, document_of, replay
 
 if TYPE_CHECKING:
     from simulation.world import World

@@ -6,7 +6,7 @@ from typing import Any
 
 from infrastructure.engine.engine import Engine
 from infrastructure.engine.runner import JobRunner
-from infrastructure.registrations import Registrations
+from infrastructure.usecases.registrations import Registrations
 from simulation.world import Variant
 
 

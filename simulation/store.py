@@ -11,7 +11,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 
 from infrastructure.engine.leases import SqliteLeases
 from infrastructure.engine.storage import StoreGateway
-from infrastructure.registrations import Registrations
+from infrastructure.usecases.registrations import Registrations
 from simulation.loop import SimulatedClock
 
 T = TypeVar("T")

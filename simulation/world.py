@@ -14,8 +14,8 @@ from infrastructure.engine.engine import Engine
 from infrastructure.engine.leases import SqliteLeases
 from infrastructure.engine.runner import JobRunner
 from infrastructure.errors import is_transient_exception
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from simulation.api import ApiClient, ApiFaults, SimulatedApi
 from simulation.loop import SimulatedClock, SimulatedLoop, simulated_world
 from simulation.plan import CHAOS_SECONDS, POLICY, Operation, Plan, make_plan

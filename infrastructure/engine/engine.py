@@ -11,7 +11,6 @@ from typing import Any
 from domain.outcomes import RunEnd
 from domain.retry import RetryPolicy
 from infrastructure import metrics
-from infrastructure.application import RegistrationStore
 from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.clock import SYSTEM_CLOCK, Clock, wait_all, wait_for_event
 from infrastructure.engine.leases import Leases, open_leases
@@ -24,6 +23,7 @@ from infrastructure.engine.work_source import LogWorkSource, WorkSource
 from infrastructure.errors import describe_exception, is_transient_exception
 from infrastructure.executors.port import Executor
 from infrastructure.settings import Settings
+from infrastructure.usecases.store import RegistrationStore
 
 log = logging.getLogger("regflow.engine")
 POLL_SECONDS = 0.5

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from infrastructure.engine.clock import Clock
+from infrastructure.engine.leases import Leases
+from infrastructure.engine.shared import Shared
 from infrastructure.errors import describe_exception, is_transient_exception
-
-if TYPE_CHECKING:
-    from infrastructure.engine.engine import Engine
+from infrastructure.settings import Settings
 
 log = logging.getLogger("regflow.engine")
 GIVE_UP_FRACTION = 0.8
 
 
-async def renew_forever(engine: Engine) -> None:
+class Holder(Protocol):
+    """The engine, as lease renewal sees it."""
+
+    settings: Settings
+    clock: Clock
+    shared: Shared
+    leases: Leases
+    worker_id: str
+    runners: dict[str, Any]
+    closing: bool
+    lease_margin: float
+
+
+async def renew_forever(engine: Holder) -> None:
     """Every third of a lease, extend the leases held; drop jobs whose lease cannot be kept."""
     seconds = engine.settings.lease_seconds
     clock = engine.clock

@@ -13,8 +13,8 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.job import RegistrationJob
 from infrastructure import metrics
-from infrastructure.application import RegistrationStore
 from infrastructure.errors import is_transient_exception
+from infrastructure.usecases.store import RegistrationStore
 
 T = TypeVar("T")
 log = logging.getLogger("regflow.engine")

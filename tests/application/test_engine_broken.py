@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
-from tests.reliability.engine_kit import eventually, restaurants, running_engine, simulator
-from tests.reliability.engine_kit import start_batch as start
+from infrastructure.usecases.registrations import Registrations
+from tests.application.engine_kit import running_engine, simulator
+from tests.application.engine_kit import start_batch as start
+from tests.kit import eventually, restaurants
 
 
 class BuggyStore(Registrations):
