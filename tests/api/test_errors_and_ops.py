@@ -75,7 +75,6 @@ class TestHealth:
             v >= 0 for v in body["checks"]["view_lag"].values()
         )
 
-
     async def test_ready_says_degraded_while_a_job_is_quarantined(self, client: Client) -> None:
         engine = QuarantiningEngine()
         client.app[SERVICES].engine = engine
