@@ -6,12 +6,15 @@ import asyncio
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from domain.failures import NO_TITLE_PAGE
 from domain.plan import PLAN
+from infrastructure.engine.leases import TABLE as LEASES
+from infrastructure.engine.leases import SqliteLeases
 from infrastructure.executors.port import CallOutcome, SubStepCall
 from infrastructure.executors.simulator.answers import Request, success_answer
-from simulation.loop import SimulatedClock
+from simulation.loop import EPOCH, SimulatedClock
 
 TRANSIENT = ("503", "520", "timeout", "429")
 
@@ -37,6 +40,7 @@ class SimulatedApi:
         self.executions: Counter[str] = Counter()
         self.in_flight: Counter[tuple[str, str]] = Counter()
         self.overlaps: list[str] = []
+        self.stale_calls: list[str] = []
         self.calls = 0
 
     def _down(self) -> bool:
@@ -71,7 +75,10 @@ class SimulatedApi:
                 answer = success_answer(
                     PLAN.sub_step(call.sub_step), Request(key, call.payload, {})
                 )
-                self.answers[key] = {k: v for k, v in answer.items() if k != "success"}
+                now = self.clock.now().isoformat()
+                self.answers[key] = {
+                    k: now if k.endswith("At") else v for k, v in answer.items() if k != "success"
+                }
             return CallOutcome(ok=True, result=dict(self.answers[key]), status=200)
         finally:
             self.in_flight[where] -= 1
@@ -91,12 +98,33 @@ def _failure(fault: str, rng: random.Random) -> CallOutcome:
 
 
 class ApiClient:
-    """One worker's executor: a timeout fault never reaches the server."""
+    """One worker's executor: a timeout fault never reaches the server.
 
-    def __init__(self, api: SimulatedApi) -> None:
+    It also notes a call made by a worker that does not hold a live lease on the job.
+    """
+
+    def __init__(self, api: SimulatedApi, worker_id: str, leases: SqliteLeases) -> None:
         self.api = api
+        self.worker_id = worker_id
+        self.leases = leases
+
+    def _check_lease(self, call: SubStepCall) -> None:
+        sql = f"SELECT worker_id, expires_at FROM {LEASES} WHERE job_id = ?"
+        rows: list[Any] = self.leases._run(sql, (call.job_id,))
+        now = self.api.clock.now().timestamp()
+        if not rows or rows[0][0] != self.worker_id or rows[0][1] <= now:
+            held = (
+                f"held by {rows[0][0]} until t={rows[0][1] - EPOCH.timestamp():.1f}s"
+                if rows
+                else "not held"
+            )
+            self.api.stale_calls.append(
+                f"{self.worker_id} called {call.sub_step} of job {call.job_id} "
+                f"at t={self.api.clock.monotonic():.1f}s, its lease {held}"
+            )
 
     async def call(self, call: SubStepCall) -> CallOutcome:
+        self._check_lease(call)
         self.api.calls += 1
         fault = self.api._fault(call)
         if fault == "timeout":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,7 @@ def _operators_recorded_once(world: World, events: dict[str, list[Any]]) -> list
 def _api_calls(world: World) -> list[str]:
     api = world.api
     problems = [f"two calls in flight at once: {o}" for o in api.overlaps[:3]]
+    problems += [f"a call without a live lease: {s}" for s in api.stale_calls[:3]]
     twice = [k for k, n in api.executions.items() if n > 1]
     if twice:
         problems.append(f"idempotency keys executed more than once: {twice[:3]}")
@@ -105,6 +107,25 @@ def _folds_agree(world: World, events: dict[str, list[Any]]) -> list[str]:
         live = world.app.job(job_id)
         if document_of(live) != replayed or live.version != len(evs):
             problems.append(f"job {job_id}: the live job differs from its replayed log")
+    return problems + _views_agree(world, events)
+
+
+def _views_agree(world: World, events: dict[str, list[Any]]) -> list[str]:
+    """The read models the process kept current hold what the log folds to."""
+    world.views.catch_up()
+    problems = []
+    for job_id, evs in events.items():
+        row = world.views.job_progress(job_id)
+        job = replay(evs)
+        expected = json.loads(json.dumps(document_of(job), default=str))
+        if row is None:
+            problems.append(f"job {job_id}: missing from the job view")
+        elif (row["sub_step_progress"], row["status"], row["version"]) != (
+            expected,
+            str(job.status),
+            len(evs),
+        ):
+            problems.append(f"job {job_id}: the job view differs from the fold of its log")
     return problems
 
 

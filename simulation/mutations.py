@@ -29,6 +29,10 @@ class UnfencedRunner(JobRunner):
     def lose(self) -> None:
         return None
 
+    @property
+    def deadline(self) -> float:
+        return float("inf")
+
     async def reload(self) -> None:
         self._job = await self._retrying(lambda: self.shared.gateway.load(self.job_id))
 

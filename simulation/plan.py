@@ -13,8 +13,11 @@ from simulation.api import TRANSIENT
 from simulation.store import StoreFaults
 
 CHAOS_SECONDS = 150.0
+# Attempts enough that bad luck cannot exhaust them: a lone sub-step can fail CIRCUIT_THRESHOLD
+# times before the circuit opens, plus one planned fault and up to three interruptions.
+CIRCUIT_THRESHOLD = 3
 POLICY = RetryPolicy(
-    max_attempts=8, initial_delay=1.0, multiplier=2.0, max_delay=30.0, jitter=0.2, timeout=10.0
+    max_attempts=8, initial_delay=1.0, multiplier=2.0, max_delay=10.0, jitter=0.2, timeout=10.0
 )
 OPERATIONS = ("cancel", "resume", "reset", "mark")
 
@@ -41,7 +44,7 @@ class Plan:
     transient: dict[tuple[int, str], list[str]]
     permanent: set[tuple[int, str]]
     crashes: list[tuple[float, int, float]]  # when, which worker, down for how long
-    partitions: list[tuple[int, float, float]]  # worker, from, to
+    partitions: list[tuple[float, float]]  # the busiest worker loses the lease table
     operations: list[Operation] = field(default_factory=list)
 
     def will_run(self, job: int) -> set[str]:
@@ -67,18 +70,20 @@ def _config(rng: random.Random) -> dict[str, Any]:
     return config
 
 
-def _windows(rng: random.Random, most: int, shortest: float, longest: float) -> list[Any]:
-    starts = sorted(rng.uniform(0, CHAOS_SECONDS) for _ in range(rng.randint(0, most)))
+def _windows(
+    rng: random.Random, most: int, shortest: float, longest: float, within: float = CHAOS_SECONDS
+) -> list[Any]:
+    starts = sorted(rng.uniform(0, within) for _ in range(rng.randint(0, most)))
     return [(s, s + rng.uniform(shortest, longest)) for s in starts]
 
 
 def make_plan(rng: random.Random) -> Plan:
     """Everything one seed will do, drawn from its generator."""
-    configs = [_config(rng) for _ in range(rng.randint(2, 5))]
+    configs = [_config(rng) for _ in range(rng.randint(2, 6))]
     workers = rng.randint(2, 3)
     store = StoreFaults(
         fail_commit=rng.choice((0.0, 0.02, 0.05)),
-        ambiguous_commit=rng.choice((0.0, 0.03, 0.08)),
+        ambiguous_commit=rng.choice((0.0, 0.05, 0.15)),
         drop_read=rng.choice((0.0, 0.01, 0.03)),
         slow_write=rng.choice((0.0, 0.05)),
         outages=_windows(rng, 1, 2.0, 20.0),
@@ -95,7 +100,9 @@ def make_plan(rng: random.Random) -> Plan:
         (rng.uniform(0, CHAOS_SECONDS), rng.randrange(workers), rng.uniform(5, 60))
         for _ in range(rng.randint(0, 2))
     ]
-    partitions = [(rng.randrange(workers), a, b) for a, b in _windows(rng, 1, 35.0, 90.0)]
+    # A partition early in the run cuts a worker off while its jobs are mid-way.
+    cut_off = _windows(rng, 1, 35.0, 90.0, within=40.0)
+    partitions = list(cut_off)
     operations = [
         Operation(
             at=rng.uniform(0, CHAOS_SECONDS),
@@ -104,13 +111,13 @@ def make_plan(rng: random.Random) -> Plan:
             sub_step=rng.choice(PLAN.keys),
             status=rng.choice(("completed", "failed", "skipped")),
         )
-        for _ in range(rng.randint(0, 3))
+        for _ in range(rng.randint(0, 6))
     ]
     return Plan(
         configs=configs,
         workers=workers,
         store=store,
-        api_outages=_windows(rng, 1, 60.0, 400.0),
+        api_outages=_windows(rng, 1, 100.0, 400.0, within=60.0),
         transient=transient,
         permanent=permanent,
         crashes=crashes,

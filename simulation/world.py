@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import random
 from dataclasses import dataclass, field
@@ -16,13 +18,15 @@ from infrastructure.engine.runner import JobRunner
 from infrastructure.errors import is_transient_exception
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
+from projections.live.service import ReadModelService
 from simulation.api import ApiClient, ApiFaults, SimulatedApi
 from simulation.loop import SimulatedClock, SimulatedLoop, simulated_world
-from simulation.plan import CHAOS_SECONDS, POLICY, Operation, Plan, make_plan
+from simulation.plan import CHAOS_SECONDS, CIRCUIT_THRESHOLD, POLICY, Operation, Plan, make_plan
 from simulation.store import FaultyStore, InlineGateway, WorkerLeases
 
 CALM_SECONDS = 7200.0
 POLL_SECONDS = 5.0
+VIEW_SECONDS = 20.0
 ORG = "sim"
 
 
@@ -46,6 +50,8 @@ class Outcome:
     events: int = 0
     api_calls: int = 0
     faults: dict[str, int] = field(default_factory=dict)
+    workers: int = 0
+    fingerprint: str = ""  # a digest of the whole log: equal runs have equal fingerprints
 
 
 class World:
@@ -67,6 +73,7 @@ class World:
         self.store = FaultyStore(self.app, self.plan.store, self.rng, self.clock)
         self.leases = SqliteLeases(":memory:", self.clock)
         self.api = SimulatedApi(ApiFaults(outages=self.plan.api_outages), self.rng, self.clock)
+        self.views = ReadModelService(self.settings, self.app)
         self.engines: list[Engine | None] = [None] * self.plan.workers
         self.job_ids: list[str] = []
         self.operations: list[tuple[Operation, str, str]] = []  # op, actor, outcome
@@ -89,10 +96,9 @@ class World:
 
     async def start_worker(self, number: int) -> None:
         leases = WorkerLeases(self.leases, self.clock)
-        leases.partitions = [(a, b) for w, a, b in self.plan.partitions if w == number]
         engine = self.variant.engine(
             self.app,
-            ApiClient(self.api),
+            ApiClient(self.api, f"w{number}", self.leases),
             self.settings.model_copy(update={"worker_id": f"w{number}"}),
             leases=leases,  # type: ignore[arg-type]
             clock=self.clock,
@@ -101,7 +107,9 @@ class World:
             gateway=InlineGateway(self.app),
             runner=self.variant.runner,
             poll_seconds=POLL_SECONDS,
-            circuit=CircuitBreaker(cooldown=0.5, max_cooldown=4.0, clock=self.clock),
+            circuit=CircuitBreaker(
+                threshold=CIRCUIT_THRESHOLD, cooldown=0.5, max_cooldown=4.0, clock=self.clock
+            ),
         )
         self.engines[number] = engine
         await engine.start()
@@ -118,6 +126,13 @@ class World:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    def partition(self, window: tuple[float, float]) -> None:
+        """Cut the worker running the most jobs off the lease table (not off the store)."""
+        live = [e for e in self.engines if e is not None]
+        if live:
+            busiest = max(live, key=lambda e: len(e.runners))
+            busiest.leases.partitions.append(window)  # type: ignore[attr-defined]
 
     def operate(self, op: Operation) -> None:
         """An operator command through the use-case layer, as the API would send it."""
@@ -153,11 +168,24 @@ class World:
         for at, worker, down in self.plan.crashes:
             actions += [(at, "crash", worker), (at + down, "restart", worker)]
         actions += [(op.at, "operate", op) for op in self.plan.operations]
+        actions += [(a, "partition", (a, b)) for a, b in self.plan.partitions]
         actions.append((CHAOS_SECONDS, "heal", None))
         return sorted(actions, key=lambda a: (a[0], a[1]))
 
+    async def follow_views(self) -> None:
+        """The read models, kept current from the log as the live process does (faults and all)."""
+        while True:
+            await asyncio.sleep(VIEW_SECONDS)
+            try:
+                self.views.catch_up()
+            except Exception as exc:
+                if not is_transient_exception(exc):
+                    self.broken.append(f"the views broke: {type(exc).__name__}: {exc}")
+                    return
+
     async def run(self) -> None:
         self.create_jobs()
+        views = asyncio.ensure_future(self.follow_views())
         for number in range(self.plan.workers):
             await self.start_worker(number)
         for at, kind, what in self.timeline():
@@ -168,9 +196,12 @@ class World:
                 await self.start_worker(what)
             elif kind == "operate":
                 self.operate(what)
+            elif kind == "partition":
+                self.partition(what)
             elif kind == "heal":
                 await self.heal()
         await self.settle()
+        views.cancel()
 
     async def heal(self) -> None:
         self.store.heal()
@@ -210,14 +241,28 @@ def run_seed(seed: int, variant: Variant | None = None) -> Outcome:
             outcome.violations += world.broken + check(world)
         outcome.simulated_seconds = loop.now
         outcome.api_calls = world.api.calls
+        outcome.workers = world.plan.workers
         outcome.faults = dict(world.store.injected)
         outcome.events = world.app.recorder.max_notification_id() or 0
+        outcome.fingerprint = fingerprint(world)
+        world.views.stop()
         world.app.close()
         world.leases.close()
     finally:
         _finish(loop)
         loop.close()
     return outcome
+
+
+def fingerprint(world: World) -> str:
+    """A digest of every stored event (who, which version, what) in log order."""
+    digest = hashlib.sha256()
+    notifications = world.app.recorder.select_notifications(0, 10**9, inclusive_of_start=False)
+    for record in notifications:
+        event = world.app.mapper.to_domain_event(record)
+        fields = json.dumps(vars(event), sort_keys=True, default=str)
+        digest.update(f"{record.topic}:{fields};".encode())
+    return digest.hexdigest()
 
 
 def _finish(loop: SimulatedLoop) -> None:

@@ -79,6 +79,7 @@ class Engine:
             random=random,
             policies=dict(policies or {}),
             check_interval=settings.lease_seconds / 3,
+            lease_slack=settings.lease_seconds * (1 - self.lease_margin),
         )
         self.quarantine = Quarantine(clock)
         self.runners: dict[str, JobRunner] = {}

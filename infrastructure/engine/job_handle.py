@@ -6,8 +6,8 @@ when it still fails transiently, or meets a stale version, the handle checks whe
 events landed, reloads, re-applies what did not land and saves again, at most SAVE_ROUNDS
 times for transient failures: a save gives up after about 3 x (7 s + 4 attempts) + 2 s.
 Reads (load, landed) follow STORE_READ_POLICY. Nothing here waits past the job's lease: once
-the next wait would end after `lease_until`, the run ends with StoreUnavailable and another
-run takes over later.
+the next wait would end after `deadline` (the lease's end, less a slack), the run ends with
+StoreUnavailable and another run takes over later.
 An error that is not transient is not retried: it ends the run (the engine quarantines the job).
 """
 
@@ -51,6 +51,11 @@ class JobHandle:
         self.lost = False
         self.lease_until = float("inf")
         self._job: RegistrationJob | None = None
+
+    @property
+    def deadline(self) -> float:
+        """When this run must stop unless its lease is renewed first: before it expires."""
+        return self.lease_until - self.shared.lease_slack
 
     @property
     def job(self) -> RegistrationJob:
@@ -147,7 +152,7 @@ class JobHandle:
 
     async def _pause(self, seconds: float, exc: Exception) -> None:
         """Wait before trying the store again, unless the wait would outlive our lease."""
-        if self.shared.clock.monotonic() + seconds >= self.lease_until:
+        if self.shared.clock.monotonic() + seconds >= self.deadline:
             raise StoreUnavailable(describe_exception(exc)) from exc
         await self.shared.clock.sleep(seconds)
 

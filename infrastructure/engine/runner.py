@@ -80,7 +80,7 @@ class JobRunner(JobHandle):
 
     async def _loop(self) -> RunEnd:
         while True:
-            if self.lost:
+            if self.lost or self.shared.clock.monotonic() >= self.deadline:
                 raise LostJob(self.job_id)
             running = self.job.status == JobStatus.IN_PROGRESS
             stopping = self.shared.stopping.is_set()
@@ -137,6 +137,9 @@ class JobRunner(JobHandle):
             due = self._next_due() if self.job.status == JobStatus.IN_PROGRESS else None
             if due is not None:
                 timers.append(asyncio.ensure_future(clock.sleep(due)))
+            if self.deadline != float("inf"):
+                left = max(0.0, self.deadline - clock.monotonic())
+                timers.append(asyncio.ensure_future(clock.sleep(left)))
             try:
                 await asyncio.wait([getter, *timers], return_when=asyncio.FIRST_COMPLETED)
             finally:

@@ -30,6 +30,7 @@ class Shared:
     random: Callable[[], float]
     policies: dict[str, RetryPolicy]
     check_interval: float
+    lease_slack: float = 0.0  # a run stops this long before its lease would expire unrenewed
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     overhead: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
     calls_in_flight: int = 0

@@ -100,6 +100,28 @@ class TestOutcomes:
         assert job.start_sub_step("codeGeneration") == first
         assert job.sub_steps["codeGeneration"].attempts == 2
 
+    def test_attempts_spared_by_an_outage_are_in_the_log_for_the_next_worker(self) -> None:
+        job = running_job()
+        for _ in range(3):
+            job.start_sub_step("codeGeneration")
+            job.schedule_retry("codeGeneration", "HTTP 503", delay=1.0, counted=False)
+        job.start_sub_step("codeGeneration")
+        job.schedule_retry("codeGeneration", "HTTP 503", delay=1.0)
+        taken_over = given(job)
+        state = taken_over.sub_steps["codeGeneration"]
+        assert (state.run_attempts, state.spared) == (4, 3)
+
+    def test_a_resume_gives_fresh_attempts_and_forgets_spared_ones(self) -> None:
+        job = running_job()
+        job.start_sub_step("codeGeneration")
+        job.schedule_retry("codeGeneration", "HTTP 503", delay=1.0, counted=False)
+        job.start_sub_step("codeGeneration")
+        job.fail_sub_step("codeGeneration", "HTTP 503", transient=True)
+        job.cancel("user:u-1", None)
+        job.resume("user:u-1")
+        state = given(job).sub_steps["codeGeneration"]
+        assert (state.run_attempts, state.spared) == (0, 0)
+
     def test_fail_blocks_only_dependents(self) -> None:
         job = running_job()
         succeed(job, *PHASE1)
