@@ -63,7 +63,7 @@ def import_group(app: Registrations, organisation: str, name: str, group: list[C
     for (outcome, job), imported in zip(group, jobs, strict=True):
         outcome.update(
             job_status=str(imported.status),
-            resuming_from=imported.resume_point(),
+            **imported.resume_plan().as_answer(),
             context_source=job.context_source,
             batch_name=name,
         )
@@ -94,7 +94,8 @@ def print_outcomes(outcomes: list[dict[str, Any]]) -> None:
             notes.insert(
                 0,
                 f"{item['job_status']}, context {item['context_source']}, "
-                f"resume from {item['resuming_from'] or '-'}",
+                f"last complete phase {item['resuming_from'] or '-'}, "
+                f"resumes in {item['resume_plan']['phase'] or '-'}",
             )
         table.add_row(
             str(item["index"]),
