@@ -13,7 +13,8 @@ from domain.plan import PHASES
 from domain.status import JobStatus, SubStepStatus
 
 _S = SubStepStatus
-_T = "regflow:RegistrationJob."
+JOB_TOPIC = "regflow:RegistrationJob"
+_T = JOB_TOPIC + "."
 
 
 class Created(Aggregate.Created):
