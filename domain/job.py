@@ -20,6 +20,7 @@ from domain.exceptions import (
 )
 from domain.execution_config import ExecutionConfig
 from domain.job_state import JobQueries, SubStepState
+from domain.limits import nesting_error
 from domain.plan import PLAN
 from domain.progress_rules import ResumePlan, conditional_skips, phase_changes
 from domain.status import (
@@ -267,8 +268,13 @@ class RegistrationJob(JobQueries, Aggregate):
 
     def check_edits(self, edits: list[tuple[str, str]]) -> list[EditCheck]:
         """What each edit would do, checked in order, without recording anything."""
-        for key, _ in edits:
-            PLAN.sub_step(key)
+        unknown = [
+            f"updates[{i}]: unknown sub-step {key}"
+            for i, (key, _) in enumerate(edits)
+            if key not in PLAN.keys
+        ]
+        if unknown:
+            raise EditRejected(f"{len(unknown)} of the edits name unknown sub-steps", unknown)
         return check_bulk(self.statuses(), edits)
 
     def validation(self, key: str) -> SubStepValidation:
@@ -302,6 +308,9 @@ class RegistrationJob(JobQueries, Aggregate):
             raise JobIsRunning(self.id)
         if not reason or not reason.strip():
             raise InvalidInput("A reason is required for manual edits")
+        too_deep = [e for k, _, r in edits if (e := nesting_error(r, f"{k}.result")) is not None]
+        if too_deep:
+            raise InvalidInput("A result is nested too deeply", too_deep)
         checks = self.preview_edits([(key, target) for key, target, _ in edits])
         for check, (_, _, result) in zip(checks, edits, strict=True):
             self._record_edit(check, actor, reason, result)

@@ -9,6 +9,7 @@ from api.auth import caller_of
 from api.presenters import job_answer, ok
 from api.schemas import EventsQuery, Reasoned, Resume, StateQuery
 from api.services import services_of
+from domain.exceptions import InvalidInput
 
 COMPLETED_NO_OP = "Job already completed; nothing to resume"
 DRY_RUN = "Dry run: this is what a resume would do; nothing was recorded"
@@ -80,6 +81,8 @@ async def state(request: web.Request) -> web.Response:
     """The job's state and context as they were at a time or version."""
     caller, services = caller_of(request), services_of(request)
     wanted = parsing.query(request, StateQuery)
+    if wanted.at is not None and wanted.version is not None:
+        raise InvalidInput("Give at or version, not both", ["at, version: give only one of them"])
     job = await services.run(
         services.app.job_as_of,
         request.match_info["jobId"],
