@@ -11,7 +11,6 @@ from domain.exceptions import (
     InvalidInput,
     JobIsRunning,
     NothingToResume,
-    SubStepNotFound,
 )
 from tests.unit.jobs import PHASE1, fail, given, new_job, refused, running_job, succeed, then
 
@@ -127,7 +126,7 @@ class TestMarkStatus:
         job = given(failed_at_menu_import())
         checks = job.edit([("menuImport", "skipped", None)], "user:u-1", REASON)
         assert checks[0].warnings == [
-            "Marking menuImport as skipped lets optionSets, itemTags run without it"
+            "Marking menuImport as skipped skips optionSets, itemTags: menu import did not succeed"
         ]
 
     def test_marking_the_same_status_is_refused(self) -> None:
@@ -152,13 +151,14 @@ class TestMarkStatus:
             job, lambda: job.edit([("menuImport", "skipped", None)], "user:u-1", " "), InvalidInput
         )
 
-    def test_unknown_sub_step_is_refused(self) -> None:
+    def test_unknown_sub_step_is_refused_with_a_per_item_error(self) -> None:
         job = given(failed_at_menu_import())
-        refused(
+        exc = refused(
             job,
             lambda: job.edit([("menuExport", "skipped", None)], "user:u-1", REASON),
-            SubStepNotFound,
+            EditRejected,
         )
+        assert exc.errors == ["updates[0]: unknown sub-step menuExport"]  # type: ignore[attr-defined]
 
     def test_marking_failed_reopens_a_completed_job(self) -> None:
         job = given(completed_job())
