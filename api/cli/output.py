@@ -50,12 +50,17 @@ def _visible(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def escape_control(value: Any) -> str:
+    """`value` as text safe to print plainly: every character that is not printable escaped."""
+    text = "" if value is None else str(value)
+    if text.isprintable():
+        return text
+    return "".join(_visible(c) for c in text)
+
+
 def escape_text(value: Any) -> str:
     """`value` as text safe to print through `rich`: control characters and markup escaped."""
-    text = "" if value is None else str(value)
-    if not text.isprintable():
-        text = "".join(_visible(c) for c in text)
-    return escape_markup(text)
+    return escape_markup(escape_control(value))
 
 
 def cells(*values: Any) -> list[str]:

@@ -132,3 +132,9 @@ class TestPipedCommands:
 def test_every_audit_command_has_json(command: list[str]) -> None:
     parsed = build_parser().parse_args([*command, "--json"])
     assert parsed.json is True
+
+
+def test_an_error_naming_what_was_typed_is_escaped(cli: Cli) -> None:
+    run = cli("events", "\x1b]0;title\x07not-a-job")
+    assert run.code == 1
+    assert "\x1b" not in run.err and "\\x1b]0;title\\x07not-a-job" in run.err
