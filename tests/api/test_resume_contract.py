@@ -92,3 +92,27 @@ async def test_a_dry_run_answers_the_plan_and_records_nothing(caller: Caller) ->
     assert (status, body["dry_run"], body["resume_plan"]["sub_steps"]) == (200, True, MENU_CHAIN)
     _, after = await caller.get(f"{BASE}/jobs/{job_id}")
     assert (after["job"]["status"], after["job"]["version"]) == ("failed", before["version"])
+
+
+async def test_menu_import_skipped_by_hand_then_resumed_completes_without_the_menu_chain(
+    caller: Caller,
+) -> None:
+    fault = {"kind": "bad_request", "endpoint": "menuImport"}
+    await simulator(caller.client, "PUT", "/_simulator/faults", {"faults": [fault]})
+    job_id = await caller.started_job()
+    await settled_job(caller, job_id)
+    path = f"{BASE}/jobs/{job_id}/steps/6/sub-steps/menuImport"
+    status, edit = await caller.patch(path, json={"status": "skipped", "reason": "no menu yet"})
+    assert status == 200
+    assert edit["warnings"] == [
+        "Marking menuImport as skipped skips optionSets, itemTags: menu import did not succeed"
+    ]
+    await simulator(caller.client, "DELETE", "/_simulator/calls")
+    status, body = await caller.post(f"{BASE}/jobs/{job_id}/resume-step-6")
+    assert (status, body["resuming_from"], body["resume_plan"]) == (
+        200,
+        "phase4",
+        {"phase": None, "sub_steps": []},
+    )
+    assert (await settled_job(caller, job_id))["status"] == "completed"
+    assert await calls_of(caller, job_id) == []
