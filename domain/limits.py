@@ -8,25 +8,27 @@ MAX_NESTING = 32
 """Levels of objects and lists an execution_config or a manual result may hold."""
 
 
-def depth_of(value: Any) -> int:
-    """How many levels of dicts and lists `value` nests (a scalar is 0), without recursion."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        if isinstance(current, dict):
-            children: Any = current.values()
-        elif isinstance(current, list | tuple):
-            children = current
-        else:
-            continue
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
+_CONTAINERS = (dict, list, tuple)
+
+
+def depth_of(value: Any, limit: int | None = None) -> int:
+    """How many levels of dicts and lists `value` nests (a scalar is 0), without recursion.
+
+    Walks level by level; with `limit`, stops as soon as the depth passes it.
+    """
+    depth = 0
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    while level and (limit is None or depth <= limit):
+        depth += 1
+        below: list[Any] = []
+        for container in level:
+            below.extend(container.values() if isinstance(container, dict) else container)
+        level = [child for child in below if isinstance(child, _CONTAINERS)]
+    return depth
 
 
 def nesting_error(value: Any, where: str, limit: int = MAX_NESTING) -> str | None:
     """A message naming `where` when `value` nests deeper than `limit`, else None."""
-    if depth_of(value) > limit:
+    if depth_of(value, limit) > limit:
         return f"{where}: nested deeper than {limit} levels"
     return None
