@@ -46,30 +46,21 @@ async def _checks(services: Services) -> tuple[dict[str, Any], list[str]]:
 async def ready(request: web.Request) -> web.Response:
     """Ready when the store answers and every view is within MAX_VIEW_LAG events of the log.
 
-<<<<<<< HEAD
-    An engine with quarantined jobs is still ready (other jobs run) but says it is degraded.
-    """
-=======
     Only an authenticated caller sees the checks' figures (log head, view lag); an anonymous
-    probe learns ready or not, and which part is not, without store-wide counts.
+    probe learns ready or not, and which part is not, without store-wide counts. An engine
+    with quarantined jobs is still ready (other jobs run) but says it is degraded.
     """
     trusted = request.get(CALLER) is not None
->>>>>>> main
     try:
         checks, problems = await asyncio.wait_for(_checks(services_of(request)), CHECK_TIMEOUT)
     except TimeoutError:
         raise NotReady("Not ready", ["checks timed out"]) from None
     if problems:
-<<<<<<< HEAD
-        raise NotReady("Not ready", problems)
-    degraded = checks.get("engine", {}).get("degraded", False)
-    return ok(status="degraded" if degraded else "ready", checks=checks)
-=======
         raise NotReady("Not ready", problems if trusted else anonymous(problems))
-    return ok(status="ready", checks=checks) if trusted else ok(status="ready")
+    status = "degraded" if checks.get("engine", {}).get("degraded", False) else "ready"
+    return ok(status=status, checks=checks) if trusted else ok(status=status)
 
 
 def anonymous(problems: list[str]) -> list[str]:
     """The problems without their figures: which part is not ready, not by how much."""
     return sorted({p.split(":", 1)[0].split(" ", 1)[0] + ": not ready" for p in problems})
->>>>>>> main

@@ -81,16 +81,19 @@ class TestHealth:
             v >= 0 for v in body["checks"]["view_lag"].values()
         )
 
-    async def test_ready_says_degraded_while_a_job_is_quarantined(self, client: Client) -> None:
+    async def test_ready_says_degraded_while_a_job_is_quarantined(self, org_a: Caller) -> None:
         engine = QuarantiningEngine()
-        client.app[SERVICES].engine = engine
+        org_a.client.app[SERVICES].engine = engine
         engine.quarantine.hold("job-1", "TypeError: cannot serialise a set")
-        async with client.get("/health/ready") as response:
+        headers = {"Authorization": f"Bearer {org_a.key}"}
+        async with org_a.client.get("/health/ready", headers=headers) as response:
             body = await response.json()
         assert (response.status, body["status"]) == (200, "degraded")
         assert body["checks"]["engine"]["quarantined"][0]["job_id"] == "job-1"
+        async with org_a.client.get("/health/ready") as response:
+            assert await response.json() == {"success": True, "status": "degraded"}
         engine.quarantine.clear("job-1")
-        async with client.get("/health/ready") as response:
+        async with org_a.client.get("/health/ready", headers=headers) as response:
             assert (await response.json())["status"] == "ready"
 
 
