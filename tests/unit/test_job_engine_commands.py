@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import pytest
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, Mapper, StoredEvent, UUIDAsHex
 
 from domain.exceptions import IllegalTransition
+from domain.job import RegistrationJob
 from tests.unit.jobs import PHASE1, fail, given, new_job, refused, running_job, succeed, then
 
 
@@ -182,3 +186,27 @@ class TestFinish:
 def test_outcome_of_a_sub_step_not_in_flight_is_refused(command: object) -> None:
     job = given(running_job())
     refused(job, lambda: command(job), IllegalTransition)  # type: ignore[operator]
+
+
+class TestRetryScheduledVersionOne:
+    """SubStepRetryScheduled v1 had no `counted`: every attempt then counted, so it reads True."""
+
+    def test_v1_is_read_as_a_counted_attempt(self) -> None:
+        transcoder = JSONTranscoder()
+        transcoder.register(UUIDAsHex())
+        transcoder.register(DatetimeAsISO())
+        moment = {"_type_": "datetime_iso", "_data_": "2026-12-01T10:00:00+00:00"}
+        state = {
+            "timestamp": moment,
+            "sub_step": "codeGeneration",
+            "attempt": 1,
+            "error": "HTTP 503",
+            "delay": 1.0,
+            "retry_at": moment,
+            "honoured_retry_after": False,
+        }
+        topic = "regflow:RegistrationJob.SubStepRetryScheduled"
+        stored = StoredEvent(uuid4(), 5, topic, JSONTranscoder().encode(state))
+        event = Mapper(transcoder=transcoder).to_domain_event(stored)
+        assert isinstance(event, RegistrationJob.SubStepRetryScheduled)
+        assert event.counted is True
