@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from simulation.world import World
 
 REFUSAL = "EditRefused"
+# The event each operator command records once; others may follow in its save (a reset
+# skipping a menu step again, a phase settling).
+COMMANDS = ("JobCancelled", "ResumeRequested", "ManualStatusSet", "SubStepReset")
 
 
 def check(world: World) -> list[str]:
@@ -72,7 +75,7 @@ def _operators_recorded_once(world: World, events: dict[str, list[Any]]) -> list
     problems = []
     for op, actor, result in world.operations:
         kinds = by_actor.get(actor, Counter())
-        changes = sum(n for kind, n in kinds.items() if kind != REFUSAL)
+        changes = sum(kinds[kind] for kind in COMMANDS)
         allowed = {"done": (1, 1), "no-op": (0, 0), "refused": (0, 0), "unknown": (0, 1)}[result]
         if not allowed[0] <= changes <= allowed[1] or kinds[REFUSAL] > 1:
             problems.append(
