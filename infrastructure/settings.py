@@ -10,6 +10,8 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infrastructure.flow.config import parse_limits
+
 
 class Settings(BaseSettings):
     """Every knob of a regflow process."""
@@ -31,6 +33,18 @@ class Settings(BaseSettings):
     worker_id: str | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     postgres_pool_size: int = Field(default=5, ge=1)
+    api_max_in_flight: int | None = Field(default=None, ge=1)
+    api_rate_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    api_limits: str | None = None
+
+    @field_validator("api_limits")
+    @classmethod
+    def _valid_limits(cls, value: str | None) -> str | None:
+        try:
+            parse_limits(value)
+        except ValueError as exc:
+            raise ValueError(f"REGFLOW_API_LIMITS: {exc}") from None
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -19,6 +19,8 @@ from infrastructure.engine.shared import Shared
 from infrastructure.engine.storage import GroupCommitter, StoreGateway
 from infrastructure.engine.work_source import LogWorkSource, WorkSource
 from infrastructure.executors.port import Executor
+from infrastructure.flow.control import FlowControl
+from infrastructure.flow.wiring import open_flow
 from infrastructure.settings import Settings
 
 log = logging.getLogger("regflow.engine")
@@ -53,6 +55,7 @@ class Engine:
         policies: dict[str, RetryPolicy] | None = None,
         circuit: CircuitBreaker | None = None,
         poll_seconds: float = POLL_SECONDS,
+        flow: FlowControl | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
@@ -66,13 +69,13 @@ class Engine:
             committer=GroupCommitter(gateway),
             executor=executor,
             circuit=circuit or CircuitBreaker(clock=clock, sleep=sleep),
-            call_slots=asyncio.Semaphore(settings.max_concurrent_calls),
             worker_id=self.worker_id,
             clock=clock,
             sleep=sleep,
             random=random,
             policies=dict(policies or {}),
             check_interval=settings.lease_seconds / 3,
+            flow=flow or open_flow(settings, self.worker_id),
         )
         self.runners: dict[str, JobRunner] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -203,6 +206,7 @@ class Engine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.shared.flow.close()
         self.shared.gateway.close()
         self.leases.close()
 
@@ -218,4 +222,5 @@ class Engine:
             "commits": self.shared.committer.commits,
             "events_committed": self.shared.committer.events,
             "runs_ended": dict(self.outcomes),
+            "flow": self.shared.flow.snapshot(),
         }
