@@ -37,6 +37,7 @@ async def run_engine(app: web.Application) -> AsyncIterator[None]:
     settings = services.settings
     async with running_engine(services.app, settings, work_source=services.read_models) as engine:
         services.engine = runtime.engine = engine
+        services.flow = engine.shared.flow
         url = cast(HttpExecutor, engine.shared.executor).base_url
         runtime.simulator_url = None if settings.registration_api_url else url
         log.info("engine %s running against %s", engine.worker_id, url)
@@ -44,6 +45,7 @@ async def run_engine(app: web.Application) -> AsyncIterator[None]:
             yield
         finally:
             services.engine = None
+            services.flow = None
 
 
 def build_app(settings: Settings) -> web.Application:

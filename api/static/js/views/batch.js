@@ -27,6 +27,7 @@ export function batchView(outlet, { id, query }) {
   const problem = h("div");
   const counterBox = h("div", { class: "counters", "aria-live": "polite", "aria-atomic": "true" });
   const bar = h("div", { class: "batch-bar" });
+  const capacity = h("p", { class: "progress-note capacity-note", role: "status", hidden: true });
   const actionProblems = h("div", { class: "form-errors", role: "alert" });
   let filter = FILTERS.some(([f]) => f === query.get("filter")) ? query.get("filter") : "all";
   let jobs = [];
@@ -41,7 +42,7 @@ export function batchView(outlet, { id, query }) {
     h("div", { class: "page-head" }, h("div", { class: "title-line" }, title, status),
       h("div", { class: "actions" }, startSelected, startAll)),
     problem, actionProblems,
-    h("section", { class: "card", "aria-label": "Progress" }, h("div", { class: "card-body" }, counterBox, bar)),
+    h("section", { class: "card", "aria-label": "Progress" }, h("div", { class: "card-body" }, counterBox, bar, capacity)),
     h("section", { class: "card", "aria-labelledby": "jobs-title" },
       h("div", { class: "card-title-row" }, h("h2", { id: "jobs-title", class: "card-title" }, "Jobs"),
         h("div", { class: "chips", role: "group", "aria-label": "Show jobs" }, filterButtons)),
@@ -99,6 +100,11 @@ export function batchView(outlet, { id, query }) {
       bar.replaceChildren(progressBar(batch));
     }
     jobs = batch.jobs || [];
+    const waiting = Number(batch.waiting_for_capacity || 0);
+    capacity.hidden = waiting === 0;
+    capacity.textContent = waiting
+      ? `${waiting} job${waiting === 1 ? " is" : "s are"} waiting for registration API capacity (flow control).`
+      : "";
     startAll.disabled = !jobs.some((j) => j.status === "pending");
     showJobs();
   }
