@@ -21,8 +21,8 @@ import aiohttp
 
 from bench.engine import CONFIG, free_port
 from infrastructure.engine.wiring import running_engine
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 
 CAPACITY = {"limit": 8, "retry_after": 0.1}
 LATENCY = 0.05
@@ -36,7 +36,7 @@ async def start_simulator(workdir: Path) -> tuple[asyncio.subprocess.Process, st
     config.write_text(json.dumps({"capacity": CAPACITY, "latency": {"*": LATENCY}}))
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "infrastructure.executors.simulator_main",
+        sys.executable, "-m", "infrastructure.executors.simulator.main",
         "--port", str(port), "--config", str(config),
         stdout=asyncio.subprocess.DEVNULL,
     )  # fmt: skip

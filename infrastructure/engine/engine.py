@@ -11,8 +11,8 @@ from typing import Any
 
 from domain.retry import RetryPolicy
 from infrastructure import metrics
-from infrastructure.application import RegistrationStore
 from infrastructure.engine.circuit import CircuitBreaker
+from infrastructure.engine.flow_control import open_flow
 from infrastructure.engine.leases import Leases, open_leases
 from infrastructure.engine.runner import JobRunner
 from infrastructure.engine.shared import Shared
@@ -20,8 +20,8 @@ from infrastructure.engine.storage import GroupCommitter, StoreGateway
 from infrastructure.engine.work_source import LogWorkSource, WorkSource
 from infrastructure.executors.port import Executor
 from infrastructure.flow.control import FlowControl
-from infrastructure.flow.wiring import open_flow
 from infrastructure.settings import Settings
+from infrastructure.usecases.store import RegistrationStore
 
 log = logging.getLogger("regflow.engine")
 POLL_SECONDS = 0.5

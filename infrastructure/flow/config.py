@@ -4,29 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from domain.plan import PLAN
-
-
-def parse_limits(text: str | None) -> dict[str, int]:
-    """`menuImport=2,uploadImages=2` as a mapping; a clear ValueError for anything else."""
-    limits: dict[str, int] = {}
-    for raw in (text or "").split(","):
-        item = raw.strip()
-        if not item:
-            continue
-        key, sign, value = (part.strip() for part in item.partition("="))
-        if not sign or not key:
-            raise ValueError(f"{item!r} is not of the form subStep=N")
-        if key not in PLAN.keys:
-            known = ", ".join(PLAN.keys)
-            raise ValueError(f"unknown sub-step {key!r} (known: {known})")
-        if key in limits:
-            raise ValueError(f"sub-step {key!r} is given twice")
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"the limit of {key} must be a whole number >= 1, got {value!r}")
-        limits[key] = int(value)
-    return limits
-
 
 @dataclass(frozen=True)
 class FlowConfig:

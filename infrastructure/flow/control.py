@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from domain.failures import is_over_capacity
 from infrastructure.executors.port import CallOutcome
@@ -15,12 +15,17 @@ from infrastructure.flow.fair import Waiter, WaitingCalls
 from infrastructure.flow.ledger import Answer, Exchange, FlowUnavailable, Ledger, Slot
 from infrastructure.flow.limiter import AdaptiveLimit
 
-if TYPE_CHECKING:
-    from infrastructure.engine.clock import Clock
-
 log = logging.getLogger("regflow.flow")
 MAX_PAUSE = 300.0
 BACKOFF = (0.2, 5.0)
+
+
+class Clock(Protocol):
+    """What flow control needs of the engine's Clock port: monotonic time and sleeping."""
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
 
 
 class FlowControl:

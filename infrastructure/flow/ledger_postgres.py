@@ -50,8 +50,7 @@ class PostgresLedger:
     def __init__(self, settings: Settings, config: FlowConfig, worker_id: str) -> None:
         self.config = config
         self.worker_id = worker_id
-        parts = settings.postgres_parts()
-        self._conninfo = " ".join(f"{k}='{v}'" for k, v in parts.items() if v)
+        self._conninfo = settings.postgres_conninfo()
         self._conn: psycopg.Connection[Any] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="regflow-flow")
         with schema_lock(settings), psycopg.connect(self._conninfo, autocommit=True) as conn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from infrastructure.executors.simulator import SIMULATOR
+from infrastructure.executors.simulator.app import SIMULATOR
 from tests.api.test_simulator import ACCOUNT, MakeClient, key_for, post, simulator
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from infrastructure.executors.simulator import Simulator
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.app import Simulator
+from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
-from tests.reliability.engine_kit import restaurants
+from tests.kit import restaurants
 
 
 def start_org_batch(app: Registrations, count: int, org: str | None = None) -> tuple[str, set[str]]:

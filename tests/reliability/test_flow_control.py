@@ -10,16 +10,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from infrastructure.executors.simulator_faults import (
+from infrastructure.executors.simulator.faults import (
     CapacityFault,
     FaultRule,
     FaultSettings,
     SimulatorConfig,
 )
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+from tests.application.engine_kit import running_engine, simulator
 from tests.conftest import store_settings
-from tests.reliability.engine_kit import eventually, running_engine, simulator
+from tests.kit import eventually
 from tests.reliability.flow_kit import calls_of, share_429, start_org_batch
 from tests.reliability.test_kill_restart import start_worker, worker_env
 

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infrastructure.flow.config import parse_limits
 from infrastructure.flow.fair import Shares, allocate
 from infrastructure.flow.limiter import AdaptiveLimit, TokenBucket
+from infrastructure.settings import parse_limits
 from tests.unit.flow_kit import FakeClock
 
 

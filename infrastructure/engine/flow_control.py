@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from infrastructure.engine.clock import SYSTEM_CLOCK, Clock
-from infrastructure.flow.config import FlowConfig, parse_limits
+from infrastructure.flow.config import FlowConfig
 from infrastructure.flow.control import FlowControl
 from infrastructure.flow.ledger import MemoryLedger
 from infrastructure.flow.ledger_postgres import PostgresLedger
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, parse_limits
 
 
 def flow_config(settings: Settings) -> FlowConfig:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from itertools import takewhile
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -24,6 +22,7 @@ from infrastructure.settings import Settings
 from infrastructure.storage_retry import StorageRetry
 
 T = TypeVar("T")
+A = TypeVar("A", RegistrationJob, RegistrationBatch)
 log = logging.getLogger("regflow.storage")
 CONFLICT_RETRIES = 5
 
@@ -60,51 +59,29 @@ class RegistrationStore(Application[UUID]):
 
     def job(self, job_id: object, organisation_id: str | None = None) -> RegistrationJob:
         """The job, if it exists and belongs to the organisation (None: any)."""
-        uuid = as_uuid(job_id, JobNotFound)
-        try:
-            job = self.repository.get(uuid)
-        except AggregateNotFoundError:
-            raise JobNotFound(job_id) from None
-        if not isinstance(job, RegistrationJob) or (
-            organisation_id is not None and job.organisation_id != organisation_id
-        ):
-            raise JobNotFound(job_id)
-        return job
+        return self._load(RegistrationJob, JobNotFound, job_id, organisation_id)
 
     def batch(self, batch_id: object, organisation_id: str | None = None) -> RegistrationBatch:
         """The batch, if it exists and belongs to the organisation (None: any)."""
-        uuid = as_uuid(batch_id, BatchNotFound)
-        try:
-            batch = self.repository.get(uuid)
-        except AggregateNotFoundError:
-            raise BatchNotFound(batch_id) from None
-        if not isinstance(batch, RegistrationBatch) or (
-            organisation_id is not None and batch.organisation_id != organisation_id
-        ):
-            raise BatchNotFound(batch_id)
-        return batch
+        return self._load(RegistrationBatch, BatchNotFound, batch_id, organisation_id)
 
-    def job_as_of(
+    def _load(
         self,
-        job_id: object,
+        kind: type[A],
+        not_found: Callable[[object], NotFound],
+        aggregate_id: object,
         organisation_id: str | None,
-        at: datetime | None = None,
-        version: int | None = None,
-    ) -> RegistrationJob:
-        """The job folded from its own events up to `version`, or up to the time `at`."""
-        live = self.job(job_id, organisation_id)
-        if version is not None and not 1 <= version <= live.version:
-            raise NotFound(f"Job {job_id} has versions 1 to {live.version}, not {version}")
-        events: Iterable[Any] = self.events.get(live.id, lte=version)
-        if at is not None:
-            moment = at if at.tzinfo else at.replace(tzinfo=UTC)
-            events = takewhile(lambda e: e.timestamp <= moment, events)
-        job: Any = None
-        for event in events:
-            job = event.mutate(job)
-        if job is None:
-            raise NotFound(f"Job {job_id} did not exist yet at {at.isoformat() if at else at}")
-        return cast(RegistrationJob, job)
+    ) -> A:
+        """The aggregate of `kind`, if it exists and the organisation may see it."""
+        try:
+            found: Any = self.repository.get(as_uuid(aggregate_id, not_found))
+        except AggregateNotFoundError:
+            raise not_found(aggregate_id) from None
+        if not isinstance(found, kind) or (
+            organisation_id is not None and found.organisation_id != organisation_id
+        ):
+            raise not_found(aggregate_id)
+        return found
 
     def store(self, *aggregates: Any) -> Saved:
         """Save pending events of the aggregates in one transaction, retrying lost writes."""
