@@ -47,10 +47,12 @@ async def test_the_rate_holds_across_engines(app: Registrations, database_url: s
                 group.create_task(_run_until_idle(app, settings, url))
         starts = sorted(c.started for c in calls_of(sim, jobs))
     assert statuses(app, jobs) == {"completed"} and len(starts) == 60
-    burst = rate
+    # Calls are counted as they reach the simulator, not as granted: the first ones also wait
+    # for connections to open, which squeezes the window they open by up to `jitter` seconds.
+    burst, jitter = rate, 0.25
     for i, first in enumerate(starts):
         for j in range(i, len(starts)):
-            assert j - i + 1 <= burst + rate * (starts[j] - first) + 1, (i, j)
+            assert j - i + 1 <= burst + rate * (starts[j] - first + jitter), (i, j)
 
 
 async def _run_until_idle(app: Registrations, settings: Settings, url: str) -> None:
