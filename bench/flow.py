@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import sys
 import tempfile
 from collections import Counter
@@ -115,31 +116,39 @@ def fairness(ok: list[dict[str, Any]], batches: dict[str, int], start: float) ->
     }
 
 
-async def main(jobs: int) -> dict[str, Any]:
+CASES: list[tuple[str, dict[str, Any]]] = [("adaptive", {})] + [
+    (f"fixed-{n}", {"api_max_in_flight": n, "max_concurrent_calls": max(n, 32)}) for n in FIXED
+]
+
+
+async def main(jobs: int, rounds: int) -> dict[str, Any]:
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in CASES}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         process, base = await start_simulator(workdir)
         try:
-            cases = [await run_case(base, workdir, "adaptive", {"org-a": jobs})]
-            for limit in FIXED:
-                cases.append(await run_case(
-                    base, workdir, f"fixed-{limit}", {"org-a": jobs},
-                    api_max_in_flight=limit, max_concurrent_calls=max(limit, 32),
-                ))  # fmt: skip
-            for case in cases:
-                print(json.dumps(case), flush=True)
+            for turn in range(rounds):
+                for name, fields in CASES:
+                    case = await run_case(
+                        base, workdir, f"{name}-{turn}", {"org-a": jobs}, **fields
+                    )
+                    runs[name].append(case)
+                    print(json.dumps(case), flush=True)
             unequal = {"org-large": jobs, "org-medium": jobs // 3, "org-small": jobs // 8}
             fair = await run_case(base, workdir, "fairness-adaptive", unequal)
             print(json.dumps(fair), flush=True)
         finally:
             process.terminate()
             await process.wait()
-    best = max(cases[1:], key=lambda c: c["goodput_per_s"])
-    adaptive = cases[0]
+    medians = {name: median_case(cases) for name, cases in runs.items()}
+    best = max((c for n, c in medians.items() if n != "adaptive"), key=lambda c: c["goodput_per_s"])
+    adaptive = medians["adaptive"]
     return {
         "simulator": {"capacity": CAPACITY, "latency_s": LATENCY},
         "jobs": jobs,
-        "cases": cases,
+        "rounds": rounds,
+        "medians": medians,
+        "runs": runs,
         "fairness": fair,
         "adaptive_vs_best_fixed": round(adaptive["goodput_per_s"] / best["goodput_per_s"], 3),
         "best_fixed": best["case"],
@@ -147,10 +156,24 @@ async def main(jobs: int) -> dict[str, Any]:
     }
 
 
+def median_case(cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median goodput and 429 share of one case's rounds (run alternately with the others)."""
+    name = cases[0]["case"].rsplit("-", 1)[0]
+    return {
+        "case": name,
+        "goodput_per_s": statistics.median(c["goodput_per_s"] for c in cases),
+        "share_429": statistics.median(c["share_429"] for c in cases),
+    }
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=60, help="jobs of 12 calls per case")
-    figures = asyncio.run(main(parser.parse_args().jobs))
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every case, alternated")
+    arguments = parser.parse_args()
+    figures = asyncio.run(main(arguments.jobs, arguments.rounds))
+    for case in figures["medians"].values():
+        print(json.dumps(case))
     print(json.dumps({k: figures[k] for k in ("adaptive_vs_best_fixed", "best_fixed")}))
     print("fairness (Jain):", figures["fairness"]["fairness"]["jain"])
     RESULTS.mkdir(exist_ok=True)

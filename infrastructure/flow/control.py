@@ -7,16 +7,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from domain.failures import is_over_capacity
 from infrastructure.executors.port import CallOutcome
 from infrastructure.flow import metrics
 from infrastructure.flow.config import FlowConfig
 from infrastructure.flow.fair import Waiter, WaitingCalls
 from infrastructure.flow.ledger import Answer, Exchange, FlowUnavailable, Ledger, Slot
+from infrastructure.flow.lessons import log_change, pause_asked, teach
 from infrastructure.flow.limiter import AdaptiveLimit
 
 log = logging.getLogger("regflow.flow")
-MAX_PAUSE = 300.0
 BACKOFF = (0.2, 5.0)
 
 
@@ -47,7 +46,7 @@ class FlowControl:
                 clock.monotonic,
                 initial=min(config.initial_limit, config.local_max),
                 maximum=config.local_max,
-                on_change=_log_change,
+                on_change=log_change,
             )
             if config.adaptive
             else None
@@ -95,19 +94,11 @@ class FlowControl:
         self._kick()
 
     def _learn(self, slot: Slot, outcome: CallOutcome, seconds: float, in_flight: int) -> None:
-        over = is_over_capacity(outcome.status, outcome.retry_after)
-        if over:
-            metrics.api_over_capacity.labels(slot.sub_step, str(outcome.status)).inc()
-        if over and outcome.retry_after is not None:
-            self._pauses[slot.sub_step] = min(outcome.retry_after, MAX_PAUSE)
-            metrics.api_pauses.labels(slot.sub_step).inc()
-        if self.adaptive is None:
-            return
-        if outcome.ok:
-            self.adaptive.succeeded(slot.sub_step, seconds, in_flight)
-        elif over or outcome.status == 503 or (outcome.transient and outcome.status is None):
-            reason = f"HTTP {outcome.status}" if outcome.status else "timeout or connection error"
-            self.adaptive.overloaded(in_flight, seconds, reason)
+        pause = pause_asked(slot.sub_step, outcome)
+        if pause is not None:
+            self._pauses[slot.sub_step] = pause
+        if self.adaptive is not None:
+            teach(self.adaptive, slot.sub_step, outcome, seconds, in_flight)
 
     def _kick(self) -> None:
         self._wake.set()
@@ -210,10 +201,3 @@ class FlowControl:
             log.warning("flow control: slots not given back (%s); their lease will expire", exc)
         self._releases = []
         self.ledger.close()
-
-
-def _log_change(before: int, after: int, reason: str) -> None:
-    direction = "up" if after > before else "down"
-    metrics.api_limit_changes.labels(direction).inc()
-    metrics.api_limit.set(after)
-    log.info("API concurrency limit %d -> %d (%s)", before, after, reason)

@@ -146,3 +146,17 @@ async def test_a_killed_workers_slots_come_back_within_a_lease(pg_url: str, tmp_
         assert sim.peak_in_flight <= 2
     finally:
         app.close()
+
+
+async def test_job_slots_go_to_organisations_in_turn(app: Registrations, database_url: str) -> None:
+    settings = flow_settings(database_url, max_concurrent_jobs=3)
+    _, large = start_org_batch(app, 9)
+    async with simulator(LATENCY) as (sim, url), running_engine(app, settings, url) as engine:
+        await eventually(lambda: len(calls_of(sim, large)) >= 3)
+        _, small = start_org_batch(app, 2)
+        engine.wake(small)
+        await eventually(lambda: statuses(app, small) == {"completed"}, timeout=60)
+        large_finished_then = sum(1 for j in large if str(app.job(j).status) == "completed")
+        assert await engine.run_until_idle(60)
+    assert statuses(app, large) == {"completed"}
+    assert large_finished_then <= 5, large_finished_then
