@@ -40,6 +40,7 @@ async def run_engine(app: web.Application) -> AsyncIterator[None]:
         url = cast(HttpExecutor, engine.shared.executor).base_url
         runtime.simulator_url = None if settings.registration_api_url else url
         log.info("engine %s running against %s", engine.worker_id, url)
+        log.info("API flow control: %s", engine.shared.flow.describe())
         try:
             yield
         finally:

@@ -174,6 +174,20 @@ class FlowControl:
             metrics.api_calls_waiting.labels(org).set(counts.get(org, 0))
         self._orgs_shown = {org for org, n in counts.items() if n}
 
+    def describe(self) -> str:
+        """The limits in force, in words, for the log at start-up."""
+        config = self.config
+        parts = [
+            f"at most {config.max_in_flight} calls in flight across workers"
+            if config.max_in_flight
+            else f"adaptive limit (starts at {self.limit}, at most {config.local_max})",
+        ]
+        if config.rate_per_s:
+            parts.append(f"{config.rate_per_s:g} calls/s across workers")
+        parts += [f"{key} at most {n}" for key, n in config.limits.items()]
+        shared = "shared through the database" if config.shared and self._run else "in this process"
+        return f"{'; '.join(parts)} ({shared})"
+
     def waiting_job_ids(self) -> set[str]:
         """Jobs with a call waiting for API capacity here."""
         return self.waiting.job_ids()

@@ -38,8 +38,11 @@ def teach(
 
 
 def log_change(before: int, after: int, reason: str) -> None:
-    """Count and log a change of the adaptive limit (`regflow serve` shows it)."""
+    """Count and log a change of the adaptive limit (`regflow serve` shows it); slow start
+    is logged at powers of two only."""
     direction = "up" if after > before else "down"
     metrics.api_limit_changes.labels(direction).inc()
     metrics.api_limit.set(after)
-    log.info("API concurrency limit %d -> %d (%s)", before, after, reason)
+    quiet = reason == "slow start" and after & (after - 1) != 0
+    level = logging.DEBUG if quiet else logging.INFO
+    log.log(level, "API concurrency limit %d -> %d (%s)", before, after, reason)

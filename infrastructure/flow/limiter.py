@@ -54,8 +54,10 @@ class AdaptiveLimit:
         floor = self._floor(sub_step, seconds)
         if seconds > self.tolerance * floor or in_flight * 2 < self._limit:
             return
-        step = 1.0 if self.slow_start else 1.0 / (self._limit * self.patience)
-        self._set(self._limit + step, "answers within capacity")
+        if self.slow_start:
+            self._set(self._limit + 1.0, "slow start")
+        else:
+            self._set(self._limit + 1.0 / (self._limit * self.patience), "answers within capacity")
 
     def overloaded(self, in_flight: int, seconds: float, reason: str) -> None:
         """A 429, a 503 or a timeout: cut the limit, once per round trip."""
