@@ -6,20 +6,23 @@ import argparse
 import asyncio
 import json
 import signal
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
+from rich.markup import escape
 
+from api.cli import run_display
+from api.cli.actor import cli_actor
 from domain.exceptions import InvalidInput
 from infrastructure.engine.wiring import running_engine
 from infrastructure.executors.simulator_main import run_simulator
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 
-ACTOR = "user:cli"
 REFRESH_SECONDS = 0.5
 
 
@@ -30,7 +33,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run = actions.add_parser("run", help="create a batch from a JSON file and run Step 6")
     run.add_argument("file", help="JSON: a list of restaurants or {name, restaurants}")
     run.add_argument("--name", help="the batch name (default: the file's name)")
-    run.add_argument("--org", default="org-cli", help="the organisation the batch belongs to")
+    run.add_argument(
+        "--org", help="the organisation the batch belongs to (default: REGFLOW_DEFAULT_ORG, dev)"
+    )
+    run.add_argument("--json", action="store_true", help="print the final summary as JSON")
     run.add_argument(
         "--timeout", type=float, default=3600.0, help="give up after this many seconds"
     )
@@ -60,80 +66,56 @@ def read_batch(path: str, name: str | None) -> tuple[str, list[dict[str, Any]]]:
 
 
 def batch_run(args: argparse.Namespace) -> int:
-    """Create the batch, run Step 6 to the end with a live display, print the final table."""
+    """Create the batch, run Step 6 to the end with a live display, print the results."""
     settings = Settings()
+    org = args.org or settings.default_org
     name, restaurants = read_batch(args.file, args.name)
     app = Registrations(settings)
     try:
-        batch, jobs, _ = app.create_batch(args.org, ACTOR, name, restaurants)
-        app.start_step6(args.org, batch.id, None, ACTOR)
+        batch, jobs, _ = app.create_batch(org, cli_actor(), name, restaurants)
+        app.start_step6(org, batch.id, None, cli_actor())
         job_ids = [str(j.id) for j in jobs]
-        console = Console()
-        console.print(f"batch [bold]{name}[/bold] {batch.id}: {len(job_ids)} jobs")
-        done = asyncio.run(_run_with_display(app, settings, job_ids, args.timeout, console))
-        console.print(job_table(app, job_ids))
-        failed = [j for j in job_ids if app.job(j).status != "completed"]
+        console = Console(stderr=args.json)
+        console.print(
+            f"batch [bold]{escape(name)}[/bold] {batch.id} in organisation "
+            f"[bold]{escape(org)}[/bold]: {len(job_ids)} jobs"
+        )
+        started = time.monotonic()
+        live = console.is_terminal or not args.json
+        done = asyncio.run(_run_with_display(app, settings, job_ids, args.timeout, console, live))
+        final = [app.job(j) for j in job_ids]
+        if args.json:
+            elapsed = time.monotonic() - started
+            print(json.dumps(run_display.summary(batch, org, final, elapsed, done), indent=2))
+        else:
+            console.print(run_display.final_table(final))
+        failed = [j for j in final if j.status != "completed"]
         return 0 if done and not failed else 1
     finally:
         app.close()
 
 
 async def _run_with_display(
-    app: Registrations, settings: Settings, job_ids: list[str], timeout: float, console: Console
+    app: Registrations,
+    settings: Settings,
+    job_ids: list[str],
+    timeout: float,
+    console: Console,
+    live: bool,
 ) -> bool:
     async with running_engine(app, settings) as engine:
         engine.wake(job_ids)
         idle = asyncio.ensure_future(engine.run_until_idle(timeout))
-        with Live(console=console, refresh_per_second=4, transient=True) as live:
+        if not live:
+            return await idle
+        started = time.monotonic()
+        with Live(console=console, refresh_per_second=4, transient=True) as display:
             while not idle.done():
-                live.update(await asyncio.to_thread(progress_table, app, job_ids, engine.status()))
+                jobs = await asyncio.to_thread(lambda: [app.job(j) for j in job_ids])
+                elapsed = time.monotonic() - started
+                display.update(run_display.live_table(jobs, elapsed, engine.status()))
                 await asyncio.wait([idle], timeout=REFRESH_SECONDS)
         return idle.result()
-
-
-def progress_table(app: Registrations, job_ids: list[str], status: dict[str, Any]) -> Table:
-    """Counts of jobs by status, sub-steps done, and the engine's state."""
-    jobs = [app.job(j) for j in job_ids]
-    counts: dict[str, int] = {}
-    for job in jobs:
-        counts[str(job.status)] = counts.get(str(job.status), 0) + 1
-    steps = sum(
-        1 for j in jobs for s in j.sub_steps.values() if s.status in ("completed", "skipped")
-    )
-    table = Table(title="Step 6 progress")
-    for column in ("jobs", *sorted(counts), "sub-steps done", "calls in flight", "circuit"):
-        table.add_column(column)
-    total = len(jobs) * len(jobs[0].sub_steps) if jobs else 0
-    table.add_row(
-        str(len(jobs)),
-        *(str(counts[k]) for k in sorted(counts)),
-        f"{steps}/{total}",
-        str(status["calls_in_flight"]),
-        status["circuit"],
-    )
-    return table
-
-
-def job_table(app: Registrations, job_ids: list[str]) -> Table:
-    """One row per job: restaurant, status, current phase, sub-steps done, error."""
-    table = Table(title="Step 6 results")
-    for column in ("restaurant", "job", "status", "phase", "done", "failed", "error"):
-        table.add_column(column)
-    for job_id in job_ids:
-        job = app.job(job_id)
-        shown = job.shown_statuses()
-        done = sum(1 for s in shown.values() if s in ("completed", "skipped"))
-        failed = [k for k, s in shown.items() if s == "failed"]
-        table.add_row(
-            str(job.restaurant.get("name")),
-            job_id[:8],
-            str(job.status),
-            str(job.current_phase or "-"),
-            f"{done}/{len(shown)}",
-            ", ".join(failed) or "-",
-            job.last_error or "",
-        )
-    return table
 
 
 def work_command(args: argparse.Namespace) -> int:
@@ -154,6 +136,7 @@ async def _work(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with running_engine(app, settings) as engine:
+        say(f"regflow work: worker {engine.worker_id} on {settings.data_location}")
         waits = [asyncio.ensure_future(stop.wait())]
         if until_idle:
             waits.append(asyncio.ensure_future(engine.run_until_idle(timeout or 1e9)))
@@ -163,4 +146,13 @@ async def _work(
         for task in pending:
             task.cancel()
         idle = any(t is not waits[0] and t.result() for t in done)
+        ran = sum(engine.outcomes.values())
+    if until_idle and idle:
+        say(f"regflow work: idle, {ran} job run(s) ended here" if ran else "nothing to do")
+    elif until_idle:
+        say("regflow work: stopped before the store was idle")
     return 0 if idle or not until_idle else 1
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
