@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import cast
 
 from aiohttp import web
@@ -25,7 +25,6 @@ class Runtime:
 
     simulator_url: str | None = None
     engine: Engine | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

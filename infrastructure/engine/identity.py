@@ -98,8 +98,8 @@ class _AdvisoryLock:
     @staticmethod
     def _connect(settings: Settings, worker_id: str) -> psycopg.Connection:
         name = _whoami(worker_id)[:63]
-        parts = settings.postgres_parts()
-        return psycopg.connect(**parts, autocommit=True, connect_timeout=5, application_name=name)
+        conninfo = settings.postgres_conninfo()
+        return psycopg.connect(conninfo, autocommit=True, connect_timeout=5, application_name=name)
 
     def _try(self) -> bool:
         row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()
@@ -163,7 +163,7 @@ class WorkerIdentity:
 def _take(settings: Settings, worker_id: str) -> _Lock | str:
     if settings.is_postgres:
         return _AdvisoryLock.take(settings, worker_id)
-    if settings.sqlite_path in ("", ":memory:"):
+    if settings.is_in_memory:
         return _Unshared()
     return _FileLock.take(settings.sqlite_path, worker_id)
 

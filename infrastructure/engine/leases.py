@@ -62,13 +62,11 @@ class PostgresLeases:
 
     def __init__(self, settings: Settings, incarnation: str) -> None:
         self.incarnation = incarnation
-        parts = settings.postgres_parts()
-        conninfo = " ".join(f"{k}='{v}'" for k, v in parts.items() if v) + " connect_timeout=5"
         self._pool = ConnectionPool(
-            conninfo,
+            settings.postgres_conninfo(),
             min_size=1,
             max_size=2,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "connect_timeout": 5},
             check=ConnectionPool.check_connection,
             open=True,
         )
@@ -179,7 +177,5 @@ def open_leases(settings: Settings, incarnation: str | None = None) -> Leases:
     incarnation = incarnation or uuid.uuid4().hex
     if settings.is_postgres:
         return PostgresLeases(settings, incarnation)
-    path = settings.sqlite_path
-    if path in ("", ":memory:"):
-        return SqliteLeases(":memory:", incarnation)
+    path = ":memory:" if settings.is_in_memory else settings.sqlite_path
     return SqliteLeases(path, incarnation)

@@ -8,8 +8,8 @@ import pytest
 
 from infrastructure.engine.identity import WorkerIdTaken, hold_worker_id
 from infrastructure.engine.leases import open_leases
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.conftest import store_settings
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.executors.simulator_faults import FaultRule, SimulatorConfig
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.faults import FaultRule, SimulatorConfig
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.conftest import TEST_SECRET, unique_org
 from tests.reliability.engine_kit import restaurants, simulator
 
