@@ -39,6 +39,13 @@ async def run_engine(app: web.Application) -> AsyncIterator[None]:
         url = cast(HttpExecutor, engine.shared.executor).base_url
         runtime.simulator_url = None if settings.registration_api_url else url
         log.info("engine %s running against %s", engine.worker_id, url)
+        if runtime.simulator_url:
+            print(
+                f"built-in simulator of the registration API at {url}\n"
+                f"  make a sub-step fail: curl -X PUT {url}/_simulator/faults "
+                '-d \'{"faults": [{"kind": "bad_request", "endpoint": "menuImport"}]}\'',
+                flush=True,
+            )
         try:
             yield
         finally:

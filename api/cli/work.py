@@ -50,7 +50,11 @@ async def _work(
         idle = any(t is not waits[0] and t.result() for t in done)
         ran = sum(engine.outcomes.values())
     if until_idle and idle:
-        say(f"regflow work: idle; {ran} job run(s) ended here" if ran else "nothing to do")
+        say(
+            f"regflow work: idle; {ran} job run(s) ended here"
+            if ran
+            else "regflow work: nothing to do, no job is in progress"
+        )
     elif until_idle:
         say("regflow work: stopped before the store was idle")
     return 0 if idle or not until_idle else 1
