@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import secrets
 import sys
@@ -13,6 +12,7 @@ import uvloop
 from aiohttp import web
 
 from api.runtime import build_app
+from infrastructure.logs import configure_logging
 from infrastructure.settings import Settings
 
 
@@ -63,9 +63,8 @@ def development_key(settings: Settings) -> str:
 
 def serve_command(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     settings, dev_key = configured(args)
+    configure_logging(settings)
     if not settings.secret_key:
         print(
             "warning: REGFLOW_SECRET_KEY is unset; secrets at rest use a development key "

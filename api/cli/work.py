@@ -8,6 +8,7 @@ import signal
 import sys
 
 from infrastructure.engine.wiring import running_engine
+from infrastructure.logs import configure_logging
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -23,6 +24,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def work_command(args: argparse.Namespace) -> int:
     """Run the engine on whatever is in progress; with --until-idle, stop when nothing is."""
     settings = Settings()
+    configure_logging(settings)
     app = Registrations(settings)
     try:
         return asyncio.run(_work(app, settings, args.until_idle, args.timeout))
