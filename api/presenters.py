@@ -9,6 +9,7 @@ from aiohttp import web
 from domain.editing import SubStepValidation
 from domain.job import RegistrationJob
 from domain.secrets import redact
+from domain.status import SETTLED_WELL
 from projections.folds.jobs import document_of
 from projections.jsontext import dumps
 
@@ -71,7 +72,7 @@ def validation_answer(found: SubStepValidation) -> dict[str, Any]:
         "job_status": str(found.job_status),
         "editable": found.editable,
         "dependencies": [
-            {"sub_step": d, "status": str(s), "satisfied": s in ("completed", "skipped")}
+            {"sub_step": d, "status": str(s), "satisfied": s in SETTLED_WELL}
             for d, s in found.dependencies.items()
         ],
         "dependents": [{"sub_step": d, "status": str(s)} for d, s in found.dependents.items()],

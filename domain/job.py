@@ -23,6 +23,7 @@ from domain.job_state import SETTLED, JobQueries, SubStepState, phase_status
 from domain.plan import PLAN
 from domain.status import (
     JOB_MACHINE,
+    SETTLED_WELL,
     SUB_STEP_MACHINE,
     JobStatus,
     SubStepStatus,
@@ -346,7 +347,7 @@ class RegistrationJob(JobQueries, Aggregate):
             raise IllegalTransition(f"Job {self.id} already has Step 6 progress")
         for key in statuses:
             PLAN.sub_step(key)
-        well = all(statuses.get(k, {}).get("status") in ("completed", "skipped") for k in PLAN.keys)
+        well = all(statuses.get(k, {}).get("status") in SETTLED_WELL for k in PLAN.keys)
         self.trigger_event(
             self.LegacyProgressImported,
             actor=actor,

@@ -9,16 +9,15 @@ from domain.retry import RetryPolicy
 from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.reliability.engine_kit import (
+from tests.application.engine_kit import (
     FAST,
     event_names,
-    eventually,
     faults,
-    restaurants,
     running_engine,
     simulator,
     start_batch,
 )
+from tests.kit import eventually, restaurants
 
 ACTOR = "user:test"
 

@@ -11,8 +11,9 @@ from infrastructure.executors.simulator.faults import FaultRule, SimulatorConfig
 from infrastructure.logs import JsonLines
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
+from tests.application.engine_kit import running_engine, simulator
 from tests.conftest import unique_org
-from tests.reliability.engine_kit import restaurants, running_engine, simulator
+from tests.kit import restaurants
 
 HOSTILE = 'menu "broken"\n{"level": "forged"}'
 

@@ -20,9 +20,10 @@ from domain.exceptions import InvalidInput, NotFound
 from infrastructure.executors.simulator.faults import FaultRule, SimulatorConfig
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
+from tests.application.engine_kit import running_engine, simulator
 from tests.conftest import TEST_SECRET, unique_org
 from tests.integration.audit_kit import Cli, Run, cli
-from tests.reliability.engine_kit import restaurants, running_engine, simulator
+from tests.kit import restaurants
 
 __all__ = ["cli"]
 ACTOR = f"cli:{getpass.getuser()}"

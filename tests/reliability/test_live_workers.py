@@ -15,8 +15,9 @@ import pytest
 from infrastructure.executors.simulator.faults import FaultRule, SimulatorConfig
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
+from tests.application.engine_kit import simulator
 from tests.conftest import TEST_SECRET, unique_org
-from tests.reliability.engine_kit import restaurants, simulator
+from tests.kit import restaurants
 
 pytestmark = pytest.mark.slow
 REGFLOW = str(Path(sys.executable).with_name("regflow"))
