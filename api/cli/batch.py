@@ -16,6 +16,7 @@ from rich.markup import escape
 from api.cli import run_display
 from api.cli.actor import cli_actor
 from domain.exceptions import InvalidInput
+from infrastructure.engine.identity import WorkerIdentity, hold_worker_id
 from infrastructure.engine.wiring import running_engine
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -58,6 +59,7 @@ def batch_run(args: argparse.Namespace) -> int:
     settings = Settings()
     org = args.org or settings.default_org
     name, restaurants = read_batch(args.file, args.name)
+    identity = hold_worker_id(settings)
     app = Registrations(settings)
     try:
         batch, jobs, _ = app.create_batch(org, cli_actor(), name, restaurants)
@@ -69,8 +71,8 @@ def batch_run(args: argparse.Namespace) -> int:
             f"[bold]{escape(org)}[/bold]: {len(job_ids)} jobs"
         )
         started = time.monotonic()
-        live = console.is_terminal or not args.json
-        done = asyncio.run(_run_with_display(app, settings, job_ids, args.timeout, console, live))
+        run = _run_with_display(app, settings, identity, job_ids, args.timeout, console)
+        done = asyncio.run(run)
         final = [app.job(j) for j in job_ids]
         if args.json:
             elapsed = time.monotonic() - started
@@ -81,20 +83,22 @@ def batch_run(args: argparse.Namespace) -> int:
         return 0 if done and not failed else 1
     finally:
         app.close()
+        identity.release()
 
 
 async def _run_with_display(
     app: Registrations,
     settings: Settings,
+    identity: WorkerIdentity,
     job_ids: list[str],
     timeout: float,
     console: Console,
-    live: bool,
 ) -> bool:
-    async with running_engine(app, settings) as engine:
+    """Run the engine until the store is idle; on a terminal, a live table meanwhile."""
+    async with running_engine(app, settings, identity=identity) as engine:
         engine.wake(job_ids)
         idle = asyncio.ensure_future(engine.run_until_idle(timeout))
-        if not live:
+        if not console.is_terminal:
             return await idle
         started = time.monotonic()
         with Live(console=console, refresh_per_second=4, transient=True) as display:
