@@ -113,6 +113,14 @@ async def test_a_worker_id_set_explicitly_is_refused_while_its_holder_lives(
             assert second.returncode == 1
             assert "is held by a live process" in err.decode()
             assert "Traceback" not in err.decode()
+            org = unique_org()
+            (tmp_path / "batch.json").write_text(json.dumps(restaurants(1)))
+            run = await spawn(env, tmp_path, "batch", "run", "batch.json", "--org", org)
+            _, err = await asyncio.wait_for(run.communicate(), 60)
+            assert run.returncode == 1 and "is held by a live process" in err.decode()
+            listed = await spawn(env, tmp_path, "batches", "--org", org, "--json")
+            out, _ = await asyncio.wait_for(listed.communicate(), 60)
+            assert json.loads(out) == [], "a refused batch run creates nothing"
         finally:
             await stop(first)
         again = await spawn(env, tmp_path, "work", "--until-idle", "--timeout", "60")
