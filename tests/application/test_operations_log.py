@@ -7,11 +7,12 @@ import logging
 
 import pytest
 
+from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.executors.simulator.faults import FaultRule, SimulatorConfig
 from infrastructure.logs import JsonLines
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.application.engine_kit import running_engine, simulator
+from tests.application.engine_kit import FakeTime, running_engine, simulator
 from tests.conftest import unique_org
 from tests.kit import restaurants
 
@@ -49,3 +50,15 @@ async def test_batches_jobs_edits_and_resumes_are_logged(
     parsed = json.loads(line)
     assert (parsed["level"], parsed["actor"], parsed["reason"]) == ("INFO", "cli:ops", HOSTILE)
     assert parsed["aggregate_id"] == failing and "level" not in parsed["message"][:5]
+
+
+async def test_the_circuit_opening_and_closing_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="regflow")
+    fake = FakeTime()
+    circuit = CircuitBreaker(threshold=2, clock=fake.clock, sleep=fake.sleep)
+    for _ in range(3):
+        circuit.record(True, False)
+    circuit.record(False, False)
+    said = [r.getMessage() for r in caplog.records if r.name == "regflow.engine"]
+    assert [line.split(":")[0] for line in said] == ["circuit open", "circuit closed"]
+    assert "calls pause" in said[0] and "answers again" in said[1]
