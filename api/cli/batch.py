@@ -11,10 +11,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
-from rich.markup import escape
 
 from api.cli import run_display
 from api.cli.actor import cli_actor
+from api.cli.output import console as make_console
+from api.cli.output import escape_text
 from domain.exceptions import InvalidInput
 from infrastructure.engine.identity import WorkerIdentity, hold_worker_id
 from infrastructure.engine.wiring import running_engine
@@ -65,10 +66,10 @@ def batch_run(args: argparse.Namespace) -> int:
         batch, jobs, _ = app.create_batch(org, cli_actor(), name, restaurants)
         app.start_step6(org, batch.id, None, cli_actor())
         job_ids = [str(j.id) for j in jobs]
-        console = Console(stderr=args.json)
+        console = make_console(stderr=args.json)
         console.print(
-            f"batch [bold]{escape(name)}[/bold] {batch.id} in organisation "
-            f"[bold]{escape(org)}[/bold]: {len(job_ids)} jobs"
+            f"batch [bold]{escape_text(name)}[/bold] {batch.id} in organisation "
+            f"[bold]{escape_text(org)}[/bold]: {len(job_ids)} jobs"
         )
         started = time.monotonic()
         run = _run_with_display(app, settings, identity, job_ids, args.timeout, console)
@@ -78,7 +79,7 @@ def batch_run(args: argparse.Namespace) -> int:
             elapsed = time.monotonic() - started
             print(json.dumps(run_display.summary(batch, org, final, elapsed, done), indent=2))
         else:
-            console.print(run_display.final_table(final))
+            console.print(run_display.final_table(final, full_ids=not console.is_terminal))
         failed = [j for j in final if j.status != "completed"]
         return 0 if done and not failed else 1
     finally:

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from api.cli.audit import json_default
 from api.cli.ids import LazyViews, resolve
+from api.cli.output import console as make_console
+from api.cli.output import escape_text as escape
 from api.cli.run_display import words
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -48,11 +49,11 @@ def operating(organisation_id: str | None = None) -> Iterator[Operator]:
 
 
 def emit(args: argparse.Namespace, data: Any, render: Callable[[Console], None]) -> None:
-    """`data` as JSON with --json, else what `render` prints."""
+    """`data` as JSON with --json, else what `render` prints (whole ids when piped)."""
     if getattr(args, "json", False):
         print(json.dumps(data, default=json_default, indent=2))
     else:
-        render(Console())
+        render(make_console())
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -92,7 +93,7 @@ def list_batches(args: argparse.Namespace) -> int:
             counts = {k: b[k] for k in ("completed", "failed", "cancelled", "in_progress")}
             counts["pending"] = b["pending"]
             table.add_row(
-                b["id"][:8],
+                b["id"] if not console.is_terminal else b["id"][:8],
                 escape(str(b["name"])),
                 b["status"].replace("_", " "),
                 f"{b['total']}: {words(counts)}",
@@ -122,7 +123,7 @@ def list_jobs(args: argparse.Namespace) -> int:
             table.add_column(column, overflow="fold")
         for j in found:
             table.add_row(
-                j["id"][:8],
+                j["id"] if not console.is_terminal else j["id"][:8],
                 escape(str(j["name"])),
                 j["status"].replace("_", " "),
                 str(j["current_phase"] or "-"),

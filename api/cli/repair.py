@@ -10,10 +10,10 @@ import argparse
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from api.cli.actor import cli_actor
 from api.cli.operate import emit, operating
+from api.cli.output import escape_text as escape
 from domain.exceptions import InvalidInput, RegflowError
 from domain.plan import PLAN
 
@@ -66,13 +66,13 @@ def resume_command(args: argparse.Namespace) -> int:
             job_ids = [j["id"] for j in jobs if j["status"] == "failed"]
         for job_id in job_ids:
             try:
-                resuming_from, _, changed = op.app.resume(None, job_id, cli_actor())
+                plan, _, changed = op.app.resume(None, job_id, cli_actor())
             except RegflowError as exc:
                 if args.job:
                     raise
                 results.append({"job_id": job_id, "resumed": False, "error": exc.message})
                 continue
-            results.append({"job_id": job_id, "resumed": changed, "resuming_from": resuming_from})
+            results.append({"job_id": job_id, "resumed": changed, **plan.as_answer()})
 
     def render(console: Console) -> None:
         if not results:
@@ -81,9 +81,11 @@ def resume_command(args: argparse.Namespace) -> int:
             if r.get("error"):
                 console.print(f"[red]not resumed[/red] {r['job_id']}: {escape(r['error'])}")
             elif r["resumed"]:
-                console.print(f"resumed {r['job_id']} from {r['resuming_from'] or 'the start'}")
+                runs = r["resume_plan"]
+                what = f"{runs['phase']}: {', '.join(runs['sub_steps'])}" if runs["phase"] else "-"
+                console.print(f"resumed {r['job_id']}; runs {what}")
             else:
-                console.print(f"{r['job_id']} is already running: nothing to resume")
+                console.print(f"{r['job_id']}: nothing to resume (running or completed)")
         if any(r["resumed"] for r in results):
             console.print(f"[dim]{PICKED_UP}[/dim]")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.table import Table
 
+from api.cli.output import cells
 from domain.job import RegistrationJob
 
 ORDER = ("completed", "skipped", "in_progress", "retrying", "pending", "blocked", "failed")
@@ -49,23 +50,25 @@ def live_table(jobs: list[RegistrationJob], elapsed: float, engine: dict[str, An
     """The live display: elapsed time, jobs by status, a row per job running/retrying/failed."""
     statuses = words(Counter(str(j.status) for j in jobs))
     table = Table(
-        title=f"Step 6 · {elapsed:.0f} s · {len(jobs)} jobs: {statuses}",
+        title=f"Step 6 · {elapsed:.0f} s elapsed · {len(jobs)} jobs: {statuses}",
         caption=f"calls in flight {engine['calls_in_flight']} · circuit {engine['circuit']}",
     )
     for column in ("restaurant", "job", "status", "sub-steps", "now"):
         table.add_column(column)
     for job in (j for j in jobs if needs_an_eye(j)):
         table.add_row(
-            str(job.restaurant.get("name")),
-            str(job.id)[:8],
-            str(job.status).replace("_", " "),
-            sub_step_words(job),
-            doing(job),
+            *cells(
+                job.restaurant.get("name"),
+                str(job.id)[:8],
+                str(job.status).replace("_", " "),
+                sub_step_words(job),
+                doing(job),
+            )
         )
     return table
 
 
-def final_table(jobs: list[RegistrationJob]) -> Table:
+def final_table(jobs: list[RegistrationJob], full_ids: bool = False) -> Table:
     """One row per job: restaurant, id, status, sub-steps in words, failed sub-steps, error."""
     table = Table(title="Step 6 results")
     for column in ("restaurant", "job", "status", "sub-steps", "failed", "error"):
@@ -73,12 +76,14 @@ def final_table(jobs: list[RegistrationJob]) -> Table:
     for job in jobs:
         failed = [k for k, s in job.shown_statuses().items() if s == "failed"]
         table.add_row(
-            str(job.restaurant.get("name")),
-            str(job.id)[:8],
-            str(job.status).replace("_", " "),
-            sub_step_words(job),
-            ", ".join(failed) or "-",
-            job.last_error or "",
+            *cells(
+                job.restaurant.get("name"),
+                str(job.id) if full_ids else str(job.id)[:8],
+                str(job.status).replace("_", " "),
+                sub_step_words(job),
+                ", ".join(failed) or "-",
+                job.last_error or "",
+            )
         )
     return table
 

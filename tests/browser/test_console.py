@@ -135,6 +135,9 @@ def test_an_operator_repairs_a_job_that_failed_on_a_permanent_error(
         expect(node(page, key)).to_contain_text("Pending")
 
     page.get_by_role("button", name="Resume").click()
+    confirm = page.get_by_role("dialog", name="Resume this job?")
+    expect(confirm).to_contain_text("last complete phase Phase 1; resumes in Phase 2 with")
+    confirm.get_by_role("button", name="Resume").click()
     expect(page.locator(".head-status")).to_contain_text("Completed", timeout=RUN_SECONDS)
     expect(page.locator('.graph .node[data-status="completed"]')).to_have_count(12)
 
