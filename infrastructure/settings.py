@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     max_concurrent_calls: int = Field(default=32, ge=1)
     role: Literal["all", "api", "worker"] = "all"
     worker_id: str | None = None
+    default_org: str = Field(default="dev", min_length=1)
+    log_format: Literal["text", "json"] = "text"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     postgres_pool_size: int = Field(default=5, ge=1)
     api_max_in_flight: int | None = Field(default=None, ge=1)

@@ -13,6 +13,7 @@ from domain.retry import RetryPolicy
 from infrastructure import metrics
 from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.flow_control import open_flow
+from infrastructure.engine.identity import WorkerIdentity, hold_worker_id
 from infrastructure.engine.leases import Leases, open_leases
 from infrastructure.engine.runner import JobRunner
 from infrastructure.engine.shared import Shared
@@ -49,6 +50,7 @@ class Engine:
         *,
         work_source: WorkSource | None = None,
         leases: Leases | None = None,
+        identity: WorkerIdentity | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         random: Callable[[], float] = random.random,
@@ -59,9 +61,11 @@ class Engine:
     ) -> None:
         self.app = app
         self.settings = settings
-        self.worker_id = settings.effective_worker_id
+        self.identity = identity or hold_worker_id(settings)
+        self.worker_id = self.identity.worker_id
         self.work_source = work_source or LogWorkSource(app)
-        self.leases = leases or open_leases(settings)
+        self.leases = leases or open_leases(settings, self.identity.incarnation)
+        self._identity_held = True
         self.poll_seconds = poll_seconds
         gateway = StoreGateway(app)
         self.shared = Shared(
@@ -115,7 +119,7 @@ class Engine:
             self._wakeup.clear()
 
     async def _discover(self) -> None:
-        if self.shared.stopping.is_set():
+        if self.shared.stopping.is_set() or not self._identity_held:
             return
         free = self.settings.max_concurrent_jobs - len(self.runners)
         limit = 1000 + len(self.runners)
@@ -175,9 +179,11 @@ class Engine:
             await asyncio.sleep(self.settings.lease_seconds / 3)
             held = list(self.runners)
             try:
+                await self._check_identity()
                 kept = await self.shared.gateway.run(
                     self.leases.renew, held, self.worker_id, self.settings.lease_seconds
                 )
+                kept = kept if self._identity_held else set()
             except Exception as exc:
                 log.warning("lease renewal failed: %s", exc)
                 if time.monotonic() - last_renewed > self.settings.lease_seconds * 0.8:
@@ -188,6 +194,16 @@ class Engine:
             for job_id in held:
                 if job_id not in kept and job_id in self.runners:
                     self.runners[job_id].lose()
+
+    async def _check_identity(self) -> None:
+        """Stop running jobs while another live process may hold this worker id."""
+        held = await self.shared.gateway.run(self.identity.holds)
+        if held != self._identity_held:
+            if held:
+                log.info("worker id %s held again; looking for work", self.worker_id)
+            else:
+                log.error("worker id %s is no longer held here; stopping its jobs", self.worker_id)
+        self._identity_held = held
 
     async def run_until_idle(self, timeout: float) -> bool:
         """Wait until no job is in progress or running here; False on timeout."""
@@ -209,6 +225,7 @@ class Engine:
         await self.shared.flow.close()
         self.shared.gateway.close()
         self.leases.close()
+        self.identity.release()
 
     def status(self) -> dict[str, Any]:
         """A snapshot: jobs running, calls in flight, circuit state, commits."""

@@ -46,9 +46,11 @@ class JobRunner(JobHandle):
             await self.reload()
             if self.job.status != JobStatus.IN_PROGRESS:
                 return "not running"
-            me = self.shared.worker_id
+            me, previous = self.shared.worker_id, self.job.worker_id
             self.apply(Step(lambda j: j.claim(me), after=self._interrupted))
             await self.save()
+            if previous not in (None, me):
+                log.info("job %s: lease taken over from worker %s", self.job_id, previous)
             return await self._loop()
         except LostJob:
             metrics.leases_lost.inc()
