@@ -128,3 +128,8 @@ def classify_answer(body: Mapping[str, Any], *, status: int | None = None) -> Fa
     """Classify a 2xx answer that says `success: false`: the API refused, permanently."""
     message = _message_field(body) or "The registration API answered success: false"
     return Failure(clean_message(message), transient=False, status=status)
+
+
+def is_over_capacity(status: int | None, retry_after: float | None) -> bool:
+    """A 429, or a 503 that says when to come back: the API is up but full, not failing."""
+    return status == 429 or (status == 503 and retry_after is not None)

@@ -15,6 +15,7 @@ class AttemptOutcome(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED_TRANSIENTLY = "failed_transiently"
     FAILED_PERMANENTLY = "failed_permanently"
+    OVER_CAPACITY = "over_capacity"  # a 429 (or a 503 with Retry-After): up, but full
     UNANSWERED = "unanswered"  # the worker calling it died or lost its lease
 
 
@@ -23,7 +24,7 @@ class AttemptDecision(StrEnum):
 
     COMPLETED = "completed"
     RETRY = "retry"
-    SPARED = "spared"  # retried, and not counted: the API was down for everyone
+    SPARED = "spared"  # retried, and not counted: the API was down for everyone, or full
     FAILED = "failed"
     INTERRUPTED = "interrupted"  # retried with the same idempotency key
 
@@ -40,11 +41,13 @@ class Ruling:
         return self.decision in (AttemptDecision.RETRY, AttemptDecision.SPARED)
 
 
-def outcome_of(ok: bool, transient: bool) -> AttemptOutcome:
+def outcome_of(ok: bool, transient: bool, over_capacity: bool = False) -> AttemptOutcome:
     """The outcome of an answered call."""
     if ok:
         return AttemptOutcome.SUCCEEDED
-    return AttemptOutcome.FAILED_TRANSIENTLY if transient else AttemptOutcome.FAILED_PERMANENTLY
+    if not transient:
+        return AttemptOutcome.FAILED_PERMANENTLY
+    return AttemptOutcome.OVER_CAPACITY if over_capacity else AttemptOutcome.FAILED_TRANSIENTLY
 
 
 def counted_attempts(run_attempts: int, spared: int) -> int:
@@ -68,6 +71,8 @@ def rule(
         return Ruling(AttemptDecision.FAILED)
     if outcome is AttemptOutcome.UNANSWERED:
         return Ruling(AttemptDecision.INTERRUPTED)
+    if outcome is AttemptOutcome.OVER_CAPACITY:
+        return Ruling(AttemptDecision.SPARED, policy.delay_when_full(fraction, retry_after))
     delay = policy.delay_before(counted, fraction, retry_after)
     if outage:
         return Ruling(AttemptDecision.SPARED, delay)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import logging
@@ -13,6 +14,7 @@ from typing import Any
 from domain.exceptions import RegflowError
 from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.engine import Engine
+from infrastructure.engine.identity import WorkerIdentity
 from infrastructure.engine.leases import SqliteLeases
 from infrastructure.engine.runner import JobRunner
 from infrastructure.errors import is_transient_exception
@@ -28,6 +30,16 @@ CALM_SECONDS = 7200.0
 POLL_SECONDS = 5.0
 VIEW_SECONDS = 20.0
 ORG = "sim"
+
+
+class HeldForGood:
+    """A simulated worker id: one process per id, by construction."""
+
+    def holds(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
 
 
 @dataclass
@@ -71,7 +83,8 @@ class World:
         )
         self.app = variant.store(self.settings, sleep=loop.advance)
         self.store = FaultyStore(self.app, self.plan.store, self.rng, self.clock)
-        self.leases = SqliteLeases(":memory:", self.clock)
+        self.leases = SqliteLeases(":memory:", "simulation", self.clock)
+        self.incarnations = [0] * self.plan.workers
         self.api = SimulatedApi(ApiFaults(outages=self.plan.api_outages), self.rng, self.clock)
         self.views = ReadModelService(self.settings, self.app)
         self.engines: list[Engine | None] = [None] * self.plan.workers
@@ -95,12 +108,18 @@ class World:
         faults.permanent = {(self.job_ids[job], key) for job, key in self.plan.permanent}
 
     async def start_worker(self, number: int) -> None:
-        leases = WorkerLeases(self.leases, self.clock)
+        self.incarnations[number] += 1
+        incarnation = f"w{number}.{self.incarnations[number]}"
+        identity = WorkerIdentity(f"w{number}", HeldForGood(), incarnation)
+        table = copy.copy(self.leases)  # one table, this process's incarnation
+        table.incarnation = incarnation
+        leases = WorkerLeases(table, self.clock)
         engine = self.variant.engine(
             self.app,
             ApiClient(self.api, f"w{number}", self.leases),
             self.settings.model_copy(update={"worker_id": f"w{number}"}),
             leases=leases,  # type: ignore[arg-type]
+            identity=identity,
             clock=self.clock,
             random=self.rng.random,
             policies={"*": POLICY},

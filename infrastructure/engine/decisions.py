@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from domain.failures import is_over_capacity
 from domain.job import RegistrationJob
 from domain.outcomes import AttemptDecision, Ruling, counted_attempts, outcome_of, rule
 from domain.retry import RetryPolicy
@@ -19,11 +20,12 @@ def decide(
     fraction: float,
     outage: bool,
 ) -> Ruling:
-    """Complete, retry or fail; attempts lost to an API outage (recorded as such) do not count."""
+    """Complete, retry or fail; attempts lost to an outage or a full API do not count."""
     state = job.sub_steps[key]
     spared = state.spared + (1 if outage else 0)
+    full = is_over_capacity(outcome.status, outcome.retry_after)
     return rule(
-        outcome_of(outcome.ok, outcome.transient),
+        outcome_of(outcome.ok, outcome.transient, full),
         policy=policy,
         counted=counted_attempts(state.run_attempts, spared),
         outage=outage,

@@ -13,6 +13,8 @@ from domain.retry import RetryPolicy
 from infrastructure import metrics
 from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.clock import SYSTEM_CLOCK, Clock, wait_all, wait_for_event
+from infrastructure.engine.flow_control import open_flow
+from infrastructure.engine.identity import WorkerIdentity, hold_worker_id
 from infrastructure.engine.leases import Leases, open_leases
 from infrastructure.engine.quarantine import Quarantine
 from infrastructure.engine.renewal import GIVE_UP_FRACTION, renew_forever
@@ -22,6 +24,7 @@ from infrastructure.engine.storage import GroupCommitter, StoreGateway
 from infrastructure.engine.work_source import LogWorkSource, WorkSource
 from infrastructure.errors import describe_exception, is_transient_exception
 from infrastructure.executors.port import Executor
+from infrastructure.flow.control import FlowControl
 from infrastructure.settings import Settings
 from infrastructure.usecases.store import RegistrationStore
 
@@ -51,6 +54,7 @@ class Engine:
         *,
         work_source: WorkSource | None = None,
         leases: Leases | None = None,
+        identity: WorkerIdentity | None = None,
         clock: Clock = SYSTEM_CLOCK,
         random: Callable[[], float] = random.random,
         policies: dict[str, RetryPolicy] | None = None,
@@ -58,13 +62,16 @@ class Engine:
         poll_seconds: float = POLL_SECONDS,
         gateway: StoreGateway | None = None,
         runner: type[JobRunner] = JobRunner,
+        flow: FlowControl | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
         self.clock = clock
-        self.worker_id = settings.effective_worker_id
+        self.identity = identity or hold_worker_id(settings)
+        self.worker_id = self.identity.worker_id
+        self.identity_held = True
         self.work_source = work_source or LogWorkSource(app)
-        self.leases = leases or open_leases(settings, clock)
+        self.leases = leases or open_leases(settings, self.identity.incarnation, clock)
         self.poll_seconds = poll_seconds
         self.runner_class = runner
         gateway = gateway or StoreGateway(app)
@@ -73,13 +80,13 @@ class Engine:
             committer=GroupCommitter(gateway),
             executor=executor,
             circuit=circuit or CircuitBreaker(clock=clock),
-            call_slots=asyncio.Semaphore(settings.max_concurrent_calls),
             worker_id=self.worker_id,
             clock=clock,
             random=random,
             policies=dict(policies or {}),
             check_interval=settings.lease_seconds / 3,
             lease_slack=settings.lease_seconds * (1 - self.lease_margin),
+            flow=flow or open_flow(settings, self.worker_id, clock),
         )
         self.quarantine = Quarantine(clock)
         self.runners: dict[str, JobRunner] = {}
@@ -122,7 +129,7 @@ class Engine:
             self._wakeup.clear()
 
     async def _discover(self) -> None:
-        if self.shared.stopping.is_set():
+        if self.shared.stopping.is_set() or not self.identity_held:
             return
         free = self.settings.max_concurrent_jobs - len(self.runners)
         limit = 1000 + len(self.runners)
@@ -194,6 +201,16 @@ class Engine:
         except Exception as exc:
             complain(f"job {job_id}: releasing its lease (it will expire)", exc)
 
+    async def check_identity(self) -> None:
+        """Stop running jobs while another live process may hold this worker id."""
+        held = await self.shared.gateway.run(self.identity.holds)
+        if held != self.identity_held:
+            if held:
+                log.info("worker id %s held again; looking for work", self.worker_id)
+            else:
+                log.error("worker id %s is no longer held here; stopping its jobs", self.worker_id)
+        self.identity_held = held
+
     async def run_until_idle(self, timeout: float) -> bool:
         """Wait until no job is in progress or running here; False on timeout."""
         self._idle.clear()
@@ -211,8 +228,10 @@ class Engine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.shared.flow.close()
         self.shared.gateway.close()
         self.leases.close()
+        self.identity.release()
 
     def health(self) -> dict[str, Any]:
         """Readiness: degraded while jobs are quarantined after breaking."""
@@ -230,5 +249,6 @@ class Engine:
             "commits": self.shared.committer.commits,
             "events_committed": self.shared.committer.events,
             "runs_ended": {str(k): v for k, v in self.outcomes.items()},
+            "flow": self.shared.flow.snapshot(),
             **self.quarantine.report(),
         }

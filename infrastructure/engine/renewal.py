@@ -26,6 +26,9 @@ class Holder(Protocol):
     runners: dict[str, Any]
     closing: bool
     lease_margin: float
+    identity_held: bool
+
+    async def check_identity(self) -> None: ...
 
 
 async def renew_forever(engine: Holder) -> None:
@@ -38,9 +41,11 @@ async def renew_forever(engine: Holder) -> None:
         held = list(engine.runners)
         asked = clock.monotonic()
         try:
+            await engine.check_identity()
             kept = await engine.shared.gateway.run(
                 engine.leases.renew, held, engine.worker_id, seconds
             )
+            kept = kept if engine.identity_held else set()
         except Exception as exc:
             if not is_transient_exception(exc):
                 log.error("lease renewal failed: not a transient error", exc_info=exc)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections import Counter
 
+from domain.failures import is_over_capacity
 from domain.outcomes import AttemptDecision, RunEnd
 from domain.status import JobStatus, SubStepStatus
 from infrastructure import metrics
@@ -34,7 +35,7 @@ class JobRunner(JobHandle):
     def __init__(self, shared: Shared, job_id: str) -> None:
         super().__init__(shared, job_id)
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
-        self.launcher = CallLauncher(shared, self.inbox)
+        self.launcher = CallLauncher(shared, self.inbox, job_id)
         self.retry_clock = RetryClock(shared.clock)
         self.spent: Counter[str] = Counter()
         self._next_check = 0.0
@@ -58,9 +59,11 @@ class JobRunner(JobHandle):
             await self.reload()
             if self.job.status != JobStatus.IN_PROGRESS:
                 return RunEnd.NOT_RUNNING
-            me = self.shared.worker_id
+            me, previous = self.shared.worker_id, self.job.worker_id
             self.apply(Step(lambda j: j.claim(me), after=self._interrupted))
             await self.save()
+            if previous not in (None, me):
+                log.info("job %s: lease taken over from worker %s", self.job_id, previous)
             return await self._loop()
         except LostJob:
             metrics.leases_lost.inc()
@@ -118,7 +121,7 @@ class JobRunner(JobHandle):
             waiting = state.status == SubStepStatus.RETRYING
             if waiting and self.retry_clock.due(key, state.retry_at) > now:
                 continue
-            self.launcher.request(key)
+            self.launcher.request(key, self.job.organisation_id)
 
     def _next_due(self) -> float | None:
         dues = [
@@ -218,9 +221,10 @@ class JobRunner(JobHandle):
         key, outcome = answer.key, answer.outcome
         self.launcher.answered(key)
         metrics.call_seconds.observe(answer.seconds)
-        failed_transiently = not outcome.ok and outcome.transient
+        full = is_over_capacity(outcome.status, outcome.retry_after)
+        failed_transiently = not outcome.ok and outcome.transient and not full
         self.shared.circuit.record(failed_transiently, answer.probe)
-        outage = self.lost_to_outage(failed_transiently)
+        outage = self.lost_to_outage(failed_transiently) or full
         policy = self.shared.policy(key)
         decision = decide(self.job, key, outcome, policy, self.shared.random(), outage)
         metrics.sub_step_outcomes.labels(sub_step=key, outcome=decision.decision).inc()

@@ -12,6 +12,7 @@ from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.clock import Clock
 from infrastructure.engine.storage import GroupCommitter, StoreGateway
 from infrastructure.executors.port import Executor
+from infrastructure.flow.control import FlowControl
 
 DEFAULT_POLICY = RetryPolicy()
 
@@ -24,12 +25,12 @@ class Shared:
     committer: GroupCommitter
     executor: Executor
     circuit: CircuitBreaker
-    call_slots: asyncio.Semaphore
     worker_id: str
     clock: Clock
     random: Callable[[], float]
     policies: dict[str, RetryPolicy]
     check_interval: float
+    flow: FlowControl
     lease_slack: float = 0.0  # a run stops this long before its lease would expire unrenewed
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     overhead: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))

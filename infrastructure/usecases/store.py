@@ -17,6 +17,7 @@ from domain.batch import RegistrationBatch
 from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
+from infrastructure.oplog import log_stored
 from infrastructure.persistence import APPLICATION_NAME, library_env, schema_lock
 from infrastructure.settings import Settings
 from infrastructure.storage_retry import StorageRetry
@@ -97,6 +98,7 @@ class RegistrationStore(Application[UUID]):
             position = max(r.notification.id for r in recordings)
         else:
             position = self.recorder.max_notification_id() or 0
+        log_stored(events)
         return Saved(events[-1].originator_version, position, events)
 
     def was_stored(self, events: list[DomainEventProtocol[UUID]]) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.retry import RetryPolicy
@@ -27,6 +29,25 @@ def start_batch(app: Registrations, items: list[dict[str, Any]]) -> list[str]:
     batch, jobs, _ = app.create_batch(org, "user:test", "engine test", items)
     app.start_step6(org, batch.id, None, "user:test")
     return [str(j.id) for j in jobs]
+
+
+class FakeTime:
+    """A Clock that moves only when something sleeps on it."""
+
+    def __init__(self) -> None:
+        self.time = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.time
+
+    def now(self) -> datetime:
+        return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=self.time)
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.time += seconds
+        await asyncio.sleep(0)
 
 
 @asynccontextmanager

@@ -48,6 +48,10 @@ class TestAttemptDecisions:
         result = ruling(AttemptOutcome.FAILED_TRANSIENTLY, retry_after=7.0)
         assert result.delay == 7.0
 
+    def test_a_full_api_spares_the_attempt_and_waits_as_it_asked(self) -> None:
+        result = ruling(AttemptOutcome.OVER_CAPACITY, counted=50, retry_after=7.0)
+        assert (result.decision, result.delay) == (AttemptDecision.SPARED, 7.0)
+
     def test_an_unanswered_attempt_is_interrupted(self) -> None:
         assert ruling(AttemptOutcome.UNANSWERED).decision is AttemptDecision.INTERRUPTED
 
@@ -61,6 +65,9 @@ class TestAttemptDecisions:
     )
     def test_outcome_of_an_answer(self, ok: bool, transient: bool, outcome: AttemptOutcome) -> None:
         assert outcome_of(ok, transient) is outcome
+
+    def test_a_full_api_is_over_capacity_not_failing(self) -> None:
+        assert outcome_of(False, True, over_capacity=True) is AttemptOutcome.OVER_CAPACITY
 
     @given(st.integers(1, 100), st.integers(0, 100))
     def test_spared_attempts_never_count(self, run_attempts: int, spared: int) -> None:
