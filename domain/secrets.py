@@ -1,39 +1,167 @@
-"""Which values are secrets, and how they are hidden wherever they are shown."""
+"""The one classifier of secrets and personal data, and the walk that applies it.
+
+Declared types come first (the execution config's schema types its secret and personal
+fields); an undeclared field is classified by the words of its name; a value shaped like a
+credential is a secret wherever it appears. Everything that stores, projects, answers, logs
+or exports asks this module, and nothing else decides what is secret.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
+from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from domain.execution_config import ExecutionConfig
+from domain.secret_types import PersonalText, SecretText
 
 REDACTED = "***"
-SECRET_KEY_PARTS = ("password", "secret", "token", "api_key", "apikey", "service_key", "pin")
+ERASED = "[erased]"
 
 
-@lru_cache(maxsize=4096)
-def is_secret_key(key: str) -> bool:
-    """True for a field name that holds a secret (passwords, tokens, keys)."""
-    lowered = key.lower().replace("-", "_")
-    return any(part in lowered for part in SECRET_KEY_PARTS)
+class Sensitivity(StrEnum):
+    PUBLIC = "public"
+    PERSONAL = "personal"
+    SECRET = "secret"
 
 
-_NESTED = (dict, list, tuple)
+SECRET_WORDS = frozenset(
+    {
+        *("password", "passwords", "passwd", "pwd", "passphrase", "pass", "secret", "secrets"),
+        *("token", "tokens", "auth", "authorization", "cookie", "cookies", "session"),
+        *("credential", "credentials", "bearer", "signature", "pin", "otp", "cvv"),
+    }
+)
+SECRET_LAST_WORDS = frozenset({"key", "keys"})  # apiKey, access_key; not keyboard, turkey
+PERSONAL_WORDS = frozenset({"email", "phone", "mobile"})
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_BEARER = re.compile(r"bearer\s+\S{6,}", re.IGNORECASE)
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.+-----END [A-Z0-9 ]+-----", re.DOTALL)
+_SHAPE_STARTS = ("b", "B", "eyJ", "-----BEGIN ")
+
+
+def words_of(name: str) -> list[str]:
+    """The lower-case words of a camelCase, snake_case or kebab-case name."""
+    return [word.lower() for word in _WORD.findall(name)]
+
+
+@lru_cache(maxsize=8192)
+def name_sensitivity(name: str) -> Sensitivity:
+    """What an undeclared field holds, judged by the words of its name."""
+    words = words_of(name)
+    if not words:
+        return Sensitivity.PUBLIC
+    if words[-1] in SECRET_LAST_WORDS or not SECRET_WORDS.isdisjoint(words):
+        return Sensitivity.SECRET
+    if not PERSONAL_WORDS.isdisjoint(words):
+        return Sensitivity.PERSONAL
+    return Sensitivity.PUBLIC
+
+
+def is_secret_key(name: str) -> bool:
+    """True for an undeclared field name that holds a secret."""
+    return name_sensitivity(name) is Sensitivity.SECRET
+
+
+def is_credential_shaped(value: str) -> bool:
+    """True for a `Bearer ...` value, a JWT or a PEM block (surrounding blanks ignored)."""
+    if len(value) < 12:
+        return False
+    text = value.strip() if value[0].isspace() or value[-1].isspace() else value
+    if not text.startswith(_SHAPE_STARTS):
+        return False
+    return any(shape.fullmatch(text) for shape in (_BEARER, _JWT, _PEM))
+
+
+Declared = Mapping[str, Any]  # field name -> Sensitivity, or a nested Declared
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    if get_origin(annotation) in (Union, UnionType):
+        return [a for a in get_args(annotation) if a is not NoneType]
+    return [annotation]
+
+
+def declared_tree(model: type[BaseModel]) -> dict[str, Any]:
+    """The sensitivity each field of `model` declares, nested models as nested trees."""
+    tree: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        for kind in _unwrap(info.annotation):
+            if isinstance(kind, type) and issubclass(kind, SecretText):
+                tree[name] = Sensitivity.SECRET
+            elif isinstance(kind, type) and issubclass(kind, PersonalText):
+                tree[name] = Sensitivity.PERSONAL
+            elif isinstance(kind, type) and issubclass(kind, BaseModel):
+                tree[name] = declared_tree(kind)
+            else:
+                continue
+            break
+        else:
+            tree[name] = None if _open(info.annotation) else Sensitivity.PUBLIC
+    return tree
+
+
+def _open(annotation: Any) -> bool:
+    """True for a field typed loosely (a dict, Any): its inner names are not declared."""
+    return any(k is Any or get_origin(k) in (dict, list) for k in _unwrap(annotation))
+
+
+EXECUTION_CONFIG = declared_tree(ExecutionConfig)
+DECLARED_ROOTS: dict[str, Declared] = {"execution_config": EXECUTION_CONFIG}
+
+OnSensitive = Callable[[Sensitivity, Any], Any]
+
+
+def field_sensitivity(name: str, declared: Any) -> Sensitivity:
+    """A field's sensitivity: its declared type when it has one, else its name's words."""
+    if isinstance(declared, Sensitivity):
+        return declared
+    if isinstance(declared, Mapping):
+        return Sensitivity.PUBLIC
+    return name_sensitivity(name)
+
+
+def transform(value: Any, on_sensitive: OnSensitive, declared: Declared | None = None) -> Any:
+    """A copy of `value` in which every secret or personal value went through `on_sensitive`
+    (empty values are left as they are: there is nothing to hide in them)."""
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            name = str(key)
+            inner = declared.get(name) if declared is not None else DECLARED_ROOTS.get(name)
+            kind = field_sensitivity(name, inner)
+            if kind is not Sensitivity.PUBLIC and item is not None and item != "":
+                out[key] = on_sensitive(kind, item)
+            else:
+                nested = inner if isinstance(inner, Mapping) else None
+                out[key] = transform(item, on_sensitive, nested)
+        return out
+    if isinstance(value, list | tuple):
+        return [transform(item, on_sensitive, declared) for item in value]
+    if isinstance(value, str) and is_credential_shaped(value):
+        return on_sensitive(Sensitivity.SECRET, value)
+    return value
+
+
+def _mask(kind: Sensitivity, value: Any) -> Any:
+    if value == ERASED:
+        return ERASED
+    return REDACTED if kind is Sensitivity.SECRET else transform(value, _mask)
 
 
 def redact(value: Any) -> Any:
-    """A copy of `value` with every secret field replaced by a mask."""
-    if isinstance(value, dict):
-        return {
-            k: (
-                v
-                if v is None or v == ""
-                else REDACTED
-                if is_secret_key(str(k))
-                else redact(v)
-                if isinstance(v, _NESTED)
-                else v
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(v) if isinstance(v, _NESTED) else v for v in value]
-    return value
+    """A copy of `value` with every secret replaced by a mask; personal data is kept."""
+    return transform(value, _mask)
+
+
+def contains_sensitive(value: Any) -> bool:
+    """True when `value` holds anything secret or personal."""
+    found: list[bool] = []
+    transform(value, lambda kind, item: found.append(True))
+    return bool(found)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from domain.secrets import is_secret_key
 from projections.folds import iso, public
 
-_PLAIN = frozenset({str, int, float, bool})
 BOOKKEEPING = ("originator_id", "originator_version", "timestamp", "originator_topic")
 TYPE_NAMES = {"Created": "JobCreated"}
 
@@ -66,11 +64,7 @@ def event_type(event: Any) -> str:
 
 def event_data(event: Any) -> dict[str, Any]:
     """An event's own fields, JSON-ready, secrets hidden."""
-    return {
-        k: v if (v is None or type(v) in _PLAIN) and not is_secret_key(k) else public({k: v})[k]
-        for k, v in vars(event).items()
-        if k not in BOOKKEEPING
-    }
+    return dict(public({k: v for k, v in vars(event).items() if k not in BOOKKEEPING}))
 
 
 def describe(kind: str, data: dict[str, Any]) -> str:
