@@ -114,6 +114,11 @@ def _open(annotation: Any) -> bool:
 
 EXECUTION_CONFIG = declared_tree(ExecutionConfig)
 DECLARED_ROOTS: dict[str, Declared] = {"execution_config": EXECUTION_CONFIG}
+# The top-level fields of regflow's own events whose names would mislead the vocabulary.
+EVENT_FIELDS: dict[str, Any] = {
+    "idempotency_key": Sensitivity.PUBLIC,
+    "execution_config": EXECUTION_CONFIG,
+}
 
 OnSensitive = Callable[[Sensitivity, Any], Any]
 
@@ -158,6 +163,11 @@ def _mask(kind: Sensitivity, value: Any) -> Any:
 def redact(value: Any) -> Any:
     """A copy of `value` with every secret replaced by a mask; personal data is kept."""
     return transform(value, _mask)
+
+
+def redact_event(data: Any) -> Any:
+    """An event's fields with every secret masked (its own bookkeeping fields are declared)."""
+    return transform(data, _mask, EVENT_FIELDS)
 
 
 def contains_sensitive(value: Any) -> bool:

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     jwt_secret: str | None = None
     api_keys: str | None = None
     secret_key: str | None = None
+    old_secret_keys: str | None = None
     lease_seconds: float = Field(default=30.0, gt=0)
     max_concurrent_jobs: int = Field(default=16, ge=1)
     max_concurrent_calls: int = Field(default=32, ge=1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from projections.folds import iso, public
+from domain.secrets import redact_event
+from projections.folds import iso, json_ready
 
 BOOKKEEPING = ("originator_id", "originator_version", "timestamp", "originator_topic")
 TYPE_NAMES = {"Created": "JobCreated"}
@@ -64,7 +65,8 @@ def event_type(event: Any) -> str:
 
 def event_data(event: Any) -> dict[str, Any]:
     """An event's own fields, JSON-ready, secrets hidden."""
-    return dict(public({k: v for k, v in vars(event).items() if k not in BOOKKEEPING}))
+    data = {k: v for k, v in vars(event).items() if k not in BOOKKEEPING}
+    return dict(redact_event(json_ready(data)))
 
 
 def describe(kind: str, data: dict[str, Any]) -> str:

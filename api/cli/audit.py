@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from domain.secrets import redact
+from domain.secrets import redact_event
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 
@@ -73,7 +73,7 @@ def event_record(event: Any) -> dict[str, Any]:
         "at": event.timestamp.isoformat(),
         "actor": fields.get("actor") or "engine",
         "reason": fields.get("reason"),
-        "data": redact(json.loads(json.dumps(data, default=json_default))),
+        "data": redact_event(json.loads(json.dumps(data, default=json_default))),
     }
 
 
