@@ -17,6 +17,7 @@ import orjson
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from domain.erasure import OrganisationErasure
 from domain.secrets import ERASED, EVENT_FIELDS, Sensitivity, transform
 from infrastructure.keyring import Keyring
 
@@ -24,6 +25,7 @@ SEALED = "__sealed__"
 MARK = "_sealed"  # the top-level fields of a stored event that hold sealed values
 BOOKKEEPING = frozenset({"originator_id", "originator_version", "timestamp"})
 ORG_CACHE_SIZE = 100_000
+ERASURE_TOPIC = OrganisationErasure.Created.TOPIC
 
 OrgResolver = Callable[[UUID], "str | None"]
 
@@ -109,6 +111,8 @@ class SealingMapper(Mapper[UUID]):
         org = state.get("organisation_id")
         if isinstance(org, str):
             self.remember(event.originator_id, org)
+            if stored_event.topic == ERASURE_TOPIC and self.keyring is not None:
+                self.keyring.forget_cached()  # the erased keys must not outlive their rows here
         fields = state.pop(MARK, None)
         for name in fields or ():
             state[name] = self._unsealed(state[name])

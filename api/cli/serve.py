@@ -11,6 +11,7 @@ import uvloop
 from aiohttp import web
 
 from api.runtime import build_app
+from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
 
 DEV_ORGANISATION = "dev"
@@ -47,6 +48,7 @@ def serve_command(args: argparse.Namespace) -> int:
             "kept beside the data. Set it in production.",
             file=sys.stderr,
         )
+    Registrations(settings).close()  # a wrong passphrase is a clear error now, not on first read
     if dev_key:
         print(f"development API key (organisation '{DEV_ORGANISATION}'): {dev_key}")
         print(f"  send: Authorization: Bearer {dev_key}")
