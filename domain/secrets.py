@@ -42,7 +42,10 @@ PERSONAL_WORDS = frozenset({"email", "phone", "mobile"})
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _BEARER = re.compile(r"bearer\s+\S{6,}", re.IGNORECASE)
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
-_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.+-----END [A-Z0-9 ]+-----", re.DOTALL)
+_PEM_EDGES = (
+    re.compile(r"-----BEGIN [A-Z0-9 ]{1,60}-----"),
+    re.compile(r"-----END [A-Z0-9 ]{1,60}-----"),
+)
 _SHAPE_STARTS = ("b", "B", "eyJ", "-----BEGIN ")
 
 
@@ -76,7 +79,11 @@ def is_credential_shaped(value: str) -> bool:
     text = value.strip() if value[0].isspace() or value[-1].isspace() else value
     if not text.startswith(_SHAPE_STARTS):
         return False
-    return any(shape.fullmatch(text) for shape in (_BEARER, _JWT, _PEM))
+    if text.startswith("-----BEGIN "):
+        begin, end = _PEM_EDGES
+        closing = end.search(text, max(0, len(text) - 80))
+        return bool(begin.match(text)) and closing is not None and closing.end() == len(text)
+    return any(shape.fullmatch(text) for shape in (_BEARER, _JWT))
 
 
 Declared = Mapping[str, Any]  # field name -> Sensitivity, or a nested Declared

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, reveal
 
 log = logging.getLogger("regflow.persistence")
 
@@ -29,8 +29,8 @@ def key_file(settings: Settings) -> Path:
 
 def passphrase(settings: Settings) -> tuple[str, bool]:
     """The passphrase that wraps the store's keys, and whether it is a development one."""
-    if settings.secret_key:
-        return settings.secret_key, False
+    if given := reveal(settings.secret_key):
+        return given, False
     path = key_file(settings)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

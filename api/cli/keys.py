@@ -12,7 +12,7 @@ from infrastructure.erasure import ErasurePlan, erase_organisation, erasure_plan
 from infrastructure.key_table import KeyTable
 from infrastructure.keyring import rotate
 from infrastructure.persistence import passphrase, schema_lock
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, reveal
 from projections.database import Database
 from projections.rebuild import rebuild_all
 from projections.schema import Schema
@@ -46,7 +46,7 @@ def rotate_command(args: argparse.Namespace) -> int:
     """Re-wrap every key; the old passphrases are not needed afterwards."""
     settings = Settings()
     current, _ = passphrase(settings)
-    old = [p.strip() for p in (settings.old_secret_keys or "").split(",") if p.strip()]
+    old = [p.strip() for p in (reveal(settings.old_secret_keys) or "").split(",") if p.strip()]
     table = KeyTable(settings)
     try:
         with schema_lock(settings):

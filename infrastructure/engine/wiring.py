@@ -10,7 +10,7 @@ from infrastructure.application import RegistrationStore
 from infrastructure.engine.engine import Engine
 from infrastructure.executors.http import HttpExecutor
 from infrastructure.executors.simulator_main import start_embedded_simulator
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, reveal
 
 
 @asynccontextmanager
@@ -21,7 +21,7 @@ async def http_executor(settings: Settings) -> AsyncIterator[HttpExecutor]:
     if not url:
         simulator, url = await start_embedded_simulator()
     executor = HttpExecutor(
-        url, service_key=settings.service_key, max_connections=settings.max_concurrent_calls
+        url, service_key=reveal(settings.service_key), max_connections=settings.max_concurrent_calls
     )
     try:
         yield executor
