@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
-from api.services import SERVICES
+from api.routing import Handler, route_template
 from domain.exceptions import (
     EditRejected,
     IllegalTransition,
@@ -24,7 +23,6 @@ from domain.exceptions import (
 from domain.failures import is_transient_exception
 
 log = logging.getLogger("regflow.api")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STATUS_OF: tuple[tuple[type[RegflowError], int], ...] = (
     (NotFound, 404),
@@ -87,8 +85,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except RegflowError as exc:
-        if request.method != "GET" and SERVICES in request.app:
-            await request.app[SERVICES].settle_head()
         response = failure(status_of(exc), exc.message, exc.errors)
         if isinstance(exc, Unauthorized):
             response.headers["WWW-Authenticate"] = "Bearer"
@@ -105,14 +101,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return failure(400, "Malformed JSON")
     except Exception as exc:
         if is_transient_exception(exc):
-            log.warning("storage unavailable answering %s: %s", _route_of(request), exc)
+            log.warning("storage unavailable answering %s: %s", route_template(request), exc)
             response = failure(503, "Storage unavailable; try again shortly")
             response.headers["Retry-After"] = "2"
             return response
-        log.exception("unexpected error answering %s %s", request.method, _route_of(request))
+        log.exception("unexpected error answering %s %s", request.method, route_template(request))
         return failure(500, "Internal server error")
-
-
-def _route_of(request: web.Request) -> str:
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else "unmatched"

@@ -27,13 +27,15 @@ from psycopg.sql import SQL, Identifier
 
 from bench.projections import build_log
 from bench.scratch import scratch_postgres
-from infrastructure.persistence import APPLICATION_NAME, library_env
-from infrastructure.registrations import Registrations
+from infrastructure.keys.ring import Keyring
+from infrastructure.keys.table import KeyTable
+from infrastructure.persistence import APPLICATION_NAME, library_env, passphrase
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from projections.database import Database
-from projections.runner import ViewRunner
+from projections.folds.timeline import timeline_entry
+from projections.live.runner import ViewRunner
 from projections.schema import Schema
-from projections.timeline import timeline_entry
 from projections.views import TIMELINE_COLUMNS, TimelineView, _timeline_values, is_job_event
 
 RESULTS = Path(__file__).parent / "results" / "library_runner.json"
@@ -85,7 +87,8 @@ def library_rate(settings: Settings, head: int) -> float:
                 Identifier(settings.postgres_parts()["dbname"])
             )
         )
-    env = library_env(settings) | {"PERSISTENCE_MODULE": "eventsourcing.postgres"}
+    store_key = Keyring(KeyTable(settings), passphrase(settings)[0]).open_store_key()
+    env = library_env(settings, store_key) | {"PERSISTENCE_MODULE": "eventsourcing.postgres"}
     start = time.perf_counter()
     with ProjectionRunner(
         application_class=LogReader,

@@ -7,13 +7,14 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-_T = "regflow:RegistrationBatch."
+BATCH_TOPIC = "regflow:RegistrationBatch"
+_T = BATCH_TOPIC + "."
 
 
 class RegistrationBatch(Aggregate):
     """A batch of restaurants uploaded together; its status is derived from its jobs."""
 
-    TOPIC = "regflow:RegistrationBatch"
+    TOPIC = BATCH_TOPIC
 
     class Created(Aggregate.Created):
         TOPIC = _T + "Created"
@@ -39,11 +40,22 @@ class RegistrationBatch(Aggregate):
 
     @classmethod
     def open(
-        cls, organisation_id: str, name: str, jobs: list[dict[str, Any]], actor: str
+        cls,
+        organisation_id: str,
+        name: str,
+        jobs: list[dict[str, Any]],
+        actor: str,
+        batch_id: UUID | None = None,
     ) -> RegistrationBatch:
-        """A new batch; `jobs` lists each job's id and restaurant summary."""
+        """A new batch (under `batch_id`, when its jobs already name it) of `jobs`' ids and
+        restaurant summaries."""
         return cls._create(
-            cls.Created, organisation_id=organisation_id, name=name, jobs=jobs, actor=actor
+            cls.Created,
+            id=batch_id,
+            organisation_id=organisation_id,
+            name=name,
+            jobs=jobs,
+            actor=actor,
         )
 
     @property

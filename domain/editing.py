@@ -120,3 +120,17 @@ def check_bulk(stored: Mapping[str, str], edits: list[tuple[str, str]]) -> list[
         if check.valid:
             current = simulate(current, check)
     return checks
+
+
+@dataclass(frozen=True)
+class SubStepValidation:
+    """A sub-step's place in the plan, the statuses around it, and which edits are allowed."""
+
+    sub_step: str
+    phase: str
+    status: str
+    job_status: str
+    editable: bool
+    dependencies: dict[str, str]
+    dependents: dict[str, str]
+    checks: dict[str, EditCheck]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain import job_events as ev
-from domain.editing import EditCheck, check_bulk
+from domain.editing import EDIT_TARGETS, EditCheck, SubStepValidation, check_bulk
 from domain.exceptions import (
     DependencyNotSatisfied,
     EditRejected,
@@ -23,6 +23,7 @@ from domain.job_state import SETTLED, JobQueries, SubStepState, phase_status
 from domain.plan import PLAN
 from domain.status import (
     JOB_MACHINE,
+    SETTLED_WELL,
     SUB_STEP_MACHINE,
     JobStatus,
     SubStepStatus,
@@ -30,13 +31,12 @@ from domain.status import (
 )
 
 _S = SubStepStatus
-ENGINE = "engine"
 
 
 class RegistrationJob(JobQueries, Aggregate):
     """One restaurant's Step 6: twelve sub-steps in four phases."""
 
-    TOPIC = "regflow:RegistrationJob"
+    TOPIC = ev.JOB_TOPIC
 
     Created = ev.Created
     Step6Started = ev.Step6Started
@@ -88,10 +88,12 @@ class RegistrationJob(JobQueries, Aggregate):
         restaurant: dict[str, Any],
         execution_config: dict[str, Any],
         actor: str,
+        job_id: UUID | None = None,
     ) -> RegistrationJob:
-        """A new pending job for one restaurant of a batch."""
+        """A new pending job for one restaurant of a batch (under `job_id`, when it has one)."""
         return cls._create(
             cls.Created,
+            id=job_id,
             batch_id=batch_id,
             organisation_id=organisation_id,
             restaurant=restaurant,
@@ -248,6 +250,29 @@ class RegistrationJob(JobQueries, Aggregate):
             PLAN.sub_step(key)
         return check_bulk(self.statuses(), edits)
 
+    def validation(self, key: str) -> SubStepValidation:
+        """Where `key` stands and which edits of it are allowed now."""
+        PLAN.sub_step(key)
+        shown = self.shown_statuses()
+        return SubStepValidation(
+            sub_step=key,
+            phase=PLAN.phase_of(key),
+            status=shown[key],
+            job_status=self.status,
+            editable=self.status != JobStatus.IN_PROGRESS,
+            dependencies={d: shown[d] for d in PLAN.dependencies(key)},
+            dependents={d: shown[d] for d in PLAN.cascade_of(key)},
+            checks={t: self.check_edits([(key, t)])[0] for t in EDIT_TARGETS},
+        )
+
+    def preview_edits(self, edits: list[tuple[str, str]]) -> list[EditCheck]:
+        """What the edits would do, refused as `edit` would refuse them; records nothing."""
+        if self.status == JobStatus.IN_PROGRESS:
+            raise JobIsRunning(self.id)
+        checks = self.check_edits(edits)
+        self._refuse_invalid(checks)
+        return checks
+
     def edit(
         self, edits: list[tuple[str, str, dict[str, Any] | None]], actor: str, reason: str
     ) -> list[EditCheck]:
@@ -256,8 +281,7 @@ class RegistrationJob(JobQueries, Aggregate):
             raise JobIsRunning(self.id)
         if not reason or not reason.strip():
             raise InvalidInput("A reason is required for manual edits")
-        checks = self.check_edits([(key, target) for key, target, _ in edits])
-        self._refuse_invalid(checks)
+        checks = self.preview_edits([(key, target) for key, target, _ in edits])
         for check, (_, _, result) in zip(checks, edits, strict=True):
             self._record_edit(check, actor, reason, result)
         return checks
@@ -323,7 +347,7 @@ class RegistrationJob(JobQueries, Aggregate):
             raise IllegalTransition(f"Job {self.id} already has Step 6 progress")
         for key in statuses:
             PLAN.sub_step(key)
-        well = all(statuses.get(k, {}).get("status") in ("completed", "skipped") for k in PLAN.keys)
+        well = all(statuses.get(k, {}).get("status") in SETTLED_WELL for k in PLAN.keys)
         self.trigger_event(
             self.LegacyProgressImported,
             actor=actor,
@@ -331,8 +355,3 @@ class RegistrationJob(JobQueries, Aggregate):
             context=context,
             job_status=JobStatus.COMPLETED if well else JobStatus.FAILED,
         )
-
-
-def started_at(job: RegistrationJob) -> datetime | None:
-    """When Step 6 first started for `job`, if it has."""
-    return min((s.started_at for s in job.sub_steps.values() if s.started_at), default=None)

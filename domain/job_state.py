@@ -13,7 +13,6 @@ from domain.status import SETTLED_WELL, JobStatus, PhaseStatus, SubStepStatus
 
 _S = SubStepStatus
 SETTLED = frozenset({_S.COMPLETED, _S.SKIPPED, _S.FAILED, _S.BLOCKED})
-ACTIVE = frozenset({_S.IN_PROGRESS, _S.RETRYING})
 
 
 @dataclass

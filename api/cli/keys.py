@@ -8,13 +8,13 @@ import sqlite3
 import sys
 
 from api.cli.audit import open_store, write_json
-from infrastructure.erasure import ErasurePlan, erase_organisation, erasure_plan
-from infrastructure.key_table import KeyTable
-from infrastructure.keyring import rotate
+from infrastructure.keys.ring import rotate
+from infrastructure.keys.table import KeyTable
 from infrastructure.persistence import passphrase, schema_lock
 from infrastructure.settings import Settings, reveal
+from infrastructure.usecases.erasure import ErasurePlan, erase_organisation, erasure_plan
 from projections.database import Database
-from projections.rebuild import rebuild_all
+from projections.offline.rebuild import rebuild_all
 from projections.schema import Schema
 
 
@@ -108,7 +108,7 @@ def erase_command(args: argparse.Namespace) -> int:
 
 def _compact(settings: Settings) -> None:
     """On SQLite, drop the freed pages that still hold the old rows' text."""
-    if settings.is_postgres or settings.sqlite_path in ("", ":memory:"):
+    if settings.is_postgres or settings.is_in_memory:
         return
     conn = sqlite3.connect(settings.sqlite_path, timeout=30, isolation_level=None)
     try:

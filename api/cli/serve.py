@@ -11,8 +11,8 @@ import uvloop
 from aiohttp import web
 
 from api.runtime import build_app
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 
 DEV_ORGANISATION = "dev"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import aiohttp
@@ -12,7 +10,9 @@ import pytest
 from api.runtime import RUNTIME, build_app
 from infrastructure.settings import Settings, reveal
 from tests.api.conftest import BASE, Caller, Client, MakeClient, restaurant
+from tests.kit import eventually_value
 
+STOPPED = ("completed", "failed", "cancelled")
 DEADLINE = 30.0
 
 
@@ -39,13 +39,12 @@ async def simulator(client: Client, method: str, path: str, body: Any = None) ->
 
 async def settled_job(caller: Caller, job_id: str) -> dict[str, Any]:
     """Poll until the job stops running (a deadline, never a fixed sleep)."""
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
+
+    async def stopped() -> dict[str, Any] | None:
         _, body = await caller.get(f"{BASE}/jobs/{job_id}")
-        if body["job"]["status"] in ("completed", "failed", "cancelled"):
-            return dict(body["job"])
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} still running after {DEADLINE} s")
+        return dict(body["job"]) if body["job"]["status"] in STOPPED else None
+
+    return await eventually_value(stopped, DEADLINE, 0.05)
 
 
 async def test_runs_a_batch_to_completion(caller: Caller) -> None:

@@ -6,16 +6,10 @@ import asyncio
 import time
 
 from infrastructure.engine import CircuitBreaker
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
-from tests.reliability.engine_kit import (
-    eventually,
-    faults,
-    restaurants,
-    running_engine,
-    simulator,
-    start_batch,
-)
+from infrastructure.usecases.registrations import Registrations
+from tests.application.engine_kit import faults, running_engine, simulator, start_batch
+from tests.kit import eventually, restaurants
 
 
 async def test_jobs_pause_during_an_outage_and_finish_after_it(

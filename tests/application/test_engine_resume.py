@@ -6,19 +6,18 @@ from typing import Any
 
 from domain.plan import PLAN
 from domain.retry import RetryPolicy
-from infrastructure.executors.simulator_faults import SimulatorConfig
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
-from tests.reliability.engine_kit import (
+from infrastructure.usecases.registrations import Registrations
+from tests.application.engine_kit import (
     FAST,
     event_names,
-    eventually,
     faults,
-    restaurants,
     running_engine,
     simulator,
     start_batch,
 )
+from tests.kit import eventually, restaurants
 
 ACTOR = "user:test"
 

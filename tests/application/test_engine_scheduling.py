@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from domain.plan import PLAN
-from infrastructure.executors.simulator_faults import SimulatorConfig
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
-from tests.reliability.engine_kit import (
-    faults,
-    full_config,
-    restaurants,
-    running_engine,
-    simulator,
-    start_batch,
-)
+from infrastructure.usecases.registrations import Registrations
+from tests.application.engine_kit import faults, running_engine, simulator, start_batch
+from tests.kit import full_config, restaurants
 
 
 def executed_keys(sim, job_id: str) -> list[str]:  # type: ignore[no-untyped-def]

@@ -9,17 +9,11 @@ from typing import Any
 import pytest
 
 from domain.plan import PLAN
-from infrastructure.executors.simulator_faults import CLOUDFLARE_PAGE
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.faults import CLOUDFLARE_PAGE
 from infrastructure.settings import Settings
-from tests.reliability.engine_kit import (
-    FakeTime,
-    eventually,
-    restaurants,
-    running_engine,
-    simulator,
-    start_batch,
-)
+from infrastructure.usecases.registrations import Registrations
+from tests.application.engine_kit import FakeTime, running_engine, simulator, start_batch
+from tests.kit import eventually, restaurants
 
 
 class FlakyStore(Registrations):

@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from api.cli.audit import event_record
 from api.cli.audit_state import state_record
 from api.presenters import batch_created, job_answer, ok
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
-from projections.batches import batch_row
-from projections.folds import job_row, replay
-from projections.timeline import timeline_entry
+from infrastructure.usecases.registrations import Registrations
+from projections.folds.batches import batch_row
+from projections.folds.jobs import job_row, replay
+from projections.folds.timeline import timeline_entry
 
 _STORE = Registrations(
     Settings(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests import kit
 from tests.browser.stack import Stack, serving_stack
 
 pytestmark = pytest.mark.slow
@@ -24,18 +25,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def restaurant(name: str) -> dict[str, Any]:
-    config = {
-        "account": {
-            "email": f"{name.lower()}@example.com",
-            "password": "hunter2",
-            "phone": "+64 21",
-        },
-        "restaurant": {"name": name, "address": "1 Queen St", "city": "Auckland"},
-        "menu": {"menu_id": f"m-{name.lower()}"},
-        "payment": {"enabled": True},
-        "onboarding_user": {"enabled": True},
-    }
-    return {"name": name, "external_id": f"r-{name.lower()}", "execution_config": config}
+    return kit.restaurant(name, f"r-{name.lower()}")
 
 
 def sign_in(page: Page, stack: Stack) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 import psycopg
 
 from domain.secrets import ERASED
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from projections.database import Database
 from projections.queries import ViewQueries
 from projections.schema import Schema

@@ -11,10 +11,10 @@ import pytest
 from eventsourcing.application import Application
 
 from domain.job import RegistrationJob
-from infrastructure.keyring import WrongPassphrase, legacy_store_key
+from infrastructure.keys.ring import WrongPassphrase, legacy_store_key
 from infrastructure.persistence import APPLICATION_NAME, library_env
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.conftest import PG_ADMIN_URL
 from tests.integration.audit_kit import RESTAURANT, Cli, Run
 

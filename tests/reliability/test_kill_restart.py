@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.executors.simulator_calls import executions_per_key, overlapping_executions
-from infrastructure.executors.simulator_faults import SimulatorConfig
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.calls import executions_per_key, overlapping_executions
+from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
-from tests.reliability.engine_kit import eventually, restaurants, simulator, start_batch
+from infrastructure.usecases.registrations import Registrations
+from tests.application.engine_kit import simulator, start_batch
+from tests.kit import eventually, restaurants
 
 pytestmark = pytest.mark.slow
 REGFLOW = str(Path(sys.executable).with_name("regflow"))

@@ -1,0 +1,147 @@
+"""`regflow import-legacy`: jobs stuck in the old system become resumable jobs here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+from rich.console import Console
+from rich.table import Table
+
+from api.cli.audit import open_store, write_json
+from domain.exceptions import InvalidInput
+from infrastructure.legacy import LegacyJob, export_entries, parse_job
+from infrastructure.usecases.registrations import LegacyEntry, Registrations, validated_restaurant
+
+ACTOR = "system"
+OUTCOME_COLOURS = {"imported": "green", "refused": "yellow", "invalid": "red"}
+Checked = tuple[dict[str, Any], LegacyJob]
+
+
+def _outcome(index: int, entry: Any, kind: str, **details: Any) -> dict[str, Any]:
+    legacy_id = entry.get("id", entry.get("job_id")) if isinstance(entry, dict) else None
+    record = {"index": index, "legacy_id": legacy_id, "job_id": None, "outcome": kind}
+    return record | {"errors": [], "warnings": []} | details
+
+
+def check_entry(
+    app: Registrations, index: int, entry: Any, args: argparse.Namespace
+) -> tuple[dict[str, Any], LegacyJob | None]:
+    """The entry's outcome so far, and the job to import when it is valid and new."""
+    try:
+        job = parse_job(entry)
+    except InvalidInput as exc:
+        return _outcome(index, entry, "invalid", errors=exc.errors), None
+    found = {"job_id": str(job.job_id), "warnings": job.warnings}
+    organisation = args.org or job.organisation_id
+    if not organisation:
+        errors = ["The job names no organisation_id: give --org"]
+        return _outcome(index, entry, "invalid", errors=errors, **found), None
+    if app.recorder.select_events(job.job_id, limit=1):
+        errors = [f"Job {job.job_id} is already in the log: not imported again"]
+        return _outcome(index, entry, "refused", errors=errors, **found), None
+    try:
+        validated_restaurant(job.restaurant)
+    except InvalidInput as exc:
+        return _outcome(index, entry, "invalid", errors=exc.errors, **found), None
+    return _outcome(index, entry, "imported", organisation_id=organisation, **found), job
+
+
+def import_group(app: Registrations, organisation: str, name: str, group: list[Checked]) -> None:
+    """Record one batch of legacy jobs in one transaction; if any was recorded meanwhile, none."""
+    entries = [LegacyEntry(j.job_id, j.restaurant, j.sub_steps, j.context) for _, j in group]
+    try:
+        _, jobs, _ = app.import_legacy(organisation, name, entries, ACTOR)
+    except IntegrityError:
+        for outcome, job in group:
+            outcome.update(outcome="refused", errors=[f"Job {job.job_id} was recorded meanwhile"])
+        return
+    for (outcome, job), imported in zip(group, jobs, strict=True):
+        outcome.update(
+            job_status=str(imported.status),
+            resuming_from=imported.resume_point(),
+            context_source=job.context_source,
+            batch_name=name,
+        )
+
+
+def import_all(app: Registrations, entries: list[Any], args: argparse.Namespace) -> list[Any]:
+    """Check every entry, then import the valid ones as one batch per organisation and name."""
+    checked = [check_entry(app, i, entry, args) for i, entry in enumerate(entries)]
+    default_name = f"Legacy import of {Path(args.file).name}"
+    groups: dict[tuple[str, str], list[Checked]] = {}
+    for outcome, job in checked:
+        if job is not None:
+            name = args.batch_name or job.batch_name or default_name
+            groups.setdefault((outcome["organisation_id"], name), []).append((outcome, job))
+    for (organisation, name), group in groups.items():
+        import_group(app, organisation, name, group)
+    return [outcome for outcome, _ in checked]
+
+
+def print_outcomes(outcomes: list[dict[str, Any]]) -> None:
+    table = Table(title="legacy import")
+    for column in ("#", "legacy id", "job", "outcome", "details"):
+        table.add_column(column, overflow="fold")
+    for item in outcomes:
+        colour = OUTCOME_COLOURS[item["outcome"]]
+        notes = item["errors"] + item["warnings"]
+        if item["outcome"] == "imported":
+            notes.insert(
+                0,
+                f"{item['job_status']}, context {item['context_source']}, "
+                f"resume from {item['resuming_from'] or '-'}",
+            )
+        table.add_row(
+            str(item["index"]),
+            str(item["legacy_id"] or ""),
+            item["job_id"] or "",
+            f"[{colour}]{item['outcome']}[/{colour}]",
+            "\n".join(notes),
+        )
+    Console().print(table)
+
+
+def import_legacy(args: argparse.Namespace) -> int:
+    """Exit 0 when every job was imported, 1 when some were refused or invalid, 2 on a bad file."""
+    try:
+        entries = export_entries(json.loads(Path(args.file).read_text()))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, InvalidInput) as exc:
+        print(f"error: cannot read {args.file}: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    with open_store() as app:
+        outcomes = import_all(app, entries, args)
+    if args.json:
+        for outcome in outcomes:
+            write_json(outcome)
+    else:
+        print_outcomes(outcomes)
+    return 0 if all(o["outcome"] == "imported" for o in outcomes) else 1
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `regflow import-legacy`."""
+    parser = commands.add_parser(
+        "import-legacy",
+        help="record jobs exported from the old system (sub_step_progress) so they can resume",
+        description='FILE is a JSON list of jobs, or {"jobs": [...]}, each with its id, '
+        "restaurant, execution_config and Step 6 sub_step_progress (context stored or not: "
+        "when absent it is inferred from sub-step statuses). Exit 0 when every job was "
+        "imported, 1 when some were refused (already imported) or invalid, 2 when the file "
+        "cannot be read.",
+    )
+    parser.add_argument("file", metavar="FILE", help="the old system's export (JSON)")
+    parser.add_argument(
+        "--org", metavar="ORG", help="organisation of every job (else each job's organisation_id)"
+    )
+    parser.add_argument(
+        "--batch-name",
+        metavar="NAME",
+        help="the batch the jobs are recorded in (else each job's batch name, or the file's)",
+    )
+    parser.add_argument("--json", action="store_true", help="JSON lines, one per job entry")
+    parser.set_defaults(handler=import_legacy)

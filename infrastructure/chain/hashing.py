@@ -1,0 +1,182 @@
+"""A per-aggregate hash chain over stored events: each hash covers the event and its predecessor."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+Position = tuple[str, int]
+
+
+def canonical_id(originator_id: UUID | str) -> str:
+    """One spelling of an aggregate id, whichever way a database returns it."""
+    if isinstance(originator_id, UUID):
+        return str(originator_id)
+    try:
+        return str(UUID(originator_id))
+    except ValueError:
+        return originator_id
+
+
+def chain_key(cipher_key: str | None) -> bytes | None:
+    """The chain's HMAC key, derived from the store's cipher key (None: plain SHA-256)."""
+    if not cipher_key:
+        return None
+    return hashlib.sha256(b"regflow: event chain" + base64.b64decode(cipher_key)).digest()
+
+
+def event_hash(
+    previous: bytes | None,
+    originator_id: UUID | str,
+    version: int,
+    topic: str,
+    state: bytes,
+    key: bytes | None = None,
+) -> bytes:
+    """HMAC-SHA-256 (or SHA-256 without a key) over the previous hash and the event's fields."""
+    digest = hmac.new(key, digestmod=hashlib.sha256) if key else hashlib.sha256()
+    parts = (
+        previous or b"",
+        canonical_id(originator_id).encode(),
+        str(version).encode(),
+        topic.encode(),
+        bytes(state),
+    )
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
+
+
+@dataclass(frozen=True)
+class Link:
+    """The chain entry stored beside one event."""
+
+    originator_id: UUID | str
+    version: int
+    hash: bytes
+    previous_hash: bytes | None
+
+
+@dataclass(frozen=True)
+class ChainRow:
+    """An event position as read back: the event (None when missing) and its entry (if any)."""
+
+    originator_id: UUID | str
+    version: int
+    topic: str | None
+    state: bytes | None
+    hash: bytes | None
+    previous_hash: bytes | None
+
+    @classmethod
+    def of(
+        cls, oid: UUID | str, version: int, topic: Any, state: Any, digest: Any, prior: Any
+    ) -> ChainRow:
+        """A row from the columns CHAIN_ROWS and ORPHAN_LINKS select, in their order."""
+        return cls(
+            originator_id=oid,
+            version=version,
+            topic=topic,
+            state=None if state is None else bytes(state),
+            hash=None if digest is None else bytes(digest),
+            previous_hash=None if prior is None else bytes(prior),
+        )
+
+
+# Both recorders read the chain with these, naming their own {events} and {chain} tables.
+CHAIN_ROWS = (
+    "SELECT e.originator_id, e.originator_version, e.topic, e.state, c.hash, "
+    "c.previous_hash FROM {events} e LEFT JOIN {chain} c "
+    "ON c.originator_id = e.originator_id AND c.originator_version = e.originator_version "
+    "ORDER BY e.originator_id, e.originator_version"
+)
+ORPHAN_LINKS = (
+    "SELECT c.originator_id, c.originator_version, NULL AS topic, NULL AS state, c.hash, "
+    "c.previous_hash FROM {chain} c WHERE NOT EXISTS (SELECT 1 FROM {events} e "
+    "WHERE e.originator_id = c.originator_id AND e.originator_version = c.originator_version)"
+)
+
+
+def predecessors(stored_events: Sequence[StoredEvent]) -> list[tuple[UUID | str, int]]:
+    """Positions whose stored hashes the new events need (those not within the batch)."""
+    seen: set[Position] = set()
+    needed: list[tuple[UUID | str, int]] = []
+    for event in stored_events:
+        oid = canonical_id(event.originator_id)
+        seen.add((oid, event.originator_version))
+        if event.originator_version > 1 and (oid, event.originator_version - 1) not in seen:
+            needed.append((event.originator_id, event.originator_version - 1))
+    return needed
+
+
+def links_for(
+    stored_events: Sequence[StoredEvent],
+    previous: Mapping[Position, bytes],
+    key: bytes | None = None,
+) -> list[Link]:
+    """Chain entries for a batch, linking each event to its aggregate's prior hash."""
+    known = dict(previous)
+    links: list[Link] = []
+    for event in stored_events:
+        oid = canonical_id(event.originator_id)
+        prior = known.get((oid, event.originator_version - 1))
+        digest = event_hash(prior, oid, event.originator_version, event.topic, event.state, key)
+        known[(oid, event.originator_version)] = digest
+        links.append(Link(event.originator_id, event.originator_version, digest, prior))
+    return links
+
+
+class RecentHashes:
+    """The last hash this process stored per aggregate, so most appends need no lookup."""
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self.capacity = capacity
+        self._last: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def known(self, positions: Sequence[tuple[UUID | str, int]]) -> dict[Position, bytes]:
+        """The stored hashes of `positions` this process remembers."""
+        found: dict[Position, bytes] = {}
+        with self._lock:
+            for oid, version in positions:
+                key = canonical_id(oid)
+                last = self._last.get(key)
+                if last is not None and last[0] == version:
+                    found[(key, version)] = last[1]
+        return found
+
+    def remember(self, links: Sequence[Link]) -> None:
+        """Note hashes that were committed."""
+        with self._lock:
+            for link in links:
+                key = canonical_id(link.originator_id)
+                self._last[key] = (link.version, link.hash)
+                self._last.move_to_end(key)
+            while len(self._last) > self.capacity:
+                self._last.popitem(last=False)
+
+
+@runtime_checkable
+class ChainedRecorder(Protocol):
+    """A recorder that writes chain entries and can read them back for verification."""
+
+    chain_table_name: str
+    chain_key: bytes | None
+
+    def chain_rows(self) -> Iterator[ChainRow]:
+        """Every stored event with its chain entry, by aggregate then version."""
+        ...
+
+    def orphan_links(self) -> list[ChainRow]:
+        """Chain entries whose event is no longer stored."""
+        ...

@@ -1,0 +1,164 @@
+"""The PostgreSQL application recorder that writes each event's chain entry in its transaction."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from eventsourcing import postgres as es_pg
+from eventsourcing.persistence import ProgrammingError, StoredEvent
+from psycopg import Cursor
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from infrastructure.chain.hashing import (
+    CHAIN_ROWS,
+    ORPHAN_LINKS,
+    ChainRow,
+    RecentHashes,
+    canonical_id,
+    chain_key,
+    links_for,
+    predecessors,
+)
+
+SCAN_BATCH = 2000
+
+
+class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
+    """Stores events as the library does, plus `<events table>_chain` rows beside them."""
+
+    def __init__(
+        self, datastore: es_pg.PostgresDatastore, *, events_table_name: str = "stored_events"
+    ):
+        super().__init__(datastore, events_table_name=events_table_name)
+        if datastore.enable_db_functions:
+            raise ProgrammingError("The hash chain needs POSTGRES_ENABLE_DB_FUNCTIONS off")
+        self.chain_table_name = f"{events_table_name}_chain"
+        self.chain_key: bytes | None = None
+        self.check_identifier_length(self.chain_table_name)
+        self.recent = RecentHashes()
+        self._pending = threading.local()
+        id_type = SQL(self.datastore.originator_id_type)
+        self.sql_create_statements.append(
+            self._sql(
+                "CREATE TABLE IF NOT EXISTS {chain} (originator_id {id_type} NOT NULL, "
+                "originator_version bigint NOT NULL, hash bytea NOT NULL, previous_hash bytea, "
+                "PRIMARY KEY (originator_id, originator_version))",
+                id_type=id_type,
+            )
+        )
+        self.select_previous_statement = self._sql(
+            "SELECT originator_id, originator_version, hash FROM {chain} "
+            "WHERE (originator_id, originator_version) IN "
+            "(SELECT * FROM unnest(%s::{id_type}[], %s::bigint[]))",
+            id_type=id_type,
+        )
+        self.insert_links_statement = self._sql(
+            "INSERT INTO {chain} SELECT * FROM "
+            "unnest(%s::{id_type}[], %s::bigint[], %s::bytea[], %s::bytea[])",
+            id_type=id_type,
+        )
+
+    def _sql(self, template: str, **parts: Any) -> Composed:
+        chain = Identifier(self.datastore.schema, self.chain_table_name)
+        events = Identifier(self.datastore.schema, self.events_table_name)
+        return SQL(template).format(chain=chain, events=events, **parts)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        self._pending.links = []
+        ids = super().insert_events(stored_events, **kwargs)
+        self.recent.remember(self._pending.links)
+        return ids
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        needed = predecessors(stored_events)
+        self._pending.known = self.recent.known(needed)
+        self._pending.lookup = None
+        self._pending.links = []
+        missing = [(o, v) for o, v in needed if (canonical_id(o), v) not in self._pending.known]
+        if missing:
+            # Sent in the insert's pipeline, under its table lock: no extra round trip.
+            lookup = curs.connection.cursor()
+            lookup.execute(
+                self.select_previous_statement,
+                ([oid for oid, _ in missing], [version for _, version in missing]),
+                prepare=True,
+            )
+            self._pending.lookup = lookup
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        previous = dict(self._pending.known)
+        lookup: Cursor[DictRow] | None = self._pending.lookup
+        if lookup is not None:
+            with lookup:
+                previous.update(
+                    ((canonical_id(r["originator_id"]), r["originator_version"]), bytes(r["hash"]))
+                    for r in lookup.fetchall()
+                )
+        links = self._pending.links = links_for(stored_events, previous, self.chain_key)
+        with curs.connection.cursor() as writer:
+            writer.execute(
+                self.insert_links_statement,
+                (
+                    [k.originator_id for k in links],
+                    [k.version for k in links],
+                    [k.hash for k in links],
+                    [k.previous_hash for k in links],
+                ),
+                prepare=True,
+            )
+        return ids
+
+    def chain_rows(self) -> Iterator[ChainRow]:
+        """Every stored event with its chain entry, by aggregate then version."""
+        statement = self._sql(CHAIN_ROWS)
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="regflow_chain_scan") as scan,
+        ):
+            scan.itersize = SCAN_BATCH
+            scan.execute(statement)
+            yield from (_row(r) for r in scan)
+
+    def orphan_links(self) -> list[ChainRow]:
+        """Chain entries whose event is no longer stored."""
+        statement = self._sql(ORPHAN_LINKS)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement)
+            return [_row(r) for r in curs.fetchall()]
+
+
+def _row(row: DictRow) -> ChainRow:
+    return ChainRow.of(*row.values())
+
+
+class ChainedPostgresFactory(es_pg.PostgresFactory):
+    """The library's PostgreSQL factory, with the chained application recorder."""
+
+    application_recorder_class = ChainedPostgresApplicationRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        # The library connects with five parameters; the URL's others (sslmode, ...) join them.
+        extra = self.env.get("POSTGRES_EXTRA_CONNINFO")
+        if extra:
+            self.datastore.pool.kwargs.update(conninfo_to_dict(extra))
+
+    def application_recorder(self) -> es_pg.PostgresApplicationRecorder:
+        """The chained recorder, keyed from the environment's cipher key."""
+        recorder = super().application_recorder()
+        if isinstance(recorder, ChainedPostgresApplicationRecorder):
+            recorder.chain_key = chain_key(self.env.get("CIPHER_KEY"))
+        return recorder

@@ -1,0 +1,97 @@
+"""The SQLite application recorder that writes each event's chain entry in its transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing import sqlite as es_sqlite
+from eventsourcing.persistence import StoredEvent
+
+from infrastructure.chain.hashing import (
+    CHAIN_ROWS,
+    ORPHAN_LINKS,
+    ChainRow,
+    Position,
+    canonical_id,
+    chain_key,
+    links_for,
+    predecessors,
+)
+
+SCAN_BATCH = 2000
+
+
+def _db_id(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
+
+
+class ChainedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
+    """Stores events as the library does, plus `<events table>_chain` rows beside them."""
+
+    chain_key: bytes | None = None
+
+    @property
+    def chain_table_name(self) -> str:
+        return f"{self.events_table_name}_chain"
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {self.chain_table_name} ("
+            "originator_id TEXT, originator_version INTEGER, hash BLOB NOT NULL, "
+            "previous_hash BLOB, PRIMARY KEY (originator_id, originator_version)) WITHOUT ROWID",
+        ]
+
+    def _insert_events(
+        self, c: es_sqlite.SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        previous: dict[Position, bytes] = {}
+        for oid, version in predecessors(stored_events):
+            c.execute(
+                f"SELECT hash FROM {self.chain_table_name} "
+                "WHERE originator_id=? AND originator_version=?",
+                (_db_id(oid), version),
+            )
+            row = c.fetchone()
+            if row is not None:
+                previous[(canonical_id(oid), version)] = bytes(row[0])
+        links = links_for(stored_events, previous, self.chain_key)
+        c.executemany(
+            f"INSERT INTO {self.chain_table_name} VALUES (?,?,?,?)",
+            [(_db_id(k.originator_id), k.version, k.hash, k.previous_hash) for k in links],
+        )
+        return ids
+
+    def chain_rows(self) -> Iterator[ChainRow]:
+        """Every stored event with its chain entry, by aggregate then version."""
+        statement = CHAIN_ROWS.format(events=self.events_table_name, chain=self.chain_table_name)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement)
+            while rows := c.sqlite_cursor.fetchmany(SCAN_BATCH):
+                yield from (self._row(r) for r in rows)
+
+    def orphan_links(self) -> list[ChainRow]:
+        """Chain entries whose event is no longer stored."""
+        statement = ORPHAN_LINKS.format(events=self.events_table_name, chain=self.chain_table_name)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement)
+            return [self._row(r) for r in c.fetchall()]
+
+    def _row(self, row: Any) -> ChainRow:
+        return ChainRow.of(self.convert_originator_id(row[0]), *tuple(row)[1:])
+
+
+class ChainedSQLiteFactory(es_sqlite.SQLiteFactory):
+    """The library's SQLite factory, with the chained application recorder."""
+
+    application_recorder_class = ChainedSQLiteApplicationRecorder
+
+    def application_recorder(self) -> es_sqlite.SQLiteApplicationRecorder:
+        """The chained recorder, keyed from the environment's cipher key."""
+        recorder = super().application_recorder()
+        if isinstance(recorder, ChainedSQLiteApplicationRecorder):
+            recorder.chain_key = chain_key(self.env.get("CIPHER_KEY"))
+        return recorder

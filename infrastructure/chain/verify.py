@@ -1,0 +1,147 @@
+"""Walks the stored log against its hash chain and says what was edited, moved or removed."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import groupby
+
+from infrastructure.chain.hashing import ChainRow, canonical_id, event_hash
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One break in an aggregate's chain."""
+
+    originator_id: str
+    version: int
+    kind: str
+    message: str
+
+
+@dataclass
+class AggregateCheck:
+    """What the walk found for one aggregate."""
+
+    originator_id: str
+    events: int = 0
+    unchained: int = 0
+    chained_from: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.problems:
+            return "failed"
+        if self.chained_from is None:
+            return "unchained"
+        return "partial" if self.unchained else "ok"
+
+    def fail(self, version: int, kind: str, message: str) -> None:
+        self.problems.append(Problem(self.originator_id, version, kind, message))
+
+
+@dataclass
+class ChainReport:
+    """The outcome of verifying the whole log."""
+
+    aggregates: int = 0
+    events: int = 0
+    chained_events: int = 0
+    unchained: list[AggregateCheck] = field(default_factory=list)
+    partial: list[AggregateCheck] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, check: AggregateCheck) -> None:
+        self.aggregates += 1
+        self.events += check.events
+        self.chained_events += check.events - check.unchained
+        self.problems += check.problems
+        if check.status == "unchained":
+            self.unchained.append(check)
+        elif check.status == "partial":
+            self.partial.append(check)
+
+
+def check_aggregate(
+    originator_id: str, rows: Iterable[ChainRow], key: bytes | None = None
+) -> AggregateCheck:
+    """Walk one aggregate's positions in version order against its chain."""
+    check = AggregateCheck(originator_id)
+    expected, prior, started = 1, None, False
+    for row in rows:
+        if row.version > expected:
+            missing = (
+                f"{expected}" if row.version == expected + 1 else f"{expected}-{row.version - 1}"
+            )
+            check.fail(expected, "missing", f"version {missing} missing: no event, no chain entry")
+        expected = row.version + 1
+        if row.hash is None:
+            check.events += 1
+            check.unchained += 1
+            if started:
+                check.fail(row.version, "unlinked", f"version {row.version} has no chain entry")
+            prior = None
+            continue
+        if not started:
+            started, check.chained_from = True, row.version
+            if row.previous_hash is not None:
+                check.fail(row.version, "cut", f"chain entry before version {row.version} removed")
+        elif row.previous_hash != prior:
+            check.fail(
+                row.version,
+                "relinked",
+                f"version {row.version} does not follow version {row.version - 1}: "
+                "events reordered or removed",
+            )
+        prior = row.hash
+        if row.state is None or row.topic is None:
+            check.fail(
+                row.version, "deleted", f"version {row.version} deleted (its chain entry remains)"
+            )
+            continue
+        check.events += 1
+        computed = event_hash(
+            row.previous_hash, row.originator_id, row.version, row.topic, row.state, key
+        )
+        if computed != row.hash:
+            check.fail(
+                row.version,
+                "edited",
+                f"version {row.version} does not match its hash: edited or swapped",
+            )
+    return check
+
+
+def _merged(
+    rows: Iterable[ChainRow], orphans: list[ChainRow]
+) -> Iterator[tuple[str, list[ChainRow]]]:
+    extra: dict[str, list[ChainRow]] = defaultdict(list)
+    for orphan in orphans:
+        extra[canonical_id(orphan.originator_id)].append(orphan)
+    for oid, group in groupby(rows, key=lambda r: canonical_id(r.originator_id)):
+        merged = sorted([*group, *extra.pop(oid, [])], key=lambda r: r.version)
+        yield oid, merged
+    for oid, left in extra.items():
+        yield oid, sorted(left, key=lambda r: r.version)
+
+
+def verify_chain(
+    rows: Iterable[ChainRow],
+    orphans: list[ChainRow],
+    progress: Callable[[int], None] | None = None,
+    key: bytes | None = None,
+) -> ChainReport:
+    """Check every aggregate of the log; `progress` hears how many events each step covered."""
+    report = ChainReport()
+    for oid, group in _merged(rows, orphans):
+        check = check_aggregate(oid, group, key)
+        report.add(check)
+        if progress is not None:
+            progress(len(group))
+    return report

@@ -1,0 +1,195 @@
+"""A simulator of the registration API: same endpoints, latency, faults, idempotency, a record."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from domain.plan import SUB_STEPS, SubStep
+from infrastructure.executors.simulator.answers import Answer, Request, success_answer
+from infrastructure.executors.simulator.calls import CallRecord, parse_key
+from infrastructure.executors.simulator.faults import (
+    FaultBook,
+    FaultSettings,
+    SimulatorConfig,
+    fault_response,
+    latency_of,
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Simulator:
+    """The simulated API's state: faults, latency, answers stored by key, calls received."""
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.service_key = config.service_key
+        self.faults = FaultBook(config.faults)
+        self.latency: dict[str, float] = dict(config.latency or {})
+        self.answers: dict[str, Answer] = {}
+        self.calls: list[CallRecord] = []
+        self.stopping = asyncio.Event()
+        self._in_flight: dict[str, asyncio.Event] = {}
+
+    def configure(self, settings: FaultSettings) -> None:
+        """Replace the fault rules (counts start again) and, if given, the latencies."""
+        self.faults = FaultBook(settings.faults)
+        if settings.latency is not None:
+            self.latency = dict(settings.latency)
+
+    async def serve(self, request: web.Request, step: SubStep) -> web.StreamResponse:
+        """Answer one call of `step`, recording it from arrival to answer."""
+        record = _record_of(request, step)
+        self.calls.append(record)
+        try:
+            response = await self._answer(request, step, record)
+        finally:
+            record.finished = time.monotonic()
+        record.status = response.status
+        return response
+
+    async def _answer(
+        self, request: web.Request, step: SubStep, record: CallRecord
+    ) -> web.StreamResponse:
+        refusal = self._refusal(request)
+        if refusal is not None or record.key is None:
+            return refusal or _json(400, "The Idempotency-Key header is required")
+        if record.key in self.answers:
+            return self._replay(record)
+        payload = await _payload(request)
+        if payload is None:
+            return _json(400, "The body must be a JSON object")
+        rule = self.faults.draw(step, request.path, record.job)
+        if rule is not None:
+            record.fault = rule.kind
+            await asyncio.sleep(latency_of(self.latency, step))
+            return await fault_response(rule, self.stopping)
+        answer = Request(record.key, payload, request.match_info)
+        return await self._execute_once(step, answer, record)
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        if self.service_key and request.headers.get("X-Service-Key") != self.service_key:
+            return _json(401, "Invalid or missing X-Service-Key")
+        return None
+
+    def _replay(self, record: CallRecord) -> web.Response:
+        record.replay = True
+        assert record.key is not None
+        return web.json_response(self.answers[record.key])
+
+    async def _execute_once(
+        self, step: SubStep, request: Request, record: CallRecord
+    ) -> web.Response:
+        while (first := self._in_flight.get(request.key)) is not None:
+            await first.wait()
+        if request.key in self.answers:
+            return self._replay(record)
+        done = self._in_flight[request.key] = asyncio.Event()
+        try:
+            await asyncio.sleep(latency_of(self.latency, step))
+            self.answers[request.key] = success_answer(step, request)
+            record.executed = True
+        finally:
+            del self._in_flight[request.key]
+            done.set()
+        return web.json_response(self.answers[request.key])
+
+
+def _record_of(request: web.Request, step: SubStep) -> CallRecord:
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    job, sub_step, generation = parse_key(key) if key else (None, None, None)
+    return CallRecord(
+        key=key,
+        endpoint=request.path,
+        job=request.headers.get("X-Job-Id") or job,
+        sub_step=sub_step or step.key,
+        generation=generation,
+        started=time.monotonic(),
+        organisation=request.headers.get("X-Organisation-ID"),
+    )
+
+
+async def _payload(request: web.Request) -> dict[str, Any] | None:
+    if not request.can_read_body:
+        return {}
+    try:
+        payload = await request.json()
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _json(status: int, message: str) -> web.Response:
+    return web.json_response({"success": False, "message": message}, status=status)
+
+
+SIMULATOR = web.AppKey("simulator", Simulator)
+
+
+def _endpoint(step: SubStep) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await request.app[SIMULATOR].serve(request, step)
+
+    return handle
+
+
+async def put_faults(request: web.Request) -> web.Response:
+    """Set the fault rules (and optionally latencies) at run time."""
+    try:
+        settings = FaultSettings.model_validate_json(await request.read())
+    except ValidationError as exc:
+        errors = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        body = {"success": False, "message": "Invalid fault settings", "errors": errors}
+        return web.json_response(body, status=400)
+    request.app[SIMULATOR].configure(settings)
+    return await get_faults(request)
+
+
+async def get_faults(request: web.Request) -> web.Response:
+    """The fault rules and latencies in force."""
+    simulator = request.app[SIMULATOR]
+    rules = [rule.model_dump() for rule in simulator.faults.rules]
+    return web.json_response({"success": True, "faults": rules, "latency": simulator.latency})
+
+
+async def get_calls(request: web.Request) -> web.Response:
+    """Every call received, in order of arrival."""
+    calls = [call.as_dict() for call in request.app[SIMULATOR].calls]
+    return web.json_response({"success": True, "calls": calls})
+
+
+async def delete_calls(request: web.Request) -> web.Response:
+    """Forget the calls received (stored answers are kept)."""
+    calls = request.app[SIMULATOR].calls
+    cleared = len(calls)
+    calls.clear()
+    return web.json_response({"success": True, "cleared": cleared})
+
+
+async def health(request: web.Request) -> web.Response:
+    """The simulator is up."""
+    return web.json_response({"success": True, "status": "ok"})
+
+
+async def _release_hung_calls(app: web.Application) -> None:
+    app[SIMULATOR].stopping.set()
+
+
+def create_simulator(config: SimulatorConfig | None = None) -> web.Application:
+    """The simulated registration API as an aiohttp application."""
+    app = web.Application()
+    app[SIMULATOR] = Simulator(config or SimulatorConfig())
+    for step in SUB_STEPS:
+        app.router.add_post(step.endpoint, _endpoint(step), name=step.key)
+    app.router.add_put("/_simulator/faults", put_faults)
+    app.router.add_get("/_simulator/faults", get_faults)
+    app.router.add_get("/_simulator/calls", get_calls)
+    app.router.add_delete("/_simulator/calls", delete_calls)
+    app.router.add_get("/_simulator/health", health)
+    app.on_shutdown.append(_release_hung_calls)
+    return app

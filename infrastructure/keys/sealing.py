@@ -1,0 +1,137 @@
+"""Field-level encryption of events: secret and personal fields are sealed with the
+organisation's data key before the store encrypts the whole event, and unsealed on read.
+
+A field whose key was destroyed (the organisation erased) reads as the erased marker, the
+same way live and on every rebuild, so folds of the log stay functions of the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from domain.erasure import OrganisationErasure
+from domain.secrets import ERASED, EVENT_FIELDS, Sensitivity, transform
+from infrastructure.keys.ring import Keyring
+
+SEALED = "__sealed__"
+MARK = "_sealed"  # the top-level fields of a stored event that hold sealed values
+BOOKKEEPING = frozenset({"originator_id", "originator_version", "timestamp"})
+ORG_CACHE_SIZE = 100_000
+ERASURE_TOPIC = OrganisationErasure.Created.TOPIC
+
+OrgResolver = Callable[[UUID], "str | None"]
+
+
+class UnknownOrganisation(LookupError):
+    """An event to store whose aggregate's organisation cannot be found."""
+
+
+def _aad(organisation_id: str, generation: int) -> bytes:
+    return f"org:{organisation_id}#{generation}".encode()
+
+
+class SealingMapper(Mapper[UUID]):
+    """The library's mapper with secret and personal fields sealed per organisation."""
+
+    keyring: Keyring | None = None
+    resolve_org: OrgResolver | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.orgs: dict[UUID, str] = {}
+
+    def remember(self, originator_id: UUID, organisation_id: str) -> None:
+        if len(self.orgs) >= ORG_CACHE_SIZE:
+            self.orgs.clear()
+        self.orgs[originator_id] = organisation_id
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        if self.keyring is None:
+            return super().to_stored_event(domain_event)
+        state = vars(domain_event)
+        sealed_fields: list[str] = []
+        sealed_state = dict(state)
+        org: list[str] = []
+        for name, value in state.items():
+            if name in BOOKKEEPING or value is None or isinstance(value, bool | int | float):
+                continue
+            seal = self._sealer(domain_event.originator_id, state, org, sealed_fields, name)
+            sealed_state[name] = transform({name: value}, seal, EVENT_FIELDS)[name]
+        if not sealed_fields:
+            return super().to_stored_event(domain_event)
+        sealed_state[MARK] = sorted(set(sealed_fields))
+        proxy = object.__new__(type(domain_event))
+        object.__setattr__(proxy, "__dict__", sealed_state)
+        return super().to_stored_event(proxy)
+
+    def _sealer(
+        self,
+        originator_id: UUID,
+        state: dict[str, Any],
+        org: list[str],
+        sealed_fields: list[str],
+        name: str,
+    ) -> Callable[[Sensitivity, Any], Any]:
+        def seal(kind: Sensitivity, value: Any) -> Any:
+            if value == ERASED:
+                return value
+            if not org:
+                org.append(self._org_of(originator_id, state))
+            sealed_fields.append(name)
+            assert self.keyring is not None
+            generation, key = self.keyring.data_key(org[0])
+            nonce = os.urandom(12)
+            plain = orjson.dumps(value, default=str)
+            aad = _aad(org[0], generation)
+            token = base64.b64encode(nonce + key.encrypt(nonce, plain, aad))
+            return {SEALED: token.decode(), "o": org[0], "g": generation}
+
+        return seal
+
+    def _org_of(self, originator_id: UUID, state: dict[str, Any]) -> str:
+        org = state.get("organisation_id") or self.orgs.get(originator_id)
+        if org is None and self.resolve_org is not None:
+            org = self.resolve_org(originator_id)
+        if not isinstance(org, str):
+            raise UnknownOrganisation(f"no organisation known for aggregate {originator_id}")
+        self.remember(originator_id, org)
+        return org
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        event = super().to_domain_event(stored_event)
+        state = event.__dict__
+        org = state.get("organisation_id")
+        if isinstance(org, str):
+            self.remember(event.originator_id, org)
+            if stored_event.topic == ERASURE_TOPIC and self.keyring is not None:
+                self.keyring.forget_cached()  # the erased keys must not outlive their rows here
+        fields = state.pop(MARK, None)
+        for name in fields or ():
+            state[name] = self._unsealed(state[name])
+        return event
+
+    def _unsealed(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            if SEALED in value:
+                return self._open(value)
+            return {k: self._unsealed(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._unsealed(v) for v in value]
+        return value
+
+    def _open(self, envelope: dict[str, Any]) -> Any:
+        assert self.keyring is not None
+        org, generation = str(envelope["o"]), int(envelope["g"])
+        key = self.keyring.key(org, generation)
+        if key is None:
+            return ERASED
+        raw = base64.b64decode(envelope[SEALED])
+        return orjson.loads(key.decrypt(raw[:12], raw[12:], _aad(org, generation)))

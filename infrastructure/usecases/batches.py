@@ -1,0 +1,116 @@
+"""Batch use cases: creating a batch, starting Step 6, importing jobs from the old system."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from domain.batch import RegistrationBatch
+from domain.exceptions import InvalidInput
+from domain.execution_config import ExecutionConfig, Restaurant
+from domain.job import RegistrationJob
+from infrastructure.usecases.store import RegistrationStore, Saved
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    started: list[str]
+    already_started: list[str] = field(default_factory=list)
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class LegacyEntry:
+    """One job exported from the old system: its id, restaurant and Step 6 progress."""
+
+    job_id: UUID
+    restaurant: dict[str, Any]
+    sub_steps: dict[str, dict[str, Any]]
+    context: dict[str, Any] | None
+
+
+def validated_restaurant(
+    restaurant: dict[str, Any], index: int | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The restaurant's summary and execution_config, checked; InvalidInput names each field."""
+    config = dict(restaurant.get("execution_config") or {})
+    summary = {k: v for k, v in restaurant.items() if k != "execution_config"}
+    try:
+        checked = Restaurant.model_validate(summary).model_dump(mode="json", exclude_none=True)
+        config = ExecutionConfig.model_validate(config).model_dump(mode="json", exclude_unset=True)
+    except ValidationError as exc:
+        errors = [
+            f"{'' if index is None else f'restaurants[{index}].'}"
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        raise InvalidInput("Invalid restaurant", errors) from None
+    return checked, config
+
+
+class BatchCommands(RegistrationStore):
+    """Create batches, start their jobs, record jobs imported from the old system."""
+
+    def create_batch(
+        self, organisation_id: str, actor: str, name: str, restaurants: list[dict[str, Any]]
+    ) -> tuple[RegistrationBatch, list[RegistrationJob], Saved]:
+        """A batch with one pending job per restaurant, stored in one transaction."""
+        if not name.strip():
+            raise InvalidInput("A batch needs a name")
+        if not restaurants:
+            raise InvalidInput("A batch needs at least one restaurant")
+        checked = [validated_restaurant(r, i) for i, r in enumerate(restaurants)]
+        batch_id = RegistrationBatch.create_id()
+        jobs = [
+            RegistrationJob.register(batch_id, organisation_id, summary, config, actor)
+            for summary, config in checked
+        ]
+        summaries = [{"id": str(j.id), "restaurant": j.restaurant} for j in jobs]
+        batch = RegistrationBatch.open(organisation_id, name.strip(), summaries, actor, batch_id)
+        return batch, jobs, self.store(batch, *jobs)
+
+    def start_step6(
+        self, organisation_id: str | None, batch_id: object, job_ids: list[str] | None, actor: str
+    ) -> StartOutcome:
+        """Start Step 6 for all jobs of a batch, or the selected ones."""
+        batch = self.batch(batch_id, organisation_id)
+        members = {str(j) for j in batch.job_ids}
+        chosen = [str(j) for j in job_ids] if job_ids else [str(j) for j in batch.job_ids]
+        strangers = [j for j in chosen if j not in members]
+        if strangers:
+            raise InvalidInput(
+                "Some jobs are not in this batch",
+                [f"Job {j} is not in this batch" for j in strangers],
+            )
+        jobs = [self.job(j) for j in dict.fromkeys(chosen)]
+        fresh = [j for j in jobs if not j.step6_started]
+        for job in fresh:
+            job.start_step6(actor)
+        batch.request_start([j.id for j in fresh], actor)
+        saved = self.store(batch, *fresh)
+        already = [str(j.id) for j in jobs if j not in fresh]
+        return StartOutcome([str(j.id) for j in fresh], already, saved.position)
+
+    def import_legacy(
+        self, organisation_id: str, batch_name: str, entries: list[LegacyEntry], actor: str
+    ) -> tuple[RegistrationBatch, list[RegistrationJob], Saved]:
+        """Record jobs exported from the old system as one batch, with their progress as events."""
+        batch_id = RegistrationBatch.create_id()
+        jobs = [self._legacy_job(batch_id, organisation_id, entry, actor) for entry in entries]
+        summaries = [{"id": str(j.id), "restaurant": j.restaurant} for j in jobs]
+        batch = RegistrationBatch.open(organisation_id, batch_name, summaries, actor, batch_id)
+        return batch, jobs, self.store(batch, *jobs)
+
+    @staticmethod
+    def _legacy_job(
+        batch_id: UUID, organisation_id: str, entry: LegacyEntry, actor: str
+    ) -> RegistrationJob:
+        summary, config = validated_restaurant(entry.restaurant)
+        job = RegistrationJob.register(
+            batch_id, organisation_id, summary, config, actor, job_id=entry.job_id
+        )
+        job.import_legacy(entry.sub_steps, entry.context, actor)
+        return job

@@ -1,0 +1,160 @@
+"""The use-case layer: one eventsourcing Application, a method per command."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError
+
+from domain.batch import RegistrationBatch
+from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
+from domain.job import RegistrationJob
+from domain.retry import STORAGE_WRITE_POLICY
+from infrastructure.keys.ring import Keyring
+from infrastructure.keys.sealing import SealingMapper
+from infrastructure.keys.table import KeyTable
+from infrastructure.persistence import APPLICATION_NAME, library_env, passphrase, schema_lock
+from infrastructure.settings import Settings
+from infrastructure.storage_retry import StorageRetry
+
+T = TypeVar("T")
+A = TypeVar("A", RegistrationJob, RegistrationBatch)
+log = logging.getLogger("regflow.storage")
+CONFLICT_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a command stored: the aggregate's new version and the log position reached."""
+
+    version: int
+    position: int
+    events: list[Any] = field(default_factory=list)
+
+
+def as_uuid(value: object, not_found: Callable[[object], Exception]) -> UUID:
+    """`value` as a UUID, or the not-found error a malformed id deserves."""
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise not_found(value) from None
+
+
+class RegistrationStore(Application[UUID]):
+    """Loads and saves jobs and batches, with storage retries and conflict handling."""
+
+    name = APPLICATION_NAME
+
+    def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.key_table = KeyTable(settings)
+        self.keyring = Keyring(self.key_table, passphrase(settings)[0])
+        with schema_lock(settings):
+            store_key = self.keyring.open_store_key()
+            super().__init__(env=library_env(settings, store_key))
+        self.sealing.keyring = self.keyring
+        self.sealing.resolve_org = self._organisation_in_log
+        self.storage_retry = StorageRetry(STORAGE_WRITE_POLICY, sleep=sleep, log=log)
+
+    def construct_mapper(self) -> SealingMapper:
+        mapper = self.factory.mapper(self.construct_transcoder(), mapper_class=SealingMapper)
+        assert isinstance(mapper, SealingMapper)
+        return mapper
+
+    @property
+    def sealing(self) -> SealingMapper:
+        assert isinstance(self.mapper, SealingMapper)
+        return self.mapper
+
+    def _organisation_in_log(self, originator_id: UUID) -> str | None:
+        """The organisation of an aggregate, read from its first event."""
+        for stored in self.recorder.select_events(originator_id, lte=1):
+            org = vars(self.mapper.to_domain_event(stored)).get("organisation_id")
+            return org if isinstance(org, str) else None
+        return None
+
+    def close(self) -> None:
+        super().close()
+        self.key_table.close()
+
+    def job(self, job_id: object, organisation_id: str | None = None) -> RegistrationJob:
+        """The job, if it exists and belongs to the organisation (None: any)."""
+        return self._load(RegistrationJob, JobNotFound, job_id, organisation_id)
+
+    def batch(self, batch_id: object, organisation_id: str | None = None) -> RegistrationBatch:
+        """The batch, if it exists and belongs to the organisation (None: any)."""
+        return self._load(RegistrationBatch, BatchNotFound, batch_id, organisation_id)
+
+    def _load(
+        self,
+        kind: type[A],
+        not_found: Callable[[object], NotFound],
+        aggregate_id: object,
+        organisation_id: str | None,
+    ) -> A:
+        """The aggregate of `kind`, if it exists and the organisation may see it."""
+        try:
+            found: Any = self.repository.get(as_uuid(aggregate_id, not_found))
+        except AggregateNotFoundError:
+            raise not_found(aggregate_id) from None
+        if not isinstance(found, kind) or (
+            organisation_id is not None and found.organisation_id != organisation_id
+        ):
+            raise not_found(aggregate_id)
+        return found
+
+    def store(self, *aggregates: Any) -> Saved:
+        """Save pending events of the aggregates in one transaction, retrying lost writes."""
+        for agg in aggregates:
+            if isinstance(getattr(agg, "organisation_id", None), str):
+                self.sealing.remember(agg.id, agg.organisation_id)
+        events = [e for agg in aggregates for e in agg.collect_events()]
+        if not events:
+            version = aggregates[0].version if aggregates else 0
+            return Saved(version, self.recorder.max_notification_id() or 0)
+        name = f"save {len(events)} events of {events[0].originator_id}"
+        recordings = self.storage_retry.run(
+            lambda: self.save(*events), name=name, was_stored=lambda: self.was_stored(events)
+        )
+        if isinstance(recordings, list) and recordings:
+            position = max(r.notification.id for r in recordings)
+        else:
+            position = self.recorder.max_notification_id() or 0
+        return Saved(events[-1].originator_version, position, events)
+
+    def was_stored(self, events: list[DomainEventProtocol[UUID]]) -> bool:
+        """True when the first of `events` is in the store already (a commit lost in flight)."""
+        first = events[0]
+        stored = list(
+            self.events.get(
+                first.originator_id,
+                gt=first.originator_version - 1,
+                lte=first.originator_version,
+            )
+        )
+        return bool(stored) and stored[0] == first
+
+    def update_job(
+        self,
+        job_id: object,
+        organisation_id: str | None,
+        command: Callable[[RegistrationJob], T],
+    ) -> tuple[T, RegistrationJob, Saved]:
+        """Load, run `command`, save; on a version conflict reload and run it again."""
+        for _ in range(CONFLICT_RETRIES):
+            job = self.job(job_id, organisation_id)
+            outcome = command(job)
+            try:
+                return outcome, job, self.store(job)
+            except IntegrityError:
+                log.info("job %s changed under a command; reloading and running it again", job_id)
+        raise JobConflict(f"Job {job_id} is being changed by another writer; try again")

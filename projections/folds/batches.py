@@ -1,0 +1,61 @@
+"""Pure folds for batches: the batch row from its events, its summary from its jobs' statuses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from domain.batch import RegistrationBatch
+from domain.status import FINAL_JOB_STATUSES, BatchStatus, JobStatus
+from projections.folds.jobs import iso
+
+COUNTED = tuple(str(s) for s in JobStatus)
+
+
+def batch_row(event: RegistrationBatch.Created) -> dict[str, Any]:
+    """The stored row of a batch, as its Created event describes it."""
+    return {
+        "batch_id": str(event.originator_id),
+        "organisation_id": event.organisation_id,
+        "name": event.name,
+        "created_by": event.actor,
+        "created_at": iso(event.timestamp),
+        "total": len(event.jobs),
+        "started": False,
+        "version": event.originator_version,
+        "updated_at": iso(event.timestamp),
+    }
+
+
+def batch_status(counts: Mapping[str, int], total: int) -> str:
+    """The batch's status, derived from how many of its jobs stand where."""
+    final = sum(counts.get(s, 0) for s in FINAL_JOB_STATUSES)
+    if total and final == total:
+        if counts.get("completed", 0) == total:
+            return BatchStatus.COMPLETED
+        if counts.get("completed", 0) == 0:
+            return BatchStatus.FAILED
+        return BatchStatus.PARTIALLY_COMPLETED
+    if counts.get("pending", 0) >= total:
+        return BatchStatus.PENDING
+    return BatchStatus.IN_PROGRESS
+
+
+def batch_summary(row: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str, Any]:
+    """The batch summary: exact counters by job status, percent settled, derived status."""
+    total = int(row["total"])
+    known = {s: int(counts.get(s, 0)) for s in COUNTED}
+    known["pending"] = total - sum(v for s, v in known.items() if s != "pending")
+    settled = known["completed"] + known["failed"] + known["cancelled"]
+    return {
+        "id": row["batch_id"],
+        "batch_id": row["batch_id"],
+        "organisation_id": row["organisation_id"],
+        "name": row["name"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "total": total,
+        **known,
+        "percent": round(100 * settled / total) if total else 0,
+        "status": str(batch_status(known, total)),
+    }

@@ -1,0 +1,134 @@
+"""The read models of one process: supervised runners keep them current; queries read them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+from projections.catalogue import build_views
+from projections.database import Database
+from projections.live.listener import LogListener
+from projections.live.runner import ViewRunner
+from projections.live.supervisor import Supervisor
+from projections.queries import ViewQueries
+from projections.schema import Schema
+
+SQLITE_POLL = 0.05
+POSTGRES_POLL = 1.0
+
+
+class ReadModelService(ViewQueries):
+    """Keeps every view up to date from the log and answers queries, read-your-writes."""
+
+    def __init__(
+        self, settings: Settings, app: Registrations, schema: Schema | None = None
+    ) -> None:
+        self.settings = settings
+        self.app = app
+        super().__init__(Database(settings), schema or Schema())
+        self.schema.create(self.db)
+        self.runners = [ViewRunner(app, self.db, [view], self.schema) for view in build_views(app)]
+        self._stopping = threading.Event()
+        self._progress = threading.Condition()
+        self._wakes = [threading.Event() for _ in self.runners]
+        self.supervisors: list[Supervisor] = []
+        self._listener: LogListener | None = None
+
+    def start(self) -> None:
+        """Start a supervised runner per view (and, on PostgreSQL, a listener that wakes them)."""
+        if self.supervisors:
+            return
+        self._stopping.clear()
+        poll = POSTGRES_POLL if self.db.is_postgres else SQLITE_POLL
+        self.supervisors = [
+            Supervisor(runner, wake, self._stopping, poll, self._notify_progress)
+            for runner, wake in zip(self.runners, self._wakes, strict=True)
+        ]
+        for supervisor in self.supervisors:
+            supervisor.start()
+        if self.db.is_postgres:
+            channel = getattr(self.app.recorder, "channel_name", "stored_events")
+            self._listener = LogListener(self.db, channel, self.kick, self._stopping)
+            self._listener.start()
+
+    def stop(self) -> None:
+        """Stop the runners and close the views' connections."""
+        self._stopping.set()
+        self.kick()
+        for supervisor in self.supervisors:
+            supervisor.join(10)
+        if self._listener is not None:
+            self._listener.join(10)
+            self._listener = None
+        self.supervisors = []
+        self.db.close()
+
+    close = stop
+
+    def kick(self) -> None:
+        """Tell the runners new events may be waiting."""
+        for wake in self._wakes:
+            wake.set()
+
+    def _notify_progress(self) -> None:
+        with self._progress:
+            self._progress.notify_all()
+
+    def positions(self) -> dict[str, int]:
+        return self.schema.positions(self.db)
+
+    def head(self) -> int:
+        return int(self.app.recorder.max_notification_id() or 0)
+
+    def lag(self) -> dict[str, int]:
+        """How many log positions each view is behind the head."""
+        head = self.head()
+        return {name: max(head - at, 0) for name, at in self.positions().items()}
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> bool:
+        """Block until every view has processed `position`; False on timeout."""
+        deadline = time.monotonic() + timeout
+        if not self.supervisors:
+            self.catch_up(timeout)
+        self.kick()
+        while True:
+            if min(self.positions().values()) >= position:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._progress:
+                self._progress.wait(min(remaining, 0.05))
+
+    def catch_up(self, timeout: float = 300.0) -> None:
+        """Process everything up to the head now (waits for the active runners if running)."""
+        head = self.head()
+        if self.supervisors:
+            if not self.wait_for(head, timeout):
+                raise TimeoutError(f"views did not reach position {head} in {timeout} s")
+            return
+        for runner in self.runners:
+            self._run_here(runner, head, timeout)
+
+    def _run_here(self, runner: ViewRunner, head: int, timeout: float) -> None:
+        conn = self.db.connect()
+        try:
+            name = runner.lock_name
+            if self.db.try_lock(conn, name):
+                try:
+                    runner.run_to(conn, head)
+                finally:
+                    self.db.release(conn, name)
+            elif not self.wait_for(head, timeout):
+                raise TimeoutError(f"view {name} did not reach position {head}")
+        finally:
+            conn.close()
+
+    def __enter__(self) -> ReadModelService:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

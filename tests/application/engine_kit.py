@@ -1,0 +1,80 @@
+"""Shared pieces of the engine tests: restaurants, a simulator on loopback, a running engine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from domain.retry import RetryPolicy
+from infrastructure.engine import Engine
+from infrastructure.executors.http import HttpExecutor
+from infrastructure.executors.simulator.app import SIMULATOR, Simulator
+from infrastructure.executors.simulator.faults import FaultSettings, SimulatorConfig
+from infrastructure.executors.simulator.main import start_embedded_simulator
+from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+from tests.conftest import unique_org
+
+FAST = RetryPolicy(
+    max_attempts=3, initial_delay=0.01, multiplier=2.0, max_delay=0.05, jitter=0.0, timeout=5.0
+)
+
+
+def start_batch(app: Registrations, items: list[dict[str, Any]]) -> list[str]:
+    """Create a batch of `items` and start Step 6 for all of it; returns the job ids."""
+    org = unique_org()
+    batch, jobs, _ = app.create_batch(org, "user:test", "engine test", items)
+    app.start_step6(org, batch.id, None, "user:test")
+    return [str(j.id) for j in jobs]
+
+
+class FakeTime:
+    """A clock that moves only when the engine sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+@asynccontextmanager
+async def simulator(config: SimulatorConfig | None = None) -> AsyncIterator[tuple[Simulator, str]]:
+    """The simulated registration API on a loopback port."""
+    runner, url = await start_embedded_simulator(config)
+    try:
+        yield runner.app[SIMULATOR], url
+    finally:
+        await runner.cleanup()
+
+
+def faults(sim: Simulator, *rules: dict[str, Any]) -> None:
+    sim.configure(FaultSettings.model_validate({"faults": list(rules)}))
+
+
+@asynccontextmanager
+async def running_engine(
+    app: Registrations, settings: Settings, url: str, **options: Any
+) -> AsyncIterator[Engine]:
+    """An engine over HTTP to `url`, started, and stopped afterwards."""
+    options.setdefault("policies", {"*": FAST})
+    executor = HttpExecutor(url)
+    engine = Engine(app, executor, settings, **options)
+    await engine.start()
+    try:
+        yield engine
+    finally:
+        await engine.stop(grace=5)
+        await executor.close()
+
+
+def event_names(app: Registrations, job_id: str) -> list[str]:
+    return [type(e).__name__ for e in app.events.get(app.job(job_id).id)]
