@@ -86,6 +86,30 @@ def is_credential_shaped(value: str) -> bool:
     return any(shape.fullmatch(text) for shape in (_BEARER, _JWT))
 
 
+_EMBEDDED = re.compile(
+    r"(?i:bearer)\s+[A-Za-z0-9._~+/=-]{6,}"
+    r"|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
+    r"|-----BEGIN [A-Z0-9 ]{1,60}-----[^-]{0,20000}-----END [A-Z0-9 ]{1,60}-----"
+)
+_NAMED = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,60})([\"']?\s*[:=]\s*[\"']?)")
+_VALUE = re.compile(r"[^\s\"',;&}=]+")
+
+
+def scrub_text(text: str) -> str:
+    """Free text (an error message, a log line) with embedded credentials masked: Bearer
+    tokens, JWTs, PEM blocks, and values given to secret names (`password=...`)."""
+    masked = _EMBEDDED.sub(REDACTED, text)
+    kept, done = [], 0
+    for named in _NAMED.finditer(masked):
+        if named.start() < done or name_sensitivity(named.group(1)) is not Sensitivity.SECRET:
+            continue
+        value = _VALUE.match(masked, named.end())
+        if value is not None and value.group(0) != REDACTED:
+            kept += [masked[done : named.end()], REDACTED]
+            done = value.end()
+    return "".join(kept) + masked[done:]
+
+
 Declared = Mapping[str, Any]  # field name -> Sensitivity, or a nested Declared
 
 

@@ -11,6 +11,7 @@ import uvloop
 from aiohttp import web
 
 from api.runtime import build_app
+from infrastructure.log_scrub import scrub_log_handlers
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -40,6 +41,7 @@ def configured(args: argparse.Namespace) -> tuple[Settings, str | None]:
 def serve_command(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    scrub_log_handlers()
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     settings, dev_key = configured(args)
     if not settings.secret_key:

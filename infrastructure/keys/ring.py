@@ -132,10 +132,22 @@ class Keyring:
             if alive:
                 return alive[-1].generation
             generation = rows[-1].generation + 1 if rows else 1
+            self._opened(self.table.rows(cur, STORE)[0])  # a key wrapped now must open later
             assert self.kek is not None
             row_id = f"{owner}#{generation}"
             self.table.insert(cur, owner, generation, wrap(self.kek, row_id, os.urandom(32)))
             return generation
+
+    def _opened(self, row: KeyRow) -> bytes:
+        """The key in `row`; WrongPassphrase when the keys were re-wrapped since this start."""
+        assert self.kek is not None and row.wrapped is not None
+        try:
+            return unwrap(self.kek, _row_id(row), row.wrapped)
+        except InvalidTag:
+            raise WrongPassphrase(
+                "The store's keys were re-wrapped (regflow rotate-keys) since this process "
+                "started: restart it with the current REGFLOW_SECRET_KEY"
+            ) from None
 
     def key(self, organisation_id: str, generation: int) -> AESGCM | None:
         """A data key by generation; None once it was destroyed (the organisation erased)."""
@@ -149,8 +161,7 @@ class Keyring:
             )
         key = None
         if row is not None and row.wrapped is not None:
-            assert self.kek is not None
-            key = AESGCM(unwrap(self.kek, _row_id(row), row.wrapped))
+            key = AESGCM(self._opened(row))
         self._keys[slot] = (time.monotonic(), key)
         return key
 

@@ -154,3 +154,19 @@ class TestOldStore:
             assert app.job(job_id).restaurant == {"name": "Old"}
         finally:
             app.close()
+
+
+def test_a_process_started_before_a_rotation_makes_no_key_the_new_passphrase_cannot_open(
+    store_url: str, regflow: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs_with_secrets(store_url, OLD)
+    running = opened(store_url, OLD)
+    try:
+        monkeypatch.setenv("REGFLOW_SECRET_KEY", NEW)
+        monkeypatch.setenv("REGFLOW_OLD_SECRET_KEYS", OLD)
+        assert regflow("rotate-keys").code == 0
+        with pytest.raises(WrongPassphrase, match="restart it with the current"):
+            running.create_batch("org-new", "user:u-1", "after", [RESTAURANT])
+    finally:
+        running.close()
+    assert jobs_with_secrets(store_url, NEW)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from domain.failures import clean_message
 from domain.secrets import (
     ERASED,
     REDACTED,
@@ -11,9 +14,11 @@ from domain.secrets import (
     is_credential_shaped,
     name_sensitivity,
     redact,
+    scrub_text,
     transform,
     words_of,
 )
+from infrastructure.log_scrub import ScrubSecrets
 
 SECRET_NAMES = [
     "password",
@@ -173,3 +178,31 @@ class TestRedact:
             "password": ERASED,
             "email": ERASED,
         }
+
+
+class TestScrubText:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("HTTP 401: token Bearer abc.def-123456 rejected", "HTTP 401: token *** rejected"),
+            (f"bad jwt {JWT} given", "bad jwt *** given"),
+            ("password=hunter2&user=bob", "password=***&user=bob"),
+            ('{"apiKey": "k-123", "city": "Auckland"}', '{"apiKey": "***", "city": "Auckland"}'),
+            ("keyboard=qwerty toppings: cheese", "keyboard=qwerty toppings: cheese"),
+        ],
+    )
+    def test_embedded_credentials_are_masked_and_the_rest_kept(
+        self, text: str, expected: str
+    ) -> None:
+        assert scrub_text(text) == expected
+
+    def test_an_error_message_is_scrubbed_when_cleaned(self) -> None:
+        assert clean_message("HTTP 400: secret=s3cr3t is wrong") == "HTTP 400: secret=*** is wrong"
+
+
+def test_the_log_filter_masks_what_a_careless_line_would_leak() -> None:
+    record = logging.LogRecord(
+        "t", logging.ERROR, "f", 1, "call failed: %s", ("token=abc123",), None
+    )
+    ScrubSecrets().filter(record)
+    assert record.getMessage() == "call failed: token=***"
