@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.erasure import OrganisationErasure
-from domain.exceptions import InvalidInput
+from domain.exceptions import InvalidInput, NotFound
 from infrastructure.keys.ring import org_owner
 from infrastructure.usecases.store import RegistrationStore
 
@@ -28,6 +28,10 @@ def erasure_plan(
         raise InvalidInput("An organisation id is needed")
     with app.key_table.transaction() as cur:
         rows = app.key_table.rows(cur, org_owner(organisation_id))
+    if not rows and not jobs and not batches:
+        raise NotFound(
+            f"Organisation {organisation_id!r} has no data in this store: nothing to erase"
+        )
     alive = sum(1 for row in rows if row.wrapped is not None)
     return ErasurePlan(organisation_id, alive, jobs, batches)
 

@@ -143,3 +143,11 @@ class TestEraseOrganisation:
         event = vars(app.mapper.to_domain_event(last))
         assert last.topic == "regflow:OrganisationErasure.Created"
         assert event["organisation_id"] == org and event["actor"].startswith("cli:")
+
+    def test_an_unknown_organisation_is_refused_and_nothing_recorded(
+        self, cli: Cli, app: Registrations
+    ) -> None:
+        head = app.recorder.max_notification_id()
+        run = cli("erase-organisation", unique_org(), "--yes")
+        assert run.code == 1 and "nothing to erase" in run.err
+        assert app.recorder.max_notification_id() == head
