@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.plan import PLAN
-from domain.secret_types import PersonalText, SecretText
+from domain.secret_types import ERASED, PersonalText, SecretText
 
 
 class Section(BaseModel):
@@ -26,7 +26,7 @@ class Account(Section):
     @field_validator("email")
     @classmethod
     def _email_has_at(cls, value: str | None) -> str | None:
-        if value is not None and "@" not in value:
+        if value is not None and value != ERASED and "@" not in value:
             raise ValueError("account.email must be an email address")
         return value
 

@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
+ERASED = "[erased]"  # what a field sealed with a destroyed key reads as
+
 
 class _Sensitive(str):
     """A string whose repr hides it, so a logged model or traceback does not leak it."""

@@ -18,10 +18,10 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from domain.execution_config import ExecutionConfig
+from domain.secret_types import ERASED as ERASED
 from domain.secret_types import PersonalText, SecretText
 
 REDACTED = "***"
-ERASED = "[erased]"
 
 
 class Sensitivity(StrEnum):
@@ -199,6 +199,15 @@ def redact(value: Any) -> Any:
 def redact_event(data: Any) -> Any:
     """An event's fields with every secret masked (its own bookkeeping fields are declared)."""
     return transform(data, _mask, EVENT_FIELDS)
+
+
+def contains_erased(value: Any) -> bool:
+    """True when `value` holds a field whose key was destroyed (its organisation erased)."""
+    if isinstance(value, dict):
+        return any(contains_erased(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(contains_erased(v) for v in value)
+    return bool(value == ERASED)
 
 
 def contains_sensitive(value: Any) -> bool:
