@@ -87,7 +87,11 @@ def library_rate(settings: Settings, head: int) -> float:
                 Identifier(settings.postgres_parts()["dbname"])
             )
         )
-    store_key = Keyring(KeyTable(settings), passphrase(settings)[0]).open_store_key()
+    table = KeyTable(settings)
+    try:
+        store_key = Keyring(table, passphrase(settings)[0]).open_store_key()
+    finally:
+        table.close()
     env = library_env(settings, store_key) | {"PERSISTENCE_MODULE": "eventsourcing.postgres"}
     start = time.perf_counter()
     with ProjectionRunner(

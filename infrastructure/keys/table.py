@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,13 +46,16 @@ class KeyTable:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.is_postgres = settings.is_postgres
-        self._held: Any = (
-            self._connect() if settings.is_in_memory else None
-        )  # a memory store lives with it
+        self._lock = threading.Lock()
+        # one connection, kept: an in-memory store lives only while a connection is open,
+        # and a key looked up again need not pay for a new connection
+        self._conn: Any = self._connect() if settings.is_in_memory else None
 
     def _connect(self) -> Any:
         if self.is_postgres:
-            return psycopg.connect(self.settings.postgres_conninfo(), connect_timeout=5)
+            return psycopg.connect(
+                self.settings.postgres_conninfo(), autocommit=True, connect_timeout=5
+            )
         memory = self.settings.is_in_memory
         return sqlite3.connect(
             "file::memory:?cache=shared" if memory else self.settings.sqlite_path,
@@ -67,22 +71,30 @@ class KeyTable:
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         """A cursor in one transaction: committed on success, rolled back on error."""
-        if self.is_postgres:
-            with self._connect() as conn, conn.cursor() as cur:
-                yield cur
-            return
-        conn = self._held or self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._connect()
+            conn = self._conn
             try:
-                yield conn.cursor()
-            except BaseException:
-                conn.execute("ROLLBACK")
+                if self.is_postgres:
+                    with conn.transaction(), conn.cursor() as cur:
+                        yield cur
+                    return
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn.cursor()
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except (psycopg.OperationalError, sqlite3.OperationalError):
+                self._close()  # the next transaction starts on a fresh connection
                 raise
-            conn.execute("COMMIT")
-        finally:
-            if conn is not self._held:
-                conn.close()
+
+    def _close(self) -> None:
+        if self._conn is not None and not self.settings.is_in_memory:
+            self._conn.close()
+            self._conn = None
 
     def create(self) -> None:
         with self.transaction() as cur:
@@ -139,6 +151,7 @@ class KeyTable:
         return bytes(row[0]) if row else None
 
     def close(self) -> None:
-        if self._held is not None:
-            self._held.close()
-            self._held = None
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

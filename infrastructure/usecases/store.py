@@ -58,9 +58,13 @@ class RegistrationStore(Application[UUID]):
         self.settings = settings
         self.key_table = KeyTable(settings)
         self.keyring = Keyring(self.key_table, passphrase(settings)[0])
-        with schema_lock(settings):
-            store_key = self.keyring.open_store_key()
-            super().__init__(env=library_env(settings, store_key))
+        try:
+            with schema_lock(settings):
+                store_key = self.keyring.open_store_key()
+                super().__init__(env=library_env(settings, store_key))
+        except BaseException:
+            self.key_table.close()
+            raise
         self.sealing.keyring = self.keyring
         self.sealing.resolve_org = self._organisation_in_log
         self.storage_retry = StorageRetry(STORAGE_WRITE_POLICY, sleep=sleep, log=log)

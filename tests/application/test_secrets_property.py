@@ -151,7 +151,7 @@ def stored_text(job_id: Any) -> str:
     return "".join(cipher.decrypt(s.state).decode() for s in _STORE.recorder.select_events(job_id))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(examples())
 def test_no_secret_shows_and_every_other_value_does(
     example: tuple[Any, ...],
