@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from domain.secrets import scrub_text
+from domain.secret_words import scrub_text
 
 MAX_MESSAGE_LENGTH = 200
 TRANSIENT_STATUSES = frozenset({408, 425, 429})

@@ -8,7 +8,7 @@ import sqlite3
 import sys
 
 from api.cli.audit import open_store, write_json
-from infrastructure.keys.ring import rotate
+from infrastructure.keys.rotation import rotate
 from infrastructure.keys.table import KeyTable
 from infrastructure.persistence import passphrase, schema_lock
 from infrastructure.settings import Settings, reveal

@@ -13,8 +13,6 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -58,7 +56,7 @@ def unwrap(kek: AESGCM, row_id: str, wrapped: str) -> bytes:
     return kek.decrypt(raw[:12], raw[12:], row_id.encode())
 
 
-def _row_id(row: KeyRow) -> str:
+def row_id(row: KeyRow) -> str:
     return f"{row.owner}#{row.generation}"
 
 
@@ -88,7 +86,7 @@ class Keyring:
                 self.table.insert(cur, STORE, 0, wrap(self.kek, f"{STORE}#0", key))
                 stored = self.table.rows(cur, STORE)
         try:
-            return unwrap(self.kek, _row_id(stored[0]), stored[0].wrapped or "")
+            return unwrap(self.kek, row_id(stored[0]), stored[0].wrapped or "")
         except InvalidTag:
             raise WrongPassphrase(
                 "REGFLOW_SECRET_KEY does not open this store's keys: it is not the passphrase "
@@ -142,7 +140,7 @@ class Keyring:
         """The key in `row`; WrongPassphrase when the keys were re-wrapped since this start."""
         assert self.kek is not None and row.wrapped is not None
         try:
-            return unwrap(self.kek, _row_id(row), row.wrapped)
+            return unwrap(self.kek, row_id(row), row.wrapped)
         except InvalidTag:
             raise WrongPassphrase(
                 "The store's keys were re-wrapped (regflow rotate-keys) since this process "
@@ -168,38 +166,3 @@ class Keyring:
     def forget_cached(self) -> None:
         self._keys.clear()
         self._active.clear()
-
-
-def rotate(table: KeyTable, passphrase: str, old_passphrases: Sequence[str]) -> int:
-    """Re-wrap every live key under `passphrase`; how many were re-wrapped.
-
-    Each key is unwrapped with whichever of the passphrases opens it; if one opens with
-    none of them, nothing is changed."""
-    table.create()
-    with table.transaction() as cur:
-        salt_rows = table.rows(cur, SALT)
-        if not salt_rows:
-            return 0
-        salt = base64.b64decode(salt_rows[0].wrapped or "")
-        keks = [key_encryption_key(p, salt) for p in (passphrase, *old_passphrases) if p]
-        new_kek = keks[0]
-        rewrapped: list[KeyRow] = []
-        for row in table.rows(cur):
-            if row.owner == SALT or row.wrapped is None:
-                continue
-            key = _unwrap_with_any(keks, row)
-            rewrapped.append(replace(row, wrapped=wrap(new_kek, _row_id(row), key)))
-        table.rewrap(cur, rewrapped)
-        return len(rewrapped)
-
-
-def _unwrap_with_any(keks: Sequence[AESGCM], row: KeyRow) -> bytes:
-    for kek in keks:
-        try:
-            return unwrap(kek, _row_id(row), row.wrapped or "")
-        except InvalidTag:
-            continue
-    raise WrongPassphrase(
-        f"No passphrase given opens the key of {row.owner}: put the passphrase it was "
-        "wrapped with in REGFLOW_OLD_SECRET_KEYS (comma-separated); nothing was changed"
-    )
