@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +22,7 @@ from domain.secrets import ERASED, EVENT_FIELDS, Sensitivity, transform
 from infrastructure.keys.ring import Keyring
 
 SEALED = "__sealed__"
-MARK = "_sealed"  # the top-level fields of a stored event that hold sealed values
+MARK = "_sealed"  # where in a stored event its sealed values are (key and index paths)
 BOOKKEEPING = frozenset({"originator_id", "originator_version", "timestamp"})
 ORG_CACHE_SIZE = 100_000
 ERASURE_TOPIC = OrganisationErasure.Created.TOPIC
@@ -57,17 +57,17 @@ class SealingMapper(Mapper[UUID]):
         if self.keyring is None:
             return super().to_stored_event(domain_event)
         state = vars(domain_event)
-        sealed_fields: list[str] = []
+        made: dict[int, dict[str, Any]] = {}  # the envelopes sealed here, by identity
         sealed_state = dict(state)
         org: list[str] = []
         for name, value in state.items():
             if name in BOOKKEEPING or value is None or isinstance(value, bool | int | float):
                 continue
-            seal = self._sealer(domain_event.originator_id, state, org, sealed_fields, name)
+            seal = self._sealer(domain_event.originator_id, state, org, made)
             sealed_state[name] = transform({name: value}, seal, EVENT_FIELDS)[name]
-        if not sealed_fields:
+        if not made:
             return super().to_stored_event(domain_event)
-        sealed_state[MARK] = sorted(set(sealed_fields))
+        sealed_state[MARK] = list(_paths_to(sealed_state, made, []))
         proxy = object.__new__(type(domain_event))
         object.__setattr__(proxy, "__dict__", sealed_state)
         return super().to_stored_event(proxy)
@@ -77,22 +77,22 @@ class SealingMapper(Mapper[UUID]):
         originator_id: UUID,
         state: dict[str, Any],
         org: list[str],
-        sealed_fields: list[str],
-        name: str,
+        made: dict[int, dict[str, Any]],
     ) -> Callable[[Sensitivity, Any], Any]:
         def seal(kind: Sensitivity, value: Any) -> Any:
             if value == ERASED:
                 return value
             if not org:
                 org.append(self._org_of(originator_id, state))
-            sealed_fields.append(name)
             assert self.keyring is not None
             generation, key = self.keyring.data_key(org[0])
             nonce = os.urandom(12)
             plain = orjson.dumps(value, default=str)
             aad = _aad(org[0], generation)
             token = base64.b64encode(nonce + key.encrypt(nonce, plain, aad))
-            return {SEALED: token.decode(), "o": org[0], "g": generation}
+            envelope = {SEALED: token.decode(), "o": org[0], "g": generation}
+            made[id(envelope)] = envelope
+            return envelope
 
         return seal
 
@@ -113,19 +113,12 @@ class SealingMapper(Mapper[UUID]):
             self.remember(event.originator_id, org)
             if stored_event.topic == ERASURE_TOPIC and self.keyring is not None:
                 self.keyring.forget_cached()  # the erased keys must not outlive their rows here
-        fields = state.pop(MARK, None)
-        for name in fields or ():
-            state[name] = self._unsealed(state[name])
+        for path in state.pop(MARK, None) or ():
+            holder = state
+            for step in path[:-1]:
+                holder = holder[step]
+            holder[path[-1]] = self._open(holder[path[-1]])
         return event
-
-    def _unsealed(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            if SEALED in value:
-                return self._open(value)
-            return {k: self._unsealed(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._unsealed(v) for v in value]
-        return value
 
     def _open(self, envelope: dict[str, Any]) -> Any:
         assert self.keyring is not None
@@ -135,3 +128,17 @@ class SealingMapper(Mapper[UUID]):
             return ERASED
         raw = base64.b64decode(envelope[SEALED])
         return orjson.loads(key.decrypt(raw[:12], raw[12:], _aad(org, generation)))
+
+
+def _paths_to(value: Any, made: dict[int, dict[str, Any]], path: list[Any]) -> Iterator[list[Any]]:
+    """The paths to the envelopes in `made`: only those are opened on reading, so a dict that
+    merely looks like an envelope (a hostile config) is left as it was."""
+    if id(value) in made and made[id(value)] is value:
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in BOOKKEEPING:
+                yield from _paths_to(item, made, [*path, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths_to(item, made, [*path, index])

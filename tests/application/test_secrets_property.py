@@ -167,3 +167,16 @@ def test_no_secret_shows_and_every_other_value_does(
     assert not [s for s in values.secret if s in shown], "a secret was shown"
     assert not [s for s in values.secret if any(s in m for m in logs)], "a secret was logged"
     assert not [v for v in values.shown if v not in shown], "a value that is no secret was hidden"
+
+
+def test_a_dict_that_looks_like_a_sealed_value_is_kept_as_sent() -> None:
+    fake = {"__sealed__": "AAAA", "o": "another-org", "g": 1}
+    config = {"account": {"password": "pw-1", "note": fake}, "extra": [fake]}
+    batch, jobs, _ = _STORE.create_batch(
+        "org-x", "user:u-1", "hostile", [{"name": "Buzz", "execution_config": config}]
+    )
+    reread = Registrations(_STORE.settings)
+    try:
+        assert reread.job(jobs[0].id).execution_config == config
+    finally:
+        reread.close()
