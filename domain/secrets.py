@@ -67,6 +67,8 @@ EVENT_FIELDS: dict[str, Any] = {
 }
 
 OnSensitive = Callable[[Sensitivity, Any], Any]
+PUBLIC, SECRET = Sensitivity.PUBLIC, Sensitivity.SECRET
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def field_sensitivity(name: str, declared: Any) -> Sensitivity:
@@ -81,22 +83,30 @@ def field_sensitivity(name: str, declared: Any) -> Sensitivity:
 def transform(value: Any, on_sensitive: OnSensitive, declared: Declared | None = None) -> Any:
     """A copy of `value` in which every secret or personal value went through `on_sensitive`
     (empty values are left as they are: there is nothing to hide in them)."""
+    kind_of = type(value)
+    if kind_of in _SCALARS:
+        return value
+    if kind_of is str:
+        return on_sensitive(SECRET, value) if is_credential_shaped(value) else value
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for key, item in value.items():
-            name = str(key)
+            name = key if type(key) is str else str(key)
             inner = declared.get(name) if declared is not None else DECLARED_ROOTS.get(name)
             kind = field_sensitivity(name, inner)
-            if kind is not Sensitivity.PUBLIC and item is not None and item != "":
+            if kind is not PUBLIC and item is not None and item != "":
                 out[key] = on_sensitive(kind, item)
+            elif type(item) in _SCALARS:
+                out[key] = item
             else:
-                nested = inner if isinstance(inner, Mapping) else None
-                out[key] = transform(item, on_sensitive, nested)
+                out[key] = transform(
+                    item, on_sensitive, inner if isinstance(inner, Mapping) else None
+                )
         return out
     if isinstance(value, list | tuple):
         return [transform(item, on_sensitive, declared) for item in value]
     if isinstance(value, str) and is_credential_shaped(value):
-        return on_sensitive(Sensitivity.SECRET, value)
+        return on_sensitive(SECRET, value)
     return value
 
 

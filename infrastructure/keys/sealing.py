@@ -58,16 +58,13 @@ class SealingMapper(Mapper[UUID]):
             return super().to_stored_event(domain_event)
         state = vars(domain_event)
         made: dict[int, dict[str, Any]] = {}  # the envelopes sealed here, by identity
-        sealed_state = dict(state)
-        org: list[str] = []
-        for name, value in state.items():
-            if name in BOOKKEEPING or value is None or isinstance(value, bool | int | float):
-                continue
-            seal = self._sealer(domain_event.originator_id, state, org, made)
-            sealed_state[name] = transform({name: value}, seal, EVENT_FIELDS)[name]
+        seal = self._sealer(domain_event.originator_id, state, [], made)
+        body = {k: v for k, v in state.items() if k not in BOOKKEEPING}
+        sealed_body = transform(body, seal, EVENT_FIELDS)
         if not made:
             return super().to_stored_event(domain_event)
-        sealed_state[MARK] = list(_paths_to(sealed_state, made, []))
+        sealed_state = state | sealed_body
+        sealed_state[MARK] = list(_paths_to(sealed_body, made, []))
         proxy = object.__new__(type(domain_event))
         object.__setattr__(proxy, "__dict__", sealed_state)
         return super().to_stored_event(proxy)
