@@ -39,7 +39,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def actor() -> str:
-    return f"cli:{getpass.getuser()}"
+    """`cli:<user>`, the actor the erasure is recorded under."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name in this environment
+        return "cli:unknown"
 
 
 def rotate_command(args: argparse.Namespace) -> int:
