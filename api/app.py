@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from api import protocol
 from api.auth import Authenticator, auth_middleware
 from api.console import add_console_routes
 from api.errors import error_middleware
@@ -54,6 +55,7 @@ async def open_read_models(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     """The API (or, for the worker role, only health and metrics) over the given services."""
     routes = WORKER_ROUTES if settings.role == "worker" else ROUTES
+    protocol.install()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[

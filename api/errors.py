@@ -54,7 +54,7 @@ def field_errors(exc: ValidationError) -> list[str]:
 
 def failure(status: int, message: str, errors: list[str] | None = None) -> web.Response:
     """The error answer shape."""
-    body = {"success": False, "message": message, "errors": errors if errors is not None else []}
+    body = {"success": False, "message": message, "errors": errors if errors else [message]}
     return web.json_response(body, status=status)
 
 

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import logging
 
-from domain.secrets import scrub_text
+from domain.secrets import REDACTED, Sensitivity, name_sensitivity, redact, scrub_text
 
 
 class ScrubSecrets(logging.Filter):
-    """Masks Bearer tokens, JWTs, PEM blocks and `secret=value` pairs in a record's message."""
+    """Masks Bearer tokens, JWTs, PEM blocks and `secret=value` pairs in a record's message,
+    and secrets in the structured fields that JSON lines carry."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         clean = scrub_text(message)
         if clean != message:
             record.msg, record.args = clean, None
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            record.fields = {k: _field(k, v) for k, v in fields.items()}
         return True
 
 
-def scrub_log_handlers(logger: logging.Logger | None = None) -> None:
-    """Put the filter on every handler of `logger` (the root logger by default)."""
-    for handler in (logger or logging.getLogger()).handlers:
-        if not any(isinstance(f, ScrubSecrets) for f in handler.filters):
-            handler.addFilter(ScrubSecrets())
+def _field(name: str, value: object) -> object:
+    if value is None or value == "":
+        return value
+    if name_sensitivity(str(name)) is Sensitivity.SECRET:
+        return REDACTED
+    return scrub_text(value) if isinstance(value, str) else redact(value)

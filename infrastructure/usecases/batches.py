@@ -6,13 +6,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
 from domain.batch import RegistrationBatch
-from domain.exceptions import InvalidInput
+from domain.exceptions import InvalidInput, JobConflict
 from domain.execution_config import ExecutionConfig, Restaurant
 from domain.job import RegistrationJob
-from infrastructure.usecases.store import RegistrationStore, Saved
+from domain.limits import nesting_error
+from infrastructure.usecases.store import CONFLICT_RETRIES, RegistrationStore, Saved, log
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,14 @@ def validated_restaurant(
     """The restaurant's summary and execution_config, checked; InvalidInput names each field."""
     config = dict(restaurant.get("execution_config") or {})
     summary = {k: v for k, v in restaurant.items() if k != "execution_config"}
+    prefix = "" if index is None else f"restaurants[{index}]."
+    too_deep = [
+        error
+        for value, where in ((summary, "restaurant"), (config, "execution_config"))
+        if (error := nesting_error(value, prefix + where)) is not None
+    ]
+    if too_deep:
+        raise InvalidInput("Invalid restaurant", too_deep)
     try:
         checked = Restaurant.model_validate(summary).model_dump(mode="json", exclude_none=True)
         config = ExecutionConfig.model_validate(config).model_dump(mode="json", exclude_unset=True)
@@ -75,7 +85,21 @@ class BatchCommands(RegistrationStore):
     def start_step6(
         self, organisation_id: str | None, batch_id: object, job_ids: list[str] | None, actor: str
     ) -> StartOutcome:
-        """Start Step 6 for all jobs of a batch, or the selected ones."""
+        """Start Step 6 for all jobs of a batch, or the selected ones.
+
+        Two starts of one batch at once: the later one reloads and finds the jobs started.
+        """
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                return self._start_once(organisation_id, batch_id, job_ids, actor)
+            except IntegrityError:
+                log.info("batch %s started by another request; reloading", batch_id)
+        message = f"Batch {batch_id} is being started by another request; try again"
+        raise JobConflict(message, [message])
+
+    def _start_once(
+        self, organisation_id: str | None, batch_id: object, job_ids: list[str] | None, actor: str
+    ) -> StartOutcome:
         batch = self.batch(batch_id, organisation_id)
         members = {str(j) for j in batch.job_ids}
         chosen = [str(j) for j in job_ids] if job_ids else [str(j) for j in batch.job_ids]

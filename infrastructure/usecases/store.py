@@ -20,6 +20,7 @@ from domain.retry import STORAGE_WRITE_POLICY
 from infrastructure.keys.ring import Keyring
 from infrastructure.keys.sealing import SealingMapper
 from infrastructure.keys.table import KeyTable
+from infrastructure.oplog import log_stored
 from infrastructure.persistence import APPLICATION_NAME, library_env, passphrase, schema_lock
 from infrastructure.settings import Settings
 from infrastructure.storage_retry import StorageRetry
@@ -133,6 +134,7 @@ class RegistrationStore(Application[UUID]):
             position = max(r.notification.id for r in recordings)
         else:
             position = self.recorder.max_notification_id() or 0
+        log_stored(events)
         return Saved(events[-1].originator_version, position, events)
 
     def was_stored(self, events: list[DomainEventProtocol[UUID]]) -> bool:

@@ -66,7 +66,11 @@ async def test_resume_after_phase1_runs_only_what_is_left(caller: Caller) -> Non
     assert (failed["status"], phases["phase1"]["status"]) == ("failed", "completed")
     await simulator(caller.client, "DELETE", "/_simulator/calls")
     status, body = await caller.post(f"{BASE}/jobs/{job_id}/resume-step-6")
-    assert (status, body["resuming_from"]) == (200, "phase2")
+    assert (status, body["resuming_from"], body["resume_plan"]["phase"]) == (
+        200,
+        "phase1",
+        "phase2",
+    )
     assert (await settled_job(caller, job_id))["status"] == "completed"
     calls = (await simulator(caller.client, "GET", "/_simulator/calls"))["calls"]
     called = {c["sub_step"] for c in calls if c.get("job") == job_id}
@@ -86,5 +90,6 @@ async def test_a_failure_blocks_dependents_then_a_manual_fix_lets_resume_finish(
     status, _ = await caller.patch(path, json={"status": "completed", "reason": "imported by hand"})
     assert status == 200
     status, body = await caller.post(f"{BASE}/jobs/{job_id}/resume-step-6")
-    assert (status, body["resuming_from"]) == (200, "phase3")
+    assert (status, body["resuming_from"]) == (200, "phase2")
+    assert body["resume_plan"] == {"phase": "phase3", "sub_steps": ["optionSets", "itemTags"]}
     assert (await settled_job(caller, job_id))["status"] == "completed"

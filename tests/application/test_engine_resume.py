@@ -61,8 +61,8 @@ class TestResume:
         [job_id] = start_batch(app, restaurants(1))
         record_progress(app, job_id, list(PLAN.in_phase("phase1")))
         stop(app, job_id)
-        resuming_from, _, _ = app.resume(None, job_id, ACTOR)
-        assert resuming_from == "phase2"
+        plan, _, _ = app.resume(None, job_id, ACTOR)
+        assert plan is not None and (plan.resuming_from, plan.phase) == ("phase1", "phase2")
         async with simulator() as (sim, url), running_engine(app, settings, url) as engine:
             assert await engine.run_until_idle(30)
         assert app.job(job_id).status == "completed"

@@ -206,3 +206,10 @@ def test_the_log_filter_masks_what_a_careless_line_would_leak() -> None:
     )
     ScrubSecrets().filter(record)
     assert record.getMessage() == "call failed: token=***"
+
+
+def test_the_log_filter_masks_secrets_in_structured_fields() -> None:
+    record = logging.LogRecord("t", logging.INFO, "f", 1, "stored", None, None)
+    record.fields = {"apiKey": "k-1", "reason": "Bearer abcdefgh123", "actor": "user:u-1"}
+    ScrubSecrets().filter(record)
+    assert record.fields == {"apiKey": "***", "reason": "***", "actor": "user:u-1"}
