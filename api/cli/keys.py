@@ -117,5 +117,11 @@ def _compact(settings: Settings) -> None:
     conn = sqlite3.connect(settings.sqlite_path, timeout=30, isolation_level=None)
     try:
         conn.execute("VACUUM")
+    except sqlite3.OperationalError as exc:  # another process kept the file busy
+        print(
+            f"warning: the store could not be compacted ({exc}); the erased rows' old pages "
+            "stay in the file until `VACUUM` runs on it",
+            file=sys.stderr,
+        )
     finally:
         conn.close()
