@@ -15,8 +15,10 @@ from api.metrics import metrics_middleware
 from api.openapi import ROUTE_TABLE
 from api.routes import ROUTES, WORKER_ROUTES, add_routes
 from api.services import SERVICES, ReadModels, Services, Waker, pool_size
+from api.tracing import tracing_middleware
 from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.tracing import active_tracer
 
 log = logging.getLogger("regflow.api")
 
@@ -65,9 +67,11 @@ def create_app(
 ) -> web.Application:
     """The API (or, for the worker role, only health and metrics) over the given services."""
     routes = WORKER_ROUTES if settings.role == "worker" else ROUTES
+    tracer = active_tracer()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
+            *([tracing_middleware(tracer)] if tracer is not None else []),
             metrics_middleware,
             error_middleware,
             auth_middleware(Authenticator(settings)),

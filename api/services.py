@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import logging
@@ -74,7 +75,8 @@ class Services:
         if inspect.iscoroutinefunction(fn):
             return await fn(*args)  # type: ignore[no-any-return]
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self.pool, functools.partial(fn, *args))
+        call = functools.partial(contextvars.copy_context().run, fn, *args)
+        result = await loop.run_in_executor(self.pool, call)
         if inspect.isawaitable(result):
             return await result  # type: ignore[no-any-return]
         return result

@@ -60,12 +60,22 @@ class PhaseCompleted(Aggregate.Event):
 
 
 class SubStepStarted(Aggregate.Event):
+    """An attempt began; `trace_id`/`span_id` name its span (version 1 events had none)."""
+
     TOPIC = _T + "SubStepStarted"
+    class_version = 2
     sub_step: str
     attempt: int
     run_attempt: int
     generation: int
     idempotency_key: str
+    trace_id: str | None
+    span_id: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["trace_id"] = None
+        state["span_id"] = None
 
     def apply(self, job: Any) -> None:
         state: SubStepState = job.sub_steps[self.sub_step]
@@ -74,6 +84,8 @@ class SubStepStarted(Aggregate.Event):
         state.run_attempts = self.run_attempt
         state.started_at = self.timestamp
         state.retry_at = None
+        state.trace_id = self.trace_id
+        state.span_id = self.span_id
 
 
 class SubStepRetryScheduled(Aggregate.Event):

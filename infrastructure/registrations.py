@@ -15,6 +15,7 @@ from domain.execution_config import ExecutionConfig, Restaurant
 from domain.job import RegistrationJob
 from domain.plan import PLAN
 from infrastructure.application import RegistrationStore, Saved
+from infrastructure.tracing import traced_command
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def validated_restaurant(
 class Registrations(RegistrationStore):
     """Every command the API and CLI offer, each one load, decide, save."""
 
+    @traced_command("create_batch")
     def create_batch(
         self, organisation_id: str, actor: str, name: str, restaurants: list[dict[str, Any]]
     ) -> tuple[RegistrationBatch, list[RegistrationJob], Saved]:
@@ -92,6 +94,7 @@ class Registrations(RegistrationStore):
         )
         return batch, jobs, self.store(batch, *jobs)
 
+    @traced_command("start_step6")
     def start_step6(
         self, organisation_id: str | None, batch_id: object, job_ids: list[str] | None, actor: str
     ) -> StartOutcome:
@@ -114,6 +117,7 @@ class Registrations(RegistrationStore):
         already = [str(j.id) for j in jobs if j not in fresh]
         return StartOutcome([str(j.id) for j in fresh], already, saved.position)
 
+    @traced_command("resume")
     def resume(
         self, organisation_id: str | None, job_id: object, actor: str
     ) -> tuple[str | None, Saved, bool]:
@@ -123,14 +127,17 @@ class Registrations(RegistrationStore):
         )
         return resuming_from, saved, bool(saved.events)
 
+    @traced_command("cancel")
     def cancel(
         self, organisation_id: str | None, job_id: object, actor: str, reason: str | None
     ) -> Saved:
         return self.update_job(job_id, organisation_id, lambda j: j.cancel(actor, reason))[2]
 
+    @traced_command("retry_now")
     def retry_now(self, organisation_id: str | None, job_id: object, key: str, actor: str) -> Saved:
         return self.update_job(job_id, organisation_id, lambda j: j.retry_now(key, actor))[2]
 
+    @traced_command("edit")
     def edit(
         self,
         organisation_id: str | None,
@@ -197,6 +204,7 @@ class Registrations(RegistrationStore):
             },
         }
 
+    @traced_command("import_legacy")
     def import_legacy(
         self, organisation_id: str, batch_name: str, entries: list[LegacyEntry], actor: str
     ) -> tuple[RegistrationBatch, list[RegistrationJob], Saved]:

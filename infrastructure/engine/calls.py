@@ -49,7 +49,9 @@ class CallLauncher:
         self.shared.call_slots.release()
         self.shared.circuit.abandon(granted.probe)
 
-    def launch(self, job: RegistrationJob, granted: Granted) -> None:
+    def launch(
+        self, job: RegistrationJob, granted: Granted, traceparent: str | None = None
+    ) -> None:
         """Call the registration API for `granted.key`, as the job now stands."""
         key = granted.key
         state = job.sub_steps[key]
@@ -63,6 +65,7 @@ class CallLauncher:
             attempt=state.attempts,
             payload=build_payload(key, job.restaurant, job.execution_config, job.context),
             timeout=policy.timeout,
+            traceparent=traceparent,
         )
         self.calls[key] = asyncio.create_task(self._call(call, granted.probe))
 

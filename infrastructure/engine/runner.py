@@ -12,6 +12,7 @@ from infrastructure import metrics
 from infrastructure.engine.calls import CallLauncher
 from infrastructure.engine.decisions import decide, record
 from infrastructure.engine.job_handle import JobHandle, LostJob
+from infrastructure.engine.job_trace import JobTrace
 from infrastructure.engine.messages import Answered, Granted, Lost, Message, RetryClock, Step, Wake
 from infrastructure.engine.shared import Shared
 
@@ -28,6 +29,7 @@ class JobRunner(JobHandle):
         self.retry_clock = RetryClock(shared.clock)
         self.spared: Counter[str] = Counter()
         self.spent: Counter[str] = Counter()
+        self.trace = JobTrace(job_id)
         self._next_check = 0.0
 
     def lose(self) -> None:
@@ -41,21 +43,27 @@ class JobRunner(JobHandle):
 
     async def run(self) -> str:
         """Run the job; returns how it ended (its status, `stopped`, `lost` or `not running`)."""
+        ended = "error"
         try:
             await self.reload()
             if self.job.status != JobStatus.IN_PROGRESS:
-                return "not running"
+                ended = "not running"
+                return ended
+            self.trace.open(self.job)
             me = self.shared.worker_id
             self.apply(Step(lambda j: j.claim(me), after=self._interrupted))
             await self.save()
-            return await self._loop()
+            ended = await self._loop()
+            return ended
         except LostJob:
             metrics.leases_lost.inc()
             log.warning("job %s: lease lost, stopping it here", self.job_id)
-            return "lost"
+            ended = "lost"
+            return ended
         finally:
             self.drop_pending()
             self.launcher.cancel_all()
+            self.trace.close(ended)
 
     def _interrupted(self, keys: list[str]) -> None:
         for key in keys:
@@ -175,17 +183,22 @@ class JobRunner(JobHandle):
         if not ready or key not in job.runnable() or key in self.launcher.calls:
             self.launcher.release(granted)
             return
+        trace_id, span_id = self.trace.begin(job, key)
         self.apply(
             Step(
-                lambda j: j.start_sub_step(key),
+                lambda j: j.start_sub_step(key, trace_id, span_id),
                 after=lambda _: self._launch(granted),
-                dropped=lambda: self.launcher.release(granted),
+                dropped=lambda: self._not_started(granted),
             )
         )
 
+    def _not_started(self, granted: Granted) -> None:
+        self.trace.end(granted.key, "not started")
+        self.launcher.release(granted)
+
     def _launch(self, granted: Granted) -> None:
         started = time.perf_counter()
-        self.launcher.launch(self.job, granted)
+        self.launcher.launch(self.job, granted, self.trace.traceparent(granted.key))
         self.spent[granted.key] += time.perf_counter() - started
 
     def _record(self, answer: Answered) -> None:
@@ -202,6 +215,7 @@ class JobRunner(JobHandle):
             self.job, key, outcome, policy, self.shared.random(), self.spared[key], outage
         )
         metrics.sub_step_outcomes.labels(sub_step=key, outcome=decision.kind).inc()
+        self.trace.end(key, decision.kind, outcome)
 
         def after(_: object) -> None:
             if decision.kind == "retry":
