@@ -5,10 +5,13 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 from typing import Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LIBRARY_PARAMETERS = frozenset({"host", "port", "user", "password", "dbname"})
 
 
 class Settings(BaseSettings):
@@ -50,6 +53,11 @@ class Settings(BaseSettings):
         return path[1:] if path.startswith("/") else path
 
     @property
+    def is_in_memory(self) -> bool:
+        """True for an SQLite store that lives only in this process's memory."""
+        return not self.is_postgres and self.sqlite_path in ("", ":memory:")
+
+    @property
     def data_location(self) -> str:
         if self.is_postgres:
             parts = urlsplit(self.database_url)
@@ -61,12 +69,22 @@ class Settings(BaseSettings):
         """A stable identity: the same host and data location give the same worker."""
         return self.worker_id or f"{socket.gethostname()}:{self.data_location}"
 
+    def postgres_conninfo(self) -> str:
+        """The database URL as a libpq connection string: every parameter kept, values quoted."""
+        return make_conninfo(self.database_url)
+
     def postgres_parts(self) -> dict[str, str]:
-        parts = urlsplit(self.database_url)
+        """The five parameters the eventsourcing library takes, with libpq's defaults filled in."""
+        parts = conninfo_to_dict(self.database_url)
         return {
-            "host": parts.hostname or "127.0.0.1",
-            "port": str(parts.port or 5432),
-            "user": unquote(parts.username or "postgres"),
-            "password": unquote(parts.password or ""),
-            "dbname": parts.path.lstrip("/") or "postgres",
+            "host": str(parts.get("host") or "127.0.0.1"),
+            "port": str(parts.get("port") or 5432),
+            "user": str(parts.get("user") or "postgres"),
+            "password": str(parts.get("password") or ""),
+            "dbname": str(parts.get("dbname") or "postgres"),
         }
+
+    def postgres_extra(self) -> str:
+        """The URL's other parameters (sslmode, options, ...) as a connection string."""
+        parts = conninfo_to_dict(self.database_url)
+        return make_conninfo(**{k: v for k, v in parts.items() if k not in LIBRARY_PARAMETERS})

@@ -49,13 +49,11 @@ class PostgresLeases:
     """Leases in a PostgreSQL table, timed by the database's clock."""
 
     def __init__(self, settings: Settings) -> None:
-        parts = settings.postgres_parts()
-        conninfo = " ".join(f"{k}='{v}'" for k, v in parts.items() if v) + " connect_timeout=5"
         self._pool = ConnectionPool(
-            conninfo,
+            settings.postgres_conninfo(),
             min_size=1,
             max_size=2,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "connect_timeout": 5},
             check=ConnectionPool.check_connection,
             open=True,
         )
@@ -153,7 +151,4 @@ def open_leases(settings: Settings) -> Leases:
     """The lease table beside the events: PostgreSQL or the SQLite file."""
     if settings.is_postgres:
         return PostgresLeases(settings)
-    path = settings.sqlite_path
-    if path in ("", ":memory:"):
-        return SqliteLeases(":memory:")
-    return SqliteLeases(path)
+    return SqliteLeases(":memory:" if settings.is_in_memory else settings.sqlite_path)

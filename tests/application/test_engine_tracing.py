@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from infrastructure import tracing
 from infrastructure.engine.job_trace import RUN_SPAN
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.reliability.engine_kit import restaurants, running_engine, simulator, start_batch
 
 BEFORE = ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")

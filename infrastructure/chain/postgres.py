@@ -9,10 +9,11 @@ from typing import Any
 from eventsourcing import postgres as es_pg
 from eventsourcing.persistence import ProgrammingError, StoredEvent
 from psycopg import Cursor
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from infrastructure.hash_chain import (
+from infrastructure.chain.hashing import (
     ChainRow,
     RecentHashes,
     canonical_id,
@@ -163,6 +164,13 @@ class ChainedPostgresFactory(es_pg.PostgresFactory):
     """The library's PostgreSQL factory, with the chained application recorder."""
 
     application_recorder_class = ChainedPostgresApplicationRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        # The library connects with five parameters; the URL's others (sslmode, ...) join them.
+        extra = self.env.get("POSTGRES_EXTRA_CONNINFO")
+        if extra:
+            self.datastore.pool.kwargs.update(conninfo_to_dict(extra))
 
     def application_recorder(self) -> es_pg.PostgresApplicationRecorder:
         """The chained recorder, keyed from the environment's cipher key."""
