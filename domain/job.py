@@ -44,6 +44,7 @@ class RegistrationJob(JobQueries, Aggregate):
     PhaseStarted = ev.PhaseStarted
     PhaseCompleted = ev.PhaseCompleted
     SubStepStarted = ev.SubStepStarted
+    Snapshot = ev.JobSnapshot
     SubStepRetryScheduled = ev.SubStepRetryScheduled
     SubStepRetryRequested = ev.SubStepRetryRequested
     SubStepCompleted = ev.SubStepCompleted

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.utils import register_topic
 
 from domain.job_state import SubStepState
 from domain.status import JobStatus, SubStepStatus
@@ -23,6 +24,15 @@ class Created(Aggregate.Created):
     restaurant: dict[str, Any]
     execution_config: dict[str, Any]
     actor: str
+
+
+class JobSnapshot(Snapshot):
+    """A job's state at one version, as the library snapshots it (statuses come back as str)."""
+
+    TOPIC = _T + "Snapshot"
+
+
+register_topic(JobSnapshot.TOPIC, JobSnapshot)
 
 
 class Step6Started(Aggregate.Event):

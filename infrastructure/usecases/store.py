@@ -11,7 +11,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, PersistenceError
 
 from domain.batch import RegistrationBatch
 from domain.exceptions import BatchNotFound, JobConflict, JobNotFound
@@ -20,6 +20,12 @@ from domain.retry import STORAGE_WRITE_POLICY
 from infrastructure.persistence import APPLICATION_NAME, library_env, schema_lock
 from infrastructure.settings import Settings
 from infrastructure.storage_retry import StorageRetry
+from infrastructure.usecases.snapshots import (
+    SNAPSHOT_EVERY,
+    SubStepStateAsDict,
+    due_snapshots,
+    fold_events,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("regflow.storage")
@@ -49,6 +55,8 @@ class RegistrationStore(Application[UUID]):
     """Loads and saves jobs and batches, with storage retries and conflict handling."""
 
     name = APPLICATION_NAME
+    is_snapshotting_enabled = True
+    snapshot_every = SNAPSHOT_EVERY
 
     def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
@@ -56,11 +64,15 @@ class RegistrationStore(Application[UUID]):
             super().__init__(env=library_env(settings))
         self.storage_retry = StorageRetry(STORAGE_WRITE_POLICY, sleep=sleep, log=log)
 
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(SubStepStateAsDict())
+
     def job(self, job_id: object, organisation_id: str | None = None) -> RegistrationJob:
         """The job, if it exists and belongs to the organisation (None: any)."""
         uuid = as_uuid(job_id, JobNotFound)
         try:
-            job = self.repository.get(uuid)
+            job = self.repository.get(uuid, projector_func=fold_events)
         except AggregateNotFoundError:
             raise JobNotFound(job_id) from None
         if not isinstance(job, RegistrationJob) or (
@@ -73,7 +85,7 @@ class RegistrationStore(Application[UUID]):
         """The batch, if it exists and belongs to the organisation (None: any)."""
         uuid = as_uuid(batch_id, BatchNotFound)
         try:
-            batch = self.repository.get(uuid)
+            batch = self.repository.get(uuid, projector_func=fold_events)
         except AggregateNotFoundError:
             raise BatchNotFound(batch_id) from None
         if not isinstance(batch, RegistrationBatch) or (
@@ -96,7 +108,16 @@ class RegistrationStore(Application[UUID]):
             position = max(r.notification.id for r in recordings)
         else:
             position = self.recorder.max_notification_id() or 0
+        self.snapshot_long_jobs(events)
         return Saved(events[-1].originator_version, position, events)
+
+    def snapshot_long_jobs(self, events: list[Any]) -> None:
+        """Snapshot jobs these events took past a multiple of `snapshot_every` (best effort)."""
+        for job_id, version in due_snapshots(events, self.snapshot_every).items():
+            try:
+                self.take_snapshot(job_id, version=version, projector_func=fold_events)
+            except PersistenceError as exc:
+                log.warning("job %s: no snapshot at version %d (%s)", job_id, version, exc)
 
     def was_stored(self, events: list[DomainEventProtocol[UUID]]) -> bool:
         """True when the first of `events` is in the store already (a commit lost in flight)."""
