@@ -52,6 +52,7 @@ class JobTrace:
         self.job_id = job_id
         self.run: Span | None = None
         self.attempts: dict[str, Span | SpanContext] = {}
+        self._ids: dict[str, str] | None = None
 
     def open(self, job: RegistrationJob) -> None:
         """Start the run's span, linked to the trace of the attempt recorded last (a resume)."""
@@ -73,14 +74,26 @@ class JobTrace:
             context = tracing.unsampled_context()
             self.attempts[key] = context
         else:
-            span = tracer.start_span(key, context=self._parent(), attributes=_attempt(job, key))
-            previous = job.sub_steps[key]
-            before = recorded_context(previous.trace_id, previous.span_id)
-            if before is not None:
-                span.add_link(before, {"regflow.link": "previous attempt"})
+            if self._ids is None:
+                self._ids = job_attributes(job)
+            span = tracer.start_span(
+                key,
+                context=self._parent(),
+                attributes=_attempt(self._ids, job, key),
+                links=self._earlier(job, key),
+            )
             self.attempts[key] = span
             context = span.get_span_context()
         return f"{context.trace_id:032x}", f"{context.span_id:016x}"
+
+    def _earlier(self, job: RegistrationJob, key: str) -> list[Link] | None:
+        """A link to the previous attempt of `key` when it ran in another trace (a resume)."""
+        previous = job.sub_steps[key]
+        run = self.run.get_span_context().trace_id if self.run is not None else None
+        if not previous.trace_id or int(previous.trace_id, 16) == run:
+            return None
+        before = recorded_context(previous.trace_id, previous.span_id)
+        return [Link(before, {"regflow.link": "previous attempt"})] if before else None
 
     def _parent(self) -> Context:
         return trace.set_span_in_context(self.run) if self.run is not None else Context()
@@ -117,9 +130,9 @@ class JobTrace:
             self.run = None
 
 
-def _attempt(job: RegistrationJob, key: str) -> dict[str, Any]:
+def _attempt(ids: dict[str, str], job: RegistrationJob, key: str) -> dict[str, Any]:
     state = job.sub_steps[key]
-    return job_attributes(job) | {
+    return ids | {
         "regflow.sub_step": key,
         "regflow.attempt": state.attempts + 1,
         "regflow.idempotency_key": job.idempotency_key(key),

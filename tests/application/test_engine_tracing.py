@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -101,7 +102,9 @@ def test_the_console_exporter_writes_spans_without_a_collector() -> None:
         OTEL_TRACES_EXPORTER="console",
         OTEL_SERVICE_NAME="regflow-test",
     )
-    assert '"name": "looked-at"' in out and '"service.name": "regflow-test"' in out
+    [line] = [json.loads(text) for text in out.splitlines()]
+    assert (line["name"], line["service.name"]) == ("looked-at", "regflow-test")
+    assert len(line["trace_id"]) == 32 and line["end_time"] >= line["start_time"]
 
 
 @pytest.mark.parametrize(
