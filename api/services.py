@@ -18,6 +18,7 @@ from domain.exceptions import BatchNotFound, JobNotFound
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from infrastructure.usecases.store import as_uuid
+from projections.database import read_connections
 
 T = TypeVar("T")
 log = logging.getLogger("regflow.api")
@@ -44,8 +45,8 @@ class Waker(Protocol):
 
 
 def pool_size(settings: Settings) -> int:
-    """Threads for blocking calls: enough to keep the database pool busy, no more."""
-    return max(4, settings.postgres_pool_size * 2)
+    """Threads for blocking calls: enough to keep the database pools busy, no more."""
+    return read_connections(settings)
 
 
 @dataclass

@@ -20,6 +20,7 @@ log = logging.getLogger("regflow.persistence")
 APPLICATION_NAME = "registrations"
 SCHEMA_LOCK = 0x5E70  # advisory lock held while any process creates regflow's tables
 _KEY_SALT = b"regflow: secrets at rest"
+AGGREGATE_CACHE_SIZE = 2000
 
 
 def derive_cipher_key(passphrase: str) -> str:
@@ -69,6 +70,9 @@ def library_env(settings: Settings) -> dict[str, str]:
         "CREATE_TABLE": "y",
         "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
         "CIPHER_KEY": key,
+        # Loads copy a cached job and read only the events stored since (from any process).
+        "AGGREGATE_CACHE_MAXSIZE": str(AGGREGATE_CACHE_SIZE),
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
     }
     if settings.is_postgres:
         parts = settings.postgres_parts()
@@ -83,7 +87,10 @@ def library_env(settings: Settings) -> dict[str, str]:
             POSTGRES_POOL_SIZE=str(settings.postgres_pool_size),
             POSTGRES_MAX_OVERFLOW=str(settings.postgres_pool_size),
             POSTGRES_CONNECT_TIMEOUT="5",
-            POSTGRES_PRE_PING="y",
+            # No ping before each use (a round trip per read and write): the library retries
+            # a read or write that meets a dropped connection, and a commit lost in flight
+            # is checked by `StorageRetry` before anything is written again.
+            POSTGRES_PRE_PING="n",
             POSTGRES_LOCK_TIMEOUT="10",
             POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="30",
         )

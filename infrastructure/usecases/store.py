@@ -20,6 +20,7 @@ from domain.retry import STORAGE_WRITE_POLICY
 from infrastructure.persistence import APPLICATION_NAME, library_env, schema_lock
 from infrastructure.settings import Settings
 from infrastructure.storage_retry import StorageRetry
+from infrastructure.usecases.group_commit import GroupCommit
 from infrastructure.usecases.snapshots import (
     SNAPSHOT_EVERY,
     SubStepStateAsDict,
@@ -63,6 +64,7 @@ class RegistrationStore(Application[UUID]):
         with schema_lock(settings):
             super().__init__(env=library_env(settings))
         self.storage_retry = StorageRetry(STORAGE_WRITE_POLICY, sleep=sleep, log=log)
+        self.group_commit = GroupCommit(self._write)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -100,10 +102,7 @@ class RegistrationStore(Application[UUID]):
         if not events:
             version = aggregates[0].version if aggregates else 0
             return Saved(version, self.recorder.max_notification_id() or 0)
-        name = f"save {len(events)} events of {events[0].originator_id}"
-        recordings = self.storage_retry.run(
-            lambda: self.save(*events), name=name, was_stored=lambda: self.was_stored(events)
-        )
+        recordings = self.group_commit.save(events)
         if isinstance(recordings, list) and recordings:
             position = max(r.notification.id for r in recordings)
         else:
@@ -118,6 +117,13 @@ class RegistrationStore(Application[UUID]):
                 self.take_snapshot(job_id, version=version, projector_func=fold_events)
             except PersistenceError as exc:
                 log.warning("job %s: no snapshot at version %d (%s)", job_id, version, exc)
+
+    def _write(self, events: list[Any]) -> Any:
+        """Save events in one transaction, retrying a write lost to the storage."""
+        name = f"save {len(events)} events of {events[0].originator_id}"
+        return self.storage_retry.run(
+            lambda: self.save(*events), name=name, was_stored=lambda: self.was_stored(events)
+        )
 
     def was_stored(self, events: list[DomainEventProtocol[UUID]]) -> bool:
         """True when the first of `events` is in the store already (a commit lost in flight)."""
