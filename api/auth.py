@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 
 import jwt
@@ -95,8 +96,12 @@ def auth_middleware(authenticator: Authenticator) -> Callable[..., Awaitable[web
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        header = request.headers.get("Authorization")
         if not is_public(request.path):
-            request[CALLER] = authenticator.caller(request.headers.get("Authorization"))
+            request[CALLER] = authenticator.caller(header)
+        elif header:
+            with suppress(Unauthorized):
+                request[CALLER] = authenticator.caller(header)
         return await handler(request)
 
     return authenticate

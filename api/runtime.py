@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import cast
 
 from aiohttp import web
@@ -25,17 +25,16 @@ class Runtime:
 
     simulator_url: str | None = None
     engine: Engine | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 RUNTIME = web.AppKey("runtime", Runtime)
 
 
 async def run_engine(app: web.Application) -> AsyncIterator[None]:
-    """Run Step 6 in this process, fed by the read models, until the app stops."""
+    """Run Step 6 in this process until the app stops."""
     services, runtime = app[SERVICES], app[RUNTIME]
     settings = services.settings
-    async with running_engine(services.app, settings, work_source=services.read_models) as engine:
+    async with running_engine(services.app, settings) as engine:
         services.engine = runtime.engine = engine
         url = cast(HttpExecutor, engine.shared.executor).base_url
         runtime.simulator_url = None if settings.registration_api_url else url

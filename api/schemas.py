@@ -51,6 +51,12 @@ class Reasoned(Body):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class Resume(Reasoned):
+    """POST .../resume-step-6: `dry_run` answers the plan without recording anything."""
+
+    dry_run: bool = False
+
+
 class Reset(Reasoned):
     """POST .../sub-steps/{subStepKey}/reset."""
 
@@ -177,9 +183,18 @@ class JobAnswer(Answer):
     job: dict[str, Any]
 
 
+class ResumePlanOut(BaseModel):
+    """Where work resumes and the sub-steps that will run, in plan order."""
+
+    phase: str | None
+    sub_steps: list[str]
+
+
 class ResumeAnswer(Answer):
     message: str
     resuming_from: str | None
+    resume_plan: ResumePlanOut
+    dry_run: bool = False
 
 
 class CommandAnswer(Answer):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import inspect
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,8 +13,9 @@ from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from domain.exceptions import BatchNotFound, JobNotFound
+from domain.exceptions import BatchNotFound, JobNotFound, RegflowError
 from infrastructure.settings import Settings
+from infrastructure.usecases.editing import EditOutcome
 from infrastructure.usecases.registrations import Registrations
 from infrastructure.usecases.store import as_uuid
 from projections.database import read_connections
@@ -72,15 +72,21 @@ class Services:
         return self.read_models
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking call on the pool (a coroutine function is awaited as is)."""
-        if inspect.iscoroutinefunction(fn):
-            return await fn(*args)  # type: ignore[no-any-return]
+        """Run a blocking call on the pool."""
         loop = asyncio.get_running_loop()
-        call = functools.partial(contextvars.copy_context().run, fn, *args)
-        result = await loop.run_in_executor(self.pool, call)
-        if inspect.isawaitable(result):
-            return await result  # type: ignore[no-any-return]
-        return result
+        return await loop.run_in_executor(
+            self.pool, functools.partial(contextvars.copy_context().run, fn, *args)
+        )
+
+    async def edit(self, *args: Any) -> EditOutcome:
+        """Run a manual edit; one it refused is readable in the views before the error answers."""
+        try:
+            outcome = await self.run(self.app.edit, *args)
+        except RegflowError as exc:
+            await self.settle(exc.recorded_position)
+            raise
+        await self.settle(outcome.position)
+        return outcome
 
     async def settle(self, position: int) -> None:
         """Wait (bounded) until the read models have applied the log up to `position`."""
@@ -91,11 +97,6 @@ class Services:
             log.warning(
                 "read models did not reach position %d within %ss", position, SETTLE_TIMEOUT
             )
-
-    async def settle_head(self) -> None:
-        """Wait (bounded) until the read models have applied everything stored so far."""
-        if self.read_models is not None and self.registrations is not None:
-            await self.settle(await self.run(self.registrations.recorder.max_notification_id) or 0)
 
     def wake(self, job_ids: Iterable[Any]) -> None:
         """Tell an in-process engine that these jobs have work."""

@@ -87,4 +87,4 @@ class Settings(BaseSettings):
     def postgres_extra(self) -> str:
         """The URL's other parameters (sslmode, options, ...) as a connection string."""
         parts = conninfo_to_dict(self.database_url)
-        return make_conninfo(**{k: v for k, v in parts.items() if k not in LIBRARY_PARAMETERS})
+        return make_conninfo("", **{k: v for k, v in parts.items() if k not in LIBRARY_PARAMETERS})

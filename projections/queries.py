@@ -101,12 +101,3 @@ class ViewQueries:
             (str(job_id), int(after_version), int(limit)),
         )
         return [r | {"data": loads(r["data"])} for r in rows]
-
-    def runnable_job_ids(self, limit: int = 1000) -> list[str]:
-        """Jobs whose status is in_progress (work to pick up after a crash)."""
-        rows = self.db.fetch(
-            f"SELECT job_id FROM {self.schema.jobs} WHERE status = 'in_progress'"
-            " ORDER BY updated_at LIMIT ?",
-            (int(limit),),
-        )
-        return [r["job_id"] for r in rows]

@@ -8,6 +8,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
+from api.cli.output import escape_control
 from domain.exceptions import RegflowError
 from infrastructure import tracing
 
@@ -41,9 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except RegflowError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {escape_control(exc.message)}", file=sys.stderr)
         for detail in exc.errors if exc.errors != [exc.message] else []:
-            print(f"  - {detail}", file=sys.stderr)
+            print(f"  - {escape_control(detail)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

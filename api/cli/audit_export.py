@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
-from rich.console import Console
-
 from api.cli.audit import event_record, iso_time, open_store, within, write_json
+from api.cli.output import console, escape_text
 from domain.exceptions import NotFound
 from infrastructure.usecases.registrations import Registrations
 
@@ -62,7 +61,7 @@ def export(args: argparse.Namespace) -> int:
     if args.org and not found:
         raise NotFound(f"No batches or jobs of organisation {args.org}")
     if args.output:
-        Console(stderr=True).print(f"wrote {count} events to {args.output}")
+        console(stderr=True).print(f"wrote {count} events to {escape_text(args.output)}")
     return 0
 
 
@@ -81,4 +80,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--since", type=iso_time, help="only events at or after this ISO time")
     parser.add_argument("--until", type=iso_time, help="only events at or before this ISO time")
     parser.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    parser.add_argument(
+        "--json", action="store_true", help="JSON lines (what export always writes; for symmetry)"
+    )
     parser.set_defaults(handler=export)

@@ -6,11 +6,11 @@ import argparse
 import sys
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.cli.audit import open_store, write_json
+from api.cli.output import cells, console
 from domain.exceptions import RegflowError
 from projections.offline.rebuild import Difference, rebuild_all, verify
 
@@ -26,16 +26,16 @@ def difference_record(difference: Difference) -> dict[str, Any]:
 
 
 def print_differences(differences: list[Difference]) -> None:
-    console = Console()
+    out = console()
     if not differences:
-        console.print("[green]no drift[/green]: the read models equal a rebuild from the log")
+        out.print("[green]no drift[/green]: the read models equal a rebuild from the log")
         return
     table = Table(title=f"[red]{len(differences)} differences between live views and the log[/red]")
     for column in ("view", "row", "field", "live", "rebuilt"):
         table.add_column(column, overflow="fold")
     for d in differences:
-        table.add_row(d.view, d.key, d.field, repr(d.live), repr(d.rebuilt))
-    console.print(table)
+        table.add_row(*cells(d.view, d.key, d.field, repr(d.live), repr(d.rebuilt)))
+    out.print(table)
 
 
 def replay(args: argparse.Namespace) -> int:
@@ -67,8 +67,10 @@ def rebuild(args: argparse.Namespace) -> int:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    console = Console(stderr=True)
-    with open_store() as app, Progress(*columns, console=console, disable=args.json) as bar:
+    with (
+        open_store() as app,
+        Progress(*columns, console=console(stderr=True), disable=args.json) as bar,
+    ):
         task = bar.add_task("rebuild", total=None)
         position = rebuild_all(
             app.settings, app, lambda at, stop: bar.update(task, completed=at, total=stop)
@@ -76,7 +78,7 @@ def rebuild(args: argparse.Namespace) -> int:
     if args.json:
         write_json({"rebuilt_to_position": position})
     else:
-        Console().print(f"[green]rebuilt[/green] every view up to log position {position}")
+        console().print(f"[green]rebuilt[/green] every view up to log position {position}")
     return 0
 
 

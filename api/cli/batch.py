@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from api.cli.output import cells, console, escape_text
 from domain.exceptions import InvalidInput
+from domain.status import SETTLED_WELL
 from infrastructure.engine.wiring import running_engine
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -57,10 +59,10 @@ def batch_run(args: argparse.Namespace) -> int:
         batch, jobs, _ = app.create_batch(args.org, ACTOR, name, restaurants)
         app.start_step6(args.org, batch.id, None, ACTOR)
         job_ids = [str(j.id) for j in jobs]
-        console = Console()
-        console.print(f"batch [bold]{name}[/bold] {batch.id}: {len(job_ids)} jobs")
-        done = asyncio.run(_run_with_display(app, settings, job_ids, args.timeout, console))
-        console.print(job_table(app, job_ids))
+        out = console()
+        out.print(f"batch [bold]{escape_text(name)}[/bold] {batch.id}: {len(job_ids)} jobs")
+        done = asyncio.run(_run_with_display(app, settings, job_ids, args.timeout, out))
+        out.print(job_table(app, job_ids, full_ids=not out.is_terminal))
         failed = [j for j in job_ids if app.job(j).status != "completed"]
         return 0 if done and not failed else 1
     finally:
@@ -86,9 +88,7 @@ def progress_table(app: Registrations, job_ids: list[str], status: dict[str, Any
     counts: dict[str, int] = {}
     for job in jobs:
         counts[str(job.status)] = counts.get(str(job.status), 0) + 1
-    steps = sum(
-        1 for j in jobs for s in j.sub_steps.values() if s.status in ("completed", "skipped")
-    )
+    steps = sum(1 for j in jobs for s in j.sub_steps.values() if s.status in SETTLED_WELL)
     table = Table(title="Step 6 progress")
     for column in ("jobs", *sorted(counts), "sub-steps done", "calls in flight", "circuit"):
         table.add_column(column)
@@ -103,7 +103,7 @@ def progress_table(app: Registrations, job_ids: list[str], status: dict[str, Any
     return table
 
 
-def job_table(app: Registrations, job_ids: list[str]) -> Table:
+def job_table(app: Registrations, job_ids: list[str], full_ids: bool = False) -> Table:
     """One row per job: restaurant, status, current phase, sub-steps done, error."""
     table = Table(title="Step 6 results")
     for column in ("restaurant", "job", "status", "phase", "done", "failed", "error"):
@@ -111,15 +111,17 @@ def job_table(app: Registrations, job_ids: list[str]) -> Table:
     for job_id in job_ids:
         job = app.job(job_id)
         shown = job.shown_statuses()
-        done = sum(1 for s in shown.values() if s in ("completed", "skipped"))
+        done = sum(1 for s in shown.values() if s in SETTLED_WELL)
         failed = [k for k, s in shown.items() if s == "failed"]
         table.add_row(
-            str(job.restaurant.get("name")),
-            job_id[:8],
-            str(job.status),
-            str(job.current_phase or "-"),
-            f"{done}/{len(shown)}",
-            ", ".join(failed) or "-",
-            job.last_error or "",
+            *cells(
+                job.restaurant.get("name"),
+                job_id if full_ids else job_id[:8],
+                job.status,
+                job.current_phase or "-",
+                f"{done}/{len(shown)}",
+                ", ".join(failed) or "-",
+                job.last_error,
+            )
         )
     return table

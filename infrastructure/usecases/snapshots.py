@@ -30,6 +30,22 @@ class SubStepStateAsDict(Transcoding):
         return SubStepState(**{k: v for k, v in data.items() if k in _STATE_FIELDS})
 
 
+class FrozensetAsList(Transcoding):
+    """A frozenset of a job's state (sub-steps completed in this run) inside a snapshot."""
+
+    type = frozenset
+    name = "regflow_frozenset"
+
+    def encode(self, obj: frozenset[Any]) -> list[Any]:
+        return sorted(obj, key=repr)
+
+    def decode(self, data: list[Any]) -> frozenset[Any]:
+        return frozenset(data)
+
+
+SNAPSHOT_TRANSCODINGS = (SubStepStateAsDict, FrozensetAsList)
+
+
 def due_snapshots(events: Iterable[Any], every: int) -> dict[UUID, int]:
     """Jobs whose new events reached a multiple of `every`, with the last such version."""
     due: dict[UUID, int] = {}

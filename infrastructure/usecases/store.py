@@ -11,10 +11,15 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, PersistenceError
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    PersistenceError,
+    TranscodingNotRegisteredError,
+)
 
 from domain.batch import RegistrationBatch
-from domain.exceptions import BatchNotFound, JobConflict, JobNotFound
+from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
 from infrastructure.persistence import APPLICATION_NAME, library_env, schema_lock
@@ -23,12 +28,13 @@ from infrastructure.storage_retry import StorageRetry
 from infrastructure.usecases.group_commit import GroupCommit
 from infrastructure.usecases.snapshots import (
     SNAPSHOT_EVERY,
-    SubStepStateAsDict,
+    SNAPSHOT_TRANSCODINGS,
     due_snapshots,
     fold_events,
 )
 
 T = TypeVar("T")
+A = TypeVar("A", RegistrationJob, RegistrationBatch)
 log = logging.getLogger("regflow.storage")
 CONFLICT_RETRIES = 5
 
@@ -68,33 +74,36 @@ class RegistrationStore(Application[UUID]):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
-        transcoder.register(SubStepStateAsDict())
+        for transcoding in SNAPSHOT_TRANSCODINGS:
+            transcoder.register(transcoding())
 
     def job(self, job_id: object, organisation_id: str | None = None) -> RegistrationJob:
         """The job, if it exists and belongs to the organisation (None: any)."""
-        uuid = as_uuid(job_id, JobNotFound)
-        try:
-            job = self.repository.get(uuid, projector_func=fold_events)
-        except AggregateNotFoundError:
-            raise JobNotFound(job_id) from None
-        if not isinstance(job, RegistrationJob) or (
-            organisation_id is not None and job.organisation_id != organisation_id
-        ):
-            raise JobNotFound(job_id)
-        return job
+        return self._load(RegistrationJob, JobNotFound, job_id, organisation_id)
 
     def batch(self, batch_id: object, organisation_id: str | None = None) -> RegistrationBatch:
         """The batch, if it exists and belongs to the organisation (None: any)."""
-        uuid = as_uuid(batch_id, BatchNotFound)
+        return self._load(RegistrationBatch, BatchNotFound, batch_id, organisation_id)
+
+    def _load(
+        self,
+        kind: type[A],
+        not_found: Callable[[object], NotFound],
+        aggregate_id: object,
+        organisation_id: str | None,
+    ) -> A:
+        """The aggregate of `kind`, if it exists and the organisation may see it."""
         try:
-            batch = self.repository.get(uuid, projector_func=fold_events)
+            found: Any = self.repository.get(
+                as_uuid(aggregate_id, not_found), projector_func=fold_events
+            )
         except AggregateNotFoundError:
-            raise BatchNotFound(batch_id) from None
-        if not isinstance(batch, RegistrationBatch) or (
-            organisation_id is not None and batch.organisation_id != organisation_id
+            raise not_found(aggregate_id) from None
+        if not isinstance(found, kind) or (
+            organisation_id is not None and found.organisation_id != organisation_id
         ):
-            raise BatchNotFound(batch_id)
-        return batch
+            raise not_found(aggregate_id)
+        return found
 
     def store(self, *aggregates: Any) -> Saved:
         """Save pending events of the aggregates in one transaction, retrying lost writes."""
@@ -117,6 +126,9 @@ class RegistrationStore(Application[UUID]):
                 self.take_snapshot(job_id, version=version, projector_func=fold_events)
             except PersistenceError as exc:
                 log.warning("job %s: no snapshot at version %d (%s)", job_id, version, exc)
+            except TranscodingNotRegisteredError:
+                # A defect, logged loudly; the events are stored, so the command stands.
+                log.exception("job %s: its state cannot be snapshotted", job_id)
 
     def _write(self, events: list[Any]) -> Any:
         """Save events in one transaction, retrying a write lost to the storage."""

@@ -16,7 +16,8 @@ from infrastructure import tracing
 from infrastructure.engine.job_trace import RUN_SPAN
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.reliability.engine_kit import restaurants, running_engine, simulator, start_batch
+from tests.application.engine_kit import running_engine, simulator, start_batch
+from tests.kit import restaurants
 
 BEFORE = ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
 

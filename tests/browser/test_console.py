@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests import kit
 from tests.browser.stack import Stack, serving_stack
 
 pytestmark = pytest.mark.slow
@@ -24,18 +25,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def restaurant(name: str) -> dict[str, Any]:
-    config = {
-        "account": {
-            "email": f"{name.lower()}@example.com",
-            "password": "hunter2",
-            "phone": "+64 21",
-        },
-        "restaurant": {"name": name, "address": "1 Queen St", "city": "Auckland"},
-        "menu": {"menu_id": f"m-{name.lower()}"},
-        "payment": {"enabled": True},
-        "onboarding_user": {"enabled": True},
-    }
-    return {"name": name, "external_id": f"r-{name.lower()}", "execution_config": config}
+    return kit.restaurant(name, f"r-{name.lower()}")
 
 
 def sign_in(page: Page, stack: Stack) -> None:
@@ -146,6 +136,9 @@ def test_an_operator_repairs_a_job_that_failed_on_a_permanent_error(
         expect(node(page, key)).to_contain_text("Pending")
 
     page.get_by_role("button", name="Resume").click()
+    confirm = page.get_by_role("dialog", name="Resume this job?")
+    expect(confirm).to_contain_text("last complete phase Phase 1; resumes in Phase 2 with")
+    confirm.get_by_role("button", name="Resume").click()
     expect(page.locator(".head-status")).to_contain_text("Completed", timeout=RUN_SECONDS)
     expect(page.locator('.graph .node[data-status="completed"]')).to_have_count(12)
 

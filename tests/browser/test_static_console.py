@@ -217,6 +217,29 @@ class TestJob:
         sent = [(m, p) for m, p, _ in fake.sent if p.endswith("/retry-now")]
         assert sent == [("POST", f"{JOBS}/{JOB_ID}/steps/6/sub-steps/paymentConfig/retry-now")]
 
+    def test_resume_shows_the_plan_before_it_resumes(
+        self, page: Page, base_url: str, fake: FakeApi
+    ) -> None:
+        sign_in(page, base_url, f"/jobs/{JOB_ID}")
+        page.get_by_role("button", name="Resume").click()
+        confirm = page.get_by_role("dialog", name="Resume this job?")
+        plan = "last complete phase Phase 1; resumes in Phase 2 with menuImport, optionSets."
+        expect(confirm).to_contain_text(plan)
+        assert ("POST", f"{JOBS}/{JOB_ID}/resume-step-6", {"dry_run": True}) in fake.sent
+        confirm.get_by_role("button", name="Resume").click()
+        expect(page.get_by_text(f"Resume initiated: {plan}")).to_be_visible()
+        assert ("POST", f"{JOBS}/{JOB_ID}/resume-step-6", {}) in fake.sent
+
+    def test_the_editor_of_a_running_job_says_why_it_is_closed(
+        self, page: Page, base_url: str, fake: FakeApi
+    ) -> None:
+        fake.job_status = "in_progress"
+        sign_in(page, base_url, f"/jobs/{JOB_ID}")
+        page.locator('.node[data-key="menuImport"]').click()
+        dialog = page.get_by_role("dialog", name="Sub-step menuImport")
+        expect(dialog).to_contain_text("Editing is closed while the job is running.")
+        expect(dialog.get_by_label("Mark completed")).to_have_count(0)
+
     def test_cancel_asks_first_and_sends_the_reason(
         self, page: Page, base_url: str, fake: FakeApi
     ) -> None:

@@ -59,7 +59,7 @@ function editBody(target, reason, resultText, dryRun) {
 }
 
 /** The sub-step editor: details, dependencies, a target status with a reason, the dry run, apply. */
-export function openEditor({ jobId, key, info, phase, onApplied }) {
+export function openEditor({ jobId, key, info, phase, jobStatus, onApplied }) {
   const { body, close } = openDialog(`Sub-step ${key}`, { wide: true });
   const relations = relationsSection(jobId, key);
   const dryRun = h("div", { class: "dry-run-box", "aria-live": "polite" });
@@ -87,7 +87,12 @@ export function openEditor({ jobId, key, info, phase, onApplied }) {
   const retry = info.status === "retrying" || info.waiting_status === "retrying"
     ? h("div", { class: "notice" }, h("p", {}, "This sub-step is waiting out a retry delay."),
       h("button", { type: "button", onclick: retryNow }, "Retry now")) : null;
-  body.append(h("div", { class: "editor-grid" }, h("div", { class: "stack" }, facts(key, info, phase), retry, relations.element), form));
+  const running = jobStatus === "in_progress";
+  const closed = h("div", { class: "notice notice-warning", role: "status" },
+    h("p", {}, h("strong", {}, "Editing is closed while the job is running.")),
+    h("p", {}, "Manual edits are allowed only when the job is not running: cancel it, or wait for it to stop, then edit."),
+    h("div", { class: "actions" }, h("button", { type: "button", onclick: close }, "Close")));
+  body.append(h("div", { class: "editor-grid" }, h("div", { class: "stack" }, facts(key, info, phase), retry, relations.element), running ? closed : form));
 
   const target = () => form.querySelector("input[name=target]:checked")?.value;
   let sequence = 0;
@@ -166,5 +171,9 @@ export function openEditor({ jobId, key, info, phase, onApplied }) {
   });
   resultText.addEventListener("change", check);
   form.addEventListener("submit", submit);
+  if (running) {
+    closed.querySelector("button").focus();
+    return;
+  }
   form.querySelector("input[name=target]").focus();
 }

@@ -14,6 +14,16 @@ import { createTimeline } from "./timeline.js";
 
 const PHASE_OF = Object.fromEntries(SUB_STEPS.map((s) => [s.key, s.phase]));
 
+/** What a resume does, in the words of the API's answer (the timeline and CLI say the same). */
+export function resumeSentence(answer) {
+  const done = answer.resuming_from ? phaseLabel(answer.resuming_from) : "none";
+  const plan = answer.resume_plan || {};
+  const runs = plan.phase
+    ? `resumes in ${phaseLabel(plan.phase)} with ${(plan.sub_steps || []).join(", ")}`
+    : "nothing left to run";
+  return `last complete phase ${done}; ${runs}.`;
+}
+
 function canResume(job, steps) {
   if (job.status === "failed" || job.status === "cancelled") return true;
   return job.status === "pending" && Object.values(steps).some((s) => s.status !== "pending");
@@ -34,12 +44,12 @@ export function jobView(outlet, { id }) {
   const loaded = new Promise((resolve) => { markLoaded = resolve; });
   const edit = async (key) => {
     if (!steps[key]) await loaded;
-    openEditor({ jobId: id, key, info: steps[key], phase: phaseLabel(PHASE_OF[key]), onApplied: refresh });
+    openEditor({ jobId: id, key, info: steps[key], phase: phaseLabel(PHASE_OF[key]), jobStatus: job?.status, onApplied: refresh });
   };
   const graph = createGraph({ onSelect: edit });
   const context = contextView();
   const timeline = createTimeline(id);
-  const resume = h("button", { type: "button", class: "primary", disabled: true, onclick: doResume }, "Resume");
+  const resume = h("button", { type: "button", class: "primary", disabled: true, onclick: askResume }, "Resume");
   const retryNow = h("button", { type: "button", disabled: true, onclick: doRetryNow }, "Retry now");
   const cancel = h("button", { type: "button", class: "danger", disabled: true, onclick: askCancel }, "Cancel");
   const summary = h("p", { class: "graph-summary", "aria-live": "polite" });
@@ -114,8 +124,25 @@ export function jobView(outlet, { id }) {
     }
   }
 
-  function doResume() {
-    act(() => api.resume(id), (a) => `${a.message || "Resume initiated"}${a.resuming_from ? ` from ${phaseLabel(a.resuming_from)}` : ""}.`);
+  async function askResume() {
+    const { body, close } = openDialog("Resume this job?");
+    const plan = h("div", { "aria-live": "polite" }, h("p", { class: "loading" }, "Asking the API what a resume would do…"));
+    const confirm = h("button", { type: "submit", class: "primary", disabled: true }, "Resume");
+    const form = h("form", { class: "stack" }, plan,
+      h("div", { class: "actions" }, h("button", { type: "button", onclick: close }, "Not now"), confirm));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      close();
+      act(() => api.resume(id), (a) => `${a.message || "Resume initiated"}: ${resumeSentence(a)}`);
+    });
+    body.append(form);
+    try {
+      plan.replaceChildren(h("p", {}, resumeSentence(await api.resume(id, { dry_run: true }))));
+      confirm.disabled = false;
+      confirm.focus();
+    } catch (error) {
+      plan.replaceChildren(errorList(error.lines));
+    }
   }
 
   function doRetryNow() {

@@ -19,7 +19,8 @@ function detailOf(data = {}) {
   if (Array.isArray(data.cascade) && data.cascade.length) {
     bits.push(`reset ${data.cascade.map((c) => c.sub_step || c.key || c).join(", ")}`);
   }
-  if (data.resuming_from) bits.push(`from ${data.resuming_from}`);
+  if ("resuming_from" in data) bits.push(`last complete phase ${data.resuming_from || "none"}`);
+  if (data.resume_plan?.phase) bits.push(`resumes in ${data.resume_plan.phase}`);
   if (data.error) bits.push(data.error);
   if (Array.isArray(data.errors) && data.errors.length) bits.push(data.errors.join("; "));
   return bits.join(" · ");
