@@ -48,6 +48,7 @@ def progress_job(summary: dict[str, Any]) -> dict[str, Any]:
         "name": summary.get("name") or restaurant.get("name"),
         "status": summary.get("status"),
         "current_phase": summary.get("current_phase"),
+        "waiting_for_capacity": bool(summary.get("waiting_for_capacity")),
     }
 
 

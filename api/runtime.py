@@ -36,13 +36,23 @@ async def run_engine(app: web.Application) -> AsyncIterator[None]:
     settings = services.settings
     async with running_engine(services.app, settings) as engine:
         services.engine = runtime.engine = engine
+        services.flow = engine.shared.flow
         url = cast(HttpExecutor, engine.shared.executor).base_url
         runtime.simulator_url = None if settings.registration_api_url else url
         log.info("engine %s running against %s", engine.worker_id, url)
+        log.info("API flow control: %s", engine.shared.flow.describe())
+        if runtime.simulator_url:
+            print(
+                f"built-in simulator of the registration API at {url}\n"
+                f"  make a sub-step fail: curl -X PUT {url}/_simulator/faults "
+                '-d \'{"faults": [{"kind": "bad_request", "endpoint": "menuImport"}]}\'',
+                flush=True,
+            )
         try:
             yield
         finally:
             services.engine = None
+            services.flow = None
 
 
 def build_app(settings: Settings) -> web.Application:

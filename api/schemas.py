@@ -160,6 +160,7 @@ class ProgressJob(BaseModel):
     name: str | None = None
     status: str
     current_phase: str | None = None
+    waiting_for_capacity: bool = False
 
 
 class ProgressAnswer(Answer):
@@ -171,6 +172,9 @@ class ProgressAnswer(Answer):
     in_progress: int
     pending: int
     percent: float
+    waiting_for_capacity: int = Field(
+        default=0, description="jobs with a call waiting for registration API capacity"
+    )
     jobs: list[ProgressJob]
 
 

@@ -44,6 +44,12 @@ class Waker(Protocol):
     def wake(self, job_ids: Iterable[Any]) -> Any: ...
 
 
+class CapacityView(Protocol):
+    """Flow control of an engine in this process: which jobs wait for API capacity."""
+
+    def waiting_job_ids(self) -> set[str]: ...
+
+
 def pool_size(settings: Settings) -> int:
     """Threads for blocking calls: enough to keep the database pools busy, no more."""
     return read_connections(settings)
@@ -57,6 +63,7 @@ class Services:
     registrations: Registrations | None = None
     read_models: ReadModels | None = None
     engine: Waker | None = None
+    flow: CapacityView | None = None
     pool: ThreadPoolExecutor | None = None
 
     @property
@@ -103,6 +110,14 @@ class Services:
         ids = [str(j) for j in job_ids]
         if self.engine is not None and ids:
             self.engine.wake(ids)
+
+    def waiting_for_capacity(self, jobs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Job summaries, each marked whether a call of it waits for API capacity here."""
+        waiting = self.flow.waiting_job_ids() if self.flow is not None else set()
+        return [
+            j | {"waiting_for_capacity": str(j.get("id") or j.get("job_id")) in waiting}
+            for j in jobs
+        ]
 
     async def job_view(self, organisation_id: str, job_id: str) -> dict[str, Any]:
         """The job's read model, if it belongs to the organisation; else JobNotFound."""

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from domain.secret_words import scrub_text
+
 MAX_MESSAGE_LENGTH = 200
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 NO_TITLE_PAGE = "Cloudflare connection error (HTML response received)"
@@ -57,10 +59,11 @@ def is_html(text: str) -> bool:
 
 
 def clean_message(text: str) -> str:
-    """A one-line message: an HTML page becomes `Cloudflare: <title>`, long text is cut."""
+    """A one-line message: an HTML page becomes `Cloudflare: <title>`, embedded credentials
+    are masked, long text is cut."""
     if is_html(text):
         return _page_summary(text)
-    flat = " ".join(text.split())
+    flat = " ".join(scrub_text(text).split())
     if not flat:
         return "Unknown error"
     if len(flat) > MAX_MESSAGE_LENGTH:
@@ -205,3 +208,8 @@ def _status_of(exc: BaseException) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
             return value
     return None
+
+
+def is_over_capacity(status: int | None, retry_after: float | None) -> bool:
+    """A 429, or a 503 that says when to come back: the API is up but full, not failing."""
+    return status == 429 or (status == 503 and retry_after is not None)

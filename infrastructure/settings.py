@@ -8,10 +8,40 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.plan import PLAN
+
 LIBRARY_PARAMETERS = frozenset({"host", "port", "user", "password", "dbname"})
+
+
+def reveal(value: SecretStr | str | None) -> str | None:
+    """The text of a secret setting, for the one place that uses it (None when unset)."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value() or None
+    return value or None
+
+
+def parse_limits(text: str | None) -> dict[str, int]:
+    """`menuImport=2,uploadImages=2` as a mapping; a clear ValueError for anything else."""
+    limits: dict[str, int] = {}
+    for raw in (text or "").split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        key, sign, value = (part.strip() for part in item.partition("="))
+        if not sign or not key:
+            raise ValueError(f"{item!r} is not of the form subStep=N")
+        if key not in PLAN.keys:
+            known = ", ".join(PLAN.keys)
+            raise ValueError(f"unknown sub-step {key!r} (known: {known})")
+        if key in limits:
+            raise ValueError(f"sub-step {key!r} is given twice")
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"the limit of {key} must be a whole number >= 1, got {value!r}")
+        limits[key] = int(value)
+    return limits
 
 
 class Settings(BaseSettings):
@@ -23,17 +53,32 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     registration_api_url: str | None = None
-    service_key: str | None = None
-    jwt_secret: str | None = None
-    api_keys: str | None = None
-    secret_key: str | None = None
+    service_key: SecretStr | None = None
+    jwt_secret: SecretStr | None = None
+    api_keys: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    old_secret_keys: SecretStr | None = None
     lease_seconds: float = Field(default=30.0, gt=0)
     max_concurrent_jobs: int = Field(default=16, ge=1)
     max_concurrent_calls: int = Field(default=32, ge=1)
     role: Literal["all", "api", "worker"] = "all"
     worker_id: str | None = None
+    default_org: str = Field(default="dev", min_length=1)
+    log_format: Literal["text", "json"] = "text"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     postgres_pool_size: int = Field(default=5, ge=1)
+    api_max_in_flight: int | None = Field(default=None, ge=1)
+    api_rate_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    api_limits: str | None = None
+
+    @field_validator("api_limits")
+    @classmethod
+    def _valid_limits(cls, value: str | None) -> str | None:
+        try:
+            parse_limits(value)
+        except ValueError as exc:
+            raise ValueError(f"REGFLOW_API_LIMITS: {exc}") from None
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -39,17 +39,24 @@ async def get_batch(request: web.Request) -> web.Response:
     """One batch with its jobs' summaries."""
     caller, services = caller_of(request), services_of(request)
     summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
-    jobs = await services.run(services.views.job_summaries, summary["id"])
-    return ok(batch=summary | {"jobs": list(jobs)})
+    jobs = services.waiting_for_capacity(
+        await services.run(services.views.job_summaries, summary["id"])
+    )
+    waiting = sum(j["waiting_for_capacity"] for j in jobs)
+    return ok(batch=summary | {"jobs": jobs, "waiting_for_capacity": waiting})
 
 
 async def batch_progress(request: web.Request) -> web.Response:
     """Exact counters of a batch and each job's status and phase."""
     caller, services = caller_of(request), services_of(request)
     summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
-    jobs = await services.run(services.views.job_summaries, summary["id"])
+    jobs = services.waiting_for_capacity(
+        await services.run(services.views.job_summaries, summary["id"])
+    )
     counters = {k: summary.get(k) for k in COUNTERS}
-    return ok(batch_id=summary["id"], **counters, jobs=[progress_job(j) for j in jobs])
+    waiting = sum(j["waiting_for_capacity"] for j in jobs)
+    progress = [progress_job(j) for j in jobs]
+    return ok(batch_id=summary["id"], **counters, waiting_for_capacity=waiting, jobs=progress)
 
 
 async def start_step6(request: web.Request) -> web.Response:

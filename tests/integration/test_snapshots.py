@@ -7,6 +7,7 @@ from typing import Any
 from domain.job import RegistrationJob
 from domain.status import JobStatus
 from infrastructure.settings import Settings
+from infrastructure.usecases.erasure import erase_organisation, erasure_plan
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.integration.test_application import PASSWORD, _raw_bytes, _restaurants
@@ -57,3 +58,14 @@ def test_snapshots_are_encrypted_like_events(app: Registrations, settings: Setti
     app.snapshot_every = 2
     long_job(app, 3)
     assert PASSWORD.encode() not in _raw_bytes(settings)
+
+
+def test_an_erased_organisations_job_loads_erased_like_its_replay(app: Registrations) -> None:
+    app.snapshot_every = 5
+    job = long_job(app, 8)
+    assert app.snapshots is not None and list(app.snapshots.get(job.id))
+    assert app.job(job.id).execution_config["account"]["password"] == PASSWORD
+    erase_organisation(app, erasure_plan(app, job.organisation_id, 1, 1), "user:dpo")
+    loaded = app.job(job.id)
+    assert PASSWORD not in str(vars(loaded))
+    assert state(loaded) == state(replayed(app, job))
