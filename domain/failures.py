@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from domain.secret_words import scrub_text
+
 MAX_MESSAGE_LENGTH = 200
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 NO_TITLE_PAGE = "Cloudflare connection error (HTML response received)"
@@ -37,10 +39,11 @@ def is_html(text: str) -> bool:
 
 
 def clean_message(text: str) -> str:
-    """A one-line message: an HTML page becomes `Cloudflare: <title>`, long text is cut."""
+    """A one-line message: an HTML page becomes `Cloudflare: <title>`, embedded credentials
+    are masked, long text is cut."""
     if is_html(text):
         return _page_summary(text)
-    flat = " ".join(text.split())
+    flat = " ".join(scrub_text(text).split())
     if not flat:
         return "Unknown error"
     if len(flat) > MAX_MESSAGE_LENGTH:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import aiohttp
 
 from domain.failures import Failure, classify_answer, classify_http
+from domain.secrets import contains_erased
 from infrastructure.errors import classify_exception
 from infrastructure.executors.port import CallOutcome, SubStepCall
 
@@ -42,17 +43,22 @@ class HttpExecutor:
         return self._session
 
     def headers_for(self, call: SubStepCall) -> dict[str, str]:
-        """The headers of one call: service key, organisation and idempotency key."""
+        """The headers of one call: service key, organisation, idempotency key, W3C trace."""
         headers = {
             "X-Organisation-ID": call.organisation_id,
             "Idempotency-Key": call.idempotency_key,
         }
         if self._service_key:
             headers["X-Service-Key"] = self._service_key
+        if call.traceparent:
+            headers["traceparent"] = call.traceparent
         return headers
 
     async def call(self, call: SubStepCall) -> CallOutcome:
         """POST the call; connection errors and timeouts come back as transient outcomes."""
+        if contains_erased(call.payload):
+            message = "the organisation's data was erased: this call cannot be made"
+            return outcome_of_failure(Failure(message, False))
         path = concrete_path(call.endpoint, call.payload)
         if path is None:
             return outcome_of_failure(Failure(f"{call.endpoint}: missing path value", False))

@@ -11,16 +11,31 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    PersistenceError,
+    TranscodingNotRegisteredError,
+)
 
 from domain.batch import RegistrationBatch
 from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
+from infrastructure.keys.ring import Keyring
+from infrastructure.keys.sealing import SealingMapper
+from infrastructure.keys.table import KeyTable
 from infrastructure.oplog import log_stored
-from infrastructure.persistence import APPLICATION_NAME, library_env, schema_lock
+from infrastructure.persistence import APPLICATION_NAME, library_env, passphrase, schema_lock
 from infrastructure.settings import Settings
 from infrastructure.storage_retry import StorageRetry
+from infrastructure.usecases.group_commit import GroupCommit
+from infrastructure.usecases.snapshots import (
+    SNAPSHOT_EVERY,
+    SNAPSHOT_TRANSCODINGS,
+    due_snapshots,
+    fold_events,
+)
 
 T = TypeVar("T")
 A = TypeVar("A", RegistrationJob, RegistrationBatch)
@@ -51,12 +66,50 @@ class RegistrationStore(Application[UUID]):
     """Loads and saves jobs and batches, with storage retries and conflict handling."""
 
     name = APPLICATION_NAME
+    is_snapshotting_enabled = True
+    snapshot_every = SNAPSHOT_EVERY
 
     def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
-        with schema_lock(settings):
-            super().__init__(env=library_env(settings))
+        self.key_table = KeyTable(settings)
+        self.keyring = Keyring(self.key_table, passphrase(settings)[0])
+        try:
+            with schema_lock(settings):
+                store_key = self.keyring.open_store_key()
+                super().__init__(env=library_env(settings, store_key))
+        except BaseException:
+            self.key_table.close()
+            raise
+        self.sealing.keyring = self.keyring
+        self.sealing.resolve_org = self._organisation_in_log
         self.storage_retry = StorageRetry(STORAGE_WRITE_POLICY, sleep=sleep, log=log)
+        self.group_commit = GroupCommit(self._write)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for transcoding in SNAPSHOT_TRANSCODINGS:
+            transcoder.register(transcoding())
+
+    def construct_mapper(self) -> SealingMapper:
+        mapper = self.factory.mapper(self.construct_transcoder(), mapper_class=SealingMapper)
+        assert isinstance(mapper, SealingMapper)
+        return mapper
+
+    @property
+    def sealing(self) -> SealingMapper:
+        assert isinstance(self.mapper, SealingMapper)
+        return self.mapper
+
+    def _organisation_in_log(self, originator_id: UUID) -> str | None:
+        """The organisation of an aggregate, read from its first event."""
+        for stored in self.recorder.select_events(originator_id, lte=1):
+            org = vars(self.mapper.to_domain_event(stored)).get("organisation_id")
+            return org if isinstance(org, str) else None
+        return None
+
+    def close(self) -> None:
+        super().close()
+        self.key_table.close()
 
     def job(self, job_id: object, organisation_id: str | None = None) -> RegistrationJob:
         """The job, if it exists and belongs to the organisation (None: any)."""
@@ -75,7 +128,9 @@ class RegistrationStore(Application[UUID]):
     ) -> A:
         """The aggregate of `kind`, if it exists and the organisation may see it."""
         try:
-            found: Any = self.repository.get(as_uuid(aggregate_id, not_found))
+            found: Any = self.repository.get(
+                as_uuid(aggregate_id, not_found), projector_func=fold_events
+            )
         except AggregateNotFoundError:
             raise not_found(aggregate_id) from None
         if not isinstance(found, kind) or (
@@ -86,20 +141,39 @@ class RegistrationStore(Application[UUID]):
 
     def store(self, *aggregates: Any) -> Saved:
         """Save pending events of the aggregates in one transaction, retrying lost writes."""
+        for agg in aggregates:
+            if isinstance(getattr(agg, "organisation_id", None), str):
+                self.sealing.remember(agg.id, agg.organisation_id)
         events = [e for agg in aggregates for e in agg.collect_events()]
         if not events:
             version = aggregates[0].version if aggregates else 0
             return Saved(version, self.recorder.max_notification_id() or 0)
-        name = f"save {len(events)} events of {events[0].originator_id}"
-        recordings = self.storage_retry.run(
-            lambda: self.save(*events), name=name, was_stored=lambda: self.was_stored(events)
-        )
+        recordings = self.group_commit.save(events)
         if isinstance(recordings, list) and recordings:
             position = max(r.notification.id for r in recordings)
         else:
             position = self.recorder.max_notification_id() or 0
         log_stored(events)
+        self.snapshot_long_jobs(events)
         return Saved(events[-1].originator_version, position, events)
+
+    def snapshot_long_jobs(self, events: list[Any]) -> None:
+        """Snapshot jobs these events took past a multiple of `snapshot_every` (best effort)."""
+        for job_id, version in due_snapshots(events, self.snapshot_every).items():
+            try:
+                self.take_snapshot(job_id, version=version, projector_func=fold_events)
+            except PersistenceError as exc:
+                log.warning("job %s: no snapshot at version %d (%s)", job_id, version, exc)
+            except TranscodingNotRegisteredError:
+                # A defect, logged loudly; the events are stored, so the command stands.
+                log.exception("job %s: its state cannot be snapshotted", job_id)
+
+    def _write(self, events: list[Any]) -> Any:
+        """Save events in one transaction, retrying a write lost to the storage."""
+        name = f"save {len(events)} events of {events[0].originator_id}"
+        return self.storage_retry.run(
+            lambda: self.save(*events), name=name, was_stored=lambda: self.was_stored(events)
+        )
 
     def was_stored(self, events: list[DomainEventProtocol[UUID]]) -> bool:
         """True when the first of `events` is in the store already (a commit lost in flight)."""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from domain.failures import is_over_capacity
 from domain.outcomes import AttemptDecision
 from domain.retry import RetryPolicy
-from infrastructure.engine.decisions import decide
+from infrastructure.engine.decisions import decide, record
 from infrastructure.executors.port import CallOutcome
 from tests.unit.jobs import running_job
 
@@ -33,9 +33,7 @@ def test_a_429_on_the_last_attempt_is_retried_after_its_retry_after() -> None:
         job.start_sub_step("cloudwaitressAccount")
         ruling = decide(job, "cloudwaitressAccount", FULL, POLICY, 0.0, outage=False)
         assert (ruling.decision, ruling.delay) == (AttemptDecision.SPARED, 0.5)
-        job.schedule_retry(
-            "cloudwaitressAccount", "HTTP 429", ruling.delay, retry_after=True, counted=False
-        )
+        record("cloudwaitressAccount", FULL, ruling)(job)
     assert job.sub_steps["cloudwaitressAccount"].spared == 5
 
 
