@@ -133,10 +133,12 @@ class JobRunner(JobHandle):
             self.launcher.request(key, self.job.organisation_id)
 
     def _next_due(self) -> float | None:
+        """Seconds until a retry that could start now is due (one that cannot would spin)."""
+        runnable = set(self.job.runnable())
         dues = [
             self.retry_clock.due(k, self.job.sub_steps[k].retry_at)
             for k in self.job.waiting_to_retry()
-            if not self.launcher.busy(k)
+            if k in runnable and not self.launcher.busy(k)
         ]
         return max(0.0, min(dues) - self.shared.clock.monotonic()) if dues else None
 

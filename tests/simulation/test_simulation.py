@@ -14,7 +14,9 @@ SLICE = range(6)
 # 240: a worker cut off from the lease table ran (and called the API) until the very moment
 #      its lease expired, because it only noticed at the next renewal tick; the new owner's
 #      retry of the same sub-step overlapped its call.
-REGRESSIONS = (21, 240)
+# 170: a runner whose sub-step waited to retry but could not run yet (not runnable) computed
+#      "due now" for it and spun without letting simulated (or real) time pass.
+REGRESSIONS = (21, 170, 240)
 MUTATION_BOUND = 30
 
 
