@@ -41,6 +41,13 @@ async def run_engine(app: web.Application) -> AsyncIterator[None]:
         runtime.simulator_url = None if settings.registration_api_url else url
         log.info("engine %s running against %s", engine.worker_id, url)
         log.info("API flow control: %s", engine.shared.flow.describe())
+        if runtime.simulator_url:
+            print(
+                f"built-in simulator of the registration API at {url}\n"
+                f"  make a sub-step fail: curl -X PUT {url}/_simulator/faults "
+                '-d \'{"faults": [{"kind": "bad_request", "endpoint": "menuImport"}]}\'',
+                flush=True,
+            )
         try:
             yield
         finally:

@@ -12,9 +12,10 @@ from typing import Any, TextIO
 
 from rich.table import Table
 
+from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_text
 from domain.event_names import public_event_name
-from domain.secrets import redact
+from domain.secrets import redact_event
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -66,7 +67,7 @@ def event_record(event: Any) -> dict[str, Any]:
         "at": event.timestamp.isoformat(),
         "actor": fields.get("actor") or "engine",
         "reason": fields.get("reason"),
-        "data": redact(json.loads(json.dumps(data, default=json_default))),
+        "data": redact_event(json.loads(json.dumps(data, default=json_default))),
     }
 
 
@@ -115,6 +116,7 @@ def show_events(args: argparse.Namespace) -> int:
     """The job's log, filtered; exit 0 even when the filters leave nothing."""
     types = {t.strip().lower() for t in (args.type or []) for t in t.split(",") if t.strip()}
     with open_store() as app:
+        args.job = full_id(app, "job", args.job)
         job = app.job(args.job)
         events = [
             e

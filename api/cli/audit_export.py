@@ -9,6 +9,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from api.cli.audit import event_record, iso_time, open_store, within, write_json
+from api.cli.ids import full_id
 from api.cli.output import console, escape_text
 from domain.exceptions import NotFound
 from infrastructure.usecases.registrations import Registrations
@@ -49,6 +50,7 @@ def export(args: argparse.Namespace) -> int:
         out = stack.enter_context(open(args.output, "w")) if args.output else sys.stdout
         app = stack.enter_context(open_store())
         if args.batch:
+            args.batch = full_id(app, "batch", args.batch)
             events: Any = batch_events(app, args.batch)
         else:
             events = organisation_events(app, args.org)

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli.audit import open_store, write_json
+from api.cli.ids import full_id
 from api.cli.output import cells, console
 from domain.exceptions import RegflowError
 from projections.offline.rebuild import Difference, rebuild_all, verify
@@ -41,11 +42,18 @@ def print_differences(differences: list[Difference]) -> None:
 def replay(args: argparse.Namespace) -> int:
     """Exit 0 when the views match the log, 1 on drift, 2 when the check could not run."""
     if not args.verify:
-        print("regflow replay: nothing to do without --verify", file=sys.stderr)
+        print(
+            "regflow replay --verify rebuilds the read models (job progress, batches, timelines)"
+            " from the event log in scratch tables and compares them with the live ones;"
+            " it changes nothing. Add --job JOB for one job, --json for JSON lines."
+            " `regflow rebuild-projections` replaces the live read models with a rebuild.",
+            file=sys.stderr,
+        )
         return 2
     try:
         with open_store() as app:
             if args.job:
+                args.job = full_id(app, "job", args.job)
                 app.job(args.job)
             differences = verify(app.settings, app, args.job)
     except RegflowError as exc:
@@ -54,6 +62,8 @@ def replay(args: argparse.Namespace) -> int:
     if args.json:
         for difference in differences:
             write_json(difference_record(difference))
+        if not differences:
+            print("no drift: the read models equal a rebuild from the log", file=sys.stderr)
     else:
         print_differences(differences)
     return 1 if differences else 0

@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from api.cli.audit import iso_time, json_default, open_store, write_json
+from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_text
 from domain.job import RegistrationJob
 from domain.plan import PLAN
@@ -79,6 +80,7 @@ def print_state(record: dict[str, Any]) -> None:
 def show_state(args: argparse.Namespace) -> int:
     """Print the job as it was; exit 1 if it or that moment does not exist."""
     with open_store() as app:
+        args.job = full_id(app, "job", args.job)
         record = state_record(app.job_as_of(args.job, None, args.at, args.version))
     if args.json:
         write_json(record)

@@ -111,16 +111,15 @@ def test_an_operator_repairs_a_job_that_failed_on_a_permanent_error(
     node(page, "optionSets").click()
     editor = page.get_by_role("dialog", name="Sub-step optionSets")
     expect(editor.locator(".relations").first).to_contain_text("menuImport")
-    editor.get_by_label("Mark completed").check()
     refusal = "Cannot mark optionSets as completed: menuImport is failed"
-    expect(editor.locator(".dry-run-refused")).to_contain_text(refusal)
-    editor.get_by_label("Reason (required)").fill("options added by hand")
-    expect(editor.get_by_text("Dry run: the API would refuse this edit")).to_be_visible()
-    expect(editor.locator(".dry-run-refused")).to_contain_text(refusal)
-    editor.get_by_role("button", name="Apply").click()
-    expect(editor.get_by_text("Refused by the API")).to_be_visible()
-    expect(editor.locator("[role=alert] .dry-run-refused")).to_contain_text(refusal)
-    page.screenshot(path=artifacts / "console-editor-refused.png")
+    expect(editor.get_by_label("Mark completed")).to_be_disabled()
+    disallowed = editor.locator(".radio-disallowed").filter(has_text="Mark completed")
+    expect(disallowed).to_contain_text(refusal)
+    expect(editor.get_by_role("button", name="Apply")).to_be_disabled()
+    expect(editor.locator("#apply-why")).to_contain_text("Choose a status first")
+    editor.get_by_label("Mark skipped").check()
+    expect(editor.get_by_text("Give a reason to preview the change")).to_be_visible()
+    page.screenshot(path=artifacts / "console-editor-disallowed.png")
     editor.get_by_role("button", name="Close", exact=True).click()
 
     stack.set_faults([])
@@ -145,8 +144,6 @@ def test_an_operator_repairs_a_job_that_failed_on_a_permanent_error(
     reset = page.locator('.event[data-type="SubStepReset"]')
     expect(reset).to_contain_text("menu fixed upstream, register again")
     expect(reset).to_contain_text("key:org-console")
-    refused = page.locator('.event[data-type="EditRefused"]')
-    expect(refused).to_contain_text("options added by hand")
     page.screenshot(path=artifacts / "console-job-completed.png", full_page=True)
 
     failed_event = page.locator('.event[data-type="SubStepFailed"]').first

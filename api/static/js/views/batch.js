@@ -4,7 +4,7 @@ import { counts, matchesFilter } from "../shapes.js";
 import { statusBadge } from "../status.js";
 import { toast } from "../toast.js";
 import { jobsTable } from "./jobs-table.js";
-import { breadcrumbs, errorList, loading, pollRefresh, progressBar } from "./parts.js";
+import { allow, breadcrumbs, errorList, loading, pollRefresh, progressBar } from "./parts.js";
 
 const FILTERS = [["all", "All"], ["failed", "Failed"], ["running", "Running"], ["blocked", "Blocked"]];
 
@@ -36,11 +36,15 @@ export function batchView(outlet, { id, query }) {
     h("button", { type: "button", class: "chip", dataset: { filter: key }, "aria-pressed": String(key === filter),
       onclick: () => setFilter(key) }, label, h("span", { class: "chip-count" })));
   const startAll = h("button", { class: "primary", type: "button", onclick: () => start(null) }, "Start Step 6 for all jobs");
-  const startSelected = h("button", { type: "button", disabled: true, onclick: () => start(table.selected()) }, "Start selected");
+  const startSelected = h("button", { type: "button", disabled: true, onclick: () => start(pendingSelected()) }, "Start selected");
+  const resumeSelected = h("button", { type: "button", disabled: true, onclick: resume }, "Resume selected");
+  const RESUMABLE = new Set(["failed", "cancelled"]);
+  const pendingSelected = () => table.selectedJobs().filter((j) => j.status === "pending").map((j) => j.id);
+  const resumableSelected = () => table.selectedJobs().filter((j) => RESUMABLE.has(j.status)).map((j) => j.id);
 
   outlet.append(crumbs,
     h("div", { class: "page-head" }, h("div", { class: "title-line" }, title, status),
-      h("div", { class: "actions" }, startSelected, startAll)),
+      h("div", { class: "actions" }, resumeSelected, startSelected, startAll)),
     problem, actionProblems,
     h("section", { class: "card", "aria-label": "Progress" }, h("div", { class: "card-body" }, counterBox, bar, capacity)),
     h("section", { class: "card", "aria-labelledby": "jobs-title" },
@@ -67,9 +71,32 @@ export function batchView(outlet, { id, query }) {
   }
 
   function refreshButtons() {
-    const n = table.selected().length;
-    startSelected.disabled = n === 0;
+    const chosen = table.selected().length;
+    const n = pendingSelected().length;
+    const r = resumableSelected().length;
     startSelected.textContent = n ? `Start selected (${n})` : "Start selected";
+    resumeSelected.textContent = r ? `Resume selected (${r})` : "Resume selected";
+    const started = chosen - n;
+    allow(startSelected, n ? "" : chosen
+      ? `The ${started === 1 ? "selected job has" : `${started} selected jobs have`} already started: resume failed or cancelled ones instead.`
+      : "Select pending jobs to start them.");
+    allow(resumeSelected, r ? "" : "Select failed or cancelled jobs to resume them.");
+  }
+
+  async function resume() {
+    actionProblems.replaceChildren();
+    const ids = resumableSelected();
+    const outcomes = await Promise.allSettled(ids.map((jobId) => api.resume(jobId)));
+    const refused = outcomes.map((o, i) => [o, ids[i]]).filter(([o]) => o.status === "rejected");
+    const done = ids.length - refused.length;
+    if (done) toast(`Resumed ${done} job${done === 1 ? "" : "s"}.`);
+    if (refused.length) {
+      const name = (jobId) => jobs.find((j) => j.id === jobId)?.name || jobId;
+      actionProblems.replaceChildren(errorList(refused.map(([o, jobId]) => `${name(jobId)}: ${(o.reason.lines || [String(o.reason)]).join(" ")}`)));
+    }
+    table.clearSelection();
+    refreshButtons();
+    await refresh();
   }
 
   async function start(jobIds) {
@@ -92,21 +119,22 @@ export function batchView(outlet, { id, query }) {
     title.textContent = batch.name || "Batch";
     document.title = `${batch.name || "Batch"} · regflow`;
     crumbs.replaceChildren(breadcrumbs(["Batches", "/"], [batch.name || id, null]));
-    const fingerprint = JSON.stringify([batch.status, counts(batch)]);
+    jobs = batch.jobs || [];
+    const fingerprint = JSON.stringify([batch.status, counts(batch), jobs.map((j) => j.counts)]);
     if (fingerprint !== shownCounts) {
       shownCounts = fingerprint;
       status.replaceChildren(statusBadge(batch.status));
       counterBox.replaceChildren(...countersOf(batch));
-      bar.replaceChildren(progressBar(batch));
+      bar.replaceChildren(progressBar(batch, jobs));
     }
-    jobs = batch.jobs || [];
     const waiting = Number(batch.waiting_for_capacity || 0);
     capacity.hidden = waiting === 0;
     capacity.textContent = waiting
       ? `${waiting} job${waiting === 1 ? " is" : "s are"} waiting for registration API capacity (flow control).`
       : "";
-    startAll.disabled = !jobs.some((j) => j.status === "pending");
+    allow(startAll, jobs.some((j) => j.status === "pending") ? "" : "Every job has started: resume failed jobs instead.");
     showJobs();
+    refreshButtons();
   }
 
   const stop = pollRefresh(refresh, problem);

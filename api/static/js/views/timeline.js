@@ -1,5 +1,5 @@
 import { api } from "../api.js";
-import { h, humanise, timeElement } from "../dom.js";
+import { h, humanise, seconds, timeElement } from "../dom.js";
 import { openStateDialog } from "./state-dialog.js";
 
 const PAGE = 500;
@@ -26,6 +26,14 @@ function detailOf(data = {}) {
   return bits.join(" · ");
 }
 
+/** The console's own wording where the stored description is too exact for reading. */
+function describe(type, d = {}) {
+  if (type === "SubStepRetryScheduled" && typeof d.delay === "number") {
+    return `${d.sub_step} attempt ${d.attempt} failed (${d.error}); retry in ${seconds(d.delay)}`;
+  }
+  return "";
+}
+
 function reasonOf(event) {
   return event.reason || event.data?.edit?.reason || null;
 }
@@ -33,7 +41,7 @@ function reasonOf(event) {
 function eventItem(jobId, event) {
   const type = shortType(event.type);
   const reason = reasonOf(event);
-  const detail = event.description || detailOf(event.data);
+  const detail = describe(type, event.data) || event.description || detailOf(event.data);
   const manual = MANUAL.test(type) || String(event.actor || "").startsWith("user:");
   return h("li", { class: ["event", manual && "event-manual", type === "EditRefused" && "event-refused"], dataset: { version: event.version, type } },
     h("div", { class: "event-head" },
