@@ -91,6 +91,23 @@ class KeyTable:
                 self._close()  # the next transaction starts on a fresh connection
                 raise
 
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A cursor for reads alone: no write lock taken, so a key can be looked up while
+        this process's view runner holds the SQLite write lock in another connection."""
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._connect()
+            try:
+                cursor = self._conn.cursor()
+                try:
+                    yield cursor
+                finally:
+                    cursor.close()
+            except (psycopg.OperationalError, sqlite3.OperationalError):
+                self._close()
+                raise
+
     def _close(self) -> None:
         if self._conn is not None and not self.settings.is_in_memory:
             self._conn.close()
