@@ -14,6 +14,7 @@ from domain.exceptions import InvalidInput, JobConflict
 from domain.execution_config import ExecutionConfig, Restaurant
 from domain.job import RegistrationJob
 from domain.limits import nesting_error
+from infrastructure.tracing import traced_command
 from infrastructure.usecases.store import CONFLICT_RETRIES, RegistrationStore, Saved, log
 
 
@@ -64,6 +65,7 @@ def validated_restaurant(
 class BatchCommands(RegistrationStore):
     """Create batches, start their jobs, record jobs imported from the old system."""
 
+    @traced_command("create_batch")
     def create_batch(
         self, organisation_id: str, actor: str, name: str, restaurants: list[dict[str, Any]]
     ) -> tuple[RegistrationBatch, list[RegistrationJob], Saved]:
@@ -82,6 +84,7 @@ class BatchCommands(RegistrationStore):
         batch = RegistrationBatch.open(organisation_id, name.strip(), summaries, actor, batch_id)
         return batch, jobs, self.store(batch, *jobs)
 
+    @traced_command("start_step6")
     def start_step6(
         self, organisation_id: str | None, batch_id: object, job_ids: list[str] | None, actor: str
     ) -> StartOutcome:
@@ -118,6 +121,7 @@ class BatchCommands(RegistrationStore):
         already = [str(j.id) for j in jobs if j not in fresh]
         return StartOutcome([str(j.id) for j in fresh], already, saved.position)
 
+    @traced_command("import_legacy")
     def import_legacy(
         self, organisation_id: str, batch_name: str, entries: list[LegacyEntry], actor: str
     ) -> tuple[RegistrationBatch, list[RegistrationJob], Saved]:
