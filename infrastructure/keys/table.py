@@ -57,9 +57,10 @@ class KeyTable:
                 self.settings.postgres_conninfo(), autocommit=True, connect_timeout=5
             )
         memory = self.settings.is_in_memory
+        path = "file::memory:?cache=shared" if memory else self.settings.sqlite_path
         return sqlite3.connect(
-            "file::memory:?cache=shared" if memory else self.settings.sqlite_path,
-            uri=memory,
+            path,
+            uri=path.startswith("file:"),  # the library opens `file:` names as URIs too
             isolation_level=None,
             check_same_thread=False,
             timeout=10,
