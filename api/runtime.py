@@ -38,8 +38,13 @@ async def run_engine(app: web.Application) -> AsyncIterator[None]:
     async with running_engine(services.app, settings, work_source=services.read_models) as engine:
         services.engine = runtime.engine = engine
         url = cast(HttpExecutor, engine.shared.executor).base_url
-        runtime.simulator_url = None if settings.registration_api_url else url
-        log.info("engine %s running against %s", engine.worker_id, url)
+        runtime.simulator_url = url if settings.uses_simulator else None
+        log.info(
+            "engine %s running against %s (%s)",
+            engine.worker_id,
+            url,
+            settings.registration_api_label,
+        )
         try:
             yield
         finally:
@@ -51,5 +56,6 @@ def build_app(settings: Settings) -> web.Application:
     app = create_app(settings)
     app[RUNTIME] = Runtime()
     if settings.role in ("all", "worker"):
+        settings.require_registration_api()
         app.cleanup_ctx.append(run_engine)
     return app

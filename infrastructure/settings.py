@@ -10,6 +10,21 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.exceptions import RegflowError
+
+SIMULATOR = "simulator"
+
+
+class RegistrationApiMissing(RegflowError):
+    """The engine was asked to run on PostgreSQL with no registration API named."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "REGFLOW_REGISTRATION_API_URL is not set: on PostgreSQL the engine will not fall back "
+            "to the built-in simulator. Set it to the registration API's base URL, or to "
+            "'simulator' to run against the simulator on purpose."
+        )
+
 
 class Settings(BaseSettings):
     """Every knob of a regflow process."""
@@ -30,6 +45,7 @@ class Settings(BaseSettings):
     role: Literal["all", "api", "worker"] = "all"
     worker_id: str | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     postgres_pool_size: int = Field(default=5, ge=1)
 
     @field_validator("database_url")
@@ -42,6 +58,25 @@ class Settings(BaseSettings):
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def uses_simulator(self) -> bool:
+        """True when the engine calls the built-in simulator (asked for, or the SQLite default)."""
+        url = (self.registration_api_url or "").strip()
+        return url == SIMULATOR or (not url and not self.is_postgres)
+
+    def require_registration_api(self) -> None:
+        """Refuse to run the engine on PostgreSQL unless a registration API was named."""
+        if self.is_postgres and not (self.registration_api_url or "").strip():
+            raise RegistrationApiMissing()
+
+    @property
+    def registration_api_label(self) -> str:
+        """Which registration API the engine's calls go to: `simulator` or the URL's host."""
+        if self.uses_simulator:
+            return SIMULATOR
+        parts = urlsplit((self.registration_api_url or "").strip())
+        return parts.netloc.rpartition("@")[2] or (self.registration_api_url or "")
 
     @property
     def sqlite_path(self) -> str:

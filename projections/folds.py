@@ -76,6 +76,7 @@ def document_of(job: RegistrationJob) -> dict[str, Any]:
     context = job.context
     return {
         "current_phase": job.current_phase_of(phases),
+        "registration_api": job.registration_api,
         "phases": {
             phase: {
                 "status": phases[phase],

@@ -26,6 +26,7 @@ def state_record(job: RegistrationJob) -> dict[str, Any]:
         "as_of": job.modified_on.isoformat(),
         "status": str(job.status),
         "current_phase": job.current_phase,
+        "registration_api": job.registration_api,
         "phases": job.phase_statuses(),
         "statuses": shown,
         "sub_steps": {
@@ -50,6 +51,11 @@ def print_state(record: dict[str, Any]) -> None:
         f"(as of {record['as_of']}): [bold]{record['status']}[/bold]"
     )
     console.print(f"phases: {phases}")
+    api = record["registration_api"]
+    console.print(
+        "registration API: " + (api if api else "not recorded (no worker claimed it)"),
+        markup=False,
+    )
     table = Table()
     for column in ("phase", "sub-step", "status", "attempts", "error"):
         table.add_column(column, overflow="fold")

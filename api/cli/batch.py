@@ -62,6 +62,7 @@ def read_batch(path: str, name: str | None) -> tuple[str, list[dict[str, Any]]]:
 def batch_run(args: argparse.Namespace) -> int:
     """Create the batch, run Step 6 to the end with a live display, print the final table."""
     settings = Settings()
+    settings.require_registration_api()
     name, restaurants = read_batch(args.file, args.name)
     app = Registrations(settings)
     try:
@@ -139,6 +140,7 @@ def job_table(app: Registrations, job_ids: list[str]) -> Table:
 def work_command(args: argparse.Namespace) -> int:
     """Run the engine on whatever is in progress; with --until-idle, stop when nothing is."""
     settings = Settings()
+    settings.require_registration_api()
     app = Registrations(settings)
     try:
         return asyncio.run(_work(app, settings, args.until_idle, args.timeout))

@@ -53,6 +53,7 @@ class Engine:
         policies: dict[str, RetryPolicy] | None = None,
         circuit: CircuitBreaker | None = None,
         poll_seconds: float = POLL_SECONDS,
+        registration_api: str | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
@@ -73,6 +74,7 @@ class Engine:
             random=random,
             policies=dict(policies or {}),
             check_interval=settings.lease_seconds / 3,
+            registration_api=registration_api,
         )
         self.runners: dict[str, JobRunner] = {}
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -45,8 +45,8 @@ class JobRunner(JobHandle):
             await self.reload()
             if self.job.status != JobStatus.IN_PROGRESS:
                 return "not running"
-            me = self.shared.worker_id
-            self.apply(Step(lambda j: j.claim(me), after=self._interrupted))
+            me, api = self.shared.worker_id, self.shared.registration_api
+            self.apply(Step(lambda j: j.claim(me, api), after=self._interrupted))
             await self.save()
             return await self._loop()
         except LostJob:
@@ -82,8 +82,8 @@ class JobRunner(JobHandle):
         job = self.job
         orphans = set(job.in_flight()) - set(self.launcher.calls)
         if orphans:
-            me = self.shared.worker_id
-            self.apply(Step(lambda j: j.claim(me), after=self._interrupted))
+            me, api = self.shared.worker_id, self.shared.registration_api
+            self.apply(Step(lambda j: j.claim(me, api), after=self._interrupted))
             await self.save()
             return False
         if job.in_flight() or job.waiting_to_retry() or not job.all_settled():

@@ -27,6 +27,7 @@ export function jobView(outlet, { id }) {
   const title = h("h1", {}, "Job");
   const status = h("span", { class: "head-status" });
   const version = h("span", { class: "muted version" });
+  const apiTarget = h("span", { class: "muted registration-api", "data-testid": "registration-api" });
   const crumbs = h("div", {}, breadcrumbs(["Batches", "/"], ["Job", null]));
   const problem = h("div");
   const actionProblems = h("div", { class: "form-errors", role: "alert" });
@@ -45,7 +46,7 @@ export function jobView(outlet, { id }) {
   const summary = h("p", { class: "graph-summary", "aria-live": "polite" });
 
   outlet.append(crumbs,
-    h("div", { class: "page-head" }, h("div", { class: "title-line" }, title, status, version),
+    h("div", { class: "page-head" }, h("div", { class: "title-line" }, title, status, version, apiTarget),
       h("div", { class: "actions" }, retryNow, cancel, resume)),
     problem, actionProblems,
     h("section", { class: "card", "aria-labelledby": "graph-title" },
@@ -82,6 +83,8 @@ export function jobView(outlet, { id }) {
     crumbs.replaceChildren(breadcrumbs(["Batches", "/"], [batchName || "Batch", job.batch_id ? `/batches/${encodeURIComponent(job.batch_id)}` : null], [name, null]));
     status.replaceChildren(statusBadge(job.status));
     version.textContent = job.version !== undefined ? `version ${job.version}` : "";
+    const target = progress?.registration_api;
+    apiTarget.textContent = target ? `calls: ${target === "simulator" ? "simulator (no real registration)" : target}` : "";
     graph.update(steps, phaseStatuses(progress, steps));
     context.update(progress?.context || job.context || {});
     const tally = (s) => Object.values(steps).filter((x) => x.status === s).length;
