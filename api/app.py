@@ -12,11 +12,11 @@ from api.auth import Authenticator, auth_middleware
 from api.console import add_console_routes
 from api.errors import error_middleware
 from api.metrics import metrics_middleware
-from api.openapi import ROUTE_TABLE
-from api.routes import ROUTES, WORKER_ROUTES, add_routes
+from api.routes import BASE, ROUTES, WORKER_ROUTES
+from api.routing import ROUTE_TABLE, add_routes
 from api.services import SERVICES, ReadModels, Services, Waker, pool_size
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 
 log = logging.getLogger("regflow.api")
 
@@ -47,7 +47,7 @@ async def open_read_models(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     owned = services.read_models is None
     if owned:
-        from projections.service import ReadModelService
+        from projections.live.service import ReadModelService
 
         services.read_models = ReadModelService(services.settings, services.app)
         await services.run(services.read_models.start)
@@ -76,7 +76,7 @@ def create_app(
     app[SERVICES] = Services(settings, registrations, read_models, engine)
     app[ROUTE_TABLE] = routes
     app.cleanup_ctx.extend([open_thread_pool, open_store, open_read_models])
-    add_routes(app, routes)
+    add_routes(app, routes, BASE)
     if settings.role != "worker":
         add_console_routes(app)
     return app

@@ -11,9 +11,9 @@ from aiohttp import web
 
 from api.console import is_console_path
 from api.errors import Unauthorized
+from api.routing import Handler
 from infrastructure.settings import Settings
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC_PREFIXES = ("/health/",)
 MAX_CLAIM_LENGTH = 200
 

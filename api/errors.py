@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
+from api.routing import Handler, route_template
 from api.services import SERVICES
 from domain.exceptions import (
     EditRejected,
@@ -24,7 +24,6 @@ from domain.exceptions import (
 from domain.failures import is_transient_exception
 
 log = logging.getLogger("regflow.api")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STATUS_OF: tuple[tuple[type[RegflowError], int], ...] = (
     (NotFound, 404),
@@ -105,14 +104,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return failure(400, "Malformed JSON")
     except Exception as exc:
         if is_transient_exception(exc):
-            log.warning("storage unavailable answering %s: %s", _route_of(request), exc)
+            log.warning("storage unavailable answering %s: %s", route_template(request), exc)
             response = failure(503, "Storage unavailable; try again shortly")
             response.headers["Retry-After"] = "2"
             return response
-        log.exception("unexpected error answering %s %s", request.method, _route_of(request))
+        log.exception("unexpected error answering %s %s", request.method, route_template(request))
         return failure(500, "Internal server error")
-
-
-def _route_of(request: web.Request) -> str:
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else "unmatched"

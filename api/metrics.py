@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import (
@@ -17,10 +16,10 @@ from prometheus_client import (
 )
 
 import infrastructure.metrics  # noqa: F401  (registers the engine's metrics in every role)
+from api.routing import Handler, route_template
 from api.services import services_of
 
 log = logging.getLogger("regflow.api")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 REQUESTS = Counter(
     "regflow_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -33,12 +32,6 @@ LATENCY = Histogram(
 )
 VIEW_LAG = Gauge("regflow_api_view_lag_events", "Events the read models are behind", ["view"])
 KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-
-
-def route_template(request: web.Request) -> str:
-    """The matched route's template (never the raw path, which carries ids)."""
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else "unmatched"
 
 
 @web.middleware

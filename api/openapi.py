@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from api.routing import ROUTE_TABLE, Route
 from api.schemas import ErrorAnswer
-
-if TYPE_CHECKING:
-    from api.routes import Route
 
 REF = "#/components/schemas/{model}"
 ERRORS = {
@@ -92,9 +90,6 @@ def openapi_document(routes: tuple[Route, ...]) -> dict[str, Any]:
         },
         "security": [{"bearer": []}],
     }
-
-
-ROUTE_TABLE = web.AppKey("route_table", tuple)
 
 
 async def openapi_json(request: web.Request) -> web.Response:

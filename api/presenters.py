@@ -8,7 +8,7 @@ from aiohttp import web
 
 from domain.job import RegistrationJob
 from domain.secrets import redact
-from projections.folds import document_of
+from projections.folds.jobs import document_of
 from projections.jsontext import dumps
 
 

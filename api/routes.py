@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-
-from aiohttp import web
-from pydantic import BaseModel
-
 from api import health, metrics, openapi
 from api import schemas as s
 from api.handlers import batches, edits, jobs
+from api.routing import Route
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BASE = "/api/registration-batches"
 JOB = BASE + "/jobs/{jobId}"
 SUB_STEP = JOB + "/steps/6/sub-steps/{subStepKey}"
-
-
-@dataclass(frozen=True)
-class Route:
-    """One operation: method, path, handler, and what it reads and answers."""
-
-    method: str
-    path: str
-    handler: Handler
-    summary: str
-    answer: type[BaseModel] | None = None
-    status: int = 200
-    body: type[BaseModel] | None = None
-    body_optional: bool = False
-    query: type[BaseModel] | None = None
-    public: bool = False
-    api: bool = True
 
 
 ROUTES: tuple[Route, ...] = (
@@ -141,11 +118,3 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/openapi.json", openapi.openapi_json, "This document", api=False),
 )
 WORKER_ROUTES = tuple(r for r in ROUTES if r.path.startswith(("/health/", "/metrics")))
-
-
-def add_routes(app: web.Application, routes: tuple[Route, ...]) -> None:
-    """Register `routes`; list and create also answer with a trailing slash."""
-    for route in routes:
-        app.router.add_route(route.method, route.path, route.handler)
-        if route.path == BASE:
-            app.router.add_route(route.method, BASE + "/", route.handler)

@@ -14,9 +14,9 @@ from typing import Any, Protocol, TypeVar
 from aiohttp import web
 
 from domain.exceptions import BatchNotFound, JobNotFound
-from infrastructure.application import as_uuid
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+from infrastructure.usecases.store import as_uuid
 
 T = TypeVar("T")
 log = logging.getLogger("regflow.api")

@@ -18,8 +18,8 @@ import psycopg
 
 from bench.scratch import scratch_postgres
 from domain.job import RegistrationJob
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 
 JOBS = int(os.environ.get("REGFLOW_BENCH_JOBS", "150"))
 CONFIG = {

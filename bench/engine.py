@@ -25,8 +25,8 @@ from domain.plan import PLAN
 from infrastructure.engine import Engine
 from infrastructure.executors.http import HttpExecutor
 from infrastructure.executors.port import CallOutcome, SubStepCall
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 
 CASES = ["sqlite-inprocess", "sqlite-http", "postgres-inprocess", "postgres-http", "raw", "dbos"]
 CONFIG = {
@@ -57,7 +57,7 @@ async def simulator_process() -> tuple[asyncio.subprocess.Process, str]:
     """The registration API simulator in a process of its own, as a remote API would be."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "infrastructure.executors.simulator_main", "--port", str(port)
+        sys.executable, "-m", "infrastructure.executors.simulator.main", "--port", str(port)
     )
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:

@@ -28,12 +28,12 @@ from psycopg.sql import SQL, Identifier
 from bench.projections import build_log
 from bench.scratch import scratch_postgres
 from infrastructure.persistence import APPLICATION_NAME, library_env
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from projections.database import Database
-from projections.runner import ViewRunner
+from projections.folds.timeline import timeline_entry
+from projections.live.runner import ViewRunner
 from projections.schema import Schema
-from projections.timeline import timeline_entry
 from projections.views import TIMELINE_COLUMNS, TimelineView, _timeline_values, is_job_event
 
 RESULTS = Path(__file__).parent / "results" / "library_runner.json"

@@ -23,14 +23,14 @@ from typing import Any
 
 from bench.scratch import scratch_postgres
 from domain.job import RegistrationJob
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
-from projections.build import process_count
+from infrastructure.usecases.registrations import Registrations
+from projections.catalogue import build_views
 from projections.database import Database
-from projections.rebuild import rebuild_all
-from projections.runner import ViewRunner
+from projections.live.runner import ViewRunner
+from projections.offline.build import process_count
+from projections.offline.rebuild import rebuild_all
 from projections.schema import Schema
-from projections.service import build_views
 
 EVENTS = int(os.environ.get("REGFLOW_BENCH_EVENTS", "100000"))
 BATCH_SIZE = 50

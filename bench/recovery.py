@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.scratch import scratch_postgres
-from infrastructure.executors.simulator import SIMULATOR
-from infrastructure.executors.simulator_calls import executions_per_key
-from infrastructure.executors.simulator_faults import SimulatorConfig
-from infrastructure.executors.simulator_main import start_embedded_simulator
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.app import SIMULATOR
+from infrastructure.executors.simulator.calls import executions_per_key
+from infrastructure.executors.simulator.faults import SimulatorConfig
+from infrastructure.executors.simulator.main import start_embedded_simulator
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 
 REGFLOW = str(Path(sys.executable).with_name("regflow"))
 CONFIG = {

@@ -21,9 +21,9 @@ from typing import Any
 from api.cli.audit_chain import check_log
 from bench.append import run_job, started_jobs
 from bench.scratch import scratch_postgres
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
-from projections.rebuild import rebuild_all, verify
+from infrastructure.usecases.registrations import Registrations
+from projections.offline.rebuild import rebuild_all, verify
 
 TARGET = int(os.environ.get("REGFLOW_BENCH_EVENTS", "100000"))
 INSERT_JOBS = int(os.environ.get("REGFLOW_BENCH_INSERT_JOBS", "60"))

@@ -7,13 +7,14 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-_T = "regflow:RegistrationBatch."
+BATCH_TOPIC = "regflow:RegistrationBatch"
+_T = BATCH_TOPIC + "."
 
 
 class RegistrationBatch(Aggregate):
     """A batch of restaurants uploaded together; its status is derived from its jobs."""
 
-    TOPIC = "regflow:RegistrationBatch"
+    TOPIC = BATCH_TOPIC
 
     class Created(Aggregate.Created):
         TOPIC = _T + "Created"

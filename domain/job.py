@@ -36,7 +36,7 @@ ENGINE = "engine"
 class RegistrationJob(JobQueries, Aggregate):
     """One restaurant's Step 6: twelve sub-steps in four phases."""
 
-    TOPIC = "regflow:RegistrationJob"
+    TOPIC = ev.JOB_TOPIC
 
     Created = ev.Created
     Step6Started = ev.Step6Started

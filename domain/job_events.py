@@ -12,7 +12,8 @@ from domain.job_state import SubStepState
 from domain.status import JobStatus, SubStepStatus
 
 _S = SubStepStatus
-_T = "regflow:RegistrationJob."
+JOB_TOPIC = "regflow:RegistrationJob"
+_T = JOB_TOPIC + "."
 
 
 class Created(Aggregate.Created):

@@ -30,7 +30,7 @@ def derive_cipher_key(passphrase: str) -> str:
 
 def key_file(settings: Settings) -> Path:
     """Where the development key lives when REGFLOW_SECRET_KEY is unset."""
-    if settings.is_postgres or settings.sqlite_path in ("", ":memory:"):
+    if settings.is_postgres or settings.is_in_memory:
         return Path(".regflow-secret-key").resolve()
     return Path(settings.sqlite_path).resolve().with_suffix(".key")
 
@@ -74,7 +74,7 @@ def library_env(settings: Settings) -> dict[str, str]:
     if settings.is_postgres:
         parts = settings.postgres_parts()
         env.update(
-            PERSISTENCE_MODULE="infrastructure.chain_postgres",
+            PERSISTENCE_MODULE="infrastructure.chain.postgres",
             POSTGRES_DBNAME=parts["dbname"],
             POSTGRES_HOST=parts["host"],
             POSTGRES_PORT=parts["port"],
@@ -89,11 +89,11 @@ def library_env(settings: Settings) -> dict[str, str]:
         )
     else:
         path = settings.sqlite_path
-        if path not in ("", ":memory:"):
+        if not settings.is_in_memory:
             Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
         env.update(
-            PERSISTENCE_MODULE="infrastructure.chain_sqlite",
-            SQLITE_DBNAME=path if path not in ("", ":memory:") else "file::memory:?cache=shared",
+            PERSISTENCE_MODULE="infrastructure.chain.sqlite",
+            SQLITE_DBNAME="file::memory:?cache=shared" if settings.is_in_memory else path,
             SQLITE_LOCK_TIMEOUT="10",
         )
     return env

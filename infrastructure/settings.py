@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         return path[1:] if path.startswith("/") else path
 
     @property
+    def is_in_memory(self) -> bool:
+        """True for an SQLite store that lives only in this process's memory."""
+        return not self.is_postgres and self.sqlite_path in ("", ":memory:")
+
+    @property
     def data_location(self) -> str:
         if self.is_postgres:
             parts = urlsplit(self.database_url)

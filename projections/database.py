@@ -49,7 +49,7 @@ class Database:
             conn.execute("SET synchronous_commit = off")
             return conn
         path = self._settings.sqlite_path
-        memory = path in ("", ":memory:")
+        memory = self._settings.is_in_memory
         conn = sqlite3.connect(
             "file::memory:?cache=shared" if memory else path,
             uri=memory,

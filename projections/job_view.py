@@ -9,7 +9,7 @@ from uuid import UUID
 
 from domain.job import RegistrationJob
 from projections.database import Database
-from projections.folds import apply_event, job_row
+from projections.folds.jobs import apply_event, job_row
 from projections.jsontext import dumps
 from projections.schema import Schema
 from projections.views import insert_sql, is_job_event, storable

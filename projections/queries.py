@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from projections.batches import batch_summary
 from projections.database import Database
+from projections.folds.batches import batch_summary
 from projections.jsontext import loads
 from projections.schema import Schema
 

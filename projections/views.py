@@ -8,14 +8,15 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from domain.batch import RegistrationBatch
-from projections.batches import batch_row
+from domain.job_events import JOB_TOPIC
 from projections.database import Database
-from projections.folds import iso
+from projections.folds.batches import batch_row
+from projections.folds.jobs import iso
+from projections.folds.timeline import timeline_entry
 from projections.jsontext import dumps
 from projections.schema import Schema
-from projections.timeline import timeline_entry
 
-JOB_TOPIC_PREFIX = "regflow:RegistrationJob."
+JOB_TOPIC_PREFIX = JOB_TOPIC + "."
 TIMELINE_COLUMNS = ("job_id", "version", "type", "at", "actor", "reason", "description", "data")
 BATCH_COLUMNS = (
     "batch_id",

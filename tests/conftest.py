@@ -11,8 +11,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 
 PG_ADMIN_URL = os.environ.get("REGFLOW_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 

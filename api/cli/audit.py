@@ -13,9 +13,10 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
+from domain.event_names import public_event_name
 from domain.secrets import redact
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 
 ENVELOPE = frozenset(
     {"originator_id", "originator_version", "originator_topic", "timestamp", "actor", "reason"}
@@ -54,14 +55,6 @@ def write_json(record: Any, out: TextIO | None = None) -> None:
     print(json.dumps(record, default=json_default, sort_keys=False), file=out or sys.stdout)
 
 
-def event_type(event: Any) -> str:
-    """The event's name; the two `Created` events are told apart as the API does."""
-    name = type(event).__name__
-    if name != "Created":
-        return name
-    return "BatchCreated" if "Batch" in getattr(type(event), "TOPIC", "") else "JobCreated"
-
-
 def event_record(event: Any) -> dict[str, Any]:
     """What an auditor sees of one event: envelope fields and its data, secrets masked."""
     fields = vars(event)
@@ -69,7 +62,7 @@ def event_record(event: Any) -> dict[str, Any]:
     return {
         "aggregate_id": str(event.originator_id),
         "version": event.originator_version,
-        "type": event_type(event),
+        "type": public_event_name(event),
         "at": event.timestamp.isoformat(),
         "actor": fields.get("actor") or "engine",
         "reason": fields.get("reason"),
@@ -121,7 +114,8 @@ def show_events(args: argparse.Namespace) -> int:
         events = [
             e
             for e in app.events.get(job.id)
-            if within(e, args.since, args.until) and (not types or event_type(e).lower() in types)
+            if within(e, args.since, args.until)
+            and (not types or public_event_name(e).lower() in types)
         ]
         records = [event_record(e) for e in events]
     if args.actor:

@@ -12,9 +12,9 @@ from rich.table import Table
 
 from api.cli.audit import open_store, write_json
 from domain.exceptions import RegflowError
-from infrastructure.chain_verify import ChainReport, verify_chain
-from infrastructure.hash_chain import ChainedRecorder
-from infrastructure.registrations import Registrations
+from infrastructure.chain.hashing import ChainedRecorder
+from infrastructure.chain.verify import ChainReport, verify_chain
+from infrastructure.usecases.registrations import Registrations
 
 SHOWN_UNCHAINED = 10
 

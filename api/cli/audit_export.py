@@ -12,7 +12,7 @@ from rich.console import Console
 
 from api.cli.audit import event_record, iso_time, open_store, within, write_json
 from domain.exceptions import NotFound
-from infrastructure.registrations import Registrations
+from infrastructure.usecases.registrations import Registrations
 
 PAGE = 1000
 CREATED_TOPICS = frozenset({"regflow:RegistrationJob.Created", "regflow:RegistrationBatch.Created"})

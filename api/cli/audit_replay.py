@@ -12,7 +12,7 @@ from rich.table import Table
 
 from api.cli.audit import open_store, write_json
 from domain.exceptions import RegflowError
-from projections.rebuild import Difference, rebuild_all, verify
+from projections.offline.rebuild import Difference, rebuild_all, verify
 
 
 def difference_record(difference: Difference) -> dict[str, Any]:

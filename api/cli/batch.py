@@ -1,11 +1,10 @@
-"""`regflow batch run FILE`, `regflow work` and `regflow simulator`: running Step 6 from a shell."""
+"""`regflow batch run FILE`: create a batch and run Step 6 to the end with a live display."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,15 @@ from rich.table import Table
 
 from domain.exceptions import InvalidInput
 from infrastructure.engine.wiring import running_engine
-from infrastructure.executors.simulator_main import run_simulator
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 
 ACTOR = "user:cli"
 REFRESH_SECONDS = 0.5
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `batch run`, `work` and `simulator`."""
+    """Add `batch run`."""
     batch = commands.add_parser("batch", help="run batches of restaurants")
     actions = batch.add_subparsers(dest="action", metavar="ACTION", required=True)
     run = actions.add_parser("run", help="create a batch from a JSON file and run Step 6")
@@ -35,15 +33,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--timeout", type=float, default=3600.0, help="give up after this many seconds"
     )
     run.set_defaults(handler=batch_run)
-    work = commands.add_parser("work", help="run the engine on jobs in progress in the store")
-    work.add_argument("--until-idle", action="store_true", help="exit when no job is in progress")
-    work.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
-    work.set_defaults(handler=work_command)
-    simulator = commands.add_parser("simulator", help="serve the simulated registration API")
-    simulator.add_argument("--host", default="127.0.0.1")
-    simulator.add_argument("--port", type=int, default=8090)
-    simulator.add_argument("--config", help="a JSON file of faults, latency and service_key")
-    simulator.set_defaults(handler=lambda a: run_simulator(a.host, a.port, a.config) or 0)
 
 
 def read_batch(path: str, name: str | None) -> tuple[str, list[dict[str, Any]]]:
@@ -135,34 +124,3 @@ def job_table(app: Registrations, job_ids: list[str]) -> Table:
             job.last_error or "",
         )
     return table
-
-
-def work_command(args: argparse.Namespace) -> int:
-    """Run the engine on whatever is in progress; with --until-idle, stop when nothing is."""
-    settings = Settings()
-    settings.require_registration_api()
-    app = Registrations(settings)
-    try:
-        return asyncio.run(_work(app, settings, args.until_idle, args.timeout))
-    finally:
-        app.close()
-
-
-async def _work(
-    app: Registrations, settings: Settings, until_idle: bool, timeout: float | None
-) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with running_engine(app, settings) as engine:
-        waits = [asyncio.ensure_future(stop.wait())]
-        if until_idle:
-            waits.append(asyncio.ensure_future(engine.run_until_idle(timeout or 1e9)))
-        done, pending = await asyncio.wait(
-            waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-        for task in pending:
-            task.cancel()
-        idle = any(t is not waits[0] and t.result() for t in done)
-    return 0 if idle or not until_idle else 1

@@ -7,8 +7,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 from rich.console import Console
 
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

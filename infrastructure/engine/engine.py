@@ -11,7 +11,6 @@ from typing import Any
 
 from domain.retry import RetryPolicy
 from infrastructure import metrics
-from infrastructure.application import RegistrationStore
 from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.leases import Leases, open_leases
 from infrastructure.engine.runner import JobRunner
@@ -20,6 +19,7 @@ from infrastructure.engine.storage import GroupCommitter, StoreGateway
 from infrastructure.engine.work_source import LogWorkSource, WorkSource
 from infrastructure.executors.port import Executor
 from infrastructure.settings import Settings
+from infrastructure.usecases.store import RegistrationStore
 
 log = logging.getLogger("regflow.engine")
 POLL_SECONDS = 0.5

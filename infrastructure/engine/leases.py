@@ -153,7 +153,4 @@ def open_leases(settings: Settings) -> Leases:
     """The lease table beside the events: PostgreSQL or the SQLite file."""
     if settings.is_postgres:
         return PostgresLeases(settings)
-    path = settings.sqlite_path
-    if path in ("", ":memory:"):
-        return SqliteLeases(":memory:")
-    return SqliteLeases(path)
+    return SqliteLeases(":memory:" if settings.is_in_memory else settings.sqlite_path)

@@ -13,7 +13,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.job import RegistrationJob
 from infrastructure import metrics
-from infrastructure.application import RegistrationStore
+from infrastructure.usecases.store import RegistrationStore
 
 T = TypeVar("T")
 log = logging.getLogger("regflow.engine")

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from infrastructure.application import RegistrationStore
 from infrastructure.engine.engine import Engine
 from infrastructure.executors.http import HttpExecutor
-from infrastructure.executors.simulator_main import start_embedded_simulator
+from infrastructure.executors.simulator.main import start_embedded_simulator
 from infrastructure.settings import Settings
+from infrastructure.usecases.store import RegistrationStore
 
 
 @asynccontextmanager

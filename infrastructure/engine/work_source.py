@@ -7,9 +7,10 @@ from typing import Protocol
 
 from eventsourcing.application import Application
 
-_T = "regflow:RegistrationJob."
-STARTS = (_T + "Step6Started", _T + "ResumeRequested")
-STOPS = (_T + "JobCompleted", _T + "JobFailed", _T + "JobCancelled")
+from domain import job_events as ev
+
+STARTS = tuple(e.TOPIC for e in (ev.Step6Started, ev.ResumeRequested))
+STOPS = tuple(e.TOPIC for e in (ev.JobCompleted, ev.JobFailed, ev.JobCancelled))
 PAGE = 1000
 
 

@@ -12,10 +12,10 @@ from aiohttp.test_utils import TestServer
 
 from infrastructure.executors.http import HttpExecutor
 from infrastructure.executors.port import SubStepCall
-from infrastructure.executors.simulator import SIMULATOR, Simulator, create_simulator
-from infrastructure.executors.simulator_calls import executions_per_key
-from infrastructure.executors.simulator_faults import SimulatorConfig
-from infrastructure.executors.simulator_main import start_embedded_simulator
+from infrastructure.executors.simulator.app import SIMULATOR, Simulator, create_simulator
+from infrastructure.executors.simulator.calls import executions_per_key
+from infrastructure.executors.simulator.faults import SimulatorConfig
+from infrastructure.executors.simulator.main import start_embedded_simulator
 
 MakeServer = Callable[..., Awaitable[TestServer]]
 ACCOUNT = "/api/registration/register-account"

@@ -13,7 +13,7 @@ from eventsourcing.persistence import Mapper
 from api.cli import main
 from api.runtime import build_app
 from domain.job import RegistrationJob
-from infrastructure.registrations import Registrations
+from infrastructure.usecases.registrations import Registrations
 from infrastructure.settings import RegistrationApiMissing, Settings
 from tests.conftest import store_settings
 

@@ -12,10 +12,10 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from domain.plan import SUB_STEPS
-from infrastructure.executors.simulator import SIMULATOR, create_simulator
-from infrastructure.executors.simulator_calls import executions_per_key, overlapping_executions
-from infrastructure.executors.simulator_faults import SimulatorConfig
-from infrastructure.executors.simulator_main import start_embedded_simulator
+from infrastructure.executors.simulator.app import SIMULATOR, create_simulator
+from infrastructure.executors.simulator.calls import executions_per_key, overlapping_executions
+from infrastructure.executors.simulator.faults import SimulatorConfig
+from infrastructure.executors.simulator.main import start_embedded_simulator
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]

@@ -6,8 +6,8 @@ import asyncio
 import time
 
 from infrastructure.engine import CircuitBreaker
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.reliability.engine_kit import (
     eventually,
     faults,

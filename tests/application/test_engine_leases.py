@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from infrastructure.engine import Leases, LogWorkSource, open_leases
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.reliability.engine_kit import restaurants, start_batch
 
 

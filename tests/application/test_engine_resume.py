@@ -6,9 +6,9 @@ from typing import Any
 
 from domain.plan import PLAN
 from domain.retry import RetryPolicy
-from infrastructure.executors.simulator_faults import SimulatorConfig
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.reliability.engine_kit import (
     FAST,
     event_names,

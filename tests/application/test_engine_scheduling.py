@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from domain.plan import PLAN
-from infrastructure.executors.simulator_faults import SimulatorConfig
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.reliability.engine_kit import (
     faults,
     full_config,

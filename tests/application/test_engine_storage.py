@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from domain.plan import PLAN
-from infrastructure.executors.simulator_faults import CLOUDFLARE_PAGE
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.faults import CLOUDFLARE_PAGE
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.reliability.engine_kit import (
     FakeTime,
     eventually,

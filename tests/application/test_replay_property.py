@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from domain.exceptions import RegflowError
 from domain.job import RegistrationJob
 from domain.plan import PLAN
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.unit.jobs import new_job
 
 _STORE = Registrations(

@@ -19,7 +19,7 @@ from urllib.request import Request, urlopen
 ORGANISATION = "org-console"
 API_KEY = "console-test-key"
 SERVE_COMMAND = [sys.executable, "-m", "api", "serve"]
-SIMULATOR_COMMAND = [sys.executable, "-m", "infrastructure.executors.simulator_main"]
+SIMULATOR_COMMAND = [sys.executable, "-m", "infrastructure.executors.simulator.main"]
 START_SECONDS = 30.0
 
 

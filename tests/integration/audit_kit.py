@@ -15,8 +15,8 @@ import psycopg
 import pytest
 
 from api.cli import main
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 
 RESTAURANT = {
     "name": "Buzz",

@@ -17,8 +17,8 @@ from domain.exceptions import (
     InvalidInput,
     JobNotFound,
 )
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.unit.jobs import FULL_CONFIG
 

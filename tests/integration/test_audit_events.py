@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from infrastructure.registrations import Registrations
+from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, cli, new_job
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.job import RegistrationJob
-from infrastructure.registrations import Registrations
+from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, cli
 

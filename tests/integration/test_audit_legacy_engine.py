@@ -10,10 +10,10 @@ import pytest
 
 from domain.retry import RetryPolicy
 from infrastructure.executors.http import HttpExecutor
-from infrastructure.executors.simulator import SIMULATOR
-from infrastructure.executors.simulator_main import start_embedded_simulator
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.app import SIMULATOR
+from infrastructure.executors.simulator.main import start_embedded_simulator
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, cli
 from tests.integration.test_audit_legacy import fresh_copy

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from projections.schema import Schema
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, RawLog, cli, new_job

@@ -9,7 +9,7 @@ from typing import Any
 
 from domain.job import RegistrationJob
 from domain.secrets import redact
-from infrastructure.registrations import Registrations
+from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, cli, new_job
 

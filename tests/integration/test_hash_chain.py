@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from infrastructure.hash_chain import event_hash
-from infrastructure.registrations import Registrations
+from infrastructure.chain.hashing import event_hash
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, RawLog, cli, new_job, restoring
 

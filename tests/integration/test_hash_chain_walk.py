@@ -7,8 +7,7 @@ from uuid import uuid4
 
 from eventsourcing.persistence import StoredEvent
 
-from infrastructure.chain_verify import check_aggregate, verify_chain
-from infrastructure.hash_chain import (
+from infrastructure.chain.hashing import (
     ChainRow,
     RecentHashes,
     canonical_id,
@@ -16,6 +15,7 @@ from infrastructure.hash_chain import (
     links_for,
     predecessors,
 )
+from infrastructure.chain.verify import check_aggregate, verify_chain
 
 TOPIC = "regflow:RegistrationJob.SubStepStarted"
 

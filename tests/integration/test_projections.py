@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from projections.database import Database
-from projections.folds import document_of
+from projections.folds.jobs import document_of
+from projections.live.service import ReadModelService
 from projections.schema import Schema
-from projections.service import ReadModelService
 from tests.conftest import unique_org
 
 CONFIG: dict[str, Any] = {"account": {"email": "o@buzz.example", "password": "pw-123"}}

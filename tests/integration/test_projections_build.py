@@ -11,15 +11,15 @@ from uuid import UUID
 import pytest
 
 from domain.job import RegistrationJob
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
-from projections.build import BuildFailed, Helper
+from infrastructure.usecases.registrations import Registrations
 from projections.database import Database
-from projections.diff import read_rows
 from projections.job_view import JobProgressView
-from projections.rebuild import rebuild_all
+from projections.offline.build import BuildFailed, Helper
+from projections.offline.diff import read_rows
+from projections.offline.rebuild import rebuild_all
+from projections.offline.shares import Share, build_share
 from projections.schema import VIEW_NAMES, Schema
-from projections.shares import Share, build_share
 from tests.conftest import unique_org
 from tests.integration.test_projections import drive, new_batch, until, views_of
 

@@ -13,23 +13,24 @@ from typing import Any
 
 import pytest
 
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+from projections.catalogue import build_views
 from projections.database import Database
-from projections.runner import TrackingMoved, ViewRunner
+from projections.live.runner import TrackingMoved, ViewRunner
+from projections.live.service import ReadModelService
+from projections.live.supervisor import Supervisor
 from projections.schema import Schema
-from projections.service import ReadModelService, build_views
-from projections.supervisor import Supervisor
 from projections.views import TimelineView
 from tests.conftest import unique_org
 from tests.integration.test_projections import assert_exact, drive, new_batch, until, views_of
 
 RUN_VIEWS = """
 import sys, threading
-from infrastructure.registrations import Registrations
+from infrastructure.usecases.registrations import Registrations
 from infrastructure.settings import Settings
 from projections.schema import Schema
-from projections.service import ReadModelService
+from projections.live.service import ReadModelService
 settings = Settings(_env_file=None)
 service = ReadModelService(settings, Registrations(settings), Schema(sys.argv[1]))
 for runner in service.runners:

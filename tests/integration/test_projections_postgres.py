@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from projections.database import CONNECTION_NAME
-from projections.service import ReadModelService
+from projections.live.service import ReadModelService
 from tests.conftest import store_settings, unique_org
 from tests.integration.test_projections import assert_exact, drive, new_batch, until, views_of
 

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from infrastructure.registrations import LegacyEntry, Registrations
 from infrastructure.settings import Settings
-from projections import build
-from projections.diff import Difference, read_rows
-from projections.rebuild import rebuild_all, verify
+from infrastructure.usecases.registrations import LegacyEntry, Registrations
+from projections.live.service import ReadModelService
+from projections.offline import build
+from projections.offline.diff import Difference, read_rows
+from projections.offline.rebuild import rebuild_all, verify
 from projections.schema import VIEW_NAMES
-from projections.service import ReadModelService
 from tests.conftest import unique_org
 from tests.integration.test_projections import drive, new_batch, views_of
 

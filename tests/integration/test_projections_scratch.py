@@ -12,16 +12,16 @@ import pytest
 
 from infrastructure.settings import Settings
 from projections.database import Database
-from projections.rebuild import rebuild_all
+from projections.offline.rebuild import rebuild_all
+from projections.offline.scratch import scratch_views, sweep
 from projections.schema import Schema
-from projections.scratch import scratch_views, sweep
 from tests.integration.test_projections import until, views_of
 
 HOLD_SCRATCH = """
 import sys, threading
 from infrastructure.settings import Settings
 from projections.database import Database
-from projections.scratch import scratch_views
+from projections.offline.scratch import scratch_views
 settings = Settings(_env_file=None)
 with scratch_views(settings, Database(settings)) as scratch:
     print(scratch.prefix, flush=True)

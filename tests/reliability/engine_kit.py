@@ -11,11 +11,11 @@ from typing import Any
 from domain.retry import RetryPolicy
 from infrastructure.engine import Engine
 from infrastructure.executors.http import HttpExecutor
-from infrastructure.executors.simulator import SIMULATOR, Simulator
-from infrastructure.executors.simulator_faults import FaultSettings, SimulatorConfig
-from infrastructure.executors.simulator_main import start_embedded_simulator
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.app import SIMULATOR, Simulator
+from infrastructure.executors.simulator.faults import FaultSettings, SimulatorConfig
+from infrastructure.executors.simulator.main import start_embedded_simulator
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 
 FAST = RetryPolicy(

@@ -17,9 +17,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 START_EVERYTHING = """
 from infrastructure.engine.leases import open_leases
-from infrastructure.registrations import Registrations
+from infrastructure.usecases.registrations import Registrations
 from infrastructure.settings import Settings
-from projections.service import ReadModelService
+from projections.live.service import ReadModelService
 settings = Settings(_env_file=None, secret_key="test-passphrase")
 app = Registrations(settings)
 leases = open_leases(settings)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.executors.simulator_calls import executions_per_key, overlapping_executions
-from infrastructure.executors.simulator_faults import SimulatorConfig
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.calls import executions_per_key, overlapping_executions
+from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.reliability.engine_kit import eventually, restaurants, simulator, start_batch
 
 pytestmark = pytest.mark.slow

@@ -13,10 +13,10 @@ import psycopg
 import pytest
 
 from domain.plan import PLAN
-from infrastructure.executors.simulator_calls import executions_per_key, overlapping_executions
-from infrastructure.executors.simulator_faults import SimulatorConfig
-from infrastructure.registrations import Registrations
+from infrastructure.executors.simulator.calls import executions_per_key, overlapping_executions
+from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.conftest import store_settings
 from tests.reliability.engine_kit import restaurants, running_engine, simulator, start_batch
 from tests.reliability.test_kill_restart import start_worker, worker_env

@@ -13,7 +13,7 @@ from eventsourcing.domain import OriginatorVersionError
 from domain.batch import RegistrationBatch
 from domain.job import RegistrationJob
 from domain.secrets import redact
-from projections.folds import apply_event, job_summary, progress_document, public, replay
+from projections.folds.jobs import apply_event, job_summary, progress_document, public, replay
 from tests.unit.jobs import FULL_CONFIG, PHASE1
 
 REASON = "done by hand in the CloudWaitress admin"

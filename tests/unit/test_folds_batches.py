@@ -7,7 +7,7 @@ from uuid import uuid4
 import pytest
 
 from domain.batch import RegistrationBatch
-from projections.batches import batch_row, batch_status, batch_summary
+from projections.folds.batches import batch_row, batch_status, batch_summary
 
 
 def row(total: int) -> dict:

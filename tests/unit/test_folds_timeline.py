@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from projections.timeline import DESCRIPTIONS, timeline_entry
+from projections.folds.timeline import DESCRIPTIONS, timeline_entry
 from tests.unit.test_folds import LEGACY, REASON, Story, failed_at_menu_import
 
 

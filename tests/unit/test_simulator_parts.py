@@ -9,13 +9,13 @@ import pytest
 from pydantic import ValidationError
 
 from domain.plan import PLAN
-from infrastructure.executors.simulator_calls import (
+from infrastructure.executors.simulator.calls import (
     CallRecord,
     executions_per_key,
     overlapping_executions,
     parse_key,
 )
-from infrastructure.executors.simulator_faults import (
+from infrastructure.executors.simulator.faults import (
     FaultBook,
     FaultRule,
     SimulatorConfig,

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from infrastructure.registrations import Registrations
+from infrastructure.usecases.registrations import Registrations
+from projections.catalogue import build_views
 from projections.database import Database
 from projections.schema import Schema
-from projections.service import build_views
 
 CHUNK = 5000
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.batch import RegistrationBatch
 from domain.status import BatchStatus, JobStatus
-from projections.folds import iso
+from projections.folds.jobs import iso
 
 COUNTED = tuple(str(s) for s in JobStatus)
 

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from projections.runner import ViewRunner
+from projections.live.runner import ViewRunner
 
 log = logging.getLogger("regflow.projections")
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing import sqlite as es_sqlite
 from eventsourcing.persistence import StoredEvent
 
-from infrastructure.hash_chain import (
+from infrastructure.chain.hashing import (
     ChainRow,
     Position,
     canonical_id,

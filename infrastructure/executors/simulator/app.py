@@ -11,9 +11,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from domain.plan import SUB_STEPS, SubStep
-from infrastructure.executors.simulator_answers import Answer, Request, success_answer
-from infrastructure.executors.simulator_calls import CallRecord, parse_key
-from infrastructure.executors.simulator_faults import (
+from infrastructure.executors.simulator.answers import Answer, Request, success_answer
+from infrastructure.executors.simulator.calls import CallRecord, parse_key
+from infrastructure.executors.simulator.faults import (
     FaultBook,
     FaultSettings,
     SimulatorConfig,

@@ -5,36 +5,19 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any
-from uuid import UUID
 
-from domain.job import RegistrationJob
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+from projections.catalogue import build_views
 from projections.database import Database
-from projections.job_view import JobProgressView
-from projections.listener import LogListener
+from projections.live.listener import LogListener
+from projections.live.runner import ViewRunner
+from projections.live.supervisor import Supervisor
 from projections.queries import ViewQueries
-from projections.runner import ViewRunner
 from projections.schema import Schema
-from projections.supervisor import Supervisor
-from projections.views import BatchView, TimelineView, View
 
 SQLITE_POLL = 0.05
 POSTGRES_POLL = 1.0
-
-
-def build_views(app: Registrations, deferred: bool = False) -> list[View]:
-    """A fresh instance of every view; jobs missing from its cache are loaded from the log.
-
-    Deferred views write job rows only when flushed: for one-shot builds of scratch tables.
-    """
-
-    def load(job_id: UUID, version: int) -> RegistrationJob:
-        job = app.repository.get(job_id, version=version)
-        assert isinstance(job, RegistrationJob)
-        return job
-
-    return [JobProgressView(load, deferred=deferred), BatchView(), TimelineView()]
 
 
 class ReadModelService(ViewQueries):

@@ -1,4 +1,4 @@
-"""Operator and frontend commands: batches, start, resume, cancel, edits, retry-now."""
+"""Batch use cases: creating a batch, starting Step 6, importing jobs from the old system."""
 
 from __future__ import annotations
 
@@ -9,23 +9,10 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from domain.batch import RegistrationBatch
-from domain.editing import EditCheck
-from domain.exceptions import InvalidInput, JobNotFound, RegflowError
+from domain.exceptions import InvalidInput
 from domain.execution_config import ExecutionConfig, Restaurant
 from domain.job import RegistrationJob
-from domain.plan import PLAN
-from infrastructure.application import RegistrationStore, Saved
-
-
-@dataclass(frozen=True)
-class EditOutcome:
-    """What a manual edit did (or, in a dry run, would do)."""
-
-    checks: list[EditCheck]
-    version: int
-    position: int
-    dry_run: bool
-    job_status: str
+from infrastructure.usecases.store import RegistrationStore, Saved
 
 
 @dataclass(frozen=True)
@@ -64,8 +51,8 @@ def validated_restaurant(
     return checked, config
 
 
-class Registrations(RegistrationStore):
-    """Every command the API and CLI offer, each one load, decide, save."""
+class BatchCommands(RegistrationStore):
+    """Create batches, start their jobs, record jobs imported from the old system."""
 
     def create_batch(
         self, organisation_id: str, actor: str, name: str, restaurants: list[dict[str, Any]]
@@ -113,89 +100,6 @@ class Registrations(RegistrationStore):
         saved = self.store(batch, *fresh)
         already = [str(j.id) for j in jobs if j not in fresh]
         return StartOutcome([str(j.id) for j in fresh], already, saved.position)
-
-    def resume(
-        self, organisation_id: str | None, job_id: object, actor: str
-    ) -> tuple[str | None, Saved, bool]:
-        """Resume a stopped job; returns (resuming_from, saved, whether anything changed)."""
-        resuming_from, job, saved = self.update_job(
-            job_id, organisation_id, lambda j: j.resume(actor)
-        )
-        return resuming_from, saved, bool(saved.events)
-
-    def cancel(
-        self, organisation_id: str | None, job_id: object, actor: str, reason: str | None
-    ) -> Saved:
-        return self.update_job(job_id, organisation_id, lambda j: j.cancel(actor, reason))[2]
-
-    def retry_now(self, organisation_id: str | None, job_id: object, key: str, actor: str) -> Saved:
-        return self.update_job(job_id, organisation_id, lambda j: j.retry_now(key, actor))[2]
-
-    def edit(
-        self,
-        organisation_id: str | None,
-        job_id: object,
-        edits: list[tuple[str, str, dict[str, Any] | None]],
-        actor: str,
-        reason: str,
-        dry_run: bool = False,
-    ) -> EditOutcome:
-        """Apply manual edits all-or-nothing; a refused edit is recorded for the audit."""
-        if dry_run:
-            job = self.job(job_id, organisation_id)
-            checks = job.edit(edits, actor, reason or "dry run: no reason needed to preview")
-            return EditOutcome(checks, job.version, 0, True, job.status)
-        try:
-            checks, job, saved = self.update_job(
-                job_id, organisation_id, lambda j: j.edit(edits, actor, reason)
-            )
-        except RegflowError as exc:
-            if not isinstance(exc, JobNotFound):
-                self._record_refusal(job_id, edits, actor, reason, exc)
-            raise
-        return EditOutcome(checks, saved.version, saved.position, False, job.status)
-
-    def _record_refusal(
-        self,
-        job_id: object,
-        edits: list[tuple[str, str, dict[str, Any] | None]],
-        actor: str,
-        reason: str,
-        exc: RegflowError,
-    ) -> None:
-        edit = {"updates": [{"sub_step": k, "status": s} for k, s, _ in edits], "reason": reason}
-        self.update_job(job_id, None, lambda j: j.refuse_edit(actor, edit, exc.errors))
-
-    def validation(self, organisation_id: str | None, job_id: object, key: str) -> dict[str, Any]:
-        """A sub-step's place in the plan and which edits are allowed now."""
-        job = self.job(job_id, organisation_id)
-        PLAN.sub_step(key)
-        shown = job.shown_statuses()
-        checks = {
-            target: job.check_edits([(key, target)])[0]
-            for target in ("completed", "failed", "skipped", "pending")
-        }
-        return {
-            "sub_step": key,
-            "phase": PLAN.phase_of(key),
-            "status": shown[key],
-            "job_status": job.status,
-            "editable": job.status != "in_progress",
-            "dependencies": [
-                {
-                    "sub_step": d,
-                    "status": shown[d],
-                    "satisfied": shown[d] in ("completed", "skipped"),
-                }
-                for d in PLAN.dependencies(key)
-            ],
-            "dependents": [{"sub_step": d, "status": shown[d]} for d in PLAN.cascade_of(key)],
-            "transitions": {
-                t: {"valid": c.valid, "errors": c.errors, "warnings": c.warnings}
-                | ({"cascade": c.cascade} if t == "pending" else {})
-                for t, c in checks.items()
-            },
-        }
 
     def import_legacy(
         self, organisation_id: str, batch_name: str, entries: list[LegacyEntry], actor: str

@@ -15,7 +15,7 @@ from rich.table import Table
 from api.cli.audit import open_store, write_json
 from domain.exceptions import InvalidInput
 from infrastructure.legacy import LegacyJob, export_entries, parse_job
-from infrastructure.registrations import LegacyEntry, Registrations, validated_restaurant
+from infrastructure.usecases.registrations import LegacyEntry, Registrations, validated_restaurant
 
 ACTOR = "system"
 OUTCOME_COLOURS = {"imported": "green", "refused": "yellow", "invalid": "red"}

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from domain.event_names import public_event_name
 from domain.secrets import is_secret_key
-from projections.folds import iso, public
+from projections.folds.jobs import iso, public
 
 _PLAIN = frozenset({str, int, float, bool})
 BOOKKEEPING = ("originator_id", "originator_version", "timestamp", "originator_topic")
-TYPE_NAMES = {"Created": "JobCreated"}
-
 _Describe = Callable[[dict[str, Any]], str]
 
 
@@ -61,12 +60,6 @@ DESCRIPTIONS: dict[str, _Describe] = {
 }
 
 
-def event_type(event: Any) -> str:
-    """The public name of an event's type (`JobCreated` for a job's Created event)."""
-    name = type(event).__name__
-    return TYPE_NAMES.get(name, name)
-
-
 def event_data(event: Any) -> dict[str, Any]:
     """An event's own fields, JSON-ready, secrets hidden."""
     return {
@@ -84,7 +77,7 @@ def describe(kind: str, data: dict[str, Any]) -> str:
 
 def timeline_entry(event: Any) -> dict[str, Any]:
     """One line of a job's audit timeline: when, who, why, what."""
-    kind = event_type(event)
+    kind = public_event_name(event)
     data = event_data(event)
     return {
         "job_id": str(event.originator_id),

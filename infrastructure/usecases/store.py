@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from itertools import takewhile
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -16,7 +14,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 
 from domain.batch import RegistrationBatch
-from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
+from domain.exceptions import BatchNotFound, JobConflict, JobNotFound
 from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
 from infrastructure.persistence import APPLICATION_NAME, library_env, schema_lock
@@ -83,28 +81,6 @@ class RegistrationStore(Application[UUID]):
         ):
             raise BatchNotFound(batch_id)
         return batch
-
-    def job_as_of(
-        self,
-        job_id: object,
-        organisation_id: str | None,
-        at: datetime | None = None,
-        version: int | None = None,
-    ) -> RegistrationJob:
-        """The job folded from its own events up to `version`, or up to the time `at`."""
-        live = self.job(job_id, organisation_id)
-        if version is not None and not 1 <= version <= live.version:
-            raise NotFound(f"Job {job_id} has versions 1 to {live.version}, not {version}")
-        events: Iterable[Any] = self.events.get(live.id, lte=version)
-        if at is not None:
-            moment = at if at.tzinfo else at.replace(tzinfo=UTC)
-            events = takewhile(lambda e: e.timestamp <= moment, events)
-        job: Any = None
-        for event in events:
-            job = event.mutate(job)
-        if job is None:
-            raise NotFound(f"Job {job_id} did not exist yet at {at.isoformat() if at else at}")
-        return cast(RegistrationJob, job)
 
     def store(self, *aggregates: Any) -> Saved:
         """Save pending events of the aggregates in one transaction, retrying lost writes."""

@@ -12,7 +12,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from infrastructure.hash_chain import (
+from infrastructure.chain.hashing import (
     ChainRow,
     RecentHashes,
     canonical_id,

@@ -29,7 +29,7 @@ class _Hold:
         self.file: Any = None
         self.held = False
         self.path: Path | None = None
-        if not db.is_postgres and settings.sqlite_path not in ("", ":memory:"):
+        if not db.is_postgres and not settings.is_in_memory:
             self.path = Path(f"{Path(settings.sqlite_path).resolve()}.{prefix}lock")
 
     def take(self) -> bool:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from infrastructure.executors.simulator import create_simulator
-from infrastructure.executors.simulator_faults import SimulatorConfig
+from infrastructure.executors.simulator.app import create_simulator
+from infrastructure.executors.simulator.faults import SimulatorConfig
 
 SHUTDOWN_TIMEOUT = 5.0
 
@@ -45,7 +45,7 @@ def run_simulator(host: str, port: int, config_path: str | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m infrastructure.executors.simulator_main --port N [--config FILE]`."""
+    """`python -m infrastructure.executors.simulator.main --port N [--config FILE]`."""
     parser = argparse.ArgumentParser(description="The simulated registration API.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from domain.exceptions import JobNotFound
-from infrastructure.application import as_uuid
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
-from projections.build import Progress, build
+from infrastructure.usecases.registrations import Registrations
+from infrastructure.usecases.store import as_uuid
 from projections.database import Database
-from projections.diff import Difference, compare_rows, read_rows
-from projections.folds import job_row, replay
+from projections.folds.jobs import job_row, replay
+from projections.folds.timeline import timeline_entry
 from projections.job_view import JOB_COLUMNS
+from projections.offline.build import Progress, build
+from projections.offline.diff import Difference, compare_rows, read_rows
+from projections.offline.scratch import scratch_views
 from projections.schema import VIEW_NAMES, Schema
-from projections.scratch import scratch_views
-from projections.timeline import timeline_entry
 from projections.views import TIMELINE_COLUMNS
 
 KEYED = ("job_progress", "batch_summaries")  # their primary keys follow them when renamed

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from infrastructure.hash_chain import ChainRow, canonical_id, event_hash
+from infrastructure.chain.hashing import ChainRow, canonical_id, event_hash
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from multiprocessing import get_context, parent_process
 from typing import Any
 
-from infrastructure.registrations import Registrations
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 from projections.database import Database
+from projections.offline.shares import Share, build_share
 from projections.schema import Schema
-from projections.shares import Share, build_share
 
 PARALLEL_FROM = 50_000  # below this many events another process costs more than it saves
 MAX_PROCESSES = 4

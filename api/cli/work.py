@@ -1,0 +1,50 @@
+"""`regflow work`: the engine alone, on the jobs in progress in the store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+from infrastructure.engine.wiring import running_engine
+from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `work`."""
+    work = commands.add_parser("work", help="run the engine on jobs in progress in the store")
+    work.add_argument("--until-idle", action="store_true", help="exit when no job is in progress")
+    work.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
+    work.set_defaults(handler=work_command)
+
+
+def work_command(args: argparse.Namespace) -> int:
+    """Run the engine on whatever is in progress; with --until-idle, stop when nothing is."""
+    settings = Settings()
+    settings.require_registration_api()
+    app = Registrations(settings)
+    try:
+        return asyncio.run(_work(app, settings, args.until_idle, args.timeout))
+    finally:
+        app.close()
+
+
+async def _work(
+    app: Registrations, settings: Settings, until_idle: bool, timeout: float | None
+) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with running_engine(app, settings) as engine:
+        waits = [asyncio.ensure_future(stop.wait())]
+        if until_idle:
+            waits.append(asyncio.ensure_future(engine.run_until_idle(timeout or 1e9)))
+        done, pending = await asyncio.wait(
+            waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        idle = any(t is not waits[0] and t.result() for t in done)
+    return 0 if idle or not until_idle else 1

@@ -1,0 +1,26 @@
+"""Running use cases: resume, cancel and retry-now of one job."""
+
+from __future__ import annotations
+
+from infrastructure.usecases.store import RegistrationStore, Saved
+
+
+class RunningCommands(RegistrationStore):
+    """What an operator does to a job's run: resume it, cancel it, retry a waiting sub-step now."""
+
+    def resume(
+        self, organisation_id: str | None, job_id: object, actor: str
+    ) -> tuple[str | None, Saved, bool]:
+        """Resume a stopped job; returns (resuming_from, saved, whether anything changed)."""
+        resuming_from, job, saved = self.update_job(
+            job_id, organisation_id, lambda j: j.resume(actor)
+        )
+        return resuming_from, saved, bool(saved.events)
+
+    def cancel(
+        self, organisation_id: str | None, job_id: object, actor: str, reason: str | None
+    ) -> Saved:
+        return self.update_job(job_id, organisation_id, lambda j: j.cancel(actor, reason))[2]
+
+    def retry_now(self, organisation_id: str | None, job_id: object, key: str, actor: str) -> Saved:
+        return self.update_job(job_id, organisation_id, lambda j: j.retry_now(key, actor))[2]

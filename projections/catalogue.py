@@ -1,0 +1,24 @@
+"""Every view the read models keep, built fresh: the one list live runners and rebuilds share."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain.job import RegistrationJob
+from infrastructure.usecases.registrations import Registrations
+from projections.job_view import JobProgressView
+from projections.views import BatchView, TimelineView, View
+
+
+def build_views(app: Registrations, deferred: bool = False) -> list[View]:
+    """A fresh instance of every view; jobs missing from its cache are loaded from the log.
+
+    Deferred views write job rows only when flushed: for one-shot builds of scratch tables.
+    """
+
+    def load(job_id: UUID, version: int) -> RegistrationJob:
+        job = app.repository.get(job_id, version=version)
+        assert isinstance(job, RegistrationJob)
+        return job
+
+    return [JobProgressView(load, deferred=deferred), BatchView(), TimelineView()]

@@ -1,0 +1,1 @@
+"""Pure folds from events to the read models' rows: no I/O."""

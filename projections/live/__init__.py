@@ -1,0 +1,1 @@
+"""The live views of a process: runners, their supervisor, LISTEN wake-ups, the service."""
