@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     role: Literal["all", "api", "worker"] = "all"
     worker_id: str | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    max_batch_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    max_batch_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     postgres_pool_size: int = Field(default=5, ge=1)
 
     @field_validator("database_url")

@@ -10,6 +10,7 @@ from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from projections.catalogue import build_views
 from projections.database import Database
+from projections.job_pages import JobPageQueries
 from projections.live.listener import LogListener
 from projections.live.runner import ViewRunner
 from projections.live.supervisor import Supervisor
@@ -20,7 +21,7 @@ SQLITE_POLL = 0.05
 POSTGRES_POLL = 1.0
 
 
-class ReadModelService(ViewQueries):
+class ReadModelService(ViewQueries, JobPageQueries):
     """Keeps every view up to date from the log and answers queries, read-your-writes."""
 
     def __init__(
