@@ -7,6 +7,7 @@ from api import schemas as s
 from api.handlers import batch_jobs, batch_stream, batches, edits, jobs
 from api.routing import Route
 from api.schemas_batches import (
+    BatchQuery,
     CreateOptions,
     JobsPageAnswer,
     JobsQuery,
@@ -101,7 +102,14 @@ ROUTES: tuple[Route, ...] = (
         uploads=("text/csv", "application/x-ndjson"),
     ),
     Route("GET", BASE, batches.list_batches, "List batches", s.BatchListAnswer, query=s.Page),
-    Route("GET", BASE + "/{batchId}", batches.get_batch, "A batch and its jobs", s.BatchAnswer),
+    Route(
+        "GET",
+        BASE + "/{batchId}",
+        batches.get_batch,
+        "A batch and its jobs (?brief=1: without them)",
+        s.BatchAnswer,
+        query=BatchQuery,
+    ),
     Route(
         "GET",
         BASE + "/{batchId}/jobs",

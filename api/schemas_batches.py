@@ -8,7 +8,7 @@ from pydantic import Field
 
 from api.schemas import Answer, Query
 
-JobStatusFilter = Literal["pending", "in_progress", "completed", "failed", "cancelled"]
+JobStatusFilter = Literal["pending", "in_progress", "completed", "failed", "cancelled", "blocked"]
 
 
 class CreateOptions(Query):
@@ -18,8 +18,15 @@ class CreateOptions(Query):
     name: str | None = Field(default=None, max_length=300)
 
 
+class BatchQuery(Query):
+    """?brief of GET /{batchId}: the summary without its jobs (read them by page)."""
+
+    brief: bool = False
+
+
 class JobsQuery(Query):
-    """?limit&after&status&q of GET /{batchId}/jobs: a page after a cursor, filtered."""
+    """?limit&after&status&q of GET /{batchId}/jobs: a page after a cursor, filtered by job
+    status (or `blocked`: jobs with a sub-step blocked by a failed dependency)."""
 
     limit: int = Field(default=100, ge=1, le=1000)
     after: str | None = Field(default=None, max_length=500)

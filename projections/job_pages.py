@@ -78,10 +78,18 @@ class JobPageQueries:
         next_after = cursor_of(last["created_at"], last["job_id"]) if last else None
         return JobPage([summary_of(r) for r in rows], next_after, int(total[0]["n"]))
 
-    @staticmethod
-    def _filters(batch_id: str, status: str | None, q: str | None) -> tuple[str, tuple[Any, ...]]:
+    def _blocked_count(self) -> str:
+        if self.db.is_postgres:
+            return "COALESCE((counts::jsonb ->> 'blocked')::int, 0)"
+        return "COALESCE(json_extract(counts, '$.blocked'), 0)"
+
+    def _filters(
+        self, batch_id: str, status: str | None, q: str | None
+    ) -> tuple[str, tuple[Any, ...]]:
         where, params = "batch_id = ?", [str(batch_id)]
-        if status:
+        if status == "blocked":
+            where += f" AND {self._blocked_count()} > 0"
+        elif status:
             where += " AND status = ?"
             params.append(status)
         if q and q.strip():

@@ -9,7 +9,7 @@ from api.auth import caller_of
 from api.caching import etag, not_modified, tagged
 from api.presenters import batch_created, ok, progress_job
 from api.schemas import Page, StartStep6
-from api.schemas_batches import CreateOptions
+from api.schemas_batches import BatchQuery, CreateOptions
 from api.services import SETTLE_TIMEOUT, services_of
 from api.uploads import BATCH_SETTING, batch_input
 
@@ -45,10 +45,16 @@ async def list_batches(request: web.Request) -> web.Response:
 async def get_batch(request: web.Request) -> web.Response:
     """One batch with its jobs' summaries."""
     caller, services = caller_of(request), services_of(request)
+    options = parsing.query(request, BatchQuery)
     summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
-    tag = etag("batch", await services.run(services.views.batch_tag, summary["id"]))
+    if options.brief:
+        tag = etag("brief", f"{summary['updated_at']}.{summary['status']}.{summary['total']}")
+    else:
+        tag = etag("batch", await services.run(services.views.batch_tag, summary["id"]))
     if unchanged := not_modified(request, tag):
         return unchanged
+    if options.brief:
+        return tagged(ok(batch=summary), tag)
     jobs = await services.run(services.views.job_summaries, summary["id"])
     return tagged(ok(batch=summary | {"jobs": list(jobs)}), tag)
 
