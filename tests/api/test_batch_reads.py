@@ -153,3 +153,21 @@ class TestBatchUpdatedAt:
         _, listed = await org_a.get(BASE)
         mine = [b for b in listed["batches"] if b["id"] == batch["id"]]
         assert mine[0]["updated_at"] == after["batch"]["updated_at"]
+
+
+class TestBlockedAndBrief:
+    async def test_blocked_finds_jobs_with_a_sub_step_blocked(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch(restaurant("Stuck"), restaurant("Fine"))
+        await org_a.post(f"{BASE}/{batch['id']}/step-6/start")
+        run_job(org_a.client, batch["jobs"][0]["id"], failing=["menuImport"])
+        run_job(org_a.client, batch["jobs"][1]["id"])
+        jobs = await walk(org_a, batch["id"], 10, status="blocked")
+        assert [j["name"] for j in jobs] == ["Stuck"]
+
+    async def test_brief_batch_has_counters_without_jobs(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"))
+        _, body = await org_a.get(f"{BASE}/{batch['id']}", params={"brief": "1"})
+        assert "jobs" not in body["batch"]
+        assert (body["batch"]["total"], body["batch"]["pending"]) == (2, 2)
+        _, full = await org_a.get(f"{BASE}/{batch['id']}")
+        assert len(full["batch"]["jobs"]) == 2
