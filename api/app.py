@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from api import protocol
 from api.auth import Authenticator, auth_middleware
 from api.caching import gzip_middleware
 from api.console import add_console_routes
@@ -16,10 +17,11 @@ from api.metrics import metrics_middleware
 from api.progress_hub import end_streams, open_progress_hub
 from api.routes import BASE, ROUTES, WORKER_ROUTES
 from api.routing import ROUTE_TABLE, add_routes
-from api.services import SERVICES, ReadModels, Services, Waker, pool_size
+from api.services import SERVICES, Services, pool_size
 from api.stream_tokens import TICKETS, StreamTickets
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
+from projections.live.service import ReadModelService
 
 log = logging.getLogger("regflow.api")
 
@@ -35,40 +37,29 @@ async def open_thread_pool(app: web.Application) -> AsyncIterator[None]:
 
 
 async def open_store(app: web.Application) -> AsyncIterator[None]:
-    """The use-case layer, opened here unless one was given."""
+    """The use-case layer."""
     services = app[SERVICES]
-    owned = services.registrations is None
-    if owned:
-        services.registrations = await services.run(Registrations, services.settings)
+    registrations = await services.run(Registrations, services.settings)
+    services.registrations = registrations
     yield
-    if owned and services.registrations is not None:
-        await services.run(services.registrations.close)
+    await services.run(registrations.close)
 
 
 async def open_read_models(app: web.Application) -> AsyncIterator[None]:
-    """The read models, started here unless they were given."""
+    """The read models, kept current by their runners while the app lives."""
     services = app[SERVICES]
-    owned = services.read_models is None
-    if owned:
-        from projections.live.service import ReadModelService
-
-        services.read_models = ReadModelService(services.settings, services.app)
-        await services.run(services.read_models.start)
+    read_models = ReadModelService(services.settings, services.app)
+    services.read_models = read_models
+    await services.run(read_models.start)
     yield
-    if owned and services.read_models is not None:
-        await services.run(services.read_models.stop)
+    await services.run(read_models.stop)
 
 
-def create_app(
-    settings: Settings,
-    *,
-    registrations: Registrations | None = None,
-    read_models: ReadModels | None = None,
-    engine: Waker | None = None,
-) -> web.Application:
+def create_app(settings: Settings) -> web.Application:
     """The API (or, for the worker role, only health and metrics) over the given services."""
     routes = WORKER_ROUTES if settings.role == "worker" else ROUTES
     tickets = StreamTickets(settings)
+    protocol.install()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
@@ -78,7 +69,7 @@ def create_app(
             auth_middleware(Authenticator(settings), tickets),
         ],
     )
-    app[SERVICES] = Services(settings, registrations, read_models, engine)
+    app[SERVICES] = Services(settings)
     app[ROUTE_TABLE] = routes
     app.cleanup_ctx.extend([open_thread_pool, open_store, open_read_models, open_progress_hub])
     app[TICKETS] = tickets

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -105,12 +106,15 @@ def auth_middleware(
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        header = request.headers.get("Authorization")
         if not is_public(request.path):
-            header = request.headers.get("Authorization")
             ticket = request.query.get("stream_token")
             if header is None and ticket and tickets is not None:
                 request[CALLER] = tickets.caller(ticket, request.path)
             else:
+                request[CALLER] = authenticator.caller(header)
+        elif header:
+            with suppress(Unauthorized):
                 request[CALLER] = authenticator.caller(header)
         return await handler(request)
 

@@ -10,7 +10,6 @@ from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
 from api.routing import Handler, route_template
-from api.services import SERVICES
 from domain.exceptions import (
     EditRejected,
     IllegalTransition,
@@ -63,7 +62,7 @@ def field_errors(exc: ValidationError) -> list[str]:
 
 def failure(status: int, message: str, errors: list[str] | None = None) -> web.Response:
     """The error answer shape."""
-    body = {"success": False, "message": message, "errors": errors if errors is not None else []}
+    body = {"success": False, "message": message, "errors": errors if errors else [message]}
     return web.json_response(body, status=status)
 
 
@@ -94,8 +93,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except RegflowError as exc:
-        if request.method != "GET" and SERVICES in request.app:
-            await request.app[SERVICES].settle_head()
         response = failure(status_of(exc), exc.message, exc.errors)
         if isinstance(exc, Unauthorized):
             response.headers["WWW-Authenticate"] = "Bearer"

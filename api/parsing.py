@@ -10,7 +10,11 @@ from pydantic import BaseModel, ValidationError
 
 from api.errors import BadRequest, BodyTooLarge, field_errors
 from domain.exceptions import InvalidInput
+from domain.limits import MAX_NESTING, nesting_error
 from domain.plan import PLAN
+
+MAX_BODY_NESTING = MAX_NESTING + 8
+"""Room for the envelope (a batch's restaurants, a bulk edit's updates) around a config."""
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,6 +53,8 @@ def decoded_body(raw: bytes, model: type[M], optional: bool = False) -> M:
         raise BadRequest("Malformed JSON", ["body: nested too deeply"]) from None
     if decoded is None and optional:
         return model()
+    if too_deep := nesting_error(decoded, "body", MAX_BODY_NESTING):
+        raise InvalidInput("The body is nested too deeply", [too_deep])
     if nul := nul_paths(decoded, "body"):
         raise InvalidInput(
             "Text must not contain NUL characters", [f"{p}: NUL character" for p in nul]

@@ -6,8 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
+from domain.editing import SubStepValidation
 from domain.job import RegistrationJob
 from domain.secrets import redact
+from domain.status import SETTLED_WELL
 from projections.folds.jobs import document_of
 from projections.jsontext import dumps
 
@@ -46,6 +48,7 @@ def progress_job(summary: dict[str, Any]) -> dict[str, Any]:
         "name": summary.get("name") or restaurant.get("name"),
         "status": summary.get("status"),
         "current_phase": summary.get("current_phase"),
+        "waiting_for_capacity": bool(summary.get("waiting_for_capacity")),
     }
 
 
@@ -59,3 +62,24 @@ def job_answer(view: dict[str, Any]) -> web.Response:
     step = {"step_number": 6, "status": view.get("status"), "sub_step_progress": progress}
     job = redact(detail) | {"id": str(view.get("id") or view.get("job_id")), "steps": [step]}
     return web.json_response({"success": True, "job": job}, dumps=dumps)
+
+
+def validation_answer(found: SubStepValidation) -> dict[str, Any]:
+    """The validation query's answer: dependencies, dependents and each target's check."""
+    return {
+        "sub_step": found.sub_step,
+        "phase": found.phase,
+        "status": str(found.status),
+        "job_status": str(found.job_status),
+        "editable": found.editable,
+        "dependencies": [
+            {"sub_step": d, "status": str(s), "satisfied": s in SETTLED_WELL}
+            for d, s in found.dependencies.items()
+        ],
+        "dependents": [{"sub_step": d, "status": str(s)} for d, s in found.dependents.items()],
+        "transitions": {
+            str(target): {"valid": c.valid, "errors": c.errors, "warnings": c.warnings}
+            | ({"cascade": c.cascade} if target == "pending" else {})
+            for target, c in found.checks.items()
+        },
+    }

@@ -28,7 +28,7 @@ ROUTES: tuple[Route, ...] = (
         jobs.resume,
         "Resume Step 6",
         s.ResumeAnswer,
-        body=s.Reasoned,
+        body=s.Resume,
         body_optional=True,
     ),
     Route(

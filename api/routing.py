@@ -37,8 +37,11 @@ def route_template(request: web.Request) -> str:
 
 
 def add_routes(app: web.Application, routes: tuple[Route, ...], base: str) -> None:
-    """Register `routes`; list and create also answer with a trailing slash."""
+    """Register `routes` (every GET also answers HEAD); list and create also answer at `base/`."""
     for route in routes:
-        app.router.add_route(route.method, route.path, route.handler)
-        if route.path == base:
-            app.router.add_route(route.method, base + "/", route.handler)
+        paths = (route.path, base + "/") if route.path == base else (route.path,)
+        for path in paths:
+            if route.method == "GET":
+                app.router.add_get(path, route.handler, allow_head=True)
+            else:
+                app.router.add_route(route.method, path, route.handler)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import cast
 
 from aiohttp import web
@@ -25,18 +25,18 @@ class Runtime:
 
     simulator_url: str | None = None
     engine: Engine | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 RUNTIME = web.AppKey("runtime", Runtime)
 
 
 async def run_engine(app: web.Application) -> AsyncIterator[None]:
-    """Run Step 6 in this process, fed by the read models, until the app stops."""
+    """Run Step 6 in this process until the app stops."""
     services, runtime = app[SERVICES], app[RUNTIME]
     settings = services.settings
-    async with running_engine(services.app, settings, work_source=services.read_models) as engine:
+    async with running_engine(services.app, settings) as engine:
         services.engine = runtime.engine = engine
+        services.flow = engine.shared.flow
         url = cast(HttpExecutor, engine.shared.executor).base_url
         runtime.simulator_url = url if settings.uses_simulator else None
         log.info(
@@ -45,10 +45,19 @@ async def run_engine(app: web.Application) -> AsyncIterator[None]:
             url,
             settings.registration_api_label,
         )
+        log.info("API flow control: %s", engine.shared.flow.describe())
+        if runtime.simulator_url:
+            print(
+                f"built-in simulator of the registration API at {url}\n"
+                f"  make a sub-step fail: curl -X PUT {url}/_simulator/faults "
+                '-d \'{"faults": [{"kind": "bad_request", "endpoint": "menuImport"}]}\'',
+                flush=True,
+            )
         try:
             yield
         finally:
             services.engine = None
+            services.flow = None
 
 
 def build_app(settings: Settings) -> web.Application:

@@ -51,6 +51,12 @@ class Reasoned(Body):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class Resume(Reasoned):
+    """POST .../resume-step-6: `dry_run` answers the plan without recording anything."""
+
+    dry_run: bool = False
+
+
 class Reset(Reasoned):
     """POST .../sub-steps/{subStepKey}/reset."""
 
@@ -155,6 +161,7 @@ class ProgressJob(BaseModel):
     name: str | None = None
     status: str
     current_phase: str | None = None
+    waiting_for_capacity: bool = False
 
 
 class ProgressAnswer(Answer):
@@ -166,6 +173,9 @@ class ProgressAnswer(Answer):
     in_progress: int
     pending: int
     percent: float
+    waiting_for_capacity: int = Field(
+        default=0, description="jobs with a call waiting for registration API capacity"
+    )
     jobs: list[ProgressJob]
 
 
@@ -178,9 +188,18 @@ class JobAnswer(Answer):
     job: dict[str, Any]
 
 
+class ResumePlanOut(BaseModel):
+    """Where work resumes and the sub-steps that will run, in plan order."""
+
+    phase: str | None
+    sub_steps: list[str]
+
+
 class ResumeAnswer(Answer):
     message: str
     resuming_from: str | None
+    resume_plan: ResumePlanOut
+    dry_run: bool = False
 
 
 class CommandAnswer(Answer):

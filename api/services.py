@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,8 +12,9 @@ from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from domain.exceptions import BatchNotFound, JobNotFound
+from domain.exceptions import BatchNotFound, JobNotFound, RegflowError
 from infrastructure.settings import Settings
+from infrastructure.usecases.editing import EditOutcome
 from infrastructure.usecases.registrations import Registrations
 from infrastructure.usecases.store import as_uuid
 
@@ -45,6 +45,12 @@ class Waker(Protocol):
     def wake(self, job_ids: Iterable[Any]) -> Any: ...
 
 
+class CapacityView(Protocol):
+    """Flow control of an engine in this process: which jobs wait for API capacity."""
+
+    def waiting_job_ids(self) -> set[str]: ...
+
+
 def pool_size(settings: Settings) -> int:
     """Threads for blocking calls: enough to keep the database pool busy, no more."""
     return max(4, settings.postgres_pool_size * 2)
@@ -58,6 +64,7 @@ class Services:
     registrations: Registrations | None = None
     read_models: ReadModels | None = None
     engine: Waker | None = None
+    flow: CapacityView | None = None
     pool: ThreadPoolExecutor | None = None
 
     @property
@@ -73,14 +80,19 @@ class Services:
         return self.read_models
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking call on the pool (a coroutine function is awaited as is)."""
-        if inspect.iscoroutinefunction(fn):
-            return await fn(*args)  # type: ignore[no-any-return]
+        """Run a blocking call on the pool."""
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self.pool, functools.partial(fn, *args))
-        if inspect.isawaitable(result):
-            return await result  # type: ignore[no-any-return]
-        return result
+        return await loop.run_in_executor(self.pool, functools.partial(fn, *args))
+
+    async def edit(self, *args: Any) -> EditOutcome:
+        """Run a manual edit; one it refused is readable in the views before the error answers."""
+        try:
+            outcome = await self.run(self.app.edit, *args)
+        except RegflowError as exc:
+            await self.settle(exc.recorded_position)
+            raise
+        await self.settle(outcome.position)
+        return outcome
 
     async def settle(self, position: int, timeout: float = SETTLE_TIMEOUT) -> None:
         """Wait (bounded) until the read models have applied the log up to `position`."""
@@ -90,16 +102,19 @@ class Services:
         if reached is False:
             log.warning("read models did not reach position %d within %ss", position, timeout)
 
-    async def settle_head(self) -> None:
-        """Wait (bounded) until the read models have applied everything stored so far."""
-        if self.read_models is not None and self.registrations is not None:
-            await self.settle(await self.run(self.registrations.recorder.max_notification_id) or 0)
-
     def wake(self, job_ids: Iterable[Any]) -> None:
         """Tell an in-process engine that these jobs have work."""
         ids = [str(j) for j in job_ids]
         if self.engine is not None and ids:
             self.engine.wake(ids)
+
+    def waiting_for_capacity(self, jobs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Job summaries, each marked whether a call of it waits for API capacity here."""
+        waiting = self.flow.waiting_job_ids() if self.flow is not None else set()
+        return [
+            j | {"waiting_for_capacity": str(j.get("id") or j.get("job_id")) in waiting}
+            for j in jobs
+        ]
 
     async def job_view(self, organisation_id: str, job_id: str) -> dict[str, Any]:
         """The job's read model, if it belongs to the organisation; else JobNotFound."""

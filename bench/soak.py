@@ -136,7 +136,9 @@ async def tabs_case(
     }
 
 
-async def soak(url: str, pid: int, batches: int, size: int, seconds: float) -> dict[str, Any]:
+async def soak(
+    url: str, pid: int, batches: int, size: int, seconds: float, with_tabs: bool = True
+) -> dict[str, Any]:
     async with aiohttp.ClientSession() as session:
         await wait_ready(session, url, time.monotonic() + 120)
         memory = [{"after_batch": 0, "rss_mb": rss_mb(pid)}]
@@ -152,13 +154,17 @@ async def soak(url: str, pid: int, batches: int, size: int, seconds: float) -> d
             }
             memory.append(row)
             print(row, flush=True)
-    cases = []
+    cases: list[dict[str, Any]] = []
     for mode, tabs in (
-        ("idle", 0),
-        ("polling", 10),
-        ("polling", 100),
-        ("streaming", 10),
-        ("streaming", 100),
+        ()
+        if not with_tabs
+        else (
+            ("idle", 0),
+            ("polling", 10),
+            ("polling", 100),
+            ("streaming", 10),
+            ("streaming", 100),
+        )
     ):
         case = await tabs_case(url, pid, mode, tabs, seconds, size)
         cases.append(case)
@@ -171,6 +177,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--size", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20.0, help="each tabs case's window")
+    parser.add_argument("--no-tabs", action="store_true", help="measure memory only")
     args = parser.parse_args()
     port = free_port()
     with scratch_postgres("regflow_soak") as db_url, tempfile.TemporaryDirectory() as workdir:
@@ -190,7 +197,9 @@ def main() -> None:
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            figures = asyncio.run(soak(url, server.pid, args.batches, args.size, args.seconds))
+            figures = asyncio.run(
+                soak(url, server.pid, args.batches, args.size, args.seconds, not args.no_tabs)
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -40,11 +40,22 @@ class RegistrationBatch(Aggregate):
 
     @classmethod
     def open(
-        cls, organisation_id: str, name: str, jobs: list[dict[str, Any]], actor: str
+        cls,
+        organisation_id: str,
+        name: str,
+        jobs: list[dict[str, Any]],
+        actor: str,
+        batch_id: UUID | None = None,
     ) -> RegistrationBatch:
-        """A new batch; `jobs` lists each job's id and restaurant summary."""
+        """A new batch (under `batch_id`, when its jobs already name it) of `jobs`' ids and
+        restaurant summaries."""
         return cls._create(
-            cls.Created, organisation_id=organisation_id, name=name, jobs=jobs, actor=actor
+            cls.Created,
+            id=batch_id,
+            organisation_id=organisation_id,
+            name=name,
+            jobs=jobs,
+            actor=actor,
         )
 
     @property

@@ -1,8 +1,21 @@
-"""The context later sub-steps need, folded from sub-step statuses and results."""
+"""The context later sub-steps need, folded from sub-step statuses and results.
+
+Precedence (the seed's D3, "stored context wins over inference"):
+
+- A job created here: every value is inferred from the sub-steps completed now
+  (`codeGeneration`'s result, `createOnboardingUser` and `menuImport` completed).
+- A job imported from the old system: the context recorded at the import (the old
+  system's stored `sub_step_progress.context`, or what was inferred there when it stored
+  none) holds for the values a sub-step produces (`codeInjectionId` with its time and
+  legacy file paths, `onboardingUserCreated`, `menuImportSucceeded`) until that sub-step
+  completes in regflow after the import (by a call or marked completed by hand). From
+  then on the value is inferred, as for a job created here. A failure, skip or reset in
+  regflow supersedes nothing: it does not undo what the old system did.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from domain.status import SubStepStatus
@@ -14,16 +27,31 @@ CONTEXT_KEYS = (
     "onboardingUserCreated",
     "menuImportSucceeded",
 )
+PRODUCED_BY: Mapping[str, tuple[str, ...]] = {
+    "codeGeneration": ("codeInjectionId", "codeInjectionGeneratedAt", "codeGenerationFilePaths"),
+    "createOnboardingUser": ("onboardingUserCreated",),
+    "menuImport": ("menuImportSucceeded",),
+}
 
 
 def fold_context(
     statuses: Mapping[str, str],
     results: Mapping[str, Mapping[str, Any]],
     imported: Mapping[str, Any] | None = None,
+    completed_here: Collection[str] = (),
 ) -> dict[str, Any]:
-    """Context from what is completed now; an imported context fills what results lack."""
+    """The context: inferred from what is completed now, an imported context taking precedence."""
     completed = {k for k, s in statuses.items() if s == SubStepStatus.COMPLETED}
-    known = dict(imported or {})
+    context = _inferred(completed, results)
+    for producer, keys in PRODUCED_BY.items():
+        if imported is None or producer in completed_here:
+            continue
+        context.update({key: imported[key] for key in keys if key in imported})
+    context["results"] = {k: dict(results.get(k, {})) for k in statuses if k in completed}
+    return context
+
+
+def _inferred(completed: set[str], results: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     code: Mapping[str, Any] = results.get("codeGeneration", {})
     context: dict[str, Any] = {
         "codeInjectionId": None,
@@ -33,13 +61,11 @@ def fold_context(
         "menuImportSucceeded": "menuImport" in completed,
     }
     if "codeGeneration" in completed:
-        injection = code.get("codeInjectionId", known.get("codeInjectionId"))
-        paths = code.get("filePaths", known.get("codeGenerationFilePaths"))
+        injection = code.get("codeInjectionId")
+        paths = code.get("filePaths")
         context["codeInjectionId"] = injection
         context["codeInjectionGeneratedAt"] = code.get(
-            "codeInjectionGeneratedAt",
-            code.get("generatedAt", known.get("codeInjectionGeneratedAt")),
+            "codeInjectionGeneratedAt", code.get("generatedAt")
         )
         context["codeGenerationFilePaths"] = paths if paths or injection else True
-    context["results"] = {k: dict(results.get(k, {})) for k in statuses if k in completed}
     return context

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from domain.context import PRODUCED_BY
 from domain.plan import PLAN
 from domain.status import SETTLED_WELL, SUB_STEP_MACHINE, SubStepStatus, destination
 
@@ -77,11 +78,27 @@ def _warnings(stored: Mapping[str, str], key: str, target: str) -> list[str]:
     warnings: list[str] = []
     if target == _S.FAILED and waiting:
         warnings.append(f"Marking {key} as failed blocks {', '.join(waiting)}")
-    if target == _S.SKIPPED and waiting:
-        warnings.append(f"Marking {key} as skipped lets {', '.join(waiting)} run without it")
+    unmet = [k for k in waiting if _needs_what(key, k)]
+    runs = [k for k in waiting if k not in unmet]
+    if target == _S.SKIPPED and runs:
+        warnings.append(f"Marking {key} as skipped lets {', '.join(runs)} run without it")
+    if target == _S.SKIPPED and unmet:
+        reasons = sorted({_reason(k) for k in unmet})
+        warnings.append(f"Marking {key} as skipped skips {', '.join(unmet)}: {'; '.join(reasons)}")
     if target in (_S.FAILED, _S.SKIPPED) and done:
         warnings.append(f"{', '.join(done)} already completed and depend on {key}")
     return warnings
+
+
+def _needs_what(key: str, dependent: str) -> bool:
+    """Whether `dependent` runs only on a context flag that `key` produces."""
+    condition = PLAN.sub_step(dependent).runs_if
+    return condition is not None and condition.context_key in PRODUCED_BY.get(key, ())
+
+
+def _reason(key: str) -> str:
+    condition = PLAN.sub_step(key).runs_if
+    return condition.unmet_reason if condition is not None else ""
 
 
 def _check_reset(stored: Mapping[str, str], key: str) -> EditCheck:
@@ -120,3 +137,17 @@ def check_bulk(stored: Mapping[str, str], edits: list[tuple[str, str]]) -> list[
         if check.valid:
             current = simulate(current, check)
     return checks
+
+
+@dataclass(frozen=True)
+class SubStepValidation:
+    """A sub-step's place in the plan, the statuses around it, and which edits are allowed."""
+
+    sub_step: str
+    phase: str
+    status: str
+    job_status: str
+    editable: bool
+    dependencies: dict[str, str]
+    dependents: dict[str, str]
+    checks: dict[str, EditCheck]

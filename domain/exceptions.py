@@ -6,6 +6,10 @@ from __future__ import annotations
 class RegflowError(Exception):
     """Base of every error the product raises on purpose."""
 
+    # Where the refusal itself was recorded in the log (0: it was not), so a caller can
+    # wait for its read models to show it before answering.
+    recorded_position = 0
+
     def __init__(self, message: str, errors: list[str] | None = None) -> None:
         super().__init__(message)
         self.message = message

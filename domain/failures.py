@@ -205,3 +205,8 @@ def _status_of(exc: BaseException) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
             return value
     return None
+
+
+def is_over_capacity(status: int | None, retry_after: float | None) -> bool:
+    """A 429, or a 503 that says when to come back: the API is up but full, not failing."""
+    return status == 429 or (status == 503 and retry_after is not None)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain import job_events as ev
-from domain.editing import EditCheck, check_bulk
+from domain.editing import EDIT_TARGETS, EditCheck, SubStepValidation, check_bulk
 from domain.exceptions import (
     DependencyNotSatisfied,
     EditRejected,
@@ -19,10 +19,13 @@ from domain.exceptions import (
     NothingToResume,
 )
 from domain.execution_config import ExecutionConfig
-from domain.job_state import SETTLED, JobQueries, SubStepState, phase_status
+from domain.job_state import JobQueries, SubStepState
+from domain.limits import nesting_error
 from domain.plan import PLAN
+from domain.progress_rules import ResumePlan, conditional_skips, phase_changes
 from domain.status import (
     JOB_MACHINE,
+    SETTLED_WELL,
     SUB_STEP_MACHINE,
     JobStatus,
     SubStepStatus,
@@ -43,6 +46,7 @@ class RegistrationJob(JobQueries, Aggregate):
     Claimed = ev.Claimed
     PhaseStarted = ev.PhaseStarted
     PhaseCompleted = ev.PhaseCompleted
+    PhaseReopened = ev.PhaseReopened
     SubStepStarted = ev.SubStepStarted
     SubStepRetryScheduled = ev.SubStepRetryScheduled
     SubStepRetryRequested = ev.SubStepRetryRequested
@@ -89,10 +93,12 @@ class RegistrationJob(JobQueries, Aggregate):
         restaurant: dict[str, Any],
         execution_config: dict[str, Any],
         actor: str,
+        job_id: UUID | None = None,
     ) -> RegistrationJob:
-        """A new pending job for one restaurant of a batch."""
+        """A new pending job for one restaurant of a batch (under `job_id`, when it has one)."""
         return cls._create(
             cls.Created,
+            id=job_id,
             batch_id=batch_id,
             organisation_id=organisation_id,
             restaurant=restaurant,
@@ -111,6 +117,7 @@ class RegistrationJob(JobQueries, Aggregate):
         disabled = ExecutionConfig.model_validate(self.execution_config).disabled_sub_steps()
         for key, reason in disabled.items():
             self.trigger_event(self.SubStepSkipped, sub_step=key, reason=reason, actor=actor)
+        self._follow_rules(actor)
 
     def claim(self, worker_id: str, registration_api: str | None = None) -> list[str]:
         """Take the job on, saying which registration API this worker calls; sub-steps left
@@ -140,7 +147,7 @@ class RegistrationJob(JobQueries, Aggregate):
         if key not in self.runnable():
             raise IllegalTransition(f"Cannot start {key}: its dependencies or phase are not ready")
         phase = PLAN.phase_of(key)
-        if phase not in self.phase_marks:
+        if self.phase_marks.get(phase) != "started":
             self.trigger_event(self.PhaseStarted, phase=phase)
         self.trigger_event(
             self.SubStepStarted,
@@ -183,7 +190,7 @@ class RegistrationJob(JobQueries, Aggregate):
         self.trigger_event(
             self.SubStepCompleted, sub_step=key, attempt=state.attempts, result=dict(result)
         )
-        self._mark_settled_phases()
+        self._follow_rules(ENGINE)
 
     def fail_sub_step(self, key: str, error: str, transient: bool) -> None:
         """Record `key` as failed for good in this run."""
@@ -197,14 +204,21 @@ class RegistrationJob(JobQueries, Aggregate):
             transient=transient,
             attempts=state.run_attempts,
         )
-        self._mark_settled_phases()
+        self._follow_rules(ENGINE)
 
-    def _mark_settled_phases(self) -> None:
-        shown = self.shown_statuses()
-        for phase, mark in list(self.phase_marks.items()):
-            status = phase_status(shown, phase)
-            if mark == "started" and all(shown[k] in SETTLED for k in PLAN.in_phase(phase)):
-                self.trigger_event(self.PhaseCompleted, phase=phase, status=str(status))
+    def _follow_rules(self, actor: str) -> None:
+        """Record what a change of statuses implies: conditional skips, then the phases' word."""
+        for key, reason in conditional_skips(self.statuses(), self.context).items():
+            self.trigger_event(self.SubStepSkipped, sub_step=key, reason=reason, actor=actor)
+        marks = self.phase_marks
+        for phase, status, settled in phase_changes(self.phase_statuses(), marks):
+            if settled:
+                self.trigger_event(self.PhaseCompleted, phase=phase, status=status)
+            else:
+                previous = marks[phase]
+                self.trigger_event(
+                    self.PhaseReopened, phase=phase, status=status, previous_status=previous
+                )
 
     def finish(self) -> str:
         """Close a run whose sub-steps are all settled: completed, or failed with reasons."""
@@ -229,31 +243,69 @@ class RegistrationJob(JobQueries, Aggregate):
         stopped = self.waiting_to_retry()
         self.trigger_event(self.JobCancelled, actor=actor, reason=reason, stopped=stopped)
 
-    def resume(self, actor: str, reason: str | None = None) -> str | None:
-        """Run again what is not completed or skipped; failed sub-steps get fresh attempts."""
-        if not self.step6_started:
-            raise NothingToResume()
-        if self.status == JobStatus.IN_PROGRESS:
-            raise JobIsRunning(self.id)
+    def resume(self, actor: str, reason: str | None = None) -> ResumePlan:
+        """Run again what is not completed or skipped; failed sub-steps get fresh attempts.
+
+        A completed job records nothing: its plan has nothing to run.
+        """
+        plan = self.check_resume()
         if self.status == JobStatus.COMPLETED:
-            return None
-        require(JOB_MACHINE, "resume", self.status, f"job {self.id}")
-        fresh = [k for k, s in self.sub_steps.items() if s.status == _S.FAILED]
-        resuming_from = self.resume_point()
+            return plan
         self.trigger_event(
             self.ResumeRequested,
             actor=actor,
             reason=reason,
-            resuming_from=resuming_from,
-            fresh_attempts=fresh,
+            resuming_from=plan.resuming_from,
+            resume_plan=plan.as_answer()["resume_plan"],
+            fresh_attempts=plan.fresh_attempts,
+            new_generations=plan.new_generations,
         )
-        return resuming_from
+        self._follow_rules(actor)
+        return plan
+
+    def check_resume(self) -> ResumePlan:
+        """What a resume would do, or why it is refused."""
+        if not self.step6_started:
+            raise NothingToResume()
+        if self.status == JobStatus.IN_PROGRESS:
+            raise JobIsRunning(self.id)
+        if self.status != JobStatus.COMPLETED:
+            require(JOB_MACHINE, "resume", self.status, f"job {self.id}")
+        return self.resume_plan()
 
     def check_edits(self, edits: list[tuple[str, str]]) -> list[EditCheck]:
         """What each edit would do, checked in order, without recording anything."""
-        for key, _ in edits:
-            PLAN.sub_step(key)
+        unknown = [
+            f"updates[{i}]: unknown sub-step {key}"
+            for i, (key, _) in enumerate(edits)
+            if key not in PLAN.keys
+        ]
+        if unknown:
+            raise EditRejected(f"{len(unknown)} of the edits name unknown sub-steps", unknown)
         return check_bulk(self.statuses(), edits)
+
+    def validation(self, key: str) -> SubStepValidation:
+        """Where `key` stands and which edits of it are allowed now."""
+        PLAN.sub_step(key)
+        shown = self.shown_statuses()
+        return SubStepValidation(
+            sub_step=key,
+            phase=PLAN.phase_of(key),
+            status=shown[key],
+            job_status=self.status,
+            editable=self.status != JobStatus.IN_PROGRESS,
+            dependencies={d: shown[d] for d in PLAN.dependencies(key)},
+            dependents={d: shown[d] for d in PLAN.cascade_of(key)},
+            checks={t: self.check_edits([(key, t)])[0] for t in EDIT_TARGETS},
+        )
+
+    def preview_edits(self, edits: list[tuple[str, str]]) -> list[EditCheck]:
+        """What the edits would do, refused as `edit` would refuse them; records nothing."""
+        if self.status == JobStatus.IN_PROGRESS:
+            raise JobIsRunning(self.id)
+        checks = self.check_edits(edits)
+        self._refuse_invalid(checks)
+        return checks
 
     def edit(
         self, edits: list[tuple[str, str, dict[str, Any] | None]], actor: str, reason: str
@@ -263,10 +315,13 @@ class RegistrationJob(JobQueries, Aggregate):
             raise JobIsRunning(self.id)
         if not reason or not reason.strip():
             raise InvalidInput("A reason is required for manual edits")
-        checks = self.check_edits([(key, target) for key, target, _ in edits])
-        self._refuse_invalid(checks)
+        too_deep = [e for k, _, r in edits if (e := nesting_error(r, f"{k}.result")) is not None]
+        if too_deep:
+            raise InvalidInput("A result is nested too deeply", too_deep)
+        checks = self.preview_edits([(key, target) for key, target, _ in edits])
         for check, (_, _, result) in zip(checks, edits, strict=True):
             self._record_edit(check, actor, reason, result)
+        self._follow_rules(actor)
         return checks
 
     def _refuse_invalid(self, checks: list[EditCheck]) -> None:
@@ -330,7 +385,7 @@ class RegistrationJob(JobQueries, Aggregate):
             raise IllegalTransition(f"Job {self.id} already has Step 6 progress")
         for key in statuses:
             PLAN.sub_step(key)
-        well = all(statuses.get(k, {}).get("status") in ("completed", "skipped") for k in PLAN.keys)
+        well = all(statuses.get(k, {}).get("status") in SETTLED_WELL for k in PLAN.keys)
         self.trigger_event(
             self.LegacyProgressImported,
             actor=actor,
@@ -338,8 +393,3 @@ class RegistrationJob(JobQueries, Aggregate):
             context=context,
             job_status=JobStatus.COMPLETED if well else JobStatus.FAILED,
         )
-
-
-def started_at(job: RegistrationJob) -> datetime | None:
-    """When Step 6 first started for `job`, if it has."""
-    return min((s.started_at for s in job.sub_steps.values() if s.started_at), default=None)

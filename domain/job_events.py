@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.job_state import SubStepState
+from domain.plan import PHASES
 from domain.status import JobStatus, SubStepStatus
 
 _S = SubStepStatus
@@ -61,9 +62,23 @@ class PhaseStarted(Aggregate.Event):
 
 
 class PhaseCompleted(Aggregate.Event):
+    """A phase settled: `status` is `completed` or `failed`, and is the phase's true word."""
+
     TOPIC = _T + "PhaseCompleted"
     phase: str
     status: str
+
+    def apply(self, job: Any) -> None:
+        job.phase_marks[self.phase] = self.status
+
+
+class PhaseReopened(Aggregate.Event):
+    """A settled phase has work again (a resume or a reset): `status` is what it is now."""
+
+    TOPIC = _T + "PhaseReopened"
+    phase: str
+    status: str
+    previous_status: str
 
     def apply(self, job: Any) -> None:
         job.phase_marks[self.phase] = self.status
@@ -125,6 +140,7 @@ class SubStepCompleted(Aggregate.Event):
         state.result = self.result
         state.error = None
         state.transient = None
+        job.completed_here = job.completed_here | {self.sub_step}
 
 
 class SubStepFailed(Aggregate.Event):
@@ -188,6 +204,8 @@ class ManualStatusSet(Aggregate.Event):
         state.retry_at = None
         state.result = self.result
         state.error = None if self.status != _S.FAILED else f"marked failed: {self.reason}"
+        if self.status == _S.COMPLETED:
+            job.completed_here = job.completed_here | {self.sub_step}
         job.status = self.job_status
 
 
@@ -213,16 +231,35 @@ class EditRefused(Aggregate.Event):
 
 
 class ResumeRequested(Aggregate.Event):
+    """A stopped job resumes: `resuming_from` is the seed's last complete phase (None: none),
+    `resume_plan` the phase where work resumes and the sub-steps that will run, in plan order;
+    `new_generations` the failed-for-good sub-steps whose next call uses a new key."""
+
     TOPIC = _T + "ResumeRequested"
+    class_version = 2
     actor: str
     reason: str | None
     resuming_from: str | None
+    resume_plan: dict[str, Any]
     fresh_attempts: list[str]
+    new_generations: dict[str, int]
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Version 1 named the phase where work started; its sub-steps were not recorded."""
+        started_in = state["resuming_from"]
+        phases = PHASES
+        index = phases.index(started_in) if started_in in phases else len(phases)
+        state["resuming_from"] = phases[index - 1] if index > 0 else None
+        state["resume_plan"] = {"phase": started_in, "sub_steps": None}
+        state["new_generations"] = {}
 
     def apply(self, job: Any) -> None:
         for key in self.fresh_attempts:
             job.sub_steps[key].status = _S.PENDING
             job.sub_steps[key].run_attempts = 0
+        for key, generation in self.new_generations.items():
+            job.sub_steps[key].generation = generation
         job.status = JobStatus.IN_PROGRESS
 
 

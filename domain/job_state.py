@@ -9,11 +9,11 @@ from typing import Any
 from domain.context import fold_context
 from domain.editing import display_statuses
 from domain.plan import PLAN
+from domain.progress_rules import ResumePlan, last_complete_phase, plan_resume
 from domain.status import SETTLED_WELL, JobStatus, PhaseStatus, SubStepStatus
 
 _S = SubStepStatus
 SETTLED = frozenset({_S.COMPLETED, _S.SKIPPED, _S.FAILED, _S.BLOCKED})
-ACTIVE = frozenset({_S.IN_PROGRESS, _S.RETRYING})
 
 
 @dataclass
@@ -53,6 +53,7 @@ class JobQueries:
     sub_steps: dict[str, SubStepState]
     step6_started: bool
     imported_context: dict[str, Any] | None
+    completed_here: frozenset[str] = frozenset()
 
     def statuses(self) -> dict[str, str]:
         return {k: str(s.status) for k, s in self.sub_steps.items()}
@@ -63,7 +64,7 @@ class JobQueries:
     @property
     def context(self) -> dict[str, Any]:
         results = {k: s.result for k, s in self.sub_steps.items()}
-        return fold_context(self.statuses(), results, self.imported_context)
+        return fold_context(self.statuses(), results, self.imported_context, self.completed_here)
 
     def phase_statuses(self, shown: dict[str, str] | None = None) -> dict[str, str]:
         """Each phase's status, from the sub-steps' shown statuses (computed when not given)."""
@@ -108,17 +109,14 @@ class JobQueries:
                 break
         return ready
 
-    def resume_point(self) -> str | None:
-        """The phase a resume would start in: the first with work left, or None."""
-        for phase in PLAN.phases:
-            if any(self.sub_steps[k].status not in SETTLED_WELL for k in PLAN.in_phase(phase)):
-                return phase
-        return None
-
     def last_completed_phase(self) -> str | None:
-        phases = self.phase_statuses()
-        done = [p for p in PLAN.phases if phases[p] == PhaseStatus.COMPLETED]
-        return done[-1] if done else None
+        """The seed's last complete phase: the last of the phases completed in order."""
+        return last_complete_phase(self.phase_statuses())
+
+    def resume_plan(self) -> ResumePlan:
+        """What a resume would do now: where it resumes, what runs, which keys change."""
+        failures = {k: (s.transient, s.generation) for k, s in self.sub_steps.items()}
+        return plan_resume(self.statuses(), self.phase_statuses(), failures, self.context)
 
     def idempotency_key(self, key: str) -> str:
         return f"{self.id}:{key}:{self.sub_steps[key].generation}"

@@ -11,6 +11,17 @@ PHASES: tuple[str, ...] = ("phase1", "phase2", "phase3", "phase4")
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A context flag a sub-step needs besides its dependencies, and why it is skipped without."""
+
+    context_key: str
+    unmet_reason: str
+
+
+MENU_IMPORTED = Condition("menuImportSucceeded", "menu import did not succeed")
+
+
+@dataclass(frozen=True)
 class SubStep:
     """One external call of Step 6: where it sits, what it needs, what it calls."""
 
@@ -18,6 +29,7 @@ class SubStep:
     phase: str
     depends_on: tuple[str, ...]
     endpoint: str
+    runs_if: Condition | None = None
 
 
 SUB_STEPS: tuple[SubStep, ...] = (
@@ -58,8 +70,16 @@ SUB_STEPS: tuple[SubStep, ...] = (
         ("createOnboardingUser", "restaurantRegistration"),
         "/api/registration/update-onboarding-record",
     ),
-    SubStep("optionSets", "phase3", ("menuImport",), "/api/registration/add-option-sets"),
-    SubStep("itemTags", "phase4", ("menuImport",), "/api/registration/add-item-tags"),
+    SubStep(
+        "optionSets",
+        "phase3",
+        ("menuImport",),
+        "/api/registration/add-option-sets",
+        MENU_IMPORTED,
+    ),
+    SubStep(
+        "itemTags", "phase4", ("menuImport",), "/api/registration/add-item-tags", MENU_IMPORTED
+    ),
 )
 
 
@@ -130,6 +150,11 @@ class Plan:
 
     def in_phase(self, phase: str) -> tuple[str, ...]:
         return self._in_phase.get(phase, ())
+
+    @property
+    def conditional(self) -> tuple[SubStep, ...]:
+        """Sub-steps that run only when a context flag is set, in plan order."""
+        return tuple(s for s in self._by_key.values() if s.runs_if is not None)
 
 
 PLAN = Plan(PHASES, SUB_STEPS)

@@ -71,6 +71,19 @@ class RetryPolicy:
             delay = max(delay, min(retry_after, self.retry_after_cap))
         return delay
 
+    def delay_when_full(self, random_fraction: float, retry_after: float | None = None) -> float:
+        """Seconds to wait after an over-capacity answer (a 429), which uses up no attempt.
+
+        The backoff does not grow: the server's Retry-After (capped), else the first delay,
+        lengthened by jitter only, so no retry comes back before the server asked.
+        """
+        if not 0 <= random_fraction < 1:
+            raise ValueError(f"random_fraction must be in [0, 1), got {random_fraction}")
+        base = self.initial_delay
+        if retry_after is not None and math.isfinite(retry_after):
+            base = min(max(retry_after, 0.0), self.retry_after_cap)
+        return base * (1 + self.jitter * random_fraction)
+
     def _backoff(self, attempt: int) -> float:
         if self.initial_delay == 0:
             return 0.0

@@ -54,8 +54,7 @@ def schema_lock(settings: Settings) -> Iterator[None]:
     if not settings.is_postgres:
         yield
         return
-    parts = settings.postgres_parts()
-    with psycopg.connect(**parts, autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(settings.postgres_conninfo(), autocommit=True, connect_timeout=5) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
         try:
             yield
@@ -80,6 +79,7 @@ def library_env(settings: Settings) -> dict[str, str]:
             POSTGRES_PORT=parts["port"],
             POSTGRES_USER=parts["user"],
             POSTGRES_PASSWORD=parts["password"],
+            POSTGRES_EXTRA_CONNINFO=settings.postgres_extra(),
             POSTGRES_POOL_SIZE=str(settings.postgres_pool_size),
             POSTGRES_MAX_OVERFLOW=str(settings.postgres_pool_size),
             POSTGRES_CONNECT_TIMEOUT="5",

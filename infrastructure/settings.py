@@ -5,12 +5,14 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 from typing import Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.exceptions import RegflowError
+from domain.plan import PLAN
 
 SIMULATOR = "simulator"
 
@@ -24,6 +26,30 @@ class RegistrationApiMissing(RegflowError):
             "to the built-in simulator. Set it to the registration API's base URL, or to "
             "'simulator' to run against the simulator on purpose."
         )
+
+
+LIBRARY_PARAMETERS = frozenset({"host", "port", "user", "password", "dbname"})
+
+
+def parse_limits(text: str | None) -> dict[str, int]:
+    """`menuImport=2,uploadImages=2` as a mapping; a clear ValueError for anything else."""
+    limits: dict[str, int] = {}
+    for raw in (text or "").split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        key, sign, value = (part.strip() for part in item.partition("="))
+        if not sign or not key:
+            raise ValueError(f"{item!r} is not of the form subStep=N")
+        if key not in PLAN.keys:
+            known = ", ".join(PLAN.keys)
+            raise ValueError(f"unknown sub-step {key!r} (known: {known})")
+        if key in limits:
+            raise ValueError(f"sub-step {key!r} is given twice")
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"the limit of {key} must be a whole number >= 1, got {value!r}")
+        limits[key] = int(value)
+    return limits
 
 
 class Settings(BaseSettings):
@@ -44,9 +70,23 @@ class Settings(BaseSettings):
     max_concurrent_calls: int = Field(default=32, ge=1)
     role: Literal["all", "api", "worker"] = "all"
     worker_id: str | None = None
+    default_org: str = Field(default="dev", min_length=1)
+    log_format: Literal["text", "json"] = "text"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     postgres_pool_size: int = Field(default=5, ge=1)
+    api_max_in_flight: int | None = Field(default=None, ge=1)
+    api_rate_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    api_limits: str | None = None
+
+    @field_validator("api_limits")
+    @classmethod
+    def _valid_limits(cls, value: str | None) -> str | None:
+        try:
+            parse_limits(value)
+        except ValueError as exc:
+            raise ValueError(f"REGFLOW_API_LIMITS: {exc}") from None
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -101,12 +141,22 @@ class Settings(BaseSettings):
         """A stable identity: the same host and data location give the same worker."""
         return self.worker_id or f"{socket.gethostname()}:{self.data_location}"
 
+    def postgres_conninfo(self) -> str:
+        """The database URL as a libpq connection string: every parameter kept, values quoted."""
+        return make_conninfo(self.database_url)
+
     def postgres_parts(self) -> dict[str, str]:
-        parts = urlsplit(self.database_url)
+        """The five parameters the eventsourcing library takes, with libpq's defaults filled in."""
+        parts = conninfo_to_dict(self.database_url)
         return {
-            "host": parts.hostname or "127.0.0.1",
-            "port": str(parts.port or 5432),
-            "user": unquote(parts.username or "postgres"),
-            "password": unquote(parts.password or ""),
-            "dbname": parts.path.lstrip("/") or "postgres",
+            "host": str(parts.get("host") or "127.0.0.1"),
+            "port": str(parts.get("port") or 5432),
+            "user": str(parts.get("user") or "postgres"),
+            "password": str(parts.get("password") or ""),
+            "dbname": str(parts.get("dbname") or "postgres"),
         }
+
+    def postgres_extra(self) -> str:
+        """The URL's other parameters (sslmode, options, ...) as a connection string."""
+        parts = conninfo_to_dict(self.database_url)
+        return make_conninfo("", **{k: v for k, v in parts.items() if k not in LIBRARY_PARAMETERS})

@@ -38,9 +38,8 @@ class Database:
         # Its commits need not wait for the disk: a view row and its tracking are lost or
         # kept together, and lost ones are applied again from the log.
         if self.is_postgres:
-            parts = self._settings.postgres_parts()
             conn = psycopg.connect(
-                **parts,
+                self._settings.postgres_conninfo(),
                 autocommit=True,
                 row_factory=dict_row,
                 application_name=CONNECTION_NAME,
@@ -96,10 +95,9 @@ class Database:
     def _read_pool(self) -> ConnectionPool[Any]:
         with self._pool_guard:
             if self._pool is None:
-                parts = self._settings.postgres_parts()
                 self._pool = ConnectionPool(
+                    self._settings.postgres_conninfo(),
                     kwargs={
-                        **parts,
                         "autocommit": True,
                         "row_factory": dict_row,
                         "application_name": CONNECTION_NAME,

@@ -115,11 +115,21 @@ class ViewQueries:
         )
         return [r | {"data": loads(r["data"])} for r in rows]
 
-    def runnable_job_ids(self, limit: int = 1000) -> list[str]:
-        """Jobs whose status is in_progress (work to pick up after a crash)."""
+    def ids_starting_with(
+        self, kind: str, prefix: str, organisation_id: str | None = None, limit: int = 2
+    ) -> list[str]:
+        """Ids of jobs or batches (`kind`) that start with `prefix` (hex digits and dashes)."""
+        table, column = {
+            "job": (self.schema.jobs, "job_id"),
+            "batch": (self.schema.batches, "batch_id"),
+        }[kind]
+        if not prefix or any(c not in "0123456789abcdef-" for c in prefix):
+            return []
+        where, params = f"{column} LIKE ?", [f"{prefix}%"]
+        if organisation_id:
+            where, params = f"{where} AND organisation_id = ?", [*params, organisation_id]
         rows = self.db.fetch(
-            f"SELECT job_id FROM {self.schema.jobs} WHERE status = 'in_progress'"
-            " ORDER BY updated_at LIMIT ?",
-            (int(limit),),
+            f"SELECT {column} AS id FROM {table} WHERE {where} ORDER BY {column} LIMIT ?",
+            (*params, int(limit)),
         )
-        return [r["job_id"] for r in rows]
+        return [r["id"] for r in rows]

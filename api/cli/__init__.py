@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
 
+from api.cli.output import escape_control
 from domain.exceptions import RegflowError
 
 
@@ -33,11 +35,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return quiet_on_closed_pipe()
     except RegflowError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {escape_control(exc.message)}", file=sys.stderr)
         for detail in exc.errors if exc.errors != [exc.message] else []:
-            print(f"  - {detail}", file=sys.stderr)
+            print(f"  - {escape_control(detail)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def quiet_on_closed_pipe() -> int:
+    """The reader went away (`regflow events J --json | head -1`): end quietly, as `yes` does.
+
+    Standard output is pointed at /dev/null so the interpreter's last flush cannot fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141

@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from rich.console import Console
 from rich.table import Table
 
+from api.cli.ids import full_id
+from api.cli.output import cells, console, escape_text
 from domain.event_names import public_event_name
 from domain.secrets import redact
 from infrastructure.settings import Settings
@@ -77,15 +78,18 @@ def within(event: Any, since: datetime | None, until: datetime | None) -> bool:
     )
 
 
-def short(data: dict[str, Any], width: int = 90) -> str:
+def short(data: dict[str, Any], width: int | None = 90) -> str:
+    """The data as compact JSON, cut at `width` characters (None: never cut)."""
     text = json.dumps(data, default=json_default, separators=(",", ":"))
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return text if width is None or len(text) <= width else text[: width - 1] + "…"
 
 
 def print_events(records: Iterable[dict[str, Any]], as_json: bool, title: str) -> int:
     """Records as JSON lines, or as a table; returns how many were shown."""
     count = 0
-    table = Table(title=title, show_lines=False)
+    out = console()
+    width = 90 if out.is_terminal else None
+    table = Table(title=escape_text(title), show_lines=False)
     for column in ("version", "at", "type", "actor", "reason", "data"):
         table.add_column(column, overflow="fold")
     for record in records:
@@ -94,15 +98,17 @@ def print_events(records: Iterable[dict[str, Any]], as_json: bool, title: str) -
             write_json(record)
             continue
         table.add_row(
-            str(record["version"]),
-            record["at"],
-            record["type"],
-            record["actor"] or "",
-            record["reason"] or "",
-            short(record["data"]),
+            *cells(
+                record["version"],
+                record["at"],
+                record["type"],
+                record["actor"],
+                record["reason"],
+                short(record["data"], width),
+            )
         )
     if not as_json:
-        Console().print(table)
+        out.print(table)
     return count
 
 
@@ -110,6 +116,7 @@ def show_events(args: argparse.Namespace) -> int:
     """The job's log, filtered; exit 0 even when the filters leave nothing."""
     types = {t.strip().lower() for t in (args.type or []) for t in t.split(",") if t.strip()}
     with open_store() as app:
+        args.job = full_id(app, "job", args.job)
         job = app.job(args.job)
         events = [
             e
@@ -122,7 +129,7 @@ def show_events(args: argparse.Namespace) -> int:
         records = [r for r in records if r["actor"] == args.actor]
     shown = print_events(records, args.json, f"events of job {args.job}")
     if not args.json and not shown:
-        Console(stderr=True).print("no events match these filters")
+        console(stderr=True).print("no events match these filters")
     return 0
 
 

@@ -6,11 +6,11 @@ import argparse
 import sys
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from api.cli.audit import open_store, write_json
+from api.cli.output import cells, console, escape_text
 from domain.exceptions import RegflowError
 from infrastructure.chain.hashing import ChainedRecorder
 from infrastructure.chain.verify import ChainReport, verify_chain
@@ -29,7 +29,7 @@ def check_log(app: Registrations, show_progress: bool) -> ChainReport:
         return verify_chain(recorder.chain_rows(), orphans, key=recorder.chain_key)
     total = int(recorder.max_notification_id() or 0)
     columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=console(stderr=True), transient=True) as bar:
         task = bar.add_task("verify", total=total)
         advance = lambda n: bar.advance(task, n)  # noqa: E731
         return verify_chain(recorder.chain_rows(), orphans, advance, recorder.chain_key)
@@ -60,33 +60,33 @@ def report_record(report: ChainReport) -> dict[str, Any]:
 
 
 def print_report(record: dict[str, Any]) -> None:
-    console = Console()
+    """The report for a reader; on a pipe every aggregate id is listed in full."""
+    out = console()
     unchained = record["unchained_aggregates"]
-    console.print(
+    out.print(
         f"{record['aggregates']} aggregates, {record['events']} events, "
         f"{record['chained_events']} chained"
     )
     if unchained:
-        listed = ", ".join(unchained[:SHOWN_UNCHAINED]) + (
-            " …" if len(unchained) > SHOWN_UNCHAINED else ""
-        )
-        console.print(f"[yellow]{len(unchained)} aggregates predate the chain[/yellow]: {listed}")
+        shown = unchained[:SHOWN_UNCHAINED] if out.is_terminal else unchained
+        listed = ", ".join(cells(*shown)) + (" …" if len(shown) < len(unchained) else "")
+        out.print(f"[yellow]{len(unchained)} aggregates predate the chain[/yellow]: {listed}")
     for item in record["partially_chained"]:
-        console.print(
-            f"[yellow]{item['aggregate_id']}[/yellow]: chained from version "
+        out.print(
+            f"[yellow]{escape_text(item['aggregate_id'])}[/yellow]: chained from version "
             f"{item['chained_from']}, earlier versions predate the chain"
         )
     if record["ok"]:
-        console.print("[green]log intact[/green]: every chained event matches its hash")
+        out.print("[green]log intact[/green]: every chained event matches its hash")
         return
     table = Table(title="[red]the log was tampered with[/red]")
     for column in ("aggregate", "version", "kind", "what"):
         table.add_column(column, overflow="fold")
     for problem in record["problems"]:
         table.add_row(
-            problem["aggregate_id"], str(problem["version"]), problem["kind"], problem["message"]
+            *cells(problem["aggregate_id"], problem["version"], problem["kind"], problem["message"])
         )
-    console.print(table)
+    out.print(table)
 
 
 def verify_log(args: argparse.Namespace) -> int:

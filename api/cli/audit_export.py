@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
-from rich.console import Console
-
 from api.cli.audit import event_record, iso_time, open_store, within, write_json
+from api.cli.ids import full_id
+from api.cli.output import console, escape_text
 from domain.exceptions import NotFound
 from infrastructure.usecases.registrations import Registrations
 
@@ -50,6 +50,7 @@ def export(args: argparse.Namespace) -> int:
         out = stack.enter_context(open(args.output, "w")) if args.output else sys.stdout
         app = stack.enter_context(open_store())
         if args.batch:
+            args.batch = full_id(app, "batch", args.batch)
             events: Any = batch_events(app, args.batch)
         else:
             events = organisation_events(app, args.org)
@@ -62,7 +63,7 @@ def export(args: argparse.Namespace) -> int:
     if args.org and not found:
         raise NotFound(f"No batches or jobs of organisation {args.org}")
     if args.output:
-        Console(stderr=True).print(f"wrote {count} events to {args.output}")
+        console(stderr=True).print(f"wrote {count} events to {escape_text(args.output)}")
     return 0
 
 
@@ -81,4 +82,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--since", type=iso_time, help="only events at or after this ISO time")
     parser.add_argument("--until", type=iso_time, help="only events at or before this ISO time")
     parser.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    parser.add_argument(
+        "--json", action="store_true", help="JSON lines (what export always writes; for symmetry)"
+    )
     parser.set_defaults(handler=export)

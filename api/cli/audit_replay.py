@@ -6,11 +6,12 @@ import argparse
 import sys
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.cli.audit import open_store, write_json
+from api.cli.ids import full_id
+from api.cli.output import cells, console
 from domain.exceptions import RegflowError
 from projections.offline.rebuild import Difference, rebuild_all, verify
 
@@ -26,26 +27,33 @@ def difference_record(difference: Difference) -> dict[str, Any]:
 
 
 def print_differences(differences: list[Difference]) -> None:
-    console = Console()
+    out = console()
     if not differences:
-        console.print("[green]no drift[/green]: the read models equal a rebuild from the log")
+        out.print("[green]no drift[/green]: the read models equal a rebuild from the log")
         return
     table = Table(title=f"[red]{len(differences)} differences between live views and the log[/red]")
     for column in ("view", "row", "field", "live", "rebuilt"):
         table.add_column(column, overflow="fold")
     for d in differences:
-        table.add_row(d.view, d.key, d.field, repr(d.live), repr(d.rebuilt))
-    console.print(table)
+        table.add_row(*cells(d.view, d.key, d.field, repr(d.live), repr(d.rebuilt)))
+    out.print(table)
 
 
 def replay(args: argparse.Namespace) -> int:
     """Exit 0 when the views match the log, 1 on drift, 2 when the check could not run."""
     if not args.verify:
-        print("regflow replay: nothing to do without --verify", file=sys.stderr)
+        print(
+            "regflow replay --verify rebuilds the read models (job progress, batches, timelines)"
+            " from the event log in scratch tables and compares them with the live ones;"
+            " it changes nothing. Add --job JOB for one job, --json for JSON lines."
+            " `regflow rebuild-projections` replaces the live read models with a rebuild.",
+            file=sys.stderr,
+        )
         return 2
     try:
         with open_store() as app:
             if args.job:
+                args.job = full_id(app, "job", args.job)
                 app.job(args.job)
             differences = verify(app.settings, app, args.job)
     except RegflowError as exc:
@@ -54,6 +62,8 @@ def replay(args: argparse.Namespace) -> int:
     if args.json:
         for difference in differences:
             write_json(difference_record(difference))
+        if not differences:
+            print("no drift: the read models equal a rebuild from the log", file=sys.stderr)
     else:
         print_differences(differences)
     return 1 if differences else 0
@@ -67,8 +77,10 @@ def rebuild(args: argparse.Namespace) -> int:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    console = Console(stderr=True)
-    with open_store() as app, Progress(*columns, console=console, disable=args.json) as bar:
+    with (
+        open_store() as app,
+        Progress(*columns, console=console(stderr=True), disable=args.json) as bar,
+    ):
         task = bar.add_task("rebuild", total=None)
         position = rebuild_all(
             app.settings, app, lambda at, stop: bar.update(task, completed=at, total=stop)
@@ -76,7 +88,7 @@ def rebuild(args: argparse.Namespace) -> int:
     if args.json:
         write_json({"rebuilt_to_position": position})
     else:
-        Console().print(f"[green]rebuilt[/green] every view up to log position {position}")
+        console().print(f"[green]rebuilt[/green] every view up to log position {position}")
     return 0
 
 

@@ -6,10 +6,11 @@ import argparse
 import json
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from api.cli.audit import iso_time, json_default, open_store, write_json
+from api.cli.ids import full_id
+from api.cli.output import cells, console, escape_text
 from domain.job import RegistrationJob
 from domain.plan import PLAN
 from domain.secrets import redact
@@ -40,42 +41,51 @@ def state_record(job: RegistrationJob) -> dict[str, Any]:
             for key, state in job.sub_steps.items()
         },
         "context": redact(json.loads(json.dumps(job.context, default=json_default))),
+        "resume": job.resume_plan().as_answer() if job.step6_started else None,
     }
 
 
+def resume_line(resume: dict[str, Any] | None) -> str:
+    """What a resume would do, in the words of the API's answer and the timeline."""
+    if resume is None:
+        return "resume: Step 6 never started"
+    plan = resume["resume_plan"]
+    done = resume["resuming_from"] or "none"
+    where = f"resumes in {plan['phase']} with {', '.join(plan['sub_steps'])}"
+    return f"resume: last complete phase {done}, " + (where if plan["phase"] else "nothing to run")
+
+
 def print_state(record: dict[str, Any]) -> None:
-    console = Console()
+    out = console()
     phases = ", ".join(f"{p} {s}" for p, s in record["phases"].items())
-    console.print(
+    out.print(
         f"[bold]job {record['job_id']}[/bold] version {record['version']} "
-        f"(as of {record['as_of']}): [bold]{record['status']}[/bold]"
+        f"(as of {record['as_of']}): [bold]{escape_text(record['status'])}[/bold]"
     )
-    console.print(f"phases: {phases}")
+    out.print(f"phases: {escape_text(phases)}")
     api = record["registration_api"]
-    console.print(
-        "registration API: " + (api if api else "not recorded (no worker claimed it)"),
-        markup=False,
+    out.print(
+        "registration API: " + escape_text(api if api else "not recorded (no worker claimed it)")
     )
+    out.print(escape_text(resume_line(record["resume"])))
     table = Table()
     for column in ("phase", "sub-step", "status", "attempts", "error"):
         table.add_column(column, overflow="fold")
     for key, item in record["sub_steps"].items():
         colour = COLOURS.get(item["status"], "yellow")
-        table.add_row(
-            item["phase"],
-            key,
-            f"[{colour}]{item['status']}[/{colour}]",
-            str(item["attempts"]),
-            item["error"] or "",
+        phase, name, status, attempts, error = cells(
+            item["phase"], key, item["status"], item["attempts"], item["error"]
         )
-    console.print(table)
+        table.add_row(phase, name, f"[{colour}]{status}[/{colour}]", attempts, error)
+    out.print(table)
     context = {k: v for k, v in record["context"].items() if k != "results"}
-    console.print("context:", json.dumps(context, default=json_default))
+    out.print("context:", escape_text(json.dumps(context, default=json_default)))
 
 
 def show_state(args: argparse.Namespace) -> int:
     """Print the job as it was; exit 1 if it or that moment does not exist."""
     with open_store() as app:
+        args.job = full_id(app, "job", args.job)
         record = state_record(app.job_as_of(args.job, None, args.at, args.version))
     if args.json:
         write_json(record)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 from importlib.metadata import PackageNotFoundError, version
 
-from rich.console import Console
-
+from api.cli.output import console, escape_text
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -18,6 +18,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     check = commands.add_parser(
         "check-db", help="connect to the store, create its tables, and report on it"
     )
+    check.add_argument("--json", action="store_true", help="one JSON document instead of text")
     check.set_defaults(handler=check_db)
 
 
@@ -33,16 +34,20 @@ def print_version(_: argparse.Namespace) -> int:
     return 0
 
 
-def check_db(_: argparse.Namespace) -> int:
+def check_db(args: argparse.Namespace) -> int:
     """Connect, create tables if missing, and say what the store holds."""
     settings = Settings()
-    console = Console()
     app = Registrations(settings)
     try:
         head = app.recorder.max_notification_id() or 0
         kind = "PostgreSQL" if settings.is_postgres else "SQLite"
-        console.print(f"[green]ok[/green] {kind} store at {settings.data_location}")
-        console.print(f"events stored: {head}")
     finally:
         app.close()
+    if args.json:
+        record = {"ok": True, "store": kind, "location": settings.data_location, "events": head}
+        print(json.dumps(record))
+        return 0
+    out = console()
+    out.print(f"[green]ok[/green] {kind} store at {escape_text(settings.data_location)}")
+    out.print(f"events stored: {head}")
     return 0

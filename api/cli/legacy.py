@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
-from rich.console import Console
 from rich.table import Table
 
 from api.cli.audit import open_store, write_json
+from api.cli.output import cells, console
 from domain.exceptions import InvalidInput
 from infrastructure.legacy import LegacyJob, export_entries, parse_job
 from infrastructure.usecases.registrations import LegacyEntry, Registrations, validated_restaurant
@@ -63,7 +63,7 @@ def import_group(app: Registrations, organisation: str, name: str, group: list[C
     for (outcome, job), imported in zip(group, jobs, strict=True):
         outcome.update(
             job_status=str(imported.status),
-            resuming_from=imported.resume_point(),
+            **imported.resume_plan().as_answer(),
             context_source=job.context_source,
             batch_name=name,
         )
@@ -94,16 +94,15 @@ def print_outcomes(outcomes: list[dict[str, Any]]) -> None:
             notes.insert(
                 0,
                 f"{item['job_status']}, context {item['context_source']}, "
-                f"resume from {item['resuming_from'] or '-'}",
+                f"last complete phase {item['resuming_from'] or '-'}, "
+                f"resumes in {item['resume_plan']['phase'] or '-'}",
             )
-        table.add_row(
-            str(item["index"]),
-            str(item["legacy_id"] or ""),
-            item["job_id"] or "",
-            f"[{colour}]{item['outcome']}[/{colour}]",
-            "\n".join(notes),
+        index, legacy_id, job_id, outcome = cells(
+            item["index"], item["legacy_id"], item["job_id"], item["outcome"]
         )
-    Console().print(table)
+        details = "\n".join(cells(*notes))
+        table.add_row(index, legacy_id, job_id, f"[{colour}]{outcome}[/{colour}]", details)
+    console().print(table)
 
 
 def import_legacy(args: argparse.Namespace) -> int:

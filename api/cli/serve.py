@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import secrets
 import sys
+from pathlib import Path
 
 import uvloop
 from aiohttp import web
 
 from api.runtime import build_app
+from infrastructure.logs import configure_logging
 from infrastructure.settings import Settings
-
-DEV_ORGANISATION = "dev"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,16 +31,40 @@ def configured(args: argparse.Namespace) -> tuple[Settings, str | None]:
     overrides = {k: getattr(args, k) for k in ("host", "port", "role") if getattr(args, k)}
     dev_key = None
     if not settings.jwt_secret and not settings.api_keys:
-        dev_key = secrets.token_urlsafe(24)
-        overrides["api_keys"] = f"{DEV_ORGANISATION}:{dev_key}"
+        dev_key = development_key(settings)
+        overrides["api_keys"] = f"{settings.default_org}:{dev_key}"
     return Settings.model_validate(settings.model_dump() | overrides), dev_key
+
+
+def dev_key_file(settings: Settings) -> Path:
+    """Where the development API key is kept: beside the SQLite file, like the secret key."""
+    if settings.is_postgres or settings.sqlite_path in ("", ":memory:"):
+        return Path(".regflow-api-key").resolve()
+    return Path(settings.sqlite_path).resolve().with_suffix(".api-key")
+
+
+def development_key(settings: Settings) -> str:
+    """The development API key, made once and kept, so a restart does not sign everyone out."""
+    path = dev_key_file(settings)
+    if settings.sqlite_path == ":memory:":
+        return secrets.token_urlsafe(24)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        kept = path.read_text(encoding="utf-8").strip()
+        if kept:
+            return kept
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)
+    key = secrets.token_urlsafe(24)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key
 
 
 def serve_command(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     settings, dev_key = configured(args)
+    configure_logging(settings)
     if not settings.secret_key:
         print(
             "warning: REGFLOW_SECRET_KEY is unset; secrets at rest use a development key "
@@ -48,7 +72,9 @@ def serve_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if dev_key:
-        print(f"development API key (organisation '{DEV_ORGANISATION}'): {dev_key}")
+        org = settings.default_org
+        print(f"development API key (organisation '{org}', kept in {dev_key_file(settings)}):")
+        print(f"  {dev_key}")
         print(f"  send: Authorization: Bearer {dev_key}")
     url = f"http://{settings.host}:{settings.port}"
     web.run_app(

@@ -19,4 +19,5 @@ async def batch_jobs(request: web.Request) -> web.Response:
     page = await services.run(
         services.views.job_page, summary["id"], query.limit, query.after, query.status, query.q
     )
-    return ok(jobs=page.jobs, next_after=page.next_after, limit=query.limit, total=page.total)
+    jobs = services.waiting_for_capacity(page.jobs)
+    return ok(jobs=jobs, next_after=page.next_after, limit=query.limit, total=page.total)

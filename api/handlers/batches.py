@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 from aiohttp import web
 
 from api import parsing
@@ -10,7 +12,7 @@ from api.caching import etag, not_modified, tagged
 from api.presenters import batch_created, ok, progress_job
 from api.schemas import Page, StartStep6
 from api.schemas_batches import BatchQuery, CreateOptions
-from api.services import SETTLE_TIMEOUT, services_of
+from api.services import SETTLE_TIMEOUT, Services, services_of
 from api.uploads import BATCH_SETTING, batch_input
 
 SETTLE_SECONDS_PER_JOB = 0.002  # the views fold a new job in well under 1 ms; leave room
@@ -50,26 +52,40 @@ async def get_batch(request: web.Request) -> web.Response:
     if options.brief:
         tag = etag("brief", f"{summary['updated_at']}.{summary['status']}.{summary['total']}")
     else:
-        tag = etag("batch", await services.run(services.views.batch_tag, summary["id"]))
+        tag = etag("batch", await _content_token(services, summary["id"]))
     if unchanged := not_modified(request, tag):
         return unchanged
     if options.brief:
         return tagged(ok(batch=summary), tag)
-    jobs = await services.run(services.views.job_summaries, summary["id"])
-    return tagged(ok(batch=summary | {"jobs": list(jobs)}), tag)
+    jobs = services.waiting_for_capacity(
+        await services.run(services.views.job_summaries, summary["id"])
+    )
+    waiting = sum(j["waiting_for_capacity"] for j in jobs)
+    return tagged(ok(batch=summary | {"jobs": jobs, "waiting_for_capacity": waiting}), tag)
 
 
 async def batch_progress(request: web.Request) -> web.Response:
     """Exact counters of a batch and each job's status and phase."""
     caller, services = caller_of(request), services_of(request)
     summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
-    tag = etag("progress", await services.run(services.views.batch_tag, summary["id"]))
+    tag = etag("progress", await _content_token(services, summary["id"]))
     if unchanged := not_modified(request, tag):
         return unchanged
-    jobs = await services.run(services.views.job_summaries, summary["id"])
+    jobs = services.waiting_for_capacity(
+        await services.run(services.views.job_summaries, summary["id"])
+    )
     counters = {k: summary.get(k) for k in COUNTERS}
-    answer = ok(batch_id=summary["id"], **counters, jobs=[progress_job(j) for j in jobs])
+    waiting = sum(j["waiting_for_capacity"] for j in jobs)
+    progress = [progress_job(j) for j in jobs]
+    answer = ok(batch_id=summary["id"], **counters, waiting_for_capacity=waiting, jobs=progress)
     return tagged(answer, tag)
+
+
+async def _content_token(services: Services, batch_id: str) -> str:
+    """Changes when the batch's jobs change, or when which jobs wait for API capacity does."""
+    versions = await services.run(services.views.batch_tag, batch_id)
+    waiting = services.flow.waiting_job_ids() if services.flow is not None else set()
+    return f"{versions}.{zlib.crc32(','.join(sorted(waiting)).encode()):x}"
 
 
 async def start_step6(request: web.Request) -> web.Response:

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from api import parsing
 from api.auth import caller_of
-from api.presenters import ok
+from api.presenters import ok, validation_answer
 from api.schemas import BulkEdit, Reset, SubStepEdit
 from api.services import services_of
 
@@ -16,8 +16,7 @@ async def edit_sub_step(request: web.Request) -> web.Response:
     caller, services = caller_of(request), services_of(request)
     key = parsing.sub_step_key(request)
     data = await parsing.body(request, SubStepEdit)
-    outcome = await services.run(
-        services.app.edit,
+    outcome = await services.edit(
         caller.organisation_id,
         request.match_info["jobId"],
         [(key, data.status, data.result)],
@@ -25,7 +24,6 @@ async def edit_sub_step(request: web.Request) -> web.Response:
         data.reason or "",
         data.dry_run,
     )
-    await services.settle(outcome.position)
     check = outcome.checks[0]
     return ok(
         sub_step=key,
@@ -43,8 +41,7 @@ async def edit_sub_steps(request: web.Request) -> web.Response:
     caller, services = caller_of(request), services_of(request)
     data = await parsing.body(request, BulkEdit)
     edits = [(u.sub_step, u.status, u.result) for u in data.updates]
-    outcome = await services.run(
-        services.app.edit,
+    outcome = await services.edit(
         caller.organisation_id,
         request.match_info["jobId"],
         edits,
@@ -52,7 +49,6 @@ async def edit_sub_steps(request: web.Request) -> web.Response:
         data.combined_reason() or "",
         data.dry_run,
     )
-    await services.settle(outcome.position)
     updates = [
         {"sub_step": c.sub_step, "status": c.target, "warnings": c.warnings, "reset": c.cascade}
         for c in outcome.checks
@@ -72,8 +68,7 @@ async def reset_sub_step(request: web.Request) -> web.Response:
     caller, services = caller_of(request), services_of(request)
     key = parsing.sub_step_key(request)
     data = await parsing.body(request, Reset, optional=True)
-    outcome = await services.run(
-        services.app.edit,
+    outcome = await services.edit(
         caller.organisation_id,
         request.match_info["jobId"],
         [(key, "pending", None)],
@@ -81,7 +76,6 @@ async def reset_sub_step(request: web.Request) -> web.Response:
         data.reason or "",
         data.dry_run,
     )
-    await services.settle(outcome.position)
     return ok(
         sub_step=key,
         reset=outcome.checks[0].cascade,
@@ -100,4 +94,4 @@ async def validation(request: web.Request) -> web.Response:
         request.match_info["jobId"],
         parsing.sub_step_key(request),
     )
-    return ok(**found)
+    return ok(**validation_answer(found))

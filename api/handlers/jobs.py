@@ -8,10 +8,13 @@ from api import parsing, presenters
 from api.auth import caller_of
 from api.caching import etag, not_modified, tagged
 from api.presenters import job_answer, ok
-from api.schemas import EventsQuery, Reasoned, StateQuery
+from api.schemas import EventsQuery, Reasoned, Resume, StateQuery
 from api.services import services_of
+from domain.exceptions import InvalidInput
 
 COMPLETED_NO_OP = "Job already completed; nothing to resume"
+DRY_RUN = "Dry run: this is what a resume would do; nothing was recorded"
+DRY_RUN = "Dry run: this is what a resume would do; nothing was recorded"
 
 
 async def get_job(request: web.Request) -> web.Response:
@@ -23,18 +26,20 @@ async def get_job(request: web.Request) -> web.Response:
 
 
 async def resume(request: web.Request) -> web.Response:
-    """Resume a stopped job from the first phase with work left."""
+    """Resume a stopped job: `resuming_from` is the last complete phase, `resume_plan` what runs."""
     caller, services = caller_of(request), services_of(request)
     job_id = request.match_info["jobId"]
-    await parsing.body(request, Reasoned, optional=True)
-    resuming_from, saved, changed = await services.run(
-        services.app.resume, caller.organisation_id, job_id, caller.actor
+    data = await parsing.body(request, Resume, optional=True)
+    plan, saved, changed = await services.run(
+        services.app.resume, caller.organisation_id, job_id, caller.actor, data.reason, data.dry_run
     )
+    if data.dry_run:
+        return ok(message=DRY_RUN, **plan.as_answer(), dry_run=True)
     if not changed:
-        return ok(message=COMPLETED_NO_OP, resuming_from=None)
+        return ok(message=COMPLETED_NO_OP, **plan.as_answer(), dry_run=False)
     await services.settle(saved.position)
     services.wake([job_id])
-    return ok(message="Resume initiated", resuming_from=resuming_from)
+    return ok(message="Resume initiated", **plan.as_answer(), dry_run=False)
 
 
 async def cancel(request: web.Request) -> web.Response:
@@ -78,6 +83,8 @@ async def state(request: web.Request) -> web.Response:
     """The job's state and context as they were at a time or version."""
     caller, services = caller_of(request), services_of(request)
     wanted = parsing.query(request, StateQuery)
+    if wanted.at is not None and wanted.version is not None:
+        raise InvalidInput("Give at or version, not both", ["at, version: give only one of them"])
     job = await services.run(
         services.app.job_as_of,
         request.match_info["jobId"],

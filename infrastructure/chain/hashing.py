@@ -9,7 +9,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -77,6 +77,34 @@ class ChainRow:
     state: bytes | None
     hash: bytes | None
     previous_hash: bytes | None
+
+    @classmethod
+    def of(
+        cls, oid: UUID | str, version: int, topic: Any, state: Any, digest: Any, prior: Any
+    ) -> ChainRow:
+        """A row from the columns CHAIN_ROWS and ORPHAN_LINKS select, in their order."""
+        return cls(
+            originator_id=oid,
+            version=version,
+            topic=topic,
+            state=None if state is None else bytes(state),
+            hash=None if digest is None else bytes(digest),
+            previous_hash=None if prior is None else bytes(prior),
+        )
+
+
+# Both recorders read the chain with these, naming their own {events} and {chain} tables.
+CHAIN_ROWS = (
+    "SELECT e.originator_id, e.originator_version, e.topic, e.state, c.hash, "
+    "c.previous_hash FROM {events} e LEFT JOIN {chain} c "
+    "ON c.originator_id = e.originator_id AND c.originator_version = e.originator_version "
+    "ORDER BY e.originator_id, e.originator_version"
+)
+ORPHAN_LINKS = (
+    "SELECT c.originator_id, c.originator_version, NULL AS topic, NULL AS state, c.hash, "
+    "c.previous_hash FROM {chain} c WHERE NOT EXISTS (SELECT 1 FROM {events} e "
+    "WHERE e.originator_id = c.originator_id AND e.originator_version = c.originator_version)"
+)
 
 
 def predecessors(stored_events: Sequence[StoredEvent]) -> list[tuple[UUID | str, int]]:

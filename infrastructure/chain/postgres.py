@@ -9,10 +9,13 @@ from typing import Any
 from eventsourcing import postgres as es_pg
 from eventsourcing.persistence import ProgrammingError, StoredEvent
 from psycopg import Cursor
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from infrastructure.chain.hashing import (
+    CHAIN_ROWS,
+    ORPHAN_LINKS,
     ChainRow,
     RecentHashes,
     canonical_id,
@@ -119,12 +122,7 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
 
     def chain_rows(self) -> Iterator[ChainRow]:
         """Every stored event with its chain entry, by aggregate then version."""
-        statement = self._sql(
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state, c.hash, "
-            "c.previous_hash FROM {events} e LEFT JOIN {chain} c "
-            "ON c.originator_id = e.originator_id AND c.originator_version = e.originator_version "
-            "ORDER BY e.originator_id, e.originator_version"
-        )
+        statement = self._sql(CHAIN_ROWS)
         with (
             self.datastore.get_connection() as conn,
             conn.transaction(),
@@ -136,33 +134,27 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
 
     def orphan_links(self) -> list[ChainRow]:
         """Chain entries whose event is no longer stored."""
-        statement = self._sql(
-            "SELECT c.originator_id, c.originator_version, NULL AS topic, NULL AS state, c.hash, "
-            "c.previous_hash FROM {chain} c WHERE NOT EXISTS (SELECT 1 FROM {events} e "
-            "WHERE e.originator_id = c.originator_id "
-            "AND e.originator_version = c.originator_version)"
-        )
+        statement = self._sql(ORPHAN_LINKS)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement)
             return [_row(r) for r in curs.fetchall()]
 
 
 def _row(row: DictRow) -> ChainRow:
-    state, digest, prior = row["state"], row["hash"], row["previous_hash"]
-    return ChainRow(
-        originator_id=row["originator_id"],
-        version=row["originator_version"],
-        topic=row["topic"],
-        state=None if state is None else bytes(state),
-        hash=None if digest is None else bytes(digest),
-        previous_hash=None if prior is None else bytes(prior),
-    )
+    return ChainRow.of(*row.values())
 
 
 class ChainedPostgresFactory(es_pg.PostgresFactory):
     """The library's PostgreSQL factory, with the chained application recorder."""
 
     application_recorder_class = ChainedPostgresApplicationRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        # The library connects with five parameters; the URL's others (sslmode, ...) join them.
+        extra = self.env.get("POSTGRES_EXTRA_CONNINFO")
+        if extra:
+            self.datastore.pool.kwargs.update(conninfo_to_dict(extra))
 
     def application_recorder(self) -> es_pg.PostgresApplicationRecorder:
         """The chained recorder, keyed from the environment's cipher key."""

@@ -10,6 +10,8 @@ from eventsourcing import sqlite as es_sqlite
 from eventsourcing.persistence import StoredEvent
 
 from infrastructure.chain.hashing import (
+    CHAIN_ROWS,
+    ORPHAN_LINKS,
     ChainRow,
     Position,
     canonical_id,
@@ -65,12 +67,7 @@ class ChainedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
 
     def chain_rows(self) -> Iterator[ChainRow]:
         """Every stored event with its chain entry, by aggregate then version."""
-        statement = (
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state, c.hash, "
-            f"c.previous_hash FROM {self.events_table_name} e LEFT JOIN {self.chain_table_name} c "
-            "ON c.originator_id = e.originator_id AND c.originator_version = e.originator_version "
-            "ORDER BY e.originator_id, e.originator_version"
-        )
+        statement = CHAIN_ROWS.format(events=self.events_table_name, chain=self.chain_table_name)
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement)
             while rows := c.sqlite_cursor.fetchmany(SCAN_BATCH):
@@ -78,26 +75,13 @@ class ChainedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
 
     def orphan_links(self) -> list[ChainRow]:
         """Chain entries whose event is no longer stored."""
-        statement = (
-            f"SELECT c.originator_id, c.originator_version, NULL AS topic, NULL AS state, c.hash, "
-            f"c.previous_hash FROM {self.chain_table_name} c WHERE NOT EXISTS (SELECT 1 FROM "
-            f"{self.events_table_name} e WHERE e.originator_id = c.originator_id "
-            "AND e.originator_version = c.originator_version)"
-        )
+        statement = ORPHAN_LINKS.format(events=self.events_table_name, chain=self.chain_table_name)
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement)
             return [self._row(r) for r in c.fetchall()]
 
     def _row(self, row: Any) -> ChainRow:
-        state, digest, prior = row[3], row[4], row[5]
-        return ChainRow(
-            originator_id=self.convert_originator_id(row[0]),
-            version=row[1],
-            topic=row[2],
-            state=None if state is None else bytes(state),
-            hash=None if digest is None else bytes(digest),
-            previous_hash=None if prior is None else bytes(prior),
-        )
+        return ChainRow.of(self.convert_originator_id(row[0]), *tuple(row)[1:])
 
 
 class ChainedSQLiteFactory(es_sqlite.SQLiteFactory):

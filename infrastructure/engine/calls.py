@@ -13,14 +13,17 @@ from infrastructure.engine.messages import Answered, Granted, Message
 from infrastructure.engine.shared import Shared
 from infrastructure.executors.payloads import build_payload
 from infrastructure.executors.port import CallOutcome, SubStepCall
+from infrastructure.flow.ledger import Slot
 
 
 class CallLauncher:
     """The permits asked for and the calls in flight of one job."""
 
-    def __init__(self, shared: Shared, inbox: asyncio.Queue[Message]) -> None:
+    def __init__(self, shared: Shared, inbox: asyncio.Queue[Message], job_id: str = "") -> None:
         self.shared = shared
         self.inbox = inbox
+        self.job_id = job_id
+        self.slots: dict[str, Slot] = {}
         self.permits: dict[str, asyncio.Task[None]] = {}
         self.calls: dict[str, asyncio.Task[None]] = {}
 
@@ -28,14 +31,14 @@ class CallLauncher:
         """Whether `key` is waiting for a slot or being called."""
         return key in self.permits or key in self.calls
 
-    def request(self, key: str) -> None:
+    def request(self, key: str, organisation: str = "") -> None:
         """Ask for a call slot for `key`; a Granted message follows."""
-        self.permits[key] = asyncio.create_task(self._permit(key))
+        self.permits[key] = asyncio.create_task(self._permit(key, organisation))
 
-    async def _permit(self, key: str) -> None:
+    async def _permit(self, key: str, organisation: str) -> None:
         probe = await self.shared.circuit.permit()
         try:
-            await self.shared.call_slots.acquire()
+            self.slots[key] = await self.shared.flow.acquire(organisation, key, self.job_id)
         except asyncio.CancelledError:
             self.shared.circuit.abandon(probe)
             raise
@@ -46,8 +49,13 @@ class CallLauncher:
 
     def release(self, granted: Granted) -> None:
         """Give back a slot that was not used."""
-        self.shared.call_slots.release()
+        self._free(granted.key)
         self.shared.circuit.abandon(granted.probe)
+
+    def _free(self, key: str, outcome: CallOutcome | None = None, seconds: float = 0.0) -> None:
+        slot = self.slots.pop(key, None)
+        if slot is not None:
+            self.shared.flow.release(slot, outcome, seconds)
 
     def launch(self, job: RegistrationJob, granted: Granted) -> None:
         """Call the registration API for `granted.key`, as the job now stands."""
@@ -70,6 +78,7 @@ class CallLauncher:
         started = time.perf_counter()
         self.shared.calls_in_flight += 1
         metrics.calls_in_flight.inc()
+        outcome = None
         try:
             outcome = await self.shared.executor.call(call)
         except asyncio.CancelledError:
@@ -81,7 +90,7 @@ class CallLauncher:
                 ok=False, error=failure.message, transient=failure.transient, status=failure.status
             )
         finally:
-            self.shared.call_slots.release()
+            self._free(call.sub_step, outcome, time.perf_counter() - started)
             self.shared.calls_in_flight -= 1
             metrics.calls_in_flight.dec()
         self.inbox.put_nowait(

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from infrastructure import metrics
+
+log = logging.getLogger("regflow.engine")
+SAID = {
+    "open": "the registration API looks down; calls pause and jobs wait instead of failing",
+    "half_open": "probing the registration API with one call",
+}
 
 
 class CircuitState(StrEnum):
@@ -97,6 +104,11 @@ class CircuitBreaker:
     def _set(self, state: CircuitState) -> None:
         if state != self.state:
             metrics.circuit_transitions.labels(state=str(state)).inc()
+            log.info(
+                "circuit %s: %s",
+                str(state).replace("_", "-"),
+                SAID.get(str(state), "the registration API answers again"),
+            )
         self.state = state
         metrics.circuit_state.set({"closed": 0, "half_open": 1, "open": 2}[state])
         self._changed.set()

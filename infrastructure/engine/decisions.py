@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from domain.failures import is_over_capacity
 from domain.job import RegistrationJob
 from domain.retry import RetryPolicy
 from infrastructure.executors.port import CallOutcome
@@ -33,6 +34,8 @@ def decide(
         return Decision("completed")
     if not outcome.transient:
         return Decision("failed")
+    if is_over_capacity(outcome.status, outcome.retry_after):
+        return Decision("retry", policy.delay_when_full(fraction, outcome.retry_after))
     counted = max(1, job.sub_steps[key].run_attempts - spared)
     if not outage and not policy.may_retry(counted):
         return Decision("failed")

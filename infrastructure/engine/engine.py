@@ -12,12 +12,15 @@ from typing import Any
 from domain.retry import RetryPolicy
 from infrastructure import metrics
 from infrastructure.engine.circuit import CircuitBreaker
+from infrastructure.engine.flow_control import open_flow
+from infrastructure.engine.identity import WorkerIdentity, hold_worker_id
 from infrastructure.engine.leases import Leases, open_leases
 from infrastructure.engine.runner import JobRunner
 from infrastructure.engine.shared import Shared
 from infrastructure.engine.storage import GroupCommitter, StoreGateway
 from infrastructure.engine.work_source import LogWorkSource, WorkSource
 from infrastructure.executors.port import Executor
+from infrastructure.flow.control import FlowControl
 from infrastructure.settings import Settings
 from infrastructure.usecases.store import RegistrationStore
 
@@ -47,6 +50,7 @@ class Engine:
         *,
         work_source: WorkSource | None = None,
         leases: Leases | None = None,
+        identity: WorkerIdentity | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         random: Callable[[], float] = random.random,
@@ -54,12 +58,15 @@ class Engine:
         circuit: CircuitBreaker | None = None,
         poll_seconds: float = POLL_SECONDS,
         registration_api: str | None = None,
+        flow: FlowControl | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
-        self.worker_id = settings.effective_worker_id
+        self.identity = identity or hold_worker_id(settings)
+        self.worker_id = self.identity.worker_id
         self.work_source = work_source or LogWorkSource(app)
-        self.leases = leases or open_leases(settings)
+        self.leases = leases or open_leases(settings, self.identity.incarnation)
+        self._identity_held = True
         self.poll_seconds = poll_seconds
         gateway = StoreGateway(app)
         self.shared = Shared(
@@ -67,7 +74,6 @@ class Engine:
             committer=GroupCommitter(gateway),
             executor=executor,
             circuit=circuit or CircuitBreaker(clock=clock, sleep=sleep),
-            call_slots=asyncio.Semaphore(settings.max_concurrent_calls),
             worker_id=self.worker_id,
             clock=clock,
             sleep=sleep,
@@ -75,6 +81,7 @@ class Engine:
             policies=dict(policies or {}),
             check_interval=settings.lease_seconds / 3,
             registration_api=registration_api,
+            flow=flow or open_flow(settings, self.worker_id),
         )
         self.runners: dict[str, JobRunner] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -114,7 +121,7 @@ class Engine:
             self._wakeup.clear()
 
     async def _discover(self) -> None:
-        if self.shared.stopping.is_set():
+        if self.shared.stopping.is_set() or not self._identity_held:
             return
         free = self.settings.max_concurrent_jobs - len(self.runners)
         limit = 1000 + len(self.runners)
@@ -174,9 +181,11 @@ class Engine:
             await asyncio.sleep(self.settings.lease_seconds / 3)
             held = list(self.runners)
             try:
+                await self._check_identity()
                 kept = await self.shared.gateway.run(
                     self.leases.renew, held, self.worker_id, self.settings.lease_seconds
                 )
+                kept = kept if self._identity_held else set()
             except Exception as exc:
                 log.warning("lease renewal failed: %s", exc)
                 if time.monotonic() - last_renewed > self.settings.lease_seconds * 0.8:
@@ -187,6 +196,16 @@ class Engine:
             for job_id in held:
                 if job_id not in kept and job_id in self.runners:
                     self.runners[job_id].lose()
+
+    async def _check_identity(self) -> None:
+        """Stop running jobs while another live process may hold this worker id."""
+        held = await self.shared.gateway.run(self.identity.holds)
+        if held != self._identity_held:
+            if held:
+                log.info("worker id %s held again; looking for work", self.worker_id)
+            else:
+                log.error("worker id %s is no longer held here; stopping its jobs", self.worker_id)
+        self._identity_held = held
 
     async def run_until_idle(self, timeout: float) -> bool:
         """Wait until no job is in progress or running here; False on timeout."""
@@ -205,8 +224,10 @@ class Engine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.shared.flow.close()
         self.shared.gateway.close()
         self.leases.close()
+        self.identity.release()
 
     def status(self) -> dict[str, Any]:
         """A snapshot: jobs running, calls in flight, circuit state, commits."""
@@ -220,4 +241,5 @@ class Engine:
             "commits": self.shared.committer.commits,
             "events_committed": self.shared.committer.events,
             "runs_ended": dict(self.outcomes),
+            "flow": self.shared.flow.snapshot(),
         }

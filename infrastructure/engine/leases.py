@@ -1,10 +1,17 @@
-"""Job leases: one worker runs a job at a time; a lease that is not renewed expires."""
+"""Job leases: one worker runs a job at a time; a lease that is not renewed expires.
+
+A lease names its worker id and the incarnation (one hold of that id by a live process) that
+took it. A worker takes back a lease of its own id at once, whatever the incarnation (the id is
+held by one live process only, so the other incarnation is dead); renewing and releasing need
+the incarnation too, so a process whose leases a later incarnation took stops at once.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -17,7 +24,9 @@ TABLE = "regflow_job_leases"
 
 
 class Leases(Protocol):
-    """Claim, renew and release job leases for one worker identity."""
+    """Claim, renew and release job leases for one worker identity and incarnation."""
+
+    incarnation: str
 
     def claim(self, job_id: str, worker_id: str, seconds: float) -> bool: ...
 
@@ -32,15 +41,18 @@ class Leases(Protocol):
 
 _PG_SCHEMA = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
     job_id text PRIMARY KEY, worker_id text NOT NULL, expires_at timestamptz NOT NULL)"""
-_PG_CLAIM = f"""INSERT INTO {TABLE} (job_id, worker_id, expires_at)
-    VALUES (%s, %s, now() + make_interval(secs => %s))
+_PG_INCARNATION = f"""ALTER TABLE {TABLE}
+    ADD COLUMN IF NOT EXISTS incarnation text NOT NULL DEFAULT ''"""
+_PG_CLAIM = f"""INSERT INTO {TABLE} (job_id, worker_id, incarnation, expires_at)
+    VALUES (%s, %s, %s, now() + make_interval(secs => %s))
     ON CONFLICT (job_id) DO UPDATE SET worker_id = EXCLUDED.worker_id,
-        expires_at = EXCLUDED.expires_at
+        incarnation = EXCLUDED.incarnation, expires_at = EXCLUDED.expires_at
     WHERE {TABLE}.expires_at < now() OR {TABLE}.worker_id = EXCLUDED.worker_id
     RETURNING job_id"""
 _PG_RENEW = f"""UPDATE {TABLE} SET expires_at = now() + make_interval(secs => %s)
-    WHERE worker_id = %s AND job_id = ANY(%s) RETURNING job_id"""
-_PG_RELEASE = f"DELETE FROM {TABLE} WHERE worker_id = %s AND job_id = ANY(%s)"
+    WHERE worker_id = %s AND incarnation = %s AND job_id = ANY(%s) RETURNING job_id"""
+_PG_RELEASE = f"""DELETE FROM {TABLE}
+    WHERE worker_id = %s AND incarnation = %s AND job_id = ANY(%s)"""
 _PG_BUSY = f"""SELECT job_id FROM {TABLE}
     WHERE job_id = ANY(%s) AND worker_id <> %s AND expires_at >= now()"""
 
@@ -48,35 +60,37 @@ _PG_BUSY = f"""SELECT job_id FROM {TABLE}
 class PostgresLeases:
     """Leases in a PostgreSQL table, timed by the database's clock."""
 
-    def __init__(self, settings: Settings) -> None:
-        parts = settings.postgres_parts()
-        conninfo = " ".join(f"{k}='{v}'" for k, v in parts.items() if v) + " connect_timeout=5"
+    def __init__(self, settings: Settings, incarnation: str) -> None:
+        self.incarnation = incarnation
         self._pool = ConnectionPool(
-            conninfo,
+            settings.postgres_conninfo(),
             min_size=1,
             max_size=2,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "connect_timeout": 5},
             check=ConnectionPool.check_connection,
             open=True,
         )
         with schema_lock(settings), self._pool.connection() as conn:
             conn.execute(_PG_SCHEMA)
+            conn.execute(_PG_INCARNATION)
 
     def claim(self, job_id: str, worker_id: str, seconds: float) -> bool:
         """Take the lease if free, expired or already ours."""
         with self._pool.connection() as conn:
-            return conn.execute(_PG_CLAIM, (job_id, worker_id, seconds)).fetchone() is not None
+            row = conn.execute(_PG_CLAIM, (job_id, worker_id, self.incarnation, seconds))
+            return row.fetchone() is not None
 
     def renew(self, job_ids: Iterable[str], worker_id: str, seconds: float) -> set[str]:
         """Extend our leases; returns those we still hold."""
         with self._pool.connection() as conn:
-            rows = conn.execute(_PG_RENEW, (seconds, worker_id, list(job_ids))).fetchall()
+            held = (seconds, worker_id, self.incarnation, list(job_ids))
+            rows = conn.execute(_PG_RENEW, held).fetchall()
         return {row[0] for row in rows}
 
     def release(self, job_ids: Iterable[str], worker_id: str) -> None:
         """Give up our leases on these jobs."""
         with self._pool.connection() as conn:
-            conn.execute(_PG_RELEASE, (worker_id, list(job_ids)))
+            conn.execute(_PG_RELEASE, (worker_id, self.incarnation, list(job_ids)))
 
     def busy(self, job_ids: Iterable[str], worker_id: str) -> set[str]:
         """Which of these jobs another worker holds a live lease on."""
@@ -90,7 +104,8 @@ class PostgresLeases:
 class SqliteLeases:
     """Leases in a table of the same SQLite file as the events."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, incarnation: str) -> None:
+        self.incarnation = incarnation
         self._conn = sqlite3.connect(
             path, timeout=30, check_same_thread=False, isolation_level=None
         )
@@ -99,6 +114,11 @@ class SqliteLeases:
             f"CREATE TABLE IF NOT EXISTS {TABLE} (job_id TEXT PRIMARY KEY, "
             "worker_id TEXT NOT NULL, expires_at REAL NOT NULL)"
         )
+        columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({TABLE})")}
+        if "incarnation" not in columns:
+            self._conn.execute(
+                f"ALTER TABLE {TABLE} ADD COLUMN incarnation TEXT NOT NULL DEFAULT ''"
+            )
 
     def _run(self, sql: str, params: tuple[object, ...]) -> list[tuple[str]]:
         with self._lock:
@@ -108,12 +128,13 @@ class SqliteLeases:
         """Take the lease if free, expired or already ours."""
         now = time.time()
         rows = self._run(
-            f"""INSERT INTO {TABLE} (job_id, worker_id, expires_at) VALUES (?, ?, ?)
+            f"""INSERT INTO {TABLE} (job_id, worker_id, incarnation, expires_at)
+            VALUES (?, ?, ?, ?)
             ON CONFLICT (job_id) DO UPDATE SET worker_id = excluded.worker_id,
-                expires_at = excluded.expires_at
+                incarnation = excluded.incarnation, expires_at = excluded.expires_at
             WHERE {TABLE}.expires_at < ? OR {TABLE}.worker_id = excluded.worker_id
             RETURNING job_id""",
-            (job_id, worker_id, now + seconds, now),
+            (job_id, worker_id, self.incarnation, now + seconds, now),
         )
         return bool(rows)
 
@@ -123,17 +144,19 @@ class SqliteLeases:
         marks = ",".join("?" * len(ids))
         if not ids:
             return set()
-        sql = f"UPDATE {TABLE} SET expires_at = ? WHERE worker_id = ? AND job_id IN ({marks})"
-        rows = self._run(sql + " RETURNING job_id", (time.time() + seconds, worker_id, *ids))
+        sql = (
+            f"UPDATE {TABLE} SET expires_at = ? WHERE worker_id = ? AND incarnation = ?"
+            f" AND job_id IN ({marks}) RETURNING job_id"
+        )
+        rows = self._run(sql, (time.time() + seconds, worker_id, self.incarnation, *ids))
         return {r[0] for r in rows}
 
     def release(self, job_ids: Iterable[str], worker_id: str) -> None:
         """Give up our leases on these jobs."""
         ids = list(job_ids)
         marks = ",".join("?" * len(ids))
-        self._run(
-            f"DELETE FROM {TABLE} WHERE worker_id = ? AND job_id IN ({marks})", (worker_id, *ids)
-        )
+        sql = f"DELETE FROM {TABLE} WHERE worker_id = ? AND incarnation = ? AND job_id IN ({marks})"
+        self._run(sql, (worker_id, self.incarnation, *ids))
 
     def busy(self, job_ids: Iterable[str], worker_id: str) -> set[str]:
         """Which of these jobs another worker holds a live lease on."""
@@ -149,8 +172,10 @@ class SqliteLeases:
         self._conn.close()
 
 
-def open_leases(settings: Settings) -> Leases:
-    """The lease table beside the events: PostgreSQL or the SQLite file."""
+def open_leases(settings: Settings, incarnation: str | None = None) -> Leases:
+    """The lease table beside the events (PostgreSQL or the SQLite file), for one incarnation."""
+    incarnation = incarnation or uuid.uuid4().hex
     if settings.is_postgres:
-        return PostgresLeases(settings)
-    return SqliteLeases(":memory:" if settings.is_in_memory else settings.sqlite_path)
+        return PostgresLeases(settings, incarnation)
+    path = ":memory:" if settings.is_in_memory else settings.sqlite_path
+    return SqliteLeases(path, incarnation)

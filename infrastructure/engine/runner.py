@@ -7,6 +7,7 @@ import logging
 import time
 from collections import Counter
 
+from domain.failures import is_over_capacity
 from domain.status import JobStatus, SubStepStatus
 from infrastructure import metrics
 from infrastructure.engine.calls import CallLauncher
@@ -24,7 +25,7 @@ class JobRunner(JobHandle):
     def __init__(self, shared: Shared, job_id: str) -> None:
         super().__init__(shared, job_id)
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
-        self.launcher = CallLauncher(shared, self.inbox)
+        self.launcher = CallLauncher(shared, self.inbox, job_id)
         self.retry_clock = RetryClock(shared.clock)
         self.spared: Counter[str] = Counter()
         self.spent: Counter[str] = Counter()
@@ -45,9 +46,12 @@ class JobRunner(JobHandle):
             await self.reload()
             if self.job.status != JobStatus.IN_PROGRESS:
                 return "not running"
-            me, api = self.shared.worker_id, self.shared.registration_api
+            me, previous = self.shared.worker_id, self.job.worker_id
+            api = self.shared.registration_api
             self.apply(Step(lambda j: j.claim(me, api), after=self._interrupted))
             await self.save()
+            if previous not in (None, me):
+                log.info("job %s: lease taken over from worker %s", self.job_id, previous)
             return await self._loop()
         except LostJob:
             metrics.leases_lost.inc()
@@ -101,7 +105,7 @@ class JobRunner(JobHandle):
             waiting = state.status == SubStepStatus.RETRYING
             if waiting and self.retry_clock.due(key, state.retry_at) > now:
                 continue
-            self.launcher.request(key)
+            self.launcher.request(key, self.job.organisation_id)
 
     def _next_due(self) -> float | None:
         dues = [
@@ -192,9 +196,10 @@ class JobRunner(JobHandle):
         key, outcome = answer.key, answer.outcome
         self.launcher.answered(key)
         metrics.call_seconds.observe(answer.seconds)
-        failed_transiently = not outcome.ok and outcome.transient
+        full = is_over_capacity(outcome.status, outcome.retry_after)
+        failed_transiently = not outcome.ok and outcome.transient and not full
         self.shared.circuit.record(failed_transiently, answer.probe)
-        outage = failed_transiently and self.shared.circuit.outage
+        outage = (failed_transiently and self.shared.circuit.outage) or full
         if outage:
             self.spared[key] += 1
         policy = self.shared.policy(key)

@@ -11,6 +11,7 @@ from domain.retry import RetryPolicy
 from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.storage import GroupCommitter, StoreGateway
 from infrastructure.executors.port import Executor
+from infrastructure.flow.control import FlowControl
 
 DEFAULT_POLICY = RetryPolicy()
 
@@ -23,13 +24,13 @@ class Shared:
     committer: GroupCommitter
     executor: Executor
     circuit: CircuitBreaker
-    call_slots: asyncio.Semaphore
     worker_id: str
     clock: Callable[[], float]
     sleep: Callable[[float], Awaitable[None]]
     random: Callable[[], float]
     policies: dict[str, RetryPolicy]
     check_interval: float
+    flow: FlowControl
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     overhead: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
     calls_in_flight: int = 0

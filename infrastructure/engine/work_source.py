@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from itertools import chain, zip_longest
 from typing import Protocol
 
 from eventsourcing.application import Application
@@ -11,11 +12,12 @@ from domain import job_events as ev
 
 STARTS = tuple(e.TOPIC for e in (ev.Step6Started, ev.ResumeRequested))
 STOPS = tuple(e.TOPIC for e in (ev.JobCompleted, ev.JobFailed, ev.JobCancelled))
+CREATED = ev.Created.TOPIC
 PAGE = 1000
 
 
 class WorkSource(Protocol):
-    """Answers which jobs are in progress, oldest first."""
+    """Answers which jobs are in progress, oldest first, organisations taking turns."""
 
     def runnable_job_ids(self, limit: int) -> list[str]: ...
 
@@ -25,24 +27,34 @@ class LogWorkSource:
 
     def __init__(self, app: Application[object]) -> None:
         self._recorder = app.recorder
+        self._mapper = app.mapper
         self._position = 0
         self._in_progress: dict[str, None] = {}
+        self._organisation: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def runnable_job_ids(self, limit: int) -> list[str]:
-        """Jobs in progress as of the head of the log, in the order they started."""
+        """Jobs in progress as of the head of the log: in the order they started, each
+        organisation in turn, so a small batch is not queued behind a large one's jobs."""
         with self._lock:
             self._catch_up()
-            return list(self._in_progress)[:limit]
+            by_organisation: dict[str, list[str]] = {}
+            for job_id in self._in_progress:
+                by_organisation.setdefault(self._organisation.get(job_id, ""), []).append(job_id)
+            turns = chain.from_iterable(zip_longest(*by_organisation.values()))
+            return [job_id for job_id in turns if job_id is not None][:limit]
 
     def _catch_up(self) -> None:
         while True:
             notifications = self._recorder.select_notifications(
-                self._position, PAGE, topics=STARTS + STOPS, inclusive_of_start=False
+                self._position, PAGE, topics=(CREATED, *STARTS, *STOPS), inclusive_of_start=False
             )
             for notification in notifications:
                 job_id = str(notification.originator_id)
-                if notification.topic in STARTS:
+                if notification.topic == CREATED:
+                    created = self._mapper.to_domain_event(notification)
+                    self._organisation[job_id] = str(getattr(created, "organisation_id", ""))
+                elif notification.topic in STARTS:
                     self._in_progress[job_id] = None
                 else:
                     self._in_progress.pop(job_id, None)

@@ -6,13 +6,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
 from domain.batch import RegistrationBatch
-from domain.exceptions import InvalidInput
+from domain.exceptions import InvalidInput, JobConflict
 from domain.execution_config import ExecutionConfig, Restaurant
 from domain.job import RegistrationJob
-from infrastructure.usecases.store import RegistrationStore, Saved
+from domain.limits import nesting_error
+from infrastructure.usecases.store import CONFLICT_RETRIES, RegistrationStore, Saved, log
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,14 @@ def validated_restaurant(
     (after `restaurants[index].`, or after `index` itself when it is a label such as a row)."""
     config = dict(restaurant.get("execution_config") or {})
     summary = {k: v for k, v in restaurant.items() if k != "execution_config"}
+    prefix = "" if index is None else f"restaurants[{index}]."
+    too_deep = [
+        error
+        for value, where in ((summary, "restaurant"), (config, "execution_config"))
+        if (error := nesting_error(value, prefix + where)) is not None
+    ]
+    if too_deep:
+        raise InvalidInput("Invalid restaurant", too_deep)
     try:
         checked = Restaurant.model_validate(summary).model_dump(mode="json", exclude_none=True)
         config = ExecutionConfig.model_validate(config).model_dump(mode="json", exclude_unset=True)
@@ -96,20 +106,27 @@ class BatchCommands(RegistrationStore):
             for summary, config in checked
         ]
         summaries = [{"id": str(j.id), "restaurant": j.restaurant} for j in jobs]
-        batch = RegistrationBatch._create(
-            RegistrationBatch.Created,
-            id=batch_id,
-            organisation_id=organisation_id,
-            name=name.strip(),
-            jobs=summaries,
-            actor=actor,
-        )
+        batch = RegistrationBatch.open(organisation_id, name.strip(), summaries, actor, batch_id)
         return batch, jobs, self.store(batch, *jobs)
 
     def start_step6(
         self, organisation_id: str | None, batch_id: object, job_ids: list[str] | None, actor: str
     ) -> StartOutcome:
-        """Start Step 6 for all jobs of a batch, or the selected ones."""
+        """Start Step 6 for all jobs of a batch, or the selected ones.
+
+        Two starts of one batch at once: the later one reloads and finds the jobs started.
+        """
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                return self._start_once(organisation_id, batch_id, job_ids, actor)
+            except IntegrityError:
+                log.info("batch %s started by another request; reloading", batch_id)
+        message = f"Batch {batch_id} is being started by another request; try again"
+        raise JobConflict(message, [message])
+
+    def _start_once(
+        self, organisation_id: str | None, batch_id: object, job_ids: list[str] | None, actor: str
+    ) -> StartOutcome:
         batch = self.batch(batch_id, organisation_id)
         members = {str(j) for j in batch.job_ids}
         chosen = [str(j) for j in job_ids] if job_ids else [str(j) for j in batch.job_ids]
@@ -135,14 +152,8 @@ class BatchCommands(RegistrationStore):
         """Record jobs exported from the old system as one batch, with their progress as events."""
         batch_id = RegistrationBatch.create_id()
         jobs = [self._legacy_job(batch_id, organisation_id, entry, actor) for entry in entries]
-        batch = RegistrationBatch._create(
-            RegistrationBatch.Created,
-            id=batch_id,
-            organisation_id=organisation_id,
-            name=batch_name,
-            jobs=[{"id": str(j.id), "restaurant": j.restaurant} for j in jobs],
-            actor=actor,
-        )
+        summaries = [{"id": str(j.id), "restaurant": j.restaurant} for j in jobs]
+        batch = RegistrationBatch.open(organisation_id, batch_name, summaries, actor, batch_id)
         return batch, jobs, self.store(batch, *jobs)
 
     @staticmethod
@@ -150,14 +161,8 @@ class BatchCommands(RegistrationStore):
         batch_id: UUID, organisation_id: str, entry: LegacyEntry, actor: str
     ) -> RegistrationJob:
         summary, config = validated_restaurant(entry.restaurant)
-        job = RegistrationJob._create(
-            RegistrationJob.Created,
-            id=entry.job_id,
-            batch_id=batch_id,
-            organisation_id=organisation_id,
-            restaurant=summary,
-            execution_config=config,
-            actor=actor,
+        job = RegistrationJob.register(
+            batch_id, organisation_id, summary, config, actor, job_id=entry.job_id
         )
         job.import_legacy(entry.sub_steps, entry.context, actor)
         return job

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.progress_rules import ResumePlan
 from infrastructure.usecases.store import RegistrationStore, Saved
 
 
@@ -9,13 +10,24 @@ class RunningCommands(RegistrationStore):
     """What an operator does to a job's run: resume it, cancel it, retry a waiting sub-step now."""
 
     def resume(
-        self, organisation_id: str | None, job_id: object, actor: str
-    ) -> tuple[str | None, Saved, bool]:
-        """Resume a stopped job; returns (resuming_from, saved, whether anything changed)."""
-        resuming_from, job, saved = self.update_job(
-            job_id, organisation_id, lambda j: j.resume(actor)
+        self,
+        organisation_id: str | None,
+        job_id: object,
+        actor: str,
+        reason: str | None = None,
+        dry_run: bool = False,
+    ) -> tuple[ResumePlan, Saved, bool]:
+        """Resume a stopped job; returns (the plan, saved, whether anything changed).
+
+        A completed job changes nothing; neither does a dry run.
+        """
+        if dry_run:
+            job = self.job(job_id, organisation_id)
+            return job.check_resume(), Saved(job.version, 0), False
+        plan, job, saved = self.update_job(
+            job_id, organisation_id, lambda j: j.resume(actor, reason)
         )
-        return resuming_from, saved, bool(saved.events)
+        return plan, saved, bool(saved.events)
 
     def cancel(
         self, organisation_id: str | None, job_id: object, actor: str, reason: str | None

@@ -14,14 +14,16 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 
 from domain.batch import RegistrationBatch
-from domain.exceptions import BatchNotFound, JobConflict, JobNotFound
+from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
+from infrastructure.oplog import log_stored
 from infrastructure.persistence import APPLICATION_NAME, library_env, schema_lock
 from infrastructure.settings import Settings
 from infrastructure.storage_retry import StorageRetry
 
 T = TypeVar("T")
+A = TypeVar("A", RegistrationJob, RegistrationBatch)
 log = logging.getLogger("regflow.storage")
 CONFLICT_RETRIES = 5
 
@@ -58,29 +60,29 @@ class RegistrationStore(Application[UUID]):
 
     def job(self, job_id: object, organisation_id: str | None = None) -> RegistrationJob:
         """The job, if it exists and belongs to the organisation (None: any)."""
-        uuid = as_uuid(job_id, JobNotFound)
-        try:
-            job = self.repository.get(uuid)
-        except AggregateNotFoundError:
-            raise JobNotFound(job_id) from None
-        if not isinstance(job, RegistrationJob) or (
-            organisation_id is not None and job.organisation_id != organisation_id
-        ):
-            raise JobNotFound(job_id)
-        return job
+        return self._load(RegistrationJob, JobNotFound, job_id, organisation_id)
 
     def batch(self, batch_id: object, organisation_id: str | None = None) -> RegistrationBatch:
         """The batch, if it exists and belongs to the organisation (None: any)."""
-        uuid = as_uuid(batch_id, BatchNotFound)
+        return self._load(RegistrationBatch, BatchNotFound, batch_id, organisation_id)
+
+    def _load(
+        self,
+        kind: type[A],
+        not_found: Callable[[object], NotFound],
+        aggregate_id: object,
+        organisation_id: str | None,
+    ) -> A:
+        """The aggregate of `kind`, if it exists and the organisation may see it."""
         try:
-            batch = self.repository.get(uuid)
+            found: Any = self.repository.get(as_uuid(aggregate_id, not_found))
         except AggregateNotFoundError:
-            raise BatchNotFound(batch_id) from None
-        if not isinstance(batch, RegistrationBatch) or (
-            organisation_id is not None and batch.organisation_id != organisation_id
+            raise not_found(aggregate_id) from None
+        if not isinstance(found, kind) or (
+            organisation_id is not None and found.organisation_id != organisation_id
         ):
-            raise BatchNotFound(batch_id)
-        return batch
+            raise not_found(aggregate_id)
+        return found
 
     def store(self, *aggregates: Any) -> Saved:
         """Save pending events of the aggregates in one transaction, retrying lost writes."""
@@ -96,6 +98,7 @@ class RegistrationStore(Application[UUID]):
             position = max(r.notification.id for r in recordings)
         else:
             position = self.recorder.max_notification_id() or 0
+        log_stored(events)
         return Saved(events[-1].originator_version, position, events)
 
     def was_stored(self, events: list[DomainEventProtocol[UUID]]) -> bool:

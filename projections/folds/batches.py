@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from domain.batch import RegistrationBatch
-from domain.status import BatchStatus, JobStatus
+from domain.status import FINAL_JOB_STATUSES, BatchStatus, JobStatus
 from projections.folds.jobs import iso
 
 COUNTED = tuple(str(s) for s in JobStatus)
@@ -29,7 +29,7 @@ def batch_row(event: RegistrationBatch.Created) -> dict[str, Any]:
 
 def batch_status(counts: Mapping[str, int], total: int) -> str:
     """The batch's status, derived from how many of its jobs stand where."""
-    final = sum(counts.get(s, 0) for s in ("completed", "failed", "cancelled"))
+    final = sum(counts.get(s, 0) for s in FINAL_JOB_STATUSES)
     if total and final == total:
         if counts.get("completed", 0) == total:
             return BatchStatus.COMPLETED

@@ -23,6 +23,21 @@ def _cascade(data: dict[str, Any]) -> str:
     return f" with {', '.join(others)}" if others else ""
 
 
+def _resume(data: dict[str, Any]) -> str:
+    plan = data.get("resume_plan") or {}
+    done = data["resuming_from"] or "none"
+    where = f"resumes in {plan.get('phase')}" if plan.get("phase") else "nothing left to run"
+    steps = plan.get("sub_steps")
+    listed = f" with {', '.join(steps)}" if steps else ""
+    keys = sorted(data.get("new_generations") or {})
+    fresh = f"; new idempotency keys for {', '.join(keys)}" if keys else ""
+    return f"Resume requested: last complete phase {done}, {where}{listed}{fresh}"
+
+
+def _phase_reopened(data: dict[str, Any]) -> str:
+    return f"{data['phase']} reopened ({data['previous_status']} -> {data['status']})"
+
+
 DESCRIPTIONS: dict[str, _Describe] = {
     "JobCreated": lambda d: f"Job created for {d['restaurant'].get('name', 'a restaurant')}",
     "Step6Started": lambda d: "Step 6 started",
@@ -32,6 +47,7 @@ DESCRIPTIONS: dict[str, _Describe] = {
     ),
     "PhaseStarted": lambda d: f"{d['phase']} started",
     "PhaseCompleted": lambda d: f"{d['phase']} settled as {d['status']}",
+    "PhaseReopened": _phase_reopened,
     "SubStepStarted": _attempt("started"),
     "SubStepRetryScheduled": lambda d: (
         f"{d['sub_step']} attempt {d['attempt']} failed ({d['error']}); retry in {d['delay']:g} s"
@@ -50,7 +66,7 @@ DESCRIPTIONS: dict[str, _Describe] = {
     ),
     "SubStepReset": lambda d: f"{d['sub_step']} reset to pending" + _cascade(d),
     "EditRefused": lambda d: f"Edit refused: {'; '.join(d['errors'])}",
-    "ResumeRequested": lambda d: f"Resume requested from {d['resuming_from'] or 'the start'}",
+    "ResumeRequested": lambda d: _resume(d),
     "JobCompleted": lambda d: "Job completed",
     "JobFailed": lambda d: f"Job failed: {d['error']}",
     "JobCancelled": lambda d: "Job cancelled",

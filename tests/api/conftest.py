@@ -13,11 +13,12 @@ from api.app import create_app
 from api.services import SERVICES
 from domain.job import RegistrationJob
 from infrastructure.settings import Settings
+from tests import kit
 from tests.conftest import unique_org
 
 BASE = "/api/registration-batches"
 JWT_SECRET = "test-jwt-secret-of-enough-length-for-hs256"
-PASSWORD = "hunter2-very-secret"
+PASSWORD = kit.PASSWORD
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -25,18 +26,7 @@ MakeClient = Callable[..., Awaitable[Client]]
 
 def restaurant(name: str = "Buzz", **config: Any) -> dict[str, Any]:
     """A restaurant with every section on and a password to keep secret."""
-    execution_config = {
-        "account": {"email": "owner@example.com", "password": PASSWORD, "phone": "021"},
-        "restaurant": {"name": name, "address": "1 Queen St", "city": "Auckland"},
-        "menu": {"menu_id": "m-1"},
-        "payment": {"enabled": True},
-        "onboarding_user": {"enabled": True},
-    } | config
-    return {
-        "name": name,
-        "external_id": f"r-{uuid.uuid4().hex[:6]}",
-        "execution_config": execution_config,
-    }
+    return kit.restaurant(name, **config)
 
 
 class Caller:

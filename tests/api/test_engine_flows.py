@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import aiohttp
@@ -12,7 +10,9 @@ import pytest
 from api.runtime import RUNTIME, build_app
 from infrastructure.settings import Settings
 from tests.api.conftest import BASE, Caller, Client, MakeClient, restaurant
+from tests.kit import eventually_value
 
+STOPPED = ("completed", "failed", "cancelled")
 DEADLINE = 30.0
 
 
@@ -42,13 +42,12 @@ async def simulator(client: Client, method: str, path: str, body: Any = None) ->
 
 async def settled_job(caller: Caller, job_id: str) -> dict[str, Any]:
     """Poll until the job stops running (a deadline, never a fixed sleep)."""
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
+
+    async def stopped() -> dict[str, Any] | None:
         _, body = await caller.get(f"{BASE}/jobs/{job_id}")
-        if body["job"]["status"] in ("completed", "failed", "cancelled"):
-            return dict(body["job"])
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} still running after {DEADLINE} s")
+        return dict(body["job"]) if body["job"]["status"] in STOPPED else None
+
+    return await eventually_value(stopped, DEADLINE, 0.05)
 
 
 async def test_runs_a_batch_to_completion(caller: Caller) -> None:
@@ -72,7 +71,11 @@ async def test_resume_after_phase1_runs_only_what_is_left(caller: Caller) -> Non
     assert (failed["status"], phases["phase1"]["status"]) == ("failed", "completed")
     await simulator(caller.client, "DELETE", "/_simulator/calls")
     status, body = await caller.post(f"{BASE}/jobs/{job_id}/resume-step-6")
-    assert (status, body["resuming_from"]) == (200, "phase2")
+    assert (status, body["resuming_from"], body["resume_plan"]["phase"]) == (
+        200,
+        "phase1",
+        "phase2",
+    )
     assert (await settled_job(caller, job_id))["status"] == "completed"
     calls = (await simulator(caller.client, "GET", "/_simulator/calls"))["calls"]
     called = {c["sub_step"] for c in calls if c.get("job") == job_id}
@@ -92,5 +95,6 @@ async def test_a_failure_blocks_dependents_then_a_manual_fix_lets_resume_finish(
     status, _ = await caller.patch(path, json={"status": "completed", "reason": "imported by hand"})
     assert status == 200
     status, body = await caller.post(f"{BASE}/jobs/{job_id}/resume-step-6")
-    assert (status, body["resuming_from"]) == (200, "phase3")
+    assert (status, body["resuming_from"]) == (200, "phase2")
+    assert body["resume_plan"] == {"phase": "phase3", "sub_steps": ["optionSets", "itemTags"]}
     assert (await settled_job(caller, job_id))["status"] == "completed"

@@ -68,8 +68,14 @@ class TestHealth:
         async with client.get("/health/live") as response:
             assert (response.status, (await response.json())["status"]) == (200, "live")
 
-    async def test_ready_reports_store_and_view_lag(self, client: Client) -> None:
+    async def test_ready_tells_an_anonymous_probe_no_counts(self, client: Client) -> None:
         async with client.get("/health/ready") as response:
+            body = await response.json()
+        assert (response.status, body) == (200, {"success": True, "status": "ready"})
+
+    async def test_ready_reports_store_and_view_lag(self, org_a: Caller) -> None:
+        headers = {"Authorization": f"Bearer {org_a.key}"}
+        async with org_a.client.get("/health/ready", headers=headers) as response:
             body = await response.json()
         assert (response.status, body["status"]) == (200, "ready")
         assert body["checks"]["store"]["reachable"] is True

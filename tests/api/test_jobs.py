@@ -6,7 +6,11 @@ import uuid
 from datetime import UTC, datetime
 
 from api.services import SERVICES
+from domain.plan import PLAN
 from tests.api.conftest import BASE, PASSWORD, Caller, Client, run_job
+
+MENU_CHAIN = ["menuImport", "optionSets", "itemTags"]
+LATER_SUB_STEPS = [k for k in PLAN.keys if PLAN.phase_of(k) != "phase1"]
 
 
 def phase(body: dict, name: str) -> dict:
@@ -47,7 +51,13 @@ class TestResume:
         run_job(client, job_id, until="phase1")
         status, body = await org_a.post(f"{BASE}/jobs/{job_id}/resume-step-6")
         assert status == 200
-        assert body == {"success": True, "message": "Resume initiated", "resuming_from": "phase2"}
+        assert body == {
+            "success": True,
+            "message": "Resume initiated",
+            "resuming_from": "phase1",
+            "resume_plan": {"phase": "phase2", "sub_steps": LATER_SUB_STEPS},
+            "dry_run": False,
+        }
         _, job = await org_a.get(f"{BASE}/jobs/{job_id}")
         assert job["job"]["status"] == "in_progress"
         assert phase(job, "phase1")["status"] == "completed"
@@ -56,7 +66,8 @@ class TestResume:
         job_id = await org_a.started_job()
         run_job(client, job_id, failing={"menuImport"})
         status, body = await org_a.post(f"{BASE}/jobs/{job_id}/resume-step-6")
-        assert (status, body["resuming_from"]) == (200, "phase2")
+        assert (status, body["resuming_from"]) == (200, "phase1")
+        assert body["resume_plan"] == {"phase": "phase2", "sub_steps": MENU_CHAIN}
         _, job = await org_a.get(f"{BASE}/jobs/{job_id}")
         assert phase(job, "phase2")["sub_steps"]["menuImport"]["status"] == "pending"
 
@@ -81,7 +92,9 @@ class TestResume:
         assert body == {
             "success": True,
             "message": "Job already completed; nothing to resume",
-            "resuming_from": None,
+            "resuming_from": "phase4",
+            "resume_plan": {"phase": None, "sub_steps": []},
+            "dry_run": False,
         }
 
     async def test_unknown_job_is_404(self, org_a: Caller) -> None:

@@ -13,8 +13,8 @@ from eventsourcing.persistence import Mapper
 from api.cli import main
 from api.runtime import build_app
 from domain.job import RegistrationJob
-from infrastructure.usecases.registrations import Registrations
 from infrastructure.settings import RegistrationApiMissing, Settings
+from infrastructure.usecases.registrations import Registrations
 from tests.conftest import store_settings
 
 NAMED = "REGFLOW_REGISTRATION_API_URL"

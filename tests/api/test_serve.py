@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +43,19 @@ async def test_worker_role_serves_only_health_and_metrics(
     assert (await caller.get(BASE))[0] == 404
     async with client.get("/metrics", headers={"Authorization": f"Bearer {key}"}) as response:
         assert response.status == 200
+
+
+def test_the_development_key_survives_a_restart_in_the_default_organisation(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("REGFLOW_JWT_SECRET", raising=False)
+    monkeypatch.delenv("REGFLOW_API_KEYS", raising=False)
+    monkeypatch.setenv("REGFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'data' / 'regflow.db'}")
+    monkeypatch.setenv("REGFLOW_DEFAULT_ORG", "acme")
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    settings, key = configured(serve_args())
+    again, same = configured(serve_args())
+    assert key and same == key and again.api_keys == f"acme:{key}"
+    kept = tmp_path / "data" / "regflow.api-key"
+    assert kept.read_text().strip() == key and kept.stat().st_mode & 0o077 == 0

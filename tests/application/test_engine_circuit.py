@@ -8,14 +8,8 @@ import time
 from infrastructure.engine import CircuitBreaker
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.reliability.engine_kit import (
-    eventually,
-    faults,
-    restaurants,
-    running_engine,
-    simulator,
-    start_batch,
-)
+from tests.application.engine_kit import faults, running_engine, simulator, start_batch
+from tests.kit import eventually, restaurants
 
 
 async def test_jobs_pause_during_an_outage_and_finish_after_it(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -11,7 +10,8 @@ import pytest
 from infrastructure.engine import Leases, LogWorkSource, open_leases
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.reliability.engine_kit import restaurants, start_batch
+from tests.application.engine_kit import start_batch
+from tests.kit import restaurants, until
 
 
 @pytest.fixture
@@ -42,10 +42,7 @@ class TestLeases:
     ) -> None:
         job_id = job()
         assert leases.claim(job_id, "a", 0.05)
-        deadline = time.monotonic() + 5
-        while not leases.claim(job_id, "b", 30):
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        assert until(lambda: leases.claim(job_id, "b", 30), timeout=5)
         assert leases.renew([job_id], "a", 30) == set()
         assert leases.renew([job_id], "b", 30) == {job_id}
 

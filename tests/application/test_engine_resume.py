@@ -9,16 +9,15 @@ from domain.retry import RetryPolicy
 from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.reliability.engine_kit import (
+from tests.application.engine_kit import (
     FAST,
     event_names,
-    eventually,
     faults,
-    restaurants,
     running_engine,
     simulator,
     start_batch,
 )
+from tests.kit import eventually, restaurants
 
 ACTOR = "user:test"
 
@@ -62,8 +61,8 @@ class TestResume:
         [job_id] = start_batch(app, restaurants(1))
         record_progress(app, job_id, list(PLAN.in_phase("phase1")))
         stop(app, job_id)
-        resuming_from, _, _ = app.resume(None, job_id, ACTOR)
-        assert resuming_from == "phase2"
+        plan, _, _ = app.resume(None, job_id, ACTOR)
+        assert plan is not None and (plan.resuming_from, plan.phase) == ("phase1", "phase2")
         async with simulator() as (sim, url), running_engine(app, settings, url) as engine:
             assert await engine.run_until_idle(30)
         assert app.job(job_id).status == "completed"

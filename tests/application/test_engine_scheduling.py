@@ -6,14 +6,8 @@ from domain.plan import PLAN
 from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.reliability.engine_kit import (
-    faults,
-    full_config,
-    restaurants,
-    running_engine,
-    simulator,
-    start_batch,
-)
+from tests.application.engine_kit import faults, running_engine, simulator, start_batch
+from tests.kit import full_config, restaurants
 
 
 def executed_keys(sim, job_id: str) -> list[str]:  # type: ignore[no-untyped-def]

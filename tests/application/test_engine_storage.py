@@ -12,14 +12,8 @@ from domain.plan import PLAN
 from infrastructure.executors.simulator.faults import CLOUDFLARE_PAGE
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.reliability.engine_kit import (
-    FakeTime,
-    eventually,
-    restaurants,
-    running_engine,
-    simulator,
-    start_batch,
-)
+from tests.application.engine_kit import FakeTime, running_engine, simulator, start_batch
+from tests.kit import eventually, restaurants
 
 
 class FlakyStore(Registrations):

@@ -194,7 +194,9 @@ class FakeApi:
             ("POST", f"/jobs/{JOB_ID}/cancel"): {"message": "Job cancelled", "version": 5},
             ("POST", f"/jobs/{JOB_ID}/resume-step-6"): {
                 "message": "Resume initiated",
-                "resuming_from": "phase2",
+                "resuming_from": "phase1",
+                "resume_plan": {"phase": "phase2", "sub_steps": ["menuImport", "optionSets"]},
+                "dry_run": bool(body.get("dry_run")),
             },
         }
         found = answers.get((method, path))

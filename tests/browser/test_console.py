@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests import kit
 from tests.browser.stack import Stack, serving_stack
 
 pytestmark = pytest.mark.slow
@@ -24,18 +25,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def restaurant(name: str) -> dict[str, Any]:
-    config = {
-        "account": {
-            "email": f"{name.lower()}@example.com",
-            "password": "hunter2",
-            "phone": "+64 21",
-        },
-        "restaurant": {"name": name, "address": "1 Queen St", "city": "Auckland"},
-        "menu": {"menu_id": f"m-{name.lower()}"},
-        "payment": {"enabled": True},
-        "onboarding_user": {"enabled": True},
-    }
-    return {"name": name, "external_id": f"r-{name.lower()}", "execution_config": config}
+    return kit.restaurant(name, f"r-{name.lower()}")
 
 
 def sign_in(page: Page, stack: Stack) -> None:
@@ -121,16 +111,15 @@ def test_an_operator_repairs_a_job_that_failed_on_a_permanent_error(
     node(page, "optionSets").click()
     editor = page.get_by_role("dialog", name="Sub-step optionSets")
     expect(editor.locator(".relations").first).to_contain_text("menuImport")
-    editor.get_by_label("Mark completed").check()
     refusal = "Cannot mark optionSets as completed: menuImport is failed"
-    expect(editor.locator(".dry-run-refused")).to_contain_text(refusal)
-    editor.get_by_label("Reason (required)").fill("options added by hand")
-    expect(editor.get_by_text("Dry run: the API would refuse this edit")).to_be_visible()
-    expect(editor.locator(".dry-run-refused")).to_contain_text(refusal)
-    editor.get_by_role("button", name="Apply").click()
-    expect(editor.get_by_text("Refused by the API")).to_be_visible()
-    expect(editor.locator("[role=alert] .dry-run-refused")).to_contain_text(refusal)
-    page.screenshot(path=artifacts / "console-editor-refused.png")
+    expect(editor.get_by_label("Mark completed")).to_be_disabled()
+    disallowed = editor.locator(".radio-disallowed").filter(has_text="Mark completed")
+    expect(disallowed).to_contain_text(refusal)
+    expect(editor.get_by_role("button", name="Apply")).to_be_disabled()
+    expect(editor.locator("#apply-why")).to_contain_text("Choose a status first")
+    editor.get_by_label("Mark skipped").check()
+    expect(editor.get_by_text("Give a reason to preview the change")).to_be_visible()
+    page.screenshot(path=artifacts / "console-editor-disallowed.png")
     editor.get_by_role("button", name="Close", exact=True).click()
 
     stack.set_faults([])
@@ -146,14 +135,15 @@ def test_an_operator_repairs_a_job_that_failed_on_a_permanent_error(
         expect(node(page, key)).to_contain_text("Pending")
 
     page.get_by_role("button", name="Resume").click()
+    confirm = page.get_by_role("dialog", name="Resume this job?")
+    expect(confirm).to_contain_text("last complete phase Phase 1; resumes in Phase 2 with")
+    confirm.get_by_role("button", name="Resume").click()
     expect(page.locator(".head-status")).to_contain_text("Completed", timeout=RUN_SECONDS)
     expect(page.locator('.graph .node[data-status="completed"]')).to_have_count(12)
 
     reset = page.locator('.event[data-type="SubStepReset"]')
     expect(reset).to_contain_text("menu fixed upstream, register again")
     expect(reset).to_contain_text("key:org-console")
-    refused = page.locator('.event[data-type="EditRefused"]')
-    expect(refused).to_contain_text("options added by hand")
     page.screenshot(path=artifacts / "console-job-completed.png", full_page=True)
 
     failed_event = page.locator('.event[data-type="SubStepFailed"]').first

@@ -123,18 +123,19 @@ class TestBatches:
         expect(rows).to_have_count(1)
         expect(rows.first).to_contain_text("Fizz")
 
-    def test_start_selected_sends_the_chosen_jobs(
+    def test_selected_jobs_are_started_or_resumed_by_their_status(
         self, page: Page, base_url: str, fake: FakeApi
     ) -> None:
         sign_in(page, base_url, f"/batches/{BATCH_ID}")
         page.get_by_label("Select Fizz").check()
-        page.get_by_role("button", name="Start selected (1)").click()
-        expect(page.get_by_role("alert").first).to_contain_text("No route")
-        assert (
-            "POST",
-            f"/api/registration-batches/{BATCH_ID}/step-6/start",
-            {"job_ids": ["j-2"]},
-        ) in fake.sent
+        start = page.get_by_role("button", name="Start selected")
+        expect(start).to_be_disabled()
+        expect(start).to_have_attribute("title", re.compile("already started"))
+        page.get_by_label("Select Buzz").check()
+        page.get_by_role("button", name="Resume selected (1)").click()
+        expect(page.get_by_text("Resumed 1 job.")).to_be_visible()
+        assert ("POST", f"/api/registration-batches/jobs/{JOB_ID}/resume-step-6", None) in fake.sent
+        assert not [s for s in fake.sent if s[1].endswith("/step-6/start")]
 
 
 class TestJob:
@@ -159,14 +160,13 @@ class TestJob:
         page.locator('.node[data-key="optionSets"]').click()
         dialog = page.get_by_role("dialog")
         expect(dialog.get_by_text("menuImport").first).to_be_visible()
-        dialog.get_by_label("Mark completed").check()
-        expect(dialog.locator(".dry-run-refused")).to_contain_text(
-            "Cannot mark optionSets as completed: menuImport is failed"
+        expect(dialog.get_by_label("Mark completed")).to_be_disabled()
+        expect(
+            dialog.locator(".radio-disallowed").filter(has_text="Mark completed")
+        ).to_contain_text(
+            "Not allowed now: Cannot mark optionSets as completed: menuImport is failed"
         )
         page.screenshot(path=artifacts / "static-editor.png")
-        dialog.get_by_label("Reason (required)").fill("done by hand")
-        dialog.get_by_role("button", name="Apply").click()
-        expect(dialog.get_by_text("Refused by the API")).to_be_visible()
 
     def test_a_reset_shows_its_cascade_before_applying(
         self, page: Page, base_url: str, fake: FakeApi
@@ -216,6 +216,29 @@ class TestJob:
         expect(page.get_by_text("Trying paymentConfig again now.")).to_be_visible()
         sent = [(m, p) for m, p, _ in fake.sent if p.endswith("/retry-now")]
         assert sent == [("POST", f"{JOBS}/{JOB_ID}/steps/6/sub-steps/paymentConfig/retry-now")]
+
+    def test_resume_shows_the_plan_before_it_resumes(
+        self, page: Page, base_url: str, fake: FakeApi
+    ) -> None:
+        sign_in(page, base_url, f"/jobs/{JOB_ID}")
+        page.get_by_role("button", name="Resume").click()
+        confirm = page.get_by_role("dialog", name="Resume this job?")
+        plan = "last complete phase Phase 1; resumes in Phase 2 with menuImport, optionSets."
+        expect(confirm).to_contain_text(plan)
+        assert ("POST", f"{JOBS}/{JOB_ID}/resume-step-6", {"dry_run": True}) in fake.sent
+        confirm.get_by_role("button", name="Resume").click()
+        expect(page.get_by_text(f"Resume initiated: {plan}")).to_be_visible()
+        assert ("POST", f"{JOBS}/{JOB_ID}/resume-step-6", {}) in fake.sent
+
+    def test_the_editor_of_a_running_job_says_why_it_is_closed(
+        self, page: Page, base_url: str, fake: FakeApi
+    ) -> None:
+        fake.job_status = "in_progress"
+        sign_in(page, base_url, f"/jobs/{JOB_ID}")
+        page.locator('.node[data-key="menuImport"]').click()
+        dialog = page.get_by_role("dialog", name="Sub-step menuImport")
+        expect(dialog).to_contain_text("Editing is closed while the job is running.")
+        expect(dialog.get_by_label("Mark completed")).to_have_count(0)
 
     def test_cancel_asks_first_and_sends_the_reason(
         self, page: Page, base_url: str, fake: FakeApi

@@ -17,17 +17,9 @@ import pytest
 from api.cli import main
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
+from tests.kit import restaurant
 
-RESTAURANT = {
-    "name": "Buzz",
-    "external_id": "r-17",
-    "execution_config": {
-        "account": {"email": "owner@buzz.example", "password": "hunter2-secret"},
-        "menu": {"menu_id": "m-1"},
-        "payment": {"enabled": True},
-        "onboarding_user": {"enabled": True},
-    },
-}
+RESTAURANT = restaurant("Buzz", "r-17", password="hunter2-secret")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from tests.integration.audit_kit import Cli, cli
 
 __all__ = ["cli"]
 
+MENU_CHAIN = ["menuImport", "optionSets", "itemTags"]
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "legacy"
 
 
@@ -44,13 +45,14 @@ def run_to_end(app: Registrations, job_id: str) -> list[str]:
 
 
 class TestBuzz:
-    def test_buzz_imports_failed_and_resumable_from_phase2(self, cli: Cli, tmp_path: Path) -> None:
+    def test_buzz_imports_failed_and_resumable_after_phase1(self, cli: Cli, tmp_path: Path) -> None:
         path, _ = fresh_copy("buzz.json", tmp_path)
         run = cli("import-legacy", str(path), "--org", unique_org(), "--json")
         [outcome] = run.lines()
         assert run.code == 0
         assert (outcome["outcome"], outcome["job_status"]) == ("imported", "failed")
-        assert (outcome["resuming_from"], outcome["context_source"]) == ("phase2", "stored")
+        assert (outcome["resuming_from"], outcome["context_source"]) == ("phase1", "stored")
+        assert outcome["resume_plan"] == {"phase": "phase2", "sub_steps": MENU_CHAIN}
 
     def test_resume_leaves_exactly_the_three_menu_steps(
         self, cli: Cli, app: Registrations, tmp_path: Path
@@ -58,10 +60,10 @@ class TestBuzz:
         path, [job_id] = fresh_copy("buzz.json", tmp_path)
         org = unique_org()
         cli("import-legacy", str(path), "--org", org)
-        resuming_from, _, changed = app.resume(org, job_id, "user:u-1")
+        plan, _, changed = app.resume(org, job_id, "user:u-1")
         job = app.job(job_id, org)
         left = {k: s for k, s in job.statuses().items() if s != "completed"}
-        assert (resuming_from, changed) == ("phase2", True)
+        assert (plan.resuming_from, plan.sub_steps, changed) == ("phase1", MENU_CHAIN, True)
         assert left == {"menuImport": "pending", "optionSets": "pending", "itemTags": "pending"}
         assert job.runnable() == ["menuImport"]
 

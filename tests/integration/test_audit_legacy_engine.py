@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, cli
 from tests.integration.test_audit_legacy import fresh_copy
+from tests.kit import eventually
 
 __all__ = ["cli"]
 
@@ -28,11 +27,8 @@ FAST = RetryPolicy(
 
 async def settled(app: Registrations, job_id: str, timeout: float = 20.0) -> str:
     """The job's status once it has stopped running, waiting at most `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while (status := app.job(job_id).status) == "in_progress":
-        assert time.monotonic() < deadline, "the engine did not finish the job in time"
-        await asyncio.sleep(0.02)
-    return str(status)
+    await eventually(lambda: app.job(job_id).status != "in_progress", timeout)
+    return str(app.job(job_id).status)
 
 
 async def test_engine_calls_only_the_three_menu_steps(

@@ -21,7 +21,8 @@ from projections.offline.rebuild import rebuild_all
 from projections.offline.shares import Share, build_share
 from projections.schema import VIEW_NAMES, Schema
 from tests.conftest import unique_org
-from tests.integration.test_projections import drive, new_batch, until, views_of
+from tests.integration.test_projections import drive, new_batch, views_of
+from tests.kit import until
 
 
 @pytest.fixture

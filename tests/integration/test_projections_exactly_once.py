@@ -23,7 +23,8 @@ from projections.live.supervisor import Supervisor
 from projections.schema import Schema
 from projections.views import TimelineView
 from tests.conftest import unique_org
-from tests.integration.test_projections import assert_exact, drive, new_batch, until, views_of
+from tests.integration.test_projections import assert_exact, drive, new_batch, views_of
+from tests.kit import until
 
 RUN_VIEWS = """
 import sys, threading

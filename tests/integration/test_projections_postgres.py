@@ -12,7 +12,8 @@ from infrastructure.usecases.registrations import Registrations
 from projections.database import CONNECTION_NAME
 from projections.live.service import ReadModelService
 from tests.conftest import store_settings, unique_org
-from tests.integration.test_projections import assert_exact, drive, new_batch, until, views_of
+from tests.integration.test_projections import assert_exact, drive, new_batch, views_of
+from tests.kit import until
 
 pytestmark = pytest.mark.postgres
 

@@ -15,7 +15,8 @@ from projections.database import Database
 from projections.offline.rebuild import rebuild_all
 from projections.offline.scratch import scratch_views, sweep
 from projections.schema import Schema
-from tests.integration.test_projections import until, views_of
+from tests.integration.test_projections import views_of
+from tests.kit import until
 
 HOLD_SCRATCH = """
 import sys, threading

@@ -13,7 +13,8 @@ from infrastructure.executors.simulator.calls import executions_per_key, overlap
 from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.reliability.engine_kit import eventually, restaurants, simulator, start_batch
+from tests.application.engine_kit import simulator, start_batch
+from tests.kit import eventually, restaurants
 
 pytestmark = pytest.mark.slow
 REGFLOW = str(Path(sys.executable).with_name("regflow"))

@@ -17,8 +17,9 @@ from infrastructure.executors.simulator.calls import executions_per_key, overlap
 from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
+from tests.application.engine_kit import running_engine, simulator, start_batch
 from tests.conftest import store_settings
-from tests.reliability.engine_kit import restaurants, running_engine, simulator, start_batch
+from tests.kit import restaurants
 from tests.reliability.test_kill_restart import start_worker, worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

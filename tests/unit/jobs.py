@@ -7,14 +7,9 @@ from typing import Any
 from uuid import uuid4
 
 from domain.job import RegistrationJob
+from tests.kit import full_config
 
-FULL_CONFIG: dict[str, Any] = {
-    "account": {"email": "owner@buzz.example", "password": "s3cret-pass", "phone": "021"},
-    "restaurant": {"name": "Buzz", "address": "1 Queen St", "city": "Auckland"},
-    "menu": {"menu_id": "m-1"},
-    "payment": {"enabled": True},
-    "onboarding_user": {"enabled": True},
-}
+FULL_CONFIG: dict[str, Any] = full_config(password="s3cret-pass")
 PHASE1 = ("cloudwaitressAccount", "codeGeneration", "createOnboardingUser", "uploadImages")
 PHASE2 = (
     "restaurantRegistration",

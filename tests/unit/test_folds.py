@@ -193,10 +193,17 @@ class TestManualEdits:
         assert story.sub("codeGeneration")["error"] == f"marked failed: {REASON}"
         assert story.sub("websiteConfig")["status"] == "blocked"
 
-    def test_marking_skipped_unblocks_the_dependents(self) -> None:
+    def test_marking_menu_import_skipped_skips_its_conditional_dependents(self) -> None:
         story = failed_at_menu_import().edit("menuImport", "skipped")
-        assert story.sub("optionSets")["status"] == "pending"
+        for key in ("optionSets", "itemTags"):
+            assert story.sub(key)["status"] == "skipped"
+            assert story.sub(key)["reason"] == "menu import did not succeed"
         assert story.doc["context"]["menuImportSucceeded"] is False
+
+    def test_marking_a_plain_dependency_skipped_unblocks_its_dependents(self) -> None:
+        story = Story().running().succeed(*PHASE1).fail("restaurantRegistration").finish_all()
+        story.edit("restaurantRegistration", "skipped")
+        assert story.sub("menuImport")["status"] == "pending"
 
     def test_a_reset_cascades_to_every_dependent_and_reopens_a_completed_job(self) -> None:
         story = Story().running().finish_all().edit("restaurantRegistration", "pending")

@@ -11,7 +11,6 @@ from domain.exceptions import (
     InvalidInput,
     JobIsRunning,
     NothingToResume,
-    SubStepNotFound,
 )
 from tests.unit.jobs import PHASE1, fail, given, new_job, refused, running_job, succeed, then
 
@@ -63,8 +62,9 @@ class TestCancel:
 class TestResume:
     def test_resume_gives_failed_sub_steps_fresh_attempts(self) -> None:
         job = given(failed_at_menu_import())
-        assert job.resume("user:u-1") == "phase2"
-        assert then(job) == ["ResumeRequested"]
+        plan = job.resume("user:u-1")
+        assert plan is not None and plan.resuming_from == "phase1"
+        assert then(job) == ["ResumeRequested", *["PhaseReopened"] * 3]
         assert job.sub_steps["menuImport"].status == "pending"
         assert job.sub_steps["menuImport"].run_attempts == 0
         assert job.runnable() == ["menuImport"]
@@ -74,12 +74,15 @@ class TestResume:
         succeed(job, *PHASE1)
         job.cancel("user:u-1", None)
         job = given(job)
-        assert job.resume("user:u-1") == "phase2"
+        plan = job.resume("user:u-1")
+        assert plan is not None
+        assert (plan.resuming_from, plan.phase) == ("phase1", "phase2")
         assert job.runnable() == ["restaurantRegistration"]
 
     def test_resume_of_a_completed_job_records_nothing(self) -> None:
         job = given(completed_job())
-        assert job.resume("user:u-1") is None
+        plan = job.resume("user:u-1")
+        assert (plan.resuming_from, plan.phase, plan.sub_steps) == ("phase4", None, [])
         assert then(job) == []
 
     def test_resume_without_step6_progress_is_refused(self) -> None:
@@ -100,7 +103,7 @@ class TestMarkStatus:
         job = given(job)
         result = {"codeInjectionId": "ci-typed-by-hand"}
         job.edit([("codeGeneration", "completed", result)], "user:u-1", REASON)
-        assert then(job) == ["ManualStatusSet"]
+        assert then(job) == ["ManualStatusSet", "PhaseCompleted"]
         assert job.context["codeInjectionId"] == "ci-typed-by-hand"
 
     def test_mark_completed_with_a_failed_dependency_names_it(self) -> None:
@@ -123,7 +126,7 @@ class TestMarkStatus:
         job = given(failed_at_menu_import())
         checks = job.edit([("menuImport", "skipped", None)], "user:u-1", REASON)
         assert checks[0].warnings == [
-            "Marking menuImport as skipped lets optionSets, itemTags run without it"
+            "Marking menuImport as skipped skips optionSets, itemTags: menu import did not succeed"
         ]
 
     def test_marking_the_same_status_is_refused(self) -> None:
@@ -148,13 +151,14 @@ class TestMarkStatus:
             job, lambda: job.edit([("menuImport", "skipped", None)], "user:u-1", " "), InvalidInput
         )
 
-    def test_unknown_sub_step_is_refused(self) -> None:
+    def test_unknown_sub_step_is_refused_with_a_per_item_error(self) -> None:
         job = given(failed_at_menu_import())
-        refused(
+        exc = refused(
             job,
             lambda: job.edit([("menuExport", "skipped", None)], "user:u-1", REASON),
-            SubStepNotFound,
+            EditRejected,
         )
+        assert exc.errors == ["updates[0]: unknown sub-step menuExport"]  # type: ignore[attr-defined]
 
     def test_marking_failed_reopens_a_completed_job(self) -> None:
         job = given(completed_job())
@@ -166,7 +170,7 @@ class TestReset:
     def test_reset_cascades_to_dependents_with_a_new_generation(self) -> None:
         job = given(failed_at_menu_import())
         checks = job.edit([("restaurantRegistration", "pending", None)], "user:u-1", REASON)
-        assert then(job) == ["SubStepReset"]
+        assert then(job) == ["SubStepReset", *["PhaseReopened"] * 3]
         assert checks[0].cascade == [
             "restaurantRegistration",
             "websiteConfig",
@@ -181,7 +185,10 @@ class TestReset:
         job = given(completed_job())
         job.edit([("itemTags", "pending", None)], "user:u-1", REASON)
         assert job.status == "pending"
-        assert job.resume("user:u-1") == "phase4"
+        plan = job.resume("user:u-1")
+        assert plan is not None
+        assert (plan.resuming_from, plan.phase) == ("phase3", "phase4")
+        assert plan.sub_steps == ["itemTags"]
 
     def test_reset_of_an_all_pending_chain_is_refused(self) -> None:
         job = running_job()
@@ -199,7 +206,7 @@ class TestBulkEdits:
         job = given(failed_at_restaurant_registration())
         edits = [("restaurantRegistration", "completed", None), ("menuImport", "completed", None)]
         job.edit(edits, "user:u-1", REASON)
-        assert then(job) == ["ManualStatusSet", "ManualStatusSet"]
+        assert then(job)[:2] == ["ManualStatusSet", "ManualStatusSet"]
 
     def test_one_invalid_edit_applies_none(self) -> None:
         job = given(failed_at_restaurant_registration())

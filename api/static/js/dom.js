@@ -61,11 +61,20 @@ export function timeElement(iso) {
   return h("time", { datetime: iso || "", title: iso || "" }, formatTime(iso));
 }
 
+/** An identifier as words: "Step6Started" -> "Step 6 started", "SubStepFailed" -> "Sub-step failed". */
 export function humanise(text) {
-  return String(text || "")
-    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+  const words = String(text || "")
+    .replace(/([a-z])([A-Z0-9])/g, "$1 $2")
+    .replace(/([0-9])([A-Za-z])/g, "$1 $2")
     .replace(/_/g, " ")
-    .replace(/^./, (c) => c.toUpperCase());
+    .toLowerCase()
+    .replace(/\bsub step\b/g, "sub-step");
+  return words.replace(/^./, (c) => c.toUpperCase());
+}
+
+/** Seconds rounded for reading: 1.73205 -> "1.7 s". */
+export function seconds(value) {
+  return `${Number(value).toFixed(1)} s`;
 }
 
 export function prettyJson(value) {

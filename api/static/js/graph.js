@@ -1,4 +1,4 @@
-import { h, svg, formatTime } from "./dom.js";
+import { h, svg, formatTime, seconds } from "./dom.js";
 import { NODE, edgePath, planLayout } from "./layout.js";
 import { statusBadge, statusInfo } from "./status.js";
 import { phaseLabel } from "./shapes.js";
@@ -26,10 +26,16 @@ function describe(key, info) {
   return parts.join(", ");
 }
 
+/** When a waiting sub-step is tried again: "in 2.0 s", or the time once it is past. */
+export function retryText(iso) {
+  const wait = (new Date(iso).getTime() - Date.now()) / 1000;
+  return wait > 0 ? `in ${seconds(wait)}` : formatTime(iso);
+}
+
 function hoverDetails(key, info) {
   const rows = [["Status", statusBadge(info.status)], ["Attempts", String(info.attempts ?? 0)]];
   if (info.waiting_status) rows.push(["Waiting as", statusInfo(info.waiting_status).label]);
-  if (info.retry_at) rows.push(["Next try", formatTime(info.retry_at)]);
+  if (info.retry_at) rows.push(["Next try", retryText(info.retry_at)]);
   if (info.started_at) rows.push(["Started", formatTime(info.started_at)]);
   if (info.completed_at) rows.push(["Finished", formatTime(info.completed_at)]);
   if (info.error) rows.push(["Error", h("span", { class: "error-text" }, info.error)]);
@@ -89,7 +95,9 @@ export function createGraph({ onSelect, label = "Step 6 sub-steps" } = {}) {
     groups[place.phase].append(node);
   }
 
+  let hovered = null;
   function showHover(key, place) {
+    hovered = key;
     if (!current[key]) return;
     hover.replaceChildren(...hoverDetails(key, current[key]));
     hover.hidden = false;
@@ -101,6 +109,7 @@ export function createGraph({ onSelect, label = "Step 6 sub-steps" } = {}) {
   }
 
   function hideHover() {
+    hovered = null;
     hover.hidden = true;
     edges.forEach((e) => e.path.classList.remove("related"));
   }
@@ -127,7 +136,9 @@ export function createGraph({ onSelect, label = "Step 6 sub-steps" } = {}) {
     }
     for (const [phase, title] of Object.entries(bandLabels)) {
       title.querySelector(".band-status").replaceChildren(statusBadge(phases[phase], { class: "badge-small" }));
+      title.dataset.status = phases[phase];
     }
+    if (hovered && !hover.hidden) showHover(hovered, LAYOUT.nodes[hovered]);
   }
 
   const element = h("div", { class: "graph", role: "group", "aria-label": label, tabindex: "-1" }, surface);

@@ -40,17 +40,24 @@ export function subStepsOf(progress) {
   return steps;
 }
 
-/** Each phase's status, as the API gives it or derived from its sub-steps. */
-export function phaseStatuses(progress, steps) {
+/** Each phase's status, derived from the sub-steps the page shows, so badges and nodes agree.
+ * A phase that failed holds a failed sub-step; one whose only unsettled sub-steps are blocked
+ * by a failure elsewhere is "blocked", not failed; in a job that is not running, a phase with
+ * work left is "pending" (it waits for a resume), not running. */
+export function phaseStatuses(progress, steps, jobStatus) {
+  const stopped = jobStatus && jobStatus !== "in_progress";
   const result = {};
   for (const phase of PHASES) {
-    const given = progress?.phases?.[phase]?.status;
-    const statuses = SUB_STEPS.filter((s) => s.phase === phase).map((s) => steps[s.key].status);
+    const statuses = SUB_STEPS.filter((s) => s.phase === phase).map((s) => steps[s.key]?.status);
+    if (statuses.some((s) => s === undefined)) {
+      result[phase] = progress?.phases?.[phase]?.status || "pending";
+      continue;
+    }
     let derived = "in_progress";
     if (statuses.every((s) => WELL_SETTLED.has(s))) derived = "completed";
-    else if (statuses.every((s) => SETTLED.has(s))) derived = "failed";
-    else if (statuses.every((s) => s === "pending")) derived = "pending";
-    result[phase] = given || derived;
+    else if (statuses.every((s) => SETTLED.has(s))) derived = statuses.includes("failed") ? "failed" : "blocked";
+    else if (statuses.every((s) => s === "pending" || s === "skipped")) derived = "pending";
+    result[phase] = stopped && derived === "in_progress" ? "pending" : derived;
   }
   return result;
 }

@@ -20,6 +20,7 @@ from infrastructure.executors.simulator.faults import (
     SimulatorConfig,
     fault_response,
     latency_of,
+    over_capacity,
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -45,6 +46,10 @@ class Simulator:
         self.service_key = config.service_key
         self.faults = FaultBook(config.faults)
         self.latency: dict[str, float] = dict(config.latency or {})
+        self.capacity = config.capacity
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._serving = 0
         # Bounded: a long-running embedded simulator keeps the latest calls and answers only.
         self.answers: BoundedAnswers = BoundedAnswers(config.keep_answers)
         self.calls: deque[CallRecord] = deque(maxlen=config.keep_calls)
@@ -54,6 +59,7 @@ class Simulator:
     def configure(self, settings: FaultSettings) -> None:
         """Replace the fault rules (counts start again) and, if given, the latencies."""
         self.faults = FaultBook(settings.faults)
+        self.capacity = settings.capacity
         if settings.latency is not None:
             self.latency = dict(settings.latency)
 
@@ -61,12 +67,28 @@ class Simulator:
         """Answer one call of `step`, recording it from arrival to answer."""
         record = _record_of(request, step)
         self.calls.append(record)
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            response = await self._answer(request, step, record)
+            response = await self._within_capacity(request, step, record)
         finally:
+            self.in_flight -= 1
             record.finished = time.monotonic()
         record.status = response.status
         return response
+
+    async def _within_capacity(
+        self, request: web.Request, step: SubStep, record: CallRecord
+    ) -> web.StreamResponse:
+        capacity = self.capacity
+        if capacity is not None and self._serving >= capacity.limit:
+            record.fault = "capacity"
+            return over_capacity(capacity)
+        self._serving += 1
+        try:
+            return await self._answer(request, step, record)
+        finally:
+            self._serving -= 1
 
     async def _answer(
         self, request: web.Request, step: SubStep, record: CallRecord
@@ -169,20 +191,25 @@ async def get_faults(request: web.Request) -> web.Response:
     """The fault rules and latencies in force."""
     simulator = request.app[SIMULATOR]
     rules = [rule.model_dump() for rule in simulator.faults.rules]
-    return web.json_response({"success": True, "faults": rules, "latency": simulator.latency})
+    capacity = simulator.capacity.model_dump() if simulator.capacity else None
+    body = {"faults": rules, "latency": simulator.latency, "capacity": capacity}
+    return web.json_response({"success": True, **body})
 
 
 async def get_calls(request: web.Request) -> web.Response:
     """Every call received, in order of arrival."""
-    calls = [call.as_dict() for call in request.app[SIMULATOR].calls]
-    return web.json_response({"success": True, "calls": calls})
+    simulator = request.app[SIMULATOR]
+    calls = [call.as_dict() for call in simulator.calls]
+    peak = {"in_flight": simulator.in_flight, "peak_in_flight": simulator.peak_in_flight}
+    return web.json_response({"success": True, "calls": calls, **peak})
 
 
 async def delete_calls(request: web.Request) -> web.Response:
     """Forget the calls received (stored answers are kept)."""
-    calls = request.app[SIMULATOR].calls
-    cleared = len(calls)
-    calls.clear()
+    simulator = request.app[SIMULATOR]
+    cleared = len(simulator.calls)
+    simulator.calls.clear()
+    simulator.peak_in_flight = simulator.in_flight
     return web.json_response({"success": True, "cleared": cleared})
 
 

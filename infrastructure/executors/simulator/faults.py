@@ -49,12 +49,22 @@ class FaultRule(BaseModel):
         return endpoint_ok and self.job in (None, job)
 
 
+class CapacityFault(BaseModel):
+    """Beyond `limit` calls in flight at once, the API answers 429 with a Retry-After."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limit: int = Field(ge=1, description="calls the API serves at once")
+    retry_after: NonNegativeFloat = Field(default=1.0, description="Retry-After of the 429")
+
+
 class FaultSettings(BaseModel):
     """The parts of the configuration that can change at run time."""
 
     model_config = ConfigDict(extra="forbid")
 
     faults: list[FaultRule] = Field(default_factory=list)
+    capacity: CapacityFault | None = Field(default=None, description="none: no capacity limit")
     latency: dict[str, NonNegativeFloat] | None = Field(
         default=None, description="seconds per endpoint template or sub-step key; '*': default"
     )
@@ -124,6 +134,12 @@ async def _hang(seconds: float | None, stopping: asyncio.Event) -> web.Response:
     except TimeoutError:
         return _refusal(504, "Gateway timeout (simulated)")
     return _refusal(503, "The simulator is stopping")
+
+
+def over_capacity(capacity: CapacityFault) -> web.Response:
+    """The answer to a call beyond the API's capacity."""
+    headers = {"Retry-After": f"{capacity.retry_after:g}"}
+    return _refusal(429, "Too many requests in flight (simulated capacity)", headers)
 
 
 def _refusal(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:

@@ -5,7 +5,7 @@ import { counts } from "../shapes.js";
 import { statusBadge } from "../status.js";
 import { toast } from "../toast.js";
 import { jobsTable } from "./jobs-table.js";
-import { breadcrumbs, errorList, loading, problemBanner, progressBar } from "./parts.js";
+import { allow, breadcrumbs, errorList, loading, problemBanner, progressBar } from "./parts.js";
 
 const FILTERS = [["all", "All", null], ["failed", "Failed", "failed"], ["running", "Running", "in_progress"], ["blocked", "Blocked", "blocked"]];
 const STATUS_OF = Object.fromEntries(FILTERS.map(([key, , status]) => [key, status]));
@@ -49,14 +49,19 @@ export function batchView(outlet, { id, query }) {
   const next = h("button", { type: "button", disabled: true, onclick: () => turn(1) }, "Next");
   const shown = h("span", { class: "muted pager-text", "aria-live": "polite" });
   const startAll = h("button", { class: "primary", type: "button", onclick: () => start(null) }, "Start Step 6 for all jobs");
-  const startSelected = h("button", { type: "button", disabled: true, onclick: () => start(table.selected()) }, "Start selected");
+  const capacity = h("p", { class: "progress-note capacity-note", role: "status", hidden: true });
+  const startSelected = h("button", { type: "button", disabled: true, onclick: () => start(pendingSelected()) }, "Start selected");
+  const resumeSelected = h("button", { type: "button", disabled: true, onclick: resume }, "Resume selected");
+  const RESUMABLE = new Set(["failed", "cancelled"]);
+  const pendingSelected = () => table.selectedJobs().filter((j) => j.status === "pending").map((j) => j.id);
+  const resumableSelected = () => table.selectedJobs().filter((j) => RESUMABLE.has(j.status)).map((j) => j.id);
   table.element.classList.add("jobs-scroll");
 
   outlet.append(crumbs,
     h("div", { class: "page-head" }, h("div", { class: "title-line" }, title, status),
-      h("div", { class: "actions" }, startSelected, startAll)),
+      h("div", { class: "actions" }, resumeSelected, startSelected, startAll)),
     problem, actionProblems,
-    h("section", { class: "card", "aria-label": "Progress" }, h("div", { class: "card-body" }, counterBox, bar)),
+    h("section", { class: "card", "aria-label": "Progress" }, h("div", { class: "card-body" }, counterBox, bar, capacity)),
     h("section", { class: "card", "aria-labelledby": "jobs-title" },
       h("div", { class: "card-title-row" }, h("h2", { id: "jobs-title", class: "card-title" }, "Jobs"),
         h("div", { class: "chips", role: "group", "aria-label": "Show jobs" }, filterButtons)),
@@ -110,6 +115,12 @@ export function batchView(outlet, { id, query }) {
     if (answer.next_after) cursors.push(answer.next_after);
     const jobs = answer.jobs || [];
     table.update(jobs, filter);
+    const waiting = jobs.filter((j) => j.waiting_for_capacity).length;
+    capacity.hidden = waiting === 0;
+    capacity.textContent = waiting
+      ? `${waiting} job${waiting === 1 ? " is" : "s are"} waiting for registration API capacity (flow control).`
+      : "";
+    refreshButtons();
     const from = jobs.length ? page * PAGE_SIZE + 1 : 0;
     shown.textContent = `${from}–${page * PAGE_SIZE + jobs.length} of ${answer.total}`;
     prev.disabled = page === 0;
@@ -139,8 +150,8 @@ export function batchView(outlet, { id, query }) {
     shownCounts = fingerprint;
     status.replaceChildren(statusBadge(latest.status));
     counterBox.replaceChildren(...countersOf(latest));
-    bar.replaceChildren(progressBar(latest));
-    startAll.disabled = !(counts(latest).pending > 0);
+    bar.replaceChildren(progressBar(latest, []));
+    allow(startAll, counts(latest).pending > 0 ? "" : "Every job has started: resume failed jobs instead.");
     showChipCounts();
     return true;
   }
@@ -177,9 +188,38 @@ export function batchView(outlet, { id, query }) {
   }
 
   function refreshButtons() {
-    const n = table.selected().length;
-    startSelected.disabled = n === 0;
+    const chosen = table.selected().length;
+    const n = pendingSelected().length;
+    const r = resumableSelected().length;
     startSelected.textContent = n ? `Start selected (${n})` : "Start selected";
+    resumeSelected.textContent = r ? `Resume selected (${r})` : "Resume selected";
+    const started = chosen - n;
+    allow(startSelected, n ? "" : chosen
+      ? `The ${started === 1 ? "selected job has" : `${started} selected jobs have`} already started: resume failed or cancelled ones instead.`
+      : "Select pending jobs to start them.");
+    allow(resumeSelected, r ? "" : "Select failed or cancelled jobs to resume them.");
+  }
+
+  async function resume() {
+    actionProblems.replaceChildren();
+    const ids = resumableSelected();
+    const names = new Map(table.selectedJobs().map((j) => [j.id, j.name]));
+    const outcomes = await Promise.allSettled(ids.map((jobId) => api.resume(jobId)));
+    const refused = outcomes.map((o, i) => [o, ids[i]]).filter(([o]) => o.status === "rejected");
+    const done = ids.length - refused.length;
+    if (done) toast(`Resumed ${done} job${done === 1 ? "" : "s"}.`);
+    if (refused.length) {
+      actionProblems.replaceChildren(errorList(refused.map(([o, jobId]) => `${names.get(jobId) || jobId}: ${(o.reason.lines || [String(o.reason)]).join(" ")}`)));
+    }
+    table.clearSelection();
+    refreshButtons();
+    try {
+      showCounters((await api.batchBrief(id)).batch);
+      await loadPage();
+      follow();
+    } catch (error) {
+      showProblem(error);
+    }
   }
 
   async function start(jobIds) {

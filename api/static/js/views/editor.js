@@ -1,5 +1,6 @@
 import { api } from "../api.js";
 import { h, formatTime, prettyJson } from "../dom.js";
+import { retryText } from "../graph.js";
 import { statusBadge } from "../status.js";
 import { toast } from "../toast.js";
 import { openDialog } from "./dialog.js";
@@ -17,7 +18,7 @@ function facts(key, info, phase) {
   const rows = [["Phase", phase], ["Status", statusBadge(info.status)], ["Attempts", String(info.attempts ?? 0)]];
   if (info.started_at) rows.push(["Started", formatTime(info.started_at)]);
   if (info.completed_at) rows.push(["Finished", formatTime(info.completed_at)]);
-  if (info.retry_at) rows.push(["Next try", formatTime(info.retry_at)]);
+  if (info.retry_at) rows.push(["Next try", retryText(info.retry_at)]);
   if (info.error) rows.push(["Error", h("span", { class: "error-text" }, info.error)]);
   const list = h("dl", { class: "facts" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
   const result = info.result && Object.keys(info.result).length
@@ -42,7 +43,7 @@ function refusalReport(error, heading) {
 }
 
 function validationReport(verdict, target) {
-  const note = h("p", { class: "hint" }, "From the validation route. Give a reason to see the dry-run answer.");
+  const note = h("p", { class: "hint" }, "Give a reason to preview the change.");
   if (!verdict) return note;
   const report = verdict.valid === false
     ? refusalReport({ lines: verdict.errors || [] }, "✕ Not allowed now")
@@ -59,7 +60,7 @@ function editBody(target, reason, resultText, dryRun) {
 }
 
 /** The sub-step editor: details, dependencies, a target status with a reason, the dry run, apply. */
-export function openEditor({ jobId, key, info, phase, onApplied }) {
+export function openEditor({ jobId, key, info, phase, jobStatus, onApplied }) {
   const { body, close } = openDialog(`Sub-step ${key}`, { wide: true });
   const relations = relationsSection(jobId, key);
   const dryRun = h("div", { class: "dry-run-box", "aria-live": "polite" });
@@ -70,7 +71,8 @@ export function openEditor({ jobId, key, info, phase, onApplied }) {
   const resultField = h("div", { class: "field", hidden: true },
     h("label", { for: "edit-result" }, "Result (optional JSON object)"), resultText,
     h("p", { id: "edit-result-help", class: "hint" }, 'Feeds the context, e.g. {"codeInjectionId": "ci-123"}.'));
-  const apply = h("button", { class: "primary", type: "submit", disabled: true }, "Apply");
+  const apply = h("button", { class: "primary", type: "submit", disabled: true, "aria-describedby": "apply-why" }, "Apply");
+  const applyWhy = h("span", { id: "apply-why", class: "hint why-not" });
   const radios = TARGETS.map(([value, label, help]) => {
     const input = h("input", { type: "radio", name: "target", value, id: `target-${value}`, "aria-describedby": `target-${value}-help` });
     return h("div", { class: "radio" }, input,
@@ -82,21 +84,55 @@ export function openEditor({ jobId, key, info, phase, onApplied }) {
     h("div", { class: "field" }, h("label", { for: "edit-reason" }, "Reason (required)"), reason,
       h("p", { id: "edit-reason-help", class: "hint" }, "Recorded in the job's audit trail with your identity.")),
     dryRun, outcome,
-    h("div", { class: "actions" }, h("button", { type: "button", onclick: close }, "Close"), apply));
+    h("div", { class: "actions" }, applyWhy, h("button", { type: "button", onclick: close }, "Close"), apply));
 
   const retry = info.status === "retrying" || info.waiting_status === "retrying"
     ? h("div", { class: "notice" }, h("p", {}, "This sub-step is waiting out a retry delay."),
       h("button", { type: "button", onclick: retryNow }, "Retry now")) : null;
-  body.append(h("div", { class: "editor-grid" }, h("div", { class: "stack" }, facts(key, info, phase), retry, relations.element), form));
+  const running = jobStatus === "in_progress";
+  const closed = h("div", { class: "notice notice-warning", role: "status" },
+    h("p", {}, h("strong", {}, "Editing is closed while the job is running.")),
+    h("p", {}, "Manual edits are allowed only when the job is not running: cancel it, or wait for it to stop, then edit."),
+    h("div", { class: "actions" }, h("button", { type: "button", onclick: close }, "Close")));
+  body.append(h("div", { class: "editor-grid" }, h("div", { class: "stack" }, facts(key, info, phase), retry, relations.element), running ? closed : form));
 
   const target = () => form.querySelector("input[name=target]:checked")?.value;
   let sequence = 0;
+
+  function whyNot() {
+    if (!target()) return "Choose a status first.";
+    if (!reason.value.trim()) return "Give a reason first: it is recorded in the audit trail.";
+    return "";
+  }
+
+  function refreshApply() {
+    const why = whyNot();
+    apply.disabled = Boolean(why);
+    apply.title = why;
+    applyWhy.textContent = why;
+  }
+
+  relations.answer.then((answer) => {
+    for (const [value, verdict] of Object.entries(answer.transitions || {})) {
+      const input = form.querySelector(`#target-${value}`);
+      if (!input || verdict.valid !== false) continue;
+      input.disabled = true;
+      if (input.checked) {
+        input.checked = false;
+        check();
+      }
+      const why = (verdict.errors || [])[0] || "Not allowed now.";
+      input.closest(".radio").classList.add("radio-disallowed");
+      input.closest(".radio").append(h("span", { class: "hint why-not" }, `Not allowed now: ${why}`));
+    }
+  }, () => {});
+  refreshApply();
 
   async function check() {
     outcome.replaceChildren();
     const chosen = target();
     resultField.hidden = chosen !== "completed";
-    apply.disabled = !chosen || !reason.value.trim();
+    refreshApply();
     if (!chosen) return;
     const mine = ++sequence;
     if (!reason.value.trim()) {
@@ -160,11 +196,15 @@ export function openEditor({ jobId, key, info, phase, onApplied }) {
   let hadReason = false;
   reason.addEventListener("input", () => {
     const hasReason = Boolean(reason.value.trim());
-    apply.disabled = !target() || !hasReason;
+    refreshApply();
     if (hasReason !== hadReason) check();
     hadReason = hasReason;
   });
   resultText.addEventListener("change", check);
   form.addEventListener("submit", submit);
+  if (running) {
+    closed.querySelector("button").focus();
+    return;
+  }
   form.querySelector("input[name=target]").focus();
 }

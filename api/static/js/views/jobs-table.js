@@ -18,7 +18,7 @@ export function jobsTable({ onSelectionChange }) {
   const all = h("input", { type: "checkbox", "aria-label": "Select every job shown" });
   all.addEventListener("change", () => {
     for (const [id, row] of rows) {
-      if (!row.isConnected) continue;
+      if (!row.tr.isConnected) continue;
       row.box.checked = all.checked;
       if (all.checked) chosen.add(id);
       else chosen.delete(id);
@@ -46,7 +46,9 @@ export function jobsTable({ onSelectionChange }) {
     return row;
   }
 
+  const latest = new Map();
   function fill(row, job) {
+    latest.set(job.id, job);
     const fingerprint = JSON.stringify(job);
     if (fingerprint === row.shown) return;
     row.shown = fingerprint;
@@ -77,6 +79,7 @@ export function jobsTable({ onSelectionChange }) {
     element: h("div", { class: "table-scroll" }, table, empty),
     update,
     selected: () => [...chosen],
+    selectedJobs: () => [...chosen].map((id) => latest.get(id)).filter(Boolean),
     clearSelection() {
       chosen.clear();
       rows.forEach((row) => (row.box.checked = false));

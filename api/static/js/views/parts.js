@@ -14,8 +14,47 @@ export function breadcrumbs(...items) {
         : h("a", { href, "data-link": true }, label)))));
 }
 
-/** A stacked bar of completed, failed, running and pending jobs, with a text equivalent. */
-export function progressBar(source) {
+const SUB_STEP_PARTS = [
+  ["bar-completed", ["completed", "skipped"]],
+  ["bar-failed", ["failed", "blocked"]],
+  ["bar-running", ["in_progress", "retrying"]],
+];
+
+/** Sub-step counts over jobs (each job summary carries its own `counts`). */
+export function subStepCounts(jobs) {
+  const total = {};
+  for (const job of jobs || []) {
+    for (const [status, n] of Object.entries(job.counts || {})) total[status] = (total[status] || 0) + Number(n || 0);
+  }
+  return total;
+}
+
+/** A stacked bar of the batch's sub-steps (so it moves while jobs run), with a text equivalent. */
+export function progressBar(source, jobs = source?.jobs) {
+  if (!jobs || !jobs.some((j) => j.counts)) return jobBar(source);
+  const c = subStepCounts(jobs);
+  const all = Object.values(c).reduce((a, b) => a + b, 0);
+  const sum = (keys) => keys.reduce((a, k) => a + (c[k] || 0), 0);
+  const share = (n) => (all ? (100 * n) / all : 0);
+  const part = (cls, n) => {
+    const seg = h("span", { class: ["bar-part", cls] });
+    seg.style.width = `${share(n)}%`;
+    return seg;
+  };
+  const settled = sum(["completed", "skipped", "failed", "blocked"]);
+  const percent = all ? Math.floor((100 * settled) / all) : 0;
+  const said = ["completed", "skipped", "failed", "blocked", "in_progress", "retrying", "pending"]
+    .filter((k) => c[k]).map((k) => `${c[k]} ${k.replace("_", " ")}`).join(", ");
+  const jobsDone = counts(source);
+  const text = `${percent}% of sub-steps settled (${said || "none yet"}); ${jobsDone.completed + jobsDone.failed + jobsDone.cancelled} of ${jobsDone.total} jobs finished`;
+  return h("div", { class: "bar-wrap" },
+    h("div", { class: "bar", role: "img", "aria-label": text, title: text },
+      SUB_STEP_PARTS.map(([cls, keys]) => part(cls, sum(keys)))),
+    h("span", { class: "bar-percent", "aria-hidden": "true" }, `${percent}%`));
+}
+
+/** A stacked bar of completed, failed, running and pending jobs, for lists without sub-steps. */
+function jobBar(source) {
   const c = counts(source);
   const share = (n) => (c.total ? (100 * n) / c.total : 0);
   const part = (cls, n) => {
@@ -29,6 +68,14 @@ export function progressBar(source) {
       part("bar-completed", c.completed), part("bar-failed", c.failed),
       part("bar-cancelled", c.cancelled), part("bar-running", c.inProgress)),
     h("span", { class: "bar-percent", "aria-hidden": "true" }, `${c.percent}%`));
+}
+
+/** Disable a button, or enable it, saying why it cannot be used (tooltip and screen readers). */
+export function allow(button, why) {
+  button.disabled = Boolean(why);
+  button.title = why || "";
+  if (why) button.setAttribute("aria-description", why);
+  else button.removeAttribute("aria-description");
 }
 
 export function loading(text = "Loading…") {

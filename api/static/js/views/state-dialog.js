@@ -1,7 +1,7 @@
 import { api } from "../api.js";
 import { fill, h, prettyJson } from "../dom.js";
 import { createGraph } from "../graph.js";
-import { jobOf, phaseStatuses, step6Progress, subStepsOf } from "../shapes.js";
+import { jobOf, phaseLabel, phaseStatuses, step6Progress, subStepsOf } from "../shapes.js";
 import { statusBadge } from "../status.js";
 import { openDialog } from "./dialog.js";
 import { errorList } from "./parts.js";
@@ -16,11 +16,16 @@ export async function openStateDialog(jobId, version) {
     const progress = step6Progress(job) || answer.sub_step_progress;
     const steps = subStepsOf(progress);
     const graph = createGraph({ label: `Sub-steps at version ${version}` });
-    graph.update(steps, phaseStatuses(progress, steps));
+    const phases = phaseStatuses(progress, steps, job.status || answer.status);
+    graph.update(steps, phases);
+    const phaseList = h("ul", { class: "phase-list", "aria-label": "Phases" },
+      Object.entries(phases).map(([phase, status]) =>
+        h("li", { dataset: { phase } }, `${phaseLabel(phase)} `, statusBadge(status, { class: "badge-small" }))));
     const context = progress?.context || job.context || answer.context;
     fill(body,
       h("p", { class: "title-line" }, "Job status: ", statusBadge(job.status || answer.status),
         h("span", { class: "muted" }, ` at version ${answer.version ?? job.version ?? version}`)),
+      phaseList,
       h("div", { class: "graph-scroll" }, graph.element),
       context ? h("details", {}, h("summary", {}, "Context at this point"), prettyJson(context)) : null);
   } catch (error) {

@@ -1,5 +1,5 @@
 import { api } from "../api.js";
-import { h, humanise, timeElement } from "../dom.js";
+import { h, humanise, seconds, timeElement } from "../dom.js";
 import { openStateDialog } from "./state-dialog.js";
 
 const PAGE = 500;
@@ -19,10 +19,19 @@ function detailOf(data = {}) {
   if (Array.isArray(data.cascade) && data.cascade.length) {
     bits.push(`reset ${data.cascade.map((c) => c.sub_step || c.key || c).join(", ")}`);
   }
-  if (data.resuming_from) bits.push(`from ${data.resuming_from}`);
+  if ("resuming_from" in data) bits.push(`last complete phase ${data.resuming_from || "none"}`);
+  if (data.resume_plan?.phase) bits.push(`resumes in ${data.resume_plan.phase}`);
   if (data.error) bits.push(data.error);
   if (Array.isArray(data.errors) && data.errors.length) bits.push(data.errors.join("; "));
   return bits.join(" · ");
+}
+
+/** The console's own wording where the stored description is too exact for reading. */
+function describe(type, d = {}) {
+  if (type === "SubStepRetryScheduled" && typeof d.delay === "number") {
+    return `${d.sub_step} attempt ${d.attempt} failed (${d.error}); retry in ${seconds(d.delay)}`;
+  }
+  return "";
 }
 
 function reasonOf(event) {
@@ -32,7 +41,7 @@ function reasonOf(event) {
 function eventItem(jobId, event) {
   const type = shortType(event.type);
   const reason = reasonOf(event);
-  const detail = event.description || detailOf(event.data);
+  const detail = describe(type, event.data) || event.description || detailOf(event.data);
   const manual = MANUAL.test(type) || String(event.actor || "").startsWith("user:");
   return h("li", { class: ["event", manual && "event-manual", type === "EditRefused" && "event-refused"], dataset: { version: event.version, type } },
     h("div", { class: "event-head" },

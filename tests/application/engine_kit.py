@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,26 +20,6 @@ from tests.conftest import unique_org
 FAST = RetryPolicy(
     max_attempts=3, initial_delay=0.01, multiplier=2.0, max_delay=0.05, jitter=0.0, timeout=5.0
 )
-
-
-def full_config(**changes: Any) -> dict[str, Any]:
-    """An execution_config that enables all twelve sub-steps, with `changes` applied."""
-    config: dict[str, Any] = {
-        "account": {"email": "owner@example.com", "password": "hunter2", "phone": "+64 21 000"},
-        "restaurant": {"name": "Buzz", "address": "1 Queen St", "city": "Auckland"},
-        "menu": {"menu_id": "m-1"},
-        "payment": {"enabled": True},
-        "onboarding_user": {"enabled": True},
-    }
-    config.update(changes)
-    return config
-
-
-def restaurants(count: int, **changes: Any) -> list[dict[str, Any]]:
-    return [
-        {"name": f"R{i}", "external_id": f"r-{i}", "execution_config": full_config(**changes)}
-        for i in range(count)
-    ]
 
 
 def start_batch(app: Registrations, items: list[dict[str, Any]]) -> list[str]:
@@ -95,15 +74,6 @@ async def running_engine(
     finally:
         await engine.stop(grace=5)
         await executor.close()
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Wait for `condition`, polling, failing after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def event_names(app: Registrations, job_id: str) -> list[str]:

@@ -1,0 +1,73 @@
+"""Ids as shown are ids as accepted: a unique prefix (8 characters or more) of a job or batch id."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from domain.exceptions import InvalidInput, NotFound
+from infrastructure.usecases.registrations import Registrations
+from projections.live.service import ReadModelService
+from projections.queries import ViewQueries
+
+SHORTEST = 8
+
+
+def is_full_id(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def resolve(
+    kind: str, given: str, views: Callable[[], ViewQueries], organisation_id: str | None = None
+) -> str:
+    """The one id of `kind` ("job" or "batch") that `given` names in full or by its start."""
+    text = given.strip().lower()
+    if is_full_id(text):
+        return text
+    if len(text) < SHORTEST or any(c not in "0123456789abcdef-" for c in text):
+        raise InvalidInput(
+            f"Not a {kind} id: {given!r}. Give the id, or its first {SHORTEST} characters "
+            "or more, as the tables print them."
+        )
+    found = views().ids_starting_with(kind, text, organisation_id, limit=5)
+    if not found:
+        raise NotFound(f"No {kind} id starts with {given!r}")
+    if len(found) > 1:
+        shown = ", ".join(found[:4]) + (", ..." if len(found) > 4 else "")
+        raise InvalidInput(
+            f"The {kind} id prefix {given!r} is ambiguous: it starts {shown}. Give more characters."
+        )
+    return found[0]
+
+
+class LazyViews:
+    """The read models, opened and brought up to the log's head on first use only."""
+
+    def __init__(self, app: Registrations) -> None:
+        self.app = app
+        self._views: ReadModelService | None = None
+
+    def __call__(self) -> ReadModelService:
+        if self._views is None:
+            self._views = ReadModelService(self.app.settings, self.app)
+            self._views.catch_up()
+        return self._views
+
+    def close(self) -> None:
+        if self._views is not None:
+            self._views.close()
+            self._views = None
+
+
+def full_id(app: Registrations, kind: str, given: str) -> str:
+    """`resolve` on the store `app` opened: for commands that hold the use-case layer already."""
+    if is_full_id(given.strip().lower()):
+        return given.strip().lower()
+    views = LazyViews(app)
+    try:
+        return resolve(kind, given, views)
+    finally:
+        views.close()

@@ -1,0 +1,136 @@
+"""`regflow batches` and `regflow jobs BATCH`: what is in the store, as the console lists it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from api.cli.audit import json_default
+from api.cli.ids import LazyViews, resolve
+from api.cli.output import console as make_console
+from api.cli.output import escape_text as escape
+from api.cli.run_display import words
+from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+
+
+@dataclass
+class Operator:
+    """The store, its read models (opened when needed) and the organisation in scope."""
+
+    app: Registrations
+    views: LazyViews
+    organisation_id: str | None
+
+    def job_id(self, given: str) -> str:
+        return resolve("job", given, self.views, self.organisation_id)
+
+    def batch_id(self, given: str) -> str:
+        return resolve("batch", given, self.views, self.organisation_id)
+
+
+@contextmanager
+def operating(organisation_id: str | None = None) -> Iterator[Operator]:
+    """The use-case layer on the configured store, closed afterwards."""
+    app = Registrations(Settings())
+    views = LazyViews(app)
+    try:
+        yield Operator(app, views, organisation_id)
+    finally:
+        views.close()
+        app.close()
+
+
+def emit(args: argparse.Namespace, data: Any, render: Callable[[Console], None]) -> None:
+    """`data` as JSON with --json, else what `render` prints (whole ids when piped)."""
+    if getattr(args, "json", False):
+        print(json.dumps(data, default=json_default, indent=2))
+    else:
+        render(make_console())
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `batches` and `jobs`."""
+    batches = commands.add_parser("batches", help="list batches, newest first")
+    scope = batches.add_mutually_exclusive_group()
+    scope.add_argument("--org", help="this organisation (default: REGFLOW_DEFAULT_ORG, dev)")
+    scope.add_argument("--all", action="store_true", help="every organisation")
+    batches.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    batches.add_argument("--json", action="store_true", help="print JSON")
+    batches.set_defaults(handler=list_batches)
+    jobs = commands.add_parser("jobs", help="list the jobs of a batch")
+    jobs.add_argument("batch", metavar="BATCH", help="the batch id, or its first 8+ characters")
+    jobs.add_argument(
+        "--status",
+        choices=("pending", "in_progress", "completed", "failed", "cancelled"),
+        help="only jobs with this status",
+    )
+    jobs.add_argument("--json", action="store_true", help="print JSON")
+    jobs.set_defaults(handler=list_jobs)
+
+
+def list_batches(args: argparse.Namespace) -> int:
+    org = None if args.all else args.org or Settings().default_org
+    with operating(org) as op:
+        found = op.views().list_batches(org, max(1, args.limit), 0)
+
+    def render(console: Console) -> None:
+        scope = "every organisation" if org is None else f"organisation {org}"
+        if not found:
+            console.print(f"no batches in {escape(scope)}")
+            return
+        table = Table(title=f"Batches of {escape(scope)}")
+        for column in ("batch", "name", "status", "jobs", "created"):
+            table.add_column(column)
+        for b in found:
+            counts = {k: b[k] for k in ("completed", "failed", "cancelled", "in_progress")}
+            counts["pending"] = b["pending"]
+            table.add_row(
+                b["id"] if not console.is_terminal else b["id"][:8],
+                escape(str(b["name"])),
+                b["status"].replace("_", " "),
+                f"{b['total']}: {words(counts)}",
+                str(b["created_at"])[:19].replace("T", " "),
+            )
+        console.print(table)
+
+    emit(args, found, render)
+    return 0
+
+
+def list_jobs(args: argparse.Namespace) -> int:
+    with operating() as op:
+        batch_id = op.batch_id(args.batch)
+        op.app.batch(batch_id)
+        found = op.views().job_summaries(batch_id)
+    if args.status:
+        found = [j for j in found if j["status"] == args.status]
+
+    def render(console: Console) -> None:
+        which = f" {args.status.replace('_', ' ')}" if args.status else ""
+        if not found:
+            console.print(f"no{which} jobs in batch {batch_id}")
+            return
+        table = Table(title=f"{len(found)}{which} jobs of batch {batch_id}")
+        for column in ("job", "restaurant", "status", "phase", "sub-steps", "last error"):
+            table.add_column(column, overflow="fold")
+        for j in found:
+            table.add_row(
+                j["id"] if not console.is_terminal else j["id"][:8],
+                escape(str(j["name"])),
+                j["status"].replace("_", " "),
+                str(j["current_phase"] or "-"),
+                words(j["counts"] or {}),
+                escape(j["last_error"] or ""),
+            )
+        console.print(table)
+
+    emit(args, found, render)
+    return 0

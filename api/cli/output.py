@@ -1,0 +1,68 @@
+"""How every `regflow` command writes: one console factory, and stored text shown escaped.
+
+Stored text (an actor's name, a reason, an error the registration API sent) is shown, never
+interpreted: control characters (ESC sequences, OSC 8 links, carriage returns, newlines that
+would forge a table line, bidirectional overrides: every character Python deems not
+printable) become visible escapes, and `rich` markup
+(`[link=...]`, `[bold]`) is shown as typed. When standard output is not a terminal, nothing
+wraps or cuts a value: tables are as wide as their content, so `regflow ... | grep ID` finds it.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.markup import escape as escape_markup
+
+PIPE_WIDTH = 100_000
+"""Columns a console writing to a pipe or file pretends to have: wide enough for any row."""
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def is_terminal(stream: TextIO | None = None) -> bool:
+    """Whether `stream` (standard output by default) is a terminal."""
+    stream = stream or sys.stdout
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def console(stderr: bool = False, file: TextIO | None = None) -> Console:
+    """A console for a command's output: full width on a terminal, unbounded on a pipe."""
+    stream = file or (sys.stderr if stderr else sys.stdout)
+    terminal = is_terminal(stream)
+    return Console(
+        file=stream,
+        width=None if terminal else PIPE_WIDTH,
+        soft_wrap=not terminal,
+        highlight=False,
+        emoji=False,
+    )
+
+
+def _visible(char: str) -> str:
+    if char.isprintable():
+        return char
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_control(value: Any) -> str:
+    """`value` as text safe to print plainly: every character that is not printable escaped."""
+    text = "" if value is None else str(value)
+    if text.isprintable():
+        return text
+    return "".join(_visible(c) for c in text)
+
+
+def escape_text(value: Any) -> str:
+    """`value` as text safe to print through `rich`: control characters and markup escaped."""
+    return escape_markup(escape_control(value))
+
+
+def cells(*values: Any) -> list[str]:
+    """Table cells from stored values, each escaped."""
+    return [escape_text(v) for v in values]

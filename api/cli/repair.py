@@ -1,0 +1,140 @@
+"""`regflow resume`, `reset`, `mark` and `cancel`: repair from the shell, as the console does.
+
+Each goes through the same use-case layer as the API, as the actor `cli:<user>`. A running
+`regflow serve` or `regflow work` on the same store picks resumed jobs up.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+
+from api.cli.actor import cli_actor
+from api.cli.operate import emit, operating
+from api.cli.output import escape_text as escape
+from domain.exceptions import InvalidInput, RegflowError
+from domain.plan import PLAN
+
+PICKED_UP = "a running `regflow serve` or `regflow work` on this store picks it up"
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `resume`, `reset`, `mark` and `cancel`."""
+    job_help = "the job id, or its first 8+ characters"
+    resume = commands.add_parser("resume", help="resume a failed or cancelled job (or a batch's)")
+    resume.add_argument("job", metavar="JOB", nargs="?", help=job_help)
+    resume.add_argument("--batch", metavar="BATCH", help="with --failed: this batch's jobs")
+    resume.add_argument("--failed", action="store_true", help="with --batch: its failed jobs")
+    resume.add_argument("--json", action="store_true", help="print JSON")
+    resume.set_defaults(handler=resume_command)
+    for name, helptext in (
+        ("reset", "reset a sub-step (and its dependents) to pending"),
+        ("mark", "set a sub-step's status by hand"),
+    ):
+        edit = commands.add_parser(name, help=helptext)
+        edit.add_argument("job", metavar="JOB", help=job_help)
+        edit.add_argument("sub_step", metavar="SUB_STEP", help="e.g. menuImport")
+        if name == "mark":
+            targets = ("completed", "failed", "skipped")
+            edit.add_argument("status", metavar="STATUS", choices=targets, help="|".join(targets))
+        edit.add_argument("--reason", help="why, for the audit trail (required unless --dry-run)")
+        edit.add_argument("--dry-run", action="store_true", help="show what would change only")
+        edit.add_argument("--json", action="store_true", help="print JSON")
+        edit.set_defaults(handler=edit_command)
+    cancel = commands.add_parser("cancel", help="cancel a job")
+    cancel.add_argument("job", metavar="JOB", help=job_help)
+    cancel.add_argument("--reason", help="why, for the audit trail")
+    cancel.add_argument("--json", action="store_true", help="print JSON")
+    cancel.set_defaults(handler=cancel_command)
+
+
+def resume_command(args: argparse.Namespace) -> int:
+    if bool(args.job) == bool(args.batch):
+        raise InvalidInput("Give a JOB, or --batch BATCH --failed")
+    if args.batch and not args.failed:
+        raise InvalidInput("Say which jobs of the batch to resume: --batch BATCH --failed")
+    results: list[dict[str, Any]] = []
+    with operating() as op:
+        if args.job:
+            job_ids = [op.job_id(args.job)]
+        else:
+            batch_id = op.batch_id(args.batch)
+            op.app.batch(batch_id)
+            jobs = op.views().job_summaries(batch_id)
+            job_ids = [j["id"] for j in jobs if j["status"] == "failed"]
+        for job_id in job_ids:
+            try:
+                plan, _, changed = op.app.resume(None, job_id, cli_actor())
+            except RegflowError as exc:
+                if args.job:
+                    raise
+                results.append({"job_id": job_id, "resumed": False, "error": exc.message})
+                continue
+            results.append({"job_id": job_id, "resumed": changed, **plan.as_answer()})
+
+    def render(console: Console) -> None:
+        if not results:
+            console.print("no failed jobs in that batch: nothing to resume")
+        for r in results:
+            if r.get("error"):
+                console.print(f"[red]not resumed[/red] {r['job_id']}: {escape(r['error'])}")
+            elif r["resumed"]:
+                runs = r["resume_plan"]
+                what = f"{runs['phase']}: {', '.join(runs['sub_steps'])}" if runs["phase"] else "-"
+                console.print(f"resumed {r['job_id']}; runs {what}")
+            else:
+                console.print(f"{r['job_id']}: nothing to resume (running or completed)")
+        if any(r["resumed"] for r in results):
+            console.print(f"[dim]{PICKED_UP}[/dim]")
+
+    emit(args, results, render)
+    return 1 if any(r.get("error") for r in results) else 0
+
+
+def edit_command(args: argparse.Namespace) -> int:
+    reason = (args.reason or "").strip()
+    if not reason and not args.dry_run:
+        raise InvalidInput("Give a --reason: manual edits are recorded with why they were made")
+    key = PLAN.sub_step(args.sub_step).key
+    target = "pending" if args.command == "reset" else args.status
+    with operating() as op:
+        job_id = op.job_id(args.job)
+        edits = [(key, target, None)]
+        outcome = op.app.edit(None, job_id, edits, cli_actor(), reason, args.dry_run)
+    check = outcome.checks[0]
+    data = {
+        "job_id": job_id,
+        "sub_step": key,
+        "status": target,
+        "reset": check.cascade,
+        "warnings": check.warnings,
+        "version": outcome.version,
+        "job_status": str(outcome.job_status),
+        "dry_run": outcome.dry_run,
+    }
+
+    def render(console: Console) -> None:
+        verb = "would set" if args.dry_run else "set"
+        console.print(f"{verb} {key} of job {job_id} to {target}")
+        if check.cascade:
+            console.print(f"  with its dependents: {', '.join(check.cascade)}")
+        for warning in check.warnings:
+            console.print(f"  [yellow]warning[/yellow]: {escape(warning)}")
+        if args.dry_run:
+            console.print("dry run: nothing changed")
+        else:
+            console.print(f"job is {str(outcome.job_status).replace('_', ' ')}; resume it to run")
+
+    emit(args, data, render)
+    return 0
+
+
+def cancel_command(args: argparse.Namespace) -> int:
+    with operating() as op:
+        job_id = op.job_id(args.job)
+        saved = op.app.cancel(None, job_id, cli_actor(), (args.reason or "").strip() or None)
+    data = {"job_id": job_id, "cancelled": True, "version": saved.version}
+    emit(args, data, lambda c: c.print(f"cancelled {job_id}"))
+    return 0

@@ -1,0 +1,75 @@
+"""aiohttp's own protocol errors answered in the API's JSON error shape, logged on one line.
+
+aiohttp's low-level parser (an over-long request line or header, a bad `Content-Length`,
+garbage instead of HTTP) answers before any middleware runs, through
+`RequestHandler.handle_error`, with a text/plain body and an ERROR log carrying a traceback.
+aiohttp offers no setting for the request handler's class: `Server` builds a
+`RequestHandler` by the name its module holds, so `install()` points that name at
+`JsonErrorRequestHandler`, once per process. Every server of the process (the API and the
+embedded simulator) then answers protocol errors as `{"success": false, ...}`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from http import HTTPStatus
+
+from aiohttp import web, web_protocol, web_server
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
+from aiohttp.web_request import BaseRequest
+
+log = logging.getLogger("regflow.api")
+MAX_DETAIL = 200
+
+
+def describe(status: int, exc: BaseException | None) -> tuple[str, list[str]]:
+    """The message and errors for a refused request, without echoing what was sent."""
+    if isinstance(exc, LineTooLong):
+        return "Request line or header too long", ["the URL or a header exceeds the limit"]
+    if isinstance(exc, HttpProcessingError):
+        detail = str(exc.message or "malformed request")[:MAX_DETAIL]
+        return "Malformed HTTP request", [detail]
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return phrase, [phrase]
+
+
+class JsonErrorRequestHandler(web_protocol.RequestHandler):
+    """A request handler whose error answers are the API's JSON shape."""
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if status >= 500:
+            return self._server_error(request, status, exc, message)
+        text, errors = describe(status, exc)
+        log.warning("refused a malformed request from %s: %s", request.remote, errors[0])
+        if request.writer.output_size > 0:
+            raise ConnectionError("Response is sent already, cannot send the error answer")
+        body = {"success": False, "message": text, "errors": errors}
+        response = web.Response(
+            status=status, text=json.dumps(body), content_type="application/json"
+        )
+        response.force_close()
+        return response
+
+    def _server_error(
+        self, request: BaseRequest, status: int, exc: BaseException | None, message: str | None
+    ) -> web.StreamResponse:
+        original = super().handle_error(request, status, exc, message)
+        text, errors = describe(status, None)
+        body = {"success": False, "message": text, "errors": errors}
+        response = web.Response(
+            status=original.status, text=json.dumps(body), content_type="application/json"
+        )
+        response.force_close()
+        return response
+
+
+def install() -> None:
+    """Make every aiohttp server of this process build JsonErrorRequestHandler."""
+    web_server.RequestHandler = JsonErrorRequestHandler  # type: ignore[misc]

@@ -1,0 +1,115 @@
+"""Rules over a job's statuses: the seed's last complete phase, the resume plan, the menu
+conditionals and the phase history that must follow the sub-steps.
+
+Menu conditionals (SPEC section 6, seed Phase D). A sub-step with a condition (`optionSets`
+and `itemTags` run only when `menuImportSucceeded`) is decided when its dependencies have
+settled well (completed or skipped):
+
+- the condition holds: it runs;
+- the condition does not hold (`menuImport` ended skipped, by config or by hand, or an
+  imported context says the menu import did not succeed): it is recorded `skipped` with the
+  reason, and no call is made.
+
+A dependency that FAILED decides nothing yet: the conditional sub-step is `blocked` (derived,
+as every dependent of a failure is), so a resume that gives `menuImport` fresh attempts runs
+it when the import then succeeds. Manual edits follow the dependency rule only: marking
+`optionSets` completed needs `menuImport` completed or skipped, whatever the context says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from domain.plan import PLAN
+from domain.status import SETTLED_WELL, PhaseStatus, SubStepStatus
+
+_S = SubStepStatus
+SETTLED_PHASES = frozenset({PhaseStatus.COMPLETED, PhaseStatus.FAILED})
+
+
+def last_complete_phase(phases: Mapping[str, str]) -> str | None:
+    """The seed's `detectLastCompletePhase`: the last of the phases completed in order."""
+    last: str | None = None
+    for phase in PLAN.phases:
+        if phases[phase] != PhaseStatus.COMPLETED:
+            break
+        last = phase
+    return last
+
+
+def conditional_skips(statuses: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, str]:
+    """Pending conditional sub-steps to record skipped now, each with its reason."""
+    skips: dict[str, str] = {}
+    for step in PLAN.conditional:
+        assert step.runs_if is not None
+        ready = all(statuses[d] in SETTLED_WELL for d in step.depends_on)
+        if statuses[step.key] == _S.PENDING and ready and not context.get(step.runs_if.context_key):
+            skips[step.key] = step.runs_if.unmet_reason
+    return skips
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    """What a resume does: the seed's last complete phase, where work resumes, what runs."""
+
+    resuming_from: str | None
+    phase: str | None
+    sub_steps: list[str]
+    fresh_attempts: list[str]
+    new_generations: dict[str, int]
+
+    def as_answer(self) -> dict[str, Any]:
+        """`resuming_from` and `resume_plan`, as the API, CLI and events show them."""
+        return {
+            "resuming_from": self.resuming_from,
+            "resume_plan": {"phase": self.phase, "sub_steps": list(self.sub_steps)},
+        }
+
+
+def plan_resume(
+    statuses: Mapping[str, str],
+    phases: Mapping[str, str],
+    failures: Mapping[str, tuple[bool | None, int]],
+    context: Mapping[str, Any],
+) -> ResumePlan:
+    """The resume of a stopped job; `failures` holds each failed sub-step's (transient, gen).
+
+    Failed sub-steps get fresh attempts; those whose last failure was definitive (transient
+    False: the API answered and nothing happened) also get a new idempotency generation.
+    An unknown outcome (transient, interrupted, imported) keeps its key.
+    """
+    fresh = [k for k in PLAN.keys if statuses[k] == _S.FAILED]
+    after = {k: (_S.PENDING if k in fresh else s) for k, s in statuses.items()}
+    skipped = conditional_skips(after, context)
+    runs = [k for k in PLAN.keys if after[k] not in SETTLED_WELL and k not in skipped]
+    generations = {k: failures[k][1] + 1 for k in fresh if failures[k][0] is False}
+    return ResumePlan(
+        resuming_from=last_complete_phase(phases),
+        phase=PLAN.phase_of(runs[0]) if runs else None,
+        sub_steps=runs,
+        fresh_attempts=fresh,
+        new_generations=generations,
+    )
+
+
+def phase_changes(
+    phases: Mapping[str, str], marks: Mapping[str, str]
+) -> list[tuple[str, str, bool]]:
+    """(phase, true status, settled?) for each phase whose last recorded word is no longer true.
+
+    A phase settles (completed or failed) once it is reached: it was started, or every
+    earlier phase has settled. A settled mark on a phase that is open again is reopened.
+    """
+    changes: list[tuple[str, str, bool]] = []
+    reached = True
+    for phase in PLAN.phases:
+        status, mark = phases[phase], marks.get(phase)
+        settled = status in SETTLED_PHASES
+        if settled and mark != status and (reached or mark is not None):
+            changes.append((phase, status, True))
+        elif not settled and mark in SETTLED_PHASES:
+            changes.append((phase, status, False))
+        reached = reached and settled
+    return changes

@@ -1,0 +1,1 @@
+"""Flow control towards the registration API: caps, rate, fairness and an adaptive limit."""

@@ -1,0 +1,63 @@
+"""A worker id has one live holder; a later incarnation fences an earlier one's leases."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from infrastructure.engine.identity import WorkerIdTaken, hold_worker_id
+from infrastructure.engine.leases import open_leases
+from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+from tests.conftest import store_settings
+
+
+def test_a_later_incarnation_takes_its_leases_back_at_once_and_fences_the_earlier(
+    settings: Settings, app: Registrations
+) -> None:
+    earlier, later = open_leases(settings), open_leases(settings)
+    try:
+        job_id = str(uuid.uuid4())
+        assert earlier.claim(job_id, "w", 30)
+        assert later.claim(job_id, "w", 30), "a restarted process reclaims at once"
+        assert earlier.renew([job_id], "w", 30) == set()
+        earlier.release([job_id], "w")
+        assert later.renew([job_id], "w", 30) == {job_id}
+        assert not open_leases(settings).claim(job_id, "other", 30)
+    finally:
+        earlier.close()
+        later.close()
+
+
+def test_a_derived_id_held_by_a_live_holder_makes_the_next_one_take_another(
+    database_url: str, app: Registrations
+) -> None:
+    derived = store_settings(database_url)
+    first = hold_worker_id(derived)
+    second = hold_worker_id(derived)
+    try:
+        assert first.worker_id == derived.effective_worker_id
+        assert second.worker_id == f"{derived.effective_worker_id}#2"
+        assert first.incarnation != second.incarnation
+        assert first.holds() and second.holds()
+    finally:
+        second.release()
+    third = hold_worker_id(derived)
+    try:
+        assert third.worker_id == second.worker_id, "a freed id is taken again"
+    finally:
+        third.release()
+        first.release()
+
+
+def test_an_explicit_id_held_by_a_live_holder_is_refused_until_it_is_freed(
+    settings: Settings, app: Registrations
+) -> None:
+    holder = hold_worker_id(settings)
+    with pytest.raises(WorkerIdTaken, match="is held by a live process"):
+        hold_worker_id(settings)
+    holder.release()
+    again = hold_worker_id(settings)
+    assert again.worker_id == settings.worker_id
+    again.release()

@@ -1,0 +1,125 @@
+"""A day's repair work in the console: bulk resume, and a job page that agrees with itself."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import LAPTOP, PHONE
+from tests.browser.stack import Stack, serving_stack
+from tests.browser.test_console import (
+    RUN_SECONDS,
+    counter,
+    create_batch,
+    job_id_of,
+    job_row,
+    node,
+    sign_in,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with serving_stack(tmp_path_factory.mktemp("repair")) as running:
+        yield running
+
+
+def band(page: Page, phase: str) -> str:
+    label = page.locator(".graph .band-label").filter(has_text=re.compile(f"Phase {phase[-1]}"))
+    return str(label.get_attribute("data-status"))
+
+
+def test_failed_jobs_are_resumed_together_from_a_selection(
+    page: Page, stack: Stack, tmp_path: Path, artifacts: Path
+) -> None:
+    sign_in(page, stack)
+    create_batch(page, tmp_path, "Bulk resume", ["Kea", "Tui", "Weka"])
+    kea, tui = job_id_of(page, "Kea"), job_id_of(page, "Tui")
+    stack.set_faults(
+        [{"kind": "bad_request", "endpoint": "menuImport", "job": j} for j in (kea, tui)]
+    )
+    page.get_by_role("button", name="Start Step 6 for all jobs").click()
+    for name, status in (("Kea", "Failed"), ("Tui", "Failed"), ("Weka", "Completed")):
+        expect(job_row(page, name)).to_contain_text(status, timeout=RUN_SECONDS)
+    expect(page.get_by_role("button", name="Start Step 6 for all jobs")).to_be_disabled()
+    stack.set_faults([])
+
+    page.get_by_label("Select every job shown").check()
+    for name in ("Kea", "Tui", "Weka"):
+        expect(page.get_by_label(f"Select {name}")).to_be_checked()
+    start = page.get_by_role("button", name="Start selected")
+    expect(start).to_be_disabled()
+    expect(start).to_have_attribute("title", re.compile("already started"))
+    page.screenshot(path=artifacts / "console-bulk-selected.png", full_page=True)
+    page.get_by_role("button", name="Resume selected (2)").click()
+    for name in ("Kea", "Tui"):
+        expect(job_row(page, name)).to_contain_text("Completed", timeout=RUN_SECONDS)
+    expect(counter(page, "Completed")).to_contain_text("3")
+    expect(page.get_by_label("Select Kea")).not_to_be_checked()
+    expect(page.locator(".bar-percent")).to_have_text("100%")
+
+
+def test_after_a_reset_every_part_of_the_job_page_agrees(
+    page: Page, stack: Stack, tmp_path: Path, artifacts: Path
+) -> None:
+    sign_in(page, stack)
+    create_batch(page, tmp_path, "Agreeing page", ["Moa"])
+    moa = job_id_of(page, "Moa")
+    stack.set_faults([{"kind": "bad_request", "endpoint": "menuImport", "job": moa}])
+    page.get_by_role("button", name="Start Step 6 for all jobs").click()
+    expect(job_row(page, "Moa")).to_contain_text("Failed", timeout=RUN_SECONDS)
+    stack.set_faults([])
+    page.set_viewport_size(PHONE)
+    error = job_row(page, "Moa").locator(".cell-error")
+    expect(error).to_contain_text("Validation failed")
+    expect(error).to_be_in_viewport()
+    page.screenshot(path=artifacts / "console-batch-phone.png", full_page=True)
+    page.set_viewport_size(LAPTOP)
+    page.get_by_role("link", name="Moa").click()
+
+    expect(page.locator(".job-id")).to_contain_text(moa)
+    expect(page.locator(".head-status")).to_contain_text("Failed")
+    expect(node(page, "menuImport")).to_contain_text("Failed")
+    assert (band(page, "phase2"), band(page, "phase3"), band(page, "phase4")) == (
+        "failed",
+        "blocked",
+        "blocked",
+    ), "a phase whose sub-steps are only blocked did not fail"
+    expect(page.locator(".event-type").filter(has_text="Step 6 started")).to_have_count(1)
+
+    node(page, "menuImport").click()
+    editor = page.get_by_role("dialog", name="Sub-step menuImport")
+    expect(editor.get_by_label("Mark failed")).to_be_disabled()
+    editor.get_by_label("Reset to pending").check()
+    editor.get_by_label("Reason (required)").fill("menu fixed upstream")
+    expect(editor.locator(".dry-run-ok")).to_contain_text("Would reset")
+    editor.get_by_role("button", name="Apply").click()
+    expect(editor).to_be_hidden()
+
+    expect(page.locator(".head-status")).to_contain_text("no sub-step is failed now")
+    for key in ("menuImport", "optionSets", "itemTags"):
+        expect(node(page, key)).to_contain_text("Pending")
+    node(page, "menuImport").hover()
+    expect(page.locator(".hovercard")).to_contain_text("Pending")
+    expect(page.locator(".hovercard")).not_to_contain_text("Failed")
+    assert [band(page, p) for p in ("phase1", "phase2", "phase3", "phase4")] == [
+        "completed",
+        "pending",
+        "pending",
+        "pending",
+    ]
+    resume = page.get_by_role("button", name="Resume")
+    expect(resume).to_be_enabled()
+    cancel = page.get_by_role("button", name="Cancel")
+    expect(cancel).to_have_attribute("title", "The job is failed: nothing to cancel.")
+    expect(page.get_by_role("button", name="Retry now")).to_have_attribute(
+        "title", "No sub-step is waiting to retry."
+    )
+    expect(page.locator('.event[data-type="SubStepReset"]')).to_contain_text("Sub-step reset")
+    page.screenshot(path=artifacts / "console-job-after-reset.png", full_page=True)

@@ -1,0 +1,166 @@
+"""The CLI as an operator tool: listing, repair by id prefix, a closed pipe ending quietly."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from api.cli.ids import resolve
+from domain.exceptions import InvalidInput, NotFound
+from infrastructure.executors.simulator.faults import FaultRule, SimulatorConfig
+from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+from tests.application.engine_kit import running_engine, simulator
+from tests.conftest import TEST_SECRET, unique_org
+from tests.integration.audit_kit import Cli, Run, cli
+from tests.kit import restaurants
+
+__all__ = ["cli"]
+ACTOR = f"cli:{getpass.getuser()}"
+
+
+def doc(run: Run) -> Any:
+    assert run.code == 0, run.err
+    return json.loads(run.out)
+
+
+async def failed_and_completed(app: Registrations, settings: Settings) -> tuple[str, list[str]]:
+    """A batch of three jobs run to the end: the first fails at menuImport, two complete."""
+    org = unique_org()
+    batch, jobs, _ = app.create_batch(org, "user:test", "cli test", restaurants(3))
+    job_ids = [str(j.id) for j in jobs]
+    rule = FaultRule(kind="bad_request", endpoint="menuImport", job=job_ids[0])
+    app.start_step6(org, batch.id, None, "user:test")
+    async with (
+        simulator(SimulatorConfig(faults=[rule])) as (_, url),
+        running_engine(app, settings, url) as engine,
+    ):
+        engine.wake(job_ids)
+        assert await engine.run_until_idle(60)
+    assert [str(app.job(j).status) for j in job_ids] == ["failed", "completed", "completed"]
+    return str(batch.id), job_ids
+
+
+async def test_lists_and_repairs_by_prefix_through_the_use_cases(
+    app: Registrations, settings: Settings, cli: Cli
+) -> None:
+    batch_id, (failed, done, _) = await failed_and_completed(app, settings)
+    org = app.batch(batch_id).organisation_id
+    assert [b["id"] for b in doc(cli("batches", "--org", org, "--json"))] == [batch_id]
+    table = cli("batches", "--org", org)
+    assert batch_id[:8] in table.out and "2 completed, 1 failed" in table.out
+    only_failed = doc(cli("jobs", batch_id[:8], "--status", "failed", "--json"))
+    assert [j["id"] for j in only_failed] == [failed]
+
+    version = app.job(done).version
+    preview = doc(cli("reset", done[:8], "menuImport", "--dry-run", "--json"))
+    assert preview["dry_run"] and preview["reset"][:1] == ["menuImport"]
+    assert app.job(done).version == version, "a dry run changes nothing"
+    refused = cli("reset", done[:8], "menuImport")
+    assert refused.code == 1 and "--reason" in refused.err
+    assert app.job(done).version == version
+    reset = cli("reset", done[:10], "menuImport", "--reason", "menu re-uploaded", "--json")
+    assert reset.code == 0 and app.job(done).sub_steps["menuImport"].status == "pending"
+    marked = cli("mark", done, "menuImport", "skipped", "--reason", "no menu", "--json")
+    assert marked.code == 0 and app.job(done).sub_steps["menuImport"].status == "skipped"
+    kinds = ("SubStepReset", "ManualStatusSet")
+    edits = [e for e in app.events.get(app.job(done).id) if type(e).__name__ in kinds]
+    assert [(type(e).__name__, e.actor, e.reason) for e in edits] == [
+        ("SubStepReset", ACTOR, "menu re-uploaded"),
+        ("ManualStatusSet", ACTOR, "no menu"),
+    ]
+
+    resumed = doc(cli("resume", "--batch", batch_id[:8], "--failed", "--json"))
+    assert [r["job_id"] for r in resumed] == [failed]
+    assert str(app.job(failed).status) == "in_progress"
+    cancelled = cli("cancel", failed[:8], "--reason", "not needed")
+    assert cancelled.code == 0 and str(app.job(failed).status) == "cancelled"
+    assert doc(cli("resume", failed[:8], "--json"))[0]["resumed"]
+
+
+async def test_unknown_short_and_hostile_ids_are_refused_clearly(
+    app: Registrations, settings: Settings, cli: Cli
+) -> None:
+    batch_id, job_ids = await failed_and_completed(app, settings)
+    for shown, said in [
+        ("1234", "first 8 characters"),
+        ("zzzzzzzz", "Not a job id"),
+        ("%%%%%%%%", "Not a job id"),
+        ("ffffffff-ffff", "No job id starts with"),
+    ]:
+        run = cli("resume", shown)
+        assert run.code == 1 and said in run.err and "Traceback" not in run.err
+    assert cli("events", job_ids[1][:8], "--json").code == 0
+    assert cli("jobs", job_ids[1][:8]).code == 1, "a job id is not a batch id"
+
+
+class ManyIds:
+    """Views that hold `ids`: for the prefix rules without a store."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
+
+    def ids_starting_with(
+        self, kind: str, prefix: str, organisation_id: str | None = None, limit: int = 2
+    ) -> list[str]:
+        return [i for i in self.ids if i.startswith(prefix)][:limit]
+
+
+@hsettings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.uuids().map(str), min_size=1, max_size=5), st.data())
+def test_a_prefix_names_exactly_one_id_or_is_refused(ids: list[str], data: st.DataObject) -> None:
+    cut = st.sampled_from(ids).flatmap(lambda i: st.integers(0, 36).map(lambda n: i[:n]))
+    given_text = data.draw(st.one_of(st.text(max_size=40), cut, cut.map(str.upper)))
+    text = given_text.strip().lower()
+    matching = [i for i in ids if i.startswith(text)]
+    views = ManyIds(ids)
+    try:
+        found = resolve("job", given_text, lambda: views)  # type: ignore[arg-type,return-value]
+    except NotFound:
+        assert not matching and len(text) >= 8
+        return
+    except InvalidInput:
+        assert len(text) < 8 or set(text) - set("0123456789abcdef-") or len(set(matching)) > 1
+        return
+    assert found == text if len(text) == 36 else [found] == matching
+
+
+def test_an_ambiguous_prefix_names_every_candidate() -> None:
+    ids = ["0123abcd-0000-4000-8000-000000000001", "0123abcd-0000-4000-8000-000000000002"]
+    with pytest.raises(InvalidInput, match="ambiguous") as raised:
+        resolve("job", "0123abcd", lambda: ManyIds(ids))  # type: ignore[arg-type,return-value]
+    assert all(i in raised.value.message for i in ids)
+    assert resolve("job", "0123abcd-0000-4000-8000-0000000000", lambda: ManyIds(ids[:1]))  # type: ignore[arg-type,return-value]
+
+
+def test_a_closed_pipe_ends_quietly(settings: Settings, app: Registrations, tmp_path: Path) -> None:
+    batch, jobs, _ = app.create_batch(unique_org(), "user:test", "pipe", restaurants(1))
+    env = os.environ | {
+        "REGFLOW_DATABASE_URL": settings.database_url,
+        "REGFLOW_SECRET_KEY": TEST_SECRET,
+    }
+    regflow = str(Path(sys.executable).with_name("regflow"))
+    for command in (["events", str(jobs[0].id), "--json"], ["jobs", str(batch.id)[:8]]):
+        read, write = os.pipe()
+        os.close(read)
+        with os.fdopen(write, "wb") as closed:
+            done = subprocess.run(
+                [regflow, *command],
+                stdout=closed,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=tmp_path,
+                timeout=60,
+            )
+        assert done.returncode in (141, 1), done.stderr.decode()[-2000:]
+        assert done.stderr == b"", "the reader went away: nothing to say about it"

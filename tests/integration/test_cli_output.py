@@ -1,0 +1,140 @@
+"""The CLI in a pipe and in a terminal: nothing cut or wrapped, stored text never interpreted."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.console import Console
+from rich.table import Table
+
+from api.cli import build_parser
+from api.cli.output import cells, console, escape_text
+from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+from tests.conftest import unique_org
+from tests.integration.audit_kit import Cli, RawLog, cli, new_job, restoring
+
+__all__ = ["cli"]
+HOSTILE = [
+    "\x1b[2J\x1b[H",  # clear the screen, cursor home
+    "\x1b]0;pwned\x07",  # set the window title
+    "\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\",  # OSC 8 link
+    "ok\rFORGED",  # carriage return over the line
+    "x\n│ 99 │ forged row │",  # a forged table line
+    "[link=https://evil.example]click[/link]",
+    "[bold red]alarm[/]",
+    "\u202etxt.exe",  # right-to-left override
+    "\x9b31m",  # 8-bit CSI
+]
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+hostile_text = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.lists(st.sampled_from(HOSTILE) | st.text(max_size=8), min_size=1, max_size=5).map("".join),
+)
+
+
+def rendered(text: str, terminal: bool) -> str:
+    buffer = io.StringIO()
+    out = (
+        Console(file=buffer, force_terminal=True, color_system="truecolor", width=120)
+        if terminal
+        else console(file=buffer)
+    )
+    table = Table("actor", "reason")
+    table.add_row(*cells("user:u-1", text))
+    out.print(table)
+    out.print(f"[bold]reason[/bold]: {escape_text(text)}")
+    return buffer.getvalue()
+
+
+@given(hostile_text)
+def test_a_pipe_gets_no_control_character_at_all(text: str) -> None:
+    output = rendered(text, terminal=False)
+    assert all(c == "\n" or c.isprintable() for c in output), repr(output)
+    assert "[link=" not in text or "[link=" in output
+    assert len(output.splitlines()) == 6
+
+
+@given(hostile_text)
+def test_a_terminal_gets_only_the_consoles_own_colours(text: str) -> None:
+    output = SGR.sub("", rendered(text, terminal=True))
+    assert all(c == "\n" or c.isprintable() for c in output), repr(output)
+    assert "\x1b]" not in output and "evil.example\x1b" not in output
+
+
+def test_escapes_are_visible_and_markup_shown_as_typed() -> None:
+    shown = rendered("a\x1b]0;t\x07[link=https://e.example]b[/link]\r", terminal=False)
+    assert "a\\x1b]0;t\\x07[link=https://e.example]b[/link]\\r" in shown
+
+
+@pytest.fixture
+def raw(settings: Settings, app: Registrations) -> RawLog:
+    return RawLog(settings, app)
+
+
+class TestPipedCommands:
+    def test_events_in_a_pipe_show_hostile_reasons_escaped_and_data_uncut(
+        self, cli: Cli, app: Registrations, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("COLUMNS", "40")
+        batch_id, job_id = new_job(app, unique_org())
+        app.start_step6(None, batch_id, None, "user:u-1")
+        app.cancel(None, job_id, "user:\x1b]0;title\x07", "[link=https://e.example]x[/link]\r\n")
+        run = cli("events", job_id)
+        assert run.code == 0
+        assert all(c == "\n" or c.isprintable() for c in run.out)
+        assert (
+            "\\x1b]0;title\\x07" in run.out and "[link=https://e.example]x[/link]\\r\\n" in run.out
+        )
+        assert "…" not in run.out and "execution_config" in run.out
+
+    def test_verify_log_piped_to_grep_finds_the_aggregate(
+        self, cli: Cli, app: Registrations, raw: RawLog, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("COLUMNS", "40")
+        batch_id, job_id = new_job(app, unique_org())
+        app.start_step6(None, batch_id, None, "user:u-1")
+        with restoring(raw, job_id):
+            raw.delete(job_id, 2)
+            run = cli("verify-log")
+        found = [line for line in run.out.splitlines() if job_id in line]
+        assert run.code == 1 and found and "deleted" in found[0]
+
+    def test_state_says_what_a_resume_would_do(self, cli: Cli, app: Registrations) -> None:
+        batch_id, job_id = new_job(app, unique_org())
+        app.start_step6(None, batch_id, None, "user:u-1")
+        app.cancel(None, job_id, "user:u-1", None)
+        version = app.job(job_id).version
+        run = cli("state", job_id, "--version", str(version))
+        plan, _, _ = app.resume(None, job_id, "user:u-1", dry_run=True)
+        assert f"last complete phase none, resumes in {plan.phase}" in run.out
+        record = cli("state", job_id, "--version", str(version), "--json").lines()[0]
+        assert record["resume"] == plan.as_answer()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["events", "JOB"],
+        ["state", "JOB", "--version", "1"],
+        ["verify-log"],
+        ["replay", "--verify"],
+        ["rebuild-projections"],
+        ["export"],
+        ["import-legacy", "FILE"],
+        ["check-db"],
+    ],
+)
+def test_every_audit_command_has_json(command: list[str]) -> None:
+    parsed = build_parser().parse_args([*command, "--json"])
+    assert parsed.json is True
+
+
+def test_an_error_naming_what_was_typed_is_escaped(cli: Cli) -> None:
+    run = cli("events", "\x1b]0;title\x07not-a-job")
+    assert run.code == 1
+    assert "\x1b" not in run.err and "\\x1b]0;title\\x07not-a-job" in run.err

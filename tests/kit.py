@@ -1,0 +1,73 @@
+"""What every kind of test shares: restaurants to register, and waiting on a condition."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+PASSWORD = "hunter2-very-secret"
+
+
+def full_config(name: str = "Buzz", password: str = PASSWORD, **changes: Any) -> dict[str, Any]:
+    """An execution_config that enables all twelve sub-steps, with `changes` applied."""
+    config: dict[str, Any] = {
+        "account": {"email": f"{name.lower()}@example.com", "password": password, "phone": "021"},
+        "restaurant": {"name": name, "address": "1 Queen St", "city": "Auckland"},
+        "menu": {"menu_id": f"m-{name.lower()}"},
+        "payment": {"enabled": True},
+        "onboarding_user": {"enabled": True},
+    }
+    return config | changes
+
+
+def restaurant(
+    name: str = "Buzz", external_id: str | None = None, **changes: Any
+) -> dict[str, Any]:
+    """A restaurant with every section on and a password to keep secret."""
+    return {
+        "name": name,
+        "external_id": external_id or f"r-{uuid.uuid4().hex[:6]}",
+        "execution_config": full_config(name, **changes),
+    }
+
+
+def restaurants(count: int, **changes: Any) -> list[dict[str, Any]]:
+    """`count` restaurants R0, R1, ... with every section on."""
+    return [restaurant(f"R{i}", f"r-{i}", **changes) for i in range(count)]
+
+
+def until(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.01) -> bool:
+    """Poll `condition` until it holds or `timeout` seconds pass; whether it held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return bool(condition())
+
+
+async def eventually(
+    condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02
+) -> None:
+    """Wait for `condition` without blocking the loop; fail after `timeout` seconds."""
+    await eventually_value(lambda: _now(condition()), timeout, interval)
+
+
+async def eventually_value(
+    probe: Callable[[], Awaitable[T | None]], timeout: float = 20.0, interval: float = 0.02
+) -> T:
+    """The first value other than None that `probe` gives; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while (value := await probe()) is None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
+    return value
+
+
+async def _now(value: Any) -> bool | None:
+    return True if value else None

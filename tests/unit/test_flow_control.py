@@ -1,0 +1,127 @@
+"""Flow control in one process on a fake clock: turns, caps, pauses, the rate, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from infrastructure.executors.port import CallOutcome
+from infrastructure.flow.config import FlowConfig
+from infrastructure.flow.control import FlowControl
+from infrastructure.flow.ledger import MemoryLedger, Slot
+from tests.unit.flow_kit import FakeClock
+
+OK = CallOutcome(ok=True)
+FULL = CallOutcome(ok=False, transient=True, status=429, retry_after=2.0, error="HTTP 429")
+
+
+def flow(clock: FakeClock, **config: Any) -> FlowControl:
+    settings = FlowConfig(**config)
+    return FlowControl(settings, clock, MemoryLedger(settings, clock.monotonic))
+
+
+async def settle() -> None:
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+def queue(control: FlowControl, org: str, step: str = "x", n: int = 1) -> list[asyncio.Task[Slot]]:
+    return [asyncio.ensure_future(control.acquire(org, step, f"{org}-job")) for _ in range(n)]
+
+
+async def test_organisations_take_turns_when_calls_wait() -> None:
+    control = flow(FakeClock(), max_in_flight=1)
+    first = queue(control, "A", n=4)
+    await settle()
+    late = queue(control, "B", n=2)
+    await settle()
+    order = []
+    for _ in range(6):
+        done = next(t for t in first + late if t.done() and t not in [o[1] for o in order])
+        order.append((done.result().organisation, done))
+        control.release(done.result(), OK, 0.05)
+        await settle()
+    assert [org for org, _ in order] == ["A", "B", "A", "B", "A", "A"]
+    await control.close()
+
+
+async def test_a_cap_is_never_exceeded_and_freed_slots_are_reused() -> None:
+    control = flow(FakeClock(), max_in_flight=3)
+    tasks = queue(control, "A", n=10)
+    await settle()
+    assert sum(t.done() for t in tasks) == 3
+    control.release(next(t for t in tasks if t.done()).result(), OK, 0.05)
+    await settle()
+    assert sum(t.done() for t in tasks) == 4 and len(control.held) == 3
+    for task in tasks:
+        if task.done():
+            control.release(task.result())
+        task.cancel()
+    await settle()
+    assert control.held == {} and len(control.waiting) == 0
+    await control.close()
+
+
+async def test_a_cancelled_waiter_takes_no_slot() -> None:
+    control = flow(FakeClock(), max_in_flight=1)
+    held, cancelled, last = queue(control, "A", n=3)
+    await settle()
+    cancelled.cancel()
+    control.release(held.result(), OK, 0.05)
+    await settle()
+    assert last.done() and len(control.held) == 1
+    await control.close()
+
+
+async def test_retry_after_pauses_that_endpoint_only() -> None:
+    clock = FakeClock()
+    control = flow(clock, max_in_flight=5)
+    (first,) = queue(control, "A", "x")
+    await settle()
+    control.release(first.result(), FULL, 0.01)
+    await settle()
+    paused, other = queue(control, "A", "x") + queue(control, "A", "y")
+    await settle()
+    assert (paused.done(), other.done(), control.paused) == (False, True, frozenset({"x"}))
+    clock.advance(1.9)
+    await settle()
+    assert not paused.done()
+    clock.advance(0.2)
+    await settle()
+    assert paused.done()
+    await control.close()
+
+
+async def test_the_rate_holds_on_the_clock() -> None:
+    clock = FakeClock()
+    control = flow(clock, rate_per_s=4, max_in_flight=100)
+    tasks = queue(control, "A", n=10)
+    await settle()
+    assert sum(t.done() for t in tasks) == 4
+    clock.advance(0.5)
+    await settle()
+    assert sum(t.done() for t in tasks) == 6
+    clock.advance(10)
+    await settle()
+    assert sum(t.done() for t in tasks) == 10
+    await control.close()
+
+
+async def test_sub_step_caps_hold_beside_the_adaptive_limit() -> None:
+    control = flow(FakeClock(), limits={"menuImport": 2}, local_max=32, initial_limit=16)
+    menu = queue(control, "A", "menuImport", n=5)
+    other = queue(control, "A", "itemTags", n=5)
+    await settle()
+    assert (sum(t.done() for t in menu), sum(t.done() for t in other)) == (2, 5)
+    await control.close()
+
+
+async def test_429s_lower_the_adaptive_limit_and_successes_raise_it() -> None:
+    control = flow(FakeClock(), local_max=32, initial_limit=8)
+    tasks = queue(control, "A", n=20)
+    await settle()
+    assert control.limit == 8 and len(control.held) == 8
+    slot = next(t for t in tasks if t.done()).result()
+    control.release(slot, FULL, 0.001)
+    assert control.limit == 7
+    await control.close()

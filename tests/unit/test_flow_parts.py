@@ -1,0 +1,162 @@
+"""The parts of flow control on a fake clock: the adaptive limit, the bucket, fair shares."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from infrastructure.flow.fair import Shares, allocate
+from infrastructure.flow.limiter import AdaptiveLimit, TokenBucket
+from infrastructure.settings import parse_limits
+from tests.unit.flow_kit import FakeClock
+
+
+class TestAdaptiveLimit:
+    def test_slow_start_grows_by_one_per_success_until_an_overload(self) -> None:
+        limit = AdaptiveLimit(FakeClock().monotonic, initial=4, maximum=64)
+        for _ in range(6):
+            limit.succeeded("a", 0.05, in_flight=limit.limit)
+        assert limit.limit == 10
+
+    def test_an_overload_cuts_to_the_calls_in_flight_then_growth_is_slow(self) -> None:
+        clock = FakeClock()
+        limit = AdaptiveLimit(clock.monotonic, initial=9, maximum=64, backoff=0.9, patience=4)
+        limit.overloaded(in_flight=9, seconds=0.001, reason="HTTP 429")
+        assert limit.limit == 8
+        grown = 0
+        while limit.limit == 8:
+            limit.succeeded("a", 0.05, in_flight=8)
+            grown += 1
+        assert grown >= 25
+
+    def test_a_burst_of_429s_within_one_round_trip_cuts_once(self) -> None:
+        clock = FakeClock()
+        limit = AdaptiveLimit(clock.monotonic, initial=20, maximum=64, backoff=0.5)
+        for _ in range(5):
+            limit.overloaded(in_flight=20, seconds=0.05, reason="HTTP 429")
+        assert limit.limit == 10
+        clock.advance(0.06)
+        limit.overloaded(in_flight=10, seconds=0.05, reason="HTTP 429")
+        assert limit.limit == 5
+
+    def test_rising_latency_holds_the_limit(self) -> None:
+        limit = AdaptiveLimit(FakeClock().monotonic, initial=4, maximum=64)
+        limit.succeeded("a", 0.05, in_flight=4)
+        assert limit.limit == 5
+        for _ in range(10):
+            limit.succeeded("a", 0.5, in_flight=5)
+        assert limit.limit == 5
+
+    def test_an_unused_limit_does_not_grow(self) -> None:
+        limit = AdaptiveLimit(FakeClock().monotonic, initial=10, maximum=64)
+        for _ in range(20):
+            limit.succeeded("a", 0.05, in_flight=2)
+        assert limit.limit == 10
+
+    @given(st.lists(st.tuples(st.booleans(), st.integers(0, 100), st.floats(0, 5)), max_size=200))
+    def test_the_limit_stays_within_its_bounds(
+        self, samples: list[tuple[bool, int, float]]
+    ) -> None:
+        clock = FakeClock()
+        limit = AdaptiveLimit(clock.monotonic, initial=4, minimum=2, maximum=16)
+        for ok, in_flight, seconds in samples:
+            clock.advance(seconds)
+            if ok:
+                limit.succeeded("a", seconds, in_flight)
+            else:
+                limit.overloaded(in_flight, seconds, "HTTP 429")
+            assert 2 <= limit.limit <= 16
+
+
+class TestTokenBucket:
+    def test_holds_one_seconds_worth_and_refills_at_the_rate(self) -> None:
+        clock = FakeClock()
+        bucket = TokenBucket(10, clock.monotonic)
+        assert bucket.available() == 10
+        bucket.take(10)
+        assert (bucket.available(), bucket.seconds_to_next()) == (0, pytest.approx(0.1))
+        clock.advance(0.25)
+        assert bucket.available() == 2
+        clock.advance(100)
+        assert bucket.available() == 10
+
+    def test_a_rate_below_one_still_lets_one_call_through(self) -> None:
+        clock = FakeClock()
+        bucket = TokenBucket(0.5, clock.monotonic)
+        bucket.take(1)
+        assert bucket.seconds_to_next() == pytest.approx(2.0)
+
+    def test_taking_more_than_there_is_refused(self) -> None:
+        bucket = TokenBucket(2, FakeClock().monotonic)
+        with pytest.raises(ValueError):
+            bucket.take(3)
+
+
+class TestFairShares:
+    def test_the_organisation_holding_fewest_goes_first(self) -> None:
+        shares = Shares(free=1, held_by_org={"A": 3})
+        assert allocate(shares, {("A", "x"): 5, ("B", "x"): 1}, budget=5) == [("B", "x")]
+
+    def test_free_slots_alternate_between_waiting_organisations(self) -> None:
+        grants = allocate(Shares(free=4), {("A", "x"): 9, ("B", "y"): 9}, budget=9)
+        assert sorted(grants) == [("A", "x"), ("A", "x"), ("B", "y"), ("B", "y")]
+
+    def test_a_slot_due_to_another_workers_organisation_is_left_for_it(self) -> None:
+        shares = Shares(free=1, held_by_org={"A": 2}, others_waiting={("B", "x"): 1})
+        assert allocate(shares, {("A", "x"): 4}, budget=4) == []
+
+    def test_sub_step_caps_and_pauses_are_respected(self) -> None:
+        shares = Shares(
+            free=10, held_by_step={"menuImport": 1}, step_caps={"menuImport": 2}, paused={"p"}
+        )
+        mine = {("A", "menuImport"): 5, ("A", "p"): 5}
+        assert allocate(shares, mine, budget=10) == [("A", "menuImport")]
+
+    @given(
+        st.integers(0, 20),
+        st.integers(0, 20),
+        st.dictionaries(st.sampled_from("ABCD"), st.integers(0, 10)),
+        st.dictionaries(
+            st.tuples(st.sampled_from("ABCD"), st.sampled_from("xy")), st.integers(0, 8)
+        ),
+    )
+    def test_never_more_than_free_budget_or_asked(
+        self, free: int, budget: int, held: dict[str, int], mine: dict[tuple[str, str], int]
+    ) -> None:
+        grants = allocate(Shares(free=free, held_by_org=held), mine, budget)
+        assert len(grants) <= min(free, budget)
+        assert all(grants.count(a) <= n for a, n in mine.items())
+        assert len(grants) == min(free, budget, sum(mine.values()))
+
+    @given(
+        st.dictionaries(st.sampled_from("ABCDE"), st.integers(1, 30), min_size=2),
+        st.integers(1, 40),
+    )
+    def test_shares_are_max_min_fair(self, waiting: dict[str, int], free: int) -> None:
+        grants = allocate(Shares(free=free), {(o, "x"): n for o, n in waiting.items()}, free)
+        got = {o: sum(1 for g in grants if g[0] == o) for o in waiting}
+        for org, n in got.items():
+            if n < waiting[org]:
+                assert all(m <= n + 1 for m in got.values())
+
+
+class TestLimitsSetting:
+    def test_parses_the_documented_form(self) -> None:
+        assert parse_limits("menuImport=2, uploadImages=3") == {"menuImport": 2, "uploadImages": 3}
+
+    @pytest.mark.parametrize(
+        ("text", "says"),
+        [
+            ("menuImport", "subStep=N"),
+            ("menuImprt=2", "unknown sub-step"),
+            ("menuImport=0", "whole number"),
+            ("menuImport=-1", "whole number"),
+            ("menuImport=1.5", "whole number"),
+            ("menuImport=2,menuImport=3", "twice"),
+            ("=2", "subStep=N"),
+        ],
+    )
+    def test_bad_values_say_what_is_wrong(self, text: str, says: str) -> None:
+        with pytest.raises(ValueError, match=says):
+            parse_limits(text)

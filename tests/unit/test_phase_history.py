@@ -1,0 +1,111 @@
+"""The phase history is truthful: after any legal commands, the last word on a phase is true."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain.exceptions import RegflowError
+from domain.job import RegistrationJob
+from domain.plan import PLAN
+from tests.unit.jobs import PHASE1, running_job, succeed
+
+SETTLED = ("completed", "failed")
+PHASE_WORDS = ("PhaseCompleted", "PhaseReopened")
+
+
+def last_words(events: list[Any]) -> dict[str, str]:
+    """Each phase's last recorded status, read from the events alone."""
+    words: dict[str, str] = {}
+    for event in events:
+        if type(event).__name__ in PHASE_WORDS:
+            words[event.phase] = event.status
+    return words
+
+
+def assert_truthful(job: RegistrationJob, events: list[Any]) -> None:
+    phases = job.phase_statuses()
+    words = last_words(events)
+    reached = True
+    for phase in PLAN.phases:
+        if words.get(phase) in SETTLED:
+            assert words[phase] == phases[phase], (phase, words, phases)
+        if reached and phases[phase] in SETTLED and job.step6_started:
+            assert words.get(phase) == phases[phase], (phase, words, phases)
+        reached = reached and phases[phase] in SETTLED
+
+
+def _actions(job: RegistrationJob) -> list[list[Callable[[], Any]]]:
+    groups: list[list[Callable[[], Any]]] = [
+        [lambda: job.start_step6("user:u-1"), lambda: job.claim("worker-1"), job.finish],
+        [lambda: job.cancel("user:u-1", "property"), lambda: job.resume("user:u-1")],
+        [lambda k=k: job.start_sub_step(k) for k in job.runnable()],
+        [
+            lambda k=k, t=t: job.edit([(k, t, None)], "user:u-1", "property edit")
+            for k in PLAN.keys
+            for t in ("completed", "failed", "skipped", "pending")
+        ],
+    ]
+    for key in job.in_flight():
+        groups.append(
+            [
+                lambda k=key: job.complete_sub_step(k, {}),
+                lambda k=key: job.fail_sub_step(k, "HTTP 400", transient=False),
+                lambda k=key: job.fail_sub_step(k, "HTTP 503", transient=True),
+            ]
+        )
+    return [g for g in groups if g]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.randoms(use_true_random=False), st.integers(min_value=1, max_value=80))
+def test_the_last_word_on_every_phase_is_true(rng: random.Random, steps: int) -> None:
+    job = running_job()
+    events: list[Any] = list(job.collect_events())
+    for _ in range(steps):
+        with contextlib.suppress(RegflowError):
+            rng.choice(rng.choice(_actions(job)))()
+        events += job.collect_events()
+        assert_truthful(job, events)
+
+
+def test_a_phase_failed_then_completed_after_resume_says_completed() -> None:
+    job = running_job()
+    succeed(job, *PHASE1, "restaurantRegistration", "websiteConfig", "servicesConfig")
+    succeed(job, "paymentConfig", "syncOnboardingUser")
+    job.start_sub_step("menuImport")
+    job.fail_sub_step("menuImport", "HTTP 400", transient=False)
+    job.finish()
+    events = job.collect_events()
+    assert last_words(events)["phase2"] == "failed"
+    job.resume("user:u-1")
+    job.claim("worker-2")
+    succeed(job, "menuImport", "optionSets", "itemTags")
+    job.finish()
+    events += job.collect_events()
+    assert last_words(events) == {p: "completed" for p in PLAN.phases}
+
+
+def test_a_manual_edit_that_completes_a_phase_records_it() -> None:
+    job = running_job()
+    succeed(job, "cloudwaitressAccount", "codeGeneration", "createOnboardingUser")
+    job.start_sub_step("uploadImages")
+    job.fail_sub_step("uploadImages", "HTTP 400", transient=False)
+    job.cancel("user:u-1", None)
+    job.collect_events()
+    job.edit([("uploadImages", "completed", None)], "user:u-1", "uploaded by hand")
+    assert last_words(job.collect_events()) == {"phase1": "completed"}
+
+
+def test_a_reset_that_reopens_a_phase_records_it() -> None:
+    job = running_job()
+    succeed(job, *PHASE1)
+    job.cancel("user:u-1", None)
+    job.collect_events()
+    job.edit([("codeGeneration", "pending", None)], "user:u-1", "regenerate")
+    assert last_words(job.collect_events()) == {"phase1": "in_progress"}

@@ -1,0 +1,142 @@
+"""The seed's resume contract: last complete phase, the plan, and key generations on resume."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+    UUIDAsHex,
+)
+
+from domain.job import RegistrationJob
+from tests.unit.jobs import FULL_CONFIG, PHASE1, fail, given, running_job, succeed, then
+
+MENU_CHAIN = ["menuImport", "optionSets", "itemTags"]
+PHASE2_BUT_MENU = [
+    "restaurantRegistration",
+    "websiteConfig",
+    "servicesConfig",
+    "paymentConfig",
+    "syncOnboardingUser",
+]
+
+
+def buzz(transient: bool = False) -> RegistrationJob:
+    """Phase 1 complete, only menuImport failed (its dependents blocked), job failed."""
+    job = running_job()
+    succeed(job, *PHASE1, *PHASE2_BUT_MENU)
+    job.start_sub_step("menuImport")
+    job.fail_sub_step("menuImport", "HTTP 400: bad menu", transient=transient)
+    job.finish()
+    return given(job)
+
+
+class TestResumingFrom:
+    def test_buzz_resumes_from_phase1_with_the_menu_chain(self) -> None:
+        plan = buzz().resume("user:u-1")
+        assert plan is not None
+        assert plan.as_answer() == {
+            "resuming_from": "phase1",
+            "resume_plan": {"phase": "phase2", "sub_steps": MENU_CHAIN},
+        }
+
+    def test_no_complete_phase_is_null(self) -> None:
+        job = running_job()
+        fail(job, "cloudwaitressAccount")
+        job.cancel("user:u-1", None)
+        plan = given(job).resume("user:u-1")
+        assert plan is not None and plan.resuming_from is None
+        assert plan.phase == "phase1" and "cloudwaitressAccount" in plan.sub_steps
+
+    def test_a_completed_later_phase_does_not_count_past_an_open_one(self) -> None:
+        job = running_job(FULL_CONFIG | {"skip": ["optionSets", "itemTags"]})
+        fail(job, "cloudwaitressAccount")
+        job.cancel("user:u-1", None)
+        job = given(job)
+        assert job.phase_statuses()["phase3"] == "completed"
+        assert job.last_completed_phase() is None
+
+    def test_the_event_records_what_the_answer_says(self) -> None:
+        job = buzz()
+        plan = job.resume("user:u-1", "menu fixed upstream")
+        event = job.collect_events()[0]
+        assert isinstance(event, RegistrationJob.ResumeRequested)
+        assert plan is not None
+        assert (event.resuming_from, event.resume_plan) == (
+            "phase1",
+            plan.as_answer()["resume_plan"],
+        )
+
+
+class TestKeyGenerations:
+    def test_a_definitive_failure_resumes_under_a_new_key(self) -> None:
+        job = buzz(transient=False)
+        job.resume("user:u-1")
+        job.claim("worker-2")
+        assert job.start_sub_step("menuImport") == f"{job.id}:menuImport:2"
+
+    def test_an_unknown_outcome_keeps_its_key(self) -> None:
+        job = buzz(transient=True)
+        plan = job.resume("user:u-1")
+        assert plan is not None and plan.new_generations == {}
+        job.claim("worker-2")
+        assert job.start_sub_step("menuImport") == f"{job.id}:menuImport:1"
+
+    def test_an_interrupted_call_keeps_its_key(self) -> None:
+        job = running_job()
+        job.start_sub_step("codeGeneration")
+        job.claim("worker-2")
+        assert job.sub_steps["codeGeneration"].status == "retrying"
+        assert job.start_sub_step("codeGeneration") == f"{job.id}:codeGeneration:1"
+
+
+class TestVersionOneEvents:
+    """ResumeRequested v1 named the phase where work started; it is upcast, never rewritten."""
+
+    def mapper(self) -> Mapper[object]:
+        transcoder = JSONTranscoder()
+        transcoder.register(UUIDAsHex())
+        transcoder.register(DatetimeAsISO())
+        return Mapper(transcoder=transcoder)
+
+    def stored_v1(self, started_in: str | None) -> StoredEvent:
+        state = {
+            "timestamp": {"_type_": "datetime_iso", "_data_": "2026-12-01T10:00:00+00:00"},
+            "actor": "user:u-1",
+            "reason": None,
+            "resuming_from": started_in,
+            "fresh_attempts": ["menuImport"],
+        }
+        return StoredEvent(
+            uuid4(),
+            7,
+            "regflow:RegistrationJob.ResumeRequested",
+            JSONTranscoder().encode(state),
+        )
+
+    def test_v1_is_read_with_the_seed_meaning(self) -> None:
+        event = self.mapper().to_domain_event(self.stored_v1("phase2"))
+        assert isinstance(event, RegistrationJob.ResumeRequested)
+        assert event.resuming_from == "phase1"
+        assert event.resume_plan == {"phase": "phase2", "sub_steps": None}
+        assert event.new_generations == {}
+
+    def test_v1_from_phase1_has_no_complete_phase(self) -> None:
+        event = self.mapper().to_domain_event(self.stored_v1("phase1"))
+        assert event.resuming_from is None  # type: ignore[attr-defined]
+
+    def test_new_events_are_stored_as_version_2(self) -> None:
+        job = buzz()
+        job.resume("user:u-1")
+        stored = self.mapper().to_stored_event(job.collect_events()[0])
+        assert b'"class_version":2' in stored.state.replace(b" ", b"")
+
+
+def test_resume_records_only_the_request_and_the_reopened_phases() -> None:
+    job = buzz()
+    job.resume("user:u-1")
+    assert then(job) == ["ResumeRequested", "PhaseReopened", "PhaseReopened", "PhaseReopened"]
