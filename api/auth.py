@@ -14,7 +14,7 @@ from aiohttp import web
 from api.console import is_console_path
 from api.errors import Unauthorized
 from api.routing import Handler
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, reveal
 
 PUBLIC_PREFIXES = ("/health/",)
 MAX_CLAIM_LENGTH = 200
@@ -45,8 +45,8 @@ class Authenticator:
     """Checks bearer tokens against the JWT secret and the static keys."""
 
     def __init__(self, settings: Settings) -> None:
-        self._secret = settings.jwt_secret
-        self._keys = parse_api_keys(settings.api_keys)
+        self._secret = reveal(settings.jwt_secret)
+        self._keys = parse_api_keys(reveal(settings.api_keys))
 
     @property
     def configured(self) -> bool:

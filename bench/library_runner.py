@@ -27,7 +27,9 @@ from psycopg.sql import SQL, Identifier
 
 from bench.projections import build_log
 from bench.scratch import scratch_postgres
-from infrastructure.persistence import APPLICATION_NAME, library_env
+from infrastructure.keys.ring import Keyring
+from infrastructure.keys.table import KeyTable
+from infrastructure.persistence import APPLICATION_NAME, library_env, passphrase
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from projections.database import Database
@@ -85,7 +87,12 @@ def library_rate(settings: Settings, head: int) -> float:
                 Identifier(settings.postgres_parts()["dbname"])
             )
         )
-    env = library_env(settings) | {"PERSISTENCE_MODULE": "eventsourcing.postgres"}
+    table = KeyTable(settings)
+    try:
+        store_key = Keyring(table, passphrase(settings)[0]).open_store_key()
+    finally:
+        table.close()
+    env = library_env(settings, store_key) | {"PERSISTENCE_MODULE": "eventsourcing.postgres"}
     start = time.perf_counter()
     with ProjectionRunner(
         application_class=LogReader,

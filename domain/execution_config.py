@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.plan import PLAN
+from domain.secret_types import ERASED, PersonalText, SecretText
 
 
 class Section(BaseModel):
@@ -17,16 +18,24 @@ class Section(BaseModel):
 
 
 class Account(Section):
-    email: str | None = Field(default=None, max_length=320)
-    password: str | None = Field(default=None, max_length=1024)
-    phone: str | None = Field(default=None, max_length=64)
+    email: PersonalText | None = None
+    password: SecretText | None = None
+    phone: PersonalText | None = None
+    service_key: SecretText | None = None
 
     @field_validator("email")
     @classmethod
     def _email_has_at(cls, value: str | None) -> str | None:
-        if value is not None and "@" not in value:
+        if value is not None and value != ERASED and "@" not in value:
             raise ValueError("account.email must be an email address")
         return value
+
+
+class OnboardingUser(Section):
+    name: PersonalText | None = None
+    email: PersonalText | None = None
+    phone: PersonalText | None = None
+    password: SecretText | None = None
 
 
 class Menu(Section):
@@ -44,7 +53,7 @@ class ExecutionConfig(BaseModel):
     restaurant: dict[str, Any] | None = None
     menu: Menu | None = None
     payment: Section | None = None
-    onboarding_user: Section | None = None
+    onboarding_user: OnboardingUser | None = None
     website: Section | None = None
     services: Section | None = None
     skip: list[str] = Field(default_factory=list)

@@ -1,39 +1,142 @@
-"""Which values are secrets, and how they are hidden wherever they are shown."""
+"""The one classifier of secrets and personal data, and the walk that applies it.
+
+Declared types come first (the execution config's schema types its secret and personal
+fields); an undeclared field is classified by the words of its name; a value shaped like a
+credential is a secret wherever it appears. Everything that stores, projects, answers, logs
+or exports asks this module, and nothing else decides what is secret.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
+from collections.abc import Callable, Mapping
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin
 
-REDACTED = "***"
-SECRET_KEY_PARTS = ("password", "secret", "token", "api_key", "apikey", "service_key", "pin")
+from pydantic import BaseModel
+
+from domain.execution_config import ExecutionConfig
+from domain.secret_types import ERASED as ERASED
+from domain.secret_types import PersonalText, SecretText
+from domain.secret_words import REDACTED as REDACTED
+from domain.secret_words import Sensitivity as Sensitivity
+from domain.secret_words import is_credential_shaped as is_credential_shaped
+from domain.secret_words import is_secret_key as is_secret_key
+from domain.secret_words import name_sensitivity as name_sensitivity
+from domain.secret_words import scrub_text as scrub_text
+from domain.secret_words import words_of as words_of
+
+Declared = Mapping[str, Any]  # field name -> Sensitivity, or a nested Declared
 
 
-@lru_cache(maxsize=4096)
-def is_secret_key(key: str) -> bool:
-    """True for a field name that holds a secret (passwords, tokens, keys)."""
-    lowered = key.lower().replace("-", "_")
-    return any(part in lowered for part in SECRET_KEY_PARTS)
+def _unwrap(annotation: Any) -> list[Any]:
+    if get_origin(annotation) in (Union, UnionType):
+        return [a for a in get_args(annotation) if a is not NoneType]
+    return [annotation]
 
 
-_NESTED = (dict, list, tuple)
+def declared_tree(model: type[BaseModel]) -> dict[str, Any]:
+    """The sensitivity each field of `model` declares, nested models as nested trees."""
+    tree: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        for kind in _unwrap(info.annotation):
+            if isinstance(kind, type) and issubclass(kind, SecretText):
+                tree[name] = Sensitivity.SECRET
+            elif isinstance(kind, type) and issubclass(kind, PersonalText):
+                tree[name] = Sensitivity.PERSONAL
+            elif isinstance(kind, type) and issubclass(kind, BaseModel):
+                tree[name] = declared_tree(kind)
+            else:
+                continue
+            break
+        else:
+            tree[name] = None if _open(info.annotation) else Sensitivity.PUBLIC
+    return tree
+
+
+def _open(annotation: Any) -> bool:
+    """True for a field typed loosely (a dict, Any): its inner names are not declared."""
+    return any(k is Any or get_origin(k) in (dict, list) for k in _unwrap(annotation))
+
+
+EXECUTION_CONFIG = declared_tree(ExecutionConfig)
+DECLARED_ROOTS: dict[str, Declared] = {"execution_config": EXECUTION_CONFIG}
+# The top-level fields of regflow's own events whose names would mislead the vocabulary.
+EVENT_FIELDS: dict[str, Any] = {
+    "idempotency_key": Sensitivity.PUBLIC,
+    "execution_config": EXECUTION_CONFIG,
+}
+
+OnSensitive = Callable[[Sensitivity, Any], Any]
+PUBLIC, SECRET = Sensitivity.PUBLIC, Sensitivity.SECRET
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+def field_sensitivity(name: str, declared: Any) -> Sensitivity:
+    """A field's sensitivity: its declared type when it has one, else its name's words."""
+    if isinstance(declared, Sensitivity):
+        return declared
+    if isinstance(declared, Mapping):
+        return Sensitivity.PUBLIC
+    return name_sensitivity(name)
+
+
+def transform(value: Any, on_sensitive: OnSensitive, declared: Declared | None = None) -> Any:
+    """A copy of `value` in which every secret or personal value went through `on_sensitive`
+    (empty values are left as they are: there is nothing to hide in them)."""
+    kind_of = type(value)
+    if kind_of in _SCALARS:
+        return value
+    if kind_of is str:
+        return on_sensitive(SECRET, value) if is_credential_shaped(value) else value
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            name = key if type(key) is str else str(key)
+            inner = declared.get(name) if declared is not None else DECLARED_ROOTS.get(name)
+            kind = field_sensitivity(name, inner)
+            if kind is not PUBLIC and item is not None and item != "":
+                out[key] = on_sensitive(kind, item)
+            elif type(item) in _SCALARS:
+                out[key] = item
+            else:
+                out[key] = transform(
+                    item, on_sensitive, inner if isinstance(inner, Mapping) else None
+                )
+        return out
+    if isinstance(value, list | tuple):
+        return [transform(item, on_sensitive, declared) for item in value]
+    if isinstance(value, str) and is_credential_shaped(value):
+        return on_sensitive(SECRET, value)
+    return value
+
+
+def _mask(kind: Sensitivity, value: Any) -> Any:
+    if value == ERASED:
+        return ERASED
+    return REDACTED if kind is Sensitivity.SECRET else transform(value, _mask)
 
 
 def redact(value: Any) -> Any:
-    """A copy of `value` with every secret field replaced by a mask."""
+    """A copy of `value` with every secret replaced by a mask; personal data is kept."""
+    return transform(value, _mask)
+
+
+def redact_event(data: Any) -> Any:
+    """An event's fields with every secret masked (its own bookkeeping fields are declared)."""
+    return transform(data, _mask, EVENT_FIELDS)
+
+
+def contains_erased(value: Any) -> bool:
+    """True when `value` holds a field whose key was destroyed (its organisation erased)."""
     if isinstance(value, dict):
-        return {
-            k: (
-                v
-                if v is None or v == ""
-                else REDACTED
-                if is_secret_key(str(k))
-                else redact(v)
-                if isinstance(v, _NESTED)
-                else v
-            )
-            for k, v in value.items()
-        }
+        return any(contains_erased(v) for v in value.values())
     if isinstance(value, list | tuple):
-        return [redact(v) if isinstance(v, _NESTED) else v for v in value]
-    return value
+        return any(contains_erased(v) for v in value)
+    return bool(value == ERASED)
+
+
+def contains_sensitive(value: Any) -> bool:
+    """True when `value` holds anything secret or personal."""
+    found: list[bool] = []
+    transform(value, lambda kind, item: found.append(True))
+    return bool(found)

@@ -6,6 +6,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from infrastructure.log_scrub import ScrubSecrets
 from infrastructure.settings import Settings
 
 
@@ -32,5 +33,6 @@ def configure_logging(settings: Settings) -> None:
         handler.setFormatter(JsonLines())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(ScrubSecrets())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

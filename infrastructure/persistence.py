@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import os
 import secrets
@@ -13,19 +12,12 @@ from pathlib import Path
 
 import psycopg
 
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, reveal
 
 log = logging.getLogger("regflow.persistence")
 
 APPLICATION_NAME = "registrations"
 SCHEMA_LOCK = 0x5E70  # advisory lock held while any process creates regflow's tables
-_KEY_SALT = b"regflow: secrets at rest"
-
-
-def derive_cipher_key(passphrase: str) -> str:
-    """A 256-bit AES key derived from a passphrase, base64-encoded for the library."""
-    key = hashlib.pbkdf2_hmac("sha256", passphrase.encode(), _KEY_SALT, 200_000)
-    return base64.b64encode(key).decode()
 
 
 def key_file(settings: Settings) -> Path:
@@ -35,17 +27,17 @@ def key_file(settings: Settings) -> Path:
     return Path(settings.sqlite_path).resolve().with_suffix(".key")
 
 
-def cipher_key(settings: Settings) -> tuple[str, bool]:
-    """The key that encrypts stored events, and whether it is a development key."""
-    if settings.secret_key:
-        return derive_cipher_key(settings.secret_key), False
+def passphrase(settings: Settings) -> tuple[str, bool]:
+    """The passphrase that wraps the store's keys, and whether it is a development one."""
+    if given := reveal(settings.secret_key):
+        return given, False
     path = key_file(settings)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
-    return derive_cipher_key(path.read_text().strip()), True
+    return path.read_text().strip(), True
 
 
 @contextmanager
@@ -62,13 +54,12 @@ def schema_lock(settings: Settings) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
-def library_env(settings: Settings) -> dict[str, str]:
+def library_env(settings: Settings, store_key: bytes) -> dict[str, str]:
     """The environment the eventsourcing Application reads its persistence from."""
-    key, _ = cipher_key(settings)
     env = {
         "CREATE_TABLE": "y",
         "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
-        "CIPHER_KEY": key,
+        "CIPHER_KEY": base64.b64encode(store_key).decode(),
     }
     if settings.is_postgres:
         parts = settings.postgres_parts()

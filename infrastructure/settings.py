@@ -8,7 +8,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.exceptions import RegflowError
@@ -29,6 +29,13 @@ class RegistrationApiMissing(RegflowError):
 
 
 LIBRARY_PARAMETERS = frozenset({"host", "port", "user", "password", "dbname"})
+
+
+def reveal(value: SecretStr | str | None) -> str | None:
+    """The text of a secret setting, for the one place that uses it (None when unset)."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value() or None
+    return value or None
 
 
 def parse_limits(text: str | None) -> dict[str, int]:
@@ -61,10 +68,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     registration_api_url: str | None = None
-    service_key: str | None = None
-    jwt_secret: str | None = None
-    api_keys: str | None = None
-    secret_key: str | None = None
+    service_key: SecretStr | None = None
+    jwt_secret: SecretStr | None = None
+    api_keys: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    old_secret_keys: SecretStr | None = None
     lease_seconds: float = Field(default=30.0, gt=0)
     max_concurrent_jobs: int = Field(default=16, ge=1)
     max_concurrent_calls: int = Field(default=32, ge=1)

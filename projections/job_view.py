@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
+from domain.erasure import OrganisationErasure
 from domain.job import RegistrationJob
 from projections.database import Database
 from projections.folds.jobs import apply_event, job_row
@@ -82,7 +83,12 @@ class JobProgressView:
         return job
 
     def apply(self, db: Database, cur: Any, schema: Schema, events: Sequence[Any]) -> None:
-        touched = {e.originator_id.int: self._fold(e) for e in events if is_job_event(e)}
+        touched: dict[int, RegistrationJob] = {}
+        for event in events:
+            if is_job_event(event):
+                touched[event.originator_id.int] = self._fold(event)
+            elif isinstance(event, OrganisationErasure.Created) and not self.deferred:
+                self._jobs.clear()  # folded jobs may hold what the erasure made unreadable
         if self.deferred:
             jobs, self._evicted = self._evicted, []
         else:

@@ -15,7 +15,7 @@ from rich.table import Table
 from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_text
 from domain.event_names import public_event_name
-from domain.secrets import redact
+from domain.secrets import redact_event
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -67,7 +67,7 @@ def event_record(event: Any) -> dict[str, Any]:
         "at": event.timestamp.isoformat(),
         "actor": fields.get("actor") or "engine",
         "reason": fields.get("reason"),
-        "data": redact(json.loads(json.dumps(data, default=json_default))),
+        "data": redact_event(json.loads(json.dumps(data, default=json_default))),
     }
 
 

@@ -14,6 +14,7 @@ from aiohttp import web
 from api.runtime import build_app
 from infrastructure.logs import configure_logging
 from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,6 +72,7 @@ def serve_command(args: argparse.Namespace) -> int:
             "kept beside the data. Set it in production.",
             file=sys.stderr,
         )
+    Registrations(settings).close()  # a wrong passphrase is a clear error now, not on first read
     if dev_key:
         org = settings.default_org
         print(f"development API key (organisation '{org}', kept in {dev_key_file(settings)}):")

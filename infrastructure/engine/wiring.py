@@ -9,7 +9,7 @@ from typing import Any
 from infrastructure.engine.engine import Engine
 from infrastructure.executors.http import HttpExecutor
 from infrastructure.executors.simulator.main import start_embedded_simulator
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, reveal
 from infrastructure.usecases.store import RegistrationStore
 
 
@@ -23,7 +23,7 @@ async def http_executor(settings: Settings) -> AsyncIterator[HttpExecutor]:
     if settings.uses_simulator:
         simulator, url = await start_embedded_simulator()
     executor = HttpExecutor(
-        url, service_key=settings.service_key, max_connections=settings.max_concurrent_calls
+        url, service_key=reveal(settings.service_key), max_connections=settings.max_concurrent_calls
     )
     try:
         yield executor

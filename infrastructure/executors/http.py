@@ -10,7 +10,9 @@ from urllib.parse import quote
 
 import aiohttp
 
-from domain.failures import Failure, classify_answer, classify_exception, classify_http
+from domain.failures import Failure, classify_answer, classify_http
+from domain.secrets import contains_erased
+from infrastructure.errors import classify_exception
 from infrastructure.executors.port import CallOutcome, SubStepCall
 
 DEFAULT_MAX_CONNECTIONS = 64
@@ -52,6 +54,9 @@ class HttpExecutor:
 
     async def call(self, call: SubStepCall) -> CallOutcome:
         """POST the call; connection errors and timeouts come back as transient outcomes."""
+        if contains_erased(call.payload):
+            message = "the organisation's data was erased: this call cannot be made"
+            return outcome_of_failure(Failure(message, False))
         path = concrete_path(call.endpoint, call.payload)
         if path is None:
             return outcome_of_failure(Failure(f"{call.endpoint}: missing path value", False))

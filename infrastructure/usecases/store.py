@@ -17,8 +17,11 @@ from domain.batch import RegistrationBatch
 from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
+from infrastructure.keys.ring import Keyring
+from infrastructure.keys.sealing import SealingMapper
+from infrastructure.keys.table import KeyTable
 from infrastructure.oplog import log_stored
-from infrastructure.persistence import APPLICATION_NAME, library_env, schema_lock
+from infrastructure.persistence import APPLICATION_NAME, library_env, passphrase, schema_lock
 from infrastructure.settings import Settings
 from infrastructure.storage_retry import StorageRetry
 
@@ -54,9 +57,39 @@ class RegistrationStore(Application[UUID]):
 
     def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
-        with schema_lock(settings):
-            super().__init__(env=library_env(settings))
+        self.key_table = KeyTable(settings)
+        self.keyring = Keyring(self.key_table, passphrase(settings)[0])
+        try:
+            with schema_lock(settings):
+                store_key = self.keyring.open_store_key()
+                super().__init__(env=library_env(settings, store_key))
+        except BaseException:
+            self.key_table.close()
+            raise
+        self.sealing.keyring = self.keyring
+        self.sealing.resolve_org = self._organisation_in_log
         self.storage_retry = StorageRetry(STORAGE_WRITE_POLICY, sleep=sleep, log=log)
+
+    def construct_mapper(self) -> SealingMapper:
+        mapper = self.factory.mapper(self.construct_transcoder(), mapper_class=SealingMapper)
+        assert isinstance(mapper, SealingMapper)
+        return mapper
+
+    @property
+    def sealing(self) -> SealingMapper:
+        assert isinstance(self.mapper, SealingMapper)
+        return self.mapper
+
+    def _organisation_in_log(self, originator_id: UUID) -> str | None:
+        """The organisation of an aggregate, read from its first event."""
+        for stored in self.recorder.select_events(originator_id, lte=1):
+            org = vars(self.mapper.to_domain_event(stored)).get("organisation_id")
+            return org if isinstance(org, str) else None
+        return None
+
+    def close(self) -> None:
+        super().close()
+        self.key_table.close()
 
     def job(self, job_id: object, organisation_id: str | None = None) -> RegistrationJob:
         """The job, if it exists and belongs to the organisation (None: any)."""
@@ -86,6 +119,9 @@ class RegistrationStore(Application[UUID]):
 
     def store(self, *aggregates: Any) -> Saved:
         """Save pending events of the aggregates in one transaction, retrying lost writes."""
+        for agg in aggregates:
+            if isinstance(getattr(agg, "organisation_id", None), str):
+                self.sealing.remember(agg.id, agg.organisation_id)
         events = [e for agg in aggregates for e in agg.collect_events()]
         if not events:
             version = aggregates[0].version if aggregates else 0

@@ -10,7 +10,7 @@ from typing import Any
 from domain.job import RegistrationJob
 from domain.job_state import SubStepState
 from domain.plan import PLAN
-from domain.secrets import REDACTED, is_secret_key
+from domain.secrets import redact
 from domain.status import SubStepStatus
 
 SUB_STEP_FIELDS = ("status", "attempts", "started_at", "completed_at", "error", "result")
@@ -21,20 +21,22 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def public(value: Any) -> Any:
-    """A JSON-ready copy of `value` with every secret masked (one pass, key checks cached)."""
+def json_ready(value: Any) -> Any:
+    """A JSON-ready copy of `value`: string keys, lists, ISO times, other objects as text."""
     if isinstance(value, dict):
-        return {
-            str(k): REDACTED if v not in (None, "") and is_secret_key(str(k)) else public(v)
-            for k, v in value.items()
-        }
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [public(v) for v in value]
+        return [json_ready(v) for v in value]
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+def public(value: Any) -> Any:
+    """A JSON-ready copy of `value` with every secret masked, as the classifier says."""
+    return redact(json_ready(value))
 
 
 def apply_event(job: RegistrationJob | None, event: Any) -> RegistrationJob:

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from domain.event_names import public_event_name
-from domain.secrets import is_secret_key
-from projections.folds.jobs import iso, public
+from domain.secrets import redact_event
+from projections.folds.jobs import iso, json_ready
 
-_PLAIN = frozenset({str, int, float, bool})
 BOOKKEEPING = ("originator_id", "originator_version", "timestamp", "originator_topic")
 _Describe = Callable[[dict[str, Any]], str]
 
@@ -78,11 +77,8 @@ DESCRIPTIONS: dict[str, _Describe] = {
 
 def event_data(event: Any) -> dict[str, Any]:
     """An event's own fields, JSON-ready, secrets hidden."""
-    return {
-        k: v if (v is None or type(v) in _PLAIN) and not is_secret_key(k) else public({k: v})[k]
-        for k, v in vars(event).items()
-        if k not in BOOKKEEPING
-    }
+    data = {k: v for k, v in vars(event).items() if k not in BOOKKEEPING}
+    return dict(redact_event(json_ready(data)))
 
 
 def describe(kind: str, data: dict[str, Any]) -> str:

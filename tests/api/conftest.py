@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from api.app import create_app
 from api.services import SERVICES
 from domain.job import RegistrationJob
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, reveal
 from tests import kit
 from tests.conftest import unique_org
 
@@ -78,7 +78,7 @@ async def client(aiohttp_client: MakeClient, api_settings: Settings) -> TestClie
 
 
 def _callers(client: TestClient[Any, Any], settings: Settings) -> list[Caller]:
-    pairs = [entry.split(":", 1) for entry in (settings.api_keys or "").split(",")]
+    pairs = [entry.split(":", 1) for entry in (reveal(settings.api_keys) or "").split(",")]
     return [Caller(client, org, key) for org, key in pairs]
 
 

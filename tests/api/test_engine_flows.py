@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from api.runtime import RUNTIME, build_app
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, reveal
 from tests.api.conftest import BASE, Caller, Client, MakeClient, restaurant
 from tests.kit import eventually_value
 
@@ -26,7 +26,7 @@ async def engine_client(aiohttp_client: MakeClient, api_settings: Settings) -> C
 
 @pytest.fixture
 def caller(engine_client: Client, api_settings: Settings) -> Caller:
-    org, key = (api_settings.api_keys or "").split(",")[0].split(":", 1)
+    org, key = (reveal(api_settings.api_keys) or "").split(",")[0].split(":", 1)
     return Caller(engine_client, org, key)
 
 

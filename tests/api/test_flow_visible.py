@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from api.runtime import build_app
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, reveal
 from tests.api.conftest import BASE, Caller, Client, MakeClient, restaurant
 from tests.api.test_engine_flows import settled_job, simulator
 
@@ -24,7 +24,7 @@ async def capped_client(aiohttp_client: MakeClient, api_settings: Settings) -> C
 
 @pytest.fixture
 def caller(capped_client: Client, api_settings: Settings) -> Caller:
-    org, key = (api_settings.api_keys or "").split(",")[0].split(":", 1)
+    org, key = (reveal(api_settings.api_keys) or "").split(",")[0].split(":", 1)
     return Caller(capped_client, org, key)
 
 

@@ -61,3 +61,13 @@ class TestHttpExecutor:
         outcome = await executor.call(call)
         await executor.close()
         assert (outcome.ok, outcome.transient) == (False, False)
+
+
+async def test_a_call_carrying_erased_data_is_not_made_and_fails_for_good() -> None:
+    executor = HttpExecutor("http://127.0.0.1:9")  # nothing listens: a call would be transient
+    payload = {"account": {"email": "[erased]", "password": "[erased]"}}
+    call = SubStepCall("j", "o", "cloudwaitressAccount", "/x", "k", 1, payload)
+    outcome = await executor.call(call)
+    await executor.close()
+    assert (outcome.ok, outcome.transient) == (False, False)
+    assert "erased" in (outcome.error or "")

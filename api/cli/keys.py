@@ -1,0 +1,127 @@
+"""`regflow rotate-keys` and `regflow erase-organisation`: the store's envelope keys."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sqlite3
+import sys
+
+from api.cli.audit import open_store, write_json
+from infrastructure.keys.rotation import rotate
+from infrastructure.keys.table import KeyTable
+from infrastructure.persistence import passphrase, schema_lock
+from infrastructure.settings import Settings, reveal
+from infrastructure.usecases.erasure import ErasurePlan, erase_organisation, erasure_plan
+from projections.database import Database
+from projections.offline.rebuild import rebuild_all
+from projections.schema import Schema
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the key commands."""
+    rotate_cmd = commands.add_parser(
+        "rotate-keys",
+        help="re-wrap every data key under REGFLOW_SECRET_KEY, opening them with "
+        "REGFLOW_OLD_SECRET_KEYS (no event is rewritten)",
+    )
+    rotate_cmd.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    rotate_cmd.set_defaults(handler=rotate_command)
+    erase = commands.add_parser(
+        "erase-organisation",
+        help="destroy an organisation's data key and scrub its personal data and secrets "
+        "from the read models (the events stay); without --yes, only say what it would do",
+    )
+    erase.add_argument("organisation", metavar="ORG")
+    erase.add_argument("--yes", action="store_true", help="really erase")
+    erase.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    erase.set_defaults(handler=erase_command)
+
+
+def actor() -> str:
+    """`cli:<user>`, the actor the erasure is recorded under."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name in this environment
+        return "cli:unknown"
+
+
+def rotate_command(args: argparse.Namespace) -> int:
+    """Re-wrap every key; the old passphrases are not needed afterwards."""
+    settings = Settings()
+    current, _ = passphrase(settings)
+    old = [p.strip() for p in (reveal(settings.old_secret_keys) or "").split(",") if p.strip()]
+    table = KeyTable(settings)
+    try:
+        with schema_lock(settings):
+            count = rotate(table, current, old)
+    finally:
+        table.close()
+    if args.json:
+        write_json({"rewrapped": count})
+    else:
+        print(f"re-wrapped {count} keys under the current REGFLOW_SECRET_KEY; no event rewritten")
+    return 0
+
+
+def _counts(settings: Settings, organisation_id: str) -> tuple[int, int]:
+    db, schema = Database(settings), Schema()
+    try:
+        schema.create(db)
+        where = " WHERE organisation_id = ?"
+        jobs = db.fetch(f"SELECT count(*) AS n FROM {schema.jobs}{where}", (organisation_id,))
+        batches = db.fetch(f"SELECT count(*) AS n FROM {schema.batches}{where}", (organisation_id,))
+        return int(jobs[0]["n"]), int(batches[0]["n"])
+    finally:
+        db.close()
+
+
+def _describe(plan: ErasurePlan, done: bool) -> str:
+    verb = "erased" if done else "would erase"
+    return (
+        f"{verb} organisation {plan.organisation_id!r}: {plan.data_keys} data keys destroyed, "
+        f"personal data and secrets of {plan.jobs} jobs and {plan.batches} batches scrubbed "
+        "from the read models; every event stays in the log"
+    )
+
+
+def erase_command(args: argparse.Namespace) -> int:
+    """Without --yes: say what would be erased. With it: erase, record, scrub."""
+    with open_store() as app:
+        plan = erasure_plan(app, args.organisation, *_counts(app.settings, args.organisation))
+        if args.yes:
+            erase_organisation(app, plan, actor())
+            rebuild_all(app.settings, app)
+            _compact(app.settings)
+    if args.json:
+        write_json(
+            {
+                "organisation_id": plan.organisation_id,
+                "erased": bool(args.yes),
+                "data_keys": plan.data_keys,
+                "jobs": plan.jobs,
+                "batches": plan.batches,
+            }
+        )
+    else:
+        print(_describe(plan, args.yes))
+        if not args.yes:
+            print("nothing changed: run again with --yes to erase", file=sys.stderr)
+    return 0
+
+
+def _compact(settings: Settings) -> None:
+    """On SQLite, drop the freed pages that still hold the old rows' text."""
+    if settings.is_postgres or settings.is_in_memory:
+        return
+    conn = sqlite3.connect(settings.sqlite_path, timeout=30, isolation_level=None)
+    try:
+        conn.execute("VACUUM")
+    except sqlite3.OperationalError as exc:  # another process kept the file busy
+        print(
+            f"warning: the store could not be compacted ({exc}); the erased rows' old pages "
+            "stay in the file until `VACUUM` runs on it",
+            file=sys.stderr,
+        )
+    finally:
+        conn.close()

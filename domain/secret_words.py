@@ -1,0 +1,98 @@
+"""The words of names and the shapes of values that say a secret: the vocabulary matched on
+the words of an undeclared field's name, credential-shaped values, and credentials embedded in
+free text. Part of the one classifier (`domain.secrets`), which decides with declared types
+first and these rules after."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from functools import lru_cache
+
+REDACTED = "***"
+
+
+class Sensitivity(StrEnum):
+    PUBLIC = "public"
+    PERSONAL = "personal"
+    SECRET = "secret"
+
+
+SECRET_WORDS = frozenset(
+    {
+        *("password", "passwords", "passwd", "pwd", "passphrase", "pass", "secret", "secrets"),
+        *("token", "tokens", "auth", "authorization", "cookie", "cookies", "session"),
+        *("credential", "credentials", "bearer", "signature", "pin", "otp", "cvv"),
+    }
+)
+SECRET_LAST_WORDS = frozenset({"key", "keys"})  # apiKey, access_key; not keyboard, turkey
+PERSONAL_WORDS = frozenset({"email", "phone", "mobile"})
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_BEARER = re.compile(r"bearer\s+\S{6,}", re.IGNORECASE)
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+_PEM_EDGES = (
+    re.compile(r"-----BEGIN [A-Z0-9 ]{1,60}-----"),
+    re.compile(r"-----END [A-Z0-9 ]{1,60}-----"),
+)
+_SHAPE_STARTS = ("b", "B", "eyJ", "-----BEGIN ")
+
+
+def words_of(name: str) -> list[str]:
+    """The lower-case words of a camelCase, snake_case or kebab-case name."""
+    return [word.lower() for word in _WORD.findall(name)]
+
+
+@lru_cache(maxsize=8192)
+def name_sensitivity(name: str) -> Sensitivity:
+    """What an undeclared field holds, judged by the words of its name."""
+    words = words_of(name)
+    if not words:
+        return Sensitivity.PUBLIC
+    if words[-1] in SECRET_LAST_WORDS or not SECRET_WORDS.isdisjoint(words):
+        return Sensitivity.SECRET
+    if not PERSONAL_WORDS.isdisjoint(words):
+        return Sensitivity.PERSONAL
+    return Sensitivity.PUBLIC
+
+
+def is_secret_key(name: str) -> bool:
+    """True for an undeclared field name that holds a secret."""
+    return name_sensitivity(name) is Sensitivity.SECRET
+
+
+def is_credential_shaped(value: str) -> bool:
+    """True for a `Bearer ...` value, a JWT or a PEM block (surrounding blanks ignored)."""
+    if len(value) < 12:
+        return False
+    text = value.strip() if value[0].isspace() or value[-1].isspace() else value
+    if not text.startswith(_SHAPE_STARTS):
+        return False
+    if text.startswith("-----BEGIN "):
+        begin, end = _PEM_EDGES
+        closing = end.search(text, max(0, len(text) - 80))
+        return bool(begin.match(text)) and closing is not None and closing.end() == len(text)
+    return any(shape.fullmatch(text) for shape in (_BEARER, _JWT))
+
+
+_EMBEDDED = re.compile(
+    r"(?i:bearer)\s+[A-Za-z0-9._~+/=-]{6,}"
+    r"|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
+    r"|-----BEGIN [A-Z0-9 ]{1,60}-----[^-]{0,20000}-----END [A-Z0-9 ]{1,60}-----"
+)
+_NAMED = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,60})([\"']?\s*[:=]\s*[\"']?)")
+_VALUE = re.compile(r"[^\s\"',;&}=]+")
+
+
+def scrub_text(text: str) -> str:
+    """Free text (an error message, a log line) with embedded credentials masked: Bearer
+    tokens, JWTs, PEM blocks, and values given to secret names (`password=...`)."""
+    masked = _EMBEDDED.sub(REDACTED, text)
+    kept, done = [], 0
+    for named in _NAMED.finditer(masked):
+        if named.start() < done or name_sensitivity(named.group(1)) is not Sensitivity.SECRET:
+            continue
+        value = _VALUE.match(masked, named.end())
+        if value is not None and value.group(0) != REDACTED:
+            kept += [masked[done : named.end()], REDACTED]
+            done = value.end()
+    return "".join(kept) + masked[done:]

@@ -1,0 +1,1 @@
+"""Envelope keys: the wrapped-key table, the keyring, and field-level sealing of events."""

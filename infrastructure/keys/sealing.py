@@ -1,0 +1,141 @@
+"""Field-level encryption of events: secret and personal fields are sealed with the
+organisation's data key before the store encrypts the whole event, and unsealed on read.
+
+A field whose key was destroyed (the organisation erased) reads as the erased marker, the
+same way live and on every rebuild, so folds of the log stay functions of the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from domain.erasure import OrganisationErasure
+from domain.secrets import ERASED, EVENT_FIELDS, Sensitivity, transform
+from infrastructure.keys.ring import Keyring
+
+SEALED = "__sealed__"
+MARK = "_sealed"  # where in a stored event its sealed values are (key and index paths)
+BOOKKEEPING = frozenset({"originator_id", "originator_version", "timestamp"})
+ORG_CACHE_SIZE = 100_000
+ERASURE_TOPIC = OrganisationErasure.Created.TOPIC
+
+OrgResolver = Callable[[UUID], "str | None"]
+
+
+class UnknownOrganisation(LookupError):
+    """An event to store whose aggregate's organisation cannot be found."""
+
+
+def _aad(organisation_id: str, generation: int) -> bytes:
+    return f"org:{organisation_id}#{generation}".encode()
+
+
+class SealingMapper(Mapper[UUID]):
+    """The library's mapper with secret and personal fields sealed per organisation."""
+
+    keyring: Keyring | None = None
+    resolve_org: OrgResolver | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.orgs: dict[UUID, str] = {}
+
+    def remember(self, originator_id: UUID, organisation_id: str) -> None:
+        if len(self.orgs) >= ORG_CACHE_SIZE:
+            self.orgs.clear()
+        self.orgs[originator_id] = organisation_id
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        if self.keyring is None:
+            return super().to_stored_event(domain_event)
+        state = vars(domain_event)
+        made: dict[int, dict[str, Any]] = {}  # the envelopes sealed here, by identity
+        seal = self._sealer(domain_event.originator_id, state, [], made)
+        body = {k: v for k, v in state.items() if k not in BOOKKEEPING}
+        sealed_body = transform(body, seal, EVENT_FIELDS)
+        if not made:
+            return super().to_stored_event(domain_event)
+        sealed_state = state | sealed_body
+        sealed_state[MARK] = list(_paths_to(sealed_body, made, []))
+        proxy = object.__new__(type(domain_event))
+        object.__setattr__(proxy, "__dict__", sealed_state)
+        return super().to_stored_event(proxy)
+
+    def _sealer(
+        self,
+        originator_id: UUID,
+        state: dict[str, Any],
+        org: list[str],
+        made: dict[int, dict[str, Any]],
+    ) -> Callable[[Sensitivity, Any], Any]:
+        def seal(kind: Sensitivity, value: Any) -> Any:
+            if value == ERASED:
+                return value
+            if not org:
+                org.append(self._org_of(originator_id, state))
+            assert self.keyring is not None
+            generation, key = self.keyring.data_key(org[0])
+            nonce = os.urandom(12)
+            plain = orjson.dumps(value, default=str)
+            aad = _aad(org[0], generation)
+            token = base64.b64encode(nonce + key.encrypt(nonce, plain, aad))
+            envelope = {SEALED: token.decode(), "o": org[0], "g": generation}
+            made[id(envelope)] = envelope
+            return envelope
+
+        return seal
+
+    def _org_of(self, originator_id: UUID, state: dict[str, Any]) -> str:
+        org = state.get("organisation_id") or self.orgs.get(originator_id)
+        if org is None and self.resolve_org is not None:
+            org = self.resolve_org(originator_id)
+        if not isinstance(org, str):
+            raise UnknownOrganisation(f"no organisation known for aggregate {originator_id}")
+        self.remember(originator_id, org)
+        return org
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        event = super().to_domain_event(stored_event)
+        state = event.__dict__
+        org = state.get("organisation_id")
+        if isinstance(org, str):
+            self.remember(event.originator_id, org)
+            if stored_event.topic == ERASURE_TOPIC and self.keyring is not None:
+                self.keyring.forget_cached()  # the erased keys must not outlive their rows here
+        for path in state.pop(MARK, None) or ():
+            holder = state
+            for step in path[:-1]:
+                holder = holder[step]
+            holder[path[-1]] = self._open(holder[path[-1]])
+        return event
+
+    def _open(self, envelope: dict[str, Any]) -> Any:
+        assert self.keyring is not None
+        org, generation = str(envelope["o"]), int(envelope["g"])
+        key = self.keyring.key(org, generation)
+        if key is None:
+            return ERASED
+        raw = base64.b64decode(envelope[SEALED])
+        return orjson.loads(key.decrypt(raw[:12], raw[12:], _aad(org, generation)))
+
+
+def _paths_to(value: Any, made: dict[int, dict[str, Any]], path: list[Any]) -> Iterator[list[Any]]:
+    """The paths to the envelopes in `made`: only those are opened on reading, so a dict that
+    merely looks like an envelope (a hostile config) is left as it was."""
+    if id(value) in made and made[id(value)] is value:
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in BOOKKEEPING:
+                yield from _paths_to(item, made, [*path, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths_to(item, made, [*path, index])

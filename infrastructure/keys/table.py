@@ -1,0 +1,157 @@
+"""The table of wrapped keys (`regflow_keys`), the same SQL on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from infrastructure.settings import Settings
+
+TABLE = "regflow_keys"
+CREATE = (
+    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+    " owner TEXT NOT NULL, generation INTEGER NOT NULL, wrapped TEXT,"
+    " created_at TEXT NOT NULL, destroyed_at TEXT, destroyed_by TEXT,"
+    " PRIMARY KEY (owner, generation))"
+)
+COLUMNS = "owner, generation, wrapped, created_at, destroyed_at, destroyed_by"
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """One wrapped key (or the salt, or a destroyed key whose material is gone)."""
+
+    owner: str
+    generation: int
+    wrapped: str | None
+    created_at: str
+    destroyed_at: str | None = None
+    destroyed_by: str | None = None
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class KeyTable:
+    """Reads and writes `regflow_keys` in the event store's own database."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.is_postgres = settings.is_postgres
+        self._lock = threading.Lock()
+        # one connection, kept: an in-memory store lives only while a connection is open,
+        # and a key looked up again need not pay for a new connection
+        self._conn: Any = self._connect() if settings.is_in_memory else None
+
+    def _connect(self) -> Any:
+        if self.is_postgres:
+            return psycopg.connect(
+                self.settings.postgres_conninfo(), autocommit=True, connect_timeout=5
+            )
+        memory = self.settings.is_in_memory
+        return sqlite3.connect(
+            "file::memory:?cache=shared" if memory else self.settings.sqlite_path,
+            uri=memory,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=10,
+        )
+
+    def sql(self, text: str) -> str:
+        return text.replace("?", "%s") if self.is_postgres else text
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A cursor in one transaction: committed on success, rolled back on error."""
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._connect()
+            conn = self._conn
+            try:
+                if self.is_postgres:
+                    with conn.transaction(), conn.cursor() as cur:
+                        yield cur
+                    return
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn.cursor()
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except (psycopg.OperationalError, sqlite3.OperationalError):
+                self._close()  # the next transaction starts on a fresh connection
+                raise
+
+    def _close(self) -> None:
+        if self._conn is not None and not self.settings.is_in_memory:
+            self._conn.close()
+            self._conn = None
+
+    def create(self) -> None:
+        with self.transaction() as cur:
+            cur.execute(CREATE)
+
+    def rows(self, cur: Any, owner: str | None = None) -> list[KeyRow]:
+        where, params = (" WHERE owner = ?", (owner,)) if owner is not None else ("", ())
+        cur.execute(
+            self.sql(f"SELECT {COLUMNS} FROM {TABLE}{where} ORDER BY owner, generation"), params
+        )
+        return [KeyRow(*row) for row in cur.fetchall()]
+
+    def insert(self, cur: Any, owner: str, generation: int, wrapped: str) -> None:
+        """Add a key unless another process added that generation first."""
+        cur.execute(
+            self.sql(
+                f"INSERT INTO {TABLE} (owner, generation, wrapped, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (owner, generation) DO NOTHING"
+            ),
+            (owner, generation, wrapped, now()),
+        )
+
+    def rewrap(self, cur: Any, rows: Sequence[KeyRow]) -> None:
+        for row in rows:
+            cur.execute(
+                self.sql(f"UPDATE {TABLE} SET wrapped = ? WHERE owner = ? AND generation = ?"),
+                (row.wrapped, row.owner, row.generation),
+            )
+
+    def destroy(self, cur: Any, owner: str, actor: str) -> int:
+        """Forget the material of every key of `owner`; how many keys were still alive."""
+        cur.execute(
+            self.sql(
+                f"UPDATE {TABLE} SET wrapped = NULL, destroyed_at = ?, destroyed_by = ?"
+                " WHERE owner = ? AND wrapped IS NOT NULL"
+            ),
+            (now(), actor, owner),
+        )
+        return int(cur.rowcount or 0)
+
+    def first_stored_event(self, cur: Any) -> bytes | None:
+        """The state of one stored event, if the store holds any (to recognise an old store)."""
+        table = "registrations_events" if self.is_postgres else "stored_events"
+        if self.is_postgres:
+            cur.execute("SELECT to_regclass(%s)", (table,))
+            if cur.fetchone()[0] is None:
+                return None
+        else:
+            cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+            if cur.fetchone() is None:
+                return None
+        cur.execute(f"SELECT state FROM {table} LIMIT 1")
+        row = cur.fetchone()
+        return bytes(row[0]) if row else None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

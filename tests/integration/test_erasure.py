@@ -1,0 +1,153 @@
+"""`regflow erase-organisation` on SQLite and PostgreSQL: keys destroyed, events kept."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from contextlib import closing
+from typing import Any
+
+import psycopg
+
+from domain.secrets import ERASED
+from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+from projections.database import Database
+from projections.queries import ViewQueries
+from projections.schema import Schema
+from tests.conftest import unique_org
+from tests.integration.audit_kit import Cli, cli
+
+__all__ = ["cli"]
+
+
+def sensitive_job(app: Registrations, org: str) -> tuple[str, dict[str, str]]:
+    """A started job whose config and manual result carry unique personal data and secrets."""
+    tag = uuid.uuid4().hex[:10]
+    values = {
+        "email": f"owner-{tag}@buzz.example",
+        "password": f"pw-{tag}",
+        "person": f"Person {tag}",
+        "result_key": f"rk-{tag}",
+        "result_email": f"result-{tag}@buzz.example",
+        "pin": f"pin-{tag}",
+    }
+    restaurant = {
+        "name": f"Buzz {tag}",
+        "execution_config": {
+            "account": {"email": values["email"], "password": values["password"]},
+            "onboarding_user": {"name": values["person"]},
+            "payment": {"card_pin": values["pin"]},
+            "menu": {"menu_id": f"m-{tag}", "toppings": ["cheese"]},
+        },
+    }
+    batch, jobs, _ = app.create_batch(org, "user:u-1", "erasure", [restaurant])
+    app.start_step6(org, batch.id, None, "user:u-1")
+    job = app.job(jobs[0].id)
+    job.claim("test-worker")
+    job.start_sub_step("cloudwaitressAccount")
+    answer = {"apiKey": values["result_key"], "email": values["result_email"], "accountId": tag}
+    job.complete_sub_step("cloudwaitressAccount", answer)
+    job.cancel("engine", "stopped by the test")
+    app.store(job)
+    typed = {"codeInjectionId": f"ci-{tag}", "session_cookie": values["pin"] + "-c"}
+    app.edit(org, job.id, [("codeGeneration", "completed", typed)], "user:u-1", "by hand")
+    values["cookie"] = values["pin"] + "-c"
+    return str(job.id), values
+
+
+def table_texts(settings: Settings) -> str:
+    """Every row of every table of the database, as text."""
+    if settings.is_postgres:
+        with psycopg.connect(settings.database_url) as conn:
+            names = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+                )
+            ]
+            return "\n".join(
+                str(row[0]) for n in names for row in conn.execute(f'SELECT t::text FROM "{n}" t')
+            )
+    with closing(sqlite3.connect(settings.sqlite_path)) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        rows = [row for n in names for row in conn.execute(f'SELECT * FROM "{n}"')]
+    return "\n".join(
+        (v.decode("latin-1") if isinstance(v, bytes) else str(v)) for row in rows for v in row
+    )
+
+
+def views_of(settings: Settings, job_id: str) -> dict[str, Any]:
+    db = Database(settings)
+    try:
+        queries = ViewQueries(db, Schema())
+        return {"job": queries.job_progress(job_id), "timeline": queries.timeline(job_id)}
+    finally:
+        db.close()
+
+
+class TestEraseOrganisation:
+    def test_erasure_forgets_one_organisation_and_keeps_the_log(
+        self, cli: Cli, app: Registrations, settings: Settings
+    ) -> None:
+        gone, kept = unique_org(), unique_org()
+        gone_job, gone_values = sensitive_job(app, gone)
+        kept_job, kept_values = sensitive_job(app, kept)
+        assert cli("rebuild-projections").code == 0
+        shown = table_texts(settings)
+        assert gone_values["email"] in shown and gone_values["person"] in shown
+        assert gone_values["password"] not in shown and gone_values["result_key"] not in shown
+        kept_before = views_of(settings, kept_job)
+
+        preview = cli("erase-organisation", gone)
+        assert preview.code == 0 and "would erase" in preview.out
+        assert gone_values["email"] in table_texts(settings)
+
+        assert cli("erase-organisation", gone, "--yes").code == 0
+        text = table_texts(settings)
+        assert not [v for v in gone_values.values() if v in text]
+        assert kept_values["email"] in text
+        assert cli("verify-log").code == 0
+        assert cli("replay", "--verify").code == 0
+        assert views_of(settings, kept_job) == kept_before
+        self.assert_shown_as_erased(settings, gone_job, kept_job, kept_values)
+
+    def assert_shown_as_erased(
+        self, settings: Settings, gone_job: str, kept_job: str, kept_values: dict[str, str]
+    ) -> None:
+        fresh = Registrations(settings)
+        try:
+            gone = fresh.job(gone_job)
+            assert gone.execution_config["account"]["email"] == ERASED
+            assert gone.execution_config["menu"]["toppings"] == ["cheese"]
+            assert gone.sub_steps["cloudwaitressAccount"].status == "completed"
+            kept = fresh.job(kept_job)
+            assert kept.execution_config["account"]["password"] == kept_values["password"]
+        finally:
+            fresh.close()
+        views = views_of(settings, gone_job)
+        result = views["job"]["sub_step_progress"]["phases"]["phase1"]["sub_steps"]
+        assert result["cloudwaitressAccount"]["result"]["email"] == ERASED
+        created = views["timeline"][0]["data"]["execution_config"]
+        assert created["onboarding_user"]["name"] == ERASED
+
+    def test_the_erasure_is_an_event_in_the_log(
+        self, cli: Cli, app: Registrations, settings: Settings
+    ) -> None:
+        org = unique_org()
+        sensitive_job(app, org)
+        assert cli("erase-organisation", org, "--yes", "--json").lines()[0]["data_keys"] == 1
+        head = app.recorder.max_notification_id() or 0
+        last = app.recorder.select_notifications(start=head, limit=1)[0]
+        event = vars(app.mapper.to_domain_event(last))
+        assert last.topic == "regflow:OrganisationErasure.Created"
+        assert event["organisation_id"] == org and event["actor"].startswith("cli:")
+
+    def test_an_unknown_organisation_is_refused_and_nothing_recorded(
+        self, cli: Cli, app: Registrations
+    ) -> None:
+        head = app.recorder.max_notification_id()
+        run = cli("erase-organisation", unique_org(), "--yes")
+        assert run.code == 1 and "nothing to erase" in run.err
+        assert app.recorder.max_notification_id() == head

@@ -1,0 +1,215 @@
+"""The classifier: declared types first, then the words of a name, then credential shapes."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from domain.failures import clean_message
+from domain.secrets import (
+    ERASED,
+    REDACTED,
+    Sensitivity,
+    is_credential_shaped,
+    name_sensitivity,
+    redact,
+    scrub_text,
+    transform,
+    words_of,
+)
+from infrastructure.log_scrub import ScrubSecrets
+
+SECRET_NAMES = [
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "pass",
+    "secret",
+    "clientSecret",
+    "token",
+    "accessToken",
+    "refresh_token",
+    "apiKey",
+    "APIKey",
+    "serviceKey",
+    "privateKey",
+    "access_key",
+    "X-Api-Key",
+    "key",
+    "auth",
+    "authorization",
+    "Authorization",
+    "cookie",
+    "session_cookie",
+    "session",
+    "credential",
+    "credentials",
+    "bearer",
+    "signature",
+    "webhookSignature",
+    "pin",
+    "pinCode",
+    "card_pin",
+    "otp",
+    "cvv",
+    "CVV",
+    "password2",
+]
+PUBLIC_NAMES = [
+    "keyboard",
+    "turkey",
+    "monkey",
+    "keyName",
+    "toppings",
+    "shipping",
+    "spinach",
+    "opinion",
+    "passenger",
+    "bypass",
+    "author",
+    "authorId",
+    "menu_name",
+    "name",
+    "external_id",
+    "menu_id",
+    "enabled",
+    "address",
+    "city",
+    "count",
+    "description",
+    "status",
+    "pinned",
+]
+PERSONAL_NAMES = ["email", "contactEmail", "phone", "mobile_phone", "owner-email"]
+
+
+@pytest.mark.parametrize("name", SECRET_NAMES)
+def test_secret_names_by_their_words(name: str) -> None:
+    assert name_sensitivity(name) is Sensitivity.SECRET
+
+
+@pytest.mark.parametrize("name", PUBLIC_NAMES)
+def test_harmless_names_are_not_secret(name: str) -> None:
+    assert name_sensitivity(name) is Sensitivity.PUBLIC
+
+
+@pytest.mark.parametrize("name", PERSONAL_NAMES)
+def test_personal_names(name: str) -> None:
+    assert name_sensitivity(name) is Sensitivity.PERSONAL
+
+
+def test_words_split_every_case() -> None:
+    assert words_of("serviceKey") == ["service", "key"]
+    assert words_of("APIKey") == ["api", "key"]
+    assert words_of("session_cookie") == ["session", "cookie"]
+    assert words_of("x-api-key") == ["x", "api", "key"]
+
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJlLXZhbHVl"
+PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+
+
+@pytest.mark.parametrize("value", ["Bearer abcdef123456", " bearer xyz.abc-123 ", JWT, PEM])
+def test_credential_shaped_values(value: str) -> None:
+    assert is_credential_shaped(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["Bearer of bad news", "Buzz Burgers", "eyJ", "-----BEGIN nothing", "b", ""]
+)
+def test_ordinary_values_are_not_credentials(value: str) -> None:
+    assert not is_credential_shaped(value)
+
+
+class TestDeclaredTypes:
+    def test_declared_secret_and_personal_fields_of_the_execution_config(self) -> None:
+        seen: dict[str, Sensitivity] = {}
+        config = {
+            "account": {"email": "a@b.c", "password": "pw", "phone": "+64", "note": "x"},
+            "onboarding_user": {"name": "Ann Lee", "email": "ann@x.y"},
+            "menu": {"menu_id": "m-1"},
+        }
+        transform({"execution_config": config}, lambda k, v: seen.setdefault(v, k))
+        assert seen == {
+            "a@b.c": Sensitivity.PERSONAL,
+            "pw": Sensitivity.SECRET,
+            "+64": Sensitivity.PERSONAL,
+            "Ann Lee": Sensitivity.PERSONAL,
+            "ann@x.y": Sensitivity.PERSONAL,
+        }
+
+    def test_a_declared_public_field_wins_over_its_name_but_not_over_a_credential_value(
+        self,
+    ) -> None:
+        config = {"menu": {"menu_id": "m-1", "item_tags": True}, "skip": ["itemTags"]}
+        assert redact({"execution_config": config}) == {"execution_config": config}
+        shaped = {"menu": {"menu_id": JWT}}
+        assert redact({"execution_config": shaped})["execution_config"]["menu"]["menu_id"] == (
+            REDACTED
+        )
+
+    def test_a_person_s_name_outside_the_config_is_not_guessed(self) -> None:
+        assert redact({"restaurant": {"name": "Buzz"}}) == {"restaurant": {"name": "Buzz"}}
+
+
+class TestRedact:
+    def test_masks_secrets_at_any_depth_and_keeps_everything_else(self) -> None:
+        value = {
+            "account": {"serviceKey": "s1", "passwd": "p1", "email": "a@b"},
+            "payment": {"access_key": "k1", "shipping": "fast"},
+            "menu": {"toppings": ["cheese"]},
+            "headers": {"X-Trace": "Bearer abcdef123456"},
+            "credentials": {"user": "u", "pass": "p"},
+            "items": [{"pin": 1234, "n": 1}, {"pin": ""}, {"token": None}],
+        }
+        assert redact(value) == {
+            "account": {"serviceKey": REDACTED, "passwd": REDACTED, "email": "a@b"},
+            "payment": {"access_key": REDACTED, "shipping": "fast"},
+            "menu": {"toppings": ["cheese"]},
+            "headers": {"X-Trace": REDACTED},
+            "credentials": REDACTED,
+            "items": [{"pin": REDACTED, "n": 1}, {"pin": ""}, {"token": None}],
+        }
+
+    def test_erased_values_show_as_erased(self) -> None:
+        assert redact({"password": ERASED, "email": ERASED}) == {
+            "password": ERASED,
+            "email": ERASED,
+        }
+
+
+class TestScrubText:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("HTTP 401: token Bearer abc.def-123456 rejected", "HTTP 401: token *** rejected"),
+            (f"bad jwt {JWT} given", "bad jwt *** given"),
+            ("password=hunter2&user=bob", "password=***&user=bob"),
+            ('{"apiKey": "k-123", "city": "Auckland"}', '{"apiKey": "***", "city": "Auckland"}'),
+            ("keyboard=qwerty toppings: cheese", "keyboard=qwerty toppings: cheese"),
+        ],
+    )
+    def test_embedded_credentials_are_masked_and_the_rest_kept(
+        self, text: str, expected: str
+    ) -> None:
+        assert scrub_text(text) == expected
+
+    def test_an_error_message_is_scrubbed_when_cleaned(self) -> None:
+        assert clean_message("HTTP 400: secret=s3cr3t is wrong") == "HTTP 400: secret=*** is wrong"
+
+
+def test_the_log_filter_masks_what_a_careless_line_would_leak() -> None:
+    record = logging.LogRecord(
+        "t", logging.ERROR, "f", 1, "call failed: %s", ("token=abc123",), None
+    )
+    ScrubSecrets().filter(record)
+    assert record.getMessage() == "call failed: token=***"
+
+
+def test_the_log_filter_masks_secrets_in_structured_fields() -> None:
+    record = logging.LogRecord("t", logging.INFO, "f", 1, "stored", None, None)
+    record.fields = {"apiKey": "k-1", "reason": "Bearer abcdefgh123", "actor": "user:u-1"}
+    ScrubSecrets().filter(record)
+    assert record.fields == {"apiKey": "***", "reason": "***", "actor": "user:u-1"}
