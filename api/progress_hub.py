@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from api.services import SERVICES
-from domain.failures import is_transient_exception
+from infrastructure.errors import is_transient_exception
 
 log = logging.getLogger("regflow.api")
 TICK_SECONDS = 0.25
