@@ -17,7 +17,7 @@ from aiohttp import web
 
 from api.auth import Caller
 from api.errors import Unauthorized
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, reveal
 
 TICKET_SECONDS = 60
 QUERY_NAME = "stream_token"
@@ -37,7 +37,11 @@ class StreamTickets:
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         material = "\0".join(
-            ["regflow-stream-ticket", settings.jwt_secret or "", settings.api_keys or ""]
+            [
+                "regflow-stream-ticket",
+                reveal(settings.jwt_secret) or "",
+                reveal(settings.api_keys) or "",
+            ]
         )
         self._key = hashlib.sha256(material.encode()).digest()
         self._clock = clock

@@ -15,7 +15,7 @@ from api.runtime import build_app
 from domain.job import RegistrationJob
 from infrastructure.settings import RegistrationApiMissing, Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.conftest import store_settings
+from tests.conftest import TEST_SECRET, store_settings
 
 NAMED = "REGFLOW_REGISTRATION_API_URL"
 
@@ -49,6 +49,7 @@ class TestEngineRefusesWithoutAnApiOnPostgres:
         monkeypatch.chdir(tmp_path)
         monkeypatch.setenv("REGFLOW_DATABASE_URL", pg_url)
         monkeypatch.setenv("REGFLOW_API_KEYS", "org:key")
+        monkeypatch.setenv("REGFLOW_SECRET_KEY", TEST_SECRET)
         monkeypatch.delenv(NAMED, raising=False)
         before = self._head(pg_url)
         assert main(argv) == 1
