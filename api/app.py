@@ -19,7 +19,9 @@ from api.routes import BASE, ROUTES, WORKER_ROUTES
 from api.routing import ROUTE_TABLE, add_routes
 from api.services import SERVICES, Services, pool_size
 from api.stream_tokens import TICKETS, StreamTickets
+from api.tracing import tracing_middleware
 from infrastructure.settings import Settings
+from infrastructure.tracing import active_tracer
 from infrastructure.usecases.registrations import Registrations
 from projections.live.service import ReadModelService
 
@@ -59,10 +61,12 @@ def create_app(settings: Settings) -> web.Application:
     """The API (or, for the worker role, only health and metrics) over the given services."""
     routes = WORKER_ROUTES if settings.role == "worker" else ROUTES
     tickets = StreamTickets(settings)
+    tracer = active_tracer()
     protocol.install()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
+            *([tracing_middleware(tracer)] if tracer is not None else []),
             gzip_middleware,
             metrics_middleware,
             error_middleware,

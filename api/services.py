@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 from collections.abc import Callable, Iterable
@@ -17,6 +18,7 @@ from infrastructure.settings import Settings
 from infrastructure.usecases.editing import EditOutcome
 from infrastructure.usecases.registrations import Registrations
 from infrastructure.usecases.store import as_uuid
+from projections.database import read_connections
 
 T = TypeVar("T")
 log = logging.getLogger("regflow.api")
@@ -52,8 +54,8 @@ class CapacityView(Protocol):
 
 
 def pool_size(settings: Settings) -> int:
-    """Threads for blocking calls: enough to keep the database pool busy, no more."""
-    return max(4, settings.postgres_pool_size * 2)
+    """Threads for blocking calls: enough to keep the database pools busy, no more."""
+    return read_connections(settings)
 
 
 @dataclass
@@ -82,7 +84,9 @@ class Services:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking call on the pool."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, functools.partial(fn, *args))
+        return await loop.run_in_executor(
+            self.pool, functools.partial(contextvars.copy_context().run, fn, *args)
+        )
 
     async def edit(self, *args: Any) -> EditOutcome:
         """Run a manual edit; one it refused is readable in the views before the error answers."""

@@ -1,7 +1,9 @@
 """Load on the HTTP API: GET job progress and PATCH sub-step at 1, 10 and 50 clients.
 
 Runs `regflow serve --role api` on a fresh PostgreSQL database over loopback, prints
-req/s and p50/p99 per case and saves them as JSON under bench/results/.
+req/s and p50/p99 per case, and the ratios to floors measured in the same run: a bare aiohttp
+server answering the same bytes as GET /jobs/{id} (at 50 clients) and one raw psycopg
+transaction that reads a row and inserts one. Saves them as JSON under bench/results/.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import aiohttp
 import uvloop
 
+from bench.api_floors import psycopg_floor
 from bench.scratch import scratch_postgres
 
 KEY = f"bench-{uuid.uuid4().hex}"
@@ -131,17 +134,60 @@ async def run_case(
     }
 
 
-async def bench(url: str, seconds: float, levels: list[int]) -> list[dict[str, Any]]:
+def start_bare_server(port: int, body: bytes, content_type: str, workdir: Path) -> Any:
+    body_file = workdir / "job.body"
+    body_file.write_bytes(body)
+    command = [sys.executable, "-m", "bench.api_floors", str(port), str(body_file), content_type]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def job_answer(session: aiohttp.ClientSession, url: str, job: str) -> tuple[bytes, str]:
+    async with session.get(f"{url}{BASE}/jobs/{job}", headers=HEADERS) as response:
+        return await response.read(), response.content_type
+
+
+async def bench(
+    url: str, db_url: str, seconds: float, levels: list[int], workdir: Path
+) -> list[dict[str, Any]]:
     async with aiohttp.ClientSession() as session:
         await wait_ready(session, url, time.monotonic() + 60)
         jobs = await setup_jobs(session, url, max(levels))
-    results = []
+        body, content_type = await job_answer(session, url, jobs[0])
+        bare_port = free_port()
+        bare = start_bare_server(bare_port, body, content_type, workdir)
+        bare_url = f"http://127.0.0.1:{bare_port}"
+        try:
+            await wait_ready(session, bare_url, time.monotonic() + 30)
+            floor = await run_case(bare_url, "get", max(levels), jobs, seconds)
+        finally:
+            bare.terminate()
+            bare.wait(30)
+    floor["case"] = f"floor: bare aiohttp x{max(levels)}"
+    print(json.dumps(floor), flush=True)
+    results = [floor]
     for kind in ("get", "patch"):
+        if kind == "patch":
+            raw = await asyncio.to_thread(psycopg_floor, db_url, seconds)
+            print(json.dumps(raw), flush=True)
+            results.append(raw)
         for clients in levels:
             result = await run_case(url, kind, clients, jobs, seconds)
             print(json.dumps(result), flush=True)
             results.append(result)
     return results
+
+
+def ratios(results: list[dict[str, Any]], top: int) -> dict[str, float]:
+    """The issue's figures, each against its floor from the same run."""
+    by_case = {r["case"]: r for r in results}
+    bare = by_case[f"floor: bare aiohttp x{top}"]
+    raw = by_case["psycopg read+insert x1"]
+    patch1, patchn = by_case.get("patch x1"), by_case[f"patch x{top}"]
+    figures = {f"get_p99_x{top}_over_bare_p99": by_case[f"get x{top}"]["p99_ms"] / bare["p99_ms"]}
+    if patch1 is not None:
+        figures["patch_p50_x1_over_psycopg_p50"] = patch1["p50_ms"] / raw["p50_ms"]
+        figures[f"patch_p99_x{top}_over_patch_p99_x1"] = patchn["p99_ms"] / patch1["p99_ms"]
+    return {k: round(v, 2) for k, v in figures.items()}
 
 
 def main() -> None:
@@ -154,10 +200,14 @@ def main() -> None:
         server = start_server(url, port, Path(workdir))
         try:
             levels = [int(c) for c in args.clients.split(",")]
-            results = uvloop.run(bench(f"http://127.0.0.1:{port}", args.seconds, levels))
+            results = uvloop.run(
+                bench(f"http://127.0.0.1:{port}", url, args.seconds, levels, Path(workdir))
+            )
         finally:
             server.terminate()
             server.wait(30)
+    figures = ratios(results, max(levels))
+    print(json.dumps({"ratios": figures}), flush=True)
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     report = {
@@ -168,6 +218,7 @@ def main() -> None:
         "store": "postgresql",
         "seconds_per_case": args.seconds,
         "results": results,
+        "ratios": figures,
     }
     path = RESULTS / f"api-{stamp}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")

@@ -22,13 +22,24 @@ import psycopg
 
 from bench.scratch import scratch_postgres
 from domain.plan import PLAN
+from infrastructure import tracing
 from infrastructure.engine import Engine
 from infrastructure.executors.http import HttpExecutor
 from infrastructure.executors.port import CallOutcome, SubStepCall
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
-CASES = ["sqlite-inprocess", "sqlite-http", "postgres-inprocess", "postgres-http", "raw", "dbos"]
+CASES = [
+    "sqlite-inprocess",
+    "sqlite-http",
+    "postgres-inprocess",
+    "postgres-inprocess-traced",
+    "postgres-http",
+    "raw",
+    "dbos",
+]
+# Tracing on for the `-traced` case: every span to a file through the console exporter.
+TRACED = {"OTEL_TRACES_EXPORTER": "console", "OTEL_SERVICE_NAME": "regflow-bench"}
 CONFIG = {
     "account": {"email": "a@example.com", "password": "pw"},
     "restaurant": {"name": "Bench"},
@@ -81,7 +92,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def engine_case(url: str, transport: str, jobs: int) -> dict[str, Any]:
+async def engine_case(url: str, transport: str, jobs: int, traced: bool = False) -> dict[str, Any]:
+    if traced:
+        spans = tempfile.NamedTemporaryFile("w", suffix=".spans.jsonl", delete=False)  # noqa: SIM115
+        assert tracing.configure(TRACED, console_out=spans)
     settings = Settings(
         _env_file=None, database_url=url, secret_key="bench", worker_id="bench-worker"
     )
@@ -108,6 +122,8 @@ async def engine_case(url: str, transport: str, jobs: int) -> dict[str, Any]:
         simulator.terminate()
         await simulator.wait()
     app.close()
+    if traced:
+        tracing.shutdown()
     steps = jobs * len(PLAN.keys)
     return {
         "seconds": elapsed,
@@ -152,7 +168,8 @@ def run_case(case: str, jobs: int) -> dict[str, Any]:
             return asyncio.run(engine_case(url, case.split("-")[1], jobs))
     with scratch_postgres("regflow_bench") as url:
         if case.startswith("postgres"):
-            return asyncio.run(engine_case(url, case.split("-")[1], jobs))
+            transport = case.split("-")[1]
+            return asyncio.run(engine_case(url, transport, jobs, case.endswith("-traced")))
         return raw_case(url, jobs) if case == "raw" else dbos_case(url, jobs)
 
 
@@ -184,6 +201,14 @@ def report(results: dict[str, Any], jobs: int) -> None:
         if "jobs_per_s" in figures and case.startswith(("sqlite", "postgres")):
             figures["x_dbos"] = figures["jobs_per_s"] / dbos if dbos else None
             figures["fraction_of_raw_floor"] = figures["jobs_per_s"] / raw if raw else None
+    traced = results.get("postgres-inprocess-traced", {}).get("jobs_per_s")
+    untraced = results.get("postgres-inprocess", {}).get("jobs_per_s")
+    if traced and untraced:
+        results["tracing_cost"] = {"traced_over_untraced": traced / untraced}
+        print("tracing on / off:", round(traced / untraced, 3), flush=True)
+    for case in ("postgres-inprocess", "postgres-inprocess-traced"):
+        if "fraction_of_raw_floor" in results.get(case, {}):
+            print(case, "/ raw floor:", round(results[case]["fraction_of_raw_floor"], 3))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = Path(__file__).parent / "results" / f"engine-{stamp}.json"
     out.write_text(json.dumps({"jobs": jobs, "cpus": os.cpu_count(), "results": results}, indent=2))

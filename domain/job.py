@@ -48,6 +48,7 @@ class RegistrationJob(JobQueries, Aggregate):
     PhaseCompleted = ev.PhaseCompleted
     PhaseReopened = ev.PhaseReopened
     SubStepStarted = ev.SubStepStarted
+    Snapshot = ev.JobSnapshot
     SubStepRetryScheduled = ev.SubStepRetryScheduled
     SubStepRetryRequested = ev.SubStepRetryRequested
     SubStepCompleted = ev.SubStepCompleted
@@ -140,8 +141,10 @@ class RegistrationJob(JobQueries, Aggregate):
             )
         return interrupted
 
-    def start_sub_step(self, key: str) -> str:
-        """Record an attempt of `key` as started; returns its idempotency key."""
+    def start_sub_step(
+        self, key: str, trace_id: str | None = None, span_id: str | None = None
+    ) -> str:
+        """Record an attempt of `key` as started, in the trace given; returns its key."""
         state = self.sub_steps[PLAN.sub_step(key).key]
         require(SUB_STEP_MACHINE, "start", state.status, key)
         if key not in self.runnable():
@@ -156,6 +159,8 @@ class RegistrationJob(JobQueries, Aggregate):
             run_attempt=state.run_attempts + 1,
             generation=state.generation,
             idempotency_key=self.idempotency_key(key),
+            trace_id=trace_id,
+            span_id=span_id,
         )
         return self.idempotency_key(key)
 

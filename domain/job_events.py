@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.utils import register_topic
 
 from domain.job_state import SubStepState
 from domain.plan import PHASES
@@ -24,6 +25,15 @@ class Created(Aggregate.Created):
     restaurant: dict[str, Any]
     execution_config: dict[str, Any]
     actor: str
+
+
+class JobSnapshot(Snapshot):
+    """A job's state at one version, as the library snapshots it (statuses come back as str)."""
+
+    TOPIC = _T + "Snapshot"
+
+
+register_topic(JobSnapshot.TOPIC, JobSnapshot)
 
 
 class Step6Started(Aggregate.Event):
@@ -85,12 +95,22 @@ class PhaseReopened(Aggregate.Event):
 
 
 class SubStepStarted(Aggregate.Event):
+    """An attempt began; `trace_id`/`span_id` name its span (version 1 events had none)."""
+
     TOPIC = _T + "SubStepStarted"
+    class_version = 2
     sub_step: str
     attempt: int
     run_attempt: int
     generation: int
     idempotency_key: str
+    trace_id: str | None
+    span_id: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["trace_id"] = None
+        state["span_id"] = None
 
     def apply(self, job: Any) -> None:
         state: SubStepState = job.sub_steps[self.sub_step]
@@ -99,6 +119,8 @@ class SubStepStarted(Aggregate.Event):
         state.run_attempts = self.run_attempt
         state.started_at = self.timestamp
         state.retry_at = None
+        state.trace_id = self.trace_id
+        state.span_id = self.span_id
 
 
 class SubStepRetryScheduled(Aggregate.Event):

@@ -32,6 +32,8 @@ class SubStepState:
     result: dict[str, Any] = field(default_factory=dict)
     retry_at: datetime | None = None
     reason: str | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
 
 
 def phase_status(shown: dict[str, str], phase: str) -> str:

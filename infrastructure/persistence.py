@@ -74,7 +74,10 @@ def library_env(settings: Settings, store_key: bytes) -> dict[str, str]:
             POSTGRES_POOL_SIZE=str(settings.postgres_pool_size),
             POSTGRES_MAX_OVERFLOW=str(settings.postgres_pool_size),
             POSTGRES_CONNECT_TIMEOUT="5",
-            POSTGRES_PRE_PING="y",
+            # No ping before each use (a round trip per read and write): the library retries
+            # a read or write that meets a dropped connection, and a commit lost in flight
+            # is checked by `StorageRetry` before anything is written again.
+            POSTGRES_PRE_PING="n",
             POSTGRES_LOCK_TIMEOUT="10",
             POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT="30",
         )

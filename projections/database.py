@@ -20,6 +20,11 @@ _SQLITE_HELD: set[tuple[str, str]] = set()
 _SQLITE_GUARD = threading.Lock()
 
 
+def read_connections(settings: Settings) -> int:
+    """One read connection per API thread (`api.services.pool_size`), so no read waits for one."""
+    return max(4, settings.postgres_pool_size * 2)
+
+
 class Database:
     """Where the views live: the event store's own database, reached by our own connections."""
 
@@ -103,16 +108,28 @@ class Database:
                         "application_name": CONNECTION_NAME,
                     },
                     min_size=1,
-                    max_size=4,
+                    max_size=read_connections(self._settings),
                     open=False,
                     timeout=3,
-                    check=ConnectionPool.check_connection,
                 )
                 self._pool.open(wait=False)
             return self._pool
 
     def fetch(self, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows of a query, as dicts."""
+        """Rows of a query, as dicts; asked again on a connection the server dropped.
+
+        Pooled connections are not pinged before use (a round trip per read): a dropped one
+        fails at once with OperationalError, the pool discards it, and the read is repeated,
+        at most once per pooled connection (after a server restart every one may be dead).
+        """
+        for _ in range(read_connections(self._settings)):
+            try:
+                return self._fetch(query, params)
+            except psycopg.OperationalError:
+                continue
+        return self._fetch(query, params)
+
+    def _fetch(self, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         with self.reading() as cur:
             cur.execute(self.sql(query), tuple(params))
             return [dict(row) for row in cur.fetchall()]

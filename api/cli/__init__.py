@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from api.cli.output import escape_control
 from domain.exceptions import RegflowError
+from infrastructure import tracing
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
+        return 2
+    try:
+        tracing.configure()
+    except tracing.TracingUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         code = int(args.handler(args) or 0)

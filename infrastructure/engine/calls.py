@@ -56,7 +56,9 @@ class CallLauncher:
         if slot is not None:
             self.shared.flow.release(slot, outcome, seconds)
 
-    def launch(self, job: RegistrationJob, granted: Granted) -> None:
+    def launch(
+        self, job: RegistrationJob, granted: Granted, traceparent: str | None = None
+    ) -> None:
         """Call the registration API for `granted.key`, as the job now stands."""
         key = granted.key
         state = job.sub_steps[key]
@@ -70,6 +72,7 @@ class CallLauncher:
             attempt=state.attempts,
             payload=build_payload(key, job.restaurant, job.execution_config, job.context),
             timeout=policy.timeout,
+            traceparent=traceparent,
         )
         self.calls[key] = asyncio.create_task(self._call(call, granted.probe))
 

@@ -13,6 +13,7 @@ from infrastructure import metrics
 from infrastructure.engine.calls import CallLauncher
 from infrastructure.engine.decisions import decide, record
 from infrastructure.engine.job_handle import JobHandle, LostJob, StoreUnavailable
+from infrastructure.engine.job_trace import JobTrace
 from infrastructure.engine.messages import (
     Answered,
     Broke,
@@ -38,6 +39,7 @@ class JobRunner(JobHandle):
         self.launcher = CallLauncher(shared, self.inbox, job_id)
         self.retry_clock = RetryClock(shared.clock)
         self.spent: Counter[str] = Counter()
+        self.trace = JobTrace(job_id)
         self._next_check = 0.0
 
     def lose(self) -> None:
@@ -55,27 +57,34 @@ class JobRunner(JobHandle):
 
     async def run(self) -> RunEnd:
         """Run the job until it settles, the engine stops, or the job is lost to us."""
+        ended = RunEnd.BROKEN
         try:
             await self.reload()
             if self.job.status != JobStatus.IN_PROGRESS:
-                return RunEnd.NOT_RUNNING
+                ended = RunEnd.NOT_RUNNING
+                return ended
+            self.trace.open(self.job)
             me, previous = self.shared.worker_id, self.job.worker_id
             api = self.shared.registration_api
             self.apply(Step(lambda j: j.claim(me, api), after=self._interrupted))
             await self.save()
             if previous not in (None, me):
                 log.info("job %s: lease taken over from worker %s", self.job_id, previous)
-            return await self._loop()
+            ended = await self._loop()
+            return ended
         except LostJob:
             metrics.leases_lost.inc()
             log.warning("job %s: lease lost, stopping it here", self.job_id)
-            return RunEnd.LOST
+            ended = RunEnd.LOST
+            return ended
         except StoreUnavailable as exc:
             log.warning("job %s: store unavailable (%s); leaving it for later", self.job_id, exc)
-            return RunEnd.STORE_UNAVAILABLE
+            ended = RunEnd.STORE_UNAVAILABLE
+            return ended
         finally:
             self.drop_pending()
             self.launcher.cancel_all()
+            self.trace.close(ended)
 
     def _interrupted(self, keys: list[str]) -> None:
         for key in keys:
@@ -205,17 +214,22 @@ class JobRunner(JobHandle):
         if not ready or key not in job.runnable() or key in self.launcher.calls:
             self.launcher.release(granted)
             return
+        trace_id, span_id = self.trace.begin(job, key)
         self.apply(
             Step(
-                lambda j: j.start_sub_step(key),
+                lambda j: j.start_sub_step(key, trace_id, span_id),
                 after=lambda _: self._launch(granted),
-                dropped=lambda: self.launcher.release(granted),
+                dropped=lambda: self._not_started(granted),
             )
         )
 
+    def _not_started(self, granted: Granted) -> None:
+        self.trace.end(granted.key, "not started")
+        self.launcher.release(granted)
+
     def _launch(self, granted: Granted) -> None:
         started = self.shared.clock.monotonic()
-        self.launcher.launch(self.job, granted)
+        self.launcher.launch(self.job, granted, self.trace.traceparent(granted.key))
         self.spent[granted.key] += self.shared.clock.monotonic() - started
 
     def _record(self, answer: Answered) -> None:
@@ -229,6 +243,7 @@ class JobRunner(JobHandle):
         policy = self.shared.policy(key)
         decision = decide(self.job, key, outcome, policy, self.shared.random(), outage)
         metrics.sub_step_outcomes.labels(sub_step=key, outcome=decision.decision).inc()
+        self.trace.end(key, decision.decision, outcome)
 
         def after(_: object) -> None:
             if decision.retries:

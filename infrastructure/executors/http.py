@@ -43,13 +43,15 @@ class HttpExecutor:
         return self._session
 
     def headers_for(self, call: SubStepCall) -> dict[str, str]:
-        """The headers of one call: service key, organisation and idempotency key."""
+        """The headers of one call: service key, organisation, idempotency key, W3C trace."""
         headers = {
             "X-Organisation-ID": call.organisation_id,
             "Idempotency-Key": call.idempotency_key,
         }
         if self._service_key:
             headers["X-Service-Key"] = self._service_key
+        if call.traceparent:
+            headers["traceparent"] = call.traceparent
         return headers
 
     async def call(self, call: SubStepCall) -> CallOutcome:

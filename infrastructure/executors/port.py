@@ -18,6 +18,7 @@ class SubStepCall:
     attempt: int
     payload: dict[str, Any]
     timeout: float = 30.0
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True)

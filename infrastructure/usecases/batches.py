@@ -14,6 +14,7 @@ from domain.exceptions import InvalidInput, JobConflict
 from domain.execution_config import ExecutionConfig, Restaurant
 from domain.job import RegistrationJob
 from domain.limits import nesting_error
+from infrastructure.tracing import traced_command
 from infrastructure.usecases.store import CONFLICT_RETRIES, RegistrationStore, Saved, log
 
 
@@ -84,6 +85,7 @@ def validated_restaurant(
 class BatchCommands(RegistrationStore):
     """Create batches, start their jobs, record jobs imported from the old system."""
 
+    @traced_command("create_batch")
     def create_batch(
         self,
         organisation_id: str,
@@ -109,6 +111,7 @@ class BatchCommands(RegistrationStore):
         batch = RegistrationBatch.open(organisation_id, name.strip(), summaries, actor, batch_id)
         return batch, jobs, self.store(batch, *jobs)
 
+    @traced_command("start_step6")
     def start_step6(
         self, organisation_id: str | None, batch_id: object, job_ids: list[str] | None, actor: str
     ) -> StartOutcome:
@@ -146,6 +149,7 @@ class BatchCommands(RegistrationStore):
         already = [str(j.id) for j in jobs if j.id not in fresh_ids]
         return StartOutcome([str(j.id) for j in fresh], already, saved.position)
 
+    @traced_command("import_legacy")
     def import_legacy(
         self, organisation_id: str, batch_name: str, entries: list[LegacyEntry], actor: str
     ) -> tuple[RegistrationBatch, list[RegistrationJob], Saved]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.editing import EditCheck, SubStepValidation
 from domain.exceptions import JobNotFound, RegflowError
+from infrastructure.tracing import traced_command
 from infrastructure.usecases.store import RegistrationStore
 
 
@@ -24,6 +25,7 @@ class EditOutcome:
 class EditingCommands(RegistrationStore):
     """The operator's repair tools, each checked by the domain before anything is recorded."""
 
+    @traced_command("edit")
     def edit(
         self,
         organisation_id: str | None,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from domain.progress_rules import ResumePlan
+from infrastructure.tracing import traced_command
 from infrastructure.usecases.store import RegistrationStore, Saved
 
 
 class RunningCommands(RegistrationStore):
     """What an operator does to a job's run: resume it, cancel it, retry a waiting sub-step now."""
 
+    @traced_command("resume")
     def resume(
         self,
         organisation_id: str | None,
@@ -29,10 +31,12 @@ class RunningCommands(RegistrationStore):
         )
         return plan, saved, bool(saved.events)
 
+    @traced_command("cancel")
     def cancel(
         self, organisation_id: str | None, job_id: object, actor: str, reason: str | None
     ) -> Saved:
         return self.update_job(job_id, organisation_id, lambda j: j.cancel(actor, reason))[2]
 
+    @traced_command("retry_now")
     def retry_now(self, organisation_id: str | None, job_id: object, key: str, actor: str) -> Saved:
         return self.update_job(job_id, organisation_id, lambda j: j.retry_now(key, actor))[2]

@@ -11,7 +11,12 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    PersistenceError,
+    TranscodingNotRegisteredError,
+)
 
 from domain.batch import RegistrationBatch
 from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
@@ -24,6 +29,13 @@ from infrastructure.oplog import log_stored
 from infrastructure.persistence import APPLICATION_NAME, library_env, passphrase, schema_lock
 from infrastructure.settings import Settings
 from infrastructure.storage_retry import StorageRetry
+from infrastructure.usecases.group_commit import GroupCommit
+from infrastructure.usecases.snapshots import (
+    SNAPSHOT_EVERY,
+    SNAPSHOT_TRANSCODINGS,
+    due_snapshots,
+    fold_events,
+)
 
 T = TypeVar("T")
 A = TypeVar("A", RegistrationJob, RegistrationBatch)
@@ -54,6 +66,8 @@ class RegistrationStore(Application[UUID]):
     """Loads and saves jobs and batches, with storage retries and conflict handling."""
 
     name = APPLICATION_NAME
+    is_snapshotting_enabled = True
+    snapshot_every = SNAPSHOT_EVERY
 
     def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
@@ -69,6 +83,12 @@ class RegistrationStore(Application[UUID]):
         self.sealing.keyring = self.keyring
         self.sealing.resolve_org = self._organisation_in_log
         self.storage_retry = StorageRetry(STORAGE_WRITE_POLICY, sleep=sleep, log=log)
+        self.group_commit = GroupCommit(self._write)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for transcoding in SNAPSHOT_TRANSCODINGS:
+            transcoder.register(transcoding())
 
     def construct_mapper(self) -> SealingMapper:
         mapper = self.factory.mapper(self.construct_transcoder(), mapper_class=SealingMapper)
@@ -108,7 +128,9 @@ class RegistrationStore(Application[UUID]):
     ) -> A:
         """The aggregate of `kind`, if it exists and the organisation may see it."""
         try:
-            found: Any = self.repository.get(as_uuid(aggregate_id, not_found))
+            found: Any = self.repository.get(
+                as_uuid(aggregate_id, not_found), projector_func=fold_events
+            )
         except AggregateNotFoundError:
             raise not_found(aggregate_id) from None
         if not isinstance(found, kind) or (
@@ -126,16 +148,32 @@ class RegistrationStore(Application[UUID]):
         if not events:
             version = aggregates[0].version if aggregates else 0
             return Saved(version, self.recorder.max_notification_id() or 0)
-        name = f"save {len(events)} events of {events[0].originator_id}"
-        recordings = self.storage_retry.run(
-            lambda: self.save(*events), name=name, was_stored=lambda: self.was_stored(events)
-        )
+        recordings = self.group_commit.save(events)
         if isinstance(recordings, list) and recordings:
             position = max(r.notification.id for r in recordings)
         else:
             position = self.recorder.max_notification_id() or 0
         log_stored(events)
+        self.snapshot_long_jobs(events)
         return Saved(events[-1].originator_version, position, events)
+
+    def snapshot_long_jobs(self, events: list[Any]) -> None:
+        """Snapshot jobs these events took past a multiple of `snapshot_every` (best effort)."""
+        for job_id, version in due_snapshots(events, self.snapshot_every).items():
+            try:
+                self.take_snapshot(job_id, version=version, projector_func=fold_events)
+            except PersistenceError as exc:
+                log.warning("job %s: no snapshot at version %d (%s)", job_id, version, exc)
+            except TranscodingNotRegisteredError:
+                # A defect, logged loudly; the events are stored, so the command stands.
+                log.exception("job %s: its state cannot be snapshotted", job_id)
+
+    def _write(self, events: list[Any]) -> Any:
+        """Save events in one transaction, retrying a write lost to the storage."""
+        name = f"save {len(events)} events of {events[0].originator_id}"
+        return self.storage_retry.run(
+            lambda: self.save(*events), name=name, was_stored=lambda: self.was_stored(events)
+        )
 
     def was_stored(self, events: list[DomainEventProtocol[UUID]]) -> bool:
         """True when the first of `events` is in the store already (a commit lost in flight)."""

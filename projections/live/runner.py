@@ -59,11 +59,16 @@ class ViewRunner:
             raise TrackingMoved(f"views {', '.join(self.names)} stand at {sorted(found)}")
         return found.pop()
 
+    def take_over(self, conn: Any) -> None:
+        """Called on taking the views' lock: forget caches if the views moved meanwhile."""
+        if self.position(conn) != self.committed:
+            self.forget()
+
     def step(self, conn: Any, stop: int | None = None) -> int:
         """Apply the next run of events (up to `stop`); returns how many were applied."""
-        start = self.position(conn)
-        if start != self.committed:
-            self.forget()
+        # Where this runner committed last; the compare-and-set in `_advance` catches a
+        # tracking row moved since, so the position is read again only after a forget.
+        start = self.committed if self.committed is not None else self.position(conn)
         notifications = self.app.recorder.select_notifications(
             start=start, limit=self.batch_size, stop=stop, inclusive_of_start=False
         )
@@ -103,6 +108,7 @@ class ViewRunner:
 
     def run_to(self, conn: Any, stop: int) -> int:
         """Apply every event up to `stop`; returns how many were applied."""
+        self.take_over(conn)
         total = 0
         while self.position(conn) < stop:
             applied = self.step(conn, stop)

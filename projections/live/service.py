@@ -19,6 +19,7 @@ from projections.schema import Schema
 
 SQLITE_POLL = 0.05
 POSTGRES_POLL = 1.0
+HERE_RECHECK = 0.1  # a runner that stops notifies nobody: look again this often
 
 
 class ReadModelService(ViewQueries, JobPageQueries):
@@ -96,13 +97,27 @@ class ReadModelService(ViewQueries, JobPageQueries):
             self.catch_up(timeout)
         self.kick()
         while True:
+            with self._progress:
+                here = self._positions_here()
+                if here is not None and min(here) >= position:
+                    return True
+                remaining = deadline - time.monotonic()
+                if here is not None and remaining > 0:
+                    self._progress.wait(min(remaining, HERE_RECHECK))
+                    continue
             if min(self.positions().values()) >= position:
                 return True
-            remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
             with self._progress:
                 self._progress.wait(min(remaining, 0.05))
+
+    def _positions_here(self) -> list[int] | None:
+        """What this process's runners committed, when every view is run here; else None."""
+        marks = [s.runner.committed for s in self.supervisors if s.active]
+        if not marks or len(marks) != len(self.supervisors) or None in marks:
+            return None
+        return [m for m in marks if m is not None]
 
     def catch_up(self, timeout: float = 300.0) -> None:
         """Process everything up to the head now (waits for the active runners if running)."""

@@ -75,6 +75,7 @@ class Supervisor:
                 self.stopping.wait(STANDBY_INTERVAL)
                 return False
             try:
+                self.runner.take_over(conn)
                 self.active = True
                 self._follow(conn)
             finally:

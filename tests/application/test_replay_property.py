@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -71,3 +72,25 @@ def test_replayed_log_equals_the_live_job(choices: list[int]) -> None:
 
 def _state(job: RegistrationJob) -> dict[str, Any]:
     return {k: v for k, v in vars(job).items() if k != "_pending_events"}
+
+
+class _EveryFewEvents(Registrations):
+    snapshot_every = 3
+
+
+_SNAPSHOTTING = _EveryFewEvents(_STORE.settings)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=60))
+def test_a_job_loaded_from_snapshots_equals_the_live_job(choices: list[int]) -> None:
+    job = new_job()
+    for choice in choices:
+        groups = _actions(job)
+        group = groups[choice % len(groups)]
+        with contextlib.suppress(RegflowError):
+            group[(choice // len(groups)) % len(group)]()
+        _SNAPSHOTTING.store(job)
+    loaded = _SNAPSHOTTING.repository.get(job.id)
+    assert _state(loaded) == _state(job)
+    assert loaded.context == job.context

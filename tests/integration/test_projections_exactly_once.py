@@ -178,3 +178,23 @@ def _step_from(runner: ViewRunner, conn: Any, start: int) -> None:
         runner._advance(cur, start, notifications[-1].id)
         for view in runner.views:
             view.apply(runner.db, cur, runner.schema, events)
+
+
+def test_a_runner_behind_a_moved_view_refuses_to_apply_from_where_it_left_off(app, views) -> None:
+    jobs = finished_batch(app, 2)
+    first = ViewRunner(app, views.db, [TimelineView()], views.schema, batch_size=5)
+    other = ViewRunner(app, views.db, [TimelineView()], views.schema, batch_size=5)
+    conn_a, conn_b = views.db.connect(), views.db.connect()
+    try:
+        first.take_over(conn_a)
+        first.step(conn_a)
+        other.take_over(conn_b)
+        other.step(conn_b)
+        with pytest.raises(TrackingMoved):
+            first.step(conn_a)
+        assert first.committed is None, "the stale runner forgets, then reads its position again"
+    finally:
+        conn_a.close()
+        conn_b.close()
+    views.catch_up()
+    assert_exact(views, app, jobs)

@@ -78,3 +78,17 @@ def test_one_runner_per_view_is_active_and_a_standby_takes_over(pg_settings, pg_
             assert_exact(second, pg_app, jobs)
         finally:
             second.stop()
+
+
+def test_reads_survive_every_pooled_read_connection_being_dropped(
+    pg_url, pg_settings, pg_app
+) -> None:
+    jobs = started_jobs(pg_app, 1)
+    with views_of(pg_settings, pg_app) as views:
+        views.catch_up()
+        pool = views.db._read_pool()
+        with pool.connection(), pool.connection(), pool.connection():
+            pass  # three idle connections now wait in the pool
+        assert terminate_view_connections(pg_url) >= 3
+        assert views.job_progress(jobs[0]) is not None
+        assert views.job_progress(jobs[0]) is not None

@@ -148,6 +148,7 @@ def _record_of(request: web.Request, step: SubStep) -> CallRecord:
         generation=generation,
         started=time.monotonic(),
         organisation=request.headers.get("X-Organisation-ID"),
+        traceparent=request.headers.get("traceparent"),
     )
 
 

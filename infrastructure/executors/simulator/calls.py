@@ -27,6 +27,7 @@ class CallRecord:
     executed: bool = False
     replay: bool = False
     fault: str | None = None
+    traceparent: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data."""

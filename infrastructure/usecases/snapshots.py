@@ -1,0 +1,67 @@
+"""Snapshots of long jobs, taken with the library's `take_snapshot` every so many events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import fields
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Transcoding
+
+from domain.job_events import JOB_TOPIC
+from domain.job_state import SubStepState
+
+# A job's replay reads at most this many events after its latest snapshot (jobs have ~35-120).
+SNAPSHOT_EVERY = 100
+_STATE_FIELDS = frozenset(f.name for f in fields(SubStepState))
+
+
+class SubStepStateAsDict(Transcoding):
+    """A sub-step's state inside a job snapshot (fields added later take their defaults)."""
+
+    type = SubStepState
+    name = "regflow_sub_step_state"
+
+    def encode(self, obj: SubStepState) -> dict[str, Any]:
+        return {name: getattr(obj, name) for name in _STATE_FIELDS}
+
+    def decode(self, data: dict[str, Any]) -> SubStepState:
+        return SubStepState(**{k: v for k, v in data.items() if k in _STATE_FIELDS})
+
+
+class FrozensetAsList(Transcoding):
+    """A frozenset of a job's state (sub-steps completed in this run) inside a snapshot."""
+
+    type = frozenset
+    name = "regflow_frozenset"
+
+    def encode(self, obj: frozenset[Any]) -> list[Any]:
+        return sorted(obj, key=repr)
+
+    def decode(self, data: list[Any]) -> frozenset[Any]:
+        return frozenset(data)
+
+
+SNAPSHOT_TRANSCODINGS = (SubStepStateAsDict, FrozensetAsList)
+
+
+def due_snapshots(events: Iterable[Any], every: int) -> dict[UUID, int]:
+    """Jobs whose new events reached a multiple of `every`, with the last such version."""
+    due: dict[UUID, int] = {}
+    for event in events:
+        topic = getattr(type(event), "TOPIC", "")
+        if event.originator_version % every == 0 and topic.startswith(JOB_TOPIC + "."):
+            due[event.originator_id] = event.originator_version
+    return due
+
+
+def fold_events(aggregate: Any, events: Iterable[Any]) -> Any:
+    """The library's `project_aggregate` without its per-event runtime Protocol check.
+
+    That check (an `assert isinstance(event, CanMutateProtocol)`) costs about 70 microseconds
+    an event on Python 3.11, more than decrypting and decoding it.
+    """
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate

@@ -1,0 +1,129 @@
+"""The engine's spans: a resumed job links to the trace its events recorded before the crash."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from infrastructure import tracing
+from infrastructure.engine.job_trace import RUN_SPAN
+from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+from tests.application.engine_kit import running_engine, simulator, start_batch
+from tests.kit import restaurants
+
+BEFORE = ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.install(provider)
+    yield exporter
+    tracing.uninstall()
+
+
+def crashed_mid_call(app: Registrations, key: str) -> str:
+    """A job whose worker died while `key` was being called in the trace BEFORE."""
+    [job_id] = start_batch(app, restaurants(1))
+    job = app.job(job_id)
+    job.claim("worker-that-died")
+    job.start_sub_step(key, *BEFORE)
+    app.store(job)
+    return job_id
+
+
+async def test_a_resumed_job_links_its_new_spans_to_the_trace_recorded_before(
+    app: Registrations, settings: Settings, spans: InMemorySpanExporter
+) -> None:
+    job_id = crashed_mid_call(app, "cloudwaitressAccount")
+    async with simulator() as (sim, url), running_engine(app, settings, url) as engine:
+        assert await engine.run_until_idle(30)
+    assert app.job(job_id).status == "completed"
+    finished = spans.get_finished_spans()
+    [run] = [s for s in finished if s.name == RUN_SPAN]
+    [again] = [s for s in finished if s.name == "cloudwaitressAccount"]
+    before = (int(BEFORE[0], 16), int(BEFORE[1], 16))
+    for span in (run, again):
+        assert [(k.context.trace_id, k.context.span_id) for k in span.links] == [before]
+    assert again.context.trace_id == run.context.trace_id != before[0]
+    [call] = [c for c in sim.calls if c.sub_step == "cloudwaitressAccount"]
+    assert call.traceparent is not None and f"{again.context.span_id:016x}" in call.traceparent
+
+
+def test_an_event_stored_before_traces_reads_back_without_one() -> None:
+    from domain.job import RegistrationJob
+
+    state = {"sub_step": "x", "attempt": 1, "run_attempt": 1, "generation": 1}
+    RegistrationJob.SubStepStarted.upcast_v1_v2(state)
+    assert state["trace_id"] is None and state["span_id"] is None
+    assert RegistrationJob.SubStepStarted.class_version == 2
+
+
+def run_python(code: str, **env: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_with_tracing_off_no_span_processor_is_installed() -> None:
+    out = run_python(
+        "import sys\n"
+        "from opentelemetry import trace\n"
+        "from infrastructure import tracing\n"
+        "import api.app, infrastructure.engine.runner\n"
+        "print(tracing.configure(), tracing.active_tracer(),\n"
+        "      type(trace.get_tracer_provider()).__name__,\n"
+        "      any(m.startswith('opentelemetry.sdk') for m in sys.modules))\n"
+    )
+    assert out.split() == ["False", "None", "ProxyTracerProvider", "False"]
+
+
+def test_the_console_exporter_writes_spans_without_a_collector() -> None:
+    out = run_python(
+        "from infrastructure import tracing\n"
+        "assert tracing.configure()\n"
+        "with tracing.active_tracer().start_as_current_span('looked-at'): pass\n"
+        "tracing.shutdown()\n",
+        OTEL_TRACES_EXPORTER="console",
+        OTEL_SERVICE_NAME="regflow-test",
+    )
+    [line] = [json.loads(text) for text in out.splitlines()]
+    assert (line["name"], line["service.name"]) == ("looked-at", "regflow-test")
+    assert len(line["trace_id"]) == 32 and line["end_time"] >= line["start_time"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "wanted"),
+    [
+        ({}, []),
+        ({"OTEL_TRACES_EXPORTER": "none"}, []),
+        ({"OTEL_TRACES_EXPORTER": "console,otlp"}, ["console", "otlp"]),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, ["otlp"]),
+        ({"OTEL_SERVICE_NAME": "regflow-eu"}, ["otlp"]),
+        ({"OTEL_SERVICE_NAME": "x", "OTEL_SDK_DISABLED": "true"}, []),
+    ],
+)
+def test_the_standard_environment_decides(environ: dict[str, str], wanted: list[str]) -> None:
+    assert tracing.exporters_wanted(environ)[0] == wanted
+
+
+def test_an_unknown_exporter_is_a_clear_error() -> None:
+    with pytest.raises(tracing.TracingUnavailable, match="zipkin-ish is not known"):
+        tracing.configure({"OTEL_TRACES_EXPORTER": "zipkin-ish"})
+    assert tracing.active_tracer() is None
