@@ -65,7 +65,8 @@ class JobRunner(JobHandle):
                 return ended
             self.trace.open(self.job)
             me, previous = self.shared.worker_id, self.job.worker_id
-            self.apply(Step(lambda j: j.claim(me), after=self._interrupted))
+            api = self.shared.registration_api
+            self.apply(Step(lambda j: j.claim(me, api), after=self._interrupted))
             await self.save()
             if previous not in (None, me):
                 log.info("job %s: lease taken over from worker %s", self.job_id, previous)
@@ -111,8 +112,8 @@ class JobRunner(JobHandle):
         job = self.job
         orphans = set(job.in_flight()) - set(self.launcher.calls)
         if orphans:
-            me = self.shared.worker_id
-            self.apply(Step(lambda j: j.claim(me), after=self._interrupted))
+            me, api = self.shared.worker_id, self.shared.registration_api
+            self.apply(Step(lambda j: j.claim(me, api), after=self._interrupted))
             await self.save()
             return False
         if job.in_flight() or job.waiting_to_retry() or not job.all_settled():

@@ -35,6 +35,7 @@ class Shared:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     overhead: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
     calls_in_flight: int = 0
+    registration_api: str | None = None
 
     def policy(self, key: str) -> RetryPolicy:
         """The retry policy of sub-step `key`."""
