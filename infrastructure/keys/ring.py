@@ -153,7 +153,7 @@ class Keyring:
         cached = self._keys.get(slot)
         if cached and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
             return cached[1]
-        with self.table.transaction() as cur:
+        with self.table.transaction(write=False) as cur:
             row = next(
                 (r for r in self.table.rows(cur, slot[0]) if r.generation == generation), None
             )

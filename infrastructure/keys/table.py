@@ -69,8 +69,12 @@ class KeyTable:
         return text.replace("?", "%s") if self.is_postgres else text
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        """A cursor in one transaction: committed on success, rolled back on error."""
+    def transaction(self, write: bool = True) -> Iterator[Any]:
+        """A cursor in one transaction: committed on success, rolled back on error.
+
+        A read (`write=False`) does not take SQLite's write lock, so it never waits for a
+        writer of the same file, such as a read-model runner folding events in this process.
+        """
         with self._lock:
             if self._conn is None:
                 self._conn = self._connect()
@@ -80,7 +84,7 @@ class KeyTable:
                     with conn.transaction(), conn.cursor() as cur:
                         yield cur
                     return
-                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     yield conn.cursor()
                 except BaseException:

@@ -16,7 +16,7 @@ from tests.conftest import store_settings
 def test_a_later_incarnation_takes_its_leases_back_at_once_and_fences_the_earlier(
     settings: Settings, app: Registrations
 ) -> None:
-    earlier, later = open_leases(settings), open_leases(settings)
+    earlier, later, other = open_leases(settings), open_leases(settings), open_leases(settings)
     try:
         job_id = str(uuid.uuid4())
         assert earlier.claim(job_id, "w", 30)
@@ -24,10 +24,10 @@ def test_a_later_incarnation_takes_its_leases_back_at_once_and_fences_the_earlie
         assert earlier.renew([job_id], "w", 30) == set()
         earlier.release([job_id], "w")
         assert later.renew([job_id], "w", 30) == {job_id}
-        assert not open_leases(settings).claim(job_id, "other", 30)
+        assert not other.claim(job_id, "other", 30)
     finally:
-        earlier.close()
-        later.close()
+        for leases in (earlier, later, other):
+            leases.close()
 
 
 def test_a_derived_id_held_by_a_live_holder_makes_the_next_one_take_another(
