@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit bench clean
+.PHONY: run test lint unit bench simulate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: lint
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
+
+# `make simulate SEEDS=300` runs seeds 0..299; `make simulate SEED=17` reproduces one seed.
+SEEDS ?= 300
+simulate: $(STAMP)
+	PYTHONHASHSEED=0 $(BIN)/python -m simulation $(if $(SEED),--seed $(SEED),--seeds $(SEEDS))
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[dev,bench]"

@@ -20,7 +20,7 @@ from domain.exceptions import (
     NothingToResume,
     RegflowError,
 )
-from domain.failures import is_transient_exception
+from infrastructure.errors import is_transient_exception
 
 log = logging.getLogger("regflow.api")
 

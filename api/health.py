@@ -33,6 +33,9 @@ async def _checks(services: Services) -> tuple[dict[str, Any], list[str]]:
         log.warning("readiness: store unreachable: %s", type(exc).__name__)
         checks["store"] = {"reachable": False}
         problems.append("store: unreachable")
+    engine_health = getattr(services.engine, "health", None)
+    if engine_health is not None:
+        checks["engine"] = engine_health()
     if services.read_models is not None:
         lag = dict(await services.run(services.read_models.lag))
         checks["view_lag"] = lag
@@ -44,7 +47,8 @@ async def ready(request: web.Request) -> web.Response:
     """Ready when the store answers and every view is within MAX_VIEW_LAG events of the log.
 
     Only an authenticated caller sees the checks' figures (log head, view lag); an anonymous
-    probe learns ready or not, and which part is not, without store-wide counts.
+    probe learns ready or not, and which part is not, without store-wide counts. An engine
+    with quarantined jobs is still ready (other jobs run) but says it is degraded.
     """
     trusted = request.get(CALLER) is not None
     try:
@@ -53,7 +57,8 @@ async def ready(request: web.Request) -> web.Response:
         raise NotReady("Not ready", ["checks timed out"]) from None
     if problems:
         raise NotReady("Not ready", problems if trusted else anonymous(problems))
-    return ok(status="ready", checks=checks) if trusted else ok(status="ready")
+    status = "degraded" if checks.get("engine", {}).get("degraded", False) else "ready"
+    return ok(status=status, checks=checks) if trusted else ok(status=status)
 
 
 def anonymous(problems: list[str]) -> list[str]:

@@ -1,13 +1,11 @@
-"""Error classification: transient or permanent, with a message fit for logs and events."""
+"""Classifying the registration API's answers: transient or permanent, with a clean message."""
 
 from __future__ import annotations
 
-import errno
 import html
 import json
 import math
 import re
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,24 +20,6 @@ NO_TITLE_PAGE = "Cloudflare connection error (HTML response received)"
 
 _TITLE = re.compile(r"<title[^>]*>([^<]+)</title>", re.IGNORECASE)
 _HTML_MARKERS = ("<!doctype html", "<html")
-_NETWORK_MARKERS = ("ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "ECONNREFUSED")
-_GATEWAY_MARKERS = ("502:", "503:", "504:", "520:", "521:", "522:", "523:", "524:")
-_TRANSIENT_ERRNOS = frozenset(
-    {errno.ECONNRESET, errno.ETIMEDOUT, errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH}
-)
-_TRANSIENT_CLASS_NAMES = frozenset(
-    {
-        "ClientConnectionError",
-        "ClientConnectorError",
-        "ServerDisconnectedError",
-        "ClientOSError",
-        "ServerTimeoutError",
-        "ClientPayloadError",
-        "OperationalError",
-        "InterfaceError",
-    }
-)
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03"})
 
 
 @dataclass(frozen=True)
@@ -151,63 +131,6 @@ def classify_answer(body: Mapping[str, Any], *, status: int | None = None) -> Fa
     """Classify a 2xx answer that says `success: false`: the API refused, permanently."""
     message = _message_field(body) or "The registration API answered success: false"
     return Failure(clean_message(message), transient=False, status=status)
-
-
-def classify_exception(exc: BaseException) -> Failure:
-    """Classify a raised error: connection loss and timeouts are transient."""
-    status = _status_of(exc)
-    return Failure(describe_exception(exc), is_transient_exception(exc), status=status)
-
-
-def describe_exception(exc: BaseException) -> str:
-    """A cleaned message for `exc`; a database error is prefixed with its SQLSTATE."""
-    text = str(exc).strip() or type(exc).__name__
-    sqlstate = getattr(exc, "sqlstate", None)
-    if isinstance(sqlstate, str) and sqlstate and not is_html(text):
-        text = f"{sqlstate}: {text}"
-    return clean_message(text)
-
-
-def is_transient_exception(exc: BaseException) -> bool:
-    """Whether `exc`, or an error it was raised from, is worth another attempt."""
-    current: BaseException | None = exc
-    while current is not None:
-        if _transient_by_kind(current):
-            return True
-        current = current.__cause__
-    return _transient_by_text(str(exc))
-
-
-def _transient_by_kind(exc: BaseException) -> bool:
-    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
-        return True
-    if isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS:
-        return True
-    if any(cls.__name__ in _TRANSIENT_CLASS_NAMES for cls in type(exc).__mro__):
-        return True
-    status = _status_of(exc)
-    return (status is not None and is_transient_status(status)) or _transient_sqlstate(exc)
-
-
-def _transient_sqlstate(exc: BaseException) -> bool:
-    sqlstate = getattr(exc, "sqlstate", None)
-    if not isinstance(sqlstate, str):
-        return False
-    return sqlstate.startswith("08") or sqlstate.upper() in _TRANSIENT_SQLSTATES
-
-
-def _transient_by_text(text: str) -> bool:
-    if is_html(text) or "cloudflare" in text.lower():
-        return True
-    return any(marker in text for marker in _NETWORK_MARKERS + _GATEWAY_MARKERS)
-
-
-def _status_of(exc: BaseException) -> int | None:
-    for name in ("status", "code"):
-        value = getattr(exc, name, None)
-        if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
-            return value
-    return None
 
 
 def is_over_capacity(status: int | None, retry_after: float | None) -> bool:

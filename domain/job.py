@@ -152,7 +152,9 @@ class RegistrationJob(JobQueries, Aggregate):
         )
         return self.idempotency_key(key)
 
-    def schedule_retry(self, key: str, error: str, delay: float, retry_after: bool = False) -> None:
+    def schedule_retry(
+        self, key: str, error: str, delay: float, retry_after: bool = False, counted: bool = True
+    ) -> None:
         """Record a transient failure of the current attempt and when to try again."""
         state = self.sub_steps[PLAN.sub_step(key).key]
         require(SUB_STEP_MACHINE, "schedule_retry", state.status, key)
@@ -166,6 +168,7 @@ class RegistrationJob(JobQueries, Aggregate):
             delay=delay,
             retry_at=at + timedelta(seconds=delay),
             honoured_retry_after=retry_after,
+            counted=counted,
         )
 
     def retry_now(self, key: str, actor: str) -> None:

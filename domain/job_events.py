@@ -94,15 +94,22 @@ class SubStepStarted(Aggregate.Event):
 
 class SubStepRetryScheduled(Aggregate.Event):
     TOPIC = _T + "SubStepRetryScheduled"
+    class_version = 2
     sub_step: str
     attempt: int
     error: str
     delay: float
     retry_at: datetime
     honoured_retry_after: bool
+    counted: bool  # False: the attempt was lost to an API outage and does not count
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["counted"] = True
 
     def apply(self, job: Any) -> None:
         state: SubStepState = job.sub_steps[self.sub_step]
+        state.spared += 0 if self.counted else 1
         state.status = _S.RETRYING
         state.error = self.error
         state.transient = True
@@ -249,6 +256,7 @@ class ResumeRequested(Aggregate.Event):
         for key in self.fresh_attempts:
             job.sub_steps[key].status = _S.PENDING
             job.sub_steps[key].run_attempts = 0
+            job.sub_steps[key].spared = 0
         for key, generation in self.new_generations.items():
             job.sub_steps[key].generation = generation
         job.status = JobStatus.IN_PROGRESS

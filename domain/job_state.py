@@ -23,6 +23,7 @@ class SubStepState:
     status: str = _S.PENDING
     attempts: int = 0
     run_attempts: int = 0
+    spared: int = 0  # attempts of this run lost to an API outage: they do not count
     generation: int = 1
     started_at: datetime | None = None
     completed_at: datetime | None = None

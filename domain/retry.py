@@ -104,3 +104,8 @@ STORAGE_WRITE_POLICY = RetryPolicy(
     max_attempts=4, initial_delay=1.0, multiplier=2.0, max_delay=4.0, jitter=0.0
 )
 """Storage writes: three retries, 1 s, 2 s and 4 s apart (the seed's schedule)."""
+
+STORE_READ_POLICY = RetryPolicy(
+    max_attempts=6, initial_delay=0.5, multiplier=2.0, max_delay=4.0, jitter=0.1
+)
+"""Engine reads of the store: five retries about 0.5, 1, 2, 4 and 4 s apart (11.5 s in all)."""

@@ -33,3 +33,8 @@ leases_lost = Counter("regflow_leases_lost_total", "Jobs dropped because their l
 storage_failures = Counter(
     "regflow_engine_storage_failures_total", "Saves or loads that failed after storage retries."
 )
+job_runs_broken = Counter(
+    "regflow_engine_job_runs_broken_total",
+    "Job runs ended by an error that is not transient (a bug); the job is quarantined.",
+)
+jobs_quarantined = Gauge("regflow_engine_jobs_quarantined", "Jobs set aside after breaking.")

@@ -10,8 +10,8 @@ from typing import Final, TypeVar
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.failures import classify_exception, describe_exception
 from domain.retry import STORAGE_WRITE_POLICY, RetryPolicy
+from infrastructure.errors import classify_exception, describe_exception
 
 T = TypeVar("T")
 

@@ -25,6 +25,9 @@ from infrastructure.chain.hashing import (
 )
 
 SCAN_BATCH = 2000
+# The library retries a failed insert 10 times, 0.2 s apart, without checking whether the
+# failed attempt committed. Writes are retried once, by StorageRetry, which checks first.
+_INSERT_ONCE = es_pg.PostgresApplicationRecorder.insert_events.__wrapped__
 
 
 class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
@@ -71,7 +74,7 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         self._pending.links = []
-        ids = super().insert_events(stored_events, **kwargs)
+        ids: Sequence[int] | None = _INSERT_ONCE(self, stored_events, **kwargs)
         self.recent.remember(self._pending.links)
         return ids
 

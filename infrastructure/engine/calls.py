@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
-from domain.failures import classify_exception
 from domain.job import RegistrationJob
 from domain.plan import PLAN
 from infrastructure import metrics
-from infrastructure.engine.messages import Answered, Granted, Message
+from infrastructure.engine.messages import Answered, Broke, Granted, Message
 from infrastructure.engine.shared import Shared
+from infrastructure.errors import classify_exception
 from infrastructure.executors.payloads import build_payload
 from infrastructure.executors.port import CallOutcome, SubStepCall
 from infrastructure.flow.ledger import Slot
@@ -75,7 +74,7 @@ class CallLauncher:
         self.calls[key] = asyncio.create_task(self._call(call, granted.probe))
 
     async def _call(self, call: SubStepCall, probe: bool) -> None:
-        started = time.perf_counter()
+        started = self.shared.clock.monotonic()
         self.shared.calls_in_flight += 1
         metrics.calls_in_flight.inc()
         outcome = None
@@ -86,15 +85,19 @@ class CallLauncher:
             raise
         except Exception as exc:
             failure = classify_exception(exc)
+            if not failure.transient:
+                self.shared.circuit.abandon(probe)
+                self.inbox.put_nowait(Broke(exc))
+                return
             outcome = CallOutcome(
                 ok=False, error=failure.message, transient=failure.transient, status=failure.status
             )
         finally:
-            self._free(call.sub_step, outcome, time.perf_counter() - started)
+            self._free(call.sub_step, outcome, self.shared.clock.monotonic() - started)
             self.shared.calls_in_flight -= 1
             metrics.calls_in_flight.dec()
         self.inbox.put_nowait(
-            Answered(call.sub_step, outcome, probe, time.perf_counter() - started)
+            Answered(call.sub_step, outcome, probe, self.shared.clock.monotonic() - started)
         )
 
     def answered(self, key: str) -> None:

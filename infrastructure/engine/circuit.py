@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from infrastructure import metrics
+from infrastructure.engine.clock import Clock
 
 log = logging.getLogger("regflow.engine")
 SAID = {
@@ -31,14 +31,12 @@ class CircuitBreaker:
         threshold: int = 8,
         cooldown: float = 2.0,
         max_cooldown: float = 30.0,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
+        clock: Clock,
     ) -> None:
         self.threshold = threshold
         self.base_cooldown = cooldown
         self.max_cooldown = max_cooldown
         self._clock = clock
-        self._sleep = sleep
         self.state = CircuitState.CLOSED
         self.failures = 0
         self.opened_at = 0.0
@@ -52,7 +50,7 @@ class CircuitBreaker:
             if self.state == CircuitState.CLOSED:
                 return False
             if self.state == CircuitState.OPEN:
-                wait = self.opened_at + self.cooldown - self._clock()
+                wait = self.opened_at + self.cooldown - self._clock.monotonic()
                 if wait <= 0:
                     self._set(CircuitState.HALF_OPEN)
                 else:
@@ -66,7 +64,7 @@ class CircuitBreaker:
     async def _wait_change(self, seconds: float) -> None:
         self._changed.clear()
         waiter = asyncio.ensure_future(self._changed.wait())
-        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
         try:
             await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -87,7 +85,7 @@ class CircuitBreaker:
         if probe or (self.state == CircuitState.CLOSED and self.failures >= self.threshold):
             if probe:
                 self.cooldown = min(self.cooldown * 2, self.max_cooldown)
-            self.opened_at = self._clock()
+            self.opened_at = self._clock.monotonic()
             self._set(CircuitState.OPEN)
 
     def abandon(self, probe: bool) -> None:

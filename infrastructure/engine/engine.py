@@ -5,20 +5,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from domain.outcomes import RunEnd
 from domain.retry import RetryPolicy
 from infrastructure import metrics
 from infrastructure.engine.circuit import CircuitBreaker
+from infrastructure.engine.clock import SYSTEM_CLOCK, Clock, wait_all, wait_for_event
 from infrastructure.engine.flow_control import open_flow
 from infrastructure.engine.identity import WorkerIdentity, hold_worker_id
 from infrastructure.engine.leases import Leases, open_leases
+from infrastructure.engine.quarantine import Quarantine
+from infrastructure.engine.renewal import GIVE_UP_FRACTION, renew_forever
 from infrastructure.engine.runner import JobRunner
 from infrastructure.engine.shared import Shared
 from infrastructure.engine.storage import GroupCommitter, StoreGateway
 from infrastructure.engine.work_source import LogWorkSource, WorkSource
+from infrastructure.errors import describe_exception, is_transient_exception
 from infrastructure.executors.port import Executor
 from infrastructure.flow.control import FlowControl
 from infrastructure.settings import Settings
@@ -29,18 +33,18 @@ POLL_SECONDS = 0.5
 SKIP_SETTLED_SECONDS = 5.0
 
 
-async def wait_for_event(event: asyncio.Event, timeout: float) -> bool:
-    """Wait until `event` is set or `timeout` passes; True when it is set."""
-    waiter = asyncio.ensure_future(event.wait())
-    try:
-        await asyncio.wait([waiter], timeout=timeout)
-    finally:
-        waiter.cancel()
-    return event.is_set()
+def complain(what: str, exc: Exception) -> None:
+    """Log a failure of background work: a transient one briefly, anything else loudly."""
+    if is_transient_exception(exc):
+        log.warning("%s failed: %s", what, describe_exception(exc))
+    else:
+        log.error("%s failed with an error that is not transient", what, exc_info=exc)
 
 
 class Engine:
     """Runs Step 6 of every in-progress job this worker can lease, within bounded concurrency."""
+
+    lease_margin = GIVE_UP_FRACTION  # share of a lease we run on without a confirmed renewal
 
     def __init__(
         self,
@@ -51,48 +55,53 @@ class Engine:
         work_source: WorkSource | None = None,
         leases: Leases | None = None,
         identity: WorkerIdentity | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock = SYSTEM_CLOCK,
         random: Callable[[], float] = random.random,
         policies: dict[str, RetryPolicy] | None = None,
         circuit: CircuitBreaker | None = None,
         poll_seconds: float = POLL_SECONDS,
+        gateway: StoreGateway | None = None,
+        runner: type[JobRunner] = JobRunner,
         flow: FlowControl | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
+        self.clock = clock
         self.identity = identity or hold_worker_id(settings)
         self.worker_id = self.identity.worker_id
+        self.identity_held = True
         self.work_source = work_source or LogWorkSource(app)
-        self.leases = leases or open_leases(settings, self.identity.incarnation)
-        self._identity_held = True
+        self.leases = leases or open_leases(settings, self.identity.incarnation, clock)
         self.poll_seconds = poll_seconds
-        gateway = StoreGateway(app)
+        self.runner_class = runner
+        gateway = gateway or StoreGateway(app)
         self.shared = Shared(
             gateway=gateway,
             committer=GroupCommitter(gateway),
             executor=executor,
-            circuit=circuit or CircuitBreaker(clock=clock, sleep=sleep),
+            circuit=circuit or CircuitBreaker(clock=clock),
             worker_id=self.worker_id,
             clock=clock,
-            sleep=sleep,
             random=random,
             policies=dict(policies or {}),
             check_interval=settings.lease_seconds / 3,
-            flow=flow or open_flow(settings, self.worker_id),
+            lease_slack=settings.lease_seconds * (1 - self.lease_margin),
+            flow=flow or open_flow(settings, self.worker_id, clock),
         )
+        self.quarantine = Quarantine(clock)
         self.runners: dict[str, JobRunner] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._runs: set[asyncio.Task[Any]] = set()
+        self._runs: dict[str, asyncio.Task[Any]] = {}
         self._settled: dict[str, float] = {}
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self.outcomes: dict[str, int] = {}
-        self._closing = False
+        self.closing = False
 
     async def start(self) -> None:
         """Start finding, leasing and running jobs in the background."""
-        for loop in (self.shared.committer.run(), self._discover_forever(), self._renew_forever()):
+        loops = (self.shared.committer.run(), self._discover_forever(), renew_forever(self))
+        for loop in loops:
             self._spawn(loop)
 
     def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
@@ -105,28 +114,29 @@ class Engine:
         """A hint that these jobs changed (started, resumed, cancelled, retry-now)."""
         for job_id in map(str, job_ids):
             self._settled.pop(job_id, None)
+            self.quarantine.release(job_id)
             if job_id in self.runners:
                 self.runners[job_id].wake()
         self._wakeup.set()
 
     async def _discover_forever(self) -> None:
-        while not self._closing:
+        while not self.closing:
             try:
                 await self._discover()
-            except Exception:
-                log.exception("looking for work failed; trying again")
-            await wait_for_event(self._wakeup, self.poll_seconds)
+            except Exception as exc:
+                complain("looking for work", exc)
+            await wait_for_event(self._wakeup, self.poll_seconds, self.clock)
             self._wakeup.clear()
 
     async def _discover(self) -> None:
-        if self.shared.stopping.is_set() or not self._identity_held:
+        if self.shared.stopping.is_set() or not self.identity_held:
             return
         free = self.settings.max_concurrent_jobs - len(self.runners)
         limit = 1000 + len(self.runners)
         found = await self.shared.gateway.run(self.work_source.runnable_job_ids, limit)
-        now = time.monotonic()
+        now = self.clock.monotonic()
         self._settled = {j: t for j, t in self._settled.items() if t > now}
-        fresh = [j for j in found if j not in self.runners and j not in self._settled]
+        fresh = [j for j in found if self._may_take(j)]
         if not found and not self.runners:
             self._idle.set()
         if free <= 0 or not fresh:
@@ -138,78 +148,74 @@ class Engine:
             if await self._claim(job_id):
                 free -= 1
 
+    def _may_take(self, job_id: str) -> bool:
+        held = job_id in self.runners or job_id in self._settled
+        return not held and not self.quarantine.holds(job_id)
+
     async def _claim(self, job_id: str) -> bool:
         seconds = self.settings.lease_seconds
-        claim = self.leases.claim
-        if not await self.shared.gateway.run(claim, job_id, self.worker_id, seconds):
+        asked = self.clock.monotonic()
+        if not await self.shared.gateway.run(self.leases.claim, job_id, self.worker_id, seconds):
             return False
-        runner = self.runners[job_id] = JobRunner(self.shared, job_id)
+        runner = self.runners[job_id] = self.runner_class(self.shared, job_id)
+        runner.lease_until = asked + seconds
         metrics.jobs_running.set(len(self.runners))
         self._idle.clear()
-        run = self._spawn(self._run(runner))
-        self._runs.add(run)
-        run.add_done_callback(self._runs.discard)
+        run = self._runs[job_id] = self._spawn(self._run(runner))
+        run.add_done_callback(lambda _: self._runs.pop(job_id, None))
         return True
 
     async def _run(self, runner: JobRunner) -> None:
-        ended = "error"
+        ended = RunEnd.BROKEN
         try:
             ended = await runner.run()
-        except Exception:
-            log.exception("job %s: runner failed; releasing it for another attempt", runner.job_id)
+        except Exception as exc:
+            self._broke(runner.job_id, exc)
         finally:
             self.runners.pop(runner.job_id, None)
             metrics.jobs_running.set(len(self.runners))
             self.outcomes[ended] = self.outcomes.get(ended, 0) + 1
-            if ended != "lost":
+            if ended.releases_lease:
                 await self._release(runner.job_id)
-            if ended not in ("stopped", "lost", "error"):
-                self._settled[runner.job_id] = time.monotonic() + SKIP_SETTLED_SECONDS
+            if ended.settled:
+                self._settled[runner.job_id] = self.clock.monotonic() + SKIP_SETTLED_SECONDS
+            if not ended.quarantines and ended is not RunEnd.STORE_UNAVAILABLE:
+                self.quarantine.clear(runner.job_id)
+            metrics.jobs_quarantined.set(len(self.quarantine.strikes))
             self._wakeup.set()
+
+    def _broke(self, job_id: str, exc: Exception) -> None:
+        """A bug (an error that is not transient) ends this job's run loudly and sets it aside."""
+        metrics.job_runs_broken.inc()
+        seconds = self.quarantine.hold(job_id, f"{type(exc).__name__}: {exc}")
+        log.error(
+            "job %s: run ended by an error that is not transient; quarantined for %.0fs",
+            job_id,
+            seconds,
+            exc_info=exc,
+        )
 
     async def _release(self, job_id: str) -> None:
         try:
             await self.shared.gateway.run(self.leases.release, [job_id], self.worker_id)
         except Exception as exc:
-            log.warning("job %s: lease not released (%s); it will expire", job_id, exc)
+            complain(f"job {job_id}: releasing its lease (it will expire)", exc)
 
-    async def _renew_forever(self) -> None:
-        last_renewed = time.monotonic()
-        while not self._closing:
-            await asyncio.sleep(self.settings.lease_seconds / 3)
-            held = list(self.runners)
-            try:
-                await self._check_identity()
-                kept = await self.shared.gateway.run(
-                    self.leases.renew, held, self.worker_id, self.settings.lease_seconds
-                )
-                kept = kept if self._identity_held else set()
-            except Exception as exc:
-                log.warning("lease renewal failed: %s", exc)
-                if time.monotonic() - last_renewed > self.settings.lease_seconds * 0.8:
-                    kept = set()
-                else:
-                    continue
-            last_renewed = time.monotonic() if kept or not held else last_renewed
-            for job_id in held:
-                if job_id not in kept and job_id in self.runners:
-                    self.runners[job_id].lose()
-
-    async def _check_identity(self) -> None:
+    async def check_identity(self) -> None:
         """Stop running jobs while another live process may hold this worker id."""
         held = await self.shared.gateway.run(self.identity.holds)
-        if held != self._identity_held:
+        if held != self.identity_held:
             if held:
                 log.info("worker id %s held again; looking for work", self.worker_id)
             else:
                 log.error("worker id %s is no longer held here; stopping its jobs", self.worker_id)
-        self._identity_held = held
+        self.identity_held = held
 
     async def run_until_idle(self, timeout: float) -> bool:
         """Wait until no job is in progress or running here; False on timeout."""
         self._idle.clear()
         self._wakeup.set()
-        return await wait_for_event(self._idle, timeout)
+        return await wait_for_event(self._idle, timeout, self.clock)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop scheduling, let calls in flight be recorded (up to `grace`), release leases."""
@@ -217,8 +223,8 @@ class Engine:
         for runner in list(self.runners.values()):
             runner.wake()
         if self._runs:
-            await asyncio.wait(list(self._runs), timeout=grace)
-        self._closing = True
+            await wait_all(list(self._runs.values()), grace, self.clock)
+        self.closing = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -227,8 +233,12 @@ class Engine:
         self.leases.close()
         self.identity.release()
 
+    def health(self) -> dict[str, Any]:
+        """Readiness: degraded while jobs are quarantined after breaking."""
+        return self.quarantine.report()
+
     def status(self) -> dict[str, Any]:
-        """A snapshot: jobs running, calls in flight, circuit state, commits."""
+        """A snapshot: jobs running, calls in flight, circuit state, commits, quarantine."""
         circuit = self.shared.circuit
         return {
             "worker_id": self.worker_id,
@@ -238,6 +248,7 @@ class Engine:
             "consecutive_transient_errors": circuit.failures,
             "commits": self.shared.committer.commits,
             "events_committed": self.shared.committer.events,
-            "runs_ended": dict(self.outcomes),
+            "runs_ended": {str(k): v for k, v in self.outcomes.items()},
             "flow": self.shared.flow.snapshot(),
+            **self.quarantine.report(),
         }

@@ -1,4 +1,15 @@
-"""One job held in memory by its runner: apply commands, save them, recover from failed saves."""
+"""One job held in memory by its runner: apply commands, save them, recover from failed saves.
+
+Failure policy at this boundary: a save is one `committer.commit`, which the store retries
+per STORAGE_WRITE_POLICY (4 attempts, 1/2/4 s apart, each retry checking what was stored);
+when it still fails transiently, or meets a stale version, the handle checks whether the
+events landed, reloads, re-applies what did not land and saves again, at most SAVE_ROUNDS
+times for transient failures: a save gives up after about 3 x (7 s + 4 attempts) + 2 s.
+Reads (load, landed) follow STORE_READ_POLICY. Nothing here waits past the job's lease: once
+the next wait would end after `deadline` (the lease's end, less a slack), the run ends with
+StoreUnavailable and another run takes over later.
+An error that is not transient is not retried: it ends the run (the engine quarantines the job).
+"""
 
 from __future__ import annotations
 
@@ -10,18 +21,24 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.exceptions import JobNotFound, RegflowError
 from domain.job import RegistrationJob
+from domain.retry import STORE_READ_POLICY
 from infrastructure import metrics
 from infrastructure.engine.messages import Step
 from infrastructure.engine.shared import Shared
 from infrastructure.engine.storage import PendingEvents
+from infrastructure.errors import describe_exception, is_transient_exception
 
 T = TypeVar("T")
 log = logging.getLogger("regflow.engine")
-MAX_BACKOFF = 10.0
+SAVE_ROUNDS = 3
 
 
 class LostJob(Exception):
     """The job is no longer ours: another worker claimed it or our lease ran out."""
+
+
+class StoreUnavailable(Exception):
+    """Transient store errors outlasted the retries this job's lease leaves room for."""
 
 
 class JobHandle:
@@ -32,7 +49,13 @@ class JobHandle:
         self.job_id = job_id
         self.pending: list[Step] = []
         self.lost = False
+        self.lease_until = float("inf")
         self._job: RegistrationJob | None = None
+
+    @property
+    def deadline(self) -> float:
+        """When this run must stop unless its lease is renewed first: before it expires."""
+        return self.lease_until - self.shared.lease_slack
 
     @property
     def job(self) -> RegistrationJob:
@@ -53,6 +76,7 @@ class JobHandle:
 
     async def save(self) -> None:
         """Store what the pending commands recorded, then run their follow-ups."""
+        rounds = 0
         while self.pending:
             events = self.job.collect_events()
             if not events:
@@ -61,8 +85,19 @@ class JobHandle:
             batch = PendingEvents(events)
             try:
                 await self.shared.committer.commit(batch)
+            except IntegrityError:
+                await self._recover(batch)
+                continue
             except Exception as exc:
-                await self._recover(batch, exc)
+                if not is_transient_exception(exc):
+                    raise
+                rounds += 1
+                metrics.storage_failures.inc()
+                log.warning("job %s: save failed after storage retries: %s", self.job_id, exc)
+                if rounds >= SAVE_ROUNDS:
+                    raise StoreUnavailable(describe_exception(exc)) from exc
+                await self._pause(1.0, exc)
+                await self._recover(batch)
                 continue
             self._done()
 
@@ -72,11 +107,7 @@ class JobHandle:
             if step.after is not None:
                 step.after(step.result)
 
-    async def _recover(self, batch: PendingEvents, exc: Exception) -> None:
-        if not isinstance(exc, IntegrityError):
-            metrics.storage_failures.inc()
-            log.warning("job %s: save failed after storage retries: %s", self.job_id, exc)
-            await self.shared.sleep(1.0)
+    async def _recover(self, batch: PendingEvents) -> None:
         landed = await self._retrying(lambda: self.shared.gateway.landed(batch))
         await self.reload()
         if landed:
@@ -94,7 +125,8 @@ class JobHandle:
         self._job = fresh
 
     async def _retrying(self, action: Callable[[], Awaitable[T]]) -> T:
-        delay = 0.5
+        """A store read, retried per STORE_READ_POLICY while it fails transiently."""
+        attempt = 1
         while True:
             if self.lost:
                 raise LostJob(self.job_id)
@@ -103,12 +135,26 @@ class JobHandle:
             except JobNotFound:
                 raise
             except Exception as exc:
+                if not is_transient_exception(exc):
+                    raise
+                if not STORE_READ_POLICY.may_retry(attempt):
+                    raise StoreUnavailable(describe_exception(exc)) from exc
                 metrics.storage_failures.inc()
+                delay = STORE_READ_POLICY.delay_before(attempt, self.shared.random())
                 log.warning(
-                    "job %s: store unavailable (%s); retrying in %.1fs", self.job_id, exc, delay
+                    "job %s: store unavailable (%s); retrying in %.1fs",
+                    self.job_id,
+                    describe_exception(exc),
+                    delay,
                 )
-                await self.shared.sleep(delay)
-                delay = min(delay * 2, MAX_BACKOFF)
+                await self._pause(delay, exc)
+                attempt += 1
+
+    async def _pause(self, seconds: float, exc: Exception) -> None:
+        """Wait before trying the store again, unless the wait would outlive our lease."""
+        if self.shared.clock.monotonic() + seconds >= self.deadline:
+            raise StoreUnavailable(describe_exception(exc)) from exc
+        await self.shared.clock.sleep(seconds)
 
     def drop_pending(self) -> None:
         """Forget unsaved commands, releasing what they held."""

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 import uuid
 from collections.abc import Iterable
 from typing import Protocol
 
 from psycopg_pool import ConnectionPool
 
+from infrastructure.engine.clock import SYSTEM_CLOCK, Clock
 from infrastructure.persistence import schema_lock
 from infrastructure.settings import Settings
 
@@ -102,10 +102,11 @@ class PostgresLeases:
 
 
 class SqliteLeases:
-    """Leases in a table of the same SQLite file as the events."""
+    """Leases in a table of the same SQLite file as the events, timed by the engine's clock."""
 
-    def __init__(self, path: str, incarnation: str) -> None:
+    def __init__(self, path: str, incarnation: str, clock: Clock = SYSTEM_CLOCK) -> None:
         self.incarnation = incarnation
+        self._clock = clock
         self._conn = sqlite3.connect(
             path, timeout=30, check_same_thread=False, isolation_level=None
         )
@@ -120,13 +121,16 @@ class SqliteLeases:
                 f"ALTER TABLE {TABLE} ADD COLUMN incarnation TEXT NOT NULL DEFAULT ''"
             )
 
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
+
     def _run(self, sql: str, params: tuple[object, ...]) -> list[tuple[str]]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
     def claim(self, job_id: str, worker_id: str, seconds: float) -> bool:
         """Take the lease if free, expired or already ours."""
-        now = time.time()
+        now = self._now()
         rows = self._run(
             f"""INSERT INTO {TABLE} (job_id, worker_id, incarnation, expires_at)
             VALUES (?, ?, ?, ?)
@@ -148,7 +152,7 @@ class SqliteLeases:
             f"UPDATE {TABLE} SET expires_at = ? WHERE worker_id = ? AND incarnation = ?"
             f" AND job_id IN ({marks}) RETURNING job_id"
         )
-        rows = self._run(sql, (time.time() + seconds, worker_id, self.incarnation, *ids))
+        rows = self._run(sql, (self._now() + seconds, worker_id, self.incarnation, *ids))
         return {r[0] for r in rows}
 
     def release(self, job_ids: Iterable[str], worker_id: str) -> None:
@@ -166,16 +170,18 @@ class SqliteLeases:
             f"SELECT job_id FROM {TABLE} WHERE job_id IN ({marks})"
             " AND worker_id <> ? AND expires_at >= ?"
         )
-        return {r[0] for r in self._run(sql, (*ids, worker_id, time.time()))}
+        return {r[0] for r in self._run(sql, (*ids, worker_id, self._now()))}
 
     def close(self) -> None:
         self._conn.close()
 
 
-def open_leases(settings: Settings, incarnation: str | None = None) -> Leases:
+def open_leases(
+    settings: Settings, incarnation: str | None = None, clock: Clock = SYSTEM_CLOCK
+) -> Leases:
     """The lease table beside the events (PostgreSQL or the SQLite file), for one incarnation."""
     incarnation = incarnation or uuid.uuid4().hex
     if settings.is_postgres:
         return PostgresLeases(settings, incarnation)
     path = ":memory:" if settings.is_in_memory else settings.sqlite_path
-    return SqliteLeases(path, incarnation)
+    return SqliteLeases(path, incarnation, clock)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from domain.job import RegistrationJob
+from infrastructure.engine.clock import Clock
 from infrastructure.executors.port import CallOutcome
 
 
@@ -39,7 +40,14 @@ class Lost:
     """Our lease on the job is gone: stop at once."""
 
 
-Message = Granted | Answered | Wake | Lost
+@dataclass(frozen=True)
+class Broke:
+    """A call raised an error that is not transient (a bug): the job's run must end."""
+
+    error: Exception
+
+
+Message = Granted | Answered | Wake | Lost | Broke
 
 
 @dataclass
@@ -55,12 +63,12 @@ class Step:
 class RetryClock:
     """When each waiting sub-step is due, on the engine's clock."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._due: dict[str, tuple[datetime | None, float]] = {}
 
     def set(self, key: str, retry_at: datetime | None, delay: float) -> None:
-        self._due[key] = (retry_at, self._clock() + delay)
+        self._due[key] = (retry_at, self._clock.monotonic() + delay)
 
     def due(self, key: str, retry_at: datetime | None) -> float:
         """When `key` may run; a changed retry_at (retry-now, interruption) is taken afresh."""
@@ -69,6 +77,6 @@ class RetryClock:
             return known[1]
         remaining = 0.0
         if retry_at is not None:
-            remaining = max(0.0, (retry_at - datetime.now(UTC)).total_seconds())
+            remaining = max(0.0, (retry_at - self._clock.now()).total_seconds())
         self.set(key, retry_at, remaining)
         return self._due[key][1]

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 
 from domain.failures import is_over_capacity
+from domain.outcomes import AttemptDecision, RunEnd
 from domain.status import JobStatus, SubStepStatus
 from infrastructure import metrics
 from infrastructure.engine.calls import CallLauncher
 from infrastructure.engine.decisions import decide, record
-from infrastructure.engine.job_handle import JobHandle, LostJob
-from infrastructure.engine.messages import Answered, Granted, Lost, Message, RetryClock, Step, Wake
+from infrastructure.engine.job_handle import JobHandle, LostJob, StoreUnavailable
+from infrastructure.engine.messages import (
+    Answered,
+    Broke,
+    Granted,
+    Lost,
+    Message,
+    RetryClock,
+    Step,
+    Wake,
+)
 from infrastructure.engine.shared import Shared
+from infrastructure.errors import is_transient_exception
 
 log = logging.getLogger("regflow.engine")
 
@@ -27,7 +37,6 @@ class JobRunner(JobHandle):
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
         self.launcher = CallLauncher(shared, self.inbox, job_id)
         self.retry_clock = RetryClock(shared.clock)
-        self.spared: Counter[str] = Counter()
         self.spent: Counter[str] = Counter()
         self._next_check = 0.0
 
@@ -36,16 +45,20 @@ class JobRunner(JobHandle):
         self.lost = True
         self.inbox.put_nowait(Lost())
 
+    def lost_to_outage(self, failed_transiently: bool) -> bool:
+        """Whether a failed attempt is blamed on an API outage, so it does not count."""
+        return failed_transiently and self.shared.circuit.outage
+
     def wake(self) -> None:
         """Look at the store now: a cancel or retry-now may have been recorded."""
         self.inbox.put_nowait(Wake())
 
-    async def run(self) -> str:
-        """Run the job; returns how it ended (its status, `stopped`, `lost` or `not running`)."""
+    async def run(self) -> RunEnd:
+        """Run the job until it settles, the engine stops, or the job is lost to us."""
         try:
             await self.reload()
             if self.job.status != JobStatus.IN_PROGRESS:
-                return "not running"
+                return RunEnd.NOT_RUNNING
             me, previous = self.shared.worker_id, self.job.worker_id
             self.apply(Step(lambda j: j.claim(me), after=self._interrupted))
             await self.save()
@@ -55,25 +68,29 @@ class JobRunner(JobHandle):
         except LostJob:
             metrics.leases_lost.inc()
             log.warning("job %s: lease lost, stopping it here", self.job_id)
-            return "lost"
+            return RunEnd.LOST
+        except StoreUnavailable as exc:
+            log.warning("job %s: store unavailable (%s); leaving it for later", self.job_id, exc)
+            return RunEnd.STORE_UNAVAILABLE
         finally:
             self.drop_pending()
             self.launcher.cancel_all()
 
     def _interrupted(self, keys: list[str]) -> None:
         for key in keys:
-            metrics.sub_step_outcomes.labels(sub_step=key, outcome="interrupted").inc()
+            decision = AttemptDecision.INTERRUPTED
+            metrics.sub_step_outcomes.labels(sub_step=key, outcome=decision).inc()
 
-    async def _loop(self) -> str:
+    async def _loop(self) -> RunEnd:
         while True:
-            if self.lost:
+            if self.lost or self.shared.clock.monotonic() >= self.deadline:
                 raise LostJob(self.job_id)
             running = self.job.status == JobStatus.IN_PROGRESS
             stopping = self.shared.stopping.is_set()
             if running and not stopping and await self._settle():
-                return str(self.job.status)
+                return RunEnd.of_status(self.job.status)
             if (not running or stopping) and not self.launcher.calls:
-                return "stopped" if running else str(self.job.status)
+                return RunEnd.STOPPED if running else RunEnd.of_status(self.job.status)
             if running and not stopping:
                 self._ask_for_slots()
             else:
@@ -96,7 +113,7 @@ class JobRunner(JobHandle):
         return self.job.status != JobStatus.IN_PROGRESS
 
     def _ask_for_slots(self) -> None:
-        now = self.shared.clock()
+        now = self.shared.clock.monotonic()
         for key in self.job.runnable():
             if self.launcher.busy(key):
                 continue
@@ -112,21 +129,28 @@ class JobRunner(JobHandle):
             for k in self.job.waiting_to_retry()
             if not self.launcher.busy(k)
         ]
-        return max(0.0, min(dues) - self.shared.clock()) if dues else None
+        return max(0.0, min(dues) - self.shared.clock.monotonic()) if dues else None
 
     async def _next_messages(self) -> list[Message]:
         if self.inbox.empty():
             getter = asyncio.ensure_future(self.inbox.get())
-            check = max(0.0, self._next_check - time.monotonic())
-            timers = [asyncio.ensure_future(asyncio.sleep(check))]
+            clock = self.shared.clock
+            check = max(0.0, self._next_check - clock.monotonic())
+            timers = [asyncio.ensure_future(clock.sleep(check))]
             due = self._next_due() if self.job.status == JobStatus.IN_PROGRESS else None
             if due is not None:
-                timers.append(asyncio.ensure_future(self.shared.sleep(due)))
-            await asyncio.wait([getter, *timers], return_when=asyncio.FIRST_COMPLETED)
-            for timer in timers:
-                timer.cancel()
-            if not getter.done():
-                getter.cancel()
+                timers.append(asyncio.ensure_future(clock.sleep(due)))
+            if self.deadline != float("inf"):
+                left = max(0.0, self.deadline - clock.monotonic())
+                timers.append(asyncio.ensure_future(clock.sleep(left)))
+            try:
+                await asyncio.wait([getter, *timers], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for timer in timers:
+                    timer.cancel()
+                if not getter.done():
+                    getter.cancel()
+            if not getter.done() or getter.cancelled():
                 return []
             self.inbox.put_nowait(getter.result())
         return self._drain()
@@ -135,24 +159,26 @@ class JobRunner(JobHandle):
         if self._apply_messages(messages) and await self._grants_for_what_is_now_ready():
             self._apply_messages(self._drain())
         await self.save()
-        if time.monotonic() >= self._next_check:
+        if self.shared.clock.monotonic() >= self._next_check:
             await self._check_news()
 
     def _apply_messages(self, messages: list[Message]) -> bool:
         """Turn messages into pending events; True when an answer was recorded."""
         answered = False
         for message in messages:
-            started = time.perf_counter()
+            started = self.shared.clock.monotonic()
             if isinstance(message, Lost):
                 raise LostJob(self.job_id)
+            if isinstance(message, Broke):
+                raise message.error
             if isinstance(message, Wake):
                 self._next_check = 0.0
             elif isinstance(message, Granted):
                 self._start(message)
-                self.spent[message.key] += time.perf_counter() - started
+                self.spent[message.key] += self.shared.clock.monotonic() - started
             elif isinstance(message, Answered):
                 self._record(message)
-                self.spent[message.key] += time.perf_counter() - started
+                self.spent[message.key] += self.shared.clock.monotonic() - started
                 answered = True
         return answered
 
@@ -161,7 +187,7 @@ class JobRunner(JobHandle):
         if self.job.status != JobStatus.IN_PROGRESS or self.shared.stopping.is_set():
             return False
         self._ask_for_slots()
-        await asyncio.sleep(0)
+        await self.shared.clock.sleep(0)
         return not self.inbox.empty()
 
     def _drain(self) -> list[Message]:
@@ -187,9 +213,9 @@ class JobRunner(JobHandle):
         )
 
     def _launch(self, granted: Granted) -> None:
-        started = time.perf_counter()
+        started = self.shared.clock.monotonic()
         self.launcher.launch(self.job, granted)
-        self.spent[granted.key] += time.perf_counter() - started
+        self.spent[granted.key] += self.shared.clock.monotonic() - started
 
     def _record(self, answer: Answered) -> None:
         key, outcome = answer.key, answer.outcome
@@ -198,17 +224,13 @@ class JobRunner(JobHandle):
         full = is_over_capacity(outcome.status, outcome.retry_after)
         failed_transiently = not outcome.ok and outcome.transient and not full
         self.shared.circuit.record(failed_transiently, answer.probe)
-        outage = (failed_transiently and self.shared.circuit.outage) or full
-        if outage:
-            self.spared[key] += 1
+        outage = self.lost_to_outage(failed_transiently) or full
         policy = self.shared.policy(key)
-        decision = decide(
-            self.job, key, outcome, policy, self.shared.random(), self.spared[key], outage
-        )
-        metrics.sub_step_outcomes.labels(sub_step=key, outcome=decision.kind).inc()
+        decision = decide(self.job, key, outcome, policy, self.shared.random(), outage)
+        metrics.sub_step_outcomes.labels(sub_step=key, outcome=decision.decision).inc()
 
         def after(_: object) -> None:
-            if decision.kind == "retry":
+            if decision.retries:
                 metrics.sub_step_retries.labels(sub_step=key).inc()
                 self.retry_clock.set(key, self.job.sub_steps[key].retry_at, decision.delay)
             else:
@@ -217,10 +239,12 @@ class JobRunner(JobHandle):
         self.apply(Step(record(key, outcome, decision), after=after))
 
     async def _check_news(self) -> None:
-        self._next_check = time.monotonic() + self.shared.check_interval
+        self._next_check = self.shared.clock.monotonic() + self.shared.check_interval
         try:
             news = await self.shared.gateway.has_news(self.job)
         except Exception as exc:
+            if not is_transient_exception(exc):
+                raise
             log.info("job %s: could not look for news: %s", self.job_id, exc)
             return
         if news:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from domain.retry import RetryPolicy
 from infrastructure.engine.circuit import CircuitBreaker
+from infrastructure.engine.clock import Clock
 from infrastructure.engine.storage import GroupCommitter, StoreGateway
 from infrastructure.executors.port import Executor
 from infrastructure.flow.control import FlowControl
@@ -25,12 +26,12 @@ class Shared:
     executor: Executor
     circuit: CircuitBreaker
     worker_id: str
-    clock: Callable[[], float]
-    sleep: Callable[[float], Awaitable[None]]
+    clock: Clock
     random: Callable[[], float]
     policies: dict[str, RetryPolicy]
     check_interval: float
     flow: FlowControl
+    lease_slack: float = 0.0  # a run stops this long before its lease would expire unrenewed
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     overhead: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
     calls_in_flight: int = 0

@@ -13,6 +13,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.job import RegistrationJob
 from infrastructure import metrics
+from infrastructure.errors import is_transient_exception
 from infrastructure.usecases.store import RegistrationStore
 
 T = TypeVar("T")
@@ -99,6 +100,11 @@ class GroupCommitter:
             return
         except Exception as exc:
             metrics.commits.labels(result="error").inc()
+            if len(batch) > 1 and not is_transient_exception(exc):
+                log.info("a group of %d saves broke; saving them one by one", len(batch))
+                for item in batch:
+                    await self._flush([item])
+                return
             _settle(batch, exc)
             return
         metrics.commits.labels(result="ok").inc()

@@ -10,8 +10,9 @@ from urllib.parse import quote
 
 import aiohttp
 
-from domain.failures import Failure, classify_answer, classify_exception, classify_http
+from domain.failures import Failure, classify_answer, classify_http
 from domain.secrets import contains_erased
+from infrastructure.errors import classify_exception
 from infrastructure.executors.port import CallOutcome, SubStepCall
 
 DEFAULT_MAX_CONNECTIONS = 64

@@ -11,6 +11,9 @@ import pytest
 
 from api.openapi import openapi_document
 from api.routes import ROUTES
+from api.services import SERVICES
+from infrastructure.engine.clock import SYSTEM_CLOCK
+from infrastructure.engine.quarantine import Quarantine
 from tests.api.conftest import BASE, PASSWORD, Caller, Client, restaurant
 
 
@@ -77,6 +80,34 @@ class TestHealth:
         assert set(body["checks"]["view_lag"]) and all(
             v >= 0 for v in body["checks"]["view_lag"].values()
         )
+
+    async def test_ready_says_degraded_while_a_job_is_quarantined(self, org_a: Caller) -> None:
+        engine = QuarantiningEngine()
+        org_a.client.app[SERVICES].engine = engine
+        engine.quarantine.hold("job-1", "TypeError: cannot serialise a set")
+        headers = {"Authorization": f"Bearer {org_a.key}"}
+        async with org_a.client.get("/health/ready", headers=headers) as response:
+            body = await response.json()
+        assert (response.status, body["status"]) == (200, "degraded")
+        assert body["checks"]["engine"]["quarantined"][0]["job_id"] == "job-1"
+        async with org_a.client.get("/health/ready") as response:
+            assert await response.json() == {"success": True, "status": "degraded"}
+        engine.quarantine.clear("job-1")
+        async with org_a.client.get("/health/ready", headers=headers) as response:
+            assert (await response.json())["status"] == "ready"
+
+
+class QuarantiningEngine:
+    """An in-process engine as readiness sees it: its quarantine."""
+
+    def __init__(self) -> None:
+        self.quarantine = Quarantine(SYSTEM_CLOCK)
+
+    def wake(self, job_ids: object) -> None:
+        return None
+
+    def health(self) -> dict[str, object]:
+        return self.quarantine.report()
 
 
 class TestMetrics:

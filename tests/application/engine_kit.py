@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.retry import RetryPolicy
@@ -31,18 +32,21 @@ def start_batch(app: Registrations, items: list[dict[str, Any]]) -> list[str]:
 
 
 class FakeTime:
-    """A clock that moves only when the engine sleeps on it."""
+    """A Clock that moves only when something sleeps on it."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.time = 1000.0
         self.sleeps: list[float] = []
 
-    def clock(self) -> float:
-        return self.now
+    def monotonic(self) -> float:
+        return self.time
+
+    def now(self) -> datetime:
+        return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=self.time)
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.now += seconds
+        self.time += seconds
         await asyncio.sleep(0)
 
 

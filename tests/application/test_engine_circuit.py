@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from infrastructure.engine import CircuitBreaker
+from infrastructure.engine.clock import SYSTEM_CLOCK
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.application.engine_kit import faults, running_engine, simulator, start_batch
@@ -16,9 +14,7 @@ async def test_jobs_pause_during_an_outage_and_finish_after_it(
     app: Registrations, settings: Settings
 ) -> None:
     job_ids = start_batch(app, restaurants(4))
-    circuit = CircuitBreaker(
-        threshold=4, cooldown=0.05, max_cooldown=0.2, clock=time.monotonic, sleep=asyncio.sleep
-    )
+    circuit = CircuitBreaker(threshold=4, cooldown=0.05, max_cooldown=0.2, clock=SYSTEM_CLOCK)
     async with simulator() as (sim, url):
         faults(sim, {"kind": "unavailable"})
         async with running_engine(app, settings, url, circuit=circuit) as engine:

@@ -12,7 +12,7 @@ from domain.plan import PLAN
 from infrastructure.executors.simulator.faults import CLOUDFLARE_PAGE
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.application.engine_kit import FakeTime, running_engine, simulator, start_batch
+from tests.application.engine_kit import running_engine, simulator, start_batch
 from tests.kit import eventually, restaurants
 
 
@@ -66,11 +66,7 @@ async def test_a_store_down_longer_than_the_retries_loses_nothing(
     flaky: FlakyStore, settings: Settings
 ) -> None:
     job_ids = start_batch(flaky, restaurants(3))
-    fake = FakeTime()
-    async with (
-        simulator() as (sim, url),
-        running_engine(flaky, settings, url, clock=fake.clock, sleep=fake.sleep) as engine,
-    ):
+    async with simulator() as (sim, url), running_engine(flaky, settings, url) as engine:
         await eventually(lambda: len(sim.calls) >= 4)
         flaky.failures_left = 9
         assert await engine.run_until_idle(30)

@@ -55,7 +55,7 @@ async def test_batches_jobs_edits_and_resumes_are_logged(
 async def test_the_circuit_opening_and_closing_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="regflow")
     fake = FakeTime()
-    circuit = CircuitBreaker(threshold=2, clock=fake.clock, sleep=fake.sleep)
+    circuit = CircuitBreaker(threshold=2, clock=fake)
     for _ in range(3):
         circuit.record(True, False)
     circuit.record(False, False)

@@ -134,7 +134,7 @@ class TestBatches:
         page.get_by_label("Select Buzz").check()
         page.get_by_role("button", name="Resume selected (1)").click()
         expect(page.get_by_text("Resumed 1 job.")).to_be_visible()
-        assert ("POST", f"/api/registration-batches/jobs/{JOB_ID}/resume-step-6", None) in fake.sent
+        assert ("POST", f"/api/registration-batches/jobs/{JOB_ID}/resume-step-6", {}) in fake.sent
         assert not [s for s in fake.sent if s[1].endswith("/step-6/start")]
 
 

@@ -17,11 +17,11 @@ from domain.failures import (
     NO_TITLE_PAGE,
     Failure,
     classify_answer,
-    classify_exception,
     classify_http,
     clean_message,
     parse_retry_after,
 )
+from infrastructure.errors import classify_exception
 
 CLOUDFLARE_520 = (
     "<!DOCTYPE html><html><head>"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import pytest
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, Mapper, StoredEvent, UUIDAsHex
 
 from domain.exceptions import IllegalTransition
+from domain.job import RegistrationJob
 from tests.unit.jobs import PHASE1, fail, given, new_job, refused, running_job, succeed, then
 
 
@@ -100,6 +104,28 @@ class TestOutcomes:
         assert job.start_sub_step("codeGeneration") == first
         assert job.sub_steps["codeGeneration"].attempts == 2
 
+    def test_attempts_spared_by_an_outage_are_in_the_log_for_the_next_worker(self) -> None:
+        job = running_job()
+        for _ in range(3):
+            job.start_sub_step("codeGeneration")
+            job.schedule_retry("codeGeneration", "HTTP 503", delay=1.0, counted=False)
+        job.start_sub_step("codeGeneration")
+        job.schedule_retry("codeGeneration", "HTTP 503", delay=1.0)
+        taken_over = given(job)
+        state = taken_over.sub_steps["codeGeneration"]
+        assert (state.run_attempts, state.spared) == (4, 3)
+
+    def test_a_resume_gives_fresh_attempts_and_forgets_spared_ones(self) -> None:
+        job = running_job()
+        job.start_sub_step("codeGeneration")
+        job.schedule_retry("codeGeneration", "HTTP 503", delay=1.0, counted=False)
+        job.start_sub_step("codeGeneration")
+        job.fail_sub_step("codeGeneration", "HTTP 503", transient=True)
+        job.cancel("user:u-1", None)
+        job.resume("user:u-1")
+        state = given(job).sub_steps["codeGeneration"]
+        assert (state.run_attempts, state.spared) == (0, 0)
+
     def test_fail_blocks_only_dependents(self) -> None:
         job = running_job()
         succeed(job, *PHASE1)
@@ -160,3 +186,27 @@ class TestFinish:
 def test_outcome_of_a_sub_step_not_in_flight_is_refused(command: object) -> None:
     job = given(running_job())
     refused(job, lambda: command(job), IllegalTransition)  # type: ignore[operator]
+
+
+class TestRetryScheduledVersionOne:
+    """SubStepRetryScheduled v1 had no `counted`: every attempt then counted, so it reads True."""
+
+    def test_v1_is_read_as_a_counted_attempt(self) -> None:
+        transcoder = JSONTranscoder()
+        transcoder.register(UUIDAsHex())
+        transcoder.register(DatetimeAsISO())
+        moment = {"_type_": "datetime_iso", "_data_": "2026-12-01T10:00:00+00:00"}
+        state = {
+            "timestamp": moment,
+            "sub_step": "codeGeneration",
+            "attempt": 1,
+            "error": "HTTP 503",
+            "delay": 1.0,
+            "retry_at": moment,
+            "honoured_retry_after": False,
+        }
+        topic = "regflow:RegistrationJob.SubStepRetryScheduled"
+        stored = StoredEvent(uuid4(), 5, topic, JSONTranscoder().encode(state))
+        event = Mapper(transcoder=transcoder).to_domain_event(stored)
+        assert isinstance(event, RegistrationJob.SubStepRetryScheduled)
+        assert event.counted is True

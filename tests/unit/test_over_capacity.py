@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.failures import is_over_capacity
+from domain.outcomes import AttemptDecision
 from domain.retry import RetryPolicy
-from infrastructure.engine.decisions import decide
+from infrastructure.engine.decisions import decide, record
 from infrastructure.executors.port import CallOutcome
 from tests.unit.jobs import running_job
 
@@ -30,9 +31,9 @@ def test_a_429_on_the_last_attempt_is_retried_after_its_retry_after() -> None:
     job = running_job()
     for _ in range(5):
         job.start_sub_step("cloudwaitressAccount")
-        decision = decide(job, "cloudwaitressAccount", FULL, POLICY, 0.0, 0, outage=False)
-        assert (decision.kind, decision.delay) == ("retry", 0.5)
-        job.schedule_retry("cloudwaitressAccount", "HTTP 429", decision.delay, retry_after=True)
+        ruling = decide(job, "cloudwaitressAccount", FULL, POLICY, 0.0, outage=False)
+        assert (ruling.decision, ruling.delay) == (AttemptDecision.SPARED, 0.5)
+        record("cloudwaitressAccount", FULL, ruling)(job)
 
 
 def test_a_503_without_retry_after_still_uses_up_attempts() -> None:
@@ -41,7 +42,8 @@ def test_a_503_without_retry_after_still_uses_up_attempts() -> None:
     job.start_sub_step("cloudwaitressAccount")
     job.schedule_retry("cloudwaitressAccount", "HTTP 503", 1.0)
     job.start_sub_step("cloudwaitressAccount")
-    assert decide(job, "cloudwaitressAccount", down, POLICY, 0.0, 0, outage=False).kind == "failed"
+    ruling = decide(job, "cloudwaitressAccount", down, POLICY, 0.0, outage=False)
+    assert ruling.decision is AttemptDecision.FAILED
 
 
 @given(st.floats(0, 0.999), st.one_of(st.none(), st.floats(allow_nan=True)))

@@ -1,0 +1,1 @@
+"""Deterministic simulation of the whole engine: workers, store, API and faults in one loop."""

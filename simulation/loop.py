@@ -1,0 +1,93 @@
+"""An event loop on simulated time: when nothing is ready, time jumps to the next timer."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import selectors
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import eventsourcing.domain as es_domain
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class Deadlock(RuntimeError):
+    """Every task waits on something that can never happen: nothing is scheduled."""
+
+
+class _VirtualSelector(selectors.BaseSelector):
+    """A selector with no real I/O: waiting `timeout` seconds advances the loop's clock."""
+
+    def __init__(self, loop: SimulatedLoop) -> None:
+        self._loop = loop
+        self._keys: dict[int, selectors.SelectorKey] = {}
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        key = selectors.SelectorKey(fileobj, fd, events, data)
+        self._keys[fd] = key
+        return key
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        return self._keys.pop(fd)
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is None:
+            raise Deadlock("no task is ready and no timer is set")
+        self._loop.advance(timeout)
+        return []
+
+    def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
+        return self._keys
+
+    def close(self) -> None:
+        self._keys.clear()
+
+
+class SimulatedLoop(asyncio.SelectorEventLoop):
+    """asyncio's loop with a clock that only moves when every task waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        super().__init__(_VirtualSelector(self))
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time on (a blocking store call holds the whole simulated process)."""
+        self.now += max(0.0, seconds)
+
+
+class SimulatedClock:
+    """The engine's Clock over a simulated loop."""
+
+    def __init__(self, loop: SimulatedLoop) -> None:
+        self.loop = loop
+
+    def monotonic(self) -> float:
+        return self.loop.now
+
+    def now(self) -> datetime:
+        return EPOCH + timedelta(seconds=self.loop.now)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+@contextmanager
+def simulated_world(clock: SimulatedClock, rng: random.Random) -> Iterator[None]:
+    """Event timestamps and aggregate ids come from the simulation, not the real world."""
+    saved = es_domain.datetime_now_with_tzinfo, es_domain.uuid4
+    es_domain.datetime_now_with_tzinfo = clock.now  # type: ignore[assignment]
+    es_domain.uuid4 = lambda: uuid.UUID(int=rng.getrandbits(128), version=4)
+    try:
+        yield
+    finally:
+        es_domain.datetime_now_with_tzinfo, es_domain.uuid4 = saved
