@@ -228,7 +228,7 @@ class TestJob:
         assert ("POST", f"{JOBS}/{JOB_ID}/resume-step-6", {"dry_run": True}) in fake.sent
         confirm.get_by_role("button", name="Resume").click()
         expect(page.get_by_text(f"Resume initiated: {plan}")).to_be_visible()
-        assert ("POST", f"{JOBS}/{JOB_ID}/resume-step-6", None) in fake.sent
+        assert ("POST", f"{JOBS}/{JOB_ID}/resume-step-6", {}) in fake.sent
 
     def test_the_editor_of_a_running_job_says_why_it_is_closed(
         self, page: Page, base_url: str, fake: FakeApi

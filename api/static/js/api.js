@@ -50,7 +50,7 @@ export const api = {
   progress: (id) => request("GET", `/${enc(id)}/progress`),
   start: (id, jobIds) => request("POST", `/${enc(id)}/step-6/start`, jobIds ? { job_ids: jobIds } : {}),
   job: (id) => request("GET", job(id)),
-  resume: (id, body) => request("POST", `${job(id)}/resume-step-6`, body),
+  resume: (id, body = {}) => request("POST", `${job(id)}/resume-step-6`, body),
   cancel: (id, reason) => request("POST", `${job(id)}/cancel`, reason ? { reason } : {}),
   retryNow: (id, key) => request("POST", `${subStep(id, key)}/retry-now`),
   validation: (id, key) => request("GET", `${subStep(id, key)}/validation`),
