@@ -34,6 +34,7 @@ def test_a_429_on_the_last_attempt_is_retried_after_its_retry_after() -> None:
         ruling = decide(job, "cloudwaitressAccount", FULL, POLICY, 0.0, outage=False)
         assert (ruling.decision, ruling.delay) == (AttemptDecision.SPARED, 0.5)
         record("cloudwaitressAccount", FULL, ruling)(job)
+    assert job.sub_steps["cloudwaitressAccount"].spared == 5
 
 
 def test_a_503_without_retry_after_still_uses_up_attempts() -> None:
