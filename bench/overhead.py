@@ -1,8 +1,9 @@
 """The engine's overhead per sub-step, measured from outside: the log's times and the calls'.
 
 For each sub-step that completed: from the moment it could start (its dependencies completed,
-the phases before it settled, an engine claimed the job) to the moment its call left, plus from the moment
-the call came back to its SubStepCompleted event. The engine itself keeps no timing for this.
+the phases before it settled, an engine claimed the job) to the moment its call left, plus
+from the moment the call came back to its SubStepCompleted event. This is latency (commits
+and waits included), not CPU; the engine itself keeps no timing for it.
 """
 
 from __future__ import annotations
