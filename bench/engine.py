@@ -65,12 +65,16 @@ class InProcessExecutor:
         return None
 
 
-async def simulator_process() -> tuple[asyncio.subprocess.Process, str]:
+async def simulator_process(
+    config: Path | None = None, **options: Any
+) -> tuple[asyncio.subprocess.Process, str]:
     """The registration API simulator in a process of its own, as a remote API would be."""
     port = free_port()
+    extra = ["--config", str(config)] if config is not None else []
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "infrastructure.executors.simulator.main", "--port", str(port)
-    )
+        sys.executable, "-m", "infrastructure.executors.simulator.main", "--port", str(port),
+        *extra, **options,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
         for _ in range(200):
