@@ -14,7 +14,7 @@ from aiohttp import ClientResponse
 from api.auth import Caller as Who
 from api.errors import Unauthorized
 from api.progress_hub import ProgressHub, Subscription
-from api.runtime import build_app
+from api.runtime import RUNTIME, build_app
 from api.stream_tokens import TICKET_SECONDS, StreamTickets
 from infrastructure.settings import Settings
 from tests.api.conftest import BASE, Caller, Client, MakeClient, restaurant
@@ -51,6 +51,13 @@ async def next_event(stream: ClientResponse) -> dict[str, Any]:
 
 class TestStream:
     async def test_counters_arrive_as_a_batch_runs(self, caller: Caller) -> None:
+        # Calls take 0.2 s, so the batch runs for seconds: long enough for the watcher's
+        # 0.25 s polls to see it between its first and last counters on any machine.
+        simulator = caller.client.app[RUNTIME].simulator_url
+        async with caller.client.session.put(
+            f"{simulator}/_simulator/faults", json={"latency": {"*": 0.2}}
+        ) as response:
+            assert response.status == 200
         batch = await caller.new_batch(restaurant("A"), restaurant("B"), restaurant("C"))
         status, ticket = await caller.post(f"{BASE}/{batch['id']}/stream-token")
         assert status == 200 and ticket["expires_in"] == TICKET_SECONDS
