@@ -10,12 +10,15 @@ from aiohttp import web
 
 from api import protocol
 from api.auth import Authenticator, auth_middleware
+from api.caching import gzip_middleware
 from api.console import add_console_routes
 from api.errors import error_middleware
 from api.metrics import metrics_middleware
+from api.progress_hub import end_streams, open_progress_hub
 from api.routes import BASE, ROUTES, WORKER_ROUTES
 from api.routing import ROUTE_TABLE, add_routes
 from api.services import SERVICES, Services, pool_size
+from api.stream_tokens import TICKETS, StreamTickets
 from api.tracing import tracing_middleware
 from infrastructure.settings import Settings
 from infrastructure.tracing import active_tracer
@@ -57,20 +60,24 @@ async def open_read_models(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     """The API (or, for the worker role, only health and metrics) over the given services."""
     routes = WORKER_ROUTES if settings.role == "worker" else ROUTES
+    tickets = StreamTickets(settings)
     tracer = active_tracer()
     protocol.install()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
             *([tracing_middleware(tracer)] if tracer is not None else []),
+            gzip_middleware,
             metrics_middleware,
             error_middleware,
-            auth_middleware(Authenticator(settings)),
+            auth_middleware(Authenticator(settings), tickets),
         ],
     )
     app[SERVICES] = Services(settings)
     app[ROUTE_TABLE] = routes
-    app.cleanup_ctx.extend([open_thread_pool, open_store, open_read_models])
+    app.cleanup_ctx.extend([open_thread_pool, open_store, open_read_models, open_progress_hub])
+    app[TICKETS] = tickets
+    app.on_shutdown.append(end_streams)
     add_routes(app, routes, BASE)
     if settings.role != "worker":
         add_console_routes(app)

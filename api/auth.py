@@ -6,6 +6,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Protocol
 
 import jwt
 from aiohttp import web
@@ -91,14 +92,27 @@ def is_public(path: str) -> bool:
 CALLER = web.RequestKey("caller", Caller)
 
 
-def auth_middleware(authenticator: Authenticator) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """A middleware that stores the caller on the request, or answers 401."""
+class TicketCheck(Protocol):
+    """Who a stream ticket names, for the path it was issued for."""
+
+    def caller(self, ticket: str, path: str) -> Caller: ...
+
+
+def auth_middleware(
+    authenticator: Authenticator, tickets: TicketCheck | None = None
+) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """A middleware that stores the caller on the request, or answers 401; without an
+    Authorization header, a stream ticket (`?stream_token=`) is checked for its one path."""
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         header = request.headers.get("Authorization")
         if not is_public(request.path):
-            request[CALLER] = authenticator.caller(header)
+            ticket = request.query.get("stream_token")
+            if header is None and ticket and tickets is not None:
+                request[CALLER] = tickets.caller(ticket, request.path)
+            else:
+                request[CALLER] = authenticator.caller(header)
         elif header:
             with suppress(Unauthorized):
                 request[CALLER] = authenticator.caller(header)

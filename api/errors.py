@@ -43,6 +43,14 @@ class Unauthorized(RegflowError):
     """No valid credentials."""
 
 
+class BodyTooLarge(RegflowError):
+    """A request body over its limit: the answer names the limit and the setting that sets it."""
+
+    def __init__(self, limit: int, setting: str) -> None:
+        message = f"Request body too large: the limit is {limit:,} bytes (set by {setting})"
+        super().__init__(message)
+
+
 class NotReady(RegflowError):
     """A dependency of the service is not available yet."""
 
@@ -60,15 +68,15 @@ def failure(status: int, message: str, errors: list[str] | None = None) -> web.R
 
 def status_of(exc: RegflowError) -> int:
     """The HTTP status of a named error."""
-    special = {BadRequest: 400, Unauthorized: 401, NotReady: 503}
+    special = {BadRequest: 400, Unauthorized: 401, NotReady: 503, BodyTooLarge: 413}
     if type(exc) in special:
         return special[type(exc)]
     return next((code for kind, code in STATUS_OF if isinstance(exc, kind)), 422)
 
 
-def _from_http(exc: web.HTTPException) -> web.Response:
+def _from_http(exc: web.HTTPException, request: web.Request) -> web.Response:
     if exc.status == 413:
-        message = "Request body too large"
+        message = BodyTooLarge(request.client_max_size, "REGFLOW_MAX_BODY_BYTES").message
     elif exc.status == 404:
         message = "Not found"
     else:
@@ -96,7 +104,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _from_http(exc)
+        return _from_http(exc, request)
     except json.JSONDecodeError:
         return failure(400, "Malformed JSON")
     except Exception as exc:

@@ -65,7 +65,8 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.body is not None:
         operation["requestBody"] = {
             "required": not route.body_optional,
-            "content": _json(route.body),
+            "content": _json(route.body)
+            | {kind: {"schema": {"type": "string"}} for kind in route.uploads},
         }
     if route.public:
         operation["security"] = []

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from api.errors import BadRequest, field_errors
+from api.errors import BadRequest, BodyTooLarge, field_errors
 from domain.exceptions import InvalidInput
 from domain.limits import MAX_NESTING, nesting_error
 from domain.plan import PLAN
@@ -19,9 +19,28 @@ MAX_BODY_NESTING = MAX_NESTING + 8
 M = TypeVar("M", bound=BaseModel)
 
 
+BODY_SETTING = "REGFLOW_MAX_BODY_BYTES"
+
+
+async def raw_body(
+    request: web.Request, limit: int | None = None, setting: str = BODY_SETTING
+) -> bytes:
+    """The body's bytes, up to `limit` (default: the app's); 413 naming the limit and setting."""
+    if limit is not None:
+        request = request.clone(client_max_size=limit)
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise BodyTooLarge(request.client_max_size, setting) from None
+
+
 async def body(request: web.Request, model: type[M], optional: bool = False) -> M:
     """The JSON body as `model`: 400 when it is not JSON, 422 when it breaks the model."""
-    raw = await request.read()
+    return decoded_body(await raw_body(request), model, optional)
+
+
+def decoded_body(raw: bytes, model: type[M], optional: bool = False) -> M:
+    """Bytes of a JSON body as `model`: 400 when they are not JSON, 422 when they break it."""
     if not raw.strip():
         if optional:
             return model()

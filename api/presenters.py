@@ -30,13 +30,13 @@ def job_state(job: RegistrationJob) -> dict[str, Any]:
     }
 
 
-def batch_created(batch: Any, jobs: list[RegistrationJob]) -> dict[str, Any]:
-    """A new batch and its jobs, as the create answer shows them."""
-    return {
-        "id": str(batch.id),
-        "name": batch.name,
-        "status": "pending",
-        "jobs": [{"id": str(j.id), "restaurant": j.restaurant, "status": j.status} for j in jobs],
+def batch_created(batch: Any, jobs: list[RegistrationJob], brief: bool = False) -> dict[str, Any]:
+    """A new batch and its jobs (none when `brief`), as the create answer shows them."""
+    created = {"id": str(batch.id), "name": batch.name, "status": "pending", "total": len(jobs)}
+    if brief:
+        return created
+    return created | {
+        "jobs": [{"id": str(j.id), "restaurant": j.restaurant, "status": j.status} for j in jobs]
     }
 
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from api import health, metrics, openapi
 from api import schemas as s
-from api.handlers import batches, edits, jobs
+from api.handlers import batch_jobs, batch_stream, batches, edits, jobs
 from api.routing import Route
+from api.schemas_batches import (
+    BatchQuery,
+    CreateOptions,
+    JobsPageAnswer,
+    JobsQuery,
+    StreamQuery,
+    StreamTicketAnswer,
+)
 
 BASE = "/api/registration-batches"
 JOB = BASE + "/jobs/{jobId}"
@@ -86,13 +94,44 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         BASE,
         batches.create_batch,
-        "Create a batch",
+        "Create a batch (JSON, or a CSV / JSON-lines upload named by ?name=)",
         s.BatchCreatedAnswer,
         201,
         body=s.CreateBatch,
+        query=CreateOptions,
+        uploads=("text/csv", "application/x-ndjson"),
     ),
     Route("GET", BASE, batches.list_batches, "List batches", s.BatchListAnswer, query=s.Page),
-    Route("GET", BASE + "/{batchId}", batches.get_batch, "A batch and its jobs", s.BatchAnswer),
+    Route(
+        "GET",
+        BASE + "/{batchId}",
+        batches.get_batch,
+        "A batch and its jobs (?brief=1: without them)",
+        s.BatchAnswer,
+        query=BatchQuery,
+    ),
+    Route(
+        "GET",
+        BASE + "/{batchId}/jobs",
+        batch_jobs.batch_jobs,
+        "A page of a batch's jobs (cursor, status filter, name search)",
+        JobsPageAnswer,
+        query=JobsQuery,
+    ),
+    Route(
+        "POST",
+        BASE + "/{batchId}/stream-token",
+        batch_stream.stream_ticket,
+        "A one-minute ticket to open the batch's stream without an Authorization header",
+        StreamTicketAnswer,
+    ),
+    Route(
+        "GET",
+        BASE + "/{batchId}/stream",
+        batch_stream.stream_batch,
+        "A batch's progress counters as Server-Sent Events, pushed when they change",
+        query=StreamQuery,
+    ),
     Route(
         "GET",
         BASE + "/{batchId}/progress",

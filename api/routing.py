@@ -27,6 +27,7 @@ class Route:
     query: type[BaseModel] | None = None
     public: bool = False
     api: bool = True
+    uploads: tuple[str, ...] = ()
 
 
 def route_template(request: web.Request) -> str:

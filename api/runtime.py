@@ -38,8 +38,13 @@ async def run_engine(app: web.Application) -> AsyncIterator[None]:
         services.engine = runtime.engine = engine
         services.flow = engine.shared.flow
         url = cast(HttpExecutor, engine.shared.executor).base_url
-        runtime.simulator_url = None if settings.registration_api_url else url
-        log.info("engine %s running against %s", engine.worker_id, url)
+        runtime.simulator_url = url if settings.uses_simulator else None
+        log.info(
+            "engine %s running against %s (%s)",
+            engine.worker_id,
+            url,
+            settings.registration_api_label,
+        )
         log.info("API flow control: %s", engine.shared.flow.describe())
         if runtime.simulator_url:
             print(
@@ -60,5 +65,6 @@ def build_app(settings: Settings) -> web.Application:
     app = create_app(settings)
     app[RUNTIME] = Runtime()
     if settings.role in ("all", "worker"):
+        settings.require_registration_api()
         app.cleanup_ctx.append(run_engine)
     return app

@@ -138,7 +138,8 @@ class BatchCreated(BaseModel):
     id: str
     name: str
     status: str
-    jobs: list[JobRef]
+    total: int
+    jobs: list[JobRef] | None = None
 
 
 class BatchCreatedAnswer(Answer):

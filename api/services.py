@@ -36,6 +36,9 @@ class ReadModels(Protocol):
     def job_summaries(self, batch_id: Any) -> Any: ...
     def batch_summary(self, batch_id: Any) -> Any: ...
     def list_batches(self, organisation_id: str, limit: int, offset: int) -> Any: ...
+    def job_page(self, batch_id: Any, limit: int, after: Any, status: Any, q: Any) -> Any: ...
+    def batch_tag(self, batch_id: Any) -> Any: ...
+    def positions(self) -> Any: ...
 
 
 class Waker(Protocol):
@@ -95,15 +98,13 @@ class Services:
         await self.settle(outcome.position)
         return outcome
 
-    async def settle(self, position: int) -> None:
+    async def settle(self, position: int, timeout: float = SETTLE_TIMEOUT) -> None:
         """Wait (bounded) until the read models have applied the log up to `position`."""
         if self.read_models is None or position <= 0:
             return
-        reached = await self.run(self.read_models.wait_for, position, SETTLE_TIMEOUT)
+        reached = await self.run(self.read_models.wait_for, position, timeout)
         if reached is False:
-            log.warning(
-                "read models did not reach position %d within %ss", position, SETTLE_TIMEOUT
-            )
+            log.warning("read models did not reach position %d within %ss", position, timeout)
 
     def wake(self, job_ids: Iterable[Any]) -> None:
         """Tell an in-process engine that these jobs have work."""

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import psycopg
 
+from bench.overhead import TimedExecutor, overheads
 from bench.scratch import scratch_postgres
 from domain.plan import PLAN
 from infrastructure import tracing
@@ -64,12 +65,16 @@ class InProcessExecutor:
         return None
 
 
-async def simulator_process() -> tuple[asyncio.subprocess.Process, str]:
+async def simulator_process(
+    config: Path | None = None, **options: Any
+) -> tuple[asyncio.subprocess.Process, str]:
     """The registration API simulator in a process of its own, as a remote API would be."""
     port = free_port()
+    extra = ["--config", str(config)] if config is not None else []
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "infrastructure.executors.simulator.main", "--port", str(port)
-    )
+        sys.executable, "-m", "infrastructure.executors.simulator.main", "--port", str(port),
+        *extra, **options,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
         for _ in range(200):
@@ -92,6 +97,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def jobs_of(app: Registrations, batch_id: Any) -> list[list[Any]]:
+    """Each job of the batch as its list of events."""
+    return [list(app.events.get(job_id)) for job_id in app.batch(batch_id).job_ids]
+
+
 async def engine_case(url: str, transport: str, jobs: int, traced: bool = False) -> dict[str, Any]:
     if traced:
         spans = tempfile.NamedTemporaryFile("w", suffix=".spans.jsonl", delete=False)  # noqa: SIM115
@@ -109,14 +119,15 @@ async def engine_case(url: str, transport: str, jobs: int, traced: bool = False)
         executor: Any = HttpExecutor(base, max_connections=settings.max_concurrent_calls)
     else:
         executor = InProcessExecutor()
-    engine = Engine(app, executor, settings)
+    timed = TimedExecutor(executor)
+    engine = Engine(app, timed, settings)
     started = time.perf_counter()
     await engine.start()
     assert await engine.run_until_idle(3600)
     elapsed = time.perf_counter() - started
     status = engine.status()
-    overhead = sorted(engine.shared.overhead)
     await engine.stop()
+    overhead = sorted(s for job in jobs_of(app, batch.id) for s in overheads(job, timed.calls))
     await executor.close()
     if simulator is not None:
         simulator.terminate()

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 import tempfile
 from collections import Counter
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.engine import CONFIG, free_port
+from bench.engine import CONFIG, simulator_process
 from infrastructure.engine.wiring import running_engine
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -35,22 +34,7 @@ async def start_simulator(workdir: Path) -> tuple[asyncio.subprocess.Process, st
     """The simulator in a process of its own, configured by a --config file."""
     config = workdir / "simulator.json"
     config.write_text(json.dumps({"capacity": CAPACITY, "latency": {"*": LATENCY}}))
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "infrastructure.executors.simulator.main",
-        "--port", str(port), "--config", str(config),
-        stdout=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            try:
-                async with session.get(f"{base}/_simulator/health") as response:
-                    if response.status == 200:
-                        return process, base
-            except aiohttp.ClientError:
-                await asyncio.sleep(0.05)
-    raise RuntimeError("the simulator did not start")
+    return await simulator_process(config, stdout=asyncio.subprocess.DEVNULL)
 
 
 async def simulator_calls(base: str, clear: bool = False) -> dict[str, Any]:

@@ -83,6 +83,7 @@ class RegistrationJob(JobQueries, Aggregate):
         self.imported_context: dict[str, Any] | None = None
         self.phase_marks: dict[str, str] = {}
         self.worker_id: str | None = None
+        self.registration_api: str | None = None
         self.last_error: str | None = None
 
     @classmethod
@@ -119,11 +120,17 @@ class RegistrationJob(JobQueries, Aggregate):
             self.trigger_event(self.SubStepSkipped, sub_step=key, reason=reason, actor=actor)
         self._follow_rules(actor)
 
-    def claim(self, worker_id: str) -> list[str]:
-        """Take the job on; sub-steps left in flight by a previous worker are interrupted."""
+    def claim(self, worker_id: str, registration_api: str | None = None) -> list[str]:
+        """Take the job on, saying which registration API this worker calls; sub-steps left
+        in flight by a previous worker are interrupted."""
         require(JOB_MACHINE, "claim", self.status, f"job {self.id}")
         interrupted = self.in_flight()
-        self.trigger_event(self.Claimed, worker_id=worker_id, previous_worker=self.worker_id)
+        self.trigger_event(
+            self.Claimed,
+            worker_id=worker_id,
+            previous_worker=self.worker_id,
+            registration_api=registration_api,
+        )
         for key in interrupted:
             state = self.sub_steps[key]
             self.trigger_event(

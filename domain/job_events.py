@@ -46,12 +46,21 @@ class Step6Started(Aggregate.Event):
 
 
 class Claimed(Aggregate.Event):
+    """A worker took the job on; its calls go to `registration_api` (None: not recorded, v1)."""
+
     TOPIC = _T + "Claimed"
+    class_version = 2
     worker_id: str
     previous_worker: str | None
+    registration_api: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["registration_api"] = None
 
     def apply(self, job: Any) -> None:
         job.worker_id = self.worker_id
+        job.registration_api = self.registration_api
 
 
 class PhaseStarted(Aggregate.Event):

@@ -11,7 +11,22 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.exceptions import RegflowError
 from domain.plan import PLAN
+
+SIMULATOR = "simulator"
+
+
+class RegistrationApiMissing(RegflowError):
+    """The engine was asked to run on PostgreSQL with no registration API named."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "REGFLOW_REGISTRATION_API_URL is not set: on PostgreSQL the engine will not fall back "
+            "to the built-in simulator. Set it to the registration API's base URL, or to "
+            "'simulator' to run against the simulator on purpose."
+        )
+
 
 LIBRARY_PARAMETERS = frozenset({"host", "port", "user", "password", "dbname"})
 
@@ -66,6 +81,7 @@ class Settings(BaseSettings):
     default_org: str = Field(default="dev", min_length=1)
     log_format: Literal["text", "json"] = "text"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     postgres_pool_size: int = Field(default=5, ge=1)
     api_max_in_flight: int | None = Field(default=None, ge=1)
     api_rate_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
@@ -90,6 +106,25 @@ class Settings(BaseSettings):
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def uses_simulator(self) -> bool:
+        """True when the engine calls the built-in simulator (asked for, or the SQLite default)."""
+        url = (self.registration_api_url or "").strip()
+        return url == SIMULATOR or (not url and not self.is_postgres)
+
+    def require_registration_api(self) -> None:
+        """Refuse to run the engine on PostgreSQL unless a registration API was named."""
+        if self.is_postgres and not (self.registration_api_url or "").strip():
+            raise RegistrationApiMissing()
+
+    @property
+    def registration_api_label(self) -> str:
+        """Which registration API the engine's calls go to: `simulator` or the URL's host."""
+        if self.uses_simulator:
+            return SIMULATOR
+        parts = urlsplit((self.registration_api_url or "").strip())
+        return parts.netloc.rpartition("@")[2] or (self.registration_api_url or "")
 
     @property
     def sqlite_path(self) -> str:

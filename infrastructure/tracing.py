@@ -149,11 +149,24 @@ def shutdown() -> None:
         _active.provider.force_flush()
 
 
+class _IdSource:
+    """Where fresh unsampled ids come from: the process's generator, or a simulation's."""
+
+    generator = random.Random()
+
+
+def use_id_source(generator: random.Random) -> random.Random:
+    """Draw fresh trace ids from `generator` (a seeded one in a simulation); the one replaced."""
+    replaced, _IdSource.generator = _IdSource.generator, generator
+    return replaced
+
+
 def unsampled_context() -> SpanContext:
     """Fresh ids for a call nobody records: the W3C header still ties the call to the log."""
+    ids = _IdSource.generator
     return SpanContext(
-        trace_id=random.getrandbits(128) or 1,
-        span_id=random.getrandbits(64) or 1,
+        trace_id=ids.getrandbits(128) or 1,
+        span_id=ids.getrandbits(64) or 1,
         is_remote=False,
         trace_flags=TraceFlags(TraceFlags.DEFAULT),
     )

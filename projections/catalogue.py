@@ -6,7 +6,7 @@ from uuid import UUID
 
 from domain.job import RegistrationJob
 from infrastructure.usecases.registrations import Registrations
-from projections.job_view import JobProgressView
+from projections.job_view import JOB_CACHE_SIZE, LIVE_JOB_CACHE_SIZE, JobProgressView
 from projections.views import BatchView, TimelineView, View
 
 
@@ -21,4 +21,5 @@ def build_views(app: Registrations, deferred: bool = False) -> list[View]:
         assert isinstance(job, RegistrationJob)
         return job
 
-    return [JobProgressView(load, deferred=deferred), BatchView(), TimelineView()]
+    cache = JOB_CACHE_SIZE if deferred else LIVE_JOB_CACHE_SIZE
+    return [JobProgressView(load, cache, deferred), BatchView(), TimelineView()]

@@ -16,6 +16,9 @@ from projections.schema import Schema
 from projections.views import insert_sql, is_job_event, storable
 
 JOB_CACHE_SIZE = 20_000
+# Live views fold the few jobs running now; each folded job costs tens of kB, so a live cache
+# of 20,000 held on to every job of a big new batch for good.
+LIVE_JOB_CACHE_SIZE = 2_000
 JOB_COLUMNS = (
     "job_id",
     "batch_id",

@@ -16,7 +16,7 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _summary(row: dict[str, Any]) -> dict[str, Any]:
+def summary_of(row: dict[str, Any]) -> dict[str, Any]:
     return row | {
         "id": row["job_id"],
         "restaurant": loads(row["restaurant"]),
@@ -41,7 +41,7 @@ class ViewQueries:
             return None
         row = rows[0]
         progress = loads(row.pop("progress"))
-        return _summary(row) | {"sub_step_progress": progress}
+        return summary_of(row) | {"sub_step_progress": progress}
 
     def job_summaries(self, batch_id: str) -> list[dict[str, Any]]:
         """Every job of a batch, in the order they were created."""
@@ -50,30 +50,44 @@ class ViewQueries:
             " ORDER BY created_at, job_id",
             (str(batch_id),),
         )
-        return [_summary(r) for r in rows]
+        return [summary_of(r) for r in rows]
 
-    def _counts(self, batch_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    def _counts_and_latest(
+        self, batch_ids: Sequence[str]
+    ) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
+        """Each batch's job counts by status, and when its latest job changed."""
         if not batch_ids:
-            return {}
+            return {}, {}
         marks = ", ".join("?" for _ in batch_ids)
         rows = self.db.fetch(
-            f"SELECT batch_id, status, COUNT(*) AS n FROM {self.schema.jobs}"
-            f" WHERE batch_id IN ({marks}) GROUP BY batch_id, status",
+            f"SELECT batch_id, status, COUNT(*) AS n, MAX(updated_at) AS latest"
+            f" FROM {self.schema.jobs} WHERE batch_id IN ({marks}) GROUP BY batch_id, status",
             tuple(batch_ids),
         )
         counts: dict[str, dict[str, int]] = {b: {} for b in batch_ids}
+        latest: dict[str, str] = {}
         for row in rows:
             counts[row["batch_id"]][row["status"]] = int(row["n"])
-        return counts
+            latest[row["batch_id"]] = max(latest.get(row["batch_id"], ""), row["latest"] or "")
+        return counts, latest
+
+    def _summaries(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Batch summaries whose `updated_at` moves with their jobs."""
+        counts, latest = self._counts_and_latest([r["batch_id"] for r in rows])
+        return [
+            batch_summary(
+                r | {"updated_at": max(r["updated_at"], latest.get(r["batch_id"], ""))},
+                counts[r["batch_id"]],
+            )
+            for r in rows
+        ]
 
     def batch_summary(self, batch_id: str) -> dict[str, Any] | None:
         """A batch with exact counters of its jobs' statuses, or None."""
         rows = self.db.fetch(
             f"SELECT * FROM {self.schema.batches} WHERE batch_id = ?", (str(batch_id),)
         )
-        if not rows:
-            return None
-        return batch_summary(rows[0], self._counts([rows[0]["batch_id"]])[rows[0]["batch_id"]])
+        return self._summaries(rows)[0] if rows else None
 
     def list_batches(
         self, organisation_id: str | None, limit: int = 100, offset: int = 0
@@ -87,8 +101,7 @@ class ViewQueries:
             " ORDER BY created_at DESC, batch_id LIMIT ? OFFSET ?",
             (*params, int(limit), int(offset)),
         )
-        counts = self._counts([r["batch_id"] for r in rows])
-        return [batch_summary(r, counts[r["batch_id"]]) for r in rows]
+        return self._summaries(rows)
 
     def timeline(
         self, job_id: str, after_version: int = 0, limit: int = 100

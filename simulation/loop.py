@@ -85,12 +85,13 @@ class SimulatedClock:
 
 @contextmanager
 def simulated_world(clock: SimulatedClock, rng: random.Random) -> Iterator[None]:
-    """Event timestamps, aggregate ids and trace ids come from the simulation."""
-    saved = es_domain.datetime_now_with_tzinfo, es_domain.uuid4, tracing.random
+    """Event timestamps, aggregate ids and trace ids come from the simulation, not the world."""
+    saved = es_domain.datetime_now_with_tzinfo, es_domain.uuid4
     es_domain.datetime_now_with_tzinfo = clock.now  # type: ignore[assignment]
     es_domain.uuid4 = lambda: uuid.UUID(int=rng.getrandbits(128), version=4)
-    tracing.random = rng  # type: ignore[assignment]
+    ids = tracing.use_id_source(random.Random(rng.getrandbits(64)))
     try:
         yield
     finally:
-        es_domain.datetime_now_with_tzinfo, es_domain.uuid4, tracing.random = saved
+        es_domain.datetime_now_with_tzinfo, es_domain.uuid4 = saved
+        tracing.use_id_source(ids)

@@ -80,3 +80,20 @@ def app(settings: Settings) -> Iterator[Registrations]:
 def unique_org() -> str:
     """An organisation id no other test uses, so tests can share a database."""
     return f"org-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def spans() -> Iterator[Any]:
+    """Tracing on, into an in-memory exporter (the SDK is loaded only by tests that ask)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from infrastructure import tracing
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.install(provider)
+    yield exporter
+    tracing.uninstall()

@@ -27,6 +27,7 @@ def state_record(job: RegistrationJob) -> dict[str, Any]:
         "as_of": job.modified_on.isoformat(),
         "status": str(job.status),
         "current_phase": job.current_phase,
+        "registration_api": job.registration_api,
         "phases": job.phase_statuses(),
         "statuses": shown,
         "sub_steps": {
@@ -62,6 +63,10 @@ def print_state(record: dict[str, Any]) -> None:
         f"(as of {record['as_of']}): [bold]{escape_text(record['status'])}[/bold]"
     )
     out.print(f"phases: {escape_text(phases)}")
+    api = record["registration_api"]
+    out.print(
+        "registration API: " + escape_text(api if api else "not recorded (no worker claimed it)")
+    )
     out.print(escape_text(resume_line(record["resume"])))
     table = Table()
     for column in ("phase", "sub-step", "status", "attempts", "error"):

@@ -58,6 +58,7 @@ def read_batch(path: str, name: str | None) -> tuple[str, list[dict[str, Any]]]:
 def batch_run(args: argparse.Namespace) -> int:
     """Create the batch, run Step 6 to the end with a live display, print the results."""
     settings = Settings()
+    settings.require_registration_api()
     org = args.org or settings.default_org
     name, restaurants = read_batch(args.file, args.name)
     identity = hold_worker_id(settings)

@@ -24,6 +24,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def work_command(args: argparse.Namespace) -> int:
     """Run the engine on whatever is in progress; with --until-idle, stop when nothing is."""
     settings = Settings()
+    settings.require_registration_api()
     configure_logging(settings)
     app = Registrations(settings)
     try:

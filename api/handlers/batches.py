@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
+import zlib
+
 from aiohttp import web
 
 from api import parsing
 from api.auth import caller_of
+from api.caching import etag, not_modified, tagged
 from api.presenters import batch_created, ok, progress_job
-from api.schemas import CreateBatch, Page, StartStep6
-from api.services import services_of
+from api.schemas import Page, StartStep6
+from api.schemas_batches import BatchQuery, CreateOptions
+from api.services import SETTLE_TIMEOUT, Services, services_of
+from api.uploads import BATCH_SETTING, batch_input
 
+SETTLE_SECONDS_PER_JOB = 0.002  # the views fold a new job in well under 1 ms; leave room
 COUNTERS = ("status", "total", "completed", "failed", "in_progress", "pending", "percent")
 
 
 async def create_batch(request: web.Request) -> web.Response:
     """Create a batch with one pending job per restaurant."""
     caller, services = caller_of(request), services_of(request)
-    data = await parsing.body(request, CreateBatch)
-    restaurants = [r.model_dump(exclude_none=True) for r in data.restaurants]
-    batch, jobs, saved = await services.run(
-        services.app.create_batch, caller.organisation_id, caller.actor, data.name, restaurants
+    options = parsing.query(request, CreateOptions)
+    raw = await parsing.raw_body(request, services.settings.max_batch_bytes, BATCH_SETTING)
+    name, restaurants, labels = await services.run(
+        batch_input, request.content_type, raw, options.name
     )
-    await services.settle(saved.position)
-    return ok(201, batch=batch_created(batch, jobs))
+    batch, jobs, saved = await services.run(
+        services.app.create_batch, caller.organisation_id, caller.actor, name, restaurants, labels
+    )
+    await services.settle(saved.position, SETTLE_TIMEOUT + len(jobs) * SETTLE_SECONDS_PER_JOB)
+    return ok(201, batch=batch_created(batch, jobs, options.brief))
 
 
 async def list_batches(request: web.Request) -> web.Response:
@@ -38,25 +47,45 @@ async def list_batches(request: web.Request) -> web.Response:
 async def get_batch(request: web.Request) -> web.Response:
     """One batch with its jobs' summaries."""
     caller, services = caller_of(request), services_of(request)
+    options = parsing.query(request, BatchQuery)
     summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
+    if options.brief:
+        tag = etag("brief", f"{summary['updated_at']}.{summary['status']}.{summary['total']}")
+    else:
+        tag = etag("batch", await _content_token(services, summary["id"]))
+    if unchanged := not_modified(request, tag):
+        return unchanged
+    if options.brief:
+        return tagged(ok(batch=summary), tag)
     jobs = services.waiting_for_capacity(
         await services.run(services.views.job_summaries, summary["id"])
     )
     waiting = sum(j["waiting_for_capacity"] for j in jobs)
-    return ok(batch=summary | {"jobs": jobs, "waiting_for_capacity": waiting})
+    return tagged(ok(batch=summary | {"jobs": jobs, "waiting_for_capacity": waiting}), tag)
 
 
 async def batch_progress(request: web.Request) -> web.Response:
     """Exact counters of a batch and each job's status and phase."""
     caller, services = caller_of(request), services_of(request)
     summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
+    tag = etag("progress", await _content_token(services, summary["id"]))
+    if unchanged := not_modified(request, tag):
+        return unchanged
     jobs = services.waiting_for_capacity(
         await services.run(services.views.job_summaries, summary["id"])
     )
     counters = {k: summary.get(k) for k in COUNTERS}
     waiting = sum(j["waiting_for_capacity"] for j in jobs)
     progress = [progress_job(j) for j in jobs]
-    return ok(batch_id=summary["id"], **counters, waiting_for_capacity=waiting, jobs=progress)
+    answer = ok(batch_id=summary["id"], **counters, waiting_for_capacity=waiting, jobs=progress)
+    return tagged(answer, tag)
+
+
+async def _content_token(services: Services, batch_id: str) -> str:
+    """Changes when the batch's jobs change, or when which jobs wait for API capacity does."""
+    versions = await services.run(services.views.batch_tag, batch_id)
+    waiting = services.flow.waiting_job_ids() if services.flow is not None else set()
+    return f"{versions}.{zlib.crc32(','.join(sorted(waiting)).encode()):x}"
 
 
 async def start_step6(request: web.Request) -> web.Response:

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from api import parsing, presenters
 from api.auth import caller_of
+from api.caching import etag, not_modified, tagged
 from api.presenters import job_answer, ok
 from api.schemas import EventsQuery, Reasoned, Resume, StateQuery
 from api.services import services_of
@@ -20,7 +21,8 @@ async def get_job(request: web.Request) -> web.Response:
     """A job with its Step 6 `sub_step_progress`."""
     caller, services = caller_of(request), services_of(request)
     view = await services.job_view(caller.organisation_id, request.match_info["jobId"])
-    return job_answer(view)
+    tag = etag("job", view.get("version"))
+    return not_modified(request, tag) or tagged(job_answer(view), tag)
 
 
 async def resume(request: web.Request) -> web.Response:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import select
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from eventsourcing import postgres as es_pg
 from eventsourcing.persistence import ProgrammingError, StoredEvent
-from psycopg import Cursor
+from psycopg import Connection, Cursor
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
@@ -25,9 +26,22 @@ from infrastructure.chain.hashing import (
 )
 
 SCAN_BATCH = 2000
+FLUSH_WAIT_SECONDS = 5.0
 # The library retries a failed insert 10 times, 0.2 s apart, without checking whether the
 # failed attempt committed. Writes are retried once, by StorageRetry, which checks first.
 _INSERT_ONCE = es_pg.PostgresApplicationRecorder.insert_events.__wrapped__
+
+
+def send_buffered(conn: Connection[Any]) -> None:
+    """Send what libpq still holds of the pipeline's messages before waiting for results.
+
+    psycopg's pipeline can wait for results while part of a large message (a save of
+    thousands of events is one INSERT of an array) is still in libpq's output buffer, and the
+    server waits for the rest of it: both sides wait for ever.
+    """
+    pgconn = conn.pgconn
+    while pgconn.flush() == 1:
+        select.select([], [pgconn.socket], [], FLUSH_WAIT_SECONDS)
 
 
 class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
@@ -82,6 +96,7 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_stored_events(curs, stored_events, **kwargs)
+        send_buffered(curs.connection)
         needed = predecessors(stored_events)
         self._pending.known = self.recent.known(needed)
         self._pending.lookup = None
@@ -121,6 +136,7 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
                 ),
                 prepare=True,
             )
+        send_buffered(curs.connection)
         return ids
 
     def chain_rows(self) -> Iterator[ChainRow]:

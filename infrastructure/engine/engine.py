@@ -60,6 +60,7 @@ class Engine:
         policies: dict[str, RetryPolicy] | None = None,
         circuit: CircuitBreaker | None = None,
         poll_seconds: float = POLL_SECONDS,
+        registration_api: str | None = None,
         gateway: StoreGateway | None = None,
         runner: type[JobRunner] = JobRunner,
         flow: FlowControl | None = None,
@@ -85,6 +86,7 @@ class Engine:
             random=random,
             policies=dict(policies or {}),
             check_interval=settings.lease_seconds / 3,
+            registration_api=registration_api,
             lease_slack=settings.lease_seconds * (1 - self.lease_margin),
             flow=flow or open_flow(settings, self.worker_id, clock),
         )

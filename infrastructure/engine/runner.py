@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 
 from domain.failures import is_over_capacity
 from domain.outcomes import AttemptDecision, RunEnd
@@ -38,7 +37,6 @@ class JobRunner(JobHandle):
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
         self.launcher = CallLauncher(shared, self.inbox, job_id)
         self.retry_clock = RetryClock(shared.clock)
-        self.spent: Counter[str] = Counter()
         self.trace = JobTrace(job_id)
         self._next_check = 0.0
 
@@ -65,7 +63,8 @@ class JobRunner(JobHandle):
                 return ended
             self.trace.open(self.job)
             me, previous = self.shared.worker_id, self.job.worker_id
-            self.apply(Step(lambda j: j.claim(me), after=self._interrupted))
+            api = self.shared.registration_api
+            self.apply(Step(lambda j: j.claim(me, api), after=self._interrupted))
             await self.save()
             if previous not in (None, me):
                 log.info("job %s: lease taken over from worker %s", self.job_id, previous)
@@ -111,8 +110,8 @@ class JobRunner(JobHandle):
         job = self.job
         orphans = set(job.in_flight()) - set(self.launcher.calls)
         if orphans:
-            me = self.shared.worker_id
-            self.apply(Step(lambda j: j.claim(me), after=self._interrupted))
+            me, api = self.shared.worker_id, self.shared.registration_api
+            self.apply(Step(lambda j: j.claim(me, api), after=self._interrupted))
             await self.save()
             return False
         if job.in_flight() or job.waiting_to_retry() or not job.all_settled():
@@ -177,7 +176,6 @@ class JobRunner(JobHandle):
         """Turn messages into pending events; True when an answer was recorded."""
         answered = False
         for message in messages:
-            started = self.shared.clock.monotonic()
             if isinstance(message, Lost):
                 raise LostJob(self.job_id)
             if isinstance(message, Broke):
@@ -186,10 +184,8 @@ class JobRunner(JobHandle):
                 self._next_check = 0.0
             elif isinstance(message, Granted):
                 self._start(message)
-                self.spent[message.key] += self.shared.clock.monotonic() - started
             elif isinstance(message, Answered):
                 self._record(message)
-                self.spent[message.key] += self.shared.clock.monotonic() - started
                 answered = True
         return answered
 
@@ -229,9 +225,7 @@ class JobRunner(JobHandle):
         self.launcher.release(granted)
 
     def _launch(self, granted: Granted) -> None:
-        started = self.shared.clock.monotonic()
         self.launcher.launch(self.job, granted, self.trace.traceparent(granted.key))
-        self.spent[granted.key] += self.shared.clock.monotonic() - started
 
     def _record(self, answer: Answered) -> None:
         key, outcome = answer.key, answer.outcome
@@ -250,8 +244,6 @@ class JobRunner(JobHandle):
             if decision.retries:
                 metrics.sub_step_retries.labels(sub_step=key).inc()
                 self.retry_clock.set(key, self.job.sub_steps[key].retry_at, decision.delay)
-            else:
-                self.shared.overhead.append(self.spent.pop(key, 0.0))
 
         self.apply(Step(record(key, outcome, decision), after=after))
 

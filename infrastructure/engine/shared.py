@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,8 +32,8 @@ class Shared:
     flow: FlowControl
     lease_slack: float = 0.0  # a run stops this long before its lease would expire unrenewed
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    overhead: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
     calls_in_flight: int = 0
+    registration_api: str | None = None
 
     def policy(self, key: str) -> RetryPolicy:
         """The retry policy of sub-step `key`."""

@@ -15,10 +15,12 @@ from infrastructure.usecases.store import RegistrationStore
 
 @asynccontextmanager
 async def http_executor(settings: Settings) -> AsyncIterator[HttpExecutor]:
-    """An executor for REGFLOW_REGISTRATION_API_URL, or for an embedded simulator when unset."""
+    """An executor for REGFLOW_REGISTRATION_API_URL, or for an embedded simulator when that says
+    `simulator` (or is unset on SQLite); on PostgreSQL an unset URL refuses to start."""
+    settings.require_registration_api()
     simulator = None
-    url = settings.registration_api_url
-    if not url:
+    url = (settings.registration_api_url or "").strip()
+    if settings.uses_simulator:
         simulator, url = await start_embedded_simulator()
     executor = HttpExecutor(
         url, service_key=reveal(settings.service_key), max_connections=settings.max_concurrent_calls
@@ -37,6 +39,7 @@ async def running_engine(
 ) -> AsyncIterator[Engine]:
     """A started engine over HTTP; stopped gracefully on exit."""
     async with http_executor(settings) as executor:
+        options.setdefault("registration_api", settings.registration_api_label)
         engine = Engine(app, executor, settings, **options)
         await engine.start()
         try:

@@ -124,6 +124,10 @@ class Keyring:
         return generation, key
 
     def _current_generation(self, owner: str) -> int:
+        with self.table.transaction(write=False) as cur:
+            alive = [r for r in self.table.rows(cur, owner) if r.wrapped is not None]
+        if alive:
+            return alive[-1].generation
         with self._lock, self.table.transaction() as cur:
             rows = self.table.rows(cur, owner)
             alive = [r for r in rows if r.wrapped is not None]
@@ -153,7 +157,7 @@ class Keyring:
         cached = self._keys.get(slot)
         if cached and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
             return cached[1]
-        with self.table.transaction() as cur:
+        with self.table.transaction(write=False) as cur:
             row = next(
                 (r for r in self.table.rows(cur, slot[0]) if r.generation == generation), None
             )

@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import fields, is_dataclass, replace
 from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import DomainEventProtocol, Snapshot
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from domain.erasure import OrganisationErasure
@@ -61,6 +62,8 @@ class SealingMapper(Mapper[UUID]):
         seal = self._sealer(domain_event.originator_id, state, [], made)
         body = {k: v for k, v in state.items() if k not in BOOKKEEPING}
         sealed_body = transform(body, seal, EVENT_FIELDS)
+        if isinstance(domain_event, Snapshot):
+            sealed_body = _within_objects(sealed_body, seal)
         if not made:
             return super().to_stored_event(domain_event)
         sealed_state = state | sealed_body
@@ -111,10 +114,10 @@ class SealingMapper(Mapper[UUID]):
             if stored_event.topic == ERASURE_TOPIC and self.keyring is not None:
                 self.keyring.forget_cached()  # the erased keys must not outlive their rows here
         for path in state.pop(MARK, None) or ():
-            holder = state
+            holder: Any = state
             for step in path[:-1]:
-                holder = holder[step]
-            holder[path[-1]] = self._open(holder[path[-1]])
+                holder = _step_into(holder, step)
+            _put(holder, path[-1], self._open(_step_into(holder, path[-1])))
         return event
 
     def _open(self, envelope: dict[str, Any]) -> Any:
@@ -139,3 +142,36 @@ def _paths_to(value: Any, made: dict[int, dict[str, Any]], path: list[Any]) -> I
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _paths_to(item, made, [*path, index])
+    elif is_dataclass(value) and not isinstance(value, type):
+        for part in fields(value):
+            yield from _paths_to(getattr(value, part.name), made, [*path, part.name])
+
+
+def _within_objects(value: Any, seal: Callable[[Sensitivity, Any], Any]) -> Any:
+    """`value` (a copy `transform` made) with the documents inside dataclass objects (a
+    sub-step's result inside a job snapshot) sealed too: containers are updated in place,
+    objects are copied, never changed, and envelopes already made are left as they are."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = _within_objects(item, seal)
+    elif isinstance(value, list):
+        value[:] = [_within_objects(item, seal) for item in value]
+    elif is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            part.name: transform(getattr(value, part.name), seal)
+            for part in fields(value)
+            if isinstance(getattr(value, part.name), dict | list)
+        }
+        return replace(value, **changes) if changes else value
+    return value
+
+
+def _step_into(holder: Any, step: Any) -> Any:
+    return holder[step] if isinstance(holder, dict | list) else getattr(holder, step)
+
+
+def _put(holder: Any, step: Any, value: Any) -> None:
+    if isinstance(holder, dict | list):
+        holder[step] = value
+    else:
+        setattr(holder, step, value)

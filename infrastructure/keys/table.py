@@ -57,9 +57,10 @@ class KeyTable:
                 self.settings.postgres_conninfo(), autocommit=True, connect_timeout=5
             )
         memory = self.settings.is_in_memory
+        path = "file::memory:?cache=shared" if memory else self.settings.sqlite_path
         return sqlite3.connect(
-            "file::memory:?cache=shared" if memory else self.settings.sqlite_path,
-            uri=memory,
+            path,
+            uri=path.startswith("file:"),  # the library opens `file:` names as URIs too
             isolation_level=None,
             check_same_thread=False,
             timeout=10,
@@ -69,8 +70,12 @@ class KeyTable:
         return text.replace("?", "%s") if self.is_postgres else text
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        """A cursor in one transaction: committed on success, rolled back on error."""
+    def transaction(self, write: bool = True) -> Iterator[Any]:
+        """A cursor in one transaction: committed on success, rolled back on error.
+
+        A read (`write=False`) does not take SQLite's write lock, so it never waits for a
+        writer of the same file, such as a read-model runner folding events in this process.
+        """
         with self._lock:
             if self._conn is None:
                 self._conn = self._connect()
@@ -80,7 +85,7 @@ class KeyTable:
                     with conn.transaction(), conn.cursor() as cur:
                         yield cur
                     return
-                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     yield conn.cursor()
                 except BaseException:

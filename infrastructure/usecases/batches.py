@@ -35,10 +35,31 @@ class LegacyEntry:
     context: dict[str, Any] | None
 
 
+MAX_REPORTED_ERRORS = 100
+
+
+def validated_restaurants(
+    restaurants: list[dict[str, Any]], labels: list[str] | None = None
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every restaurant checked; InvalidInput lists the errors of all of them (the first 100)."""
+    checked, errors = [], []
+    for index, restaurant in enumerate(restaurants):
+        try:
+            checked.append(validated_restaurant(restaurant, labels[index] if labels else index))
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    if errors:
+        more = len(errors) - MAX_REPORTED_ERRORS
+        shown = errors[:MAX_REPORTED_ERRORS] + ([f"... and {more} more"] if more > 0 else [])
+        raise InvalidInput("Invalid restaurants: nothing was created", shown)
+    return checked
+
+
 def validated_restaurant(
-    restaurant: dict[str, Any], index: int | None = None
+    restaurant: dict[str, Any], index: int | str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The restaurant's summary and execution_config, checked; InvalidInput names each field."""
+    """The restaurant's summary and execution_config, checked; InvalidInput names each field
+    (after `restaurants[index].`, or after `index` itself when it is a label such as a row)."""
     config = dict(restaurant.get("execution_config") or {})
     summary = {k: v for k, v in restaurant.items() if k != "execution_config"}
     prefix = "" if index is None else f"restaurants[{index}]."
@@ -53,11 +74,10 @@ def validated_restaurant(
         checked = Restaurant.model_validate(summary).model_dump(mode="json", exclude_none=True)
         config = ExecutionConfig.model_validate(config).model_dump(mode="json", exclude_unset=True)
     except ValidationError as exc:
-        errors = [
-            f"{'' if index is None else f'restaurants[{index}].'}"
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-            for e in exc.errors()
-        ]
+        where = (
+            "" if index is None else f"restaurants[{index}]." if isinstance(index, int) else index
+        )
+        errors = [f"{where}{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         raise InvalidInput("Invalid restaurant", errors) from None
     return checked, config
 
@@ -67,14 +87,21 @@ class BatchCommands(RegistrationStore):
 
     @traced_command("create_batch")
     def create_batch(
-        self, organisation_id: str, actor: str, name: str, restaurants: list[dict[str, Any]]
+        self,
+        organisation_id: str,
+        actor: str,
+        name: str,
+        restaurants: list[dict[str, Any]],
+        labels: list[str] | None = None,
     ) -> tuple[RegistrationBatch, list[RegistrationJob], Saved]:
-        """A batch with one pending job per restaurant, stored in one transaction."""
+        """A batch with one pending job per restaurant, stored in one transaction (10,000
+        jobs save in a few seconds, so a batch is never left half-created); errors name each
+        restaurant by index, or by its label (an upload's row)."""
         if not name.strip():
             raise InvalidInput("A batch needs a name")
         if not restaurants:
             raise InvalidInput("A batch needs at least one restaurant")
-        checked = [validated_restaurant(r, i) for i, r in enumerate(restaurants)]
+        checked = validated_restaurants(restaurants, labels)
         batch_id = RegistrationBatch.create_id()
         jobs = [
             RegistrationJob.register(batch_id, organisation_id, summary, config, actor)
@@ -118,7 +145,8 @@ class BatchCommands(RegistrationStore):
             job.start_step6(actor)
         batch.request_start([j.id for j in fresh], actor)
         saved = self.store(batch, *fresh)
-        already = [str(j.id) for j in jobs if j not in fresh]
+        fresh_ids = {j.id for j in fresh}
+        already = [str(j.id) for j in jobs if j.id not in fresh_ids]
         return StartOutcome([str(j.id) for j in fresh], already, saved.position)
 
     @traced_command("import_legacy")

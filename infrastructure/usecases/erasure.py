@@ -26,7 +26,7 @@ def erasure_plan(
     """How many live data keys, jobs and batches the organisation has."""
     if not organisation_id.strip():
         raise InvalidInput("An organisation id is needed")
-    with app.key_table.transaction() as cur:
+    with app.key_table.transaction(write=False) as cur:
         rows = app.key_table.rows(cur, org_owner(organisation_id))
     if not rows and not jobs and not batches:
         raise NotFound(

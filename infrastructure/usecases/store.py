@@ -29,7 +29,6 @@ from infrastructure.oplog import log_stored
 from infrastructure.persistence import APPLICATION_NAME, library_env, passphrase, schema_lock
 from infrastructure.settings import Settings
 from infrastructure.storage_retry import StorageRetry
-from infrastructure.usecases.group_commit import GroupCommit
 from infrastructure.usecases.snapshots import (
     SNAPSHOT_EVERY,
     SNAPSHOT_TRANSCODINGS,
@@ -83,7 +82,6 @@ class RegistrationStore(Application[UUID]):
         self.sealing.keyring = self.keyring
         self.sealing.resolve_org = self._organisation_in_log
         self.storage_retry = StorageRetry(STORAGE_WRITE_POLICY, sleep=sleep, log=log)
-        self.group_commit = GroupCommit(self._write)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -148,7 +146,7 @@ class RegistrationStore(Application[UUID]):
         if not events:
             version = aggregates[0].version if aggregates else 0
             return Saved(version, self.recorder.max_notification_id() or 0)
-        recordings = self.group_commit.save(events)
+        recordings = self._write(events)
         if isinstance(recordings, list) and recordings:
             position = max(r.notification.id for r in recordings)
         else:

@@ -78,6 +78,7 @@ def document_of(job: RegistrationJob) -> dict[str, Any]:
     context = job.context
     return {
         "current_phase": job.current_phase_of(phases),
+        "registration_api": job.registration_api,
         "phases": {
             phase: {
                 "status": phases[phase],

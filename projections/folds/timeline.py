@@ -40,7 +40,10 @@ def _phase_reopened(data: dict[str, Any]) -> str:
 DESCRIPTIONS: dict[str, _Describe] = {
     "JobCreated": lambda d: f"Job created for {d['restaurant'].get('name', 'a restaurant')}",
     "Step6Started": lambda d: "Step 6 started",
-    "Claimed": lambda d: f"Claimed by worker {d['worker_id']}",
+    "Claimed": lambda d: (
+        f"Claimed by worker {d['worker_id']}"
+        + (f", calling {d['registration_api']}" if d.get("registration_api") else "")
+    ),
     "PhaseStarted": lambda d: f"{d['phase']} started",
     "PhaseCompleted": lambda d: f"{d['phase']} settled as {d['status']}",
     "PhaseReopened": _phase_reopened,

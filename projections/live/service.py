@@ -10,6 +10,7 @@ from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from projections.catalogue import build_views
 from projections.database import Database
+from projections.job_pages import JobPageQueries
 from projections.live.listener import LogListener
 from projections.live.runner import ViewRunner
 from projections.live.supervisor import Supervisor
@@ -21,7 +22,7 @@ POSTGRES_POLL = 1.0
 HERE_RECHECK = 0.1  # a runner that stops notifies nobody: look again this often
 
 
-class ReadModelService(ViewQueries):
+class ReadModelService(ViewQueries, JobPageQueries):
     """Keeps every view up to date from the log and answers queries, read-your-writes."""
 
     def __init__(

@@ -18,7 +18,10 @@ DEADLINE = 30.0
 
 @pytest.fixture
 async def engine_client(aiohttp_client: MakeClient, api_settings: Settings) -> Client:
-    return await aiohttp_client(build_app(api_settings.model_copy(update={"role": "all"})))
+    update: dict[str, Any] = {"role": "all"}
+    if api_settings.is_postgres:
+        update["registration_api_url"] = "simulator"
+    return await aiohttp_client(build_app(api_settings.model_copy(update=update)))
 
 
 @pytest.fixture
@@ -52,7 +55,9 @@ async def test_runs_a_batch_to_completion(caller: Caller) -> None:
     status, _ = await caller.post(f"{BASE}/{batch['id']}/step-6/start")
     assert status == 202
     for job in batch["jobs"]:
-        assert (await settled_job(caller, job["id"]))["status"] == "completed"
+        settled = await settled_job(caller, job["id"])
+        assert settled["status"] == "completed"
+        assert settled["steps"][0]["sub_step_progress"]["registration_api"] == "simulator"
     _, progress = await caller.get(f"{BASE}/{batch['id']}/progress")
     assert (progress["status"], progress["completed"], progress["percent"]) == ("completed", 2, 100)
 

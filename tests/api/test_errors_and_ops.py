@@ -33,12 +33,17 @@ class TestErrorStatuses:
             assert "GET" in response.headers["Allow"]
             assert (await response.json())["success"] is False
 
-    async def test_body_over_the_limit_is_413(self, org_a: Caller) -> None:
-        huge = json.dumps({"name": "x", "restaurants": [restaurant(notes="x" * 1_100_000)]})
+    async def test_body_over_the_limit_is_413_naming_limit_and_setting(self, org_a: Caller) -> None:
+        huge = json.dumps({"job_ids": ["x" * 1_100_000]})
         status, body = await org_a.post(
-            BASE, data=io.BytesIO(huge.encode()), headers={"Content-Type": "application/json"}
+            f"{BASE}/{uuid.uuid4()}/step-6/start",
+            data=io.BytesIO(huge.encode()),
+            headers={"Content-Type": "application/json"},
         )
-        assert (status, body["message"]) == (413, "Request body too large")
+        assert status == 413
+        assert body["message"] == (
+            "Request body too large: the limit is 1,048,576 bytes (set by REGFLOW_MAX_BODY_BYTES)"
+        )
 
     async def test_a_json_array_body_is_422(self, org_a: Caller) -> None:
         status, body = await org_a.post(BASE, json=[1, 2])

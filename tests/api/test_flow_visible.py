@@ -16,7 +16,9 @@ from tests.api.test_engine_flows import settled_job, simulator
 
 @pytest.fixture
 async def capped_client(aiohttp_client: MakeClient, api_settings: Settings) -> Client:
-    capped = api_settings.model_copy(update={"role": "all", "api_max_in_flight": 1})
+    capped = api_settings.model_copy(
+        update={"role": "all", "api_max_in_flight": 1, "registration_api_url": "simulator"}
+    )
     return await aiohttp_client(build_app(capped))
 
 

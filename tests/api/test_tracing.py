@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -17,27 +15,20 @@ from api.runtime import build_app
 from api.services import SERVICES
 from domain.plan import PLAN
 from infrastructure import tracing
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, reveal
 from tests.api.conftest import BASE, PASSWORD, Caller, Client, MakeClient, restaurant
 from tests.api.test_engine_flows import settled_job, simulator
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.install(provider)
-    yield exporter
-    tracing.uninstall()
 
 
 @pytest.fixture
 async def traced(
     spans: InMemorySpanExporter, aiohttp_client: MakeClient, api_settings: Settings
 ) -> Caller:
-    client = await aiohttp_client(build_app(api_settings.model_copy(update={"role": "all"})))
-    org, key = (api_settings.api_keys or "").split(",")[0].split(":", 1)
+    update: dict[str, Any] = {"role": "all"}
+    if api_settings.is_postgres:
+        update["registration_api_url"] = "simulator"
+    client = await aiohttp_client(build_app(api_settings.model_copy(update=update)))
+    org, key = (reveal(api_settings.api_keys) or "").split(",")[0].split(":", 1)
     return Caller(client, org, key)
 
 

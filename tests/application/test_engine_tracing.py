@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from infrastructure import tracing
@@ -20,16 +17,6 @@ from tests.application.engine_kit import running_engine, simulator, start_batch
 from tests.kit import restaurants
 
 BEFORE = ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.install(provider)
-    yield exporter
-    tracing.uninstall()
 
 
 def crashed_mid_call(app: Registrations, key: str) -> str:

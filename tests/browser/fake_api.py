@@ -146,6 +146,9 @@ class FakeApi:
         url = urlsplit(request.url)
         body = json.loads(request.post_data) if request.post_data else None
         self.sent.append((request.method, url.path, body))
+        if url.path.endswith("/stream") and parse_qs(url.query).get("stream_token") == ["t"]:
+            event = f"retry: 60000\nevent: progress\ndata: {json.dumps(BATCH)}\n\n"
+            return route.fulfill(status=200, content_type="text/event-stream", body=event)
         if request.headers.get("authorization") != f"Bearer {TOKEN}":
             return self._answer(route, 401, {"success": False, "message": "Invalid token"})
         status, answer = self._dispatch(
@@ -174,6 +177,12 @@ class FakeApi:
         answers: dict[tuple[str, str], dict[str, Any]] = {
             ("GET", ""): {"batches": [BATCH], "limit": 50, "offset": 0},
             ("GET", f"/{BATCH_ID}"): {"batch": BATCH | {"jobs": JOBS}},
+            ("GET", f"/{BATCH_ID}/jobs"): self._page(query),
+            ("POST", f"/{BATCH_ID}/stream-token"): {
+                "token": "t",
+                "expires_in": 60,
+                "url": f"/api/registration-batches/{BATCH_ID}/stream?stream_token=t",
+            },
             ("GET", f"/jobs/{JOB_ID}"): {"job": self._job()},
             ("GET", f"/jobs/{JOB_ID}/events"): self._events(query),
             ("GET", f"/jobs/{JOB_ID}/state"): {
@@ -194,6 +203,22 @@ class FakeApi:
         if found is None:
             return 404, {"success": False, "message": f"No route {method} {path}"}
         return 200, {"success": True, **found}
+
+    @staticmethod
+    def _page(query: dict[str, list[str]]) -> dict[str, Any]:
+        """The jobs page: the status filter (`blocked`: jobs with blocked sub-steps) and search."""
+        status, q = query.get("status", [""])[0], query.get("q", [""])[0].lower()
+        jobs = [
+            j
+            for j in JOBS
+            if (
+                not status
+                or j["status"] == status
+                or (status == "blocked" and j["counts"]["blocked"])
+            )
+            and q in str(j["name"]).lower()
+        ]
+        return {"jobs": jobs, "next_after": None, "limit": 100, "total": len(jobs)}
 
     def _job(self) -> dict[str, Any]:
         progress = sub_step_progress()

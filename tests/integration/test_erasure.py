@@ -53,7 +53,15 @@ def sensitive_job(app: Registrations, org: str) -> tuple[str, dict[str, str]]:
     typed = {"codeInjectionId": f"ci-{tag}", "session_cookie": values["pin"] + "-c"}
     app.edit(org, job.id, [("codeGeneration", "completed", typed)], "user:u-1", "by hand")
     values["cookie"] = values["pin"] + "-c"
+    app.take_snapshot(job.id)  # a long job's snapshot holds its config and results too
     return str(job.id), values
+
+
+def stored_snapshot_text(app: Registrations, job_id: str) -> str:
+    """The job's snapshots as the store decrypts them, before the fields are unsealed."""
+    assert app.snapshots is not None and app.mapper.cipher is not None
+    rows = app.snapshots.recorder.select_events(uuid.UUID(job_id))
+    return "".join(app.mapper.cipher.decrypt(row.state).decode() for row in rows)
 
 
 def table_texts(settings: Settings) -> str:
@@ -99,6 +107,9 @@ class TestEraseOrganisation:
         assert gone_values["email"] in shown and gone_values["person"] in shown
         assert gone_values["password"] not in shown and gone_values["result_key"] not in shown
         kept_before = views_of(settings, kept_job)
+        snapshot = stored_snapshot_text(app, gone_job)
+        assert "cloudwaitressAccount" in snapshot
+        assert not [v for v in gone_values.values() if v in snapshot]
 
         preview = cli("erase-organisation", gone)
         assert preview.code == 0 and "would erase" in preview.out
@@ -118,12 +129,17 @@ class TestEraseOrganisation:
     ) -> None:
         fresh = Registrations(settings)
         try:
-            gone = fresh.job(gone_job)
+            gone = fresh.job(gone_job)  # loaded from its snapshot
             assert gone.execution_config["account"]["email"] == ERASED
+            assert gone.sub_steps["cloudwaitressAccount"].result["email"] == ERASED
             assert gone.execution_config["menu"]["toppings"] == ["cheese"]
             assert gone.sub_steps["cloudwaitressAccount"].status == "completed"
             kept = fresh.job(kept_job)
             assert kept.execution_config["account"]["password"] == kept_values["password"]
+            assert (
+                kept.sub_steps["cloudwaitressAccount"].result["email"]
+                == (kept_values["result_email"])
+            )
         finally:
             fresh.close()
         views = views_of(settings, gone_job)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +26,19 @@ from infrastructure.executors.simulator.faults import (
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+class BoundedAnswers(OrderedDict[str, Answer]):
+    """Answers by idempotency key, the oldest forgotten beyond `limit` keys."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: str, value: Answer) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.limit:
+            self.popitem(last=False)
+
+
 class Simulator:
     """The simulated API's state: faults, latency, answers stored by key, calls received."""
 
@@ -36,8 +50,9 @@ class Simulator:
         self.in_flight = 0
         self.peak_in_flight = 0
         self._serving = 0
-        self.answers: dict[str, Answer] = {}
-        self.calls: list[CallRecord] = []
+        # Bounded: a long-running embedded simulator keeps the latest calls and answers only.
+        self.answers: BoundedAnswers = BoundedAnswers(config.keep_answers)
+        self.calls: deque[CallRecord] = deque(maxlen=config.keep_calls)
         self.stopping = asyncio.Event()
         self._in_flight: dict[str, asyncio.Event] = {}
 

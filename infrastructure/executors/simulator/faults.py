@@ -74,6 +74,8 @@ class SimulatorConfig(FaultSettings):
     """How the simulated registration API behaves; loadable from a JSON file."""
 
     service_key: str | None = None
+    keep_calls: int = Field(default=20_000, ge=1)
+    keep_answers: int = Field(default=200_000, ge=1)
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> SimulatorConfig:

@@ -56,6 +56,7 @@ export function jobView(outlet, { id }) {
   const title = h("h1", {}, "Job");
   const status = h("span", { class: "head-status" });
   const version = h("span", { class: "muted version" });
+  const apiTarget = h("span", { class: "muted registration-api", "data-testid": "registration-api" });
   const crumbs = h("div", {}, breadcrumbs(["Batches", "/"], ["Job", null]));
   const problem = h("div");
   const actionProblems = h("div", { class: "form-errors", role: "alert" });
@@ -74,7 +75,7 @@ export function jobView(outlet, { id }) {
   const summary = h("p", { class: "graph-summary", "aria-live": "polite" });
 
   outlet.append(crumbs,
-    h("div", { class: "page-head" }, h("div", {}, h("div", { class: "title-line" }, title, status, version), jobIdLine(id)),
+    h("div", { class: "page-head" }, h("div", {}, h("div", { class: "title-line" }, title, status, version, apiTarget), jobIdLine(id)),
       h("div", { class: "actions" }, retryNow, cancel, resume)),
     problem, actionProblems,
     h("section", { class: "card", "aria-labelledby": "graph-title" },
@@ -114,6 +115,8 @@ export function jobView(outlet, { id }) {
     status.replaceChildren(statusBadge(job.status),
       edited ? h("span", { class: "status-note muted" }, " since edited: no sub-step is failed now; resume to run it") : null);
     version.textContent = job.version !== undefined ? `version ${job.version}` : "";
+    const target = progress?.registration_api;
+    apiTarget.textContent = target ? `calls: ${target === "simulator" ? "simulator (no real registration)" : target}` : "";
     graph.update(steps, phaseStatuses(progress, steps, job.status));
     context.update(progress?.context || job.context || {});
     const tally = (s) => Object.values(steps).filter((x) => x.status === s).length;

@@ -1,0 +1,67 @@
+"""Cheap repeated reads: weak ETags with 304 Not Modified, and gzip for JSON answers."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from aiohttp import web
+
+from api.routing import Handler
+
+GZIP_FROM_BYTES = 1024
+# A new release may present the same versions differently: its tags differ.
+try:
+    RELEASE = version("regflow")
+except PackageNotFoundError:
+    RELEASE = "0"
+
+
+def etag(kind: str, token: object) -> str:
+    """A weak tag (gzip changes the bytes, not the meaning) of one representation."""
+    return f'W/"{kind}-{token}-{RELEASE}"'
+
+
+def _matches(request: web.Request, tag: str) -> bool:
+    header = request.headers.get("If-None-Match", "")
+    if header.strip() == "*":
+        return True
+    wanted = tag.removeprefix("W/")
+    return any(t.strip().removeprefix("W/") == wanted for t in header.split(","))
+
+
+def not_modified(request: web.Request, tag: str) -> web.Response | None:
+    """A 304 when the client already holds `tag`; None when it needs the answer."""
+    if not _matches(request, tag):
+        return None
+    return web.Response(status=304, headers={"ETag": tag, "Cache-Control": "no-cache"})
+
+
+def tagged(response: web.Response, tag: str) -> web.Response:
+    """The answer, carrying its tag; clients must revalidate before reusing it."""
+    response.headers["ETag"] = tag
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def accepts_gzip(request: web.Request) -> bool:
+    """True when Accept-Encoding lists gzip (or *) without q=0."""
+    for item in request.headers.get("Accept-Encoding", "").lower().split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+@web.middleware
+async def gzip_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Compress JSON answers of a useful size when the client accepts gzip."""
+    response = await handler(request)
+    if (
+        isinstance(response, web.Response)
+        and response.content_type == "application/json"
+        and isinstance(response.body, bytes)
+    ):
+        response.headers["Vary"] = "Accept-Encoding"
+        if len(response.body) >= GZIP_FROM_BYTES and accepts_gzip(request):
+            response.enable_compression(web.ContentCoding.gzip)
+    return response

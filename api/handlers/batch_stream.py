@@ -1,0 +1,53 @@
+"""A batch's progress as Server-Sent Events, and the short-lived tickets that open it."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from api.auth import caller_of
+from api.presenters import ok
+from api.progress_hub import HUB, Counters, counters_of
+from api.services import services_of
+from api.stream_tokens import QUERY_NAME, TICKET_SECONDS, TICKETS
+
+KEEPALIVE_SECONDS = 15.0
+EVENT_STREAM = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
+
+
+async def stream_ticket(request: web.Request) -> web.Response:
+    """POST /{batchId}/stream-token: a ticket for this batch's stream, valid for a minute."""
+    caller, services = caller_of(request), services_of(request)
+    await services.batch_view(caller.organisation_id, request.match_info["batchId"])
+    path = request.path.rstrip("/").removesuffix("-token")
+    ticket = request.app[TICKETS].issue(caller, path)
+    return ok(token=ticket, expires_in=TICKET_SECONDS, url=f"{path}?{QUERY_NAME}={ticket}")
+
+
+def _event(counters: Counters) -> bytes:
+    return f"event: progress\ndata: {json.dumps(counters)}\n\n".encode()
+
+
+async def stream_batch(request: web.Request) -> web.StreamResponse:
+    """GET /{batchId}/stream: the counters now, then each time they change."""
+    caller, services = caller_of(request), services_of(request)
+    summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
+    current = counters_of(summary)
+    response = web.StreamResponse(headers=EVENT_STREAM)
+    await response.prepare(request)
+    try:
+        await response.write(b"retry: 2000\n\n" + _event(current))
+        async with request.app[HUB].subscribe(summary["id"], current) as subscription:
+            while not subscription.closed:
+                counters = await subscription.next(KEEPALIVE_SECONDS)
+                if subscription.closed:
+                    break
+                await response.write(_event(counters) if counters else b": keep-alive\n\n")
+    except ConnectionResetError:
+        pass
+    return response

@@ -1,0 +1,53 @@
+"""Query shapes and answers of batch creation options and of a batch's paged job reads."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from api.schemas import Answer, Query
+
+JobStatusFilter = Literal["pending", "in_progress", "completed", "failed", "cancelled", "blocked"]
+
+
+class CreateOptions(Query):
+    """?brief&name of POST /: `brief` answers without the jobs; `name` names an uploaded batch."""
+
+    brief: bool = False
+    name: str | None = Field(default=None, max_length=300)
+
+
+class BatchQuery(Query):
+    """?brief of GET /{batchId}: the summary without its jobs (read them by page)."""
+
+    brief: bool = False
+
+
+class JobsQuery(Query):
+    """?limit&after&status&q of GET /{batchId}/jobs: a page after a cursor, filtered by job
+    status (or `blocked`: jobs with a sub-step blocked by a failed dependency)."""
+
+    limit: int = Field(default=100, ge=1, le=1000)
+    after: str | None = Field(default=None, max_length=500)
+    status: JobStatusFilter | None = None
+    q: str | None = Field(default=None, max_length=300)
+
+
+class JobsPageAnswer(Answer):
+    jobs: list[dict[str, Any]]
+    next_after: str | None
+    limit: int
+    total: int
+
+
+class StreamQuery(Query):
+    """?stream_token of GET /{batchId}/stream: a ticket, for clients that cannot send headers."""
+
+    stream_token: str | None = Field(default=None, max_length=2000)
+
+
+class StreamTicketAnswer(Answer):
+    token: str
+    expires_in: int
+    url: str

@@ -1,0 +1,179 @@
+"""Restaurants uploaded as CSV or JSON lines, the way operators export them from spreadsheets.
+
+CSV: a header row, then one restaurant per row. `name` and `external_id` are the restaurant;
+`execution_config` may hold the whole config as JSON; any column with a dot is a path into the
+config (`account.email`, `payment.enabled`, or the same with an `execution_config.` prefix) and
+wins over the JSON column; other columns are kept on the restaurant. Empty cells are left out;
+a cell that starts with `[` or `{` is read as JSON (`skip` = `["menuImport"]`). Comma,
+semicolon and tab separators and a UTF-8 byte-order mark (as Excel writes them) are accepted.
+JSON lines: one restaurant object per line, blank lines ignored.
+Rows are named as a spreadsheet numbers them (the header is row 1; a JSON line by its line).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from api.parsing import decoded_body, nul_paths
+from api.schemas import MAX_ITEMS, CreateBatch
+from domain.exceptions import InvalidInput
+
+CSV_TYPES = frozenset({"text/csv", "application/csv"})
+NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/json-lines"})
+UPLOAD_TYPES = CSV_TYPES | NDJSON_TYPES
+CONFIG = "execution_config"
+SEPARATORS = ",;\t"
+MAX_ERRORS = 100
+BATCH_SETTING = "REGFLOW_MAX_BATCH_BYTES"
+
+Rows = tuple[list[dict[str, Any]], list[str]]
+
+
+def _decoded(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            "The upload is not UTF-8 text", [f"byte {exc.start}: not UTF-8"]
+        ) from None
+
+
+def _cell(text: str) -> Any:
+    stripped = text.strip()
+    if stripped[:1] in ("[", "{"):
+        try:
+            return json.loads(stripped)
+        except ValueError:
+            return stripped
+    return stripped
+
+
+def _place(config: dict[str, Any], path: list[str], value: Any) -> str | None:
+    """Put `value` at `path` inside `config`; a message when the path runs into a value."""
+    node = config
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            return f"{'.'.join(path)}: {part} is not a section"
+    node[path[-1]] = value
+    return None
+
+
+def _restaurant(header: list[str], cells: list[str]) -> tuple[dict[str, Any], list[str]]:
+    restaurant: dict[str, Any] = {}
+    config: dict[str, Any] = {}
+    errors: list[str] = []
+    for column, text in zip(header, cells, strict=False):
+        if not text.strip():
+            continue
+        if column == CONFIG:
+            value = _cell(text)
+            if not isinstance(value, dict):
+                errors.append(f"{CONFIG}: not a JSON object")
+            else:
+                config = value | config
+        elif "." in column:
+            path = column.removeprefix(CONFIG + ".").split(".")
+            if problem := _place(config, path, _cell(text)):
+                errors.append(problem)
+        else:
+            restaurant[column] = text.strip()
+    return restaurant | ({CONFIG: config} if config else {}), errors
+
+
+def _header(reader: Any) -> list[str]:
+    header = [c.strip() for c in next(reader, [])]
+    if "name" not in header:
+        raise InvalidInput("The CSV needs a header row with a `name` column", ["row 1: no name"])
+    duplicates = sorted({c for c in header if header.count(c) > 1})
+    if duplicates or "" in header:
+        named = ", ".join(duplicates) or "an empty column name"
+        raise InvalidInput("The CSV header names a column twice or not at all", [f"row 1: {named}"])
+    return header
+
+
+def from_csv(raw: bytes) -> Rows:
+    """The restaurants of a CSV upload, each with its row label; InvalidInput lists bad rows."""
+    text = _decoded(raw)
+    first = text.split("\n", 1)[0]
+    delimiter = max(SEPARATORS, key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    restaurants: list[dict[str, Any]] = []
+    labels: list[str] = []
+    errors: list[str] = []
+    try:
+        header = _header(reader)
+        for row, cells in enumerate(reader, start=2):
+            label = f"row {row}: "
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > len(header):
+                errors.append(f"{label}{len(cells)} cells but {len(header)} columns")
+                continue
+            restaurant, problems = _restaurant(header, cells)
+            errors.extend(label + p for p in problems)
+            restaurants.append(restaurant)
+            labels.append(label)
+    except csv.Error as exc:
+        errors.append(f"row {reader.line_num}: {exc}")
+    _refuse(errors)
+    return restaurants, labels
+
+
+def from_ndjson(raw: bytes) -> Rows:
+    """The restaurants of a JSON-lines upload, each labelled by its line."""
+    restaurants: list[dict[str, Any]] = []
+    labels: list[str] = []
+    errors: list[str] = []
+    for number, line in enumerate(_decoded(raw).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except (ValueError, RecursionError):
+            errors.append(f"line {number}: not valid JSON")
+            continue
+        if not isinstance(item, dict):
+            errors.append(f"line {number}: not a JSON object")
+            continue
+        restaurants.append(item)
+        labels.append(f"line {number}: ")
+    _refuse(errors)
+    return restaurants, labels
+
+
+def _refuse(errors: list[str]) -> None:
+    if errors:
+        more = len(errors) - MAX_ERRORS
+        shown = errors[:MAX_ERRORS] + ([f"... and {more} more"] if more > 0 else [])
+        raise InvalidInput("The upload has rows that cannot be read: nothing was created", shown)
+
+
+def restaurants_of(content_type: str, raw: bytes) -> Rows:
+    """The restaurants of an upload of `content_type` (one of UPLOAD_TYPES)."""
+    return from_csv(raw) if content_type in CSV_TYPES else from_ndjson(raw)
+
+
+def batch_input(
+    content_type: str, raw: bytes, name: str | None
+) -> tuple[str, list[dict[str, Any]], list[str] | None]:
+    """The name, restaurants and row labels of a batch to create: a JSON body, or an upload
+    (CSV or JSON lines, named by `?name=`). Blocking work: run it off the event loop."""
+    if content_type not in UPLOAD_TYPES:
+        data = decoded_body(raw, CreateBatch)
+        return data.name, [r.model_dump(exclude_none=True) for r in data.restaurants], None
+    if not (name or "").strip():
+        raise InvalidInput("An uploaded batch needs a name", ["name: pass ?name=<batch name>"])
+    restaurants, labels = restaurants_of(content_type, raw)
+    if not restaurants:
+        raise InvalidInput("A batch needs at least one restaurant", ["the upload has no rows"])
+    if len(restaurants) > MAX_ITEMS:
+        raise InvalidInput(
+            "Too many restaurants", [f"{len(restaurants)} rows; a batch takes at most {MAX_ITEMS}"]
+        )
+    if nul := nul_paths(restaurants, "rows"):
+        raise InvalidInput("Text must not contain NUL characters", [f"{p}: NUL" for p in nul[:10]])
+    return str(name).strip(), restaurants, labels

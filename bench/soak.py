@@ -1,0 +1,214 @@
+"""Soak: ten batches of 1,000 jobs through one `regflow serve` process, and what console tabs
+cost it.
+
+One server (role `all`, PostgreSQL, the embedded simulator asked for explicitly). Prints and
+saves under bench/results/: RSS after each batch; then, while a batch of 1,000 runs, the
+server's CPU and the p99 of a probe's other requests with 0, 10 and 100 simulated tabs,
+polling as the console did before (full `GET /{batchId}` every 1.5 s) and streaming as it does
+now (one SSE stream per tab, a 100-row page read at most once a second when counters change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.api import free_port, wait_ready
+from bench.scratch import scratch_postgres
+
+KEY = f"soak-{uuid.uuid4().hex}"
+HEADERS = {"Authorization": f"Bearer {KEY}"}
+BASE = "/api/registration-batches"
+RESULTS = Path(__file__).parent / "results"
+SETTLED = ("completed", "partially_completed", "failed")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+async def new_batch(session: aiohttp.ClientSession, url: str, size: int) -> tuple[str, str]:
+    restaurants = [{"name": f"Soak {i}", "execution_config": {}} for i in range(size)]
+    body = {"name": f"soak {uuid.uuid4().hex[:6]}", "restaurants": restaurants}
+    async with session.post(f"{url}{BASE}?brief=1", json=body, headers=HEADERS) as r:
+        batch_id = (await r.json())["batch"]["id"]
+    async with session.get(f"{url}{BASE}/{batch_id}/jobs?limit=1", headers=HEADERS) as r:
+        job_id = (await r.json())["jobs"][0]["id"]
+    async with session.post(f"{url}{BASE}/{batch_id}/step-6/start", headers=HEADERS) as r:
+        assert r.status == 202, await r.text()
+    return batch_id, job_id
+
+
+async def settled(session: aiohttp.ClientSession, url: str, batch_id: str) -> str:
+    while True:
+        async with session.get(f"{url}{BASE}/{batch_id}?brief=1", headers=HEADERS) as r:
+            status = str((await r.json())["batch"]["status"])
+        if status in SETTLED:
+            return status
+        await asyncio.sleep(1.0)
+
+
+async def polling_tab(
+    session: aiohttp.ClientSession, url: str, batch_id: str, until: float
+) -> None:
+    while time.monotonic() < until:
+        async with session.get(f"{url}{BASE}/{batch_id}", headers=HEADERS) as r:
+            await r.read()
+        await asyncio.sleep(1.5)
+
+
+async def streaming_tab(
+    session: aiohttp.ClientSession, url: str, batch_id: str, until: float
+) -> None:
+    async with session.post(f"{url}{BASE}/{batch_id}/stream-token", headers=HEADERS) as r:
+        ticket = (await r.json())["url"]
+    last_page = 0.0
+    async with session.get(f"{url}{ticket}", timeout=aiohttp.ClientTimeout(total=None)) as stream:
+        while time.monotonic() < until:
+            try:
+                line = await asyncio.wait_for(stream.content.readline(), until - time.monotonic())
+            except TimeoutError:
+                return
+            if line.startswith(b"data:") and time.monotonic() - last_page >= 1.0:
+                last_page = time.monotonic()
+                async with session.get(
+                    f"{url}{BASE}/{batch_id}/jobs?limit=100", headers=HEADERS
+                ) as r:
+                    await r.read()
+
+
+async def probe(session: aiohttp.ClientSession, url: str, job_id: str, until: float) -> list[float]:
+    latencies = []
+    while time.monotonic() < until:
+        started = time.perf_counter()
+        async with session.get(f"{url}{BASE}/jobs/{job_id}", headers=HEADERS) as r:
+            await r.read()
+        latencies.append(time.perf_counter() - started)
+        await asyncio.sleep(0.2)
+    return latencies
+
+
+async def tabs_case(
+    url: str, pid: int, mode: str, tabs: int, seconds: float, size: int
+) -> dict[str, Any]:
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        batch_id, job_id = await new_batch(session, url, size)
+        until = time.monotonic() + seconds
+        tab = polling_tab if mode == "polling" else streaming_tab
+        cpu, wall = cpu_seconds(pid), time.monotonic()
+        results = await asyncio.gather(
+            probe(session, url, job_id, until),
+            *(tab(session, url, batch_id, until) for _ in range(tabs)),
+        )
+        cpu, wall = cpu_seconds(pid) - cpu, time.monotonic() - wall
+        await settled(session, url, batch_id)
+    latencies = results[0]
+    return {
+        "mode": mode,
+        "tabs": tabs,
+        "server_cpu_cores": round(cpu / wall, 3),
+        "probe_p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "probe_p99_ms": round(statistics.quantiles(latencies, n=100)[98] * 1000, 1),
+        "probe_requests": len(latencies),
+        "rss_mb": rss_mb(pid),
+    }
+
+
+async def soak(
+    url: str, pid: int, batches: int, size: int, seconds: float, with_tabs: bool = True
+) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session:
+        await wait_ready(session, url, time.monotonic() + 120)
+        memory = [{"after_batch": 0, "rss_mb": rss_mb(pid)}]
+        for number in range(1, batches + 1):
+            began = time.monotonic()
+            batch_id, _ = await new_batch(session, url, size)
+            status = await settled(session, url, batch_id)
+            row = {
+                "after_batch": number,
+                "rss_mb": rss_mb(pid),
+                "seconds": round(time.monotonic() - began, 1),
+                "status": status,
+            }
+            memory.append(row)
+            print(row, flush=True)
+    cases: list[dict[str, Any]] = []
+    for mode, tabs in (
+        ()
+        if not with_tabs
+        else (
+            ("idle", 0),
+            ("polling", 10),
+            ("polling", 100),
+            ("streaming", 10),
+            ("streaming", 100),
+        )
+    ):
+        case = await tabs_case(url, pid, mode, tabs, seconds, size)
+        cases.append(case)
+        print(case, flush=True)
+    return {"memory": memory, "tabs": cases}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=20.0, help="each tabs case's window")
+    parser.add_argument("--no-tabs", action="store_true", help="measure memory only")
+    args = parser.parse_args()
+    port = free_port()
+    with scratch_postgres("regflow_soak") as db_url, tempfile.TemporaryDirectory() as workdir:
+        env = os.environ | {
+            "REGFLOW_DATABASE_URL": db_url,
+            "REGFLOW_PORT": str(port),
+            "REGFLOW_API_KEYS": f"soak:{KEY}",
+            "REGFLOW_SECRET_KEY": "soak",
+            "REGFLOW_REGISTRATION_API_URL": "simulator",
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "api", "serve"],
+            env=env,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            figures = asyncio.run(
+                soak(url, server.pid, args.batches, args.size, args.seconds, not args.no_tabs)
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    figures["args"] = vars(args)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"soak-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+    out.write_text(json.dumps(figures, indent=2))
+    print(f"saved {out}")
+
+
+if __name__ == "__main__":
+    main()

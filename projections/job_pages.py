@@ -1,0 +1,114 @@
+"""A batch's jobs a page at a time (keyset cursor, status filter, name search), and the tags
+that say whether a batch's or a job's reads changed."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from domain.exceptions import InvalidInput
+from projections.database import Database
+from projections.queries import SUMMARY_COLUMNS, summary_of
+from projections.schema import Schema
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of a batch's jobs, the cursor after it (None at the end), and how many match."""
+
+    jobs: list[dict[str, Any]]
+    next_after: str | None
+    total: int
+
+
+def cursor_of(created_at: str, job_id: str) -> str:
+    """An opaque cursor after the job created at `created_at` with id `job_id`."""
+    return base64.urlsafe_b64encode(f"{created_at}|{job_id}".encode()).decode().rstrip("=")
+
+
+def position_of(cursor: str) -> tuple[str, str]:
+    """The (created_at, job_id) a cursor names; InvalidInput when it names none."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except ValueError:
+        text = ""
+    created_at, bar, job_id = text.partition("|")
+    if not bar or not created_at or not job_id:
+        raise InvalidInput("Invalid cursor", ["after: not a cursor this API gave out"])
+    return created_at, job_id
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern that finds `text` anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
+
+
+class JobPageQueries:
+    """Paged, filtered reads of a batch's jobs, and change tags of batches and jobs."""
+
+    db: Database
+    schema: Schema
+
+    def job_page(
+        self,
+        batch_id: str,
+        limit: int,
+        after: str | None = None,
+        status: str | None = None,
+        q: str | None = None,
+    ) -> JobPage:
+        """Jobs of a batch in creation order after the cursor, of one status, whose name or
+        external id contains `q` (case-insensitive)."""
+        where, params = self._filters(batch_id, status, q)
+        total = self.db.fetch(f"SELECT COUNT(*) AS n FROM {self.schema.jobs} WHERE {where}", params)
+        if after:
+            created_at, job_id = position_of(after)
+            where += " AND (created_at > ? OR (created_at = ? AND job_id > ?))"
+            params = (*params, created_at, created_at, job_id)
+        rows = self.db.fetch(
+            f"SELECT {SUMMARY_COLUMNS} FROM {self.schema.jobs} WHERE {where}"
+            " ORDER BY created_at, job_id LIMIT ?",
+            (*params, int(limit) + 1),
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = rows[-1] if rows and more else None
+        next_after = cursor_of(last["created_at"], last["job_id"]) if last else None
+        return JobPage([summary_of(r) for r in rows], next_after, int(total[0]["n"]))
+
+    def _blocked_count(self) -> str:
+        if self.db.is_postgres:
+            return "COALESCE((counts::jsonb ->> 'blocked')::int, 0)"
+        return "COALESCE(json_extract(counts, '$.blocked'), 0)"
+
+    def _filters(
+        self, batch_id: str, status: str | None, q: str | None
+    ) -> tuple[str, tuple[Any, ...]]:
+        where, params = "batch_id = ?", [str(batch_id)]
+        if status == "blocked":
+            where += f" AND {self._blocked_count()} > 0"
+        elif status:
+            where += " AND status = ?"
+            params.append(status)
+        if q and q.strip():
+            where += (
+                " AND (LOWER(COALESCE(name, '')) LIKE ? ESCAPE '\\'"
+                " OR LOWER(COALESCE(external_id, '')) LIKE ? ESCAPE '\\')"
+            )
+            params += [like_pattern(q.strip())] * 2
+        return where, tuple(params)
+
+    def batch_tag(self, batch_id: str) -> str:
+        """Changes whenever the batch or any of its jobs changes (versions only grow)."""
+        rows = self.db.fetch(
+            f"SELECT COUNT(*) AS n, COALESCE(SUM(version), 0) AS v FROM {self.schema.jobs}"
+            " WHERE batch_id = ?",
+            (str(batch_id),),
+        )
+        head = self.db.fetch(
+            f"SELECT version FROM {self.schema.batches} WHERE batch_id = ?", (str(batch_id),)
+        )
+        batch_version = head[0]["version"] if head else 0
+        return f"b{batch_version}.{rows[0]['n']}.{rows[0]['v']}"

@@ -1,0 +1,173 @@
+"""Reading big batches cheaply: paged, filtered, searched jobs; ETag/304; gzip."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+
+import pytest
+
+from tests.api.conftest import BASE, Caller, restaurant, run_job
+
+
+async def walk(caller: Caller, batch_id: str, limit: int, **filters: str) -> list[dict]:
+    """Every job the pages give, following cursors to the end."""
+    seen: list[dict] = []
+    after: str | None = None
+    for _ in range(1000):
+        params = {"limit": str(limit), **filters} | ({"after": after} if after else {})
+        status, body = await caller.get(f"{BASE}/{batch_id}/jobs", params=params)
+        assert status == 200, body
+        assert len(body["jobs"]) <= limit
+        seen += body["jobs"]
+        after = body["next_after"]
+        if after is None:
+            return seen
+    raise AssertionError("the cursor never ended")
+
+
+class TestPaging:
+    @pytest.mark.parametrize("limit", [1, 7, 25, 1000])
+    async def test_pages_give_every_job_once_in_creation_order(
+        self, org_a: Caller, limit: int
+    ) -> None:
+        batch = await org_a.new_batch(*[restaurant(f"R {i}") for i in range(25)])
+        jobs = await walk(org_a, batch["id"], limit)
+        assert [j["id"] for j in jobs] == [j["id"] for j in batch["jobs"]]
+
+    async def test_status_filter_and_total(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch(*[restaurant(f"R {i}") for i in range(6)])
+        done = [j["id"] for j in batch["jobs"][:2]]
+        status, _ = await org_a.post(f"{BASE}/{batch['id']}/step-6/start", json={"job_ids": done})
+        assert status == 202
+        for job_id in done:
+            run_job(org_a.client, job_id)
+        jobs = await walk(org_a, batch["id"], 1, status="completed")
+        assert sorted(j["id"] for j in jobs) == sorted(done)
+        _, body = await org_a.get(f"{BASE}/{batch['id']}/jobs", params={"status": "pending"})
+        assert body["total"] == 4
+
+    async def test_search_is_case_blind_and_takes_wildcards_literally(self, org_a: Caller) -> None:
+        names = ["100% Pure", "a_b Diner", "axb Diner", "Café Ünïcode", "Plain"]
+        batch = await org_a.new_batch(*[restaurant(n) for n in names])
+
+        async def found(q: str) -> list[str]:
+            return [j["name"] for j in await walk(org_a, batch["id"], 2, q=q)]
+
+        assert await found("%") == ["100% Pure"]
+        assert await found("_") == ["a_b Diner"]
+        assert await found("DINER") == ["a_b Diner", "axb Diner"]
+        assert await found("café") == ["Café Ünïcode"]
+
+    async def test_search_finds_external_ids(self, org_a: Caller) -> None:
+        wanted = restaurant("Somewhere")
+        batch = await org_a.new_batch(restaurant("Elsewhere"), wanted)
+        jobs = await walk(org_a, batch["id"], 10, q=wanted["external_id"])
+        assert [j["name"] for j in jobs] == ["Somewhere"]
+
+    @pytest.mark.parametrize("after", ["nonsense", "%%%", "bm8tYmFy", "fA", "\u00e9|x"])
+    async def test_a_cursor_we_did_not_give_is_refused(self, org_a: Caller, after: str) -> None:
+        batch = await org_a.new_batch()
+        status, body = await org_a.get(f"{BASE}/{batch['id']}/jobs", params={"after": after})
+        assert (status, body["errors"]) == (422, ["after: not a cursor this API gave out"])
+
+    async def test_bad_limit_and_status_are_400(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch()
+        for params in ({"limit": "0"}, {"limit": "x"}, {"status": "blocked!"}):
+            status, _ = await org_a.get(f"{BASE}/{batch['id']}/jobs", params=params)
+            assert status == 400
+
+    async def test_another_organisation_sees_nothing(self, org_a: Caller, org_b: Caller) -> None:
+        batch = await org_a.new_batch()
+        status, _ = await org_b.get(f"{BASE}/{batch['id']}/jobs")
+        assert status == 404
+        status, _ = await org_a.get(f"{BASE}/{uuid.uuid4()}/jobs")
+        assert status == 404
+
+
+class TestConditionalReads:
+    @pytest.mark.parametrize("suffix", ["", "/progress"])
+    async def test_batch_reads_answer_304_until_a_job_changes(
+        self, org_a: Caller, suffix: str
+    ) -> None:
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"))
+        path = f"{BASE}/{batch['id']}{suffix}"
+        tag = await self._tag(org_a, path)
+        assert await self._status(org_a, path, tag) == 304
+        await org_a.post(f"{BASE}/{batch['id']}/step-6/start")
+        run_job(org_a.client, batch["jobs"][1]["id"])
+        assert await self._status(org_a, path, tag) == 200
+        assert await self._tag(org_a, path) != tag
+
+    async def test_job_read_answers_304_until_the_job_changes(self, org_a: Caller) -> None:
+        job_id = await org_a.started_job()
+        path = f"{BASE}/jobs/{job_id}"
+        tag = await self._tag(org_a, path)
+        assert await self._status(org_a, path, f'W/"other", {tag}') == 304
+        await org_a.post(f"{BASE}/jobs/{job_id}/cancel")
+        assert await self._status(org_a, path, tag) == 200
+
+    async def test_a_tag_never_crosses_organisations(self, org_a: Caller, org_b: Caller) -> None:
+        batch = await org_a.new_batch()
+        tag = await self._tag(org_a, f"{BASE}/{batch['id']}")
+        assert await self._status(org_b, f"{BASE}/{batch['id']}", tag) == 404
+
+    @staticmethod
+    async def _tag(caller: Caller, path: str) -> str:
+        headers = {"Authorization": f"Bearer {caller.key}"}
+        async with caller.client.get(path, headers=headers) as response:
+            assert response.status == 200
+            return response.headers["ETag"]
+
+    @staticmethod
+    async def _status(caller: Caller, path: str, tag: str) -> int:
+        headers = {"Authorization": f"Bearer {caller.key}", "If-None-Match": tag}
+        async with caller.client.get(path, headers=headers) as response:
+            if response.status == 304:
+                assert await response.read() == b""
+            return response.status
+
+
+class TestGzip:
+    async def test_json_is_gzipped_only_when_accepted(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch(*[restaurant(f"R {i}") for i in range(20)])
+        path = f"{BASE}/{batch['id']}"
+        for accept, encoding in (("gzip, deflate", "gzip"), ("identity", None), ("gzip;q=0", None)):
+            headers = {"Authorization": f"Bearer {org_a.key}", "Accept-Encoding": accept}
+            async with org_a.client.get(path, headers=headers, auto_decompress=False) as r:
+                assert r.headers.get("Content-Encoding") == encoding
+                raw = await r.read()
+            if encoding:
+                assert json.loads(gzip.decompress(raw))["batch"]["id"] == batch["id"]
+
+
+class TestBatchUpdatedAt:
+    async def test_moves_with_its_jobs(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch()
+        _, before = await org_a.get(f"{BASE}/{batch['id']}")
+        await org_a.post(f"{BASE}/{batch['id']}/step-6/start")
+        run_job(org_a.client, batch["jobs"][0]["id"])
+        _, after = await org_a.get(f"{BASE}/{batch['id']}")
+        assert after["batch"]["updated_at"] > before["batch"]["updated_at"]
+        _, listed = await org_a.get(BASE)
+        mine = [b for b in listed["batches"] if b["id"] == batch["id"]]
+        assert mine[0]["updated_at"] == after["batch"]["updated_at"]
+
+
+class TestBlockedAndBrief:
+    async def test_blocked_finds_jobs_with_a_sub_step_blocked(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch(restaurant("Stuck"), restaurant("Fine"))
+        await org_a.post(f"{BASE}/{batch['id']}/step-6/start")
+        run_job(org_a.client, batch["jobs"][0]["id"], failing=["menuImport"])
+        run_job(org_a.client, batch["jobs"][1]["id"])
+        jobs = await walk(org_a, batch["id"], 10, status="blocked")
+        assert [j["name"] for j in jobs] == ["Stuck"]
+
+    async def test_brief_batch_has_counters_without_jobs(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"))
+        _, body = await org_a.get(f"{BASE}/{batch['id']}", params={"brief": "1"})
+        assert "jobs" not in body["batch"]
+        assert (body["batch"]["total"], body["batch"]["pending"]) == (2, 2)
+        _, full = await org_a.get(f"{BASE}/{batch['id']}")
+        assert len(full["batch"]["jobs"]) == 2
