@@ -47,7 +47,7 @@ def test_every_connection_opens_with_a_quoted_password_and_keeps_url_parameters(
         with app.factory.datastore.get_connection() as conn:  # type: ignore[attr-defined]
             row = conn.execute("SELECT current_setting('application_name') AS name").fetchone()
         assert row["name"] == "regflow-url-test"
-        leases = PostgresLeases(settings)
+        leases = PostgresLeases(settings, incarnation="url-test")
         assert leases.claim("url-test-job", "url-test-worker", 5)
         leases.close()
         db = Database(settings)
