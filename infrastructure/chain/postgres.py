@@ -5,8 +5,10 @@ from __future__ import annotations
 import select
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
 
+import psycopg
 from eventsourcing import postgres as es_pg
 from eventsourcing.persistence import ProgrammingError, StoredEvent
 from psycopg import Connection, Cursor
@@ -42,6 +44,23 @@ def send_buffered(conn: Connection[Any]) -> None:
     pgconn = conn.pgconn
     while pgconn.flush() == 1:
         select.select([], [pgconn.socket], [], FLUSH_WAIT_SECONDS)
+
+
+@contextmanager
+def synced_on_error(conn: Connection[Any]) -> Iterator[None]:
+    """Leave the pipeline at a sync point when a statement sent here raises.
+
+    The library syncs once, after its insert, and rolls back from there. A statement of ours
+    may be the one that collects the insert's error (a unique violation when two processes
+    save the same job); without a sync the rollback meets the aborted pipeline, and the
+    caller gets "pipeline aborted", which reads as a lost connection, instead of the conflict.
+    """
+    try:
+        yield
+    except psycopg.Error:
+        with suppress(psycopg.Error), conn.pipeline() as pipeline:
+            pipeline.sync()
+        raise
 
 
 class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
@@ -96,6 +115,12 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_stored_events(curs, stored_events, **kwargs)
+        with synced_on_error(curs.connection):
+            self._look_up_predecessors(curs, stored_events)
+
+    def _look_up_predecessors(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent]
+    ) -> None:
         send_buffered(curs.connection)
         needed = predecessors(stored_events)
         self._pending.known = self.recent.known(needed)
@@ -116,6 +141,11 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        with synced_on_error(curs.connection):
+            self._insert_links(curs, stored_events)
+        return ids
+
+    def _insert_links(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent]) -> None:
         previous = dict(self._pending.known)
         lookup: Cursor[DictRow] | None = self._pending.lookup
         if lookup is not None:
@@ -137,7 +167,6 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
                 prepare=True,
             )
         send_buffered(curs.connection)
-        return ids
 
     def chain_rows(self) -> Iterator[ChainRow]:
         """Every stored event with its chain entry, by aggregate then version."""

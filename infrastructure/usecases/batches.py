@@ -143,7 +143,10 @@ class BatchCommands(RegistrationStore):
         fresh = [j for j in jobs if not j.step6_started]
         for job in fresh:
             job.start_step6(actor)
-        batch.request_start([j.id for j in fresh], actor)
+        if fresh:
+            # A start that finds every job started records nothing: concurrent repeats of
+            # it then cannot conflict with each other on the batch.
+            batch.request_start([j.id for j in fresh], actor)
         saved = self.store(batch, *fresh)
         fresh_ids = {j.id for j in fresh}
         already = [str(j.id) for j in jobs if j.id not in fresh_ids]
