@@ -17,7 +17,7 @@ def test_100_jobs_finishing_concurrently_leave_exact_batch_counters(settings, ap
     with views_of(settings, app, start=True) as views:
         with ThreadPoolExecutor(max_workers=20) as pool:
             outcomes = list(pool.map(lambda i: _run(app, jobs, i), range(JOBS)))
-        assert views.wait_for(int(app.recorder.max_notification_id()), timeout=60)
+        assert views.wait_for(int(app.recorder.max_notification_id()), timeout=300)
         summary = views.batch_summary(batch_id)
         final = Counter(str(app.job(j).status) for j in jobs)
         assert final == Counter(outcomes)

@@ -148,7 +148,7 @@ def test_a_stopped_service_resumes_without_applying_anything_twice(settings, app
         assert min(first.positions().values()) < head(app)
         second = ReadModelService(settings, app, first.schema)
         second.start()
-        assert second.wait_for(head(app), timeout=30)
+        assert second.wait_for(head(app), timeout=300)
         assert_exact(second, app, jobs)
         second.stop()
 

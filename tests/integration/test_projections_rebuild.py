@@ -103,7 +103,7 @@ def test_a_rebuild_repairs_a_drift_and_running_views_carry_on(settings, app, vie
     _tamper(views, f"UPDATE {views.schema.jobs} SET counts = '{{}}' WHERE job_id = ?", jobs[0])
     rebuild_all(settings, app, schema=views.schema)
     app.resume(None, jobs[2], "user:u-2")
-    assert views.wait_for(int(app.recorder.max_notification_id()), timeout=20)
+    assert views.wait_for(int(app.recorder.max_notification_id()), timeout=300)
     assert verify(settings, app, schema=views.schema) == []
     assert views.job_progress(jobs[2])["status"] == "in_progress"
 
