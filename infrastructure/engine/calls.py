@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 from domain.job import RegistrationJob
 from domain.plan import PLAN
@@ -74,7 +75,17 @@ class CallLauncher:
             timeout=policy.timeout,
             traceparent=traceparent,
         )
-        self.calls[key] = asyncio.create_task(self._call(call, granted.probe))
+        task = asyncio.create_task(self._call(call, granted.probe))
+        task.add_done_callback(partial(self._ended, key, self.slots.get(key), granted.probe))
+        self.calls[key] = task
+
+    def _ended(self, key: str, slot: Slot | None, probe: bool, task: asyncio.Task[None]) -> None:
+        """However a call ends, its slot and probe go back: a task cancelled before it began
+        never runs the coroutine's own clean-up."""
+        if task.cancelled():
+            self.shared.circuit.abandon(probe)
+        if slot is not None and self.slots.get(key) is slot:
+            self._free(key)
 
     async def _call(self, call: SubStepCall, probe: bool) -> None:
         started = self.shared.clock.monotonic()
@@ -83,9 +94,6 @@ class CallLauncher:
         outcome = None
         try:
             outcome = await self.shared.executor.call(call)
-        except asyncio.CancelledError:
-            self.shared.circuit.abandon(probe)
-            raise
         except Exception as exc:
             failure = classify_exception(exc)
             if not failure.transient:
