@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from simulation.loop import Livelock, SimulatedLoop
 from simulation.mutations import MUTATIONS
 from simulation.world import run_seed
 
@@ -47,3 +50,19 @@ def test_a_broken_guarantee_is_found_within_a_bounded_number_of_seeds(name: str)
         None,
     )
     assert failing is not None, f"{name}: no seed of {MUTATION_BOUND} noticed it"
+
+
+def test_a_run_that_spins_without_letting_time_pass_is_reported_not_hung() -> None:
+    async def spin() -> None:
+        while True:
+            await asyncio.sleep(0)
+
+    loop = SimulatedLoop(livelock_turns=1000)
+    try:
+        with pytest.raises(Livelock, match="1000 loop turns at 0.0s"):
+            loop.run_until_complete(spin())
+    finally:
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.close()
