@@ -1,0 +1,80 @@
+"""What a job's operator commands would do, asked without recording anything: a resume, edits,
+and which edits of a sub-step are allowed now."""
+
+from __future__ import annotations
+
+from domain.editing import EDIT_TARGETS, EditCheck, SubStepValidation, check_bulk
+from domain.exceptions import (
+    DependencyNotSatisfied,
+    EditRejected,
+    JobIsRunning,
+    NothingToResume,
+)
+from domain.job_state import JobQueries
+from domain.plan import PLAN
+from domain.progress_rules import ResumePlan
+from domain.status import JOB_MACHINE, JobStatus, SubStepStatus, require
+
+_S = SubStepStatus
+
+
+class JobChecks(JobQueries):
+    """The checks a job's commands make before they record anything; they change nothing."""
+
+    def check_resume(self) -> ResumePlan:
+        """What a resume would do, or why it is refused."""
+        if not self.step6_started:
+            raise NothingToResume()
+        if self.status == JobStatus.IN_PROGRESS:
+            raise JobIsRunning(self.id)
+        if self.status != JobStatus.COMPLETED:
+            require(JOB_MACHINE, "resume", self.status, f"job {self.id}")
+        return self.resume_plan()
+
+    def check_edits(self, edits: list[tuple[str, str]]) -> list[EditCheck]:
+        """What each edit would do, checked in order, without recording anything."""
+        unknown = [
+            f"updates[{i}]: unknown sub-step {key}"
+            for i, (key, _) in enumerate(edits)
+            if key not in PLAN.keys
+        ]
+        if unknown:
+            raise EditRejected(f"{len(unknown)} of the edits name unknown sub-steps", unknown)
+        return check_bulk(self.statuses(), edits)
+
+    def validation(self, key: str) -> SubStepValidation:
+        """Where `key` stands and which edits of it are allowed now."""
+        PLAN.sub_step(key)
+        shown = self.shown_statuses()
+        return SubStepValidation(
+            sub_step=key,
+            phase=PLAN.phase_of(key),
+            status=shown[key],
+            job_status=self.status,
+            editable=self.status != JobStatus.IN_PROGRESS,
+            dependencies={d: shown[d] for d in PLAN.dependencies(key)},
+            dependents={d: shown[d] for d in PLAN.cascade_of(key)},
+            checks={t: self.check_edits([(key, t)])[0] for t in EDIT_TARGETS},
+        )
+
+    def preview_edits(self, edits: list[tuple[str, str]]) -> list[EditCheck]:
+        """What the edits would do, refused as `edit` would refuse them; records nothing."""
+        if self.status == JobStatus.IN_PROGRESS:
+            raise JobIsRunning(self.id)
+        checks = self.check_edits(edits)
+        self._refuse_invalid(checks)
+        return checks
+
+    def _refuse_invalid(self, checks: list[EditCheck]) -> None:
+        errors = [e for c in checks for e in c.errors]
+        if not errors:
+            return
+        single = len(checks) == 1
+        dependency = all(c.target == _S.COMPLETED for c in checks if c.errors)
+        message = errors[0] if single else f"{len(errors)} of the edits are invalid"
+        raise (DependencyNotSatisfied if dependency else EditRejected)(message, errors)
+
+    def _status_after_edit(self, reopens: bool) -> str:
+        if reopens and self.status == JobStatus.COMPLETED:
+            return require(JOB_MACHINE, "reopen", self.status, f"job {self.id}")
+        return require(JOB_MACHINE, "edit", self.status, f"job {self.id}")

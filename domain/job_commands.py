@@ -1,0 +1,63 @@
+"""What every job command records through: the aggregate's event classes, `trigger_event`, and
+the rules a change of statuses implies (conditional skips, then the phases' word)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from domain import job_events as ev
+from domain.job_checks import JobChecks
+from domain.progress_rules import conditional_skips, phase_changes
+
+if TYPE_CHECKING:
+    from eventsourcing.domain import Aggregate
+
+
+class JobCommandBase(JobChecks):
+    """The part of the aggregate its commands share; `RegistrationJob` supplies the rest."""
+
+    worker_id: str | None
+    execution_config: dict[str, Any]
+    phase_marks: dict[str, str]
+    last_error: str | None
+
+    if TYPE_CHECKING:
+        # The aggregate binds these: its event classes (redefined by the library on the
+        # aggregate) and the library's `trigger_event`.
+        Event: type[Aggregate.Event]
+        Step6Started: type[ev.Step6Started]
+        Claimed: type[ev.Claimed]
+        PhaseStarted: type[ev.PhaseStarted]
+        PhaseCompleted: type[ev.PhaseCompleted]
+        PhaseReopened: type[ev.PhaseReopened]
+        SubStepStarted: type[ev.SubStepStarted]
+        SubStepRetryScheduled: type[ev.SubStepRetryScheduled]
+        SubStepRetryRequested: type[ev.SubStepRetryRequested]
+        SubStepCompleted: type[ev.SubStepCompleted]
+        SubStepFailed: type[ev.SubStepFailed]
+        SubStepSkipped: type[ev.SubStepSkipped]
+        SubStepInterrupted: type[ev.SubStepInterrupted]
+        ManualStatusSet: type[ev.ManualStatusSet]
+        SubStepReset: type[ev.SubStepReset]
+        EditRefused: type[ev.EditRefused]
+        ResumeRequested: type[ev.ResumeRequested]
+        JobCompleted: type[ev.JobCompleted]
+        JobFailed: type[ev.JobFailed]
+        JobCancelled: type[ev.JobCancelled]
+        LegacyProgressImported: type[ev.LegacyProgressImported]
+
+        def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
+
+    def _follow_rules(self, actor: str) -> None:
+        """Record what a change of statuses implies: conditional skips, then the phases' word."""
+        for key, reason in conditional_skips(self.statuses(), self.context).items():
+            self.trigger_event(self.SubStepSkipped, sub_step=key, reason=reason, actor=actor)
+        marks = self.phase_marks
+        for phase, status, settled in phase_changes(self.phase_statuses(), marks):
+            if settled:
+                self.trigger_event(self.PhaseCompleted, phase=phase, status=status)
+            else:
+                previous = marks[phase]
+                self.trigger_event(
+                    self.PhaseReopened, phase=phase, status=status, previous_status=previous
+                )

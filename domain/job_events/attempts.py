@@ -1,0 +1,127 @@
+"""The engine's record of each sub-step attempt: started, waiting to retry, completed, failed,
+skipped or interrupted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.job_events.topic import EVENT_TOPIC_PREFIX as _T
+from domain.job_state import SubStepState
+from domain.status import SubStepStatus
+
+_S = SubStepStatus
+
+
+class SubStepStarted(Aggregate.Event):
+    """An attempt began; `trace_id`/`span_id` name its span (version 1 events had none)."""
+
+    TOPIC = _T + "SubStepStarted"
+    class_version = 2
+    sub_step: str
+    attempt: int
+    run_attempt: int
+    generation: int
+    idempotency_key: str
+    trace_id: str | None
+    span_id: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["trace_id"] = None
+        state["span_id"] = None
+
+    def apply(self, job: Any) -> None:
+        state: SubStepState = job.sub_steps[self.sub_step]
+        state.status = _S.IN_PROGRESS
+        state.attempts = self.attempt
+        state.run_attempts = self.run_attempt
+        state.started_at = self.timestamp
+        state.retry_at = None
+        state.trace_id = self.trace_id
+        state.span_id = self.span_id
+
+
+class SubStepRetryScheduled(Aggregate.Event):
+    TOPIC = _T + "SubStepRetryScheduled"
+    class_version = 2
+    sub_step: str
+    attempt: int
+    error: str
+    delay: float
+    retry_at: datetime
+    honoured_retry_after: bool
+    counted: bool  # False: the attempt was lost to an API outage and does not count
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["counted"] = True
+
+    def apply(self, job: Any) -> None:
+        state: SubStepState = job.sub_steps[self.sub_step]
+        state.spared += 0 if self.counted else 1
+        state.status = _S.RETRYING
+        state.error = self.error
+        state.transient = True
+        state.retry_at = self.retry_at
+
+
+class SubStepCompleted(Aggregate.Event):
+    TOPIC = _T + "SubStepCompleted"
+    sub_step: str
+    attempt: int
+    result: dict[str, Any]
+
+    def apply(self, job: Any) -> None:
+        state: SubStepState = job.sub_steps[self.sub_step]
+        state.status = _S.COMPLETED
+        state.completed_at = self.timestamp
+        state.result = self.result
+        state.error = None
+        state.transient = None
+        job.completed_here = job.completed_here | {self.sub_step}
+
+
+class SubStepFailed(Aggregate.Event):
+    TOPIC = _T + "SubStepFailed"
+    sub_step: str
+    attempt: int
+    error: str
+    transient: bool
+    attempts: int
+
+    def apply(self, job: Any) -> None:
+        state: SubStepState = job.sub_steps[self.sub_step]
+        state.status = _S.FAILED
+        state.completed_at = self.timestamp
+        state.error = self.error
+        state.transient = self.transient
+        job.last_error = f"{self.sub_step}: {self.error}"
+
+
+class SubStepSkipped(Aggregate.Event):
+    TOPIC = _T + "SubStepSkipped"
+    sub_step: str
+    reason: str
+    actor: str
+
+    def apply(self, job: Any) -> None:
+        state: SubStepState = job.sub_steps[self.sub_step]
+        state.status = _S.SKIPPED
+        state.reason = self.reason
+        state.completed_at = self.timestamp
+
+
+class SubStepInterrupted(Aggregate.Event):
+    TOPIC = _T + "SubStepInterrupted"
+    sub_step: str
+    attempt: int
+    idempotency_key: str
+
+    def apply(self, job: Any) -> None:
+        state: SubStepState = job.sub_steps[self.sub_step]
+        state.status = _S.RETRYING
+        state.error = "interrupted: outcome unknown, retried with the same idempotency key"
+        state.retry_at = self.timestamp

@@ -1,0 +1,92 @@
+"""A job's life as a whole: created, Step 6 started, claimed, finished or cancelled; and its
+snapshots."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.utils import register_topic
+
+from domain.job_events.topic import EVENT_TOPIC_PREFIX as _T
+from domain.status import JobStatus, SubStepStatus
+
+_S = SubStepStatus
+
+
+class Created(Aggregate.Created):
+    TOPIC = _T + "Created"
+    batch_id: UUID
+    organisation_id: str
+    restaurant: dict[str, Any]
+    execution_config: dict[str, Any]
+    actor: str
+
+
+class JobSnapshot(Snapshot):
+    """A job's state at one version, as the library snapshots it (statuses come back as str)."""
+
+    TOPIC = _T + "Snapshot"
+
+
+register_topic(JobSnapshot.TOPIC, JobSnapshot)
+
+
+class Step6Started(Aggregate.Event):
+    TOPIC = _T + "Step6Started"
+    actor: str
+
+    def apply(self, job: Any) -> None:
+        job.status = JobStatus.IN_PROGRESS
+        job.step6_started = True
+
+
+class Claimed(Aggregate.Event):
+    """A worker took the job on; its calls go to `registration_api` (None: not recorded, v1)."""
+
+    TOPIC = _T + "Claimed"
+    class_version = 2
+    worker_id: str
+    previous_worker: str | None
+    registration_api: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["registration_api"] = None
+
+    def apply(self, job: Any) -> None:
+        job.worker_id = self.worker_id
+        job.registration_api = self.registration_api
+
+
+class JobCompleted(Aggregate.Event):
+    TOPIC = _T + "JobCompleted"
+
+    def apply(self, job: Any) -> None:
+        job.status = JobStatus.COMPLETED
+        job.last_error = None
+
+
+class JobFailed(Aggregate.Event):
+    TOPIC = _T + "JobFailed"
+    failed: list[str]
+    blocked: list[str]
+    error: str
+
+    def apply(self, job: Any) -> None:
+        job.status = JobStatus.FAILED
+        job.last_error = self.error
+
+
+class JobCancelled(Aggregate.Event):
+    TOPIC = _T + "JobCancelled"
+    actor: str
+    reason: str | None
+    stopped: list[str]
+
+    def apply(self, job: Any) -> None:
+        job.status = JobStatus.CANCELLED
+        for key in self.stopped:
+            job.sub_steps[key].status = _S.PENDING
+            job.sub_steps[key].retry_at = None

@@ -1,0 +1,122 @@
+"""What an operator does to a job by hand: retry now, set or reset a sub-step, an edit refused,
+a resume, and progress imported from the old system."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.job_events.topic import EVENT_TOPIC_PREFIX as _T
+from domain.job_state import SubStepState
+from domain.plan import PHASES
+from domain.status import JobStatus, SubStepStatus
+
+_S = SubStepStatus
+
+
+class SubStepRetryRequested(Aggregate.Event):
+    TOPIC = _T + "SubStepRetryRequested"
+    sub_step: str
+    actor: str
+
+    def apply(self, job: Any) -> None:
+        job.sub_steps[self.sub_step].retry_at = self.timestamp
+
+
+class ManualStatusSet(Aggregate.Event):
+    TOPIC = _T + "ManualStatusSet"
+    sub_step: str
+    previous_status: str
+    status: str
+    actor: str
+    reason: str
+    result: dict[str, Any]
+    job_status: str
+
+    def apply(self, job: Any) -> None:
+        state: SubStepState = job.sub_steps[self.sub_step]
+        state.status = self.status
+        state.reason = self.reason
+        state.completed_at = self.timestamp
+        state.retry_at = None
+        state.result = self.result
+        state.error = None if self.status != _S.FAILED else f"marked failed: {self.reason}"
+        if self.status == _S.COMPLETED:
+            job.completed_here = job.completed_here | {self.sub_step}
+        job.status = self.job_status
+
+
+class SubStepReset(Aggregate.Event):
+    TOPIC = _T + "SubStepReset"
+    sub_step: str
+    cascade: list[dict[str, Any]]
+    actor: str
+    reason: str
+    job_status: str
+
+    def apply(self, job: Any) -> None:
+        for item in self.cascade:
+            job.sub_steps[item["sub_step"]] = SubStepState(generation=item["generation"])
+        job.status = self.job_status
+
+
+class EditRefused(Aggregate.Event):
+    TOPIC = _T + "EditRefused"
+    actor: str
+    edit: dict[str, Any]
+    errors: list[str]
+
+
+class ResumeRequested(Aggregate.Event):
+    """A stopped job resumes: `resuming_from` is the seed's last complete phase (None: none),
+    `resume_plan` the phase where work resumes and the sub-steps that will run, in plan order;
+    `new_generations` the failed-for-good sub-steps whose next call uses a new key."""
+
+    TOPIC = _T + "ResumeRequested"
+    class_version = 2
+    actor: str
+    reason: str | None
+    resuming_from: str | None
+    resume_plan: dict[str, Any]
+    fresh_attempts: list[str]
+    new_generations: dict[str, int]
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Version 1 named the phase where work started; its sub-steps were not recorded."""
+        started_in = state["resuming_from"]
+        phases = PHASES
+        index = phases.index(started_in) if started_in in phases else len(phases)
+        state["resuming_from"] = phases[index - 1] if index > 0 else None
+        state["resume_plan"] = {"phase": started_in, "sub_steps": None}
+        state["new_generations"] = {}
+
+    def apply(self, job: Any) -> None:
+        for key in self.fresh_attempts:
+            job.sub_steps[key].status = _S.PENDING
+            job.sub_steps[key].run_attempts = 0
+            job.sub_steps[key].spared = 0
+        for key, generation in self.new_generations.items():
+            job.sub_steps[key].generation = generation
+        job.status = JobStatus.IN_PROGRESS
+
+
+class LegacyProgressImported(Aggregate.Event):
+    TOPIC = _T + "LegacyProgressImported"
+    actor: str
+    sub_steps: dict[str, dict[str, Any]]
+    context: dict[str, Any] | None
+    job_status: str
+
+    def apply(self, job: Any) -> None:
+        for key, item in self.sub_steps.items():
+            job.sub_steps[key] = SubStepState(
+                status=item["status"],
+                attempts=item.get("attempts", 0),
+                error=item.get("error"),
+                result=item.get("result", {}),
+            )
+        job.imported_context = self.context
+        job.step6_started = True
+        job.status = self.job_status

@@ -1,0 +1,134 @@
+"""The commands an operator gives a job: cancel, resume, retry now, edit sub-steps by hand (or
+record an edit refused), and import progress from the old system."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.editing import EditCheck
+from domain.exceptions import IllegalTransition, InvalidInput, JobIsRunning
+from domain.job_commands import JobCommandBase
+from domain.limits import nesting_error
+from domain.plan import PLAN
+from domain.progress_rules import ResumePlan
+from domain.status import (
+    JOB_MACHINE,
+    SETTLED_WELL,
+    SUB_STEP_MACHINE,
+    JobStatus,
+    SubStepStatus,
+    require,
+)
+
+_S = SubStepStatus
+
+
+class OperatorCommands(JobCommandBase):
+    """What an operator records on a job; each refuses what the job's state does not allow."""
+
+    def cancel(self, actor: str, reason: str | None) -> None:
+        """Stop scheduling sub-steps; calls in flight finish and are recorded."""
+        require(JOB_MACHINE, "cancel", self.status, f"job {self.id}")
+        stopped = self.waiting_to_retry()
+        self.trigger_event(self.JobCancelled, actor=actor, reason=reason, stopped=stopped)
+
+    def resume(self, actor: str, reason: str | None = None) -> ResumePlan:
+        """Run again what is not completed or skipped; failed sub-steps get fresh attempts.
+
+        A completed job records nothing: its plan has nothing to run.
+        """
+        plan = self.check_resume()
+        if self.status == JobStatus.COMPLETED:
+            return plan
+        self.trigger_event(
+            self.ResumeRequested,
+            actor=actor,
+            reason=reason,
+            resuming_from=plan.resuming_from,
+            resume_plan=plan.as_answer()["resume_plan"],
+            fresh_attempts=plan.fresh_attempts,
+            new_generations=plan.new_generations,
+        )
+        self._follow_rules(actor)
+        return plan
+
+    def retry_now(self, key: str, actor: str) -> None:
+        """Cut short the wait before the next attempt of `key`."""
+        state = self.sub_steps[PLAN.sub_step(key).key]
+        if self.status != JobStatus.IN_PROGRESS:
+            raise IllegalTransition(f"Cannot retry {key} now: job is {self.status}, resume it")
+        require(SUB_STEP_MACHINE, "retry_now", state.status, key)
+        self.trigger_event(self.SubStepRetryRequested, sub_step=key, actor=actor)
+
+    def edit(
+        self, edits: list[tuple[str, str, dict[str, Any] | None]], actor: str, reason: str
+    ) -> list[EditCheck]:
+        """Apply manual edits atomically: all are valid and recorded, or none."""
+        if self.status == JobStatus.IN_PROGRESS:
+            raise JobIsRunning(self.id)
+        if not reason or not reason.strip():
+            raise InvalidInput("A reason is required for manual edits")
+        too_deep = [e for k, _, r in edits if (e := nesting_error(r, f"{k}.result")) is not None]
+        if too_deep:
+            raise InvalidInput("A result is nested too deeply", too_deep)
+        checks = self.preview_edits([(key, target) for key, target, _ in edits])
+        for check, (_, _, result) in zip(checks, edits, strict=True):
+            self._record_edit(check, actor, reason, result)
+        self._follow_rules(actor)
+        return checks
+
+    def _record_edit(
+        self, check: EditCheck, actor: str, reason: str, result: dict[str, Any] | None
+    ) -> None:
+        key = check.sub_step
+        if check.target == _S.PENDING:
+            cascade = [
+                {
+                    "sub_step": k,
+                    "previous_status": str(self.sub_steps[k].status),
+                    "generation": self.sub_steps[k].generation + 1,
+                }
+                for k in check.cascade
+            ]
+            job_status = self._status_after_edit(reopens=True)
+            self.trigger_event(
+                self.SubStepReset,
+                sub_step=key,
+                cascade=cascade,
+                actor=actor,
+                reason=reason,
+                job_status=job_status,
+            )
+            return
+        self.trigger_event(
+            self.ManualStatusSet,
+            sub_step=key,
+            previous_status=str(self.sub_steps[key].status),
+            status=str(check.target),
+            actor=actor,
+            reason=reason,
+            result=dict(result or {}),
+            job_status=self._status_after_edit(reopens=check.target == _S.FAILED),
+        )
+
+    def refuse_edit(self, actor: str, edit: dict[str, Any], errors: list[str]) -> None:
+        """Record an edit that was refused, for the audit trail; state is unchanged."""
+        self.trigger_event(self.EditRefused, actor=actor, edit=edit, errors=errors)
+
+    def import_legacy(
+        self, statuses: dict[str, dict[str, Any]], context: dict[str, Any] | None, actor: str
+    ) -> None:
+        """Take over progress recorded by the old system, so the job can be resumed."""
+        require(JOB_MACHINE, "import_legacy", self.status, f"job {self.id}")
+        if self.step6_started:
+            raise IllegalTransition(f"Job {self.id} already has Step 6 progress")
+        for key in statuses:
+            PLAN.sub_step(key)
+        well = all(statuses.get(k, {}).get("status") in SETTLED_WELL for k in PLAN.keys)
+        self.trigger_event(
+            self.LegacyProgressImported,
+            actor=actor,
+            sub_steps=statuses,
+            context=context,
+            job_status=JobStatus.COMPLETED if well else JobStatus.FAILED,
+        )
