@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from infrastructure.settings import Settings
+from infrastructure.sql_params import ParamStyle, param_style
 
 CONNECTION_NAME = "regflow-projections"
 LOCK_CLASS = 0x5E6F  # advisory-lock namespace of the views
@@ -30,13 +31,14 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.is_postgres = settings.is_postgres
+        self.params: ParamStyle = param_style(settings.is_postgres)
         self._settings = settings
         self._pool: ConnectionPool[Any] | None = None
         self._pool_guard = threading.Lock()
 
     def sql(self, text: str) -> str:
-        """`text` with `?` placeholders in the driver's own style."""
-        return text.replace("?", "%s") if self.is_postgres else text
+        """`text`, its parameters written `?`, in the driver's own style (run with parameters)."""
+        return self.params.sql(text)
 
     def connect(self) -> Any:
         """A dedicated connection in autocommit mode (a runner holds one for its lifetime)."""

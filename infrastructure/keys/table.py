@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 
 from infrastructure.settings import Settings
+from infrastructure.sql_params import ParamStyle, param_style
 
 TABLE = "regflow_keys"
 CREATE = (
@@ -46,6 +47,7 @@ class KeyTable:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.is_postgres = settings.is_postgres
+        self.params: ParamStyle = param_style(settings.is_postgres)
         self._lock = threading.Lock()
         # one connection, kept: an in-memory store lives only while a connection is open,
         # and a key looked up again need not pay for a new connection
@@ -67,7 +69,8 @@ class KeyTable:
         )
 
     def sql(self, text: str) -> str:
-        return text.replace("?", "%s") if self.is_postgres else text
+        """`text`, its parameters written `?`, in the driver's own style (run with parameters)."""
+        return self.params.sql(text)
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Any]:
