@@ -6,7 +6,7 @@ from api import health, metrics, openapi
 from api import schemas as s
 from api.handlers import batch_jobs, batch_stream, batches, edits, jobs
 from api.routing import Route
-from api.schemas_batches import (
+from api.schemas.batches import (
     BatchQuery,
     CreateOptions,
     JobsPageAnswer,

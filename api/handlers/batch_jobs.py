@@ -7,7 +7,7 @@ from aiohttp import web
 from api import parsing
 from api.auth import caller_of
 from api.presenters import ok
-from api.schemas_batches import JobsQuery
+from api.schemas.batches import JobsQuery
 from api.services import services_of
 
 

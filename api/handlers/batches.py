@@ -11,7 +11,7 @@ from api.auth import caller_of
 from api.caching import etag, not_modified, tagged
 from api.presenters import batch_created, ok, progress_job
 from api.schemas import Page, StartStep6
-from api.schemas_batches import BatchQuery, CreateOptions
+from api.schemas.batches import BatchQuery, CreateOptions
 from api.services import SETTLE_TIMEOUT, Services, services_of
 from api.uploads import BATCH_SETTING, batch_input
 

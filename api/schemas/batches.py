@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from api.schemas import Answer, Query
+from api.schemas.answers import Answer
+from api.schemas.requests import Query
 
 JobStatusFilter = Literal["pending", "in_progress", "completed", "failed", "cancelled", "blocked"]
 
