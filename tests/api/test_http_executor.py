@@ -12,10 +12,11 @@ from aiohttp.test_utils import TestServer
 
 from infrastructure.executors.http import HttpExecutor
 from infrastructure.executors.port import SubStepCall
-from infrastructure.executors.simulator.app import SIMULATOR, Simulator, create_simulator
+from infrastructure.executors.simulator.app import SIMULATOR, create_simulator
 from infrastructure.executors.simulator.calls import executions_per_key
 from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.executors.simulator.main import start_embedded_simulator
+from infrastructure.executors.simulator.serving import Simulator
 
 MakeServer = Callable[..., Awaitable[TestServer]]
 ACCOUNT = "/api/registration/register-account"

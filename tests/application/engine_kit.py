@@ -11,9 +11,10 @@ from typing import Any
 from domain.retry import RetryPolicy
 from infrastructure.engine import Engine
 from infrastructure.executors.http import HttpExecutor
-from infrastructure.executors.simulator.app import SIMULATOR, Simulator
+from infrastructure.executors.simulator.app import SIMULATOR
 from infrastructure.executors.simulator.faults import FaultSettings, SimulatorConfig
 from infrastructure.executors.simulator.main import start_embedded_simulator
+from infrastructure.executors.simulator.serving import Simulator
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infrastructure.executors.simulator.app import Simulator
+from infrastructure.executors.simulator.serving import Simulator
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.kit import restaurants
