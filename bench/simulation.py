@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from simulation.world import run_seed
+from simulation.runs import run_seed
 
 RESULTS = Path(__file__).parent / "results" / "simulation.json"
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
-from simulation.world import Outcome, run_seed
+from simulation.runs import Outcome, run_seed
 
 
 def outcomes(seeds: list[int], jobs: int) -> Iterator[Outcome]:

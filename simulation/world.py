@@ -1,14 +1,16 @@
-"""One simulated run: workers, store, API, crashes and operators on one seeded schedule."""
+"""One simulated run: workers, store, API, crashes and operators on one seeded schedule.
+
+`World` holds one run's state and drives its schedule; its methods share that state (engines,
+incarnations, the operations done, what broke), so they stay in one class, and this module is
+longer than most. Running a seed and judging it is in `simulation.runs`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import hashlib
-import json
-import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from domain.exceptions import RegflowError
@@ -22,7 +24,7 @@ from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from projections.live.service import ReadModelService
 from simulation.api import ApiClient, ApiFaults, SimulatedApi
-from simulation.loop import SimulatedClock, SimulatedLoop, simulated_world
+from simulation.loop import SimulatedClock, SimulatedLoop
 from simulation.plan import CHAOS_SECONDS, CIRCUIT_THRESHOLD, POLICY, Operation, Plan, make_plan
 from simulation.store import FaultyStore, InlineGateway, WorkerLeases
 
@@ -50,20 +52,6 @@ class Variant:
     engine: type[Engine] = Engine
     runner: type[JobRunner] = JobRunner
     store: type[Registrations] = Registrations
-
-
-@dataclass
-class Outcome:
-    """What one seed did, and what it broke."""
-
-    seed: int
-    violations: list[str] = field(default_factory=list)
-    simulated_seconds: float = 0.0
-    events: int = 0
-    api_calls: int = 0
-    faults: dict[str, int] = field(default_factory=dict)
-    workers: int = 0
-    fingerprint: str = ""  # a digest of the whole log: equal runs have equal fingerprints
 
 
 class World:
@@ -241,53 +229,3 @@ class World:
         for engine in self.engines:
             if engine is not None:
                 await engine.stop(grace=30.0)
-
-
-def run_seed(seed: int, variant: Variant | None = None) -> Outcome:
-    """Run one seed to its end and check every invariant."""
-    from simulation.invariants import check
-
-    logging.getLogger("regflow").setLevel(logging.CRITICAL)
-    loop = SimulatedLoop()
-    outcome = Outcome(seed)
-    try:
-        world = World(seed, variant or Variant(), loop)
-        with simulated_world(world.clock, world.rng):
-            try:
-                loop.run_until_complete(world.run())
-            except Exception as exc:
-                outcome.violations.append(f"the run itself failed: {type(exc).__name__}: {exc}")
-            outcome.violations += world.broken + check(world)
-        outcome.simulated_seconds = loop.now
-        outcome.api_calls = world.api.calls
-        outcome.workers = world.plan.workers
-        outcome.faults = dict(world.store.injected)
-        outcome.events = world.app.recorder.max_notification_id() or 0
-        outcome.fingerprint = fingerprint(world)
-        world.views.stop()
-        world.app.close()
-        world.leases.close()
-    finally:
-        _finish(loop)
-        loop.close()
-    return outcome
-
-
-def fingerprint(world: World) -> str:
-    """A digest of every stored event (who, which version, what) in log order."""
-    digest = hashlib.sha256()
-    notifications = world.app.recorder.select_notifications(0, 10**9, inclusive_of_start=False)
-    for record in notifications:
-        event = world.app.mapper.to_domain_event(record)
-        fields = json.dumps(vars(event), sort_keys=True, default=str)
-        digest.update(f"{record.topic}:{fields};".encode())
-    return digest.hexdigest()
-
-
-def _finish(loop: SimulatedLoop) -> None:
-    """Cancel what the run left waiting, so closing the loop destroys no pending task."""
-    left = asyncio.all_tasks(loop)
-    for task in left:
-        task.cancel()
-    if left:
-        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))

@@ -8,7 +8,7 @@ import pytest
 
 from simulation.loop import Livelock, SimulatedLoop
 from simulation.mutations import MUTATIONS
-from simulation.world import run_seed
+from simulation.runs import run_seed
 
 SLICE = range(6)
 # Seeds that found real defects, kept as regressions:
