@@ -1,56 +1,26 @@
-"""OpenTelemetry tracing: on when the standard OTEL_* environment asks for it, free when off."""
+"""Turning tracing on from the standard OTEL_* environment: which exporters, and how a span
+reads on the console."""
 
 from __future__ import annotations
 
-import functools
 import importlib
-import inspect
 import logging
 import os
-import random
 import sys
-from collections.abc import Callable, Mapping
-from typing import IO, Any, TypeVar
+from collections.abc import Mapping
+from typing import IO, Any
 
 import orjson
 from opentelemetry import trace
-from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags, Tracer
+
+from infrastructure.tracing.active import _active, install
 
 log = logging.getLogger("regflow.tracing")
-T = TypeVar("T")
-TRACER_NAME = "regflow"
 DEFAULT_SERVICE_NAME = "regflow"
-# Span attributes regflow sets: ids only, so no secret can reach a span by construction.
-ID_ATTRIBUTES = ("organisation_id", "batch_id", "job_id")
 
 
 class TracingUnavailable(Exception):
     """The environment asks for an exporter that is not installed or not known."""
-
-
-class _Active:
-    tracer: Tracer | None = None
-    provider: Any = None
-
-
-_active = _Active()
-
-
-def active_tracer() -> Tracer | None:
-    """The tracer when tracing is on; None when it is off (the caller skips its spans)."""
-    return _active.tracer
-
-
-def install(provider: Any) -> None:
-    """Trace through `provider` from now on (an SDK TracerProvider)."""
-    _active.provider = provider
-    _active.tracer = provider.get_tracer(TRACER_NAME)
-
-
-def uninstall() -> None:
-    """Tracing off again: no tracer, no span processor."""
-    _active.provider = None
-    _active.tracer = None
 
 
 def exporters_wanted(environ: Mapping[str, str]) -> tuple[list[str], bool]:
@@ -141,77 +111,3 @@ def console_line(span: Any) -> str:
         "service.name": span.resource.attributes.get("service.name"),
     }
     return orjson.dumps(line).decode() + "\n"
-
-
-def shutdown() -> None:
-    """Export what is buffered and stop (at the end of a process or a test)."""
-    if _active.provider is not None:
-        _active.provider.force_flush()
-
-
-class _IdSource:
-    """Where fresh unsampled ids come from: the process's generator, or a simulation's."""
-
-    generator = random.Random()
-
-
-def use_id_source(generator: random.Random) -> random.Random:
-    """Draw fresh trace ids from `generator` (a seeded one in a simulation); the one replaced."""
-    replaced, _IdSource.generator = _IdSource.generator, generator
-    return replaced
-
-
-def unsampled_context() -> SpanContext:
-    """Fresh ids for a call nobody records: the W3C header still ties the call to the log."""
-    ids = _IdSource.generator
-    return SpanContext(
-        trace_id=ids.getrandbits(128) or 1,
-        span_id=ids.getrandbits(64) or 1,
-        is_remote=False,
-        trace_flags=TraceFlags(TraceFlags.DEFAULT),
-    )
-
-
-def traceparent(context: SpanContext) -> str:
-    """The W3C `traceparent` header value of a span context."""
-    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
-
-
-def mark_failed(span: Any, exc: BaseException) -> None:
-    """Mark `span` failed by the exception's type only: its message may quote user input."""
-    span.set_attribute("error.type", type(exc).__name__)
-    span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-
-
-def traced_command(name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Run a use-case command inside a span named `regflow.<name>`, with the ids it was given."""
-
-    def decorate(function: Callable[..., T]) -> Callable[..., T]:
-        parameters = list(inspect.signature(function).parameters)[1:]
-        places = {p: i for i, p in enumerate(parameters) if p in ID_ATTRIBUTES}
-
-        @functools.wraps(function)
-        def run(self: Any, *args: Any, **kwargs: Any) -> T:
-            tracer = _active.tracer
-            if tracer is None:
-                return function(self, *args, **kwargs)
-            attributes = {
-                f"regflow.{p}": str(args[i] if i < len(args) else kwargs.get(p))
-                for p, i in places.items()
-                if (args[i] if i < len(args) else kwargs.get(p)) is not None
-            }
-            with tracer.start_as_current_span(
-                f"regflow.{name}",
-                attributes=attributes,
-                record_exception=False,
-                set_status_on_exception=False,
-            ) as span:
-                try:
-                    return function(self, *args, **kwargs)
-                except Exception as exc:
-                    mark_failed(span, exc)
-                    raise
-
-        return run
-
-    return decorate
