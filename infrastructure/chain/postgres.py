@@ -1,4 +1,9 @@
-"""The PostgreSQL application recorder that writes each event's chain entry in its transaction."""
+"""The PostgreSQL application recorder that writes each event's chain entry in its transaction.
+
+A little over 200 lines: the recorder's overrides of the library's insert, its statements and
+the pipeline's error handling share one connection and transaction, so they stay together;
+hashing is in `hashing`, the check of a chain in `verify`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The Step 6 engine: finds in-progress jobs, leases them, and runs each with a JobRunner."""
+"""The Step 6 engine: finds in-progress jobs, leases them, and runs each with a JobRunner.
+
+`Engine` is one class a little over 200 lines: finding, claiming, running and stopping share its
+runners, tasks and memory of settled jobs, so they stay together; leases, their renewal, the
+quarantine, storage and the work source are modules of their own.
+"""
 
 from __future__ import annotations
 

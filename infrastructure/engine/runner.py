@@ -1,4 +1,10 @@
-"""The runner of one leased job: starts ready sub-steps, records outcomes, finishes the job."""
+"""The runner of one leased job: starts ready sub-steps, records outcomes, finishes the job.
+
+`JobRunner` is one loop over one job's messages (wakes, slots granted, answers, losses); its steps
+share the inbox, the retry clock and the trace, so they stay in one class of about 230 lines.
+What it decides is in `decisions`, how it calls the API in `calls`, how it loads and saves the job
+in `job_handle`.
+"""
 
 from __future__ import annotations
 

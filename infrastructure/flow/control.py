@@ -1,4 +1,9 @@
-"""Flow control of one process: calls wait here, fairly, for slots the ledger grants."""
+"""Flow control of one process: calls wait here, fairly, for slots the ledger grants.
+
+`FlowControl` is one class of about 190 lines: waiting, releasing, the pump that exchanges rounds
+with the ledger and what it learns from outcomes share the waiting calls and the adaptive limit,
+so they stay together; fairness, the limit, the lessons and the ledgers are modules of their own.
+"""
 
 from __future__ import annotations
 

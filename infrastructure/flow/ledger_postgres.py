@@ -1,4 +1,9 @@
-"""The ledger in PostgreSQL: slots with leases, waiting calls, turns, the bucket and pauses."""
+"""The ledger in PostgreSQL: slots with leases, waiting calls, turns, the bucket and pauses.
+
+A little over 200 lines: the ledger and the one round it runs under its advisory lock read and
+write the same five tables in one transaction, so they stay together; the tables' definitions
+are in `ledger_tables`, the fair allocation in `fair`.
+"""
 
 from __future__ import annotations
 
