@@ -7,7 +7,8 @@ and it reads every `%` of a statement given parameters as a marker, so its style
 parameter tokens `%s` and doubles every other `%`, wherever it stands.
 
 PostgreSQL's jsonb operators `?`, `?|` and `?&` cannot be written in these statements: use the
-functions `jsonb_exists`, `jsonb_exists_any` and `jsonb_exists_all`.
+functions `jsonb_exists`, `jsonb_exists_any` and `jsonb_exists_all`. Block comments do not nest
+here (as on SQLite).
 """
 
 from __future__ import annotations
