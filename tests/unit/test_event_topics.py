@@ -17,6 +17,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from domain import job_events as ev
 from domain.job import RegistrationJob
+from tests.unit.jobs import PHASE1, PHASE2, running_job, succeed
 
 # Every topic a job's events have ever been stored under; a new event adds to this list.
 STORED_TOPICS = sorted(
@@ -89,3 +90,22 @@ def test_an_event_stored_under_its_topic_loads_and_applies() -> None:
     assert isinstance(event, RegistrationJob.Step6Started)
     event.mutate(job)
     assert job.step6_started is True
+
+
+def test_commands_record_the_classes_bound_on_the_aggregate() -> None:
+    """Commands mixed in from other modules trigger the aggregate's own (redefined) classes."""
+    job = running_job()
+    succeed(job, *PHASE1)
+    job.start_sub_step(PHASE2[0])
+    job.schedule_retry(PHASE2[0], "HTTP 503", 1.0)
+    job.retry_now(PHASE2[0], "user:u-1")
+    job.start_sub_step(PHASE2[0])
+    job.fail_sub_step(PHASE2[0], "HTTP 400", transient=False)
+    job.cancel("user:u-1", "stop")
+    job.edit([(PHASE2[0], "pending", None)], "user:u-1", "try again")
+    job.resume("user:u-1")
+    job.refuse_edit("user:u-1", {"sub_step": "x"}, ["unknown"])
+    bound = set(_job_event_classes().values())
+    recorded = {type(event) for event in job.collect_events()}
+    assert len(recorded) >= 12
+    assert recorded <= bound
