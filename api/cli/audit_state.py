@@ -12,35 +12,38 @@ from api.cli.audit import iso_time, json_default, open_store, write_json
 from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_text
 from domain.job import RegistrationJob
-from domain.plan import PLAN
-from domain.secrets import redact
+from projections.folds.jobs import job_state
 
 COLOURS = {"completed": "green", "failed": "red", "blocked": "magenta", "skipped": "dim"}
 
 
 def state_record(job: RegistrationJob) -> dict[str, Any]:
-    """The job's state as the CLI and its JSON show it, secrets masked."""
-    shown = job.shown_statuses()
+    """The job's state, as the state query answers it, laid out by sub-step for the CLI."""
+    state = job_state(job)
+    progress = state["sub_step_progress"]
+    phases = progress["phases"]
+    items = {key: item for phase in phases.values() for key, item in phase["sub_steps"].items()}
     return {
-        "job_id": str(job.id),
-        "version": job.version,
-        "as_of": job.modified_on.isoformat(),
-        "status": str(job.status),
-        "current_phase": job.current_phase,
-        "registration_api": job.registration_api,
-        "phases": job.phase_statuses(),
-        "statuses": shown,
+        "job_id": state["job_id"],
+        "version": state["version"],
+        "as_of": state["at"],
+        "status": state["status"],
+        "current_phase": progress["current_phase"],
+        "registration_api": progress["registration_api"],
+        "phases": {phase: shown["status"] for phase, shown in phases.items()},
+        "statuses": {key: item["status"] for key, item in items.items()},
         "sub_steps": {
             key: {
-                "phase": PLAN.phase_of(key),
-                "status": shown[key],
-                "attempts": state.attempts,
-                "generation": state.generation,
-                "error": state.error,
+                "phase": phase,
+                "status": item["status"],
+                "attempts": item["attempts"],
+                "generation": job.sub_steps[key].generation,
+                "error": item["error"],
             }
-            for key, state in job.sub_steps.items()
+            for phase, shown in phases.items()
+            for key, item in shown["sub_steps"].items()
         },
-        "context": redact(json.loads(json.dumps(job.context, default=json_default))),
+        "context": progress["context"],
         "resume": job.resume_plan().as_answer() if job.step6_started else None,
     }
 
