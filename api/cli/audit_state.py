@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from api.cli.audit import iso_time, json_default, open_store, write_json
+from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_text
 from domain.job import RegistrationJob
@@ -97,17 +98,23 @@ def show_state(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `regflow state`."""
-    parser = commands.add_parser(
+COMMANDS = (
+    Command(
         "state",
-        help="a job's statuses, phases and context at a past time or version, from the log",
+        "a job's statuses, phases and context at a past time or version, from the log",
+        show_state,
         description="Fold the job's events up to a time or version and show the state then. "
         "Exit 1 when the job, or the job at that moment, does not exist.",
-    )
-    parser.add_argument("job", metavar="JOB", help="the job's id")
-    when = parser.add_mutually_exclusive_group(required=True)
-    when.add_argument("--at", type=iso_time, metavar="ISO_TIME", help="as it was at this time")
-    when.add_argument("--version", type=int, metavar="N", help="as it was at version N")
-    parser.add_argument("--json", action="store_true", help="one JSON document instead of tables")
-    parser.set_defaults(handler=show_state)
+        arguments=(
+            arg("job", metavar="JOB", help="the job's id"),
+            OneOf(
+                (
+                    arg("--at", type=iso_time, metavar="ISO_TIME", help="as it was at this time"),
+                    arg("--version", type=int, metavar="N", help="as it was at version N"),
+                ),
+                required=True,
+            ),
+            json_flag("one JSON document instead of tables"),
+        ),
+    ),
+)
