@@ -19,6 +19,7 @@ PHASE2 = (
     "menuImport",
     "syncOnboardingUser",
 )
+PHASE2_BUT_MENU = tuple(key for key in PHASE2 if key != "menuImport")
 
 
 def new_job(config: dict[str, Any] | None = None) -> RegistrationJob:
@@ -44,6 +45,16 @@ def succeed(job: RegistrationJob, *keys: str, result: dict[str, Any] | None = No
 def fail(job: RegistrationJob, key: str, error: str = "HTTP 400: bad menu") -> None:
     job.start_sub_step(key)
     job.fail_sub_step(key, error, transient=False)
+
+
+def only_the_menu_import_failed(transient: bool = False) -> RegistrationJob:
+    """Phases 1 and 2 completed but for the menu import, which failed; the job failed."""
+    job = running_job()
+    succeed(job, *PHASE1, *PHASE2_BUT_MENU)
+    job.start_sub_step("menuImport")
+    job.fail_sub_step("menuImport", "HTTP 400: bad menu", transient=transient)
+    job.finish()
+    return given(job)
 
 
 def given(job: RegistrationJob) -> RegistrationJob:
