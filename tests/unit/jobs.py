@@ -57,6 +57,14 @@ def only_the_menu_import_failed(transient: bool = False) -> RegistrationJob:
     return given(job)
 
 
+def waiting_to_retry(delay: float) -> RegistrationJob:
+    """A running job whose codeGeneration call failed for a while and waits `delay` seconds."""
+    job = running_job()
+    job.start_sub_step("codeGeneration")
+    job.schedule_retry("codeGeneration", "HTTP 503", delay=delay)
+    return given(job)
+
+
 def given(job: RegistrationJob) -> RegistrationJob:
     """Replay what was done so far into a fresh aggregate, with no pending events."""
     events = job.collect_events()
