@@ -44,6 +44,7 @@ def iso_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+JOB = arg("job", metavar="JOB", help="the job's id")
 TIME_RANGE = (
     arg("--since", type=iso_time, help="only events at or after this ISO time"),
     arg("--until", type=iso_time, help="only events at or before this ISO time"),
@@ -148,7 +149,7 @@ COMMANDS = (
         description="Print a job's events from the log, oldest first. Exit 0, or 1 if the job "
         "does not exist.",
         arguments=(
-            arg("job", metavar="JOB", help="the job's id"),
+            JOB,
             arg(
                 "--type", action="append", help="only these event types (repeat or comma-separate)"
             ),

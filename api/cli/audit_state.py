@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
-from api.cli.audit import iso_time, json_default, open_store, write_json
+from api.cli.audit import JOB, iso_time, json_default, open_store, write_json
 from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_text
@@ -106,7 +106,7 @@ COMMANDS = (
         description="Fold the job's events up to a time or version and show the state then. "
         "Exit 1 when the job, or the job at that moment, does not exist.",
         arguments=(
-            arg("job", metavar="JOB", help="the job's id"),
+            JOB,
             OneOf(
                 (
                     arg("--at", type=iso_time, metavar="ISO_TIME", help="as it was at this time"),

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from api.cli.audit import json_default
 from api.cli.commands import Command, OneOf, arg, json_flag
-from api.cli.ids import LazyViews, resolve
+from api.cli.ids import LazyViews, id_argument, resolve
 from api.cli.output import console as make_console
 from api.cli.output import escape_text as escape
 from api.cli.run_display import words
@@ -47,6 +47,9 @@ def operating(organisation_id: str | None = None) -> Iterator[Operator]:
     finally:
         views.close()
         app.close()
+
+
+PRINT_JSON = json_flag("print JSON")  # the --json that `emit` answers
 
 
 def emit(args: argparse.Namespace, data: Any, render: Callable[[Console], None]) -> None:
@@ -130,7 +133,7 @@ COMMANDS = (
                 )
             ),
             arg("--limit", type=int, default=50, help="at most this many (default 50)"),
-            json_flag("print JSON"),
+            PRINT_JSON,
         ),
     ),
     Command(
@@ -138,13 +141,13 @@ COMMANDS = (
         "list the jobs of a batch",
         list_jobs,
         arguments=(
-            arg("batch", metavar="BATCH", help="the batch id, or its first 8+ characters"),
+            id_argument("batch"),
             arg(
                 "--status",
                 choices=("pending", "in_progress", "completed", "failed", "cancelled"),
                 help="only jobs with this status",
             ),
-            json_flag("print JSON"),
+            PRINT_JSON,
         ),
     ),
 )

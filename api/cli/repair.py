@@ -12,8 +12,9 @@ from typing import Any
 from rich.console import Console
 
 from api.cli.actor import cli_actor
-from api.cli.commands import Command, arg, json_flag
-from api.cli.operate import emit, operating
+from api.cli.commands import Command, arg
+from api.cli.ids import id_argument
+from api.cli.operate import PRINT_JSON, emit, operating
 from api.cli.output import escape_text as escape
 from domain.exceptions import InvalidInput, RegflowError
 from domain.plan import PLAN
@@ -111,14 +112,13 @@ def cancel_command(args: argparse.Namespace) -> int:
     return 0
 
 
-JOB_HELP = "the job id, or its first 8+ characters"
-JOB = arg("job", metavar="JOB", help=JOB_HELP)
+JOB = id_argument("job")
 SUB_STEP = arg("sub_step", metavar="SUB_STEP", help="e.g. menuImport")
 TARGETS = ("completed", "failed", "skipped")
 EDITING = (
     arg("--reason", help="why, for the audit trail (required unless --dry-run)"),
     arg("--dry-run", action="store_true", help="show what would change only"),
-    json_flag("print JSON"),
+    PRINT_JSON,
 )
 COMMANDS = (
     Command(
@@ -126,10 +126,10 @@ COMMANDS = (
         "resume a failed or cancelled job (or a batch's)",
         resume_command,
         arguments=(
-            arg("job", metavar="JOB", nargs="?", help=JOB_HELP),
+            id_argument("job", nargs="?"),
             arg("--batch", metavar="BATCH", help="with --failed: this batch's jobs"),
             arg("--failed", action="store_true", help="with --batch: its failed jobs"),
-            json_flag("print JSON"),
+            PRINT_JSON,
         ),
     ),
     Command(
@@ -153,6 +153,6 @@ COMMANDS = (
         "cancel",
         "cancel a job",
         cancel_command,
-        arguments=(JOB, arg("--reason", help="why, for the audit trail"), json_flag("print JSON")),
+        arguments=(JOB, arg("--reason", help="why, for the audit trail"), PRINT_JSON),
     ),
 )
