@@ -10,24 +10,12 @@ from domain.editing import SubStepValidation
 from domain.job import RegistrationJob
 from domain.secrets import redact
 from domain.status import SETTLED_WELL
-from projections.folds.jobs import document_of
 from projections.jsontext import dumps
 
 
 def ok(http_status: int = 200, /, **fields: Any) -> web.Response:
     """A success answer; every field is redacted, whatever it holds."""
     return web.json_response({"success": True, **redact(fields)}, status=http_status, dumps=dumps)
-
-
-def job_state(job: RegistrationJob) -> dict[str, Any]:
-    """A job's state at one version, as the state query answers it."""
-    return {
-        "job_id": str(job.id),
-        "version": job.version,
-        "at": job.modified_on.isoformat(),
-        "status": job.status,
-        "sub_step_progress": document_of(job),
-    }
 
 
 def batch_created(batch: Any, jobs: list[RegistrationJob], brief: bool = False) -> dict[str, Any]:

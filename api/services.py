@@ -122,19 +122,24 @@ class Services:
 
     async def job_view(self, organisation_id: str, job_id: str) -> dict[str, Any]:
         """The job's read model, if it belongs to the organisation; else JobNotFound."""
-        uuid = as_uuid(job_id, JobNotFound)
-        progress = await self.run(self.views.job_progress, uuid)
-        if not progress or str(progress.get("organisation_id")) != organisation_id:
-            raise JobNotFound(job_id)
-        return dict(progress)
+        return await self._owned(self.views.job_progress, organisation_id, job_id, JobNotFound)
 
     async def batch_view(self, organisation_id: str, batch_id: str) -> dict[str, Any]:
         """The batch's summary, if it belongs to the organisation; else BatchNotFound."""
-        uuid = as_uuid(batch_id, BatchNotFound)
-        summary = await self.run(self.views.batch_summary, uuid)
-        if not summary or str(summary.get("organisation_id")) != organisation_id:
-            raise BatchNotFound(batch_id)
-        return dict(summary)
+        return await self._owned(self.views.batch_summary, organisation_id, batch_id, BatchNotFound)
+
+    async def _owned(
+        self,
+        read: Callable[[Any], dict[str, Any] | None],
+        organisation_id: str,
+        key: str,
+        not_found: Callable[[object], RegflowError],
+    ) -> dict[str, Any]:
+        """The row `read` finds under `key`, if it belongs to the organisation; else `not_found`."""
+        row = await self.run(read, as_uuid(key, not_found))
+        if not row or str(row.get("organisation_id")) != organisation_id:
+            raise not_found(key)
+        return dict(row)
 
 
 SERVICES = web.AppKey("services", Services)

@@ -8,7 +8,6 @@ Prints a table and saves bench/results/append.json. Not a test.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import tempfile
@@ -20,19 +19,13 @@ from typing import Any
 
 import psycopg
 
+from bench.kit import CONFIG, ROUNDS, save
 from bench.scratch import scratch_postgres
 from domain.job import RegistrationJob
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
 JOBS = int(os.environ.get("REGFLOW_BENCH_JOBS", "150"))
-ROUNDS = int(os.environ.get("REGFLOW_BENCH_ROUNDS", "3"))
-CONFIG = {
-    "account": {"email": "a@b.example", "password": "pw"},
-    "menu": {"menu_id": "m"},
-    "payment": {"enabled": True},
-    "onboarding_user": {"enabled": True},
-}
 
 
 def started_jobs(app: Registrations, n: int) -> list[RegistrationJob]:
@@ -146,9 +139,7 @@ def main() -> None:
                 f"sealed/plain {figures['sealed_to_plain']:.2f}"
             )
     print(f"{'postgres_raw_psycopg_insert':30} {raw['events_per_s']:7.0f} events/s")
-    out = Path(__file__).parent / "results" / "append.json"
-    out.write_text(json.dumps(results, indent=2))
-    print(f"saved {out}")
+    save("append.json", results)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import psycopg
 
+from bench.kit import save
 from bench.overhead import TimedExecutor, overheads
 from bench.scratch import scratch_postgres
 from domain.plan import PLAN
@@ -221,9 +222,7 @@ def report(results: dict[str, Any], jobs: int) -> None:
         if "fraction_of_raw_floor" in results.get(case, {}):
             print(case, "/ raw floor:", round(results[case]["fraction_of_raw_floor"], 3))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = Path(__file__).parent / "results" / f"engine-{stamp}.json"
-    out.write_text(json.dumps({"jobs": jobs, "cpus": os.cpu_count(), "results": results}, indent=2))
-    print(f"saved {out}")
+    save(f"engine-{stamp}.json", {"jobs": jobs, "cpus": os.cpu_count(), "results": results})
 
 
 if __name__ == "__main__":

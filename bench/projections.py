@@ -11,7 +11,6 @@ would hide the package).
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import tempfile
@@ -21,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.kit import CONFIG, ROUNDS, save
 from bench.scratch import scratch_postgres
 from domain.job import RegistrationJob
 from infrastructure.settings import Settings
@@ -35,14 +35,6 @@ from projections.schema import Schema
 EVENTS = int(os.environ.get("REGFLOW_BENCH_EVENTS", "100000"))
 BATCH_SIZE = 50
 READ_LIMIT = 1000
-ROUNDS = int(os.environ.get("REGFLOW_BENCH_ROUNDS", "3"))
-CONFIG = {
-    "account": {"email": "a@b.example", "password": "pw"},
-    "menu": {"menu_id": "m"},
-    "payment": {"enabled": True},
-    "onboarding_user": {"enabled": True},
-}
-RESULTS = Path(__file__).parent / "results" / "projections.json"
 
 
 @contextmanager
@@ -166,8 +158,7 @@ def main() -> None:
     with fresh_sqlite() as url:
         results["sqlite"] = measure(url)
     print_table(results)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    save("projections.json", results)
 
 
 def print_table(results: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.kit import save
 from bench.scratch import scratch_postgres
 from infrastructure.executors.simulator.app import SIMULATOR
 from infrastructure.executors.simulator.calls import executions_per_key
@@ -113,11 +114,7 @@ def main() -> None:
         results["sqlite"] = asyncio.run(run(sqlite, args.jobs, args.latency, args.kill_after))
     print("sqlite", json.dumps(results["sqlite"]), flush=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = Path(__file__).parent / "results" / f"recovery-{stamp}.json"
-    out.write_text(
-        json.dumps({"jobs": args.jobs, "latency": args.latency, "results": results}, indent=2)
-    )
-    print(f"saved {out}")
+    save(f"recovery-{stamp}.json", {"jobs": args.jobs, "latency": args.latency, "results": results})
 
 
 if __name__ == "__main__":

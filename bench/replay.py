@@ -10,7 +10,6 @@ one event per save and one job per save. Run from the repository root:
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 from api.cli.audit_chain import check_log
 from bench.append import run_job, started_jobs
+from bench.kit import save
 from bench.scratch import scratch_postgres
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -161,9 +161,7 @@ def main() -> None:
                 else f"{value:+.1%}"
             )
             print(f"insert {kind:8} {name:32} {shown}")
-    out = Path(__file__).parent / "results" / "replay.json"
-    out.write_text(json.dumps(results, indent=2))
-    print(f"saved {out}")
+    save("replay.json", results)
 
 
 if __name__ == "__main__":

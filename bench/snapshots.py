@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.append import CONFIG
+from bench.kit import CONFIG
 from bench.scratch import scratch_postgres
 from domain.job import RegistrationJob
 from infrastructure.settings import Settings

@@ -10,7 +10,18 @@ from infrastructure.persistence import SCHEMA_LOCK
 from projections.database import Database
 
 LIVE_PREFIX = "regflow_"
-VIEW_NAMES = ("job_progress", "batch_summaries", "job_timeline")
+JOBS, BATCHES, TIMELINE = "job_progress", "batch_summaries", "job_timeline"
+VIEW_NAMES = (JOBS, BATCHES, TIMELINE)
+
+
+class Table:
+    """A table of one set of views, named once: the set's prefix, then the table's name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, schema: Schema, owner: type[Schema]) -> str:
+        return schema.prefix + self.name
 
 
 @dataclass(frozen=True)
@@ -18,31 +29,19 @@ class Schema:
     """The table names of one set of views: the live ones, or a scratch copy for rebuilds."""
 
     prefix: str = LIVE_PREFIX
+    jobs = Table(JOBS)
+    batches = Table(BATCHES)
+    timeline = Table(TIMELINE)
+    tracking = Table("view_tracking")
 
     @classmethod
     def scratch(cls) -> Schema:
         return cls(f"regflow_s{uuid.uuid4().hex[:8]}_")
 
     @property
-    def jobs(self) -> str:
-        return f"{self.prefix}job_progress"
-
-    @property
-    def batches(self) -> str:
-        return f"{self.prefix}batch_summaries"
-
-    @property
-    def timeline(self) -> str:
-        return f"{self.prefix}job_timeline"
-
-    @property
-    def tracking(self) -> str:
-        return f"{self.prefix}view_tracking"
-
-    @property
     def view_tables(self) -> dict[str, str]:
         """Each view's table, by view name."""
-        return dict(zip(VIEW_NAMES, (self.jobs, self.batches, self.timeline), strict=True))
+        return {name: self.prefix + name for name in VIEW_NAMES}
 
     def tables(self) -> list[str]:
         """The tables; the timeline's key is an index of its own, built after a bulk fill."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,21 @@ def pg_url() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI but unreachable: {problem}")
         pytest.skip(f"PostgreSQL unreachable: {problem}")
-    name = f"regflow_test_{uuid.uuid4().hex[:12]}"
+    with new_database("regflow_test") as (_, url):
+        yield url
+
+
+@contextmanager
+def new_database(prefix: str) -> Iterator[tuple[str, str]]:
+    """A new PostgreSQL database named after `prefix`: its name and URL; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield name, f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -72,9 +81,8 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Registrations]:
     """The use-case layer on a real store (SQLite file or the session's PostgreSQL)."""
-    registrations = Registrations(settings)
-    yield registrations
-    registrations.close()
+    with closing(Registrations(settings)) as registrations:
+        yield registrations
 
 
 def unique_org() -> str:

@@ -1,4 +1,4 @@
-"""The `regflow` command line: each module of this package adds its subcommands."""
+"""The `regflow` command line: each module of this package declares its subcommands."""
 
 from __future__ import annotations
 
@@ -15,16 +15,15 @@ from infrastructure import tracing
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser with every subcommand that a module of `api.cli` registers."""
+    """The parser with every subcommand that a module of `api.cli` declares in `COMMANDS`."""
     parser = argparse.ArgumentParser(
         prog="regflow", description="Event-sourced Step 6 registration: run, repair, audit."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{module_info.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(commands)
+        for command in getattr(module, "COMMANDS", ()):
+            command.add_to(commands)
     return parser
 
 

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from rich.table import Table
 
+from api.cli.commands import Command, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_text
 from domain.event_names import public_event_name
@@ -41,6 +42,13 @@ def iso_time(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+JOB = arg("job", metavar="JOB", help="the job's id")
+TIME_RANGE = (
+    arg("--since", type=iso_time, help="only events at or after this ISO time"),
+    arg("--until", type=iso_time, help="only events at or before this ISO time"),
+)
 
 
 def json_default(value: Any) -> Any:
@@ -133,20 +141,21 @@ def show_events(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `regflow events`."""
-    events = commands.add_parser(
+COMMANDS = (
+    Command(
         "events",
-        help="a job's event log (version, time, type, actor, reason, data; secrets masked)",
+        "a job's event log (version, time, type, actor, reason, data; secrets masked)",
+        show_events,
         description="Print a job's events from the log, oldest first. Exit 0, or 1 if the job "
         "does not exist.",
-    )
-    events.add_argument("job", metavar="JOB", help="the job's id")
-    events.add_argument(
-        "--type", action="append", help="only these event types (repeat or comma-separate)"
-    )
-    events.add_argument("--since", type=iso_time, help="only events at or after this ISO time")
-    events.add_argument("--until", type=iso_time, help="only events at or before this ISO time")
-    events.add_argument("--actor", help="only events by this actor (engine, user:<id>, system)")
-    events.add_argument("--json", action="store_true", help="JSON lines instead of a table")
-    events.set_defaults(handler=show_events)
+        arguments=(
+            JOB,
+            arg(
+                "--type", action="append", help="only these event types (repeat or comma-separate)"
+            ),
+            *TIME_RANGE,
+            arg("--actor", help="only events by this actor (engine, user:<id>, system)"),
+            json_flag("JSON lines instead of a table"),
+        ),
+    ),
+)

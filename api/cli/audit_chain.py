@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from api.cli.audit import open_store, write_json
+from api.cli.commands import Command, json_flag
 from api.cli.output import cells, console, escape_text
 from domain.exceptions import RegflowError
 from infrastructure.chain.hashing import ChainedRecorder
@@ -105,15 +106,15 @@ def verify_log(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `regflow verify-log`."""
-    parser = commands.add_parser(
+COMMANDS = (
+    Command(
         "verify-log",
-        help="check the per-aggregate hash chain: detects edited, reordered or deleted events",
+        "check the per-aggregate hash chain: detects edited, reordered or deleted events",
+        verify_log,
         description="Recompute every stored event's hash from its stored bytes and its "
         "predecessor's hash. Exit 0 when intact (events stored before the chain existed are "
         "reported as unchained), 1 when an event was edited, reordered or deleted, 2 when the "
         "log could not be checked.",
-    )
-    parser.add_argument("--json", action="store_true", help="one JSON document instead of tables")
-    parser.set_defaults(handler=verify_log)
+        arguments=(json_flag("one JSON document instead of tables"),),
+    ),
+)

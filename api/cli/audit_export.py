@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
-from api.cli.audit import event_record, iso_time, open_store, within, write_json
+from api.cli.audit import TIME_RANGE, event_record, open_store, within, write_json
+from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import console, escape_text
 from domain.exceptions import NotFound
@@ -67,22 +68,24 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `regflow export`."""
-    parser = commands.add_parser(
+COMMANDS = (
+    Command(
         "export",
-        help="JSON lines of a batch's or an organisation's events, for an audit",
+        "JSON lines of a batch's or an organisation's events, for an audit",
+        export,
         description="One JSON document per event (aggregate id, version, type, time, actor, "
         "reason, data with secrets masked), in time order. Exit 1 when the batch or "
         "organisation is unknown. Without --batch or --org: every event of the time range.",
-    )
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--batch", metavar="ID", help="the batch and all its jobs")
-    which.add_argument("--org", metavar="ID", help="every batch and job of the organisation")
-    parser.add_argument("--since", type=iso_time, help="only events at or after this ISO time")
-    parser.add_argument("--until", type=iso_time, help="only events at or before this ISO time")
-    parser.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
-    parser.add_argument(
-        "--json", action="store_true", help="JSON lines (what export always writes; for symmetry)"
-    )
-    parser.set_defaults(handler=export)
+        arguments=(
+            OneOf(
+                (
+                    arg("--batch", metavar="ID", help="the batch and all its jobs"),
+                    arg("--org", metavar="ID", help="every batch and job of the organisation"),
+                )
+            ),
+            *TIME_RANGE,
+            arg("--output", metavar="FILE", help="write to FILE instead of standard output"),
+            json_flag("JSON lines (what export always writes; for symmetry)"),
+        ),
+    ),
+)

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from dataclasses import asdict
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.cli.audit import open_store, write_json
+from api.cli.commands import Command, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import cells, console
 from domain.exceptions import RegflowError
 from projections.offline.rebuild import Difference, rebuild_all, verify
-
-
-def difference_record(difference: Difference) -> dict[str, Any]:
-    return {
-        "view": difference.view,
-        "key": difference.key,
-        "field": difference.field,
-        "live": difference.live,
-        "rebuilt": difference.rebuilt,
-    }
 
 
 def print_differences(differences: list[Difference]) -> None:
@@ -61,7 +52,7 @@ def replay(args: argparse.Namespace) -> int:
         return 2
     if args.json:
         for difference in differences:
-            write_json(difference_record(difference))
+            write_json(asdict(difference))
         if not differences:
             print("no drift: the read models equal a rebuild from the log", file=sys.stderr)
     else:
@@ -92,26 +83,26 @@ def rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `regflow replay` and `regflow rebuild-projections`."""
-    parser = commands.add_parser(
+COMMANDS = (
+    Command(
         "replay",
-        help="rebuild the read models in scratch tables and diff them against the live ones",
+        "rebuild the read models in scratch tables and diff them against the live ones",
+        replay,
         description="With --verify: rebuild every read model (or one job's) from the log and "
         "print each difference from the live views. Exit 0 when they agree, 1 on drift, 2 "
         "when the check could not run.",
-    )
-    parser.add_argument(
-        "--verify", action="store_true", help="diff a rebuild against the live views"
-    )
-    parser.add_argument("--job", metavar="JOB", help="only this job's rows")
-    parser.add_argument("--json", action="store_true", help="JSON lines, one per difference")
-    parser.set_defaults(handler=replay)
-    again = commands.add_parser(
+        arguments=(
+            arg("--verify", action="store_true", help="diff a rebuild against the live views"),
+            arg("--job", metavar="JOB", help="only this job's rows"),
+            json_flag("JSON lines, one per difference"),
+        ),
+    ),
+    Command(
         "rebuild-projections",
-        help="drop and rebuild every read model from the log, with a progress bar",
+        "drop and rebuild every read model from the log, with a progress bar",
+        rebuild,
         description="Rebuild every view from the whole log into scratch tables and swap them "
         "in; running projection runners carry on from the rebuilt position.",
-    )
-    again.add_argument("--json", action="store_true", help="print the result as JSON")
-    again.set_defaults(handler=rebuild)
+        arguments=(json_flag("print the result as JSON"),),
+    ),
+)

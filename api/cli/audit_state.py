@@ -8,39 +8,43 @@ from typing import Any
 
 from rich.table import Table
 
-from api.cli.audit import iso_time, json_default, open_store, write_json
+from api.cli.audit import JOB, iso_time, json_default, open_store, write_json
+from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_text
 from domain.job import RegistrationJob
-from domain.plan import PLAN
-from domain.secrets import redact
+from projections.folds.jobs import job_state
 
 COLOURS = {"completed": "green", "failed": "red", "blocked": "magenta", "skipped": "dim"}
 
 
 def state_record(job: RegistrationJob) -> dict[str, Any]:
-    """The job's state as the CLI and its JSON show it, secrets masked."""
-    shown = job.shown_statuses()
+    """The job's state, as the state query answers it, laid out by sub-step for the CLI."""
+    state = job_state(job)
+    progress = state["sub_step_progress"]
+    phases = progress["phases"]
+    items = {key: item for phase in phases.values() for key, item in phase["sub_steps"].items()}
     return {
-        "job_id": str(job.id),
-        "version": job.version,
-        "as_of": job.modified_on.isoformat(),
-        "status": str(job.status),
-        "current_phase": job.current_phase,
-        "registration_api": job.registration_api,
-        "phases": job.phase_statuses(),
-        "statuses": shown,
+        "job_id": state["job_id"],
+        "version": state["version"],
+        "as_of": state["at"],
+        "status": state["status"],
+        "current_phase": progress["current_phase"],
+        "registration_api": progress["registration_api"],
+        "phases": {phase: shown["status"] for phase, shown in phases.items()},
+        "statuses": {key: item["status"] for key, item in items.items()},
         "sub_steps": {
             key: {
-                "phase": PLAN.phase_of(key),
-                "status": shown[key],
-                "attempts": state.attempts,
-                "generation": state.generation,
-                "error": state.error,
+                "phase": phase,
+                "status": item["status"],
+                "attempts": item["attempts"],
+                "generation": job.sub_steps[key].generation,
+                "error": item["error"],
             }
-            for key, state in job.sub_steps.items()
+            for phase, shown in phases.items()
+            for key, item in shown["sub_steps"].items()
         },
-        "context": redact(json.loads(json.dumps(job.context, default=json_default))),
+        "context": progress["context"],
         "resume": job.resume_plan().as_answer() if job.step6_started else None,
     }
 
@@ -94,17 +98,23 @@ def show_state(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `regflow state`."""
-    parser = commands.add_parser(
+COMMANDS = (
+    Command(
         "state",
-        help="a job's statuses, phases and context at a past time or version, from the log",
+        "a job's statuses, phases and context at a past time or version, from the log",
+        show_state,
         description="Fold the job's events up to a time or version and show the state then. "
         "Exit 1 when the job, or the job at that moment, does not exist.",
-    )
-    parser.add_argument("job", metavar="JOB", help="the job's id")
-    when = parser.add_mutually_exclusive_group(required=True)
-    when.add_argument("--at", type=iso_time, metavar="ISO_TIME", help="as it was at this time")
-    when.add_argument("--version", type=int, metavar="N", help="as it was at version N")
-    parser.add_argument("--json", action="store_true", help="one JSON document instead of tables")
-    parser.set_defaults(handler=show_state)
+        arguments=(
+            JOB,
+            OneOf(
+                (
+                    arg("--at", type=iso_time, metavar="ISO_TIME", help="as it was at this time"),
+                    arg("--version", type=int, metavar="N", help="as it was at version N"),
+                ),
+                required=True,
+            ),
+            json_flag("one JSON document instead of tables"),
+        ),
+    ),
+)

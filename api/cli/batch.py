@@ -14,6 +14,7 @@ from rich.live import Live
 
 from api.cli import run_display
 from api.cli.actor import cli_actor
+from api.cli.commands import Command, arg, json_flag
 from api.cli.output import console as make_console
 from api.cli.output import escape_text
 from domain.exceptions import InvalidInput
@@ -23,23 +24,6 @@ from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
 REFRESH_SECONDS = 0.5
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `batch run`."""
-    batch = commands.add_parser("batch", help="run batches of restaurants")
-    actions = batch.add_subparsers(dest="action", metavar="ACTION", required=True)
-    run = actions.add_parser("run", help="create a batch from a JSON file and run Step 6")
-    run.add_argument("file", help="JSON: a list of restaurants or {name, restaurants}")
-    run.add_argument("--name", help="the batch name (default: the file's name)")
-    run.add_argument(
-        "--org", help="the organisation the batch belongs to (default: REGFLOW_DEFAULT_ORG, dev)"
-    )
-    run.add_argument("--json", action="store_true", help="print the final summary as JSON")
-    run.add_argument(
-        "--timeout", type=float, default=3600.0, help="give up after this many seconds"
-    )
-    run.set_defaults(handler=batch_run)
 
 
 def read_batch(path: str, name: str | None) -> tuple[str, list[dict[str, Any]]]:
@@ -110,3 +94,34 @@ async def _run_with_display(
                 display.update(run_display.live_table(jobs, elapsed, engine.status()))
                 await asyncio.wait([idle], timeout=REFRESH_SECONDS)
         return idle.result()
+
+
+COMMANDS = (
+    Command(
+        "batch",
+        "run batches of restaurants",
+        actions=(
+            Command(
+                "run",
+                "create a batch from a JSON file and run Step 6",
+                batch_run,
+                arguments=(
+                    arg("file", help="JSON: a list of restaurants or {name, restaurants}"),
+                    arg("--name", help="the batch name (default: the file's name)"),
+                    arg(
+                        "--org",
+                        help="the organisation the batch belongs to "
+                        "(default: REGFLOW_DEFAULT_ORG, dev)",
+                    ),
+                    json_flag("print the final summary as JSON"),
+                    arg(
+                        "--timeout",
+                        type=float,
+                        default=3600.0,
+                        help="give up after this many seconds",
+                    ),
+                ),
+            ),
+        ),
+    ),
+)

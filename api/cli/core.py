@@ -6,20 +6,10 @@ import argparse
 import json
 from importlib.metadata import PackageNotFoundError, version
 
+from api.cli.commands import Command, json_flag
 from api.cli.output import console, escape_text
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the core subcommands."""
-    show = commands.add_parser("version", help="print regflow's version")
-    show.set_defaults(handler=print_version)
-    check = commands.add_parser(
-        "check-db", help="connect to the store, create its tables, and report on it"
-    )
-    check.add_argument("--json", action="store_true", help="one JSON document instead of text")
-    check.set_defaults(handler=check_db)
 
 
 def regflow_version() -> str:
@@ -51,3 +41,14 @@ def check_db(args: argparse.Namespace) -> int:
     out.print(f"[green]ok[/green] {kind} store at {escape_text(settings.data_location)}")
     out.print(f"events stored: {head}")
     return 0
+
+
+COMMANDS = (
+    Command("version", "print regflow's version", print_version),
+    Command(
+        "check-db",
+        "connect to the store, create its tables, and report on it",
+        check_db,
+        arguments=(json_flag("one JSON document instead of text"),),
+    ),
+)

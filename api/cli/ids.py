@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
+from api.cli.commands import Arg, arg
 from domain.exceptions import InvalidInput, NotFound
 from infrastructure.usecases.registrations import Registrations
 from projections.live.service import ReadModelService
 from projections.queries import ViewQueries
 
 SHORTEST = 8
+
+
+def id_argument(kind: str, **options: Any) -> Arg:
+    """The argument naming a job or batch ("job" or "batch"): in full, or by a unique prefix."""
+    help = f"the {kind} id, or its first {SHORTEST}+ characters"
+    return arg(kind, metavar=kind.upper(), help=help, **options)
 
 
 def is_full_id(text: str) -> bool:

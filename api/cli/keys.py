@@ -8,6 +8,7 @@ import sqlite3
 import sys
 
 from api.cli.audit import open_store, write_json
+from api.cli.commands import Command, arg, json_flag
 from infrastructure.keys.rotation import rotate
 from infrastructure.keys.table import KeyTable
 from infrastructure.persistence import passphrase, schema_lock
@@ -16,26 +17,6 @@ from infrastructure.usecases.erasure import ErasurePlan, erase_organisation, era
 from projections.database import Database
 from projections.offline.rebuild import rebuild_all
 from projections.schema import Schema
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the key commands."""
-    rotate_cmd = commands.add_parser(
-        "rotate-keys",
-        help="re-wrap every data key under REGFLOW_SECRET_KEY, opening them with "
-        "REGFLOW_OLD_SECRET_KEYS (no event is rewritten)",
-    )
-    rotate_cmd.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    rotate_cmd.set_defaults(handler=rotate_command)
-    erase = commands.add_parser(
-        "erase-organisation",
-        help="destroy an organisation's data key and scrub its personal data and secrets "
-        "from the read models (the events stay); without --yes, only say what it would do",
-    )
-    erase.add_argument("organisation", metavar="ORG")
-    erase.add_argument("--yes", action="store_true", help="really erase")
-    erase.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    erase.set_defaults(handler=erase_command)
 
 
 def actor() -> str:
@@ -125,3 +106,25 @@ def _compact(settings: Settings) -> None:
         )
     finally:
         conn.close()
+
+
+COMMANDS = (
+    Command(
+        "rotate-keys",
+        "re-wrap every data key under REGFLOW_SECRET_KEY, opening them with "
+        "REGFLOW_OLD_SECRET_KEYS (no event is rewritten)",
+        rotate_command,
+        arguments=(json_flag("print the outcome as JSON"),),
+    ),
+    Command(
+        "erase-organisation",
+        "destroy an organisation's data key and scrub its personal data and secrets "
+        "from the read models (the events stay); without --yes, only say what it would do",
+        erase_command,
+        arguments=(
+            arg("organisation", metavar="ORG"),
+            arg("--yes", action="store_true", help="really erase"),
+            json_flag("print the outcome as JSON"),
+        ),
+    ),
+)

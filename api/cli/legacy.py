@@ -12,6 +12,7 @@ from eventsourcing.persistence import IntegrityError
 from rich.table import Table
 
 from api.cli.audit import open_store, write_json
+from api.cli.commands import Command, arg, json_flag
 from api.cli.output import cells, console
 from domain.exceptions import InvalidInput
 from infrastructure.legacy import LegacyJob, export_entries, parse_job
@@ -122,25 +123,30 @@ def import_legacy(args: argparse.Namespace) -> int:
     return 0 if all(o["outcome"] == "imported" for o in outcomes) else 1
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `regflow import-legacy`."""
-    parser = commands.add_parser(
+COMMANDS = (
+    Command(
         "import-legacy",
-        help="record jobs exported from the old system (sub_step_progress) so they can resume",
+        "record jobs exported from the old system (sub_step_progress) so they can resume",
+        import_legacy,
         description='FILE is a JSON list of jobs, or {"jobs": [...]}, each with its id, '
         "restaurant, execution_config and Step 6 sub_step_progress (context stored or not: "
         "when absent it is inferred from sub-step statuses). Exit 0 when every job was "
         "imported, 1 when some were refused (already imported) or invalid, 2 when the file "
         "cannot be read.",
-    )
-    parser.add_argument("file", metavar="FILE", help="the old system's export (JSON)")
-    parser.add_argument(
-        "--org", metavar="ORG", help="organisation of every job (else each job's organisation_id)"
-    )
-    parser.add_argument(
-        "--batch-name",
-        metavar="NAME",
-        help="the batch the jobs are recorded in (else each job's batch name, or the file's)",
-    )
-    parser.add_argument("--json", action="store_true", help="JSON lines, one per job entry")
-    parser.set_defaults(handler=import_legacy)
+        arguments=(
+            arg("file", metavar="FILE", help="the old system's export (JSON)"),
+            arg(
+                "--org",
+                metavar="ORG",
+                help="organisation of every job (else each job's organisation_id)",
+            ),
+            arg(
+                "--batch-name",
+                metavar="NAME",
+                help="the batch the jobs are recorded in (else each job's batch name, or the "
+                "file's)",
+            ),
+            json_flag("JSON lines, one per job entry"),
+        ),
+    ),
+)

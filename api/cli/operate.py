@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from api.cli.audit import json_default
-from api.cli.ids import LazyViews, resolve
+from api.cli.commands import Command, OneOf, arg, json_flag
+from api.cli.ids import LazyViews, id_argument, resolve
 from api.cli.output import console as make_console
 from api.cli.output import escape_text as escape
 from api.cli.run_display import words
@@ -48,32 +49,15 @@ def operating(organisation_id: str | None = None) -> Iterator[Operator]:
         app.close()
 
 
+PRINT_JSON = json_flag("print JSON")  # the --json that `emit` answers
+
+
 def emit(args: argparse.Namespace, data: Any, render: Callable[[Console], None]) -> None:
     """`data` as JSON with --json, else what `render` prints (whole ids when piped)."""
     if getattr(args, "json", False):
         print(json.dumps(data, default=json_default, indent=2))
     else:
         render(make_console())
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `batches` and `jobs`."""
-    batches = commands.add_parser("batches", help="list batches, newest first")
-    scope = batches.add_mutually_exclusive_group()
-    scope.add_argument("--org", help="this organisation (default: REGFLOW_DEFAULT_ORG, dev)")
-    scope.add_argument("--all", action="store_true", help="every organisation")
-    batches.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
-    batches.add_argument("--json", action="store_true", help="print JSON")
-    batches.set_defaults(handler=list_batches)
-    jobs = commands.add_parser("jobs", help="list the jobs of a batch")
-    jobs.add_argument("batch", metavar="BATCH", help="the batch id, or its first 8+ characters")
-    jobs.add_argument(
-        "--status",
-        choices=("pending", "in_progress", "completed", "failed", "cancelled"),
-        help="only jobs with this status",
-    )
-    jobs.add_argument("--json", action="store_true", help="print JSON")
-    jobs.set_defaults(handler=list_jobs)
 
 
 def list_batches(args: argparse.Namespace) -> int:
@@ -134,3 +118,36 @@ def list_jobs(args: argparse.Namespace) -> int:
 
     emit(args, found, render)
     return 0
+
+
+COMMANDS = (
+    Command(
+        "batches",
+        "list batches, newest first",
+        list_batches,
+        arguments=(
+            OneOf(
+                (
+                    arg("--org", help="this organisation (default: REGFLOW_DEFAULT_ORG, dev)"),
+                    arg("--all", action="store_true", help="every organisation"),
+                )
+            ),
+            arg("--limit", type=int, default=50, help="at most this many (default 50)"),
+            PRINT_JSON,
+        ),
+    ),
+    Command(
+        "jobs",
+        "list the jobs of a batch",
+        list_jobs,
+        arguments=(
+            id_argument("batch"),
+            arg(
+                "--status",
+                choices=("pending", "in_progress", "completed", "failed", "cancelled"),
+                help="only jobs with this status",
+            ),
+            PRINT_JSON,
+        ),
+    ),
+)

@@ -12,42 +12,14 @@ from typing import Any
 from rich.console import Console
 
 from api.cli.actor import cli_actor
-from api.cli.operate import emit, operating
+from api.cli.commands import Command, arg
+from api.cli.ids import id_argument
+from api.cli.operate import PRINT_JSON, emit, operating
 from api.cli.output import escape_text as escape
 from domain.exceptions import InvalidInput, RegflowError
 from domain.plan import PLAN
 
 PICKED_UP = "a running `regflow serve` or `regflow work` on this store picks it up"
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `resume`, `reset`, `mark` and `cancel`."""
-    job_help = "the job id, or its first 8+ characters"
-    resume = commands.add_parser("resume", help="resume a failed or cancelled job (or a batch's)")
-    resume.add_argument("job", metavar="JOB", nargs="?", help=job_help)
-    resume.add_argument("--batch", metavar="BATCH", help="with --failed: this batch's jobs")
-    resume.add_argument("--failed", action="store_true", help="with --batch: its failed jobs")
-    resume.add_argument("--json", action="store_true", help="print JSON")
-    resume.set_defaults(handler=resume_command)
-    for name, helptext in (
-        ("reset", "reset a sub-step (and its dependents) to pending"),
-        ("mark", "set a sub-step's status by hand"),
-    ):
-        edit = commands.add_parser(name, help=helptext)
-        edit.add_argument("job", metavar="JOB", help=job_help)
-        edit.add_argument("sub_step", metavar="SUB_STEP", help="e.g. menuImport")
-        if name == "mark":
-            targets = ("completed", "failed", "skipped")
-            edit.add_argument("status", metavar="STATUS", choices=targets, help="|".join(targets))
-        edit.add_argument("--reason", help="why, for the audit trail (required unless --dry-run)")
-        edit.add_argument("--dry-run", action="store_true", help="show what would change only")
-        edit.add_argument("--json", action="store_true", help="print JSON")
-        edit.set_defaults(handler=edit_command)
-    cancel = commands.add_parser("cancel", help="cancel a job")
-    cancel.add_argument("job", metavar="JOB", help=job_help)
-    cancel.add_argument("--reason", help="why, for the audit trail")
-    cancel.add_argument("--json", action="store_true", help="print JSON")
-    cancel.set_defaults(handler=cancel_command)
 
 
 def resume_command(args: argparse.Namespace) -> int:
@@ -138,3 +110,49 @@ def cancel_command(args: argparse.Namespace) -> int:
     data = {"job_id": job_id, "cancelled": True, "version": saved.version}
     emit(args, data, lambda c: c.print(f"cancelled {job_id}"))
     return 0
+
+
+JOB = id_argument("job")
+SUB_STEP = arg("sub_step", metavar="SUB_STEP", help="e.g. menuImport")
+TARGETS = ("completed", "failed", "skipped")
+EDITING = (
+    arg("--reason", help="why, for the audit trail (required unless --dry-run)"),
+    arg("--dry-run", action="store_true", help="show what would change only"),
+    PRINT_JSON,
+)
+COMMANDS = (
+    Command(
+        "resume",
+        "resume a failed or cancelled job (or a batch's)",
+        resume_command,
+        arguments=(
+            id_argument("job", nargs="?"),
+            arg("--batch", metavar="BATCH", help="with --failed: this batch's jobs"),
+            arg("--failed", action="store_true", help="with --batch: its failed jobs"),
+            PRINT_JSON,
+        ),
+    ),
+    Command(
+        "reset",
+        "reset a sub-step (and its dependents) to pending",
+        edit_command,
+        arguments=(JOB, SUB_STEP, *EDITING),
+    ),
+    Command(
+        "mark",
+        "set a sub-step's status by hand",
+        edit_command,
+        arguments=(
+            JOB,
+            SUB_STEP,
+            arg("status", metavar="STATUS", choices=TARGETS, help="|".join(TARGETS)),
+            *EDITING,
+        ),
+    ),
+    Command(
+        "cancel",
+        "cancel a job",
+        cancel_command,
+        arguments=(JOB, arg("--reason", help="why, for the audit trail"), PRINT_JSON),
+    ),
+)

@@ -11,19 +11,11 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
+from api.cli.commands import Command, arg
 from api.runtime import build_app
 from infrastructure.logs import configure_logging
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `serve`."""
-    serve = commands.add_parser("serve", help="serve the HTTP API (and run the engine)")
-    serve.add_argument("--host", help="address to listen on (REGFLOW_HOST)")
-    serve.add_argument("--port", type=int, help="port to listen on (REGFLOW_PORT)")
-    serve.add_argument("--role", choices=("all", "api", "worker"), help="REGFLOW_ROLE")
-    serve.set_defaults(handler=serve_command)
 
 
 def configured(args: argparse.Namespace) -> tuple[Settings, str | None]:
@@ -88,3 +80,17 @@ def serve_command(args: argparse.Namespace) -> int:
         loop=uvloop.new_event_loop(),
     )
     return 0
+
+
+COMMANDS = (
+    Command(
+        "serve",
+        "serve the HTTP API (and run the engine)",
+        serve_command,
+        arguments=(
+            arg("--host", help="address to listen on (REGFLOW_HOST)"),
+            arg("--port", type=int, help="port to listen on (REGFLOW_PORT)"),
+            arg("--role", choices=("all", "api", "worker"), help="REGFLOW_ROLE"),
+        ),
+    ),
+)

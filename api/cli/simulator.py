@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
-
+from api.cli.commands import Command, arg
 from infrastructure.executors.simulator.main import run_simulator
 
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `simulator`."""
-    simulator = commands.add_parser("simulator", help="serve the simulated registration API")
-    simulator.add_argument("--host", default="127.0.0.1")
-    simulator.add_argument("--port", type=int, default=8090)
-    simulator.add_argument("--config", help="a JSON file of faults, latency and service_key")
-    simulator.set_defaults(handler=lambda a: run_simulator(a.host, a.port, a.config) or 0)
+COMMANDS = (
+    Command(
+        "simulator",
+        "serve the simulated registration API",
+        lambda a: run_simulator(a.host, a.port, a.config) or 0,
+        arguments=(
+            arg("--host", default="127.0.0.1"),
+            arg("--port", type=int, default=8090),
+            arg("--config", help="a JSON file of faults, latency and service_key"),
+        ),
+    ),
+)

@@ -7,18 +7,11 @@ import asyncio
 import signal
 import sys
 
+from api.cli.commands import Command, arg
 from infrastructure.engine.wiring import running_engine
 from infrastructure.logs import configure_logging
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `work`."""
-    work = commands.add_parser("work", help="run the engine on jobs in progress in the store")
-    work.add_argument("--until-idle", action="store_true", help="exit when no job is in progress")
-    work.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
-    work.set_defaults(handler=work_command)
 
 
 def work_command(args: argparse.Namespace) -> int:
@@ -65,3 +58,16 @@ async def _work(
 
 def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+COMMANDS = (
+    Command(
+        "work",
+        "run the engine on jobs in progress in the store",
+        work_command,
+        arguments=(
+            arg("--until-idle", action="store_true", help="exit when no job is in progress"),
+            arg("--timeout", type=float, default=None, help="give up after this many seconds"),
+        ),
+    ),
+)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from api import parsing
@@ -9,80 +11,62 @@ from api.auth import caller_of
 from api.presenters import ok, validation_answer
 from api.schemas import BulkEdit, Reset, SubStepEdit
 from api.services import services_of
+from infrastructure.usecases.editing import EditOutcome
+
+Edits = list[tuple[str, str, dict[str, Any] | None]]
+
+
+async def _edit(
+    request: web.Request, edits: Edits, reason: str | None, dry_run: bool
+) -> EditOutcome:
+    """The caller's edits of the job the path names: recorded, or only checked in a dry run."""
+    caller, services = caller_of(request), services_of(request)
+    job_id = request.match_info["jobId"]
+    return await services.edit(
+        caller.organisation_id, job_id, edits, caller.actor, reason or "", dry_run
+    )
+
+
+def _answer(outcome: EditOutcome, **fields: Any) -> web.Response:
+    """The edit's answer: what it did, then the job's version and status after it."""
+    return ok(
+        **fields,
+        version=outcome.version,
+        job_status=outcome.job_status,
+        dry_run=outcome.dry_run,
+    )
 
 
 async def edit_sub_step(request: web.Request) -> web.Response:
     """Set one sub-step's status by hand."""
-    caller, services = caller_of(request), services_of(request)
     key = parsing.sub_step_key(request)
     data = await parsing.body(request, SubStepEdit)
-    outcome = await services.edit(
-        caller.organisation_id,
-        request.match_info["jobId"],
-        [(key, data.status, data.result)],
-        caller.actor,
-        data.reason or "",
-        data.dry_run,
-    )
+    outcome = await _edit(request, [(key, data.status, data.result)], data.reason, data.dry_run)
     check = outcome.checks[0]
-    return ok(
-        sub_step=key,
-        status=data.status,
-        warnings=check.warnings,
-        reset=check.cascade,
-        version=outcome.version,
-        job_status=outcome.job_status,
-        dry_run=outcome.dry_run,
+    return _answer(
+        outcome, sub_step=key, status=data.status, warnings=check.warnings, reset=check.cascade
     )
 
 
 async def edit_sub_steps(request: web.Request) -> web.Response:
     """Apply a list of edits in order, all or none."""
-    caller, services = caller_of(request), services_of(request)
     data = await parsing.body(request, BulkEdit)
-    edits = [(u.sub_step, u.status, u.result) for u in data.updates]
-    outcome = await services.edit(
-        caller.organisation_id,
-        request.match_info["jobId"],
-        edits,
-        caller.actor,
-        data.combined_reason() or "",
-        data.dry_run,
-    )
+    edits: Edits = [(u.sub_step, u.status, u.result) for u in data.updates]
+    outcome = await _edit(request, edits, data.combined_reason(), data.dry_run)
     updates = [
         {"sub_step": c.sub_step, "status": c.target, "warnings": c.warnings, "reset": c.cascade}
         for c in outcome.checks
     ]
     warnings = [w for c in outcome.checks for w in c.warnings]
-    return ok(
-        updates=updates,
-        warnings=warnings,
-        version=outcome.version,
-        job_status=outcome.job_status,
-        dry_run=outcome.dry_run,
-    )
+    return _answer(outcome, updates=updates, warnings=warnings)
 
 
 async def reset_sub_step(request: web.Request) -> web.Response:
     """Reset a sub-step to pending, with every dependent that is not pending."""
-    caller, services = caller_of(request), services_of(request)
     key = parsing.sub_step_key(request)
     data = await parsing.body(request, Reset, optional=True)
-    outcome = await services.edit(
-        caller.organisation_id,
-        request.match_info["jobId"],
-        [(key, "pending", None)],
-        caller.actor,
-        data.reason or "",
-        data.dry_run,
-    )
-    return ok(
-        sub_step=key,
-        reset=outcome.checks[0].cascade,
-        version=outcome.version,
-        job_status=outcome.job_status,
-        dry_run=outcome.dry_run,
-    )
+    outcome = await _edit(request, [(key, "pending", None)], data.reason, data.dry_run)
+    return _answer(outcome, sub_step=key, reset=outcome.checks[0].cascade)
 
 
 async def validation(request: web.Request) -> web.Response:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api import parsing, presenters
+from api import parsing
 from api.auth import caller_of
 from api.caching import etag, not_modified, tagged
 from api.presenters import job_answer, ok
 from api.schemas import EventsQuery, Reasoned, Resume, StateQuery
 from api.services import services_of
 from domain.exceptions import InvalidInput
+from projections.folds.jobs import job_state
 
 COMPLETED_NO_OP = "Job already completed; nothing to resume"
-DRY_RUN = "Dry run: this is what a resume would do; nothing was recorded"
 DRY_RUN = "Dry run: this is what a resume would do; nothing was recorded"
 
 
@@ -92,4 +92,4 @@ async def state(request: web.Request) -> web.Response:
         wanted.at,
         wanted.version,
     )
-    return ok(**presenters.job_state(job))
+    return ok(**job_state(job))

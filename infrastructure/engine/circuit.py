@@ -7,7 +7,7 @@ import logging
 from enum import StrEnum
 
 from infrastructure import metrics
-from infrastructure.engine.clock import Clock
+from infrastructure.engine.clock import Clock, wait_for_event
 
 log = logging.getLogger("regflow.engine")
 SAID = {
@@ -63,13 +63,7 @@ class CircuitBreaker:
 
     async def _wait_change(self, seconds: float) -> None:
         self._changed.clear()
-        waiter = asyncio.ensure_future(self._changed.wait())
-        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
-        try:
-            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
-            sleeper.cancel()
+        await wait_for_event(self._changed, seconds, self._clock)
 
     def record(self, transient_failure: bool, probe: bool) -> None:
         """Count an outcome: a success or a permanent answer shows the API is up."""

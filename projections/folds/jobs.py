@@ -94,6 +94,19 @@ def document_of(job: RegistrationJob) -> dict[str, Any]:
     }
 
 
+def job_state(job: RegistrationJob) -> dict[str, Any]:
+    """A job's state at its version: which job, which version and when, its status, and its
+    progress document. The state query answers it as it is; `regflow state` lays it out by
+    sub-step."""
+    return {
+        "job_id": str(job.id),
+        "version": job.version,
+        "at": job.modified_on.isoformat(),
+        "status": str(job.status),
+        "sub_step_progress": document_of(job),
+    }
+
+
 def progress_document(events: Iterable[Any]) -> dict[str, Any]:
     """The `sub_step_progress` document a job's events fold to."""
     return document_of(replay(events))

@@ -24,6 +24,13 @@ Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
 
 
+def refused_for(answer: tuple[int, Any], status: int, field: str) -> None:
+    """The answer refuses with `status`, and its first error names `field`."""
+    code, body = answer
+    assert code == status
+    assert body["errors"][0].startswith(f"{field}:")
+
+
 def restaurant(name: str = "Buzz", **config: Any) -> dict[str, Any]:
     """A restaurant with every section on and a password to keep secret."""
     return kit.restaurant(name, **config)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import BASE, Caller, Client, run_job
+from typing import Any
+
+from tests.api.conftest import BASE, Caller, Client, refused_for, run_job
 
 REASON = "done by hand in the CloudWaitress admin"
 
 
 def sub_steps(path: str) -> str:
     return f"{BASE}/jobs/{path}/steps/6/sub-steps"
+
+
+async def mark(
+    caller: Caller, job_id: str, key: str, status: str, reason: str | None = REASON, **more: Any
+) -> tuple[int, Any]:
+    """PATCH one sub-step's status by hand (with no reason when `reason` is None)."""
+    body = {"status": status} | ({"reason": reason} if reason is not None else {}) | more
+    return await caller.patch(f"{sub_steps(job_id)}/{key}", json=body)
 
 
 async def statuses(caller: Caller, job_id: str) -> dict[str, str]:
@@ -26,9 +36,8 @@ async def failed_job(caller: Caller, client: Client, *failing: str) -> str:
 class TestMarkSubStep:
     async def test_completed_with_valid_dependencies(self, org_a: Caller, client: Client) -> None:
         job_id = await failed_job(org_a, client, "websiteConfig")
-        status, body = await org_a.patch(
-            f"{sub_steps(job_id)}/websiteConfig",
-            json={"status": "completed", "reason": REASON, "result": {"url": "https://buzz.nz"}},
+        status, body = await mark(
+            org_a, job_id, "websiteConfig", "completed", result={"url": "https://buzz.nz"}
         )
         assert status == 200
         assert (body["sub_step"], body["status"], body["warnings"]) == (
@@ -43,9 +52,7 @@ class TestMarkSubStep:
         self, org_a: Caller, client: Client
     ) -> None:
         job_id = await failed_job(org_a, client, "restaurantRegistration")
-        status, body = await org_a.patch(
-            f"{sub_steps(job_id)}/websiteConfig", json={"status": "completed", "reason": REASON}
-        )
+        status, body = await mark(org_a, job_id, "websiteConfig", "completed")
         assert status == 422
         assert body["success"] is False
         assert body["errors"] == [
@@ -55,9 +62,7 @@ class TestMarkSubStep:
 
     async def test_refused_edit_is_audited(self, org_a: Caller, client: Client) -> None:
         job_id = await failed_job(org_a, client, "restaurantRegistration")
-        await org_a.patch(
-            f"{sub_steps(job_id)}/websiteConfig", json={"status": "completed", "reason": REASON}
-        )
+        await mark(org_a, job_id, "websiteConfig", "completed")
         _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events")
         refused = events["events"][-1]
         assert (refused["type"], refused["actor"]) == ("EditRefused", f"key:{org_a.org}")
@@ -67,18 +72,13 @@ class TestMarkSubStep:
     ) -> None:
         job_id = await org_a.started_job()
         run_job(client, job_id, until="phase1")
-        status, body = await org_a.patch(
-            f"{sub_steps(job_id)}/menuImport", json={"status": "failed", "reason": "no menu yet"}
-        )
+        status, body = await mark(org_a, job_id, "menuImport", "failed", reason="no menu yet")
         assert status == 200
         assert body["warnings"] == ["Marking menuImport as failed blocks optionSets, itemTags"]
 
     async def test_dry_run_changes_nothing(self, org_a: Caller, client: Client) -> None:
         job_id = await failed_job(org_a, client, "websiteConfig")
-        status, body = await org_a.patch(
-            f"{sub_steps(job_id)}/websiteConfig",
-            json={"status": "completed", "reason": REASON, "dry_run": True},
-        )
+        status, body = await mark(org_a, job_id, "websiteConfig", "completed", dry_run=True)
         assert (status, body["dry_run"]) == (200, True)
         assert (await statuses(org_a, job_id))["websiteConfig"] == "failed"
 
@@ -91,28 +91,18 @@ class TestMarkSubStep:
 
     async def test_running_job_is_409(self, org_a: Caller) -> None:
         job_id = await org_a.started_job()
-        status, _ = await org_a.patch(
-            f"{sub_steps(job_id)}/cloudwaitressAccount", json={"status": "skipped", "reason": "x"}
-        )
+        status, _ = await mark(org_a, job_id, "cloudwaitressAccount", "skipped", reason="x")
         assert status == 409
 
     async def test_unknown_status_is_422_and_unknown_sub_step_404(self, org_a: Caller) -> None:
         job_id = (await org_a.new_batch())["jobs"][0]["id"]
-        status, body = await org_a.patch(
-            f"{sub_steps(job_id)}/menuImport", json={"status": "done", "reason": "x"}
-        )
-        assert status == 422
-        assert body["errors"][0].startswith("status:")
-        status, _ = await org_a.patch(
-            f"{sub_steps(job_id)}/nope", json={"status": "skipped", "reason": "x"}
-        )
+        refused_for(await mark(org_a, job_id, "menuImport", "done", reason="x"), 422, "status")
+        status, _ = await mark(org_a, job_id, "nope", "skipped", reason="x")
         assert status == 404
 
     async def test_missing_reason_is_422(self, org_a: Caller) -> None:
         job_id = (await org_a.new_batch())["jobs"][0]["id"]
-        status, body = await org_a.patch(
-            f"{sub_steps(job_id)}/menuImport", json={"status": "skipped"}
-        )
+        status, body = await mark(org_a, job_id, "menuImport", "skipped", reason=None)
         assert (status, body["message"]) == (422, "A reason is required for manual edits")
 
 

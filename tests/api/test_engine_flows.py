@@ -40,6 +40,13 @@ async def simulator(client: Client, method: str, path: str, body: Any = None) ->
         return await r.json()
 
 
+async def settled_with_faults(caller: Caller, *faults: dict[str, Any]) -> tuple[str, Any]:
+    """A job started while the simulator answers with these faults: its id, and the job settled."""
+    await simulator(caller.client, "PUT", "/_simulator/faults", {"faults": list(faults)})
+    job_id = await caller.started_job()
+    return job_id, await settled_job(caller, job_id)
+
+
 async def settled_job(caller: Caller, job_id: str) -> dict[str, Any]:
     """Poll until the job stops running (a deadline, never a fixed sleep)."""
 
@@ -64,9 +71,7 @@ async def test_runs_a_batch_to_completion(caller: Caller) -> None:
 
 async def test_resume_after_phase1_runs_only_what_is_left(caller: Caller) -> None:
     fault = {"kind": "bad_request", "endpoint": "restaurantRegistration", "times": 1}
-    await simulator(caller.client, "PUT", "/_simulator/faults", {"faults": [fault]})
-    job_id = await caller.started_job()
-    failed = await settled_job(caller, job_id)
+    job_id, failed = await settled_with_faults(caller, fault)
     phases = failed["steps"][0]["sub_step_progress"]["phases"]
     assert (failed["status"], phases["phase1"]["status"]) == ("failed", "completed")
     await simulator(caller.client, "DELETE", "/_simulator/calls")
@@ -85,10 +90,9 @@ async def test_resume_after_phase1_runs_only_what_is_left(caller: Caller) -> Non
 async def test_a_failure_blocks_dependents_then_a_manual_fix_lets_resume_finish(
     caller: Caller,
 ) -> None:
-    fault = {"kind": "bad_request", "endpoint": "menuImport"}
-    await simulator(caller.client, "PUT", "/_simulator/faults", {"faults": [fault]})
-    job_id = await caller.started_job()
-    failed = await settled_job(caller, job_id)
+    job_id, failed = await settled_with_faults(
+        caller, {"kind": "bad_request", "endpoint": "menuImport"}
+    )
     phase3 = failed["steps"][0]["sub_step_progress"]["phases"]["phase3"]
     assert phase3["sub_steps"]["optionSets"]["status"] == "blocked"
     path = f"{BASE}/jobs/{job_id}/steps/6/sub-steps/menuImport"

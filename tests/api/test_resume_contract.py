@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.conftest import BASE, Caller, restaurant
-from tests.api.test_engine_flows import caller, engine_client, settled_job, simulator
+from tests.api.test_engine_flows import (
+    caller,
+    engine_client,
+    settled_job,
+    settled_with_faults,
+    simulator,
+)
 
 __all__ = ["caller", "engine_client"]
+MENU_FAILS_ONCE = {"kind": "bad_request", "endpoint": "menuImport", "times": 1}
 MENU_CHAIN = ["menuImport", "optionSets", "itemTags"]
 
 
@@ -21,10 +28,7 @@ def progress(job: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_buzz_resumes_after_phase1_with_only_the_menu_chain(caller: Caller) -> None:
-    fault = {"kind": "bad_request", "endpoint": "menuImport", "times": 1}
-    await simulator(caller.client, "PUT", "/_simulator/faults", {"faults": [fault]})
-    job_id = await caller.started_job()
-    failed = await settled_job(caller, job_id)
+    job_id, failed = await settled_with_faults(caller, MENU_FAILS_ONCE)
     shown = {
         k: s["status"]
         for p in progress(failed)["phases"].values()
@@ -43,10 +47,7 @@ async def test_buzz_resumes_after_phase1_with_only_the_menu_chain(caller: Caller
 
 
 async def test_resume_event_and_timeline_say_what_the_answer_said(caller: Caller) -> None:
-    fault = {"kind": "bad_request", "endpoint": "menuImport", "times": 1}
-    await simulator(caller.client, "PUT", "/_simulator/faults", {"faults": [fault]})
-    job_id = await caller.started_job()
-    await settled_job(caller, job_id)
+    job_id, _ = await settled_with_faults(caller, MENU_FAILS_ONCE)
     _, answer = await caller.post(f"{BASE}/jobs/{job_id}/resume-step-6")
     await settled_job(caller, job_id)
     _, body = await caller.get(f"{BASE}/jobs/{job_id}/events", params={"limit": "1000"})
@@ -84,10 +85,7 @@ async def test_a_skipped_menu_import_skips_option_sets_and_item_tags_without_a_c
 
 
 async def test_a_dry_run_answers_the_plan_and_records_nothing(caller: Caller) -> None:
-    fault = {"kind": "bad_request", "endpoint": "menuImport", "times": 1}
-    await simulator(caller.client, "PUT", "/_simulator/faults", {"faults": [fault]})
-    job_id = await caller.started_job()
-    before = await settled_job(caller, job_id)
+    job_id, before = await settled_with_faults(caller, MENU_FAILS_ONCE)
     status, body = await caller.post(f"{BASE}/jobs/{job_id}/resume-step-6", json={"dry_run": True})
     assert (status, body["dry_run"], body["resume_plan"]["sub_steps"]) == (200, True, MENU_CHAIN)
     _, after = await caller.get(f"{BASE}/jobs/{job_id}")
@@ -97,10 +95,7 @@ async def test_a_dry_run_answers_the_plan_and_records_nothing(caller: Caller) ->
 async def test_menu_import_skipped_by_hand_then_resumed_completes_without_the_menu_chain(
     caller: Caller,
 ) -> None:
-    fault = {"kind": "bad_request", "endpoint": "menuImport"}
-    await simulator(caller.client, "PUT", "/_simulator/faults", {"faults": [fault]})
-    job_id = await caller.started_job()
-    await settled_job(caller, job_id)
+    job_id, _ = await settled_with_faults(caller, {"kind": "bad_request", "endpoint": "menuImport"})
     path = f"{BASE}/jobs/{job_id}/steps/6/sub-steps/menuImport"
     status, edit = await caller.patch(path, json={"status": "skipped", "reason": "no menu yet"})
     assert status == 200

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from api.app import create_app
 from tests.api.conftest import BASE, MakeClient
-from tests.conftest import PG_ADMIN_URL, store_settings
+from tests.conftest import PG_ADMIN_URL, new_database, store_settings
 from tests.kit import eventually_value
 
 pytestmark = pytest.mark.postgres
@@ -21,13 +21,9 @@ KEY = f"key-{uuid.uuid4().hex}"
 
 @pytest.fixture
 def own_database(pg_url: str) -> Iterator[tuple[str, str]]:
-    name = f"regflow_outage_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield name, f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database("regflow_outage") as (name, url):
+        yield name, url
+        cut_off(name, allowed=True)
 
 
 def cut_off(name: str, allowed: bool) -> None:

@@ -81,5 +81,15 @@ async def running_engine(
         await executor.close()
 
 
+@asynccontextmanager
+async def engine_and_simulator(
+    app: Registrations, settings: Settings, latency: dict[str, float] | None = None
+) -> AsyncIterator[tuple[Simulator, Engine]]:
+    """The simulated API (answering after these latencies) and an engine calling it."""
+    config = SimulatorConfig(latency=latency) if latency is not None else None
+    async with simulator(config) as (sim, url), running_engine(app, settings, url) as engine:
+        yield sim, engine
+
+
 def event_names(app: Registrations, job_id: str) -> list[str]:
     return [type(e).__name__ for e in app.events.get(app.job(job_id).id)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from prometheus_client import REGISTRY
 
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.application.engine_kit import running_engine, simulator
+from tests.application.engine_kit import engine_and_simulator
 from tests.application.engine_kit import start_batch as start
 from tests.kit import eventually, restaurants
 
@@ -34,9 +35,8 @@ class BuggyStore(Registrations):
 
 @pytest.fixture
 def buggy(settings: Settings) -> Iterator[BuggyStore]:
-    store = BuggyStore(settings)
-    yield store
-    store.close()
+    with closing(BuggyStore(settings)) as store:
+        yield store
 
 
 def broken_runs() -> float:
@@ -50,7 +50,7 @@ async def test_a_type_error_in_a_save_quarantines_that_job_and_others_finish(
     buggy.broken_job = job_ids[0]
     before = broken_runs()
     with caplog.at_level(logging.ERROR, logger="regflow.engine"):
-        async with simulator() as (_, url), running_engine(buggy, settings, url) as engine:
+        async with engine_and_simulator(buggy, settings) as (_, engine):
             await eventually(lambda: all(buggy.job(j).status == "completed" for j in job_ids[1:]))
             await eventually(lambda: engine.health()["degraded"])
             saves_when_quarantined = buggy.broken_saves

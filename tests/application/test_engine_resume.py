@@ -6,11 +6,11 @@ from typing import Any
 
 from domain.plan import PLAN
 from domain.retry import RetryPolicy
-from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.application.engine_kit import (
     FAST,
+    engine_and_simulator,
     event_names,
     faults,
     running_engine,
@@ -63,7 +63,7 @@ class TestResume:
         stop(app, job_id)
         plan, _, _ = app.resume(None, job_id, ACTOR)
         assert plan is not None and (plan.resuming_from, plan.phase) == ("phase1", "phase2")
-        async with simulator() as (sim, url), running_engine(app, settings, url) as engine:
+        async with engine_and_simulator(app, settings) as (sim, engine):
             assert await engine.run_until_idle(30)
         assert app.job(job_id).status == "completed"
         later = [k for p in ("phase2", "phase3", "phase4") for k in PLAN.in_phase(p)]
@@ -78,7 +78,7 @@ class TestResume:
         stop(app, job_id)
         assert app.job(job_id).status == "failed"
         app.resume(None, job_id, ACTOR)
-        async with simulator() as (sim, url), running_engine(app, settings, url) as engine:
+        async with engine_and_simulator(app, settings) as (sim, engine):
             assert await engine.run_until_idle(30)
         assert app.job(job_id).status == "completed"
         assert called(sim, job_id) == sorted(["menuImport", "optionSets", "itemTags"])
@@ -91,7 +91,7 @@ class TestResume:
         record_progress(app, job_id, list(PLAN.in_phase("phase1")), results=results)
         stop(app, job_id)
         app.resume(None, job_id, ACTOR)
-        async with simulator() as (_, url), running_engine(app, settings, url) as engine:
+        async with engine_and_simulator(app, settings) as (_, engine):
             assert await engine.run_until_idle(30)
         website = app.job(job_id).sub_steps["websiteConfig"]
         assert website.result["codeInjectionId"] == "ci-42"
@@ -102,8 +102,8 @@ class TestCancelAndRetryNow:
         self, app: Registrations, settings: Settings
     ) -> None:
         [job_id] = start_batch(app, restaurants(1))
-        slow = SimulatorConfig(latency={"restaurantRegistration": 0.5})
-        async with simulator(slow) as (sim, url), running_engine(app, settings, url) as engine:
+        slow = {"restaurantRegistration": 0.5}
+        async with engine_and_simulator(app, settings, latency=slow) as (sim, engine):
             await eventually(lambda: any(c.sub_step == "restaurantRegistration" for c in sim.calls))
             app.cancel(None, job_id, ACTOR, "operator stop")
             engine.wake([job_id])

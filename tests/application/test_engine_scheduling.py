@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from domain.plan import PLAN
-from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.application.engine_kit import faults, running_engine, simulator, start_batch
+from tests.application.engine_kit import (
+    engine_and_simulator,
+    faults,
+    start_batch,
+)
 from tests.kit import full_config, restaurants
 
 
@@ -19,7 +22,7 @@ class TestScheduling:
         self, app: Registrations, settings: Settings
     ) -> None:
         job_ids = start_batch(app, restaurants(3))
-        async with simulator() as (sim, url), running_engine(app, settings, url) as engine:
+        async with engine_and_simulator(app, settings) as (sim, engine):
             assert await engine.run_until_idle(30)
         for job_id in job_ids:
             job = app.job(job_id)
@@ -28,8 +31,7 @@ class TestScheduling:
 
     async def test_phases_run_in_order(self, app: Registrations, settings: Settings) -> None:
         [job_id] = start_batch(app, restaurants(1))
-        slow = SimulatorConfig(latency={"*": 0.02})
-        async with simulator(slow) as (sim, url), running_engine(app, settings, url) as engine:
+        async with engine_and_simulator(app, settings, latency={"*": 0.02}) as (sim, engine):
             assert await engine.run_until_idle(30)
         calls = [c for c in sim.calls if c.job == job_id]
         for earlier, later in zip(PLAN.phases, PLAN.phases[1:], strict=False):
@@ -41,8 +43,7 @@ class TestScheduling:
         self, app: Registrations, settings: Settings
     ) -> None:
         [job_id] = start_batch(app, restaurants(1))
-        slow = SimulatorConfig(latency={"*": 0.2})
-        async with simulator(slow) as (sim, url), running_engine(app, settings, url) as engine:
+        async with engine_and_simulator(app, settings, latency={"*": 0.2}) as (sim, engine):
             assert await engine.run_until_idle(30)
         phase1 = [c for c in sim.calls if PLAN.phase_of(c.sub_step) == "phase1"]
         assert max(c.started for c in phase1) < min(c.finished for c in phase1)
@@ -51,7 +52,7 @@ class TestScheduling:
         self, app: Registrations, settings: Settings
     ) -> None:
         [job_id] = start_batch(app, restaurants(1))
-        async with simulator() as (sim, url), running_engine(app, settings, url) as engine:
+        async with engine_and_simulator(app, settings) as (sim, engine):
             faults(sim, {"kind": "bad_request", "endpoint": "menuImport"})
             assert await engine.run_until_idle(30)
         job = app.job(job_id)
@@ -70,7 +71,7 @@ class TestScheduling:
         config.pop("onboarding_user")
         items = [{"name": "NoPay", "execution_config": config}]
         [job_id] = start_batch(app, items)
-        async with simulator() as (sim, url), running_engine(app, settings, url) as engine:
+        async with engine_and_simulator(app, settings) as (sim, engine):
             assert await engine.run_until_idle(30)
         job = app.job(job_id)
         skipped = {"paymentConfig", "createOnboardingUser", "syncOnboardingUser"}
@@ -82,7 +83,7 @@ class TestScheduling:
         self, app: Registrations, settings: Settings
     ) -> None:
         [job_id] = start_batch(app, restaurants(1))
-        async with simulator() as (sim, url), running_engine(app, settings, url) as engine:
+        async with engine_and_simulator(app, settings) as (sim, engine):
             faults(
                 sim,
                 {"kind": "unavailable", "endpoint": "codeGeneration", "times": 2},

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
 
 from domain.plan import PLAN
+from infrastructure.engine import Engine
 from infrastructure.executors.simulator.faults import CLOUDFLARE_PAGE
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.application.engine_kit import running_engine, simulator, start_batch
+from tests.application.engine_kit import (
+    engine_and_simulator,
+    start_batch,
+)
 from tests.kit import eventually, restaurants
 
 
@@ -33,9 +38,8 @@ class FlakyStore(Registrations):
 
 @pytest.fixture
 def flaky(settings: Settings) -> Iterator[FlakyStore]:
-    store = FlakyStore(settings)
-    yield store
-    store.close()
+    with closing(FlakyStore(settings)) as store:
+        yield store
 
 
 def assert_consistent(app: Registrations, job_ids: list[str]) -> None:
@@ -50,14 +54,20 @@ def assert_consistent(app: Registrations, job_ids: list[str]) -> None:
             assert keys == Counter(PLAN.keys), kind
 
 
+async def run_with_failing_saves(flaky: FlakyStore, settings: Settings, failures: int) -> Engine:
+    """Three jobs run; once calls have begun, the next `failures` saves fail; the engine it ran."""
+    async with engine_and_simulator(flaky, settings) as (sim, engine):
+        await eventually(lambda: len(sim.calls) >= 4)
+        flaky.failures_left = failures
+        assert await engine.run_until_idle(30)
+    return engine
+
+
 async def test_a_cloudflare_520_on_a_write_is_retried_at_1_2_4_seconds(
     flaky: FlakyStore, settings: Settings
 ) -> None:
     job_ids = start_batch(flaky, restaurants(3))
-    async with simulator() as (sim, url), running_engine(flaky, settings, url) as engine:
-        await eventually(lambda: len(sim.calls) >= 4)
-        flaky.failures_left = 3
-        assert await engine.run_until_idle(30)
+    await run_with_failing_saves(flaky, settings, failures=3)
     assert flaky.sleeps == [1.0, 2.0, 4.0]
     assert_consistent(flaky, job_ids)
 
@@ -66,10 +76,7 @@ async def test_a_store_down_longer_than_the_retries_loses_nothing(
     flaky: FlakyStore, settings: Settings
 ) -> None:
     job_ids = start_batch(flaky, restaurants(3))
-    async with simulator() as (sim, url), running_engine(flaky, settings, url) as engine:
-        await eventually(lambda: len(sim.calls) >= 4)
-        flaky.failures_left = 9
-        assert await engine.run_until_idle(30)
+    engine = await run_with_failing_saves(flaky, settings, failures=9)
     assert flaky.sleeps[:4] == [1.0, 2.0, 4.0, 1.0]
     assert engine.status()["runs_ended"] == {"completed": 3}
     assert_consistent(flaky, job_ids)

@@ -13,7 +13,10 @@ from infrastructure import tracing
 from infrastructure.engine.job_trace import RUN_SPAN
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.application.engine_kit import running_engine, simulator, start_batch
+from tests.application.engine_kit import (
+    engine_and_simulator,
+    start_batch,
+)
 from tests.kit import restaurants
 
 BEFORE = ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
@@ -33,7 +36,7 @@ async def test_a_resumed_job_links_its_new_spans_to_the_trace_recorded_before(
     app: Registrations, settings: Settings, spans: InMemorySpanExporter
 ) -> None:
     job_id = crashed_mid_call(app, "cloudwaitressAccount")
-    async with simulator() as (sim, url), running_engine(app, settings, url) as engine:
+    async with engine_and_simulator(app, settings) as (sim, engine):
         assert await engine.run_until_idle(30)
     assert app.job(job_id).status == "completed"
     finished = spans.get_finished_spans()

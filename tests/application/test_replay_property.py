@@ -52,15 +52,20 @@ def _actions(job: RegistrationJob) -> list[list[Callable[[], Any]]]:
     return [g for g in groups if g]
 
 
+def _chosen(job: RegistrationJob, choice: int) -> Callable[[], Any]:
+    """The command `choice` picks: first a group, then a command of that group."""
+    groups = _actions(job)
+    group = groups[choice % len(groups)]
+    return group[(choice // len(groups)) % len(group)]
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=80))
 def test_replayed_log_equals_the_live_job(choices: list[int]) -> None:
     job = new_job()
     for choice in choices:
-        groups = _actions(job)
-        group = groups[choice % len(groups)]
         try:
-            group[(choice // len(groups)) % len(group)]()
+            _chosen(job, choice)()
         except RegflowError:
             assert not [e for e in job.pending_events if e.originator_version > job.version]
         _STORE.store(job)
@@ -86,10 +91,8 @@ _SNAPSHOTTING = _EveryFewEvents(_STORE.settings)
 def test_a_job_loaded_from_snapshots_equals_the_live_job(choices: list[int]) -> None:
     job = new_job()
     for choice in choices:
-        groups = _actions(job)
-        group = groups[choice % len(groups)]
         with contextlib.suppress(RegflowError):
-            group[(choice // len(groups)) % len(group)]()
+            _chosen(job, choice)()
         _SNAPSHOTTING.store(job)
     loaded = _SNAPSHOTTING.repository.get(job.id)
     assert _state(loaded) == _state(job)

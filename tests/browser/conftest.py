@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from tests.browser.stack import Stack, serving_stack
+
 CHROMIUM = Path(os.environ.get("REGFLOW_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
     "--headless",
@@ -85,3 +87,12 @@ def page(browser: Browser, watch: ConsoleWatch) -> Iterator[Page]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The simulator and `regflow serve` for one test module, on a store of the module's own."""
+    with serving_stack(tmp_path_factory.mktemp(request.module.__name__.rsplit(".")[-1])) as running:
+        yield running

@@ -56,34 +56,25 @@ def sub_step_progress() -> dict[str, Any]:
     }
 
 
+def job_summary(
+    job_id: str, name: str, status: str, phase: str, error: str | None = None, blocked: int = 0
+) -> dict[str, Any]:
+    """One line of the batch's jobs table, as the API answers it."""
+    return {
+        "id": job_id,
+        "name": name,
+        "restaurant": {"name": name},
+        "status": status,
+        "current_phase": phase,
+        "last_error": error,
+        "counts": {"blocked": blocked},
+    }
+
+
 JOBS = [
-    {
-        "id": JOB_ID,
-        "name": "Buzz",
-        "restaurant": {"name": "Buzz"},
-        "status": "failed",
-        "current_phase": "phase2",
-        "last_error": f"menuImport: {MENU_ERROR}",
-        "counts": {"blocked": 2},
-    },
-    {
-        "id": "j-2",
-        "name": "Fizz",
-        "restaurant": {"name": "Fizz"},
-        "status": "in_progress",
-        "current_phase": "phase2",
-        "last_error": None,
-        "counts": {"blocked": 0},
-    },
-    {
-        "id": "j-3",
-        "name": "Jazz",
-        "restaurant": {"name": "Jazz"},
-        "status": "completed",
-        "current_phase": "phase4",
-        "last_error": None,
-        "counts": {"blocked": 0},
-    },
+    job_summary(JOB_ID, "Buzz", "failed", "phase2", f"menuImport: {MENU_ERROR}", blocked=2),
+    job_summary("j-2", "Fizz", "in_progress", "phase2"),
+    job_summary("j-3", "Jazz", "completed", "phase4"),
 ]
 BATCH = {
     "id": BATCH_ID,

@@ -6,23 +6,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.request import Request, urlopen
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.stack import Stack, serving_stack
+from tests.browser.stack import Stack
 
 pytestmark = pytest.mark.slow
 ROWS = 3_000
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with serving_stack(tmp_path_factory.mktemp("scale")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

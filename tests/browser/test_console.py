@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +11,10 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests import kit
-from tests.browser.stack import Stack, serving_stack
+from tests.browser.stack import Stack
 
 pytestmark = pytest.mark.slow
 RUN_SECONDS = 30_000
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with serving_stack(tmp_path_factory.mktemp("console")) as running:
-        yield running
 
 
 def restaurant(name: str) -> dict[str, Any]:

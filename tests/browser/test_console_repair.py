@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LAPTOP, PHONE
-from tests.browser.stack import Stack, serving_stack
+from tests.browser.stack import Stack
 from tests.browser.test_console import (
     RUN_SECONDS,
     counter,
@@ -22,12 +21,6 @@ from tests.browser.test_console import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with serving_stack(tmp_path_factory.mktemp("repair")) as running:
-        yield running
 
 
 def band(page: Page, phase: str) -> str:

@@ -32,6 +32,14 @@ def fresh_copy(name: str, tmp_path: Path) -> tuple[Path, list[str]]:
     return path, ids
 
 
+def imported_buzz(cli: Cli, tmp_path: Path) -> tuple[Path, str, str]:
+    """Buzz imported into an organisation of its own: the file, the job's id, the organisation."""
+    path, [job_id] = fresh_copy("buzz.json", tmp_path)
+    org = unique_org()
+    cli("import-legacy", str(path), "--org", org)
+    return path, job_id, org
+
+
 def run_to_end(app: Registrations, job_id: str) -> list[str]:
     """Play the engine's part by hand: start and complete whatever is runnable, in order."""
     ran: list[str] = []
@@ -57,9 +65,7 @@ class TestBuzz:
     def test_resume_leaves_exactly_the_three_menu_steps(
         self, cli: Cli, app: Registrations, tmp_path: Path
     ) -> None:
-        path, [job_id] = fresh_copy("buzz.json", tmp_path)
-        org = unique_org()
-        cli("import-legacy", str(path), "--org", org)
+        _, job_id, org = imported_buzz(cli, tmp_path)
         plan, _, changed = app.resume(org, job_id, "user:u-1")
         job = app.job(job_id, org)
         left = {k: s for k, s in job.statuses().items() if s != "completed"}
@@ -70,9 +76,7 @@ class TestBuzz:
     def test_resumed_buzz_runs_only_those_and_completes(
         self, cli: Cli, app: Registrations, tmp_path: Path
     ) -> None:
-        path, [job_id] = fresh_copy("buzz.json", tmp_path)
-        org = unique_org()
-        cli("import-legacy", str(path), "--org", org)
+        _, job_id, org = imported_buzz(cli, tmp_path)
         app.resume(org, job_id, "user:u-1")
         assert run_to_end(app, job_id) == ["menuImport", "optionSets", "itemTags"]
         job: RegistrationJob = app.job(job_id)
@@ -99,9 +103,7 @@ class TestRefusals:
     def test_reimport_is_refused_and_changes_nothing(
         self, cli: Cli, app: Registrations, tmp_path: Path
     ) -> None:
-        path, [job_id] = fresh_copy("buzz.json", tmp_path)
-        org = unique_org()
-        cli("import-legacy", str(path), "--org", org)
+        path, job_id, org = imported_buzz(cli, tmp_path)
         again = cli("import-legacy", str(path), "--org", org, "--json")
         assert again.code == 1 and again.lines()[0]["outcome"] == "refused"
         assert "already in the log" in again.lines()[0]["errors"][0]

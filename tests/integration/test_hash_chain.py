@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from typing import Any
 
 import pytest
@@ -51,84 +53,83 @@ class TestIntactLog:
         assert "log intact" in run.out
 
 
-class TestTampering:
-    def test_edited_event_bytes_are_caught(self, cli: Cli, app: Registrations, raw: RawLog) -> None:
-        job_id = started_job(app)
-        with restoring(raw, job_id):
-            topic, state = raw.event(job_id, 2)
-            raw.put(job_id, 2, topic, state[:-1] + bytes([state[-1] ^ 0x01]))
-            assert problems_of(cli, job_id) == (1, [(2, "edited")])
+@pytest.fixture
+def job_id(app: Registrations, raw: RawLog) -> Iterator[str]:
+    """A started job whose rows the test may tamper with: they are put back afterwards."""
+    job_id = started_job(app)
+    with restoring(raw, job_id):
+        yield job_id
 
-    def test_deleted_event_is_caught(self, cli: Cli, app: Registrations, raw: RawLog) -> None:
-        job_id = started_job(app)
-        with restoring(raw, job_id):
-            raw.delete(job_id, 3)
-            assert problems_of(cli, job_id) == (1, [(3, "deleted")])
+
+class TestTampering:
+    def test_edited_event_bytes_are_caught(self, cli: Cli, raw: RawLog, job_id: str) -> None:
+        topic, state = raw.event(job_id, 2)
+        raw.put(job_id, 2, topic, state[:-1] + bytes([state[-1] ^ 0x01]))
+        assert problems_of(cli, job_id) == (1, [(2, "edited")])
+
+    def test_deleted_event_is_caught(self, cli: Cli, raw: RawLog, job_id: str) -> None:
+        raw.delete(job_id, 3)
+        assert problems_of(cli, job_id) == (1, [(3, "deleted")])
 
     def test_event_deleted_with_its_chain_entry_is_caught(
-        self, cli: Cli, app: Registrations, raw: RawLog
+        self, cli: Cli, raw: RawLog, job_id: str
     ) -> None:
-        job_id = started_job(app)
-        with restoring(raw, job_id):
-            raw.delete(job_id, 2)
-            raw.delete(job_id, 2, table=raw.chain)
-            assert problems_of(cli, job_id) == (1, [(2, "missing"), (3, "relinked")])
+        raw.delete(job_id, 2)
+        raw.delete(job_id, 2, table=raw.chain)
+        assert problems_of(cli, job_id) == (1, [(2, "missing"), (3, "relinked")])
 
-    def test_swapped_events_are_caught(self, cli: Cli, app: Registrations, raw: RawLog) -> None:
-        job_id = started_job(app)
-        with restoring(raw, job_id):
-            second, third = raw.event(job_id, 2), raw.event(job_id, 3)
-            raw.put(job_id, 2, *third)
-            raw.put(job_id, 3, *second)
-            assert problems_of(cli, job_id) == (1, [(2, "edited"), (3, "edited")])
+    def test_swapped_events_are_caught(self, cli: Cli, raw: RawLog, job_id: str) -> None:
+        second, third = raw.event(job_id, 2), raw.event(job_id, 3)
+        raw.put(job_id, 2, *third)
+        raw.put(job_id, 3, *second)
+        assert problems_of(cli, job_id) == (1, [(2, "edited"), (3, "edited")])
 
     def test_a_chain_recomputed_without_the_key_is_caught(
-        self, cli: Cli, app: Registrations, raw: RawLog
+        self, cli: Cli, raw: RawLog, job_id: str
     ) -> None:
-        job_id = started_job(app)
-        with restoring(raw, job_id):
-            raw.put(job_id, 3, *raw.event(job_id, 2))
-            previous = None
-            for version in range(1, 5):
-                topic, state = raw.event(job_id, version)
-                digest = event_hash(previous, job_id, version, topic, state)
-                raw.run(
-                    f"UPDATE {raw.chain} SET hash=?, previous_hash=?"
-                    " WHERE originator_id=? AND originator_version=?",
-                    (digest, previous, raw.key(job_id), version),
-                )
-                previous = digest
-            code, problems = problems_of(cli, job_id)
-            assert code == 1 and (1, "edited") in problems
+        raw.put(job_id, 3, *raw.event(job_id, 2))
+        previous = None
+        for version in range(1, 5):
+            topic, state = raw.event(job_id, version)
+            digest = event_hash(previous, job_id, version, topic, state)
+            raw.run(
+                f"UPDATE {raw.chain} SET hash=?, previous_hash=?"
+                " WHERE originator_id=? AND originator_version=?",
+                (digest, previous, raw.key(job_id), version),
+            )
+            previous = digest
+        code, problems = problems_of(cli, job_id)
+        assert code == 1 and (1, "edited") in problems
 
     def test_table_names_the_aggregate_and_version(
-        self, cli: Cli, app: Registrations, raw: RawLog
+        self, cli: Cli, raw: RawLog, job_id: str
     ) -> None:
-        job_id = started_job(app)
-        with restoring(raw, job_id):
-            raw.delete(job_id, 4)
-            run = cli("verify-log")
+        raw.delete(job_id, 4)
+        run = cli("verify-log")
         assert run.code == 1
         assert job_id in run.out and "version 4 deleted" in run.out
 
 
 class TestLogsWithoutChain:
-    def plain_app(self, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Registrations:
+    @contextmanager
+    def plain_app(
+        self, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    ) -> Iterator[Registrations]:
+        """The same store through the library's recorder, which keeps no chain; closed after."""
         module = "eventsourcing.postgres" if settings.is_postgres else "eventsourcing.sqlite"
         monkeypatch.setenv("REGISTRATIONS_PERSISTENCE_MODULE", module)
         try:
-            return Registrations(settings)
+            plain = Registrations(settings)
         finally:
             monkeypatch.delenv("REGISTRATIONS_PERSISTENCE_MODULE")
+        with closing(plain):
+            yield plain
 
     def test_pre_chain_log_is_reported_unchained_not_failed(
         self, cli: Cli, settings: Settings, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        plain = self.plain_app(settings, monkeypatch)
-        try:
+        with self.plain_app(settings, monkeypatch) as plain:
             batch_id, job_id = new_job(plain, unique_org())
-        finally:
-            plain.close()
         run = cli("verify-log", "--json")
         report: dict[str, Any] = run.lines()[0]
         assert run.code == 0
@@ -137,11 +138,8 @@ class TestLogsWithoutChain:
     def test_job_continued_after_the_chain_arrived_is_partially_chained(
         self, cli: Cli, app: Registrations, settings: Settings, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        plain = self.plain_app(settings, monkeypatch)
-        try:
+        with self.plain_app(settings, monkeypatch) as plain:
             batch_id, job_id = new_job(plain, unique_org())
-        finally:
-            plain.close()
         app.start_step6(None, batch_id, None, "user:u-1")
         run = cli("verify-log", "--json")
         partial = run.lines()[0]["partially_chained"]
@@ -154,10 +152,7 @@ class TestLogsWithoutChain:
         batch_id, job_id = new_job(app, unique_org())
         raw = RawLog(settings, app)
         with restoring(raw, job_id), restoring(raw, batch_id):
-            plain = self.plain_app(settings, monkeypatch)
-            try:
+            with self.plain_app(settings, monkeypatch) as plain:
                 plain.start_step6(None, batch_id, None, "user:u-1")
-            finally:
-                plain.close()
             code, found = problems_of(cli, job_id)
         assert (code, found) == (1, [(2, "unlinked")])

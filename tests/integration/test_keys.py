@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from eventsourcing.application import Application
 
@@ -15,7 +14,7 @@ from infrastructure.keys.ring import WrongPassphrase, legacy_store_key
 from infrastructure.persistence import APPLICATION_NAME, library_env
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import new_database
 from tests.integration.audit_kit import RESTAURANT, Cli, Run
 
 OLD, NEW = "old-passphrase", "new-passphrase"
@@ -28,12 +27,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'keys.db'}"
         return
     request.getfixturevalue("pg_url")  # skips, or fails in CI, when PostgreSQL is unreachable
-    name = f"regflow_keys_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database("regflow_keys") as (_, url):
+        yield url
 
 
 @pytest.fixture

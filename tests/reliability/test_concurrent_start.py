@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import new_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -31,12 +29,8 @@ views.stop(); leases.close(); app.close()
 
 @pytest.fixture
 def empty_database(pg_url: str) -> Iterator[str]:
-    name = f"regflow_start_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database("regflow_start") as (_, url):
+        yield url
 
 
 def test_six_processes_starting_at_once_all_start(empty_database: str) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from infrastructure.executors.simulator.app import Simulator
 from infrastructure.executors.simulator.faults import (
     CapacityFault,
     FaultRule,
@@ -60,20 +62,37 @@ async def _run_until_idle(app: Registrations, settings: Settings, url: str) -> N
         assert await engine.run_until_idle(60)
 
 
-async def test_a_small_batch_is_not_starved_by_a_large_one(
-    app: Registrations, database_url: str
-) -> None:
-    settings = flow_settings(database_url, api_max_in_flight=3)
-    _, large = start_org_batch(app, 14)
+async def small_batch_joins_a_large_one(
+    app: Registrations,
+    settings: Settings,
+    size: int,
+    progress: Callable[[Simulator, set[str]], int],
+) -> tuple[Simulator, set[str], int]:
+    """A large batch runs; once it has made 3 calls a batch of 2 joins and completes; then all
+    complete. The large batch's `progress` is taken when the small one has completed."""
+    _, large = start_org_batch(app, size)
     async with simulator(LATENCY) as (sim, url), running_engine(app, settings, url) as engine:
         await eventually(lambda: len(calls_of(sim, large)) >= 3)
         _, small = start_org_batch(app, 2)
         engine.wake(small)
         await eventually(lambda: statuses(app, small) == {"completed"}, timeout=60)
-        large_done_then = sum(1 for c in calls_of(sim, large) if c.status == 200)
+        progress_then = progress(sim, large)
         assert await engine.run_until_idle(60)
-        assert sim.peak_in_flight <= 3
     assert statuses(app, large) == {"completed"}
+    return sim, large, progress_then
+
+
+async def test_a_small_batch_is_not_starved_by_a_large_one(
+    app: Registrations, database_url: str
+) -> None:
+    settings = flow_settings(database_url, api_max_in_flight=3)
+    sim, large, large_done_then = await small_batch_joins_a_large_one(
+        app,
+        settings,
+        14,
+        lambda sim, large: sum(1 for c in calls_of(sim, large) if c.status == 200),
+    )
+    assert sim.peak_in_flight <= 3
     assert large_done_then <= 0.4 * len(large) * 12
 
 
@@ -150,13 +169,7 @@ async def test_a_killed_workers_slots_come_back_within_a_lease(pg_url: str, tmp_
 
 async def test_job_slots_go_to_organisations_in_turn(app: Registrations, database_url: str) -> None:
     settings = flow_settings(database_url, max_concurrent_jobs=3)
-    _, large = start_org_batch(app, 9)
-    async with simulator(LATENCY) as (sim, url), running_engine(app, settings, url) as engine:
-        await eventually(lambda: len(calls_of(sim, large)) >= 3)
-        _, small = start_org_batch(app, 2)
-        engine.wake(small)
-        await eventually(lambda: statuses(app, small) == {"completed"}, timeout=60)
-        large_finished_then = sum(1 for j in large if str(app.job(j).status) == "completed")
-        assert await engine.run_until_idle(60)
-    assert statuses(app, large) == {"completed"}
+    *_, large_finished_then = await small_batch_joins_a_large_one(
+        app, settings, 9, lambda _, large: sum(str(app.job(j).status) == "completed" for j in large)
+    )
     assert large_finished_then <= 7, large_finished_then  # without turns: all 9

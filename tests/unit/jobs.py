@@ -19,6 +19,7 @@ PHASE2 = (
     "menuImport",
     "syncOnboardingUser",
 )
+PHASE2_BUT_MENU = tuple(key for key in PHASE2 if key != "menuImport")
 
 
 def new_job(config: dict[str, Any] | None = None) -> RegistrationJob:
@@ -44,6 +45,24 @@ def succeed(job: RegistrationJob, *keys: str, result: dict[str, Any] | None = No
 def fail(job: RegistrationJob, key: str, error: str = "HTTP 400: bad menu") -> None:
     job.start_sub_step(key)
     job.fail_sub_step(key, error, transient=False)
+
+
+def only_the_menu_import_failed(transient: bool = False) -> RegistrationJob:
+    """Phases 1 and 2 completed but for the menu import, which failed; the job failed."""
+    job = running_job()
+    succeed(job, *PHASE1, *PHASE2_BUT_MENU)
+    job.start_sub_step("menuImport")
+    job.fail_sub_step("menuImport", "HTTP 400: bad menu", transient=transient)
+    job.finish()
+    return given(job)
+
+
+def waiting_to_retry(delay: float) -> RegistrationJob:
+    """A running job whose codeGeneration call failed for a while and waits `delay` seconds."""
+    job = running_job()
+    job.start_sub_step("codeGeneration")
+    job.schedule_retry("codeGeneration", "HTTP 503", delay=delay)
+    return given(job)
 
 
 def given(job: RegistrationJob) -> RegistrationJob:

@@ -136,18 +136,6 @@ class TestOutcomes:
         assert shown["optionSets"] == shown["itemTags"] == "blocked"
         assert set(job.runnable()) >= {"websiteConfig", "servicesConfig", "paymentConfig"}
 
-    def test_retry_now_is_recorded_for_a_waiting_sub_step(self) -> None:
-        job = running_job()
-        job.start_sub_step("codeGeneration")
-        job.schedule_retry("codeGeneration", "HTTP 503", delay=60.0)
-        job = given(job)
-        job.retry_now("codeGeneration", "user:u-1")
-        assert then(job) == ["SubStepRetryRequested"]
-
-    def test_retry_now_is_refused_when_nothing_waits(self) -> None:
-        job = given(running_job())
-        refused(job, lambda: job.retry_now("codeGeneration", "user:u-1"), IllegalTransition)
-
 
 class TestFinish:
     def test_all_completed_finishes_the_job(self) -> None:

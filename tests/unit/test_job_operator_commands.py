@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from domain.exceptions import (
@@ -12,7 +14,19 @@ from domain.exceptions import (
     JobIsRunning,
     NothingToResume,
 )
-from tests.unit.jobs import PHASE1, fail, given, new_job, refused, running_job, succeed, then
+from domain.job import RegistrationJob
+from tests.unit.jobs import (
+    PHASE1,
+    PHASE2,
+    fail,
+    given,
+    new_job,
+    refused,
+    running_job,
+    succeed,
+    then,
+    waiting_to_retry,
+)
 
 REASON = "done by hand in the CloudWaitress admin"
 
@@ -23,6 +37,13 @@ def failed_at_restaurant_registration():
     fail(job, "restaurantRegistration")
     job.finish()
     return job
+
+
+def edit_refused(
+    job: RegistrationJob, edit: tuple[str, str, Any], error: type[Exception], reason: str = REASON
+) -> Exception:
+    """One edit the job must refuse with `error`, recording nothing."""
+    return refused(job, lambda: job.edit([edit], "user:u-1", reason), error)
 
 
 def failed_at_menu_import():
@@ -45,10 +66,7 @@ def completed_job():
 
 class TestCancel:
     def test_cancel_stops_the_job_and_releases_waiting_retries(self) -> None:
-        job = running_job()
-        job.start_sub_step("codeGeneration")
-        job.schedule_retry("codeGeneration", "HTTP 503", delay=30.0)
-        job = given(job)
+        job = waiting_to_retry(delay=30.0)
         job.cancel("user:u-1", "wrong menu")
         assert then(job) == ["JobCancelled"]
         assert job.status == "cancelled"
@@ -57,6 +75,17 @@ class TestCancel:
     def test_cancel_of_a_completed_job_is_refused(self) -> None:
         job = given(completed_job())
         refused(job, lambda: job.cancel("user:u-1", None), IllegalTransition)
+
+
+class TestRetryNow:
+    def test_retry_now_is_recorded_for_a_waiting_sub_step(self) -> None:
+        job = waiting_to_retry(delay=60.0)
+        job.retry_now("codeGeneration", "user:u-1")
+        assert then(job) == ["SubStepRetryRequested"]
+
+    def test_retry_now_is_refused_when_nothing_waits(self) -> None:
+        job = given(running_job())
+        refused(job, lambda: job.retry_now("codeGeneration", "user:u-1"), IllegalTransition)
 
 
 class TestResume:
@@ -108,11 +137,7 @@ class TestMarkStatus:
 
     def test_mark_completed_with_a_failed_dependency_names_it(self) -> None:
         job = given(failed_at_restaurant_registration())
-        exc = refused(
-            job,
-            lambda: job.edit([("websiteConfig", "completed", None)], "user:u-1", REASON),
-            DependencyNotSatisfied,
-        )
+        exc = edit_refused(job, ("websiteConfig", "completed", None), DependencyNotSatisfied)
         assert exc.errors == [  # type: ignore[attr-defined]
             "Cannot mark websiteConfig as completed: restaurantRegistration is failed"
         ]
@@ -131,33 +156,19 @@ class TestMarkStatus:
 
     def test_marking_the_same_status_is_refused(self) -> None:
         job = given(failed_at_menu_import())
-        refused(
-            job,
-            lambda: job.edit([("menuImport", "failed", None)], "user:u-1", REASON),
-            EditRejected,
-        )
+        edit_refused(job, ("menuImport", "failed", None), EditRejected)
 
     def test_edits_of_a_running_job_are_refused(self) -> None:
         job = given(running_job())
-        refused(
-            job,
-            lambda: job.edit([("codeGeneration", "skipped", None)], "user:u-1", REASON),
-            JobIsRunning,
-        )
+        edit_refused(job, ("codeGeneration", "skipped", None), JobIsRunning)
 
     def test_an_edit_needs_a_reason(self) -> None:
         job = given(failed_at_menu_import())
-        refused(
-            job, lambda: job.edit([("menuImport", "skipped", None)], "user:u-1", " "), InvalidInput
-        )
+        edit_refused(job, ("menuImport", "skipped", None), InvalidInput, reason=" ")
 
     def test_unknown_sub_step_is_refused_with_a_per_item_error(self) -> None:
         job = given(failed_at_menu_import())
-        exc = refused(
-            job,
-            lambda: job.edit([("menuExport", "skipped", None)], "user:u-1", REASON),
-            EditRejected,
-        )
+        exc = edit_refused(job, ("menuExport", "skipped", None), EditRejected)
         assert exc.errors == ["updates[0]: unknown sub-step menuExport"]  # type: ignore[attr-defined]
 
     def test_marking_failed_reopens_a_completed_job(self) -> None:
@@ -171,14 +182,7 @@ class TestReset:
         job = given(failed_at_menu_import())
         checks = job.edit([("restaurantRegistration", "pending", None)], "user:u-1", REASON)
         assert then(job) == ["SubStepReset", *["PhaseReopened"] * 3]
-        assert checks[0].cascade == [
-            "restaurantRegistration",
-            "websiteConfig",
-            "servicesConfig",
-            "paymentConfig",
-            "menuImport",
-            "syncOnboardingUser",
-        ]
+        assert checks[0].cascade == list(PHASE2)
         assert job.idempotency_key("menuImport").endswith(":menuImport:2")
 
     def test_reset_reopens_a_completed_job(self) -> None:
@@ -194,11 +198,7 @@ class TestReset:
         job = running_job()
         job.cancel("user:u-1", None)
         job = given(job)
-        refused(
-            job,
-            lambda: job.edit([("menuImport", "pending", None)], "user:u-1", REASON),
-            EditRejected,
-        )
+        edit_refused(job, ("menuImport", "pending", None), EditRejected)
 
 
 class TestBulkEdits:
@@ -251,6 +251,4 @@ def test_edits_of_an_in_flight_sub_step_are_refused(target: str) -> None:
     job.start_sub_step("codeGeneration")
     job.cancel("user:u-1", None)
     job = given(job)
-    refused(
-        job, lambda: job.edit([("codeGeneration", target, None)], "user:u-1", REASON), EditRejected
-    )
+    edit_refused(job, ("codeGeneration", target, None), EditRejected)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from domain.job import RegistrationJob
-from tests.unit.jobs import FULL_CONFIG, PHASE1, given, running_job, succeed
+from tests.unit.jobs import (
+    FULL_CONFIG,
+    PHASE1,
+    PHASE2_BUT_MENU,
+    given,
+    only_the_menu_import_failed,
+    running_job,
+    succeed,
+)
 
 REASON = "done by hand in the CloudWaitress admin"
 CONDITIONAL = ("optionSets", "itemTags")
-PHASE2_BUT_MENU = (
-    "restaurantRegistration",
-    "websiteConfig",
-    "servicesConfig",
-    "paymentConfig",
-    "syncOnboardingUser",
-)
 
 
 def skips(job: RegistrationJob) -> dict[str, Any]:
@@ -57,21 +58,13 @@ class TestSkippedMenuImport:
 
 
 class TestFailedMenuImport:
-    def failed(self) -> RegistrationJob:
-        job = running_job()
-        succeed(job, *PHASE1, *PHASE2_BUT_MENU)
-        job.start_sub_step("menuImport")
-        job.fail_sub_step("menuImport", "HTTP 400", transient=False)
-        job.finish()
-        return given(job)
-
     def test_a_failed_import_blocks_them_without_recording_a_skip(self) -> None:
-        job = self.failed()
+        job = only_the_menu_import_failed()
         assert [job.shown_statuses()[k] for k in CONDITIONAL] == ["blocked", "blocked"]
         assert [job.sub_steps[k].status for k in CONDITIONAL] == ["pending", "pending"]
 
     def test_resume_then_runs_them_once_the_import_succeeds(self) -> None:
-        job = self.failed()
+        job = only_the_menu_import_failed()
         job.resume("user:u-1")
         job.claim("worker-2")
         succeed(job, "menuImport")

@@ -13,26 +13,19 @@ from eventsourcing.persistence import (
 )
 
 from domain.job import RegistrationJob
-from tests.unit.jobs import FULL_CONFIG, PHASE1, fail, given, running_job, succeed, then
+from tests.unit.jobs import (
+    FULL_CONFIG,
+    fail,
+    given,
+    only_the_menu_import_failed,
+    running_job,
+    then,
+)
 
 MENU_CHAIN = ["menuImport", "optionSets", "itemTags"]
-PHASE2_BUT_MENU = [
-    "restaurantRegistration",
-    "websiteConfig",
-    "servicesConfig",
-    "paymentConfig",
-    "syncOnboardingUser",
-]
 
 
-def buzz(transient: bool = False) -> RegistrationJob:
-    """Phase 1 complete, only menuImport failed (its dependents blocked), job failed."""
-    job = running_job()
-    succeed(job, *PHASE1, *PHASE2_BUT_MENU)
-    job.start_sub_step("menuImport")
-    job.fail_sub_step("menuImport", "HTTP 400: bad menu", transient=transient)
-    job.finish()
-    return given(job)
+buzz = only_the_menu_import_failed  # the seed's Buzz: its dependents blocked, the job failed
 
 
 class TestResumingFrom:

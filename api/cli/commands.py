@@ -1,0 +1,68 @@
+"""How a module of the CLI declares its subcommands: a table of names, texts, arguments and
+handlers, which `build_parser` adds to the `regflow` parser."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument: its names and the options `add_argument` takes."""
+
+    flags: tuple[str, ...]
+    options: dict[str, Any]
+
+    def add_to(self, parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup) -> None:
+        parser.add_argument(*self.flags, **self.options)
+
+
+def arg(*flags: str, **options: Any) -> Arg:
+    """An argument, written as `add_argument` would be called."""
+    return Arg(flags, options)
+
+
+def json_flag(help: str) -> Arg:
+    """`--json`, with what it prints instead."""
+    return arg("--json", action="store_true", help=help)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Arguments of which at most one may be given (exactly one when required)."""
+
+    arguments: tuple[Arg, ...]
+    required: bool = False
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_mutually_exclusive_group(required=self.required)
+        for argument in self.arguments:
+            argument.add_to(group)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand; with `actions`, a group whose actions are subcommands of their own."""
+
+    name: str
+    help: str
+    handler: Handler | None = None
+    arguments: tuple[Arg | OneOf, ...] = ()
+    description: str | None = None
+    actions: tuple[Command, ...] = field(default=())
+
+    def add_to(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        parser = commands.add_parser(self.name, help=self.help, description=self.description)
+        for argument in self.arguments:
+            argument.add_to(parser)
+        if self.actions:
+            actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+            for action in self.actions:
+                action.add_to(actions)
+        if self.handler is not None:
+            parser.set_defaults(handler=self.handler)
