@@ -31,7 +31,14 @@ class RegistrationBatch(Aggregate):
         def apply(self, batch: Any) -> None:
             batch.started = True
 
-    def __init__(self, organisation_id: str, name: str, jobs: list[dict[str, Any]], actor: str):
+    def __init__(
+        self,
+        organisation_id: str,
+        name: str,
+        jobs: list[dict[str, Any]],
+        actor: str,
+        id: UUID | None = None,  # noqa: A002 - the library's name for the aggregate id
+    ):
         self.organisation_id = organisation_id
         self.name = name
         self.jobs = jobs
@@ -49,14 +56,7 @@ class RegistrationBatch(Aggregate):
     ) -> RegistrationBatch:
         """A new batch (under `batch_id`, when its jobs already name it) of `jobs`' ids and
         restaurant summaries."""
-        return cls._create(
-            cls.Created,
-            id=batch_id,
-            organisation_id=organisation_id,
-            name=name,
-            jobs=jobs,
-            actor=actor,
-        )
+        return cls(organisation_id, name, jobs, actor, id=batch_id)
 
     @property
     def job_ids(self) -> list[UUID]:

@@ -36,11 +36,4 @@ class OrganisationErasure(Aggregate):
         cls, organisation_id: str, actor: str, data_keys_destroyed: int, jobs: int, batches: int
     ) -> OrganisationErasure:
         """The erasure of `organisation_id`, as it was carried out."""
-        return cls._create(
-            cls.Created,
-            organisation_id=organisation_id,
-            actor=actor,
-            data_keys_destroyed=data_keys_destroyed,
-            jobs=jobs,
-            batches=batches,
-        )
+        return cls(organisation_id, actor, data_keys_destroyed, jobs, batches)

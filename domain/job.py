@@ -55,6 +55,7 @@ class RegistrationJob(EngineCommands, OperatorCommands, Aggregate):
         restaurant: dict[str, Any],
         execution_config: dict[str, Any],
         actor: str,
+        id: UUID | None = None,  # noqa: A002 - the library's name for the aggregate id
     ) -> None:
         self.batch_id = batch_id
         self.organisation_id = organisation_id
@@ -81,12 +82,4 @@ class RegistrationJob(EngineCommands, OperatorCommands, Aggregate):
         job_id: UUID | None = None,
     ) -> RegistrationJob:
         """A new pending job for one restaurant of a batch (under `job_id`, when it has one)."""
-        return cls._create(
-            cls.Created,
-            id=job_id,
-            batch_id=batch_id,
-            organisation_id=organisation_id,
-            restaurant=restaurant,
-            execution_config=execution_config,
-            actor=actor,
-        )
+        return cls(batch_id, organisation_id, restaurant, execution_config, actor, id=job_id)

@@ -16,7 +16,7 @@ from typing import Any
 from domain.exceptions import RegflowError
 from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.engine import Engine
-from infrastructure.engine.identity import WorkerIdentity
+from infrastructure.engine.identity import HeldForGood, WorkerIdentity
 from infrastructure.engine.leases import SqliteLeases
 from infrastructure.engine.runner import JobRunner
 from infrastructure.errors import is_transient_exception
@@ -32,16 +32,6 @@ CALM_SECONDS = 7200.0
 POLL_SECONDS = 5.0
 VIEW_SECONDS = 20.0
 ORG = "sim"
-
-
-class HeldForGood:
-    """A simulated worker id: one process per id, by construction."""
-
-    def holds(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        return None
 
 
 @dataclass

@@ -134,8 +134,9 @@ class _AdvisoryLock:
             self._conn.close()
 
 
-class _Unshared:
-    """An in-memory store is private to its process: nothing to lock."""
+class HeldForGood:
+    """A worker id nobody else can hold: an in-memory store is private to its process (and a
+    simulated worker is one per id by construction), so there is nothing to lock."""
 
     def holds(self) -> bool:
         return True
@@ -164,7 +165,7 @@ def _take(settings: Settings, worker_id: str) -> _Lock | str:
     if settings.is_postgres:
         return _AdvisoryLock.take(settings, worker_id)
     if settings.is_in_memory:
-        return _Unshared()
+        return HeldForGood()
     return _FileLock.take(settings.sqlite_path, worker_id)
 
 
