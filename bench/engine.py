@@ -20,7 +20,9 @@ from typing import Any
 import aiohttp
 import psycopg
 
-from bench.overhead import TimedExecutor, overheads
+from bench.dbos_shape import waves
+from bench.fake_api import FakeAPI
+from bench.overhead import TimedExecutor, critical_path_overheads, overheads
 from bench.scratch import scratch_postgres
 from domain.plan import PLAN
 from infrastructure import tracing
@@ -51,14 +53,13 @@ CONFIG = {
 
 
 class InProcessExecutor:
-    """Answers every call at once, storing answers by idempotency key like the simulator."""
+    """The in-process fake API (bench/fake_api.py) as the engine's executor."""
 
     def __init__(self) -> None:
-        self.answers: dict[str, dict[str, Any]] = {}
+        self.api = FakeAPI()
 
     async def call(self, call: SubStepCall) -> CallOutcome:
-        await asyncio.sleep(0)
-        result = self.answers.setdefault(call.idempotency_key, {"id": call.idempotency_key})
+        result = await self.api.answer(call.idempotency_key)
         return CallOutcome(ok=True, result=result, status=200)
 
     async def close(self) -> None:
@@ -127,7 +128,9 @@ async def engine_case(url: str, transport: str, jobs: int, traced: bool = False)
     elapsed = time.perf_counter() - started
     status = engine.status()
     await engine.stop()
-    overhead = sorted(s for job in jobs_of(app, batch.id) for s in overheads(job, timed.calls))
+    logs = jobs_of(app, batch.id)
+    overhead = sorted(s for job in logs for s in overheads(job, timed.calls))
+    path = sorted(s for job in logs for s in critical_path_overheads(job, timed.calls, waves()))
     await executor.close()
     if simulator is not None:
         simulator.terminate()
@@ -145,6 +148,7 @@ async def engine_case(url: str, transport: str, jobs: int, traced: bool = False)
         "commits": status["commits"],
         "overhead_ms_p50": 1000 * statistics.median(overhead),
         "overhead_ms_p99": 1000 * overhead[int(len(overhead) * 0.99)],
+        "critical_path_overhead_ms_per_step_p50": 1000 * statistics.median(path),
         "max_concurrent_jobs": settings.max_concurrent_jobs,
         "peak_rss_mb": peak_rss_mb(),
     }
@@ -169,7 +173,8 @@ def raw_case(url: str, jobs: int) -> dict[str, Any]:
 def dbos_case(url: str, jobs: int) -> dict[str, Any]:
     from bench.dbos_shape import run_dbos
 
-    return run_dbos(url, jobs)
+    defaults = Settings(_env_file=None)
+    return run_dbos(url, jobs, defaults.max_concurrent_jobs, defaults.max_concurrent_calls)
 
 
 def run_case(case: str, jobs: int) -> dict[str, Any]:
