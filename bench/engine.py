@@ -122,10 +122,10 @@ async def engine_case(url: str, transport: str, jobs: int, traced: bool = False)
         executor = InProcessExecutor()
     timed = TimedExecutor(executor)
     engine = Engine(app, timed, settings)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await engine.start()
     assert await engine.run_until_idle(3600)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     status = engine.status()
     await engine.stop()
     logs = jobs_of(app, batch.id)
@@ -143,6 +143,7 @@ async def engine_case(url: str, transport: str, jobs: int, traced: bool = False)
         "seconds": elapsed,
         "jobs_per_s": jobs / elapsed,
         "sub_steps_per_s": steps / elapsed,
+        "cpu_ms_per_job": 1000 * cpu / jobs,
         "events_per_s": status["events_committed"] / elapsed,
         "events": status["events_committed"],
         "commits": status["commits"],
@@ -187,6 +188,17 @@ def run_case(case: str, jobs: int) -> dict[str, Any]:
             transport = case.split("-")[1]
             return asyncio.run(engine_case(url, transport, jobs, case.endswith("-traced")))
         return raw_case(url, jobs) if case == "raw" else dbos_case(url, jobs)
+
+
+def run_in_fresh_process(case: str, jobs: int) -> dict[str, Any]:
+    """One case in a process of its own (its figures, or RuntimeError with its stderr)."""
+    command = [sys.executable, "-m", "bench.engine", "--case", case, "--jobs", str(jobs)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{case} failed:\n{done.stderr[-2000:]}")
+    figures: dict[str, Any] = json.loads(lines[-1])
+    return figures
 
 
 def main() -> None:

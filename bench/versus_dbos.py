@@ -16,12 +16,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.engine import run_in_fresh_process
 from bench.fake_api import LATENCY_S
 
 CASES = ("postgres-inprocess", "dbos")
@@ -34,16 +33,6 @@ FIGURES = (
 )
 
 
-def run(case: str, jobs: int) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.engine", "--case", case, "--jobs", str(jobs)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"{case} failed:\n{done.stderr[-2000:]}")
-    figures: dict[str, Any] = json.loads(lines[-1])
-    return figures
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=300)
@@ -52,7 +41,7 @@ def main() -> None:
     runs: dict[str, list[dict[str, Any]]] = {case: [] for case in CASES}
     for repeat in range(args.repeats):
         for case in CASES if repeat % 2 == 0 else reversed(CASES):
-            runs[case].append(run(case, args.jobs))
+            runs[case].append(run_in_fresh_process(case, args.jobs))
             shown = {k: round(runs[case][-1][k], 3) for k in FIGURES if k in runs[case][-1]}
             print(f"run {repeat + 1} {case:20} {json.dumps(shown)}", flush=True)
     medians = {
