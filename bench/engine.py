@@ -20,8 +20,10 @@ from typing import Any
 import aiohttp
 import psycopg
 
+from bench.dbos_shape import waves
+from bench.fake_api import FakeAPI
 from bench.kit import save
-from bench.overhead import TimedExecutor, overheads
+from bench.overhead import TimedExecutor, critical_path_overheads, overheads
 from bench.scratch import scratch_postgres
 from domain.plan import PLAN
 from infrastructure import tracing
@@ -52,14 +54,13 @@ CONFIG = {
 
 
 class InProcessExecutor:
-    """Answers every call at once, storing answers by idempotency key like the simulator."""
+    """The in-process fake API (bench/fake_api.py) as the engine's executor."""
 
     def __init__(self) -> None:
-        self.answers: dict[str, dict[str, Any]] = {}
+        self.api = FakeAPI()
 
     async def call(self, call: SubStepCall) -> CallOutcome:
-        await asyncio.sleep(0)
-        result = self.answers.setdefault(call.idempotency_key, {"id": call.idempotency_key})
+        result = await self.api.answer(call.idempotency_key)
         return CallOutcome(ok=True, result=result, status=200)
 
     async def close(self) -> None:
@@ -122,13 +123,15 @@ async def engine_case(url: str, transport: str, jobs: int, traced: bool = False)
         executor = InProcessExecutor()
     timed = TimedExecutor(executor)
     engine = Engine(app, timed, settings)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await engine.start()
     assert await engine.run_until_idle(3600)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     status = engine.status()
     await engine.stop()
-    overhead = sorted(s for job in jobs_of(app, batch.id) for s in overheads(job, timed.calls))
+    logs = jobs_of(app, batch.id)
+    overhead = sorted(s for job in logs for s in overheads(job, timed.calls))
+    path = sorted(s for job in logs for s in critical_path_overheads(job, timed.calls, waves()))
     await executor.close()
     if simulator is not None:
         simulator.terminate()
@@ -141,11 +144,13 @@ async def engine_case(url: str, transport: str, jobs: int, traced: bool = False)
         "seconds": elapsed,
         "jobs_per_s": jobs / elapsed,
         "sub_steps_per_s": steps / elapsed,
+        "cpu_ms_per_job": 1000 * cpu / jobs,
         "events_per_s": status["events_committed"] / elapsed,
         "events": status["events_committed"],
         "commits": status["commits"],
         "overhead_ms_p50": 1000 * statistics.median(overhead),
         "overhead_ms_p99": 1000 * overhead[int(len(overhead) * 0.99)],
+        "critical_path_overhead_ms_per_step_p50": 1000 * statistics.median(path),
         "max_concurrent_jobs": settings.max_concurrent_jobs,
         "peak_rss_mb": peak_rss_mb(),
     }
@@ -170,7 +175,8 @@ def raw_case(url: str, jobs: int) -> dict[str, Any]:
 def dbos_case(url: str, jobs: int) -> dict[str, Any]:
     from bench.dbos_shape import run_dbos
 
-    return run_dbos(url, jobs)
+    defaults = Settings(_env_file=None)
+    return run_dbos(url, jobs, defaults.max_concurrent_jobs, defaults.max_concurrent_calls)
 
 
 def run_case(case: str, jobs: int) -> dict[str, Any]:
@@ -183,6 +189,17 @@ def run_case(case: str, jobs: int) -> dict[str, Any]:
             transport = case.split("-")[1]
             return asyncio.run(engine_case(url, transport, jobs, case.endswith("-traced")))
         return raw_case(url, jobs) if case == "raw" else dbos_case(url, jobs)
+
+
+def run_in_fresh_process(case: str, jobs: int) -> dict[str, Any]:
+    """One case in a process of its own (its figures, or RuntimeError with its stderr)."""
+    command = [sys.executable, "-m", "bench.engine", "--case", case, "--jobs", str(jobs)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{case} failed:\n{done.stderr[-2000:]}")
+    figures: dict[str, Any] = json.loads(lines[-1])
+    return figures
 
 
 def main() -> None:

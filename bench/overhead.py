@@ -57,3 +57,24 @@ def overheads(
                 max(0.0, (left - ready).total_seconds()) + (done[key] - back).total_seconds()
             )
     return seconds
+
+
+def critical_path_overheads(events: list[Any], calls: Calls, waves: list[list[str]]) -> list[float]:
+    """Seconds per sub-step of one job's time not spent in calls on its critical path.
+
+    From the job's claim to its last SubStepCompleted, less the longest call of each wave
+    (the sub-steps that run together), divided by the job's sub-steps; the same figure
+    bench/dbos_shape.py takes for a DBOS workflow, so the two compare whatever each engine
+    timestamps."""
+    started = next(e.timestamp for e in events if type(e).__name__ == "Claimed")
+    done = [e.timestamp for e in events if type(e).__name__ == "SubStepCompleted"]
+    job_id = str(events[0].originator_id)
+    in_calls = sum(
+        max((calls[(job_id, k)][1] - calls[(job_id, k)][0]).total_seconds() for k in wave)
+        for wave in waves
+        if all((job_id, k) in calls for k in wave)
+    )
+    steps = sum(len(wave) for wave in waves)
+    if len(done) < steps:
+        return []
+    return [((max(done) - started).total_seconds() - in_calls) / steps]

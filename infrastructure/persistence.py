@@ -58,7 +58,8 @@ def library_env(settings: Settings, store_key: bytes) -> dict[str, str]:
     """The environment the eventsourcing Application reads its persistence from."""
     env = {
         "CREATE_TABLE": "y",
-        "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+        "CIPHER_TOPIC": "infrastructure.keys.store_cipher:StoreCipher",
+        "TRANSCODER_TOPIC": "infrastructure.transcoder:FastJSONTranscoder",
         "CIPHER_KEY": base64.b64encode(store_key).decode(),
     }
     if settings.is_postgres:

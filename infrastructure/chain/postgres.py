@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import select
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
 from eventsourcing import postgres as es_pg
-from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
+from eventsourcing.utils import retry
 from psycopg import Connection, Cursor
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from infrastructure.chain.hashing import (
@@ -37,6 +44,7 @@ FLUSH_WAIT_SECONDS = 5.0
 # The library retries a failed insert 10 times, 0.2 s apart, without checking whether the
 # failed attempt committed. Writes are retried once, by StorageRetry, which checks first.
 _INSERT_ONCE = es_pg.PostgresApplicationRecorder.insert_events.__wrapped__
+_SELECT_ONCE = es_pg.PostgresApplicationRecorder.select_events.__wrapped__  # retried here
 
 
 def send_buffered(conn: Connection[Any]) -> None:
@@ -102,6 +110,56 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
             "unnest(%s::{id_type}[], %s::bigint[], %s::bytea[], %s::bytea[])",
             id_type=id_type,
         )
+        self._select_statements: dict[tuple[bool, bool, bool, bool], bytes] = {}
+        self.select_events_by_id_statement = self._sql(
+            "SELECT originator_version, topic, state FROM {events} WHERE originator_id = %s"
+        )
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events(
+        self,
+        originator_id: uuid.UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The library's query, with the one id given back on every event.
+
+        Every row has the id asked for, so it is not parsed again per row; rows come as
+        tuples in binary (bytea as it is stored, not as hex text), and each shape of the
+        query is composed once.
+        """
+        if not isinstance(originator_id, uuid.UUID) or self.datastore.originator_id_type != "uuid":
+            found: Sequence[StoredEvent] = _SELECT_ONCE(
+                self, originator_id, gt=gt, lte=lte, desc=desc, limit=limit
+            )
+            return found
+        params: list[Any] = [originator_id]
+        params += [bound for bound in (gt, lte, limit) if bound is not None]
+        shape = (gt is not None, lte is not None, desc, limit is not None)
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            query = self._select_statements.get(shape)
+            if query is None:
+                query = self._select_statement(*shape).as_bytes(conn)
+                self._select_statements[shape] = query
+            curs.execute(query, params, prepare=True, binary=True)
+            return [
+                StoredEvent(originator_id, version, topic, state)
+                for version, topic, state in curs.fetchall()
+            ]
+
+    def _select_statement(self, gt: bool, lte: bool, desc: bool, limit: bool) -> Composed:
+        statement = self.select_events_by_id_statement
+        if gt:
+            statement += SQL(" AND originator_version > %s")
+        if lte:
+            statement += SQL(" AND originator_version <= %s")
+        statement += SQL(" ORDER BY originator_version " + ("DESC" if desc else "ASC"))
+        if limit:
+            statement += SQL(" LIMIT %s")
+        return statement
 
     def _sql(self, template: str, **parts: Any) -> Composed:
         chain = Identifier(self.datastore.schema, self.chain_table_name)

@@ -65,6 +65,41 @@ class ChainedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
         )
         return ids
 
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The library's query, with the one id converted once rather than once per event."""
+        statement = self.select_events_statement
+        params: list[Any] = [_db_id(originator_id)]
+        if gt is not None:
+            statement += "AND originator_version>? "
+            params.append(gt)
+        if lte is not None:
+            statement += "AND originator_version<=? "
+            params.append(lte)
+        statement += (
+            "ORDER BY originator_version DESC " if desc else "ORDER BY originator_version ASC "
+        )
+        if limit is not None:
+            statement += "LIMIT ? "
+            params.append(limit)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            rows = c.fetchall()
+        if not rows:
+            return []
+        stored_id = self.convert_originator_id(rows[0]["originator_id"])
+        return [
+            StoredEvent(stored_id, row["originator_version"], row["topic"], row["state"])
+            for row in rows
+        ]
+
     def chain_rows(self) -> Iterator[ChainRow]:
         """Every stored event with its chain entry, by aggregate then version."""
         statement = CHAIN_ROWS.format(events=self.events_table_name, chain=self.chain_table_name)

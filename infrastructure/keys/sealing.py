@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import fields, is_dataclass, replace
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import orjson
 from eventsourcing.domain import DomainEventProtocol, Snapshot
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import (
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    find_id_convertor,
+)
+from eventsourcing.utils import resolve_topic
 
 from domain.erasure import OrganisationErasure
 from domain.secrets import ERASED, EVENT_FIELDS, Sensitivity, transform
@@ -48,6 +54,7 @@ class SealingMapper(Mapper[UUID]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.orgs: dict[UUID, str] = {}
+        self._classes: dict[str, tuple[type[Any], int]] = {}
 
     def remember(self, originator_id: UUID, organisation_id: str) -> None:
         if len(self.orgs) >= ORG_CACHE_SIZE:
@@ -106,7 +113,7 @@ class SealingMapper(Mapper[UUID]):
         return org
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        event = super().to_domain_event(stored_event)
+        event = self._library_event(stored_event)
         state = event.__dict__
         org = state.get("organisation_id")
         if isinstance(org, str):
@@ -119,6 +126,41 @@ class SealingMapper(Mapper[UUID]):
                 holder = _step_into(holder, step)
             _put(holder, path[-1], self._open(_step_into(holder, path[-1])))
         return event
+
+    def _library_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        """The library's `Mapper.to_domain_event`, with each topic's class looked up once."""
+        topic = stored_event.topic
+        known = self._classes.get(topic)
+        if known is None:
+            cls = resolve_topic(topic)
+            known = self._classes[topic] = (cls, getattr(cls, "class_version", 1))
+        cls, class_version = known
+        stored_state = stored_event.state
+        try:
+            if self.cipher:
+                stored_state = self.cipher.decrypt(stored_state)
+            if self.compressor:
+                stored_state = self.compressor.decompress(stored_state)
+            event_state: dict[str, Any] = self.transcoder.decode(stored_state)
+        except Exception as e:
+            msg = (
+                f"Failed to deserialise state of stored event with "
+                f"topic '{stored_event.topic}', "
+                f"originator_id '{stored_event.originator_id}' and "
+                f"originator_version {stored_event.originator_version}: {e}"
+            )
+            raise MapperDeserialisationError(msg) from e
+        originator_id = stored_event.originator_id
+        convert = find_id_convertor(cls, cast(Hashable, type(originator_id)))
+        event_state["originator_id"] = convert(originator_id)
+        event_state["originator_version"] = stored_event.originator_version
+        from_version = event_state.pop("class_version", 1)
+        while from_version < class_version:
+            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
+            from_version += 1
+        domain_event: DomainEventProtocol[UUID] = object.__new__(cls)
+        object.__setattr__(domain_event, "__dict__", event_state)
+        return domain_event
 
     def _open(self, envelope: dict[str, Any]) -> Any:
         assert self.keyring is not None
