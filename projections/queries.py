@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from domain.status import SubStepStatus
 from projections.database import Database
 from projections.folds.batches import batch_summary
 from projections.jsontext import loads
 from projections.schema import Schema
 
+SUB_STEP_STATUSES = tuple(str(s) for s in SubStepStatus)
+MEMBERS_PER_QUERY = 500
 SUMMARY_COLUMNS = (
     "job_id, batch_id, organisation_id, name, external_id, restaurant, status, current_phase,"
     " counts, last_error, version, created_at, updated_at"
@@ -88,6 +91,36 @@ class ViewQueries:
             f"SELECT * FROM {self.schema.batches} WHERE batch_id = ?", (str(batch_id),)
         )
         return self._summaries(rows)[0] if rows else None
+
+    def batch_sub_steps(self, batch_id: str) -> dict[str, int]:
+        """How many sub-steps of all the batch's jobs stand at each status (zeros included)."""
+        if self.db.is_postgres:
+            sums = ", ".join(
+                f"COALESCE(SUM((c ->> '{s}')::int), 0) AS {s}" for s in SUB_STEP_STATUSES
+            )
+            source = f"(SELECT counts::jsonb AS c FROM {self.schema.jobs} WHERE batch_id = ?) j"
+        else:
+            sums = ", ".join(
+                f"COALESCE(SUM(json_extract(counts, '$.{s}')), 0) AS {s}" for s in SUB_STEP_STATUSES
+            )
+            source = f"{self.schema.jobs} WHERE batch_id = ?"
+        rows = self.db.fetch(f"SELECT {sums} FROM {source}", (str(batch_id),))
+        return {s: int(rows[0][s] or 0) for s in SUB_STEP_STATUSES} if rows else {}
+
+    def count_in_batch(self, batch_id: str, job_ids: Iterable[str]) -> int:
+        """How many of `job_ids` are jobs of the batch."""
+        ids = sorted({str(j) for j in job_ids})
+        found = 0
+        for start in range(0, len(ids), MEMBERS_PER_QUERY):
+            chunk = ids[start : start + MEMBERS_PER_QUERY]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self.db.fetch(
+                f"SELECT COUNT(*) AS n FROM {self.schema.jobs}"
+                f" WHERE batch_id = ? AND job_id IN ({marks})",
+                (str(batch_id), *chunk),
+            )
+            found += int(rows[0]["n"])
+        return found
 
     def list_batches(
         self, organisation_id: str | None, limit: int = 100, offset: int = 0
