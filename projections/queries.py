@@ -93,19 +93,22 @@ class ViewQueries:
         return self._summaries(rows)[0] if rows else None
 
     def batch_sub_steps(self, batch_id: str) -> dict[str, int]:
-        """How many sub-steps of all the batch's jobs stand at each status (zeros included)."""
-        if self.db.is_postgres:
-            sums = ", ".join(
-                f"COALESCE(SUM((c ->> '{s}')::int), 0) AS {s}" for s in SUB_STEP_STATUSES
-            )
-            source = f"(SELECT counts::jsonb AS c FROM {self.schema.jobs} WHERE batch_id = ?) j"
-        else:
-            sums = ", ".join(
-                f"COALESCE(SUM(json_extract(counts, '$.{s}')), 0) AS {s}" for s in SUB_STEP_STATUSES
-            )
-            source = f"{self.schema.jobs} WHERE batch_id = ?"
-        rows = self.db.fetch(f"SELECT {sums} FROM {source}", (str(batch_id),))
-        return {s: int(rows[0][s] or 0) for s in SUB_STEP_STATUSES} if rows else {}
+        """How many sub-steps of all the batch's jobs stand at each status (zeros included).
+
+        Jobs at the same point share the same counts, so the database groups them and only
+        each distinct set of counts is read: a few dozen rows for a batch of 10,000 jobs.
+        """
+        rows = self.db.fetch(
+            f"SELECT counts, COUNT(*) AS n FROM {self.schema.jobs} WHERE batch_id = ?"
+            " GROUP BY counts",
+            (str(batch_id),),
+        )
+        totals = dict.fromkeys(SUB_STEP_STATUSES, 0)
+        for row in rows:
+            counts, jobs = loads(row["counts"]), int(row["n"])
+            for status in SUB_STEP_STATUSES:
+                totals[status] += int(counts.get(status, 0)) * jobs
+        return totals
 
     def count_in_batch(self, batch_id: str, job_ids: Iterable[str]) -> int:
         """How many of `job_ids` are jobs of the batch."""
