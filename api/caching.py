@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
@@ -19,6 +20,16 @@ except PackageNotFoundError:
 def etag(kind: str, token: object) -> str:
     """A weak tag (gzip changes the bytes, not the meaning) of one representation."""
     return f'W/"{kind}-{token}-{RELEASE}"'
+
+
+def content_tag(kind: str, query: object, body: bytes) -> str:
+    """A weak tag of an answer to one query: equal for the same query and the same bytes, and
+    different when either differs (the query counts even where two answers read alike)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr(query).encode())
+    digest.update(b"\0")
+    digest.update(body)
+    return etag(kind, digest.hexdigest())
 
 
 def _matches(request: web.Request, tag: str) -> bool:

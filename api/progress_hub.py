@@ -1,9 +1,10 @@
 """One watcher per process pushes batches' progress counters to every open stream.
 
-The watcher reads the views' position (one small query per tick, however many clients);
-only when it moves does it read the counters of the batches someone watches (one query per
-batch, not per client) and hand changed counters to their subscribers. A subscriber holds
-only the latest counters, so a slow client never makes memory grow.
+The watcher reads the views' position (one small query per tick, however many clients) and
+which jobs wait for API capacity here; only when either moves does it read the counters of
+the batches someone watches (a few queries per batch, not per client) and hand changed
+counters to their subscribers. A subscriber holds only the latest counters, so a slow client
+never makes memory grow.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from infrastructure.errors import is_transient_exception
 log = logging.getLogger("regflow.api")
 TICK_SECONDS = 0.25
 COUNTERS = ("status", "total", "completed", "failed", "in_progress", "pending", "cancelled")
-FIELDS = (*COUNTERS, "percent", "updated_at")
+FIELDS = (*COUNTERS, "percent", "updated_at", "sub_steps", "waiting_for_capacity")
 Counters = dict[str, Any]
 
 
@@ -61,7 +62,7 @@ class ProgressHub:
 
     def __init__(
         self,
-        position: Callable[[], Awaitable[int]],
+        position: Callable[[], Awaitable[object]],
         summary: Callable[[str], Awaitable[dict[str, Any] | None]],
         tick: float = TICK_SECONDS,
     ) -> None:
@@ -95,7 +96,7 @@ class ProgressHub:
         return sum(len(s) for s in self._watchers.values())
 
     async def _watch(self) -> None:
-        seen = -1
+        seen: object = None
         while self._watchers:
             try:
                 position = await self._position()
@@ -138,13 +139,13 @@ async def open_progress_hub(app: web.Application) -> AsyncIterator[None]:
     """The process's hub, reading positions and counters on the services' pool."""
     services = app[SERVICES]
 
-    async def position() -> int:
+    async def position() -> object:
         positions = await services.run(services.views.positions)
-        return min(positions.values()) if positions else 0
+        return min(positions.values()) if positions else 0, frozenset(services.waiting_job_ids())
 
     async def summary(batch_id: str) -> dict[str, Any] | None:
         found = await services.run(services.views.batch_summary, batch_id)
-        return dict(found) if found else None
+        return await services.batch_counters(dict(found)) if found else None
 
     app[HUB] = ProgressHub(position, summary)
     yield

@@ -38,6 +38,8 @@ class ReadModels(Protocol):
     def list_batches(self, organisation_id: str, limit: int, offset: int) -> Any: ...
     def job_page(self, batch_id: Any, limit: int, after: Any, status: Any, q: Any) -> Any: ...
     def batch_tag(self, batch_id: Any) -> Any: ...
+    def batch_sub_steps(self, batch_id: Any) -> Any: ...
+    def count_in_batch(self, batch_id: Any, job_ids: Any) -> Any: ...
     def positions(self) -> Any: ...
 
 
@@ -114,11 +116,26 @@ class Services:
 
     def waiting_for_capacity(self, jobs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """Job summaries, each marked whether a call of it waits for API capacity here."""
-        waiting = self.flow.waiting_job_ids() if self.flow is not None else set()
+        waiting = self.waiting_job_ids()
         return [
             j | {"waiting_for_capacity": str(j.get("id") or j.get("job_id")) in waiting}
             for j in jobs
         ]
+
+    def waiting_job_ids(self) -> set[str]:
+        """Jobs with a call waiting for API capacity in this process."""
+        return self.flow.waiting_job_ids() if self.flow is not None else set()
+
+    async def waiting_in_batch(self, batch_id: str) -> int:
+        """How many of the batch's jobs wait for API capacity here."""
+        waiting = self.waiting_job_ids()
+        return await self.run(self.views.count_in_batch, batch_id, waiting) if waiting else 0
+
+    async def batch_counters(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """A batch summary with the whole batch's sub-step counts and jobs waiting for capacity."""
+        sub_steps = await self.run(self.views.batch_sub_steps, summary["id"])
+        waiting = await self.waiting_in_batch(summary["id"])
+        return summary | {"sub_steps": sub_steps, "waiting_for_capacity": waiting}
 
     async def job_view(self, organisation_id: str, job_id: str) -> dict[str, Any]:
         """The job's read model, if it belongs to the organisation; else JobNotFound."""

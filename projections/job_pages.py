@@ -34,7 +34,7 @@ def position_of(cursor: str) -> tuple[str, str]:
     except ValueError:
         text = ""
     created_at, bar, job_id = text.partition("|")
-    if not bar or not created_at or not job_id:
+    if not bar or not created_at or not job_id or "\x00" in text:
         raise InvalidInput("Invalid cursor", ["after: not a cursor this API gave out"])
     return created_at, job_id
 

@@ -37,7 +37,7 @@ async def stream_batch(request: web.Request) -> web.StreamResponse:
     """GET /{batchId}/stream: the counters now, then each time they change."""
     caller, services = caller_of(request), services_of(request)
     summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
-    current = counters_of(summary)
+    current = counters_of(await services.batch_counters(summary))
     response = web.StreamResponse(headers=EVENT_STREAM)
     await response.prepare(request)
     try:

@@ -45,23 +45,28 @@ async def list_batches(request: web.Request) -> web.Response:
 
 
 async def get_batch(request: web.Request) -> web.Response:
-    """One batch with its jobs' summaries."""
+    """One batch with its jobs' summaries (brief: without them), the sub-step counts of all its
+    jobs, and how many of its jobs wait for registration API capacity."""
     caller, services = caller_of(request), services_of(request)
     options = parsing.query(request, BatchQuery)
     summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
     if options.brief:
-        tag = etag("brief", f"{summary['updated_at']}.{summary['status']}.{summary['total']}")
+        waiting = await services.waiting_in_batch(summary["id"])
+        marks = (summary["updated_at"], summary["status"], summary["total"], waiting)
+        tag = etag("brief", ".".join(map(str, marks)))
     else:
         tag = etag("batch", await _content_token(services, summary["id"]))
     if unchanged := not_modified(request, tag):
         return unchanged
+    sub_steps = await services.run(services.views.batch_sub_steps, summary["id"])
     if options.brief:
-        return tagged(ok(batch=summary), tag)
-    jobs = services.waiting_for_capacity(
-        await services.run(services.views.job_summaries, summary["id"])
-    )
-    waiting = sum(j["waiting_for_capacity"] for j in jobs)
-    return tagged(ok(batch=summary | {"jobs": jobs, "waiting_for_capacity": waiting}), tag)
+        extra: dict[str, object] = {"waiting_for_capacity": waiting}
+    else:
+        jobs = services.waiting_for_capacity(
+            await services.run(services.views.job_summaries, summary["id"])
+        )
+        extra = {"jobs": jobs, "waiting_for_capacity": sum(j["waiting_for_capacity"] for j in jobs)}
+    return tagged(ok(batch=summary | {"sub_steps": sub_steps} | extra), tag)
 
 
 async def batch_progress(request: web.Request) -> web.Response:
@@ -84,7 +89,7 @@ async def batch_progress(request: web.Request) -> web.Response:
 async def _content_token(services: Services, batch_id: str) -> str:
     """Changes when the batch's jobs change, or when which jobs wait for API capacity does."""
     versions = await services.run(services.views.batch_tag, batch_id)
-    waiting = services.flow.waiting_job_ids() if services.flow is not None else set()
+    waiting = services.waiting_job_ids()
     return f"{versions}.{zlib.crc32(','.join(sorted(waiting)).encode()):x}"
 
 

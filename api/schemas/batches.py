@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from api.schemas.answers import Answer
 from api.schemas.requests import Query
 
 JobStatusFilter = Literal["pending", "in_progress", "completed", "failed", "cancelled", "blocked"]
+
+
+def _without_nul(text: str | None) -> str | None:
+    """Stored text never holds NUL (PostgreSQL refuses it), so no search or cursor may."""
+    if text is not None and "\x00" in text:
+        raise ValueError("must not contain the NUL character")
+    return text
+
+
+QueryText = Annotated[str | None, AfterValidator(_without_nul)]
 
 
 class CreateOptions(Query):
@@ -30,9 +40,9 @@ class JobsQuery(Query):
     status (or `blocked`: jobs with a sub-step blocked by a failed dependency)."""
 
     limit: int = Field(default=100, ge=1, le=1000)
-    after: str | None = Field(default=None, max_length=500)
+    after: QueryText = Field(default=None, max_length=500)
     status: JobStatusFilter | None = None
-    q: str | None = Field(default=None, max_length=300)
+    q: QueryText = Field(default=None, max_length=300)
 
 
 class JobsPageAnswer(Answer):

@@ -10,12 +10,20 @@ from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
 from domain.batch import RegistrationBatch
-from domain.exceptions import InvalidInput, JobConflict
+from domain.exceptions import InvalidInput, JobConflict, JobNotFound
 from domain.execution_config import ExecutionConfig, Restaurant
 from domain.job import RegistrationJob
 from domain.limits import nesting_error
 from infrastructure.tracing import traced_command
-from infrastructure.usecases.store import CONFLICT_RETRIES, RegistrationStore, Saved, log
+from infrastructure.usecases.bulk import load_many
+from infrastructure.usecases.snapshots import fold_events
+from infrastructure.usecases.store import (
+    CONFLICT_RETRIES,
+    RegistrationStore,
+    Saved,
+    as_uuid,
+    log,
+)
 
 
 @dataclass(frozen=True)
@@ -139,7 +147,7 @@ class BatchCommands(RegistrationStore):
                 "Some jobs are not in this batch",
                 [f"Job {j} is not in this batch" for j in strangers],
             )
-        jobs = [self.job(j) for j in dict.fromkeys(chosen)]
+        jobs = self.jobs(list(dict.fromkeys(chosen)))
         fresh = [j for j in jobs if not j.step6_started]
         for job in fresh:
             job.start_step6(actor)
@@ -151,6 +159,19 @@ class BatchCommands(RegistrationStore):
         fresh_ids = {j.id for j in fresh}
         already = [str(j.id) for j in jobs if j.id not in fresh_ids]
         return StartOutcome([str(j.id) for j in fresh], already, saved.position)
+
+    def jobs(self, job_ids: list[str]) -> list[RegistrationJob]:
+        """The jobs, in the order given, read together (a few queries for thousands, not two
+        a job); JobNotFound names the first that does not exist."""
+        ids = [as_uuid(j, JobNotFound) for j in job_ids]
+        found = load_many(self, ids, fold_events)
+        jobs = []
+        for given, job_id in zip(job_ids, ids, strict=True):
+            job = found.get(job_id)
+            if not isinstance(job, RegistrationJob):
+                raise JobNotFound(given)
+            jobs.append(job)
+        return jobs
 
     @traced_command("import_legacy")
     def import_legacy(

@@ -7,6 +7,8 @@ import json
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.api.conftest import BASE, Caller, restaurant, run_job
 
@@ -66,11 +68,17 @@ class TestPaging:
         jobs = await walk(org_a, batch["id"], 10, q=wanted["external_id"])
         assert [j["name"] for j in jobs] == ["Somewhere"]
 
-    @pytest.mark.parametrize("after", ["nonsense", "%%%", "bm8tYmFy", "fA", "\u00e9|x"])
+    @pytest.mark.parametrize("after", ["nonsense", "%%%", "bm8tYmFy", "fA", "\u00e9|x", "AHx4"])
     async def test_a_cursor_we_did_not_give_is_refused(self, org_a: Caller, after: str) -> None:
         batch = await org_a.new_batch()
         status, body = await org_a.get(f"{BASE}/{batch['id']}/jobs", params={"after": after})
         assert (status, body["errors"]) == (422, ["after: not a cursor this API gave out"])
+
+    async def test_nul_in_a_search_or_cursor_is_400_on_every_store(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch()
+        for params in ({"q": "a\x00b"}, {"after": "\x00"}):
+            status, body = await org_a.get(f"{BASE}/{batch['id']}/jobs", params=params)
+            assert status == 400, body
 
     async def test_bad_limit_and_status_are_400(self, org_a: Caller) -> None:
         batch = await org_a.new_batch()
@@ -129,6 +137,123 @@ class TestConditionalReads:
             return response.status
 
 
+JOB_FILTERS = ["pending", "in_progress", "completed", "failed", "cancelled", "blocked"]
+SEARCHES = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
+)
+
+
+async def page_tag(caller: Caller, batch_id: str, params: dict[str, str]) -> str:
+    headers = {"Authorization": f"Bearer {caller.key}"}
+    path = f"{BASE}/{batch_id}/jobs"
+    async with caller.client.get(path, params=params, headers=headers) as response:
+        assert response.status == 200, await response.text()
+        return response.headers["ETag"]
+
+
+async def page_status(caller: Caller, batch_id: str, params: dict[str, str], tag: str) -> int:
+    headers = {"Authorization": f"Bearer {caller.key}", "If-None-Match": tag}
+    path = f"{BASE}/{batch_id}/jobs"
+    async with caller.client.get(path, params=params, headers=headers) as response:
+        if response.status == 304:
+            assert await response.read() == b""
+        return response.status
+
+
+def meaning(params: dict[str, str]) -> tuple[object, ...]:
+    """What a jobs query asks, whatever its spelling (an absent limit is the default, 100)."""
+    return (int(params.get("limit", "100")), *(params.get(k) for k in ("after", "status", "q")))
+
+
+def respelled(params: dict[str, str]) -> dict[str, str]:
+    """The same question asked differently: the default limit spelled out, a cache buster."""
+    return {"limit": "100"} | params | {"_": "cache-buster"}
+
+
+class TestConditionalPages:
+    """GET /{batchId}/jobs: tagged by what the page says, for the query that asked."""
+
+    async def test_a_repeat_is_304_and_a_change_on_the_page_gives_a_new_tag(
+        self, org_a: Caller
+    ) -> None:
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"), restaurant("C"))
+        first, second = {"limit": "1"}, {"limit": "1", "after": await self._cursor(org_a, batch)}
+        tags = [await page_tag(org_a, batch["id"], p) for p in (first, second)]
+        assert tags[0] != tags[1]
+        assert await page_status(org_a, batch["id"], first, tags[0]) == 304
+        assert await page_tag(org_a, batch["id"], first) == tags[0]
+        await org_a.post(
+            f"{BASE}/{batch['id']}/step-6/start", json={"job_ids": [batch["jobs"][0]["id"]]}
+        )
+        run_job(org_a.client, batch["jobs"][0]["id"])
+        assert await page_status(org_a, batch["id"], first, tags[0]) == 200
+        assert await page_tag(org_a, batch["id"], first) != tags[0]
+        # The second page (job B, the same cursor after it, the same count) reads as before.
+        assert await page_status(org_a, batch["id"], second, tags[1]) == 304
+
+    async def test_the_cursor_on_a_page_is_part_of_its_tag(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"))
+        query = {"limit": "1", "status": "pending"}
+        tag = await page_tag(org_a, batch["id"], query)
+        # B leaves the filter: page one still shows A, with no next page and a smaller count.
+        await org_a.post(
+            f"{BASE}/{batch['id']}/step-6/start", json={"job_ids": [batch["jobs"][1]["id"]]}
+        )
+        _, body = await org_a.get(f"{BASE}/{batch['id']}/jobs", params=query)
+        assert (body["next_after"], [j["name"] for j in body["jobs"]]) == (None, ["A"])
+        assert await page_tag(org_a, batch["id"], query) != tag
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    async def test_a_tag_answers_304_only_to_the_query_that_earned_it(
+        self, org_a: Caller, paged_batch: tuple[str, list[str]], data: st.DataObject
+    ) -> None:
+        batch_id, cursors = paged_batch
+        queries = st.fixed_dictionaries(
+            {},
+            optional={
+                "limit": st.integers(1, 1000).map(str),
+                "after": st.sampled_from(cursors),
+                "status": st.sampled_from(JOB_FILTERS),
+                "q": SEARCHES,
+            },
+        )
+        one = data.draw(queries)
+        other = data.draw(st.one_of(queries, st.just(one), st.just(respelled(one))))
+        tag = await page_tag(org_a, batch_id, one)
+        assert await page_tag(org_a, batch_id, one) == tag
+        assert (await page_tag(org_a, batch_id, other) == tag) == (meaning(one) == meaning(other))
+        expected = 304 if meaning(one) == meaning(other) else 200
+        assert await page_status(org_a, batch_id, other, tag) == expected
+
+    @staticmethod
+    async def _cursor(caller: Caller, batch: dict) -> str:
+        _, body = await caller.get(f"{BASE}/{batch['id']}/jobs", params={"limit": "1"})
+        return str(body["next_after"])
+
+
+@pytest.fixture
+async def paged_batch(org_a: Caller) -> tuple[str, list[str]]:
+    """A batch of jobs in several states, and every cursor its pages of two give out."""
+    batch = await org_a.new_batch(*[restaurant(f"R {i}") for i in range(5)])
+    ids = [j["id"] for j in batch["jobs"]]
+    await org_a.post(f"{BASE}/{batch['id']}/step-6/start", json={"job_ids": ids[:3]})
+    run_job(org_a.client, ids[0])
+    run_job(org_a.client, ids[1], failing=["menuImport"])
+    return batch["id"], await _cursors(org_a, batch["id"])
+
+
+async def _cursors(caller: Caller, batch_id: str) -> list[str]:
+    cursors: list[str] = []
+    params = {"limit": "2"}
+    while True:
+        _, body = await caller.get(f"{BASE}/{batch_id}/jobs", params=params)
+        if body["next_after"] is None:
+            return cursors
+        cursors.append(body["next_after"])
+        params = {"limit": "2", "after": body["next_after"]}
+
+
 class TestGzip:
     async def test_json_is_gzipped_only_when_accepted(self, org_a: Caller) -> None:
         batch = await org_a.new_batch(*[restaurant(f"R {i}") for i in range(20)])
@@ -163,6 +288,22 @@ class TestBlockedAndBrief:
         run_job(org_a.client, batch["jobs"][1]["id"])
         jobs = await walk(org_a, batch["id"], 10, status="blocked")
         assert [j["name"] for j in jobs] == ["Stuck"]
+
+    @pytest.mark.parametrize("brief", ["1", "0"])
+    async def test_sub_steps_count_every_job_of_the_batch(self, org_a: Caller, brief: str) -> None:
+        batch = await org_a.new_batch(*[restaurant(f"R {i}") for i in range(5)])
+        ids = [j["id"] for j in batch["jobs"]]
+        await org_a.post(f"{BASE}/{batch['id']}/step-6/start", json={"job_ids": ids[:2]})
+        run_job(org_a.client, ids[0])
+        run_job(org_a.client, ids[1], failing=["menuImport"])
+        expected: dict[str, int] = {}
+        for job in await walk(org_a, batch["id"], 2):
+            for status, n in job["counts"].items():
+                expected[status] = expected.get(status, 0) + n
+        _, body = await org_a.get(f"{BASE}/{batch['id']}", params={"brief": brief})
+        assert body["batch"]["sub_steps"] == expected
+        assert expected["completed"] > 0 and expected["failed"] == 1 and expected["pending"] > 0
+        assert body["batch"]["waiting_for_capacity"] == 0
 
     async def test_brief_batch_has_counters_without_jobs(self, org_a: Caller) -> None:
         batch = await org_a.new_batch(restaurant("A"), restaurant("B"))

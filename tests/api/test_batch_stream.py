@@ -75,6 +75,12 @@ class TestStream:
         settled = [e["completed"] + e["failed"] for e in seen]
         assert settled == sorted(settled)
         assert all(a != b for a, b in zip(seen, seen[1:], strict=False))
+        # Every event carries the sub-steps of all the batch's jobs, and they only move forward.
+        assert len({sum(e["sub_steps"].values()) for e in seen}) == 1
+        assert seen[0]["sub_steps"]["completed"] == 0
+        done = [e["sub_steps"]["completed"] + e["sub_steps"]["skipped"] for e in seen]
+        assert done == sorted(done) and done[-1] == sum(seen[-1]["sub_steps"].values())
+        assert seen[-1]["waiting_for_capacity"] == 0
 
     async def test_a_bearer_token_opens_it_too(self, caller: Caller) -> None:
         batch = await caller.new_batch()

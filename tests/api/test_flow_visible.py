@@ -58,6 +58,15 @@ async def test_the_batch_answers_say_which_jobs_wait_for_api_capacity(caller: Ca
     )
     flagged = [j["id"] for j in progress["jobs"] if j["waiting_for_capacity"]]
     assert len(flagged) == progress["waiting_for_capacity"]
+    brief = await poll(
+        caller,
+        f"{BASE}/{batch['id']}?brief=1",
+        lambda b: b["batch"]["waiting_for_capacity"] >= 1,
+    )
+    assert "jobs" not in brief["batch"]
+    other = await caller.new_batch(restaurant("C"))
+    _, idle = await caller.get(f"{BASE}/{other['id']}", params={"brief": "1"})
+    assert idle["batch"]["waiting_for_capacity"] == 0
     waiting_line = f'regflow_api_calls_waiting{{organisation="{caller.org}"}}'
     metrics = await poll_metrics(caller, lambda text: waiting_line in text)
     assert "regflow_api_limit 1.0" in metrics
@@ -66,4 +75,6 @@ async def test_the_batch_answers_say_which_jobs_wait_for_api_capacity(caller: Ca
         assert (await settled_job(caller, job["id"]))["status"] == "completed"
     _, answer = await caller.get(f"{BASE}/{batch['id']}")
     assert answer["batch"]["waiting_for_capacity"] == 0
+    _, brief = await caller.get(f"{BASE}/{batch['id']}", params={"brief": "1"})
+    assert brief["batch"]["waiting_for_capacity"] == 0
     assert not any(j["waiting_for_capacity"] for j in answer["batch"]["jobs"])

@@ -88,7 +88,20 @@ BATCH = {
     "cancelled": 0,
     "percent": 67,
     "created_at": "2025-01-05T09:59:00+00:00",
+    # Every sub-step of the three jobs (twelve each); no job of a page is flagged as waiting.
+    "sub_steps": {
+        "completed": 21,
+        "skipped": 4,
+        "failed": 1,
+        "blocked": 2,
+        "in_progress": 2,
+        "retrying": 1,
+        "pending": 5,
+    },
+    "waiting_for_capacity": 2,
 }
+# A listed batch has its job counters only, as the list answers it.
+LISTED_BATCH = {k: v for k, v in BATCH.items() if k not in ("sub_steps", "waiting_for_capacity")}
 EVENTS = [
     {
         "version": 1,
@@ -166,7 +179,7 @@ class FakeApi:
                 "batch": {"id": BATCH_ID, "name": body["name"], "status": "pending", "jobs": jobs},
             }
         answers: dict[tuple[str, str], dict[str, Any]] = {
-            ("GET", ""): {"batches": [BATCH], "limit": 50, "offset": 0},
+            ("GET", ""): {"batches": [LISTED_BATCH], "limit": 50, "offset": 0},
             ("GET", f"/{BATCH_ID}"): {"batch": BATCH | {"jobs": JOBS}},
             ("GET", f"/{BATCH_ID}/jobs"): self._page(query),
             ("POST", f"/{BATCH_ID}/stream-token"): {

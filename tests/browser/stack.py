@@ -31,9 +31,15 @@ class Stack:
     simulator_url: str
     key: str = API_KEY
 
-    def set_faults(self, faults: list[dict[str, Any]]) -> None:
-        """Replace the simulator's fault rules through its admin route."""
-        body = json.dumps({"faults": faults}).encode()
+    def set_faults(
+        self, faults: list[dict[str, Any]], latency: dict[str, float] | None = None
+    ) -> None:
+        """Replace the simulator's fault rules (and, given, its latencies) through its admin
+        route."""
+        settings: dict[str, Any] = {"faults": faults}
+        if latency is not None:
+            settings["latency"] = latency
+        body = json.dumps(settings).encode()
         request = Request(f"{self.simulator_url}/_simulator/faults", data=body, method="PUT")
         request.add_header("Content-Type", "application/json")
         with urlopen(request, timeout=5) as answer:
@@ -87,19 +93,24 @@ def _clean_env() -> dict[str, str]:
 
 
 @contextmanager
-def serving_stack(workdir: Path) -> Iterator[Stack]:
-    """The simulator, then `regflow serve` on a fresh SQLite file pointed at it."""
+def serving_stack(workdir: Path, **settings: str) -> Iterator[Stack]:
+    """The simulator, then `regflow serve` on a fresh SQLite file pointed at it (with any
+    further settings, by environment name)."""
     sim_port, api_port = free_port(), free_port()
     simulator_url = f"http://127.0.0.1:{sim_port}"
     url = f"http://127.0.0.1:{api_port}"
-    env = _clean_env() | {
-        "REGFLOW_DATABASE_URL": f"sqlite:///{workdir / 'regflow.db'}",
-        "REGFLOW_API_KEYS": f"{ORGANISATION}:{API_KEY}",
-        "REGFLOW_HOST": "127.0.0.1",
-        "REGFLOW_PORT": str(api_port),
-        "REGFLOW_REGISTRATION_API_URL": simulator_url,
-        "REGFLOW_SECRET_KEY": "console-test-passphrase",
-    }
+    env = (
+        _clean_env()
+        | {
+            "REGFLOW_DATABASE_URL": f"sqlite:///{workdir / 'regflow.db'}",
+            "REGFLOW_API_KEYS": f"{ORGANISATION}:{API_KEY}",
+            "REGFLOW_HOST": "127.0.0.1",
+            "REGFLOW_PORT": str(api_port),
+            "REGFLOW_REGISTRATION_API_URL": simulator_url,
+            "REGFLOW_SECRET_KEY": "console-test-passphrase",
+        }
+        | settings
+    )
     sim_command = [*SIMULATOR_COMMAND, "--port", str(sim_port)]
     with (
         running(sim_command, env, workdir / "simulator.log", f"{simulator_url}/_simulator/health"),

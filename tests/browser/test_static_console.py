@@ -123,6 +123,28 @@ class TestBatches:
         expect(rows).to_have_count(1)
         expect(rows.first).to_contain_text("Fizz")
 
+    def test_the_bar_and_the_capacity_note_speak_for_the_whole_batch(
+        self, page: Page, base_url: str, fake: FakeApi
+    ) -> None:
+        sign_in(page, base_url, f"/batches/{BATCH_ID}")
+        expect(page.locator("table.jobs tbody tr")).to_have_count(3)
+        parts = page.locator(".batch-bar .bar-part")
+        expect(parts).to_have_count(6)
+        shown = {p.get_attribute("data-part"): p.get_attribute("data-count") for p in parts.all()}
+        assert shown == {
+            "completed": "21",
+            "skipped": "4",
+            "failed": "3",
+            "running": "2",
+            "retrying": "1",
+            "pending": "5",
+        }
+        bar = page.locator(".batch-bar .bar")
+        expect(bar).to_have_attribute("aria-label", re.compile(r"^77% of sub-steps settled"))
+        expect(page.locator(".capacity-note")).to_have_text(
+            "2 jobs are waiting for registration API capacity (flow control)."
+        )
+
     def test_selected_jobs_are_started_or_resumed_by_their_status(
         self, page: Page, base_url: str, fake: FakeApi
     ) -> None:

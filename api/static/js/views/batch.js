@@ -115,11 +115,6 @@ export function batchView(outlet, { id, query }) {
     if (answer.next_after) cursors.push(answer.next_after);
     const jobs = answer.jobs || [];
     table.update(jobs, filter);
-    const waiting = jobs.filter((j) => j.waiting_for_capacity).length;
-    capacity.hidden = waiting === 0;
-    capacity.textContent = waiting
-      ? `${waiting} job${waiting === 1 ? " is" : "s are"} waiting for registration API capacity (flow control).`
-      : "";
     refreshButtons();
     const from = jobs.length ? page * PAGE_SIZE + 1 : 0;
     shown.textContent = `${from}–${page * PAGE_SIZE + jobs.length} of ${answer.total}`;
@@ -142,15 +137,26 @@ export function batchView(outlet, { id, query }) {
     showChipCounts();
   }
 
+  /** How many of the batch's jobs (on any page) wait for registration API capacity. */
+  function showCapacity(waiting) {
+    capacity.hidden = !waiting;
+    capacity.textContent = waiting
+      ? `${waiting} job${waiting === 1 ? " is" : "s are"} waiting for registration API capacity (flow control).`
+      : "";
+  }
+
   let shownCounts = null;
+  /** The batch's counters, its sub-step bar and its capacity note; true when any count moved
+   * (rows then show a new status or phase: the page is read again, at most once a second). */
   function showCounters(batch) {
     latest = { ...latest, ...batch };
-    const fingerprint = JSON.stringify([latest.status, counts(latest)]);
+    showCapacity(Number(latest.waiting_for_capacity || 0));
+    const fingerprint = JSON.stringify([latest.status, counts(latest), latest.sub_steps || null]);
     if (fingerprint === shownCounts) return false;
     shownCounts = fingerprint;
     status.replaceChildren(statusBadge(latest.status));
     counterBox.replaceChildren(...countersOf(latest));
-    bar.replaceChildren(progressBar(latest, []));
+    bar.replaceChildren(progressBar(latest));
     allow(startAll, counts(latest).pending > 0 ? "" : "Every job has started: resume failed jobs instead.");
     showChipCounts();
     return true;

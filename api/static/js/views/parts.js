@@ -14,10 +14,14 @@ export function breadcrumbs(...items) {
         : h("a", { href, "data-link": true }, label)))));
 }
 
+/** Bar segments in order: [css class, label, sub-step statuses it counts]; pending is last. */
 const SUB_STEP_PARTS = [
-  ["bar-completed", ["completed", "skipped"]],
-  ["bar-failed", ["failed", "blocked"]],
-  ["bar-running", ["in_progress", "retrying"]],
+  ["bar-completed", "completed", ["completed"]],
+  ["bar-skipped", "skipped", ["skipped"]],
+  ["bar-failed", "failed", ["failed", "blocked"]],
+  ["bar-running", "running", ["in_progress"]],
+  ["bar-retrying", "retrying", ["retrying"]],
+  ["bar-pending", "pending", ["pending"]],
 ];
 
 /** Sub-step counts over jobs (each job summary carries its own `counts`). */
@@ -29,15 +33,17 @@ export function subStepCounts(jobs) {
   return total;
 }
 
-/** A stacked bar of the batch's sub-steps (so it moves while jobs run), with a text equivalent. */
+/** A stacked bar of the batch's sub-steps (so it moves while jobs run), with a text equivalent.
+ * The counts are the batch's own `sub_steps` (every job, not only those shown), or else summed
+ * over the jobs given; with neither, a bar of jobs. */
 export function progressBar(source, jobs = source?.jobs) {
-  if (!jobs || !jobs.some((j) => j.counts)) return jobBar(source);
-  const c = subStepCounts(jobs);
-  const all = Object.values(c).reduce((a, b) => a + b, 0);
-  const sum = (keys) => keys.reduce((a, k) => a + (c[k] || 0), 0);
+  const c = source?.sub_steps || (jobs && jobs.some((j) => j.counts) ? subStepCounts(jobs) : null);
+  if (!c) return jobBar(source);
+  const all = Object.values(c).reduce((a, b) => a + Number(b || 0), 0);
+  const sum = (keys) => keys.reduce((a, k) => a + Number(c[k] || 0), 0);
   const share = (n) => (all ? (100 * n) / all : 0);
-  const part = (cls, n) => {
-    const seg = h("span", { class: ["bar-part", cls] });
+  const part = (cls, label, n) => {
+    const seg = h("span", { class: ["bar-part", cls], dataset: { part: label, count: String(n) } });
     seg.style.width = `${share(n)}%`;
     return seg;
   };
@@ -49,7 +55,7 @@ export function progressBar(source, jobs = source?.jobs) {
   const text = `${percent}% of sub-steps settled (${said || "none yet"}); ${jobsDone.completed + jobsDone.failed + jobsDone.cancelled} of ${jobsDone.total} jobs finished`;
   return h("div", { class: "bar-wrap" },
     h("div", { class: "bar", role: "img", "aria-label": text, title: text },
-      SUB_STEP_PARTS.map(([cls, keys]) => part(cls, sum(keys)))),
+      SUB_STEP_PARTS.map(([cls, label, keys]) => part(cls, label, sum(keys)))),
     h("span", { class: "bar-percent", "aria-hidden": "true" }, `${percent}%`));
 }
 
