@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import platform
@@ -18,12 +19,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psycopg
 import uvloop
 
 from bench.api_floors import psycopg_floor
@@ -146,62 +149,168 @@ async def job_answer(session: aiohttp.ClientSession, url: str, job: str) -> tupl
         return await response.read(), response.content_type
 
 
+class WaitSampler:
+    """Samples what the benchmark database's sessions wait on, while a case runs."""
+
+    def __init__(self, db_url: str, interval: float = 0.005) -> None:
+        self.db_url = db_url
+        self.interval = interval
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> WaitSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        query = (
+            "SELECT state, wait_event_type, wait_event, left(query, 40) AS q"
+            " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            while not self._stop.wait(self.interval):
+                self.samples += 1
+                for state, kind, event, text in conn.execute(query).fetchall():
+                    if state == "idle":
+                        continue
+                    what = f"{kind}:{event}" if kind else "on CPU"
+                    self.counts[f"{state} | {what} | {' '.join(str(text).split())}"] += 1
+
+    def report(self, top: int = 12) -> dict[str, float]:
+        """Busy sessions per sample, by state, wait and statement."""
+        return {k: round(n / max(self.samples, 1), 2) for k, n in self.counts.most_common(top)}
+
+
+async def bare_floor(
+    session: aiohttp.ClientSession,
+    url: str,
+    jobs: list[str],
+    seconds: float,
+    clients: int,
+    workdir: Path,
+) -> dict[str, Any]:
+    """A bare aiohttp server answering the bytes of GET /jobs/{id}, at `clients` clients."""
+    body, content_type = await job_answer(session, url, jobs[0])
+    bare_port = free_port()
+    bare = start_bare_server(bare_port, body, content_type, workdir)
+    bare_url = f"http://127.0.0.1:{bare_port}"
+    try:
+        await wait_ready(session, bare_url, time.monotonic() + 30)
+        floor = await run_case(bare_url, "get", clients, jobs, seconds)
+    finally:
+        bare.terminate()
+        bare.wait(30)
+    floor["case"] = f"floor: bare aiohttp x{clients}"
+    print(json.dumps(floor), flush=True)
+    return floor
+
+
+async def measured_case(
+    url: str, db_url: str, kind: str, clients: int, jobs: list[str], seconds: float, waits: bool
+) -> dict[str, Any]:
+    """One case, with what the database's sessions waited on if `waits`."""
+    if not waits:
+        return await run_case(url, kind, clients, jobs, seconds)
+    with WaitSampler(db_url) as sampler:
+        result = await run_case(url, kind, clients, jobs, seconds)
+    return result | {"db_sessions": sampler.report()}
+
+
 async def bench(
-    url: str, db_url: str, seconds: float, levels: list[int], workdir: Path
+    url: str,
+    db_url: str,
+    seconds: float,
+    levels: list[int],
+    workdir: Path,
+    kinds: tuple[str, ...] = ("get", "patch"),
+    rounds: int = 1,
+    waits: bool = False,
 ) -> list[dict[str, Any]]:
     async with aiohttp.ClientSession() as session:
         await wait_ready(session, url, time.monotonic() + 60)
         jobs = await setup_jobs(session, url, max(levels))
-        body, content_type = await job_answer(session, url, jobs[0])
-        bare_port = free_port()
-        bare = start_bare_server(bare_port, body, content_type, workdir)
-        bare_url = f"http://127.0.0.1:{bare_port}"
-        try:
-            await wait_ready(session, bare_url, time.monotonic() + 30)
-            floor = await run_case(bare_url, "get", max(levels), jobs, seconds)
-        finally:
-            bare.terminate()
-            bare.wait(30)
-    floor["case"] = f"floor: bare aiohttp x{max(levels)}"
-    print(json.dumps(floor), flush=True)
-    results = [floor]
-    for kind in ("get", "patch"):
+        results = []
+        if "get" in kinds:
+            results.append(await bare_floor(session, url, jobs, seconds, max(levels), workdir))
+    for kind in kinds:
         if kind == "patch":
             raw = await asyncio.to_thread(psycopg_floor, db_url, seconds)
             print(json.dumps(raw), flush=True)
             results.append(raw)
-        for clients in levels:
-            result = await run_case(url, kind, clients, jobs, seconds)
-            print(json.dumps(result), flush=True)
-            results.append(result)
+        for round_ in range(rounds):
+            for clients in levels:
+                result = await measured_case(url, db_url, kind, clients, jobs, seconds, waits)
+                if rounds > 1:
+                    result["round"] = round_
+                print(json.dumps(result), flush=True)
+                results.append(result)
     return results
 
 
 def ratios(results: list[dict[str, Any]], top: int) -> dict[str, float]:
-    """The issue's figures, each against its floor from the same run."""
-    by_case = {r["case"]: r for r in results}
-    bare = by_case[f"floor: bare aiohttp x{top}"]
-    raw = by_case["psycopg read+insert x1"]
-    patch1, patchn = by_case.get("patch x1"), by_case[f"patch x{top}"]
-    figures = {f"get_p99_x{top}_over_bare_p99": by_case[f"get x{top}"]["p99_ms"] / bare["p99_ms"]}
-    if patch1 is not None:
+    """The issue's figures, each against its floor from the same run (medians over rounds)."""
+    rounds: dict[int, dict[str, dict[str, Any]]] = {}
+    floors = {r["case"]: r for r in results if "round" not in r}
+    for r in results:
+        rounds.setdefault(r.get("round", 0), dict(floors))[r["case"]] = r
+    per_round: dict[str, list[float]] = {}
+    for by_case in rounds.values():
+        for name, value in _figures(by_case, top).items():
+            per_round.setdefault(name, []).append(value)
+    return {k: round(statistics.median(v), 2) for k, v in per_round.items()}
+
+
+def _figures(by_case: dict[str, dict[str, Any]], top: int) -> dict[str, float]:
+    """The ratios one round's cases give."""
+    figures = {}
+    bare, get = by_case.get(f"floor: bare aiohttp x{top}"), by_case.get(f"get x{top}")
+    if bare is not None and get is not None:
+        figures[f"get_p99_x{top}_over_bare_p99"] = get["p99_ms"] / bare["p99_ms"]
+    raw, patch1 = by_case.get("psycopg read+insert x1"), by_case.get("patch x1")
+    patchn = by_case.get(f"patch x{top}")
+    if patch1 is not None and raw is not None:
         figures["patch_p50_x1_over_psycopg_p50"] = patch1["p50_ms"] / raw["p50_ms"]
+    if patch1 is not None and patchn is not None and top != 1:
         figures[f"patch_p99_x{top}_over_patch_p99_x1"] = patchn["p99_ms"] / patch1["p99_ms"]
-    return {k: round(v, 2) for k, v in figures.items()}
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per case")
     parser.add_argument("--clients", default="1,10,50")
+    parser.add_argument("--kinds", default="get,patch", help="which cases: get, patch or both")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat the client levels, alternating them"
+    )
+    parser.add_argument(
+        "--waits", action="store_true", help="sample what the database sessions wait on"
+    )
     args = parser.parse_args()
     with scratch_postgres("regflow_bench_api") as url, tempfile.TemporaryDirectory() as workdir:
         port = free_port()
         server = start_server(url, port, Path(workdir))
+        print(f"server pid {server.pid}", file=sys.stderr, flush=True)
         try:
             levels = [int(c) for c in args.clients.split(",")]
+            kinds = tuple(args.kinds.split(","))
             results = uvloop.run(
-                bench(f"http://127.0.0.1:{port}", url, args.seconds, levels, Path(workdir))
+                bench(
+                    f"http://127.0.0.1:{port}",
+                    url,
+                    args.seconds,
+                    levels,
+                    Path(workdir),
+                    kinds,
+                    args.rounds,
+                    args.waits,
+                )
             )
         finally:
             server.terminate()
