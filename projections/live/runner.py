@@ -41,28 +41,69 @@ class ViewRunner:
         return tuple(v.name for v in self.views)
 
     @property
-    def lock_name(self) -> str:
-        """The key of the one-active-runner lock of these views in these tables."""
-        return self.schema.prefix + "+".join(self.names)
+    def lock_names(self) -> tuple[str, ...]:
+        """The one-active-runner lock of each view in these tables.
 
-    def position(self, conn: Any) -> int:
-        """Where these views stand; they must all stand at the same place."""
+        A lock per view, not per group of views, so that a runner of several views also
+        excludes a runner of any one of them (a process that runs the views apart).
+        """
+        return tuple(self.schema.prefix + name for name in self.names)
+
+    def lock(self, conn: Any) -> bool:
+        """Take the lock of every view on `conn`, or of none: False when one is held elsewhere."""
+        taken: list[str] = []
+        for name in self.lock_names:
+            if not self.db.try_lock(conn, name):
+                for held in reversed(taken):
+                    self.db.release(conn, held)
+                return False
+            taken.append(name)
+        return True
+
+    def unlock(self, conn: Any) -> None:
+        """Give back the lock of every view."""
+        for name in reversed(self.lock_names):
+            self.db.release(conn, name)
+
+    def standing(self, conn: Any) -> dict[str, int]:
+        """Where each of these views stands in the log."""
         marks = ", ".join("?" for _ in self.views)
         cur = conn.execute(
             self.db.sql(
-                f"SELECT notification_id FROM {self.schema.tracking} WHERE view_name IN ({marks})"
+                f"SELECT view_name, notification_id FROM {self.schema.tracking}"
+                f" WHERE view_name IN ({marks})"
             ),
             self.names,
         )
-        found = {int(row["notification_id"]) for row in cur.fetchall()}
-        if len(found) != 1:
+        return {str(row["view_name"]): int(row["notification_id"]) for row in cur.fetchall()}
+
+    def position(self, conn: Any) -> int:
+        """Where these views stand; they must all stand at the same place."""
+        standing = self.standing(conn)
+        found = set(standing.values())
+        if len(found) != 1 or len(standing) != len(self.views):
             raise TrackingMoved(f"views {', '.join(self.names)} stand at {sorted(found)}")
         return found.pop()
 
     def take_over(self, conn: Any) -> None:
-        """Called on taking the views' lock: forget caches if the views moved meanwhile."""
+        """Called on taking the views' lock: level views that stand apart, and forget caches
+        if the views moved meanwhile."""
+        self.level(conn)
         if self.position(conn) != self.committed:
             self.forget()
+
+    def level(self, conn: Any) -> None:
+        """Bring views that stand behind the others (a view added later, or views run apart
+        before) to the furthest one, each on its own, so that from there they move together."""
+        standing = self.standing(conn)
+        if len(self.views) < 2 or len(set(standing.values())) < 2:
+            return
+        furthest = max(standing.values())
+        self.forget()
+        for view in self.views:
+            if view.name in standing and standing[view.name] < furthest:
+                alone = ViewRunner(self.app, self.db, [view], self.schema, self.batch_size)
+                alone.run_to(conn, furthest)
 
     def step(self, conn: Any, stop: int | None = None) -> int:
         """Apply the next run of events (up to `stop`); returns how many were applied."""

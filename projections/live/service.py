@@ -32,7 +32,9 @@ class ReadModelService(ViewQueries, JobPageQueries):
         self.app = app
         super().__init__(Database(settings), schema or Schema())
         self.schema.create(self.db)
-        self.runners = [ViewRunner(app, self.db, [view], self.schema) for view in build_views(app)]
+        # One runner for every view: the log is read and decoded once, and one transaction
+        # a run moves them all, instead of each view competing with the writes for the same.
+        self.runners = [ViewRunner(app, self.db, build_views(app), self.schema)]
         self._stopping = threading.Event()
         self._progress = threading.Condition()
         self._wakes = [threading.Event() for _ in self.runners]
@@ -40,7 +42,7 @@ class ReadModelService(ViewQueries, JobPageQueries):
         self._listener: LogListener | None = None
 
     def start(self) -> None:
-        """Start a supervised runner per view (and, on PostgreSQL, a listener that wakes them)."""
+        """Start the supervised runner (and, on PostgreSQL, a listener that wakes it)."""
         if self.supervisors:
             return
         self._stopping.clear()
@@ -132,14 +134,14 @@ class ReadModelService(ViewQueries, JobPageQueries):
     def _run_here(self, runner: ViewRunner, head: int, timeout: float) -> None:
         conn = self.db.connect()
         try:
-            name = runner.lock_name
-            if self.db.try_lock(conn, name):
+            if runner.lock(conn):
                 try:
                     runner.run_to(conn, head)
                 finally:
-                    self.db.release(conn, name)
+                    runner.unlock(conn)
             elif not self.wait_for(head, timeout):
-                raise TimeoutError(f"view {name} did not reach position {head}")
+                names = ", ".join(runner.names)
+                raise TimeoutError(f"views {names} did not reach position {head}")
         finally:
             conn.close()
 

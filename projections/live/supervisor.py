@@ -70,7 +70,7 @@ class Supervisor:
         db = self.runner.db
         conn = db.connect()
         try:
-            self.standby = not db.try_lock(conn, self.runner.lock_name)
+            self.standby = not self.runner.lock(conn)
             if self.standby:
                 self.stopping.wait(STANDBY_INTERVAL)
                 return False
@@ -81,7 +81,7 @@ class Supervisor:
             finally:
                 self.active = False
                 with contextlib.suppress(Exception):
-                    db.release(conn, self.runner.lock_name)
+                    self.runner.unlock(conn)
             return True
         finally:
             with contextlib.suppress(Exception):

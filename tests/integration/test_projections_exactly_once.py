@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -198,3 +201,72 @@ def test_a_runner_behind_a_moved_view_refuses_to_apply_from_where_it_left_off(ap
         conn_b.close()
     views.catch_up()
     assert_exact(views, app, jobs)
+
+
+def _run_alone(views: ReadModelService, name: str, stop: int, batch_size: int) -> None:
+    """Move one view to `stop` by a runner of it alone, as a process that runs views apart."""
+    view = next(v for v in build_views(views.app) if v.name == name)
+    conn = views.db.connect()
+    try:
+        ViewRunner(views.app, views.db, [view], views.schema, batch_size).run_to(conn, stop)
+    finally:
+        conn.close()
+
+
+@examples(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    shares=st.lists(st.floats(0, 1), min_size=3, max_size=3),
+    batch_size=st.integers(1, 9),
+)
+def test_views_standing_apart_are_levelled_then_move_together_exactly_once(
+    settings: Settings, app: Registrations, shares: list[float], batch_size: int
+) -> None:
+    base = head(app)  # the session's database holds other tests' events before these
+    jobs = finished_batch(app, 2)
+    end = head(app)
+    with views_of(settings, app) as views:
+        start_at(views, base)
+        names = [r for runner in views.runners for r in runner.names]
+        for name, share in zip(names, shares, strict=True):
+            _run_alone(views, name, base + round(share * (end - base)), batch_size)
+        for runner in views.runners:
+            runner.batch_size = batch_size
+        views.catch_up()
+        assert set(views.positions().values()) == {end}
+        assert_exact(views, app, jobs)
+
+
+def test_a_view_added_behind_the_others_is_caught_up_by_the_running_service(settings, app) -> None:
+    with views_of(settings, app) as views:
+        start_at(views, head(app))
+        jobs = finished_batch(app, 2)
+        _run_alone(views, "job_timeline", head(app), 4)
+        _run_alone(views, "batch_summaries", head(app) - 3, 4)
+        views.start()
+        assert views.wait_for(head(app), timeout=300)
+        later = finished_batch(app, 1)
+        assert views.wait_for(head(app), timeout=300)
+        assert set(views.positions().values()) == {head(app)}
+        assert_exact(views, app, jobs + later)
+
+
+def test_the_runner_of_all_views_stands_by_while_one_view_is_run_elsewhere(settings, app) -> None:
+    with views_of(settings, app) as views:
+        start_at(views, head(app))
+        jobs = finished_batch(app, 2)
+        (runner,) = views.runners
+        elsewhere = views.db.connect()
+        try:
+            assert views.db.try_lock(elsewhere, runner.lock_names[1])
+            views.start()
+            assert until(lambda: all(s.standby for s in views.supervisors))
+            assert not any(s.active for s in views.supervisors)
+            assert views.positions()["job_progress"] < head(app)
+            views.db.release(elsewhere, runner.lock_names[1])
+            assert until(lambda: all(s.active for s in views.supervisors))
+        finally:
+            elsewhere.close()
+        assert views.wait_for(head(app), timeout=300)
+        assert_exact(views, app, jobs)
