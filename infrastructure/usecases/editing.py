@@ -42,7 +42,7 @@ class EditingCommands(RegistrationStore):
             return EditOutcome(checks, job.version, 0, True, job.status)
         try:
             checks, job, saved = self.update_job(
-                job_id, organisation_id, lambda j: j.edit(edits, actor, reason)
+                job_id, organisation_id, lambda j: j.edit(edits, actor, reason), grouped=True
             )
         except RegflowError as exc:
             if not isinstance(exc, JobNotFound):

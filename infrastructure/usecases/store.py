@@ -34,6 +34,7 @@ from infrastructure.oplog import log_stored
 from infrastructure.persistence import APPLICATION_NAME, library_env, passphrase, schema_lock
 from infrastructure.settings import Settings
 from infrastructure.storage_retry import StorageRetry
+from infrastructure.usecases.group_commit import GroupCommit
 from infrastructure.usecases.snapshots import (
     SNAPSHOT_EVERY,
     SNAPSHOT_TRANSCODINGS,
@@ -87,6 +88,7 @@ class RegistrationStore(Application[UUID]):
         self.sealing.keyring = self.keyring
         self.sealing.resolve_org = self._organisation_in_log
         self.storage_retry = StorageRetry(STORAGE_WRITE_POLICY, sleep=sleep, log=log)
+        self.group_commit = GroupCommit(self._write)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -142,8 +144,13 @@ class RegistrationStore(Application[UUID]):
             raise not_found(aggregate_id)
         return found
 
-    def store(self, *aggregates: Any) -> Saved:
-        """Save pending events of the aggregates in one transaction, retrying lost writes."""
+    def store(self, *aggregates: Any, grouped: bool = False) -> Saved:
+        """Save pending events of the aggregates in one transaction, retrying lost writes.
+
+        `grouped`: the save may share its transaction with other threads' grouped saves (an
+        operator's edits, from many API threads). The engine's saves are never grouped: the
+        order in which they reach the log is what its flow control lets through.
+        """
         for agg in aggregates:
             if isinstance(getattr(agg, "organisation_id", None), str):
                 self.sealing.remember(agg.id, agg.organisation_id)
@@ -151,7 +158,7 @@ class RegistrationStore(Application[UUID]):
         if not events:
             version = aggregates[0].version if aggregates else 0
             return Saved(version, self.recorder.max_notification_id() or 0)
-        recordings = self._write(events)
+        recordings = self.group_commit.save(events) if grouped else self._write(events)
         if isinstance(recordings, list) and recordings:
             position = max(r.notification.id for r in recordings)
         else:
@@ -195,13 +202,15 @@ class RegistrationStore(Application[UUID]):
         job_id: object,
         organisation_id: str | None,
         command: Callable[[RegistrationJob], T],
+        grouped: bool = False,
     ) -> tuple[T, RegistrationJob, Saved]:
-        """Load, run `command`, save; on a version conflict reload and run it again."""
+        """Load, run `command`, save (`grouped`: see `store`); on a version conflict reload
+        and run it again."""
         for _ in range(CONFLICT_RETRIES):
             job = self.job(job_id, organisation_id)
             outcome = command(job)
             try:
-                return outcome, job, self.store(job)
+                return outcome, job, self.store(job, grouped=grouped)
             except IntegrityError:
                 log.info("job %s changed under a command; reloading and running it again", job_id)
         raise JobConflict(f"Job {job_id} is being changed by another writer; try again")

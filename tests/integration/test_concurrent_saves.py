@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from infrastructure.chain.verify import verify_chain
-from infrastructure.usecases.store import RegistrationStore
+from infrastructure.usecases.store import RegistrationStore, Saved
 from tests.conftest import store_settings
 
 pytestmark = pytest.mark.postgres
@@ -79,6 +79,57 @@ def test_every_loser_of_a_race_sees_a_conflict_and_the_chain_stays_whole(
         stored = store.repository.get(counter.id)
         assert stored.version > expected_version
         expected_version = stored.version
+    report = verify_chain(
+        store.recorder.chain_rows(), store.recorder.orphan_links(), key=store.recorder.chain_key
+    )
+    assert report.ok, report
+
+
+def grouped_race(store: RegistrationStore, copies: list[Counter]) -> list[object]:
+    """Every copy saved at the same moment, each from its own thread, grouped; the answers."""
+    start = threading.Barrier(len(copies))
+    answers: list[object] = [None] * len(copies)
+
+    def save(index: int, copy: Counter) -> None:
+        start.wait()
+        try:
+            answers[index] = store.store(copy, grouped=True)
+        except BaseException as exc:  # noqa: BLE001 - every kind of failure is the finding
+            answers[index] = exc
+
+    writers = [threading.Thread(target=save, args=(i, c)) for i, c in enumerate(copies)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    return answers
+
+
+def test_grouped_saves_racing_each_get_their_own_answer(store: RegistrationStore) -> None:
+    """Edits from many threads share transactions: each save's position is its own last
+    event; where two copies of one job race, one wins and the other conflicts alone; the
+    chain stays whole."""
+    counters = [Counter() for _ in range(8)]
+    store.save(*counters)
+    saves = 0
+    writes_before = store.group_commit.groups
+    for round_number in range(ROUNDS):
+        copies = [store.repository.get(counter.id) for counter in counters]
+        if round_number % 2:
+            copies.append(store.repository.get(counters[round_number % 8].id))
+        for index, copy in enumerate(copies):
+            copy.poke(1 + (round_number + index) % 3)
+        answers = grouped_race(store, copies)
+        saves += len(copies)
+        for counter in counters:
+            mine = [a for a, c in zip(answers, copies, strict=True) if c.id == counter.id]
+            won = [a for a in mine if isinstance(a, Saved)]
+            assert len(won) == 1, mine
+            assert all(isinstance(a, IntegrityError) for a in mine if a is not won[0]), mine
+            (last,) = store.recorder.select_notifications(won[0].position, 1)
+            assert (last.originator_id, last.originator_version) == (counter.id, won[0].version)
+            assert store.repository.get(counter.id).version == won[0].version
+    assert store.group_commit.groups - writes_before < saves, "no save ever shared a write"
     report = verify_chain(
         store.recorder.chain_rows(), store.recorder.orphan_links(), key=store.recorder.chain_key
     )
