@@ -7,6 +7,7 @@ from itertools import chain, zip_longest
 from typing import Protocol
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
 
 from domain import job_events as ev
 
@@ -30,6 +31,8 @@ class LogWorkSource:
         self._mapper = app.mapper
         self._position = 0
         self._in_progress: dict[str, None] = {}
+        # Only jobs that may still start: a stopped job's entry goes, so the map does not grow
+        # with every job the store has ever held; a resumed one is looked up again.
         self._organisation: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -44,6 +47,14 @@ class LogWorkSource:
             turns = chain.from_iterable(zip_longest(*by_organisation.values()))
             return [job_id for job_id in turns if job_id is not None][:limit]
 
+    def _organisation_of(self, notification: Notification) -> str:
+        """The organisation a resumed job was created for, read from its first event."""
+        first = self._recorder.select_events(notification.originator_id, lte=1)
+        if not first:
+            return ""
+        created = self._mapper.to_domain_event(first[0])
+        return str(getattr(created, "organisation_id", ""))
+
     def _catch_up(self) -> None:
         while True:
             notifications = self._recorder.select_notifications(
@@ -56,8 +67,11 @@ class LogWorkSource:
                     self._organisation[job_id] = str(getattr(created, "organisation_id", ""))
                 elif notification.topic in STARTS:
                     self._in_progress[job_id] = None
+                    if job_id not in self._organisation:
+                        self._organisation[job_id] = self._organisation_of(notification)
                 else:
                     self._in_progress.pop(job_id, None)
+                    self._organisation.pop(job_id, None)
             if notifications:
                 self._position = notifications[-1].id
             if len(notifications) < PAGE:

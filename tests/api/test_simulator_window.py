@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
+from domain.plan import PLAN
 from infrastructure.executors.simulator.app import SIMULATOR
+from infrastructure.executors.simulator.faults import SimulatorConfig
+from infrastructure.executors.simulator.serving import Simulator
 from tests.api.test_simulator import ACCOUNT, MakeClient, key_for, post, simulator
 
 
@@ -24,3 +30,27 @@ async def test_a_kept_answer_is_still_replayed(aiohttp_client: MakeClient) -> No
     first = await (await post(client, ACCOUNT, key)).json()
     again = await (await post(client, ACCOUNT, key)).json()
     assert first == again
+
+
+def call(key: str) -> Any:
+    """A bodiless call as the simulator reads it, without an HTTP round trip."""
+    return SimpleNamespace(
+        headers={"Idempotency-Key": key}, path=ACCOUNT, match_info={}, can_read_body=False
+    )
+
+
+async def test_a_long_running_simulator_keeps_its_default_windows() -> None:
+    """Two and a half batches of 1,000 restaurants' calls (12 each) through a default-configured
+    simulator, as one embedded in a long-lived server serves them, leave it holding at most
+    20,000 answers and calls (it kept 200,000 answers before, about 550 bytes each)."""
+    config = SimulatorConfig()
+    state = Simulator(config)
+    step = PLAN.sub_step("cloudwaitressAccount")
+    for _ in range(30_000):
+        assert (await state.serve(call(key_for()), step)).status == 200
+    assert len(state.answers) == config.keep_answers <= 20_000
+    assert len(state.calls) == config.keep_calls <= 20_000
+    latest = state.calls[-1].key
+    assert latest in state.answers
+    await state.serve(call(latest), step)
+    assert state.calls[-1].replay and len(state.answers) == config.keep_answers

@@ -21,3 +21,28 @@ def test_a_finished_job_leaves_the_turns(app: Registrations) -> None:
     first = sorted(jobs)[0]
     app.cancel(org, first, "user:test", "not needed")
     assert first not in source.runnable_job_ids(10_000)
+
+
+def test_only_jobs_that_may_still_start_are_remembered(app: Registrations) -> None:
+    """Every job the store ever held would otherwise stay in the source's memory for good."""
+    source = LogWorkSource(app)
+    for _ in range(3):
+        org, jobs = start_org_batch(app, 20)
+        for job in jobs:
+            app.cancel(org, job, "user:test", "done with it")
+        source.runnable_job_ids(10_000)
+        assert not jobs & set(source._organisation)
+
+
+def test_a_resumed_job_takes_its_own_organisations_turn(app: Registrations) -> None:
+    org, first = start_org_batch(app, 3)
+    _, second = start_org_batch(app, 3)
+    source = LogWorkSource(app)
+    source.runnable_job_ids(10_000)
+    stopped = sorted(first)[0]
+    app.cancel(org, stopped, "user:test", "try again")
+    assert stopped not in source.runnable_job_ids(10_000)
+    app.resume(org, stopped, "user:test", "again")
+    ours = [j for j in source.runnable_job_ids(10_000) if j in first | second]
+    assert [j in first for j in ours] == [True, False, True, False, True, False]
+    assert ours[-2] == stopped

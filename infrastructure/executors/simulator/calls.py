@@ -11,7 +11,7 @@ from typing import Any
 Call = Mapping[str, Any]
 
 
-@dataclass
+@dataclass(slots=True)
 class CallRecord:
     """One call the simulator received, from arrival to answer."""
 

@@ -75,7 +75,7 @@ class SimulatorConfig(FaultSettings):
 
     service_key: str | None = None
     keep_calls: int = Field(default=20_000, ge=1)
-    keep_answers: int = Field(default=200_000, ge=1)
+    keep_answers: int = Field(default=20_000, ge=1)
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> SimulatorConfig:

@@ -4,6 +4,7 @@ the record of calls received."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import OrderedDict, deque
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from domain.plan import SubStep
-from infrastructure.executors.simulator.answers import Answer, Request, success_answer
+from infrastructure.executors.simulator.answers import Request, success_answer
 from infrastructure.executors.simulator.calls import CallRecord, parse_key
 from infrastructure.executors.simulator.faults import (
     FaultBook,
@@ -23,14 +24,16 @@ from infrastructure.executors.simulator.faults import (
 )
 
 
-class BoundedAnswers(OrderedDict[str, Answer]):
-    """Answers by idempotency key, the oldest forgotten beyond `limit` keys."""
+class BoundedAnswers(OrderedDict[str, str]):
+    """Answers by idempotency key as the JSON text first sent (a few hundred bytes each, where
+    the answer's dict and strings took about three times as much), the oldest forgotten beyond
+    `limit` keys."""
 
     def __init__(self, limit: int) -> None:
         super().__init__()
         self.limit = limit
 
-    def __setitem__(self, key: str, value: Answer) -> None:
+    def __setitem__(self, key: str, value: str) -> None:
         super().__setitem__(key, value)
         if len(self) > self.limit:
             self.popitem(last=False)
@@ -114,7 +117,7 @@ class Simulator:
     def _replay(self, record: CallRecord) -> web.Response:
         record.replay = True
         assert record.key is not None
-        return web.json_response(self.answers[record.key])
+        return web.json_response(text=self.answers[record.key])
 
     async def _execute_once(
         self, step: SubStep, request: Request, record: CallRecord
@@ -126,12 +129,12 @@ class Simulator:
         done = self._in_flight[request.key] = asyncio.Event()
         try:
             await asyncio.sleep(latency_of(self.latency, step))
-            self.answers[request.key] = success_answer(step, request)
+            self.answers[request.key] = json.dumps(success_answer(step, request))
             record.executed = True
         finally:
             del self._in_flight[request.key]
             done.set()
-        return web.json_response(self.answers[request.key])
+        return web.json_response(text=self.answers[request.key])
 
 
 def _record_of(request: web.Request, step: SubStep) -> CallRecord:
