@@ -48,13 +48,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+async def first_job(session: aiohttp.ClientSession, url: str, batch_id: str) -> str:
+    """A job of the new batch, once the views show it (they may lag its creation)."""
+    deadline = time.monotonic() + 120
+    while True:
+        async with session.get(f"{url}{BASE}/{batch_id}/jobs?limit=1", headers=HEADERS) as r:
+            jobs = (await r.json()).get("jobs") or []
+        if jobs:
+            return str(jobs[0]["id"])
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"batch {batch_id} shows no job after 120 s")
+        await asyncio.sleep(0.2)
+
+
 async def new_batch(session: aiohttp.ClientSession, url: str, size: int) -> tuple[str, str]:
     restaurants = [{"name": f"Soak {i}", "execution_config": {}} for i in range(size)]
     body = {"name": f"soak {uuid.uuid4().hex[:6]}", "restaurants": restaurants}
     async with session.post(f"{url}{BASE}?brief=1", json=body, headers=HEADERS) as r:
         batch_id = (await r.json())["batch"]["id"]
-    async with session.get(f"{url}{BASE}/{batch_id}/jobs?limit=1", headers=HEADERS) as r:
-        job_id = (await r.json())["jobs"][0]["id"]
+    job_id = await first_job(session, url, batch_id)
     async with session.post(f"{url}{BASE}/{batch_id}/step-6/start", headers=HEADERS) as r:
         assert r.status == 202, await r.text()
     return batch_id, job_id
