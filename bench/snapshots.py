@@ -14,7 +14,6 @@ Not a test.
 from __future__ import annotations
 
 import base64
-import json
 import statistics
 import tempfile
 import time
@@ -29,7 +28,7 @@ from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import Environment
 
-from bench.kit import CONFIG
+from bench.kit import CONFIG, save
 from bench.scratch import scratch_postgres
 from domain.job import RegistrationJob
 from infrastructure.keys.sealing import SealingMapper
@@ -40,7 +39,6 @@ from infrastructure.usecases.snapshots import SNAPSHOT_EVERY, fold_events
 EVENTS = 1000
 ROUNDS = 40
 GOAL_MS = 10.0
-RESULTS = Path(__file__).parent / "results"
 
 
 def long_job(app: Registrations) -> RegistrationJob:
@@ -170,10 +168,7 @@ def main() -> None:
                     f"{kind:8} {name:36} median {figure['median_ms']:7.2f} ms "
                     f"(min {figure['min_ms']:6.2f}) = {figure['median_to_goal']:.2f}x goal{shown}"
                 )
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"snapshots-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2))
-    print(f"saved {path}")
+    save(f"snapshots-{time.strftime('%Y%m%dT%H%M%S')}.json", results)
 
 
 if __name__ == "__main__":

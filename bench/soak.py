@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -26,12 +25,12 @@ from typing import Any
 import aiohttp
 
 from bench.api import free_port, wait_ready
+from bench.kit import save
 from bench.scratch import scratch_postgres
 
 KEY = f"soak-{uuid.uuid4().hex}"
 HEADERS = {"Authorization": f"Bearer {KEY}"}
 BASE = "/api/registration-batches"
-RESULTS = Path(__file__).parent / "results"
 SETTLED = ("completed", "partially_completed", "failed")
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -216,10 +215,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
     figures["args"] = vars(args)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"soak-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
-    out.write_text(json.dumps(figures, indent=2))
-    print(f"saved {out}")
+    save(f"soak-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json", figures)
 
 
 if __name__ == "__main__":

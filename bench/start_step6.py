@@ -18,10 +18,9 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-from bench.append import CONFIG
+from bench.kit import CONFIG, save
 from bench.scratch import scratch_postgres
 from domain.job import RegistrationJob
 from infrastructure.settings import Settings
@@ -29,7 +28,6 @@ from infrastructure.usecases.registrations import Registrations
 
 JOBS = 10_000
 ORG = "org-bench"
-RESULTS = Path(__file__).parent / "results"
 
 
 def one_by_one(app: Registrations) -> Callable[[list[str]], list[RegistrationJob]]:
@@ -104,10 +102,7 @@ def main() -> None:
     for store, url in stores():
         report[store] = measure(url, n)
         print(store, json.dumps(report[store]), flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"start_step6-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(report, indent=2))
-    print(f"saved {path}")
+    save(f"start_step6-{time.strftime('%Y%m%dT%H%M%S')}.json", report)
 
 
 if __name__ == "__main__":
