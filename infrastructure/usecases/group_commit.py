@@ -11,6 +11,10 @@ from eventsourcing.persistence import IntegrityError, PersistenceError
 Write = Callable[[list[Any]], Any]
 
 
+class WriterStopped(RuntimeError):
+    """The thread writing a group was stopped before this save was settled: not stored."""
+
+
 class _Ticket:
     def __init__(self, events: list[Any]) -> None:
         self.events = events
@@ -47,6 +51,13 @@ class GroupCommit:
         if not ticket.done:
             try:
                 self._write_group(group)
+            except BaseException as exc:
+                # The writer was stopped (an interrupt, a cancelled thread): the saves it was
+                # writing for others must not come back as stored.
+                for other in group:
+                    if not other.done:
+                        _settle(other, error=WriterStopped(f"the group's writer stopped: {exc!r}"))
+                raise
             finally:
                 with self._changed:
                     self._writing = False
@@ -70,7 +81,7 @@ class GroupCommit:
             for ticket in group:
                 _settle(ticket, error=exc)
             return
-        except BaseException as exc:
+        except Exception as exc:
             if len(group) == 1:
                 _settle(group[0], error=exc)
                 return

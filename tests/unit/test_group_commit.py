@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from infrastructure.usecases.group_commit import GroupCommit
+from infrastructure.usecases.group_commit import GroupCommit, WriterStopped
 
 
 @dataclass
@@ -111,3 +111,44 @@ def test_one_save_alone_is_one_write() -> None:
 def test_a_lost_commit_found_stored_answers_no_recordings(size: int) -> None:
     group = GroupCommit(lambda events: object())
     assert group.save(["x"] * size) == []
+
+
+class Interrupted(BaseException):
+    """Stands for what stops a thread: not an error to split a group over."""
+
+
+def test_a_stopped_writer_leaves_no_save_of_its_group_answered_as_stored() -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def write(events: list[Any]) -> list[Recorded]:
+        entered.set()
+        assert release.wait(10)
+        if "b1" in events:
+            raise Interrupted
+        return [Recorded(e) for e in events]
+
+    group = GroupCommit(write)
+    answers: dict[str, Any] = {}
+
+    def run(name: str) -> None:
+        try:
+            answers[name] = [r.domain_event for r in group.save([name])]
+        except BaseException as exc:
+            answers[name] = exc
+
+    first = threading.Thread(target=run, args=("a1",))
+    first.start()
+    assert entered.wait(10)
+    rest = [threading.Thread(target=run, args=(n,)) for n in ("b1", "c1", "d1")]
+    for thread in rest:
+        thread.start()
+    while len(group._queue) < len(rest):
+        threading.Event().wait(0.001)
+    release.set()
+    for thread in (first, *rest):
+        thread.join(10)
+    assert answers["a1"] == ["a1"]
+    outcomes = [answers[n] for n in ("b1", "c1", "d1")]
+    assert sum(isinstance(a, Interrupted) for a in outcomes) == 1, outcomes
+    assert all(isinstance(a, (Interrupted, WriterStopped)) for a in outcomes), outcomes
+    assert [r.domain_event for r in group.save(["e1"])] == ["e1"], "the group writes on"
