@@ -20,6 +20,7 @@ from projections.schema import Schema
 SQLITE_POLL = 0.05
 POSTGRES_POLL = 1.0
 HERE_RECHECK = 0.1  # a runner that stops notifies nobody: look again this often
+OTHER_RUNNER_POLL = 0.05  # how often a process without runners looks at another's progress
 
 
 class ReadModelService(ViewQueries, JobPageQueries):
@@ -96,7 +97,7 @@ class ReadModelService(ViewQueries, JobPageQueries):
         """Block until every view has processed `position`; False on timeout."""
         deadline = time.monotonic() + timeout
         if not self.supervisors:
-            self.catch_up(timeout)
+            return all(self._run_here(runner, position, deadline) for runner in self.runners)
         self.kick()
         while True:
             with self._progress:
@@ -124,24 +125,28 @@ class ReadModelService(ViewQueries, JobPageQueries):
     def catch_up(self, timeout: float = 300.0) -> None:
         """Process everything up to the head now (waits for the active runners if running)."""
         head = self.head()
-        if self.supervisors:
-            if not self.wait_for(head, timeout):
-                raise TimeoutError(f"views did not reach position {head} in {timeout} s")
-            return
-        for runner in self.runners:
-            self._run_here(runner, head, timeout)
+        if not self.wait_for(head, timeout):
+            raise TimeoutError(f"views did not reach position {head} in {timeout} s")
 
-    def _run_here(self, runner: ViewRunner, head: int, timeout: float) -> None:
+    def _run_here(self, runner: ViewRunner, position: int, deadline: float) -> bool:
+        """Run `runner`'s views to `position` in this process on one connection; while another
+        process runs them, wait for it to get there (taking over if it stops). False when the
+        deadline passes first."""
         conn = self.db.connect()
         try:
-            if runner.lock(conn):
-                try:
-                    runner.run_to(conn, head)
-                finally:
-                    runner.unlock(conn)
-            elif not self.wait_for(head, timeout):
-                names = ", ".join(runner.names)
-                raise TimeoutError(f"views {names} did not reach position {head}")
+            while True:
+                if runner.lock(conn):
+                    try:
+                        runner.run_to(conn, position)
+                    finally:
+                        runner.unlock(conn)
+                    return True
+                standing = runner.standing(conn)
+                if len(standing) == len(runner.views) and min(standing.values()) >= position:
+                    return True
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(OTHER_RUNNER_POLL)
         finally:
             conn.close()
 

@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from infrastructure.executors.simulator.faults import FaultRule, SimulatorConfig
@@ -64,6 +65,20 @@ async def wait_for_line(process: asyncio.subprocess.Process, text: str) -> list[
         assert line, f"process ended before saying {text!r}: {''.join(lines)[-2000:]}"
         lines.append(line.decode())
     return lines
+
+
+async def ready(port: int) -> None:
+    """Wait until the server on `port` says it is ready (its views are running)."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/health/ready") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("the server never became ready")
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:
@@ -126,3 +141,26 @@ async def test_a_worker_id_set_explicitly_is_refused_while_its_holder_lives(
         again = await spawn(env, tmp_path, "work", "--until-idle", "--timeout", "60")
         _, err = await asyncio.wait_for(again.communicate(), 90)
         assert "is held by" not in err.decode(), "a stopped holder frees its id"
+
+
+async def test_read_commands_answer_beside_a_server_that_runs_the_views(
+    app: Registrations, settings: Settings, tmp_path: Path
+) -> None:
+    org = unique_org()
+    batch, jobs, _ = app.create_batch(org, "user:u-1", "beside", restaurants(3))
+    async with simulator() as (_, url):
+        env = process_env(settings, url)
+        port = free_port()
+        server = await spawn(env, tmp_path, "serve", "--role", "all", "--port", str(port))
+        try:
+            await wait_for_line(server, "engine ")
+            await ready(port)
+            for command in (("batches", "--org", org), ("jobs", str(batch.id))):
+                reader = await spawn(env, tmp_path, *command, "--json")
+                out, err = await asyncio.wait_for(reader.communicate(), 120)
+                assert reader.returncode == 0, err.decode()[-2000:]
+                assert "Traceback" not in err.decode()
+                assert str(jobs[0].id if command[0] == "jobs" else batch.id) in out.decode()
+            assert server.returncode is None, "the server must stay alive all along"
+        finally:
+            await stop(server)
