@@ -1,4 +1,5 @@
-"""`regflow state`: a job's statuses, phases and context as they were at a time or version."""
+"""`regflow state`: a job's statuses, phases and context as they were at a time or version
+(now, when neither is given)."""
 
 from __future__ import annotations
 
@@ -101,10 +102,11 @@ def show_state(args: argparse.Namespace) -> int:
 COMMANDS = (
     Command(
         "state",
-        "a job's statuses, phases and context at a past time or version, from the log",
+        "a job's statuses, phases and context now, or at a past time or version, from the log",
         show_state,
-        description="Fold the job's events up to a time or version and show the state then. "
-        "Exit 1 when the job, or the job at that moment, does not exist.",
+        description="Fold the job's events up to a time or version (all of them when neither "
+        "is given) and show the state then. Exit 1 when the job, or the job at that moment, "
+        "does not exist.",
         arguments=(
             JOB,
             OneOf(
@@ -112,7 +114,6 @@ COMMANDS = (
                     arg("--at", type=iso_time, metavar="ISO_TIME", help="as it was at this time"),
                     arg("--version", type=int, metavar="N", help="as it was at version N"),
                 ),
-                required=True,
             ),
             json_flag("one JSON document instead of tables"),
         ),

@@ -103,6 +103,15 @@ class TestStateRefusals:
         _, job_id = new_job(app, unique_org())
         assert cli("state", job_id, "--version", "9").code == 1
 
-    def test_time_or_version_is_required(self, cli: Cli, app: Registrations) -> None:
+    def test_time_and_version_together_are_refused(self, cli: Cli, app: Registrations) -> None:
         _, job_id = new_job(app, unique_org())
-        assert cli("state", job_id).code == 2
+        now = datetime.now(UTC).isoformat()
+        assert cli("state", job_id, "--at", now, "--version", "1").code == 2
+
+
+class TestStateNow:
+    def test_without_a_time_or_version_it_is_the_latest(self, cli: Cli, app: Registrations) -> None:
+        job_id, moments = history(app)
+        run = cli("state", job_id, "--json")
+        assert run.code == 0
+        assert shown(run.lines()[0]) == moments[-1][1]
