@@ -62,7 +62,11 @@ def parse_limits(text: str | None) -> dict[str, int]:
 class Settings(BaseSettings):
     """Every knob of a regflow process."""
 
-    model_config = SettingsConfigDict(env_prefix="REGFLOW_", env_file=".env", extra="ignore")
+    # An empty variable (`REGFLOW_WORKER_ID=` in a compose file) means unset, as it does to
+    # a person reading it: the default applies.
+    model_config = SettingsConfigDict(
+        env_prefix="REGFLOW_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     database_url: str = "sqlite:///./regflow.db"
     host: str = "127.0.0.1"

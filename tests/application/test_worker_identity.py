@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -61,3 +62,28 @@ def test_an_explicit_id_held_by_a_live_holder_is_refused_until_it_is_freed(
     again = hold_worker_id(settings)
     assert again.worker_id == settings.worker_id
     again.release()
+
+
+def test_an_empty_worker_id_variable_means_derived(
+    database_url: str, app: Registrations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGFLOW_WORKER_ID", "")
+    empty = store_settings(database_url)
+    assert empty.worker_id is None
+    first, second = hold_worker_id(empty), hold_worker_id(empty)
+    try:
+        assert second.worker_id == f"{first.worker_id}#2", "derived, so a free one is taken"
+    finally:
+        second.release()
+        first.release()
+
+
+@pytest.mark.parametrize("name", sorted(Settings.model_fields))
+def test_every_setting_given_empty_is_its_default(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in [v for v in os.environ if v.startswith("REGFLOW_")]:
+        monkeypatch.delenv(variable)
+    default = Settings(_env_file=None)
+    monkeypatch.setenv(f"REGFLOW_{name.upper()}", "")
+    assert getattr(Settings(_env_file=None), name) == getattr(default, name)
