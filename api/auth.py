@@ -14,7 +14,7 @@ from aiohttp import web
 from api.console import is_console_path
 from api.errors import Unauthorized
 from api.routing import Handler
-from infrastructure.settings import Settings, reveal
+from infrastructure.settings import Settings, parse_api_keys, reveal
 
 PUBLIC_PREFIXES = ("/health/",)
 MAX_CLAIM_LENGTH = 200
@@ -26,19 +26,6 @@ class Caller:
 
     organisation_id: str
     actor: str
-
-
-def parse_api_keys(spec: str | None) -> list[tuple[str, str]]:
-    """`org:key,org:key` as (organisation, key) pairs; malformed entries are refused."""
-    pairs: list[tuple[str, str]] = []
-    for entry in (spec or "").split(","):
-        if not entry.strip():
-            continue
-        org, sep, key = entry.strip().partition(":")
-        if not sep or not org or not key:
-            raise ValueError("REGFLOW_API_KEYS entries must look like org:key")
-        pairs.append((org, key))
-    return pairs
 
 
 class Authenticator:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Literal
@@ -29,6 +30,30 @@ class RegistrationApiMissing(RegflowError):
 
 
 LIBRARY_PARAMETERS = frozenset({"host", "port", "user", "password", "dbname"})
+
+
+ORGANISATION = re.compile(r"[^\s\"'{}\[\]:,]+")
+API_KEY = re.compile(r"[^\s\"'{}\[\],]+")
+
+
+def parse_api_keys(spec: str | None) -> list[tuple[str, str]]:
+    """`org:key,org:key` as (organisation, key) pairs.
+
+    An organisation or key holding spaces, quotes, braces or brackets is refused (a JSON
+    object or a quoted list would otherwise be read as keys nobody can send); the error names
+    the entry by position, never the key."""
+    pairs: list[tuple[str, str]] = []
+    for number, entry in enumerate((spec or "").split(","), start=1):
+        if not entry.strip():
+            continue
+        org, sep, key = entry.strip().partition(":")
+        if not (sep and ORGANISATION.fullmatch(org) and API_KEY.fullmatch(key)):
+            raise ValueError(
+                f"REGFLOW_API_KEYS must be org:key pairs separated by commas (entry {number} is "
+                "not: no spaces, quotes, braces or brackets)"
+            )
+        pairs.append((org, key))
+    return pairs
 
 
 def reveal(value: SecretStr | str | None) -> str | None:
@@ -63,9 +88,14 @@ class Settings(BaseSettings):
     """Every knob of a regflow process."""
 
     # An empty variable (`REGFLOW_WORKER_ID=` in a compose file) means unset, as it does to
-    # a person reading it: the default applies.
+    # a person reading it: the default applies. A refused value is never repeated in the
+    # error (it may be a secret).
     model_config = SettingsConfigDict(
-        env_prefix="REGFLOW_", env_file=".env", extra="ignore", env_ignore_empty=True
+        env_prefix="REGFLOW_",
+        env_file=".env",
+        extra="ignore",
+        env_ignore_empty=True,
+        hide_input_in_errors=True,
     )
 
     database_url: str = "sqlite:///./regflow.db"
@@ -98,6 +128,12 @@ class Settings(BaseSettings):
             parse_limits(value)
         except ValueError as exc:
             raise ValueError(f"REGFLOW_API_LIMITS: {exc}") from None
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _valid_api_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        parse_api_keys(reveal(value))
         return value
 
     @field_validator("database_url")

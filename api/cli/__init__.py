@@ -9,9 +9,12 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from api.cli.output import escape_control
 from domain.exceptions import RegflowError
 from infrastructure import tracing
+from infrastructure.settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,8 +53,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         for detail in exc.errors if exc.errors != [exc.message] else []:
             print(f"  - {escape_control(detail)}", file=sys.stderr)
         return 1
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        return configuration_refused(exc)
     except KeyboardInterrupt:
         return 130
+
+
+def configuration_refused(exc: ValidationError) -> int:
+    """One line per setting the environment got wrong (never its value: it may be a secret)."""
+    print("error: the configuration is not valid:", file=sys.stderr)
+    for error in exc.errors():
+        name = "REGFLOW_" + "_".join(str(part) for part in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not message.startswith(name):
+            message = f"{name}: {message}"
+        print(f"  - {escape_control(message)}", file=sys.stderr)
+    return 2
 
 
 def quiet_on_closed_pipe() -> int:

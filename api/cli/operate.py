@@ -66,7 +66,7 @@ def list_batches(args: argparse.Namespace) -> int:
         found = op.views().list_batches(org, max(1, args.limit), 0)
 
     def render(console: Console) -> None:
-        scope = "every organisation" if org is None else f"organisation {org}"
+        scope = "any organisation" if org is None else f"organisation {org}"
         if not found:
             console.print(f"no batches in {escape(scope)}")
             return

@@ -1,0 +1,55 @@
+"""Settings the environment gets wrong: refused at once, one line each, never echoing a secret."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from api.cli import main
+from infrastructure.settings import Settings, parse_api_keys
+
+FORBIDDEN = " \t\"'{}[]"
+allowed = st.text(
+    st.characters(blacklist_characters=FORBIDDEN + ",:", blacklist_categories=("Zs", "Cc")),
+    min_size=1,
+    max_size=12,
+).filter(lambda t: t.strip() == t and t.split() == [t])
+
+
+@given(st.lists(st.tuples(allowed, allowed), min_size=1, max_size=5))
+def test_org_key_pairs_are_read_back_as_written(pairs: list[tuple[str, str]]) -> None:
+    spec = ",".join(f"{org}:{key}" for org, key in pairs)
+    assert parse_api_keys(spec) == pairs
+
+
+@given(allowed, allowed, st.sampled_from(FORBIDDEN), st.booleans())
+def test_a_pair_holding_a_space_quote_or_brace_is_refused_without_its_key(
+    org: str, key: str, bad: str, in_key: bool
+) -> None:
+    spoiled_key = f"{key}{bad}{key}" if in_key else key
+    spoiled = f"{org}:{spoiled_key}" if in_key else f"{org}{bad}{org}:{key}"
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None, api_keys=f"good:secret-k,{spoiled}")
+    message = str(refused.value)
+    assert "entry 2" in message
+    assert spoiled_key not in message and "secret-k" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("REGFLOW_API_KEYS", '{"key-1": "org-a"}', "REGFLOW_API_KEYS must be org:key pairs"),
+        ("REGFLOW_PORT", "eighty", "REGFLOW_PORT: Input should be a valid integer"),
+        ("REGFLOW_DATABASE_URL", "mysql://db", "REGFLOW_DATABASE_URL must start with"),
+    ],
+)
+def test_a_command_says_which_setting_is_wrong_in_one_line(
+    variable: str, value: str, said: str, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(["batches", "--all"]) == 2
+    err = capsys.readouterr().err
+    assert said in err
+    assert "Traceback" not in err and value not in err
