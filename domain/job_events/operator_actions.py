@@ -13,6 +13,8 @@ from domain.plan import PHASES
 from domain.status import JobStatus, SubStepStatus
 
 _S = SubStepStatus
+# Looked up once: reading an enum's member costs more than comparing it, on every replay.
+_FAILED, _COMPLETED = _S.FAILED, _S.COMPLETED
 
 
 class SubStepRetryRequested(Aggregate.Event):
@@ -41,8 +43,8 @@ class ManualStatusSet(Aggregate.Event):
         state.completed_at = self.timestamp
         state.retry_at = None
         state.result = self.result
-        state.error = None if self.status != _S.FAILED else f"marked failed: {self.reason}"
-        if self.status == _S.COMPLETED:
+        state.error = None if self.status != _FAILED else f"marked failed: {self.reason}"
+        if self.status == _COMPLETED:
             job.completed_here = job.completed_here | {self.sub_step}
         job.status = self.job_status
 

@@ -2,14 +2,13 @@
 
 A little over 200 lines: the recorder's overrides of the library's insert, its statements and
 the pipeline's error handling share one connection and transaction, so they stay together;
-hashing is in `hashing`, the check of a chain in `verify`.
+hashing is in `hashing`, the check of a chain in `verify`, reads in `infrastructure.pg_reads`.
 """
 
 from __future__ import annotations
 
 import select
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -17,15 +16,12 @@ from typing import Any
 import psycopg
 from eventsourcing import postgres as es_pg
 from eventsourcing.persistence import (
-    InterfaceError,
-    OperationalError,
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.utils import retry
 from psycopg import Connection, Cursor
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import DictRow, tuple_row
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from infrastructure.chain.hashing import (
@@ -38,13 +34,13 @@ from infrastructure.chain.hashing import (
     links_for,
     predecessors,
 )
+from infrastructure.pg_reads import RowReads
 
 SCAN_BATCH = 2000
 FLUSH_WAIT_SECONDS = 5.0
 # The library retries a failed insert 10 times, 0.2 s apart, without checking whether the
 # failed attempt committed. Writes are retried once, by StorageRetry, which checks first.
 _INSERT_ONCE = es_pg.PostgresApplicationRecorder.insert_events.__wrapped__
-_SELECT_ONCE = es_pg.PostgresApplicationRecorder.select_events.__wrapped__  # retried here
 
 
 def send_buffered(conn: Connection[Any]) -> None:
@@ -76,7 +72,7 @@ def synced_on_error(conn: Connection[Any]) -> Iterator[None]:
         raise
 
 
-class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
+class ChainedPostgresApplicationRecorder(RowReads, es_pg.PostgresApplicationRecorder):
     """Stores events as the library does, plus `<events table>_chain` rows beside them."""
 
     def __init__(
@@ -110,56 +106,6 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
             "unnest(%s::{id_type}[], %s::bigint[], %s::bytea[], %s::bytea[])",
             id_type=id_type,
         )
-        self._select_statements: dict[tuple[bool, bool, bool, bool], bytes] = {}
-        self.select_events_by_id_statement = self._sql(
-            "SELECT originator_version, topic, state FROM {events} WHERE originator_id = %s"
-        )
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def select_events(
-        self,
-        originator_id: uuid.UUID | str,
-        *,
-        gt: int | None = None,
-        lte: int | None = None,
-        desc: bool = False,
-        limit: int | None = None,
-    ) -> Sequence[StoredEvent]:
-        """The library's query, with the one id given back on every event.
-
-        Every row has the id asked for, so it is not parsed again per row; rows come as
-        tuples in binary (bytea as it is stored, not as hex text), and each shape of the
-        query is composed once.
-        """
-        if not isinstance(originator_id, uuid.UUID) or self.datastore.originator_id_type != "uuid":
-            found: Sequence[StoredEvent] = _SELECT_ONCE(
-                self, originator_id, gt=gt, lte=lte, desc=desc, limit=limit
-            )
-            return found
-        params: list[Any] = [originator_id]
-        params += [bound for bound in (gt, lte, limit) if bound is not None]
-        shape = (gt is not None, lte is not None, desc, limit is not None)
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            query = self._select_statements.get(shape)
-            if query is None:
-                query = self._select_statement(*shape).as_bytes(conn)
-                self._select_statements[shape] = query
-            curs.execute(query, params, prepare=True, binary=True)
-            return [
-                StoredEvent(originator_id, version, topic, state)
-                for version, topic, state in curs.fetchall()
-            ]
-
-    def _select_statement(self, gt: bool, lte: bool, desc: bool, limit: bool) -> Composed:
-        statement = self.select_events_by_id_statement
-        if gt:
-            statement += SQL(" AND originator_version > %s")
-        if lte:
-            statement += SQL(" AND originator_version <= %s")
-        statement += SQL(" ORDER BY originator_version " + ("DESC" if desc else "ASC"))
-        if limit:
-            statement += SQL(" LIMIT %s")
-        return statement
 
     def _sql(self, template: str, **parts: Any) -> Composed:
         chain = Identifier(self.datastore.schema, self.chain_table_name)
@@ -259,6 +205,7 @@ class ChainedPostgresFactory(es_pg.PostgresFactory):
     """The library's PostgreSQL factory, with the chained application recorder."""
 
     application_recorder_class = ChainedPostgresApplicationRecorder
+    aggregate_recorder_class = RowReads  # the snapshots' recorder
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)

@@ -20,6 +20,7 @@ from infrastructure.chain.hashing import (
     predecessors,
 )
 
+Row = tuple[int, str, bytes]  # a stored event's version, topic and state
 SCAN_BATCH = 2000
 
 
@@ -75,6 +76,19 @@ class ChainedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
         limit: int | None = None,
     ) -> Sequence[StoredEvent]:
         """The library's query, with the one id converted once rather than once per event."""
+        stored_id, rows = self.select_rows(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        return [StoredEvent(stored_id, *row) for row in rows]
+
+    def select_rows(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> tuple[UUID | str, Sequence[Row]]:
+        """What `select_events` reads, as the id and each event's (version, topic, state)."""
         statement = self.select_events_statement
         params: list[Any] = [_db_id(originator_id)]
         if gt is not None:
@@ -93,12 +107,9 @@ class ChainedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
             c.execute(statement, params)
             rows = c.fetchall()
         if not rows:
-            return []
+            return originator_id, []
         stored_id = self.convert_originator_id(rows[0]["originator_id"])
-        return [
-            StoredEvent(stored_id, row["originator_version"], row["topic"], row["state"])
-            for row in rows
-        ]
+        return stored_id, [(row["originator_version"], row["topic"], row["state"]) for row in rows]
 
     def chain_rows(self) -> Iterator[ChainRow]:
         """Every stored event with its chain entry, by aggregate then version."""

@@ -25,12 +25,11 @@ class StoreCipher(AESCipher):
         return nonce + sealed[-16:] + sealed[:-16]
 
     def decrypt(self, ciphertext: bytes) -> bytes:
-        nonce, tag, encrypted = ciphertext[:12], ciphertext[12:28], ciphertext[28:]
-        if len(nonce) != 12:
-            raise ValueError("Damaged cipher text: invalid nonce length")
-        if len(tag) != 16:
+        if len(ciphertext) < 28:
+            if len(ciphertext) < 12:
+                raise ValueError("Damaged cipher text: invalid nonce length")
             raise ValueError("Damaged cipher text: invalid tag length")
         try:
-            return self._aead.decrypt(nonce, encrypted + tag, None)
+            return self._aead.decrypt(ciphertext[:12], ciphertext[28:] + ciphertext[12:28], None)
         except InvalidTag as e:
             raise ValueError("Invalid cipher tag") from e

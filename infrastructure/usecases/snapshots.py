@@ -7,6 +7,7 @@ from dataclasses import fields
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import CanMutateAggregate, OriginatorIDError, OriginatorVersionError
 from eventsourcing.persistence import Transcoding
 
 from domain.job_events import JOB_TOPIC
@@ -15,6 +16,7 @@ from domain.job_state import SubStepState
 # A job's replay reads at most this many events after its latest snapshot (jobs have ~35-120).
 SNAPSHOT_EVERY = 100
 _STATE_FIELDS = frozenset(f.name for f in fields(SubStepState))
+_LIBRARY_MUTATE = CanMutateAggregate.mutate
 
 
 class SubStepStateAsDict(Transcoding):
@@ -60,8 +62,22 @@ def fold_events(aggregate: Any, events: Iterable[Any]) -> Any:
     """The library's `project_aggregate` without its per-event runtime Protocol check.
 
     That check (an `assert isinstance(event, CanMutateProtocol)`) costs about 70 microseconds
-    an event on Python 3.11, more than decrypting and decoding it.
+    an event on Python 3.11, more than decrypting and decoding it. An event whose `mutate` is
+    the library's `CanMutateAggregate.mutate` is applied by the same steps written out here,
+    with the id compared by identity first (every event read from one aggregate's rows holds
+    its id object): the library's call and its `UUID.__ne__` cost about as much as `apply`.
     """
     for event in events:
-        aggregate = event.mutate(aggregate)
+        if aggregate is None or type(event).mutate is not _LIBRARY_MUTATE:
+            aggregate = event.mutate(aggregate)
+            continue
+        originator_id, aggregate_id = event.originator_id, aggregate.id
+        if originator_id is not aggregate_id and originator_id != aggregate_id:
+            raise OriginatorIDError(originator_id, aggregate_id)
+        version, next_version = event.originator_version, aggregate.version + 1
+        if version != next_version:
+            raise OriginatorVersionError(version, next_version)
+        event.apply(aggregate)
+        aggregate.version = version
+        aggregate.modified_on = event.timestamp
     return aggregate

@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
+    EventStore,
     IntegrityError,
     JSONTranscoder,
     PersistenceError,
@@ -27,6 +28,7 @@ from domain.batch import RegistrationBatch
 from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
+from infrastructure.event_store import RowEventStore
 from infrastructure.keys.ring import Keyring
 from infrastructure.keys.sealing import SealingMapper
 from infrastructure.keys.table import KeyTable
@@ -99,6 +101,9 @@ class RegistrationStore(Application[UUID]):
         mapper = self.factory.mapper(self.construct_transcoder(), mapper_class=SealingMapper)
         assert isinstance(mapper, SealingMapper)
         return mapper
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        return RowEventStore(mapper=self.mapper, recorder=self.recorder)
 
     @property
     def sealing(self) -> SealingMapper:

@@ -95,3 +95,41 @@ def test_every_event_and_the_load_equal_the_librarys_reading(app: Registrations)
     folded = fold_events(None, theirs)
     assert state(app.job(job.id)) == state(folded)
     assert state(app.repository.get(job.id, projector_func=fold_events)) == state(folded)
+
+
+@pytest.mark.parametrize("ranges", RANGES)
+def test_the_event_store_reads_the_events_the_library_reads(
+    app: Registrations, ranges: Any
+) -> None:
+    app.snapshot_every = 4
+    job = long_job(app, 11)
+    library = library_mapper(app)
+    read: dict[Any, list[Any]] = {}
+    for asked in (job.id, str(job.id)):
+        ours = read[asked] = [(type(e), vars(e)) for e in app.events.get(asked, **ranges)]
+        theirs = [
+            (type(e), vars(e))
+            for e in map(library.to_domain_event, library_select(app, asked, **ranges))
+        ]
+        assert ours == theirs
+    if not ranges:
+        assert len(read[job.id]) == job.version
+        assert read[job.id][0][1]["execution_config"]["account"]["password"] == PASSWORD
+    assert list(app.events.get(uuid4(), **ranges)) == []
+
+
+def test_the_snapshots_recorder_reads_the_rows_the_library_reads(app: Registrations) -> None:
+    app.snapshot_every = 4
+    job = long_job(app, 11)
+    assert app.snapshots is not None
+    recorder = app.snapshots.recorder
+    for ranges in RANGES:
+        for asked in (job.id, str(job.id)):
+            ours = list(recorder.select_events(asked, **ranges))
+            if isinstance(recorder, es_pg.PostgresAggregateRecorder):
+                theirs = es_pg.PostgresAggregateRecorder.select_events(recorder, asked, **ranges)
+            else:
+                assert isinstance(recorder, es_sqlite.SQLiteAggregateRecorder)
+                theirs = es_sqlite.SQLiteAggregateRecorder.select_events(recorder, asked, **ranges)
+            assert ours == list(theirs)
+    assert list(recorder.select_events(job.id)), "the job was snapshotted"

@@ -1,0 +1,33 @@
+"""The store's event store: one aggregate's rows read and mapped to events in one pass."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import EventStore
+
+
+class RowEventStore(EventStore[UUID]):
+    """The library's event store; where the recorder gives rows (`select_rows`) and the
+    mapper maps them (`events_of`), one aggregate's events are read without a `StoredEvent`
+    per row and mapped in one loop. The events are the ones the library's reading gives."""
+
+    def get(
+        self,
+        originator_id: UUID,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[DomainEventProtocol[UUID]]:
+        select_rows: Any = getattr(self.recorder, "select_rows", None)
+        events_of: Any = getattr(self.mapper, "events_of", None)
+        if select_rows is None or events_of is None:
+            return super().get(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        stored_id, rows = select_rows(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        found: Iterator[DomainEventProtocol[UUID]] = events_of(stored_id, rows)
+        return found
