@@ -28,6 +28,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
+from domain.job_events import RESTING_TOPICS
 from infrastructure.chain.hashing import (
     CHAIN_ROWS,
     ORPHAN_LINKS,
@@ -88,7 +89,7 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
         self.chain_table_name = f"{events_table_name}_chain"
         self.chain_key: bytes | None = None
         self.check_identifier_length(self.chain_table_name)
-        self.recent = RecentHashes()
+        self.recent = RecentHashes(resting_topics=RESTING_TOPICS)
         self._pending = threading.local()
         id_type = SQL(self.datastore.originator_id_type)
         self.sql_create_statements.append(
@@ -171,7 +172,7 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         self._pending.links = []
         ids: Sequence[int] | None = _INSERT_ONCE(self, stored_events, **kwargs)
-        self.recent.remember(self._pending.links)
+        self.recent.remember(self._pending.links, [e.topic for e in stored_events])
         return ids
 
     def _insert_stored_events(
