@@ -171,8 +171,13 @@ class ChainedPostgresApplicationRecorder(es_pg.PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         self._pending.links = []
-        ids: Sequence[int] | None = _INSERT_ONCE(self, stored_events, **kwargs)
-        self.recent.remember(self._pending.links, [e.topic for e in stored_events])
+        try:
+            ids: Sequence[int] | None = _INSERT_ONCE(self, stored_events, **kwargs)
+            self.recent.remember(self._pending.links, [e.topic for e in stored_events])
+        finally:
+            # Each store thread would otherwise hold its last insert's links and hashes
+            # (thousands, after a batch is created or started) until its next insert.
+            self._pending.links, self._pending.known, self._pending.lookup = [], {}, None
         return ids
 
     def _insert_stored_events(

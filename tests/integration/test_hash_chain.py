@@ -174,6 +174,7 @@ class TestChainAfterJobsComeToRest:
         if recent is not None:
             assert recent.known([(j, app.job(j).version) for j in jobs[:3]]) == {}
             assert recent.known([(jobs[3], app.job(jobs[3]).version)]) != {}
+            assert app.recorder._pending.links == []  # nothing of the last insert is kept
         app.resume(None, jobs[1], "user:u-1", "again")
         app.resume(None, jobs[2], "user:u-1", "again")
         drive(app, jobs[2])
