@@ -284,6 +284,12 @@ def main() -> None:
             for site in figures["grew"]:
                 print(site["kb"], "kB", site["blocks"], "blocks", " <- ".join(site["at"][:6]))
     figures["args"] = vars(args)
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    figures["commit"] = head.stdout.strip()
+    figures["growth_per_batch_mb"] = [
+        round(b["rss_mb"] - a["rss_mb"], 1)
+        for a, b in zip(figures["memory"][1:], figures["memory"][2:], strict=False)
+    ]
     save(f"soak-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json", figures)
 
 
