@@ -6,6 +6,10 @@ saves under bench/results/: RSS after each batch; then, while a batch of 1,000 r
 server's CPU and the p99 of a probe's other requests with 0, 10 and 100 simulated tabs,
 polling as the console did before (full `GET /{batchId}` every 1.5 s) and streaming as it does
 now (one SSE stream per tab, a 100-row page read at most once a second when counters change).
+
+`--trace 1,5` runs the server under tracemalloc (`bench.traced_server`), snapshots it after
+batches 1 and 5, and prints and saves the allocation sites that grew in between: what the
+Python heap holds on to, as opposed to what the allocator keeps of RSS.
 """
 
 from __future__ import annotations
@@ -205,6 +209,7 @@ async def soak(
             row = {
                 "after_batch": number,
                 "rss_mb": rss_mb(pid),
+                "threads": len(os.listdir(f"/proc/{pid}/task")),
                 "seconds": round(time.monotonic() - began, 1),
                 "status": status,
             }
@@ -284,7 +289,11 @@ def main() -> None:
             for site in figures["grew"]:
                 print(site["kb"], "kB", site["blocks"], "blocks", " <- ".join(site["at"][:6]))
     figures["args"] = vars(args)
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    # The server runs the code its interpreter's environment installed: <worktree>/.venv.
+    served = Path(sys.executable).parents[2]
+    head = subprocess.run(
+        ["git", "-C", str(served), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
     figures["commit"] = head.stdout.strip()
     figures["growth_per_batch_mb"] = [
         round(b["rss_mb"] - a["rss_mb"], 1)
