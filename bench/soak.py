@@ -6,6 +6,10 @@ saves under bench/results/: RSS after each batch; then, while a batch of 1,000 r
 server's CPU and the p99 of a probe's other requests with 0, 10 and 100 simulated tabs,
 polling as the console did before (full `GET /{batchId}` every 1.5 s) and streaming as it does
 now (one SSE stream per tab, a 100-row page read at most once a second when counters change).
+
+`--trace 1,5` runs the server under tracemalloc (`bench.traced_server`), snapshots it after
+batches 1 and 5, and prints and saves the allocation sites that grew in between: what the
+Python heap holds on to, as opposed to what the allocator keeps of RSS.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 import uuid
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,43 @@ HEADERS = {"Authorization": f"Bearer {KEY}"}
 BASE = "/api/registration-batches"
 SETTLED = ("completed", "partially_completed", "failed")
 TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def snapshot(pid: int, folder: Path) -> None:
+    """Have a server run by `bench.traced_server` write its tracemalloc snapshot; wait for it."""
+    number = len(list(folder.glob("*.snapshot")))
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 300
+    while not (folder / f"{number:02d}.snapshot").exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server wrote no tracemalloc snapshot in 300 s")
+        time.sleep(0.5)
+
+
+def growth(folder: Path, top: int = 40) -> list[dict[str, Any]]:
+    """The allocation sites that grew most between the first and the last snapshot."""
+    paths = sorted(folder.glob("*.snapshot"))
+    if len(paths) < 2:
+        return []
+    ignored = (tracemalloc.Filter(False, tracemalloc.__file__),)
+    first, last = (
+        tracemalloc.Snapshot.load(str(p)).filter_traces(ignored) for p in (paths[0], paths[-1])
+    )
+    diffs = last.compare_to(first, "traceback")
+    sites = []
+    for diff in diffs[:top]:
+        frames = [
+            f"{f.filename.rsplit('site-packages/', 1)[-1]}:{f.lineno}" for f in diff.traceback
+        ]
+        sites.append(
+            {"kb": round(diff.size_diff / 1024, 1), "blocks": diff.count_diff, "at": frames[::-1]}
+        )
+    total = sum(d.size_diff for d in diffs)
+    sites.insert(
+        0,
+        {"kb": round(total / 1024, 1), "blocks": sum(d.count_diff for d in diffs), "at": ["(all)"]},
+    )
+    return sites
 
 
 def rss_mb(pid: int) -> float:
@@ -148,7 +191,13 @@ async def tabs_case(
 
 
 async def soak(
-    url: str, pid: int, batches: int, size: int, seconds: float, with_tabs: bool = True
+    url: str,
+    pid: int,
+    batches: int,
+    size: int,
+    seconds: float,
+    with_tabs: bool = True,
+    trace: tuple[Path, set[int]] | None = None,
 ) -> dict[str, Any]:
     async with aiohttp.ClientSession() as session:
         await wait_ready(session, url, time.monotonic() + 120)
@@ -160,11 +209,14 @@ async def soak(
             row = {
                 "after_batch": number,
                 "rss_mb": rss_mb(pid),
+                "threads": len(os.listdir(f"/proc/{pid}/task")),
                 "seconds": round(time.monotonic() - began, 1),
                 "status": status,
             }
             memory.append(row)
             print(row, flush=True)
+            if trace is not None and number in trace[1]:
+                await asyncio.to_thread(snapshot, pid, trace[0])
     cases: list[dict[str, Any]] = []
     for mode, tabs in (
         ()
@@ -189,9 +241,20 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20.0, help="each tabs case's window")
     parser.add_argument("--no-tabs", action="store_true", help="measure memory only")
+    parser.add_argument(
+        "--trace",
+        default="",
+        help="batches after which to snapshot the server's tracemalloc, e.g. 1,5 (prints what "
+        "grew between the first and the last)",
+    )
     args = parser.parse_args()
     port = free_port()
-    with scratch_postgres("regflow_soak") as db_url, tempfile.TemporaryDirectory() as workdir:
+    traced = {int(n) for n in args.trace.split(",") if n}
+    with (
+        scratch_postgres("regflow_soak") as db_url,
+        tempfile.TemporaryDirectory() as workdir,
+        tempfile.TemporaryDirectory() as trace_dir,
+    ):
         env = os.environ | {
             "REGFLOW_DATABASE_URL": db_url,
             "REGFLOW_PORT": str(port),
@@ -199,8 +262,12 @@ def main() -> None:
             "REGFLOW_SECRET_KEY": "soak",
             "REGFLOW_REGISTRATION_API_URL": "simulator",
         }
+        command = ["-m", "api", "serve"]
+        if traced:
+            env |= {"REGFLOW_TRACE_DIR": trace_dir, "PYTHONPATH": str(Path(__file__).parents[1])}
+            command = ["-m", "bench.traced_server", "serve"]
         server = subprocess.Popen(
-            [sys.executable, "-m", "api", "serve"],
+            [sys.executable, *command],
             env=env,
             cwd=workdir,
             stdout=subprocess.DEVNULL,
@@ -208,13 +275,30 @@ def main() -> None:
         )
         try:
             url = f"http://127.0.0.1:{port}"
+            trace = (Path(trace_dir), traced) if traced else None
             figures = asyncio.run(
-                soak(url, server.pid, args.batches, args.size, args.seconds, not args.no_tabs)
+                soak(
+                    url, server.pid, args.batches, args.size, args.seconds, not args.no_tabs, trace
+                )
             )
         finally:
             server.terminate()
             server.wait(timeout=30)
+        if traced:
+            figures["grew"] = growth(Path(trace_dir))
+            for site in figures["grew"]:
+                print(site["kb"], "kB", site["blocks"], "blocks", " <- ".join(site["at"][:6]))
     figures["args"] = vars(args)
+    # The server runs the code its interpreter's environment installed: <worktree>/.venv.
+    served = Path(sys.executable).parents[2]
+    head = subprocess.run(
+        ["git", "-C", str(served), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    figures["commit"] = head.stdout.strip()
+    figures["growth_per_batch_mb"] = [
+        round(b["rss_mb"] - a["rss_mb"], 1)
+        for a, b in zip(figures["memory"][1:], figures["memory"][2:], strict=False)
+    ]
     save(f"soak-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json", figures)
 
 

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from domain.erasure import OrganisationErasure
 from domain.job import RegistrationJob
+from domain.status import FINAL_JOB_STATUSES
 from projections.database import Database
 from projections.folds.jobs import apply_event, job_row
 from projections.jsontext import dumps
@@ -19,6 +20,9 @@ JOB_CACHE_SIZE = 20_000
 # Live views fold the few jobs running now; each folded job costs tens of kB, so a live cache
 # of 20,000 held on to every job of a big new batch for good.
 LIVE_JOB_CACHE_SIZE = 2_000
+# A job that reaches one of these statuses leaves the cache at once: most never change again,
+# and the few that do (resumed, edited) are loaded back from the log at their next event.
+RESTING = frozenset(str(status) for status in FINAL_JOB_STATUSES)
 JOB_COLUMNS = (
     "job_id",
     "batch_id",
@@ -41,6 +45,11 @@ LoadJob = Callable[[UUID, int], RegistrationJob]
 class JobProgressView:
     """One row per job: its summary and `sub_step_progress`, folded by the aggregate itself.
 
+    Folded jobs are cached between runs of events so that most events need no load, but only
+    while they are at work: a job leaves the cache when it completes, fails or is cancelled
+    (and, beyond `cache_size` jobs, the least recently folded leaves), so the cache holds live
+    work, not history.
+
     A deferred view (for building scratch tables only) writes a job's row once, when the job
     leaves its cache or at `flush`, instead of after every run of events: its table is behind
     its tracking until then.
@@ -58,6 +67,13 @@ class JobProgressView:
         self._unwritten: set[int] = set()
         self._evicted: list[RegistrationJob] = []
 
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __contains__(self, job_id: UUID) -> bool:
+        """Whether the job is folded in the cache."""
+        return job_id.int in self._jobs
+
     def forget(self) -> None:
         """Drop folded jobs (after a rollback, they may be ahead of the table)."""
         self._jobs.clear()
@@ -72,6 +88,11 @@ class JobProgressView:
         elif job is None or job.version != version - 1:
             job = self._load(event.originator_id, version - 1)
         job = apply_event(job, event)
+        if job.status in RESTING:
+            self._unwritten.discard(key)
+            if self.deferred:
+                self._evicted.append(job)
+            return job
         self._jobs[key] = job
         if self.deferred:
             self._unwritten.add(key)

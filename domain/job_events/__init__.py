@@ -15,6 +15,7 @@ from domain.job_events.attempts import (
     SubStepStarted,
 )
 from domain.job_events.lifecycle import (
+    RESTING_TOPICS,
     Claimed,
     Created,
     JobCancelled,
@@ -36,6 +37,7 @@ from domain.job_events.topic import JOB_TOPIC
 
 __all__ = [
     "JOB_TOPIC",
+    "RESTING_TOPICS",
     "Claimed",
     "Created",
     "EditRefused",

@@ -137,12 +137,22 @@ def links_for(
 
 
 class RecentHashes:
-    """The last hash this process stored per aggregate, so most appends need no lookup."""
+    """The last hash this process stored per aggregate, so most appends need no lookup.
 
-    def __init__(self, capacity: int = 20_000) -> None:
+    Only aggregates at work are worth remembering: one whose event has a topic in
+    `resting_topics` (a job that completed, failed or was cancelled) is forgotten, so the
+    cache holds live work rather than history. A forgotten or evicted aggregate's next append
+    reads its predecessor's hash from the chain table instead.
+    """
+
+    def __init__(self, capacity: int = 20_000, resting_topics: frozenset[str] = frozenset()):
         self.capacity = capacity
+        self.resting_topics = resting_topics
         self._last: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._last)
 
     def known(self, positions: Sequence[tuple[UUID | str, int]]) -> dict[Position, bytes]:
         """The stored hashes of `positions` this process remembers."""
@@ -155,11 +165,15 @@ class RecentHashes:
                     found[(key, version)] = last[1]
         return found
 
-    def remember(self, links: Sequence[Link]) -> None:
-        """Note hashes that were committed."""
+    def remember(self, links: Sequence[Link], topics: Sequence[str] = ()) -> None:
+        """Note hashes that were committed; `topics`, when given, are their events' topics."""
+        resting = self.resting_topics
         with self._lock:
-            for link in links:
+            for index, link in enumerate(links):
                 key = canonical_id(link.originator_id)
+                if resting and index < len(topics) and topics[index] in resting:
+                    self._last.pop(key, None)
+                    continue
                 self._last[key] = (link.version, link.hash)
                 self._last.move_to_end(key)
             while len(self._last) > self.capacity:

@@ -24,6 +24,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from domain.job_events import RESTING_TOPICS
 from infrastructure.chain.hashing import (
     CHAIN_ROWS,
     ORPHAN_LINKS,
@@ -84,7 +85,7 @@ class ChainedPostgresApplicationRecorder(RowReads, es_pg.PostgresApplicationReco
         self.chain_table_name = f"{events_table_name}_chain"
         self.chain_key: bytes | None = None
         self.check_identifier_length(self.chain_table_name)
-        self.recent = RecentHashes()
+        self.recent = RecentHashes(resting_topics=RESTING_TOPICS)
         self._pending = threading.local()
         id_type = SQL(self.datastore.originator_id_type)
         self.sql_create_statements.append(
@@ -116,8 +117,13 @@ class ChainedPostgresApplicationRecorder(RowReads, es_pg.PostgresApplicationReco
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         self._pending.links = []
-        ids: Sequence[int] | None = _INSERT_ONCE(self, stored_events, **kwargs)
-        self.recent.remember(self._pending.links)
+        try:
+            ids: Sequence[int] | None = _INSERT_ONCE(self, stored_events, **kwargs)
+            self.recent.remember(self._pending.links, [e.topic for e in stored_events])
+        finally:
+            # Each store thread would otherwise hold its last insert's links and hashes
+            # (thousands, after a batch is created or started) until its next insert.
+            self._pending.links, self._pending.known, self._pending.lookup = [], {}, None
         return ids
 
     def _insert_stored_events(

@@ -13,6 +13,7 @@ from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, RawLog, cli, new_job, restoring
+from tests.integration.test_projections import drive, new_batch
 
 __all__ = ["cli"]
 
@@ -156,3 +157,28 @@ class TestLogsWithoutChain:
                 plain.start_step6(None, batch_id, None, "user:u-1")
             code, found = problems_of(cli, job_id)
         assert (code, found) == (1, [(2, "unlinked")])
+
+
+class TestChainAfterJobsComeToRest:
+    def test_settled_jobs_are_forgotten_and_their_next_events_chain_right(
+        self, cli: Cli, app: Registrations
+    ) -> None:
+        """Jobs that complete, fail or are cancelled leave the recorder's recent hashes (on
+        PostgreSQL; SQLite keeps none); their next events, after a resume or an edit, read
+        the predecessor's hash from the chain table, and the whole log verifies."""
+        batch_id, jobs = new_batch(app, unique_org(), 4)
+        app.start_step6(None, batch_id, None, "user:u-1")
+        drive(app, jobs[0]), drive(app, jobs[1], fail="menuImport")
+        app.cancel(None, jobs[2], "user:u-1", "not now")
+        recent = getattr(app.recorder, "recent", None)
+        if recent is not None:
+            assert recent.known([(j, app.job(j).version) for j in jobs[:3]]) == {}
+            assert recent.known([(jobs[3], app.job(jobs[3]).version)]) != {}
+            assert app.recorder._pending.links == []  # nothing of the last insert is kept
+        app.resume(None, jobs[1], "user:u-1", "again")
+        app.resume(None, jobs[2], "user:u-1", "again")
+        drive(app, jobs[2])
+        app.edit(None, jobs[0], [("menuImport", "pending", None)], "user:u-1", "redo")
+        run = cli("verify-log", "--json")
+        report = run.lines()[0]
+        assert run.code == 0 and report["ok"] is True, report["problems"]

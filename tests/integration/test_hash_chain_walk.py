@@ -6,6 +6,8 @@ from dataclasses import replace
 from uuid import uuid4
 
 from eventsourcing.persistence import StoredEvent
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from infrastructure.chain.hashing import (
     ChainRow,
@@ -18,6 +20,7 @@ from infrastructure.chain.hashing import (
 from infrastructure.chain.verify import check_aggregate, verify_chain
 
 TOPIC = "regflow:RegistrationJob.SubStepStarted"
+REST = "regflow:RegistrationJob.JobCompleted"
 
 
 def stored(aggregate: str, versions: range) -> list[StoredEvent]:
@@ -107,3 +110,53 @@ class TestRecentHashes:
         for name in ("a", "b", "c"):
             recent.remember(links_for(stored(name, range(1, 2)), {}))
         assert set(recent.known([("a", 1), ("b", 1), ("c", 1)])) == {("b", 1), ("c", 1)}
+
+    def test_an_aggregate_that_comes_to_rest_is_forgotten(self) -> None:
+        recent = RecentHashes(resting_topics=frozenset({REST}))
+        events = [*stored("a", range(1, 3)), StoredEvent("a", 3, REST, b"done")]
+        events += stored("b", range(1, 3))
+        links = links_for(events, {})
+        recent.remember(links, [e.topic for e in events])
+        assert len(recent) == 1
+        assert recent.known([("a", 3), ("b", 2)]) == {("b", 2): links[-1].hash}
+
+    def test_an_aggregate_at_work_again_is_remembered_again(self) -> None:
+        recent = RecentHashes(resting_topics=frozenset({REST}))
+        events = [StoredEvent("a", 1, REST, b"done"), *stored("a", range(2, 3))]
+        links = links_for(events, {})
+        recent.remember(links, [e.topic for e in events])
+        assert recent.known([("a", 2)]) == {("a", 2): links[1].hash}
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        appends=st.lists(
+            st.lists(st.tuples(st.sampled_from("abc"), st.booleans()), min_size=1, max_size=6),
+            max_size=12,
+        ),
+        capacity=st.integers(1, 4),
+    )
+    def test_what_it_knows_is_always_the_last_stored_hash(
+        self, appends: list[list[tuple[str, bool]]], capacity: int
+    ) -> None:
+        """Appends of random aggregates, some coming to rest: a hash it gives back is the one
+        a look-up of the chain table would give; what it forgot, the table answers."""
+        recent = RecentHashes(capacity=capacity, resting_topics=frozenset({REST}))
+        table: dict[tuple[str, int], bytes] = {}
+        versions: dict[str, int] = {}
+        for append in appends:
+            events = []
+            for name, rests in append:
+                versions[name] = versions.get(name, 0) + 1
+                state = f"{name} {versions[name]}".encode()
+                events.append(StoredEvent(name, versions[name], REST if rests else TOPIC, state))
+            needed = predecessors(events)
+            previous = recent.known(needed)
+            assert all(table[position] == digest for position, digest in previous.items())
+            previous |= {(o, v): table[(o, v)] for o, v in needed if (o, v) not in previous}
+            links = links_for(events, previous)
+            table |= {(str(k.originator_id), k.version): k.hash for k in links}
+            recent.remember(links, [e.topic for e in events])
+            assert len(recent) <= capacity
+            last = {e.originator_id: e for e in events}
+            resting = [(o, e.originator_version) for o, e in last.items() if e.topic == REST]
+            assert recent.known(resting) == {}
