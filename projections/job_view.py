@@ -20,8 +20,9 @@ JOB_CACHE_SIZE = 20_000
 # Live views fold the few jobs running now; each folded job costs tens of kB, so a live cache
 # of 20,000 held on to every job of a big new batch for good.
 LIVE_JOB_CACHE_SIZE = 2_000
-# A job that reaches one of these statuses leaves the cache at once: most never change again,
-# and the few that do (resumed, edited) are loaded back from the log at their next event.
+# A job that reaches one of these statuses leaves a live view's cache at once: most never
+# change again, and the few that do (resumed, edited) are loaded back from the log at their
+# next event.
 RESTING = frozenset(str(status) for status in FINAL_JOB_STATUSES)
 JOB_COLUMNS = (
     "job_id",
@@ -45,10 +46,12 @@ LoadJob = Callable[[UUID, int], RegistrationJob]
 class JobProgressView:
     """One row per job: its summary and `sub_step_progress`, folded by the aggregate itself.
 
-    Folded jobs are cached between runs of events so that most events need no load, but only
-    while they are at work: a job leaves the cache when it completes, fails or is cancelled
-    (and, beyond `cache_size` jobs, the least recently folded leaves), so the cache holds live
-    work, not history.
+    Folded jobs are cached between runs of events so that most events need no load. A live
+    view keeps them only while they are at work: a job leaves its cache when it completes,
+    fails or is cancelled (and, beyond `cache_size` jobs, the least recently folded leaves),
+    so a long-running process holds live work, not history. A deferred view lives for one
+    build, where reloading a settled job that changes again later in the log costs more than
+    keeping it.
 
     A deferred view (for building scratch tables only) writes a job's row once, when the job
     leaves its cache or at `flush`, instead of after every run of events: its table is behind
@@ -88,10 +91,7 @@ class JobProgressView:
         elif job is None or job.version != version - 1:
             job = self._load(event.originator_id, version - 1)
         job = apply_event(job, event)
-        if job.status in RESTING:
-            self._unwritten.discard(key)
-            if self.deferred:
-                self._evicted.append(job)
+        if job.status in RESTING and not self.deferred:
             return job
         self._jobs[key] = job
         if self.deferred:
