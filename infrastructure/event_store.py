@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import EventStore
+from eventsourcing.persistence import EventStore, StoredEvent
+
+Row = tuple[int, str, bytes]  # a stored event's version, topic and state
+
+
+class EventsFromRows:
+    """A recorder's `select_events` made from its `select_rows`: the rows of one aggregate,
+    each with the one id the recorder gives back."""
+
+    def select_rows(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> tuple[UUID | str, Sequence[Row]]:
+        raise NotImplementedError
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The library's query, with the one id converted once rather than once per event."""
+        stored_id, rows = self.select_rows(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        return [StoredEvent(stored_id, *row) for row in rows]
 
 
 class RowEventStore(EventStore[UUID]):

@@ -13,16 +13,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing import postgres as es_pg
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-Row = tuple[int, str, bytes]  # a stored event's version, topic and state
+from infrastructure.event_store import EventsFromRows, Row
+
 _SELECT_ONCE = es_pg.PostgresAggregateRecorder.select_events.__wrapped__  # retried here
 
 
-class RowReads(es_pg.PostgresAggregateRecorder):
+class RowReads(EventsFromRows, es_pg.PostgresAggregateRecorder):
     """The library's aggregate recorder with faster reads of one aggregate."""
 
     def __init__(
@@ -33,25 +34,6 @@ class RowReads(es_pg.PostgresAggregateRecorder):
         self.select_events_by_id_statement = SQL(
             "SELECT originator_version, topic, state FROM {events} WHERE originator_id = %s"
         ).format(events=Identifier(self.datastore.schema, self.events_table_name))
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def select_events(
-        self,
-        originator_id: uuid.UUID | str,
-        *,
-        gt: int | None = None,
-        lte: int | None = None,
-        desc: bool = False,
-        limit: int | None = None,
-    ) -> Sequence[StoredEvent]:
-        """The library's query, with the one id asked for given back on every event."""
-        if not isinstance(originator_id, uuid.UUID) or self.datastore.originator_id_type != "uuid":
-            found: Sequence[StoredEvent] = _SELECT_ONCE(
-                self, originator_id, gt=gt, lte=lte, desc=desc, limit=limit
-            )
-            return found
-        _, rows = self._rows(originator_id, gt, lte, desc, limit)
-        return [StoredEvent(originator_id, *row) for row in rows]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_rows(

@@ -19,8 +19,8 @@ from infrastructure.chain.hashing import (
     links_for,
     predecessors,
 )
+from infrastructure.event_store import EventsFromRows, Row
 
-Row = tuple[int, str, bytes]  # a stored event's version, topic and state
 SCAN_BATCH = 2000
 
 
@@ -28,7 +28,7 @@ def _db_id(originator_id: UUID | str) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
-class ChainedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
+class ChainedSQLiteApplicationRecorder(EventsFromRows, es_sqlite.SQLiteApplicationRecorder):
     """Stores events as the library does, plus `<events table>_chain` rows beside them."""
 
     chain_key: bytes | None = None
@@ -65,19 +65,6 @@ class ChainedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
             [(_db_id(k.originator_id), k.version, k.hash, k.previous_hash) for k in links],
         )
         return ids
-
-    def select_events(
-        self,
-        originator_id: UUID | str,
-        *,
-        gt: int | None = None,
-        lte: int | None = None,
-        desc: bool = False,
-        limit: int | None = None,
-    ) -> Sequence[StoredEvent]:
-        """The library's query, with the one id converted once rather than once per event."""
-        stored_id, rows = self.select_rows(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
-        return [StoredEvent(stored_id, *row) for row in rows]
 
     def select_rows(
         self,

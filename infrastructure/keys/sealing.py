@@ -26,6 +26,7 @@ from eventsourcing.utils import resolve_topic
 
 from domain.erasure import OrganisationErasure
 from domain.secrets import ERASED, EVENT_FIELDS, Sensitivity, transform
+from infrastructure.event_store import Row
 from infrastructure.keys.ring import Keyring
 
 SEALED = "__sealed__"
@@ -35,7 +36,6 @@ ORG_CACHE_SIZE = 100_000
 ERASURE_TOPIC = OrganisationErasure.Created.TOPIC
 
 OrgResolver = Callable[[UUID], "str | None"]
-Row = tuple[int, str, bytes]  # a stored event's version, topic and state
 
 
 class UnknownOrganisation(LookupError):
