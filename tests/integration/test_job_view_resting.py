@@ -22,14 +22,9 @@ from projections.offline.diff import read_rows
 from projections.schema import Schema
 from tests.conftest import unique_org
 from tests.integration.test_projections import drive, new_batch
-from tests.integration.test_projections_build import loader
+from tests.integration.test_projections_build import db, loader
 
-
-@pytest.fixture
-def db(settings: Any) -> Iterator[Database]:
-    database = Database(settings)
-    yield database
-    database.close()
+__all__ = ["db"]
 
 
 @pytest.fixture
