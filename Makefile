@@ -20,6 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy --strict domain
+	$(BIN)/mypy api infrastructure projections simulation
 
 test: lint
 	$(BIN)/pytest

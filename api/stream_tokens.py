@@ -51,7 +51,7 @@ class StreamTickets:
 
     def issue(self, caller: Caller, path: str) -> str:
         """A ticket that lets `caller` open the stream at `path` within TICKET_SECONDS."""
-        claims = {"o": caller.organisation_id, "a": caller.actor, "p": path}
+        claims: dict[str, str | int] = {"o": caller.organisation_id, "a": caller.actor, "p": path}
         claims["e"] = int(self._clock()) + TICKET_SECONDS
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return f"{body}.{self._sign(body)}"

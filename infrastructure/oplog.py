@@ -69,7 +69,7 @@ def log_stored(events: Iterable[Any]) -> None:
     if not log.isEnabledFor(logging.INFO):
         return
     for event in events:
-        line = _line_of(type(event))
+        line = _line_of(type(event))  # type: ignore[arg-type]  # mypy: a class is not Hashable
         if line is None:
             continue
         fields = {

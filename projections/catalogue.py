@@ -17,7 +17,7 @@ def build_views(app: Registrations, deferred: bool = False) -> list[View]:
     """
 
     def load(job_id: UUID, version: int) -> RegistrationJob:
-        job = app.repository.get(job_id, version=version)
+        job: object = app.repository.get(job_id, version=version)
         assert isinstance(job, RegistrationJob)
         return job
 

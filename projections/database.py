@@ -56,16 +56,16 @@ class Database:
             return conn
         path = self._settings.sqlite_path
         memory = self._settings.is_in_memory
-        conn = sqlite3.connect(
+        lite = sqlite3.connect(
             "file::memory:?cache=shared" if memory else path,
             uri=memory,
             isolation_level=None,
             check_same_thread=False,
             timeout=10,
         )
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA synchronous = NORMAL")
-        return conn
+        lite.row_factory = sqlite3.Row
+        lite.execute("PRAGMA synchronous = NORMAL")
+        return lite
 
     @contextmanager
     def transaction(self, conn: Any) -> Iterator[Any]:

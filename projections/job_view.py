@@ -127,7 +127,7 @@ class JobProgressView:
             cur.executemany(db.sql(insert_sql(schema.jobs, JOB_COLUMNS, "job_id")), rows)
 
 
-def _job_values(row: dict[str, Any]) -> tuple[Any, ...]:
+def _job_values(row: dict[str, Any]) -> list[Any]:
     stored = row | {
         "restaurant": dumps(row["restaurant"]),
         "counts": dumps(row["counts"]),

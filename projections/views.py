@@ -33,7 +33,7 @@ BATCH_COLUMNS = (
 
 def is_job_event(event: Any) -> bool:
     """True for an event of a registration job (not of a batch)."""
-    return _is_job_event_type(type(event))
+    return _is_job_event_type(type(event))  # type: ignore[arg-type]  # mypy: a class is not Hashable
 
 
 @lru_cache(maxsize=256)
@@ -86,7 +86,7 @@ class TimelineView:
             db.insert_rows(cur, schema.timeline, TIMELINE_COLUMNS, rows)
 
 
-def _timeline_values(entry: dict[str, Any]) -> tuple[Any, ...]:
+def _timeline_values(entry: dict[str, Any]) -> list[Any]:
     stored = entry | {"data": dumps(entry["data"])}
     return storable([stored[c] for c in TIMELINE_COLUMNS])
 

@@ -13,6 +13,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import SecretStr
+
 from domain.exceptions import RegflowError
 from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.engine import Engine
@@ -54,7 +56,7 @@ class World:
         self.plan: Plan = make_plan(self.rng)
         self.settings = Settings(
             database_url=f"sqlite:///file:regflow-sim-{seed}-{id(self)}?mode=memory&cache=shared",
-            secret_key="simulation",
+            secret_key=SecretStr("simulation"),
             lease_seconds=30.0,
             max_concurrent_jobs=8,
             max_concurrent_calls=16,

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
+
 from api.cli.commands import Command, arg
 from infrastructure.executors.simulator.main import run_simulator
+
+
+def simulator(args: argparse.Namespace) -> int:
+    run_simulator(args.host, args.port, args.config)
+    return 0
+
 
 COMMANDS = (
     Command(
         "simulator",
         "serve the simulated registration API",
-        lambda a: run_simulator(a.host, a.port, a.config) or 0,
+        simulator,
         arguments=(
             arg("--host", default="127.0.0.1"),
             arg("--port", type=int, default=8090),

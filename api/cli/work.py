@@ -35,7 +35,7 @@ async def _work(
         loop.add_signal_handler(sig, stop.set)
     async with running_engine(app, settings) as engine:
         say(f"regflow work: worker {engine.worker_id} on {settings.data_location}")
-        waits = [asyncio.ensure_future(stop.wait())]
+        waits: list[asyncio.Future[bool]] = [asyncio.ensure_future(stop.wait())]
         if until_idle:
             waits.append(asyncio.ensure_future(engine.run_until_idle(timeout or 1e9)))
         done, pending = await asyncio.wait(

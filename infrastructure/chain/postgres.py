@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from eventsourcing import postgres as es_pg
 from eventsourcing.persistence import (
+    ApplicationRecorder,
     ProgrammingError,
     StoredEvent,
 )
@@ -218,9 +219,12 @@ class ChainedPostgresFactory(es_pg.PostgresFactory):
         # The library connects with five parameters; the URL's others (sslmode, ...) join them.
         extra = self.env.get("POSTGRES_EXTRA_CONNINFO")
         if extra:
-            self.datastore.pool.kwargs.update(conninfo_to_dict(extra))
+            kwargs = self.datastore.pool.kwargs
+            if not isinstance(kwargs, dict):
+                raise TypeError("the store's pool takes no dict of connection parameters")
+            kwargs.update(conninfo_to_dict(extra))
 
-    def application_recorder(self) -> es_pg.PostgresApplicationRecorder:
+    def application_recorder(self) -> ApplicationRecorder:
         """The chained recorder, keyed from the environment's cipher key."""
         recorder = super().application_recorder()
         if isinstance(recorder, ChainedPostgresApplicationRecorder):

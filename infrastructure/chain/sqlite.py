@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing import sqlite as es_sqlite
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 
 from infrastructure.chain.hashing import (
     CHAIN_ROWS,
@@ -122,7 +122,7 @@ class ChainedSQLiteFactory(es_sqlite.SQLiteFactory):
 
     application_recorder_class = ChainedSQLiteApplicationRecorder
 
-    def application_recorder(self) -> es_sqlite.SQLiteApplicationRecorder:
+    def application_recorder(self) -> ApplicationRecorder:
         """The chained recorder, keyed from the environment's cipher key."""
         recorder = super().application_recorder()
         if isinstance(recorder, ChainedSQLiteApplicationRecorder):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from itertools import chain, zip_longest
-from typing import Protocol
+from typing import Any, Protocol
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
@@ -26,7 +26,7 @@ class WorkSource(Protocol):
 class LogWorkSource:
     """Follows the notification log and folds which jobs are in progress."""
 
-    def __init__(self, app: Application[object]) -> None:
+    def __init__(self, app: Application[Any]) -> None:
         self._recorder = app.recorder
         self._mapper = app.mapper
         self._position = 0
