@@ -53,7 +53,6 @@ async def open_read_models(app: web.Application) -> AsyncIterator[None]:
     read_models = ReadModelService(services.settings, services.app)
     services.read_models = read_models
     read_models.watch(services.answers)
-    services.follow_progress(read_models)
     await services.run(read_models.start)
     yield
     await services.run(read_models.stop)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import functools
 import logging
@@ -26,7 +25,6 @@ from projections.database import read_connections
 T = TypeVar("T")
 log = logging.getLogger("regflow.api")
 SETTLE_TIMEOUT = 5.0
-HERE_RECHECK = 0.1  # a runner that stops tells nobody: look again this often
 
 
 class ReadModels(Protocol):
@@ -47,9 +45,6 @@ class ReadModels(Protocol):
     def positions(self) -> Any: ...
     def watch(self, watcher: Any) -> Any: ...
     def run_here(self) -> bool: ...
-    def kick(self) -> Any: ...
-    def on_progress(self, callback: Callable[[], None]) -> Any: ...
-    def reached_here(self, position: int) -> bool | None: ...
 
 
 class Waker(Protocol):
@@ -80,7 +75,6 @@ class Services:
     flow: CapacityView | None = None
     pool: ThreadPoolExecutor | None = None
     answers: JobAnswerCache[JobAnswer] = field(default_factory=JobAnswerCache)
-    _progressed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def app(self) -> Registrations:
@@ -111,38 +105,12 @@ class Services:
         await self.settle(outcome.position)
         return outcome
 
-    def follow_progress(self, read_models: ReadModels) -> None:
-        """Let `settle` hear, on this event loop, when the runners here commit."""
-        loop = asyncio.get_running_loop()
-        read_models.on_progress(lambda: loop.call_soon_threadsafe(self._progress_made))
-
-    def _progress_made(self) -> None:
-        progressed, self._progressed = self._progressed, asyncio.Event()
-        progressed.set()
-
     async def settle(self, position: int, timeout: float = SETTLE_TIMEOUT) -> None:
-        """Wait (bounded) until the read models have applied the log up to `position`.
-
-        While the runners run here, waits on the event loop for their commits (no thread is
-        held); otherwise a pool thread waits for the views wherever they are run.
-        """
-        views = self.read_models
-        if views is None or position <= 0:
+        """Wait (bounded) until the read models have applied the log up to `position`."""
+        if self.read_models is None or position <= 0:
             return
-        views.kick()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            progressed = self._progressed  # taken before looking: no commit goes unheard
-            reached = views.reached_here(position)
-            remaining = deadline - loop.time()
-            if reached is None:
-                reached = await self.run(views.wait_for, position, max(remaining, 0))
-            if reached or remaining <= 0:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(progressed.wait(), min(remaining, HERE_RECHECK))
-        if not reached:
+        reached = await self.run(self.read_models.wait_for, position, timeout)
+        if reached is False:
             log.warning("read models did not reach position %d within %ss", position, timeout)
 
     def wake(self, job_ids: Iterable[Any]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from infrastructure.settings import Settings
@@ -42,7 +41,6 @@ class ReadModelService(ViewQueries, JobPageQueries):
         self._wakes = [threading.Event() for _ in self.runners]
         self.supervisors: list[Supervisor] = []
         self._listener: LogListener | None = None
-        self._progress_callbacks: list[Callable[[], None]] = []
 
     def start(self) -> None:
         """Start the supervised runner (and, on PostgreSQL, a listener that wakes it)."""
@@ -89,21 +87,9 @@ class ReadModelService(ViewQueries, JobPageQueries):
         for wake in self._wakes:
             wake.set()
 
-    def on_progress(self, callback: Callable[[], None]) -> None:
-        """Call `callback` (from a runner's thread) whenever a runner here commits."""
-        self._progress_callbacks.append(callback)
-
     def _notify_progress(self) -> None:
         with self._progress:
             self._progress.notify_all()
-        for callback in self._progress_callbacks:
-            callback()
-
-    def reached_here(self, position: int) -> bool | None:
-        """Whether this process's runners committed `position`; None when they do not run
-        every view here (then only `wait_for` can tell)."""
-        here = self._positions_here()
-        return None if here is None else min(here) >= position
 
     def positions(self) -> dict[str, int]:
         return self.schema.positions(self.db)
