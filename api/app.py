@@ -52,6 +52,7 @@ async def open_read_models(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     read_models = ReadModelService(services.settings, services.app)
     services.read_models = read_models
+    read_models.watch(services.answers)
     await services.run(read_models.start)
     yield
     await services.run(read_models.stop)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import zlib
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
@@ -63,6 +64,23 @@ def accepts_gzip(request: web.Request) -> bool:
     return False
 
 
+def gzipped(body: bytes) -> bytes:
+    """`body` in gzip's format, as Content-Encoding: gzip sends it."""
+    packer = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    return packer.compress(body) + packer.flush()
+
+
+def json_bytes(request: web.Request, body: bytes, packed: bytes | None) -> web.Response:
+    """JSON answer bytes, sent as they were compressed beforehand when the client takes gzip."""
+    if packed is not None and accepts_gzip(request):
+        response = web.Response(body=packed, content_type="application/json", charset="utf-8")
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = web.Response(body=body, content_type="application/json", charset="utf-8")
+    response.headers["Vary"] = "Accept-Encoding"
+    return response
+
+
 @web.middleware
 async def gzip_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Compress JSON answers of a useful size when the client accepts gzip."""
@@ -73,6 +91,10 @@ async def gzip_middleware(request: web.Request, handler: Handler) -> web.StreamR
         and isinstance(response.body, bytes)
     ):
         response.headers["Vary"] = "Accept-Encoding"
-        if len(response.body) >= GZIP_FROM_BYTES and accepts_gzip(request):
+        if (
+            len(response.body) >= GZIP_FROM_BYTES
+            and "Content-Encoding" not in response.headers
+            and accepts_gzip(request)
+        ):
             response.enable_compression(web.ContentCoding.gzip)
     return response

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from api.caching import GZIP_FROM_BYTES, etag, gzipped, json_bytes
 from domain.editing import SubStepValidation
 from domain.job import RegistrationJob
 from domain.secrets import redact
@@ -40,8 +42,20 @@ def progress_job(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def job_answer(view: dict[str, Any]) -> web.Response:
-    """A job with its Step 6 record, in the shape the frontend reads.
+@dataclass(frozen=True)
+class JobAnswer:
+    """GET /jobs/{id}'s answer ready to send: its tag, its JSON bytes and (when big) gzipped."""
+
+    tag: str
+    body: bytes
+    gzipped: bytes | None
+
+    def response(self, request: web.Request) -> web.Response:
+        return json_bytes(request, self.body, self.gzipped)
+
+
+def job_answer(view: dict[str, Any]) -> JobAnswer:
+    """A job with its Step 6 record, in the shape the frontend reads, tagged by its version.
 
     The progress document is shown as the read model stored it: masked when it was folded.
     """
@@ -49,7 +63,9 @@ def job_answer(view: dict[str, Any]) -> web.Response:
     detail = {k: v for k, v in view.items() if k not in ("sub_step_progress", "organisation_id")}
     step = {"step_number": 6, "status": view.get("status"), "sub_step_progress": progress}
     job = redact(detail) | {"id": str(view.get("id") or view.get("job_id")), "steps": [step]}
-    return web.json_response({"success": True, "job": job}, dumps=dumps)
+    body = dumps({"success": True, "job": job}).encode()
+    packed = gzipped(body) if len(body) >= GZIP_FROM_BYTES else None
+    return JobAnswer(etag("job", view.get("version")), body, packed)
 
 
 def validation_answer(found: SubStepValidation) -> dict[str, Any]:

@@ -8,11 +8,13 @@ import functools
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
+from api.answer_cache import JobAnswerCache
+from api.presenters import JobAnswer, job_answer
 from domain.exceptions import BatchNotFound, JobNotFound, RegflowError
 from infrastructure.settings import Settings
 from infrastructure.usecases.editing import EditOutcome
@@ -42,6 +44,8 @@ class ReadModels(Protocol):
     def count_in_batch(self, batch_id: Any, job_ids: Any) -> Any: ...
     def timeline(self, job_id: Any, after_version: int = ..., limit: int = ...) -> Any: ...
     def positions(self) -> Any: ...
+    def watch(self, watcher: Any) -> Any: ...
+    def run_here(self) -> bool: ...
 
 
 class Waker(Protocol):
@@ -71,6 +75,7 @@ class Services:
     engine: Waker | None = None
     flow: CapacityView | None = None
     pool: ThreadPoolExecutor | None = None
+    answers: JobAnswerCache[JobAnswer] = field(default_factory=JobAnswerCache)
 
     @property
     def app(self) -> Registrations:
@@ -141,6 +146,32 @@ class Services:
     async def job_view(self, organisation_id: str, job_id: str) -> dict[str, Any]:
         """The job's read model, if it belongs to the organisation; else JobNotFound."""
         return await self._owned(self.views.job_progress, organisation_id, job_id, JobNotFound)
+
+    async def job_answer(self, organisation_id: str, job_id: str) -> JobAnswer:
+        """GET /jobs/{id}'s answer, if the job belongs to the organisation; else JobNotFound.
+
+        Kept in memory while this process runs the views, which drop it when the job changes.
+        """
+        key = as_uuid(job_id, JobNotFound)
+        cache = self.answers if self.views.run_here() else None
+        found = cache.get(key) if cache is not None else None
+        if found is None:
+            found = await self.run(self._read_answer, key, cache)
+        if found is None or found[0] != organisation_id:
+            raise JobNotFound(job_id)
+        return found[1]
+
+    def _read_answer(
+        self, key: Any, cache: JobAnswerCache[JobAnswer] | None
+    ) -> tuple[str, JobAnswer] | None:
+        ticket = cache.ticket() if cache is not None else 0
+        row = self.views.job_progress(key)
+        if not row:
+            return None
+        organisation_id, answer = str(row.get("organisation_id")), job_answer(row)
+        if cache is not None:
+            cache.put(key, organisation_id, answer, ticket)
+        return organisation_id, answer
 
     async def batch_view(self, organisation_id: str, batch_id: str) -> dict[str, Any]:
         """The batch's summary, if it belongs to the organisation; else BatchNotFound."""

@@ -6,8 +6,8 @@ from aiohttp import web
 
 from api import parsing
 from api.auth import caller_of
-from api.caching import etag, not_modified, tagged
-from api.presenters import job_answer, ok
+from api.caching import not_modified, tagged
+from api.presenters import ok
 from api.schemas import EventsQuery, Reasoned, Resume, StateQuery
 from api.services import services_of
 from domain.exceptions import InvalidInput
@@ -20,9 +20,8 @@ DRY_RUN = "Dry run: this is what a resume would do; nothing was recorded"
 async def get_job(request: web.Request) -> web.Response:
     """A job with its Step 6 `sub_step_progress`."""
     caller, services = caller_of(request), services_of(request)
-    view = await services.job_view(caller.organisation_id, request.match_info["jobId"])
-    tag = etag("job", view.get("version"))
-    return not_modified(request, tag) or tagged(job_answer(view), tag)
+    answer = await services.job_answer(caller.organisation_id, request.match_info["jobId"])
+    return not_modified(request, answer.tag) or tagged(answer.response(request), answer.tag)
 
 
 async def resume(request: web.Request) -> web.Response:

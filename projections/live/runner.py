@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.application import Application
 
@@ -16,6 +16,19 @@ BATCH_SIZE = 1000
 
 class TrackingMoved(Exception):
     """A view's tracking row is not where this runner left it: another runner moved it."""
+
+
+class ChangeWatcher(Protocol):
+    """Told what a runner writes to the views: to keep a cache of view rows honest."""
+
+    def changing(self, events: Sequence[Any]) -> None:
+        """The rows of these events are about to change (before the transaction commits)."""
+
+    def changed(self, events: Sequence[Any]) -> None:
+        """The rows of these events changed (committed, before waiters hear of it)."""
+
+    def forgotten(self) -> None:
+        """The views may have changed in any way (a rollback, or another runner moved them)."""
 
 
 class ViewRunner:
@@ -35,6 +48,7 @@ class ViewRunner:
         self.schema = schema
         self.batch_size = batch_size
         self.committed: int | None = None
+        self.watchers: list[ChangeWatcher] = []
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -123,6 +137,8 @@ class ViewRunner:
         self, conn: Any, start: int, notifications: Sequence[Any], events: Sequence[Any]
     ) -> int:
         """Apply events read after `start`, with tracking, in one transaction."""
+        for watcher in self.watchers:
+            watcher.changing(events)
         try:
             with self.db.transaction(conn) as cur:
                 self._advance(cur, start, notifications[-1].id)
@@ -131,6 +147,9 @@ class ViewRunner:
         except BaseException:
             self.forget()
             raise
+        # Watchers hear of the rows before `committed` lets a read-your-writes wait return.
+        for watcher in self.watchers:
+            watcher.changed(events)
         self.committed = notifications[-1].id
         return len(notifications)
 
@@ -162,3 +181,5 @@ class ViewRunner:
         self.committed = None
         for view in self.views:
             view.forget()
+        for watcher in self.watchers:
+            watcher.forgotten()

@@ -12,7 +12,7 @@ from projections.catalogue import build_views
 from projections.database import Database
 from projections.job_pages import JobPageQueries
 from projections.live.listener import LogListener
-from projections.live.runner import ViewRunner
+from projections.live.runner import ChangeWatcher, ViewRunner
 from projections.live.supervisor import Supervisor
 from projections.queries import ViewQueries
 from projections.schema import Schema
@@ -72,6 +72,15 @@ class ReadModelService(ViewQueries, JobPageQueries):
         self.db.close()
 
     close = stop
+
+    def watch(self, watcher: ChangeWatcher) -> None:
+        """Tell `watcher` of every change this process's runners make to the views."""
+        for runner in self.runners:
+            runner.watchers.append(watcher)
+
+    def run_here(self) -> bool:
+        """Whether this process runs every view now (so its watchers hear of every change)."""
+        return bool(self.supervisors) and all(s.active for s in self.supervisors)
 
     def kick(self) -> None:
         """Tell the runners new events may be waiting."""

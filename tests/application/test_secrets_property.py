@@ -136,7 +136,7 @@ def run_example(
         "create answer": created,
         "read model": json.dumps(row),
         "batch row": json.dumps(batch_row(next(iter(_STORE.events.get(batch.id))))),
-        "job answer": job_answer(row | {"id": str(job.id)}).text,
+        "job answer": job_answer(row | {"id": str(job.id)}).body.decode(),
         "timeline": json.dumps([timeline_entry(e) for e in events]),
         "export": "\n".join(json.dumps(event_record(e)) for e in events),
         "state": json.dumps(state_record(replay(events))),
