@@ -64,6 +64,9 @@ class JobRunner(JobHandle):
         ended = RunEnd.BROKEN
         try:
             await self.reload()
+            # Just loaded: the next look at the store for news is due an interval from now
+            # (a wake still asks for one at once), not on the first message as it was.
+            self._next_check = self.shared.clock.monotonic() + self.shared.check_interval
             if self.job.status != JobStatus.IN_PROGRESS:
                 ended = RunEnd.NOT_RUNNING
                 return ended
