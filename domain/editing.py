@@ -15,16 +15,21 @@ EDIT_TARGETS = (_S.COMPLETED, _S.FAILED, _S.SKIPPED, _S.PENDING)
 
 _WAITING = frozenset({_S.PENDING, _S.RETRYING})
 _STOPPED = frozenset({_S.FAILED, _S.BLOCKED})
+_BLOCKED = str(_S.BLOCKED)
 _DEPENDENCIES = tuple((key, PLAN.dependencies(key)) for key in PLAN.order)
 
 
 def display_statuses(stored: Mapping[str, str]) -> dict[str, str]:
     """Stored statuses with `blocked` shown for waiting sub-steps behind a failure."""
+    if _STOPPED.isdisjoint(stored.values()):
+        # Nothing failed or blocked, so nothing is shown blocked: the usual case of a run,
+        # asked several times per sub-step, answered without walking the dependencies.
+        return {key: stored[key] for key in PLAN.keys}
     shown: dict[str, str] = {}
     for key, dependencies in _DEPENDENCIES:
         status = stored[key]
         if status in _WAITING and any(shown[dep] in _STOPPED for dep in dependencies):
-            status = _S.BLOCKED
+            status = _BLOCKED
         shown[key] = status
     return {key: shown[key] for key in PLAN.keys}
 

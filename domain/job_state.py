@@ -14,6 +14,7 @@ from domain.status import SETTLED_WELL, JobStatus, PhaseStatus, SubStepStatus
 
 _S = SubStepStatus
 SETTLED = frozenset({_S.COMPLETED, _S.SKIPPED, _S.FAILED, _S.BLOCKED})
+_WAITING = frozenset({_S.PENDING, _S.RETRYING})
 
 
 @dataclass
@@ -36,14 +37,22 @@ class SubStepState:
     span_id: str | None = None
 
 
+_NOT_BEGUN = frozenset({_S.PENDING, _S.SKIPPED})
+# Each phase's keys, and each key with its dependencies, in plan order: what `runnable` walks.
+_PHASE_KEYS = tuple(
+    (PLAN.in_phase(p), tuple((k, PLAN.dependencies(k)) for k in PLAN.in_phase(p)))
+    for p in PLAN.phases
+)
+
+
 def phase_status(shown: dict[str, str], phase: str) -> str:
     """A phase's status, derived from its sub-steps' shown statuses."""
-    statuses = [shown[k] for k in PLAN.in_phase(phase)]
-    if all(s in SETTLED_WELL for s in statuses):
+    statuses = {shown[k] for k in PLAN.in_phase(phase)}
+    if statuses <= SETTLED_WELL:
         return PhaseStatus.COMPLETED
-    if all(s in SETTLED for s in statuses):
+    if statuses <= SETTLED:
         return PhaseStatus.FAILED
-    if all(s in (_S.PENDING, _S.SKIPPED) for s in statuses):
+    if statuses <= _NOT_BEGUN:
         return PhaseStatus.PENDING
     return PhaseStatus.IN_PROGRESS
 
@@ -62,7 +71,7 @@ class JobQueries:
         return {k: str(s.status) for k, s in self.sub_steps.items()}
 
     def shown_statuses(self) -> dict[str, str]:
-        return {k: str(v) for k, v in display_statuses(self.statuses()).items()}
+        return display_statuses(self.statuses())
 
     @property
     def context(self) -> dict[str, Any]:
@@ -92,7 +101,7 @@ class JobQueries:
         return [k for k, s in self.sub_steps.items() if s.status == _S.RETRYING]
 
     def all_settled(self) -> bool:
-        return all(s in SETTLED for s in self.shown_statuses().values())
+        return SETTLED.issuperset(self.shown_statuses().values())
 
     def runnable(self) -> list[str]:
         """Pending or retrying sub-steps whose dependencies and earlier phases allow a start."""
@@ -100,15 +109,13 @@ class JobQueries:
             return []
         shown = self.shown_statuses()
         ready: list[str] = []
-        for phase in PLAN.phases:
-            keys = PLAN.in_phase(phase)
+        for keys, with_dependencies in _PHASE_KEYS:
             ready += [
                 k
-                for k in keys
-                if shown[k] in (_S.PENDING, _S.RETRYING)
-                and all(shown[d] in SETTLED_WELL for d in PLAN.dependencies(k))
+                for k, dependencies in with_dependencies
+                if shown[k] in _WAITING and all(shown[d] in SETTLED_WELL for d in dependencies)
             ]
-            if not all(shown[k] in SETTLED for k in keys):
+            if not SETTLED.issuperset([shown[k] for k in keys]):
                 break
         return ready
 

@@ -97,17 +97,26 @@ class ChainedPostgresApplicationRecorder(RowReads, es_pg.PostgresApplicationReco
                 id_type=id_type,
             )
         )
+        # Arrays go in binary (%b): as text, every bytea and composite element was quoted and
+        # escaped by a regular expression, in Python, about half the CPU of an insert.
         self.select_previous_statement = self._sql(
             "SELECT originator_id, originator_version, hash FROM {chain} "
             "WHERE (originator_id, originator_version) IN "
-            "(SELECT * FROM unnest(%s::{id_type}[], %s::bigint[]))",
+            "(SELECT * FROM unnest(%b::{id_type}[], %b::bigint[]))",
             id_type=id_type,
         )
         self.insert_links_statement = self._sql(
             "INSERT INTO {chain} SELECT * FROM "
-            "unnest(%s::{id_type}[], %s::bigint[], %s::bytea[], %s::bytea[])",
+            "unnest(%b::{id_type}[], %b::bigint[], %b::bytea[], %b::bytea[])",
             id_type=id_type,
         )
+        self.insert_rows_statement = self._sql(
+            "INSERT INTO {events} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id",
+            id_type=id_type,
+        )
+        self.notify_statement = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
 
     def _sql(self, template: str, **parts: Any) -> Composed:
         chain = Identifier(self.datastore.schema, self.chain_table_name)
@@ -130,7 +139,17 @@ class ChainedPostgresApplicationRecorder(RowReads, es_pg.PostgresApplicationReco
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        super()._insert_stored_events(curs, stored_events, **kwargs)
+        # The library's steps (lock, notify, insert), with the rows sent as four binary arrays
+        # instead of a text array of its composite type, and its NOTIFY composed once.
+        self._lock_table(curs)
+        curs.execute(self.notify_statement)
+        columns = (
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        )
+        curs.execute(self.insert_rows_statement, columns, prepare=True)
         with synced_on_error(curs.connection):
             self._look_up_predecessors(curs, stored_events)
 

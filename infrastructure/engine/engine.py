@@ -35,6 +35,7 @@ from infrastructure.usecases.store import RegistrationStore
 
 log = logging.getLogger("regflow.engine")
 POLL_SECONDS = 0.5
+CLAIM_LOOKAHEAD = 32
 SKIP_SETTLED_SECONDS = 5.0
 
 
@@ -148,12 +149,20 @@ class Engine:
             self._idle.set()
         if free <= 0 or not fresh:
             return
-        busy = await self.shared.gateway.run(self.leases.busy, fresh, self.worker_id)
-        for job_id in (j for j in fresh if j not in busy):
+        # Leases are looked up a few more than the free places at a time, not for every job
+        # in progress: a run that ends frees one place, and each end asked about every job
+        # still waiting (hundreds of ids a query, once per finished job).
+        step = max(2 * free, CLAIM_LOOKAHEAD)
+        for start in range(0, len(fresh), step):
             if free <= 0 or self.shared.stopping.is_set():
                 return
-            if await self._claim(job_id):
-                free -= 1
+            part = fresh[start : start + step]
+            busy = await self.shared.gateway.run(self.leases.busy, part, self.worker_id)
+            for job_id in (j for j in part if j not in busy):
+                if free <= 0 or self.shared.stopping.is_set():
+                    return
+                if await self._claim(job_id):
+                    free -= 1
 
     def _may_take(self, job_id: str) -> bool:
         held = job_id in self.runners or job_id in self._settled

@@ -64,6 +64,9 @@ class JobRunner(JobHandle):
         ended = RunEnd.BROKEN
         try:
             await self.reload()
+            # Just loaded: the next look at the store for news is due an interval from now
+            # (a wake still asks for one at once), not on the first message as it was.
+            self._next_check = self.shared.clock.monotonic() + self.shared.check_interval
             if self.job.status != JobStatus.IN_PROGRESS:
                 ended = RunEnd.NOT_RUNNING
                 return ended
@@ -147,23 +150,29 @@ class JobRunner(JobHandle):
         ]
         return max(0.0, min(dues) - self.shared.clock.monotonic()) if dues else None
 
+    def _seconds_to_wait(self) -> float:
+        """Until the soonest of: the next look at the store, a retry due, the lease's end.
+
+        One timer for all three: a task per timer, made and cancelled on every wait, was a
+        measurable part of the engine's time per sub-step.
+        """
+        now = self.shared.clock.monotonic()
+        waits = [max(0.0, self._next_check - now)]
+        due = self._next_due() if self.job.status == JobStatus.IN_PROGRESS else None
+        if due is not None:
+            waits.append(due)
+        if self.deadline != float("inf"):
+            waits.append(max(0.0, self.deadline - now))
+        return min(waits)
+
     async def _next_messages(self) -> list[Message]:
         if self.inbox.empty():
             getter = asyncio.ensure_future(self.inbox.get())
-            clock = self.shared.clock
-            check = max(0.0, self._next_check - clock.monotonic())
-            timers = [asyncio.ensure_future(clock.sleep(check))]
-            due = self._next_due() if self.job.status == JobStatus.IN_PROGRESS else None
-            if due is not None:
-                timers.append(asyncio.ensure_future(clock.sleep(due)))
-            if self.deadline != float("inf"):
-                left = max(0.0, self.deadline - clock.monotonic())
-                timers.append(asyncio.ensure_future(clock.sleep(left)))
+            timer = asyncio.ensure_future(self.shared.clock.sleep(self._seconds_to_wait()))
             try:
-                await asyncio.wait([getter, *timers], return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait([getter, timer], return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for timer in timers:
-                    timer.cancel()
+                timer.cancel()
                 if not getter.done():
                     getter.cancel()
             if not getter.done() or getter.cancelled():
