@@ -4,16 +4,21 @@ with the same guarantees: stored and chained in one transaction, a conflict stil
 from __future__ import annotations
 
 import os
+import threading
+import uuid
 from collections.abc import Iterator
+from contextlib import closing
+from typing import Any
 
 import pytest
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from infrastructure.chain.own_connection import OUTSIZED_BYTES
+from infrastructure.chain.own_connection import OUTSIZED_BYTES, message_bytes
 from infrastructure.chain.verify import verify_chain
+from infrastructure.usecases.registrations import Registrations
 from infrastructure.usecases.store import RegistrationStore
-from tests.conftest import store_settings
+from tests.conftest import store_settings, unique_org
 
 pytestmark = pytest.mark.postgres
 
@@ -32,6 +37,9 @@ class Notebook(Aggregate):
 
 
 OUTSIZED_NOTES = 2 * OUTSIZED_BYTES // NOTE_BYTES
+# Restaurants without configuration: starting one records eight events (its sub-steps skipped),
+# about 3.9 kB, so starting this many is one outsized save.
+BATCH_JOBS = 150
 
 
 @pytest.fixture
@@ -83,3 +91,35 @@ def test_an_outsized_save_of_a_stale_version_is_a_conflict(store: RegistrationSt
     with pytest.raises(IntegrityError):
         store.save(stale)
     assert store.repository.get(notebook.id).version == notebook.version
+
+
+def bare_restaurants(n: int) -> list[dict[str, Any]]:
+    return [{"name": f"Bare {i}", "execution_config": {}} for i in range(n)]
+
+
+def test_racing_starts_of_a_batch_saved_outsized_start_each_job_once(pg_url: str) -> None:
+    settings = store_settings(pg_url, worker_id=f"test-worker-{uuid.uuid4().hex[:6]}")
+    with closing(Registrations(settings)) as app:
+        org = unique_org()
+        batch, jobs, _ = app.create_batch(org, "user:u-1", "large", bare_restaurants(BATCH_JOBS))
+        before = app.recorder.max_notification_id() or 0
+        gate = threading.Barrier(2)
+        outcomes: list[Any] = []
+
+        def start() -> None:
+            gate.wait()
+            outcomes.append(app.start_step6(org, batch.id, None, "user:u"))
+
+        starters = [threading.Thread(target=start) for _ in range(2)]
+        for starter in starters:
+            starter.start()
+        for starter in starters:
+            starter.join()
+        started = [job for outcome in outcomes for job in outcome.started]
+        assert sorted(started) == sorted(str(j.id) for j in jobs)
+        stored = app.recorder.select_notifications(before, 10 * BATCH_JOBS)
+        assert message_bytes([n for n in stored if n.id > before]) >= OUTSIZED_BYTES
+        report = verify_chain(
+            app.recorder.chain_rows(), app.recorder.orphan_links(), key=app.recorder.chain_key
+        )
+        assert report.ok, report
