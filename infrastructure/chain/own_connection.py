@@ -25,7 +25,8 @@ from psycopg.types.composite import register_composite
 
 # A message this large is sent on a connection of its own. Pooled connections keep buffers of
 # at most about twice this (libpq doubles a buffer to fit), a few megabytes for the whole pool;
-# an extra connection costs about a millisecond of connecting, once per save this large.
+# an extra connection costs about 8 ms of connecting here (loopback, median of 20, under load),
+# once per save this large, next to the seconds such a save's batch takes to run.
 OUTSIZED_BYTES = 256 * 1024
 
 # The library's own mapping (`PostgresDatastore.get_connection`), most specific first.
