@@ -7,6 +7,7 @@ hashing is in `hashing`, the check of a chain in `verify`, reads in `infrastruct
 
 from __future__ import annotations
 
+import copy
 import select
 import threading
 from collections.abc import Iterator, Sequence
@@ -36,6 +37,7 @@ from infrastructure.chain.hashing import (
     links_for,
     predecessors,
 )
+from infrastructure.chain.own_connection import OwnConnection, is_outsized
 from infrastructure.pg_reads import RowReads
 
 SCAN_BATCH = 2000
@@ -128,13 +130,20 @@ class ChainedPostgresApplicationRecorder(RowReads, es_pg.PostgresApplicationReco
     ) -> Sequence[int] | None:
         self._pending.links = []
         try:
-            ids: Sequence[int] | None = _INSERT_ONCE(self, stored_events, **kwargs)
+            inserter = self._outsized_inserter() if is_outsized(stored_events) else self
+            ids: Sequence[int] | None = _INSERT_ONCE(inserter, stored_events, **kwargs)
             self.recent.remember(self._pending.links, [e.topic for e in stored_events])
         finally:
             # Each store thread would otherwise hold its last insert's links and hashes
             # (thousands, after a batch is created or started) until its next insert.
             self._pending.links, self._pending.known, self._pending.lookup = [], {}, None
         return ids
+
+    def _outsized_inserter(self) -> ChainedPostgresApplicationRecorder:
+        """This recorder, on a connection of its own (see `own_connection`)."""
+        inserter = copy.copy(self)
+        inserter.datastore = OwnConnection(self.datastore)  # type: ignore[assignment]
+        return inserter
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
