@@ -18,7 +18,7 @@ from infrastructure.chain.own_connection import OUTSIZED_BYTES, message_bytes
 from infrastructure.chain.verify import verify_chain
 from infrastructure.usecases.registrations import Registrations
 from infrastructure.usecases.store import RegistrationStore
-from tests.conftest import store_settings, unique_org
+from tests.conftest import new_database, store_settings, unique_org
 
 pytestmark = pytest.mark.postgres
 
@@ -40,6 +40,14 @@ OUTSIZED_NOTES = 2 * OUTSIZED_BYTES // NOTE_BYTES
 # Restaurants without configuration: starting one records eight events (its sub-steps skipped),
 # about 3.9 kB, so starting this many is one outsized save.
 BATCH_JOBS = 150
+
+
+@pytest.fixture(scope="module")
+def pg_url(pg_url: str) -> Iterator[str]:
+    """A database of these tests' own: they store aggregates the product does not know, whose
+    events a server started later on the shared test log could not read."""
+    with new_database("regflow_outsized") as (_, url):
+        yield url
 
 
 @pytest.fixture
