@@ -46,7 +46,11 @@ _ERRORS = [
 
 
 def message_bytes(stored_events: Sequence[StoredEvent]) -> int:
-    """About how large the INSERT of these events is: bytea travels as hex, two bytes a byte."""
+    """At most about how large the INSERT of these events is.
+
+    A state is counted twice, as if sent as text (hex): the binary insert sends it once, so the
+    estimate errs toward a connection of its own, never toward a grown pooled buffer.
+    """
     return sum(2 * len(e.state) + len(e.topic) + 64 for e in stored_events)
 
 
