@@ -5,8 +5,11 @@ each in a fresh process on a database of its own, REPEATS pairs with the order a
 and reports traced/untraced jobs/s: the ratio of the medians and the median of the pairs'
 ratios, and the same for the engine process's CPU time per job, which the machine's other
 load disturbs less than wall time (the goal: a loss of at most 10 %, a ratio of at least
-0.9). Run from the repository root: `python -m bench.tracing_cost [--jobs N] [--repeats N]`.
-Saves bench/results/tracing-cost-<time>.json. Not a test.
+0.9). Beside those pairs, which a busy machine makes noisy, it measures the spans of one job
+directly: the CPU time of a job's run span and its twelve attempt spans, opened, ended and
+exported through the same processor and console exporter, as a share of the untraced CPU
+per job. Run from the repository root: `python -m bench.tracing_cost [--jobs N]
+[--repeats N]`. Saves bench/results/tracing-cost-<time>.json. Not a test.
 """
 
 from __future__ import annotations
@@ -14,13 +17,42 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
-from bench.engine import run_in_fresh_process
+from bench.engine import TRACED, run_in_fresh_process
+from domain.job import RegistrationJob
+from domain.plan import PLAN
+from infrastructure import tracing
+from infrastructure.engine.job_trace import JobTrace
 
 OFF, ON = "postgres-inprocess", "postgres-inprocess-traced"
+
+
+def span_cpu_ms_per_job(jobs: int = 2_000) -> float:
+    """CPU ms that tracing adds to one job: its run span and one span per sub-step attempt,
+    with their attributes and W3C headers, exported to a file as the traced case does."""
+    job = RegistrationJob.register(uuid4(), "org-bench", {"name": "R"}, {}, "user:bench")
+    with tempfile.TemporaryFile("w") as spans:
+        assert tracing.configure(TRACED, console_out=spans)
+        try:
+            started = time.process_time()
+            for _ in range(jobs):
+                trace = JobTrace(str(job.id))
+                trace.open(job)
+                for key in PLAN.keys:
+                    trace.begin(job, key)
+                    trace.traceparent(key)
+                    trace.end(key, "completed")
+                trace.close("completed")
+            tracing.shutdown()
+            return (time.process_time() - started) / jobs * 1000
+        finally:
+            tracing.uninstall()
 
 
 def main() -> None:
@@ -58,6 +90,13 @@ def main() -> None:
         "step_overhead_p50_ms_off": statistics.median(p[OFF]["overhead_ms_p50"] for p in pairs),
         "step_overhead_p50_ms_on": statistics.median(p[ON]["overhead_ms_p50"] for p in pairs),
     }
+    spans_ms = span_cpu_ms_per_job()
+    figures["span_cpu_ms_per_job"] = spans_ms
+    figures["span_cpu_share_of_untraced_job"] = spans_ms / figures["cpu_ms_per_job_off"]
+    print(
+        f"spans of one job, measured directly: {spans_ms:.3f} ms of CPU, "
+        f"{figures['span_cpu_share_of_untraced_job']:.1%} of an untraced job's CPU"
+    )
     print(
         f"tracing on/off: {on / off:.3f} (medians), {statistics.median(ratios):.3f} "
         f"(median of pairs; range {ratios[0]:.3f}-{ratios[-1]:.3f}); CPU per job on/off "
