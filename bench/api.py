@@ -3,7 +3,8 @@
 Runs `regflow serve --role api` on a fresh PostgreSQL database over loopback, prints
 req/s and p50/p99 per case, and the ratios to floors measured in the same run: a bare aiohttp
 server answering the same bytes as GET /jobs/{id} (at 50 clients) and one raw psycopg
-transaction that reads a row and inserts one. Saves them as JSON under bench/results/.
+transaction that reads a row and inserts one; and the server's CPU per request (from /proc), a
+figure a busy machine blurs less than latency. Saves them as JSON under bench/results/.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import uvloop
 
 from bench.api_floors import psycopg_floor
 from bench.scratch import scratch_postgres
+
+TICKS = os.sysconf("SC_CLK_TCK")
 
 KEY = f"bench-{uuid.uuid4().hex}"
 HEADERS = {"Authorization": f"Bearer {KEY}"}
@@ -104,9 +107,18 @@ async def client_loop(
         out.append(time.perf_counter() - started)
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) a process has used so far; 0 without a process."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 async def run_case(
-    url: str, kind: str, clients: int, jobs: list[str], seconds: float
+    url: str, kind: str, clients: int, jobs: list[str], seconds: float, pid: int | None = None
 ) -> dict[str, Any]:
+    """One case at `clients` clients; with the server's `pid`, its CPU per request too."""
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
         warm: list[float] = []
@@ -118,6 +130,7 @@ async def run_case(
         )
         latencies: list[float] = []
         errors: list[int] = []
+        cpu = cpu_seconds(pid)
         began = time.monotonic()
         await asyncio.gather(
             *(
@@ -126,8 +139,9 @@ async def run_case(
             )
         )
         elapsed = time.monotonic() - began
+        cpu = cpu_seconds(pid) - cpu
     cuts = statistics.quantiles(latencies, n=100)
-    return {
+    result = {
         "case": f"{kind} x{clients}",
         "requests": len(latencies),
         "errors": len(errors),
@@ -135,6 +149,9 @@ async def run_case(
         "p50_ms": round(cuts[49] * 1000, 2),
         "p99_ms": round(cuts[98] * 1000, 2),
     }
+    if pid is not None:
+        result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(len(latencies), 1), 3)
+    return result
 
 
 def start_bare_server(port: int, body: bytes, content_type: str, workdir: Path) -> Any:
@@ -212,13 +229,20 @@ async def bare_floor(
 
 
 async def measured_case(
-    url: str, db_url: str, kind: str, clients: int, jobs: list[str], seconds: float, waits: bool
+    url: str,
+    db_url: str,
+    kind: str,
+    clients: int,
+    jobs: list[str],
+    seconds: float,
+    waits: bool,
+    pid: int | None = None,
 ) -> dict[str, Any]:
     """One case, with what the database's sessions waited on if `waits`."""
     if not waits:
-        return await run_case(url, kind, clients, jobs, seconds)
+        return await run_case(url, kind, clients, jobs, seconds, pid)
     with WaitSampler(db_url) as sampler:
-        result = await run_case(url, kind, clients, jobs, seconds)
+        result = await run_case(url, kind, clients, jobs, seconds, pid)
     return result | {"db_sessions": sampler.report()}
 
 
@@ -231,7 +255,9 @@ async def bench(
     kinds: tuple[str, ...] = ("get", "patch"),
     rounds: int = 1,
     waits: bool = False,
+    pid: int | None = None,
 ) -> list[dict[str, Any]]:
+    """The cases, each against its floor; `pid`: the server's, to count its CPU per request."""
     async with aiohttp.ClientSession() as session:
         await wait_ready(session, url, time.monotonic() + 60)
         jobs = await setup_jobs(session, url, max(levels))
@@ -245,7 +271,7 @@ async def bench(
             results.append(raw)
         for round_ in range(rounds):
             for clients in levels:
-                result = await measured_case(url, db_url, kind, clients, jobs, seconds, waits)
+                result = await measured_case(url, db_url, kind, clients, jobs, seconds, waits, pid)
                 if rounds > 1:
                     result["round"] = round_
                 print(json.dumps(result), flush=True)
@@ -310,6 +336,7 @@ def main() -> None:
                     kinds,
                     args.rounds,
                     args.waits,
+                    server.pid,
                 )
             )
         finally:
