@@ -7,7 +7,12 @@ from dataclasses import fields
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import CanMutateAggregate, OriginatorIDError, OriginatorVersionError
+from eventsourcing.domain import (
+    CanMutateAggregate,
+    CanSnapshotAggregate,
+    OriginatorIDError,
+    OriginatorVersionError,
+)
 from eventsourcing.persistence import Transcoding
 
 from domain.job_events import JOB_TOPIC
@@ -15,6 +20,9 @@ from domain.job_state import SubStepState
 
 # A job's replay reads at most this many events after its latest snapshot (jobs have ~35-120).
 SNAPSHOT_EVERY = 100
+# A job read with more events than this after its latest snapshot (an operator editing it, a
+# worker resuming it) is snapshotted as read, so the next reads of it fold a few events only.
+SNAPSHOT_AFTER_READING = 10
 _STATE_FIELDS = frozenset(f.name for f in fields(SubStepState))
 _LIBRARY_MUTATE = CanMutateAggregate.mutate
 
@@ -81,3 +89,19 @@ def fold_events(aggregate: Any, events: Iterable[Any]) -> Any:
         aggregate.version = version
         aggregate.modified_on = event.timestamp
     return aggregate
+
+
+class CountingFold:
+    """`fold_events` that also counts the events it folds after the snapshot it starts from."""
+
+    def __init__(self) -> None:
+        self.events = 0
+
+    def __call__(self, aggregate: Any, events: Iterable[Any]) -> Any:
+        return fold_events(aggregate, self._counted(events))
+
+    def _counted(self, events: Iterable[Any]) -> Iterable[Any]:
+        for event in events:
+            if not isinstance(event, CanSnapshotAggregate):
+                self.events += 1
+            yield event

@@ -38,8 +38,10 @@ from infrastructure.settings import Settings
 from infrastructure.storage_retry import StorageRetry
 from infrastructure.usecases.group_commit import GroupCommit
 from infrastructure.usecases.snapshots import (
+    SNAPSHOT_AFTER_READING,
     SNAPSHOT_EVERY,
     SNAPSHOT_TRANSCODINGS,
+    CountingFold,
     due_snapshots,
     fold_events,
 )
@@ -75,6 +77,7 @@ class RegistrationStore(Application[UUID]):
     name = APPLICATION_NAME
     is_snapshotting_enabled = True
     snapshot_every = SNAPSHOT_EVERY
+    snapshot_after_reading = SNAPSHOT_AFTER_READING
 
     def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
@@ -137,17 +140,34 @@ class RegistrationStore(Application[UUID]):
         organisation_id: str | None,
     ) -> A:
         """The aggregate of `kind`, if it exists and the organisation may see it."""
+        fold = CountingFold()
         try:
-            found: Any = self.repository.get(
-                as_uuid(aggregate_id, not_found), projector_func=fold_events
-            )
+            found: Any = self.repository.get(as_uuid(aggregate_id, not_found), projector_func=fold)
         except AggregateNotFoundError:
             raise not_found(aggregate_id) from None
         if not isinstance(found, kind) or (
             organisation_id is not None and found.organisation_id != organisation_id
         ):
             raise not_found(aggregate_id)
+        if isinstance(found, RegistrationJob) and fold.events > self.snapshot_after_reading:
+            self._snapshot_as_read(found)
         return found
+
+    def _snapshot_as_read(self, job: RegistrationJob) -> None:
+        """Store a snapshot of a job as just read, before any command changes it (best effort:
+        a reader that stored the same version first wins, and a failed write costs nothing but
+        the next reader's folding)."""
+        snapshots = self.snapshots
+        assert snapshots is not None
+        self.sealing.remember(job.id, job.organisation_id)
+        try:
+            snapshots.put([RegistrationJob.Snapshot.take(job)])
+        except IntegrityError:
+            pass
+        except PersistenceError as exc:
+            log.warning("job %s: no snapshot at version %d (%s)", job.id, job.version, exc)
+        except TranscodingNotRegisteredError:
+            log.exception("job %s: its state cannot be snapshotted", job.id)
 
     def store(self, *aggregates: Any, grouped: bool = False) -> Saved:
         """Save pending events of the aggregates in one transaction, retrying lost writes.

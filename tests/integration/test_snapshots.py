@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+import hypothesis
+import pytest
+from eventsourcing.persistence import OperationalError
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
+
+from domain.exceptions import RegflowError
 from domain.job import RegistrationJob
 from domain.status import JobStatus
 from infrastructure.settings import Settings
 from infrastructure.usecases.erasure import erase_organisation, erasure_plan
 from infrastructure.usecases.registrations import Registrations
+from infrastructure.usecases.snapshots import CountingFold
 from tests.conftest import unique_org
 from tests.integration.test_application import PASSWORD, _raw_bytes, _restaurants
+from tests.integration.test_erasure import stored_snapshot_text
 
 EVERY = 10
 
@@ -69,3 +79,102 @@ def test_an_erased_organisations_job_loads_erased_like_its_replay(app: Registrat
     loaded = app.job(job.id)
     assert PASSWORD not in str(vars(loaded))
     assert state(loaded) == state(replayed(app, job))
+
+
+def folded_after_snapshot(app: Registrations, job_id: Any) -> int:
+    """How many events a read of the job folds after the snapshot it starts from."""
+    fold = CountingFold()
+    app.repository.get(job_id, projector_func=fold)
+    return fold.events
+
+
+@hypothesis.settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    threshold=st.integers(min_value=0, max_value=6),
+    targets=st.lists(st.sampled_from(["failed", "skipped", "pending", "completed"]), max_size=25),
+)
+def test_a_job_read_far_behind_its_snapshot_is_snapshotted_as_read(
+    app: Registrations, threshold: int, targets: list[str]
+) -> None:
+    """Whatever the edits, a read folds at most `threshold` events plus what the last command
+    added, and the snapshots taken as read load equal to a full replay."""
+    app.snapshot_every = 10_000
+    app.snapshot_after_reading = threshold
+    _, [job, _], _ = app.create_batch(unique_org(), "user:u-1", "snap", _restaurants())
+    most_added = 1
+    for target in targets:
+        before = app.job(job.id).version
+        with contextlib.suppress(RegflowError):  # a refused edit is recorded: one more event
+            app.edit(None, job.id, [("cloudwaitressAccount", target, None)], "user:u-1", "snap")
+        most_added = max(most_added, app.job(job.id).version - before)
+    assert folded_after_snapshot(app, job.id) <= threshold + most_added
+    loaded = app.job(job.id)
+    assert state(loaded) == state(replayed(app, loaded))
+    assert app.snapshots is not None
+    for snapshot in app.snapshots.get(job.id):
+        assert state(app.repository.get(job.id, version=snapshot.originator_version)) == state(
+            replayed_to(app, job.id, snapshot.originator_version)
+        )
+
+
+def replayed_to(app: Registrations, job_id: Any, version: int) -> Any:
+    folded: Any = None
+    for event in app.events.get(job_id, lte=version):
+        folded = event.mutate(folded)
+    return folded
+
+
+def test_a_job_read_close_to_its_snapshot_is_not_snapshotted_again(app: Registrations) -> None:
+    app.snapshot_every = 10_000
+    app.snapshot_after_reading = 10_000
+    job = long_job(app, 12)
+    assert app.snapshots is not None and not list(app.snapshots.get(job.id))
+    app.snapshot_after_reading = folded_after_snapshot(app, job.id)
+    app.job(job.id)
+    assert not list(app.snapshots.get(job.id))
+    app.snapshot_after_reading -= 1
+    app.job(job.id)
+    assert [s.originator_version for s in app.snapshots.get(job.id)] == [job.version]
+    assert folded_after_snapshot(app, job.id) == 0
+
+
+def test_readers_racing_to_snapshot_one_version_store_it_once(app: Registrations) -> None:
+    app.snapshot_every = 10_000
+    app.snapshot_after_reading = 10_000
+    job = long_job(app, 12)
+    app.snapshot_after_reading = 0
+    first, second = app.job(job.id), app.job(job.id)  # the second read starts from the first's
+    app._snapshot_as_read(first)
+    app._snapshot_as_read(second)
+    assert app.snapshots is not None
+    assert [s.originator_version for s in app.snapshots.get(job.id)] == [job.version]
+
+
+def test_a_snapshot_that_cannot_be_stored_costs_the_read_nothing(
+    app: Registrations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.snapshot_every = 10_000
+    app.snapshot_after_reading = 10_000
+    job = long_job(app, 12)
+    app.snapshot_after_reading = 0
+    assert app.snapshots is not None
+
+    def lost(*_: Any, **__: Any) -> None:
+        raise OperationalError("the connection was lost")
+
+    monkeypatch.setattr(app.snapshots, "put", lost)
+    loaded = app.job(job.id)
+    assert state(loaded) == state(replayed(app, job))
+    app.edit(None, job.id, [("cloudwaitressAccount", "pending", None)], "user:u-1", "snap")
+
+
+def test_an_erased_job_snapshotted_as_read_holds_nothing_erased(app: Registrations) -> None:
+    app.snapshot_every = 10_000
+    app.snapshot_after_reading = 10_000
+    job = long_job(app, 12)
+    erase_organisation(app, erasure_plan(app, job.organisation_id, 1, 1), "user:dpo")
+    app.snapshot_after_reading = 0
+    loaded = app.job(job.id)
+    assert app.snapshots is not None and list(app.snapshots.get(job.id))
+    assert PASSWORD not in stored_snapshot_text(app, str(job.id))
+    assert state(app.job(job.id)) == state(loaded) == state(replayed(app, job))
