@@ -88,11 +88,18 @@ class Supervisor:
                 conn.close()
 
     def _follow(self, conn: Any) -> None:
+        """Apply what the log holds, then sleep until woken (or the poll interval passes).
+
+        The wake is cleared before each read, so a kick for events committed after it is kept
+        for the next round, and a read that found less than a full batch is not followed by
+        another read that would find nothing: one read per wake, not two or three.
+        """
         while not self.stopping.is_set():
+            self.wake.clear()
             applied = self.runner.step(conn)
             if applied:
                 self.progressed = True
                 self.on_progress()
-                continue
+                if applied >= self.runner.batch_size:
+                    continue
             self.wake.wait(self.poll_interval)
-            self.wake.clear()
