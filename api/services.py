@@ -98,27 +98,20 @@ class Services:
 
     async def edit(self, *args: Any) -> EditOutcome:
         """Run a manual edit; one it refused is readable in the views before the error answers."""
-        return await self.run(self._edit_settled, *args)
-
-    def _edit_settled(self, *args: Any) -> EditOutcome:
-        """The edit and the wait for the views in one trip to the pool, not one trip each."""
         try:
-            outcome = self.app.edit(*args)
+            outcome = await self.run(self.app.edit, *args)
         except RegflowError as exc:
-            self._settled(exc.recorded_position)
+            await self.settle(exc.recorded_position)
             raise
-        self._settled(outcome.position)
+        await self.settle(outcome.position)
         return outcome
 
     async def settle(self, position: int, timeout: float = SETTLE_TIMEOUT) -> None:
         """Wait (bounded) until the read models have applied the log up to `position`."""
-        if self.read_models is not None and position > 0:
-            await self.run(self._settled, position, timeout)
-
-    def _settled(self, position: int, timeout: float = SETTLE_TIMEOUT) -> None:
         if self.read_models is None or position <= 0:
             return
-        if self.read_models.wait_for(position, timeout) is False:
+        reached = await self.run(self.read_models.wait_for, position, timeout)
+        if reached is False:
             log.warning("read models did not reach position %d within %ss", position, timeout)
 
     def wake(self, job_ids: Iterable[Any]) -> None:
