@@ -124,13 +124,28 @@ class CallWindow:
 
 def _packed(call: CallRecord) -> bytes:
     # The job, sub-step and generation are left out when the key says them, as it usually does.
-    told = (call.job, call.sub_step, call.generation)
-    parsed = parse_key(call.key) if call.key else (None, None, None)
-    derived = sum(1 << n for n, (a, b) in enumerate(zip(told, parsed, strict=True)) if a == b)
-    kept = (None if derived >> n & 1 else value for n, value in enumerate(told))
-    outcome = (call.finished, call.status, call.executed, call.replay, call.fault)
-    fields = (derived, call.key, call.endpoint, *kept, call.started, call.organisation, *outcome)
-    return marshal.dumps((*fields, call.traceparent))
+    job, sub_step, generation = parse_key(call.key) if call.key else (None, None, None)
+    derived = (
+        (call.job == job) | (call.sub_step == sub_step) << 1 | (call.generation == generation) << 2
+    )
+    return marshal.dumps(
+        (
+            derived,
+            call.key,
+            call.endpoint,
+            None if derived & 1 else call.job,
+            None if derived & 2 else call.sub_step,
+            None if derived & 4 else call.generation,
+            call.started,
+            call.organisation,
+            call.finished,
+            call.status,
+            call.executed,
+            call.replay,
+            call.fault,
+            call.traceparent,
+        )
+    )
 
 
 def _unpacked(packed: bytes) -> CallRecord:
