@@ -75,11 +75,11 @@ class SimulatorConfig(FaultSettings):
 
     service_key: str | None = None
     # The windows are byte rings allocated in full at start: a kept call takes about 240 bytes,
-    # an answer about 210 (its text, a key digest, its place in the ring and the key table).
+    # an answer about 220 (its text, a key digest, its place in the ring and the key table).
     # Answers must outlast the engine's longest backoff (60 s) for a retried call to be
     # answered by replay: an embedded simulator served about 1,100 calls a second in the soak
     # bench (12,000 calls in 10 to 13 s), and 72,000 answers cover 60 s up to 1,200 a second
-    # (about 15 MB). Calls are kept for inspection only.
+    # (about 16 MB). Calls are kept for inspection only.
     keep_calls: int = Field(default=20_000, ge=1, description="latest calls kept for /calls")
     keep_answers: int = Field(
         default=72_000, ge=1, description="latest answers kept to replay a repeated key"
