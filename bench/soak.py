@@ -2,10 +2,12 @@
 cost it.
 
 One server (role `all`, PostgreSQL, the embedded simulator asked for explicitly). Prints and
-saves under bench/results/: RSS after each batch; then, while a batch of 1,000 runs, the
-server's CPU and the p99 of a probe's other requests with 0, 10 and 100 simulated tabs,
-polling as the console did before (full `GET /{batchId}` every 1.5 s) and streaming as it does
-now (one SSE stream per tab, a 100-row page read at most once a second when counters change).
+saves under bench/results/: RSS after each batch, its growth from batch 1 to 2 and from 2 to the
+last, the slope over the last half and a verdict (flat when growth from batch 2 to the last is
+under 5% of RSS after batch 1); then, while a batch of 1,000 runs, the server's CPU and the p99
+of a probe's other requests with 0, 10 and 100 simulated tabs, polling as the console did before
+(full `GET /{batchId}` every 1.5 s) and streaming as it does now (one SSE stream per tab, a
+100-row page read at most once a second when counters change).
 
 `--trace 1,5` runs the server under tracemalloc (`bench.traced_server`), snapshots it after
 batches 1 and 5, and prints and saves the allocation sites that grew in between: what the
@@ -39,6 +41,8 @@ HEADERS = {"Authorization": f"Bearer {KEY}"}
 BASE = "/api/registration-batches"
 SETTLED = ("completed", "partially_completed", "failed")
 TICKS = os.sysconf("SC_CLK_TCK")
+FLAT_SHARE = 0.05
+FLAT_CRITERION = "flat: RSS grows from batch 2 to the last by under 5% of RSS after batch 1"
 
 
 def snapshot(pid: int, folder: Path) -> None:
@@ -76,6 +80,22 @@ def growth(folder: Path, top: int = 40) -> list[dict[str, Any]]:
         {"kb": round(total / 1024, 1), "blocks": sum(d.count_diff for d in diffs), "at": ["(all)"]},
     )
     return sites
+
+
+def memory_verdict(rss: list[float]) -> dict[str, Any]:
+    """Growth of RSS (after batches 1..n) from 1 to 2 and from 2 to the last, the slope per batch
+    over the last half (least squares), and whether that is flat by `FLAT_CRITERION`."""
+    second = rss[1] if len(rss) > 1 else rss[0]
+    half = rss[len(rss) // 2 :]
+    slope = statistics.linear_regression(range(len(half)), half).slope if len(half) > 1 else 0.0
+    return {
+        "rss_mb_after_batch": rss,
+        "growth_1_to_2_mb": round(second - rss[0], 1),
+        "growth_2_to_last_mb": round(rss[-1] - second, 1),
+        "slope_last_half_mb_per_batch": round(slope, 2),
+        "criterion": FLAT_CRITERION,
+        "verdict": "flat" if rss[-1] - second < FLAT_SHARE * rss[0] else "growing",
+    }
 
 
 def rss_mb(pid: int) -> float:
@@ -299,6 +319,9 @@ def main() -> None:
         round(b["rss_mb"] - a["rss_mb"], 1)
         for a, b in zip(figures["memory"][1:], figures["memory"][2:], strict=False)
     ]
+    figures["memory_verdict"] = memory_verdict([row["rss_mb"] for row in figures["memory"][1:]])
+    for name, value in figures["memory_verdict"].items():
+        print(f"{name}: {value}")
     save(f"soak-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json", figures)
 
 

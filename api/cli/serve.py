@@ -13,6 +13,7 @@ from aiohttp import web
 
 from api.cli.commands import Command, arg
 from api.runtime import build_app
+from infrastructure.allocator import return_freed_memory
 from infrastructure.logs import configure_logging
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -56,6 +57,7 @@ def development_key(settings: Settings) -> str:
 
 def serve_command(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
+    return_freed_memory()
     settings, dev_key = configured(args)
     configure_logging(settings)
     if not settings.secret_key:

@@ -74,13 +74,15 @@ class SimulatorConfig(FaultSettings):
     """How the simulated registration API behaves; loadable from a JSON file."""
 
     service_key: str | None = None
-    # Each kept call and answer costs about 0.9 kB together: at 20,000 the windows hold about
-    # 18 MB once full (within the second batch of 1,000 jobs, 12 calls a job), and a call
-    # retried after the engine's longest backoff (60 s) is still answered by replay up to
-    # about 330 calls a second (an embedded simulator served about 270 in the soak bench).
+    # The windows are byte rings allocated in full at start: a kept call takes about 240 bytes,
+    # an answer about 220 (its text, a key digest, its place in the ring and the key table).
+    # Answers must outlast the engine's longest backoff (60 s) for a retried call to be
+    # answered by replay: an embedded simulator served about 1,100 calls a second in the soak
+    # bench (12,000 calls in 10 to 13 s), and 72,000 answers cover 60 s up to 1,200 a second
+    # (about 16 MB). Calls are kept for inspection only.
     keep_calls: int = Field(default=20_000, ge=1, description="latest calls kept for /calls")
     keep_answers: int = Field(
-        default=20_000, ge=1, description="latest answers kept to replay a repeated key"
+        default=72_000, ge=1, description="latest answers kept to replay a repeated key"
     )
 
     @classmethod

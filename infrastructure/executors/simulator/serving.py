@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import OrderedDict, deque
 from typing import Any
 
 from aiohttp import web
@@ -22,21 +21,7 @@ from infrastructure.executors.simulator.faults import (
     latency_of,
     over_capacity,
 )
-
-
-class BoundedAnswers(OrderedDict[str, str]):
-    """Answers by idempotency key as the JSON text first sent (a few hundred bytes each, where
-    the answer's dict and strings took about three times as much), the oldest forgotten beyond
-    `limit` keys."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def __setitem__(self, key: str, value: str) -> None:
-        super().__setitem__(key, value)
-        if len(self) > self.limit:
-            self.popitem(last=False)
+from infrastructure.executors.simulator.windows import AnswerWindow, CallWindow
 
 
 class Simulator:
@@ -51,8 +36,8 @@ class Simulator:
         self.peak_in_flight = 0
         self._serving = 0
         # Bounded: a long-running embedded simulator keeps the latest calls and answers only.
-        self.answers: BoundedAnswers = BoundedAnswers(config.keep_answers)
-        self.calls: deque[CallRecord] = deque(maxlen=config.keep_calls)
+        self.answers = AnswerWindow(config.keep_answers)
+        self.calls = CallWindow(config.keep_calls)
         self.stopping = asyncio.Event()
         self._in_flight: dict[str, asyncio.Event] = {}
 
@@ -66,15 +51,16 @@ class Simulator:
     async def serve(self, request: web.Request, step: SubStep) -> web.StreamResponse:
         """Answer one call of `step`, recording it from arrival to answer."""
         record = _record_of(request, step)
-        self.calls.append(record)
+        self.calls.begin(record)
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             response = await self._within_capacity(request, step, record)
+            record.status = response.status
         finally:
             self.in_flight -= 1
             record.finished = time.monotonic()
-        record.status = response.status
+            self.calls.finish(record)
         return response
 
     async def _within_capacity(
@@ -96,8 +82,8 @@ class Simulator:
         refusal = self._refusal(request)
         if refusal is not None or record.key is None:
             return refusal or _json(400, "The Idempotency-Key header is required")
-        if record.key in self.answers:
-            return self._replay(record)
+        if (kept := self.answers.get(record.key)) is not None:
+            return self._replay(record, kept)
         payload = await _payload(request)
         if payload is None:
             return _json(400, "The body must be a JSON object")
@@ -114,27 +100,27 @@ class Simulator:
             return _json(401, "Invalid or missing X-Service-Key")
         return None
 
-    def _replay(self, record: CallRecord) -> web.Response:
+    def _replay(self, record: CallRecord, answer: str) -> web.Response:
         record.replay = True
-        assert record.key is not None
-        return web.json_response(text=self.answers[record.key])
+        return web.json_response(text=answer)
 
     async def _execute_once(
         self, step: SubStep, request: Request, record: CallRecord
     ) -> web.Response:
         while (first := self._in_flight.get(request.key)) is not None:
             await first.wait()
-        if request.key in self.answers:
-            return self._replay(record)
+        if (kept := self.answers.get(request.key)) is not None:
+            return self._replay(record, kept)
         done = self._in_flight[request.key] = asyncio.Event()
         try:
             await asyncio.sleep(latency_of(self.latency, step))
-            self.answers[request.key] = json.dumps(success_answer(step, request))
+            answer = json.dumps(success_answer(step, request))
+            self.answers.remember(request.key, answer)
             record.executed = True
         finally:
             del self._in_flight[request.key]
             done.set()
-        return web.json_response(text=self.answers[request.key])
+        return web.json_response(text=answer)
 
 
 def _record_of(request: web.Request, step: SubStep) -> CallRecord:

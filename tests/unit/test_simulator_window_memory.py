@@ -1,0 +1,52 @@
+"""The simulator's windows, once full, take a constant amount of memory however much they serve."""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+import tracemalloc
+import uuid
+
+from domain.plan import SUB_STEPS
+from infrastructure.executors.simulator.answers import Request, success_answer
+from infrastructure.executors.simulator.calls import CallRecord
+from infrastructure.executors.simulator.windows import AnswerWindow, CallWindow
+
+CAPACITY = 2_000
+
+
+def serve(calls: CallWindow, answers: AnswerWindow, count: int) -> None:
+    """`count` calls as the engine makes them, each recorded and its answer kept."""
+    for number in range(count):
+        step, job = SUB_STEPS[number % len(SUB_STEPS)], str(uuid.uuid4())
+        key, endpoint = f"{job}:{step.key}:1", step.endpoint.replace("{menuId}", "m-1")
+        call = CallRecord(key, endpoint, job, step.key, "1", time.monotonic(), str(uuid.uuid4()))
+        calls.begin(call)
+        answers.remember(key, json.dumps(success_answer(step, Request(key, {}, {}))))
+        call.finished, call.status, call.executed = time.monotonic(), 200, True
+        calls.finish(call)
+
+
+def traced() -> int:
+    gc.collect()
+    return tracemalloc.get_traced_memory()[0]
+
+
+def test_full_windows_keep_a_constant_size() -> None:
+    """Filled to 2 and then to 10 times their capacity, the windows hold the same memory (the
+    deque of records and dict of texts grew by about 900 bytes a call, then churned), under
+    500 bytes per call and answer together."""
+    tracemalloc.start()
+    try:
+        empty = traced()
+        calls, answers = CallWindow(CAPACITY), AnswerWindow(CAPACITY)
+        serve(calls, answers, 2 * CAPACITY)
+        full = traced()
+        serve(calls, answers, 8 * CAPACITY)
+        later = traced()
+    finally:
+        tracemalloc.stop()
+    assert len(calls) == len(answers) == CAPACITY
+    assert abs(later - full) < 8192
+    assert (full - empty) / CAPACITY < 500
