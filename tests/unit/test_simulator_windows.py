@@ -16,6 +16,9 @@ from infrastructure.executors.simulator.windows import AnswerWindow, CallWindow
 CHARACTERS = st.one_of(st.characters(exclude_categories=()), st.sampled_from("\udc80\ud800:"))
 TEXTS = st.one_of(st.text(CHARACTERS, max_size=40), st.text(CHARACTERS, min_size=300))
 OPTIONAL = st.none() | TEXTS
+# Answers whose key digest and UTF-8 text fit in a share (192 bytes), where exactly the latest
+# `capacity` are kept.
+SHORT_TEXTS = st.text(CHARACTERS, max_size=40)
 KEYS = st.one_of(TEXTS, st.builds(lambda *p: ":".join(p), TEXTS, TEXTS, TEXTS))
 CAPACITIES = st.integers(min_value=1, max_value=8)
 
@@ -70,7 +73,7 @@ class TestByteRing:
 
 
 class TestAnswerWindow:
-    @given(CAPACITIES, st.lists(st.tuples(KEYS, TEXTS)))
+    @given(CAPACITIES, st.lists(st.tuples(KEYS, SHORT_TEXTS)))
     def test_keeps_the_latest_keys_with_the_answer_first_sent(
         self, capacity: int, answers: list[tuple[str, str]]
     ) -> None:
@@ -84,6 +87,20 @@ class TestAnswerWindow:
         assert len(window) == len(model)
         assert all(window.get(key) == model.get(key) for key, _ in answers)
         assert [k for k, _ in answers if k in window] == [k for k, _ in answers if k in model]
+
+    @given(CAPACITIES, st.lists(st.tuples(KEYS, TEXTS), unique_by=lambda a: a[0]))
+    def test_answers_longer_than_a_share_leave_the_latest_that_fit(
+        self, capacity: int, answers: list[tuple[str, str]]
+    ) -> None:
+        """Answers averaging more than a share: fewer are kept, always the latest, each whole."""
+        window = AnswerWindow(capacity)
+        for key, answer in answers:
+            window.remember(key, answer)
+        kept = [key for key, _ in answers if key in window]
+        assert len(window) == len(kept) <= capacity
+        assert kept == [key for key, _ in answers][len(answers) - len(kept) :]
+        assert all(window.get(key) == answer for key, answer in answers if key in window)
+        assert not answers or answers[-1][0] in window
 
     @given(KEYS, TEXTS)
     def test_replays_the_answer_byte_for_byte(self, key: str, answer: str) -> None:
