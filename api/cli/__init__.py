@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from api.cli.output import escape_control
 from domain.exceptions import RegflowError
 from infrastructure import tracing
+from infrastructure.allocator import return_freed_memory
 from infrastructure.settings import Settings
 
 
@@ -37,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    if args.runs_until_stopped:
+        return_freed_memory()
     try:
         tracing.configure()
     except tracing.TracingUnavailable as exc:

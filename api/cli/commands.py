@@ -55,6 +55,7 @@ class Command:
     arguments: tuple[Arg | OneOf, ...] = ()
     description: str | None = None
     actions: tuple[Command, ...] = field(default=())
+    runs_until_stopped: bool = False  # a server or worker: the allocator keeps little freed memory
 
     def add_to(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         parser = commands.add_parser(self.name, help=self.help, description=self.description)
@@ -65,4 +66,4 @@ class Command:
             for action in self.actions:
                 action.add_to(actions)
         if self.handler is not None:
-            parser.set_defaults(handler=self.handler)
+            parser.set_defaults(handler=self.handler, runs_until_stopped=self.runs_until_stopped)

@@ -13,7 +13,6 @@ from aiohttp import web
 
 from api.cli.commands import Command, arg
 from api.runtime import build_app
-from infrastructure.allocator import return_freed_memory
 from infrastructure.logs import configure_logging
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -57,7 +56,6 @@ def development_key(settings: Settings) -> str:
 
 def serve_command(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
-    return_freed_memory()
     settings, dev_key = configured(args)
     configure_logging(settings)
     if not settings.secret_key:
@@ -89,6 +87,7 @@ COMMANDS = (
         "serve",
         "serve the HTTP API (and run the engine)",
         serve_command,
+        runs_until_stopped=True,
         arguments=(
             arg("--host", help="address to listen on (REGFLOW_HOST)"),
             arg("--port", type=int, help="port to listen on (REGFLOW_PORT)"),

@@ -18,6 +18,7 @@ COMMANDS = (
         "simulator",
         "serve the simulated registration API",
         simulator,
+        runs_until_stopped=True,
         arguments=(
             arg("--host", default="127.0.0.1"),
             arg("--port", type=int, default=8090),

@@ -65,6 +65,7 @@ COMMANDS = (
         "work",
         "run the engine on jobs in progress in the store",
         work_command,
+        runs_until_stopped=True,
         arguments=(
             arg("--until-idle", action="store_true", help="exit when no job is in progress"),
             arg("--timeout", type=float, default=None, help="give up after this many seconds"),

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+import api.cli as cli
+from api.cli import build_parser
+from tests.conftest import TEST_SECRET
 
 BURST = """
 import ctypes, sys
@@ -45,3 +51,38 @@ def test_freed_blocks_go_back_to_the_system() -> None:
     blocks' 6 MB free; with the server's policy it keeps under 1 MB."""
     assert free_kept("default") > 4 << 20
     assert free_kept("fixed") < 1 << 20
+
+
+RUN_UNTIL_STOPPED = {"serve", "work", "simulator"}
+
+
+def test_every_command_that_runs_until_stopped_takes_the_policy() -> None:
+    """A server or worker holds the policy; a command that answers and exits does not need it."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        defaults = sub._defaults
+        if "handler" in defaults:
+            assert defaults["runs_until_stopped"] is (name in RUN_UNTIL_STOPPED), name
+
+
+def test_a_worker_process_applies_the_policy_before_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    applied: list[bool] = []
+    monkeypatch.setattr(cli, "return_freed_memory", lambda: applied.append(True) or True)
+    monkeypatch.setenv("REGFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'regflow.db'}")
+    monkeypatch.setenv("REGFLOW_SECRET_KEY", TEST_SECRET)
+    assert cli.main(["work", "--until-idle", "--timeout", "20"]) == 0
+    assert applied == [True]
+
+
+def test_a_command_that_answers_and_exits_leaves_the_allocator_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    applied: list[bool] = []
+    monkeypatch.setattr(cli, "return_freed_memory", lambda: applied.append(True) or True)
+    monkeypatch.setenv("REGFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'regflow.db'}")
+    monkeypatch.setenv("REGFLOW_SECRET_KEY", TEST_SECRET)
+    cli.main(["version"])
+    assert applied == []
