@@ -1,4 +1,5 @@
-"""PostgreSQL reads of one aggregate's events, for its events and its snapshots.
+"""PostgreSQL reads of one aggregate's events, for its events and its snapshots, and the
+pruning of a job's snapshots older than its latest.
 
 The library's query, with the one id given back on every event rather than parsed per row,
 rows as tuples in binary (bytea as it is stored, not as hex text), each shape of the query
@@ -81,3 +82,13 @@ class RowReads(EventsFromRows, es_pg.PostgresAggregateRecorder):
         if limit:
             statement += SQL(" LIMIT %s")
         return statement
+
+    @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
+    def delete_before(self, originator_id: uuid.UUID, version: int) -> int:
+        """Delete the aggregate's records older than `version` (a snapshot's table only)."""
+        statement = SQL(
+            "DELETE FROM {table} WHERE originator_id = %s AND originator_version < %s"
+        ).format(table=Identifier(self.datastore.schema, self.events_table_name))
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(statement, (originator_id, version))
+            return curs.rowcount

@@ -1,4 +1,5 @@
-"""The SQLite application recorder that writes each event's chain entry in its transaction."""
+"""The SQLite application recorder that writes each event's chain entry in its transaction, and
+the snapshots' recorder, which prunes a job's snapshots older than its latest."""
 
 from __future__ import annotations
 
@@ -117,10 +118,25 @@ class ChainedSQLiteApplicationRecorder(EventsFromRows, es_sqlite.SQLiteApplicati
         return ChainRow.of(self.convert_originator_id(row[0]), *tuple(row)[1:])
 
 
+class SQLiteSnapshots(es_sqlite.SQLiteAggregateRecorder):
+    """The library's aggregate recorder, for snapshots, with older snapshots deleted."""
+
+    def delete_before(self, originator_id: UUID, version: int) -> int:
+        """Delete the aggregate's records older than `version`."""
+        statement = (
+            f"DELETE FROM {self.events_table_name} "
+            "WHERE originator_id = ? AND originator_version < ?"
+        )
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(statement, (_db_id(originator_id), version))
+            return int(curs.sqlite_cursor.rowcount)
+
+
 class ChainedSQLiteFactory(es_sqlite.SQLiteFactory):
     """The library's SQLite factory, with the chained application recorder."""
 
     application_recorder_class = ChainedSQLiteApplicationRecorder
+    aggregate_recorder_class = SQLiteSnapshots  # the snapshots' recorder
 
     def application_recorder(self) -> ApplicationRecorder:
         """The chained recorder, keyed from the environment's cipher key."""

@@ -178,3 +178,89 @@ def test_an_erased_job_snapshotted_as_read_holds_nothing_erased(app: Registratio
     assert app.snapshots is not None and list(app.snapshots.get(job.id))
     assert PASSWORD not in stored_snapshot_text(app, str(job.id))
     assert state(app.job(job.id)) == state(loaded) == state(replayed(app, job))
+
+
+def stored_versions(app: Registrations, job_id: Any) -> list[int]:
+    """The versions of the job's snapshots as stored, oldest first."""
+    assert app.snapshots is not None
+    return [row.originator_version for row in app.snapshots.recorder.select_events(job_id)]
+
+
+@hypothesis.settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    every=st.integers(min_value=1, max_value=6),
+    after_reading=st.integers(min_value=0, max_value=6),
+    steps=st.lists(
+        st.one_of(st.sampled_from(["failed", "skipped", "pending", "completed"]), st.just("read")),
+        max_size=25,
+    ),
+)
+def test_a_job_keeps_only_its_latest_snapshot(
+    app: Registrations, every: int, after_reading: int, steps: list[str]
+) -> None:
+    """Whatever mix of edits (snapshotted as saved) and reads (snapshotted as read), a job holds
+    one snapshot at most, the latest taken, and it and every past version load as replayed."""
+    app.snapshot_every, app.snapshot_after_reading = every, after_reading
+    _, [job, other], _ = app.create_batch(unique_org(), "user:u-1", "snap", _restaurants())
+    for step in steps:
+        if step == "read":
+            app.job(job.id)
+            continue
+        with contextlib.suppress(RegflowError):
+            app.edit(None, job.id, [("cloudwaitressAccount", step, None)], "user:u-1", "snap")
+        assert len(stored_versions(app, job.id)) <= 1
+    kept = stored_versions(app, job.id)
+    assert len(kept) <= 1 and len(stored_versions(app, other.id)) <= 1
+    latest = app.job(job.id).version
+    if latest >= every:
+        assert kept and kept[0] > latest - max(every, after_reading + 2)
+    for version in range(1, latest + 1):
+        assert state(app.repository.get(job.id, version=version)) == state(
+            replayed_to(app, job.id, version)
+        )
+
+
+def flip(app: Registrations, job_id: Any, i: int) -> None:
+    """One accepted edit: the account sub-step to failed, then skipped, and so on."""
+    target = ("failed", "skipped")[i % 2]
+    app.edit(None, job_id, [("cloudwaitressAccount", target, None)], "user:u-1", "snap")
+
+
+def test_pruning_touches_no_other_job(app: Registrations) -> None:
+    app.snapshot_every = 10_000
+    app.snapshot_after_reading = 0
+    first, second = long_job(app, 4), long_job(app, 4)
+    app.job(first.id), app.job(second.id)
+    kept = stored_versions(app, second.id)
+    for i in range(3):
+        flip(app, first.id, i)
+        app.job(first.id)
+    assert stored_versions(app, first.id) == [app.job(first.id).version]
+    assert stored_versions(app, second.id) == kept != []
+
+
+def test_snapshots_a_lost_prune_left_go_with_the_next_snapshot(
+    app: Registrations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prune lost to the storage costs the read nothing and is made good by the next one."""
+    app.snapshot_every = 10_000
+    app.snapshot_after_reading = 0
+    job = long_job(app, 3)
+    app.job(job.id)
+    assert app.snapshots is not None
+    recorder = app.snapshots.recorder
+    kept_delete = recorder.delete_before  # type: ignore[attr-defined]
+
+    def lost(*_: Any, **__: Any) -> int:
+        raise OperationalError("the connection was lost")
+
+    monkeypatch.setattr(recorder, "delete_before", lost)
+    for i in (1, 2):  # the job was left failed
+        flip(app, job.id, i)
+        assert state(app.job(job.id)) == state(replayed(app, job))
+    assert len(stored_versions(app, job.id)) == 3
+    monkeypatch.setattr(recorder, "delete_before", kept_delete)
+    flip(app, job.id, 3)
+    loaded = app.job(job.id)
+    assert stored_versions(app, job.id) == [loaded.version]
+    assert state(loaded) == state(replayed(app, job))
