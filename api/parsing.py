@@ -80,7 +80,13 @@ def sub_step_key(request: web.Request) -> str:
 
 
 def query(request: web.Request, model: type[M]) -> M:
-    """The query string as `model`; bad values answer 400 with per-field messages."""
+    """The query string as `model`; bad values answer 400 with per-field messages, as does a
+    parameter of the model given more than once (which of the values was meant is unknown)."""
+    names = (field.alias or name for name, field in model.model_fields.items())
+    repeated = [name for name in names if len(request.query.getall(name, ())) > 1]
+    if repeated:
+        errors = [f"{name}: given more than once; give it once" for name in repeated]
+        raise BadRequest("Invalid query parameters", errors)
     try:
         return model.model_validate(dict(request.query))
     except ValidationError as exc:

@@ -1,11 +1,13 @@
 """Restaurants uploaded as CSV or JSON lines, the way operators export them from spreadsheets.
 
 CSV: a header row, then one restaurant per row. `name` and `external_id` are the restaurant;
-`execution_config` may hold the whole config as JSON; any column with a dot is a path into the
-config (`account.email`, `payment.enabled`, or the same with an `execution_config.` prefix) and
-wins over the JSON column; other columns are kept on the restaurant. Empty cells are left out;
-a cell that starts with `[` or `{` is read as JSON (`skip` = `["menuImport"]`). Comma,
-semicolon and tab separators and a UTF-8 byte-order mark (as Excel writes them) are accepted.
+`execution_config` may hold the whole config as JSON; these three are matched whatever their
+case and gaps, as a spreadsheet titles them (`Name`, `External ID`). Any column with a dot is a
+path into the config (`account.email`, `payment.enabled`, or the same with an
+`execution_config.` prefix) and wins over the JSON column; other columns are kept on the
+restaurant as titled. Empty cells are left out; a cell that starts with `[` or `{` is read as
+JSON (`skip` = `["menuImport"]`). Comma, semicolon and tab separators and a UTF-8 byte-order
+mark (as Excel writes them) are accepted.
 JSON lines: one restaurant object per line, blank lines ignored.
 Rows are named as a spreadsheet numbers them (the header is row 1; a JSON line by its line).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from api.parsing import decoded_body, nul_paths
@@ -27,6 +30,8 @@ UPLOAD_TYPES = CSV_TYPES | NDJSON_TYPES
 CONFIG = "execution_config"
 SEPARATORS = ",;\t"
 MAX_ERRORS = 100
+KNOWN_COLUMNS = frozenset({"name", "external_id", CONFIG})
+_TITLE_GAPS = re.compile(r"[\s-]+")
 BATCH_SETTING = "REGFLOW_MAX_BATCH_BYTES"
 
 Rows = tuple[list[dict[str, Any]], list[str]]
@@ -84,8 +89,16 @@ def _restaurant(header: list[str], cells: list[str]) -> tuple[dict[str, Any], li
     return restaurant | ({CONFIG: config} if config else {}), errors
 
 
+def _column(title: str) -> str:
+    """A header cell as a column: one of the known columns whatever its case and gaps, else
+    as written (a path into the config keeps its case)."""
+    stripped = title.strip()
+    folded = _TITLE_GAPS.sub("_", stripped.casefold())
+    return folded if folded in KNOWN_COLUMNS else stripped
+
+
 def _header(reader: Any) -> list[str]:
-    header = [c.strip() for c in next(reader, [])]
+    header = [_column(c) for c in next(reader, [])]
     if "name" not in header:
         raise InvalidInput("The CSV needs a header row with a `name` column", ["row 1: no name"])
     duplicates = sorted({c for c in header if header.count(c) > 1})

@@ -7,8 +7,10 @@ import json
 from aiohttp import web
 
 from api.auth import caller_of
+from api.parsing import query
 from api.presenters import ok
 from api.progress_hub import HUB, Counters, counters_of
+from api.schemas.batches import StreamQuery
 from api.services import services_of
 from api.stream_tokens import QUERY_NAME, TICKET_SECONDS, TICKETS
 
@@ -35,6 +37,7 @@ def _event(counters: Counters) -> bytes:
 
 async def stream_batch(request: web.Request) -> web.StreamResponse:
     """GET /{batchId}/stream: the counters now, then each time they change."""
+    query(request, StreamQuery)  # read by the auth middleware; here refused if malformed
     caller, services = caller_of(request), services_of(request)
     summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
     current = counters_of(await services.batch_counters(summary))

@@ -163,3 +163,42 @@ class TestJsonLinesUpload:
         assert status == 422
         assert body["errors"] == ["line 2: not valid JSON", "line 3: not a JSON object"]
         assert await batch_count(org_a) == before
+
+
+def titled(column: str) -> st.SearchStrategy[str]:
+    """`column` as a spreadsheet might title it: any case, gaps as spaces or hyphens, padded."""
+    parts = column.split("_")
+    return st.tuples(
+        st.lists(st.booleans(), min_size=len(column), max_size=len(column)),
+        st.sampled_from(["_", " ", "-", "  "]),
+        st.sampled_from(["", " "]),
+    ).map(
+        lambda t: (
+            t[2]
+            + t[1].join(
+                "".join(c.upper() if up else c for c, up in zip(part, t[0], strict=False))
+                for part in parts
+            )
+            + t[2]
+        )
+    )
+
+
+class TestSpreadsheetTitles:
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(name=titled("name"), external_id=titled("external_id"))
+    async def test_known_columns_are_found_whatever_their_case_and_gaps(
+        self, org_a: Caller, name: str, external_id: str
+    ) -> None:
+        text = csv_text([name, external_id, "Region"], [["Buzz", "r-1", "North"]])
+        status, body = await org_a.post(BASE, params={"name": "s"}, data=text.encode(), headers=CSV)
+        assert status == 201, body
+        kept = body["batch"]["jobs"][0]["restaurant"]
+        assert kept == {"name": "Buzz", "external_id": "r-1", "Region": "North"}
+
+    async def test_a_column_titled_twice_in_two_cases_is_refused(self, org_a: Caller) -> None:
+        before = await batch_count(org_a)
+        text = csv_text(["Name", "name"], [["A", "B"]])
+        status, body = await org_a.post(BASE, params={"name": "s"}, data=text.encode(), headers=CSV)
+        assert status == 422 and body["errors"] == ["row 1: name"], body
+        assert await batch_count(org_a) == before

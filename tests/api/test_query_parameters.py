@@ -1,0 +1,55 @@
+"""A query parameter given twice is refused naming it, on every route that reads a query: which
+of the values was meant cannot be known, and taking the first silently answered `?status=failed
+&status=pending` with the failed jobs only."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.routes import ROUTES
+from tests.api.conftest import BASE, Caller, restaurant
+
+QUERIED = [
+    (route, name)
+    for route in ROUTES
+    if route.query is not None
+    for name in (field.alias or key for key, field in route.query.model_fields.items())
+]
+
+
+def concrete(path: str, batch_id: str, job_id: str) -> str:
+    return (
+        path.replace("{batchId}", batch_id)
+        .replace("{jobId}", job_id)
+        .replace("{subStepKey}", "menuImport")
+    )
+
+
+@pytest.mark.parametrize(
+    ("route", "name"), QUERIED, ids=[f"{r.method} {r.path} {n}" for r, n in QUERIED]
+)
+async def test_a_parameter_given_twice_is_refused_and_changes_nothing(
+    org_a: Caller, route: object, name: str
+) -> None:
+    batch = await org_a.new_batch(restaurant("Twice"))
+    _, before = await org_a.get(BASE, params={"limit": "500"})
+    path = concrete(route.path, batch["id"], batch["jobs"][0]["id"])  # type: ignore[attr-defined]
+    options = {"json": {"name": "x", "restaurants": [restaurant()]}}
+    status, body = await org_a.call(
+        route.method,  # type: ignore[attr-defined]
+        path,
+        params=[(name, "1"), (name, "2")],
+        **(options if route.method == "POST" else {}),  # type: ignore[attr-defined]
+    )
+    assert status == 400, body
+    assert any(e.startswith(f"{name}:") for e in body["errors"]), body
+    _, after = await org_a.get(BASE, params={"limit": "500"})
+    assert after == before
+
+
+async def test_a_parameter_given_once_beside_repeated_unknown_ones_is_read(org_a: Caller) -> None:
+    batch = await org_a.new_batch(restaurant("A"), restaurant("B"))
+    status, body = await org_a.get(
+        f"{BASE}/{batch['id']}/jobs", params=[("limit", "1"), ("_", "1"), ("_", "2")]
+    )
+    assert status == 200 and len(body["jobs"]) == 1, body
