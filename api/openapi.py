@@ -32,6 +32,9 @@ def _models(routes: tuple[Route, ...]) -> list[type[BaseModel]]:
     return sorted(found, key=lambda m: m.__name__)
 
 
+HEADER = {"type": "string", "minLength": 1, "maxLength": 255}
+
+
 def _parameters(route: Route) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     for name in re.findall(r"\{(\w+)\}", route.path):
@@ -42,6 +45,10 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
         params += [
             {"name": n, "in": "query", "required": False, "schema": p} for n, p in props.items()
         ]
+    params += [
+        {"name": n, "in": "header", "required": False, "description": d, "schema": HEADER}
+        for n, d in route.headers
+    ]
     return params
 
 

@@ -9,7 +9,6 @@ from aiohttp import web
 
 from api.caching import GZIP_FROM_BYTES, etag, gzipped, json_bytes
 from domain.editing import SubStepValidation
-from domain.job import RegistrationJob
 from domain.secrets import redact
 from domain.status import SETTLED_WELL
 from projections.jsontext import dumps
@@ -20,14 +19,10 @@ def ok(http_status: int = 200, /, **fields: Any) -> web.Response:
     return web.json_response({"success": True, **redact(fields)}, status=http_status, dumps=dumps)
 
 
-def batch_created(batch: Any, jobs: list[RegistrationJob], brief: bool = False) -> dict[str, Any]:
-    """A new batch and its jobs (none when `brief`), as the create answer shows them."""
+def batch_created(batch: Any, jobs: list[dict[str, Any]], brief: bool = False) -> dict[str, Any]:
+    """A new batch and its jobs' lines (none when `brief`), as the create answer shows them."""
     created = {"id": str(batch.id), "name": batch.name, "status": "pending", "total": len(jobs)}
-    if brief:
-        return created
-    return created | {
-        "jobs": [{"id": str(j.id), "restaurant": j.restaurant, "status": j.status} for j in jobs]
-    }
+    return created if brief else created | {"jobs": jobs}
 
 
 def progress_job(summary: dict[str, Any]) -> dict[str, Any]:

@@ -100,6 +100,13 @@ ROUTES: tuple[Route, ...] = (
         body=s.CreateBatch,
         query=CreateOptions,
         uploads=("text/csv", "application/x-ndjson"),
+        headers=(
+            (
+                batches.IDEMPOTENCY_KEY,
+                "Create once per key: a repeat with the same content answers the batch it "
+                "made (header Idempotent-Replayed: true); other content under the key is 422",
+            ),
+        ),
     ),
     Route("GET", BASE, batches.list_batches, "List batches", s.BatchListAnswer, query=s.Page),
     Route(

@@ -28,6 +28,7 @@ class Route:
     public: bool = False
     api: bool = True
     uploads: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()  # optional request headers: name, description
 
 
 def route_template(request: web.Request) -> str:

@@ -68,3 +68,7 @@ class JobConflict(RegflowError):
 
 class InvalidInput(RegflowError):
     """A value given to a command is malformed."""
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """An idempotency key already named a request with other content."""

@@ -19,19 +19,34 @@ SETTLE_SECONDS_PER_JOB = 0.002  # the views fold a new job in well under 1 ms; l
 COUNTERS = ("status", "total", "completed", "failed", "in_progress", "pending", "percent")
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+IDEMPOTENT_REPLAYED = "Idempotent-Replayed"
+
+
 async def create_batch(request: web.Request) -> web.Response:
-    """Create a batch with one pending job per restaurant."""
+    """Create a batch with one pending job per restaurant; with an `Idempotency-Key` header,
+    once per key (a repeat answers the batch it created, marked `Idempotent-Replayed`)."""
     caller, services = caller_of(request), services_of(request)
     options = parsing.query(request, CreateOptions)
     raw = await parsing.raw_body(request, services.settings.max_batch_bytes, BATCH_SETTING)
     name, restaurants, labels = await services.run(
         batch_input, request.content_type, raw, options.name
     )
-    batch, jobs, saved = await services.run(
-        services.app.create_batch, caller.organisation_id, caller.actor, name, restaurants, labels
+    opened = await services.run(
+        services.app.open_batch,
+        caller.organisation_id,
+        caller.actor,
+        name,
+        restaurants,
+        labels,
+        request.headers.get(IDEMPOTENCY_KEY),
     )
-    await services.settle(saved.position, SETTLE_TIMEOUT + len(jobs) * SETTLE_SECONDS_PER_JOB)
-    return ok(201, batch=batch_created(batch, jobs, options.brief))
+    settle = SETTLE_TIMEOUT + len(opened.jobs) * SETTLE_SECONDS_PER_JOB
+    await services.settle(opened.position, settle)
+    answer = ok(201, batch=batch_created(opened.batch, opened.jobs, options.brief))
+    if opened.replayed:
+        answer.headers[IDEMPOTENT_REPLAYED] = "true"
+    return answer
 
 
 async def list_batches(request: web.Request) -> web.Response:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -10,7 +13,13 @@ from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
 from domain.batch import RegistrationBatch
-from domain.exceptions import InvalidInput, JobConflict, JobNotFound
+from domain.exceptions import (
+    BatchNotFound,
+    IdempotencyKeyReused,
+    InvalidInput,
+    JobConflict,
+    JobNotFound,
+)
 from domain.execution_config import ExecutionConfig, Restaurant
 from domain.job import RegistrationJob
 from domain.limits import nesting_error
@@ -43,7 +52,36 @@ class LegacyEntry:
     context: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class BatchOpened:
+    """A batch as its create request answers it: made now, or (`replayed`) found already made
+    by an earlier request with the same idempotency key and the same content."""
+
+    batch: RegistrationBatch
+    jobs: list[dict[str, Any]]  # each job's id, restaurant and status as at creation
+    position: int
+    replayed: bool = False
+
+
 MAX_REPORTED_ERRORS = 100
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def request_digest(key: bytes, name: str, restaurants: list[dict[str, Any]]) -> str:
+    """A keyed digest of a create request's content: its name and restaurants as parsed (keyed,
+    since a restaurant's config may hold a password, which a bare hash would let be guessed)."""
+    content = json.dumps([name, restaurants], sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, content.encode(), hashlib.sha256).hexdigest()
+
+
+def checked_idempotency_key(key: str) -> str:
+    """An idempotency key as given, if it is one: 1-255 printable characters."""
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise InvalidInput(
+            "Invalid Idempotency-Key",
+            [f"Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY} printable characters"],
+        )
+    return key
 
 
 def validated_restaurants(
@@ -90,6 +128,10 @@ def validated_restaurant(
     return checked, config
 
 
+def _created_line(job: RegistrationJob) -> dict[str, Any]:
+    return {"id": str(job.id), "restaurant": job.restaurant, "status": job.status}
+
+
 class BatchCommands(RegistrationStore):
     """Create batches, start their jobs, record jobs imported from the old system."""
 
@@ -101,23 +143,74 @@ class BatchCommands(RegistrationStore):
         name: str,
         restaurants: list[dict[str, Any]],
         labels: list[str] | None = None,
+        batch_id: UUID | None = None,
+        request_digest: str | None = None,
     ) -> tuple[RegistrationBatch, list[RegistrationJob], Saved]:
         """A batch with one pending job per restaurant, stored in one transaction (10,000
         jobs save in a few seconds, so a batch is never left half-created); errors name each
-        restaurant by index, or by its label (an upload's row)."""
+        restaurant by index, or by its label (an upload's row). IntegrityError when a batch
+        `batch_id` exists."""
         if not name.strip():
             raise InvalidInput("A batch needs a name")
         if not restaurants:
             raise InvalidInput("A batch needs at least one restaurant")
         checked = validated_restaurants(restaurants, labels)
-        batch_id = RegistrationBatch.create_id()
+        batch_id = batch_id or RegistrationBatch.create_id()
         jobs = [
             RegistrationJob.register(batch_id, organisation_id, summary, config, actor)
             for summary, config in checked
         ]
         summaries = [{"id": str(j.id), "restaurant": j.restaurant} for j in jobs]
-        batch = RegistrationBatch.open(organisation_id, name.strip(), summaries, actor, batch_id)
+        batch = RegistrationBatch.open(
+            organisation_id, name.strip(), summaries, actor, batch_id, request_digest
+        )
         return batch, jobs, self.store(batch, *jobs)
+
+    def open_batch(
+        self,
+        organisation_id: str,
+        actor: str,
+        name: str,
+        restaurants: list[dict[str, Any]],
+        labels: list[str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> BatchOpened:
+        """`create_batch`, once per idempotency key: a request that repeats an earlier one's
+        key and content (a client retrying after a lost answer, or two retries at once) gets
+        that batch back; one that reuses the key for other content is refused."""
+        batch_id = digest = None
+        if idempotency_key is not None:
+            key = checked_idempotency_key(idempotency_key)
+            batch_id = RegistrationBatch.id_for_request(organisation_id, key)
+            digest = request_digest(self.request_key, name.strip(), restaurants)
+        try:
+            batch, jobs, saved = self.create_batch(
+                organisation_id, actor, name, restaurants, labels, batch_id, digest
+            )
+        except IntegrityError:
+            if batch_id is None or digest is None:
+                raise
+            return self._opened_earlier(organisation_id, key, batch_id, digest)
+        return BatchOpened(batch, [_created_line(j) for j in jobs], saved.position)
+
+    def _opened_earlier(
+        self, organisation_id: str, key: str, batch_id: UUID, digest: str
+    ) -> BatchOpened:
+        """The batch an earlier request with this key opened, if its content was the same."""
+        try:
+            earlier = self.batch(batch_id, organisation_id)
+        except BatchNotFound:
+            raise JobConflict(
+                "A batch is being created with this Idempotency-Key; try again",
+                [f"Idempotency-Key: {key}"],
+            ) from None
+        if not hmac.compare_digest(earlier.request_digest or "", digest):
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used for a different batch; nothing was created",
+                [f"Idempotency-Key: {key} created batch {earlier.id} from other content"],
+            )
+        lines = [j | {"status": "pending"} for j in earlier.jobs]
+        return BatchOpened(earlier, lines, self.recorder.max_notification_id() or 0, True)
 
     @traced_command("start_step6")
     def start_step6(

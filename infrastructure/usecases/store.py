@@ -7,6 +7,7 @@ a little over 200; the commands are in the modules beside it, by use case.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -88,6 +89,8 @@ class RegistrationStore(Application[UUID]):
             with schema_lock(settings):
                 store_key = self.keyring.open_store_key()
                 super().__init__(env=library_env(settings, store_key))
+                # Keys the digests of create requests, which may hold secrets (never stored bare).
+                self.request_key = hashlib.sha256(b"regflow: create requests" + store_key).digest()
         except BaseException:
             self.key_table.close()
             raise

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests import kit
+from tests.browser.conftest import ConsoleWatch
 from tests.browser.stack import Stack
 
 pytestmark = pytest.mark.slow
@@ -165,3 +166,39 @@ def test_a_job_page_survives_a_reload_and_a_direct_link(
     page.reload()
     expect(page.get_by_role("heading", name="Gamma")).to_be_visible()
     expect(node(page, "menuImport")).to_contain_text("Pending")
+
+
+def test_a_create_whose_answer_was_lost_makes_one_batch_when_clicked_again(
+    page: Page, stack: Stack, tmp_path: Path, watch: ConsoleWatch
+) -> None:
+    """The server makes the batch but the answer never reaches the browser; the operator
+    clicks Create again and lands on that batch, and no second batch exists."""
+    sign_in(page, stack)
+    lost: list[str] = []
+
+    def lose_the_first_answer(route: Any) -> None:
+        if route.request.method != "POST" or lost:
+            route.continue_()
+            return
+        answer = route.fetch()
+        lost.append(answer.json()["batch"]["id"])
+        route.abort("connectionreset")
+
+    page.route("**/api/registration-batches", lose_the_first_answer)
+    name = "Lost answer"
+    upload = tmp_path / "lost.json"
+    upload.write_text(json.dumps({"name": name, "restaurants": [restaurant("Solo")]}))
+    page.get_by_label("Restaurants file (JSON)").set_input_files(upload)
+    page.get_by_role("button", name="Create batch").click()
+    expect(page.get_by_role("alert")).to_contain_text("Cannot reach")
+    page.get_by_role("button", name="Create batch").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+    assert lost and page.url.endswith(lost[0])
+    listed = page.request.get(
+        f"{stack.url}/api/registration-batches?limit=500",
+        headers={"Authorization": f"Bearer {stack.key}"},
+    ).json()
+    assert [b["id"] for b in listed["batches"] if b["name"] == name] == lost
+    reset = [p for p in watch.problems if "ERR_CONNECTION_RESET" in p]
+    assert len(reset) == 1  # the lost answer, and nothing else
+    watch.problems.remove(reset[0])

@@ -18,8 +18,8 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body, token = session.token) {
-  const headers = { Accept: "application/json" };
+async function request(method, path, body, token = session.token, extra = {}) {
+  const headers = { Accept: "application/json", ...extra };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
@@ -45,7 +45,8 @@ const subStep = (id, key) => `${job(id)}/steps/6/sub-steps/${enc(key)}`;
 export const api = {
   listBatches: () => request("GET", ""),
   checkToken: (token) => request("GET", "", undefined, token),
-  createBatch: (name, restaurants) => request("POST", "", { name, restaurants }),
+  createBatch: (name, restaurants, key) =>
+    request("POST", "", { name, restaurants }, session.token, { "Idempotency-Key": key }),
   batch: (id) => request("GET", `/${enc(id)}`),
   batchBrief: (id) => request("GET", `/${enc(id)}?brief=1`),
   jobsPage: (id, params) => request("GET", `/${enc(id)}/jobs?${new URLSearchParams(Object.entries(params).filter(([, v]) => v !== null && v !== undefined && v !== ""))}`),

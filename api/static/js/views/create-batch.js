@@ -18,6 +18,12 @@ export function readRestaurantsFile(text) {
   return { error: 'Expected {"name": ..., "restaurants": [...]} or a list of restaurants.' };
 }
 
+/** A fresh idempotency key (crypto.randomUUID needs a secure context; this does not). */
+function requestKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return "console-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** Upload a restaurants JSON file to create a batch. */
 export function createBatchForm({ onCreated }) {
   const file = h("input", { id: "batch-file", name: "file", type: "file", accept: ".json,application/json",
@@ -28,9 +34,13 @@ export function createBatchForm({ onCreated }) {
   const problems = h("div", { class: "form-errors", role: "alert" });
   const submit = h("button", { class: "primary", type: "submit" }, "Create batch");
   let parsed = null;
+  // One key per file and name: a second click after a lost answer gets the batch the first made.
+  let key = requestKey();
+  name.addEventListener("input", () => { key = requestKey(); });
 
   file.addEventListener("change", async () => {
     problems.replaceChildren();
+    key = requestKey();
     parsed = null;
     summary.textContent = "";
     const chosen = file.files[0];
@@ -51,7 +61,7 @@ export function createBatchForm({ onCreated }) {
     if (missing.length) return problems.replaceChildren(errorList(missing));
     submit.disabled = true;
     try {
-      const answer = await api.createBatch(name.value.trim(), parsed.restaurants);
+      const answer = await api.createBatch(name.value.trim(), parsed.restaurants, key);
       toast(`Batch “${answer.batch.name}” created with ${answer.batch.jobs?.length ?? 0} jobs.`);
       onCreated(answer.batch);
     } catch (error) {
