@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import psycopg
+import uvloop
 
 from bench.dbos_shape import waves
 from bench.fake_api import FakeAPI
@@ -42,6 +43,8 @@ CASES = [
     "raw",
     "dbos",
 ]
+# The event loop the engine runs on: regflow's (`serve`, `work`) first.
+LOOPS = ("uvloop", "asyncio")
 # Tracing on for the `-traced` case: every span to a file through the console exporter.
 TRACED = {"OTEL_TRACES_EXPORTER": "console", "OTEL_SERVICE_NAME": "regflow-bench"}
 CONFIG = {
@@ -179,21 +182,24 @@ def dbos_case(url: str, jobs: int) -> dict[str, Any]:
     return run_dbos(url, jobs, defaults.max_concurrent_jobs, defaults.max_concurrent_calls)
 
 
-def run_case(case: str, jobs: int) -> dict[str, Any]:
+def run_case(case: str, jobs: int, loop: str = LOOPS[0]) -> dict[str, Any]:
+    run = uvloop.run if loop == "uvloop" else asyncio.run
     if case.startswith("sqlite"):
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{folder}/bench.db"
-            return asyncio.run(engine_case(url, case.split("-")[1], jobs))
+            return run(engine_case(url, case.split("-")[1], jobs)) | {"loop": loop}
     with scratch_postgres("regflow_bench") as url:
         if case.startswith("postgres"):
             transport = case.split("-")[1]
-            return asyncio.run(engine_case(url, transport, jobs, case.endswith("-traced")))
+            figures = run(engine_case(url, transport, jobs, case.endswith("-traced")))
+            return figures | {"loop": loop}
         return raw_case(url, jobs) if case == "raw" else dbos_case(url, jobs)
 
 
-def run_in_fresh_process(case: str, jobs: int) -> dict[str, Any]:
+def run_in_fresh_process(case: str, jobs: int, loop: str = LOOPS[0]) -> dict[str, Any]:
     """One case in a process of its own (its figures, or RuntimeError with its stderr)."""
     command = [sys.executable, "-m", "bench.engine", "--case", case, "--jobs", str(jobs)]
+    command += ["--loop", loop]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -207,13 +213,17 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--case", choices=CASES, help="run one case (in this process)")
     parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument(
+        "--loop", choices=LOOPS, default=LOOPS[0], help="the event loop (regflow's: uvloop)"
+    )
     args = parser.parse_args()
     if args.case:
-        print(json.dumps(run_case(args.case, args.jobs)))
+        print(json.dumps(run_case(args.case, args.jobs, args.loop)))
         return
     results: dict[str, Any] = {}
     for case in args.cases.split(","):
         command = [sys.executable, "-m", "bench.engine", "--case", case, "--jobs", str(args.jobs)]
+        command += ["--loop", args.loop]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         lines = done.stdout.strip().splitlines()
         results[case] = (

@@ -83,9 +83,14 @@ class RowReads(EventsFromRows, es_pg.PostgresAggregateRecorder):
             statement += SQL(" LIMIT %s")
         return statement
 
+
+class SnapshotRows(RowReads):
+    """The snapshots' recorder: RowReads, with a job's older snapshots deleted (a class of its
+    own, so that the events' recorder, also RowReads, has no way to delete)."""
+
     @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
     def delete_before(self, originator_id: uuid.UUID, version: int) -> int:
-        """Delete the aggregate's records older than `version` (a snapshot's table only)."""
+        """Delete the aggregate's snapshots older than `version`."""
         statement = SQL(
             "DELETE FROM {table} WHERE originator_id = %s AND originator_version < %s"
         ).format(table=Identifier(self.datastore.schema, self.events_table_name))

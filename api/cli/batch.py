@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from rich.console import Console
 from rich.live import Live
 
@@ -58,7 +59,7 @@ def batch_run(args: argparse.Namespace) -> int:
         )
         started = time.monotonic()
         run = _run_with_display(app, settings, identity, job_ids, args.timeout, console)
-        done = asyncio.run(run)
+        done = uvloop.run(run)
         final = [app.job(j) for j in job_ids]
         if args.json:
             elapsed = time.monotonic() - started

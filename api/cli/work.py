@@ -7,6 +7,8 @@ import asyncio
 import signal
 import sys
 
+import uvloop
+
 from api.cli.commands import Command, arg
 from infrastructure.engine.wiring import running_engine
 from infrastructure.logs import configure_logging
@@ -21,7 +23,7 @@ def work_command(args: argparse.Namespace) -> int:
     configure_logging(settings)
     app = Registrations(settings)
     try:
-        return asyncio.run(_work(app, settings, args.until_idle, args.timeout))
+        return uvloop.run(_work(app, settings, args.until_idle, args.timeout))
     finally:
         app.close()
 

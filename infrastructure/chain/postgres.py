@@ -38,7 +38,7 @@ from infrastructure.chain.hashing import (
     predecessors,
 )
 from infrastructure.chain.own_connection import OwnConnection, is_outsized
-from infrastructure.pg_reads import RowReads
+from infrastructure.pg_reads import RowReads, SnapshotRows
 
 SCAN_BATCH = 2000
 FLUSH_WAIT_SECONDS = 5.0
@@ -240,7 +240,7 @@ class ChainedPostgresFactory(es_pg.PostgresFactory):
     """The library's PostgreSQL factory, with the chained application recorder."""
 
     application_recorder_class = ChainedPostgresApplicationRecorder
-    aggregate_recorder_class = RowReads  # the snapshots' recorder
+    aggregate_recorder_class = SnapshotRows  # the snapshots' recorder
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)

@@ -17,7 +17,7 @@ from domain.status import JobStatus
 from infrastructure.settings import Settings
 from infrastructure.usecases.erasure import erase_organisation, erasure_plan
 from infrastructure.usecases.registrations import Registrations
-from infrastructure.usecases.snapshots import CountingFold
+from infrastructure.usecases.snapshots import CountingFold, PrunesSnapshots
 from tests.conftest import unique_org
 from tests.integration.test_application import PASSWORD, _raw_bytes, _restaurants
 from tests.integration.test_erasure import stored_snapshot_text
@@ -264,3 +264,9 @@ def test_snapshots_a_lost_prune_left_go_with_the_next_snapshot(
     loaded = app.job(job.id)
     assert stored_versions(app, job.id) == [loaded.version]
     assert state(loaded) == state(replayed(app, job))
+
+
+def test_only_the_snapshots_recorder_can_delete(app: Registrations) -> None:
+    assert app.snapshots is not None
+    assert isinstance(app.snapshots.recorder, PrunesSnapshots)
+    assert not isinstance(app.recorder, PrunesSnapshots)
