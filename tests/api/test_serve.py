@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,9 @@ from api.app import create_app
 from api.cli.serve import configured
 from infrastructure.settings import Settings, reveal
 from tests.api.conftest import BASE, Caller, MakeClient
+from tests.conftest import TEST_SECRET
+
+REGFLOW = str(Path(sys.executable).with_name("regflow"))
 
 
 def serve_args(**given: object) -> argparse.Namespace:
@@ -59,3 +66,49 @@ def test_the_development_key_survives_a_restart_in_the_default_organisation(
     assert key and same == key and reveal(again.api_keys) == f"acme:{key}"
     kept = tmp_path / "data" / "regflow.api-key"
     assert kept.read_text().strip() == key and kept.stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("taken_by", ["socket", "regflow"])
+def test_a_port_in_use_is_refused_naming_it_before_anything_starts(
+    tmp_path: Path, taken_by: str
+) -> None:
+    """A second `regflow serve` on a port in use exits with one line naming the port and the
+    setting, and starts no engine, views or simulator on the store first."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGFLOW_")} | {
+        "REGFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'regflow.db'}",
+        "REGFLOW_SECRET_KEY": TEST_SECRET,
+        "REGFLOW_API_KEYS": "org:key",
+    }
+    holder = socket.create_server(("127.0.0.1", 0))
+    port = str(holder.getsockname()[1])
+    first = None
+    if taken_by == "regflow":
+        holder.close()
+        first = subprocess.Popen(
+            [REGFLOW, "serve", "--port", port],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert first.stdout is not None
+        while b"listening on" not in (line := first.stdout.readline()):
+            assert line, "the first server ended"
+    try:
+        second = subprocess.run(
+            [REGFLOW, "serve", "--port", port],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        holder.close()
+        if first is not None:
+            first.terminate()
+            first.communicate(timeout=30)
+    assert second.returncode == 1
+    assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use." in second.stderr
+    assert "REGFLOW_PORT" in second.stderr and "Traceback" not in second.stderr
+    assert "engine" not in second.stderr and "simulator" not in second.stdout
