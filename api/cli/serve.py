@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 import secrets
-import socket
 import sys
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from aiohttp import web
 
 from api.cli.commands import Command, arg
 from api.runtime import build_app
-from domain.exceptions import RegflowError
+from infrastructure.listening import listening_socket
 from infrastructure.logs import configure_logging
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -57,34 +55,13 @@ def development_key(settings: Settings) -> str:
     return key
 
 
-class CannotListen(RegflowError):
-    """The address to serve on is taken or not this machine's."""
-
-
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A socket bound to `host`:`port`, taken before anything starts, so that a second server
-    started on a port in use says so and exits without starting an engine."""
-    try:
-        family, _, _, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        return socket.create_server(address, family=family)
-    except OSError as exc:
-        hint = (
-            " Is another regflow serve running there? Choose another port with --port or "
-            "REGFLOW_PORT."
-            if exc.errno == errno.EADDRINUSE
-            else " Check REGFLOW_HOST (--host) and REGFLOW_PORT (--port)."
-        )
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise CannotListen(f"cannot listen on {host}:{port}: {reason}.{hint}") from None
-
-
 def serve_command(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     settings, dev_key = configured(args)
     configure_logging(settings)
-    sock = listening_socket(settings.host, settings.port)
+    sock = listening_socket(
+        settings.host, settings.port, "--host and --port (REGFLOW_HOST, REGFLOW_PORT)"
+    )
     if not settings.secret_key:
         print(
             "warning: REGFLOW_SECRET_KEY is unset; secrets at rest use a development key "

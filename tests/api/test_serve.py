@@ -112,3 +112,17 @@ def test_a_port_in_use_is_refused_naming_it_before_anything_starts(
     assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use." in second.stderr
     assert "REGFLOW_PORT" in second.stderr and "Traceback" not in second.stderr
     assert "engine" not in second.stderr and "simulator" not in second.stdout
+
+
+def test_the_simulator_on_a_port_in_use_is_refused_naming_it(tmp_path: Path) -> None:
+    holder = socket.create_server(("127.0.0.1", 0))
+    port = str(holder.getsockname()[1])
+    try:
+        run = subprocess.run(
+            [REGFLOW, "simulator", "--port", port], capture_output=True, text=True, timeout=60
+        )
+    finally:
+        holder.close()
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use." in run.stderr
+    assert "--port" in run.stderr

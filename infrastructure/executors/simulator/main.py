@@ -9,6 +9,7 @@ from aiohttp import web
 
 from infrastructure.executors.simulator.app import create_simulator
 from infrastructure.executors.simulator.faults import SimulatorConfig
+from infrastructure.listening import listening_socket
 
 SHUTDOWN_TIMEOUT = 5.0
 
@@ -34,13 +35,14 @@ async def start_embedded_simulator(
 def run_simulator(host: str, port: int, config_path: str | None) -> None:
     """Serve the simulator until interrupted, configured from the JSON file at `config_path`."""
     config = SimulatorConfig.from_json_file(config_path) if config_path else SimulatorConfig()
+    sock = listening_socket(host, port)
+    url = f"http://{host}:{sock.getsockname()[1]}"
     web.run_app(
         create_simulator(config),
-        host=host,
-        port=port,
+        sock=sock,
         handler_cancellation=True,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
-        print=lambda _: print(f"regflow simulator on http://{host}:{port}", flush=True),
+        print=lambda _: print(f"regflow simulator on {url}", flush=True),
     )
 
 
