@@ -41,6 +41,11 @@ def replayed(app: Registrations, job: RegistrationJob) -> Any:
     return folded
 
 
+def connection_lost(*_: Any, **__: Any) -> None:
+    """A storage call whose connection dropped."""
+    raise OperationalError("the connection was lost")
+
+
 def state(job: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(job).items() if k != "_pending_events"}
 
@@ -159,10 +164,7 @@ def test_a_snapshot_that_cannot_be_stored_costs_the_read_nothing(
     app.snapshot_after_reading = 0
     assert app.snapshots is not None
 
-    def lost(*_: Any, **__: Any) -> None:
-        raise OperationalError("the connection was lost")
-
-    monkeypatch.setattr(app.snapshots, "put", lost)
+    monkeypatch.setattr(app.snapshots, "put", connection_lost)
     loaded = app.job(job.id)
     assert state(loaded) == state(replayed(app, job))
     app.edit(None, job.id, [("cloudwaitressAccount", "pending", None)], "user:u-1", "snap")
@@ -251,10 +253,7 @@ def test_snapshots_a_lost_prune_left_go_with_the_next_snapshot(
     recorder = app.snapshots.recorder
     kept_delete = recorder.delete_before  # type: ignore[attr-defined]
 
-    def lost(*_: Any, **__: Any) -> int:
-        raise OperationalError("the connection was lost")
-
-    monkeypatch.setattr(recorder, "delete_before", lost)
+    monkeypatch.setattr(recorder, "delete_before", connection_lost)
     for i in (1, 2):  # the job was left failed
         flip(app, job.id, i)
         assert state(app.job(job.id)) == state(replayed(app, job))

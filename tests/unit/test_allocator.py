@@ -66,23 +66,17 @@ def test_every_command_that_runs_until_stopped_takes_the_policy() -> None:
             assert defaults["runs_until_stopped"] is (name in RUN_UNTIL_STOPPED), name
 
 
-def test_a_worker_process_applies_the_policy_before_it_runs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("argv", "applied"),
+    [(["work", "--until-idle", "--timeout", "20"], [True]), (["version"], [])],
+    ids=["a worker applies it before it runs", "a command that answers leaves it alone"],
+)
+def test_the_cli_applies_the_policy_by_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], applied: list[bool]
 ) -> None:
-    applied: list[bool] = []
-    monkeypatch.setattr(cli, "return_freed_memory", lambda: applied.append(True) or True)
+    calls: list[bool] = []
+    monkeypatch.setattr(cli, "return_freed_memory", lambda: calls.append(True) or True)
     monkeypatch.setenv("REGFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'regflow.db'}")
     monkeypatch.setenv("REGFLOW_SECRET_KEY", TEST_SECRET)
-    assert cli.main(["work", "--until-idle", "--timeout", "20"]) == 0
-    assert applied == [True]
-
-
-def test_a_command_that_answers_and_exits_leaves_the_allocator_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    applied: list[bool] = []
-    monkeypatch.setattr(cli, "return_freed_memory", lambda: applied.append(True) or True)
-    monkeypatch.setenv("REGFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'regflow.db'}")
-    monkeypatch.setenv("REGFLOW_SECRET_KEY", TEST_SECRET)
-    cli.main(["version"])
-    assert applied == []
+    assert cli.main(argv) == 0
+    assert calls == applied
