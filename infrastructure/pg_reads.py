@@ -1,5 +1,5 @@
 """PostgreSQL reads of one aggregate's events, for its events and its snapshots, and the
-pruning of a job's snapshots older than its latest.
+snapshots' insert that deletes a job's older snapshots.
 
 The library's query, with the one id given back on every event rather than parsed per row,
 rows as tuples in binary (bytea as it is stored, not as hex text), each shape of the query
@@ -85,15 +85,18 @@ class RowReads(EventsFromRows, es_pg.PostgresAggregateRecorder):
 
 
 class SnapshotRows(RowReads):
-    """The snapshots' recorder: RowReads, with a job's older snapshots deleted (a class of its
-    own, so that the events' recorder, also RowReads, has no way to delete)."""
+    """The snapshots' recorder: RowReads, whose insert of a snapshot deletes the job's older
+    snapshots in the same statement (a class of its own: the events' recorder, also RowReads,
+    inserts with no delete)."""
 
-    @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
-    def delete_before(self, originator_id: uuid.UUID, version: int) -> int:
-        """Delete the aggregate's snapshots older than `version`."""
-        statement = SQL(
-            "DELETE FROM {table} WHERE originator_id = %s AND originator_version < %s"
-        ).format(table=Identifier(self.datastore.schema, self.events_table_name))
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(statement, (originator_id, version))
-            return curs.rowcount
+    def __init__(
+        self, datastore: es_pg.PostgresDatastore, *, events_table_name: str = "stored_events"
+    ):
+        super().__init__(datastore, events_table_name=events_table_name)
+        table = Identifier(self.datastore.schema, self.events_table_name)
+        self.insert_events_statement = SQL(
+            "WITH inserted AS ({insert} RETURNING originator_id, originator_version) "
+            "DELETE FROM {table} AS older USING inserted "
+            "WHERE older.originator_id = inserted.originator_id "
+            "AND older.originator_version < inserted.originator_version"
+        ).format(insert=self.insert_events_statement, table=table)

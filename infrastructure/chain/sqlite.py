@@ -1,5 +1,5 @@
 """The SQLite application recorder that writes each event's chain entry in its transaction, and
-the snapshots' recorder, which prunes a job's snapshots older than its latest."""
+the snapshots' recorder, whose insert deletes a job's older snapshots."""
 
 from __future__ import annotations
 
@@ -119,17 +119,19 @@ class ChainedSQLiteApplicationRecorder(EventsFromRows, es_sqlite.SQLiteApplicati
 
 
 class SQLiteSnapshots(es_sqlite.SQLiteAggregateRecorder):
-    """The library's aggregate recorder, for snapshots, with older snapshots deleted."""
+    """The library's aggregate recorder, for snapshots: inserting one deletes the job's older
+    snapshots in the same transaction."""
 
-    def delete_before(self, originator_id: UUID, version: int) -> int:
-        """Delete the aggregate's records older than `version`."""
-        statement = (
+    def _insert_events(
+        self, c: es_sqlite.SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        c.executemany(
             f"DELETE FROM {self.events_table_name} "
-            "WHERE originator_id = ? AND originator_version < ?"
+            "WHERE originator_id = ? AND originator_version < ?",
+            [(_db_id(s.originator_id), s.originator_version) for s in stored_events],
         )
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(statement, (_db_id(originator_id), version))
-            return int(curs.sqlite_cursor.rowcount)
+        return ids
 
 
 class ChainedSQLiteFactory(es_sqlite.SQLiteFactory):

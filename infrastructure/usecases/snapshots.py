@@ -1,11 +1,11 @@
 """Snapshots of long jobs, taken with the library's `take_snapshot` every so many events and as
-read; a job keeps its latest snapshot only."""
+read; a job keeps its latest snapshot only (the recorders' insert deletes the older ones)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import fields
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import (
@@ -26,13 +26,6 @@ SNAPSHOT_EVERY = 100
 SNAPSHOT_AFTER_READING = 10
 _STATE_FIELDS = frozenset(f.name for f in fields(SubStepState))
 _LIBRARY_MUTATE = CanMutateAggregate.mutate
-
-
-@runtime_checkable
-class PrunesSnapshots(Protocol):
-    """A snapshots' recorder that deletes an aggregate's snapshots older than a version."""
-
-    def delete_before(self, originator_id: UUID, version: int) -> int: ...
 
 
 class SubStepStateAsDict(Transcoding):

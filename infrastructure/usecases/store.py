@@ -43,7 +43,6 @@ from infrastructure.usecases.snapshots import (
     SNAPSHOT_EVERY,
     SNAPSHOT_TRANSCODINGS,
     CountingFold,
-    PrunesSnapshots,
     due_snapshots,
     fold_events,
 )
@@ -167,14 +166,11 @@ class RegistrationStore(Application[UUID]):
         try:
             snapshots.put([RegistrationJob.Snapshot.take(job)])
         except IntegrityError:
-            return
+            pass
         except PersistenceError as exc:
             log.warning("job %s: no snapshot at version %d (%s)", job.id, job.version, exc)
-            return
         except TranscodingNotRegisteredError:
             log.exception("job %s: its state cannot be snapshotted", job.id)
-            return
-        self._prune_snapshots(job.id, job.version)
 
     def store(self, *aggregates: Any, grouped: bool = False) -> Saved:
         """Save pending events of the aggregates in one transaction, retrying lost writes.
@@ -206,23 +202,9 @@ class RegistrationStore(Application[UUID]):
                 self.take_snapshot(job_id, version=version, projector_func=fold_events)
             except PersistenceError as exc:
                 log.warning("job %s: no snapshot at version %d (%s)", job_id, version, exc)
-                continue
             except TranscodingNotRegisteredError:
                 # A defect, logged loudly; the events are stored, so the command stands.
                 log.exception("job %s: its state cannot be snapshotted", job_id)
-                continue
-            self._prune_snapshots(job_id, version)
-
-    def _prune_snapshots(self, job_id: UUID, version: int) -> None:
-        """Delete the job's snapshots older than the one just stored at `version` (best effort:
-        a read starts from the latest, so an older one only takes room; one left behind by a
-        lost connection goes with the next snapshot)."""
-        snapshots = self.snapshots
-        assert snapshots is not None and isinstance(snapshots.recorder, PrunesSnapshots)
-        try:
-            snapshots.recorder.delete_before(job_id, version)
-        except PersistenceError as exc:
-            log.warning("job %s: snapshots before version %d are kept (%s)", job_id, version, exc)
 
     def _write(self, events: list[Any]) -> Any:
         """Save events in one transaction, retrying a write lost to the storage."""

@@ -120,9 +120,10 @@ def run_example(
 ) -> tuple[str, Any]:
     """The job through create, an API answer and a manual edit; everything it shows, as text."""
     org = "org-property"
-    batch, jobs, _ = _STORE.create_batch(org, "user:u-1", "property", [restaurant])
-    created = ok(201, batch=batch_created(batch, jobs)).text
-    job = _STORE.job(jobs[0].id)
+    opened = _STORE.open_batch(org, "user:u-1", "property", [restaurant])
+    batch = opened.batch
+    created = ok(201, batch=batch_created(batch, opened.jobs)).text
+    job = _STORE.job(opened.jobs[0]["id"])
     job.start_step6("user:u-1")
     job.claim("worker-1")
     job.start_sub_step("cloudwaitressAccount")

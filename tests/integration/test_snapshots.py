@@ -7,22 +7,25 @@ from typing import Any
 
 import hypothesis
 import pytest
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import IntegrityError, OperationalError
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from domain.exceptions import RegflowError
 from domain.job import RegistrationJob
 from domain.status import JobStatus
+from infrastructure.chain.sqlite import SQLiteSnapshots
+from infrastructure.pg_reads import SnapshotRows
 from infrastructure.settings import Settings
 from infrastructure.usecases.erasure import erase_organisation, erasure_plan
 from infrastructure.usecases.registrations import Registrations
-from infrastructure.usecases.snapshots import CountingFold, PrunesSnapshots
+from infrastructure.usecases.snapshots import CountingFold
 from tests.conftest import unique_org
 from tests.integration.test_application import PASSWORD, _raw_bytes, _restaurants
 from tests.integration.test_erasure import stored_snapshot_text
 
 EVERY = 10
+SNAPSHOT_RECORDERS = (SnapshotRows, SQLiteSnapshots)
 
 
 def long_job(app: Registrations, edits: int) -> RegistrationJob:
@@ -241,31 +244,44 @@ def test_pruning_touches_no_other_job(app: Registrations) -> None:
     assert stored_versions(app, second.id) == kept != []
 
 
-def test_snapshots_a_lost_prune_left_go_with_the_next_snapshot(
-    app: Registrations, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A prune lost to the storage costs the read nothing and is made good by the next one."""
+def test_a_snapshot_that_cannot_be_stored_deletes_none_before_it(app: Registrations) -> None:
+    """The insert and the delete are one statement: a snapshot refused (another reader stored
+    that version first) takes none of the job's snapshots with it."""
     app.snapshot_every = 10_000
     app.snapshot_after_reading = 0
     job = long_job(app, 3)
     app.job(job.id)
+    kept = stored_versions(app, job.id)
+    flip(app, job.id, 1)  # the job was left failed
+    read = app.job(job.id)
     assert app.snapshots is not None
-    recorder = app.snapshots.recorder
-    kept_delete = recorder.delete_before  # type: ignore[attr-defined]
-
-    monkeypatch.setattr(recorder, "delete_before", connection_lost)
-    for i in (1, 2):  # the job was left failed
-        flip(app, job.id, i)
-        assert state(app.job(job.id)) == state(replayed(app, job))
-    assert len(stored_versions(app, job.id)) == 3
-    monkeypatch.setattr(recorder, "delete_before", kept_delete)
-    flip(app, job.id, 3)
+    with pytest.raises(IntegrityError):
+        app.snapshots.put([RegistrationJob.Snapshot.take(read)])
+    assert stored_versions(app, job.id) == [read.version] != kept
+    flip(app, job.id, 2)
     loaded = app.job(job.id)
     assert stored_versions(app, job.id) == [loaded.version]
     assert state(loaded) == state(replayed(app, job))
 
 
-def test_only_the_snapshots_recorder_can_delete(app: Registrations) -> None:
+def test_a_slow_readers_older_snapshot_goes_with_the_next_one(app: Registrations) -> None:
+    """A reader that stores an older version after a newer one was stored leaves one extra
+    snapshot, which the next snapshot of the job deletes."""
+    app.snapshot_every = 10_000
+    app.snapshot_after_reading = 10_000
+    job = long_job(app, 3)
+    slow = app.job(job.id)
+    flip(app, job.id, 1)
+    app.snapshot_after_reading = 0
+    newer = app.job(job.id).version
+    app._snapshot_as_read(slow)
+    assert stored_versions(app, job.id) == [slow.version, newer]
+    flip(app, job.id, 2)
+    latest = app.job(job.id).version  # snapshotted as read
+    assert stored_versions(app, job.id) == [latest]
+
+
+def test_only_the_snapshots_recorder_deletes_as_it_inserts(app: Registrations) -> None:
     assert app.snapshots is not None
-    assert isinstance(app.snapshots.recorder, PrunesSnapshots)
-    assert not isinstance(app.recorder, PrunesSnapshots)
+    assert isinstance(app.snapshots.recorder, SNAPSHOT_RECORDERS)
+    assert not isinstance(app.recorder, SNAPSHOT_RECORDERS)
