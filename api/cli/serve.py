@@ -62,26 +62,27 @@ def serve_command(args: argparse.Namespace) -> int:
     sock = listening_socket(
         settings.host, settings.port, "--host and --port (REGFLOW_HOST, REGFLOW_PORT)"
     )
-    if not settings.secret_key:
-        print(
-            "warning: REGFLOW_SECRET_KEY is unset; secrets at rest use a development key "
-            "kept beside the data. Set it in production.",
-            file=sys.stderr,
+    with sock:  # given back however the start ends (a refused setting, a wrong passphrase)
+        if not settings.secret_key:
+            print(
+                "warning: REGFLOW_SECRET_KEY is unset; secrets at rest use a development key "
+                "kept beside the data. Set it in production.",
+                file=sys.stderr,
+            )
+        Registrations(settings).close()  # a wrong passphrase is a clear error now
+        if dev_key:
+            org = settings.default_org
+            print(f"development API key (organisation '{org}', kept in {dev_key_file(settings)}):")
+            print(f"  {dev_key}")
+            print(f"  send: Authorization: Bearer {dev_key}")
+        url = f"http://{settings.host}:{sock.getsockname()[1]}"
+        web.run_app(
+            build_app(settings),
+            sock=sock,
+            print=lambda _: print(f"regflow {settings.role} listening on {url}", flush=True),
+            access_log=None,
+            loop=uvloop.new_event_loop(),
         )
-    Registrations(settings).close()  # a wrong passphrase is a clear error now, not on first read
-    if dev_key:
-        org = settings.default_org
-        print(f"development API key (organisation '{org}', kept in {dev_key_file(settings)}):")
-        print(f"  {dev_key}")
-        print(f"  send: Authorization: Bearer {dev_key}")
-    url = f"http://{settings.host}:{sock.getsockname()[1]}"
-    web.run_app(
-        build_app(settings),
-        sock=sock,
-        print=lambda _: print(f"regflow {settings.role} listening on {url}", flush=True),
-        access_log=None,
-        loop=uvloop.new_event_loop(),
-    )
     return 0
 
 

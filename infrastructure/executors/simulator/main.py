@@ -35,15 +35,15 @@ async def start_embedded_simulator(
 def run_simulator(host: str, port: int, config_path: str | None) -> None:
     """Serve the simulator until interrupted, configured from the JSON file at `config_path`."""
     config = SimulatorConfig.from_json_file(config_path) if config_path else SimulatorConfig()
-    sock = listening_socket(host, port)
-    url = f"http://{host}:{sock.getsockname()[1]}"
-    web.run_app(
-        create_simulator(config),
-        sock=sock,
-        handler_cancellation=True,
-        shutdown_timeout=SHUTDOWN_TIMEOUT,
-        print=lambda _: print(f"regflow simulator on {url}", flush=True),
-    )
+    with listening_socket(host, port) as sock:
+        url = f"http://{host}:{sock.getsockname()[1]}"
+        web.run_app(
+            create_simulator(config),
+            sock=sock,
+            handler_cancellation=True,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+            print=lambda _: print(f"regflow simulator on {url}", flush=True),
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
