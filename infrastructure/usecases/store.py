@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -163,14 +164,9 @@ class RegistrationStore(Application[UUID]):
         snapshots = self.snapshots
         assert snapshots is not None
         self.sealing.remember(job.id, job.organisation_id)
-        try:
-            snapshots.put([RegistrationJob.Snapshot.take(job)])
-        except IntegrityError:
-            pass
-        except PersistenceError as exc:
-            log.warning("job %s: no snapshot at version %d (%s)", job.id, job.version, exc)
-        except TranscodingNotRegisteredError:
-            log.exception("job %s: its state cannot be snapshotted", job.id)
+        self._best_effort_snapshot(
+            job.id, job.version, lambda: snapshots.put([RegistrationJob.Snapshot.take(job)])
+        )
 
     def store(self, *aggregates: Any, grouped: bool = False) -> Saved:
         """Save pending events of the aggregates in one transaction, retrying lost writes.
@@ -198,13 +194,22 @@ class RegistrationStore(Application[UUID]):
     def snapshot_long_jobs(self, events: list[Any]) -> None:
         """Snapshot jobs these events took past a multiple of `snapshot_every` (best effort)."""
         for job_id, version in due_snapshots(events, self.snapshot_every).items():
-            try:
-                self.take_snapshot(job_id, version=version, projector_func=fold_events)
-            except PersistenceError as exc:
-                log.warning("job %s: no snapshot at version %d (%s)", job_id, version, exc)
-            except TranscodingNotRegisteredError:
-                # A defect, logged loudly; the events are stored, so the command stands.
-                log.exception("job %s: its state cannot be snapshotted", job_id)
+            take = partial(self.take_snapshot, job_id, version=version, projector_func=fold_events)
+            self._best_effort_snapshot(job_id, version, take)
+
+    @staticmethod
+    def _best_effort_snapshot(job_id: UUID, version: int, put: Callable[[], object]) -> None:
+        """Store a snapshot with `put`; a failure costs later reads their folding, never the
+        command or read that asked for it. Another writer that stored this version first wins."""
+        try:
+            put()
+        except IntegrityError:
+            pass
+        except PersistenceError as exc:
+            log.warning("job %s: no snapshot at version %d (%s)", job_id, version, exc)
+        except TranscodingNotRegisteredError:
+            # A defect, logged loudly; the events are stored, so the command stands.
+            log.exception("job %s: its state cannot be snapshotted", job_id)
 
     def _write(self, events: list[Any]) -> Any:
         """Save events in one transaction, retrying a write lost to the storage."""
