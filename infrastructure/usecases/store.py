@@ -16,13 +16,14 @@ from functools import partial
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     EventStore,
     IntegrityError,
     JSONTranscoder,
     PersistenceError,
+    Recording,
     TranscodingNotRegisteredError,
 )
 
@@ -215,8 +216,20 @@ class RegistrationStore(Application[UUID]):
         """Save events in one transaction, retrying a write lost to the storage."""
         name = f"save {len(events)} events of {events[0].originator_id}"
         return self.storage_retry.run(
-            lambda: self.save(*events), name=name, was_stored=lambda: self.was_stored(events)
+            lambda: self.save_events(events),
+            name=name,
+            was_stored=lambda: self.was_stored(events),
         )
+
+    def save_events(self, events: list[Any]) -> list[Recording[UUID]]:
+        """Store events already collected from their aggregates, in one transaction: the one
+        write every command makes. The library's `save` would take them one by one and ask
+        each whether it is a domain event (a runtime protocol check, some 7 µs an event)."""
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        processing.events.extend(events)
+        recordings = self._record(processing)
+        self._notify(recordings)
+        return recordings
 
     def was_stored(self, events: list[DomainEventProtocol[UUID]]) -> bool:
         """True when the first of `events` is in the store already (a commit lost in flight)."""

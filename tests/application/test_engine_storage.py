@@ -29,11 +29,11 @@ class FlakyStore(Registrations):
         self.failures_left = 0
         super().__init__(settings, sleep=self.sleeps.append)
 
-    def save(self, *objs: Any, **kwargs: Any) -> Any:
+    def save_events(self, events: list[Any]) -> Any:
         if self.failures_left > 0:
             self.failures_left -= 1
             raise ConnectionError(CLOUDFLARE_PAGE)
-        return super().save(*objs, **kwargs)
+        return super().save_events(events)
 
 
 @pytest.fixture

@@ -153,16 +153,16 @@ class TestConcurrentWriters:
         batch, jobs, _ = _batch(app, org, 1)
         slept: list[float] = []
         app.storage_retry._sleep = slept.append  # type: ignore[attr-defined]
-        real_save, calls = app.save, []
+        real_save, calls = app.save_events, []
 
-        def save_then_lose_the_answer(*events: Any) -> Any:
+        def save_then_lose_the_answer(events: list[Any]) -> Any:
             calls.append(1)
-            recordings = real_save(*events)
+            recordings = real_save(events)
             if len(calls) == 1:
                 raise OperationalError("server closed the connection unexpectedly")
             return recordings
 
-        app.save = save_then_lose_the_answer  # type: ignore[method-assign]
+        app.save_events = save_then_lose_the_answer  # type: ignore[method-assign]
         app.start_step6(org, batch.id, None, "user:u-1")
         names = [type(e).__name__ for e in app.events.get(jobs[0].id)]
         assert names.count("Step6Started") == 1
