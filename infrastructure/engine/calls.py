@@ -8,7 +8,7 @@ from functools import partial
 from domain.job import RegistrationJob
 from domain.plan import PLAN
 from infrastructure import metrics
-from infrastructure.engine.messages import Answered, Broke, Granted, Message
+from infrastructure.engine.messages import Answered, Broke, Granted, Mailbox
 from infrastructure.engine.shared import Shared
 from infrastructure.errors import classify_exception
 from infrastructure.executors.payloads import build_payload
@@ -19,7 +19,7 @@ from infrastructure.flow.ledger import Slot
 class CallLauncher:
     """The permits asked for and the calls in flight of one job."""
 
-    def __init__(self, shared: Shared, inbox: asyncio.Queue[Message], job_id: str = "") -> None:
+    def __init__(self, shared: Shared, inbox: Mailbox, job_id: str = "") -> None:
         self.shared = shared
         self.inbox = inbox
         self.job_id = job_id

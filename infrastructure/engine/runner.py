@@ -8,7 +8,6 @@ in `job_handle`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from domain.failures import is_over_capacity
@@ -23,6 +22,7 @@ from infrastructure.engine.messages import (
     Answered,
     Broke,
     Granted,
+    Inbox,
     Lost,
     Message,
     RetryClock,
@@ -40,7 +40,7 @@ class JobRunner(JobHandle):
 
     def __init__(self, shared: Shared, job_id: str) -> None:
         super().__init__(shared, job_id)
-        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.inbox = Inbox(shared.clock)
         self.launcher = CallLauncher(shared, self.inbox, job_id)
         self.retry_clock = RetryClock(shared.clock)
         self.trace = JobTrace(job_id)
@@ -91,6 +91,7 @@ class JobRunner(JobHandle):
         finally:
             self.drop_pending()
             self.launcher.cancel_all()
+            self.inbox.close()
             self.trace.close(ended)
 
     def _interrupted(self, keys: list[str]) -> None:
@@ -167,22 +168,12 @@ class JobRunner(JobHandle):
 
     async def _next_messages(self) -> list[Message]:
         if self.inbox.empty():
-            getter = asyncio.ensure_future(self.inbox.get())
-            timer = asyncio.ensure_future(self.shared.clock.sleep(self._seconds_to_wait()))
-            try:
-                await asyncio.wait([getter, timer], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                timer.cancel()
-                if not getter.done():
-                    getter.cancel()
-            if not getter.done() or getter.cancelled():
-                return []
-            self.inbox.put_nowait(getter.result())
-        return self._drain()
+            await self.inbox.wait(self._seconds_to_wait())
+        return self.inbox.drain()
 
     async def _handle(self, messages: list[Message]) -> None:
         if self._apply_messages(messages) and await self._grants_for_what_is_now_ready():
-            self._apply_messages(self._drain())
+            self._apply_messages(self.inbox.drain())
         await self.save()
         if self.shared.clock.monotonic() >= self._next_check:
             await self._check_news()
@@ -211,12 +202,6 @@ class JobRunner(JobHandle):
         self._ask_for_slots()
         await self.shared.clock.sleep(0)
         return not self.inbox.empty()
-
-    def _drain(self) -> list[Message]:
-        messages: list[Message] = []
-        while not self.inbox.empty():
-            messages.append(self.inbox.get_nowait())
-        return messages
 
     def _start(self, granted: Granted) -> None:
         key = granted.key
