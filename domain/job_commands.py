@@ -50,7 +50,7 @@ class JobCommandBase(JobChecks):
 
     def _follow_rules(self, actor: str) -> None:
         """Record what a change of statuses implies: conditional skips, then the phases' word."""
-        for key, reason in conditional_skips(self.statuses(), self.context).items():
+        for key, reason in conditional_skips(self.statuses(), lambda: self.context).items():
             self.trigger_event(self.SubStepSkipped, sub_step=key, reason=reason, actor=actor)
         marks = self.phase_marks
         for phase, status, settled in phase_changes(self.phase_statuses(), marks):

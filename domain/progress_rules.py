@@ -18,7 +18,7 @@ it when the import then succeeds. Manual edits follow the dependency rule only: 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,13 +39,25 @@ def last_complete_phase(phases: Mapping[str, str]) -> str | None:
     return last
 
 
-def conditional_skips(statuses: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, str]:
-    """Pending conditional sub-steps to record skipped now, each with its reason."""
+def conditional_skips(
+    statuses: Mapping[str, str], context: Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+) -> dict[str, str]:
+    """Pending conditional sub-steps to record skipped now, each with its reason.
+
+    `context` may be the function that folds it: it is then folded only when a conditional
+    sub-step is ready to be decided, not after every answer of a run.
+    """
     skips: dict[str, str] = {}
+    folded = context if isinstance(context, Mapping) else None
     for step in PLAN.conditional:
         assert step.runs_if is not None
         ready = all(statuses[d] in SETTLED_WELL for d in step.depends_on)
-        if statuses[step.key] == _S.PENDING and ready and not context.get(step.runs_if.context_key):
+        if statuses[step.key] != _S.PENDING or not ready:
+            continue
+        if folded is None:
+            assert not isinstance(context, Mapping)
+            folded = context()
+        if not folded.get(step.runs_if.context_key):
             skips[step.key] = step.runs_if.unmet_reason
     return skips
 

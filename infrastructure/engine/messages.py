@@ -72,7 +72,7 @@ class Inbox:
     The timer is kept from one wait to the next while it rings no later than asked (a runner
     asks for the same next look at the store for many turns), and a message wakes the waiting
     runner through one future: a task for the queue's get and one for the timer, made and
-    cancelled on every turn of the runner, cost about a tenth of the engine loop's CPU.
+    cancelled on every turn of the runner, cost some 13 µs a turn, 23 turns a job.
     """
 
     def __init__(self, clock: Clock) -> None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import hypothesis
+from hypothesis import strategies as st
+
 from domain.job import RegistrationJob
+from domain.plan import PLAN
+from domain.progress_rules import conditional_skips
+from domain.status import SETTLED_WELL, SubStepStatus
 from tests.unit.jobs import (
     FULL_CONFIG,
     PHASE1,
@@ -17,6 +23,7 @@ from tests.unit.jobs import (
 
 REASON = "done by hand in the CloudWaitress admin"
 CONDITIONAL = ("optionSets", "itemTags")
+ANY_STATUS = st.sampled_from(list(SubStepStatus))
 
 
 def skips(job: RegistrationJob) -> dict[str, Any]:
@@ -71,3 +78,32 @@ class TestFailedMenuImport:
         assert job.runnable() == ["optionSets"]
         succeed(job, "optionSets")
         assert job.runnable() == ["itemTags"]
+
+
+class TestContextFoldedOnlyWhenNeeded:
+    """The rules may be given the function that folds the context: the answer is the same as
+    with the context itself, and the fold runs only when a conditional step is to be decided."""
+
+    @hypothesis.settings(max_examples=300, deadline=None)
+    @hypothesis.given(
+        statuses=st.fixed_dictionaries({k: ANY_STATUS for k in PLAN.keys}),
+        menu_imported=st.booleans(),
+    )
+    def test_the_same_skips_with_the_context_or_its_fold(
+        self, statuses: dict[str, str], menu_imported: bool
+    ) -> None:
+        context = {s.runs_if.context_key: menu_imported for s in PLAN.conditional if s.runs_if}
+        folds: list[int] = []
+
+        def fold() -> dict[str, Any]:
+            folds.append(1)
+            return context
+
+        assert conditional_skips(statuses, fold) == conditional_skips(statuses, context)
+        deciding = [
+            s.key
+            for s in PLAN.conditional
+            if statuses[s.key] == SubStepStatus.PENDING
+            and all(statuses[d] in SETTLED_WELL for d in s.depends_on)
+        ]
+        assert len(folds) == (1 if deciding else 0)
