@@ -196,11 +196,14 @@ def run_case(case: str, jobs: int, loop: str = LOOPS[0]) -> dict[str, Any]:
         return raw_case(url, jobs) if case == "raw" else dbos_case(url, jobs)
 
 
-def run_in_fresh_process(case: str, jobs: int, loop: str = LOOPS[0]) -> dict[str, Any]:
-    """One case in a process of its own (its figures, or RuntimeError with its stderr)."""
+def run_in_fresh_process(
+    case: str, jobs: int, loop: str = LOOPS[0], tree: Path | None = None
+) -> dict[str, Any]:
+    """One case in a process of its own, of the code in `tree` (a checkout; this one when
+    None): its figures, or RuntimeError with its stderr."""
     command = [sys.executable, "-m", "bench.engine", "--case", case, "--jobs", str(jobs)]
     command += ["--loop", loop]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=tree)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"{case} failed:\n{done.stderr[-2000:]}")
