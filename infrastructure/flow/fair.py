@@ -36,6 +36,11 @@ def allocate(shares: Shares, mine: Mapping[Ask, int], budget: int) -> list[Ask]:
     held_org, held_step = Counter(shares.held_by_org), Counter(shares.held_by_step)
     served = dict(shares.last_served)
     left_mine, left_others = Counter(mine), Counter(shares.others_waiting)
+    # The asks still waiting, here or elsewhere, kept as slots are given (not derived afresh
+    # from the two counters for every slot: that was most of a round's time).
+    waiting = {a for a, n in left_mine.items() if n > 0}
+    waiting |= {a for a, n in left_others.items() if n > 0}
+    caps, paused = shares.step_caps, shares.paused
     grants: list[Ask] = []
     tick = max(served.values(), default=0.0)
     for _ in range(max(0, shares.free)):
@@ -43,13 +48,12 @@ def allocate(shares: Shares, mine: Mapping[Ask, int], budget: int) -> list[Ask]:
             break
         candidates = [
             ask
-            for ask in (+left_mine | +left_others)
-            if ask[1] not in shares.paused
-            and held_step[ask[1]] < shares.step_caps.get(ask[1], 1 << 30)
+            for ask in waiting
+            if ask[1] not in paused and held_step[ask[1]] < caps.get(ask[1], UNCAPPED)
         ]
         if not candidates or not any(left_mine[a] > 0 for a in candidates):
             break
-        org, step = min(
+        ask = org, step = min(
             candidates,
             key=lambda a: (held_org[a[0]], served.get(a[0], float("-inf")), held_step[a[1]], a),
         )
@@ -57,11 +61,13 @@ def allocate(shares: Shares, mine: Mapping[Ask, int], budget: int) -> list[Ask]:
         held_step[step] += 1
         tick += 1.0
         served[org] = tick
-        if left_mine[(org, step)] > 0:
-            left_mine[(org, step)] -= 1
-            grants.append((org, step))
+        if left_mine[ask] > 0:
+            left_mine[ask] -= 1
+            grants.append(ask)
         else:
-            left_others[(org, step)] -= 1
+            left_others[ask] -= 1
+        if left_mine[ask] <= 0 and left_others[ask] <= 0:
+            waiting.discard(ask)
     return grants
 
 

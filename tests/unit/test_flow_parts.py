@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infrastructure.flow.fair import Shares, allocate
+from infrastructure.flow.fair import Ask, Shares, allocate
 from infrastructure.flow.limiter import AdaptiveLimit, TokenBucket
 from infrastructure.settings import parse_limits
 from tests.unit.flow_kit import FakeClock
@@ -139,6 +142,74 @@ class TestFairShares:
         for org, n in got.items():
             if n < waiting[org]:
                 assert all(m <= n + 1 for m in got.values())
+
+
+def allocate_by_definition(shares: Shares, mine: Mapping[Ask, int], budget: int) -> list[Ask]:
+    """Max-min fair shares as defined, one slot at a time: the waiting asks are found afresh
+    from what is left before every slot. `allocate` keeps them as it goes; both must agree."""
+    held_org, held_step = Counter(shares.held_by_org), Counter(shares.held_by_step)
+    served = dict(shares.last_served)
+    left_mine, left_others = Counter(mine), Counter(shares.others_waiting)
+    grants: list[Ask] = []
+    tick = max(served.values(), default=0.0)
+    for _ in range(max(0, shares.free)):
+        if len(grants) >= budget:
+            break
+        candidates = [
+            ask
+            for ask in (+left_mine | +left_others)
+            if ask[1] not in shares.paused
+            and held_step[ask[1]] < shares.step_caps.get(ask[1], 1 << 30)
+        ]
+        if not candidates or not any(left_mine[a] > 0 for a in candidates):
+            break
+        org, step = min(
+            candidates,
+            key=lambda a: (held_org[a[0]], served.get(a[0], float("-inf")), held_step[a[1]], a),
+        )
+        held_org[org] += 1
+        held_step[step] += 1
+        tick += 1.0
+        served[org] = tick
+        if left_mine[(org, step)] > 0:
+            left_mine[(org, step)] -= 1
+            grants.append((org, step))
+        else:
+            left_others[(org, step)] -= 1
+    return grants
+
+
+ORGS, STEPS = st.sampled_from("ABCD"), st.sampled_from("wxyz")
+ASKS = st.dictionaries(st.tuples(ORGS, STEPS), st.integers(-2, 8))
+
+
+class TestFairSharesAsDefined:
+    @settings(max_examples=400, deadline=None)
+    @given(
+        free=st.integers(-2, 30),
+        budget=st.integers(-1, 30),
+        mine=ASKS,
+        others=ASKS,
+        held_by_org=st.dictionaries(ORGS, st.integers(0, 10)),
+        held_by_step=st.dictionaries(STEPS, st.integers(0, 10)),
+        caps=st.dictionaries(STEPS, st.integers(0, 6)),
+        served=st.dictionaries(ORGS, st.floats(0, 100, allow_nan=False)),
+        paused=st.sets(STEPS),
+    )
+    def test_the_same_grants_in_the_same_order(
+        self,
+        free: int,
+        budget: int,
+        mine: dict[Ask, int],
+        others: dict[Ask, int],
+        held_by_org: dict[str, int],
+        held_by_step: dict[str, int],
+        caps: dict[str, int],
+        served: dict[str, float],
+        paused: set[str],
+    ) -> None:
+        shares = Shares(free, held_by_org, held_by_step, caps, others, served, paused)
+        assert allocate(shares, mine, budget) == allocate_by_definition(shares, mine, budget)
 
 
 class TestLimitsSetting:
