@@ -74,6 +74,15 @@ def nul_paths(value: Any, path: str) -> list[str]:
     return []
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    """The request's Idempotency-Key header, as sent (None: none); its form is checked where
+    it is used."""
+    return request.headers.get(IDEMPOTENCY_KEY)
+
+
 def sub_step_key(request: web.Request) -> str:
     """The `subStepKey` path parameter, if it names a sub-step of the plan; else 404."""
     return PLAN.sub_step(request.match_info["subStepKey"]).key

@@ -19,6 +19,16 @@ def ok(http_status: int = 200, /, **fields: Any) -> web.Response:
     return web.json_response({"success": True, **redact(fields)}, status=http_status, dumps=dumps)
 
 
+IDEMPOTENT_REPLAYED = "Idempotent-Replayed"
+
+
+def replayed(answer: web.Response, was_replayed: bool) -> web.Response:
+    """`answer`, marked as the answer to an earlier request of the same idempotency key."""
+    if was_replayed:
+        answer.headers[IDEMPOTENT_REPLAYED] = "true"
+    return answer
+
+
 def batch_created(batch: Any, jobs: list[dict[str, Any]], brief: bool = False) -> dict[str, Any]:
     """A new batch and its jobs' lines (none when `brief`), as the create answer shows them."""
     created = {"id": str(batch.id), "name": batch.name, "status": "pending", "total": len(jobs)}

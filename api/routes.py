@@ -5,6 +5,7 @@ from __future__ import annotations
 from api import health, metrics, openapi
 from api import schemas as s
 from api.handlers import batch_jobs, batch_stream, batches, edits, jobs
+from api.parsing import IDEMPOTENCY_KEY
 from api.routing import Route
 from api.schemas.batches import (
     BatchQuery,
@@ -15,6 +16,14 @@ from api.schemas.batches import (
     StreamTicketAnswer,
 )
 
+EDIT_ONCE = (
+    (
+        IDEMPOTENCY_KEY,
+        "Edit once per key, scoped to the job: a repeat with the same edits and reason answers "
+        "what the first request did (header Idempotent-Replayed: true) and changes nothing; "
+        "other edits under the key are 422. A dry run does not look at the key",
+    ),
+)
 BASE = "/api/registration-batches"
 JOB = BASE + "/jobs/{jobId}"
 SUB_STEP = JOB + "/steps/6/sub-steps/{subStepKey}"
@@ -58,6 +67,7 @@ ROUTES: tuple[Route, ...] = (
         "Edit sub-steps in bulk",
         s.BulkEditAnswer,
         body=s.BulkEdit,
+        headers=EDIT_ONCE,
     ),
     Route(
         "PATCH",
@@ -66,6 +76,7 @@ ROUTES: tuple[Route, ...] = (
         "Set a sub-step's status",
         s.EditAnswer,
         body=s.SubStepEdit,
+        headers=EDIT_ONCE,
     ),
     Route(
         "POST",
@@ -75,6 +86,7 @@ ROUTES: tuple[Route, ...] = (
         s.ResetAnswer,
         body=s.Reset,
         body_optional=True,
+        headers=EDIT_ONCE,
     ),
     Route(
         "POST",
@@ -102,7 +114,7 @@ ROUTES: tuple[Route, ...] = (
         uploads=("text/csv", "application/x-ndjson"),
         headers=(
             (
-                batches.IDEMPOTENCY_KEY,
+                IDEMPOTENCY_KEY,
                 "Create once per key: a repeat with the same content answers the batch it "
                 "made (header Idempotent-Replayed: true); other content under the key is 422",
             ),

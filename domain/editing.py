@@ -35,6 +35,15 @@ def display_statuses(stored: Mapping[str, str]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class EditRequest:
+    """The idempotency key a request of edits came with, and the keyed digest of its content:
+    a repeat of the key with the same digest is answered as the edits it made were."""
+
+    key: str
+    digest: str
+
+
+@dataclass(frozen=True)
 class EditCheck:
     """Whether one edit is allowed, and what it would do."""
 

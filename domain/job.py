@@ -67,6 +67,7 @@ class RegistrationJob(EngineCommands, OperatorCommands, Aggregate):
         self.step6_started = False
         self.imported_context: dict[str, Any] | None = None
         self.phase_marks: dict[str, str] = {}
+        self.edit_requests: dict[str, Any] = {}
         self.worker_id: str | None = None
         self.registration_api: str | None = None
         self.last_error: str | None = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.editing import EditCheck
-from domain.exceptions import IllegalTransition, InvalidInput, JobIsRunning
+from domain.editing import EditCheck, EditRequest
+from domain.exceptions import IdempotencyKeyReused, IllegalTransition, InvalidInput, JobIsRunning
 from domain.job_commands import JobCommandBase
 from domain.limits import nesting_error
 from domain.plan import PLAN
@@ -61,9 +61,14 @@ class OperatorCommands(JobCommandBase):
         self.trigger_event(self.SubStepRetryRequested, sub_step=key, actor=actor)
 
     def edit(
-        self, edits: list[tuple[str, str, dict[str, Any] | None]], actor: str, reason: str
+        self,
+        edits: list[tuple[str, str, dict[str, Any] | None]],
+        actor: str,
+        reason: str,
+        request: EditRequest | None = None,
     ) -> list[EditCheck]:
-        """Apply manual edits atomically: all are valid and recorded, or none."""
+        """Apply manual edits atomically: all are valid and recorded, or none. `request`: the
+        idempotency key and keyed digest of the request asking, recorded with the edits."""
         if self.status == JobStatus.IN_PROGRESS:
             raise JobIsRunning(self.id)
         if not reason or not reason.strip():
@@ -72,13 +77,37 @@ class OperatorCommands(JobCommandBase):
         if too_deep:
             raise InvalidInput("A result is nested too deeply", too_deep)
         checks = self.preview_edits([(key, target) for key, target, _ in edits])
+        keyed: dict[str, str | None] = {"idempotency_key": None, "request_digest": None}
+        if request is not None:
+            keyed = {"idempotency_key": request.key, "request_digest": request.digest}
         for check, (_, _, result) in zip(checks, edits, strict=True):
-            self._record_edit(check, actor, reason, result)
+            self._record_edit(check, actor, reason, result, keyed)
         self._follow_rules(actor)
         return checks
 
+    def earlier_edit(self, request: EditRequest) -> list[EditCheck] | None:
+        """What the edits recorded under `request`'s key were told, if the key was used on this
+        job (None: it was not); a key used for other content is refused."""
+        earlier = self.edit_requests.get(request.key)
+        if earlier is None:
+            return None
+        if earlier["digest"] != request.digest:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used for other edits of this job; nothing was changed",
+                [f"Idempotency-Key: {request.key}"],
+            )
+        return [
+            EditCheck(sub_step, target, warnings=list(warnings), cascade=list(cascade))
+            for sub_step, target, warnings, cascade in earlier["checks"]
+        ]
+
     def _record_edit(
-        self, check: EditCheck, actor: str, reason: str, result: dict[str, Any] | None
+        self,
+        check: EditCheck,
+        actor: str,
+        reason: str,
+        result: dict[str, Any] | None,
+        keyed: dict[str, str | None],
     ) -> None:
         key = check.sub_step
         if check.target == _S.PENDING:
@@ -98,6 +127,8 @@ class OperatorCommands(JobCommandBase):
                 actor=actor,
                 reason=reason,
                 job_status=job_status,
+                warnings=list(check.warnings),
+                **keyed,
             )
             return
         self.trigger_event(
@@ -109,6 +140,8 @@ class OperatorCommands(JobCommandBase):
             reason=reason,
             result=dict(result or {}),
             job_status=self._status_after_edit(reopens=check.target == _S.FAILED),
+            warnings=list(check.warnings),
+            **keyed,
         )
 
     def refuse_edit(self, actor: str, edit: dict[str, Any], errors: list[str]) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from domain.context import fold_context
@@ -66,6 +68,9 @@ class JobQueries:
     step6_started: bool
     imported_context: dict[str, Any] | None
     completed_here: frozenset[str] = frozenset()
+    # Edits asked under an idempotency key: key -> the request's digest and each edit's answer
+    # (a job snapshotted before keys were recorded has none).
+    edit_requests: Mapping[str, Any] = MappingProxyType({})
 
     def statuses(self) -> dict[str, str]:
         return {k: str(s.status) for k, s in self.sub_steps.items()}

@@ -9,7 +9,7 @@ from aiohttp import web
 from api import parsing
 from api.auth import caller_of
 from api.caching import etag, not_modified, tagged
-from api.presenters import batch_created, ok, progress_job
+from api.presenters import batch_created, ok, progress_job, replayed
 from api.schemas import Page, StartStep6
 from api.schemas.batches import BatchQuery, CreateOptions
 from api.services import SETTLE_TIMEOUT, Services, services_of
@@ -17,10 +17,6 @@ from api.uploads import BATCH_SETTING, batch_input
 
 SETTLE_SECONDS_PER_JOB = 0.002  # the views fold a new job in well under 1 ms; leave room
 COUNTERS = ("status", "total", "completed", "failed", "in_progress", "pending", "percent")
-
-
-IDEMPOTENCY_KEY = "Idempotency-Key"
-IDEMPOTENT_REPLAYED = "Idempotent-Replayed"
 
 
 async def create_batch(request: web.Request) -> web.Response:
@@ -39,14 +35,12 @@ async def create_batch(request: web.Request) -> web.Response:
         name,
         restaurants,
         labels,
-        request.headers.get(IDEMPOTENCY_KEY),
+        parsing.idempotency_key(request),
     )
     settle = SETTLE_TIMEOUT + len(opened.jobs) * SETTLE_SECONDS_PER_JOB
     await services.settle(opened.position, settle)
     answer = ok(201, batch=batch_created(opened.batch, opened.jobs, options.brief))
-    if opened.replayed:
-        answer.headers[IDEMPOTENT_REPLAYED] = "true"
-    return answer
+    return replayed(answer, opened.replayed)
 
 
 async def list_batches(request: web.Request) -> web.Response:

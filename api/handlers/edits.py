@@ -8,7 +8,7 @@ from aiohttp import web
 
 from api import parsing
 from api.auth import caller_of
-from api.presenters import ok, validation_answer
+from api.presenters import ok, replayed, validation_answer
 from api.schemas import BulkEdit, Reset, SubStepEdit
 from api.services import services_of
 from infrastructure.usecases.editing import EditOutcome
@@ -19,22 +19,27 @@ Edits = list[tuple[str, str, dict[str, Any] | None]]
 async def _edit(
     request: web.Request, edits: Edits, reason: str | None, dry_run: bool
 ) -> EditOutcome:
-    """The caller's edits of the job the path names: recorded, or only checked in a dry run."""
+    """The caller's edits of the job the path names: recorded (once per Idempotency-Key, if
+    one is sent), or only checked in a dry run."""
     caller, services = caller_of(request), services_of(request)
     job_id = request.match_info["jobId"]
+    key = parsing.idempotency_key(request)
     return await services.edit(
-        caller.organisation_id, job_id, edits, caller.actor, reason or "", dry_run
+        caller.organisation_id, job_id, edits, caller.actor, reason or "", dry_run, key
     )
 
 
 def _answer(outcome: EditOutcome, **fields: Any) -> web.Response:
-    """The edit's answer: what it did, then the job's version and status after it."""
-    return ok(
+    """The edit's answer: what it did, then the job's version and status after it (a repeat
+    of an earlier request's key: what that request did, and the job's version and status now,
+    marked Idempotent-Replayed)."""
+    answer = ok(
         **fields,
         version=outcome.version,
         job_status=outcome.job_status,
         dry_run=outcome.dry_run,
     )
+    return replayed(answer, outcome.replayed)
 
 
 async def edit_sub_step(request: web.Request) -> web.Response:

@@ -26,8 +26,18 @@ class SubStepRetryRequested(Aggregate.Event):
         job.sub_steps[self.sub_step].retry_at = self.timestamp
 
 
+def _keyed(job: Any, key: str, digest: str | None, answer: list[Any]) -> dict[str, Any]:
+    """The job's edit requests, with this edit's answer added under the request's key."""
+    earlier = job.edit_requests.get(key, {"digest": digest, "checks": []})
+    return {**job.edit_requests, key: {"digest": digest, "checks": [*earlier["checks"], answer]}}
+
+
 class ManualStatusSet(Aggregate.Event):
+    """A sub-step set by hand. Version 2: `warnings` the operator was given, and the
+    `idempotency_key` and keyed `request_digest` of the request that made it, if it had a key."""
+
     TOPIC = _T + "ManualStatusSet"
+    class_version = 2
     sub_step: str
     previous_status: str
     status: str
@@ -35,8 +45,18 @@ class ManualStatusSet(Aggregate.Event):
     reason: str
     result: dict[str, Any]
     job_status: str
+    warnings: list[str]
+    idempotency_key: str | None
+    request_digest: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.update(warnings=[], idempotency_key=None, request_digest=None)
 
     def apply(self, job: Any) -> None:
+        if self.idempotency_key is not None:
+            answer = [self.sub_step, self.status, list(self.warnings), []]
+            job.edit_requests = _keyed(job, self.idempotency_key, self.request_digest, answer)
         state: SubStepState = job.sub_steps[self.sub_step]
         state.status = self.status
         state.reason = self.reason
@@ -50,14 +70,30 @@ class ManualStatusSet(Aggregate.Event):
 
 
 class SubStepReset(Aggregate.Event):
+    """A sub-step reset by hand, with its cascade. Version 2: `warnings` the operator was
+    given, and the `idempotency_key` and keyed `request_digest` of the request that made it,
+    if it had a key."""
+
     TOPIC = _T + "SubStepReset"
+    class_version = 2
     sub_step: str
     cascade: list[dict[str, Any]]
     actor: str
     reason: str
     job_status: str
+    warnings: list[str]
+    idempotency_key: str | None
+    request_digest: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.update(warnings=[], idempotency_key=None, request_digest=None)
 
     def apply(self, job: Any) -> None:
+        if self.idempotency_key is not None:
+            cascade = [c["sub_step"] for c in self.cascade]
+            answer = [self.sub_step, _S.PENDING.value, list(self.warnings), cascade]
+            job.edit_requests = _keyed(job, self.idempotency_key, self.request_digest, answer)
         for item in self.cascade:
             job.sub_steps[item["sub_step"]] = SubStepState(generation=item["generation"])
         job.status = self.job_status

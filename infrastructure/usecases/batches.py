@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -25,6 +23,7 @@ from domain.job import RegistrationJob
 from domain.limits import nesting_error
 from infrastructure.tracing import traced_command
 from infrastructure.usecases.bulk import load_many
+from infrastructure.usecases.idempotency import checked_idempotency_key, keyed_digest
 from infrastructure.usecases.snapshots import fold_events
 from infrastructure.usecases.store import (
     CONFLICT_RETRIES,
@@ -64,24 +63,11 @@ class BatchOpened:
 
 
 MAX_REPORTED_ERRORS = 100
-MAX_IDEMPOTENCY_KEY = 255
 
 
 def request_digest(key: bytes, name: str, restaurants: list[dict[str, Any]]) -> str:
-    """A keyed digest of a create request's content: its name and restaurants as parsed (keyed,
-    since a restaurant's config may hold a password, which a bare hash would let be guessed)."""
-    content = json.dumps([name, restaurants], sort_keys=True, separators=(",", ":"))
-    return hmac.new(key, content.encode(), hashlib.sha256).hexdigest()
-
-
-def checked_idempotency_key(key: str) -> str:
-    """An idempotency key as given, if it is one: 1-255 printable characters."""
-    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise InvalidInput(
-            "Invalid Idempotency-Key",
-            [f"Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY} printable characters"],
-        )
-    return key
+    """A keyed digest of a create request's content: its name and restaurants as parsed."""
+    return keyed_digest(key, [name, restaurants])
 
 
 def validated_restaurants(

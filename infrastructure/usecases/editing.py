@@ -5,21 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domain.editing import EditCheck, SubStepValidation
-from domain.exceptions import JobNotFound, RegflowError
+from domain.editing import EditCheck, EditRequest, SubStepValidation
+from domain.exceptions import IdempotencyKeyReused, JobNotFound, RegflowError
+from domain.job import RegistrationJob
 from infrastructure.tracing import traced_command
+from infrastructure.usecases.idempotency import checked_idempotency_key, keyed_digest
 from infrastructure.usecases.store import RegistrationStore
 
 
 @dataclass(frozen=True)
 class EditOutcome:
-    """What a manual edit did (or, in a dry run, would do)."""
+    """What a manual edit did (or, in a dry run, would do); `replayed`: a repeat of an earlier
+    request's idempotency key, answered as that request's edits were, with nothing changed."""
 
     checks: list[EditCheck]
     version: int
     position: int
     dry_run: bool
     job_status: str
+    replayed: bool = False
 
 
 class EditingCommands(RegistrationStore):
@@ -34,21 +38,39 @@ class EditingCommands(RegistrationStore):
         actor: str,
         reason: str,
         dry_run: bool = False,
+        idempotency_key: str | None = None,
     ) -> EditOutcome:
-        """Apply manual edits all-or-nothing; a refused edit is recorded for the audit."""
+        """Apply manual edits all-or-nothing; a refused edit is recorded for the audit.
+
+        With an idempotency key (scoped to the job), the edits are made once: a repeat of the
+        key and content (a client retrying after a lost answer, or retries at once) is answered
+        as the first was, and the key sent with other content is refused. A dry run records
+        nothing, so its key is not looked at.
+        """
         if dry_run:
             job = self.job(job_id, organisation_id)
             checks = job.preview_edits([(key, target) for key, target, _ in edits])
             return EditOutcome(checks, job.version, 0, True, job.status)
+        request = None
+        if idempotency_key is not None:
+            digest = keyed_digest(self.request_key, [[list(e) for e in edits], reason])
+            request = EditRequest(checked_idempotency_key(idempotency_key), digest)
+
+        def command(job: RegistrationJob) -> tuple[list[EditCheck], bool]:
+            earlier = job.earlier_edit(request) if request is not None else None
+            if earlier is not None:
+                return earlier, True
+            return job.edit(edits, actor, reason, request), False
+
         try:
-            checks, job, saved = self.update_job(
-                job_id, organisation_id, lambda j: j.edit(edits, actor, reason), grouped=True
+            (checks, replayed), job, saved = self.update_job(
+                job_id, organisation_id, command, grouped=True
             )
         except RegflowError as exc:
-            if not isinstance(exc, JobNotFound):
+            if not isinstance(exc, JobNotFound | IdempotencyKeyReused):
                 exc.recorded_position = self._record_refusal(job_id, edits, actor, reason, exc)
             raise
-        return EditOutcome(checks, saved.version, saved.position, False, job.status)
+        return EditOutcome(checks, saved.version, saved.position, False, job.status, replayed)
 
     def _record_refusal(
         self,

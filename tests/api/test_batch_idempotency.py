@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from domain.batch import RegistrationBatch
 from infrastructure.settings import Settings
-from infrastructure.usecases.batches import MAX_IDEMPOTENCY_KEY
+from infrastructure.usecases.idempotency import MAX_IDEMPOTENCY_KEY
 from infrastructure.usecases.registrations import Registrations
 from tests.api.conftest import BASE, Caller
 from tests.conftest import unique_org

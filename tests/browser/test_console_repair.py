@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LAPTOP, PHONE
+from tests.browser.conftest import LAPTOP, PHONE, ConsoleWatch
 from tests.browser.stack import Stack
 from tests.browser.test_console import (
     RUN_SECONDS,
@@ -116,3 +117,49 @@ def test_after_a_reset_every_part_of_the_job_page_agrees(
     )
     expect(page.locator('.event[data-type="SubStepReset"]')).to_contain_text("Sub-step reset")
     page.screenshot(path=artifacts / "console-job-after-reset.png", full_page=True)
+
+
+def test_an_edit_whose_answer_was_lost_is_made_once_when_applied_again(
+    page: Page, stack: Stack, tmp_path: Path, watch: ConsoleWatch
+) -> None:
+    """The server resets the sub-step but the answer never reaches the browser; the operator
+    clicks Apply again and is told it is done, and the job's log holds one reset."""
+    sign_in(page, stack)
+    create_batch(page, tmp_path, "Lost edit", ["Tui"])
+    tui = job_id_of(page, "Tui")
+    stack.set_faults([{"kind": "bad_request", "endpoint": "menuImport", "job": tui}])
+    page.get_by_role("button", name="Start Step 6 for all jobs").click()
+    expect(job_row(page, "Tui")).to_contain_text("Failed", timeout=RUN_SECONDS)
+    stack.set_faults([])
+    page.get_by_role("link", name="Tui").click()
+    lost: list[int] = []
+
+    def lose_the_first_answer(route: Any) -> None:
+        applying = route.request.method == "POST" and "idempotency-key" in route.request.headers
+        if not applying or lost:  # the dry runs, which send no key, pass
+            route.continue_()
+            return
+        lost.append(route.fetch().status)
+        route.abort("connectionreset")
+
+    page.route("**/steps/6/sub-steps/menuImport/reset", lose_the_first_answer)
+    node(page, "menuImport").click()
+    editor = page.get_by_role("dialog", name="Sub-step menuImport")
+    editor.get_by_label("Reset to pending").check()
+    editor.get_by_label("Reason (required)").fill("menu fixed upstream")
+    expect(editor.locator(".dry-run-ok")).to_contain_text("Would reset")
+    editor.get_by_role("button", name="Apply").click()
+    expect(editor.get_by_role("alert")).to_contain_text("Cannot reach")
+    editor.get_by_role("button", name="Apply").click()
+    expect(editor).to_be_hidden()
+    assert lost == [200]
+    expect(node(page, "menuImport")).to_contain_text("Pending")
+    events = page.request.get(
+        f"{stack.url}/api/registration-batches/jobs/{tui}/events?limit=1000",
+        headers={"Authorization": f"Bearer {stack.key}"},
+    ).json()["events"]
+    assert [e["type"] for e in events].count("SubStepReset") == 1
+    assert not [e for e in events if e["type"] == "EditRefused"]
+    reset = [p for p in watch.problems if "ERR_CONNECTION_RESET" in p]
+    assert len(reset) == 1  # the lost answer, and nothing else
+    watch.problems.remove(reset[0])

@@ -38,6 +38,13 @@ async function request(method, path, body, token = session.token, extra = {}) {
   return data || {};
 }
 
+/** A fresh idempotency key (crypto.randomUUID needs a secure context; this does not). */
+export function requestKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return "console-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const keyed = (key) => (key ? { "Idempotency-Key": key } : {});
 const enc = encodeURIComponent;
 const job = (id) => `/jobs/${enc(id)}`;
 const subStep = (id, key) => `${job(id)}/steps/6/sub-steps/${enc(key)}`;
@@ -58,8 +65,10 @@ export const api = {
   cancel: (id, reason) => request("POST", `${job(id)}/cancel`, reason ? { reason } : {}),
   retryNow: (id, key) => request("POST", `${subStep(id, key)}/retry-now`),
   validation: (id, key) => request("GET", `${subStep(id, key)}/validation`),
-  setStatus: (id, key, edit) => request("PATCH", subStep(id, key), edit),
-  reset: (id, key, edit) => request("POST", `${subStep(id, key)}/reset`, edit),
+  setStatus: (id, key, edit, once) =>
+    request("PATCH", subStep(id, key), edit, session.token, keyed(once)),
+  reset: (id, key, edit, once) =>
+    request("POST", `${subStep(id, key)}/reset`, edit, session.token, keyed(once)),
   events: (id, after, limit = 500) => request("GET", `${job(id)}/events?after_version=${after}&limit=${limit}`),
   stateAt: (id, version) => request("GET", `${job(id)}/state?version=${enc(version)}`),
 };

@@ -1,4 +1,4 @@
-import { api } from "../api.js";
+import { api, requestKey } from "../api.js";
 import { h } from "../dom.js";
 import { toast } from "../toast.js";
 import { errorList } from "./parts.js";
@@ -16,12 +16,6 @@ export function readRestaurantsFile(text) {
     return { restaurants: data.restaurants, name: typeof data.name === "string" ? data.name : "" };
   }
   return { error: 'Expected {"name": ..., "restaurants": [...]} or a list of restaurants.' };
-}
-
-/** A fresh idempotency key (crypto.randomUUID needs a secure context; this does not). */
-function requestKey() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return "console-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Upload a restaurants JSON file to create a batch. */

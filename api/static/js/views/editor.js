@@ -1,4 +1,4 @@
-import { api } from "../api.js";
+import { api, requestKey } from "../api.js";
 import { h, formatTime, prettyJson } from "../dom.js";
 import { retryText } from "../graph.js";
 import { statusBadge } from "../status.js";
@@ -98,6 +98,10 @@ export function openEditor({ jobId, key, info, phase, jobStatus, onApplied }) {
 
   const target = () => form.querySelector("input[name=target]:checked")?.value;
   let sequence = 0;
+  // One key per edit as written: Apply clicked again after a lost answer is told what the
+  // first click did; any change to the status, reason or result makes it another edit.
+  let editKey = requestKey();
+  form.addEventListener("input", () => { editKey = requestKey(); });
 
   function whyNot() {
     if (!target()) return "Choose a status first.";
@@ -156,7 +160,8 @@ export function openEditor({ jobId, key, info, phase, jobStatus, onApplied }) {
     } catch (error) {
       return Promise.reject({ lines: [`The result is not valid JSON: ${error.message}`] });
     }
-    return chosen === "pending" ? api.reset(jobId, key, edit) : api.setStatus(jobId, key, edit);
+    const once = dry ? undefined : editKey;
+    return chosen === "pending" ? api.reset(jobId, key, edit, once) : api.setStatus(jobId, key, edit, once);
   }
 
   async function submit(event) {
