@@ -119,9 +119,8 @@ class ChainedPostgresApplicationRecorder(RowReads, es_pg.PostgresApplicationReco
             id_type=id_type,
         )
         self.notify_statement = SQL("NOTIFY {0}").format(Identifier(self.channel_name)).as_bytes()
-        # The library's lock statements, composed here once: composed per insert (its timeout
-        # a Literal adapted through a transformer of the connection's), they cost about 2 % of
-        # the engine's CPU.
+        # The library's lock statements, composed here once rather than on every insert (its
+        # timeout is a Literal, adapted through a transformer of the connection each time).
         self.lock_table_statements = [
             composed.as_bytes() if isinstance(composed, Composable) else composed
             for composed in self.lock_table_statements
