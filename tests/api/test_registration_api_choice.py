@@ -16,6 +16,7 @@ from domain.job import RegistrationJob
 from infrastructure.settings import RegistrationApiMissing, Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import TEST_SECRET, store_settings
+from tests.kit import free_port
 
 NAMED = "REGFLOW_REGISTRATION_API_URL"
 
@@ -50,6 +51,7 @@ class TestEngineRefusesWithoutAnApiOnPostgres:
         monkeypatch.setenv("REGFLOW_DATABASE_URL", pg_url)
         monkeypatch.setenv("REGFLOW_API_KEYS", "org:key")
         monkeypatch.setenv("REGFLOW_SECRET_KEY", TEST_SECRET)
+        monkeypatch.setenv("REGFLOW_PORT", str(free_port()))  # whatever holds the default port
         monkeypatch.delenv(NAMED, raising=False)
         before = self._head(pg_url)
         assert main(argv) == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.error import URLError
 from urllib.request import Request, urlopen
+
+from tests.kit import free_port
 
 ORGANISATION = "org-console"
 API_KEY = "console-test-key"
@@ -44,12 +45,6 @@ class Stack:
         request.add_header("Content-Type", "application/json")
         with urlopen(request, timeout=5) as answer:
             assert answer.status == 200
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:

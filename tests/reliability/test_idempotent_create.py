@@ -13,8 +13,8 @@ from domain.batch import RegistrationBatch
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
-from tests.kit import restaurants
-from tests.reliability.test_live_workers import free_port, process_env, ready, spawn, stop
+from tests.kit import free_port, restaurants
+from tests.reliability.test_live_workers import process_env, ready, spawn, stop
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
 from collections import Counter
 from pathlib import Path
@@ -18,7 +17,7 @@ from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.application.engine_kit import simulator
 from tests.conftest import TEST_SECRET, unique_org
-from tests.kit import restaurants
+from tests.kit import free_port, restaurants
 
 pytestmark = pytest.mark.slow
 REGFLOW = str(Path(sys.executable).with_name("regflow"))
@@ -37,12 +36,6 @@ def process_env(settings: Settings, url: str, **extra: str) -> dict[str, str]:
         "REGFLOW_LEASE_SECONDS": "6",
         **extra,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def spawn(env: dict[str, str], cwd: Path, *args: str) -> asyncio.subprocess.Process:
