@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -79,3 +80,20 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def at_once(*actions: Callable[[], T], seconds: float = 120) -> list[T]:
+    """Run every action in a thread of its own, all released together; their results (an
+    action that raised, or did not end within `seconds`, has none)."""
+    gate, results = threading.Barrier(len(actions)), []
+
+    def run(action: Callable[[], T]) -> None:
+        gate.wait()
+        results.append(action())
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds)
+    return results

@@ -26,10 +26,20 @@ class SubStepRetryRequested(Aggregate.Event):
         job.sub_steps[self.sub_step].retry_at = self.timestamp
 
 
-def _keyed(job: Any, key: str, digest: str | None, answer: list[Any]) -> dict[str, Any]:
-    """The job's edit requests, with this edit's answer added under the request's key."""
-    earlier = job.edit_requests.get(key, {"digest": digest, "checks": []})
-    return {**job.edit_requests, key: {"digest": digest, "checks": [*earlier["checks"], answer]}}
+def _unkeyed(state: dict[str, Any]) -> None:
+    """Version 1 of a manual edit's event: no warnings kept, no idempotency key."""
+    state.update(warnings=[], idempotency_key=None, request_digest=None)
+
+
+def _remember_answer(job: Any, edit: Any, target: str, cascade: list[str]) -> None:
+    """Keep what a keyed edit was told under its request's key, for a repeat of the key."""
+    key = edit.idempotency_key
+    if key is None:
+        return
+    answer = [edit.sub_step, target, list(edit.warnings), cascade]
+    earlier = job.edit_requests.get(key, {"checks": []})
+    kept = {"digest": edit.request_digest, "checks": [*earlier["checks"], answer]}
+    job.edit_requests = {**job.edit_requests, key: kept}
 
 
 class ManualStatusSet(Aggregate.Event):
@@ -49,14 +59,10 @@ class ManualStatusSet(Aggregate.Event):
     idempotency_key: str | None
     request_digest: str | None
 
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state.update(warnings=[], idempotency_key=None, request_digest=None)
+    upcast_v1_v2 = staticmethod(_unkeyed)
 
     def apply(self, job: Any) -> None:
-        if self.idempotency_key is not None:
-            answer = [self.sub_step, self.status, list(self.warnings), []]
-            job.edit_requests = _keyed(job, self.idempotency_key, self.request_digest, answer)
+        _remember_answer(job, self, self.status, [])
         state: SubStepState = job.sub_steps[self.sub_step]
         state.status = self.status
         state.reason = self.reason
@@ -85,15 +91,10 @@ class SubStepReset(Aggregate.Event):
     idempotency_key: str | None
     request_digest: str | None
 
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state.update(warnings=[], idempotency_key=None, request_digest=None)
+    upcast_v1_v2 = staticmethod(_unkeyed)
 
     def apply(self, job: Any) -> None:
-        if self.idempotency_key is not None:
-            cascade = [c["sub_step"] for c in self.cascade]
-            answer = [self.sub_step, _S.PENDING.value, list(self.warnings), cascade]
-            job.edit_requests = _keyed(job, self.idempotency_key, self.request_digest, answer)
+        _remember_answer(job, self, _S.PENDING.value, [c["sub_step"] for c in self.cascade])
         for item in self.cascade:
             job.sub_steps[item["sub_step"]] = SubStepState(generation=item["generation"])
         job.status = self.job_status

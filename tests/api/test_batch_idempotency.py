@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import threading
 from dataclasses import replace
 from typing import Any
 
@@ -21,7 +20,7 @@ from infrastructure.usecases.idempotency import MAX_IDEMPOTENCY_KEY
 from infrastructure.usecases.registrations import Registrations
 from tests.api.conftest import BASE, Caller
 from tests.conftest import unique_org
-from tests.kit import restaurant
+from tests.kit import at_once, restaurant
 
 KEY = "Idempotency-Key"
 
@@ -132,19 +131,12 @@ def test_two_stores_racing_with_one_key_make_one_batch(settings: Settings) -> No
     org = unique_org()
     items = [{"name": f"R{i}"} for i in range(300)]
     apps = [Registrations(settings) for _ in range(2)]
-    outcomes: list[Any] = []
-    gate = threading.Barrier(len(apps) * 2)
 
-    def race(app: Registrations) -> None:
-        gate.wait()
-        outcomes.append(app.open_batch(org, "user:u", "b", items, idempotency_key="k"))
+    def create(app: Registrations) -> Any:
+        return lambda: app.open_batch(org, "user:u", "b", items, idempotency_key="k")
 
     try:
-        threads = [threading.Thread(target=race, args=(a,)) for a in apps for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
+        outcomes = at_once(*(create(a) for a in apps for _ in range(2)))
         assert len(outcomes) == 4
         assert len({o.batch.id for o in outcomes}) == 1
         assert sum(not o.replayed for o in outcomes) == 1

@@ -5,7 +5,6 @@ refusal for an edit that was made; the same key sent with other edits changes no
 from __future__ import annotations
 
 import asyncio
-import threading
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +20,7 @@ from infrastructure.usecases.idempotency import MAX_IDEMPOTENCY_KEY
 from infrastructure.usecases.registrations import Registrations
 from tests.api.conftest import BASE, Caller, Client, run_job
 from tests.conftest import unique_org
+from tests.kit import at_once
 
 KEY, REPLAYED = "Idempotency-Key", "Idempotent-Replayed"
 REASON = "done by hand in the CloudWaitress admin"
@@ -200,19 +200,12 @@ def test_two_stores_racing_with_one_key_make_one_edit(settings: Settings) -> Non
     apps = [Registrations(settings) for _ in range(2)]
     _, jobs, _ = apps[0].create_batch(org, "user:u", "b", [{"name": "A"}])
     edits: list[tuple[str, str, dict[str, Any] | None]] = [(FIRST, "completed", None)]
-    outcomes: list[Any] = []
-    gate = threading.Barrier(len(apps) * 2)
 
-    def race(app: Registrations) -> None:
-        gate.wait()
-        outcomes.append(app.edit(org, jobs[0].id, edits, "user:u", REASON, False, "k"))
+    def edit(app: Registrations) -> Any:
+        return lambda: app.edit(org, jobs[0].id, edits, "user:u", REASON, False, "k")
 
     try:
-        threads = [threading.Thread(target=race, args=(a,)) for a in apps for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        outcomes = at_once(*(edit(a) for a in apps for _ in range(2)), seconds=60)
         assert len(outcomes) == 4
         assert sum(not o.replayed for o in outcomes) == 1
         kinds = [type(e).__name__ for e in apps[0].events.get(jobs[0].id)]

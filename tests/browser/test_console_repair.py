@@ -59,16 +59,23 @@ def test_failed_jobs_are_resumed_together_from_a_selection(
     expect(page.locator(".bar-percent")).to_have_text("100%")
 
 
+def run_with_its_menu_import_refused(page: Page, stack: Stack, name: str) -> str:
+    """Start Step 6 with the API refusing the menu import of job `name`, until that job has
+    failed (the fault is then lifted); the job's id."""
+    job = job_id_of(page, name)
+    stack.set_faults([{"kind": "bad_request", "endpoint": "menuImport", "job": job}])
+    page.get_by_role("button", name="Start Step 6 for all jobs").click()
+    expect(job_row(page, name)).to_contain_text("Failed", timeout=RUN_SECONDS)
+    stack.set_faults([])
+    return job
+
+
 def test_after_a_reset_every_part_of_the_job_page_agrees(
     page: Page, stack: Stack, tmp_path: Path, artifacts: Path
 ) -> None:
     sign_in(page, stack)
     create_batch(page, tmp_path, "Agreeing page", ["Moa"])
-    moa = job_id_of(page, "Moa")
-    stack.set_faults([{"kind": "bad_request", "endpoint": "menuImport", "job": moa}])
-    page.get_by_role("button", name="Start Step 6 for all jobs").click()
-    expect(job_row(page, "Moa")).to_contain_text("Failed", timeout=RUN_SECONDS)
-    stack.set_faults([])
+    moa = run_with_its_menu_import_refused(page, stack, "Moa")
     page.set_viewport_size(PHONE)
     error = job_row(page, "Moa").locator(".cell-error")
     expect(error).to_contain_text("Validation failed")
@@ -126,11 +133,7 @@ def test_an_edit_whose_answer_was_lost_is_made_once_when_applied_again(
     clicks Apply again and is told it is done, and the job's log holds one reset."""
     sign_in(page, stack)
     create_batch(page, tmp_path, "Lost edit", ["Tui"])
-    tui = job_id_of(page, "Tui")
-    stack.set_faults([{"kind": "bad_request", "endpoint": "menuImport", "job": tui}])
-    page.get_by_role("button", name="Start Step 6 for all jobs").click()
-    expect(job_row(page, "Tui")).to_contain_text("Failed", timeout=RUN_SECONDS)
-    stack.set_faults([])
+    tui = run_with_its_menu_import_refused(page, stack, "Tui")
     page.get_by_role("link", name="Tui").click()
     lost: list[int] = []
 
