@@ -40,23 +40,26 @@ class SubStepState:
 
 
 _NOT_BEGUN = frozenset({_S.PENDING, _S.SKIPPED})
-# Each phase's keys, and each key with its dependencies, in plan order: what `runnable` walks.
-_PHASE_KEYS = tuple(
-    (PLAN.in_phase(p), tuple((k, PLAN.dependencies(k)) for k in PLAN.in_phase(p)))
-    for p in PLAN.phases
-)
+_KEYS = PLAN.keys
+# Each phase's keys with their dependencies, in plan order: what `runnable` walks.
+_PHASE_KEYS = tuple(tuple((k, PLAN.dependencies(k)) for k in PLAN.in_phase(p)) for p in PLAN.phases)
+_STOPPED = frozenset({_S.FAILED, _S.BLOCKED})
+_PHASES = PLAN.phases
+_IN_PHASE = {p: PLAN.in_phase(p) for p in PLAN.phases}
+_PHASE_COMPLETED, _PHASE_FAILED = str(PhaseStatus.COMPLETED), str(PhaseStatus.FAILED)
+_PHASE_PENDING, _PHASE_IN_PROGRESS = str(PhaseStatus.PENDING), str(PhaseStatus.IN_PROGRESS)
 
 
 def phase_status(shown: dict[str, str], phase: str) -> str:
     """A phase's status, derived from its sub-steps' shown statuses."""
-    statuses = {shown[k] for k in PLAN.in_phase(phase)}
+    statuses = {shown[k] for k in _IN_PHASE[phase]}
     if statuses <= SETTLED_WELL:
-        return PhaseStatus.COMPLETED
+        return _PHASE_COMPLETED
     if statuses <= SETTLED:
-        return PhaseStatus.FAILED
+        return _PHASE_FAILED
     if statuses <= _NOT_BEGUN:
-        return PhaseStatus.PENDING
-    return PhaseStatus.IN_PROGRESS
+        return _PHASE_PENDING
+    return _PHASE_IN_PROGRESS
 
 
 class JobQueries:
@@ -73,10 +76,14 @@ class JobQueries:
     edit_requests: Mapping[str, Any] = MappingProxyType({})
 
     def statuses(self) -> dict[str, str]:
-        return {k: str(s.status) for k, s in self.sub_steps.items()}
+        """Each sub-step's stored status, in plan order."""
+        sub_steps = self.sub_steps
+        return {k: str(sub_steps[k].status) for k in _KEYS}
 
     def shown_statuses(self) -> dict[str, str]:
-        return display_statuses(self.statuses())
+        stored = self.statuses()
+        # A fresh dict: when nothing failed or is blocked, it is what is shown, as it stands.
+        return stored if _STOPPED.isdisjoint(stored.values()) else display_statuses(stored)
 
     @property
     def context(self) -> dict[str, Any]:
@@ -86,7 +93,7 @@ class JobQueries:
     def phase_statuses(self, shown: dict[str, str] | None = None) -> dict[str, str]:
         """Each phase's status, from the sub-steps' shown statuses (computed when not given)."""
         shown = self.shown_statuses() if shown is None else shown
-        return {p: str(phase_status(shown, p)) for p in PLAN.phases}
+        return {p: phase_status(shown, p) for p in _PHASES}
 
     @property
     def current_phase(self) -> str | None:
@@ -109,18 +116,29 @@ class JobQueries:
         return SETTLED.issuperset(self.shown_statuses().values())
 
     def runnable(self) -> list[str]:
-        """Pending or retrying sub-steps whose dependencies and earlier phases allow a start."""
+        """Pending or retrying sub-steps whose dependencies and earlier phases allow a start.
+
+        Asked several times per sub-step by the engine, so it walks the plan once in plain
+        loops: a phase's sub-steps are looked at only when every earlier phase is settled.
+        """
         if self.status != JobStatus.IN_PROGRESS:
             return []
         shown = self.shown_statuses()
         ready: list[str] = []
-        for keys, with_dependencies in _PHASE_KEYS:
-            ready += [
-                k
-                for k, dependencies in with_dependencies
-                if shown[k] in _WAITING and all(shown[d] in SETTLED_WELL for d in dependencies)
-            ]
-            if not SETTLED.issuperset([shown[k] for k in keys]):
+        for with_dependencies in _PHASE_KEYS:
+            settled = True
+            for key, dependencies in with_dependencies:
+                status = shown[key]
+                if status in _WAITING:
+                    settled = False
+                    for dependency in dependencies:
+                        if shown[dependency] not in SETTLED_WELL:
+                            break
+                    else:
+                        ready.append(key)
+                elif status not in SETTLED:
+                    settled = False
+            if not settled:
                 break
         return ready
 

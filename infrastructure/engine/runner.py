@@ -143,10 +143,11 @@ class JobRunner(JobHandle):
 
     def _next_due(self) -> float | None:
         """Seconds until a retry that could start now is due (one that cannot would spin)."""
-        runnable = set(self.job.runnable())
+        waiting = self.job.waiting_to_retry()
+        runnable = set(self.job.runnable()) if waiting else set()
         dues = [
             self.retry_clock.due(k, self.job.sub_steps[k].retry_at)
-            for k in self.job.waiting_to_retry()
+            for k in waiting
             if k in runnable and not self.launcher.busy(k)
         ]
         return max(0.0, min(dues) - self.shared.clock.monotonic()) if dues else None
