@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
 from transitions import Machine
@@ -99,8 +100,14 @@ JOB_MACHINE = _table(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def destination(machine: Machine, trigger: str, source: str) -> str | None:
-    """Where `trigger` leads from `source`, or None when the machine forbids it."""
+    """Where `trigger` leads from `source`, or None when the machine forbids it.
+
+    The machines are built once, above, and never changed, so answers are kept: the engine
+    asks several times per sub-step, and each look-up walks the machine's events. The cache is
+    bounded, whatever names a caller passes.
+    """
     found = machine.get_transitions(trigger=trigger, source=str(source))
     if not found:
         return None
