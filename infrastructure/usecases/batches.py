@@ -90,8 +90,9 @@ def validated_restaurants(
 def validated_restaurant(
     restaurant: dict[str, Any], index: int | str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The restaurant's summary and execution_config, checked; InvalidInput names each field
-    (after `restaurants[index].`, or after `index` itself when it is a label such as a row)."""
+    """The restaurant's summary and execution_config, checked; InvalidInput names each bad field
+    of both by its path (after `restaurants[index].`, or after `index` itself when it is a
+    label such as a row): `name`, `execution_config.skip`."""
     config = dict(restaurant.get("execution_config") or {})
     summary = {k: v for k, v in restaurant.items() if k != "execution_config"}
     prefix = "" if index is None else f"restaurants[{index}]."
@@ -102,16 +103,24 @@ def validated_restaurant(
     ]
     if too_deep:
         raise InvalidInput("Invalid restaurant", too_deep)
+    where = "" if index is None else f"restaurants[{index}]." if isinstance(index, int) else index
+    errors: list[str] = []
     try:
         checked = Restaurant.model_validate(summary).model_dump(mode="json", exclude_none=True)
+    except ValidationError as exc:
+        errors += _located(exc, where)
+    try:
         config = ExecutionConfig.model_validate(config).model_dump(mode="json", exclude_unset=True)
     except ValidationError as exc:
-        where = (
-            "" if index is None else f"restaurants[{index}]." if isinstance(index, int) else index
-        )
-        errors = [f"{where}{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        raise InvalidInput("Invalid restaurant", errors) from None
+        errors += _located(exc, f"{where}execution_config.")
+    if errors:
+        raise InvalidInput("Invalid restaurant", errors)
     return checked, config
+
+
+def _located(exc: ValidationError, where: str) -> list[str]:
+    """Each error of a model's validation, named by its field's path from `where`."""
+    return [f"{where}{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
 
 
 def _created_line(job: RegistrationJob) -> dict[str, Any]:

@@ -49,6 +49,31 @@ class TestCreateBatch:
         with pytest.raises(InvalidInput) as caught:
             app.create_batch(unique_org(), "user:u-1", "x", bad)
         assert any("restaurants[0].name" in e for e in caught.value.errors)
+        # the config's error too, named where it is in the request
+        assert any(
+            e.startswith("restaurants[0].execution_config.account.email:")
+            for e in caught.value.errors
+        )
+
+    @pytest.mark.parametrize(
+        ("config", "field"),
+        [
+            ({"skip": ["noSuchStep"]}, "skip"),
+            ({"skip": "menuImport"}, "skip"),
+            ({"account": {"email": "nope"}}, "account.email"),
+            ({"menu": {"menu_id": {"deep": 1}}}, "menu.menu_id"),
+            ({"payment": "yes"}, "payment"),
+        ],
+    )
+    def test_a_bad_config_field_is_named_by_its_path_in_the_request(
+        self, app: Registrations, config: dict[str, object], field: str
+    ) -> None:
+        good = {"name": "Good", "execution_config": {}}
+        bad = [good, good, {"name": "Bad", "execution_config": config}]
+        with pytest.raises(InvalidInput) as caught:
+            app.create_batch(unique_org(), "user:u-1", "x", bad)
+        located = [e.split(": ", 1)[0] for e in caught.value.errors]
+        assert f"restaurants[2].execution_config.{field}" in located, caught.value.errors
 
     def test_password_never_reaches_storage_in_plain_text(
         self, app: Registrations, settings: Settings
