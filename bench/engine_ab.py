@@ -2,8 +2,10 @@
 
 Each round runs the raw floor, DBOS, and the engine (PostgreSQL, in-process, uvloop) of the
 base tree and of this one, each in a fresh process, in an order that alternates from round to
-round; the medians are compared: new/base CPU per job and throughput, and each tree's jobs/s
-as a fraction of the raw floor and against DBOS. The base is any checkout, e.g. one made with
+round; the medians are compared: new/base CPU per job (the process's, its event loop thread's
+and its other threads': store, pools) and throughput, and each tree's jobs/s as a fraction of
+the raw floor and against DBOS. A base tree whose bench does not split the CPU is compared on
+the whole. The base is any checkout, e.g. one made with
 `git worktree add ../base <commit>`. Run from the repository root:
 `python -m bench.engine_ab --base ../base [--jobs N] [--rounds N]`. Saves
 bench/results/engine-ab-<time>.json. Not a test.
@@ -24,7 +26,14 @@ from bench.engine import run_in_fresh_process
 from bench.kit import save
 
 ENGINE = "postgres-inprocess"
-FIGURES = ("jobs_per_s", "cpu_ms_per_job", "critical_path_overhead_ms_per_step_p50")
+FIGURES = (
+    "jobs_per_s",
+    "cpu_ms_per_job",
+    "loop_cpu_ms_per_job",
+    "other_threads_cpu_ms_per_job",
+    "critical_path_overhead_ms_per_step_p50",
+)
+COMPARED = ("jobs_per_s", "cpu_ms_per_job", "loop_cpu_ms_per_job", "other_threads_cpu_ms_per_job")
 
 
 def commit_of(tree: Path) -> str:
@@ -74,7 +83,9 @@ def main() -> None:
         for tree in trees
     }
     ratios["new_over_base"] = {
-        k: medians["new"][k] / medians["base"][k] for k in ("jobs_per_s", "cpu_ms_per_job")
+        k: medians["new"][k] / medians["base"][k]
+        for k in COMPARED
+        if k in medians["new"] and k in medians["base"]
     }
     for name, values in ratios.items():
         print(f"{name:14} {json.dumps({k: round(v, 3) for k, v in values.items()})}")
