@@ -95,15 +95,14 @@ def validated_restaurant(
     label such as a row): `name`, `execution_config.skip`."""
     config = dict(restaurant.get("execution_config") or {})
     summary = {k: v for k, v in restaurant.items() if k != "execution_config"}
-    prefix = "" if index is None else f"restaurants[{index}]."
+    where = "" if index is None else f"restaurants[{index}]." if isinstance(index, int) else index
     too_deep = [
         error
-        for value, where in ((summary, "restaurant"), (config, "execution_config"))
-        if (error := nesting_error(value, prefix + where)) is not None
+        for value, part in ((summary, "restaurant"), (config, "execution_config"))
+        if (error := nesting_error(value, where + part)) is not None
     ]
     if too_deep:
         raise InvalidInput("Invalid restaurant", too_deep)
-    where = "" if index is None else f"restaurants[{index}]." if isinstance(index, int) else index
     errors: list[str] = []
     try:
         checked = Restaurant.model_validate(summary).model_dump(mode="json", exclude_none=True)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
+from domain.limits import MAX_NESTING
 from infrastructure.settings import Settings
 from tests.api.conftest import BASE, PASSWORD, Caller, MakeClient, restaurant
 
@@ -162,6 +164,21 @@ class TestJsonLinesUpload:
         status, body = await org_a.post(BASE, params={"name": "nd"}, data=lines, headers=NDJSON)
         assert status == 422
         assert body["errors"] == ["line 2: not valid JSON", "line 3: not a JSON object"]
+        assert await batch_count(org_a) == before
+
+    async def test_a_bad_field_is_named_by_its_line_and_path(self, org_a: Caller) -> None:
+        before = await batch_count(org_a)
+        deep: Any = "x"
+        for _ in range(MAX_NESTING + 1):
+            deep = {"x": deep}
+        bad_config = restaurant("B") | {"execution_config": {"skip": ["noSuchStep"]}}
+        lines = [restaurant("A"), bad_config, restaurant("C") | {"notes": deep}]
+        text = "\n".join(json.dumps(line) for line in lines)
+        status, body = await org_a.post(BASE, params={"name": "nd"}, data=text, headers=NDJSON)
+        assert status == 422
+        first, second = body["errors"]
+        assert first.startswith("line 2: execution_config.skip: "), first
+        assert second == f"line 3: restaurant: nested deeper than {MAX_NESTING} levels"
         assert await batch_count(org_a) == before
 
 
