@@ -10,8 +10,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from hypothesis import strategies as st
+
+from infrastructure.usecases.idempotency import MAX_IDEMPOTENCY_KEY
+
 T = TypeVar("T")
 PASSWORD = "hunter2-very-secret"
+# Any key a client may send as Idempotency-Key: printable text up to the longest allowed.
+IDEMPOTENCY_KEYS = st.text(
+    st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")),
+    min_size=1,
+    max_size=MAX_IDEMPOTENCY_KEY,
+).filter(str.isprintable)
 
 
 def full_config(name: str = "Buzz", password: str = PASSWORD, **changes: Any) -> dict[str, Any]:

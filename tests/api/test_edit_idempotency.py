@@ -20,7 +20,7 @@ from infrastructure.usecases.idempotency import MAX_IDEMPOTENCY_KEY
 from infrastructure.usecases.registrations import Registrations
 from tests.api.conftest import BASE, Caller, Client, run_job
 from tests.conftest import unique_org
-from tests.kit import at_once
+from tests.kit import IDEMPOTENCY_KEYS, at_once
 
 KEY, REPLAYED = "Idempotency-Key", "Idempotent-Replayed"
 REASON = "done by hand in the CloudWaitress admin"
@@ -172,11 +172,7 @@ class TestOncePerKey:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
-    key=st.text(
-        st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")),
-        min_size=1,
-        max_size=MAX_IDEMPOTENCY_KEY,
-    ).filter(str.isprintable),
+    key=IDEMPOTENCY_KEYS,
     target=st.sampled_from(["completed", "failed", "skipped"]),
     reason=st.text(min_size=1, max_size=40).filter(str.strip),
 )
