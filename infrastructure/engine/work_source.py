@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from itertools import chain, zip_longest
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
 from domain import job_events as ev
+from infrastructure.engine.turns import OrganisationTurns
 
 STARTS = tuple(e.TOPIC for e in (ev.Step6Started, ev.ResumeRequested))
 STOPS = tuple(e.TOPIC for e in (ev.JobCompleted, ev.JobFailed, ev.JobCancelled))
@@ -30,9 +30,10 @@ class LogWorkSource:
         self._recorder = app.recorder
         self._mapper = app.mapper
         self._position = 0
-        self._in_progress: dict[str, None] = {}
-        # Only jobs that may still start: a stopped job's entry goes, so the map does not grow
-        # with every job the store has ever held; a resumed one is looked up again.
+        self._in_progress = OrganisationTurns()
+        # The organisations of jobs created and not yet started. A started job's moves to the
+        # turns and goes when it stops, so the map does not grow with every job the store has
+        # ever held; a resumed job's is looked up again.
         self._organisation: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -41,11 +42,7 @@ class LogWorkSource:
         organisation in turn, so a small batch is not queued behind a large one's jobs."""
         with self._lock:
             self._catch_up()
-            by_organisation: dict[str, list[str]] = {}
-            for job_id in self._in_progress:
-                by_organisation.setdefault(self._organisation.get(job_id, ""), []).append(job_id)
-            turns = chain.from_iterable(zip_longest(*by_organisation.values()))
-            return [job_id for job_id in turns if job_id is not None][:limit]
+            return self._in_progress.take(limit)
 
     def _organisation_of(self, notification: Notification) -> str:
         """The organisation a resumed job was created for, read from its first event."""
@@ -66,11 +63,13 @@ class LogWorkSource:
                     created = self._mapper.to_domain_event(notification)
                     self._organisation[job_id] = str(getattr(created, "organisation_id", ""))
                 elif notification.topic in STARTS:
-                    self._in_progress[job_id] = None
-                    if job_id not in self._organisation:
-                        self._organisation[job_id] = self._organisation_of(notification)
+                    if job_id not in self._in_progress:
+                        organisation = self._organisation.pop(job_id, None)
+                        if organisation is None:
+                            organisation = self._organisation_of(notification)
+                        self._in_progress.start(job_id, organisation)
                 else:
-                    self._in_progress.pop(job_id, None)
+                    self._in_progress.stop(job_id)
                     self._organisation.pop(job_id, None)
             if notifications:
                 self._position = notifications[-1].id

@@ -32,6 +32,7 @@ def test_only_jobs_that_may_still_start_are_remembered(app: Registrations) -> No
             app.cancel(org, job, "user:test", "done with it")
         source.runnable_job_ids(10_000)
         assert not jobs & set(source._organisation)
+        assert not any(job in source._in_progress for job in jobs)
 
 
 def test_a_resumed_job_takes_its_own_organisations_turn(app: Registrations) -> None:
