@@ -140,6 +140,16 @@ class ChainedSQLiteFactory(es_sqlite.SQLiteFactory):
     application_recorder_class = ChainedSQLiteApplicationRecorder
     aggregate_recorder_class = SQLiteSnapshots  # the snapshots' recorder
 
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        # SQLite has one writer at a time, and the library's pool hands its connections out in
+        # turn, so a read waits behind writes that wait for the writer. The pool waits as long
+        # as SQLite itself waits for a lock (SQLITE_LOCK_TIMEOUT), where it gave up after its
+        # own 5 s and a burst of edits was answered "storage unavailable" while SQLite would
+        # still have waited.
+        pool = self.datastore.pool
+        pool.pool_timeout = float(pool.lock_timeout or es_sqlite.SQLITE3_DEFAULT_LOCK_TIMEOUT)
+
     def application_recorder(self) -> ApplicationRecorder:
         """The chained recorder, keyed from the environment's cipher key."""
         recorder = super().application_recorder()
