@@ -61,10 +61,13 @@ def folded_rows(
 ) -> dict[str, Any]:
     """The rows of the jobs as one fold of each job's whole log writes them."""
     whole = JobProgressView(loader(app))
+    # Loaded before the view's transaction opens: on SQLite the views share the store's file,
+    # and a long job's load stores a snapshot, which would wait out the lock this holds.
+    loaded = [app.job(job_id) for job_id in jobs]
     conn = db.connect()
     try:
         with db.transaction(conn) as cur:
-            whole._write(db, cur, schema, [app.job(job_id) for job_id in jobs])
+            whole._write(db, cur, schema, loaded)
     finally:
         conn.close()
     return rows_of(db, schema, jobs)
