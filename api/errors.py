@@ -20,6 +20,7 @@ from domain.exceptions import (
     NothingToResume,
     RegflowError,
 )
+from domain.field_paths import field_path
 from infrastructure.errors import is_transient_exception
 
 log = logging.getLogger("regflow.api")
@@ -56,8 +57,8 @@ class NotReady(RegflowError):
 
 
 def field_errors(exc: ValidationError) -> list[str]:
-    """One `field.path: message` per pydantic error, without echoing the input."""
-    return [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
+    """One `field[0].path: message` per pydantic error, without echoing the input."""
+    return [f"{field_path(e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()]
 
 
 def failure(status: int, message: str, errors: list[str] | None = None) -> web.Response:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.errors import BadRequest, BodyTooLarge, field_errors
 from domain.exceptions import InvalidInput
+from domain.field_paths import child_path
 from domain.limits import MAX_NESTING, nesting_error
 from domain.plan import PLAN
 
@@ -55,20 +56,21 @@ def decoded_body(raw: bytes, model: type[M], optional: bool = False) -> M:
         return model()
     if too_deep := nesting_error(decoded, "body", MAX_BODY_NESTING):
         raise InvalidInput("The body is nested too deeply", [too_deep])
-    if nul := nul_paths(decoded, "body"):
+    if nul := nul_paths(decoded, ""):
         raise InvalidInput(
-            "Text must not contain NUL characters", [f"{p}: NUL character" for p in nul]
+            "Text must not contain NUL characters", [f"{p or 'body'}: NUL character" for p in nul]
         )
     return model.model_validate(decoded)
 
 
 def nul_paths(value: Any, path: str) -> list[str]:
-    """Where NUL characters hide in a decoded JSON value (the stores cannot hold them)."""
+    """Where NUL characters hide in a decoded JSON value (the stores cannot hold them), each
+    named from `path` as field errors are (`path` empty: from the top)."""
     if isinstance(value, str):
         return [path] if "\x00" in value else []
     if isinstance(value, dict):
-        keys = [f"{path}.<key>" for k in value if "\x00" in k]
-        return keys + [p for k, v in value.items() for p in nul_paths(v, f"{path}.{k}")]
+        keys = [child_path(path, "<key>") for k in value if "\x00" in k]
+        return keys + [p for k, v in value.items() for p in nul_paths(v, child_path(path, k))]
     if isinstance(value, list):
         return [p for i, v in enumerate(value) for p in nul_paths(v, f"{path}[{i}]")]
     return []

@@ -19,6 +19,7 @@ from domain.exceptions import (
     JobNotFound,
 )
 from domain.execution_config import ExecutionConfig, Restaurant
+from domain.field_paths import field_path
 from domain.job import RegistrationJob
 from domain.limits import nesting_error
 from infrastructure.tracing import traced_command
@@ -119,7 +120,7 @@ def validated_restaurant(
 
 def _located(exc: ValidationError, where: str) -> list[str]:
     """Each error of a model's validation, named by its field's path from `where`."""
-    return [f"{where}{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+    return [f"{where}{field_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
 
 
 def _created_line(job: RegistrationJob) -> dict[str, Any]:

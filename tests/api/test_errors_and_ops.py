@@ -55,7 +55,7 @@ class TestErrorStatuses:
         status, body = await org_a.post(
             BASE, json={"name": "a\u0000b", "restaurants": [restaurant()]}
         )
-        assert (status, body["errors"]) == (422, ["body.name: NUL character"])
+        assert (status, body["errors"]) == (422, ["name: NUL character"])
         status, _ = await org_a.post(f"{BASE}/jobs/{uuid.uuid4()}/steps/6/sub-steps/a%00b/reset")
         assert status == 404
 
