@@ -58,12 +58,21 @@ class EditCheck:
         return not self.errors
 
 
-def check_edit(stored: Mapping[str, str], key: str, target: str) -> EditCheck:
-    """Check setting `key` to `target` against the rules, without changing anything."""
+def check_edit(
+    stored: Mapping[str, str],
+    key: str,
+    target: str,
+    switched_off: Mapping[str, str] | None = None,
+) -> EditCheck:
+    """Check setting `key` to `target` against the rules, without changing anything.
+
+    `switched_off`: the sub-steps the job's execution_config switches off, each with the
+    reason. A reset never makes one of them pending: the config says it must not run.
+    """
     PLAN.sub_step(key)
     current = stored[key]
     if target == _S.PENDING:
-        return _check_reset(stored, key)
+        return _check_reset(stored, key, switched_off or {})
     errors = _transition_errors(current, key, target)
     if target == _S.COMPLETED:
         shown = display_statuses(stored)
@@ -115,20 +124,31 @@ def _reason(key: str) -> str:
     return condition.unmet_reason if condition is not None else ""
 
 
-def _check_reset(stored: Mapping[str, str], key: str) -> EditCheck:
-    cascade = reset_cascade(stored, key)
+def _check_reset(stored: Mapping[str, str], key: str, switched_off: Mapping[str, str]) -> EditCheck:
+    if key in switched_off:
+        why = f"the execution_config switches it off ({switched_off[key]})"
+        return EditCheck(key, _S.PENDING, [f"Cannot reset {key}: {why}"])
+    cascade = reset_cascade(stored, key, switched_off)
     errors = [
         f"Cannot reset {k}: it is in progress" for k in cascade if stored[k] == _S.IN_PROGRESS
     ]
     if not cascade:
         errors.append(f"Cannot reset {key}: it and its dependents are already pending")
-    return EditCheck(key, _S.PENDING, errors, [], cascade)
+    kept = [k for k in PLAN.cascade_of(key) if k in switched_off and stored[k] != _S.PENDING]
+    warnings = []
+    if kept:
+        warnings.append(f"{', '.join(kept)} not reset: the execution_config switches them off")
+    return EditCheck(key, _S.PENDING, errors, warnings, cascade)
 
 
-def reset_cascade(stored: Mapping[str, str], key: str) -> list[str]:
-    """`key` and every transitive dependent that is not pending, in plan order."""
+def reset_cascade(
+    stored: Mapping[str, str], key: str, switched_off: Mapping[str, str] | None = None
+) -> list[str]:
+    """`key` and every transitive dependent that is not pending, in plan order, but for those
+    the job's execution_config switches off (`switched_off`): they keep their status."""
+    off = switched_off or {}
     candidates = (key, *PLAN.cascade_of(key))
-    return [k for k in candidates if stored[k] != _S.PENDING]
+    return [k for k in candidates if stored[k] != _S.PENDING and k not in off]
 
 
 def simulate(stored: Mapping[str, str], check: EditCheck) -> dict[str, str]:
@@ -141,12 +161,16 @@ def simulate(stored: Mapping[str, str], check: EditCheck) -> dict[str, str]:
     return after
 
 
-def check_bulk(stored: Mapping[str, str], edits: list[tuple[str, str]]) -> list[EditCheck]:
+def check_bulk(
+    stored: Mapping[str, str],
+    edits: list[tuple[str, str]],
+    switched_off: Mapping[str, str] | None = None,
+) -> list[EditCheck]:
     """Check edits in order, each against the statuses the earlier ones leave."""
     checks: list[EditCheck] = []
     current = dict(stored)
     for key, target in edits:
-        check = check_edit(current, key, target)
+        check = check_edit(current, key, target, switched_off)
         checks.append(check)
         if check.valid:
             current = simulate(current, check)

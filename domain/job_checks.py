@@ -10,6 +10,7 @@ from domain.exceptions import (
     JobIsRunning,
     NothingToResume,
 )
+from domain.execution_config import ExecutionConfig
 from domain.job_state import JobQueries
 from domain.plan import PLAN
 from domain.progress_rules import ResumePlan
@@ -40,7 +41,11 @@ class JobChecks(JobQueries):
         ]
         if unknown:
             raise EditRejected(f"{len(unknown)} of the edits name unknown sub-steps", unknown)
-        return check_bulk(self.statuses(), edits)
+        return check_bulk(self.statuses(), edits, self.switched_off())
+
+    def switched_off(self) -> dict[str, str]:
+        """The sub-steps the job's execution_config switches off, each with the reason."""
+        return ExecutionConfig.model_validate(self.execution_config).disabled_sub_steps()
 
     def validation(self, key: str) -> SubStepValidation:
         """Where `key` stands and which edits of it are allowed now."""

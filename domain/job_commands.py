@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from domain import job_events as ev
 from domain.job_checks import JobChecks
 from domain.progress_rules import conditional_skips, phase_changes
+from domain.status import SubStepStatus
 
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
@@ -47,6 +48,17 @@ class JobCommandBase(JobChecks):
         LegacyProgressImported: type[ev.LegacyProgressImported]
 
         def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
+
+    def _keep_switched_off(self, actor: str) -> None:
+        """Skip, with the config's reason, every pending sub-step the execution_config switches
+        off: at the start, and after an operator's command that made one pending (a resume
+        gives a failed sub-step fresh attempts, whatever marked it failed)."""
+        if not self.step6_started:
+            return
+        statuses = self.statuses()
+        for key, reason in self.switched_off().items():
+            if statuses[key] == SubStepStatus.PENDING:
+                self.trigger_event(self.SubStepSkipped, sub_step=key, reason=reason, actor=actor)
 
     def _follow_rules(self, actor: str) -> None:
         """Record what a change of statuses implies: conditional skips, then the phases' word."""

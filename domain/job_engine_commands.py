@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 from domain.exceptions import IllegalTransition
-from domain.execution_config import ExecutionConfig
 from domain.job_commands import JobCommandBase
 from domain.plan import PLAN
 from domain.status import JOB_MACHINE, SUB_STEP_MACHINE, JobStatus, SubStepStatus, require
@@ -25,9 +24,7 @@ class EngineCommands(JobCommandBase):
             raise IllegalTransition(f"Step 6 of job {self.id} already started: resume it instead")
         require(JOB_MACHINE, "start", self.status, f"job {self.id}")
         self.trigger_event(self.Step6Started, actor=actor)
-        disabled = ExecutionConfig.model_validate(self.execution_config).disabled_sub_steps()
-        for key, reason in disabled.items():
-            self.trigger_event(self.SubStepSkipped, sub_step=key, reason=reason, actor=actor)
+        self._keep_switched_off(actor)
         self._follow_rules(actor)
 
     def claim(self, worker_id: str, registration_api: str | None = None) -> list[str]:

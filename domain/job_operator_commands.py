@@ -49,6 +49,7 @@ class OperatorCommands(JobCommandBase):
             fresh_attempts=plan.fresh_attempts,
             new_generations=plan.new_generations,
         )
+        self._keep_switched_off(actor)
         self._follow_rules(actor)
         return plan
 
@@ -82,6 +83,7 @@ class OperatorCommands(JobCommandBase):
             keyed = {"idempotency_key": request.key, "request_digest": request.digest}
         for check, (_, _, result) in zip(checks, edits, strict=True):
             self._record_edit(check, actor, reason, result, keyed)
+        self._keep_switched_off(actor)
         self._follow_rules(actor)
         return checks
 
