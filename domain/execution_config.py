@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.limits import MAX_NAME
 from domain.plan import PLAN
 from domain.secret_types import ERASED, PersonalText, SecretText
 
@@ -105,5 +106,5 @@ class Restaurant(BaseModel):
     """The restaurant a job registers."""
 
     model_config = ConfigDict(extra="allow")
-    name: str = Field(min_length=1, max_length=300)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     external_id: str | None = Field(default=None, max_length=200)

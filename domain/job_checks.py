@@ -3,6 +3,8 @@ and which edits of a sub-step are allowed now."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from domain.editing import EDIT_TARGETS, EditCheck, SubStepValidation, check_bulk
 from domain.exceptions import (
     DependencyNotSatisfied,
@@ -21,6 +23,8 @@ _S = SubStepStatus
 
 class JobChecks(JobQueries):
     """The checks a job's commands make before they record anything; they change nothing."""
+
+    execution_config: dict[str, Any]
 
     def check_resume(self) -> ResumePlan:
         """What a resume would do, or why it is refused."""

@@ -18,7 +18,6 @@ class JobCommandBase(JobChecks):
     """The part of the aggregate its commands share; `RegistrationJob` supplies the rest."""
 
     worker_id: str | None
-    execution_config: dict[str, Any]
     phase_marks: dict[str, str]
     last_error: str | None
 

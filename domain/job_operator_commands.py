@@ -8,7 +8,7 @@ from typing import Any
 from domain.editing import EditCheck, EditRequest
 from domain.exceptions import IdempotencyKeyReused, IllegalTransition, InvalidInput, JobIsRunning
 from domain.job_commands import JobCommandBase
-from domain.limits import nesting_error
+from domain.limits import nesting_error, nul_paths, reason_errors
 from domain.plan import PLAN
 from domain.progress_rules import ResumePlan
 from domain.status import (
@@ -28,6 +28,7 @@ class OperatorCommands(JobCommandBase):
 
     def cancel(self, actor: str, reason: str | None) -> None:
         """Stop scheduling sub-steps; calls in flight finish and are recorded."""
+        _refuse_bad_reason(reason)
         require(JOB_MACHINE, "cancel", self.status, f"job {self.id}")
         stopped = self.waiting_to_retry()
         self.trigger_event(self.JobCancelled, actor=actor, reason=reason, stopped=stopped)
@@ -37,6 +38,7 @@ class OperatorCommands(JobCommandBase):
 
         A completed job records nothing: its plan has nothing to run.
         """
+        _refuse_bad_reason(reason)
         plan = self.check_resume()
         if self.status == JobStatus.COMPLETED:
             return plan
@@ -74,9 +76,14 @@ class OperatorCommands(JobCommandBase):
             raise JobIsRunning(self.id)
         if not reason or not reason.strip():
             raise InvalidInput("A reason is required for manual edits")
+        _refuse_bad_reason(reason)
         too_deep = [e for k, _, r in edits if (e := nesting_error(r, f"{k}.result")) is not None]
         if too_deep:
             raise InvalidInput("A result is nested too deeply", too_deep)
+        if nul := [p for k, _, r in edits for p in nul_paths(r, f"{k}.result")]:
+            raise InvalidInput(
+                "Text must not contain NUL characters", [f"{p}: NUL character" for p in nul]
+            )
         checks = self.preview_edits([(key, target) for key, target, _ in edits])
         keyed: dict[str, str | None] = {"idempotency_key": None, "request_digest": None}
         if request is not None:
@@ -167,3 +174,8 @@ class OperatorCommands(JobCommandBase):
             context=context,
             job_status=JobStatus.COMPLETED if well else JobStatus.FAILED,
         )
+
+
+def _refuse_bad_reason(reason: str | None) -> None:
+    if errors := reason_errors(reason):
+        raise InvalidInput("The reason cannot be recorded", errors)

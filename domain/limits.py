@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.field_paths import child_path
+
 MAX_NESTING = 32
 """Levels of objects and lists an execution_config or a manual result may hold."""
+
+MAX_NAME = 300
+"""Characters a batch's or a restaurant's name may hold."""
+
+MAX_REASON = 2000
+"""Characters an operator's reason may hold."""
 
 
 _CONTAINERS = (dict, list, tuple)
@@ -32,3 +40,36 @@ def nesting_error(value: Any, where: str, limit: int = MAX_NESTING) -> str | Non
     if depth_of(value, limit) > limit:
         return f"{where}: nested deeper than {limit} levels"
     return None
+
+
+def nul_paths(value: Any, path: str) -> list[str]:
+    """Where NUL characters hide in a decoded JSON value (the stores cannot hold them), each
+    named from `path` as field errors are (`path` empty: from the top)."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        keys = [child_path(path, "<key>") for k in value if "\x00" in k]
+        return keys + [p for k, v in value.items() for p in nul_paths(v, child_path(path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in nul_paths(v, f"{path}[{i}]")]
+    return []
+
+
+def text_errors(text: str, name: str, most: int) -> list[str]:
+    """What is wrong with the text a caller gave as `name`, if anything: longer than `most`
+    characters, or holding a NUL."""
+    errors = [f"{name}: NUL character"] if "\x00" in text else []
+    if len(text) > most:
+        errors.append(f"{name}: at most {most} characters, not {len(text)}")
+    return errors
+
+
+def reason_errors(reason: str | None) -> list[str]:
+    """What is wrong with an operator's reason, if anything."""
+    return [] if reason is None else text_errors(reason, "reason", MAX_REASON)
+
+
+def recordable_reason(reason: str) -> str:
+    """A reason as a refusal records it, whatever was sent: no NUL, at most MAX_REASON
+    characters (the refusal's errors say what was wrong with it)."""
+    return reason.replace("\x00", "")[:MAX_REASON]

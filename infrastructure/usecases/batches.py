@@ -21,7 +21,7 @@ from domain.exceptions import (
 from domain.execution_config import ExecutionConfig, Restaurant
 from domain.field_paths import field_path
 from domain.job import RegistrationJob
-from domain.limits import nesting_error
+from domain.limits import MAX_NAME, nesting_error, nul_paths, text_errors
 from infrastructure.tracing import traced_command
 from infrastructure.usecases.bulk import load_many
 from infrastructure.usecases.idempotency import checked_idempotency_key, keyed_digest
@@ -104,6 +104,10 @@ def validated_restaurant(
     ]
     if too_deep:
         raise InvalidInput("Invalid restaurant", too_deep)
+    nul = nul_paths(summary, "") + nul_paths(config, "execution_config")
+    if nul:
+        found = [f"{where}{path}: NUL character" for path in nul]
+        raise InvalidInput("Text must not contain NUL characters", found)
     errors: list[str] = []
     try:
         checked = Restaurant.model_validate(summary).model_dump(mode="json", exclude_none=True)
@@ -147,6 +151,8 @@ class BatchCommands(RegistrationStore):
         `batch_id` exists."""
         if not name.strip():
             raise InvalidInput("A batch needs a name")
+        if name_errors := text_errors(name, "name", MAX_NAME):
+            raise InvalidInput("Invalid batch name", name_errors)
         if not restaurants:
             raise InvalidInput("A batch needs at least one restaurant")
         checked = validated_restaurants(restaurants, labels)

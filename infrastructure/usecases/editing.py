@@ -8,6 +8,7 @@ from typing import Any
 from domain.editing import EditCheck, EditRequest, SubStepValidation
 from domain.exceptions import IdempotencyKeyReused, JobNotFound, RegflowError
 from domain.job import RegistrationJob
+from domain.limits import recordable_reason
 from infrastructure.tracing import traced_command
 from infrastructure.usecases.idempotency import checked_idempotency_key, keyed_digest
 from infrastructure.usecases.store import RegistrationStore
@@ -81,7 +82,8 @@ class EditingCommands(RegistrationStore):
         exc: RegflowError,
     ) -> int:
         """Record who tried what and why it was refused; the log position it reached."""
-        edit = {"updates": [{"sub_step": k, "status": s} for k, s, _ in edits], "reason": reason}
+        updates = [{"sub_step": k, "status": s} for k, s, _ in edits]
+        edit = {"updates": updates, "reason": recordable_reason(reason)}
         return self.update_job(job_id, None, lambda j: j.refuse_edit(actor, edit, exc.errors))[
             2
         ].position
