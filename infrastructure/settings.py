@@ -29,6 +29,17 @@ class RegistrationApiMissing(RegflowError):
         )
 
 
+class StoreMissing(RegflowError):
+    """A command that only reads was pointed at an SQLite file that does not exist."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(
+            f"No store at {location}: REGFLOW_DATABASE_URL names a file that does not exist. "
+            "Check the path; `regflow serve` and `regflow batch run` make a new store."
+        )
+
+
+IN_MEMORY = ":memory:"
 LIBRARY_PARAMETERS = frozenset({"host", "port", "user", "password", "dbname"})
 
 
@@ -82,6 +93,35 @@ def parse_limits(text: str | None) -> dict[str, int]:
             raise ValueError(f"the limit of {key} must be a whole number >= 1, got {value!r}")
         limits[key] = int(value)
     return limits
+
+
+def sqlite_path_of(url: str) -> str:
+    """The SQLite file (or ':memory:') a `sqlite://` URL names: `sqlite:///x.db` is `x.db`."""
+    path = url.removeprefix("sqlite://")
+    return path[1:] if path.startswith("/") else path
+
+
+def names_no_file(path: str) -> bool:
+    """True for an SQLite path that is empty or ends in a directory (`""`, `/`, `data/`, `.`)."""
+    return not path.strip() or path.endswith("/") or Path(path).name in ("", ".", "..")
+
+
+def api_url_fault(url: str) -> str | None:
+    """Why `url` cannot be the registration API's base URL (None: it can)."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "it holds spaces or control characters"
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        return "it does not start with http:// or https://"
+    try:
+        host, _ = parts.hostname, parts.port  # reading the port checks it
+    except ValueError:
+        return "its port is not a number from 0 to 65535"
+    if not host:
+        return "it names no host"
+    if parts.query or parts.fragment:
+        return "a base URL has no ?query or #fragment (paths are added to it)"
+    return None
 
 
 class Settings(BaseSettings):
@@ -141,6 +181,23 @@ class Settings(BaseSettings):
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "postgresql://", "postgres://")):
             raise ValueError("REGFLOW_DATABASE_URL must start with sqlite:// or postgresql://")
+        # `sqlite:///` would otherwise be a store that vanishes with the process, unasked.
+        if value.startswith("sqlite://") and names_no_file(sqlite_path_of(value)):
+            raise ValueError(
+                "REGFLOW_DATABASE_URL names no SQLite file: write sqlite:///path/to/regflow.db "
+                f"(or sqlite:///{IN_MEMORY} for a store that lasts only as long as the process)"
+            )
+        return value
+
+    @field_validator("registration_api_url")
+    @classmethod
+    def _api_url_or_simulator(cls, value: str | None) -> str | None:
+        url = (value or "").strip()
+        if url and url != SIMULATOR and (fault := api_url_fault(url)):
+            raise ValueError(
+                f"REGFLOW_REGISTRATION_API_URL must be '{SIMULATOR}' or the registration API's "
+                f"absolute http:// or https:// base URL: {fault}"
+            )
         return value
 
     @property
@@ -169,13 +226,17 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> str:
         """The SQLite file (or ':memory:') named by the database URL."""
-        path = self.database_url.removeprefix("sqlite://")
-        return path[1:] if path.startswith("/") else path
+        return sqlite_path_of(self.database_url)
 
     @property
     def is_in_memory(self) -> bool:
-        """True for an SQLite store that lives only in this process's memory."""
-        return not self.is_postgres and self.sqlite_path in ("", ":memory:")
+        """True for the store `sqlite:///:memory:` names, which lives only in this process."""
+        return not self.is_postgres and self.sqlite_path == IN_MEMORY
+
+    def require_existing_store(self) -> None:
+        """Refuse to read an SQLite store that is not there: opening it would make a new one."""
+        if not (self.is_postgres or self.is_in_memory or Path(self.sqlite_path).is_file()):
+            raise StoreMissing(self.data_location)
 
     @property
     def data_location(self) -> str:

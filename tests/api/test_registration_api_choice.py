@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from eventsourcing.persistence import Mapper
+from pydantic import ValidationError
 
 from api.cli import main
 from api.runtime import build_app
@@ -89,6 +90,37 @@ class TestWhichApiIsNamed:
 
     def test_the_sqlite_default_needs_nothing(self) -> None:
         Settings(_env_file=None, database_url="sqlite:///x.db").require_registration_api()
+
+
+class TestAMalformedApiIsRefused:
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "notaurl",
+            "Simulator",
+            "reg.example.com:8090",
+            "ftp://reg.example.com",
+            "http://",
+            "https:///base",
+            "http://reg.example.com:99999",
+            "https://reg.example.com/base?x=1",
+        ],
+    )
+    def test_neither_simulator_nor_an_http_url_with_a_host(self, url: str) -> None:
+        with pytest.raises(ValidationError, match=NAMED):
+            Settings(_env_file=None, registration_api_url=url)
+
+    def test_batch_run_exits_2_and_makes_nothing(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        (tmp_path / "f.json").write_text(json.dumps([{"name": "Buzz"}]))
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("REGFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'regflow.db'}")
+        monkeypatch.setenv(NAMED, "notaurl")
+        assert main(["batch", "run", "f.json"]) == 2
+        err = capsys.readouterr().err
+        assert NAMED in err and "notaurl" not in err
+        assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
 
 
 class TestJobsRecordTheirApi:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -53,3 +56,30 @@ def test_a_command_says_which_setting_is_wrong_in_one_line(
     err = capsys.readouterr().err
     assert said in err
     assert "Traceback" not in err and value not in err
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:////", "sqlite:///data/"])
+def test_a_sqlite_url_that_names_no_file_is_refused_before_anything_is_made(
+    url: str, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    (tmp_path / "f.json").write_text(json.dumps([{"name": "Buzz"}]))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REGFLOW_DATABASE_URL", url)
+    assert main(["batch", "run", "f.json"]) == 2
+    assert "REGFLOW_DATABASE_URL names no SQLite file" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
+
+
+def test_the_in_memory_store_is_asked_for_by_name() -> None:
+    assert Settings(_env_file=None, database_url="sqlite:///:memory:").is_in_memory
+    assert not Settings(_env_file=None, database_url="sqlite:///memory.db").is_in_memory
+
+
+def test_an_export_from_a_store_that_is_not_there_makes_none(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REGFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'typo' / 'regflow.db'}")
+    assert main(["export", "--output", "audit.jsonl"]) != 0
+    assert "No store at" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
