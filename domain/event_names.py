@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.batch import BATCH_TOPIC
+# Dropped from the aggregate's name in a `Created` event's public name: `JobCreated`.
+PRODUCT_PREFIX = "Registration"
 
 
 def public_event_name(event: Any) -> str:
-    """The event's class name; the two `Created` events are `JobCreated` and `BatchCreated`."""
+    """The event's class name; a `Created` event is named after its aggregate's topic:
+    `JobCreated`, `BatchCreated`, `OrganisationErasureCreated`."""
     name = type(event).__name__
     if name != "Created":
         return name
     topic = str(getattr(type(event), "TOPIC", ""))
-    return "BatchCreated" if topic.startswith(BATCH_TOPIC + ".") else "JobCreated"
+    aggregate = topic.rpartition(".")[0].rpartition(":")[2]
+    return aggregate.removeprefix(PRODUCT_PREFIX) + name

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
+import shutil
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack
-from typing import Any
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any, TextIO
 
 from api.cli.audit import TIME_RANGE, event_record, open_store, within, write_json
 from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import console, escape_text
 from domain.exceptions import NotFound
+from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
 PAGE = 1000
-CREATED_TOPICS = frozenset({"regflow:RegistrationJob.Created", "regflow:RegistrationBatch.Created"})
+CREATED = ".Created"  # the topic ending of every aggregate's first event
 
 
 def batch_events(app: Registrations, batch_id: str) -> list[Any]:
@@ -27,7 +33,8 @@ def batch_events(app: Registrations, batch_id: str) -> list[Any]:
 
 
 def organisation_events(app: Registrations, organisation_id: str | None) -> Iterator[Any]:
-    """Every event of the organisation's batches and jobs (None: of all), in log order."""
+    """Every event of the organisation's batches, jobs and erasures (None: of every aggregate),
+    in log order."""
     members: set[Any] = set()
     position = 0
     while page := app.recorder.select_notifications(
@@ -36,7 +43,7 @@ def organisation_events(app: Registrations, organisation_id: str | None) -> Iter
         for notification in page:
             if organisation_id is None or notification.originator_id in members:
                 yield app.mapper.to_domain_event(notification)
-            elif notification.topic in CREATED_TOPICS:
+            elif notification.topic.endswith(CREATED):
                 event = app.mapper.to_domain_event(notification)
                 if getattr(event, "organisation_id", None) == organisation_id:
                     members.add(notification.originator_id)
@@ -44,25 +51,82 @@ def organisation_events(app: Registrations, organisation_id: str | None) -> Iter
         position = page[-1].id
 
 
+def selected_events(app: Registrations, args: argparse.Namespace) -> Iterable[Any]:
+    """The events to export, refusing an unknown batch or organisation before any is written."""
+    if args.batch:
+        args.batch = full_id(app, "batch", args.batch)
+        return batch_events(app, args.batch)
+    events = organisation_events(app, args.org)
+    first = next(events, None)
+    if first is None:
+        if args.org:
+            raise NotFound(f"No batches or jobs of organisation {args.org}")
+        return ()
+    return itertools.chain((first,), events)
+
+
+def is_stream(path: str) -> bool:
+    """True for a device, a pipe or the process's own descriptor (`/dev/stdout`): written in
+    place, since a file renamed into its place would never reach the reader."""
+    given = Path(path)
+    kernel = given.absolute().parts[1:2] in (("dev",), ("proc",))
+    return given.exists() and (kernel or not given.is_file())
+
+
+def output_file(text: str) -> str:
+    """An --output that can be written: a file, new or not, in a directory that exists."""
+    given = Path(text)
+    if given.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory")
+    if given.exists() and not os.access(given, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be written")
+    if is_stream(text):
+        return text
+    folder = given.resolve().parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is in a directory that does not exist")
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be written: its directory is read-only")
+    return text
+
+
+@contextmanager
+def replacing(path: str) -> Iterator[TextIO]:
+    """A file that takes the place of `path` once it is written whole; on failure, `path` stays
+    as it was. A device or pipe (`/dev/stdout`) is written directly."""
+    if is_stream(path):
+        # Not "w": `regflow export --output /dev/stdout >> log` would empty the log.
+        with open(path, "a", encoding="utf-8") as out:
+            yield out
+        return
+    target = Path(path).resolve()  # a link keeps pointing where it did
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with open(fd, "w", encoding="utf-8") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        if target.exists():
+            shutil.copymode(target, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def export(args: argparse.Namespace) -> int:
-    """Write the selected events as JSON lines; exit 1 when the batch or organisation is unknown."""
+    """Write the selected events as JSON lines; exit 1 when the batch or organisation is unknown.
+
+    Everything is checked before the output is opened: a refused export writes nothing."""
+    Settings().require_existing_store()
     count = 0
-    with ExitStack() as stack:
-        out = stack.enter_context(open(args.output, "w")) if args.output else sys.stdout
-        app = stack.enter_context(open_store())
-        if args.batch:
-            args.batch = full_id(app, "batch", args.batch)
-            events: Any = batch_events(app, args.batch)
-        else:
-            events = organisation_events(app, args.org)
-        found = False
-        for event in events:
-            found = True
-            if within(event, args.since, args.until):
-                write_json(event_record(event), out)
-                count += 1
-    if args.org and not found:
-        raise NotFound(f"No batches or jobs of organisation {args.org}")
+    with open_store() as app:
+        events = selected_events(app, args)
+        with replacing(args.output) if args.output else nullcontext(sys.stdout) as out:
+            for event in events:
+                if within(event, args.since, args.until):
+                    write_json(event_record(event), out)
+                    count += 1
     if args.output:
         console(stderr=True).print(f"wrote {count} events to {escape_text(args.output)}")
     return 0
@@ -75,16 +139,27 @@ COMMANDS = (
         export,
         description="One JSON document per event (aggregate id, version, type, time, actor, "
         "reason, data with secrets masked), in time order. Exit 1 when the batch or "
-        "organisation is unknown. Without --batch or --org: every event of the time range.",
+        "organisation is unknown. Without --batch or --org: every event of the time range. "
+        "--org holds the organisation's batches, jobs and erasures. --output FILE is replaced "
+        "only once the whole export is written.",
         arguments=(
             OneOf(
                 (
                     arg("--batch", metavar="ID", help="the batch and all its jobs"),
-                    arg("--org", metavar="ID", help="every batch and job of the organisation"),
+                    arg(
+                        "--org",
+                        metavar="ID",
+                        help="every batch, job and erasure of the organisation",
+                    ),
                 )
             ),
             *TIME_RANGE,
-            arg("--output", metavar="FILE", help="write to FILE instead of standard output"),
+            arg(
+                "--output",
+                metavar="FILE",
+                type=output_file,
+                help="write to FILE instead of standard output",
+            ),
             json_flag("JSON lines (what export always writes; for symmetry)"),
         ),
     ),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from api.cli import audit_export
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, cli, new_job
@@ -102,3 +106,81 @@ class TestExport:
     def test_unknown_batch_or_organisation_exits_1(self, cli: Cli) -> None:
         assert cli("export", "--org", unique_org()).code == 1
         assert cli("export", "--batch", "6f1c2a9e-0000-4c6e-9a1f-2d3e4f5a6b7c").code == 1
+
+
+KEPT = '{"an": "earlier export"}\n'
+
+
+class TestARefusedExportChangesNothing:
+    @pytest.mark.parametrize(
+        "selection",
+        [
+            ["--batch", "zzz"],
+            ["--batch", "00000000"],
+            ["--batch", "6f1c2a9e-0000-4c6e-9a1f-2d3e4f5a6b7c"],
+            ["--org", "nobody-by-this-name"],
+        ],
+    )
+    def test_the_output_file_keeps_what_it_held(
+        self, cli: Cli, tmp_path: Path, selection: list[str]
+    ) -> None:
+        kept, new = tmp_path / "keep.jsonl", tmp_path / "new.jsonl"
+        kept.write_text(KEPT)
+        assert cli("export", *selection, "--output", str(kept)).code == 1
+        assert cli("export", *selection, "--output", str(new)).code == 1
+        assert kept.read_text() == KEPT
+        assert sorted(p.name for p in tmp_path.iterdir() if "jsonl" in p.name) == ["keep.jsonl"]
+
+    def test_an_output_in_no_directory_is_a_usage_error(self, cli: Cli, tmp_path: Path) -> None:
+        run = cli("export", "--output", str(tmp_path / "absent" / "audit.jsonl"))
+        assert run.code == 2 and "does not exist" in run.err
+        assert not (tmp_path / "absent").exists()
+
+    def test_a_failure_part_way_leaves_the_old_file_whole(
+        self, cli: Cli, app: Registrations, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        batch_id, _ = started(app, unique_org())
+        kept = tmp_path / "keep.jsonl"
+        kept.write_text(KEPT)
+        written: list[object] = []
+
+        def full_disk_on_the_second(record: object, out: object = None) -> None:
+            if written:
+                raise OSError(28, "No space left on device")
+            written.append(record)
+
+        monkeypatch.setattr(audit_export, "write_json", full_disk_on_the_second)
+        with contextlib.suppress(OSError):  # raised, or said and exited with: either will do
+            assert cli("export", "--batch", batch_id, "--output", str(kept)).code != 0
+        assert written
+        assert kept.read_text() == KEPT
+        assert sorted(p.name for p in tmp_path.iterdir() if "jsonl" in p.name) == ["keep.jsonl"]
+
+    def test_a_whole_export_replaces_the_file(
+        self, cli: Cli, app: Registrations, tmp_path: Path
+    ) -> None:
+        batch_id, job_id = started(app, unique_org())
+        kept = tmp_path / "keep.jsonl"
+        kept.write_text(KEPT * 100)
+        assert cli("export", "--batch", batch_id, "--output", str(kept)).code == 0
+        lines = [json.loads(line) for line in kept.read_text().splitlines()]
+        assert {e["aggregate_id"] for e in lines} == {batch_id, job_id}
+
+
+class TestErasuresInTheExport:
+    def test_an_erasure_is_exported_with_its_organisation_under_its_own_type(
+        self, cli: Cli, app: Registrations
+    ) -> None:
+        org = unique_org()
+        batch_id, job_id = started(app, org)
+        before = datetime.now(UTC).isoformat()
+        assert cli("erase-organisation", org, "--yes").code == 0
+        lines = cli("export", "--org", org).lines()
+        erasures = [e for e in lines if e["aggregate_id"] not in (batch_id, job_id)]
+        assert [e["type"] for e in erasures] == ["OrganisationErasureCreated"]
+        assert erasures[0]["data"]["organisation_id"] == org
+        assert erasures[0]["actor"].startswith("cli:")
+        everything = {
+            e["aggregate_id"]: e["type"] for e in cli("export", "--since", before).lines()
+        }
+        assert everything[erasures[0]["aggregate_id"]] == "OrganisationErasureCreated"

@@ -1,4 +1,5 @@
-"""Stored job events name their class by topic: the topics never change, wherever classes live."""
+"""Stored job events name their class by topic: the topics never change, wherever classes live;
+and each event type has a public name of its own."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic, resolve_topic
 
 from domain import job_events as ev
+from domain.batch import RegistrationBatch
+from domain.erasure import OrganisationErasure
+from domain.event_names import public_event_name
 from domain.job import RegistrationJob
 from tests.unit.jobs import PHASE1, PHASE2, running_job, succeed
 
@@ -109,3 +113,12 @@ def test_commands_record_the_classes_bound_on_the_aggregate() -> None:
     recorded = {type(event) for event in job.collect_events()}
     assert len(recorded) >= 12
     assert recorded <= bound
+
+
+def test_each_aggregates_created_event_has_a_public_name_of_its_own() -> None:
+    job = RegistrationJob.register(uuid4(), "org", {"name": "R"}, {}, "alice")
+    batch = RegistrationBatch("org", "b", [], "alice")
+    erasure = OrganisationErasure.record("org", "cli:alice", 1, 0, 0)
+    created = [a.collect_events()[0] for a in (job, batch, erasure)]
+    names = [public_event_name(event) for event in created]
+    assert names == ["JobCreated", "BatchCreated", "OrganisationErasureCreated"]
