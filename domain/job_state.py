@@ -14,6 +14,9 @@ from domain.plan import PLAN
 from domain.progress_rules import ResumePlan, last_complete_phase, plan_resume
 from domain.status import SETTLED_WELL, JobStatus, PhaseStatus, SubStepStatus
 
+SIMULATED_API = "simulator"
+"""How a claim names the built-in simulator as the registration API its calls go to."""
+
 _S = SubStepStatus
 SETTLED = frozenset({_S.COMPLETED, _S.SKIPPED, _S.FAILED, _S.BLOCKED})
 _WAITING = frozenset({_S.PENDING, _S.RETRYING})
@@ -70,6 +73,7 @@ class JobQueries:
     sub_steps: dict[str, SubStepState]
     step6_started: bool
     imported_context: dict[str, Any] | None
+    registration_api: str | None
     completed_here: frozenset[str] = frozenset()
     # Edits asked under an idempotency key: key -> the request's digest and each edit's answer
     # (a job snapshotted before keys were recorded has none).
@@ -108,6 +112,16 @@ class JobQueries:
 
     def in_flight(self) -> list[str]:
         return [k for k, s in self.sub_steps.items() if s.status == _S.IN_PROGRESS]
+
+    def may_run_against(self, registration_api: str | None) -> bool:
+        """Whether a worker calling `registration_api` may go on with this job: one whose
+        calls went to the simulator is never continued against a real registration API, nor
+        the other way round, since what its earlier sub-steps made exists only where they made
+        it. Moving between addresses of the real API, or a job no worker has run, is free."""
+        recorded = self.registration_api
+        if recorded is None or registration_api is None:
+            return True
+        return (recorded == SIMULATED_API) == (registration_api == SIMULATED_API)
 
     def waiting_to_retry(self) -> list[str]:
         return [k for k, s in self.sub_steps.items() if s.status == _S.RETRYING]

@@ -92,6 +92,7 @@ class RunEnd(StrEnum):
     LOST = "lost"  # another worker has the job, or our lease ran out
     STORE_UNAVAILABLE = "store unavailable"  # transient store errors outlasted the lease
     BROKEN = "broken"  # an error that is not transient: a bug; the job is quarantined
+    OTHER_API = "other api"  # the job's calls went to the other kind of registration API
 
     @classmethod
     def of_status(cls, status: str) -> RunEnd:

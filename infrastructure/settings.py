@@ -13,9 +13,10 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.exceptions import RegflowError
+from domain.job_state import SIMULATED_API
 from domain.plan import PLAN
 
-SIMULATOR = "simulator"
+SIMULATOR = SIMULATED_API
 
 
 class RegistrationApiMissing(RegflowError):

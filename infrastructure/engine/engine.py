@@ -101,6 +101,9 @@ class Engine:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runs: dict[str, asyncio.Task[Any]] = {}
         self._settled: dict[str, float] = {}
+        # Jobs in progress whose calls went to the other kind of registration API (the
+        # simulator, or a real one): never run here, and not waited for by run_until_idle.
+        self._other_api: set[str] = set()
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self.outcomes: dict[str, int] = {}
@@ -144,8 +147,9 @@ class Engine:
         found = await self.shared.gateway.run(self.work_source.runnable_job_ids, limit)
         now = self.clock.monotonic()
         self._settled = {j: t for j, t in self._settled.items() if t > now}
+        self._other_api.intersection_update(found)
         fresh = [j for j in found if self._may_take(j)]
-        if not found and not self.runners:
+        if len(found) == len(self._other_api) and not self.runners:
             self._idle.set()
         if free <= 0 or not fresh:
             return
@@ -165,7 +169,7 @@ class Engine:
                     free -= 1
 
     def _may_take(self, job_id: str) -> bool:
-        held = job_id in self.runners or job_id in self._settled
+        held = job_id in self.runners or job_id in self._settled or job_id in self._other_api
         return not held and not self.quarantine.holds(job_id)
 
     async def _claim(self, job_id: str) -> bool:
@@ -195,10 +199,24 @@ class Engine:
                 await self._release(runner.job_id)
             if ended.settled:
                 self._settled[runner.job_id] = self.clock.monotonic() + SKIP_SETTLED_SECONDS
+            if ended is RunEnd.OTHER_API:
+                self._left_to_another_api(runner)
             if not ended.quarantines and ended is not RunEnd.STORE_UNAVAILABLE:
                 self.quarantine.clear(runner.job_id)
             metrics.jobs_quarantined.set(len(self.quarantine.strikes))
             self._wakeup.set()
+
+    def _left_to_another_api(self, runner: JobRunner) -> None:
+        self._other_api.add(runner.job_id)
+        recorded, here = runner.job.registration_api, self.shared.registration_api
+        log.warning(
+            "job %s: its calls went to %s and this worker calls %s; left for a worker that "
+            "calls %s (a job is never moved between the simulator and a real registration API)",
+            runner.job_id,
+            recorded,
+            here,
+            recorded,
+        )
 
     def _broke(self, job_id: str, exc: Exception) -> None:
         """A bug (an error that is not transient) ends this job's run loudly and sets it aside."""

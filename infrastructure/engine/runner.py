@@ -70,9 +70,12 @@ class JobRunner(JobHandle):
             if self.job.status != JobStatus.IN_PROGRESS:
                 ended = RunEnd.NOT_RUNNING
                 return ended
+            api = self.shared.registration_api
+            if not self.job.may_run_against(api):
+                ended = RunEnd.OTHER_API
+                return ended
             self.trace.open(self.job)
             me, previous = self.shared.worker_id, self.job.worker_id
-            api = self.shared.registration_api
             self.apply(Step(lambda j: j.claim(me, api), after=self._interrupted))
             await self.save()
             if previous not in (None, me):
