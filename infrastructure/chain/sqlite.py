@@ -8,7 +8,11 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing import sqlite as es_sqlite
-from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    ConnectionUnavailableError,
+    StoredEvent,
+)
 
 from infrastructure.chain.hashing import (
     CHAIN_ROWS,
@@ -132,6 +136,21 @@ class SQLiteSnapshots(es_sqlite.SQLiteAggregateRecorder):
             [(_db_id(s.originator_id), s.originator_version) for s in stored_events],
         )
         return ids
+
+    def insert_unless_busy(self, stored_events: Sequence[StoredEvent]) -> bool:
+        """Insert now if the store's one writer is free, else nothing: False, having waited for
+        nothing (a snapshot taken as a job is read must not hold up the read)."""
+        pool = self.datastore.pool
+        try:
+            connection = pool.get_connection(timeout=0.0, is_writer=True)
+        except ConnectionUnavailableError:
+            return False
+        try:
+            with connection.transaction(commit=True) as cursor:
+                self._insert_events(cursor, stored_events)
+        finally:
+            pool.put_connection(connection)
+        return True
 
 
 class ChainedSQLiteFactory(es_sqlite.SQLiteFactory):

@@ -31,6 +31,7 @@ from domain.batch import RegistrationBatch
 from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
+from infrastructure.chain.sqlite import SQLiteSnapshots
 from infrastructure.event_store import RowEventStore
 from infrastructure.keys.ring import Keyring
 from infrastructure.keys.sealing import SealingMapper
@@ -165,9 +166,17 @@ class RegistrationStore(Application[UUID]):
         snapshots = self.snapshots
         assert snapshots is not None
         self.sealing.remember(job.id, job.organisation_id)
-        self._best_effort_snapshot(
-            job.id, job.version, lambda: snapshots.put([RegistrationJob.Snapshot.take(job)])
-        )
+        snapshot = RegistrationJob.Snapshot.take(job)
+        recorder = snapshots.recorder
+        if isinstance(recorder, SQLiteSnapshots):
+            # SQLite has one writer: while a write holds it, this reader goes without storing
+            # the snapshot (the next reader stores it) rather than wait its turn.
+            stored = [snapshots.mapper.to_stored_event(snapshot)]
+            self._best_effort_snapshot(
+                job.id, job.version, lambda: recorder.insert_unless_busy(stored)
+            )
+        else:
+            self._best_effort_snapshot(job.id, job.version, lambda: snapshots.put([snapshot]))
 
     def store(self, *aggregates: Any, grouped: bool = False) -> Saved:
         """Save pending events of the aggregates in one transaction, retrying lost writes.

@@ -13,6 +13,7 @@ import pytest
 
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import store_settings
+from tests.integration.test_snapshots import long_job
 from tests.kit import restaurants
 
 pytestmark = pytest.mark.slow
@@ -57,3 +58,33 @@ def test_writes_and_a_read_wait_out_a_writer_held_longer_than_the_pools_default(
         assert read.id == jobs[0].id
         assert outcomes == {"waiting 0": "stored", "waiting 1": "stored"}
         assert not [r for r in caplog.records if "retrying" in r.getMessage()]
+
+
+def test_a_read_stores_its_snapshot_only_when_the_writer_is_free(tmp_path: Path) -> None:
+    """A job read far past its snapshot is snapshotted as read, unless a write holds SQLite's
+    one writer: then the read goes on without it, and a later read stores it."""
+    with closing(Registrations(store_settings(f"sqlite:///{tmp_path / 'r.db'}"))) as app:
+        app.snapshot_every = app.snapshot_after_reading = 10_000
+        job = long_job(app, 12)
+        app.snapshot_after_reading = 0
+        assert app.snapshots is not None
+        pool = app.factory.datastore.pool
+        held, release = threading.Event(), threading.Event()
+        waited_out: list[bool] = []
+
+        def hold_the_writer() -> None:
+            connection = pool.get_connection(is_writer=True)
+            held.set()
+            waited_out.append(not release.wait(HELD_SECONDS))
+            pool.put_connection(connection)
+
+        holder = threading.Thread(target=hold_the_writer)
+        holder.start()
+        held.wait()
+        read = app.job(job.id)
+        release.set()
+        holder.join()
+        assert waited_out == [False], "the read waited for the writer"
+        assert read.version == job.version and not list(app.snapshots.get(job.id))
+        app.job(job.id)
+        assert [s.originator_version for s in app.snapshots.get(job.id)] == [job.version]
