@@ -178,7 +178,7 @@ class TestChainAfterJobsComeToRest:
         app.resume(None, jobs[1], "user:u-1", "again")
         app.resume(None, jobs[2], "user:u-1", "again")
         drive(app, jobs[2])
-        app.edit(None, jobs[0], [("menuImport", "pending", None)], "user:u-1", "redo")
+        app.edit(None, jobs[0], [("restaurantRegistration", "pending", None)], "user:u-1", "redo")
         run = cli("verify-log", "--json")
         report = run.lines()[0]
         assert run.code == 0 and report["ok"] is True, report["problems"]
