@@ -56,9 +56,10 @@ class NotReady(RegflowError):
     """A dependency of the service is not available yet."""
 
 
-def field_errors(exc: ValidationError) -> list[str]:
-    """One `field[0].path: message` per pydantic error, without echoing the input."""
-    return [f"{field_path(e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()]
+def field_errors(exc: ValidationError, whole: str = "body") -> list[str]:
+    """One `field[0].path: message` per pydantic error, without echoing the input; an error of
+    the document as a whole (not JSON) is said of `whole`."""
+    return [f"{field_path(e['loc']) or whole}: {e['msg']}" for e in exc.errors()]
 
 
 def failure(status: int, message: str, errors: list[str] | None = None) -> web.Response:

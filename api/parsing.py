@@ -10,8 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.errors import BadRequest, BodyTooLarge, field_errors
 from domain.exceptions import InvalidInput
-from domain.field_paths import child_path
-from domain.limits import MAX_NESTING, nesting_error
+from domain.limits import MAX_NESTING, nesting_error, nul_paths
 from domain.plan import PLAN
 
 MAX_BODY_NESTING = MAX_NESTING + 8
@@ -54,6 +53,12 @@ def decoded_body(raw: bytes, model: type[M], optional: bool = False) -> M:
         raise BadRequest("Malformed JSON", ["body: nested too deeply"]) from None
     if decoded is None and optional:
         return model()
+    return checked_body(decoded, model)
+
+
+def checked_body(decoded: Any, model: type[M]) -> M:
+    """A decoded JSON body as `model`: 422 when it is nested too deep, holds a NUL character or
+    breaks the model (a ValidationError)."""
     if too_deep := nesting_error(decoded, "body", MAX_BODY_NESTING):
         raise InvalidInput("The body is nested too deeply", [too_deep])
     if nul := nul_paths(decoded, ""):
@@ -61,19 +66,6 @@ def decoded_body(raw: bytes, model: type[M], optional: bool = False) -> M:
             "Text must not contain NUL characters", [f"{p or 'body'}: NUL character" for p in nul]
         )
     return model.model_validate(decoded)
-
-
-def nul_paths(value: Any, path: str) -> list[str]:
-    """Where NUL characters hide in a decoded JSON value (the stores cannot hold them), each
-    named from `path` as field errors are (`path` empty: from the top)."""
-    if isinstance(value, str):
-        return [path] if "\x00" in value else []
-    if isinstance(value, dict):
-        keys = [child_path(path, "<key>") for k in value if "\x00" in k]
-        return keys + [p for k, v in value.items() for p in nul_paths(v, child_path(path, k))]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in nul_paths(v, f"{path}[{i}]")]
-    return []
 
 
 IDEMPOTENCY_KEY = "Idempotency-Key"

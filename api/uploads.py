@@ -20,9 +20,10 @@ import json
 import re
 from typing import Any
 
-from api.parsing import decoded_body, nul_paths
+from api.parsing import decoded_body
 from api.schemas import MAX_ITEMS, CreateBatch
 from domain.exceptions import InvalidInput
+from domain.limits import nul_paths
 
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/json-lines"})
@@ -177,7 +178,7 @@ def batch_input(
     (CSV or JSON lines, named by `?name=`). Blocking work: run it off the event loop."""
     if content_type not in UPLOAD_TYPES:
         data = decoded_body(raw, CreateBatch)
-        return data.name, [r.model_dump(exclude_none=True) for r in data.restaurants], None
+        return data.name, data.restaurant_records(), None
     if not (name or "").strip():
         raise InvalidInput("An uploaded batch needs a name", ["name: pass ?name=<batch name>"])
     restaurants, labels = restaurants_of(content_type, raw)

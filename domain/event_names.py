@@ -9,11 +9,16 @@ PRODUCT_PREFIX = "Registration"
 
 
 def public_event_name(event: Any) -> str:
-    """The event's class name; a `Created` event is named after its aggregate's topic:
+    """The public name of the event's type (see `public_name_of`)."""
+    return public_name_of(type(event))
+
+
+def public_name_of(kind: type) -> str:
+    """An event class's name; a `Created` event is named after its aggregate's topic:
     `JobCreated`, `BatchCreated`, `OrganisationErasureCreated`."""
-    name = type(event).__name__
+    name = kind.__name__
     if name != "Created":
         return name
-    topic = str(getattr(type(event), "TOPIC", ""))
+    topic = str(getattr(kind, "TOPIC", ""))
     aggregate = topic.rpartition(".")[0].rpartition(":")[2]
     return aggregate.removeprefix(PRODUCT_PREFIX) + name

@@ -30,6 +30,22 @@ _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
     es.InterfaceError,
 )
 _TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03"})
+# SQLite's result codes for a file it cannot open, read, write or lock, or that is not a
+# database; its other errors (`SQLITE_ERROR`: bad SQL, a missing table) are the code's.
+_UNUSABLE_SQLITE_FILE = frozenset(
+    {
+        "SQLITE_AUTH",
+        "SQLITE_BUSY",
+        "SQLITE_CANTOPEN",
+        "SQLITE_CORRUPT",
+        "SQLITE_FULL",
+        "SQLITE_IOERR",
+        "SQLITE_LOCKED",
+        "SQLITE_NOTADB",
+        "SQLITE_PERM",
+        "SQLITE_READONLY",
+    }
+)
 
 
 def classify_exception(exc: BaseException) -> Failure:
@@ -86,4 +102,21 @@ def _status_of(exc: BaseException) -> int | None:
         value = getattr(exc, name, None)
         if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
             return value
+    return None
+
+
+def store_unusable(exc: BaseException) -> BaseException | None:
+    """The error in `exc` or its causes saying that a store cannot be opened, reached, read or
+    written (an SQLite file that is not a database or cannot be opened, a PostgreSQL server
+    that refuses the connection); None when `exc` is of another kind, a programming error."""
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, psycopg.OperationalError):
+            return current
+        if isinstance(current, sqlite3.DatabaseError):
+            name = str(getattr(current, "sqlite_errorname", ""))
+            return current if "_".join(name.split("_")[:2]) in _UNUSABLE_SQLITE_FILE else None
+        if isinstance(current, es.OperationalError) and current.__cause__ is None:
+            return current  # the library's own: a pool that could not hand out a connection
+        current = current.__cause__
     return None

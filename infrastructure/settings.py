@@ -236,7 +236,7 @@ class Settings(BaseSettings):
 
     def require_existing_store(self) -> None:
         """Refuse to read an SQLite store that is not there: opening it would make a new one."""
-        if not (self.is_postgres or self.is_in_memory or Path(self.sqlite_path).is_file()):
+        if not (self.is_postgres or self.is_in_memory or Path(self.sqlite_path).exists()):
             raise StoreMissing(self.data_location)
 
     @property

@@ -15,7 +15,8 @@ from rich.table import Table
 from api.cli.commands import Command, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_text
-from domain.event_names import public_event_name
+from domain.event_names import public_event_name, public_name_of
+from domain.job import RegistrationJob
 from domain.secrets import redact_event
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -26,9 +27,13 @@ ENVELOPE = frozenset(
 
 
 @contextmanager
-def open_store() -> Iterator[Registrations]:
-    """The use-case layer on the store REGFLOW_DATABASE_URL names, closed afterwards."""
-    app = Registrations(Settings())
+def open_store(create: bool = False) -> Iterator[Registrations]:
+    """The use-case layer on the store REGFLOW_DATABASE_URL names, closed afterwards; an SQLite
+    file that is not there is refused unless `create` (a mistyped path would be a new store)."""
+    settings = Settings()
+    if not create:
+        settings.require_existing_store()
+    app = Registrations(settings)
     try:
         yield app
     finally:
@@ -120,9 +125,32 @@ def print_events(records: Iterable[dict[str, Any]], as_json: bool, title: str) -
     return count
 
 
+def job_event_names() -> list[str]:
+    """The public name of every event a job's log can hold, as the job declares its events."""
+    return [
+        public_name_of(kind)
+        for kind in vars(RegistrationJob).values()
+        if isinstance(kind, type)
+        and issubclass(kind, RegistrationJob.Event)
+        and kind is not RegistrationJob.Event
+    ]
+
+
+def event_types(text: str) -> set[str]:
+    """`--type`: comma-separated names of job events, in any case; an unknown one is refused."""
+    known = job_event_names()
+    given = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in given if name.lower() not in {k.lower() for k in known}]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"no job event is called {', '.join(unknown)} (known: {', '.join(known)})"
+        )
+    return {name.lower() for name in given}
+
+
 def show_events(args: argparse.Namespace) -> int:
     """The job's log, filtered; exit 0 even when the filters leave nothing."""
-    types = {t.strip().lower() for t in (args.type or []) for t in t.split(",") if t.strip()}
+    types = set().union(*args.type) if args.type else set()
     with open_store() as app:
         args.job = full_id(app, "job", args.job)
         job = app.job(args.job)
@@ -151,7 +179,10 @@ COMMANDS = (
         arguments=(
             JOB,
             arg(
-                "--type", action="append", help="only these event types (repeat or comma-separate)"
+                "--type",
+                action="append",
+                type=event_types,
+                help="only these event types (repeat or comma-separate), e.g. SubStepFailed",
             ),
             *TIME_RANGE,
             arg("--actor", help="only events by this actor (engine, user:<id>, system)"),

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from api.cli.audit import open_store, write_json
 from api.cli.commands import Command, json_flag
+from api.cli.failures import say
 from api.cli.output import cells, console, escape_text
 from domain.exceptions import RegflowError
 from infrastructure.chain.hashing import ChainedRecorder
@@ -96,7 +97,7 @@ def verify_log(args: argparse.Namespace) -> int:
         with open_store() as app:
             report = check_log(app, show_progress=not args.json and sys.stderr.isatty())
     except RegflowError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        say(exc.message)
         return 2
     record = report_record(report)
     if args.json:

@@ -18,7 +18,6 @@ from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import console, escape_text
 from domain.exceptions import NotFound
-from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
 PAGE = 1000
@@ -118,7 +117,6 @@ def export(args: argparse.Namespace) -> int:
     """Write the selected events as JSON lines; exit 1 when the batch or organisation is unknown.
 
     Everything is checked before the output is opened: a refused export writes nothing."""
-    Settings().require_existing_store()
     count = 0
     with open_store() as app:
         events = selected_events(app, args)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from api.cli.audit import open_store, write_json
 from api.cli.commands import Command, arg, json_flag
+from api.cli.failures import say
 from api.cli.ids import full_id
 from api.cli.output import cells, console
 from domain.exceptions import RegflowError
@@ -48,7 +49,7 @@ def replay(args: argparse.Namespace) -> int:
                 app.job(args.job)
             differences = verify(app.settings, app, args.job)
     except RegflowError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        say(exc.message)
         return 2
     if args.json:
         for difference in differences:

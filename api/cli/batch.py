@@ -10,14 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
+from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
 
 from api.cli import run_display
 from api.cli.actor import cli_actor
 from api.cli.commands import Command, arg, json_flag
+from api.cli.failures import CannotRun
 from api.cli.output import console as make_console
 from api.cli.output import escape_text
+from api.cli.values import named_organisation, positive_seconds
+from api.errors import field_errors
+from api.parsing import checked_body
+from api.schemas import CreateBatch
 from domain.exceptions import InvalidInput
 from infrastructure.engine.identity import WorkerIdentity, hold_worker_id
 from infrastructure.engine.wiring import running_engine
@@ -28,16 +34,24 @@ REFRESH_SECONDS = 0.5
 
 
 def read_batch(path: str, name: str | None) -> tuple[str, list[dict[str, Any]]]:
-    """The batch name and restaurants a JSON file holds."""
+    """The batch name and restaurants a JSON file holds, checked as the API checks a new
+    batch's body: each entry that is not a restaurant is named (`restaurants[2].name: ...`)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"Cannot read {path}: {exc}") from None
+        data = json.loads(Path(path).read_bytes())
+    except (ValueError, RecursionError) as exc:
+        raise CannotRun(f"cannot read {path}: not JSON ({exc})") from None
     restaurants = data.get("restaurants") if isinstance(data, dict) else data
     if not isinstance(restaurants, list):
         raise InvalidInput(f"{path} must hold a list of restaurants or {{name, restaurants}}")
     default = data.get("name") if isinstance(data, dict) else None
-    return name or default or Path(path).stem, restaurants
+    try:
+        body = checked_body(
+            {"name": name or default or Path(path).stem, "restaurants": restaurants}, CreateBatch
+        )
+    except ValidationError as exc:
+        message = f"{path} holds no valid batch: nothing was created"
+        raise InvalidInput(message, field_errors(exc)) from None
+    return body.name, body.restaurant_records()
 
 
 def batch_run(args: argparse.Namespace) -> int:
@@ -66,6 +80,11 @@ def batch_run(args: argparse.Namespace) -> int:
             print(json.dumps(run_display.summary(batch, org, final, elapsed, done), indent=2))
         else:
             console.print(run_display.final_table(final, full_ids=not console.is_terminal))
+        if not done:
+            make_console(stderr=True).print(
+                f"gave up after {args.timeout:g} s (--timeout) with jobs in progress: "
+                "`regflow work` carries them on"
+            )
         failed = [j for j in final if j.status != "completed"]
         return 0 if done and not failed else 1
     finally:
@@ -106,18 +125,23 @@ COMMANDS = (
                 "run",
                 "create a batch from a JSON file and run Step 6",
                 batch_run,
+                description="Create a batch from FILE's restaurants, run Step 6 to the end and "
+                "show each job's result. Exit 0 when every job completed, 1 when one did not, "
+                "the run was given up, or FILE's restaurants were refused (each bad entry "
+                "named), 2 when FILE cannot be read or is not JSON.",
                 arguments=(
                     arg("file", help="JSON: a list of restaurants or {name, restaurants}"),
                     arg("--name", help="the batch name (default: the file's name)"),
                     arg(
                         "--org",
+                        type=named_organisation,
                         help="the organisation the batch belongs to "
                         "(default: REGFLOW_DEFAULT_ORG, dev)",
                     ),
                     json_flag("print the final summary as JSON"),
                     arg(
                         "--timeout",
-                        type=float,
+                        type=positive_seconds,
                         default=3600.0,
                         help="give up after this many seconds",
                     ),

@@ -9,6 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Handler = Callable[[argparse.Namespace], int]
+EXIT_CODES = (
+    "Exit codes beside a command's own: 2 when it could not run (bad arguments or settings, a "
+    "store that cannot be opened or reached, a file that cannot be read or written), 130 when "
+    "interrupted, 141 when the reader of its output went away."
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,9 @@ class Command:
     runs_until_stopped: bool = False  # a server or worker: the allocator keeps little freed memory
 
     def add_to(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-        parser = commands.add_parser(self.name, help=self.help, description=self.description)
+        parser = commands.add_parser(
+            self.name, help=self.help, description=self.description, epilog=EXIT_CODES
+        )
         for argument in self.arguments:
             argument.add_to(parser)
         if self.actions:

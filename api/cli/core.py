@@ -7,6 +7,7 @@ import json
 from importlib.metadata import PackageNotFoundError, version
 
 from api.cli.commands import Command, json_flag
+from api.cli.failures import store_kind, store_name
 from api.cli.output import console, escape_text
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -19,8 +20,9 @@ def regflow_version() -> str:
         return "0+unknown"
 
 
-def print_version(_: argparse.Namespace) -> int:
-    print(f"regflow {regflow_version()}")
+def print_version(args: argparse.Namespace) -> int:
+    shown = f"regflow {regflow_version()}"
+    print(json.dumps({"version": regflow_version(), "text": shown}) if args.json else shown)
     return 0
 
 
@@ -30,21 +32,30 @@ def check_db(args: argparse.Namespace) -> int:
     app = Registrations(settings)
     try:
         head = app.recorder.max_notification_id() or 0
-        kind = "PostgreSQL" if settings.is_postgres else "SQLite"
     finally:
         app.close()
     if args.json:
-        record = {"ok": True, "store": kind, "location": settings.data_location, "events": head}
+        record = {
+            "ok": True,
+            "store": store_kind(settings),
+            "location": settings.data_location,
+            "events": head,
+        }
         print(json.dumps(record))
         return 0
     out = console()
-    out.print(f"[green]ok[/green] {kind} store at {escape_text(settings.data_location)}")
+    out.print(f"[green]ok[/green] {escape_text(store_name(settings))}")
     out.print(f"events stored: {head}")
     return 0
 
 
 COMMANDS = (
-    Command("version", "print regflow's version", print_version),
+    Command(
+        "version",
+        "print regflow's version",
+        print_version,
+        arguments=(json_flag("one JSON document: the version, and the line printed without"),),
+    ),
     Command(
         "check-db",
         "connect to the store, create its tables, and report on it",

@@ -9,6 +9,7 @@ import sys
 
 from api.cli.audit import open_store, write_json
 from api.cli.commands import Command, arg, json_flag
+from api.cli.values import named_organisation
 from infrastructure.keys.rotation import rotate
 from infrastructure.keys.table import KeyTable
 from infrastructure.persistence import passphrase, schema_lock
@@ -122,7 +123,7 @@ COMMANDS = (
         "from the read models (the events stay); without --yes, only say what it would do",
         erase_command,
         arguments=(
-            arg("organisation", metavar="ORG"),
+            arg("organisation", metavar="ORG", type=named_organisation),
             arg("--yes", action="store_true", help="really erase"),
             json_flag("print the outcome as JSON"),
         ),

@@ -14,6 +14,7 @@ from rich.table import Table
 from api.cli.audit import open_store, write_json
 from api.cli.commands import Command, arg, json_flag
 from api.cli.output import cells, console
+from api.cli.values import named_organisation
 from domain.exceptions import InvalidInput
 from infrastructure.legacy import LegacyJob, export_entries, parse_job
 from infrastructure.usecases.registrations import LegacyEntry, Registrations, validated_restaurant
@@ -113,7 +114,7 @@ def import_legacy(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, InvalidInput) as exc:
         print(f"error: cannot read {args.file}: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
-    with open_store() as app:
+    with open_store(create=True) as app:
         outcomes = import_all(app, entries, args)
     if args.json:
         for outcome in outcomes:
@@ -138,6 +139,7 @@ COMMANDS = (
             arg(
                 "--org",
                 metavar="ORG",
+                type=named_organisation,
                 help="organisation of every job (else each job's organisation_id)",
             ),
             arg(

@@ -18,6 +18,7 @@ from api.cli.ids import LazyViews, id_argument, resolve
 from api.cli.output import console as make_console
 from api.cli.output import escape_text as escape
 from api.cli.run_display import words
+from api.cli.values import named_organisation, positive_count
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -39,8 +40,11 @@ class Operator:
 
 @contextmanager
 def operating(organisation_id: str | None = None) -> Iterator[Operator]:
-    """The use-case layer on the configured store, closed afterwards."""
-    app = Registrations(Settings())
+    """The use-case layer on the configured store, closed afterwards (a store that is not
+    there is refused, not made)."""
+    settings = Settings()
+    settings.require_existing_store()
+    app = Registrations(settings)
     views = LazyViews(app)
     try:
         yield Operator(app, views, organisation_id)
@@ -63,7 +67,7 @@ def emit(args: argparse.Namespace, data: Any, render: Callable[[Console], None])
 def list_batches(args: argparse.Namespace) -> int:
     org = None if args.all else args.org or Settings().default_org
     with operating(org) as op:
-        found = op.views().list_batches(org, max(1, args.limit), 0)
+        found = op.views().list_batches(org, args.limit, 0)
 
     def render(console: Console) -> None:
         scope = "any organisation" if org is None else f"organisation {org}"
@@ -128,11 +132,15 @@ COMMANDS = (
         arguments=(
             OneOf(
                 (
-                    arg("--org", help="this organisation (default: REGFLOW_DEFAULT_ORG, dev)"),
+                    arg(
+                        "--org",
+                        type=named_organisation,
+                        help="this organisation (default: REGFLOW_DEFAULT_ORG, dev)",
+                    ),
                     arg("--all", action="store_true", help="every organisation"),
                 )
             ),
-            arg("--limit", type=int, default=50, help="at most this many (default 50)"),
+            arg("--limit", type=positive_count, default=50, help="at most this many (default 50)"),
             PRINT_JSON,
         ),
     ),

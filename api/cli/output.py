@@ -10,6 +10,8 @@ wraps or cuts a value: tables are as wide as their content, so `regflow ... | gr
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from typing import Any, TextIO
 
@@ -28,11 +30,20 @@ def is_terminal(stream: TextIO | None = None) -> bool:
     return bool(isatty and isatty())
 
 
+class CommandConsole(Console):
+    """A `rich` console that leaves a closed pipe to `regflow`'s one way of ending on it."""
+
+    def on_broken_pipe(self) -> None:
+        # rich's own way exits with 1, which some commands give for "not found" or "tampered".
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
 def console(stderr: bool = False, file: TextIO | None = None) -> Console:
     """A console for a command's output: full width on a terminal, unbounded on a pipe."""
     stream = file or (sys.stderr if stderr else sys.stdout)
     terminal = is_terminal(stream)
-    return Console(
+    return CommandConsole(
         file=stream,
         width=None if terminal else PIPE_WIDTH,
         soft_wrap=not terminal,

@@ -12,6 +12,7 @@ import uvloop
 from aiohttp import web
 
 from api.cli.commands import Command, arg
+from api.cli.values import port_number
 from api.runtime import build_app
 from infrastructure.listening import listening_socket
 from infrastructure.logs import configure_logging
@@ -94,7 +95,7 @@ COMMANDS = (
         runs_until_stopped=True,
         arguments=(
             arg("--host", help="address to listen on (REGFLOW_HOST)"),
-            arg("--port", type=int, help="port to listen on (REGFLOW_PORT)"),
+            arg("--port", type=port_number, help="port to listen on (REGFLOW_PORT)"),
             arg("--role", choices=("all", "api", "worker"), help="REGFLOW_ROLE"),
         ),
     ),

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 import sys
+from typing import Any
 
 import uvloop
 
-from api.cli.commands import Command, arg
+from api.cli.commands import Command, arg, json_flag
+from api.cli.values import positive_seconds
 from infrastructure.engine.wiring import running_engine
 from infrastructure.logs import configure_logging
 from infrastructure.settings import Settings
@@ -23,14 +26,20 @@ def work_command(args: argparse.Namespace) -> int:
     configure_logging(settings)
     app = Registrations(settings)
     try:
-        return uvloop.run(_work(app, settings, args.until_idle, args.timeout))
+        summary = uvloop.run(_work(app, settings, args.until_idle, args.timeout))
     finally:
         app.close()
+    if args.until_idle:
+        say(ending(summary))
+    if args.json:
+        print(json.dumps(summary))
+    return 0 if summary["idle"] or not args.until_idle else 1
 
 
 async def _work(
     app: Registrations, settings: Settings, until_idle: bool, timeout: float | None
-) -> int:
+) -> dict[str, Any]:
+    """What the engine did until it was stopped, found the store idle or gave up."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -46,16 +55,26 @@ async def _work(
         for task in pending:
             task.cancel()
         idle = any(t is not waits[0] and t.result() for t in done)
-        ran = sum(engine.outcomes.values())
-    if until_idle and idle:
-        say(
-            f"regflow work: idle; {ran} job run(s) ended here"
-            if ran
-            else "regflow work: nothing to do, no job is in progress"
-        )
-    elif until_idle:
-        say("regflow work: stopped before the store was idle")
-    return 0 if idle or not until_idle else 1
+        return {
+            "worker_id": engine.worker_id,
+            "store": settings.data_location,
+            "until_idle": until_idle,
+            "idle": idle,
+            "stopped": "idle" if idle else "signal" if waits[0] in done else "timeout",
+            "job_runs_ended": sum(engine.outcomes.values()),
+            "runs_ended": {str(k): v for k, v in engine.outcomes.items()},
+        }
+
+
+def ending(summary: dict[str, Any]) -> str:
+    """What `regflow work --until-idle` says last: whether the store was left idle, and how
+    many job runs ended here."""
+    ran = summary["job_runs_ended"]
+    if not summary["idle"]:
+        return "regflow work: stopped before the store was idle"
+    if not ran:
+        return "regflow work: nothing to do, no job is in progress"
+    return f"regflow work: idle; {ran} job run(s) ended here"
 
 
 def say(line: str) -> None:
@@ -68,9 +87,18 @@ COMMANDS = (
         "run the engine on jobs in progress in the store",
         work_command,
         runs_until_stopped=True,
+        description="Run the engine on the store's jobs in progress until stopped (SIGINT, "
+        "SIGTERM); with --until-idle, until none is. Exit 0, or 1 when --until-idle stopped "
+        "before the store was idle.",
         arguments=(
             arg("--until-idle", action="store_true", help="exit when no job is in progress"),
-            arg("--timeout", type=float, default=None, help="give up after this many seconds"),
+            arg(
+                "--timeout",
+                type=positive_seconds,
+                default=None,
+                help="give up after this many seconds",
+            ),
+            json_flag("end with a JSON summary of what this worker did"),
         ),
     ),
 )

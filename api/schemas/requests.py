@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.limits import MAX_NAME, MAX_REASON
+
 EditStatus = Literal["completed", "failed", "skipped", "pending"]
 MAX_ITEMS = 10_000
 
@@ -28,7 +30,7 @@ class RestaurantIn(BaseModel):
     """One restaurant of a new batch, with its execution_config."""
 
     model_config = ConfigDict(extra="allow")
-    name: str = Field(min_length=1, max_length=300)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     external_id: str | None = Field(default=None, max_length=200)
     execution_config: dict[str, Any] = Field(default_factory=dict)
 
@@ -36,8 +38,12 @@ class RestaurantIn(BaseModel):
 class CreateBatch(Body):
     """POST /api/registration-batches."""
 
-    name: str = Field(min_length=1, max_length=300)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     restaurants: list[RestaurantIn] = Field(min_length=1, max_length=MAX_ITEMS)
+
+    def restaurant_records(self) -> list[dict[str, Any]]:
+        """The restaurants as the use-case layer takes them."""
+        return [r.model_dump(exclude_none=True) for r in self.restaurants]
 
 
 class StartStep6(Body):
@@ -49,7 +55,7 @@ class StartStep6(Body):
 class Reasoned(Body):
     """A command that may carry the operator's reason."""
 
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, max_length=MAX_REASON)
 
 
 class Resume(Reasoned):

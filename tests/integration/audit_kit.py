@@ -44,7 +44,9 @@ def cli(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> Cli:
-    """`regflow ARGS...` against the test's store, with its output captured."""
+    """`regflow ARGS...` against the test's store (made if it is not there yet: commands that
+    only read refuse a store that is not there), with its output captured."""
+    Registrations(settings).close()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("REGFLOW_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("REGFLOW_SECRET_KEY", "test-passphrase")

@@ -23,7 +23,7 @@ from infrastructure.usecases.registrations import Registrations
 from tests.application.engine_kit import running_engine, simulator
 from tests.conftest import TEST_SECRET, unique_org
 from tests.integration.audit_kit import Cli, Run, cli
-from tests.kit import restaurants
+from tests.kit import restaurant, restaurants
 
 __all__ = ["cli"]
 ACTOR = f"cli:{getpass.getuser()}"
@@ -143,24 +143,76 @@ def test_an_ambiguous_prefix_names_every_candidate() -> None:
     assert resolve("job", "0123abcd-0000-4000-8000-0000000000", lambda: ManyIds(ids[:1]))  # type: ignore[arg-type,return-value]
 
 
-def test_a_closed_pipe_ends_quietly(settings: Settings, app: Registrations, tmp_path: Path) -> None:
-    batch, jobs, _ = app.create_batch(unique_org(), "user:test", "pipe", restaurants(1))
-    env = os.environ | {
+def regflow_env(settings: Settings) -> dict[str, str]:
+    """The environment of a `regflow` subprocess on the test's store."""
+    return os.environ | {
         "REGFLOW_DATABASE_URL": settings.database_url,
         "REGFLOW_SECRET_KEY": TEST_SECRET,
     }
-    regflow = str(Path(sys.executable).with_name("regflow"))
-    for command in (["events", str(jobs[0].id), "--json"], ["jobs", str(batch.id)[:8]]):
-        read, write = os.pipe()
-        os.close(read)
-        with os.fdopen(write, "wb") as closed:
-            done = subprocess.run(
-                [regflow, *command],
-                stdout=closed,
-                stderr=subprocess.PIPE,
-                env=env,
-                cwd=tmp_path,
-                timeout=60,
-            )
-        assert done.returncode in (141, 1), done.stderr.decode()[-2000:]
-        assert done.stderr == b"", "the reader went away: nothing to say about it"
+
+
+REGFLOW = str(Path(sys.executable).with_name("regflow"))
+CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["events", "JOB", "--json"],
+        ["jobs", "BATCH"],
+        ["state", "JOB"],
+        ["verify-log"],
+        ["check-db"],
+        ["batches", "--all", "--json"],
+        ["version"],
+    ],
+    ids=" ".join,
+)
+def test_a_closed_pipe_ends_quietly(
+    settings: Settings, app: Registrations, tmp_path: Path, command: list[str]
+) -> None:
+    """One code whatever the command: not its own 1 (not found, tampered with) by mistake."""
+    batch, jobs, _ = app.create_batch(unique_org(), "user:test", "pipe", restaurants(1))
+    named = {"JOB": str(jobs[0].id), "BATCH": str(batch.id)[:8]}
+    read, write = os.pipe()
+    os.close(read)
+    with os.fdopen(write, "wb") as closed:
+        done = subprocess.run(
+            [REGFLOW, *(named.get(part, part) for part in command)],
+            stdout=closed,
+            stderr=subprocess.PIPE,
+            env=regflow_env(settings),
+            cwd=tmp_path,
+            timeout=60,
+        )
+    assert done.returncode == CLOSED_PIPE, done.stderr.decode()[-2000:]
+    assert done.stderr == b"", "the reader went away: nothing to say about it"
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""], ids=["PYTHONUNBUFFERED", "buffered"])
+def test_a_pipe_closed_part_way_through_a_long_output_ends_quietly(
+    settings: Settings, app: Registrations, tmp_path: Path, unbuffered: str
+) -> None:
+    """Unbuffered, Python drops what a closed pipe did not take without a word: still 141."""
+    long_names = [restaurant(f"R{i} " + "x" * 150, f"r-{i}") for i in range(800)]
+    batch, _, _ = app.create_batch(unique_org(), "user:test", "pipe", long_names)
+    listing = f"{REGFLOW} jobs {batch.id}"
+    pipe_buffer = 64 * 1024
+    whole = subprocess.run(
+        ["bash", "-c", f"{listing} | wc -c"],
+        env=regflow_env(settings),
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+    )
+    assert int(whole.stdout) > 2 * pipe_buffer, "longer than the pipe holds"
+    done = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {listing} | head -1"],
+        env=regflow_env(settings) | {"PYTHONUNBUFFERED": unbuffered},
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == CLOSED_PIPE
+    assert done.stdout.decode() == f"800 jobs of batch {batch.id}\n"
+    assert done.stderr == b"", done.stderr.decode()[-2000:]

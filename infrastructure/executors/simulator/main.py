@@ -32,9 +32,8 @@ async def start_embedded_simulator(
     return runner, f"http://{bound_host}:{bound_port}"
 
 
-def run_simulator(host: str, port: int, config_path: str | None) -> None:
-    """Serve the simulator until interrupted, configured from the JSON file at `config_path`."""
-    config = SimulatorConfig.from_json_file(config_path) if config_path else SimulatorConfig()
+def run_simulator(host: str, port: int, config: SimulatorConfig) -> None:
+    """Serve the simulator, configured by `config`, until interrupted."""
     with listening_socket(host, port) as sock:
         url = f"http://{host}:{sock.getsockname()[1]}"
         web.run_app(
@@ -53,7 +52,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--config", help="a JSON SimulatorConfig (faults, latency, service_key)")
     arguments = parser.parse_args(argv)
-    run_simulator(arguments.host, arguments.port, arguments.config)
+    config = (
+        SimulatorConfig.from_json_file(arguments.config) if arguments.config else SimulatorConfig()
+    )
+    run_simulator(arguments.host, arguments.port, config)
 
 
 if __name__ == "__main__":

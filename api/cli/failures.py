@@ -1,0 +1,96 @@
+"""What `regflow` says when a command stops on an error: a refusal (exit 1, or as the command's
+help says), or a configuration, store or file it cannot use (exit 2, which no command gives for
+anything else). One line, `error: what, which store or file, why`, never a traceback or a secret.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from urllib.parse import urlsplit
+
+import psycopg
+from eventsourcing import persistence as es
+from pydantic import ValidationError
+
+from api.cli.output import escape_control
+from domain.exceptions import RegflowError
+from infrastructure.errors import describe_exception, store_unusable
+from infrastructure.settings import Settings, StoreMissing
+
+COULD_NOT_RUN = 2
+UNUSABLE = (OSError, sqlite3.DatabaseError, psycopg.Error, es.PersistenceError)
+"""The kinds of error a command that could not use a file or its store raises."""
+
+
+class CannotRun(RegflowError):
+    """A command cannot start on what it was given (a file it cannot read or decode)."""
+
+
+def store_kind(settings: Settings) -> str:
+    """`PostgreSQL` or `SQLite`."""
+    return "PostgreSQL" if settings.is_postgres else "SQLite"
+
+
+def store_name(settings: Settings) -> str:
+    """The store as an operator names it, without a password: `SQLite store at /data/x.db`."""
+    return f"{store_kind(settings)} store at {settings.data_location}"
+
+
+def refused(exc: BaseException) -> int | None:
+    """Say why the command could not do its work, and return its exit code; None when `exc` is
+    not a refusal or a file or store that cannot be used, but a fault in the code."""
+    if isinstance(exc, ValidationError):
+        return configuration_refused(exc) if exc.title == Settings.__name__ else None
+    if isinstance(exc, RegflowError):
+        say(exc.message, exc.errors if exc.errors != [exc.message] else [])
+        return COULD_NOT_RUN if isinstance(exc, CannotRun | StoreMissing) else 1
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return could_not_run(unusable_file(exc))
+    cause = store_unusable(exc)
+    if cause is None:
+        return None
+    return could_not_run(unusable_store(cause))
+
+
+def unusable_file(exc: OSError) -> str:
+    """`cannot open FILE: why`, for an error that names the file it could not use."""
+    reason = exc.strerror or describe_exception(exc)
+    if exc.filename2 is not None:
+        return f"cannot move {exc.filename} to {exc.filename2}: {reason}"
+    return f"cannot open {exc.filename}: {reason}"
+
+
+def unusable_store(cause: BaseException) -> str:
+    """`cannot use the PostgreSQL store at host:port/db: why`, the password never shown."""
+    settings = Settings()
+    reason = describe_exception(cause)
+    password = urlsplit(settings.database_url).password if settings.is_postgres else None
+    if password:  # a driver may repeat the URL it was given
+        reason = reason.replace(settings.database_url, "<REGFLOW_DATABASE_URL>")
+        reason = reason.replace(f":{password}@", ":***@")
+    return f"cannot use the {store_name(settings)}: {reason}"
+
+
+def could_not_run(message: str) -> int:
+    """Say `message` as the reason the command could not run; its exit code."""
+    say(message)
+    return COULD_NOT_RUN
+
+
+def say(message: str, details: list[str] | tuple[str, ...] = ()) -> None:
+    """`error: message` on standard error, then one indented line per detail; all escaped."""
+    print(f"error: {escape_control(message)}", file=sys.stderr)
+    for detail in details:
+        print(f"  - {escape_control(detail)}", file=sys.stderr)
+
+
+def configuration_refused(exc: ValidationError) -> int:
+    """One line per setting the environment got wrong (never its value: it may be a secret)."""
+    errors = []
+    for error in exc.errors():
+        name = "REGFLOW_" + "_".join(str(part) for part in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        errors.append(message if message.startswith(name) else f"{name}: {message}")
+    say("the configuration is not valid:", errors)
+    return COULD_NOT_RUN

@@ -1,0 +1,51 @@
+"""What an argument's value may be: argparse types that refuse, naming the flag, a value the
+command could only misuse (a port past 65535, a limit of 0, a timeout that has already passed,
+an organisation with no name)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+HIGHEST_PORT = 65535
+
+
+def port_number(text: str) -> int:
+    """A TCP port to listen on: 1 to 65535."""
+    number = _whole(text, "a port")
+    if not 1 <= number <= HIGHEST_PORT:
+        raise argparse.ArgumentTypeError(f"a port is 1 to {HIGHEST_PORT}, not {text!r}")
+    return number
+
+
+def positive_count(text: str) -> int:
+    """A whole number of 1 or more."""
+    number = _whole(text, "a whole number")
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text!r}")
+    return number
+
+
+def positive_seconds(text: str) -> float:
+    """A length of time in seconds, more than 0."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text!r}")
+    return seconds
+
+
+def named_organisation(text: str) -> str:
+    """An organisation id: any text but an empty one (which would mean no organisation)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an organisation id cannot be empty")
+    return text
+
+
+def _whole(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
