@@ -10,17 +10,12 @@ bench/results/job-queries-<time>.json. Not a test.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 ROUNDS, REPEATS = 7, 20_000
@@ -65,41 +60,13 @@ def measure() -> dict[str, float]:
     return {name: per_call_us(query) for name, query in queries.items()}
 
 
-def in_tree(tree: Path) -> dict[str, float]:
-    """This file's figures for the code of `tree`, in a process of its own."""
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--here"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tree,
-        env=os.environ | {"PYTHONPATH": str(tree)},
-    )
-    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--base", type=Path, help="a base tree's checkout to compare with")
-    parser.add_argument("--here", action="store_true", help="print this tree's figures only")
-    args = parser.parse_args()
-    if args.here:
+    if "--here" in sys.argv:  # in the tree measured, which may hold an older bench/kit.py
         print(json.dumps(measure()))
         return
-    trees = {"new": Path.cwd()} | ({"base": args.base.resolve()} if args.base else {})
-    figures = {name: in_tree(tree) for name, tree in trees.items()}
-    for name, values in figures.items():
-        print(f"{name:5} " + "  ".join(f"{k} {v:.2f} us" for k, v in values.items()))
-    result: dict[str, Any] = {"figures": figures}
-    if "base" in figures:
-        result["new_over_base"] = {
-            k: figures["new"][k] / figures["base"][k] for k in figures["new"]
-        }
-        print("new/base " + "  ".join(f"{k} {v:.2f}" for k, v in result["new_over_base"].items()))
-    from bench.kit import save
+    from bench.kit import compare_trees
 
-    save(f"job-queries-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json", result)
+    compare_trees(__file__, __doc__, "job-queries", "{:.2f} us")
 
 
 if __name__ == "__main__":
