@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -24,6 +24,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     PersistenceError,
     Recording,
+    StoredEvent,
     TranscodingNotRegisteredError,
 )
 
@@ -31,7 +32,6 @@ from domain.batch import RegistrationBatch
 from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
-from infrastructure.chain.sqlite import SQLiteSnapshots
 from infrastructure.event_store import RowEventStore
 from infrastructure.keys.ring import Keyring
 from infrastructure.keys.sealing import SealingMapper
@@ -54,6 +54,13 @@ T = TypeVar("T")
 A = TypeVar("A", RegistrationJob, RegistrationBatch)
 log = logging.getLogger("regflow.storage")
 CONFLICT_RETRIES = 5
+
+
+class SnapshotsAsRead(Protocol):
+    """What both stores' snapshot recorders offer a reader: insert unless that would mean
+    waiting for the store's one writer (SQLite); True when inserted."""
+
+    def insert_unless_busy(self, stored_events: Sequence[StoredEvent]) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -166,17 +173,11 @@ class RegistrationStore(Application[UUID]):
         snapshots = self.snapshots
         assert snapshots is not None
         self.sealing.remember(job.id, job.organisation_id)
-        snapshot = RegistrationJob.Snapshot.take(job)
-        recorder = snapshots.recorder
-        if isinstance(recorder, SQLiteSnapshots):
-            # SQLite has one writer: while a write holds it, this reader goes without storing
-            # the snapshot (the next reader stores it) rather than wait its turn.
-            stored = [snapshots.mapper.to_stored_event(snapshot)]
-            self._best_effort_snapshot(
-                job.id, job.version, lambda: recorder.insert_unless_busy(stored)
-            )
-        else:
-            self._best_effort_snapshot(job.id, job.version, lambda: snapshots.put([snapshot]))
+        # On SQLite, while a write holds the one writer, the reader goes on without storing the
+        # snapshot (the next reader stores it) rather than wait its turn.
+        recorder = cast(SnapshotsAsRead, snapshots.recorder)
+        stored = [snapshots.mapper.to_stored_event(RegistrationJob.Snapshot.take(job))]
+        self._best_effort_snapshot(job.id, job.version, lambda: recorder.insert_unless_busy(stored))
 
     def store(self, *aggregates: Any, grouped: bool = False) -> Saved:
         """Save pending events of the aggregates in one transaction, retrying lost writes.
