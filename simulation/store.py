@@ -133,6 +133,10 @@ class WorkerLeases:
         self._check()
         self.table.release(job_ids, worker_id)
 
+    def release_held(self, worker_id: str) -> None:
+        self._check()
+        self.table.release_held(worker_id)
+
     def busy(self, job_ids: Iterable[str], worker_id: str) -> set[str]:
         self._check()
         return self.table.busy(job_ids, worker_id)

@@ -229,6 +229,13 @@ class Engine:
             exc_info=exc,
         )
 
+    def _release_held(self) -> None:
+        """Give up every lease still held here, so no job waits out a stopped worker's lease."""
+        try:
+            self.leases.release_held(self.worker_id)
+        except Exception as exc:
+            complain("releasing this worker's leases (they will expire)", exc)
+
     async def _release(self, job_id: str) -> None:
         try:
             await self.shared.gateway.run(self.leases.release, [job_id], self.worker_id)
@@ -263,7 +270,10 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.shared.flow.close()
+        # Closing the gateway waits for its threads: a claim that was in flight when the
+        # discovery was cancelled has landed by now, and no run remains to release its lease.
         self.shared.gateway.close()
+        self._release_held()
         self.leases.close()
         self.identity.release()
 

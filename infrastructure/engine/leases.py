@@ -34,6 +34,8 @@ class Leases(Protocol):
 
     def release(self, job_ids: Iterable[str], worker_id: str) -> None: ...
 
+    def release_held(self, worker_id: str) -> None: ...
+
     def busy(self, job_ids: Iterable[str], worker_id: str) -> set[str]: ...
 
     def close(self) -> None: ...
@@ -53,6 +55,7 @@ _PG_RENEW = f"""UPDATE {TABLE} SET expires_at = now() + make_interval(secs => %s
     WHERE worker_id = %s AND incarnation = %s AND job_id = ANY(%s) RETURNING job_id"""
 _PG_RELEASE = f"""DELETE FROM {TABLE}
     WHERE worker_id = %s AND incarnation = %s AND job_id = ANY(%s)"""
+_PG_RELEASE_HELD = f"DELETE FROM {TABLE} WHERE worker_id = %s AND incarnation = %s"
 _PG_BUSY = f"""SELECT job_id FROM {TABLE}
     WHERE job_id = ANY(%s) AND worker_id <> %s AND expires_at >= now()"""
 
@@ -91,6 +94,11 @@ class PostgresLeases:
         """Give up our leases on these jobs."""
         with self._pool.connection() as conn:
             conn.execute(_PG_RELEASE, (worker_id, self.incarnation, list(job_ids)))
+
+    def release_held(self, worker_id: str) -> None:
+        """Give up every lease this incarnation holds (a worker stopping)."""
+        with self._pool.connection() as conn:
+            conn.execute(_PG_RELEASE_HELD, (worker_id, self.incarnation))
 
     def busy(self, job_ids: Iterable[str], worker_id: str) -> set[str]:
         """Which of these jobs another worker holds a live lease on."""
@@ -161,6 +169,11 @@ class SqliteLeases:
         marks = ",".join("?" * len(ids))
         sql = f"DELETE FROM {TABLE} WHERE worker_id = ? AND incarnation = ? AND job_id IN ({marks})"
         self._run(sql, (worker_id, self.incarnation, *ids))
+
+    def release_held(self, worker_id: str) -> None:
+        """Give up every lease this incarnation holds (a worker stopping)."""
+        sql = f"DELETE FROM {TABLE} WHERE worker_id = ? AND incarnation = ?"
+        self._run(sql, (worker_id, self.incarnation))
 
     def busy(self, job_ids: Iterable[str], worker_id: str) -> set[str]:
         """Which of these jobs another worker holds a live lease on."""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from infrastructure.engine import Leases, LogWorkSource, open_leases
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.application.engine_kit import start_batch
-from tests.kit import restaurants, until
+from tests.application.engine_kit import running_engine, simulator, start_batch
+from tests.kit import eventually, restaurants, until
 
 
 @pytest.fixture
@@ -60,3 +63,38 @@ def test_the_log_work_source_lists_jobs_in_progress_only(app: Registrations) -> 
     app.cancel(None, job_ids[0], "user:test", "no longer needed")
     listed = source.runnable_job_ids(100)
     assert job_ids[0] not in listed and job_ids[1] in listed
+
+
+class SlowClaims:
+    """The engine's lease table, its claims landing a while after they are asked for."""
+
+    def __init__(self, leases: Leases, delay: float) -> None:
+        self.leases = leases
+        self.delay = delay
+        self.asked = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.leases, name)
+
+    def claim(self, job_id: str, worker_id: str, seconds: float) -> bool:
+        self.asked.set()
+        time.sleep(self.delay)
+        return self.leases.claim(job_id, worker_id, seconds)
+
+
+@pytest.mark.parametrize("stop_after", [0.0, 0.05, 0.3])
+async def test_a_stopped_engine_holds_no_lease_even_with_a_claim_in_flight(
+    app: Registrations, settings: Settings, stop_after: float
+) -> None:
+    """A claim that lands after the discovery was cancelled is given back at the stop: the
+    next worker to look for work is not kept waiting out a lease nobody renews."""
+    job_ids = start_batch(app, restaurants(12))
+    leases = SlowClaims(open_leases(settings), delay=0.2)
+    async with simulator() as (_, url), running_engine(app, settings, url, leases=leases):
+        await eventually(leases.asked.is_set)
+        time.sleep(stop_after)  # the stop lands before, during or after the claim
+    other = open_leases(settings)
+    try:
+        assert other.busy(job_ids, "the-next-worker") == set()
+    finally:
+        other.close()
