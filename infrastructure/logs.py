@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from datetime import UTC, datetime
 
 from infrastructure.log_scrub import ScrubSecrets
@@ -26,9 +27,23 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+class StandardError(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to standard error as it is when each record is written, not as it was when the
+    handler was made: a process that points sys.stderr elsewhere (a CLI command run inside
+    another program) does not leave a handler writing to a stream since closed."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        return None
+
+
 def configure_logging(settings: Settings) -> None:
     """INFO and above on standard error, as text or JSON lines."""
-    handler = logging.StreamHandler()
+    handler = StandardError()
     if settings.log_format == "json":
         handler.setFormatter(JsonLines())
     else:
