@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
+from itertools import islice
 from typing import Any
 
 from domain.outcomes import RunEnd
@@ -145,28 +146,36 @@ class Engine:
         free = self.settings.max_concurrent_jobs - len(self.runners)
         limit = 1000 + len(self.runners)
         found = await self.shared.gateway.run(self.work_source.runnable_job_ids, limit)
-        now = self.clock.monotonic()
-        self._settled = {j: t for j, t in self._settled.items() if t > now}
-        self._other_api.intersection_update(found)
-        fresh = [j for j in found if self._may_take(j)]
+        self._forget_settled(self.clock.monotonic())
+        if self._other_api:
+            self._other_api.intersection_update(found)
         if len(found) == len(self._other_api) and not self.runners:
             self._idle.set()
-        if free <= 0 or not fresh:
-            return
         # Leases are looked up a few more than the free places at a time, not for every job
         # in progress: a run that ends frees one place, and each end asked about every job
-        # still waiting (hundreds of ids a query, once per finished job).
+        # still waiting (hundreds of ids a query, once per finished job). The jobs that may be
+        # taken are sorted out only as far as they are looked up, for the same reason.
+        fresh = (j for j in found if self._may_take(j))
         step = max(2 * free, CLAIM_LOOKAHEAD)
-        for start in range(0, len(fresh), step):
-            if free <= 0 or self.shared.stopping.is_set():
+        while free > 0 and not self.shared.stopping.is_set():
+            part = list(islice(fresh, step))
+            if not part:
                 return
-            part = fresh[start : start + step]
             busy = await self.shared.gateway.run(self.leases.busy, part, self.worker_id)
             for job_id in (j for j in part if j not in busy):
                 if free <= 0 or self.shared.stopping.is_set():
                     return
                 if await self._claim(job_id):
                     free -= 1
+
+    def _forget_settled(self, now: float) -> None:
+        """Drop the settled jobs whose time to be skipped is over: the oldest come first."""
+        settled = self._settled
+        while settled:
+            job_id = next(iter(settled))
+            if settled[job_id] > now:
+                return
+            del settled[job_id]
 
     def _may_take(self, job_id: str) -> bool:
         held = job_id in self.runners or job_id in self._settled or job_id in self._other_api
@@ -198,6 +207,8 @@ class Engine:
             if ended.releases_lease:
                 await self._release(runner.job_id)
             if ended.settled:
+                # Appended last, so that the settled jobs stay in the order they expire in.
+                self._settled.pop(runner.job_id, None)
                 self._settled[runner.job_id] = self.clock.monotonic() + SKIP_SETTLED_SECONDS
             if ended is RunEnd.OTHER_API:
                 self._left_to_another_api(runner)
