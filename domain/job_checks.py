@@ -29,7 +29,9 @@ class JobChecks(JobQueries):
     def check_resume(self) -> ResumePlan:
         """What a resume would do, or why it is refused."""
         if not self.step6_started:
-            raise NothingToResume()
+            if self.status != JobStatus.CANCELLED:
+                raise NothingToResume()
+            return self.resume_plan()  # cancelled before it started: the resume starts it
         if self.status == JobStatus.IN_PROGRESS:
             raise JobIsRunning(self.id)
         if self.status != JobStatus.COMPLETED:
@@ -83,7 +85,10 @@ class JobChecks(JobQueries):
         message = errors[0] if single else f"{len(errors)} of the edits are invalid"
         raise (DependencyNotSatisfied if dependency else EditRejected)(message, errors)
 
-    def _status_after_edit(self, reopens: bool) -> str:
-        if reopens and self.status == JobStatus.COMPLETED:
-            return require(JOB_MACHINE, "reopen", self.status, f"job {self.id}")
-        return require(JOB_MACHINE, "edit", self.status, f"job {self.id}")
+    def _status_after_edit(self, target: str) -> str:
+        """The job's status after an edit to `target`: a reset reopens a completed job, a
+        sub-step marked failed fails it, and any other edit leaves its status as it is."""
+        trigger = "edit"
+        if self.status == JobStatus.COMPLETED and target in (_S.PENDING, _S.FAILED):
+            trigger = "reopen" if target == _S.PENDING else "mark_failed"
+        return require(JOB_MACHINE, trigger, self.status, f"job {self.id}")

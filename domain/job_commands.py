@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from domain import job_events as ev
 from domain.job_checks import JobChecks
 from domain.progress_rules import conditional_skips, phase_changes
-from domain.status import SubStepStatus
+from domain.status import JOB_MACHINE, SubStepStatus, require
 
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
@@ -47,6 +47,13 @@ class JobCommandBase(JobChecks):
         LegacyProgressImported: type[ev.LegacyProgressImported]
 
         def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
+
+    def _start(self, actor: str) -> None:
+        """Record Step 6 started, skipping what the execution_config switches off."""
+        require(JOB_MACHINE, "start", self.status, f"job {self.id}")
+        self.trigger_event(self.Step6Started, actor=actor)
+        self._keep_switched_off(actor)
+        self._follow_rules(actor)
 
     def _keep_switched_off(self, actor: str) -> None:
         """Skip, with the config's reason, every pending sub-step the execution_config switches

@@ -22,10 +22,7 @@ class EngineCommands(JobCommandBase):
         """Start Step 6, skipping what the execution_config switches off."""
         if self.step6_started:
             raise IllegalTransition(f"Step 6 of job {self.id} already started: resume it instead")
-        require(JOB_MACHINE, "start", self.status, f"job {self.id}")
-        self.trigger_event(self.Step6Started, actor=actor)
-        self._keep_switched_off(actor)
-        self._follow_rules(actor)
+        self._start(actor)
 
     def claim(self, worker_id: str, registration_api: str | None = None) -> list[str]:
         """Take the job on, saying which registration API this worker calls; sub-steps left

@@ -42,6 +42,9 @@ class OperatorCommands(JobCommandBase):
         plan = self.check_resume()
         if self.status == JobStatus.COMPLETED:
             return plan
+        if not self.step6_started:  # cancelled before Step 6 started
+            self._start(actor)
+            return self.resume_plan()
         self.trigger_event(
             self.ResumeRequested,
             actor=actor,
@@ -58,6 +61,8 @@ class OperatorCommands(JobCommandBase):
     def retry_now(self, key: str, actor: str) -> None:
         """Cut short the wait before the next attempt of `key`."""
         state = self.sub_steps[PLAN.sub_step(key).key]
+        if not self.step6_started:
+            raise IllegalTransition(f"Cannot retry {key} now: Step 6 of the job has not started")
         if self.status != JobStatus.IN_PROGRESS:
             raise IllegalTransition(f"Cannot retry {key} now: job is {self.status}, resume it")
         require(SUB_STEP_MACHINE, "retry_now", state.status, key)
@@ -128,7 +133,7 @@ class OperatorCommands(JobCommandBase):
                 }
                 for k in check.cascade
             ]
-            job_status = self._status_after_edit(reopens=True)
+            job_status = self._status_after_edit(_S.PENDING)
             self.trigger_event(
                 self.SubStepReset,
                 sub_step=key,
@@ -148,7 +153,7 @@ class OperatorCommands(JobCommandBase):
             actor=actor,
             reason=reason,
             result=dict(result or {}),
-            job_status=self._status_after_edit(reopens=check.target == _S.FAILED),
+            job_status=self._status_after_edit(check.target),
             warnings=list(check.warnings),
             **keyed,
         )

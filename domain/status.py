@@ -87,13 +87,16 @@ _STOPPED = [_J.PENDING, _J.COMPLETED, _J.FAILED, _J.CANCELLED]
 JOB_MACHINE = _table(
     [s.value for s in JobStatus],
     [
-        _rule("start", _J.PENDING, _J.IN_PROGRESS),
+        # A job cancelled before its Step 6 started is started by a resume or a start naming it.
+        _rule("start", [_J.PENDING, _J.CANCELLED], _J.IN_PROGRESS),
         _rule("claim", _J.IN_PROGRESS, _J.IN_PROGRESS),
         _rule("complete", _J.IN_PROGRESS, _J.COMPLETED),
         _rule("fail", _J.IN_PROGRESS, _J.FAILED),
         _rule("cancel", [_J.PENDING, _J.IN_PROGRESS], _J.CANCELLED),
         _rule("resume", [_J.FAILED, _J.CANCELLED, _J.PENDING], _J.IN_PROGRESS),
         _rule("reopen", _J.COMPLETED, _J.PENDING),
+        # An operator marks a sub-step of a completed job failed: the job failed (resumable).
+        _rule("mark_failed", _J.COMPLETED, _J.FAILED),
         *(_rule("edit", status, status) for status in _STOPPED),
         _rule("import_legacy", _J.PENDING, _J.PENDING),
     ],

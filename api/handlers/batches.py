@@ -115,4 +115,9 @@ async def start_step6(request: web.Request) -> web.Response:
     )
     await services.settle(outcome.position)
     services.wake(outcome.started)
-    return ok(202, started=outcome.started, already_started=outcome.already_started)
+    return ok(
+        202,
+        started=outcome.started,
+        already_started=outcome.already_started,
+        left_cancelled=outcome.left_cancelled,
+    )

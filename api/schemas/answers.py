@@ -75,6 +75,11 @@ class ProgressAnswer(Answer):
 class StartedAnswer(Answer):
     started: list[str]
     already_started: list[str] = Field(default_factory=list)
+    left_cancelled: list[str] = Field(
+        default_factory=list,
+        description="jobs cancelled before their Step 6 started, which a start of the whole "
+        "batch leaves as they are (name one in job_ids, or resume it, to start it)",
+    )
 
 
 class JobAnswer(Answer):

@@ -22,6 +22,7 @@ from domain.execution_config import ExecutionConfig, Restaurant
 from domain.field_paths import field_path
 from domain.job import RegistrationJob
 from domain.limits import MAX_NAME, nesting_error, nul_paths, text_errors
+from domain.status import JobStatus
 from infrastructure.tracing import traced_command
 from infrastructure.usecases.bulk import load_many
 from infrastructure.usecases.idempotency import checked_idempotency_key, keyed_digest
@@ -35,11 +36,18 @@ from infrastructure.usecases.store import (
 )
 
 
+def _cancelled_before_start(job: RegistrationJob) -> bool:
+    return job.status == JobStatus.CANCELLED and not job.step6_started
+
+
 @dataclass(frozen=True)
 class StartOutcome:
     started: list[str]
     already_started: list[str] = field(default_factory=list)
     position: int = 0
+    # Jobs cancelled before their Step 6 started, left as they are by a start of the whole
+    # batch (a start or resume that names one starts it).
+    left_cancelled: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -242,7 +250,9 @@ class BatchCommands(RegistrationStore):
                 [f"Job {j} is not in this batch" for j in strangers],
             )
         jobs = self.jobs(list(dict.fromkeys(chosen)))
-        fresh = [j for j in jobs if not j.step6_started]
+        left = [] if job_ids else [j for j in jobs if _cancelled_before_start(j)]
+        left_ids = {j.id for j in left}
+        fresh = [j for j in jobs if not j.step6_started and j.id not in left_ids]
         for job in fresh:
             job.start_step6(actor)
         if fresh:
@@ -251,8 +261,9 @@ class BatchCommands(RegistrationStore):
             batch.request_start([j.id for j in fresh], actor)
         saved = self.store(batch, *fresh)
         fresh_ids = {j.id for j in fresh}
-        already = [str(j.id) for j in jobs if j.id not in fresh_ids]
-        return StartOutcome([str(j.id) for j in fresh], already, saved.position)
+        already = [str(j.id) for j in jobs if j.id not in fresh_ids | left_ids]
+        started = [str(j.id) for j in fresh]
+        return StartOutcome(started, already, saved.position, [str(j.id) for j in left])
 
     def jobs(self, job_ids: list[str]) -> list[RegistrationJob]:
         """The jobs, in the order given, read together (a few queries for thousands, not two

@@ -36,9 +36,13 @@ def batch_status(counts: Mapping[str, int], total: int) -> str:
         if counts.get("completed", 0) == 0:
             return BatchStatus.FAILED
         return BatchStatus.PARTIALLY_COMPLETED
-    if counts.get("pending", 0) >= total:
-        return BatchStatus.PENDING
+    if not any(counts.get(s, 0) for s in _RUN):
+        return BatchStatus.PENDING  # nothing has run: jobs pending, or cancelled before a start
     return BatchStatus.IN_PROGRESS
+
+
+# A job in one of these statuses has run (or is running): its batch is no longer pending.
+_RUN = ("in_progress", "completed", "failed")
 
 
 def batch_summary(row: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from api.services import SERVICES
 from domain.plan import PLAN
-from tests.api.conftest import BASE, PASSWORD, Caller, Client, refused_for, run_job
+from tests.api.conftest import BASE, PASSWORD, Caller, Client, refused_for, restaurant, run_job
 
 MENU_CHAIN = ["menuImport", "optionSets", "itemTags"]
 LATER_SUB_STEPS = [k for k in PLAN.keys if PLAN.phase_of(k) != "phase1"]
@@ -80,7 +80,7 @@ class TestResume:
         batch = await org_a.new_batch()
         status, body = await org_a.post(f"{BASE}/jobs/{batch['jobs'][0]['id']}/resume-step-6")
         assert status == 400
-        assert body["message"] == "No Step 6 progress to resume from"
+        assert body["message"].startswith("Step 6 of this job has not started: start it")
 
     async def test_running_job_is_409(self, org_a: Caller) -> None:
         job_id = await org_a.started_job()
@@ -120,6 +120,36 @@ class TestCancel:
         run_job(client, job_id)
         status, _ = await org_a.post(f"{BASE}/jobs/{job_id}/cancel")
         assert status == 409
+
+    async def test_a_job_cancelled_before_the_start_is_left_by_the_batchs_start_and_resumable(
+        self, org_a: Caller
+    ) -> None:
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"), restaurant("C"))
+        cancelled, *others = [j["id"] for j in batch["jobs"]]
+        status, _ = await org_a.post(f"{BASE}/jobs/{cancelled}/cancel", json={"reason": "later"})
+        assert status == 200
+        _, shown = await org_a.get(f"{BASE}/{batch['id']}/progress")
+        assert shown["status"] == "pending", shown
+        status, body = await org_a.post(f"{BASE}/{batch['id']}/step-6/start")
+        assert status == 202, body
+        assert sorted(body["started"]) == sorted(others)
+        assert (body["already_started"], body["left_cancelled"]) == ([], [cancelled])
+        _, job = await org_a.get(f"{BASE}/jobs/{cancelled}")
+        assert job["job"]["status"] == "cancelled"
+        status, body = await org_a.post(f"{BASE}/jobs/{cancelled}/resume-step-6")
+        assert (status, body["success"]) == (200, True), body
+        _, job = await org_a.get(f"{BASE}/jobs/{cancelled}")
+        assert job["job"]["status"] == "in_progress"
+
+    async def test_a_start_naming_a_job_cancelled_before_the_start_starts_it(
+        self, org_a: Caller
+    ) -> None:
+        batch = await org_a.new_batch()
+        [job_id] = [j["id"] for j in batch["jobs"]]
+        await org_a.post(f"{BASE}/jobs/{job_id}/cancel")
+        path = f"{BASE}/{batch['id']}/step-6/start"
+        status, body = await org_a.post(path, json={"job_ids": [job_id]})
+        assert (status, body["started"]) == (202, [job_id]), body
 
     async def test_unknown_field_is_422(self, org_a: Caller) -> None:
         job_id = await org_a.started_job()

@@ -32,6 +32,9 @@ def test_a_batch_row_counts_its_jobs() -> None:
         ({"completed": 2, "failed": 1}, "partially_completed"),
         ({"completed": 1, "cancelled": 2}, "partially_completed"),
         ({"failed": 2, "cancelled": 1}, "failed"),
+        ({"pending": 2, "cancelled": 1}, "pending"),
+        ({"pending": 1, "cancelled": 1, "in_progress": 1}, "in_progress"),
+        ({"cancelled": 3}, "failed"),
     ],
 )
 def test_the_batch_status_follows_its_jobs(counts: dict[str, int], status: str) -> None:

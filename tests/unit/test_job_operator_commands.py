@@ -118,6 +118,20 @@ class TestResume:
         job = given(new_job())
         refused(job, lambda: job.resume("user:u-1"), NothingToResume)
 
+    def test_a_job_cancelled_before_step6_started_is_started_by_a_resume(self) -> None:
+        job = new_job()
+        job.cancel("user:u-1", "not yet")
+        job = given(job)
+        plan = job.resume("user:u-1")
+        assert then(job)[0] == "Step6Started"
+        assert (job.status, plan.resuming_from, plan.phase) == ("in_progress", None, "phase1")
+        assert job.runnable() == given(running_job()).runnable()
+
+    def test_retry_now_before_step6_started_says_so(self) -> None:
+        job = given(new_job())
+        exc = refused(job, lambda: job.retry_now("codeGeneration", "u"), IllegalTransition)
+        assert "has not started" in str(exc)
+
     def test_resume_of_a_running_job_is_refused(self) -> None:
         job = given(running_job())
         refused(job, lambda: job.resume("user:u-1"), JobIsRunning)
@@ -171,10 +185,19 @@ class TestMarkStatus:
         exc = edit_refused(job, ("menuExport", "skipped", None), EditRejected)
         assert exc.errors == ["updates[0]: unknown sub-step menuExport"]  # type: ignore[attr-defined]
 
-    def test_marking_failed_reopens_a_completed_job(self) -> None:
+    def test_marking_failed_fails_a_completed_job_and_a_resume_runs_that_sub_step(
+        self,
+    ) -> None:
         job = given(completed_job())
         job.edit([("itemTags", "failed", None)], "user:u-1", REASON)
-        assert job.status == "pending"
+        assert job.status == "failed"
+        plan = job.resume("user:u-1")
+        assert (job.status, plan.sub_steps) == ("in_progress", ["itemTags"])
+
+    def test_marking_skipped_leaves_a_completed_job_completed(self) -> None:
+        job = given(completed_job())
+        job.edit([("itemTags", "skipped", None)], "user:u-1", REASON)
+        assert job.status == "completed"
 
 
 class TestReset:
