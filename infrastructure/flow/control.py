@@ -58,6 +58,7 @@ class FlowControl:
         )
         self.waiting = WaitingCalls()
         self.held: dict[int, Slot] = {}
+        self._held_for: dict[int, str] = {}  # slot id -> the job whose call holds it
         self.paused: frozenset[str] = frozenset()
         self._releases: list[Slot] = []
         self._pauses: dict[str, float] = {}
@@ -91,19 +92,22 @@ class FlowControl:
 
     def release(self, slot: Slot, outcome: CallOutcome | None = None, seconds: float = 0.0) -> None:
         """Give a slot back; the call's outcome, if it had one, teaches the limit."""
+        job_id = self._held_for.pop(slot.id, "")
         if self.held.pop(slot.id, None) is None:
             return
         if outcome is not None:
-            self._learn(slot, outcome, seconds, len(self.held) + 1)
+            self._learn(slot, outcome, seconds, len(self.held) + 1, f"{job_id}:{slot.sub_step}")
         self._releases.append(slot)
         self._kick()
 
-    def _learn(self, slot: Slot, outcome: CallOutcome, seconds: float, in_flight: int) -> None:
+    def _learn(
+        self, slot: Slot, outcome: CallOutcome, seconds: float, in_flight: int, call: str
+    ) -> None:
         pause = pause_asked(slot.sub_step, outcome)
         if pause is not None:
             self._pauses[slot.sub_step] = pause
         if self.adaptive is not None:
-            teach(self.adaptive, slot.sub_step, outcome, seconds, in_flight)
+            teach(self.adaptive, slot.sub_step, outcome, seconds, in_flight, call)
 
     def _kick(self) -> None:
         self._wake.set()
@@ -152,6 +156,7 @@ class FlowControl:
                 self._wake.set()
                 continue
             self.held[slot.id] = slot
+            self._held_for[slot.id] = waiter.job_id
             waiter.future.set_result(slot)
         self._publish()
         return answer

@@ -25,16 +25,22 @@ def pause_asked(sub_step: str, outcome: CallOutcome) -> float | None:
 
 
 def teach(
-    limit: AdaptiveLimit, sub_step: str, outcome: CallOutcome, seconds: float, in_flight: int
+    limit: AdaptiveLimit,
+    sub_step: str,
+    outcome: CallOutcome,
+    seconds: float,
+    in_flight: int,
+    call: str | None = None,
 ) -> None:
-    """A success may grow the limit; a 429, a 503, a timeout or a lost connection cut it."""
+    """A success may grow the limit; a 429, a 503, a timeout or a lost connection cut it.
+    `call` names the job's sub-step that was called (its retries share it)."""
     if outcome.ok:
         limit.succeeded(sub_step, seconds, in_flight)
         return
     over = is_over_capacity(outcome.status, outcome.retry_after)
     if over or outcome.status == 503 or (outcome.transient and outcome.status is None):
         reason = f"HTTP {outcome.status}" if outcome.status else "timeout or connection error"
-        limit.overloaded(in_flight, seconds, reason)
+        limit.overloaded(in_flight, seconds, reason, call)
 
 
 def log_change(before: int, after: int, reason: str) -> None:

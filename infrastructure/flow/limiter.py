@@ -16,8 +16,11 @@ class AdaptiveLimit:
     Slow start adds one per success until the first overload; after that each success adds
     1/(limit x `patience`), so the limit creeps past what the API took only about once every
     `patience` x limit answers. An overload cuts the limit to `backoff` x the calls that were in
-    flight (at most once per round trip, so one burst of 429s is one cut). A success whose
-    latency is beyond `tolerance` x the least seen for its sub-step holds the limit still.
+    flight (at most once per round trip, so one burst of 429s is one cut), and not again for
+    the call whose overload made the last cut: one restaurant's endpoint answering 503 to each
+    retry is that job's trouble, not the API's capacity, and cut the limit once per retry to
+    one call for every job. A success whose latency is beyond `tolerance` x the least seen for
+    its sub-step holds the limit still.
     """
 
     def __init__(
@@ -42,6 +45,7 @@ class AdaptiveLimit:
         self._limit = float(min(max(initial, minimum), maximum))
         self.slow_start = True
         self._hold_until = float("-inf")
+        self._last_cut_by: str | None = None
         self._floors: dict[str, deque[float]] = {}
         self._on_change = on_change
 
@@ -59,11 +63,15 @@ class AdaptiveLimit:
         else:
             self._set(self._limit + 1.0 / (self._limit * self.patience), "answers within capacity")
 
-    def overloaded(self, in_flight: int, seconds: float, reason: str) -> None:
-        """A 429, a 503 or a timeout: cut the limit, once per round trip."""
+    def overloaded(
+        self, in_flight: int, seconds: float, reason: str, call: str | None = None
+    ) -> None:
+        """A 429, a 503 or a timeout: cut the limit, once per round trip, unless `call` (a
+        job's sub-step) is the one whose overload made the last cut."""
         now = self._clock()
-        if now < self._hold_until:
+        if now < self._hold_until or (call is not None and call == self._last_cut_by):
             return
+        self._last_cut_by = call
         self.slow_start = False
         self._hold_until = now + max(seconds, 0.001)
         self._set(min(self._limit, max(in_flight, 1)) * self.backoff, reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from domain.retry import RetryPolicy
 from infrastructure.executors.simulator.app import Simulator
 from infrastructure.executors.simulator.faults import (
     CapacityFault,
@@ -106,6 +108,35 @@ async def test_adaptive_limit_finds_a_capacity_of_4(app: Registrations, database
     assert statuses(app, jobs) == {"completed"}
     adapted = calls[len(calls) // 3 :]
     assert share_429(adapted) < 0.1, share_429(adapted)
+
+
+async def test_one_jobs_failing_endpoint_cuts_the_adaptive_limit_once(
+    app: Registrations, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One restaurant's endpoint answering 503 to every retry is that job's trouble: its retries
+    do not cut the limit again and again down to one call for every job."""
+    _, jobs = start_org_batch(app, 12)
+    broken = sorted(jobs)[0]
+    rule = FaultRule(kind="unavailable", endpoint="paymentConfig", job=broken)
+    config = SimulatorConfig(latency={"*": 0.02}, faults=[rule])
+    # Retries further apart than a round trip: each could cut the limit on its own.
+    policy = RetryPolicy(
+        max_attempts=6, initial_delay=0.1, multiplier=1.0, max_delay=0.1, jitter=0.0, timeout=5.0
+    )
+    settings = flow_settings(database_url)
+    caplog.set_level(logging.INFO, logger="regflow.flow")
+    async with (
+        simulator(config) as (sim, url),
+        running_engine(app, settings, url, policies={"*": policy}) as engine,
+    ):
+        assert await engine.run_until_idle(90)
+        answered_503 = [c for c in calls_of(sim, {broken}) if c.status == 503]
+    assert len(answered_503) == 6
+    assert statuses(app, jobs - {broken}) == {"completed"}
+    cuts = [
+        r for r in caplog.records if "concurrency limit" in r.message and "(HTTP 503)" in r.message
+    ]
+    assert len(cuts) <= 1, [r.message for r in cuts]
 
 
 @pytest.mark.postgres

@@ -43,6 +43,36 @@ class TestAdaptiveLimit:
         limit.overloaded(in_flight=10, seconds=0.05, reason="HTTP 429")
         assert limit.limit == 5
 
+    @settings(max_examples=100, deadline=None)
+    @given(
+        calls=st.lists(st.sampled_from(["job-a:menuImport", "job-b:menuImport", "job-a:x"])),
+        gaps=st.lists(st.floats(0.0, 2.0), min_size=50, max_size=50),
+    )
+    def test_only_an_overload_of_another_call_cuts_again(
+        self, calls: list[str], gaps: list[float]
+    ) -> None:
+        clock = FakeClock()
+        limit = AdaptiveLimit(clock.monotonic, initial=64, maximum=64, backoff=0.9)
+        cuts, last = 0, None
+        for call, gap in zip(calls, gaps, strict=False):
+            clock.advance(gap)
+            before = limit._limit
+            limit.overloaded(in_flight=64, seconds=0.05, reason="HTTP 503", call=call)
+            if limit._limit < before:
+                assert call != last, "a repeated overload of one call cut the limit again"
+                cuts, last = cuts + 1, call
+        assert cuts <= sum(1 for a, b in zip([None, *calls], calls, strict=False) if a != b)
+
+    def test_a_failing_call_retried_far_apart_cuts_once(self) -> None:
+        clock = FakeClock()
+        limit = AdaptiveLimit(clock.monotonic, initial=20, maximum=64, backoff=0.5)
+        for _ in range(5):
+            clock.advance(10)
+            limit.overloaded(in_flight=20, seconds=0.05, reason="HTTP 503", call="job-a:menu")
+        assert limit.limit == 10
+        limit.overloaded(in_flight=10, seconds=0.05, reason="HTTP 503", call="job-b:menu")
+        assert limit.limit == 5
+
     def test_rising_latency_holds_the_limit(self) -> None:
         limit = AdaptiveLimit(FakeClock().monotonic, initial=4, maximum=64)
         limit.succeeded("a", 0.05, in_flight=4)
