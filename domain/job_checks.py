@@ -57,15 +57,20 @@ class JobChecks(JobQueries):
         """Where `key` stands and which edits of it are allowed now."""
         PLAN.sub_step(key)
         shown = self.shown_statuses()
+        checks = {t: self.check_edits([(key, t)])[0] for t in EDIT_TARGETS}
+        running = self.status == JobStatus.IN_PROGRESS
+        if running:  # every edit is refused while the job runs, as an edit would be told
+            for check in checks.values():
+                check.errors.insert(0, str(JobIsRunning(self.id)))
         return SubStepValidation(
             sub_step=key,
             phase=PLAN.phase_of(key),
             status=shown[key],
             job_status=self.status,
-            editable=self.status != JobStatus.IN_PROGRESS,
+            editable=not running,
             dependencies={d: shown[d] for d in PLAN.dependencies(key)},
             dependents={d: shown[d] for d in PLAN.cascade_of(key)},
-            checks={t: self.check_edits([(key, t)])[0] for t in EDIT_TARGETS},
+            checks=checks,
         )
 
     def preview_edits(self, edits: list[tuple[str, str]]) -> list[EditCheck]:
@@ -77,10 +82,12 @@ class JobChecks(JobQueries):
         return checks
 
     def _refuse_invalid(self, checks: list[EditCheck]) -> None:
-        errors = [e for c in checks for e in c.errors]
+        single = len(checks) == 1
+        errors = [
+            e if single else f"updates[{i}]: {e}" for i, c in enumerate(checks) for e in c.errors
+        ]
         if not errors:
             return
-        single = len(checks) == 1
         dependency = all(c.target == _S.COMPLETED for c in checks if c.errors)
         message = errors[0] if single else f"{len(errors)} of the edits are invalid"
         raise (DependencyNotSatisfied if dependency else EditRejected)(message, errors)

@@ -159,7 +159,7 @@ class TestBulkEdit:
         status, body = await org_a.patch(sub_steps(job_id), json={"updates": updates})
         assert status == 422
         assert body["errors"] == [
-            "Cannot mark websiteConfig as completed: restaurantRegistration is failed"
+            "updates[1]: Cannot mark websiteConfig as completed: restaurantRegistration is failed"
         ]
         assert (await statuses(org_a, job_id))["itemTags"] == "blocked"
 
@@ -201,3 +201,18 @@ class TestValidation:
             "Cannot mark websiteConfig as completed: restaurantRegistration is failed"
         ]
         assert "cascade" in body["transitions"]["pending"]
+
+    async def test_a_running_jobs_validation_allows_no_edit_as_the_edit_would_be_refused(
+        self, org_a: Caller
+    ) -> None:
+        job_id = await org_a.started_job()
+        status, body = await org_a.get(f"{sub_steps(job_id)}/websiteConfig/validation")
+        assert (status, body["editable"]) == (200, False)
+        for target, answer in body["transitions"].items():
+            assert answer["valid"] is False, target
+            assert "is running" in answer["errors"][0]
+            status, _ = await org_a.patch(
+                f"{sub_steps(job_id)}/websiteConfig",
+                json={"status": target, "reason": "by hand", "dry_run": True},
+            )
+            assert status == 409

@@ -236,7 +236,7 @@ class TestBulkEdits:
         edits = [("menuImport", "completed", None), ("restaurantRegistration", "completed", None)]
         exc = refused(job, lambda: job.edit(edits, "user:u-1", REASON), EditRejected)
         assert exc.errors == [  # type: ignore[attr-defined]
-            "Cannot mark menuImport as completed: restaurantRegistration is failed"
+            "updates[0]: Cannot mark menuImport as completed: restaurantRegistration is failed"
         ]
 
 
