@@ -57,7 +57,7 @@ class JobChecks(JobQueries):
         """Where `key` stands and which edits of it are allowed now."""
         PLAN.sub_step(key)
         shown = self.shown_statuses()
-        checks = {t: self.check_edits([(key, t)])[0] for t in EDIT_TARGETS}
+        checks: dict[str, EditCheck] = {t: self.check_edits([(key, t)])[0] for t in EDIT_TARGETS}
         running = self.status == JobStatus.IN_PROGRESS
         if running:  # every edit is refused while the job runs, as an edit would be told
             for check in checks.values():
