@@ -52,6 +52,18 @@ class BodyTooLarge(RegflowError):
         super().__init__(message)
 
 
+class UnsupportedMediaType(RegflowError):
+    """A body sent as a media type the endpoint does not read: the answer names those it does
+    (also in the `Accept` header, as RFC 9110 suggests for 415)."""
+
+    def __init__(self, problem: str, accepted: tuple[str, ...]) -> None:
+        named = ", ".join(accepted)
+        super().__init__(
+            f"Unsupported Media Type: send the body as {named}", [f"Content-Type: {problem}"]
+        )
+        self.accepted = accepted
+
+
 class NotReady(RegflowError):
     """A dependency of the service is not available yet."""
 
@@ -70,7 +82,13 @@ def failure(status: int, message: str, errors: list[str] | None = None) -> web.R
 
 def status_of(exc: RegflowError) -> int:
     """The HTTP status of a named error."""
-    special = {BadRequest: 400, Unauthorized: 401, NotReady: 503, BodyTooLarge: 413}
+    special = {
+        BadRequest: 400,
+        Unauthorized: 401,
+        NotReady: 503,
+        BodyTooLarge: 413,
+        UnsupportedMediaType: 415,
+    }
     if type(exc) in special:
         return special[type(exc)]
     return next((code for kind, code in STATUS_OF if isinstance(exc, kind)), 422)
@@ -98,6 +116,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = failure(status_of(exc), exc.message, exc.errors)
         if isinstance(exc, Unauthorized):
             response.headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, UnsupportedMediaType):
+            response.headers["Accept"] = ", ".join(exc.accepted)
         return response
     except ValidationError as exc:
         return failure(422, "Invalid request", field_errors(exc))

@@ -15,13 +15,15 @@ from api.schemas import ErrorAnswer
 
 REF = "#/components/schemas/{model}"
 ERRORS = {
-    "400": "Malformed JSON or bad query parameters",
+    "400": "Malformed JSON (or JSON naming a key twice, or a number that is not finite) or bad "
+    "query parameters",
     "401": "Missing or invalid bearer token",
     "404": "Unknown, malformed or another organisation's id",
     "409": "The job is running, or the command conflicts with its state",
     "413": "Request body too large",
     "422": "The request breaks a rule (per-field or per-item errors)",
 }
+UNSUPPORTED = "A body sent as another media type than the request body's (or with none)"
 PATH_PARAMS = {"jobId": "uuid", "batchId": "uuid", "subStepKey": None}
 
 
@@ -70,6 +72,7 @@ def _operation(route: Route) -> dict[str, Any]:
         "responses": responses,
     }
     if route.body is not None:
+        responses["415"] = error | {"description": UNSUPPORTED}
         operation["requestBody"] = {
             "required": not route.body_optional,
             "content": _json(route.body)

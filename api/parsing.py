@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
+from collections.abc import Collection, Iterable
 from typing import Any, TypeVar
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from pydantic import BaseModel, ValidationError
 
-from api.errors import BadRequest, BodyTooLarge, field_errors
+from api.errors import BadRequest, BodyTooLarge, UnsupportedMediaType, field_errors
 from domain.exceptions import InvalidInput
+from domain.field_paths import child_path
 from domain.limits import MAX_NESTING, nesting_error, nul_paths
 from domain.plan import PLAN
 
@@ -34,19 +38,129 @@ async def raw_body(
         raise BodyTooLarge(request.client_max_size, setting) from None
 
 
+JSON = "application/json"
+JSON_TYPES = (JSON, "application/*+json")
+"""What a JSON body may be sent as (with no charset, or UTF-8, the only one JSON has)."""
+
+
+def _is_json(media_type: str) -> bool:
+    kind, _, subtype = media_type.partition("/")
+    return media_type == JSON or (kind == "application" and subtype.endswith("+json"))
+
+
+def body_type(request: web.Request, raw: bytes, uploads: Collection[str] = ()) -> str:
+    """What the body `raw` is, by the request's Content-Type: JSON (any of JSON_TYPES, answered
+    as `application/json`) or one of `uploads`. 415 naming what is accepted for anything else,
+    for a charset other than UTF-8, and for a body with no Content-Type at all (every client
+    of ours names one). An empty body has no type to check: it is an absent JSON body."""
+    if not raw or raw.isspace():
+        return JSON
+    accepted = (*JSON_TYPES, *sorted(uploads))
+    if hdrs.CONTENT_TYPE not in request.headers:
+        raise UnsupportedMediaType("missing; a body must say what it is", accepted)
+    media_type = request.content_type
+    if media_type in uploads:
+        return media_type
+    if not _is_json(media_type):
+        raise UnsupportedMediaType(f"{media_type[:100]} is not accepted here", accepted)
+    charset = (request.charset or "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(f"charset {charset[:40]}: JSON is read as UTF-8", accepted)
+    return JSON
+
+
 async def body(request: web.Request, model: type[M], optional: bool = False) -> M:
-    """The JSON body as `model`: 400 when it is not JSON, 422 when it breaks the model."""
-    return decoded_body(await raw_body(request), model, optional)
+    """The JSON body as `model`: 415 when it is sent as something else, 400 when it is not
+    JSON (or JSON that names a key twice or holds a number that is not finite), 422 when it
+    breaks the model."""
+    raw = await raw_body(request)
+    body_type(request, raw)
+    return decoded_body(raw, model, optional)
+
+
+REPEATED_KEY = "key given more than once"
+NOT_FINITE = "not a finite number"
+
+
+class _Repeated(dict[str, Any]):
+    """A decoded JSON object that named some of its keys more than once (`repeated`): which
+    of the values was meant is unknown, so it is refused rather than read as the last."""
+
+    repeated: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) == len(pairs):
+        return found
+    marked = _Repeated(found)
+    marked.repeated = [k for k, n in Counter(k for k, _ in pairs).items() if n > 1]
+    return marked
+
+
+def loads(text: bytes | str) -> Any:
+    """JSON as every body and upload of the API is read: `json.loads`, with objects that
+    repeat a key marked for `unfaithful` to name. ValueError or RecursionError when it is not
+    JSON at all."""
+    return json.loads(text, object_pairs_hook=_object)
+
+
+def unfaithful(value: Any, path: str = "") -> list[str]:
+    """Where a decoded JSON value cannot be taken as sent, each named from `path` as field
+    errors are (`path` empty: from the top, itself `body`): a key an object names more than
+    once (marked by `loads`), and a number that is not finite (`NaN`, `Infinity`, and numbers
+    past a double's range such as `1e999`, which Python's json reads but no store or answer
+    can hold: they would come back as null). An object before what it holds; no recursion."""
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [f"{path or 'body'}: {NOT_FINITE}"]
+    errors: list[str] = []
+    stack: list[tuple[Any, str]] = [(value, path)] if isinstance(value, dict | list) else []
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node, _Repeated):
+                errors += [f"{child_path(where, k)}: {REPEATED_KEY}" for k in node.repeated]
+            items: Iterable[tuple[str | int, Any]] = node.items()
+        else:
+            items = enumerate(node)
+        below: list[tuple[Any, str]] = []
+        for key, item in items:
+            kind = type(item)
+            if kind is float and not math.isfinite(item):
+                errors.append(f"{_child(where, key)}: {NOT_FINITE}")
+            elif kind is dict or kind is list or kind is _Repeated:
+                below.append((item, _child(where, key)))
+        stack.extend(reversed(below))
+    return errors
+
+
+def _child(path: str, key: str | int) -> str:
+    return f"{path}[{key}]" if isinstance(key, int) else child_path(path, key)
+
+
+UNFAITHFUL_MESSAGES = {
+    REPEATED_KEY: "A JSON object names a key more than once",
+    NOT_FINITE: "Numbers must be finite: NaN, Infinity and out-of-range numbers are refused",
+}
+
+
+def refuse_unfaithful(value: Any) -> None:
+    """400 naming each repeated key and each number that is not finite (see `unfaithful`)."""
+    if errors := unfaithful(value):
+        found = {e.rsplit(": ", 1)[1] for e in errors}
+        message = "; ".join(text for kind, text in UNFAITHFUL_MESSAGES.items() if kind in found)
+        raise BadRequest(message, errors)
 
 
 def decoded_body(raw: bytes, model: type[M], optional: bool = False) -> M:
-    """Bytes of a JSON body as `model`: 400 when they are not JSON, 422 when they break it."""
-    if not raw.strip():
+    """Bytes of a JSON body as `model`: 400 when they are not JSON (or repeat a key or hold a
+    number that is not finite), 422 when they break it."""
+    if not raw or raw.isspace():
         if optional:
             return model()
         raise BadRequest("A JSON body is required", ["body: a JSON object is required"])
     try:
-        decoded = json.loads(raw)
+        decoded = loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("Malformed JSON", ["body: not valid JSON"]) from None
     except RecursionError:
@@ -57,10 +171,12 @@ def decoded_body(raw: bytes, model: type[M], optional: bool = False) -> M:
 
 
 def checked_body(decoded: Any, model: type[M]) -> M:
-    """A decoded JSON body as `model`: 422 when it is nested too deep, holds a NUL character or
-    breaks the model (a ValidationError)."""
+    """A decoded JSON body as `model`: 422 when it is nested too deep, 400 when it repeats a
+    key or holds a number that is not finite (`unfaithful`), 422 when it holds a NUL character
+    or breaks the model (a ValidationError, or a rule of the model's own)."""
     if too_deep := nesting_error(decoded, "body", MAX_BODY_NESTING):
         raise InvalidInput("The body is nested too deeply", [too_deep])
+    refuse_unfaithful(decoded)
     if nul := nul_paths(decoded, ""):
         raise InvalidInput(
             "Text must not contain NUL characters", [f"{p or 'body'}: NUL character" for p in nul]

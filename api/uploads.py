@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from typing import Any
 
-from api.parsing import decoded_body
+from api.parsing import decoded_body, loads, unfaithful
 from api.schemas import MAX_ITEMS, CreateBatch
+from api.schemas.requests import refuse_restaurants, restaurant_errors
 from domain.exceptions import InvalidInput
 from domain.limits import nul_paths
 
@@ -48,11 +48,12 @@ def _decoded(raw: bytes) -> str:
 
 
 def _cell(text: str) -> Any:
+    """A cell's value: JSON when it reads as a JSON list or object, else its text."""
     stripped = text.strip()
     if stripped[:1] in ("[", "{"):
         try:
-            return json.loads(stripped)
-        except ValueError:
+            return loads(stripped)
+        except (ValueError, RecursionError):
             return stripped
     return stripped
 
@@ -79,11 +80,16 @@ def _restaurant(header: list[str], cells: list[str]) -> tuple[dict[str, Any], li
             value = _cell(text)
             if not isinstance(value, dict):
                 errors.append(f"{CONFIG}: not a JSON object")
+            elif problems := unfaithful(value, CONFIG):
+                errors += problems
             else:
                 config = value | config
         elif "." in column:
             path = column.removeprefix(CONFIG + ".").split(".")
-            if problem := _place(config, path, _cell(text)):
+            value = _cell(text)
+            if problems := unfaithful(value, ".".join([CONFIG, *path])):
+                errors += problems
+            elif problem := _place(config, path, value):
                 errors.append(problem)
         else:
             restaurant[column] = text.strip()
@@ -146,12 +152,15 @@ def from_ndjson(raw: bytes) -> Rows:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = loads(line)
         except (ValueError, RecursionError):
             errors.append(f"line {number}: not valid JSON")
             continue
         if not isinstance(item, dict):
             errors.append(f"line {number}: not a JSON object")
+            continue
+        if problems := unfaithful(item):
+            errors += [f"line {number}: {p}" for p in problems]
             continue
         restaurants.append(item)
         labels.append(f"line {number}: ")
@@ -175,7 +184,10 @@ def batch_input(
     content_type: str, raw: bytes, name: str | None
 ) -> tuple[str, list[dict[str, Any]], list[str] | None]:
     """The name, restaurants and row labels of a batch to create: a JSON body, or an upload
-    (CSV or JSON lines, named by `?name=`). Blocking work: run it off the event loop."""
+    (CSV or JSON lines, named by `?name=`), as `content_type` (from `parsing.body_type`) says.
+    Either way, no two restaurants share an external_id, and a JSON line's config switches are
+    booleans (a CSV's are text, read by the config's model). Blocking work: run it off the
+    event loop."""
     if content_type not in UPLOAD_TYPES:
         data = decoded_body(raw, CreateBatch)
         return data.name, data.restaurant_records(), None
@@ -190,4 +202,7 @@ def batch_input(
         )
     if nul := nul_paths(restaurants, "rows"):
         raise InvalidInput("Text must not contain NUL characters", [f"{p}: NUL" for p in nul[:10]])
+    names = [label.removesuffix(": ") for label in labels]
+    typed = content_type in NDJSON_TYPES
+    refuse_restaurants(restaurant_errors(restaurants, names, ": ", typed))
     return str(name).strip(), restaurants, labels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -11,6 +12,22 @@ BATCH_TOPIC = "regflow:RegistrationBatch"
 _T = BATCH_TOPIC + "."
 # The namespace of batch ids derived from an organisation's idempotency keys.
 _REQUESTED_BATCHES = UUID("6f1d8a52-3c0e-4b7a-9e55-2d4c8b9a7f10")
+
+
+def repeated_external_ids(restaurants: Iterable[Mapping[str, Any]]) -> list[tuple[int, int]]:
+    """Each restaurant (by position) whose external_id an earlier one of the same batch has,
+    with the position of the first that has it: an external id names one restaurant of the
+    operator's own records, and two jobs of one batch would register it twice. Restaurants
+    without one (null) repeat nothing."""
+    first: dict[str, int] = {}
+    repeats: list[tuple[int, int]] = []
+    for position, restaurant in enumerate(restaurants):
+        external_id = restaurant.get("external_id")
+        if not isinstance(external_id, str):
+            continue
+        if (earlier := first.setdefault(external_id, position)) != position:
+            repeats.append((position, earlier))
+    return repeats
 
 
 class RegistrationBatch(Aggregate):

@@ -42,7 +42,7 @@ def restaurant(
     """A restaurant with every section on and a password to keep secret."""
     return {
         "name": name,
-        "external_id": external_id or f"r-{uuid.uuid4().hex[:6]}",
+        "external_id": external_id or f"r-{uuid.uuid4().hex[:12]}",
         "execution_config": full_config(name, **changes),
     }
 

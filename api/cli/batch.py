@@ -22,7 +22,7 @@ from api.cli.output import console as make_console
 from api.cli.output import escape_text
 from api.cli.values import named_organisation, positive_seconds
 from api.errors import field_errors
-from api.parsing import checked_body
+from api.parsing import checked_body, loads
 from api.schemas import CreateBatch
 from domain.exceptions import InvalidInput
 from infrastructure.engine.identity import WorkerIdentity, hold_worker_id
@@ -37,7 +37,7 @@ def read_batch(path: str, name: str | None) -> tuple[str, list[dict[str, Any]]]:
     """The batch name and restaurants a JSON file holds, checked as the API checks a new
     batch's body: each entry that is not a restaurant is named (`restaurants[2].name: ...`)."""
     try:
-        data = json.loads(Path(path).read_bytes())
+        data = loads(Path(path).read_bytes())
     except (ValueError, RecursionError) as exc:
         raise CannotRun(f"cannot read {path}: not JSON ({exc})") from None
     restaurants = data.get("restaurants") if isinstance(data, dict) else data

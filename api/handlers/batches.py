@@ -13,7 +13,7 @@ from api.presenters import batch_created, ok, progress_job, replayed
 from api.schemas import Page, StartStep6
 from api.schemas.batches import BatchQuery, CreateOptions
 from api.services import SETTLE_TIMEOUT, Services, services_of
-from api.uploads import BATCH_SETTING, batch_input
+from api.uploads import BATCH_SETTING, UPLOAD_TYPES, batch_input
 
 SETTLE_SECONDS_PER_JOB = 0.002  # the views fold a new job in well under 1 ms; leave room
 COUNTERS = ("status", "total", "completed", "failed", "in_progress", "pending", "percent")
@@ -25,9 +25,8 @@ async def create_batch(request: web.Request) -> web.Response:
     caller, services = caller_of(request), services_of(request)
     options = parsing.query(request, CreateOptions)
     raw = await parsing.raw_body(request, services.settings.max_batch_bytes, BATCH_SETTING)
-    name, restaurants, labels = await services.run(
-        batch_input, request.content_type, raw, options.name
-    )
+    content_type = parsing.body_type(request, raw, UPLOAD_TYPES)
+    name, restaurants, labels = await services.run(batch_input, content_type, raw, options.name)
     opened = await services.run(
         services.app.open_batch,
         caller.organisation_id,

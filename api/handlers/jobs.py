@@ -7,10 +7,10 @@ from aiohttp import web
 from api import parsing
 from api.auth import caller_of
 from api.caching import not_modified, tagged
+from api.errors import BadRequest
 from api.presenters import ok
 from api.schemas import EventsQuery, Reasoned, Resume, StateQuery
 from api.services import services_of
-from domain.exceptions import InvalidInput
 from projections.folds.jobs import job_state
 
 COMPLETED_NO_OP = "Job already completed; nothing to resume"
@@ -83,7 +83,7 @@ async def state(request: web.Request) -> web.Response:
     caller, services = caller_of(request), services_of(request)
     wanted = parsing.query(request, StateQuery)
     if wanted.at is not None and wanted.version is not None:
-        raise InvalidInput("Give at or version, not both", ["at, version: give only one of them"])
+        raise BadRequest("Give at or version, not both", ["at, version: give only one of them"])
     job = await services.run(
         services.app.job_as_of,
         request.match_info["jobId"],

@@ -1,23 +1,31 @@
-"""What requests may carry: bodies (unknown fields refused) and query parameters (unknown ones
-ignored), checked by pydantic before a handler sees them."""
+"""What requests may carry: bodies (unknown fields refused, JSON types taken as they are) and
+query parameters (unknown ones ignored, text read as the type asked), checked by pydantic before
+a handler sees them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from domain.exceptions import InvalidInput
+from domain.execution_config import ExecutionConfig
+from domain.field_paths import child_path, field_path
 from domain.limits import MAX_NAME, MAX_REASON
 
 EditStatus = Literal["completed", "failed", "skipped", "pending"]
 MAX_ITEMS = 10_000
+MAX_ERRORS = 100
+INVALID_RESTAURANTS = "Invalid restaurants: nothing was created"
 
 
 class Body(BaseModel):
-    """A request body: unknown fields are refused so typos do not pass silently."""
+    """A request body: unknown fields are refused so typos do not pass silently, and values are
+    taken as the JSON types they are (strict): `"dry_run": "yes"` or `1` is not `true`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Query(BaseModel):
@@ -29,10 +37,49 @@ class Query(BaseModel):
 class RestaurantIn(BaseModel):
     """One restaurant of a new batch, with its execution_config."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     name: str = Field(min_length=1, max_length=MAX_NAME)
     external_id: str | None = Field(default=None, max_length=200)
     execution_config: dict[str, Any] = Field(default_factory=dict)
+
+
+def loose_booleans(config: Mapping[str, Any], where: str) -> list[str]:
+    """Each switch of a JSON execution_config (`payment.enabled`, `menu.item_tags`, ...) given
+    as something other than true or false, named from `where`: the config's model reads
+    `"yes"` or `1` as true, as it must for a spreadsheet's cells, but JSON says what it means."""
+    try:
+        ExecutionConfig.model_validate(config, strict=True)
+    except ValidationError as exc:
+        return [
+            f"{child_path(where, field_path(e['loc']))}: {e['msg']}"
+            for e in exc.errors()
+            if e["type"] == "bool_type"
+        ]
+    return []
+
+
+def restaurant_errors(
+    restaurants: Sequence[Mapping[str, Any]], names: Sequence[str], sep: str, typed: bool = True
+) -> list[str]:
+    """What a new batch's restaurants sent `typed` as JSON break beyond each one's own model:
+    an execution_config switch that is not a JSON boolean (a repeated external_id is the
+    use-case layer's to refuse, whoever sends the batch). `names`: each restaurant as errors
+    name it (`restaurants[2]`, `row 3`), followed by `sep` and the field."""
+    errors: list[str] = []
+    if typed:
+        for name, restaurant in zip(names, restaurants, strict=True):
+            config = restaurant.get("execution_config")
+            if isinstance(config, Mapping):
+                errors += loose_booleans(config, f"{name}{sep}execution_config")
+    return errors
+
+
+def refuse_restaurants(errors: list[str]) -> None:
+    """422 listing `errors` (the first MAX_ERRORS) when there are any."""
+    if errors:
+        more = len(errors) - MAX_ERRORS
+        shown = errors[:MAX_ERRORS] + ([f"... and {more} more"] if more > 0 else [])
+        raise InvalidInput(INVALID_RESTAURANTS, shown)
 
 
 class CreateBatch(Body):
@@ -40,6 +87,18 @@ class CreateBatch(Body):
 
     name: str = Field(min_length=1, max_length=MAX_NAME)
     restaurants: list[RestaurantIn] = Field(min_length=1, max_length=MAX_ITEMS)
+
+    @model_validator(mode="after")
+    def _restaurants_are_distinct_and_typed(self) -> CreateBatch:
+        """InvalidInput (422, not a ValidationError) naming repeated external ids and configs'
+        switches that are not booleans (see `restaurant_errors`)."""
+        records = [
+            {"external_id": r.external_id, "execution_config": r.execution_config}
+            for r in self.restaurants
+        ]
+        names = [f"restaurants[{i}]" for i in range(len(records))]
+        refuse_restaurants(restaurant_errors(records, names, "."))
+        return self
 
     def restaurant_records(self) -> list[dict[str, Any]]:
         """The restaurants as the use-case layer takes them."""

@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
-from domain.batch import RegistrationBatch
+from domain.batch import RegistrationBatch, repeated_external_ids
 from domain.exceptions import (
     BatchNotFound,
     IdempotencyKeyReused,
@@ -89,11 +89,30 @@ def validated_restaurants(
             checked.append(validated_restaurant(restaurant, labels[index] if labels else index))
         except InvalidInput as exc:
             errors.extend(exc.errors)
+    errors += _repeated_external_id_errors(restaurants, labels)
     if errors:
         more = len(errors) - MAX_REPORTED_ERRORS
         shown = errors[:MAX_REPORTED_ERRORS] + ([f"... and {more} more"] if more > 0 else [])
         raise InvalidInput("Invalid restaurants: nothing was created", shown)
     return checked
+
+
+def _repeated_external_id_errors(
+    restaurants: list[dict[str, Any]], labels: list[str] | None
+) -> list[str]:
+    """Each restaurant whose external_id an earlier one of the batch has, naming both."""
+
+    def named(i: int) -> tuple[str, str]:
+        return (labels[i].removesuffix(": "), ": ") if labels else (f"restaurants[{i}]", ".")
+
+    errors = []
+    for later, first in repeated_external_ids(restaurants):
+        (name, sep), (earlier, _) = named(later), named(first)
+        errors.append(
+            f"{name}{sep}external_id: the same as {earlier}'s; an external id names one "
+            "restaurant of a batch"
+        )
+    return errors
 
 
 def validated_restaurant(
