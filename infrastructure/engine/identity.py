@@ -43,8 +43,9 @@ def _digest(worker_id: str) -> bytes:
     return hashlib.blake2b(f"regflow worker:{worker_id}".encode(), digest_size=8).digest()
 
 
-def _whoami(worker_id: str) -> str:
-    return f"regflow pid {os.getpid()} on {socket.gethostname()} as {worker_id}"
+def _process() -> str:
+    """This process, as a holder of a worker id is named (pid and host: the id is known)."""
+    return f"regflow pid {os.getpid()} on {socket.gethostname()}"
 
 
 class _FileLock:
@@ -66,7 +67,7 @@ class _FileLock:
             os.close(fd)
             return holder or "another process"
         os.ftruncate(fd, 0)
-        os.pwrite(fd, (_whoami(worker_id) + "\n").encode(), 0)
+        os.pwrite(fd, (_process() + "\n").encode(), 0)
         return cls(fd)
 
     def holds(self) -> bool:
@@ -97,7 +98,9 @@ class _AdvisoryLock:
 
     @staticmethod
     def _connect(settings: Settings, worker_id: str) -> psycopg.Connection:
-        name = _whoami(worker_id)[:63]
+        # PostgreSQL keeps 63 bytes of a session's name: the process, not the id (too long
+        # an id would have cut itself short in the holder's name).
+        name = _process()[:63]
         conninfo = settings.postgres_conninfo()
         return psycopg.connect(conninfo, autocommit=True, connect_timeout=5, application_name=name)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 
 import pytest
@@ -62,6 +63,20 @@ def test_an_explicit_id_held_by_a_live_holder_is_refused_until_it_is_freed(
     again = hold_worker_id(settings)
     assert again.worker_id == settings.worker_id
     again.release()
+
+
+def test_the_refusal_names_the_holding_process_whatever_the_ids_length(
+    settings: Settings, app: Registrations
+) -> None:
+    long_id = settings.model_copy(update={"worker_id": "w-" + "x" * 120})
+    holder = hold_worker_id(long_id)
+    try:
+        with pytest.raises(WorkerIdTaken) as taken:
+            hold_worker_id(long_id)
+        holding = f"(regflow pid {os.getpid()} on {socket.gethostname()})"
+        assert holding in str(taken.value), "the holder is named whole, not cut with the id"
+    finally:
+        holder.release()
 
 
 def test_an_empty_worker_id_variable_means_derived(
