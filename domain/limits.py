@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from domain.field_paths import child_path
@@ -61,6 +62,23 @@ def text_errors(text: str, name: str, most: int) -> list[str]:
     errors = [f"{name}: NUL character"] if "\x00" in text else []
     if len(text) > most:
         errors.append(f"{name}: at most {most} characters, not {len(text)}")
+    return errors
+
+
+MAX_ORGANISATION = 200
+# Controls (C0, DEL, C1), lone surrogates (no UTF-8 for them) and line or paragraph separators.
+_NOT_IN_A_HEADER = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def organisation_errors(organisation: str, name: str = "organisation") -> list[str]:
+    """What is wrong with an organisation id, if anything. Every call of its jobs carries it as
+    a header (`X-Organisation-ID`), so it is printable text: a control character (an escape,
+    a newline) would break every call of every job of it, for good."""
+    errors = [] if organisation.strip() else [f"{name}: empty"]
+    if any(unicodedata.category(c) in _NOT_IN_A_HEADER for c in organisation):
+        errors.append(f"{name}: control characters and line breaks are not allowed")
+    if len(organisation) > MAX_ORGANISATION:
+        errors.append(f"{name}: at most {MAX_ORGANISATION} characters, not {len(organisation)}")
     return errors
 
 

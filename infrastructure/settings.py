@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.exceptions import RegflowError
 from domain.job_state import SIMULATED_API
+from domain.limits import organisation_errors
 from domain.plan import PLAN
 
 SIMULATOR = SIMULATED_API
@@ -59,10 +60,11 @@ def parse_api_keys(spec: str | None) -> list[tuple[str, str]]:
         if not entry.strip():
             continue
         org, sep, key = entry.strip().partition(":")
-        if not (sep and ORGANISATION.fullmatch(org) and API_KEY.fullmatch(key)):
+        valid = ORGANISATION.fullmatch(org) and not organisation_errors(org)
+        if not (sep and valid and API_KEY.fullmatch(key)):
             raise ValueError(
                 f"REGFLOW_API_KEYS must be org:key pairs separated by commas (entry {number} is "
-                "not: no spaces, quotes, braces or brackets)"
+                "not: no spaces, quotes, braces, brackets or control characters)"
             )
         pairs.append((org, key))
     return pairs
@@ -169,6 +171,13 @@ class Settings(BaseSettings):
             parse_limits(value)
         except ValueError as exc:
             raise ValueError(f"REGFLOW_API_LIMITS: {exc}") from None
+        return value
+
+    @field_validator("default_org")
+    @classmethod
+    def _valid_default_org(cls, value: str) -> str:
+        if errors := organisation_errors(value, "REGFLOW_DEFAULT_ORG"):
+            raise ValueError("; ".join(errors))
         return value
 
     @field_validator("api_keys")

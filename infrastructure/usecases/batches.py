@@ -21,7 +21,7 @@ from domain.exceptions import (
 from domain.execution_config import ExecutionConfig, Restaurant
 from domain.field_paths import field_path
 from domain.job import RegistrationJob
-from domain.limits import MAX_NAME, nesting_error, nul_paths, text_errors
+from domain.limits import MAX_NAME, nesting_error, nul_paths, organisation_errors, text_errors
 from domain.status import JobStatus
 from infrastructure.tracing import traced_command
 from infrastructure.usecases.bulk import load_many
@@ -176,6 +176,8 @@ class BatchCommands(RegistrationStore):
         jobs save in a few seconds, so a batch is never left half-created); errors name each
         restaurant by index, or by its label (an upload's row). IntegrityError when a batch
         `batch_id` exists."""
+        if org_errors := organisation_errors(organisation_id):
+            raise InvalidInput("Invalid organisation", org_errors)
         if not name.strip():
             raise InvalidInput("A batch needs a name")
         if name_errors := text_errors(name, "name", MAX_NAME):

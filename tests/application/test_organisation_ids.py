@@ -1,0 +1,64 @@
+"""An organisation id the use-case layer takes can be sent with every call of its jobs: one
+that would break the calls' headers is refused when its batch is created, and nothing is made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.http_writer import _py_serialize_headers
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from multidict import CIMultiDict
+
+from domain.exceptions import InvalidInput
+from domain.limits import MAX_ORGANISATION, organisation_errors
+from infrastructure.executors.http import HttpExecutor
+from infrastructure.executors.port import SubStepCall
+from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+from tests.kit import restaurants
+
+
+def call_of(organisation: str) -> SubStepCall:
+    return SubStepCall("job-1", organisation, "menuImport", "/import-menu", "k:1", 1, {})
+
+
+@settings(max_examples=500, deadline=None)
+@given(organisation=st.text(max_size=MAX_ORGANISATION + 5))
+def test_an_organisation_accepted_is_one_every_call_can_carry(organisation: str) -> None:
+    if organisation_errors(organisation):
+        return
+    headers = HttpExecutor("http://127.0.0.1:1").headers_for(call_of(organisation))
+    # What aiohttp writes on the wire, and refuses when a header would inject a line.
+    _py_serialize_headers("POST /import-menu HTTP/1.1", CIMultiDict(headers))
+
+
+@pytest.mark.parametrize("organisation", ["ev\x1b[2Jil", "a\nb", "tab\there", "del\x7f", " ", ""])
+def test_a_batch_of_an_organisation_no_call_can_carry_is_refused_and_nothing_made(
+    app: Registrations, organisation: str
+) -> None:
+    before = app.recorder.max_notification_id()
+    with pytest.raises(InvalidInput) as refused:
+        app.create_batch(organisation, "user:test", "hostile org", restaurants(2))
+    assert refused.value.errors and refused.value.errors[0].startswith("organisation: ")
+    assert app.recorder.max_notification_id() == before
+
+
+@pytest.mark.parametrize("organisation", ["café", "日本", "my org", "acme-prod_1"])
+def test_organisations_in_any_script_and_with_spaces_are_taken(
+    app: Registrations, organisation: str
+) -> None:
+    batch, jobs, _ = app.create_batch(organisation, "user:test", "any script", restaurants(1))
+    assert batch.organisation_id == organisation and len(jobs) == 1
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(organisation=st.text(st.characters(max_codepoint=0x9F), min_size=1, max_size=20))
+def test_the_default_organisation_setting_follows_the_same_rule(organisation: str) -> None:
+    fields: dict[str, Any] = {"_env_file": None, "default_org": organisation}
+    if organisation_errors(organisation):
+        with pytest.raises(ValueError, match="REGFLOW_DEFAULT_ORG"):
+            Settings(**fields)
+    else:
+        assert Settings(**fields).default_org == organisation
