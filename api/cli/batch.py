@@ -27,6 +27,8 @@ from api.schemas import CreateBatch
 from domain.exceptions import InvalidInput
 from infrastructure.engine.identity import WorkerIdentity, hold_worker_id
 from infrastructure.engine.wiring import running_engine
+from infrastructure.engine.work_source import ChosenJobsSource
+from infrastructure.errors import is_transient_exception
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -74,7 +76,7 @@ def batch_run(args: argparse.Namespace) -> int:
         started = time.monotonic()
         run = _run_with_display(app, settings, identity, job_ids, args.timeout, console)
         done = uvloop.run(run)
-        final = [app.job(j) for j in job_ids]
+        final = app.read(lambda: app.jobs(job_ids), "read the batch's jobs for the summary")
         if args.json:
             elapsed = time.monotonic() - started
             print(json.dumps(run_display.summary(batch, org, final, elapsed, done), indent=2))
@@ -100,8 +102,11 @@ async def _run_with_display(
     timeout: float,
     console: Console,
 ) -> bool:
-    """Run the engine until the store is idle; on a terminal, a live table meanwhile."""
-    async with running_engine(app, settings, identity=identity) as engine:
+    """Run the engine on these jobs until none is in progress; on a terminal, a live table
+    meanwhile. The engine works the batch's jobs only: another batch's, or another
+    organisation's, are not this command's to run or to wait for."""
+    source = ChosenJobsSource(app, job_ids)
+    async with running_engine(app, settings, identity=identity, work_source=source) as engine:
         engine.wake(job_ids)
         idle = asyncio.ensure_future(engine.run_until_idle(timeout))
         if not console.is_terminal:
@@ -109,9 +114,14 @@ async def _run_with_display(
         started = time.monotonic()
         with Live(console=console, refresh_per_second=4, transient=True) as display:
             while not idle.done():
-                jobs = await asyncio.to_thread(lambda: [app.job(j) for j in job_ids])
-                elapsed = time.monotonic() - started
-                display.update(run_display.live_table(jobs, elapsed, engine.status()))
+                try:
+                    jobs = await asyncio.to_thread(app.jobs, job_ids)
+                except Exception as exc:  # the store went away: the engine rides it out
+                    if not is_transient_exception(exc):
+                        raise
+                else:
+                    elapsed = time.monotonic() - started
+                    display.update(run_display.live_table(jobs, elapsed, engine.status()))
                 await asyncio.wait([idle], timeout=REFRESH_SECONDS)
         return idle.result()
 

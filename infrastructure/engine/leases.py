@@ -71,6 +71,9 @@ class PostgresLeases:
             max_size=2,
             kwargs={"autocommit": True, "connect_timeout": 5},
             check=ConnectionPool.check_connection,
+            # A lease call waits for a connection no longer than one takes to make: with the
+            # database away, a stopping worker gave up on each lease only after 30 s.
+            timeout=10.0,
             open=True,
         )
         with schema_lock(settings), self._pool.connection() as conn:

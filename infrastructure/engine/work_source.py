@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
+from itertools import islice
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
@@ -52,6 +54,12 @@ class LogWorkSource:
         created = self._mapper.to_domain_event(first[0])
         return str(getattr(created, "organisation_id", ""))
 
+    def _started(self, job_id: str, organisation: str) -> None:
+        self._in_progress.start(job_id, organisation)
+
+    def _stopped(self, job_id: str) -> None:
+        self._in_progress.stop(job_id)
+
     def _catch_up(self) -> None:
         while True:
             notifications = self._recorder.select_notifications(
@@ -67,11 +75,36 @@ class LogWorkSource:
                         organisation = self._organisation.pop(job_id, None)
                         if organisation is None:
                             organisation = self._organisation_of(notification)
-                        self._in_progress.start(job_id, organisation)
+                        self._started(job_id, organisation)
                 else:
-                    self._in_progress.stop(job_id)
+                    self._stopped(job_id)
                     self._organisation.pop(job_id, None)
             if notifications:
                 self._position = notifications[-1].id
             if len(notifications) < PAGE:
                 return
+
+
+class ChosenJobsSource(LogWorkSource):
+    """The log's jobs in progress, of the chosen ones only, in the order given: a `batch run`
+    works its own batch, not every job in progress in the store (other organisations' jobs, or
+    jobs no worker of its kind may run, kept it waiting until its timeout)."""
+
+    def __init__(self, app: Application[Any], job_ids: Iterable[str]) -> None:
+        super().__init__(app)
+        self._chosen = frozenset(job_ids)
+        self._chosen_in_progress: dict[str, None] = {}  # in the order they started
+
+    def runnable_job_ids(self, limit: int) -> list[str]:
+        with self._lock:
+            self._catch_up()
+            return list(islice(self._chosen_in_progress, limit))
+
+    def _started(self, job_id: str, organisation: str) -> None:
+        super()._started(job_id, organisation)
+        if job_id in self._chosen:
+            self._chosen_in_progress[job_id] = None
+
+    def _stopped(self, job_id: str) -> None:
+        super()._stopped(job_id)
+        self._chosen_in_progress.pop(job_id, None)

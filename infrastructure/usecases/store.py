@@ -39,7 +39,7 @@ from infrastructure.keys.table import KeyTable
 from infrastructure.oplog import log_stored
 from infrastructure.persistence import APPLICATION_NAME, library_env, passphrase, schema_lock
 from infrastructure.settings import Settings
-from infrastructure.storage_retry import StorageRetry
+from infrastructure.storage_retry import AlreadyStored, StorageRetry
 from infrastructure.usecases.group_commit import GroupCommit
 from infrastructure.usecases.snapshots import (
     SNAPSHOT_AFTER_READING,
@@ -221,6 +221,13 @@ class RegistrationStore(Application[UUID]):
         except TranscodingNotRegisteredError:
             # A defect, logged loudly; the events are stored, so the command stands.
             log.exception("job %s: its state cannot be snapshotted", job_id)
+
+    def read(self, what: Callable[[], T], name: str) -> T:
+        """`what()`, a read, tried again after a transient storage error (a dropped
+        connection) as a write is: for callers with no loop of their own to try again."""
+        found = self.storage_retry.run(what, name=name)
+        assert not isinstance(found, AlreadyStored)  # only a write checks what was stored
+        return found
 
     def _write(self, events: list[Any]) -> Any:
         """Save events in one transaction, retrying a write lost to the storage."""
