@@ -24,7 +24,8 @@ UNUSABLE = (OSError, sqlite3.DatabaseError, psycopg.Error, es.PersistenceError)
 
 
 class CannotRun(RegflowError):
-    """A command cannot start on what it was given (a file it cannot read or decode)."""
+    """A command cannot start on what it was given: a file it cannot read or decode, or an
+    argument it needs and was not given (argparse's own usage errors also exit 2)."""
 
 
 def store_kind(settings: Settings) -> str:

@@ -13,10 +13,11 @@ from rich.console import Console
 
 from api.cli.actor import cli_actor
 from api.cli.commands import Command, arg
+from api.cli.failures import CannotRun
 from api.cli.ids import id_argument
 from api.cli.operate import PRINT_JSON, emit, operating
 from api.cli.output import escape_text as escape
-from domain.exceptions import InvalidInput, RegflowError
+from domain.exceptions import RegflowError
 from domain.plan import PLAN
 
 PICKED_UP = "a running `regflow serve` or `regflow work` on this store picks it up"
@@ -24,9 +25,9 @@ PICKED_UP = "a running `regflow serve` or `regflow work` on this store picks it 
 
 def resume_command(args: argparse.Namespace) -> int:
     if bool(args.job) == bool(args.batch):
-        raise InvalidInput("Give a JOB, or --batch BATCH --failed")
+        raise CannotRun("Give a JOB, or --batch BATCH --failed")
     if args.batch and not args.failed:
-        raise InvalidInput("Say which jobs of the batch to resume: --batch BATCH --failed")
+        raise CannotRun("Say which jobs of the batch to resume: --batch BATCH --failed")
     results: list[dict[str, Any]] = []
     with operating() as op:
         if args.job:
@@ -68,7 +69,7 @@ def resume_command(args: argparse.Namespace) -> int:
 def edit_command(args: argparse.Namespace) -> int:
     reason = (args.reason or "").strip()
     if not reason and not args.dry_run:
-        raise InvalidInput("Give a --reason: manual edits are recorded with why they were made")
+        raise CannotRun("Give a --reason: manual edits are recorded with why they were made")
     key = PLAN.sub_step(args.sub_step).key
     target = "pending" if args.command == "reset" else args.status
     with operating() as op:

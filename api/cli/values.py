@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from domain.limits import organisation_errors
+
 HIGHEST_PORT = 65535
 
 
@@ -38,9 +40,12 @@ def positive_seconds(text: str) -> float:
 
 
 def named_organisation(text: str) -> str:
-    """An organisation id: any text but an empty one (which would mean no organisation)."""
+    """An organisation id: not empty (which would mean no organisation), and text a call to
+    the registration API can carry (see `organisation_errors`)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("an organisation id cannot be empty")
+    if errors := organisation_errors(text):
+        raise argparse.ArgumentTypeError(errors[0].removeprefix("organisation: "))
     return text
 
 

@@ -164,12 +164,29 @@ class TestArgumentsOutOfRange:
             (["batches", "--limit", "-5"], "argument --limit: must be 1 or more"),
             (["batches", "--org", ""], "argument --org: an organisation id cannot be empty"),
             (["batch", "run", "b.json", "--org", " "], "argument --org"),
+            (["batch", "run", "b.json", "--org", "ev\x1b[2Jil"], "argument --org: control"),
+            (["batches", "--org", "a\nb"], "argument --org: control characters"),
         ],
     )
     def test_is_refused_naming_the_flag(
         self, argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
     ) -> None:
         assert named in refused_by_parser(argv, capsys)
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["resume"],
+            ["resume", "12345678", "--batch", "87654321"],
+            ["resume", "--batch", "87654321"],
+            ["mark", "12345678", "menuImport", "failed"],
+            ["reset", "12345678", "menuImport", "--reason", "  "],
+        ],
+    )
+    def test_a_missing_argument_is_a_usage_error(self, cli: Cli, argv: list[str]) -> None:
+        run = cli(*argv)
+        assert run.code == COULD_NOT_RUN, run.err
+        one_error_line(run)
 
     def test_an_unknown_event_type_is_refused_naming_the_known_ones(
         self, capsys: pytest.CaptureFixture[str]

@@ -67,7 +67,7 @@ async def test_lists_and_repairs_by_prefix_through_the_use_cases(
     assert preview["dry_run"] and preview["reset"][:1] == ["menuImport"]
     assert app.job(done).version == version, "a dry run changes nothing"
     refused = cli("reset", done[:8], "menuImport")
-    assert refused.code == 1 and "--reason" in refused.err
+    assert refused.code == 2 and "--reason" in refused.err, "a missing argument is a usage error"
     assert app.job(done).version == version
     reset = cli("reset", done[:10], "menuImport", "--reason", "menu re-uploaded", "--json")
     assert reset.code == 0 and app.job(done).sub_steps["menuImport"].status == "pending"
