@@ -9,14 +9,27 @@ from aiohttp import web
 
 from api.caching import GZIP_FROM_BYTES, etag, gzipped, json_bytes
 from domain.editing import SubStepValidation
-from domain.secrets import redact
+from domain.secrets import Declared, redact
 from domain.status import SETTLED_WELL
+from projections.folds.timeline import ENTRY_FIELDS
 from projections.jsontext import dumps
+
+EVENTS_ANSWER: Declared = {"events": ENTRY_FIELDS}
+"""The events answer's fields: timeline entries, each holding an event's fields."""
 
 
 def ok(http_status: int = 200, /, **fields: Any) -> web.Response:
     """A success answer; every field is redacted, whatever it holds."""
-    return web.json_response({"success": True, **redact(fields)}, status=http_status, dumps=dumps)
+    return ok_as_declared(None, http_status, **fields)
+
+
+def ok_as_declared(
+    declared: Declared | None, http_status: int = 200, /, **fields: Any
+) -> web.Response:
+    """A success answer whose fields `declared` says what they hold (the words of their names
+    would mislead the classifier); the rest is redacted as `ok` redacts it."""
+    shown = redact(fields, declared)
+    return web.json_response({"success": True, **shown}, status=http_status, dumps=dumps)
 
 
 IDEMPOTENT_REPLAYED = "Idempotent-Replayed"

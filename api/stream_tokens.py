@@ -17,10 +17,14 @@ from aiohttp import web
 
 from api.auth import Caller
 from api.errors import Unauthorized
+from domain.secrets import Declared, Sensitivity
 from infrastructure.settings import Settings, reveal
 
 TICKET_SECONDS = 60
 QUERY_NAME = "stream_token"
+TICKET_ANSWER: Declared = {"token": Sensitivity.PUBLIC, "url": Sensitivity.PUBLIC}
+"""The ticket answer's fields: the ticket goes to the caller who asked for it, in clear (that
+answer is its one way out), and the URL that carries it too."""
 
 
 def _b64(data: bytes) -> str:

@@ -74,19 +74,43 @@ def is_credential_shaped(value: str) -> bool:
     return any(shape.fullmatch(text) for shape in (_BEARER, _JWT))
 
 
-_EMBEDDED = re.compile(
-    r"(?i:bearer)\s+[A-Za-z0-9._~+/=-]{6,}"
-    r"|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
-    r"|-----BEGIN [A-Z0-9 ]{1,60}-----[^-]{0,20000}-----END [A-Z0-9 ]{1,60}-----"
-)
+_PEM = re.compile(
+    r"-----BEGIN [A-Z0-9 ]{1,60}-----(?s:.{0,20000}?-----END [A-Z0-9 ]{1,60}-----|.*)"
+)  # a block cut short (no END line) is masked to the end of the text
+# Blanks, or blanks as a repr or JSON writes them (a log line that quotes a name with !r).
+_GAP = r"(?:\s|\\[nrtfv]|\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4})+"
+_NEXT_BEARER = rf"(?i:bearer){_GAP}[A-Za-z0-9._~+/=-]{{6}}"  # where a token written on ends
+_TOKEN_CHAR = rf"(?:(?!{_NEXT_BEARER})[A-Za-z0-9._~+/=-])"
+_JWT_CHAR = rf"(?:(?!{_NEXT_BEARER})[A-Za-z0-9_-])"
+_TOKENS = re.compile(
+    rf"(?i:bearer){_GAP}{_TOKEN_CHAR}{{6,}}"
+    rf"|eyJ[A-Za-z0-9_-]{{5,}}\.[A-Za-z0-9_-]{{5,}}\.{_JWT_CHAR}*(?:\.{_JWT_CHAR}+)*"
+)  # a JWT's signature may be empty; an encrypted one (JWE) has five parts
+_SHORTEST_CREDENTIAL = len("bearer 123456")
 _NAMED = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,60})([\"']?\s*[:=]\s*[\"']?)")
 _VALUE = re.compile(r"[^\s\"',;&}=]+")
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with every credential in it masked: all of it when it is one, else each Bearer
+    token, JWT and PEM block inside it (PEM blocks first: a token's characters run on into
+    the dashes of a block written straight after it)."""
+    if len(text) < _SHORTEST_CREDENTIAL:
+        return text
+    pem = "-----BEGIN " in text
+    if not pem and "eyJ" not in text and "bearer" not in text.lower():
+        return text  # no credential starts in it: most texts, spared the expressions below
+    if is_credential_shaped(text):
+        return REDACTED
+    if pem:
+        text = _PEM.sub(REDACTED, text)
+    return _TOKENS.sub(REDACTED, text)
 
 
 def scrub_text(text: str) -> str:
     """Free text (an error message, a log line) with embedded credentials masked: Bearer
     tokens, JWTs, PEM blocks, and values given to secret names (`password=...`)."""
-    masked = _EMBEDDED.sub(REDACTED, text)
+    masked = mask_credentials(text)
     kept, done = [], 0
     for named in _NAMED.finditer(masked):
         if named.start() < done or name_sensitivity(named.group(1)) is not Sensitivity.SECRET:

@@ -21,6 +21,7 @@ from domain.secret_words import REDACTED as REDACTED
 from domain.secret_words import Sensitivity as Sensitivity
 from domain.secret_words import is_credential_shaped as is_credential_shaped
 from domain.secret_words import is_secret_key as is_secret_key
+from domain.secret_words import mask_credentials as mask_credentials
 from domain.secret_words import name_sensitivity as name_sensitivity
 from domain.secret_words import scrub_text as scrub_text
 from domain.secret_words import words_of as words_of
@@ -67,12 +68,15 @@ EVENT_FIELDS: dict[str, Any] = {
 }
 
 OnSensitive = Callable[[Sensitivity, Any], Any]
+OnText = Callable[[str], str]
 PUBLIC, SECRET = Sensitivity.PUBLIC, Sensitivity.SECRET
 _SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def field_sensitivity(name: str, declared: Any) -> Sensitivity:
     """A field's sensitivity: its declared type when it has one, else its name's words."""
+    if declared is None:
+        return name_sensitivity(name)
     if isinstance(declared, Sensitivity):
         return declared
     if isinstance(declared, Mapping):
@@ -80,14 +84,24 @@ def field_sensitivity(name: str, declared: Any) -> Sensitivity:
     return name_sensitivity(name)
 
 
-def transform(value: Any, on_sensitive: OnSensitive, declared: Declared | None = None) -> Any:
+def _as_it_is(text: str) -> str:
+    return text
+
+
+def transform(
+    value: Any,
+    on_sensitive: OnSensitive,
+    declared: Declared | None = None,
+    on_text: OnText = _as_it_is,
+) -> Any:
     """A copy of `value` in which every secret or personal value went through `on_sensitive`
-    (empty values are left as they are: there is nothing to hide in them)."""
+    (empty values are left as they are: there is nothing to hide in them), and every other
+    string through `on_text`."""
     kind_of = type(value)
     if kind_of in _SCALARS:
         return value
-    if kind_of is str:
-        return on_sensitive(SECRET, value) if is_credential_shaped(value) else value
+    if isinstance(value, str):
+        return on_sensitive(SECRET, value) if is_credential_shaped(value) else on_text(value)
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for key, item in value.items():
@@ -99,31 +113,31 @@ def transform(value: Any, on_sensitive: OnSensitive, declared: Declared | None =
             elif type(item) in _SCALARS:
                 out[key] = item
             else:
-                out[key] = transform(
-                    item, on_sensitive, inner if isinstance(inner, Mapping) else None
-                )
+                inner = None if inner is None or not isinstance(inner, Mapping) else inner
+                out[key] = transform(item, on_sensitive, inner, on_text)
         return out
     if isinstance(value, list | tuple):
-        return [transform(item, on_sensitive, declared) for item in value]
-    if isinstance(value, str) and is_credential_shaped(value):
-        return on_sensitive(SECRET, value)
+        return [transform(item, on_sensitive, declared, on_text) for item in value]
     return value
 
 
 def _mask(kind: Sensitivity, value: Any) -> Any:
     if value == ERASED:
         return ERASED
-    return REDACTED if kind is Sensitivity.SECRET else transform(value, _mask)
+    return REDACTED if kind is Sensitivity.SECRET else redact(value)
 
 
-def redact(value: Any) -> Any:
-    """A copy of `value` with every secret replaced by a mask; personal data is kept."""
-    return transform(value, _mask)
+def redact(value: Any, declared: Declared | None = None) -> Any:
+    """A copy of `value` as it may be shown wherever it is shown (an answer, a read model, an
+    export, a log): every secret replaced by a mask, every credential inside a text masked,
+    personal data kept. `declared` says what its fields hold, where the words of their names
+    would mislead."""
+    return transform(value, _mask, declared, mask_credentials)
 
 
 def redact_event(data: Any) -> Any:
     """An event's fields with every secret masked (its own bookkeeping fields are declared)."""
-    return transform(data, _mask, EVENT_FIELDS)
+    return redact(data, EVENT_FIELDS)
 
 
 def contains_erased(value: Any) -> bool:

@@ -71,8 +71,7 @@ def write_json(record: Any, out: TextIO | None = None) -> None:
 
 def event_record(event: Any) -> dict[str, Any]:
     """What an auditor sees of one event: envelope fields and its data, secrets masked."""
-    fields = vars(event)
-    data = {k: v for k, v in fields.items() if k not in ENVELOPE}
+    fields = redact_event(json.loads(json.dumps(vars(event), default=json_default)))
     return {
         "aggregate_id": str(event.originator_id),
         "version": event.originator_version,
@@ -80,7 +79,7 @@ def event_record(event: Any) -> dict[str, Any]:
         "at": event.timestamp.isoformat(),
         "actor": fields.get("actor") or "engine",
         "reason": fields.get("reason"),
-        "data": redact_event(json.loads(json.dumps(data, default=json_default))),
+        "data": {k: v for k, v in fields.items() if k not in ENVELOPE},
     }
 
 

@@ -1,4 +1,5 @@
-"""How every `regflow` command writes: one console factory, and stored text shown escaped.
+"""How every `regflow` command writes: one console factory, and stored text shown escaped
+with the credentials in it masked.
 
 Stored text (an actor's name, a reason, an error the registration API sent) is shown, never
 interpreted: control characters (ESC sequences, OSC 8 links, carriage returns, newlines that
@@ -17,6 +18,8 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape as escape_markup
+
+from domain.secrets import mask_credentials
 
 PIPE_WIDTH = 100_000
 """Columns a console writing to a pipe or file pretends to have: wide enough for any row."""
@@ -70,8 +73,9 @@ def escape_control(value: Any) -> str:
 
 
 def escape_text(value: Any) -> str:
-    """`value` as text safe to print through `rich`: control characters and markup escaped."""
-    return escape_markup(escape_control(value))
+    """`value` as text safe to print through `rich`: credentials masked, control characters
+    and markup escaped."""
+    return escape_markup(escape_control(mask_credentials("" if value is None else str(value))))
 
 
 def cells(*values: Any) -> list[str]:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from api.cli.output import cells
 from domain.job import RegistrationJob
+from domain.secrets import redact
 
 ORDER = ("completed", "skipped", "in_progress", "retrying", "pending", "blocked", "failed")
 
@@ -91,8 +92,8 @@ def final_table(jobs: list[RegistrationJob], full_ids: bool = False) -> Table:
 def summary(
     batch: Any, organisation: str, jobs: list[RegistrationJob], elapsed: float, finished: bool
 ) -> dict[str, Any]:
-    """The final summary `--json` prints."""
-    return {
+    """The final summary `--json` prints, every value as it may be shown."""
+    shown = {
         "batch_id": str(batch.id),
         "name": batch.name,
         "organisation": organisation,
@@ -111,3 +112,4 @@ def summary(
             for j in jobs
         ],
     }
+    return dict(redact(shown))

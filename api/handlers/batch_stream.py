@@ -8,11 +8,11 @@ from aiohttp import web
 
 from api.auth import caller_of
 from api.parsing import query
-from api.presenters import ok
+from api.presenters import ok_as_declared
 from api.progress_hub import HUB, Counters, counters_of
 from api.schemas.batches import StreamQuery
 from api.services import services_of
-from api.stream_tokens import QUERY_NAME, TICKET_SECONDS, TICKETS
+from api.stream_tokens import QUERY_NAME, TICKET_ANSWER, TICKET_SECONDS, TICKETS
 
 KEEPALIVE_SECONDS = 15.0
 EVENT_STREAM = {
@@ -28,7 +28,8 @@ async def stream_ticket(request: web.Request) -> web.Response:
     await services.batch_view(caller.organisation_id, request.match_info["batchId"])
     path = request.path.rstrip("/").removesuffix("-token")
     ticket = request.app[TICKETS].issue(caller, path)
-    return ok(token=ticket, expires_in=TICKET_SECONDS, url=f"{path}?{QUERY_NAME}={ticket}")
+    url = f"{path}?{QUERY_NAME}={ticket}"
+    return ok_as_declared(TICKET_ANSWER, token=ticket, expires_in=TICKET_SECONDS, url=url)
 
 
 def _event(counters: Counters) -> bytes:

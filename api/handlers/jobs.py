@@ -8,7 +8,7 @@ from api import parsing
 from api.auth import caller_of
 from api.caching import not_modified, tagged
 from api.errors import BadRequest
-from api.presenters import ok
+from api.presenters import EVENTS_ANSWER, ok, ok_as_declared
 from api.schemas import EventsQuery, Reasoned, Resume, StateQuery
 from api.services import services_of
 from projections.folds.jobs import job_state
@@ -75,7 +75,7 @@ async def events(request: web.Request) -> web.Response:
     view = await services.job_view(caller.organisation_id, request.match_info["jobId"])
     found = await services.run(services.views.timeline, view["id"], page.after_version, page.limit)
     following = found[-1]["version"] if found else page.after_version
-    return ok(events=found, next_after_version=following)
+    return ok_as_declared(EVENTS_ANSWER, events=found, next_after_version=following)
 
 
 async def state(request: web.Request) -> web.Response:

@@ -7,14 +7,15 @@ from typing import Any
 
 from domain.batch import RegistrationBatch
 from domain.status import FINAL_JOB_STATUSES, BatchStatus, JobStatus
-from projections.folds.jobs import iso
+from projections.folds.jobs import iso, public
 
 COUNTED = tuple(str(s) for s in JobStatus)
 
 
 def batch_row(event: RegistrationBatch.Created) -> dict[str, Any]:
-    """The stored row of a batch, as its Created event describes it."""
-    return {
+    """The stored row of a batch, as its Created event describes it, every value as it may
+    be shown."""
+    row = {
         "batch_id": str(event.originator_id),
         "organisation_id": event.organisation_id,
         "name": event.name,
@@ -25,6 +26,7 @@ def batch_row(event: RegistrationBatch.Created) -> dict[str, Any]:
         "version": event.originator_version,
         "updated_at": iso(event.timestamp),
     }
+    return dict(public(row))
 
 
 def batch_status(counts: Mapping[str, int], total: int) -> str:

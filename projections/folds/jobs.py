@@ -35,7 +35,7 @@ def json_ready(value: Any) -> Any:
 
 
 def public(value: Any) -> Any:
-    """A JSON-ready copy of `value` with every secret masked, as the classifier says."""
+    """A JSON-ready copy of `value` as it may be shown: secrets and credentials masked."""
     return redact(json_ready(value))
 
 
@@ -57,41 +57,48 @@ def replay(events: Iterable[Any]) -> RegistrationJob:
     return job
 
 
-def _sub_step(state: SubStepState, shown: str, result: dict[str, Any]) -> dict[str, Any]:
+def _sub_step(state: SubStepState, shown: str) -> dict[str, Any]:
     return {
         "status": shown,
         "attempts": state.attempts,
         "started_at": iso(state.started_at),
         "completed_at": iso(state.completed_at),
         "error": state.error,
-        "result": result,
+        "result": None,  # put in once masked: each result is shown twice, and masked once
         "reason": state.reason,
         "retry_at": iso(state.retry_at) if shown == SubStepStatus.RETRYING else None,
     }
 
 
 def document_of(job: RegistrationJob) -> dict[str, Any]:
-    """The job's `sub_step_progress` in the frontend's shape, `blocked` derived, secrets hidden."""
+    """The job's `sub_step_progress` in the frontend's shape, `blocked` derived, every value
+    as it may be shown."""
     shown = job.shown_statuses()
     phases = job.phase_statuses(shown)
-    results = {key: public(state.result) for key, state in job.sub_steps.items()}
     context = job.context
-    return {
-        "current_phase": job.current_phase_of(phases),
-        "registration_api": job.registration_api,
-        "phases": {
-            phase: {
-                "status": phases[phase],
-                "sub_steps": {
-                    key: _sub_step(job.sub_steps[key], shown[key], results[key])
-                    for key in PLAN.in_phase(phase)
-                },
-            }
-            for phase in PLAN.phases
-        },
-        "context": {k: public(v) for k, v in context.items() if k != "results"}
-        | {"results": {key: results[key] for key in context["results"]}},
-    }
+    document: dict[str, Any] = redact(
+        {
+            "current_phase": job.current_phase_of(phases),
+            "registration_api": job.registration_api,
+            "phases": {
+                phase: {
+                    "status": phases[phase],
+                    "sub_steps": {
+                        key: _sub_step(job.sub_steps[key], shown[key])
+                        for key in PLAN.in_phase(phase)
+                    },
+                }
+                for phase in PLAN.phases
+            },
+            "context": json_ready({k: v for k, v in context.items() if k != "results"}),
+        }
+    )
+    results = {key: public(state.result) for key, state in job.sub_steps.items()}
+    for phase in document["phases"].values():
+        for key, item in phase["sub_steps"].items():
+            item["result"] = results[key]
+    document["context"]["results"] = {key: results[key] for key in context["results"]}
+    return document
 
 
 def job_state(job: RegistrationJob) -> dict[str, Any]:
@@ -122,19 +129,15 @@ def status_counts(document: dict[str, Any]) -> dict[str, int]:
     return {str(status): counted.get(status, 0) for status in SubStepStatus}
 
 
-def restaurant_of(job: RegistrationJob) -> dict[str, Any]:
-    """The restaurant summary shown with a job (no secrets)."""
-    return dict(public(job.restaurant))
-
-
 def job_summary(job: RegistrationJob, document: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The summary row of a job: who, where it stands, what went wrong last."""
+    """The summary row of a job: who, where it stands, what went wrong last; every value as
+    it may be shown."""
     document = document or document_of(job)
-    return {
+    summary = {
         "job_id": str(job.id),
         "batch_id": str(job.batch_id),
         "organisation_id": job.organisation_id,
-        "restaurant": restaurant_of(job),
+        "restaurant": job.restaurant,
         "name": job.restaurant.get("name"),
         "external_id": job.restaurant.get("external_id"),
         "status": str(job.status),
@@ -145,6 +148,7 @@ def job_summary(job: RegistrationJob, document: dict[str, Any] | None = None) ->
         "created_at": iso(job.created_on),
         "updated_at": iso(job.modified_on),
     }
+    return dict(public(summary))
 
 
 def job_row(job: RegistrationJob) -> dict[str, Any]:

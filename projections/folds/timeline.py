@@ -6,10 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from domain.event_names import public_event_name
-from domain.secrets import redact_event
+from domain.secrets import EVENT_FIELDS, redact_event
 from projections.folds.jobs import iso, json_ready
 
 BOOKKEEPING = ("originator_id", "originator_version", "timestamp", "originator_topic")
+ENTRY_FIELDS = {"data": EVENT_FIELDS}
+"""What a timeline entry's fields hold, for the classifier: its `data` are an event's fields."""
 _Describe = Callable[[dict[str, Any]], str]
 
 
@@ -97,7 +99,8 @@ def timeline_entry(event: Any) -> dict[str, Any]:
         "type": kind,
         "at": iso(event.timestamp),
         "actor": data.get("actor") or "engine",
-        "reason": data.get("reason"),
+        # A refused edit holds its reason inside the edit it records.
+        "reason": data.get("reason") or (data.get("edit") or {}).get("reason"),
         "description": describe(kind, data),
         "data": data,
     }

@@ -66,6 +66,7 @@ class TestMarkSubStep:
         _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events")
         refused = events["events"][-1]
         assert (refused["type"], refused["actor"]) == ("EditRefused", f"key:{org_a.org}")
+        assert refused["reason"] == refused["data"]["edit"]["reason"] != None  # noqa: E711
 
     async def test_marking_failed_warns_of_blocked_dependents(
         self, org_a: Caller, client: Client

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
+from types import SimpleNamespace
+from uuid import uuid4
 
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.console import Console
 
-from api.cli.run_display import ORDER, doing, needs_an_eye, words
-from tests.unit.jobs import PHASE1, running_job, succeed
+from api.cli.run_display import ORDER, doing, final_table, needs_an_eye, summary, words
+from domain.job import RegistrationJob
+from tests.unit.jobs import FULL_CONFIG, PHASE1, fail, running_job, succeed
 
 
 def test_counts_are_said_in_the_console_s_words() -> None:
@@ -44,3 +49,18 @@ def test_a_wait_is_rounded_to_a_tenth_of_a_second() -> None:
     assert doing(job, retry_at - timedelta(seconds=1.73205)) == (
         "retrying cloudwaitressAccount in 1.7 s"
     )
+
+
+def test_a_credential_in_a_name_or_an_error_is_masked_in_the_table_and_the_summary() -> None:
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJl"
+    restaurant = {"name": "Buzz Bearer sk_live_NAME12345"}
+    job = RegistrationJob.register(uuid4(), "org-1", restaurant, FULL_CONFIG, "user:u-1")
+    job.start_step6("user:u-1")
+    job.claim("worker-1")
+    fail(job, "cloudwaitressAccount", f"HTTP 401: {jwt} refused")
+    out = Console(record=True, width=400)
+    out.print(final_table([job], full_ids=True))
+    batch = SimpleNamespace(id=uuid4(), name="week 48 Bearer sk_live_BATCH12345")
+    shown = out.export_text() + json.dumps(summary(batch, "org-1", [job], 1.0, True))
+    assert [s for s in ("sk_live_NAME12345", "sk_live_BATCH12345", jwt) if s in shown] == []
+    assert "Buzz ***" in shown and "HTTP 401: *** refused" in shown

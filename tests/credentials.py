@@ -1,0 +1,172 @@
+"""Credential-shaped strings planted in random text, for the properties that try to make them
+show: Bearer tokens, JWTs and PEM blocks, each with the parts that must never be seen."""
+
+from __future__ import annotations
+
+import base64
+import json
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+from domain.secrets import DECLARED_ROOTS, Sensitivity, name_sensitivity
+
+BASE64URL = string.ascii_letters + string.digits + "-_"
+BASE64 = string.ascii_letters + string.digits + "+/"
+TOKEN_CHARS = string.ascii_letters + string.digits + "-._~+/"  # RFC 6750's b64token
+PEM_LABELS = (
+    "PRIVATE KEY",
+    "RSA PRIVATE KEY",
+    "EC PRIVATE KEY",
+    "OPENSSH PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+    "CERTIFICATE",
+)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A credential as it is written, and the parts of it that must never show."""
+
+    text: str
+    needles: frozenset[str]
+
+
+@dataclass
+class Planted:
+    """What an example planted: the text around its credentials and what must never show."""
+
+    around: list[str] = field(default_factory=list)
+    needles: set[str] = field(default_factory=set)
+
+    def leaked(self, shown: str) -> list[str]:
+        """The needles that `shown` holds."""
+        return sorted(n for n in self.needles if n in shown)
+
+    def ambiguous(self) -> bool:
+        """True when a needle is also in the text around the credentials: it shows there."""
+        around = "\n".join(self.around)
+        return any(n in around for n in self.needles)
+
+
+def _chars(alphabet: str, least: int, most: int) -> st.SearchStrategy[str]:
+    return st.text(st.sampled_from(alphabet), min_size=least, max_size=most)
+
+
+@st.composite
+def _secret_chars(draw: st.DrawFn, alphabet: str, least: int, most: int) -> str:
+    """Random characters of a credential's part that must never show, with a digit and a
+    letter of each case the alphabet has put in at random places: no word regflow shows itself
+    looks like that (hypothesis also draws the project's own string constants, and a part
+    that is `createOnboar` shows whether or not the credential does)."""
+    groups = (string.digits, string.ascii_uppercase, string.ascii_lowercase)
+    kinds = [[c for c in alphabet if c in group] for group in groups]
+    chars = list(draw(_chars(alphabet, least, most - len(kinds))))
+    for kind in (k for k in kinds if k):
+        chars.insert(draw(st.integers(0, len(chars))), draw(st.sampled_from(kind)))
+    return "".join(chars)
+
+
+@st.composite
+def bearers(draw: st.DrawFn) -> Credential:
+    """`Bearer <token>`: any case, any blanks between, a b64token with optional padding."""
+    word = draw(st.sampled_from(("Bearer", "bearer", "BEARER", "BeArEr")))
+    gap = draw(_chars(" \t\n", 1, 3))
+    token = draw(_secret_chars(TOKEN_CHARS, 12, 48))
+    padding = draw(st.sampled_from(("", "=", "==")))
+    return Credential(f"{word}{gap}{token}{padding}", frozenset({token}))
+
+
+def _b64url_json(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@st.composite
+def jwts(draw: st.DrawFn) -> Credential:
+    """`header.payload.signature` in base64url: a real JSON header or random characters after
+    the `eyJ` every JSON header starts with."""
+    claims = st.dictionaries(
+        _chars(string.ascii_lowercase, 1, 6), _chars(BASE64URL, 1, 12), max_size=3
+    )
+    header = draw(
+        st.one_of(
+            st.builds(lambda c: _b64url_json({"alg": "HS256", **c}), claims),
+            _secret_chars(BASE64URL, 10, 40).map(lambda rest: "eyJ" + rest),
+        )
+    )
+    payload = draw(
+        st.one_of(
+            claims.filter(bool).map(_b64url_json).filter(lambda p: len(p) >= 10),
+            _secret_chars(BASE64URL, 10, 60),
+        )
+    )
+    signature = draw(_secret_chars(BASE64URL, 10, 60))
+    needles = frozenset({header, payload, signature})
+    return Credential(f"{header}.{payload}.{signature}", needles)
+
+
+@st.composite
+def pem_blocks(draw: st.DrawFn) -> Credential:
+    """A PEM block: its label, maybe the headers of an encrypted key, base64 lines."""
+    label = draw(st.sampled_from(PEM_LABELS))
+    newline = draw(st.sampled_from(("\n", "\r\n")))
+    lines = draw(st.lists(_secret_chars(BASE64, 16, 64), min_size=1, max_size=4))
+    needles = set(lines)
+    headers = ""
+    if draw(st.booleans()):
+        salt = draw(_secret_chars("0123456789ABCDEF", 16, 32))
+        headers = f"Proc-Type: 4,ENCRYPTED{newline}DEK-Info: AES-128-CBC,{salt}{newline}{newline}"
+        needles.add(salt)
+    body = newline.join(lines) + draw(st.sampled_from(("", "=", "==")))
+    text = f"-----BEGIN {label}-----{newline}{headers}{body}{newline}-----END {label}-----"
+    return Credential(text, frozenset(needles))
+
+
+CREDENTIALS = st.one_of(bearers(), jwts(), pem_blocks())
+SHORT_CREDENTIALS = st.one_of(bearers(), jwts())
+TEXT = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=24)
+
+
+@st.composite
+def planted_text(
+    draw: st.DrawFn,
+    planted: Planted,
+    credentials: st.SearchStrategy[Credential] = CREDENTIALS,
+    most: int = 3,
+) -> str:
+    """Random text with one to `most` credentials at random places in it."""
+    found = draw(st.lists(credentials, min_size=1, max_size=most))
+    around = [draw(TEXT) for _ in range(len(found) + 1)]
+    planted.around.extend(around)
+    for credential in found:
+        planted.needles |= credential.needles
+    return around[0] + "".join(c.text + after for c, after in zip(found, around[1:], strict=True))
+
+
+PUBLIC_KEYS = _chars(string.ascii_letters + string.digits + "_-", 1, 16).filter(
+    lambda k: name_sensitivity(k) is Sensitivity.PUBLIC and k not in DECLARED_ROOTS
+)
+
+
+@st.composite
+def planted_documents(draw: st.DrawFn, planted: Planted, depth: int = 0) -> dict[str, Any]:
+    """An object under names that say nothing secret, with credentials planted at any depth
+    (in strings, in lists, in nested objects) beside ordinary values."""
+    document: dict[str, Any] = {}
+    keys = draw(st.lists(PUBLIC_KEYS, min_size=1, max_size=4, unique=True))
+    planted.around.extend(keys)
+    for key in keys:
+        kind = draw(st.sampled_from(("text", "text", "list", "object", "plain")))
+        if kind == "object" and depth < 2:
+            document[key] = draw(planted_documents(planted, depth + 1))
+        elif kind == "list":
+            document[key] = [draw(planted_text(planted, most=1)), draw(st.integers(-9999, 9999))]
+        elif kind == "plain":
+            text = draw(TEXT)
+            planted.around.append(text)
+            document[key] = draw(st.one_of(st.integers(-9999, 9999), st.booleans(), st.just(text)))
+        else:
+            document[key] = draw(planted_text(planted))
+    return document
