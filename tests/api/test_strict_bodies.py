@@ -117,6 +117,13 @@ def edit_body(kind: str, result: Any) -> tuple[str, dict[str, Any], Where]:
     return "", {"updates": [edit | {"sub_step": "menuImport"}]}, ["updates", 0, "result"]
 
 
+async def upload(caller: Caller, name: str, text: str, content_type: str) -> tuple[int, Any]:
+    """A batch uploaded as `content_type` (CSV or JSON lines), named `name`."""
+    return await caller.post(
+        BASE, params={"name": name}, data=text.encode(), headers={"Content-Type": content_type}
+    )
+
+
 class TestSanity:
     """The bodies the properties spoil are accepted as they are: a refusal is for the spoiling."""
 
@@ -216,18 +223,11 @@ class TestNonFiniteNumbers:
     async def test_in_a_json_lines_upload_or_a_csv_json_cell(self, org_a: Caller) -> None:
         before = await batch_ids(org_a)
         lines = '{"name": "A"}\n{"name": "B", "execution_config": {"x": [NaN]}}\n'
-        status, answer = await org_a.post(
-            BASE,
-            params={"name": "nd"},
-            data=lines.encode(),
-            headers={"Content-Type": "application/x-ndjson"},
-        )
+        status, answer = await upload(org_a, "nd", lines, "application/x-ndjson")
         assert status == 422
         assert answer["errors"] == [f"line 2: execution_config.x[0]: {NOT_FINITE}"]
         sheet = 'name,account.extra\nA,"{""n"": Infinity}"\n'
-        status, answer = await org_a.post(
-            BASE, params={"name": "csv"}, data=sheet.encode(), headers={"Content-Type": "text/csv"}
-        )
+        status, answer = await upload(org_a, "csv", sheet, "text/csv")
         assert status == 422
         assert answer["errors"] == [f"row 2: execution_config.account.extra.n: {NOT_FINITE}"]
         assert await batch_ids(org_a) == before
@@ -288,12 +288,7 @@ class TestRepeatedKeys:
 
     async def test_in_a_json_lines_upload(self, org_a: Caller) -> None:
         lines = '{"name": "A", "execution_config": {"menu": {"menu_id": "a", "menu_id": "b"}}}\n'
-        status, answer = await org_a.post(
-            BASE,
-            params={"name": "nd"},
-            data=lines.encode(),
-            headers={"Content-Type": "application/x-ndjson"},
-        )
+        status, answer = await upload(org_a, "nd", lines, "application/x-ndjson")
         assert status == 422
         assert answer["errors"] == [f"line 1: execution_config.menu.menu_id: {REPEATED}"]
 
@@ -466,21 +461,14 @@ class TestStrictBooleans:
             "restaurants[1].execution_config.payment.enabled",
         ]
         lines = json.dumps({"name": "A", "execution_config": {"payment": {"enabled": value}}})
-        status, answer = await org_a.post(
-            BASE,
-            params={"name": "nd"},
-            data=lines.encode(),
-            headers={"Content-Type": "application/x-ndjson"},
-        )
+        status, answer = await upload(org_a, "nd", lines, "application/x-ndjson")
         assert status == 422, answer
         assert answer["errors"][0].startswith("line 1: execution_config.payment.enabled: ")
         assert await batch_ids(org_a) == before
 
     async def test_a_spreadsheet_cell_still_says_false_as_text(self, org_a: Caller) -> None:
         sheet = "name,payment.enabled\nA,FALSE\n"
-        status, answer = await org_a.post(
-            BASE, params={"name": "s"}, data=sheet.encode(), headers={"Content-Type": "text/csv"}
-        )
+        status, answer = await upload(org_a, "s", sheet, "text/csv")
         assert status == 201, answer
 
 
@@ -530,9 +518,7 @@ class TestExternalIds:
     async def test_an_upload_naming_one_twice_is_422_naming_both_rows(self, org_a: Caller) -> None:
         before = await batch_ids(org_a)
         sheet = "name,external_id\nA,r-1\nB,\nC,\nD,r-1\n"
-        status, answer = await org_a.post(
-            BASE, params={"name": "s"}, data=sheet.encode(), headers={"Content-Type": "text/csv"}
-        )
+        status, answer = await upload(org_a, "s", sheet, "text/csv")
         assert status == 422, answer
         assert answer["errors"][0].startswith("row 5: external_id: the same as row 2's")
         assert await batch_ids(org_a) == before

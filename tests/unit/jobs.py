@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
+from hypothesis import strategies as st
+
 from domain.job import RegistrationJob
 from tests.kit import full_config
 
@@ -90,3 +92,21 @@ def refused(job: RegistrationJob, command: Callable[[], Any], error: type[Except
         assert job.version == version
         return exc
     raise AssertionError(f"{command} was not refused with {error.__name__}")
+
+
+def run_until_stopped(
+    job: RegistrationJob, outcomes: Any, started: list[str] | None = None
+) -> None:
+    """A worker runs what it may, each attempt succeeding or failing as `outcomes` (a
+    hypothesis DataObject) draws, then stops; `started` collects the sub-steps it started."""
+    job.claim("worker-1")
+    while ready := job.runnable():
+        key = ready[0]
+        job.start_sub_step(key)
+        if started is not None:
+            started.append(key)
+        if outcomes.draw(st.booleans(), label=f"{key} succeeds"):
+            job.complete_sub_step(key, {"id": key})
+        else:
+            job.fail_sub_step(key, "HTTP 400: refused", transient=False)
+    job.finish()

@@ -13,7 +13,7 @@ from domain.editing import EDIT_TARGETS
 from domain.exceptions import RegflowError
 from domain.job import RegistrationJob
 from domain.plan import PLAN
-from tests.unit.jobs import new_job
+from tests.unit.jobs import new_job, run_until_stopped
 
 COMMANDS = st.lists(
     st.one_of(
@@ -22,19 +22,6 @@ COMMANDS = st.lists(
     ),
     max_size=14,
 )
-
-
-def run_until_stopped(job: RegistrationJob, outcomes: st.DataObject) -> None:
-    """A worker runs what it may, each attempt succeeding or failing as drawn, then stops."""
-    job.claim("worker-1")
-    while ready := job.runnable():
-        key = ready[0]
-        job.start_sub_step(key)
-        if outcomes.draw(st.booleans(), label=f"{key} succeeds"):
-            job.complete_sub_step(key, {"id": key})
-        else:
-            job.fail_sub_step(key, "HTTP 400: refused", transient=False)
-    job.finish()
 
 
 def moved_on(job: RegistrationJob) -> bool:

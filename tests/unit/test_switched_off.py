@@ -14,7 +14,7 @@ from domain.editing import EDIT_TARGETS
 from domain.exceptions import RegflowError
 from domain.job import RegistrationJob
 from domain.plan import PLAN
-from tests.unit.jobs import FULL_CONFIG, new_job, running_job, succeed
+from tests.unit.jobs import FULL_CONFIG, new_job, run_until_stopped, running_job, succeed
 
 SECTIONS_OFF: dict[str, dict[str, Any]] = {
     "no menu": {"menu": None},
@@ -37,20 +37,6 @@ COMMANDS = st.lists(
     ),
     max_size=12,
 )
-
-
-def run_until_stopped(job: RegistrationJob, outcomes: st.DataObject, started: list[str]) -> None:
-    """A worker runs what it may, each attempt succeeding or failing as drawn, then stops."""
-    job.claim("worker-1")
-    while ready := job.runnable():
-        key = ready[0]
-        job.start_sub_step(key)
-        started.append(key)
-        if outcomes.draw(st.booleans(), label=f"{key} succeeds"):
-            job.complete_sub_step(key, {"id": key})
-        else:
-            job.fail_sub_step(key, "HTTP 400: refused", transient=False)
-    job.finish()
 
 
 @settings(max_examples=200, deadline=None)
