@@ -154,17 +154,18 @@ class ViewRunner:
         return len(notifications)
 
     def _advance(self, cur: Any, start: int, end: int) -> None:
-        """Move tracking from `start` to `end`, or fail if someone else moved it first."""
-        for name in self.names:
-            cur.execute(
-                self.db.sql(
-                    f"UPDATE {self.schema.tracking} SET notification_id = ?"
-                    " WHERE view_name = ? AND notification_id = ?"
-                ),
-                (end, name, start),
-            )
-            if cur.rowcount != 1:
-                raise TrackingMoved(f"view {name} is no longer at {start}")
+        """Move tracking from `start` to `end`, or fail if someone else moved it first: one
+        statement for every view (a round trip each was a fifth of a PATCH's wait)."""
+        marks = ", ".join("?" for _ in self.names)
+        cur.execute(
+            self.db.sql(
+                f"UPDATE {self.schema.tracking} SET notification_id = ?"
+                f" WHERE view_name IN ({marks}) AND notification_id = ?"
+            ),
+            (end, *self.names, start),
+        )
+        if cur.rowcount != len(self.names):
+            raise TrackingMoved(f"views {', '.join(self.names)} are no longer all at {start}")
 
     def run_to(self, conn: Any, stop: int) -> int:
         """Apply every event up to `stop`; returns how many were applied."""
