@@ -8,7 +8,7 @@ from typing import Any
 from domain.editing import EditCheck, EditRequest
 from domain.exceptions import IdempotencyKeyReused, IllegalTransition, InvalidInput, JobIsRunning
 from domain.job_commands import JobCommandBase
-from domain.limits import nesting_error, nul_paths, reason_errors
+from domain.limits import nesting_error, nul_paths, readable, reason_errors
 from domain.plan import PLAN
 from domain.progress_rules import ResumePlan
 from domain.status import (
@@ -66,7 +66,13 @@ class OperatorCommands(JobCommandBase):
         if self.status != JobStatus.IN_PROGRESS:
             raise IllegalTransition(f"Cannot retry {key} now: job is {self.status}, resume it")
         require(SUB_STEP_MACHINE, "retry_now", state.status, key)
-        self.trigger_event(self.SubStepRetryRequested, sub_step=key, actor=actor)
+        now = self.Event.create_timestamp()
+        if state.retry_asked_by_api and state.retry_at is not None and state.retry_at > now:
+            raise IllegalTransition(
+                f"Cannot retry {key} now: the registration API asked to wait (Retry-After);"
+                f" it is tried at {state.retry_at.isoformat()}"
+            )
+        self.trigger_event(self.SubStepRetryRequested, timestamp=now, sub_step=key, actor=actor)
 
     def edit(
         self,
@@ -79,7 +85,7 @@ class OperatorCommands(JobCommandBase):
         idempotency key and keyed digest of the request asking, recorded with the edits."""
         if self.status == JobStatus.IN_PROGRESS:
             raise JobIsRunning(self.id)
-        if not reason or not reason.strip():
+        if not reason or not readable(reason):
             raise InvalidInput("A reason is required for manual edits")
         _refuse_bad_reason(reason)
         too_deep = [e for k, _, r in edits if (e := nesting_error(r, f"{k}.result")) is not None]

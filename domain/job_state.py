@@ -37,6 +37,8 @@ class SubStepState:
     transient: bool | None = None
     result: dict[str, Any] = field(default_factory=dict)
     retry_at: datetime | None = None
+    # The wait until `retry_at` honours the registration API's Retry-After: no retry-now cuts it.
+    retry_asked_by_api: bool = False
     reason: str | None = None
     trace_id: str | None = None
     span_id: str | None = None

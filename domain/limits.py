@@ -82,6 +82,12 @@ def organisation_errors(organisation: str, name: str = "organisation") -> list[s
     return errors
 
 
+def readable(text: str) -> bool:
+    """Whether `text` shows something: a letter, a digit, punctuation or a symbol. Spaces,
+    zero-width and bidi-control characters and lone combining marks render as nothing."""
+    return any(unicodedata.category(c)[0] in "LNPS" for c in text)
+
+
 def reason_errors(reason: str | None) -> list[str]:
     """What is wrong with an operator's reason, if anything."""
     return [] if reason is None else text_errors(reason, "reason", MAX_REASON)

@@ -66,6 +66,7 @@ class SubStepRetryScheduled(Aggregate.Event):
         state.error = self.error
         state.transient = True
         state.retry_at = self.retry_at
+        state.retry_asked_by_api = self.honoured_retry_after
 
 
 class SubStepCompleted(Aggregate.Event):
@@ -125,3 +126,4 @@ class SubStepInterrupted(Aggregate.Event):
         state.status = _S.RETRYING
         state.error = "interrupted: outcome unknown, retried with the same idempotency key"
         state.retry_at = self.timestamp
+        state.retry_asked_by_api = False

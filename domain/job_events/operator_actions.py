@@ -23,7 +23,9 @@ class SubStepRetryRequested(Aggregate.Event):
     actor: str
 
     def apply(self, job: Any) -> None:
-        job.sub_steps[self.sub_step].retry_at = self.timestamp
+        state: SubStepState = job.sub_steps[self.sub_step]
+        state.retry_at = self.timestamp
+        state.retry_asked_by_api = False
 
 
 def _unkeyed(state: dict[str, Any]) -> None:

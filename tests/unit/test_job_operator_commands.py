@@ -87,6 +87,34 @@ class TestRetryNow:
         job = given(running_job())
         refused(job, lambda: job.retry_now("codeGeneration", "user:u-1"), IllegalTransition)
 
+    def test_retry_now_is_refused_while_the_api_asked_to_wait(self) -> None:
+        """Retry-After is honoured: an answer that was accepted would promise a call that the
+        registration API's pause holds back (the view said "now" for the next 40 s)."""
+        job = running_job()
+        job.start_sub_step("codeGeneration")
+        job.schedule_retry("codeGeneration", "HTTP 429", delay=40.0, retry_after=True)
+        job = given(job)
+        error = refused(job, lambda: job.retry_now("codeGeneration", "user:u-1"), IllegalTransition)
+        assert "Retry-After" in str(error) and "tried at" in str(error)
+
+    def test_retry_now_is_taken_once_the_api_pause_is_over(self) -> None:
+        job = running_job()
+        job.start_sub_step("codeGeneration")
+        job.schedule_retry("codeGeneration", "HTTP 429", delay=0.0, retry_after=True)
+        job = given(job)
+        job.retry_now("codeGeneration", "user:u-1")
+        assert then(job) == ["SubStepRetryRequested"]
+
+    def test_a_later_wait_of_its_own_can_be_cut_again(self) -> None:
+        job = running_job()
+        job.start_sub_step("codeGeneration")
+        job.schedule_retry("codeGeneration", "HTTP 429", delay=40.0, retry_after=True)
+        job.start_sub_step("codeGeneration")
+        job.schedule_retry("codeGeneration", "HTTP 503", delay=40.0)
+        job = given(job)
+        job.retry_now("codeGeneration", "user:u-1")
+        assert then(job) == ["SubStepRetryRequested"]
+
 
 class TestResume:
     def test_resume_gives_failed_sub_steps_fresh_attempts(self) -> None:

@@ -1,4 +1,5 @@
-"""The nesting limit: measured without recursion, on any JSON shape."""
+"""Limits on what callers send: the nesting limit, measured without recursion on any JSON shape,
+and a reason that shows nothing."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.limits import MAX_NESTING, depth_of, nesting_error
+from domain.exceptions import InvalidInput
+from domain.limits import MAX_NESTING, depth_of, nesting_error, readable
+from tests.unit.jobs import given as given_job
+from tests.unit.jobs import new_job, refused, then
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=3),
@@ -46,3 +50,30 @@ def test_the_limit_itself_is_allowed() -> None:
     for _ in range(MAX_NESTING - 1):
         value = {"x": value}
     assert depth_of(value) == MAX_NESTING and nesting_error(value, "x") is None
+
+
+INVISIBLE = st.text(
+    st.characters(categories=["Zs", "Cf", "Mn", "Me", "Cc", "Zl", "Zp"], exclude_characters="\x00"),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(INVISIBLE)
+def test_a_reason_that_shows_nothing_is_no_reason(shown_as_nothing: str) -> None:
+    """Spaces, zero-width and bidi-control characters and lone combining marks render as
+    nothing: an audit entry with such a reason would have no reason to read."""
+    job = given_job(new_job())
+    refused(
+        job,
+        lambda: job.edit([("cloudwaitressAccount", "skipped", None)], "user:u-1", shown_as_nothing),
+        InvalidInput,
+    )
+
+
+@given(INVISIBLE, st.characters(categories=["L", "N", "P", "S"]), INVISIBLE)
+def test_one_readable_character_makes_a_reason(before: str, shown: str, after: str) -> None:
+    assert readable(before + shown + after)
+    job = given_job(new_job())
+    job.edit([("cloudwaitressAccount", "skipped", None)], "user:u-1", before + shown + after)
+    assert then(job)[0] == "ManualStatusSet"
