@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from domain.exceptions import InvalidInput
 from projections.database import Database
@@ -34,9 +36,25 @@ def position_of(cursor: str) -> tuple[str, str]:
     except ValueError:
         text = ""
     created_at, bar, job_id = text.partition("|")
-    if not bar or not created_at or not job_id or "\x00" in text:
+    if not bar or not _a_moment(created_at) or not _a_job_id(job_id):
         raise InvalidInput("Invalid cursor", ["after: not a cursor this API gave out"])
     return created_at, job_id
+
+
+def _a_moment(text: str) -> bool:
+    """Whether `text` is a creation time as a cursor carries it: ISO 8601 with its offset."""
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _a_job_id(text: str) -> bool:
+    """Whether `text` is a job id as a cursor carries it: a UUID in its canonical form."""
+    try:
+        return str(UUID(text)) == text
+    except ValueError:
+        return False
 
 
 def like_pattern(text: str) -> str:
