@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,8 @@ from domain.limits import recordable_reason
 from infrastructure.tracing import traced_command
 from infrastructure.usecases.idempotency import checked_idempotency_key, keyed_digest
 from infrastructure.usecases.store import RegistrationStore
+
+Edit = tuple[str, str, dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class EditingCommands(RegistrationStore):
         self,
         organisation_id: str | None,
         job_id: object,
-        edits: list[tuple[str, str, dict[str, Any] | None]],
+        edits: list[Edit],
         actor: str,
         reason: str,
         dry_run: bool = False,
@@ -51,7 +54,7 @@ class EditingCommands(RegistrationStore):
         if dry_run:
             job = self.job(job_id, organisation_id)
             checks = job.preview_edits([(key, target) for key, target, _ in edits])
-            return EditOutcome(checks, job.version, 0, True, job.status)
+            return EditOutcome(checks, job.version, 0, True, status_after(job, edits, reason))
         request = None
         if idempotency_key is not None:
             digest = keyed_digest(self.request_key, [[list(e) for e in edits], reason])
@@ -76,7 +79,7 @@ class EditingCommands(RegistrationStore):
     def _record_refusal(
         self,
         job_id: object,
-        edits: list[tuple[str, str, dict[str, Any] | None]],
+        edits: list[Edit],
         actor: str,
         reason: str,
         exc: RegflowError,
@@ -93,3 +96,11 @@ class EditingCommands(RegistrationStore):
     ) -> SubStepValidation:
         """A sub-step's place in the plan and which edits are allowed now."""
         return self.job(job_id, organisation_id).validation(key)
+
+
+def status_after(job: RegistrationJob, edits: list[Edit], reason: str) -> str:
+    """The job's status once `edits` are made (a dry run's answer): they are made on `job`, a
+    copy loaded for this answer and never stored; edits that would be refused change nothing."""
+    with suppress(RegflowError):
+        job.edit(edits, "dry-run", reason if reason.strip() else "dry run")
+    return str(job.status)

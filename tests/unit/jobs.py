@@ -9,6 +9,7 @@ from uuid import uuid4
 from hypothesis import strategies as st
 
 from domain.job import RegistrationJob
+from domain.plan import PLAN
 from tests.kit import full_config
 
 FULL_CONFIG: dict[str, Any] = full_config(password="s3cret-pass")
@@ -110,3 +111,37 @@ def run_until_stopped(
         else:
             job.fail_sub_step(key, "HTTP 400: refused", transient=False)
     job.finish()
+
+
+EDIT_TARGETS = ("completed", "failed", "skipped", "pending")
+
+
+def legal_commands(job: RegistrationJob) -> list[list[Callable[[], Any]]]:
+    """Commands to choose from, grouped so that rare ones are drawn as often as edits."""
+    groups: list[list[Callable[[], Any]]] = [
+        [lambda: job.start_step6("user:u-1"), lambda: job.claim("worker-1"), job.finish],
+        [lambda: job.cancel("user:u-1", "property"), lambda: job.resume("user:u-1")],
+        [lambda k=k: job.start_sub_step(k) for k in job.runnable()],
+        [lambda k=k: job.retry_now(k, "user:u-1") for k in job.waiting_to_retry()],
+        [
+            lambda k=k, t=t: job.edit([(k, t, {"note": t})], "user:u-1", "property edit")
+            for k in PLAN.keys
+            for t in EDIT_TARGETS
+        ],
+    ]
+    for key in job.in_flight():
+        groups.append(
+            [
+                lambda k=key: job.complete_sub_step(k, {"codeInjectionId": f"ci-{k}"}),
+                lambda k=key: job.fail_sub_step(k, "HTTP 400", transient=False),
+                lambda k=key: job.schedule_retry(k, "HTTP 503", delay=1.5),
+            ]
+        )
+    return [g for g in groups if g]
+
+
+def chosen_command(job: RegistrationJob, choice: int) -> Callable[[], Any]:
+    """The command `choice` picks: first a group, then a command of that group."""
+    groups = legal_commands(job)
+    group = groups[choice % len(groups)]
+    return group[(choice // len(groups)) % len(group)]
