@@ -262,8 +262,15 @@ class BatchCommands(RegistrationStore):
         self, organisation_id: str | None, batch_id: object, job_ids: list[str] | None, actor: str
     ) -> StartOutcome:
         batch = self.batch(batch_id, organisation_id)
+        if job_ids is not None and not job_ids:
+            # An empty selection (nothing ticked, a filter that matched nothing) starts nothing
+            # by mistake rather than every job of the batch.
+            message = "job_ids: name at least one job, or leave job_ids out to start every job"
+            raise InvalidInput("No job chosen", [message])
         members = {str(j) for j in batch.job_ids}
-        chosen = [str(j) for j in job_ids] if job_ids else [str(j) for j in batch.job_ids]
+        chosen = (
+            [str(j) for j in job_ids] if job_ids is not None else [str(j) for j in batch.job_ids]
+        )
         strangers = [j for j in chosen if j not in members]
         if strangers:
             raise InvalidInput(
@@ -271,7 +278,7 @@ class BatchCommands(RegistrationStore):
                 [f"Job {j} is not in this batch" for j in strangers],
             )
         jobs = self.jobs(list(dict.fromkeys(chosen)))
-        left = [] if job_ids else [j for j in jobs if _cancelled_before_start(j)]
+        left = [] if job_ids is not None else [j for j in jobs if _cancelled_before_start(j)]
         left_ids = {j.id for j in left}
         fresh = [j for j in jobs if not j.step6_started and j.id not in left_ids]
         for job in fresh:

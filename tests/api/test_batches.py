@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from tests.api.conftest import BASE, PASSWORD, Caller, refused_for, restaurant
 
 
@@ -123,6 +125,28 @@ class TestStartStep6:
             f"{BASE}/{batch['id']}/step-6/start", json={"job_ids": [chosen]}
         )
         assert (status, body["started"]) == (202, [chosen])
+
+    @pytest.mark.parametrize("picked", [(), (0,), (2,), (0, 1), (1, 2), (0, 1, 2), (1, 1)])
+    async def test_a_selection_starts_exactly_its_jobs(
+        self, org_a: Caller, picked: tuple[int, ...]
+    ) -> None:
+        """Every subset of a batch's jobs, the empty one included: an empty selection (nothing
+        ticked, a filter that matched nothing) starts nothing, where it started every job."""
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"), restaurant("C"))
+        ids = [j["id"] for j in batch["jobs"]]
+        chosen = [ids[i] for i in picked]
+        status, body = await org_a.post(
+            f"{BASE}/{batch['id']}/step-6/start", json={"job_ids": chosen}
+        )
+        _, progress = await org_a.get(f"{BASE}/{batch['id']}/progress")
+        if not chosen:
+            assert status == 422 and body["errors"] == [
+                "job_ids: name at least one job, or leave job_ids out to start every job"
+            ]
+            assert progress["in_progress"] == 0
+            return
+        assert (status, sorted(body["started"])) == (202, sorted(set(chosen)))
+        assert progress["in_progress"] == len(set(chosen))
 
     async def test_reports_jobs_already_started(self, org_a: Caller) -> None:
         batch = await org_a.new_batch()
