@@ -14,10 +14,10 @@ from aiohttp import web
 from api.console import is_console_path
 from api.errors import Unauthorized
 from api.routing import Handler
+from domain.limits import identity_errors, organisation_errors
 from infrastructure.settings import Settings, parse_api_keys, reveal
 
 PUBLIC_PREFIXES = ("/health/",)
-MAX_CLAIM_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -59,16 +59,17 @@ class Authenticator:
             )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("Token expired") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise Unauthorized(f"Token lacks the {exc.claim} claim") from None
         except jwt.PyJWTError:
             raise Unauthorized("Invalid token") from None
         sub, org = claims.get("sub"), claims.get("organisation_id")
-        if not _claim_ok(sub) or not _claim_ok(org):
+        if not isinstance(sub, str) or not isinstance(org, str):
             raise Unauthorized("Token lacks sub or organisation_id")
-        return Caller(str(org), f"user:{sub}")
-
-
-def _claim_ok(value: object) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= MAX_CLAIM_LENGTH
+        errors = identity_errors(sub, "sub") + organisation_errors(org, "organisation_id")
+        if errors:
+            raise Unauthorized(f"Token's claims cannot be used: {'; '.join(errors)}")
+        return Caller(org, f"user:{sub}")
 
 
 def is_public(path: str) -> bool:

@@ -82,6 +82,24 @@ def organisation_errors(organisation: str, name: str = "organisation") -> list[s
     return errors
 
 
+MAX_IDENTITY = 200
+# Beside a header's refusals: format characters (bidi overrides, zero-width), which would let
+# one name pass for another where the audit trail shows who did what.
+_NOT_IN_AN_IDENTITY = _NOT_IN_A_HEADER | {"Cf"}
+
+
+def identity_errors(identity: str, name: str) -> list[str]:
+    """What is wrong with a name that says who acted (a token's subject, a worker id), if
+    anything: empty, longer than MAX_IDENTITY, or holding a control, format or line-breaking
+    character (an escape sequence, a right-to-left override, a newline)."""
+    errors = [] if identity.strip() else [f"{name}: empty"]
+    if any(unicodedata.category(c) in _NOT_IN_AN_IDENTITY for c in identity):
+        errors.append(f"{name}: control, format and line-breaking characters are not allowed")
+    if len(identity) > MAX_IDENTITY:
+        errors.append(f"{name}: at most {MAX_IDENTITY} characters, not {len(identity)}")
+    return errors
+
+
 def readable(text: str) -> bool:
     """Whether `text` shows something: a letter, a digit, punctuation or a symbol. Spaces,
     zero-width and bidi-control characters and lone combining marks render as nothing."""

@@ -1,0 +1,59 @@
+"""A JWT's subject becomes the actor every event of the caller records: one that could pass for
+another (bidi overrides, zero-width characters) or forge a line (escapes, newlines) is refused,
+and every other name is recorded as sent."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from api.auth import Authenticator
+from api.errors import Unauthorized
+from infrastructure.settings import Settings
+
+SECRET = "a-test-secret-of-at-least-32-bytes!!"
+AUTH = Authenticator(Settings(_env_file=None, jwt_secret=SECRET))
+HIDING = st.characters(categories=["Cc", "Cf", "Zl", "Zp"])
+NAME = st.text(st.characters(categories=["L", "N", "P", "S", "Zs"]), min_size=1, max_size=40)
+
+
+def bearer(**claims: object) -> str:
+    return "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+def claims(sub: object, org: object = "org-a") -> dict[str, object]:
+    return {"sub": sub, "organisation_id": org, "exp": int(time.time()) + 300}
+
+
+@given(NAME.filter(str.strip))
+def test_a_plain_subject_is_the_actor_as_sent(sub: str) -> None:
+    assert AUTH.caller(bearer(**claims(sub))).actor == f"user:{sub}"
+
+
+@given(NAME, HIDING, NAME)
+def test_a_subject_hiding_what_it_is_is_refused(before: str, hidden: str, after: str) -> None:
+    with pytest.raises(Unauthorized, match="sub: control, format and line-breaking"):
+        AUTH.caller(bearer(**claims(before + hidden + after)))
+
+
+@given(NAME, HIDING)
+def test_an_organisation_no_call_could_carry_is_refused(org: str, hidden: str) -> None:
+    with pytest.raises(Unauthorized, match="organisation_id: control characters"):
+        AUTH.caller(bearer(**claims("u-1", org + "\n" + hidden)))
+
+
+@pytest.mark.parametrize("missing", ["exp", "sub"])
+def test_a_missing_required_claim_is_named(missing: str) -> None:
+    sent = claims("u-1")
+    del sent[missing]
+    with pytest.raises(Unauthorized, match=f"Token lacks the {missing} claim"):
+        AUTH.caller(bearer(**sent))
+
+
+def test_an_overlong_subject_is_refused_as_such() -> None:
+    with pytest.raises(Unauthorized, match="sub: at most 200 characters, not 5000"):
+        AUTH.caller(bearer(**claims("u" * 5000)))
