@@ -51,7 +51,7 @@ class NothingToResume(RegflowError):
     """Resume was asked of a job whose Step 6 never started."""
 
     def __init__(self) -> None:
-        super().__init__("Step 6 of this job has not started: start it instead of resuming it")
+        super().__init__("No Step 6 progress to resume from: start Step 6 of this job instead")
 
 
 class EditRejected(RegflowError):

@@ -76,11 +76,12 @@ class TestResume:
         _, job = await org_a.get(f"{BASE}/jobs/{job_id}")
         assert phase(job, "phase2")["sub_steps"]["menuImport"]["status"] == "pending"
 
-    async def test_never_started_is_400(self, org_a: Caller) -> None:
+    async def test_never_started_is_400_in_the_words_of_the_contract(self, org_a: Caller) -> None:
+        """SPEC §9: 400 `No Step 6 progress to resume from` (a frontend may match the text)."""
         batch = await org_a.new_batch()
         status, body = await org_a.post(f"{BASE}/jobs/{batch['jobs'][0]['id']}/resume-step-6")
         assert status == 400
-        assert body["message"].startswith("Step 6 of this job has not started: start it")
+        assert body["message"].startswith("No Step 6 progress to resume from")
 
     async def test_running_job_is_409(self, org_a: Caller) -> None:
         job_id = await org_a.started_job()
