@@ -189,8 +189,12 @@ IDEMPOTENCY_KEY = "Idempotency-Key"
 
 def idempotency_key(request: web.Request) -> str | None:
     """The request's Idempotency-Key header, as sent (None: none); its form is checked where
-    it is used."""
-    return request.headers.get(IDEMPOTENCY_KEY)
+    it is used. Sent more than once, it is refused: which of the keys was meant is unknown."""
+    given = request.headers.getall(IDEMPOTENCY_KEY, [])
+    if len(given) > 1:
+        errors = [f"{IDEMPOTENCY_KEY}: given more than once; give it once"]
+        raise BadRequest("Invalid Idempotency-Key", errors)
+    return given[0] if given else None
 
 
 def sub_step_key(request: web.Request) -> str:

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.job import RegistrationJob
+from domain.limits import readable
 from domain.plan import PLAN
 from infrastructure.settings import Settings
 from infrastructure.usecases.idempotency import MAX_IDEMPOTENCY_KEY
@@ -96,6 +97,28 @@ class TestOncePerKey:
             assert body["errors"] == ["Idempotency-Key: k"]
         assert await edit_events(org_a, job_id) == recorded
 
+    async def test_a_key_sent_twice_is_refused_and_nothing_is_done(
+        self, org_a: Caller, client: Client
+    ) -> None:
+        """Which of two keys was meant is unknown: taking the first, as before, could answer a
+        retry as another request (or make one edit twice)."""
+        job_id = await failed_job(org_a, client, "websiteConfig")
+        recorded = await edit_events(org_a, job_id)
+        twice = [("Authorization", f"Bearer {org_a.key}"), (KEY, "a"), (KEY, "b")]
+        requests = [
+            ("PATCH", f"{sub_steps(job_id)}/websiteConfig", {"status": "skipped", "reason": "r"}),
+            ("POST", BASE, {"name": "n", "restaurants": [{"name": "A"}]}),
+        ]
+        _, listed = await org_a.get(BASE)
+        for method, path, body in requests:
+            async with client.request(method, path, json=body, headers=twice) as answer:
+                assert answer.status == 400
+                assert (await answer.json())["errors"] == [
+                    f"{KEY}: given more than once; give it once"
+                ]
+        assert await edit_events(org_a, job_id) == recorded
+        assert (await org_a.get(BASE))[1]["batches"] == listed["batches"]
+
     async def test_keys_are_per_job(self, org_a: Caller, client: Client) -> None:
         one = await failed_job(org_a, client, "websiteConfig")
         two = await failed_job(org_a, client, "websiteConfig")
@@ -174,10 +197,13 @@ class TestOncePerKey:
 @given(
     key=IDEMPOTENCY_KEYS,
     target=st.sampled_from(["completed", "failed", "skipped"]),
-    # Any reason an edit may carry (a NUL is refused before the key is looked at).
-    reason=st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=40).filter(
-        str.strip
-    ),
+    # Any reason an edit may carry: readable text (a NUL, a lone surrogate or a reason that
+    # shows nothing is refused before the key is looked at).
+    reason=st.text(
+        st.characters(exclude_characters="\x00", exclude_categories=("Cs",)),
+        min_size=1,
+        max_size=40,
+    ).filter(readable),
 )
 def test_any_printable_key_edits_once(
     app: Registrations, key: str, target: str, reason: str
