@@ -58,8 +58,11 @@ def nul_paths(value: Any, path: str) -> list[str]:
 
 def text_errors(text: str, name: str, most: int) -> list[str]:
     """What is wrong with the text a caller gave as `name`, if anything: longer than `most`
-    characters, or holding a NUL."""
+    characters, or holding a NUL or a lone surrogate (what an argument that is not UTF-8
+    decodes to: no store can keep it)."""
     errors = [f"{name}: NUL character"] if "\x00" in text else []
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        errors.append(f"{name}: not text (a lone surrogate: bytes that are not UTF-8?)")
     if len(text) > most:
         errors.append(f"{name}: at most {most} characters, not {len(text)}")
     return errors
@@ -112,6 +115,7 @@ def reason_errors(reason: str | None) -> list[str]:
 
 
 def recordable_reason(reason: str) -> str:
-    """A reason as a refusal records it, whatever was sent: no NUL, at most MAX_REASON
-    characters (the refusal's errors say what was wrong with it)."""
-    return reason.replace("\x00", "")[:MAX_REASON]
+    """A reason as a refusal records it, whatever was sent: no NUL, no lone surrogate (each
+    becomes '?'), at most MAX_REASON characters (the refusal's errors say what was wrong)."""
+    kept = reason.replace("\x00", "")[:MAX_REASON]
+    return kept.encode("utf-8", "replace").decode("utf-8")

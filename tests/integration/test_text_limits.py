@@ -1,5 +1,5 @@
 """What the API refuses in text, every caller of the use-case layer is refused (the CLI as
-well): a NUL anywhere in a batch, a name or reason over its limit. A refusal creates nothing
+well): a NUL anywhere in a batch, a name or reason over its limit, a reason that is not text. A refusal creates nothing
 and changes no job; a refused edit is audited with its reason as it can be recorded."""
 
 from __future__ import annotations
@@ -83,7 +83,13 @@ def test_a_reason_the_api_would_refuse_changes_no_job(
     app: Registrations, text: str, at: int, extra: int
 ) -> None:
     org, job_id = stopped_job(app)
-    for reason in (with_nul(text, at), "r" * (MAX_REASON + extra)):
+    # A lone surrogate is what an argument that is not UTF-8 decodes to (the CLI's --reason):
+    # it reached the store, whose write failed, and the refusal's record failed the same way.
+    for reason in (
+        with_nul(text, at),
+        "r" * (MAX_REASON + extra),
+        f"r{with_nul(text, at)}".replace("\x00", "\udcff"),
+    ):
         before = app.job(job_id)
         with pytest.raises(InvalidInput):
             app.resume(org, job_id, "cli:test", reason)
@@ -95,3 +101,4 @@ def test_a_reason_the_api_would_refuse_changes_no_job(
         assert type(refusal).__name__ == "EditRefused"
         recorded = refusal.edit["reason"]
         assert "\x00" not in recorded and len(recorded) <= MAX_REASON
+        recorded.encode()  # text every store keeps
