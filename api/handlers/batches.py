@@ -10,13 +10,13 @@ from api import parsing
 from api.auth import caller_of
 from api.caching import etag, not_modified, tagged
 from api.presenters import batch_created, ok, progress_job, replayed
+from api.progress_hub import COUNTERS
 from api.schemas import Page, StartStep6
 from api.schemas.batches import BatchQuery, CreateOptions
 from api.services import SETTLE_TIMEOUT, Services, services_of
 from api.uploads import BATCH_SETTING, UPLOAD_TYPES, batch_input
 
 SETTLE_SECONDS_PER_JOB = 0.002  # the views fold a new job in well under 1 ms; leave room
-COUNTERS = ("status", "total", "completed", "failed", "in_progress", "pending", "percent")
 
 
 async def create_batch(request: web.Request) -> web.Response:
@@ -87,7 +87,7 @@ async def batch_progress(request: web.Request) -> web.Response:
     jobs = services.waiting_for_capacity(
         await services.run(services.views.job_summaries, summary["id"])
     )
-    counters = {k: summary.get(k) for k in COUNTERS}
+    counters = {k: summary.get(k) for k in (*COUNTERS, "percent")}
     waiting = sum(j["waiting_for_capacity"] for j in jobs)
     progress = [progress_job(j) for j in jobs]
     answer = ok(batch_id=summary["id"], **counters, waiting_for_capacity=waiting, jobs=progress)

@@ -65,6 +65,7 @@ class ProgressAnswer(Answer):
     failed: int
     in_progress: int
     pending: int
+    cancelled: int = Field(description="jobs cancelled by an operator; with the others, total")
     percent: float
     waiting_for_capacity: int = Field(
         default=0, description="jobs with a call waiting for registration API capacity"

@@ -108,6 +108,20 @@ class TestReadBatches:
         assert body["percent"] == 0
         assert {j["name"] for j in body["jobs"]} == {"A", "B"}
 
+    async def test_progress_counters_add_up_to_the_total(self, org_a: Caller) -> None:
+        """Cancelled jobs are counted too: a batch whose only job was cancelled read total 1,
+        every counter 0 and percent 100."""
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"), restaurant("C"))
+        ids = [j["id"] for j in batch["jobs"]]
+        await org_a.post(f"{BASE}/{batch['id']}/step-6/start", json={"job_ids": ids[:2]})
+        await org_a.post(f"{BASE}/jobs/{ids[0]}/cancel", json={"reason": "r"})
+        _, body = await org_a.get(f"{BASE}/{batch['id']}/progress")
+        counted = ("completed", "failed", "in_progress", "pending", "cancelled")
+        assert {k: body[k] for k in counted} == {
+            "completed": 0, "failed": 0, "in_progress": 1, "pending": 1, "cancelled": 1,
+        }  # fmt: skip
+        assert sum(body[k] for k in counted) == body["total"] == 3
+
 
 class TestStartStep6:
     async def test_starts_every_job_with_202(self, org_a: Caller) -> None:
