@@ -15,7 +15,7 @@ from domain.exceptions import (
 from domain.execution_config import ExecutionConfig
 from domain.job_state import JobQueries
 from domain.plan import PLAN
-from domain.progress_rules import ResumePlan
+from domain.progress_rules import ResumePlan, plan_resume
 from domain.status import JOB_MACHINE, JobStatus, SubStepStatus, require
 
 _S = SubStepStatus
@@ -48,6 +48,13 @@ class JobChecks(JobQueries):
         if unknown:
             raise EditRejected(f"{len(unknown)} of the edits name unknown sub-steps", unknown)
         return check_bulk(self.statuses(), edits, self.switched_off())
+
+    def resume_plan(self) -> ResumePlan:
+        """What a resume would do now: where it resumes, what runs, which keys change."""
+        failures = {k: (s.transient, s.generation) for k, s in self.sub_steps.items()}
+        return plan_resume(
+            self.statuses(), self.phase_statuses(), failures, self.context, self.switched_off()
+        )
 
     def switched_off(self) -> dict[str, str]:
         """The sub-steps the job's execution_config switches off, each with the reason."""

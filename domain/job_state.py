@@ -11,7 +11,7 @@ from typing import Any
 from domain.context import fold_context
 from domain.editing import display_statuses
 from domain.plan import PLAN
-from domain.progress_rules import ResumePlan, last_complete_phase, plan_resume
+from domain.progress_rules import last_complete_phase
 from domain.status import SETTLED_WELL, JobStatus, PhaseStatus, SubStepStatus
 
 SIMULATED_API = "simulator"
@@ -161,11 +161,6 @@ class JobQueries:
     def last_completed_phase(self) -> str | None:
         """The seed's last complete phase: the last of the phases completed in order."""
         return last_complete_phase(self.phase_statuses())
-
-    def resume_plan(self) -> ResumePlan:
-        """What a resume would do now: where it resumes, what runs, which keys change."""
-        failures = {k: (s.transient, s.generation) for k, s in self.sub_steps.items()}
-        return plan_resume(self.statuses(), self.phase_statuses(), failures, self.context)
 
     def idempotency_key(self, key: str) -> str:
         return f"{self.id}:{key}:{self.sub_steps[key].generation}"

@@ -18,7 +18,7 @@ it when the import then succeeds. Manual edits follow the dependency rule only: 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,15 +85,19 @@ def plan_resume(
     phases: Mapping[str, str],
     failures: Mapping[str, tuple[bool | None, int]],
     context: Mapping[str, Any],
+    switched_off: Collection[str] = (),
 ) -> ResumePlan:
     """The resume of a stopped job; `failures` holds each failed sub-step's (transient, gen).
 
     Failed sub-steps get fresh attempts; those whose last failure was definitive (transient
     False: the API answered and nothing happened) also get a new idempotency generation.
-    An unknown outcome (transient, interrupted, imported) keeps its key.
+    An unknown outcome (transient, interrupted, imported) keeps its key. What runs leaves out
+    what the resume skips without a call: the sub-steps the execution_config `switched_off`,
+    then those the menu's outcome rules out.
     """
     fresh = [k for k in PLAN.keys if statuses[k] == _S.FAILED]
     after = {k: (_S.PENDING if k in fresh else s) for k, s in statuses.items()}
+    after |= {k: _S.SKIPPED for k in switched_off if after[k] == _S.PENDING}
     skipped = conditional_skips(after, context)
     runs = [k for k in PLAN.keys if after[k] not in SETTLED_WELL and k not in skipped]
     generations = {k: failures[k][1] + 1 for k in fresh if failures[k][0] is False}
