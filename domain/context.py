@@ -15,7 +15,8 @@ Precedence (the seed's D3, "stored context wins over inference"):
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
 from typing import Any
 
 from domain.status import SubStepStatus
@@ -69,3 +70,50 @@ def _inferred(completed: set[str], results: Mapping[str, Mapping[str, Any]]) -> 
         )
         context["codeGenerationFilePaths"] = paths if paths or injection else True
     return context
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_time(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _are_paths(value: Any) -> bool:
+    return isinstance(value, list) and all(_is_text(p) for p in value)
+
+
+# What a result that feeds the context must hold, by sub-step and field, when it holds the
+# field at all: what the registration API answers and what later calls are sent.
+RESULT_FIELDS: Mapping[str, Mapping[str, tuple[Callable[[Any], bool], str]]] = {
+    "codeGeneration": {
+        "codeInjectionId": (_is_text, "a non-empty string"),
+        "codeInjectionGeneratedAt": (_is_time, "an ISO 8601 time"),
+        "generatedAt": (_is_time, "an ISO 8601 time"),
+        "filePaths": (_are_paths, "a list of non-empty strings"),
+    },
+}
+
+
+def result_errors(key: str, result: Mapping[str, Any] | None) -> list[str]:
+    """What is wrong with a result an operator types in for `key`, as the context would take
+    it: a field later calls are sent, of the wrong kind (an object as `codeInjectionId`)."""
+    fields = RESULT_FIELDS.get(key, {})
+    return [
+        f"{key}.result.{name}: must be {wanted}, not this {_json_kind(result[name])}"
+        for name, (valid, wanted) in fields.items()
+        if result is not None and name in result and not valid(result[name])
+    ]
+
+
+def _json_kind(value: Any) -> str:
+    kinds = ((bool, "boolean"), (str, "string"), (int | float, "number"), (dict, "object"))
+    found = (kind for t, kind in kinds if isinstance(value, t))
+    return next(found, "array" if isinstance(value, list) else "null")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.context import result_errors
 from domain.editing import EditCheck, EditRequest
 from domain.exceptions import IdempotencyKeyReused, IllegalTransition, InvalidInput, JobIsRunning
 from domain.job_commands import JobCommandBase
@@ -95,6 +96,8 @@ class OperatorCommands(JobCommandBase):
             raise InvalidInput(
                 "Text must not contain NUL characters", [f"{p}: NUL character" for p in nul]
             )
+        if wrong := [e for k, t, r in edits if t == _S.COMPLETED for e in result_errors(k, r)]:
+            raise InvalidInput("A result cannot feed the context", wrong)
         checks = self.preview_edits([(key, target) for key, target, _ in edits])
         keyed: dict[str, str | None] = {"idempotency_key": None, "request_digest": None}
         if request is not None:
