@@ -44,7 +44,7 @@ def test_a_field_of_the_wrong_kind_is_refused_by_its_place(
     assert f"codeGeneration.result.{name}: must be" in "; ".join(error.errors)
 
 
-@given(st.text(min_size=1, max_size=20).filter(str.strip), st.datetimes())
+@given(TEXT.filter(str.strip), st.datetimes())
 def test_a_result_of_the_right_kinds_feeds_the_context(injection: str, at: Any) -> None:
     job = ready_for_code_generation()
     result = {"codeInjectionId": injection, "codeInjectionGeneratedAt": at.isoformat()}
