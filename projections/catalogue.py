@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from domain.job import RegistrationJob
@@ -21,5 +22,9 @@ def build_views(app: Registrations, deferred: bool = False) -> list[View]:
         assert isinstance(job, RegistrationJob)
         return job
 
+    def read_events(job_id: UUID, version: int) -> list[Any]:
+        return list(app.events.get(job_id, lte=version))
+
     cache = JOB_CACHE_SIZE if deferred else LIVE_JOB_CACHE_SIZE
-    return [JobProgressView(load, cache, deferred), BatchView(), TimelineView()]
+    timeline = TimelineView() if deferred else TimelineView(read_events)
+    return [JobProgressView(load, cache, deferred), BatchView(), timeline]

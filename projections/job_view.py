@@ -14,7 +14,7 @@ from projections.database import Database
 from projections.folds.jobs import apply_event, job_row
 from projections.jsontext import dumps
 from projections.schema import Schema
-from projections.views import insert_sql, is_job_event, storable
+from projections.views import erased_organisations, insert_sql, is_job_event, storable
 
 JOB_CACHE_SIZE = 20_000
 # Live views fold the few jobs running now; each folded job costs tens of kB, so a live cache
@@ -115,6 +115,18 @@ class JobProgressView:
         else:
             jobs = list(touched.values())
         self._write(db, cur, schema, jobs)
+        if not self.deferred:
+            for organisation_id in erased_organisations(events):
+                self._scrub(db, cur, schema, organisation_id)
+
+    def _scrub(self, db: Database, cur: Any, schema: Schema, organisation_id: str) -> None:
+        """Write an erased organisation's rows again from its jobs as they load now: with its
+        data key gone, what was personal or secret reads as erased. (A rebuild, and a deferred
+        view, read them so from the start.)"""
+        where = f"SELECT job_id, version FROM {schema.jobs} WHERE organisation_id = ?"
+        cur.execute(db.sql(where), (organisation_id,))
+        rows = [(UUID(str(r["job_id"])), int(r["version"])) for r in cur.fetchall()]
+        self._write(db, cur, schema, [self._load(job_id, version) for job_id, version in rows])
 
     def flush(self, db: Database, cur: Any, schema: Schema) -> None:
         """Write the rows of every job folded since its row was last written."""

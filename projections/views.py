@@ -3,11 +3,13 @@ its table inside the caller's transaction (the job view is in `job_view`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
+from uuid import UUID
 
 from domain.batch import RegistrationBatch
+from domain.erasure import OrganisationErasure
 from domain.job_events import JOB_TOPIC
 from projections.database import Database
 from projections.folds.batches import batch_row
@@ -17,6 +19,7 @@ from projections.jsontext import dumps
 from projections.schema import Schema
 
 JOB_TOPIC_PREFIX = JOB_TOPIC + "."
+ReadEvents = Callable[[UUID, int], Sequence[Any]]  # a job's events up to a version, as read now
 TIMELINE_COLUMNS = ("job_id", "version", "type", "at", "actor", "reason", "description", "data")
 BATCH_COLUMNS = (
     "batch_id",
@@ -69,10 +72,23 @@ class View(Protocol):
     def forget(self) -> None: ...
 
 
+def erased_organisations(events: Sequence[Any]) -> list[str]:
+    """The organisations erased by these events, in order."""
+    return [e.organisation_id for e in events if isinstance(e, OrganisationErasure.Created)]
+
+
 class TimelineView:
-    """One row per job event: the audit trail (a second application would break the key)."""
+    """One row per job event: the audit trail (a second application would break the key).
+
+    A live view (given `read_events`) writes an erased organisation's rows again in the run
+    that applies its erasure: read again, with its data key gone, its events show what was
+    personal or secret as erased. (A rebuild reads them so from the start.)
+    """
 
     name = "job_timeline"
+
+    def __init__(self, read_events: ReadEvents | None = None) -> None:
+        self._read_events = read_events
 
     def forget(self) -> None:
         """Nothing is kept between runs."""
@@ -83,6 +99,28 @@ class TimelineView:
     def apply(self, db: Database, cur: Any, schema: Schema, events: Sequence[Any]) -> None:
         rows = [_timeline_values(timeline_entry(e)) for e in events if is_job_event(e)]
         if rows:
+            db.insert_rows(cur, schema.timeline, TIMELINE_COLUMNS, rows)
+        if self._read_events is not None:
+            for organisation_id in erased_organisations(events):
+                self._scrub(db, cur, schema, organisation_id, self._read_events)
+
+    @staticmethod
+    def _scrub(
+        db: Database, cur: Any, schema: Schema, organisation_id: str, read_events: ReadEvents
+    ) -> None:
+        cur.execute(
+            db.sql(
+                f"SELECT t.job_id AS job_id, max(t.version) AS version FROM {schema.timeline} t"
+                f" JOIN {schema.jobs} j ON j.job_id = t.job_id WHERE j.organisation_id = ?"
+                " GROUP BY t.job_id"
+            ),
+            (organisation_id,),
+        )
+        for job_id, version in [(str(r["job_id"]), int(r["version"])) for r in cur.fetchall()]:
+            events = [e for e in read_events(UUID(job_id), version) if is_job_event(e)]
+            delete = f"DELETE FROM {schema.timeline} WHERE job_id = ? AND version <= ?"
+            cur.execute(db.sql(delete), (job_id, version))
+            rows = [_timeline_values(timeline_entry(e)) for e in events]
             db.insert_rows(cur, schema.timeline, TIMELINE_COLUMNS, rows)
 
 

@@ -11,8 +11,11 @@ import psycopg
 
 from domain.secrets import ERASED
 from infrastructure.settings import Settings
+from infrastructure.usecases.erasure import erase_organisation, erasure_plan
 from infrastructure.usecases.registrations import Registrations
 from projections.database import Database
+from projections.live.service import ReadModelService
+from projections.offline.rebuild import verify
 from projections.queries import ViewQueries
 from projections.schema import Schema
 from tests.conftest import unique_org
@@ -122,6 +125,38 @@ class TestEraseOrganisation:
         assert cli("verify-log").code == 0
         assert cli("replay", "--verify").code == 0
         assert views_of(settings, kept_job) == kept_before
+        self.assert_shown_as_erased(settings, gone_job, kept_job, kept_values)
+
+    def test_an_erasure_cut_short_before_its_rebuild_is_scrubbed_by_the_running_views(
+        self, app: Registrations, settings: Settings
+    ) -> None:
+        """`erase-organisation --yes` destroys the key, records the erasure, then rebuilds the
+        views. Killed between the two, the views kept the personal data for good, under a log
+        that said it was erased. The views' runner now scrubs the rows as it applies the
+        erasure, in whichever process runs them: here one that read the jobs with the key."""
+        gone, kept = unique_org(), unique_org()
+        gone_job, gone_values = sensitive_job(app, gone)
+        kept_job, kept_values = sensitive_job(app, kept)
+        views = ReadModelService(settings, app)
+        views.start()
+        try:
+            views.catch_up(60)
+            assert gone_values["email"] in table_texts(settings)
+            kept_before = views_of(settings, kept_job)
+            cli_process = Registrations(settings)
+            try:
+                plan = erasure_plan(cli_process, gone, 1, 1)
+                erase_organisation(cli_process, plan, "cli:test")  # and killed here
+            finally:
+                cli_process.close()
+            views.catch_up(60)
+        finally:
+            views.stop()
+        text = table_texts(settings)
+        assert not [v for v in gone_values.values() if v in text]
+        assert kept_values["email"] in text
+        assert views_of(settings, kept_job) == kept_before
+        assert verify(settings, app) == []
         self.assert_shown_as_erased(settings, gone_job, kept_job, kept_values)
 
     def assert_shown_as_erased(
