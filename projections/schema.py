@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from infrastructure.persistence import SCHEMA_LOCK
 from projections.database import Database
 
+log = logging.getLogger("regflow.views")
 LIVE_PREFIX = "regflow_"
 JOBS, BATCHES, TIMELINE = "job_progress", "batch_summaries", "job_timeline"
 VIEW_NAMES = (JOBS, BATCHES, TIMELINE)
@@ -81,10 +83,12 @@ class Schema:
         and a tracking row per view at position 0, if missing."""
         conn = db.connect()
         try:
-            if not self._exists(conn, db):
+            if not self._exists(conn, db) or self._outdated(conn, db):
                 with db.transaction(conn) as cur:
                     if db.is_postgres:
                         cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                    if self._outdated(cur, db):
+                        self._start_again(cur, db)
                     for statement in self.tables() + (self.indexes() if indexed else []):
                         cur.execute(statement)
             with db.transaction(conn) as cur:
@@ -107,6 +111,44 @@ class Schema:
         else:
             query = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = ?) AS found"
         return all(bool(conn.execute(query, (t,)).fetchone()["found"]) for t in tables)
+
+    def _outdated(self, conn: Any, db: Database) -> list[str]:
+        """The view tables of views with a tracking row that lack a column this release writes
+        (made by an older one) or are missing: their rows cannot be trusted to be there."""
+        if not self._found(conn, db, self.tracking):
+            return []  # nothing was made yet
+        wanted = dict(zip(self.view_tables.values(), self._columns(), strict=True))
+        return [t for t, columns in wanted.items() if not columns <= self._found(conn, db, t)]
+
+    def _columns(self) -> list[set[str]]:
+        """The columns of each view table, in `view_tables` order, as `tables` creates them."""
+        made = {s.split()[5]: s for s in self.tables()}  # CREATE TABLE IF NOT EXISTS <name> (
+        return [
+            {part.split()[0] for part in made[t].split("(", 1)[1].rstrip(")").split(",")}
+            for t in self.view_tables.values()
+        ]
+
+    @staticmethod
+    def _found(conn: Any, db: Database, table: str) -> set[str]:
+        """The columns `table` has (none when it does not exist)."""
+        if db.is_postgres:
+            rows = conn.execute(
+                "SELECT column_name AS name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = %s",
+                (table,),
+            ).fetchall()
+        else:
+            rows = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
+        return {str(r["name"]) for r in rows}
+
+    def _start_again(self, cur: Any, db: Database) -> None:
+        """Views made by an older release: dropped, to be made again and filled from the log
+        (they hold nothing the log does not; a runner that held them finds its tracking moved)."""
+        for table in self._outdated(cur, db):
+            log.warning("view table %s is from an older release: it is rebuilt from the log", table)
+        for table in self.view_tables.values():
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cur.execute(f"UPDATE {self.tracking} SET notification_id = 0")
 
     def drop(self, db: Database) -> None:
         """Drop every table of this schema (used for scratch copies)."""
