@@ -1,6 +1,7 @@
 """What the API refuses in text, every caller of the use-case layer is refused (the CLI as
-well): a NUL anywhere in a batch, a name or reason over its limit, a reason that is not text. A refusal creates nothing
-and changes no job; a refused edit is audited with its reason as it can be recorded."""
+well): a NUL anywhere in a batch, a name or reason over its limit, a reason that is not text.
+A refusal creates nothing and changes no job; a refused edit is audited with its reason as it
+can be recorded."""
 
 from __future__ import annotations
 
