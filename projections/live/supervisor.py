@@ -5,16 +5,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from projections.live.runner import ViewRunner
+from projections.live.runner import TrackingMoved, ViewRunner
 
 log = logging.getLogger("regflow.projections")
 
 INITIAL_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
 STANDBY_INTERVAL = 1.0
+# A holder that has not moved the views for this long while the log is ahead is taken for hung
+# (a stopped process whose connection, and so its lock, stays open): a standby steps in.
+STALLED_AFTER = 3.0
 
 
 class Supervisor:
@@ -39,6 +43,8 @@ class Supervisor:
         self.progressed = False
         self.restarts = 0
         self.last_error: str | None = None
+        self.stepped_in = 0  # runs of events a standby applied for a holder that had stalled
+        self._seen: tuple[int, float] | None = None  # (position, since when) while in standby
         self.thread = threading.Thread(target=self._run, name=f"view-{self.name}", daemon=True)
 
     def start(self) -> None:
@@ -72,8 +78,11 @@ class Supervisor:
         try:
             self.standby = not self.runner.lock(conn)
             if self.standby:
+                if self._holder_stalled(conn):
+                    self._step_in(conn)
                 self.stopping.wait(STANDBY_INTERVAL)
                 return False
+            self._seen = None
             try:
                 self.runner.take_over(conn)
                 self.active = True
@@ -86,6 +95,37 @@ class Supervisor:
         finally:
             with contextlib.suppress(Exception):
                 conn.close()
+
+    def _holder_stalled(self, conn: Any) -> bool:
+        """Whether the process holding the lock left the views behind the log, unmoved, for
+        STALLED_AFTER seconds."""
+        standing = self.runner.standing(conn)
+        position = min(standing.values(), default=0)
+        now = time.monotonic()
+        if self._seen is None or self._seen[0] != position:
+            self._seen = (position, now)
+            return False
+        head = int(self.runner.app.recorder.max_notification_id() or 0)
+        return position < head and now - self._seen[1] >= STALLED_AFTER
+
+    def _step_in(self, conn: Any) -> None:
+        """Apply what the log holds without the lock, for a holder that stalled. Each run of
+        events still moves the views only from where their tracking stands (compare-and-set),
+        so nothing is applied twice: a holder that comes back finds its tracking moved and
+        starts again from where the views stand, and so does this standby if it comes back."""
+        log.warning(
+            "view %s: its holder has not moved it for %.0f s; stepping in", self.name, STALLED_AFTER
+        )
+        self.runner.forget()
+        try:
+            while not self.stopping.is_set() and self.runner.step(conn):
+                self.stepped_in += 1
+                self.on_progress()
+        except TrackingMoved:
+            log.info("view %s: its holder moved again; standing by", self.name)
+        finally:
+            self.runner.forget()
+            self._seen = None
 
     def _follow(self, conn: Any) -> None:
         """Apply what the log holds, then sleep until woken (or the poll interval passes).

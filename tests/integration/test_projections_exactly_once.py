@@ -270,3 +270,29 @@ def test_the_runner_of_all_views_stands_by_while_one_view_is_run_elsewhere(setti
             elsewhere.close()
         assert views.wait_for(head(app), timeout=300)
         assert_exact(views, app, jobs)
+
+
+def test_a_hung_holder_is_stepped_in_for_and_nothing_is_applied_twice(settings, app) -> None:
+    """A process that holds the views' lock but applies nothing (stopped, its connection open)
+    left every other process waiting behind it for good: edits answered after their 5 s wait
+    with reads that did not show them. A standby now steps in once the views have not moved
+    for STALLED_AFTER seconds; the holder, come back, finds its tracking moved."""
+    with views_of(settings, app) as views:
+        views.catch_up(60)
+        hung = ViewRunner(app, views.db, build_views(app), views.schema)
+        held = views.db.connect()
+        try:
+            assert hung.lock(held)
+            hung.take_over(held)
+            assert hung.step(held) == 0  # it stands where the views stand, then hangs
+            jobs = finished_batch(app, 3)
+            views.start()
+            assert until(lambda: min(views.positions().values()) == head(app), timeout=30)
+            assert views.supervisors[0].stepped_in > 0
+            assert views.wait_for(head(app), timeout=1)
+            with pytest.raises(TrackingMoved):
+                hung.step(held)  # the holder comes back: it applies nothing twice
+        finally:
+            hung.unlock(held)
+            held.close()
+        assert_exact(views, app, jobs)
