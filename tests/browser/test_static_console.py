@@ -72,6 +72,23 @@ class TestSignIn:
         expect(page.get_by_role("img", name=re.compile("67% done"))).to_be_visible()
         page.screenshot(path=artifacts / "static-batches.png")
 
+    def test_the_key_is_forgotten_with_its_tab(
+        self, page: Page, base_url: str, fake: FakeApi
+    ) -> None:
+        """The sign-in page says the key is kept only in this tab and forgotten when it is
+        closed: another tab of the same browser, or one opened after closing it, asks again."""
+        sign_in(page, base_url)
+        expect(page.get_by_role("heading", name="Batches", exact=True)).to_be_visible()
+        other = page.context.new_page()
+        other.route(re.compile(r".*/api/registration-batches.*"), fake)
+        other.goto(base_url)
+        expect(other.get_by_label("API key or token")).to_be_visible()
+        page.close()
+        reopened = other.context.new_page()
+        reopened.route(re.compile(r".*/api/registration-batches.*"), fake)
+        reopened.goto(base_url)
+        expect(reopened.get_by_label("API key or token")).to_be_visible()
+
     def test_a_deep_link_returns_there_after_signing_in(
         self, page: Page, base_url: str, fake: FakeApi
     ) -> None:

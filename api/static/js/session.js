@@ -1,24 +1,22 @@
 const KEY = "regflow.token";
 const listeners = new Set();
 
-/** The signed-in key, kept in localStorage: every tab shares it until one signs out. */
+/** The signed-in key, kept in this tab's session storage: forgotten when the tab closes (an
+ * operator who walks away from a shared machine leaves no key behind); other tabs sign in on
+ * their own. */
 export const session = {
   get token() {
-    return localStorage.getItem(KEY);
+    return sessionStorage.getItem(KEY);
   },
   signIn(token) {
-    localStorage.setItem(KEY, token.trim());
+    sessionStorage.setItem(KEY, token.trim());
     listeners.forEach((fn) => fn(true));
   },
   signOut() {
-    localStorage.removeItem(KEY);
+    sessionStorage.removeItem(KEY);
     listeners.forEach((fn) => fn(false));
   },
   onChange(fn) {
     listeners.add(fn);
   },
 };
-
-addEventListener("storage", (event) => {
-  if (event.key === KEY) listeners.forEach((fn) => fn(Boolean(event.newValue)));
-});
