@@ -11,7 +11,7 @@ from domain.exceptions import RegflowError
 
 
 class CannotListen(RegflowError):
-    """The address to serve on is taken or not this machine's."""
+    """The address to serve on is taken, not this machine's or no address at all."""
 
 
 def listening_socket(host: str, port: int, named_by: str = "--host and --port") -> socket.socket:
@@ -24,7 +24,11 @@ def listening_socket(host: str, port: int, named_by: str = "--host and --port") 
         )[0]
         return socket.create_server(address, family=family)
     except OSError as exc:
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        # A name that does not resolve (`999.1.1.1`) is a gaierror, whose errno is no errno.
+        if isinstance(exc, socket.gaierror) or not exc.errno:
+            reason = exc.strerror or str(exc)
+        else:
+            reason = os.strerror(exc.errno)
         taken = " Is another regflow server running there?" if exc.errno == errno.EADDRINUSE else ""
         raise CannotListen(
             f"cannot listen on {host}:{port}: {reason}.{taken} Choose the address with {named_by}."

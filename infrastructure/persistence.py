@@ -6,18 +6,37 @@ import base64
 import logging
 import os
 import secrets
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 
+from domain.exceptions import RegflowError
+from infrastructure.keys.table import TABLE as KEYS_TABLE
+from infrastructure.keys.table import events_table
 from infrastructure.settings import Settings, reveal
 
 log = logging.getLogger("regflow.persistence")
 
 APPLICATION_NAME = "registrations"
 SCHEMA_LOCK = 0x5E70  # advisory lock held while any process creates regflow's tables
+
+
+class KeyFileMissing(RegflowError):
+    """REGFLOW_SECRET_KEY is unset and the development key file of a store made with one is
+    gone: a new key would not open the store's keys, so none is made."""
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        kind = "PostgreSQL" if settings.is_postgres else "SQLite"
+        super().__init__(
+            f"the development key file {path} is missing: the {kind} store at "
+            f"{settings.data_location} was made with the key it held (REGFLOW_SECRET_KEY is "
+            "unset). Restore the file there, or set REGFLOW_SECRET_KEY to the passphrase the "
+            "store was created with."
+        )
 
 
 def key_file(settings: Settings) -> Path:
@@ -28,16 +47,58 @@ def key_file(settings: Settings) -> Path:
 
 
 def passphrase(settings: Settings) -> tuple[str, bool]:
-    """The passphrase that wraps the store's keys, and whether it is a development one."""
+    """The passphrase that wraps the store's keys, and whether it is a development one.
+
+    A development key is made only together with a new store: beside a store that holds keys
+    or events already, a missing key file is KeyFileMissing, and nothing is written."""
     if given := reveal(settings.secret_key):
         return given, False
     path = key_file(settings)
-    if not path.exists():
+    require_key_file(settings)
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
     return path.read_text().strip(), True
+
+
+def require_key_file(settings: Settings) -> None:
+    """Refuse (KeyFileMissing) a store made with a development key whose key file is gone;
+    for a new store, or with REGFLOW_SECRET_KEY set, there is nothing to check."""
+    if reveal(settings.secret_key):
+        return
+    path = key_file(settings)
+    # The key file is made before the store's tables: once they are there, so is the file of
+    # a process making the store now, hence the second look.
+    if not path.exists() and holds_keys_or_events(settings) and not path.exists():
+        raise KeyFileMissing(path, settings)
+
+
+def holds_keys_or_events(settings: Settings) -> bool:
+    """Whether the store holds regflow's keys or events (read only: an SQLite file that is not
+    there is not made, and one that is not a database raises what it is)."""
+    if settings.is_in_memory:
+        return False
+    if settings.is_postgres:
+        with psycopg.connect(settings.postgres_conninfo(), connect_timeout=5) as conn:
+            row = conn.execute(
+                "SELECT to_regclass(%s) IS NOT NULL OR to_regclass(%s) IS NOT NULL",
+                (KEYS_TABLE, events_table(is_postgres=True)),
+            ).fetchone()
+            return bool(row and row[0])
+    database = Path(settings.sqlite_path).resolve()
+    if not database.exists():
+        return False
+    uri = f"file:{quote(str(database))}?mode=rw"  # never creates the file
+    with closing(sqlite3.connect(uri, uri=True, timeout=10)) as conn:
+        names = (KEYS_TABLE, events_table(is_postgres=False))
+        marks = ",".join("?" * len(names))
+        sql = f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({marks})"
+        return bool(conn.execute(sql, names).fetchone()[0])
 
 
 @contextmanager

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.exceptions import RegflowError
 from domain.job_state import SIMULATED_API
-from domain.limits import organisation_errors
+from domain.limits import MAX_IDENTITY, identity_errors, organisation_errors
 from domain.plan import PLAN
 
 SIMULATOR = SIMULATED_API
@@ -42,6 +43,7 @@ class StoreMissing(RegflowError):
 
 
 IN_MEMORY = ":memory:"
+MOST_LEASE_SECONDS = 24 * 60 * 60
 LIBRARY_PARAMETERS = frozenset({"host", "port", "user", "password", "dbname"})
 
 
@@ -127,6 +129,30 @@ def api_url_fault(url: str) -> str | None:
     return None
 
 
+def postgres_url_fault(url: str) -> str | None:
+    """Why `url`, a `postgresql://` URL, cannot name a server (None: it can, or is no such URL).
+    What libpq said is not repeated: it quotes the part it could not read, a password too."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "it is not a URL (a bracket of an IPv6 address not closed?)"
+    try:
+        _ = parts.port  # reading the port checks it
+    except ValueError:
+        return "its port is not a number from 0 to 65535"
+    try:
+        conninfo_to_dict(url)
+    except psycopg.Error:
+        return (
+            "it is not a PostgreSQL connection URL: postgresql://user:password@host:port/db "
+            "(spaces and other reserved characters percent-encoded), with libpq's parameters "
+            "after '?'"
+        )
+    return None
+
+
 class Settings(BaseSettings):
     """Every knob of a regflow process."""
 
@@ -150,11 +176,24 @@ class Settings(BaseSettings):
     api_keys: SecretStr | None = None
     secret_key: SecretStr | None = None
     old_secret_keys: SecretStr | None = None
-    lease_seconds: float = Field(default=30.0, gt=0)
+    lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=MOST_LEASE_SECONDS,
+        allow_inf_nan=False,
+        description="a running job's lease, in seconds: more than 0 and at most a day (86400); "
+        "a worker that dies is noticed when its leases expire, so a longer one only delays "
+        "recovery",
+    )
     max_concurrent_jobs: int = Field(default=16, ge=1)
     max_concurrent_calls: int = Field(default=32, ge=1)
     role: Literal["all", "api", "worker"] = "all"
-    worker_id: str | None = None
+    worker_id: str | None = Field(
+        default=None,
+        description="this process's worker identity, written into its leases and events and "
+        f"shown in logs: at most {MAX_IDENTITY} characters, no control, format or "
+        "line-breaking character",
+    )
     default_org: str = Field(default="dev", min_length=1)
     log_format: Literal["text", "json"] = "text"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -171,6 +210,13 @@ class Settings(BaseSettings):
             parse_limits(value)
         except ValueError as exc:
             raise ValueError(f"REGFLOW_API_LIMITS: {exc}") from None
+        return value
+
+    @field_validator("worker_id")
+    @classmethod
+    def _printable_worker_id(cls, value: str | None) -> str | None:
+        if value is not None and (errors := identity_errors(value, "REGFLOW_WORKER_ID")):
+            raise ValueError("; ".join(errors))
         return value
 
     @field_validator("default_org")
@@ -191,6 +237,8 @@ class Settings(BaseSettings):
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "postgresql://", "postgres://")):
             raise ValueError("REGFLOW_DATABASE_URL must start with sqlite:// or postgresql://")
+        if fault := postgres_url_fault(value):
+            raise ValueError(f"REGFLOW_DATABASE_URL: {fault}")
         # `sqlite:///` would otherwise be a store that vanishes with the process, unasked.
         if value.startswith("sqlite://") and names_no_file(sqlite_path_of(value)):
             raise ValueError(

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import io
-import os
 import pkgutil
-import signal
 import sys
 from collections.abc import Sequence
 
 from pydantic import ValidationError
 
 from api.cli.commands import EXIT_CODES
-from api.cli.failures import COULD_NOT_RUN, UNUSABLE, refused
+from api.cli.failures import COULD_NOT_RUN, UNUSABLE, output_failed, refused
+from api.cli.streams import OutputFailed, command_streams, quiet_on_closed_pipe
 from domain.exceptions import RegflowError
 from infrastructure import tracing
 from infrastructure.allocator import return_freed_memory
-
-CLOSED_PIPE = 128 + signal.SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +34,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one subcommand; its return value is the exit code."""
+    """Run one subcommand; its return value is the exit code. Whatever the command, output it
+    cannot write (a full disk: exit 2) or whose reader went away (exit 141) ends it here, its
+    output flushed before it returns, so that the interpreter's last flush cannot fail."""
+    with command_streams():
+        try:
+            try:
+                code = parsed_and_run(argv)
+            except SystemExit:  # argparse's --help and usage errors: their text is flushed too
+                flush_outputs()
+                raise
+            flush_outputs()
+        except BrokenPipeError:
+            return quiet_on_closed_pipe()
+        except OutputFailed as exc:
+            return output_failed(exc)
+    return code
+
+
+def flush_outputs() -> None:
+    """Write out what standard output and error still hold, while a failure can be said."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def parsed_and_run(argv: Sequence[str] | None) -> int:
+    """Parse the command line and run the subcommand it names."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
@@ -51,20 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except tracing.TracingUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return COULD_NOT_RUN
-    buffered_stdout()
-    try:
-        code = run(args)
-        sys.stdout.flush()  # inside the try: a reader gone away is noticed here, not at exit
-    except BrokenPipeError:
-        return quiet_on_closed_pipe()
-    return code
+    return run(args)
 
 
 def run(args: argparse.Namespace) -> int:
     """The handler's exit code; a refusal, or a store or file it cannot use, said in one line."""
     try:
         return int(args.handler(args) or 0)
-    except BrokenPipeError:
+    except (BrokenPipeError, OutputFailed):
         raise
     except KeyboardInterrupt:
         return 130
@@ -73,27 +88,3 @@ def run(args: argparse.Namespace) -> int:
         if code is None:
             raise
         return code
-
-
-def buffered_stdout() -> None:
-    """Standard output through a buffer, line by line, even under PYTHONUNBUFFERED: unbuffered,
-    a write that a closed pipe takes only in part is cut short without an error, and the
-    command would end as if its reader had read everything."""
-    if isinstance(getattr(sys.stdout, "buffer", None), io.FileIO):
-        out = sys.stdout
-        sys.stdout = open(  # noqa: SIM115 - standard output for the rest of the process
-            out.fileno(), "w", buffering=1, encoding=out.encoding, errors=out.errors, closefd=False
-        )
-
-
-def quiet_on_closed_pipe() -> int:
-    """The reader went away (`regflow events J --json | head -1`): end quietly with the code a
-    shell reports for a program that SIGPIPE ended (`yes | head -1`), whatever the command was
-    doing, so that no command's own code (1: not found, tampered) is said by mistake.
-
-    Python ignores SIGPIPE, so a write to the closed pipe raises BrokenPipeError instead;
-    standard output is pointed at /dev/null so the interpreter's last flush cannot fail again.
-    """
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    return CLOSED_PIPE

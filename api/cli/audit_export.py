@@ -17,6 +17,7 @@ from api.cli.audit import TIME_RANGE, event_record, open_store, within, write_js
 from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import console, escape_text
+from api.cli.streams import OutputFailed, text_output
 from domain.exceptions import NotFound
 from infrastructure.usecases.registrations import Registrations
 
@@ -94,23 +95,32 @@ def replacing(path: str) -> Iterator[TextIO]:
     """A file that takes the place of `path` once it is written whole; on failure, `path` stays
     as it was. A device or pipe (`/dev/stdout`) is written directly."""
     if is_stream(path):
-        # Not "w": `regflow export --output /dev/stdout >> log` would empty the log.
-        with open(path, "a", encoding="utf-8") as out:
+        # Appended, not truncated: `regflow export --output /dev/stdout >> log` would empty the
+        # log.
+        with text_output(os.open(path, os.O_WRONLY | os.O_APPEND), path) as out:
             yield out
         return
     target = Path(path).resolve()  # a link keeps pointing where it did
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with open(fd, "w", encoding="utf-8") as out:
+        with text_output(fd, path) as out:
             yield out
             out.flush()
-            os.fsync(out.fileno())
+            synced(out, path)
         if target.exists():
             shutil.copymode(target, partial)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def synced(out: TextIO, path: str) -> None:
+    """`out` on the disk; OutputFailed naming `path` when the disk did not take it."""
+    try:
+        os.fsync(out.fileno())
+    except OSError as exc:
+        raise OutputFailed(exc.errno, exc.strerror, path) from None
 
 
 def export(args: argparse.Namespace) -> int:

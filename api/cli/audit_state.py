@@ -13,6 +13,7 @@ from api.cli.audit import JOB, iso_time, json_default, open_store, write_json
 from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_text
+from api.cli.values import version_number
 from domain.job import RegistrationJob
 from projections.folds.jobs import job_state
 
@@ -112,7 +113,12 @@ COMMANDS = (
             OneOf(
                 (
                     arg("--at", type=iso_time, metavar="ISO_TIME", help="as it was at this time"),
-                    arg("--version", type=int, metavar="N", help="as it was at version N"),
+                    arg(
+                        "--version",
+                        type=version_number,
+                        metavar="N",
+                        help="as it was at version N",
+                    ),
                 ),
             ),
             json_flag("one JSON document instead of tables"),

@@ -29,6 +29,7 @@ from infrastructure.engine.identity import WorkerIdentity, hold_worker_id
 from infrastructure.engine.wiring import running_engine
 from infrastructure.engine.work_source import ChosenJobsSource
 from infrastructure.errors import is_transient_exception
+from infrastructure.persistence import require_key_file
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -62,6 +63,7 @@ def batch_run(args: argparse.Namespace) -> int:
     settings.require_registration_api()
     org = args.org or settings.default_org
     name, restaurants = read_batch(args.file, args.name)
+    require_key_file(settings)  # before the worker id's lock file is made beside the store
     identity = hold_worker_id(settings)
     app = Registrations(settings)
     try:

@@ -14,8 +14,11 @@ from eventsourcing import persistence as es
 from pydantic import ValidationError
 
 from api.cli.output import escape_control
+from api.cli.streams import STANDARD_OUTPUT, OutputFailed, point_at_devnull
 from domain.exceptions import RegflowError
 from infrastructure.errors import describe_exception, store_unusable
+from infrastructure.listening import CannotListen
+from infrastructure.persistence import KeyFileMissing
 from infrastructure.settings import Settings, StoreMissing
 
 COULD_NOT_RUN = 2
@@ -26,6 +29,11 @@ UNUSABLE = (OSError, sqlite3.DatabaseError, psycopg.Error, es.PersistenceError)
 class CannotRun(RegflowError):
     """A command cannot start on what it was given: a file it cannot read or decode, or an
     argument it needs and was not given (argparse's own usage errors also exit 2)."""
+
+
+CANNOT_RUN = (CannotRun, StoreMissing, KeyFileMissing, CannotListen)
+"""The refusals that mean the command could not run (exit 2): what it was given, a store
+that is not there or whose key file is gone, an address it cannot listen on."""
 
 
 def store_kind(settings: Settings) -> str:
@@ -45,7 +53,7 @@ def refused(exc: BaseException) -> int | None:
         return configuration_refused(exc) if exc.title == Settings.__name__ else None
     if isinstance(exc, RegflowError):
         say(exc.message, exc.errors if exc.errors != [exc.message] else [])
-        return COULD_NOT_RUN if isinstance(exc, CannotRun | StoreMissing) else 1
+        return COULD_NOT_RUN if isinstance(exc, CANNOT_RUN) else 1
     if isinstance(exc, OSError) and exc.filename is not None:
         return could_not_run(unusable_file(exc))
     cause = store_unusable(exc)
@@ -71,6 +79,20 @@ def unusable_store(cause: BaseException) -> str:
         reason = reason.replace(settings.database_url, "<REGFLOW_DATABASE_URL>")
         reason = reason.replace(f":{password}@", ":***@")
     return f"cannot use the {store_name(settings)}: {reason}"
+
+
+def output_failed(exc: OutputFailed) -> int:
+    """Say which output could not be written and why; exit 2. A standard stream that failed is
+    pointed at /dev/null, so that what it still holds cannot fail the interpreter's last flush
+    (standard error, when it is the one that failed, says nothing)."""
+    if exc.filename == STANDARD_OUTPUT:
+        point_at_devnull(sys.stdout)
+    try:
+        say(f"cannot write {exc.filename}: {exc.strerror or describe_exception(exc)}")
+        sys.stderr.flush()
+    except OutputFailed:
+        point_at_devnull(sys.stderr)
+    return COULD_NOT_RUN
 
 
 def could_not_run(message: str) -> int:

@@ -18,7 +18,7 @@ from api.cli.ids import LazyViews, id_argument, resolve
 from api.cli.output import console as make_console
 from api.cli.output import escape_text as escape
 from api.cli.run_display import words
-from api.cli.values import named_organisation, positive_count
+from api.cli.values import MOST_LISTED, named_organisation, positive_count
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -140,7 +140,12 @@ COMMANDS = (
                     arg("--all", action="store_true", help="every organisation"),
                 )
             ),
-            arg("--limit", type=positive_count, default=50, help="at most this many (default 50)"),
+            arg(
+                "--limit",
+                type=positive_count,
+                default=50,
+                help=f"at most this many (default 50, at most {MOST_LISTED})",
+            ),
             PRINT_JSON,
         ),
     ),

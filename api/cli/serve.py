@@ -16,6 +16,7 @@ from api.cli.values import port_number
 from api.runtime import build_app
 from infrastructure.listening import listening_socket
 from infrastructure.logs import configure_logging
+from infrastructure.persistence import require_key_file
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -25,6 +26,7 @@ def configured(args: argparse.Namespace) -> tuple[Settings, str | None]:
     settings = Settings()
     overrides = {k: getattr(args, k) for k in ("host", "port", "role") if getattr(args, k)}
     dev_key = None
+    require_key_file(settings)  # a store it cannot open gets no development API key either
     if not settings.jwt_secret and not settings.api_keys:
         dev_key = development_key(settings)
         overrides["api_keys"] = f"{settings.default_org}:{dev_key}"

@@ -1,6 +1,6 @@
 """What an argument's value may be: argparse types that refuse, naming the flag, a value the
-command could only misuse (a port past 65535, a limit of 0, a timeout that has already passed,
-an organisation with no name)."""
+command could only misuse (a port past 65535, a limit of 0 or past what a store can count, a
+timeout that has already passed, an organisation with no name)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import math
 from domain.limits import organisation_errors
 
 HIGHEST_PORT = 65535
+MOST_LISTED = 1_000_000
+"""The most rows a listing's --limit may ask for."""
+LARGEST_STORED = 2**63 - 1
+"""The largest whole number the stores hold (SQLite's INTEGER, PostgreSQL's bigint)."""
 
 
 def port_number(text: str) -> int:
@@ -21,10 +25,20 @@ def port_number(text: str) -> int:
 
 
 def positive_count(text: str) -> int:
-    """A whole number of 1 or more."""
+    """How many to list: 1 to MOST_LISTED."""
     number = _whole(text, "a whole number")
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {text!r}")
+    if number > MOST_LISTED:
+        raise argparse.ArgumentTypeError(f"must be at most {MOST_LISTED}, not {text!r}")
+    return number
+
+
+def version_number(text: str) -> int:
+    """An aggregate's version: 1 to the largest whole number a store holds."""
+    number = _whole(text, "a version number")
+    if not 1 <= number <= LARGEST_STORED:
+        raise argparse.ArgumentTypeError(f"a version is 1 to {LARGEST_STORED}, not {text!r}")
     return number
 
 

@@ -25,6 +25,11 @@ CREATE = (
 COLUMNS = "owner, generation, wrapped, created_at, destroyed_at, destroyed_by"
 
 
+def events_table(is_postgres: bool) -> str:
+    """The event store's table of events, on PostgreSQL or on SQLite."""
+    return "registrations_events" if is_postgres else "stored_events"
+
+
 @dataclass(frozen=True)
 class KeyRow:
     """One wrapped key (or the salt, or a destroyed key whose material is gone)."""
@@ -145,7 +150,7 @@ class KeyTable:
 
     def first_stored_event(self, cur: Any) -> bytes | None:
         """The state of one stored event, if the store holds any (to recognise an old store)."""
-        table = "registrations_events" if self.is_postgres else "stored_events"
+        table = events_table(self.is_postgres)
         if self.is_postgres:
             cur.execute("SELECT to_regclass(%s)", (table,))
             if cur.fetchone()[0] is None:

@@ -108,7 +108,7 @@ def test_a_port_in_use_is_refused_naming_it_before_anything_starts(
         if first is not None:
             first.terminate()
             first.communicate(timeout=30)
-    assert second.returncode == 1
+    assert second.returncode == 2
     assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use." in second.stderr
     assert "REGFLOW_PORT" in second.stderr and "Traceback" not in second.stderr
     assert "engine" not in second.stderr and "simulator" not in second.stdout
@@ -123,6 +123,6 @@ def test_the_simulator_on_a_port_in_use_is_refused_naming_it(tmp_path: Path) -> 
         )
     finally:
         holder.close()
-    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.returncode == 2 and "Traceback" not in run.stderr
     assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use." in run.stderr
     assert "--port" in run.stderr

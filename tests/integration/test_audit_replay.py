@@ -82,9 +82,10 @@ class TestReplayVerify:
         run = cli("replay", "--verify")
         assert run.code == 1 and rebuilt in run.out and "status" in run.out
 
-    def test_unknown_job_exits_2(self, cli: Cli) -> None:
+    def test_unknown_job_exits_1_as_every_command_answers_one(self, cli: Cli) -> None:
         run = cli("replay", "--verify", "--job", "6f1c2a9e-0000-4c6e-9a1f-2d3e4f5a6b7c")
-        assert run.code == 2 and "Job not found" in run.err
+        assert run.code == 1 and "Job not found" in run.err
+        assert cli("events", "6f1c2a9e-0000-4c6e-9a1f-2d3e4f5a6b7c").code == 1
 
     def test_replay_without_verify_exits_2(self, cli: Cli) -> None:
         assert cli("replay").code == 2

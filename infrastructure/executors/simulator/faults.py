@@ -6,12 +6,16 @@ import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.plan import SubStep
+
+MOST_SECONDS = 3600.0
+"""The longest any of the simulator's durations may be: a Retry-After, a hang, a latency."""
+Seconds = Annotated[float, Field(ge=0, le=MOST_SECONDS, allow_inf_nan=False)]
 
 FaultKind = Literal[
     "unavailable", "cloudflare", "timeout", "rate_limited", "bad_request", "success_false"
@@ -38,9 +42,19 @@ class FaultRule(BaseModel):
     per_job: bool = Field(
         default=True, description="count `times` for each job and sub-step, else in total"
     )
-    retry_after: NonNegativeFloat = Field(default=1.0, description="Retry-After of a 429")
+    retry_after: float = Field(
+        default=1.0,
+        ge=0,
+        le=MOST_SECONDS,
+        allow_inf_nan=False,
+        description="Retry-After of a 429, in seconds: 0 to an hour (3600)",
+    )
     hang: float | None = Field(
-        default=None, gt=0, description="a timeout's hang in seconds; none: until hung up on"
+        default=None,
+        gt=0,
+        le=MOST_SECONDS,
+        allow_inf_nan=False,
+        description="a timeout's hang in seconds, at most an hour (3600); none: until hung up on",
     )
 
     def matches(self, step: SubStep, path: str, job: str | None) -> bool:
@@ -55,7 +69,13 @@ class CapacityFault(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     limit: int = Field(ge=1, description="calls the API serves at once")
-    retry_after: NonNegativeFloat = Field(default=1.0, description="Retry-After of the 429")
+    retry_after: float = Field(
+        default=1.0,
+        ge=0,
+        le=MOST_SECONDS,
+        allow_inf_nan=False,
+        description="Retry-After of the 429, in seconds: 0 to an hour (3600)",
+    )
 
 
 class FaultSettings(BaseModel):
@@ -65,8 +85,10 @@ class FaultSettings(BaseModel):
 
     faults: list[FaultRule] = Field(default_factory=list)
     capacity: CapacityFault | None = Field(default=None, description="none: no capacity limit")
-    latency: dict[str, NonNegativeFloat] | None = Field(
-        default=None, description="seconds per endpoint template or sub-step key; '*': default"
+    latency: dict[str, Seconds] | None = Field(
+        default=None,
+        description="seconds per endpoint template or sub-step key, 0 to an hour (3600); '*': "
+        "default",
     )
 
 

@@ -1,0 +1,200 @@
+"""Output the CLI cannot write (a full disk, a device that takes no writes): every command says
+so in one `error:` line naming the output and exits 2, never a traceback, never its own code
+(1: not found, tampered, drift) and never the interpreter's 120 from a failing last flush."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from api.cli import build_parser, main
+from infrastructure.settings import Settings
+from infrastructure.usecases.registrations import Registrations
+from tests.conftest import TEST_SECRET, unique_org
+from tests.integration.audit_kit import RESTAURANT, Cli, cli
+from tests.kit import restaurant
+
+__all__ = ["cli"]
+COULD_NOT_RUN = 2
+FULL = "/dev/full"
+NO_SPACE = "error: cannot write standard output: No space left on device"
+REGFLOW = str(Path(sys.executable).with_name("regflow"))
+SERVERS = {"serve", "simulator"}  # they print only once listening, and then run until stopped
+EVERY_COMMAND = {
+    "batch run": ["batch", "run", "batch.json", "--json", "--timeout", "120"],
+    "batches": ["batches", "--all", "--json"],
+    "cancel": ["cancel", "LIVE", "--json"],
+    "check-db": ["check-db", "--json"],
+    "erase-organisation": ["erase-organisation", "ORG", "--json"],
+    "events": ["events", "JOB", "--json"],
+    "export": ["export"],
+    "import-legacy": ["import-legacy", "legacy.json", "--json"],
+    "jobs": ["jobs", "BATCH", "--json"],
+    "mark": ["mark", "JOB", "menuImport", "failed", "--reason", "r", "--dry-run", "--json"],
+    "rebuild-projections": ["rebuild-projections", "--json"],
+    "replay": ["replay", "--verify"],
+    "reset": ["reset", "JOB", "menuImport", "--reason", "r", "--dry-run", "--json"],
+    "resume": ["resume", "JOB", "--json"],
+    "rotate-keys": ["rotate-keys", "--json"],
+    "state": ["state", "JOB", "--json"],
+    "verify-log": ["verify-log"],
+    "version": ["version"],
+    "work": ["work", "--until-idle", "--timeout", "60", "--json"],
+}
+
+
+def leaf_commands(parser: argparse.ArgumentParser, prefix: str = "") -> set[str]:
+    """Every command the parser runs, a group's actions by their full name (`batch run`)."""
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        return {prefix}
+    return {
+        leaf
+        for group in groups
+        for name, sub in group.choices.items()
+        for leaf in leaf_commands(sub, f"{prefix} {name}".strip())
+    }
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """SQLite only: what is under test is where the command writes, not the store."""
+    return sqlite_url
+
+
+@pytest.fixture
+def named(cli: Cli, app: Registrations, tmp_path: Path) -> dict[str, str]:
+    """Of an organisation of its own: a batch of a job cancelled with a sub-step marked (JOB)
+    and one running (LIVE); and the files commands read."""
+    org = unique_org()
+    two = [restaurant("Buzz", "r-1"), restaurant("Fizz", "r-2")]
+    batch, jobs, _ = app.create_batch(org, "user:u-1", "full", two)
+    app.start_step6(None, batch.id, None, "user:u-1")
+    job_id, live_id = str(jobs[0].id), str(jobs[1].id)
+    app.cancel(None, job_id, "user:u-1", "stopped for the test")
+    assert cli("mark", job_id, "menuImport", "skipped", "--reason", "set up").code == 0
+    (tmp_path / "batch.json").write_text(json.dumps([RESTAURANT]))
+    (tmp_path / "legacy.json").write_text("[{}]")  # an invalid entry: its own exit code is 1
+    return {"JOB": job_id, "LIVE": live_id, "BATCH": str(batch.id), "ORG": org}
+
+
+@contextmanager
+def full_stdout(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Standard output on /dev/full, where every write fails with ENOSPC (in the test's body:
+    the capture of output a test is called with would replace it)."""
+    with open(FULL, "w", encoding="utf-8") as full, monkeypatch.context() as patch:
+        patch.setattr(sys, "stdout", full)
+        yield
+
+
+def on_full_stdout(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    """`regflow ARGV` with standard output on /dev/full: its exit code and standard error."""
+    capsys.readouterr()
+    with full_stdout(monkeypatch):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    return code, capsys.readouterr().err
+
+
+def test_every_command_but_the_servers_is_in_the_table() -> None:
+    assert leaf_commands(build_parser()) - SERVERS == set(EVERY_COMMAND)
+
+
+@pytest.mark.parametrize("command", sorted(EVERY_COMMAND))
+def test_every_command_on_a_full_disk_says_so_in_one_line_and_exits_2(
+    command: str,
+    named: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = [named.get(part, part) for part in EVERY_COMMAND[command]]
+    code, err = on_full_stdout(argv, monkeypatch, capsys)
+    assert "Traceback" not in err, err
+    assert code == COULD_NOT_RUN, err
+    assert err.splitlines()[-1] == NO_SPACE, err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["batches", "--help"], ["batch", "run", "--help"]])
+def test_help_on_a_full_disk_exits_2(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = on_full_stdout(argv, monkeypatch, capsys)
+    assert (code, err.splitlines()) == (COULD_NOT_RUN, [NO_SPACE])
+
+
+class TestExportToAFileItCannotWrite:
+    @pytest.mark.parametrize("output", [FULL, "/proc/version"])
+    def test_is_named_in_one_line(
+        self, cli: Cli, named: dict[str, str], output: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        run = cli("export", "--org", named["ORG"], "--output", output)
+        assert run.code == COULD_NOT_RUN and "Traceback" not in run.err, run.err
+        [line] = run.err.splitlines()
+        assert line.startswith("error: ") and output in line, line
+        assert run.out == ""
+
+    def test_a_full_device_says_why(self, cli: Cli, named: dict[str, str]) -> None:
+        run = cli("export", "--org", named["ORG"], "--output", FULL)
+        assert run.err == f"error: cannot write {FULL}: No space left on device\n"
+
+
+def regflow_env(settings: Settings, unbuffered: str) -> dict[str, str]:
+    return os.environ | {
+        "REGFLOW_DATABASE_URL": settings.database_url,
+        "REGFLOW_SECRET_KEY": TEST_SECRET,
+        "PYTHONUNBUFFERED": unbuffered,
+    }
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""], ids=["PYTHONUNBUFFERED", "buffered"])
+@pytest.mark.parametrize(
+    "command",
+    [["version"], ["events", "JOB", "--json"], ["verify-log"], ["batches", "--all"], ["--help"]],
+    ids=" ".join,
+)
+def test_a_process_on_a_full_disk_ends_with_one_line_and_no_failing_last_flush(
+    settings: Settings,
+    named: dict[str, str],
+    tmp_path: Path,
+    command: list[str],
+    unbuffered: str,
+) -> None:
+    with open(FULL, "wb") as full:
+        done = subprocess.run(
+            [REGFLOW, *(named.get(part, part) for part in command)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=regflow_env(settings, unbuffered),
+            cwd=tmp_path,
+            timeout=60,
+            text=True,
+        )
+    assert (done.returncode, done.stderr) == (COULD_NOT_RUN, NO_SPACE + "\n")
+
+
+def test_standard_error_on_a_full_disk_ends_with_2_not_a_traceback_exit(
+    settings: Settings, named: dict[str, str], tmp_path: Path
+) -> None:
+    """A refusal it cannot say is still a command that could not run, not a crash (1)."""
+    with open(FULL, "wb") as full:
+        done = subprocess.run(
+            [REGFLOW, "events", "00000000-0000-4000-8000-000000000000"],
+            stdout=subprocess.PIPE,
+            stderr=full,
+            env=regflow_env(settings, ""),
+            cwd=tmp_path,
+            timeout=60,
+        )
+    assert (done.returncode, done.stdout) == (COULD_NOT_RUN, b"")
