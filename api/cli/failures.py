@@ -19,7 +19,7 @@ from domain.exceptions import RegflowError
 from infrastructure.errors import describe_exception, store_unusable
 from infrastructure.listening import CannotListen
 from infrastructure.persistence import KeyFileMissing
-from infrastructure.settings import Settings, StoreMissing
+from infrastructure.settings import RegistrationApiMissing, Settings, StoreMissing
 
 COULD_NOT_RUN = 2
 UNUSABLE = (OSError, sqlite3.DatabaseError, psycopg.Error, es.PersistenceError)
@@ -31,9 +31,10 @@ class CannotRun(RegflowError):
     argument it needs and was not given (argparse's own usage errors also exit 2)."""
 
 
-CANNOT_RUN = (CannotRun, StoreMissing, KeyFileMissing, CannotListen)
+CANNOT_RUN = (CannotRun, StoreMissing, KeyFileMissing, CannotListen, RegistrationApiMissing)
 """The refusals that mean the command could not run (exit 2): what it was given, a store
-that is not there or whose key file is gone, an address it cannot listen on."""
+that is not there or whose key file is gone, an address it cannot listen on, an engine with
+no registration API named."""
 
 
 def store_kind(settings: Settings) -> str:

@@ -62,6 +62,8 @@ def serve_command(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     settings, dev_key = configured(args)
     configure_logging(settings)
+    if settings.role in ("all", "worker"):
+        settings.require_registration_api()  # before the address is taken, as other settings
     sock = listening_socket(
         settings.host, settings.port, "--host and --port (REGFLOW_HOST, REGFLOW_PORT)"
     )
