@@ -1,4 +1,5 @@
-"""`regflow resume`, `reset`, `mark` and `cancel`: repair from the shell, as the console does.
+"""`regflow start`, `resume`, `reset`, `mark` and `cancel`: repair from the shell, as the
+console does.
 
 Each goes through the same use-case layer as the API, as the actor `cli:<user>`. A running
 `regflow serve` or `regflow work` on the same store picks resumed jobs up.
@@ -21,6 +22,35 @@ from domain.exceptions import RegflowError
 from domain.plan import PLAN
 
 PICKED_UP = "a running `regflow serve` or `regflow work` on this store picks it up"
+
+
+def start_command(args: argparse.Namespace) -> int:
+    """Start Step 6 of a batch's jobs (the named ones, else every job not started yet): what
+    a `batch run` stopped before its start left pending."""
+    with operating() as op:
+        batch_id = op.batch_id(args.batch)
+        chosen = [op.job_id(j) for j in args.job] if args.job else None
+        outcome = op.app.start_step6(None, batch_id, chosen, cli_actor())
+    result = {
+        "batch_id": batch_id,
+        "started": outcome.started,
+        "already_started": outcome.already_started,
+        "left_cancelled": outcome.left_cancelled,
+    }
+
+    def render(console: Console) -> None:
+        console.print(
+            f"started {len(outcome.started)} jobs of batch {batch_id}"
+            f" ({len(outcome.already_started)} had started already)"
+        )
+        if outcome.left_cancelled:
+            left = len(outcome.left_cancelled)
+            console.print(f"{left} cancelled before they started: name them with --job to start")
+        if outcome.started:
+            console.print(f"[dim]{PICKED_UP}[/dim]")
+
+    emit(args, result, render)
+    return 0
 
 
 def resume_command(args: argparse.Namespace) -> int:
@@ -122,6 +152,22 @@ EDITING = (
     PRINT_JSON,
 )
 COMMANDS = (
+    Command(
+        "start",
+        "start Step 6 of a batch's jobs (every job not started yet, or the named ones)",
+        start_command,
+        arguments=(
+            id_argument("batch"),
+            arg(
+                "--job",
+                metavar="JOB",
+                action="append",
+                help="only this job (repeat for more); a job cancelled before it started is "
+                "started only when named",
+            ),
+            PRINT_JSON,
+        ),
+    ),
     Command(
         "resume",
         "resume a failed or cancelled job (or a batch's)",

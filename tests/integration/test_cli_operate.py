@@ -88,6 +88,29 @@ async def test_lists_and_repairs_by_prefix_through_the_use_cases(
     assert doc(cli("resume", failed[:8], "--json"))[0]["resumed"]
 
 
+def test_a_batch_left_pending_is_started_from_the_shell(app: Registrations, cli: Cli) -> None:
+    """A `batch run` stopped between creating its batch and starting it left every job
+    pending, and the shell had no way to start them (resume refuses a job never started)."""
+    org = unique_org()
+    batch, jobs, _ = app.create_batch(org, "user:test", "cli test", restaurants(4))
+    ids = [str(j.id) for j in jobs]
+    app.cancel(org, ids[3], "user:test", "not this one yet")
+    assert cli("resume", ids[0][:8]).code == 1  # nothing to resume: it never started
+    first = doc(cli("start", str(batch.id)[:8], "--job", ids[0][:8], "--json"))
+    assert (first["started"], first["already_started"]) == ([ids[0]], [])
+    rest = doc(cli("start", str(batch.id)[:8], "--json"))
+    assert sorted(rest["started"]) == sorted(ids[1:3])
+    assert (rest["already_started"], rest["left_cancelled"]) == ([ids[0]], [ids[3]])
+    assert [str(app.job(j).status) for j in ids] == ["in_progress"] * 3 + ["cancelled"]
+    named = doc(cli("start", str(batch.id), "--job", ids[3], "--json"))
+    assert named["started"] == [ids[3]] and str(app.job(ids[3]).status) == "in_progress"
+    [started] = [e for e in app.events.get(jobs[0].id) if type(e).__name__ == "Step6Started"]
+    assert started.actor == ACTOR
+    stranger = app.create_batch(org, "user:test", "other", restaurants(1))[1][0]
+    refused = cli("start", str(batch.id), "--job", str(stranger.id))
+    assert refused.code == 1 and "not in this batch" in refused.err
+
+
 async def test_unknown_short_and_hostile_ids_are_refused_clearly(
     app: Registrations, settings: Settings, cli: Cli
 ) -> None:

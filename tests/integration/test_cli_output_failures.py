@@ -44,6 +44,7 @@ EVERY_COMMAND = {
     "reset": ["reset", "JOB", "menuImport", "--reason", "r", "--dry-run", "--json"],
     "resume": ["resume", "JOB", "--json"],
     "rotate-keys": ["rotate-keys", "--json"],
+    "start": ["start", "BATCH", "--json"],
     "state": ["state", "JOB", "--json"],
     "verify-log": ["verify-log"],
     "version": ["version"],
