@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TextIO
 
 from rich.table import Table
@@ -18,6 +18,7 @@ from api.cli.output import cells, console, escape_text
 from domain.event_names import public_event_name, public_name_of
 from domain.job import RegistrationJob
 from domain.secrets import redact_event
+from domain.written_values import moment_of
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -43,10 +44,9 @@ def open_store(create: bool = False) -> Iterator[Registrations]:
 def iso_time(text: str) -> datetime:
     """An ISO 8601 time for argparse; a time without zone is taken as UTC."""
     try:
-        moment = datetime.fromisoformat(text)
+        return moment_of(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 JOB = arg("job", metavar="JOB", help="the job's id")

@@ -8,12 +8,11 @@ import argparse
 import math
 
 from domain.limits import organisation_errors
+from domain.written_values import LARGEST_STORED, whole_number
 
 HIGHEST_PORT = 65535
 MOST_LISTED = 1_000_000
 """The most rows a listing's --limit may ask for."""
-LARGEST_STORED = 2**63 - 1
-"""The largest whole number the stores hold (SQLite's INTEGER, PostgreSQL's bigint)."""
 
 
 def port_number(text: str) -> int:
@@ -65,6 +64,6 @@ def named_organisation(text: str) -> str:
 
 def _whole(text: str, what: str) -> int:
     try:
-        return int(text)
+        return whole_number(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None

@@ -4,16 +4,24 @@ a handler sees them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from domain.exceptions import InvalidInput
 from domain.execution_config import ExecutionConfig
 from domain.field_paths import child_path, field_path
 from domain.limits import MAX_NAME, MAX_REASON
+from domain.written_values import LARGEST_STORED, moment_of, whole_number
 
 EditStatus = Literal["completed", "failed", "skipped", "pending"]
 MAX_ITEMS = 10_000
@@ -26,6 +34,15 @@ class Body(BaseModel):
     taken as the JSON types they are (strict): `"dry_run": "yes"` or `1` is not `true`."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _written(read: Callable[[str], Any]) -> Callable[[Any], Any]:
+    """A query value as `read` reads the text written (None: not given)."""
+
+    def validate(value: Any) -> Any:
+        return None if value is None else read(value) if isinstance(value, str) else value
+
+    return validate
 
 
 class Query(BaseModel):
@@ -174,7 +191,10 @@ class EventsQuery(Query):
 
 
 class StateQuery(Query):
-    """?at=<ISO time> or ?version=<n>; neither: the latest state."""
+    """?at=<ISO time> or ?version=<n>; neither: the latest state. Read as `regflow state` reads
+    --at and --version."""
 
-    at: datetime | None = None
-    version: int | None = Field(default=None, ge=1, le=2**62)
+    at: Annotated[datetime | None, BeforeValidator(_written(moment_of))] = None
+    version: Annotated[int | None, BeforeValidator(_written(whole_number))] = Field(
+        default=None, ge=1, le=LARGEST_STORED
+    )

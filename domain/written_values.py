@@ -1,0 +1,25 @@
+"""Values an operator writes as text, a query parameter or a command-line argument: read one way
+wherever they are written, so the API and the CLI take and refuse the same."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+LARGEST_STORED = 2**63 - 1
+"""The largest whole number the stores hold (SQLite's INTEGER, PostgreSQL's bigint)."""
+
+
+def moment_of(text: str) -> datetime:
+    """An ISO 8601 time in any form `datetime.fromisoformat` reads (extended or basic, `T` or a
+    space, a week date); one without an offset is UTC. ValueError for anything else, a Unix
+    time included."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def whole_number(text: str) -> int:
+    """Decimal digits only, no sign, space, underscore or fraction (`1.0`, `+1`, `1_000` are
+    not written whole numbers); ValueError otherwise."""
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"not a whole number: {text!r}")
+    return int(text)
