@@ -22,7 +22,9 @@ ERRORS = {
     "409": "The job is running, or the command conflicts with its state",
     "413": "Request body too large",
     "422": "The request breaks a rule (per-field or per-item errors)",
+    "503": "The store cannot be reached now; try again after Retry-After seconds",
 }
+NOT_MODIFIED = (304, "Not modified: If-None-Match holds the answer's ETag (no body)")
 UNSUPPORTED = "A body sent as another media type than the request body's (or with none)"
 PATH_PARAMS = {"jobId": "uuid", "batchId": "uuid", "subStepKey": None}
 
@@ -63,8 +65,13 @@ def _operation(route: Route) -> dict[str, Any]:
     responses: dict[str, Any] = {str(route.status): {"description": route.summary}}
     if route.answer is not None:
         responses[str(route.status)]["content"] = _json(route.answer)
+    elif route.media != "application/json":
+        responses[str(route.status)]["content"] = {route.media: {"schema": {"type": "string"}}}
     if not route.public:
         responses |= {code: error | {"description": text} for code, text in ERRORS.items()}
+    for status, text in route.also:
+        body = {} if status == NOT_MODIFIED[0] else {"content": _json(route.answer or ErrorAnswer)}
+        responses[str(status)] = {"description": text} | body
     operation: dict[str, Any] = {
         "summary": route.summary,
         "operationId": route.handler.__name__,
@@ -85,12 +92,11 @@ def _operation(route: Route) -> dict[str, Any]:
 
 @cache
 def openapi_document(routes: tuple[Route, ...]) -> dict[str, Any]:
-    """The document: one operation per API or public route of the table."""
+    """The document: one operation per route of the table."""
     _, defs = models_json_schema([(m, "validation") for m in _models(routes)], ref_template=REF)
     paths: dict[str, Any] = {}
     for route in routes:
-        if route.api or route.public:
-            paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
     return {
         "openapi": "3.1.0",
         "info": {"title": "regflow", "version": "1", "description": "Step 6 registration API"},

@@ -30,7 +30,14 @@ SUB_STEP = JOB + "/steps/6/sub-steps/{subStepKey}"
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", JOB, jobs.get_job, "A job with its Step 6 progress", s.JobAnswer),
+    Route(
+        "GET",
+        JOB,
+        jobs.get_job,
+        "A job with its Step 6 progress",
+        s.JobAnswer,
+        also=(openapi.NOT_MODIFIED,),
+    ),
     Route(
         "POST",
         JOB + "/resume-step-6",
@@ -128,6 +135,7 @@ ROUTES: tuple[Route, ...] = (
         "A batch and its jobs (?brief=1: without them)",
         s.BatchAnswer,
         query=BatchQuery,
+        also=(openapi.NOT_MODIFIED,),
     ),
     Route(
         "GET",
@@ -136,6 +144,7 @@ ROUTES: tuple[Route, ...] = (
         "A page of a batch's jobs (cursor, status filter, name search)",
         JobsPageAnswer,
         query=JobsQuery,
+        also=(openapi.NOT_MODIFIED,),
     ),
     Route(
         "POST",
@@ -150,6 +159,7 @@ ROUTES: tuple[Route, ...] = (
         batch_stream.stream_batch,
         "A batch's progress counters as Server-Sent Events, pushed when they change",
         query=StreamQuery,
+        media="text/event-stream",
     ),
     Route(
         "GET",
@@ -157,6 +167,7 @@ ROUTES: tuple[Route, ...] = (
         batches.batch_progress,
         "A batch's progress",
         s.ProgressAnswer,
+        also=(openapi.NOT_MODIFIED,),
     ),
     Route(
         "POST",
@@ -170,9 +181,23 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("GET", "/health/live", health.live, "Liveness", s.HealthAnswer, public=True, api=False),
     Route(
-        "GET", "/health/ready", health.ready, "Readiness", s.HealthAnswer, public=True, api=False
+        "GET",
+        "/health/ready",
+        health.ready,
+        "Readiness",
+        s.HealthAnswer,
+        public=True,
+        api=False,
+        also=((503, "Not ready: the store does not answer or a view lags (which is named)"),),
     ),
-    Route("GET", "/metrics", metrics.metrics, "Prometheus metrics", api=False),
+    Route(
+        "GET",
+        "/metrics",
+        metrics.metrics,
+        "Prometheus metrics",
+        api=False,
+        media="text/plain",
+    ),
     Route("GET", "/api/openapi.json", openapi.openapi_json, "This document", api=False),
 )
 WORKER_ROUTES = tuple(r for r in ROUTES if r.path.startswith(("/health/", "/metrics")))

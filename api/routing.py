@@ -29,6 +29,9 @@ class Route:
     api: bool = True
     uploads: tuple[str, ...] = ()
     headers: tuple[tuple[str, str], ...] = ()  # optional request headers: name, description
+    # Answers beside the success and the errors every route may give: (status, description).
+    also: tuple[tuple[int, str], ...] = ()
+    media: str = "application/json"  # the success answer's media type
 
 
 def route_template(request: web.Request) -> str:

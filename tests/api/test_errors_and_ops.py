@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import uuid
+from typing import Any
 
 import pytest
 
@@ -143,6 +145,43 @@ class TestOpenApi:
             if route.api:
                 assert route.method.lower() in doc["paths"][route.path]
 
+    async def test_every_answer_given_is_documented(self, org_a: Caller) -> None:
+        """Each status a route answers with, and the media type of its success, is in the
+        document (304 on tagged reads, readiness's 503, the stream's event-stream and the
+        metrics' text were not)."""
+        doc = openapi_document(ROUTES)
+        batch = await org_a.new_batch()
+        job = batch["jobs"][0]["id"]
+        auth = {"Authorization": f"Bearer {org_a.key}"}
+        given: list[tuple[str, str, int, str]] = []
+
+        async def ask(method: str, path: str, **options: Any) -> Any:
+            options["headers"] = auth | options.get("headers", {})
+            async with org_a.client.request(method, path, **options) as answer:
+                kind = answer.headers.get("Content-Type", "").split(";")[0]
+                given.append((method, path.split("?")[0], answer.status, kind))
+                return answer.headers.get("ETag")
+
+        for path in (f"{BASE}/jobs/{job}", f"{BASE}/{batch['id']}", f"{BASE}/{batch['id']}/jobs"):
+            tag = await ask("GET", path)
+            await ask("GET", path, headers={"If-None-Match": tag})
+        tag = await ask("GET", f"{BASE}/{batch['id']}/progress")
+        await ask("GET", f"{BASE}/{batch['id']}/progress", headers={"If-None-Match": tag})
+        await ask("GET", "/metrics")
+        await ask("GET", "/health/ready")
+        await ask("POST", f"{BASE}/{batch['id']}/step-6/start", json={"job_ids": []})
+        await ask("POST", f"{BASE}/{batch['id']}/step-6/start", data=b"{", headers=JSON)
+        await ask("GET", f"{BASE}/jobs/{job}", headers={"Authorization": "Bearer nope"})
+        await ask("POST", f"{BASE}/jobs/{job}/resume-step-6", json={})
+        for method, path, status, kind in given:
+            operation = documented(doc, method, path)
+            assert str(status) in operation["responses"], (method, path, status)
+            if 200 <= status < 300:
+                assert kind in operation["responses"][str(status)]["content"], (path, kind)
+        stream = documented(doc, "GET", f"{BASE}/{batch['id']}/stream")["responses"]["200"]
+        assert list(stream["content"]) == ["text/event-stream"]
+        assert "503" in documented(doc, "GET", "/health/ready")["responses"]
+
     def test_request_bodies_refer_to_component_schemas(self) -> None:
         doc = openapi_document(ROUTES)
         patch = doc["paths"][BASE + "/jobs/{jobId}/steps/6/sub-steps/{subStepKey}"]["patch"]
@@ -175,3 +214,15 @@ class TestNoSecretLeaks:
             metrics = await response.text()
         for shown in (*map(str, bodies), caplog.text, metrics):
             assert PASSWORD not in shown
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def documented(doc: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    """The document's operation for a request's method and path."""
+    for template, operations in doc["paths"].items():
+        pattern = re.sub(r"\\{\w+\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path) and method.lower() in operations:
+            return dict(operations[method.lower()])
+    raise AssertionError(f"{method} {path} is not in the document")
