@@ -77,12 +77,8 @@ def organisation_errors(organisation: str, name: str = "organisation") -> list[s
     """What is wrong with an organisation id, if anything. Every call of its jobs carries it as
     a header (`X-Organisation-ID`), so it is printable text: a control character (an escape,
     a newline) would break every call of every job of it, for good."""
-    errors = [] if organisation.strip() else [f"{name}: empty"]
-    if any(unicodedata.category(c) in _NOT_IN_A_HEADER for c in organisation):
-        errors.append(f"{name}: control characters and line breaks are not allowed")
-    if len(organisation) > MAX_ORGANISATION:
-        errors.append(f"{name}: at most {MAX_ORGANISATION} characters, not {len(organisation)}")
-    return errors
+    refused = "control characters and line breaks"
+    return _name_errors(organisation, name, _NOT_IN_A_HEADER, refused, MAX_ORGANISATION)
 
 
 MAX_IDENTITY = 200
@@ -95,11 +91,20 @@ def identity_errors(identity: str, name: str) -> list[str]:
     """What is wrong with a name that says who acted (a token's subject, a worker id), if
     anything: empty, longer than MAX_IDENTITY, or holding a control, format or line-breaking
     character (an escape sequence, a right-to-left override, a newline)."""
-    errors = [] if identity.strip() else [f"{name}: empty"]
-    if any(unicodedata.category(c) in _NOT_IN_AN_IDENTITY for c in identity):
-        errors.append(f"{name}: control, format and line-breaking characters are not allowed")
-    if len(identity) > MAX_IDENTITY:
-        errors.append(f"{name}: at most {MAX_IDENTITY} characters, not {len(identity)}")
+    refused = "control, format and line-breaking characters"
+    return _name_errors(identity, name, _NOT_IN_AN_IDENTITY, refused, MAX_IDENTITY)
+
+
+def _name_errors(
+    text: str, name: str, categories: frozenset[str], refused: str, most: int
+) -> list[str]:
+    """What is wrong with a name: empty, holding a character of `categories` (said as
+    `refused`), or longer than `most` characters."""
+    errors = [] if text.strip() else [f"{name}: empty"]
+    if any(unicodedata.category(c) in categories for c in text):
+        errors.append(f"{name}: {refused} are not allowed")
+    if len(text) > most:
+        errors.append(f"{name}: at most {most} characters, not {len(text)}")
     return errors
 
 

@@ -42,12 +42,8 @@ class FaultRule(BaseModel):
     per_job: bool = Field(
         default=True, description="count `times` for each job and sub-step, else in total"
     )
-    retry_after: float = Field(
-        default=1.0,
-        ge=0,
-        le=MOST_SECONDS,
-        allow_inf_nan=False,
-        description="Retry-After of a 429, in seconds: 0 to an hour (3600)",
+    retry_after: Seconds = Field(
+        default=1.0, description="Retry-After of a 429, in seconds: 0 to an hour (3600)"
     )
     hang: float | None = Field(
         default=None,
@@ -69,12 +65,8 @@ class CapacityFault(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     limit: int = Field(ge=1, description="calls the API serves at once")
-    retry_after: float = Field(
-        default=1.0,
-        ge=0,
-        le=MOST_SECONDS,
-        allow_inf_nan=False,
-        description="Retry-After of the 429, in seconds: 0 to an hour (3600)",
+    retry_after: Seconds = Field(
+        default=1.0, description="Retry-After of the 429, in seconds: 0 to an hour (3600)"
     )
 
 
