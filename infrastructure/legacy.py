@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,11 +12,15 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from domain.context import CONTEXT_KEYS
 from domain.exceptions import InvalidInput, SubStepNotFound
 from domain.failures import clean_message
+from domain.field_paths import child_path
+from domain.limits import MAX_NAME, MAX_NESTING, nesting_error, organisation_errors, text_errors
 from domain.plan import PLAN
 
 KEPT = frozenset({"completed", "failed", "skipped", "pending"})
 INTERRUPTED = frozenset({"in_progress", "processing", "running", "retrying"})
 INTERRUPTED_ERROR = "interrupted in the old system: outcome unknown"
+MAX_LEGACY_ID = 1000
+"""Characters a job's id in the old system may hold."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,18 @@ class LegacyJob:
     warnings: list[str] = field(default_factory=list)
 
 
+def read_export(text: str) -> list[Any]:
+    """The job entries of an export's text; InvalidInput says why the file cannot be read
+    (not JSON, nested past what can be read, a number too long to read, not a list of jobs)."""
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise InvalidInput("nested too deeply to be read") from None
+    except ValueError as exc:
+        raise InvalidInput(f"not JSON: {exc}") from None
+    return export_entries(document)
+
+
 def export_entries(document: Any) -> list[Any]:
     """The job entries of an export: a list of jobs, or an object with a `jobs` list."""
     if isinstance(document, Mapping) and isinstance(document.get("jobs"), list):
@@ -41,10 +59,24 @@ def export_entries(document: Any) -> list[Any]:
     raise InvalidInput('A legacy export is a list of jobs or an object {"jobs": [...]}')
 
 
+def json_kind(value: Any) -> str:
+    """The JSON type of a decoded value, as errors name it."""
+    kinds = ((bool, "boolean"), (str, "string"), (int | float, "number"), (Mapping, "object"))
+    found = (kind for t, kind in kinds if isinstance(value, t))
+    return next(found, "array" if isinstance(value, list) else "null")
+
+
+def legacy_id_of(entry: Any) -> Any:
+    """The id the old system gave an entry, as found (None when the entry has none)."""
+    return entry.get("id", entry.get("job_id")) if isinstance(entry, Mapping) else None
+
+
 def job_id_of(value: Any) -> tuple[UUID, list[str]]:
     """The job id to record: the legacy id when it is a UUID, else one derived from it."""
-    if not isinstance(value, str | int) or str(value).strip() == "":
+    if isinstance(value, bool) or not isinstance(value, str | int) or str(value).strip() == "":
         raise InvalidInput("The job has no id")
+    if errors := text_errors(str(value), "id", MAX_LEGACY_ID):
+        raise InvalidInput("The job's id cannot be recorded", errors)
     try:
         return UUID(str(value)), []
     except ValueError:
@@ -52,11 +84,39 @@ def job_id_of(value: Any) -> tuple[UUID, list[str]]:
         return derived, [f"legacy id {value} is not a UUID: recorded as job {derived}"]
 
 
+def organisation_of(value: Any) -> str | None:
+    """The organisation an entry names (None when it names none), checked by the rule every
+    organisation id follows."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"organisation_id: must be a string, not this {json_kind(value)}")
+    if errors := organisation_errors(value, "organisation_id"):
+        raise InvalidInput("Invalid organisation_id", errors)
+    return value
+
+
+def batch_name_of(entry: Mapping[str, Any]) -> str | None:
+    """The batch an entry names, from `batch_name` or `batch.name` (None when neither)."""
+    batch = entry.get("batch")
+    name, where = entry.get("batch_name"), "batch_name"
+    if not name and isinstance(batch, Mapping):
+        name, where = batch.get("name"), "batch.name"
+    if not name:
+        return None
+    if not isinstance(name, str):
+        raise InvalidInput(f"{where}: must be a string, not this {json_kind(name)}")
+    if errors := text_errors(name, where, MAX_NAME):
+        raise InvalidInput("Invalid batch name", errors)
+    return name.strip() or None
+
+
 def step6_progress(entry: Mapping[str, Any]) -> Mapping[str, Any]:
     """The entry's Step 6 `sub_step_progress`, at the top or under `steps[step_number=6]`."""
     progress = entry.get("sub_step_progress")
     if progress is None:
-        steps = entry.get("steps") or []
+        steps = entry.get("steps")
+        steps = steps if isinstance(steps, list) else []
         found = [s for s in steps if isinstance(s, Mapping) and s.get("step_number") == 6]
         progress = found[0].get("sub_step_progress") if found else None
     if not isinstance(progress, Mapping) or not isinstance(progress.get("phases"), Mapping):
@@ -70,15 +130,23 @@ def sub_step_statuses(progress: Mapping[str, Any]) -> tuple[dict[str, dict[str, 
     errors: list[str] = []
     warnings: list[str] = []
     for phase, content in progress["phases"].items():
+        where = str(phase)
         if phase not in PLAN.phases:
             errors.append(f"unknown phase {phase}")
             continue
-        sub_steps = content.get("sub_steps") if isinstance(content, Mapping) else None
+        if not isinstance(content, Mapping):
+            errors.append(f"{where}: must be an object, not this {json_kind(content)}")
+            continue
+        sub_steps = content.get("sub_steps")
+        if sub_steps is not None and not isinstance(sub_steps, Mapping):
+            kind = json_kind(sub_steps)
+            errors.append(f"{where}.sub_steps: must be an object of sub-steps, not this {kind}")
+            continue
         for key, item in (sub_steps or {}).items():
             try:
                 statuses[key] = _sub_step(phase, key, item, warnings)
             except InvalidInput as exc:
-                errors.append(exc.message)
+                errors.extend(exc.errors)
     if errors:
         raise InvalidInput("; ".join(errors), errors)
     return statuses, warnings
@@ -95,6 +163,8 @@ def _sub_step(phase: str, key: str, item: Any, warnings: list[str]) -> dict[str,
         raise InvalidInput(f"{key}: expected an object with a status")
     status = item.get("status")
     error = item.get("error")
+    if not isinstance(status, str):
+        raise InvalidInput(f"{key}.status: must be a string, not this {json_kind(status)}")
     if status in INTERRUPTED:
         warnings.append(
             f"{key} was {status} in the old system: imported as failed, resume re-runs it"
@@ -111,9 +181,17 @@ def _sub_step(phase: str, key: str, item: Any, warnings: list[str]) -> dict[str,
     result = dict(result)
     if item.get("filePaths") is not None:
         result.setdefault("filePaths", item["filePaths"])
+    if too_deep := nesting_error(result, f"{key}.result"):
+        raise InvalidInput(too_deep)
+    if error and (isinstance(error, bool) or not isinstance(error, str | int | float)):
+        raise InvalidInput(f"{key}.error: must be text, not this {json_kind(error)}")
     imported: dict[str, Any] = {"status": status, "attempts": attempts, "result": result}
     imported["error"] = clean_message(str(error)) if error else None
-    imported.update({k: item[k] for k in ("started_at", "completed_at") if item.get(k)})
+    for name in ("started_at", "completed_at"):
+        if value := item.get(name):
+            if not isinstance(value, str):
+                raise InvalidInput(f"{key}.{name}: must be a string, not this {json_kind(value)}")
+            imported[name] = value
     return imported
 
 
@@ -138,14 +216,39 @@ def reconstruct_context(progress: Mapping[str, Any]) -> tuple[dict[str, Any], st
     }, "inferred"
 
 
+def unstorable_values(value: Any, path: str) -> list[str]:
+    """Where a decoded JSON value holds what no store keeps (a NUL or a lone surrogate in a
+    text or a key, a number that is not finite), each named from `path`; walks without
+    recursion."""
+    errors: list[str] = []
+    pending: list[tuple[str, Any]] = [(path, value)]
+    while pending:
+        where, item = pending.pop()
+        if isinstance(item, str):
+            errors += text_errors(item, where or "value", len(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            errors.append(f"{where or 'value'}: not a finite number")
+        elif isinstance(item, Mapping):
+            for key, child in item.items():
+                errors += text_errors(key, child_path(where, "<key>"), len(key))
+                pending.append((child_path(where, key), child))
+        elif isinstance(item, list):
+            pending += [(f"{where}[{i}]", child) for i, child in enumerate(item)]
+    return errors
+
+
 def parse_job(entry: Any) -> LegacyJob:
     """Check one exported job and translate it; InvalidInput lists every problem found."""
     if not isinstance(entry, Mapping):
         raise InvalidInput("A job entry must be an object")
-    job_id, warnings = job_id_of(entry.get("id", entry.get("job_id")))
+    job_id, warnings = job_id_of(legacy_id_of(entry))
+    organisation = organisation_of(entry.get("organisation_id"))
+    batch_name = batch_name_of(entry)
     progress = step6_progress(entry)
     statuses, status_warnings = sub_step_statuses(progress)
     context, source = reconstruct_context(progress)
+    if too_deep := nesting_error(context, "context", MAX_NESTING):
+        raise InvalidInput(too_deep)
     restaurant = entry.get("restaurant") or entry.get("restaurant_name")
     if isinstance(restaurant, str):
         restaurant = {"name": restaurant}
@@ -154,16 +257,20 @@ def parse_job(entry: Any) -> LegacyJob:
     config = entry.get("execution_config", restaurant.get("execution_config")) or {}
     if not isinstance(config, Mapping):
         raise InvalidInput("execution_config must be an object")
-    batch = entry.get("batch")
-    batch_name = entry.get("batch_name") or (
-        batch.get("name") if isinstance(batch, Mapping) else None
+    recorded = {**restaurant, "execution_config": dict(config)}
+    unstorable = (
+        unstorable_values(recorded, "restaurant")
+        + unstorable_values(statuses, "")
+        + unstorable_values(context, "context")
     )
+    if unstorable:
+        raise InvalidInput("The job holds values that cannot be stored", unstorable)
     return LegacyJob(
         job_id=job_id,
-        legacy_id=str(entry.get("id", entry.get("job_id"))),
-        organisation_id=entry.get("organisation_id"),
+        legacy_id=str(legacy_id_of(entry)),
+        organisation_id=organisation,
         batch_name=batch_name,
-        restaurant={**restaurant, "execution_config": dict(config)},
+        restaurant=recorded,
         sub_steps=statuses,
         context=context,
         context_source=source,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 from rich.table import Table
@@ -16,7 +16,8 @@ from api.cli.commands import Command, arg, json_flag
 from api.cli.output import cells, console
 from api.cli.values import named_organisation
 from domain.exceptions import InvalidInput
-from infrastructure.legacy import LegacyJob, export_entries, parse_job
+from domain.limits import MAX_NAME, text_errors
+from infrastructure.legacy import LegacyJob, legacy_id_of, parse_job, read_export
 from infrastructure.usecases.registrations import LegacyEntry, Registrations, validated_restaurant
 
 ACTOR = "system"
@@ -24,8 +25,18 @@ OUTCOME_COLOURS = {"imported": "green", "refused": "yellow", "invalid": "red"}
 Checked = tuple[dict[str, Any], LegacyJob]
 
 
+def batch_name(text: str) -> str:
+    """A batch name given on the command line: text a batch's name may be."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a batch name cannot be empty")
+    if errors := text_errors(text, "name", MAX_NAME):
+        raise argparse.ArgumentTypeError(errors[0].removeprefix("name: "))
+    return text.strip()
+
+
 def _outcome(index: int, entry: Any, kind: str, **details: Any) -> dict[str, Any]:
-    legacy_id = entry.get("id", entry.get("job_id")) if isinstance(entry, dict) else None
+    found = legacy_id_of(entry)
+    legacy_id = found if isinstance(found, str | int) and not isinstance(found, bool) else None
     record = {"index": index, "legacy_id": legacy_id, "job_id": None, "outcome": kind}
     return record | {"errors": [], "warnings": []} | details
 
@@ -71,9 +82,23 @@ def import_group(app: Registrations, organisation: str, name: str, group: list[C
         )
 
 
+def refuse_repeats(checked: list[tuple[dict[str, Any], LegacyJob | None]]) -> None:
+    """Refuse each entry whose job an earlier entry of the file already imports."""
+    first: dict[UUID, int] = {}
+    for index, (outcome, job) in enumerate(checked):
+        if job is None:
+            continue
+        if (earlier := first.setdefault(job.job_id, index)) != index:
+            errors = [f"Job {job.job_id} is entry {earlier} of this file too: imported once"]
+            outcome.update(outcome="refused", errors=errors)
+            outcome.pop("organisation_id", None)
+            checked[index] = (outcome, None)
+
+
 def import_all(app: Registrations, entries: list[Any], args: argparse.Namespace) -> list[Any]:
     """Check every entry, then import the valid ones as one batch per organisation and name."""
     checked = [check_entry(app, i, entry, args) for i, entry in enumerate(entries)]
+    refuse_repeats(checked)
     default_name = f"Legacy import of {Path(args.file).name}"
     groups: dict[tuple[str, str], list[Checked]] = {}
     for outcome, job in checked:
@@ -110,8 +135,8 @@ def print_outcomes(outcomes: list[dict[str, Any]]) -> None:
 def import_legacy(args: argparse.Namespace) -> int:
     """Exit 0 when every job was imported, 1 when some were refused or invalid, 2 on a bad file."""
     try:
-        entries = export_entries(json.loads(Path(args.file).read_text()))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, InvalidInput) as exc:
+        entries = read_export(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, InvalidInput) as exc:
         print(f"error: cannot read {args.file}: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
     with open_store(create=True) as app:
@@ -145,6 +170,7 @@ COMMANDS = (
             arg(
                 "--batch-name",
                 metavar="NAME",
+                type=batch_name,
                 help="the batch the jobs are recorded in (else each job's batch name, or the "
                 "file's)",
             ),
