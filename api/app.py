@@ -13,7 +13,7 @@ from api.auth import Authenticator, auth_middleware
 from api.caching import gzip_middleware
 from api.console import add_console_routes
 from api.errors import error_middleware
-from api.metrics import metrics_middleware
+from api.metrics import count_answer, metrics_middleware
 from api.progress_hub import end_streams, open_progress_hub
 from api.routes import BASE, ROUTES, WORKER_ROUTES
 from api.routing import ROUTE_TABLE, add_routes
@@ -74,6 +74,7 @@ def create_app(settings: Settings) -> web.Application:
             auth_middleware(Authenticator(settings), tickets),
         ],
     )
+    app.on_response_prepare.append(count_answer)
     app[SERVICES] = Services(settings)
     app[ROUTE_TABLE] = routes
     app.cleanup_ctx.extend([open_thread_pool, open_store, open_read_models, open_progress_hub])

@@ -34,23 +34,29 @@ VIEW_LAG = Gauge("regflow_api_view_lag_events", "Events the read models are behi
 KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
+STARTED = web.RequestKey("metrics_started", float)
+COUNTED = web.RequestKey("metrics_counted", bool)
+
+
 @web.middleware
 async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count every answer and time it, labelled by method, template and status."""
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        method = request.method if request.method in KNOWN_METHODS else "OTHER"
-        route = route_template(request)
-        REQUESTS.labels(method, route, str(status)).inc()
-        LATENCY.labels(method, route).observe(time.perf_counter() - started)
+    """Note when a request arrives; `count_answer` counts it when its answer is sent."""
+    request[STARTED] = time.perf_counter()
+    return await handler(request)
+
+
+async def count_answer(request: web.Request, response: web.StreamResponse) -> None:
+    """Count an answer and time it, labelled by method, template and the status it is sent
+    with, as its headers go out (an `on_response_prepare` signal): a static file found
+    missing, a raised HTTP error, a stream or an unhandled error's 500 alike, once a request."""
+    started = request.get(STARTED)
+    if started is None or request.get(COUNTED):
+        return
+    request[COUNTED] = True
+    method = request.method if request.method in KNOWN_METHODS else "OTHER"
+    route = route_template(request)
+    REQUESTS.labels(method, route, str(response.status)).inc()
+    LATENCY.labels(method, route).observe(time.perf_counter() - started)
 
 
 async def metrics(request: web.Request) -> web.Response:
