@@ -141,7 +141,7 @@ async def open_progress_hub(app: web.Application) -> AsyncIterator[None]:
 
     async def position() -> object:
         positions = await services.run(services.views.positions)
-        return min(positions.values()) if positions else 0, frozenset(services.waiting_job_ids())
+        return min(positions.values()) if positions else 0, await services.waiting_jobs()
 
     async def summary(batch_id: str) -> dict[str, Any] | None:
         found = await services.run(services.views.batch_summary, batch_id)

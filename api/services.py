@@ -16,6 +16,7 @@ from aiohttp import web
 from api.answer_cache import JobAnswerCache
 from api.presenters import JobAnswer, job_answer
 from domain.exceptions import BatchNotFound, JobNotFound, RegflowError
+from infrastructure.flow.waiting_jobs import shared_waiting_job_ids
 from infrastructure.settings import Settings
 from infrastructure.usecases.editing import EditOutcome
 from infrastructure.usecases.registrations import Registrations
@@ -55,7 +56,7 @@ class Waker(Protocol):
 
 
 class CapacityView(Protocol):
-    """Flow control of an engine in this process: which jobs wait for API capacity."""
+    """Flow control of an engine in this process: which jobs wait for API capacity here."""
 
     def waiting_job_ids(self) -> set[str]: ...
 
@@ -120,21 +121,31 @@ class Services:
         if self.engine is not None and ids:
             self.engine.wake(ids)
 
-    def waiting_for_capacity(self, jobs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Job summaries, each marked whether a call of it waits for API capacity here."""
-        waiting = self.waiting_job_ids()
+    async def waiting_jobs(self) -> frozenset[str]:
+        """Jobs with a call waiting for API capacity: in this process's flow control and, on
+        PostgreSQL, in any worker's, as their ledgers record them (one query), so a process
+        serving the API apart from the workers counts their waiting calls too."""
+        here = self.flow.waiting_job_ids() if self.flow is not None else set()
+        if not self.settings.is_postgres:
+            return frozenset(here)
+        shared = await self.run(shared_waiting_job_ids, self.app.recorder)
+        return frozenset(here | shared)
+
+    @staticmethod
+    def waiting_for_capacity(
+        jobs: Iterable[dict[str, Any]], waiting: frozenset[str]
+    ) -> list[dict[str, Any]]:
+        """Job summaries, each marked whether a call of it waits for API capacity."""
         return [
             j | {"waiting_for_capacity": str(j.get("id") or j.get("job_id")) in waiting}
             for j in jobs
         ]
 
-    def waiting_job_ids(self) -> set[str]:
-        """Jobs with a call waiting for API capacity in this process."""
-        return self.flow.waiting_job_ids() if self.flow is not None else set()
-
-    async def waiting_in_batch(self, batch_id: str) -> int:
-        """How many of the batch's jobs wait for API capacity here."""
-        waiting = self.waiting_job_ids()
+    async def waiting_in_batch(self, batch_id: str, waiting: frozenset[str] | None = None) -> int:
+        """How many of the batch's jobs wait for API capacity (`waiting`: those that do, when
+        already read)."""
+        if waiting is None:
+            waiting = await self.waiting_jobs()
         return await self.run(self.views.count_in_batch, batch_id, waiting) if waiting else 0
 
     async def batch_counters(self, summary: dict[str, Any]) -> dict[str, Any]:

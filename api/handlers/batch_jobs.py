@@ -24,7 +24,7 @@ async def batch_jobs(request: web.Request) -> web.Response:
     page = await services.run(
         services.views.job_page, summary["id"], query.limit, query.after, query.status, query.q
     )
-    jobs = services.waiting_for_capacity(page.jobs)
+    jobs = services.waiting_for_capacity(page.jobs, await services.waiting_jobs())
     answer = ok(jobs=jobs, next_after=page.next_after, limit=query.limit, total=page.total)
     asked = (summary["id"], query.limit, query.after, query.status, query.q)
     tag = content_tag("jobs", asked, answer.body if isinstance(answer.body, bytes) else b"")

@@ -58,12 +58,13 @@ async def get_batch(request: web.Request) -> web.Response:
     caller, services = caller_of(request), services_of(request)
     options = parsing.query(request, BatchQuery)
     summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
+    waiting_jobs = await services.waiting_jobs()
     if options.brief:
-        waiting = await services.waiting_in_batch(summary["id"])
+        waiting = await services.waiting_in_batch(summary["id"], waiting_jobs)
         marks = (summary["updated_at"], summary["status"], summary["total"], waiting)
         tag = etag("brief", ".".join(map(str, marks)))
     else:
-        tag = etag("batch", await _content_token(services, summary["id"]))
+        tag = etag("batch", await _content_token(services, summary["id"], waiting_jobs))
     if unchanged := not_modified(request, tag):
         return unchanged
     sub_steps = await services.run(services.views.batch_sub_steps, summary["id"])
@@ -71,7 +72,7 @@ async def get_batch(request: web.Request) -> web.Response:
         extra: dict[str, object] = {"waiting_for_capacity": waiting}
     else:
         jobs = services.waiting_for_capacity(
-            await services.run(services.views.job_summaries, summary["id"])
+            await services.run(services.views.job_summaries, summary["id"]), waiting_jobs
         )
         extra = {"jobs": jobs, "waiting_for_capacity": sum(j["waiting_for_capacity"] for j in jobs)}
     return tagged(ok(batch=summary | {"sub_steps": sub_steps} | extra), tag)
@@ -81,11 +82,12 @@ async def batch_progress(request: web.Request) -> web.Response:
     """Exact counters of a batch and each job's status and phase."""
     caller, services = caller_of(request), services_of(request)
     summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
-    tag = etag("progress", await _content_token(services, summary["id"]))
+    waiting_jobs = await services.waiting_jobs()
+    tag = etag("progress", await _content_token(services, summary["id"], waiting_jobs))
     if unchanged := not_modified(request, tag):
         return unchanged
     jobs = services.waiting_for_capacity(
-        await services.run(services.views.job_summaries, summary["id"])
+        await services.run(services.views.job_summaries, summary["id"]), waiting_jobs
     )
     counters = {k: summary.get(k) for k in (*COUNTERS, "percent")}
     waiting = sum(j["waiting_for_capacity"] for j in jobs)
@@ -94,10 +96,9 @@ async def batch_progress(request: web.Request) -> web.Response:
     return tagged(answer, tag)
 
 
-async def _content_token(services: Services, batch_id: str) -> str:
+async def _content_token(services: Services, batch_id: str, waiting: frozenset[str]) -> str:
     """Changes when the batch's jobs change, or when which jobs wait for API capacity does."""
     versions = await services.run(services.views.batch_tag, batch_id)
-    waiting = services.waiting_job_ids()
     return f"{versions}.{zlib.crc32(','.join(sorted(waiting)).encode()):x}"
 
 

@@ -141,7 +141,9 @@ class FlowControl:
         releases, self._releases = self._releases, []
         pauses, self._pauses = self._pauses, {}
         budget = max(0, self.limit - len(self.held))
-        round_ = Exchange(self.waiting.counts(), budget, releases, pauses)
+        round_ = Exchange(
+            self.waiting.counts(), budget, releases, pauses, self.waiting.jobs_by_ask()
+        )
         try:
             answer = await self._exchange(round_)
         except BaseException:

@@ -119,5 +119,12 @@ class WaitingCalls:
     def job_ids(self) -> set[str]:
         return {w.job_id for queue in self._queues.values() for w in queue}
 
+    def jobs_by_ask(self) -> dict[Ask, tuple[str, ...]]:
+        """The jobs of the calls still waiting, by ask, in the order slots go to them."""
+        return {
+            ask: tuple(w.job_id for w in queue if not w.future.done())
+            for ask, queue in self._queues.items()
+        }
+
     def __len__(self) -> int:
         return sum(len(q) for q in self._queues.values())

@@ -30,12 +30,15 @@ class Slot:
 
 @dataclass
 class Exchange:
-    """One round with the ledger: what this worker gives back, asks for, and wants paused."""
+    """One round with the ledger: what this worker gives back, asks for, and wants paused, and
+    the jobs whose calls wait, by ask, oldest first (a shared ledger records them for every
+    process on the database)."""
 
     asks: Mapping[Ask, int]
     budget: int
     releases: list[Slot] = field(default_factory=list)
     pauses: dict[str, float] = field(default_factory=dict)
+    waiting_jobs: Mapping[Ask, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

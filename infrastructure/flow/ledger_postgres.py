@@ -1,8 +1,10 @@
-"""The ledger in PostgreSQL: slots with leases, waiting calls, turns, the bucket and pauses.
+"""The ledger in PostgreSQL: slots with leases, waiting calls (and their jobs), turns, the
+bucket and pauses.
 
-A little over 200 lines: the ledger and the one round it runs under its advisory lock read and
-write the same five tables in one transaction, so they stay together; the tables' definitions
-are in `ledger_tables`, the fair allocation in `fair`.
+About 230 lines: the ledger and the one round it runs under its advisory lock read and write
+the same six tables in one transaction, so they stay together; the tables' definitions are in
+`ledger_tables`, the fair allocation in `fair`, the reading of the waiting jobs by any process
+in `waiting_jobs`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from infrastructure.flow.ledger_tables import (
     TURNS,
     WAITER_SECONDS,
     WAITERS,
+    WAITING_JOBS,
 )
 from infrastructure.flow.limiter import refill
 from infrastructure.persistence import schema_lock
@@ -55,6 +58,7 @@ class PostgresLedger:
                 conn.execute(statement)
             conn.execute(f"DELETE FROM {SLOTS} WHERE worker_id = %s", (worker_id,))
             conn.execute(f"DELETE FROM {WAITERS} WHERE worker_id = %s", (worker_id,))
+            conn.execute(f"DELETE FROM {WAITING_JOBS} WHERE worker_id = %s", (worker_id,))
 
     async def in_thread(self, function: Callable[[], Answer]) -> Answer:
         """Run a round on the ledger's own thread (one connection, used in turn)."""
@@ -131,6 +135,7 @@ class _Round:
                 (tokens - len(granted), now),
             )
         self._publish_waiting(now, granted)
+        self._publish_waiting_jobs(now, granted)
         return Answer(granted, self._retry_in(paused, tokens, len(granted)), frozenset(paused))
 
     def _tidy(self, now: datetime) -> None:
@@ -143,6 +148,7 @@ class _Round:
             )
         self.conn.execute(f"DELETE FROM {SLOTS} WHERE expires_at < %s", (now,))
         self.conn.execute(f"DELETE FROM {WAITERS} WHERE expires_at < %s", (now,))
+        self.conn.execute(f"DELETE FROM {WAITING_JOBS} WHERE expires_at < %s", (now,))
         self.conn.execute(f"DELETE FROM {PAUSES} WHERE until <= %s", (now,))
         self.conn.execute(
             f"UPDATE {SLOTS} SET expires_at = %s WHERE worker_id = %s", (now + lease, self.worker)
@@ -196,6 +202,21 @@ class _Round:
         rows = [(self.worker, o, s, n, expires) for (o, s), n in left.items()]
         with self.conn.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {WAITERS} VALUES (%s, %s, %s, %s, %s)", rows)
+
+    def _publish_waiting_jobs(self, now: datetime, granted: list[Slot]) -> None:
+        """The jobs whose calls still wait here, so any process can say which jobs wait."""
+        served = Counter((s.organisation, s.sub_step) for s in granted)
+        jobs = sorted(
+            {job for ask, queue in self.round.waiting_jobs.items() for job in queue[served[ask] :]}
+        )
+        if not jobs:
+            self.conn.execute(f"DELETE FROM {WAITING_JOBS} WHERE worker_id = %s", (self.worker,))
+            return
+        self.conn.execute(
+            f"""INSERT INTO {WAITING_JOBS} VALUES (%s, %s, %s) ON CONFLICT (worker_id)
+            DO UPDATE SET job_ids = EXCLUDED.job_ids, expires_at = EXCLUDED.expires_at""",
+            (self.worker, jobs, now + timedelta(seconds=WAITER_SECONDS)),
+        )
 
     def _retry_in(self, paused: dict[str, float], tokens: float | None, granted: int) -> float:
         waits = list(paused.values())

@@ -1,10 +1,12 @@
-"""The flow ledger's tables in PostgreSQL: slots, waiting calls, turns, the bucket, pauses."""
+"""The flow ledger's tables in PostgreSQL: slots, waiting calls (counted by ask, and the jobs
+they belong to), turns, the bucket, pauses."""
 
 from __future__ import annotations
 
 SLOTS, WAITERS, TURNS, BUCKET, PAUSES = (
     f"regflow_api_{name}" for name in ("slots", "waiters", "turns", "bucket", "pauses")
 )
+WAITING_JOBS = "regflow_api_waiting_jobs"
 LOCK = 0x7265_6766_6C6F_77  # one advisory lock serialises every round of every worker
 WAITER_SECONDS = 2.0
 SCHEMA = (
@@ -18,4 +20,6 @@ SCHEMA = (
     f"""CREATE TABLE IF NOT EXISTS {BUCKET} (name text PRIMARY KEY, tokens float8 NOT NULL,
         at timestamptz NOT NULL)""",
     f"CREATE TABLE IF NOT EXISTS {PAUSES} (sub_step text PRIMARY KEY, until timestamptz NOT NULL)",
+    f"""CREATE TABLE IF NOT EXISTS {WAITING_JOBS} (worker_id text PRIMARY KEY,
+        job_ids text[] NOT NULL, expires_at timestamptz NOT NULL)""",
 )
