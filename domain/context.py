@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
+from domain.limits import json_kind
 from domain.status import SubStepStatus
 
 CONTEXT_KEYS = (
@@ -107,13 +108,7 @@ def result_errors(key: str, result: Mapping[str, Any] | None) -> list[str]:
     it: a field later calls are sent, of the wrong kind (an object as `codeInjectionId`)."""
     fields = RESULT_FIELDS.get(key, {})
     return [
-        f"{key}.result.{name}: must be {wanted}, not this {_json_kind(result[name])}"
+        f"{key}.result.{name}: must be {wanted}, not this {json_kind(result[name])}"
         for name, (valid, wanted) in fields.items()
         if result is not None and name in result and not valid(result[name])
     ]
-
-
-def _json_kind(value: Any) -> str:
-    kinds = ((bool, "boolean"), (str, "string"), (int | float, "number"), (dict, "object"))
-    found = (kind for t, kind in kinds if isinstance(value, t))
-    return next(found, "array" if isinstance(value, list) else "null")

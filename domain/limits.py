@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 from domain.field_paths import child_path
@@ -124,3 +125,10 @@ def recordable_reason(reason: str) -> str:
     becomes '?'), at most MAX_REASON characters (the refusal's errors say what was wrong)."""
     kept = reason.replace("\x00", "")[:MAX_REASON]
     return kept.encode("utf-8", "replace").decode("utf-8")
+
+
+def json_kind(value: Any) -> str:
+    """The JSON type of a decoded value, as errors name it (`object`, `array`, `string`...)."""
+    kinds = ((bool, "boolean"), (str, "string"), (int | float, "number"), (Mapping, "object"))
+    found = (kind for t, kind in kinds if isinstance(value, t))
+    return next(found, "array" if isinstance(value, list) else "null")

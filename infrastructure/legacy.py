@@ -13,7 +13,14 @@ from domain.context import CONTEXT_KEYS
 from domain.exceptions import InvalidInput, SubStepNotFound
 from domain.failures import clean_message
 from domain.field_paths import child_path
-from domain.limits import MAX_NAME, MAX_NESTING, nesting_error, organisation_errors, text_errors
+from domain.limits import (
+    MAX_NAME,
+    MAX_NESTING,
+    json_kind,
+    nesting_error,
+    organisation_errors,
+    text_errors,
+)
 from domain.plan import PLAN
 
 KEPT = frozenset({"completed", "failed", "skipped", "pending"})
@@ -57,13 +64,6 @@ def export_entries(document: Any) -> list[Any]:
     if isinstance(document, list):
         return document
     raise InvalidInput('A legacy export is a list of jobs or an object {"jobs": [...]}')
-
-
-def json_kind(value: Any) -> str:
-    """The JSON type of a decoded value, as errors name it."""
-    kinds = ((bool, "boolean"), (str, "string"), (int | float, "number"), (Mapping, "object"))
-    found = (kind for t, kind in kinds if isinstance(value, t))
-    return next(found, "array" if isinstance(value, list) else "null")
 
 
 def legacy_id_of(entry: Any) -> Any:
