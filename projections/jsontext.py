@@ -1,4 +1,5 @@
-"""JSON text for the views and the API: orjson, with the standard library beyond its limits."""
+"""JSON text for the views and the API: orjson, with the standard library beyond its limits
+(`loads` reads integers beyond 64 bits exactly: see `infrastructure.exact_json`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from infrastructure.exact_json import loads as loads
+
 
 def dumps(value: Any) -> str:
     """Compact JSON text; UUIDs, datetimes (ISO 8601) and enums are written as strings."""
@@ -14,11 +17,3 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # integers beyond 64 bits
         return json.dumps(value, default=str, separators=(",", ":"))
-
-
-def loads(text: str) -> Any:
-    """JSON text as Python values (numbers beyond 64 bits too)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)

@@ -14,7 +14,6 @@ from dataclasses import fields, is_dataclass, replace
 from typing import Any, cast
 from uuid import UUID
 
-import orjson
 from eventsourcing.domain import DomainEventProtocol, Snapshot
 from eventsourcing.persistence import (
     Mapper,
@@ -26,6 +25,7 @@ from eventsourcing.utils import resolve_topic
 
 from domain.erasure import OrganisationErasure
 from domain.secrets import ERASED, EVENT_FIELDS, Sensitivity, transform
+from infrastructure import exact_json
 from infrastructure.event_store import Row
 from infrastructure.keys.ring import Keyring
 
@@ -95,7 +95,7 @@ class SealingMapper(Mapper[UUID]):
             assert self.keyring is not None
             generation, key = self.keyring.data_key(org[0])
             nonce = os.urandom(12)
-            plain = orjson.dumps(value, default=str)
+            plain = exact_json.dumps(value)
             aad = _aad(org[0], generation)
             token = base64.b64encode(nonce + key.encrypt(nonce, plain, aad))
             envelope = {SEALED: token.decode(), "o": org[0], "g": generation}
@@ -223,7 +223,7 @@ class SealingMapper(Mapper[UUID]):
         if key is None:
             return ERASED
         raw = base64.b64decode(envelope[SEALED])
-        return orjson.loads(key.decrypt(raw[:12], raw[12:], _aad(org, generation)))
+        return exact_json.loads(key.decrypt(raw[:12], raw[12:], _aad(org, generation)))
 
 
 def _undecodable(

@@ -65,6 +65,27 @@ class TestCreateBatch:
         status, body = await org_a.get(f"{BASE}/jobs/{batch['jobs'][0]['id']}")
         assert status == 200 and body["job"]["restaurant"]["seats"] == huge
 
+    @pytest.mark.parametrize("huge", [2**70, -(2**63) - 1, 2**64, 10**29])
+    async def test_numbers_beyond_64_bits_are_the_same_on_every_surface(
+        self, org_a: Caller, huge: int
+    ) -> None:
+        """In an open field and in a sealed one (a card pin is a secret): stored, shown by the
+        job and its events as sent. The events answer read them back as floats, and a sealed
+        one failed the batch's creation."""
+        config = {"extra": {"v": huge, "deep": [{"n": huge}]}, "payment": {"card_pin": huge}}
+        made = restaurant() | {"seats": huge}
+        made["execution_config"] = made["execution_config"] | config
+        batch = await org_a.new_batch(made)
+        job_id = batch["jobs"][0]["id"]
+        _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events")
+        created = events["events"][0]["data"]
+        assert created["execution_config"]["extra"] == {"v": huge, "deep": [{"n": huge}]}
+        assert created["restaurant"]["seats"] == huge
+        _, shown = await org_a.get(f"{BASE}/jobs/{job_id}")
+        assert shown["job"]["restaurant"]["seats"] == huge
+        _, state = await org_a.get(f"{BASE}/jobs/{job_id}/state")
+        assert state["success"] is True
+
 
 class TestReadBatches:
     async def test_list_shows_own_batches_newest_first(self, org_a: Caller) -> None:
