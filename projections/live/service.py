@@ -12,7 +12,7 @@ from projections.catalogue import build_views
 from projections.database import Database
 from projections.job_pages import JobPageQueries
 from projections.live.listener import LogListener
-from projections.live.runner import ChangeWatcher, ViewRunner
+from projections.live.runner import ChangeWatcher, TrackingMoved, ViewRunner
 from projections.live.supervisor import Supervisor
 from projections.queries import ViewQueries
 from projections.schema import Schema
@@ -147,6 +147,11 @@ class ReadModelService(ViewQueries, JobPageQueries):
                 if runner.lock(conn):
                     try:
                         runner.run_to(conn, position)
+                    except TrackingMoved:
+                        # Another process moved the views meanwhile (on SQLite the lock keeps
+                        # out this process's runners only): look again from where they stand.
+                        runner.forget()
+                        continue
                     finally:
                         runner.unlock(conn)
                     return True

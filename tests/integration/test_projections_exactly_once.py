@@ -296,3 +296,29 @@ def test_a_hung_holder_is_stepped_in_for_and_nothing_is_applied_twice(settings, 
             hung.unlock(held)
             held.close()
         assert_exact(views, app, jobs)
+
+
+def test_a_read_that_brings_the_views_up_meets_another_process_doing_so(settings, app) -> None:
+    """Two processes' reads both bring the views up to date (on SQLite the views' lock keeps
+    out one process's runners only): the one whose run finds the tracking moved looks again
+    and answers. A CLI read ended in a TrackingMoved traceback and exit 1."""
+    with views_of(settings, app) as views:
+        views.catch_up(60)
+        jobs = finished_batch(app, 3)
+        runner, other = views.runners[0], ViewRunner(app, views.db, build_views(app), views.schema)
+        applying, raced = runner.apply, []
+
+        def after_another_process(conn: Any, *args: Any) -> int:
+            if not raced:
+                raced.append(True)
+                elsewhere = views.db.connect()
+                try:
+                    assert other.step(elsewhere) > 0  # the other process moves the views first
+                finally:
+                    elsewhere.close()
+            return applying(conn, *args)
+
+        runner.apply = after_another_process  # type: ignore[method-assign]
+        assert views.wait_for(head(app), timeout=30)
+        assert raced
+        assert_exact(views, app, jobs)
