@@ -18,8 +18,10 @@ def moment_of(text: str) -> datetime:
 
 
 def whole_number(text: str) -> int:
-    """Decimal digits only, no sign, space, underscore or fraction (`1.0`, `+1`, `1_000` are
-    not written whole numbers); ValueError otherwise."""
-    if not (text.isascii() and text.isdigit()):
+    """Decimal digits, after a minus sign if negative; no plus sign, space, underscore or
+    fraction (`1.0`, `+1`, `1_000` are not written whole numbers). ValueError otherwise; the
+    caller says which numbers it takes."""
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isascii() and digits.isdigit()):
         raise ValueError(f"not a whole number: {text!r}")
     return int(text)

@@ -186,19 +186,3 @@ def test_an_unknown_job_is_1_to_every_command_that_takes_one(cli: Cli) -> None:
         "cancel": cli("cancel", UNKNOWN_JOB),
     }
     assert {name: run.code for name, run in runs.items()} == dict.fromkeys(runs, 1)
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [("work", "--until-idle"), ("serve", "--port", "5432"), ("batch", "run", "restaurants.json")],
-)
-def test_an_engine_with_no_registration_api_named_could_not_run(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch, pg_url: str, tmp_path: Path, argv: tuple[str, ...]
-) -> None:
-    """On PostgreSQL the engine never falls back to the simulator: a missing
-    REGFLOW_REGISTRATION_API_URL is a setting the command cannot run without (it exited 1)."""
-    (tmp_path / "restaurants.json").write_text('[{"name": "A"}]')
-    monkeypatch.setenv("REGFLOW_DATABASE_URL", pg_url)
-    monkeypatch.setenv("REGFLOW_SECRET_KEY", "test-passphrase")
-    monkeypatch.delenv("REGFLOW_REGISTRATION_API_URL", raising=False)
-    refused_setting(cli, "REGFLOW_REGISTRATION_API_URL", argv)
