@@ -268,9 +268,11 @@ class RegistrationStore(Application[UUID]):
         grouped: bool = False,
     ) -> tuple[T, RegistrationJob, Saved]:
         """Load, run `command`, save (`grouped`: see `store`); on a version conflict reload
-        and run it again."""
+        and run it again. The load is tried again after a transient storage error as the save
+        is (a pool that waited out its connections while another process held SQLite's one
+        writer failed the command, where its save would have waited its turn)."""
         for _ in range(CONFLICT_RETRIES):
-            job = self.job(job_id, organisation_id)
+            job = self.read(lambda: self.job(job_id, organisation_id), f"load job {job_id}")
             outcome = command(job)
             try:
                 return outcome, job, self.store(job, grouped=grouped)

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import ConnectionUnavailableError, OperationalError
 
 from domain.exceptions import (
     BatchNotFound,
@@ -172,6 +172,28 @@ class TestConcurrentWriters:
         assert sorted(outcomes) == ["refused", "won"]
         names = [type(e).__name__ for e in app.events.get(jobs[0].id)]
         assert names.count("JobCancelled") == 1
+
+    def test_a_command_whose_load_meets_a_transient_error_tries_it_again(
+        self, app: Registrations
+    ) -> None:
+        """A pool that waited out its connections (another process held SQLite's one writer)
+        failed an edit with 503 after one wait; the load is now tried again as a save is."""
+        org = unique_org()
+        batch, jobs, _ = _batch(app, org, 1)
+        slept: list[float] = []
+        app.storage_retry._sleep = slept.append  # type: ignore[attr-defined]
+        real_job, calls = app.job, []
+
+        def load_after_a_timeout(*args: Any) -> Any:
+            calls.append(1)
+            if len(calls) < 3:
+                raise ConnectionUnavailableError("Timed out waiting for connection pool semaphore")
+            return real_job(*args)
+
+        app.job = load_after_a_timeout  # type: ignore[method-assign]
+        outcome = app.edit(org, jobs[0].id, [("menuImport", "skipped", None)], "user:u-1", "r")
+        assert str(outcome.checks[0].target) == "skipped"
+        assert slept == [1.0, 2.0]
 
     def test_a_commit_lost_in_flight_is_not_stored_twice(self, app: Registrations) -> None:
         org = unique_org()
