@@ -51,8 +51,8 @@ def iso_time(text: str) -> datetime:
 
 JOB = arg("job", metavar="JOB", help="the job's id")
 TIME_RANGE = (
-    arg("--since", type=iso_time, help="only events at or after this ISO time"),
-    arg("--until", type=iso_time, help="only events at or before this ISO time"),
+    arg("--since", type=iso_time, help="only events at or after this ISO time (no offset: UTC)"),
+    arg("--until", type=iso_time, help="only events at or before this ISO time (no offset: UTC)"),
 )
 
 

@@ -112,7 +112,12 @@ COMMANDS = (
             JOB,
             OneOf(
                 (
-                    arg("--at", type=iso_time, metavar="ISO_TIME", help="as it was at this time"),
+                    arg(
+                        "--at",
+                        type=iso_time,
+                        metavar="ISO_TIME",
+                        help="as it was at this ISO time (no offset: UTC)",
+                    ),
                     arg(
                         "--version",
                         type=version_number,

@@ -75,7 +75,7 @@ def list_batches(args: argparse.Namespace) -> int:
             console.print(f"no batches in {escape(scope)}")
             return
         table = Table(title=f"Batches of {escape(scope)}")
-        for column in ("batch", "name", "status", "jobs", "created"):
+        for column in ("batch", "name", "status", "jobs", "created (UTC)"):
             table.add_column(column)
         for b in found:
             counts = {k: b[k] for k in ("completed", "failed", "cancelled", "in_progress")}
