@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domain.limits import MAX_NAME
+from domain.limits import MAX_NAME, readable
 from domain.plan import PLAN
 from domain.secret_types import ERASED, PersonalText, SecretText
 
@@ -108,3 +108,12 @@ class Restaurant(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: str = Field(min_length=1, max_length=MAX_NAME)
     external_id: str | None = Field(default=None, max_length=200)
+
+    @field_validator("name")
+    @classmethod
+    def _shows_something(cls, name: str) -> str:
+        """A name that shows nothing (spaces, zero-width or bidi characters only) would be
+        registered as a blank restaurant and could not be told apart in any list."""
+        if not readable(name):
+            raise ValueError("a name must show something, not only spaces or invisible characters")
+        return name

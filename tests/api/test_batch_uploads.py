@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
-from domain.limits import MAX_NESTING
+from domain.limits import MAX_NESTING, readable
 from infrastructure.settings import Settings
 from tests.api.conftest import BASE, PASSWORD, Caller, MakeClient, restaurant
 
@@ -137,7 +137,7 @@ class TestCsvUpload:
         names=st.lists(
             st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40)
             .map(str.strip)
-            .filter(bool),
+            .filter(readable),  # a name that shows nothing is refused
             min_size=1,
             max_size=5,
         )

@@ -27,6 +27,18 @@ class TestCreateBatch:
         assert body["success"] is False
         assert any(e.startswith("name:") for e in body["errors"])
 
+    @pytest.mark.parametrize("blank", ["   ", "\t\n", "\u00a0", "\u200b\u200b", "\u202e", "\u0301"])
+    async def test_a_restaurant_name_that_shows_nothing_is_refused(
+        self, org_a: Caller, blank: str
+    ) -> None:
+        """It was registered as sent: a blank restaurant no list could tell apart."""
+        _, listed = await org_a.get(BASE)
+        named = [restaurant("Fine"), restaurant() | {"name": blank}]
+        status, body = await org_a.post(BASE, json={"name": "b", "restaurants": named})
+        assert status == 422
+        assert [e.split(":")[0] for e in body["errors"]] == ["restaurants[1].name"]
+        assert (await org_a.get(BASE))[1]["batches"] == listed["batches"]
+
     async def test_bad_email_names_the_restaurant(self, org_a: Caller) -> None:
         bad = restaurant(account={"email": "not-an-email"})
         status, body = await org_a.post(BASE, json={"name": "x", "restaurants": [bad]})
