@@ -1,7 +1,8 @@
 """One watcher per process pushes batches' progress counters to every open stream.
 
-The watcher reads the views' position (one small query per tick, however many clients) and
-which jobs wait for API capacity here; only when either moves does it read the counters of
+The watcher reads the views' position and which jobs wait for API capacity (in this process,
+and on PostgreSQL in any worker's record: two small queries per tick, however many clients);
+only when either moves does it read the counters of
 the batches someone watches (a few queries per batch, not per client) and hand changed
 counters to their subscribers. A subscriber holds only the latest counters, so a slow client
 never makes memory grow.

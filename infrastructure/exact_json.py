@@ -31,10 +31,11 @@ def loads(text: str | bytes) -> Any:
         return json.loads(text)
 
 
-def dumps(value: Any) -> bytes:
-    """Compact JSON; objects it does not know (UUIDs, times) as strings. What orjson cannot
-    write (an integer beyond 64 bits, a lone surrogate) is written by the standard library."""
+def dumps(value: Any, option: int = 0) -> bytes:
+    """Compact JSON; objects it does not know (UUIDs, times) as strings; `option`: orjson's
+    (OPT_NON_STR_KEYS, say). What orjson cannot write (an integer beyond 64 bits, a lone
+    surrogate) is written by the standard library."""
     try:
-        return orjson.dumps(value, default=str)
+        return orjson.dumps(value, default=str, option=option)
     except TypeError:
         return json.dumps(value, default=str, separators=(",", ":")).encode()

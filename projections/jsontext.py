@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import orjson
 
+from infrastructure import exact_json
 from infrastructure.exact_json import loads as loads
 
 
 def dumps(value: Any) -> str:
     """Compact JSON text; UUIDs, datetimes (ISO 8601) and enums are written as strings."""
-    try:
-        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:  # integers beyond 64 bits
-        return json.dumps(value, default=str, separators=(",", ":"))
+    return exact_json.dumps(value, orjson.OPT_NON_STR_KEYS).decode()
