@@ -34,10 +34,11 @@ from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
 from infrastructure.event_store import RowEventStore
 from infrastructure.keys.ring import Keyring
-from infrastructure.keys.sealing import SealingMapper
+from infrastructure.keys.sealing import ERASURE_TOPIC, SealingMapper
 from infrastructure.keys.table import KeyTable
 from infrastructure.oplog import log_stored
 from infrastructure.persistence import APPLICATION_NAME, library_env, passphrase, schema_lock
+from infrastructure.recent_recordings import RecentRecordings
 from infrastructure.settings import Settings
 from infrastructure.storage_retry import AlreadyStored, StorageRetry
 from infrastructure.usecases.group_commit import GroupCommit
@@ -107,6 +108,8 @@ class RegistrationStore(Application[UUID]):
         self.sealing.resolve_org = self._organisation_in_log
         self.storage_retry = StorageRetry(STORAGE_WRITE_POLICY, sleep=sleep, log=log)
         self.group_commit = GroupCommit(self._write)
+        # What this process just committed, for its own views' runner to apply unread.
+        self.recent = RecentRecordings(never={ERASURE_TOPIC})
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -244,7 +247,9 @@ class RegistrationStore(Application[UUID]):
         each whether it is a domain event (a runtime protocol check, some 7 µs an event)."""
         processing: ProcessingEvent[UUID] = ProcessingEvent()
         processing.events.extend(events)
-        recordings = self._record(processing)
+        with self.recent.saving():
+            recordings = self._record(processing)
+            self.recent.add(recordings)
         self._notify(recordings)
         return recordings
 

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from eventsourcing.application import Application
 
+from infrastructure.recent_recordings import RecentRecordings
 from projections.database import Database
 from projections.schema import Schema
 from projections.views import View
@@ -41,8 +42,10 @@ class ViewRunner:
         views: Sequence[View],
         schema: Schema,
         batch_size: int = BATCH_SIZE,
+        recent: RecentRecordings | None = None,
     ) -> None:
         self.app = app
+        self.recent = recent  # this process's just-committed events, applied without a read
         self.db = db
         self.views = tuple(views)
         self.schema = schema
@@ -124,6 +127,12 @@ class ViewRunner:
         # Where this runner committed last; the compare-and-set in `_advance` catches a
         # tracking row moved since, so the position is read again only after a forget.
         start = self.committed if self.committed is not None else self.position(conn)
+        handed = (
+            self.recent.after(start, self.batch_size, stop) if self.recent is not None else None
+        )
+        if handed:
+            events = [r.domain_event for r in handed]
+            return self.apply(conn, start, [r.notification for r in handed], events)
         notifications = self.app.recorder.select_notifications(
             start=start, limit=self.batch_size, stop=stop, inclusive_of_start=False
         )

@@ -35,7 +35,9 @@ class ReadModelService(ViewQueries, JobPageQueries):
         self.schema.create(self.db)
         # One runner for every view: the log is read and decoded once, and one transaction
         # a run moves them all, instead of each view competing with the writes for the same.
-        self.runners = [ViewRunner(app, self.db, build_views(app), self.schema)]
+        views = build_views(app)
+        app.recent.keep()
+        self.runners = [ViewRunner(app, self.db, views, self.schema, recent=app.recent)]
         self._stopping = threading.Event()
         self._progress = threading.Condition()
         self._wakes = [threading.Event() for _ in self.runners]
@@ -56,7 +58,7 @@ class ReadModelService(ViewQueries, JobPageQueries):
             supervisor.start()
         if self.db.is_postgres:
             channel = getattr(self.app.recorder, "channel_name", "stored_events")
-            self._listener = LogListener(self.db, channel, self.kick, self._stopping)
+            self._listener = LogListener(self.db, channel, self._kick_from_log, self._stopping)
             self._listener.start()
 
     def stop(self) -> None:
@@ -86,6 +88,11 @@ class ReadModelService(ViewQueries, JobPageQueries):
         """Tell the runners new events may be waiting."""
         for wake in self._wakes:
             wake.set()
+
+    def _kick_from_log(self) -> None:
+        """The log's notice of new events: held while a save of this process hands its own
+        events over, so the runner applies them from memory instead of reading them."""
+        self.app.recent.wake_after_saves(self.kick)
 
     def _notify_progress(self) -> None:
         with self._progress:
