@@ -16,6 +16,12 @@ from api.services import Services, services_of
 log = logging.getLogger("regflow.api")
 MAX_VIEW_LAG = 1000
 CHECK_TIMEOUT = 5.0
+ENGINE_ROLES = frozenset({"all", "worker"})
+CIRCUIT_SAID = {
+    "open": "the registration API looks down; calls pause until it answers again",
+    "half_open": "probing the registration API after an outage; calls pause until it answers",
+}
+PLAIN = ("engine: ", "circuit: ")  # problems that hold no figure
 
 
 async def live(request: web.Request) -> web.Response:
@@ -36,6 +42,7 @@ async def _checks(services: Services) -> tuple[dict[str, Any], list[str]]:
     engine_health = getattr(services.engine, "health", None)
     if engine_health is not None:
         checks["engine"] = engine_health()
+    problems += engine_problems(services.settings.role, checks.get("engine"))
     if services.read_models is not None:
         lag = dict(await services.run(services.read_models.lag))
         checks["view_lag"] = lag
@@ -43,8 +50,29 @@ async def _checks(services: Services) -> tuple[dict[str, Any], list[str]]:
     return checks, problems
 
 
+def engine_problems(role: str, health: dict[str, Any] | None) -> list[str]:
+    """Why a process whose role runs jobs (`all`, `worker`) cannot do that work now, if it
+    cannot: no engine running, or its worker id held elsewhere; and, for a `worker`, the
+    registration API's circuit not closed (calls pause). An `all` process serves the API too,
+    which operators need most during an outage of the registration API: its circuit is shown
+    in the checks, and does not take it out of service. An `api` process is ready whatever any
+    engine does; a call waiting out a `Retry-After` leaves the circuit closed."""
+    if role not in ENGINE_ROLES:
+        return []
+    if health is None or not health.get("running", False):
+        return [f"engine: not running (a process of role {role} runs jobs)"]
+    problems = []
+    if not health.get("worker_id_held", True):
+        problems.append("engine: its worker id is held by another live process; no job runs here")
+    circuit = health.get("circuit", "closed")
+    if role == "worker" and circuit != "closed":
+        problems.append(f"circuit: {circuit}, {CIRCUIT_SAID.get(circuit, 'calls pause')}")
+    return problems
+
+
 async def ready(request: web.Request) -> web.Response:
-    """Ready when the store answers and every view is within MAX_VIEW_LAG events of the log.
+    """Ready when the store answers, every view is within MAX_VIEW_LAG events of the log, and,
+    in a process whose role runs jobs, its engine runs (a worker's, with the circuit closed).
 
     Only an authenticated caller sees the checks' figures (log head, view lag); an anonymous
     probe learns ready or not, and which part is not, without store-wide counts. An engine
@@ -62,5 +90,11 @@ async def ready(request: web.Request) -> web.Response:
 
 
 def anonymous(problems: list[str]) -> list[str]:
-    """The problems without their figures: which part is not ready, not by how much."""
-    return sorted({p.split(":", 1)[0].split(" ", 1)[0] + ": not ready" for p in problems})
+    """The problems without their figures: which part is not ready, not by how much. The
+    engine's and the circuit's problems hold no figure and are said as they are."""
+    return sorted(
+        {
+            p if p.startswith(PLAIN) else p.split(":", 1)[0].split(" ", 1)[0] + ": not ready"
+            for p in problems
+        }
+    )

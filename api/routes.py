@@ -188,7 +188,14 @@ ROUTES: tuple[Route, ...] = (
         s.HealthAnswer,
         public=True,
         api=False,
-        also=((503, "Not ready: the store does not answer or a view lags (which is named)"),),
+        also=(
+            (
+                503,
+                "Not ready: the store does not answer, a view lags, or (role all or worker) "
+                "the engine is not running, or (role worker) the registration API's circuit "
+                "is open (which is named)",
+            ),
+        ),
     ),
     Route(
         "GET",

@@ -105,6 +105,7 @@ class Engine:
         # Jobs in progress whose calls went to the other kind of registration API (the
         # simulator, or a real one): never run here, and not waited for by run_until_idle.
         self._other_api: set[str] = set()
+        self._loops: list[asyncio.Task[Any]] = []
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self.outcomes: dict[str, int] = {}
@@ -113,8 +114,13 @@ class Engine:
     async def start(self) -> None:
         """Start finding, leasing and running jobs in the background."""
         loops = (self.shared.committer.run(), self._discover_forever(), renew_forever(self))
-        for loop in loops:
-            self._spawn(loop)
+        self._loops = [self._spawn(loop) for loop in loops]
+
+    @property
+    def running(self) -> bool:
+        """Whether this engine takes work: started, not stopping, and its loops alive."""
+        alive = bool(self._loops) and not any(loop.done() for loop in self._loops)
+        return alive and not self.shared.stopping.is_set()
 
     def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coroutine)
@@ -289,8 +295,14 @@ class Engine:
         self.identity.release()
 
     def health(self) -> dict[str, Any]:
-        """Readiness: degraded while jobs are quarantined after breaking."""
-        return self.quarantine.report()
+        """Readiness: whether this engine runs and holds its worker id, the circuit's state,
+        and the jobs quarantined after breaking (degraded while there are any)."""
+        return {
+            "running": self.running,
+            "worker_id_held": self.identity_held,
+            "circuit": str(self.shared.circuit.state),
+            **self.quarantine.report(),
+        }
 
     def status(self) -> dict[str, Any]:
         """A snapshot: jobs running, calls in flight, circuit state, commits, quarantine."""
