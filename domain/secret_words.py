@@ -89,6 +89,11 @@ _TOKENS = re.compile(
 _SHORTEST_CREDENTIAL = len("bearer 123456")
 _NAMED = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,60})([\"']?\s*[:=]\s*[\"']?)")
 _VALUE = re.compile(r"[^\s\"',;&}=]+")
+# Actors as events record them (`key:<organisation>` for an API key's caller, `user:<sub>`,
+# `cli:<user>`): names of who acted, never secrets, though `key` is a secret's name elsewhere.
+# Written tight (no blank or quote at the colon) and not inside a longer name, an actor is
+# kept whole; `key=...`, `key: ...`, `"key":"..."` and `api_key:...` are still secrets.
+_ACTOR = re.compile(r"(?<![A-Za-z0-9_.-])(?:key|user|cli):[^\s\"'{}\[\]:,]+")
 
 
 def mask_credentials(text: str) -> str:
@@ -109,11 +114,19 @@ def mask_credentials(text: str) -> str:
 
 def scrub_text(text: str) -> str:
     """Free text (an error message, a log line) with embedded credentials masked: Bearer
-    tokens, JWTs, PEM blocks, and values given to secret names (`password=...`)."""
+    tokens, JWTs, PEM blocks, and values given to secret names (`password=...`); actors
+    (`key:dev`, `user:alice`) are names of who acted and are kept."""
     masked = mask_credentials(text)
     kept, done = [], 0
+    actors: list[tuple[int, int]] | None = None  # found once a secret's name is
     for named in _NAMED.finditer(masked):
-        if named.start() < done or name_sensitivity(named.group(1)) is not Sensitivity.SECRET:
+        # A name inside a value masked already counts when its own value lies beyond it
+        # (`password=key=abc`: both values are masked).
+        if named.end() <= done or name_sensitivity(named.group(1)) is not Sensitivity.SECRET:
+            continue
+        if actors is None:
+            actors = [m.span() for m in _ACTOR.finditer(masked)]
+        if any(start <= named.start() < end for start, end in actors):
             continue
         value = _VALUE.match(masked, named.end())
         if value is not None and value.group(0) != REDACTED:
