@@ -44,6 +44,10 @@ class StoreMissing(RegflowError):
 
 IN_MEMORY = ":memory:"
 MOST_LEASE_SECONDS = 24 * 60 * 60
+# A slower rate is a typo (1e-9 would start a call every 31 years); a faster one is no limit.
+LEAST_RATE_PER_S = 1 / 3600
+LEAST_RATE_SAID = "1/3600 (one call an hour)"
+MOST_RATE_PER_S = 10_000.0
 LIBRARY_PARAMETERS = frozenset({"host", "port", "user", "password", "dbname"})
 
 
@@ -200,7 +204,11 @@ class Settings(BaseSettings):
     max_batch_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     postgres_pool_size: int = Field(default=5, ge=1)
     api_max_in_flight: int | None = Field(default=None, ge=1)
-    api_rate_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    api_rate_per_s: float | None = Field(
+        default=None,
+        description="calls started per second towards the registration API, all workers "
+        f"together: from {LEAST_RATE_SAID} to {MOST_RATE_PER_S:g}",
+    )
     api_limits: str | None = None
 
     @field_validator("api_limits")
@@ -210,6 +218,16 @@ class Settings(BaseSettings):
             parse_limits(value)
         except ValueError as exc:
             raise ValueError(f"REGFLOW_API_LIMITS: {exc}") from None
+        return value
+
+    @field_validator("api_rate_per_s")
+    @classmethod
+    def _sane_rate(cls, value: float | None) -> float | None:
+        if value is not None and not LEAST_RATE_PER_S <= value <= MOST_RATE_PER_S:
+            raise ValueError(
+                f"REGFLOW_API_RATE_PER_S: calls started per second, from {LEAST_RATE_SAID} to "
+                f"{MOST_RATE_PER_S:g}; leave it unset for no rate limit"
+            )
         return value
 
     @field_validator("worker_id")
