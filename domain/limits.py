@@ -69,44 +69,34 @@ def text_errors(text: str, name: str, most: int) -> list[str]:
     return errors
 
 
-MAX_ORGANISATION = 200
-# Controls (C0, DEL, C1), lone surrogates (no UTF-8 for them) and line or paragraph separators.
-_NOT_IN_A_HEADER = frozenset({"Cc", "Cs", "Zl", "Zp"})
-
-
-def organisation_errors(organisation: str, name: str = "organisation") -> list[str]:
-    """What is wrong with an organisation id, if anything. Every call of its jobs carries it as
-    a header (`X-Organisation-ID`), so it is printable text: a control character (an escape,
-    a newline) would break every call of every job of it, for good."""
-    refused = "control characters and line breaks"
-    return _name_errors(organisation, name, _NOT_IN_A_HEADER, refused, MAX_ORGANISATION)
-
-
 MAX_IDENTITY = 200
-# Beside a header's refusals: format characters (bidi overrides, zero-width), which would let
-# one name pass for another where the audit trail shows who did what.
-_NOT_IN_AN_IDENTITY = _NOT_IN_A_HEADER | {"Cf"}
+# Controls (C0, DEL, C1), lone surrogates (no UTF-8 for them), line or paragraph separators,
+# and format characters (bidi overrides, zero-width), which would let one name pass for another
+# where the audit trail shows who did what.
+_NOT_IN_AN_IDENTITY = frozenset({"Cc", "Cs", "Zl", "Zp", "Cf"})
 
 
 def identity_errors(identity: str, name: str) -> list[str]:
-    """What is wrong with a name that says who acted (a token's subject, a worker id), if
-    anything: empty, longer than MAX_IDENTITY, or holding a control, format or line-breaking
-    character (an escape sequence, a right-to-left override, a newline)."""
-    refused = "control, format and line-breaking characters"
-    return _name_errors(identity, name, _NOT_IN_AN_IDENTITY, refused, MAX_IDENTITY)
-
-
-def _name_errors(
-    text: str, name: str, categories: frozenset[str], refused: str, most: int
-) -> list[str]:
-    """What is wrong with a name: empty, holding a character of `categories` (said as
-    `refused`), or longer than `most` characters."""
-    errors = [] if text.strip() else [f"{name}: empty"]
-    if any(unicodedata.category(c) in categories for c in text):
-        errors.append(f"{name}: {refused} are not allowed")
-    if len(text) > most:
-        errors.append(f"{name}: at most {most} characters, not {len(text)}")
+    """What is wrong with a name that says who acted or whose work it is (a token's subject, a
+    worker id, an organisation id), if anything: empty, longer than MAX_IDENTITY, or holding a
+    control, format or line-breaking character (an escape sequence, a right-to-left override,
+    a newline)."""
+    errors = [] if identity.strip() else [f"{name}: empty"]
+    if any(unicodedata.category(c) in _NOT_IN_AN_IDENTITY for c in identity):
+        errors.append(f"{name}: control, format and line-breaking characters are not allowed")
+    if len(identity) > MAX_IDENTITY:
+        errors.append(f"{name}: at most {MAX_IDENTITY} characters, not {len(identity)}")
     return errors
+
+
+MAX_ORGANISATION = MAX_IDENTITY
+
+
+def organisation_errors(organisation: str, name: str = "organisation") -> list[str]:
+    """What is wrong with an organisation id, if anything: the rule of every identity. Every
+    call of its jobs carries it as a header (`X-Organisation-ID`) and the audit trail shows it,
+    so it is printable text that reads as what it is."""
+    return identity_errors(organisation, name)
 
 
 def readable(text: str) -> bool:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 from domain.exceptions import InvalidInput
-from domain.limits import MAX_ORGANISATION, organisation_errors
+from domain.limits import MAX_ORGANISATION, identity_errors, organisation_errors
 from infrastructure.executors.http import HttpExecutor
 from infrastructure.executors.port import SubStepCall
 from infrastructure.settings import Settings
@@ -62,3 +62,27 @@ def test_the_default_organisation_setting_follows_the_same_rule(organisation: st
             Settings(**fields)
     else:
         assert Settings(**fields).default_org == organisation
+
+
+HIDING = st.characters(categories=["Cc", "Cf", "Cs", "Zl", "Zp"])
+PRINTABLE = st.text(st.characters(categories=["L", "N", "P", "S", "Zs"]), max_size=20)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(before=PRINTABLE, hidden=HIDING, after=PRINTABLE)
+def test_an_organisation_hiding_what_it_is_is_refused_and_nothing_made(
+    app: Registrations, before: str, hidden: str, after: str
+) -> None:
+    """A bidi override or zero-width character would let one organisation pass for another."""
+    before_head = app.recorder.max_notification_id()
+    with pytest.raises(InvalidInput) as refused:
+        app.create_batch(before + hidden + after, "user:test", "hidden org", restaurants(1))
+    assert any(e.startswith("organisation: control, format") for e in refused.value.errors)
+    assert app.recorder.max_notification_id() == before_head
+
+
+@given(st.text(max_size=MAX_ORGANISATION + 5))
+def test_an_organisation_id_follows_the_rule_of_every_identity(text: str) -> None:
+    assert organisation_errors(text, "who") == identity_errors(text, "who")

@@ -15,9 +15,11 @@ from infrastructure.settings import Settings, parse_api_keys
 
 FORBIDDEN = " \t\"'{}[]"
 allowed = st.text(
-    # No controls, and no lone surrogates (an undecodable byte of the environment), which an
-    # organisation id refuses: its jobs' calls could not carry it.
-    st.characters(blacklist_characters=FORBIDDEN + ",:", blacklist_categories=("Zs", "Cc", "Cs")),
+    # No controls, format characters or lone surrogates (an undecodable byte of the
+    # environment), which an organisation id refuses as every identity does.
+    st.characters(
+        blacklist_characters=FORBIDDEN + ",:", blacklist_categories=("Zs", "Cc", "Cf", "Cs")
+    ),
     min_size=1,
     max_size=12,
 ).filter(lambda t: t.strip() == t and t.split() == [t])

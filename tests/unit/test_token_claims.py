@@ -40,10 +40,17 @@ def test_a_subject_hiding_what_it_is_is_refused(before: str, hidden: str, after:
         AUTH.caller(bearer(**claims(before + hidden + after)))
 
 
-@given(NAME, HIDING)
-def test_an_organisation_no_call_could_carry_is_refused(org: str, hidden: str) -> None:
-    with pytest.raises(Unauthorized, match="organisation_id: control characters"):
-        AUTH.caller(bearer(**claims("u-1", org + "\n" + hidden)))
+@given(NAME, HIDING, NAME)
+def test_an_organisation_hiding_what_it_is_is_refused_naming_the_claim(
+    before: str, hidden: str, after: str
+) -> None:
+    with pytest.raises(Unauthorized, match="organisation_id: control, format and line-breaking"):
+        AUTH.caller(bearer(**claims("u-1", before + hidden + after)))
+
+
+@given(NAME.filter(str.strip))
+def test_a_plain_organisation_is_the_callers_as_sent(org: str) -> None:
+    assert AUTH.caller(bearer(**claims("u-1", org))).organisation_id == org
 
 
 @pytest.mark.parametrize("missing", ["exp", "sub"])
