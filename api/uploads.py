@@ -4,10 +4,14 @@ CSV: a header row, then one restaurant per row. `name` and `external_id` are the
 `execution_config` may hold the whole config as JSON; these three are matched whatever their
 case and gaps, as a spreadsheet titles them (`Name`, `External ID`). Any column with a dot is a
 path into the config (`account.email`, `payment.enabled`, or the same with an
-`execution_config.` prefix) and wins over the JSON column; other columns are kept on the
-restaurant as titled. Empty cells are left out; a cell that starts with `[` or `{` is read as
-JSON (`skip` = `["menuImport"]`). Comma, semicolon and tab separators and a UTF-8 byte-order
-mark (as Excel writes them) are accepted.
+`execution_config.` prefix) that adds to the JSON column's sections; a field given both ways
+in one row, or by two columns (`account.email` and `execution_config.account.email`, or
+`menu.id` and `menu.id.x`), is refused naming the columns. Header cells are trimmed: blanks
+at a title's ends and around a path's dots are dropped (` account . email ` is
+`account.email`), so two titles that differ only there name one column, refused as twice.
+Other columns are kept on the restaurant as titled. Empty cells are left out; a cell that
+starts with `[` or `{` is read as JSON (`skip` = `["menuImport"]`). Comma, semicolon and tab
+separators and a UTF-8 byte-order mark (as Excel writes them) are accepted.
 JSON lines: one restaurant object per line, blank lines ignored.
 Rows are named as a spreadsheet numbers them (the header is row 1; a JSON line by its line).
 """
@@ -69,39 +73,78 @@ def _place(config: dict[str, Any], path: list[str], value: Any) -> str | None:
     return None
 
 
+def _path(column: str) -> list[str]:
+    """The config path a dotted column names (its parts as the header gives them, trimmed)."""
+    return column.removeprefix(CONFIG + ".").split(".")
+
+
+def _given_in(config: dict[str, Any], path: list[str]) -> bool:
+    """Whether `config` already gives a value at `path`, or a value where a section of it is."""
+    node: Any = config
+    for part in path:
+        if not isinstance(node, dict):
+            return True
+        if part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _json_config(text: str | None, errors: list[str]) -> dict[str, Any]:
+    """The config a row's `execution_config` cell holds (empty when none), its problems added
+    to `errors`."""
+    if text is None:
+        return {}
+    value = _cell(text)
+    if not isinstance(value, dict):
+        errors.append(f"{CONFIG}: not a JSON object")
+        return {}
+    if problems := unfaithful(value, CONFIG):
+        errors += problems
+        return {}
+    return value
+
+
 def _restaurant(header: list[str], cells: list[str]) -> tuple[dict[str, Any], list[str]]:
-    restaurant: dict[str, Any] = {}
-    config: dict[str, Any] = {}
+    given = {c: t for c, t in zip(header, cells, strict=False) if t.strip()}
     errors: list[str] = []
-    for column, text in zip(header, cells, strict=False):
-        if not text.strip():
-            continue
-        if column == CONFIG:
-            value = _cell(text)
-            if not isinstance(value, dict):
-                errors.append(f"{CONFIG}: not a JSON object")
-            elif problems := unfaithful(value, CONFIG):
-                errors += problems
-            else:
-                config = value | config
-        elif "." in column:
-            path = column.removeprefix(CONFIG + ".").split(".")
-            value = _cell(text)
-            if problems := unfaithful(value, ".".join([CONFIG, *path])):
-                errors += problems
-            elif problem := _place(config, path, value):
-                errors.append(problem)
-        else:
-            restaurant[column] = text.strip()
+    config = _json_config(given.pop(CONFIG, None), errors)
+    dotted = {c: t for c, t in given.items() if "." in c}
+    restaurant = {c: t.strip() for c, t in given.items() if c not in dotted}
+    clashes = [c for c in dotted if _given_in(config, _path(c))]
+    errors += [f"{c}: also given in the {CONFIG} column; give it in one of them" for c in clashes]
+    for column, text in dotted.items():
+        path, value = _path(column), _cell(text)
+        if problems := unfaithful(value, ".".join([CONFIG, *path])):
+            errors += problems
+        elif not clashes and (problem := _place(config, path, value)):
+            errors.append(problem)
     return restaurant | ({CONFIG: config} if config else {}), errors
 
 
 def _column(title: str) -> str:
     """A header cell as a column: one of the known columns whatever its case and gaps, else
-    as written (a path into the config keeps its case)."""
+    as written with blanks trimmed from its ends and around a path's dots (a path into the
+    config keeps its case)."""
     stripped = title.strip()
     folded = _TITLE_GAPS.sub("_", stripped.casefold())
-    return folded if folded in KNOWN_COLUMNS else stripped
+    if folded in KNOWN_COLUMNS:
+        return folded
+    return ".".join(part.strip() for part in stripped.split(".")) if "." in stripped else stripped
+
+
+def _overlaps(header: list[str]) -> list[str]:
+    """Dotted columns that name one config field twice, or a field inside another's value
+    (`account.email` beside `execution_config.account.email`, `menu` paths `menu.id` and
+    `menu.id.x`): the row could only keep one of them."""
+    paths = sorted((_path(c), c) for c in header if "." in c)
+    errors = [f"{c}: not a path into the config (an empty part)" for p, c in paths if "" in p]
+    for index, (path, column) in enumerate(paths):
+        for inner, other in paths[index + 1 :]:
+            if inner[: len(path)] != path:
+                break  # sorted: the paths inside this one come right after it
+            errors.append(f"{column} and {other}: both give {'.'.join(path)}")
+    return errors
 
 
 def _header(reader: Any) -> list[str]:
@@ -112,6 +155,10 @@ def _header(reader: Any) -> list[str]:
     if duplicates or "" in header:
         named = ", ".join(duplicates) or "an empty column name"
         raise InvalidInput("The CSV header names a column twice or not at all", [f"row 1: {named}"])
+    if overlaps := _overlaps(header):
+        raise InvalidInput(
+            "The CSV header names a config field in two columns", [f"row 1: {o}" for o in overlaps]
+        )
     return header
 
 
