@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from domain.job import RegistrationJob
@@ -70,9 +71,38 @@ def _sub_step(state: SubStepState, shown: str) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=1024)
+def _shown_sub_step(
+    key: str,
+    shown: str,
+    attempts: int,
+    started_at: datetime | None,
+    completed_at: datetime | None,
+    error: str | None,
+    reason: str | None,
+    retry_at: datetime | None,
+) -> dict[str, Any]:
+    """One sub-step's entry as it may be shown, masked as it is inside the whole document (its
+    key's name counts); the same few states recur in every job, so each is masked once. The
+    entry is shared: a caller copies it before changing it."""
+    state = SubStepState(
+        attempts=attempts,
+        started_at=started_at,
+        completed_at=completed_at,
+        error=error,
+        reason=reason,
+        retry_at=retry_at,
+    )
+    entry: dict[str, Any] = redact({key: _sub_step(state, shown)})[key]
+    return entry
+
+
 def document_of(job: RegistrationJob) -> dict[str, Any]:
     """The job's `sub_step_progress` in the frontend's shape, `blocked` derived, every value
-    as it may be shown."""
+    as it may be shown.
+
+    Masked in parts, each as the whole document would be masked (the names above a sub-step,
+    `phases`, a phase's and `sub_steps`, are public; a property test holds the two equal)."""
     shown = job.shown_statuses()
     phases = job.phase_statuses(shown)
     context = job.context
@@ -80,23 +110,27 @@ def document_of(job: RegistrationJob) -> dict[str, Any]:
         {
             "current_phase": job.current_phase_of(phases),
             "registration_api": job.registration_api,
-            "phases": {
-                phase: {
-                    "status": phases[phase],
-                    "sub_steps": {
-                        key: _sub_step(job.sub_steps[key], shown[key])
-                        for key in PLAN.in_phase(phase)
-                    },
-                }
-                for phase in PLAN.phases
-            },
+            "phases": {phase: {"status": phases[phase]} for phase in PLAN.phases},
             "context": json_ready({k: v for k, v in context.items() if k != "results"}),
         }
     )
     results = {key: public(state.result) for key, state in job.sub_steps.items()}
-    for phase in document["phases"].values():
-        for key, item in phase["sub_steps"].items():
-            item["result"] = results[key]
+    for phase, shown_phase in document["phases"].items():
+        entries: dict[str, Any] = {}
+        for key in PLAN.in_phase(phase):
+            state = job.sub_steps[key]
+            entry = _shown_sub_step(
+                key,
+                shown[key],
+                state.attempts,
+                state.started_at,
+                state.completed_at,
+                state.error,
+                state.reason,
+                state.retry_at,
+            )
+            entries[key] = entry | {"result": results[key]}
+        shown_phase["sub_steps"] = entries
     document["context"]["results"] = {key: results[key] for key in context["results"]}
     return document
 
