@@ -98,21 +98,29 @@ class Services:
         )
 
     async def edit(self, *args: Any) -> EditOutcome:
-        """Run a manual edit; one it refused is readable in the views before the error answers."""
+        """Run a manual edit; one it refused is readable in the views before the error answers.
+        The edit and the wait for the views run in one call on the pool: the thread that saved
+        waits, with no hop through the event loop between the two."""
+        return await self.run(self._edit_and_settle, *args)
+
+    def _edit_and_settle(self, *args: Any) -> EditOutcome:
         try:
-            outcome = await self.run(self.app.edit, *args)
+            outcome = self.app.edit(*args)
         except RegflowError as exc:
-            await self.settle(exc.recorded_position)
+            self._settle(exc.recorded_position, SETTLE_TIMEOUT)
             raise
-        await self.settle(outcome.position)
+        self._settle(outcome.position, SETTLE_TIMEOUT)
         return outcome
 
     async def settle(self, position: int, timeout: float = SETTLE_TIMEOUT) -> None:
         """Wait (bounded) until the read models have applied the log up to `position`."""
+        if self.read_models is not None and position > 0:
+            await self.run(self._settle, position, timeout)
+
+    def _settle(self, position: int, timeout: float) -> None:
         if self.read_models is None or position <= 0:
             return
-        reached = await self.run(self.read_models.wait_for, position, timeout)
-        if reached is False:
+        if self.read_models.wait_for(position, timeout) is False:
             log.warning("read models did not reach position %d within %ss", position, timeout)
 
     def wake(self, job_ids: Iterable[Any]) -> None:
