@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.callgrind import instructions
 
 RESULTS = Path(__file__).parent / "results"
 EDITS = 100
@@ -63,27 +61,7 @@ def run_edits(url: str, edits: int) -> None:
 
 def counted(url: str, edits: int) -> int:
     """Instructions of one run of `edits` edits under callgrind."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "callgrind.out"
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            "-m",
-            "bench.edit_cost",
-            "--child",
-            url,
-            str(edits),
-        ]
-        env = os.environ | {"PYTHONHASHSEED": "0"}
-        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(done.stderr[-2000:])
-        found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
-        if found is None:
-            raise RuntimeError("callgrind printed no count:\n" + done.stderr[-2000:])
-        return int(found.group(1))
+    return instructions("bench.edit_cost", "--child", url, str(edits))
 
 
 def database(store: str, tmp: str) -> Any:

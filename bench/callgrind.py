@@ -1,0 +1,39 @@
+"""Instructions a command executes, counted by valgrind's callgrind.
+
+The same code with the same inputs executes the same instructions whatever else the machine
+does, where its wall time and even its CPU time move by a third with the neighbours' load.
+A benchmark that runs its work twice under callgrind, with more work and with less, gets the
+cost of the difference alone: start-up and set-up subtract out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+
+def instructions(module: str, *args: str) -> int:
+    """Instructions executed by `python -m module args...`, every thread of it counted."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={out}",
+            sys.executable,
+            "-m",
+            module,
+            *args,
+        ]
+        env = os.environ | {"PYTHONHASHSEED": "0"}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr[-2000:])
+        found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
+        if found is None:
+            raise RuntimeError("callgrind printed no count:\n" + done.stderr[-2000:])
+        return int(found.group(1))
