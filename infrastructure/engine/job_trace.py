@@ -53,6 +53,11 @@ class JobTrace:
         self.run: Span | None = None
         self.attempts: dict[str, Span | SpanContext] = {}
         self._ids: dict[str, str] | None = None
+        # Worked out once a run, not once an attempt: the attempts' parent, the run's trace,
+        # and each open attempt's W3C header (made when its span opens).
+        self._parent_context: Context | None = None
+        self._run_trace: int | None = None
+        self._headers: dict[str, str] = {}
 
     def open(self, job: RegistrationJob) -> None:
         """Start the run's span, linked to the trace of the attempt recorded last (a resume)."""
@@ -66,6 +71,8 @@ class JobTrace:
             attributes=job_attributes(job),
             links=[Link(before, {"regflow.link": "resumed"})] if before else None,
         )
+        self._parent_context = trace.set_span_in_context(self.run)
+        self._run_trace = self.run.get_span_context().trace_id
 
     def begin(self, job: RegistrationJob, key: str) -> tuple[str, str]:
         """Open the span of the next attempt of `key`; returns its (trace_id, span_id) in hex."""
@@ -84,31 +91,29 @@ class JobTrace:
             )
             self.attempts[key] = span
             context = span.get_span_context()
-        return f"{context.trace_id:032x}", f"{context.span_id:016x}"
+        header = self._headers[key] = tracing.traceparent(context)
+        _, trace_id, span_id, _ = header.split("-")
+        return trace_id, span_id
 
     def _earlier(self, job: RegistrationJob, key: str) -> list[Link] | None:
         """A link to the previous attempt of `key` when it ran in another trace (a resume)."""
         previous = job.sub_steps[key]
-        run = self.run.get_span_context().trace_id if self.run is not None else None
-        if not previous.trace_id or int(previous.trace_id, 16) == run:
+        if not previous.trace_id or int(previous.trace_id, 16) == self._run_trace:
             return None
         before = recorded_context(previous.trace_id, previous.span_id)
         return [Link(before, {"regflow.link": "previous attempt"})] if before else None
 
     def _parent(self) -> Context:
-        return trace.set_span_in_context(self.run) if self.run is not None else Context()
+        return self._parent_context if self._parent_context is not None else Context()
 
     def traceparent(self, key: str) -> str | None:
-        """The W3C header of the open attempt of `key`."""
-        attempt = self.attempts.get(key)
-        if attempt is None:
-            return None
-        context = attempt if isinstance(attempt, SpanContext) else attempt.get_span_context()
-        return tracing.traceparent(context)
+        """The W3C header of the open attempt of `key` (`tracing.traceparent` of its span)."""
+        return self._headers.get(key)
 
     def end(self, key: str, outcome: str, answer: CallOutcome | None = None) -> None:
         """Close the attempt's span with what became of it (completed, retry, failed...)."""
         attempt = self.attempts.pop(key, None)
+        self._headers.pop(key, None)
         if attempt is None or isinstance(attempt, SpanContext):
             return
         attempt.set_attribute("regflow.outcome", outcome)
@@ -128,6 +133,7 @@ class JobTrace:
             self.run.set_attribute("regflow.run.ended", ended)
             self.run.end()
             self.run = None
+            self._parent_context = self._run_trace = None
 
 
 def _attempt(ids: dict[str, str], job: RegistrationJob, key: str) -> dict[str, Any]:
