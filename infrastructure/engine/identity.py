@@ -85,6 +85,7 @@ class _AdvisoryLock:
     def __init__(self, settings: Settings, worker_id: str, conn: psycopg.Connection) -> None:
         self._settings, self._worker_id, self._conn = settings, worker_id, conn
         self._key = int.from_bytes(_digest(worker_id), "big", signed=True)
+        self._held = False  # whether the session of `_conn` holds the lock
 
     @classmethod
     def take(cls, settings: Settings, worker_id: str) -> _AdvisoryLock | str:
@@ -106,7 +107,8 @@ class _AdvisoryLock:
 
     def _try(self) -> bool:
         row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()
-        return bool(row and row[0])
+        self._held = bool(row and row[0])
+        return self._held
 
     def _holder(self) -> str:
         row = self._conn.execute(
@@ -120,13 +122,19 @@ class _AdvisoryLock:
     def holds(self) -> bool:
         """True while the lock is ours; after a lost session, takes it again if it is free.
 
-        Raises psycopg.Error while the server cannot be reached: whether the id is still ours
-        is unknown then, as it is for the leases, which expire on their own.
+        A session lost and not retaken (another process took the id meanwhile) is not the
+        holder, however well its new connection answers: each later call tries to take the
+        lock again, on that connection, until it is free. Raises psycopg.Error while the
+        server cannot be reached: whether the id is still ours is unknown then, as it is for
+        the leases, which expire on their own.
         """
         try:
-            self._conn.execute("SELECT 1")
-            return True
+            if self._held:
+                self._conn.execute("SELECT 1")
+                return True
+            return self._try()
         except psycopg.Error:
+            self._held = False
             with contextlib.suppress(psycopg.Error):
                 self._conn.close()
         self._conn = self._connect(self._settings, self._worker_id)

@@ -6,9 +6,10 @@ import os
 import socket
 import uuid
 
+import psycopg
 import pytest
 
-from infrastructure.engine.identity import WorkerIdTaken, hold_worker_id
+from infrastructure.engine.identity import WorkerIdTaken, _digest, hold_worker_id
 from infrastructure.engine.leases import open_leases
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -102,3 +103,38 @@ def test_every_setting_given_empty_is_its_default(
     default = Settings(_env_file=None)
     monkeypatch.setenv(f"REGFLOW_{name.upper()}", "")
     assert getattr(Settings(_env_file=None), name) == getattr(default, name)
+
+
+def _cut_sessions_named(url: str, name: str) -> None:
+    """Terminate every session of this database whose name is `name` (a lost connection)."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = %s"
+            " AND pid <> pg_backend_pid()",
+            (name,),
+        )
+
+
+@pytest.mark.parametrize("calls", [1, 2, 5])
+def test_a_lost_session_whose_id_was_taken_meanwhile_holds_it_no_more(
+    pg_url: str, calls: int
+) -> None:
+    """A process whose lock session dropped while another took the id must not go on as its
+    holder, however many times it asks and however well its new connection answers: two
+    live processes with one id would run the same jobs at once."""
+    settings = store_settings(pg_url, worker_id=f"w-{uuid.uuid4().hex[:8]}")
+    first = hold_worker_id(settings)
+    name = f"regflow pid {os.getpid()} on {socket.gethostname()}"[:63]
+    _cut_sessions_named(pg_url, name)
+    key = int.from_bytes(_digest(first.worker_id), "big", signed=True)
+    with psycopg.connect(pg_url, autocommit=True, application_name="the other process") as other:
+        assert other.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() == (True,)
+        for _ in range(calls):
+            assert not first.holds(), "the id is the other process's now"
+        with pytest.raises(WorkerIdTaken):
+            hold_worker_id(settings)
+        other.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        assert first.holds(), "freed, the id is taken again"
+        assert not other.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+    first.release()
