@@ -13,6 +13,7 @@ import aiohttp
 from domain.failures import Failure, classify_answer, classify_http
 from domain.secrets import contains_erased
 from infrastructure.errors import classify_exception
+from infrastructure.executors.echoes import sent_values, without_echoes
 from infrastructure.executors.port import CallOutcome, SubStepCall
 
 DEFAULT_MAX_CONNECTIONS = 64
@@ -71,12 +72,13 @@ class HttpExecutor:
                 timeout=timeout,
             ) as response:
                 body = await response.text()
-                return outcome_of(response.status, body, response.headers)
+                outcome = outcome_of(response.status, body, response.headers)
         except TimeoutError:
             message = f"Timed out after {call.timeout:g}s"
             return outcome_of_failure(Failure(message, transient=True))
         except (aiohttp.ClientError, OSError) as exc:
             return outcome_of_failure(classify_exception(exc))
+        return without_echoes(outcome, sent_values(call.payload, [self._service_key or ""]))
 
     async def close(self) -> None:
         """Close the session and its connections."""
