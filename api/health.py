@@ -16,6 +16,7 @@ from api.services import Services, services_of
 log = logging.getLogger("regflow.api")
 MAX_VIEW_LAG = 1000
 CHECK_TIMEOUT = 5.0
+STORE_TIMEOUT = 2.0  # the store's own answer: a store that does not answer is named as such
 ENGINE_ROLES = frozenset({"all", "worker"})
 CIRCUIT_SAID = {
     "open": "the registration API looks down; calls pause until it answers again",
@@ -33,9 +34,11 @@ async def _checks(services: Services) -> tuple[dict[str, Any], list[str]]:
     checks: dict[str, Any] = {}
     problems: list[str] = []
     try:
-        head = await services.run(services.app.recorder.max_notification_id)
+        head = await asyncio.wait_for(
+            services.run(services.app.recorder.max_notification_id), STORE_TIMEOUT
+        )
         checks["store"] = {"reachable": True, "head": head or 0}
-    except Exception as exc:
+    except Exception as exc:  # any failure to answer (a timeout, a lost connection) is one
         log.warning("readiness: store unreachable: %s", type(exc).__name__)
         checks["store"] = {"reachable": False}
         problems.append("store: unreachable")
@@ -43,7 +46,7 @@ async def _checks(services: Services) -> tuple[dict[str, Any], list[str]]:
     if engine_health is not None:
         checks["engine"] = engine_health()
     problems += engine_problems(services.settings.role, checks.get("engine"))
-    if services.read_models is not None:
+    if services.read_models is not None and checks["store"]["reachable"]:
         lag = dict(await services.run(services.read_models.lag))
         checks["view_lag"] = lag
         problems += [f"view {v}: {n} events behind" for v, n in lag.items() if n > MAX_VIEW_LAG]

@@ -59,3 +59,28 @@ async def test_a_lost_database_answers_503_then_recovers(
             return True if response.status == 404 else None
 
     assert await eventually_value(recovered, timeout=60, interval=0.2)
+
+
+async def test_readiness_names_a_lost_database_as_the_store_and_comes_back_with_it(
+    aiohttp_client: MakeClient, own_database: tuple[str, str]
+) -> None:
+    """A cut-off database is named (`store: unreachable`), not hidden behind a timeout of all
+    the checks; every probe of the outage says so, and readiness returns with the store."""
+    name, url = own_database
+    settings = store_settings(url, api_keys=f"o:{KEY}")
+    client: TestClient[Any, Any] = await aiohttp_client(
+        create_app(settings.model_copy(update={"role": "api"}))
+    )
+    headers = {"Authorization": f"Bearer {KEY}"}
+    cut_off(name, allowed=False)
+    for _ in range(3):
+        async with client.get("/health/ready", headers=headers) as response:
+            assert response.status == 503
+            assert (await response.json())["errors"] == ["store: unreachable"]
+    cut_off(name, allowed=True)
+
+    async def ready() -> bool | None:
+        async with client.get("/health/ready", headers=headers) as response:
+            return True if response.status == 200 else None
+
+    assert await eventually_value(ready, timeout=60, interval=0.2)
