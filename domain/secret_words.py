@@ -87,7 +87,8 @@ _TOKENS = re.compile(
     rf"|eyJ[A-Za-z0-9_-]{{5,}}\.[A-Za-z0-9_-]{{5,}}\.{_JWT_CHAR}*(?:\.{_JWT_CHAR}+)*"
 )  # a JWT's signature may be empty; an encrypted one (JWE) has five parts
 _SHORTEST_CREDENTIAL = len("bearer 123456")
-_NAMED = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,60})([\"']?\s*[:=]\s*[\"']?)")
+# A name is taken whole (possessively): what may follow it starts with no character of a name.
+_NAMED = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,60}+)([\"']?\s*[:=]\s*[\"']?)")
 _VALUE = re.compile(r"[^\s\"',;&}=]+")
 # Actors as events record them (`key:<organisation>` for an API key's caller, `user:<sub>`,
 # `cli:<user>`): names of who acted, never secrets, though `key` is a secret's name elsewhere.
@@ -112,11 +113,27 @@ def mask_credentials(text: str) -> str:
     return _TOKENS.sub(REDACTED, text)
 
 
+def _inner_words(words: frozenset[str]) -> re.Pattern[str]:
+    """An expression finding, in lower-case text, each of `words` that holds no other of them:
+    text in which it finds none holds none of `words`."""
+    inner = sorted(w for w in words if not any(o != w and o in w for o in words))
+    return re.compile("|".join(re.escape(w) for w in inner))
+
+
+# The words of a name are pieces of it, so a name the vocabulary calls secret holds one of
+# these (in any case); text holding none of them gives no value to a secret's name.
+_SECRET_PIECES = _inner_words(SECRET_WORDS | SECRET_LAST_WORDS)
+
+
 def scrub_text(text: str) -> str:
-    """Free text (an error message, a log line) with embedded credentials masked: Bearer
-    tokens, JWTs, PEM blocks, and values given to secret names (`password=...`); actors
+    """Free text (an error message, a log line, a reason) as it may be shown anywhere: Bearer
+    tokens, JWTs, PEM blocks, and values given to secret names (`password=...`) masked; actors
     (`key:dev`, `user:alice`) are names of who acted and are kept."""
     masked = mask_credentials(text)
+    if "=" not in masked and ":" not in masked:
+        return masked  # no value is given to any name in it
+    if _SECRET_PIECES.search(masked.lower()) is None:
+        return masked  # no name in it is a secret's
     kept, done = [], 0
     actors: list[tuple[int, int]] | None = None  # found once a secret's name is
     for named in _NAMED.finditer(masked):

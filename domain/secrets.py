@@ -93,10 +93,13 @@ def transform(
     on_sensitive: OnSensitive,
     declared: Declared | None = None,
     on_text: OnText = _as_it_is,
+    on_public_text: OnText | None = None,
 ) -> Any:
     """A copy of `value` in which every secret or personal value went through `on_sensitive`
-    (empty values are left as they are: there is nothing to hide in them), and every other
-    string through `on_text`."""
+    (empty values are left as they are: there is nothing to hide in them), every string of a
+    field declared public through `on_public_text` (unset: `on_text`), and every other string
+    through `on_text`."""
+    public_text = on_text if on_public_text is None else on_public_text
     kind_of = type(value)
     if kind_of in _SCALARS:
         return value
@@ -112,12 +115,15 @@ def transform(
                 out[key] = on_sensitive(kind, item)
             elif type(item) in _SCALARS:
                 out[key] = item
+            elif inner is PUBLIC and type(item) is str:
+                shaped = is_credential_shaped(item)
+                out[key] = on_sensitive(SECRET, item) if shaped else public_text(item)
             else:
                 inner = None if inner is None or not isinstance(inner, Mapping) else inner
-                out[key] = transform(item, on_sensitive, inner, on_text)
+                out[key] = transform(item, on_sensitive, inner, on_text, on_public_text)
         return out
     if isinstance(value, list | tuple):
-        return [transform(item, on_sensitive, declared, on_text) for item in value]
+        return [transform(item, on_sensitive, declared, on_text, on_public_text) for item in value]
     return value
 
 
@@ -129,10 +135,12 @@ def _mask(kind: Sensitivity, value: Any) -> Any:
 
 def redact(value: Any, declared: Declared | None = None) -> Any:
     """A copy of `value` as it may be shown wherever it is shown (an answer, a read model, an
-    export, a log): every secret replaced by a mask, every credential inside a text masked,
-    personal data kept. `declared` says what its fields hold, where the words of their names
-    would mislead."""
-    return transform(value, _mask, declared, mask_credentials)
+    export, a log): every secret replaced by a mask, every free text masked as the log masks
+    it (`scrub_text`: credentials, and values given to secret names), personal data kept.
+    `declared` says what its fields hold, where the words of their names would mislead: a
+    text declared public (a stream ticket's URL, an idempotency key) is not judged by the
+    names inside it either, only credentials in it are masked."""
+    return transform(value, _mask, declared, scrub_text, mask_credentials)
 
 
 def redact_event(data: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.markup import escape as escape_markup
 
-from domain.secrets import mask_credentials
+from domain.secrets import scrub_text
 
 PIPE_WIDTH = 100_000
 """Columns a console writing to a pipe or file pretends to have: wide enough for any row."""
@@ -73,9 +73,9 @@ def escape_control(value: Any) -> str:
 
 
 def escape_text(value: Any) -> str:
-    """`value` as text safe to print through `rich`: credentials masked, control characters
-    and markup escaped."""
-    return escape_markup(escape_control(mask_credentials("" if value is None else str(value))))
+    """`value` as text safe to print through `rich`: masked as every shown text is (credentials,
+    values given to secret names), control characters and markup escaped."""
+    return escape_markup(escape_control(scrub_text("" if value is None else str(value))))
 
 
 def cells(*values: Any) -> list[str]:

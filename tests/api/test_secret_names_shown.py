@@ -1,0 +1,63 @@
+"""A value given to a secret's name inside free text (`token=...`, `password: ...`) is masked
+wherever the text shows, as the log masks it: the PATCH answer, the job, the events answer, the
+views' tables, `regflow events`, `export` and `state`; on SQLite and PostgreSQL. Who acted
+(`key:<organisation>`) stays readable."""
+
+from __future__ import annotations
+
+import json
+
+from api.services import SERVICES
+from infrastructure.settings import Settings
+from tests.api.conftest import BASE, Caller, Client
+from tests.api.test_secrets_in_text import everything_shown, logged
+from tests.integration.audit_kit import Cli, cli
+
+__all__ = ["cli"]
+
+REASON = "redo: token=REASONLEAK"
+ERROR = "HTTP 400: password: hunter22"
+PLANTED = ("REASONLEAK", "hunter22")
+
+
+def fail_code_generation(client: Client, job_id: str) -> None:
+    """Play the engine: the first sub-step completes, the second fails with ERROR."""
+    store = client.app[SERVICES].app
+    job = store.job(job_id)
+    job.claim("test-worker")
+    job.start_sub_step("cloudwaitressAccount")
+    job.complete_sub_step("cloudwaitressAccount", {})
+    job.start_sub_step("codeGeneration")
+    job.fail_sub_step("codeGeneration", ERROR, transient=False)
+    job.cancel("engine", "stopped by the test")
+    saved = store.store(job)
+    client.app[SERVICES].views.wait_for(saved.position)
+
+
+async def test_a_secret_given_by_name_in_a_reason_or_an_error_shows_nowhere(
+    org_a: Caller, client: Client, cli: Cli, api_settings: Settings
+) -> None:
+    batch = await org_a.new_batch()
+    batch_id, job_id = str(batch["id"]), str(batch["jobs"][0]["id"])
+    status, _ = await org_a.post(f"{BASE}/{batch_id}/step-6/start")
+    assert status == 202
+    fail_code_generation(client, job_id)
+    with logged() as lines:
+        status, answer = await org_a.patch(
+            f"{BASE}/jobs/{job_id}/steps/6/sub-steps/codeGeneration",
+            json={"status": "completed", "reason": REASON},
+        )
+        assert status == 200, answer
+        shown = {"PATCH answer": json.dumps(answer)}
+        shown |= await everything_shown(org_a, cli, api_settings, batch_id, job_id)
+    shown["logs"] = "\n".join(lines)
+    assert {where: [p for p in PLANTED if p in text] for where, text in shown.items()} == {
+        where: [] for where in shown
+    }
+    _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events", params={"limit": "200"})
+    edited = next(e for e in events["events"] if e["type"] == "ManualStatusSet")
+    failed = next(e for e in events["events"] if e["type"] == "SubStepFailed")
+    assert (edited["reason"], edited["actor"]) == ("redo: token=***", f"key:{org_a.org}")
+    assert failed["data"]["error"] == "HTTP 400: password: ***"
+    timeline = [r for r in cli("events", job_id, "--json").lines() if r["reason"]]
+    assert "redo: token=***" in [r["reason"] for r in timeline]
