@@ -51,22 +51,29 @@ def _is_json(media_type: str) -> bool:
 def body_type(request: web.Request, raw: bytes, uploads: Collection[str] = ()) -> str:
     """What the body `raw` is, by the request's Content-Type: JSON (any of JSON_TYPES, answered
     as `application/json`) or one of `uploads`. 415 naming what is accepted for anything else,
-    for a charset other than UTF-8, and for a body with no Content-Type at all (every client
-    of ours names one). An empty body has no type to check: it is an absent JSON body."""
+    for a charset other than UTF-8 (an upload's too: it is read as UTF-8), and for a body with
+    no Content-Type at all (every client of ours names one). An empty body named an upload is
+    that upload, empty (its reader says so); any other empty body is an absent JSON body."""
+    accepted = (*JSON_TYPES, *sorted(uploads))
+    named = request.content_type if hdrs.CONTENT_TYPE in request.headers else None
+    if named is not None and named in uploads:
+        _read_as_utf8(request, named, accepted)
+        return named
     if not raw or raw.isspace():
         return JSON
-    accepted = (*JSON_TYPES, *sorted(uploads))
-    if hdrs.CONTENT_TYPE not in request.headers:
+    if named is None:
         raise UnsupportedMediaType("missing; a body must say what it is", accepted)
-    media_type = request.content_type
-    if media_type in uploads:
-        return media_type
-    if not _is_json(media_type):
-        raise UnsupportedMediaType(f"{media_type[:100]} is not accepted here", accepted)
+    if not _is_json(named):
+        raise UnsupportedMediaType(f"{named[:100]} is not accepted here", accepted)
+    _read_as_utf8(request, "JSON", accepted)
+    return JSON
+
+
+def _read_as_utf8(request: web.Request, what: str, accepted: tuple[str, ...]) -> None:
+    """415 for a charset other than UTF-8: `what` is read as UTF-8 only."""
     charset = (request.charset or "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
-        raise UnsupportedMediaType(f"charset {charset[:40]}: JSON is read as UTF-8", accepted)
-    return JSON
+        raise UnsupportedMediaType(f"charset {charset[:40]}: {what} is read as UTF-8", accepted)
 
 
 async def body(request: web.Request, model: type[M], optional: bool = False) -> M:

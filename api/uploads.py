@@ -9,25 +9,33 @@ in one row, or by two columns (`account.email` and `execution_config.account.ema
 `menu.id` and `menu.id.x`), is refused naming the columns. Header cells are trimmed: blanks
 at a title's ends and around a path's dots are dropped (` account . email ` is
 `account.email`), so two titles that differ only there name one column, refused as twice.
-Other columns are kept on the restaurant as titled. Empty cells are left out; a cell that
-starts with `[` or `{` is read as JSON (`skip` = `["menuImport"]`). Comma, semicolon and tab
-separators and a UTF-8 byte-order mark (as Excel writes them) are accepted.
+A header cell must read as what it names: one holding a control or invisible character (a
+zero-width space), one that shows nothing, a path with an empty part (`.account`) and a path
+deeper than a config may nest (MAX_NESTING parts) are refused naming the column's position.
+Other columns are kept on the restaurant as titled. Every row has as many cells as the header
+(a short row is refused, not read with its last fields missing). Empty cells are left out; a
+cell that starts with `[` or `{` is read as JSON (`skip` = `["menuImport"]`); a switch's cell
+is read by the config's model (`TRUE`, `yes`, `1`...). Comma, semicolon and tab separators and
+a UTF-8 byte-order mark (as Excel writes them) are accepted; the text is read as UTF-8. An
+empty CSV is refused as such.
 JSON lines: one restaurant object per line, blank lines ignored.
 Rows are named as a spreadsheet numbers them (the header is row 1; a JSON line by its line).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 from typing import Any
 
+from api.errors import BadRequest
 from api.parsing import decoded_body, loads, unfaithful
 from api.schemas import MAX_ITEMS, CreateBatch
 from api.schemas.requests import refuse_restaurants, restaurant_errors
 from domain.exceptions import InvalidInput
-from domain.limits import nul_paths
+from domain.limits import MAX_NESTING, hidden_characters, nul_paths, readable
 
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/json-lines"})
@@ -38,6 +46,8 @@ MAX_ERRORS = 100
 KNOWN_COLUMNS = frozenset({"name", "external_id", CONFIG})
 _TITLE_GAPS = re.compile(r"[\s-]+")
 BATCH_SETTING = "REGFLOW_MAX_BATCH_BYTES"
+SHOWN_TITLE = 60
+"""Characters of a header cell an error quotes (a path may be thousands long)."""
 
 Rows = tuple[list[dict[str, Any]], list[str]]
 
@@ -47,7 +57,8 @@ def _decoded(raw: bytes) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(
-            "The upload is not UTF-8 text", [f"byte {exc.start}: not UTF-8"]
+            "The upload is not UTF-8 text: uploads are read as UTF-8, whatever charset is named",
+            [f"byte {exc.start}: not UTF-8 (save the sheet as CSV UTF-8)"],
         ) from None
 
 
@@ -138,7 +149,7 @@ def _overlaps(header: list[str]) -> list[str]:
     (`account.email` beside `execution_config.account.email`, `menu` paths `menu.id` and
     `menu.id.x`): the row could only keep one of them."""
     paths = sorted((_path(c), c) for c in header if "." in c)
-    errors = [f"{c}: not a path into the config (an empty part)" for p, c in paths if "" in p]
+    errors: list[str] = []
     for index, (path, column) in enumerate(paths):
         for inner, other in paths[index + 1 :]:
             if inner[: len(path)] != path:
@@ -147,14 +158,57 @@ def _overlaps(header: list[str]) -> list[str]:
     return errors
 
 
+def _shown(title: str) -> str:
+    """A header cell as an error quotes it: its hidden characters as code points, cut short."""
+    marked = "".join(f"<{h[0]}>" if (h := hidden_characters(c)) else c for c in title)
+    return marked if len(marked) <= SHOWN_TITLE else marked[:SHOWN_TITLE] + "..."
+
+
+def _unreadable(titles: list[str]) -> list[str]:
+    """Header cells (trimmed) that do not read as what they name, by position: one holding a
+    control or an invisible character (a zero-width space would make a config key that looks
+    like `account` and is not), or one whose title (a path's part) shows nothing."""
+    errors = []
+    for number, title in enumerate(titles, start=1):
+        where = f"row 1: column {number} ({_shown(title)})"
+        parts = [p for p in title.split(".") if p.strip()]
+        if hidden := hidden_characters(title):
+            errors.append(f"{where}: holds characters that do not show ({', '.join(hidden)})")
+        elif not all(readable(part) for part in parts):
+            errors.append(f"{where}: a title that shows nothing")
+    return errors
+
+
+def _bad_paths(header: list[str]) -> tuple[list[str], list[str]]:
+    """Dotted columns that are no path into the config (one with an empty part: `.account`,
+    `account.`, `a..b`), and those nested deeper than a config may be, by position."""
+    empty: list[str] = []
+    deep: list[str] = []
+    for number, column in enumerate(header, start=1):
+        path = _path(column) if "." in column else []
+        where = f"row 1: column {number} ({_shown(column)})"
+        if "" in path:
+            empty.append(f"{where}: an empty part; a dotted column is a path (`account.email`)")
+        elif len(path) > MAX_NESTING:
+            deep.append(f"{where}: {len(path)} parts; a config nests at most {MAX_NESTING} levels")
+    return empty, deep
+
+
 def _header(reader: Any) -> list[str]:
     header = [_column(c) for c in next(reader, [])]
+    if unreadable := _unreadable(header):
+        raise InvalidInput("The CSV header has titles that cannot be read as written", unreadable)
     if "name" not in header:
         raise InvalidInput("The CSV needs a header row with a `name` column", ["row 1: no name"])
     duplicates = sorted({c for c in header if header.count(c) > 1})
     if duplicates or "" in header:
         named = ", ".join(duplicates) or "an empty column name"
         raise InvalidInput("The CSV header names a column twice or not at all", [f"row 1: {named}"])
+    empty, deep = _bad_paths(header)
+    if empty:
+        raise InvalidInput("The CSV header has a dotted column with an empty part", empty)
+    if deep:
+        raise InvalidInput("The CSV header has a path deeper than a config may nest", deep)
     if overlaps := _overlaps(header):
         raise InvalidInput(
             "The CSV header names a config field in two columns", [f"row 1: {o}" for o in overlaps]
@@ -165,6 +219,12 @@ def _header(reader: Any) -> list[str]:
 def from_csv(raw: bytes) -> Rows:
     """The restaurants of a CSV upload, each with its row label; InvalidInput lists bad rows."""
     text = _decoded(raw)
+    if not text.strip():
+        raise BadRequest(
+            "The CSV is empty: it needs a header row with a `name` column, then a row per "
+            "restaurant",
+            ["row 1: empty"],
+        )
     first = text.split("\n", 1)[0]
     delimiter = max(SEPARATORS, key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -177,7 +237,7 @@ def from_csv(raw: bytes) -> Rows:
             label = f"row {row}: "
             if not any(c.strip() for c in cells):
                 continue
-            if len(cells) > len(header):
+            if len(cells) != len(header):
                 errors.append(f"{label}{len(cells)} cells but {len(header)} columns")
                 continue
             restaurant, problems = _restaurant(header, cells)
@@ -235,6 +295,12 @@ def batch_input(
     Either way, no two restaurants share an external_id, and a JSON line's config switches are
     booleans (a CSV's are text, read by the config's model). Blocking work: run it off the
     event loop."""
+    if not raw.removeprefix(codecs.BOM_UTF8).strip():
+        raise BadRequest(
+            "The body is empty: a new batch is a JSON object, or a CSV (a header row with a "
+            "`name` column, then a row per restaurant) or JSON-lines upload",
+            ["body: empty"],
+        )
     if content_type not in UPLOAD_TYPES:
         data = decoded_body(raw, CreateBatch)
         return data.name, data.restaurant_records(), None

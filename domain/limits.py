@@ -46,15 +46,21 @@ def nesting_error(value: Any, where: str, limit: int = MAX_NESTING) -> str | Non
 
 def nul_paths(value: Any, path: str) -> list[str]:
     """Where NUL characters hide in a decoded JSON value (the stores cannot hold them), each
-    named from `path` as field errors are (`path` empty: from the top)."""
-    if isinstance(value, str):
-        return [path] if "\x00" in value else []
-    if isinstance(value, dict):
-        keys = [child_path(path, "<key>") for k in value if "\x00" in k]
-        return keys + [p for k, v in value.items() for p in nul_paths(v, child_path(path, k))]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in nul_paths(v, f"{path}[{i}]")]
-    return []
+    named from `path` as field errors are (`path` empty: from the top). An object's keys before
+    what it holds, in order; no recursion, so any depth is walked."""
+    found: list[str] = []
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            found += [where] if "\x00" in node else []
+        elif isinstance(node, dict):
+            found += [child_path(where, "<key>") for k in node if "\x00" in k]
+            below = [(v, child_path(where, k)) for k, v in node.items()]
+            stack.extend(reversed(below))
+        elif isinstance(node, list):
+            stack.extend(reversed([(v, f"{where}[{i}]") for i, v in enumerate(node)]))
+    return found
 
 
 def text_errors(text: str, name: str, most: int) -> list[str]:
@@ -97,6 +103,14 @@ def organisation_errors(organisation: str, name: str = "organisation") -> list[s
     call of its jobs carries it as a header (`X-Organisation-ID`) and the audit trail shows it,
     so it is printable text that reads as what it is."""
     return identity_errors(organisation, name)
+
+
+def hidden_characters(text: str) -> list[str]:
+    """The characters of `text` an identity may not hold (controls, format characters such as
+    a zero-width space or a bidi override, line and paragraph separators), each once in order,
+    as `U+200B`: text that holds one does not read as what it is."""
+    hidden = (c for c in text if unicodedata.category(c) in _NOT_IN_AN_IDENTITY)
+    return list(dict.fromkeys(f"U+{ord(c):04X}" for c in hidden))
 
 
 def readable(text: str) -> bool:

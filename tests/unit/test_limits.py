@@ -3,13 +3,23 @@ and a reason that shows nothing."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.exceptions import InvalidInput
-from domain.limits import MAX_NESTING, depth_of, nesting_error, readable
+from domain.field_paths import child_path
+from domain.limits import (
+    MAX_NESTING,
+    depth_of,
+    hidden_characters,
+    identity_errors,
+    nesting_error,
+    nul_paths,
+    readable,
+)
 from tests.unit.jobs import given as given_job
 from tests.unit.jobs import new_job, refused, then
 
@@ -77,3 +87,51 @@ def test_one_readable_character_makes_a_reason(before: str, shown: str, after: s
     job = given_job(new_job())
     job.edit([("cloudwaitressAccount", "skipped", None)], "user:u-1", before + shown + after)
     assert then(job)[0] == "ManualStatusSet"
+
+
+def reference_nul_paths(value: Any, path: str) -> list[str]:
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        keys = [child_path(path, "<key>") for k in value if "\x00" in k]
+        return keys + [
+            p for k, v in value.items() for p in reference_nul_paths(v, child_path(path, k))
+        ]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in reference_nul_paths(v, f"{path}[{i}]")]
+    return []
+
+
+with_nuls = st.recursive(
+    st.none() | st.integers() | st.text(alphabet="a\x00.", max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet="a\x00 .", max_size=3), inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@given(with_nuls, st.sampled_from(["", "rows", "execution_config"]))
+def test_nul_paths_match_the_recursive_definition(value: Any, path: str) -> None:
+    assert nul_paths(value, path) == reference_nul_paths(value, path)
+
+
+@given(depth=st.integers(0, 20_000), in_a_dict=st.booleans())
+def test_nul_paths_walk_any_depth_without_recursion(depth: int, in_a_dict: bool) -> None:
+    value: Any = "a\x00"
+    for _ in range(depth):
+        value = {"a": value} if in_a_dict else [value]
+    found = nul_paths(value, "x")
+    assert found == [
+        "x" + ("" if in_a_dict else "[0]" * depth) + (".a" * depth if in_a_dict else "")
+    ]
+
+
+@given(st.text(max_size=20))
+def test_hidden_characters_are_what_an_identity_may_not_hold(text: str) -> None:
+    hidden = hidden_characters(text)
+    refused = any("control, format" in e for e in identity_errors(text, "who"))
+    assert bool(hidden) == refused
+    assert hidden == list(dict.fromkeys(hidden))
+    assert all(f"U+{ord(c):04X}" in hidden for c in text if unicodedata.category(c) == "Cf")
