@@ -5,6 +5,7 @@ waiting out a Retry-After leaves the process ready."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,8 +18,9 @@ from api.runtime import RUNTIME, build_app
 from infrastructure.engine.circuit import CircuitBreaker, CircuitState
 from infrastructure.engine.clock import SYSTEM_CLOCK
 from infrastructure.settings import Settings, reveal
-from tests.api.conftest import BASE, Caller, Client, MakeClient, restaurant
+from tests.api.conftest import Caller, Client, MakeClient, restaurant
 from tests.api.test_engine_flows import simulator
+from tests.conftest import new_database
 from tests.kit import eventually_value
 
 DEADLINE = 20.0
@@ -35,29 +37,33 @@ async def caller_of_role(aiohttp_client: MakeClient, api_settings: Settings, rol
 
 
 @pytest.fixture
-async def caller(aiohttp_client: MakeClient, api_settings: Settings) -> Caller:
-    """A caller of a process of role `all`: API and engine."""
-    return await caller_of_role(aiohttp_client, api_settings, "all")
+def own_store(api_settings: Settings) -> Iterator[Settings]:
+    """The settings on a store of this test's own. These engines run against faults (an
+    outage, a long Retry-After) and leave jobs waiting them out: in the session's shared
+    PostgreSQL database, the engines of later tests would find those jobs and wait for them."""
+    if not api_settings.is_postgres:
+        yield api_settings  # a SQLite file of this test's own already
+        return
+    with new_database("regflow_ready") as (_, url):
+        yield api_settings.model_copy(update={"database_url": url})
 
 
 @pytest.fixture
-async def worker(aiohttp_client: MakeClient, api_settings: Settings) -> Caller:
+async def caller(own_store: Settings, aiohttp_client: MakeClient) -> Caller:
+    """A caller of a process of role `all`: API and engine."""
+    return await caller_of_role(aiohttp_client, own_store, "all")
+
+
+@pytest.fixture
+async def worker(own_store: Settings, aiohttp_client: MakeClient) -> Caller:
     """A caller of a process of role `worker`: the engine, and health only."""
-    return await caller_of_role(aiohttp_client, api_settings, "worker")
+    return await caller_of_role(aiohttp_client, own_store, "worker")
 
 
 async def readiness(client: Client, key: str | None = None) -> tuple[int, Any]:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     async with client.get("/health/ready", headers=headers) as response:
         return response.status, await response.json()
-
-
-async def cancelled(caller: Caller, batch: dict[str, Any]) -> None:
-    """Cancel the batch's jobs: left waiting out a fault in the shared database, they would be
-    found by the engines of later tests, whose runs wait for every job they can see."""
-    for job in batch["jobs"]:
-        status, body = await caller.post(f"{BASE}/jobs/{job['id']}/cancel")
-        assert status in (200, 409), body
 
 
 def engine_of(client: Client) -> Any:
@@ -106,7 +112,6 @@ class TestTheCircuit:
             return body if body["checks"]["engine"]["circuit"] != "closed" else None
 
         await eventually_value(said, DEADLINE, 0.05)
-        await cancelled(caller, batch)
 
     async def test_a_call_waiting_out_a_retry_after_leaves_the_process_ready(
         self, caller: Caller
@@ -125,7 +130,6 @@ class TestTheCircuit:
         await eventually_value(answered, DEADLINE, 0.05)
         assert engine_of(caller.client).shared.circuit.state == CircuitState.CLOSED
         assert (await readiness(caller.client))[0] == 200
-        await cancelled(caller, batch)
 
 
 class TestTheEngine:
