@@ -165,7 +165,7 @@ class TestArgumentsOutOfRange:
             (["batches", "--org", ""], "argument --org: an organisation id cannot be empty"),
             (["batch", "run", "b.json", "--org", " "], "argument --org"),
             (["batch", "run", "b.json", "--org", "ev\x1b[2Jil"], "argument --org: control"),
-            (["batches", "--org", "a\nb"], "argument --org: control characters"),
+            (["batches", "--org", "a\nb"], "argument --org: control, format and line-breaking"),
         ],
     )
     def test_is_refused_naming_the_flag(
