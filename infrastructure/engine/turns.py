@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
-from itertools import count
+from itertools import count, islice
 
 from sortedcontainers import SortedList
 
@@ -72,6 +72,9 @@ class OrganisationTurns:
                 return taken
             rest.append(jobs)
         while rest:
+            if len(rest) == 1:  # one organisation left: the rest of its jobs, in order
+                taken.extend(islice(rest[0], limit - len(taken)))
+                return taken
             going: list[Iterator[str]] = []
             for jobs in rest:
                 job_id = next(jobs, None)
