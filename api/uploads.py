@@ -1,23 +1,15 @@
 """Restaurants uploaded as CSV or JSON lines, the way operators export them from spreadsheets.
 
-CSV: a header row, then one restaurant per row. `name` and `external_id` are the restaurant;
-`execution_config` may hold the whole config as JSON; these three are matched whatever their
-case and gaps, as a spreadsheet titles them (`Name`, `External ID`). Any column with a dot is a
-path into the config (`account.email`, `payment.enabled`, or the same with an
-`execution_config.` prefix) that adds to the JSON column's sections; a field given both ways
-in one row, or by two columns (`account.email` and `execution_config.account.email`, or
-`menu.id` and `menu.id.x`), is refused naming the columns. Header cells are trimmed: blanks
-at a title's ends and around a path's dots are dropped (` account . email ` is
-`account.email`), so two titles that differ only there name one column, refused as twice.
-A header cell must read as what it names: one holding a control or invisible character (a
-zero-width space), one that shows nothing, a path with an empty part (`.account`) and a path
-deeper than a config may nest (MAX_NESTING parts) are refused naming the column's position.
-Other columns are kept on the restaurant as titled. Every row has as many cells as the header
-(a short row is refused, not read with its last fields missing). Empty cells are left out; a
-cell that starts with `[` or `{` is read as JSON (`skip` = `["menuImport"]`); a switch's cell
-is read by the config's model (`TRUE`, `yes`, `1`...). Comma, semicolon and tab separators and
-a UTF-8 byte-order mark (as Excel writes them) are accepted; the text is read as UTF-8. An
-empty CSV is refused as such.
+CSV: a header row (which column each title names, and the titles refused, are in `csv_header`),
+then one restaurant per row. `name` and `external_id` are the restaurant; `execution_config` may
+hold the whole config as JSON; a dotted column is a path into the config that adds to the JSON
+column's sections, and a field given both ways in one row is refused naming the column. Other
+columns are kept on the restaurant as titled. Every row has as many cells as the header (a short
+row is refused, not read with its last fields missing). Empty cells are left out; a cell that
+starts with `[` or `{` is read as JSON (`skip` = `["menuImport"]`); a switch's cell is read by
+the config's model (`TRUE`, `yes`, `1`...). Comma, semicolon and tab separators and a UTF-8
+byte-order mark (as Excel writes them) are accepted; the text is read as UTF-8. An empty CSV is
+refused as such.
 JSON lines: one restaurant object per line, blank lines ignored.
 Rows are named as a spreadsheet numbers them (the header is row 1; a JSON line by its line).
 """
@@ -27,27 +19,23 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from typing import Any
 
+from api.csv_header import CONFIG, config_path, read_header
+from api.csv_header import KNOWN_COLUMNS as KNOWN_COLUMNS  # re-exported: tests name it from here
 from api.errors import BadRequest
 from api.parsing import decoded_body, loads, unfaithful
 from api.schemas import MAX_ITEMS, CreateBatch
 from api.schemas.requests import refuse_restaurants, restaurant_errors
 from domain.exceptions import InvalidInput
-from domain.limits import MAX_NESTING, hidden_characters, nul_paths, readable
+from domain.limits import nul_paths
 
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/json-lines"})
 UPLOAD_TYPES = CSV_TYPES | NDJSON_TYPES
-CONFIG = "execution_config"
 SEPARATORS = ",;\t"
 MAX_ERRORS = 100
-KNOWN_COLUMNS = frozenset({"name", "external_id", CONFIG})
-_TITLE_GAPS = re.compile(r"[\s-]+")
 BATCH_SETTING = "REGFLOW_MAX_BATCH_BYTES"
-SHOWN_TITLE = 60
-"""Characters of a header cell an error quotes (a path may be thousands long)."""
 
 Rows = tuple[list[dict[str, Any]], list[str]]
 
@@ -84,11 +72,6 @@ def _place(config: dict[str, Any], path: list[str], value: Any) -> str | None:
     return None
 
 
-def _path(column: str) -> list[str]:
-    """The config path a dotted column names (its parts as the header gives them, trimmed)."""
-    return column.removeprefix(CONFIG + ".").split(".")
-
-
 def _given_in(config: dict[str, Any], path: list[str]) -> bool:
     """Whether `config` already gives a value at `path`, or a value where a section of it is."""
     node: Any = config
@@ -122,98 +105,15 @@ def _restaurant(header: list[str], cells: list[str]) -> tuple[dict[str, Any], li
     config = _json_config(given.pop(CONFIG, None), errors)
     dotted = {c: t for c, t in given.items() if "." in c}
     restaurant = {c: t.strip() for c, t in given.items() if c not in dotted}
-    clashes = [c for c in dotted if _given_in(config, _path(c))]
+    clashes = [c for c in dotted if _given_in(config, config_path(c))]
     errors += [f"{c}: also given in the {CONFIG} column; give it in one of them" for c in clashes]
     for column, text in dotted.items():
-        path, value = _path(column), _cell(text)
+        path, value = config_path(column), _cell(text)
         if problems := unfaithful(value, ".".join([CONFIG, *path])):
             errors += problems
         elif not clashes and (problem := _place(config, path, value)):
             errors.append(problem)
     return restaurant | ({CONFIG: config} if config else {}), errors
-
-
-def _column(title: str) -> str:
-    """A header cell as a column: one of the known columns whatever its case and gaps, else
-    as written with blanks trimmed from its ends and around a path's dots (a path into the
-    config keeps its case)."""
-    stripped = title.strip()
-    folded = _TITLE_GAPS.sub("_", stripped.casefold())
-    if folded in KNOWN_COLUMNS:
-        return folded
-    return ".".join(part.strip() for part in stripped.split(".")) if "." in stripped else stripped
-
-
-def _overlaps(header: list[str]) -> list[str]:
-    """Dotted columns that name one config field twice, or a field inside another's value
-    (`account.email` beside `execution_config.account.email`, `menu` paths `menu.id` and
-    `menu.id.x`): the row could only keep one of them."""
-    paths = sorted((_path(c), c) for c in header if "." in c)
-    errors: list[str] = []
-    for index, (path, column) in enumerate(paths):
-        for inner, other in paths[index + 1 :]:
-            if inner[: len(path)] != path:
-                break  # sorted: the paths inside this one come right after it
-            errors.append(f"{column} and {other}: both give {'.'.join(path)}")
-    return errors
-
-
-def _shown(title: str) -> str:
-    """A header cell as an error quotes it: its hidden characters as code points, cut short."""
-    marked = "".join(f"<{h[0]}>" if (h := hidden_characters(c)) else c for c in title)
-    return marked if len(marked) <= SHOWN_TITLE else marked[:SHOWN_TITLE] + "..."
-
-
-def _unreadable(titles: list[str]) -> list[str]:
-    """Header cells (trimmed) that do not read as what they name, by position: one holding a
-    control or an invisible character (a zero-width space would make a config key that looks
-    like `account` and is not), or one whose title (a path's part) shows nothing."""
-    errors = []
-    for number, title in enumerate(titles, start=1):
-        where = f"row 1: column {number} ({_shown(title)})"
-        parts = [p for p in title.split(".") if p.strip()]
-        if hidden := hidden_characters(title):
-            errors.append(f"{where}: holds characters that do not show ({', '.join(hidden)})")
-        elif not all(readable(part) for part in parts):
-            errors.append(f"{where}: a title that shows nothing")
-    return errors
-
-
-def _bad_paths(header: list[str]) -> tuple[list[str], list[str]]:
-    """Dotted columns that are no path into the config (one with an empty part: `.account`,
-    `account.`, `a..b`), and those nested deeper than a config may be, by position."""
-    empty: list[str] = []
-    deep: list[str] = []
-    for number, column in enumerate(header, start=1):
-        path = _path(column) if "." in column else []
-        where = f"row 1: column {number} ({_shown(column)})"
-        if "" in path:
-            empty.append(f"{where}: an empty part; a dotted column is a path (`account.email`)")
-        elif len(path) > MAX_NESTING:
-            deep.append(f"{where}: {len(path)} parts; a config nests at most {MAX_NESTING} levels")
-    return empty, deep
-
-
-def _header(reader: Any) -> list[str]:
-    header = [_column(c) for c in next(reader, [])]
-    if unreadable := _unreadable(header):
-        raise InvalidInput("The CSV header has titles that cannot be read as written", unreadable)
-    if "name" not in header:
-        raise InvalidInput("The CSV needs a header row with a `name` column", ["row 1: no name"])
-    duplicates = sorted({c for c in header if header.count(c) > 1})
-    if duplicates or "" in header:
-        named = ", ".join(duplicates) or "an empty column name"
-        raise InvalidInput("The CSV header names a column twice or not at all", [f"row 1: {named}"])
-    empty, deep = _bad_paths(header)
-    if empty:
-        raise InvalidInput("The CSV header has a dotted column with an empty part", empty)
-    if deep:
-        raise InvalidInput("The CSV header has a path deeper than a config may nest", deep)
-    if overlaps := _overlaps(header):
-        raise InvalidInput(
-            "The CSV header names a config field in two columns", [f"row 1: {o}" for o in overlaps]
-        )
-    return header
 
 
 def from_csv(raw: bytes) -> Rows:
@@ -232,7 +132,7 @@ def from_csv(raw: bytes) -> Rows:
     labels: list[str] = []
     errors: list[str] = []
     try:
-        header = _header(reader)
+        header = read_header(reader)
         for row, cells in enumerate(reader, start=2):
             label = f"row {row}: "
             if not any(c.strip() for c in cells):
