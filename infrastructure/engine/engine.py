@@ -2,7 +2,7 @@
 
 `Engine` is one class a little over 200 lines: finding, claiming, running and stopping share its
 runners, tasks and memory of settled jobs, so they stay together; leases, their renewal, the
-quarantine, storage and the work source are modules of their own.
+watch over the worker id, the quarantine, storage and the work source are modules of their own.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.clock import SYSTEM_CLOCK, Clock, wait_all, wait_for_event
 from infrastructure.engine.flow_control import open_flow
 from infrastructure.engine.identity import WorkerIdentity, hold_worker_id
+from infrastructure.engine.identity_watch import check_identity
 from infrastructure.engine.leases import Leases, open_leases
 from infrastructure.engine.quarantine import Quarantine
 from infrastructure.engine.renewal import GIVE_UP_FRACTION, renew_forever
@@ -108,6 +109,7 @@ class Engine:
         self._loops: list[asyncio.Task[Any]] = []
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
+        self.claiming = asyncio.Lock()  # held while looking for jobs to claim
         self.outcomes: dict[str, int] = {}
         self.closing = False
 
@@ -140,14 +142,19 @@ class Engine:
     async def _discover_forever(self) -> None:
         while not self.closing:
             try:
-                await self._discover()
+                async with self.claiming:
+                    await self._discover()
             except Exception as exc:
                 complain("looking for work", exc)
             await wait_for_event(self._wakeup, self.poll_seconds, self.clock)
             self._wakeup.clear()
 
+    @property
+    def _taking_work(self) -> bool:
+        return self.identity_held and not self.shared.stopping.is_set()
+
     async def _discover(self) -> None:
-        if self.shared.stopping.is_set() or not self.identity_held:
+        if not self._taking_work:
             return
         free = self.settings.max_concurrent_jobs - len(self.runners)
         limit = 1000 + len(self.runners)
@@ -163,13 +170,13 @@ class Engine:
         # taken are sorted out only as far as they are looked up, for the same reason.
         fresh = (j for j in found if self._may_take(j))
         step = max(2 * free, CLAIM_LOOKAHEAD)
-        while free > 0 and not self.shared.stopping.is_set():
+        while free > 0 and self._taking_work:
             part = list(islice(fresh, step))
             if not part:
                 return
             busy = await self.shared.gateway.run(self.leases.busy, part, self.worker_id)
             for job_id in (j for j in part if j not in busy):
-                if free <= 0 or self.shared.stopping.is_set():
+                if free <= 0 or not self._taking_work:
                     return
                 if await self._claim(job_id):
                     free -= 1
@@ -260,14 +267,17 @@ class Engine:
             complain(f"job {job_id}: releasing its lease (it will expire)", exc)
 
     async def check_identity(self) -> None:
-        """Stop running jobs while another live process may hold this worker id."""
-        held = await self.shared.gateway.run(self.identity.holds)
-        if held != self.identity_held:
-            if held:
-                log.info("worker id %s held again; looking for work", self.worker_id)
-            else:
-                log.error("worker id %s is no longer held here; stopping its jobs", self.worker_id)
-        self.identity_held = held
+        """Stop running jobs while another live process may hold this worker id; trade a
+        derived id another process took for a free one (`identity_watch`)."""
+        await check_identity(self)
+
+    async def runs_stopped(self, seconds: float) -> bool:
+        """Tell every run here that its job is lost, and wait up to `seconds` for them to end."""
+        for runner in list(self.runners.values()):
+            runner.lose()
+        runs = list(self._runs.values())
+        await wait_all(runs, seconds, self.clock)
+        return all(run.done() for run in runs)
 
     async def run_until_idle(self, timeout: float) -> bool:
         """Wait until no job is in progress or running here; False on timeout."""

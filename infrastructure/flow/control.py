@@ -200,6 +200,10 @@ class FlowControl:
         shared = "shared through the database" if config.shared and self._run else "in this process"
         return f"{'; '.join(parts)} ({shared})"
 
+    def serve_as(self, worker_id: str) -> None:
+        """Take slots under `worker_id` from now on: this process's worker id changed."""
+        self.ledger.serve_as(worker_id)
+
     def waiting_job_ids(self) -> set[str]:
         """Jobs with a call waiting for API capacity here."""
         return self.waiting.job_ids()

@@ -55,6 +55,8 @@ class Ledger(Protocol):
 
     def exchange(self, round_: Exchange) -> Answer: ...
 
+    def serve_as(self, worker_id: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -114,6 +116,9 @@ class MemoryLedger:
 
     def held(self) -> int:
         return len(self._held)
+
+    def serve_as(self, worker_id: str) -> None:
+        """Nothing to rename: slots in memory belong to this process alone."""
 
     def close(self) -> None:
         self._held.clear()

@@ -74,6 +74,11 @@ class PostgresLedger:
             self._drop()
             raise FlowUnavailable(str(exc).strip() or type(exc).__name__) from exc
 
+    def serve_as(self, worker_id: str) -> None:
+        """Count this process's slots and waiting calls under `worker_id` from the next round
+        on: its worker id changed (one it derived was lost to another process)."""
+        self.worker_id = worker_id
+
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5)
@@ -142,10 +147,8 @@ class _Round:
         lease = timedelta(seconds=self.config.lease_seconds)
         released = [slot.id for slot in self.round.releases]
         if released:
-            self.conn.execute(
-                f"DELETE FROM {SLOTS} WHERE worker_id = %s AND id = ANY(%s)",
-                (self.worker, released),
-            )
+            # By id alone: a slot granted before this worker's id changed is given back too.
+            self.conn.execute(f"DELETE FROM {SLOTS} WHERE id = ANY(%s)", (released,))
         self.conn.execute(f"DELETE FROM {SLOTS} WHERE expires_at < %s", (now,))
         self.conn.execute(f"DELETE FROM {WAITERS} WHERE expires_at < %s", (now,))
         self.conn.execute(f"DELETE FROM {WAITING_JOBS} WHERE expires_at < %s", (now,))

@@ -9,8 +9,9 @@ import uuid
 import psycopg
 import pytest
 
-from infrastructure.engine.identity import WorkerIdTaken, _digest, hold_worker_id
+from infrastructure.engine.identity import WorkerIdTaken, hold_worker_id
 from infrastructure.engine.leases import open_leases
+from infrastructure.engine.worker_locks import advisory_key
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import store_settings
@@ -127,7 +128,7 @@ def test_a_lost_session_whose_id_was_taken_meanwhile_holds_it_no_more(
     first = hold_worker_id(settings)
     name = f"regflow pid {os.getpid()} on {socket.gethostname()}"[:63]
     _cut_sessions_named(pg_url, name)
-    key = int.from_bytes(_digest(first.worker_id), "big", signed=True)
+    key = advisory_key(first.worker_id)
     with psycopg.connect(pg_url, autocommit=True, application_name="the other process") as other:
         assert other.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() == (True,)
         for _ in range(calls):

@@ -50,3 +50,16 @@ def test_the_cap_holds_across_workers(ledgers: tuple[PostgresLedger, PostgresLed
     assert (len(first), len(second)) == (1, 1)
     w1.exchange(Exchange({}, 0, releases=first))
     w2.exchange(Exchange({}, 0, releases=second))
+
+
+def test_a_slot_taken_before_the_worker_id_changed_is_still_given_back(
+    ledgers: tuple[PostgresLedger, PostgresLedger, str],
+) -> None:
+    w1, w2, tag = ledgers
+    held = w1.exchange(Exchange({("A-" + tag, "x"): 2}, 10)).granted
+    assert len(held) == 2
+    w1.serve_as(f"w1-traded-{tag}")  # its derived worker id was lost and traded
+    w1.exchange(Exchange({}, 0, releases=held))
+    freed = w2.exchange(Exchange({("B-" + tag, "y"): 2}, 10)).granted
+    w2.exchange(Exchange({}, 0, releases=freed))
+    assert len(freed) == 2, "the slots given back are free for other workers"
