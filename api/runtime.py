@@ -14,6 +14,7 @@ from api.services import SERVICES
 from infrastructure.engine import Engine
 from infrastructure.engine.wiring import running_engine
 from infrastructure.executors.http import HttpExecutor
+from infrastructure.logs import announce
 from infrastructure.settings import Settings
 
 log = logging.getLogger("regflow.runtime")
@@ -47,11 +48,15 @@ async def run_engine(app: web.Application) -> AsyncIterator[None]:
         )
         log.info("API flow control: %s", engine.shared.flow.describe())
         if runtime.simulator_url:
-            print(
+            example = (
+                f"curl -X PUT {url}/_simulator/faults "
+                '-d \'{"faults": [{"kind": "bad_request", "endpoint": "menuImport"}]}\''
+            )
+            announce(
                 f"built-in simulator of the registration API at {url}\n"
-                f"  make a sub-step fail: curl -X PUT {url}/_simulator/faults "
-                '-d \'{"faults": [{"kind": "bad_request", "endpoint": "menuImport"}]}\'',
-                flush=True,
+                f"  make a sub-step fail: {example}",
+                simulator_url=url,
+                make_a_sub_step_fail=example,
             )
         try:
             yield

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
 from infrastructure.log_scrub import ScrubSecrets
 from infrastructure.settings import Settings
@@ -42,7 +43,8 @@ class StandardError(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def configure_logging(settings: Settings) -> None:
-    """INFO and above on standard error, as text or JSON lines."""
+    """INFO and above on standard error, as text or JSON lines; Python's warnings go to the
+    log too, so that with JSON lines every line is one."""
     handler = StandardError()
     if settings.log_format == "json":
         handler.setFormatter(JsonLines())
@@ -50,4 +52,25 @@ def configure_logging(settings: Settings) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(ScrubSecrets())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.captureWarnings(True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def logs_json_lines() -> bool:
+    """Whether the process's log is written as JSON lines (REGFLOW_LOG_FORMAT=json)."""
+    return any(isinstance(h.formatter, JsonLines) for h in logging.getLogger().handlers)
+
+
+def announce(text: str, stream: TextIO | None = None, **fields: object) -> None:
+    """Tell whoever started the process `text` (standard output unless `stream`): as it is,
+    or, when the log is JSON lines, as one JSON line of the log's shape whose message is the
+    text's first line, with `fields`. What is announced is meant to be read (a development
+    key, an address): it is not masked as the log is."""
+    out = stream or sys.stdout
+    if logs_json_lines():
+        record = logging.makeLogRecord(
+            {"name": "regflow", "levelno": logging.INFO, "levelname": "INFO"}
+        )
+        record.msg, record.fields = text.splitlines()[0].removesuffix(":"), fields
+        text = JsonLines().format(record)
+    print(text, file=out, flush=True)

@@ -10,6 +10,7 @@ from typing import Final, TypeVar
 
 from eventsourcing.persistence import IntegrityError
 
+from domain.exceptions import RegflowError
 from domain.retry import STORAGE_WRITE_POLICY, RetryPolicy
 from infrastructure.errors import classify_exception, describe_exception
 
@@ -63,6 +64,8 @@ class StorageRetry:
                     return ALREADY_STORED
                 self._log.error("[%s] conflict on retry: %s", name, describe_exception(exc))
                 raise
+            except RegflowError:
+                raise  # an answer (a job not found), not a storage failure: the caller says it
             except Exception as exc:
                 self._wait_or_raise(exc, attempt, name)
             attempt += 1

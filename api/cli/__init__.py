@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     except (RegflowError, ValidationError, *UNUSABLE) as exc:
-        code = refused(exc)
+        code = refused(exc, as_json=getattr(args, "json", False))
         if code is None:
             raise
         return code

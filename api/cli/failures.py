@@ -5,6 +5,8 @@ anything else). One line, `error: what, which store or file, why`, never a trace
 
 from __future__ import annotations
 
+import json
+import logging
 import sqlite3
 import sys
 from urllib.parse import urlsplit
@@ -18,9 +20,11 @@ from api.cli.streams import STANDARD_OUTPUT, OutputFailed, point_at_devnull
 from domain.exceptions import RegflowError
 from infrastructure.errors import describe_exception, store_unusable
 from infrastructure.listening import CannotListen
+from infrastructure.logs import logs_json_lines
 from infrastructure.persistence import KeyFileMissing
 from infrastructure.settings import RegistrationApiMissing, Settings, StoreMissing
 
+log = logging.getLogger("regflow.cli")
 COULD_NOT_RUN = 2
 UNUSABLE = (OSError, sqlite3.DatabaseError, psycopg.Error, es.PersistenceError)
 """The kinds of error a command that could not use a file or its store raises."""
@@ -47,14 +51,22 @@ def store_name(settings: Settings) -> str:
     return f"{store_kind(settings)} store at {settings.data_location}"
 
 
-def refused(exc: BaseException) -> int | None:
+def refused(exc: BaseException, as_json: bool = False) -> int | None:
     """Say why the command could not do its work, and return its exit code; None when `exc` is
-    not a refusal or a file or store that cannot be used, but a fault in the code."""
+    not a refusal or a file or store that cannot be used, but a fault in the code.
+
+    `as_json` (the command's --json): a refusal is said as the API says one, a JSON document
+    on standard output, for the script reading it; what kept the command from running (exit 2)
+    is said on standard error as without it."""
     if isinstance(exc, ValidationError):
         return configuration_refused(exc) if exc.title == Settings.__name__ else None
     if isinstance(exc, RegflowError):
+        could_not = isinstance(exc, CANNOT_RUN)
+        if as_json and not could_not:
+            print(json.dumps({"success": False, "message": exc.message, "errors": exc.errors}))
+            return 1
         say(exc.message, exc.errors if exc.errors != [exc.message] else [])
-        return COULD_NOT_RUN if isinstance(exc, CANNOT_RUN) else 1
+        return COULD_NOT_RUN if could_not else 1
     if isinstance(exc, OSError) and exc.filename is not None:
         return could_not_run(unusable_file(exc))
     cause = store_unusable(exc)
@@ -103,7 +115,11 @@ def could_not_run(message: str) -> int:
 
 
 def say(message: str, details: list[str] | tuple[str, ...] = ()) -> None:
-    """`error: message` on standard error, then one indented line per detail; all escaped."""
+    """`error: message` on standard error, then one indented line per detail; all escaped.
+    A process whose log is JSON lines (`serve`, `work`) says it as one of them."""
+    if logs_json_lines():
+        log.error("%s", message, extra={"fields": {"errors": list(details) or None}})
+        return
     print(f"error: {escape_control(message)}", file=sys.stderr)
     for detail in details:
         print(f"  - {escape_control(detail)}", file=sys.stderr)

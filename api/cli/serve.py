@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
-import sys
 from pathlib import Path
 
 import uvloop
@@ -15,10 +15,12 @@ from api.cli.commands import Command, arg
 from api.cli.values import port_number
 from api.runtime import build_app
 from infrastructure.listening import listening_socket
-from infrastructure.logs import configure_logging
+from infrastructure.logs import announce, configure_logging
 from infrastructure.persistence import require_key_file
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
+
+log = logging.getLogger("regflow.serve")
 
 
 def configured(args: argparse.Namespace) -> tuple[Settings, str | None]:
@@ -69,26 +71,35 @@ def serve_command(args: argparse.Namespace) -> int:
     )
     with sock:  # given back however the start ends (a refused setting, a wrong passphrase)
         if not settings.secret_key:
-            print(
-                "warning: REGFLOW_SECRET_KEY is unset; secrets at rest use a development key "
-                "kept beside the data. Set it in production.",
-                file=sys.stderr,
+            log.warning(
+                "REGFLOW_SECRET_KEY is unset; secrets at rest use a development key "
+                "kept beside the data. Set it in production."
             )
         Registrations(settings).close()  # a wrong passphrase is a clear error now
         if dev_key:
-            org = settings.default_org
-            print(f"development API key (organisation '{org}', kept in {dev_key_file(settings)}):")
-            print(f"  {dev_key}")
-            print(f"  send: Authorization: Bearer {dev_key}")
+            announce_key(settings, dev_key)
         url = f"http://{settings.host}:{sock.getsockname()[1]}"
         web.run_app(
             build_app(settings),
             sock=sock,
-            print=lambda _: print(f"regflow {settings.role} listening on {url}", flush=True),
+            print=lambda _: announce(f"regflow {settings.role} listening on {url}", url=url),
             access_log=None,
             loop=uvloop.new_event_loop(),
         )
     return 0
+
+
+def announce_key(settings: Settings, key: str) -> None:
+    """The development API key, its organisation, and how to send it."""
+    org, kept = settings.default_org, dev_key_file(settings)
+    announce(
+        f"development API key (organisation '{org}', kept in {kept}):\n"
+        f"  {key}\n"
+        f"  send: Authorization: Bearer {key}",
+        api_key=key,
+        organisation=org,
+        kept_in=str(kept),
+    )
 
 
 COMMANDS = (

@@ -14,7 +14,7 @@ import uvloop
 from api.cli.commands import Command, arg, json_flag
 from api.cli.values import positive_seconds
 from infrastructure.engine.wiring import running_engine
-from infrastructure.logs import configure_logging
+from infrastructure.logs import announce, configure_logging
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -22,8 +22,8 @@ from infrastructure.usecases.registrations import Registrations
 def work_command(args: argparse.Namespace) -> int:
     """Run the engine on whatever is in progress; with --until-idle, stop when nothing is."""
     settings = Settings()
+    configure_logging(settings)  # first, so that a refusal is said as the log says things
     settings.require_registration_api()
-    configure_logging(settings)
     app = Registrations(settings)
     try:
         summary = uvloop.run(_work(app, settings, args.until_idle, args.timeout))
@@ -78,7 +78,9 @@ def ending(summary: dict[str, Any]) -> str:
 
 
 def say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    """A line for the operator on standard error, beside the log (one of its JSON lines when
+    the log is)."""
+    announce(line, sys.stderr)
 
 
 COMMANDS = (

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -126,3 +128,62 @@ def test_the_simulator_on_a_port_in_use_is_refused_naming_it(tmp_path: Path) -> 
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use." in run.stderr
     assert "--port" in run.stderr
+
+
+def json_log_env(tmp_path: Path) -> dict[str, str]:
+    """`regflow serve` on a new SQLite file, JSON log lines, and nothing else configured: no
+    secret key (a warning), no auth (a development key), the built-in simulator."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("REGFLOW_")} | {
+        "REGFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'regflow.db'}",
+        "REGFLOW_LOG_FORMAT": "json",
+        "PYTHONWARNINGS": "always",
+    }
+
+
+def not_json(text: str) -> list[str]:
+    """The lines of `text` that are not a JSON object."""
+    wrong = []
+    for line in text.splitlines():
+        try:
+            assert isinstance(json.loads(line), dict)
+        except (ValueError, AssertionError):
+            wrong.append(line)
+    return wrong
+
+
+def test_with_json_log_lines_every_line_serve_writes_is_json(tmp_path: Path) -> None:
+    """Started, refused a second time on its port, and stopped: standard output and error are
+    JSON lines only; the development key and the addresses are fields of theirs."""
+    env = json_log_env(tmp_path)
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = str(probe.getsockname()[1])
+    first = subprocess.Popen(
+        [REGFLOW, "serve", "--port", port],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert first.stdout is not None
+        said = []
+        while "listening on" not in (line := first.stdout.readline()):
+            assert line, "the server ended"
+            said.append(line)
+        second = subprocess.run(
+            [REGFLOW, "serve", "--port", port],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        first.send_signal(signal.SIGINT)
+    finally:
+        out, err = first.communicate(timeout=60)
+    assert second.returncode == 2 and "Address already in use" in second.stderr
+    everything = "".join(said) + line + out + err + second.stdout + second.stderr
+    assert not_json(everything) == []
+    assert "REGFLOW_SECRET_KEY is unset" in err
+    assert {"api_key", "simulator_url"} <= {name for x in said for name in json.loads(x)}

@@ -1,15 +1,18 @@
-"""The process's log handler writes to standard error as it is now, not as it was."""
+"""The process's log: written to standard error as it is now, not as it was; with JSON lines,
+every line written is one, warnings and announcements included."""
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import sys
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from infrastructure.logs import configure_logging
+from infrastructure.logs import announce, configure_logging
 from infrastructure.settings import Settings
 
 
@@ -34,3 +37,59 @@ def test_a_record_goes_to_the_current_standard_error_after_the_first_is_closed(
     monkeypatch.setattr(sys, "stderr", second)
     logging.getLogger("log-stream-test").info("two")
     assert "two" in second.getvalue() and "one" not in second.getvalue()
+
+
+@pytest.fixture
+def warnings_kept() -> Iterator[None]:
+    """Python's warnings as pytest has them, whatever the test (or an earlier one that
+    configured the log) made of them."""
+    with warnings.catch_warnings():
+        logging.captureWarnings(False)
+        yield
+        logging.captureWarnings(False)
+
+
+@pytest.mark.parametrize(
+    "emit",
+    [
+        lambda: warnings.warn("a deprecated call", DeprecationWarning, stacklevel=1),
+        lambda: warnings.warn("two\nlines", UserWarning, stacklevel=1),
+        lambda: logging.getLogger("some.library").warning("a library's %s", "warning"),
+        lambda: logging.getLogger("regflow.x").error("failed", exc_info=ValueError("no\nway")),
+    ],
+    ids=["deprecation", "multi-line warning", "library logger", "traceback"],
+)
+def test_with_json_lines_every_line_written_is_json(
+    root_handlers: None,
+    warnings_kept: None,
+    monkeypatch: pytest.MonkeyPatch,
+    emit: Callable[[], None],
+) -> None:
+    written = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", written)
+    configure_logging(Settings(_env_file=None, log_format="json"))
+    warnings.simplefilter("always")
+    emit()
+    lines = written.getvalue().splitlines()
+    assert lines and all(isinstance(json.loads(line), dict) for line in lines), lines
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_an_announcement_is_its_text_or_one_json_line_with_its_fields(
+    root_handlers: None, monkeypatch: pytest.MonkeyPatch, log_format: str
+) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    configure_logging(Settings(_env_file=None, log_format=log_format))
+    announce("key (kept in /x):\n  k-1\n  send: Bearer k-1", out, api_key="k-1")
+    if log_format == "text":
+        assert out.getvalue() == "key (kept in /x):\n  k-1\n  send: Bearer k-1\n"
+        return
+    [line] = out.getvalue().splitlines()
+    assert json.loads(line) | {"time": None} == {
+        "time": None,
+        "level": "INFO",
+        "logger": "regflow",
+        "message": "key (kept in /x)",
+        "api_key": "k-1",
+    }

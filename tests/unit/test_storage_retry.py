@@ -7,6 +7,7 @@ import logging
 import pytest
 from eventsourcing.persistence import IntegrityError
 
+from domain.exceptions import JobNotFound
 from domain.retry import RetryPolicy
 from infrastructure.storage_retry import ALREADY_STORED, StorageRetry
 
@@ -79,6 +80,14 @@ class TestPermanentFailures:
         with pytest.raises(ValueError, match="bad event"):
             retry.run(write, name="save job")
         assert (write.calls, delays) == (1, [])
+
+    def test_a_refusal_is_raised_as_it_is_not_logged_as_a_storage_failure(
+        self, retry: StorageRetry, delays: list[float], caplog: pytest.LogCaptureFixture
+    ) -> None:
+        read = FlakyWrite(JobNotFound("23838c92"))
+        with pytest.raises(JobNotFound):
+            retry.run(read, name="load job 23838c92")
+        assert (read.calls, delays, caplog.records) == (1, [], [])
 
     def test_conflict_on_first_try_is_not_ambiguous(self, retry: StorageRetry) -> None:
         write = FlakyWrite(IntegrityError("stale version"))
