@@ -19,6 +19,7 @@ from domain.exceptions import (
     NotFound,
     NothingToResume,
     RegflowError,
+    SubStepInFlight,
 )
 from domain.field_paths import field_path
 from infrastructure.errors import is_transient_exception
@@ -30,6 +31,7 @@ STATUS_OF: tuple[tuple[type[RegflowError], int], ...] = (
     (JobIsRunning, 409),
     (JobConflict, 409),
     (IllegalTransition, 409),
+    (SubStepInFlight, 409),
     (NothingToResume, 400),
     (EditRejected, 422),
     (InvalidInput, 422),

@@ -52,6 +52,9 @@ class EditCheck:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     cascade: list[str] = field(default_factory=list)
+    # The sub-steps the edit would change whose call is in flight: a conflict with the job's
+    # state that ends with the call, not a fault of the edit.
+    in_flight: list[str] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -73,6 +76,8 @@ def check_edit(
     current = stored[key]
     if target == _S.PENDING:
         return _check_reset(stored, key, switched_off or {})
+    if current == _S.IN_PROGRESS:
+        return EditCheck(key, target, [in_flight_error(f"mark {key} as {target}")], in_flight=[key])
     errors = _transition_errors(current, key, target)
     if target == _S.COMPLETED:
         shown = display_statuses(stored)
@@ -82,6 +87,14 @@ def check_edit(
             if shown[dep] not in SETTLED_WELL
         ]
     return EditCheck(key, target, errors, _warnings(stored, key, target))
+
+
+def in_flight_error(edit: str) -> str:
+    """Why `edit` ("mark X as failed", "reset X") must wait for a call in flight."""
+    return (
+        f"Cannot {edit}: its call to the registration API is still in flight; "
+        "try again once its outcome is recorded"
+    )
 
 
 def _transition_errors(current: str, key: str, target: str) -> list[str]:
@@ -129,16 +142,15 @@ def _check_reset(stored: Mapping[str, str], key: str, switched_off: Mapping[str,
         why = f"the execution_config switches it off ({switched_off[key]})"
         return EditCheck(key, _S.PENDING, [f"Cannot reset {key}: {why}"])
     cascade = reset_cascade(stored, key, switched_off)
-    errors = [
-        f"Cannot reset {k}: it is in progress" for k in cascade if stored[k] == _S.IN_PROGRESS
-    ]
+    in_flight = [k for k in cascade if stored[k] == _S.IN_PROGRESS]
+    errors = [in_flight_error(f"reset {k}") for k in in_flight]
     if not cascade:
         errors.append(f"Cannot reset {key}: it and its dependents are already pending")
     kept = [k for k in PLAN.cascade_of(key) if k in switched_off and stored[k] != _S.PENDING]
     warnings = []
     if kept:
         warnings.append(f"{', '.join(kept)} not reset: the execution_config switches them off")
-    return EditCheck(key, _S.PENDING, errors, warnings, cascade)
+    return EditCheck(key, _S.PENDING, errors, warnings, cascade, in_flight)
 
 
 def reset_cascade(

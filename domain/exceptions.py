@@ -47,6 +47,11 @@ class JobIsRunning(RegflowError):
         super().__init__(f"Job {job_id} is running: cancel it or wait for it to stop")
 
 
+class SubStepInFlight(RegflowError):
+    """An edit was asked of a sub-step whose call is in flight: the job was cancelled while it
+    ran, and the call's outcome is recorded when it ends."""
+
+
 class NothingToResume(RegflowError):
     """Resume was asked of a job whose Step 6 never started."""
 

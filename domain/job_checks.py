@@ -11,6 +11,7 @@ from domain.exceptions import (
     EditRejected,
     JobIsRunning,
     NothingToResume,
+    SubStepInFlight,
 )
 from domain.execution_config import ExecutionConfig
 from domain.job_state import JobQueries
@@ -95,8 +96,12 @@ class JobChecks(JobQueries):
         ]
         if not errors:
             return
-        dependency = all(c.target == _S.COMPLETED for c in checks if c.errors)
+        waiting = [i for i, c in enumerate(checks) if c.in_flight]
+        if waiting:  # a conflict with the job's state, said first: the edits may be fine
+            first = checks[waiting[0]].errors[0]
+            raise SubStepInFlight(first if single else f"updates[{waiting[0]}]: {first}", errors)
         message = errors[0] if single else f"{len(errors)} of the edits are invalid"
+        dependency = all(c.target == _S.COMPLETED for c in checks if c.errors)
         raise (DependencyNotSatisfied if dependency else EditRejected)(message, errors)
 
     def _status_after_edit(self, target: str) -> str:

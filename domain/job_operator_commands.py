@@ -67,6 +67,10 @@ class OperatorCommands(JobCommandBase):
         if self.status != JobStatus.IN_PROGRESS:
             raise IllegalTransition(f"Cannot retry {key} now: job is {self.status}, resume it")
         require(SUB_STEP_MACHINE, "retry_now", state.status, key)
+        if state.retry_now_asked:
+            raise IllegalTransition(
+                f"Cannot retry {key} now: a retry now was already asked; its next attempt is due"
+            )
         now = self.Event.create_timestamp()
         if state.retry_asked_by_api and state.retry_at is not None and state.retry_at > now:
             raise IllegalTransition(

@@ -39,6 +39,8 @@ class SubStepState:
     retry_at: datetime | None = None
     # The wait until `retry_at` honours the registration API's Retry-After: no retry-now cuts it.
     retry_asked_by_api: bool = False
+    # A retry-now was recorded during this wait: the next attempt is due, a second changes nothing.
+    retry_now_asked: bool = False
     reason: str | None = None
     trace_id: str | None = None
     span_id: str | None = None

@@ -44,6 +44,8 @@ class BatchStatus(StrEnum):
 
 
 SETTLED_WELL = frozenset({SubStepStatus.COMPLETED, SubStepStatus.SKIPPED})
+# The sub-step statuses that end its story for now: only these have a completion time.
+FINISHED = frozenset({SubStepStatus.COMPLETED, SubStepStatus.FAILED, SubStepStatus.SKIPPED})
 FINAL_JOB_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 

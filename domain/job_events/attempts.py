@@ -39,7 +39,9 @@ class SubStepStarted(Aggregate.Event):
         state.attempts = self.attempt
         state.run_attempts = self.run_attempt
         state.started_at = self.timestamp
+        state.completed_at = None
         state.retry_at = None
+        state.retry_now_asked = False
         state.trace_id = self.trace_id
         state.span_id = self.span_id
 

@@ -90,6 +90,7 @@ class JobCancelled(Aggregate.Event):
         for key in self.stopped:
             job.sub_steps[key].status = _S.PENDING
             job.sub_steps[key].retry_at = None
+            job.sub_steps[key].retry_now_asked = False
 
 
 # The events after which a job rests: nothing happens to it until an operator acts again.

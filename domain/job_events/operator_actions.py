@@ -26,6 +26,7 @@ class SubStepRetryRequested(Aggregate.Event):
         state: SubStepState = job.sub_steps[self.sub_step]
         state.retry_at = self.timestamp
         state.retry_asked_by_api = False
+        state.retry_now_asked = True
 
 
 def _unkeyed(state: dict[str, Any]) -> None:
@@ -136,6 +137,7 @@ class ResumeRequested(Aggregate.Event):
     def apply(self, job: Any) -> None:
         for key in self.fresh_attempts:
             job.sub_steps[key].status = _S.PENDING
+            job.sub_steps[key].completed_at = None
             job.sub_steps[key].run_attempts = 0
             job.sub_steps[key].spared = 0
         for key, generation in self.new_generations.items():

@@ -12,7 +12,7 @@ from domain.job import RegistrationJob
 from domain.job_state import SubStepState
 from domain.plan import PLAN
 from domain.secrets import redact
-from domain.status import SubStepStatus
+from domain.status import FINISHED, SubStepStatus
 
 SUB_STEP_FIELDS = ("status", "attempts", "started_at", "completed_at", "error", "result")
 
@@ -63,7 +63,7 @@ def _sub_step(state: SubStepState, shown: str) -> dict[str, Any]:
         "status": shown,
         "attempts": state.attempts,
         "started_at": iso(state.started_at),
-        "completed_at": iso(state.completed_at),
+        "completed_at": iso(state.completed_at) if shown in FINISHED else None,
         "error": state.error,
         "result": None,  # put in once masked: each result is shown twice, and masked once
         "reason": state.reason,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.conftest import BASE, Caller, Client, refused_for, run_job
+import pytest
+
+from api.services import SERVICES
+from tests.api.conftest import BASE, RESULTS, Caller, Client, refused_for, run_job
 
 REASON = "done by hand in the CloudWaitress admin"
 
@@ -217,3 +220,76 @@ class TestValidation:
                 json={"status": target, "reason": "by hand", "dry_run": True},
             )
             assert status == 409
+
+
+async def cancelled_in_flight(caller: Caller, client: Client) -> str:
+    """A job cancelled while its restaurantRegistration call was in flight: phase 1 completed,
+    the call's outcome not recorded yet."""
+    job_id = await caller.started_job()
+    store = client.app[SERVICES].app
+    job = store.job(job_id)
+    job.claim("test-worker")
+    for key in job.runnable():
+        job.start_sub_step(key)
+        job.complete_sub_step(key, RESULTS.get(key, {}))
+    job.start_sub_step("restaurantRegistration")
+    job.cancel("user:u-1", "stopped while a call was in flight")
+    client.app[SERVICES].views.wait_for(store.store(job).position)
+    return job_id
+
+
+IN_FLIGHT_EDITS = {
+    "mark completed": ("PATCH", "restaurantRegistration", {"status": "completed"}),
+    "mark failed": ("PATCH", "restaurantRegistration", {"status": "failed"}),
+    "mark skipped": ("PATCH", "restaurantRegistration", {"status": "skipped"}),
+    "mark pending": ("PATCH", "restaurantRegistration", {"status": "pending"}),
+    "reset": ("POST", "restaurantRegistration/reset", {}),
+    "reset of a dependency": ("POST", "cloudwaitressAccount/reset", {}),
+    "bulk, first": (
+        "PATCH",
+        "",
+        {"updates": [{"sub_step": "restaurantRegistration", "status": "failed"}]},
+    ),
+    "bulk, after a valid and an invalid edit": (
+        "PATCH",
+        "",
+        {
+            "updates": [
+                {"sub_step": "itemTags", "status": "skipped"},
+                {"sub_step": "websiteConfig", "status": "completed"},
+                {"sub_step": "cloudwaitressAccount", "status": "pending"},
+            ]
+        },
+    ),
+}
+
+
+class TestACallInFlightOfACancelledJob:
+    """Editing a sub-step whose call is in flight conflicts with the job's state, as editing a
+    running job does: 409, dry run or not, single, bulk or reset; other edits are allowed."""
+
+    @pytest.mark.parametrize("dry_run", [True, False])
+    @pytest.mark.parametrize("edit", sorted(IN_FLIGHT_EDITS))
+    async def test_an_edit_that_would_change_it_is_409(
+        self, org_a: Caller, client: Client, edit: str, dry_run: bool
+    ) -> None:
+        job_id = await cancelled_in_flight(org_a, client)
+        method, path, body = IN_FLIGHT_EDITS[edit]
+        url = f"{sub_steps(job_id)}/{path}".rstrip("/")
+        body = body | {"reason": "by hand", "dry_run": dry_run}
+        status, answer = await org_a.call(method, url, json=body)
+        assert (status, answer["success"]) == (409, False), answer
+        message = answer["message"]
+        assert "restaurantRegistration" in message and "API is still in flight" in message
+        assert (await statuses(org_a, job_id))["restaurantRegistration"] == "in_progress"
+
+    async def test_an_edit_that_leaves_it_alone_is_allowed(
+        self, org_a: Caller, client: Client
+    ) -> None:
+        job_id = await cancelled_in_flight(org_a, client)
+        status, body = await mark(org_a, job_id, "uploadImages", "failed", reason="bad images")
+        assert (status, body["status"]) == (200, "failed")
+        status, body = await mark(org_a, job_id, "websiteConfig", "completed")
+        assert status == 422 and body["errors"] == [
+            "Cannot mark websiteConfig as completed: restaurantRegistration is in_progress"
+        ]

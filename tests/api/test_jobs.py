@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -172,6 +173,30 @@ class TestRetryNow:
         _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events")
         assert events["events"][-1]["type"] == "SubStepRetryRequested"
 
+    async def test_of_simultaneous_requests_one_is_taken_and_the_others_changed_nothing(
+        self, org_a: Caller, client: Client
+    ) -> None:
+        """Each wait is cut once: of many retry-nows sent at once, one answers 200 and records
+        the request; the others answer 409, told the next attempt is due already. A later wait
+        of the same sub-step can be cut again, once."""
+        job_id = await org_a.started_job()
+        store = client.app[SERVICES].app
+        path = f"{BASE}/jobs/{job_id}/steps/6/sub-steps/cloudwaitressAccount/retry-now"
+        for _ in range(3):
+            job = store.job(job_id)
+            job.start_sub_step("cloudwaitressAccount")
+            job.schedule_retry("cloudwaitressAccount", "HTTP 503", delay=600)
+            client.app[SERVICES].views.wait_for(store.store(job).position)
+            answers = await asyncio.gather(*(org_a.post(path) for _ in range(16)))
+            assert sorted(status for status, _ in answers) == [200] + [409] * 15
+            refusals = {body["message"] for status, body in answers if status == 409}
+            assert refusals == {
+                "Cannot retry cloudwaitressAccount now: a retry now was already asked;"
+                " its next attempt is due"
+            }
+        kinds = [type(e).__name__ for e in store.events.get(uuid.UUID(job_id))]
+        assert kinds.count("SubStepRetryRequested") == 3
+
     async def test_a_sub_step_not_waiting_is_409(self, org_a: Caller) -> None:
         job_id = await org_a.started_job()
         status, _ = await org_a.post(f"{BASE}/jobs/{job_id}/steps/6/sub-steps/menuImport/retry-now")
@@ -246,3 +271,43 @@ class TestState:
         job_id = await org_a.started_job()
         answer = await org_a.get(f"{BASE}/jobs/{job_id}/state", params={"at": "yesterday"})
         refused_for(answer, 400, "at")
+
+
+class TestCompletionTimes:
+    async def test_a_sub_step_tried_again_after_a_resume_shows_none_until_it_finishes(
+        self, org_a: Caller, client: Client
+    ) -> None:
+        """Its detail (the views) and its state (folded from the log) agree at every version:
+        running or waiting for another attempt, no completion time, the last error kept."""
+        job_id = await org_a.started_job()
+        run_job(client, job_id, failing={"menuImport"})
+        assert (await org_a.post(f"{BASE}/jobs/{job_id}/resume-step-6"))[0] == 200
+        store = client.app[SERVICES].app
+        job = store.job(job_id)
+        job.claim("test-worker")
+        steps = [
+            lambda: job.start_sub_step("menuImport"),
+            lambda: job.schedule_retry("menuImport", "HTTP 503", delay=600),
+            lambda: job.start_sub_step("menuImport"),
+            lambda: job.complete_sub_step("menuImport", {}),
+        ]
+        seen = []
+        for step in steps:
+            step()
+            client.app[SERVICES].views.wait_for(store.store(job).position)
+            _, detail = await org_a.get(f"{BASE}/jobs/{job_id}")
+            _, state = await org_a.get(f"{BASE}/jobs/{job_id}/state")
+            shown = detail["job"]["steps"][0]["sub_step_progress"]
+            for progress in (shown, state["sub_step_progress"]):
+                entry = progress["phases"]["phase2"]["sub_steps"]["menuImport"]
+                seen.append((entry["status"], entry["completed_at"] is None, entry["error"]))
+        assert seen == [
+            ("in_progress", True, "HTTP 400: rejected"),
+            ("in_progress", True, "HTTP 400: rejected"),
+            ("retrying", True, "HTTP 503"),
+            ("retrying", True, "HTTP 503"),
+            ("in_progress", True, "HTTP 503"),
+            ("in_progress", True, "HTTP 503"),
+            ("completed", False, None),
+            ("completed", False, None),
+        ]

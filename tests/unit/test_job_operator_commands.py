@@ -13,6 +13,7 @@ from domain.exceptions import (
     InvalidInput,
     JobIsRunning,
     NothingToResume,
+    SubStepInFlight,
 )
 from domain.job import RegistrationJob
 from tests.unit.jobs import (
@@ -302,4 +303,4 @@ def test_edits_of_an_in_flight_sub_step_are_refused(target: str) -> None:
     job.start_sub_step("codeGeneration")
     job.cancel("user:u-1", None)
     job = given(job)
-    edit_refused(job, ("codeGeneration", target, None), EditRejected)
+    edit_refused(job, ("codeGeneration", target, None), SubStepInFlight)

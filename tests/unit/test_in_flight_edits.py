@@ -1,0 +1,92 @@
+"""A job cancelled while calls were in flight: an edit that would change a sub-step whose call is
+still in flight is a conflict with the job's state (409), whatever else the edits hold; any
+other edit is judged by the editing rules alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import assume, settings
+from hypothesis import given as given_data
+from hypothesis import strategies as st
+
+from domain.exceptions import RegflowError, SubStepInFlight
+from domain.job import RegistrationJob
+from domain.plan import PLAN
+from tests.unit.jobs import EDIT_TARGETS, given, running_job
+
+REASON = "done by hand"
+
+
+def cancelled_with_calls_in_flight(data: st.DataObject) -> RegistrationJob:
+    """A job run a little way, each ready sub-step completed, failed, or left in flight, then
+    cancelled with at least one call in flight."""
+    job = running_job()
+    while (ready := job.runnable()) and data.draw(st.booleans(), label="go on"):
+        key = data.draw(st.sampled_from(ready), label="started")
+        job.start_sub_step(key)
+        outcome = data.draw(st.sampled_from(["complete", "fail", "in flight"]), label=key)
+        if outcome == "complete":
+            job.complete_sub_step(key, {"codeInjectionId": "ci-1"})
+        elif outcome == "fail":
+            job.fail_sub_step(key, "HTTP 400", transient=False)
+    if not job.in_flight():
+        assume(job.runnable())
+        job.start_sub_step(job.runnable()[0])
+    job.cancel("user:u-1", "stop")
+    return given(job)
+
+
+def touches_in_flight(job: RegistrationJob, edits: list[tuple[str, str]]) -> bool:
+    """Whether any edit would change a sub-step in flight: the one it names, or for a reset the
+    one it names and its dependents (none is switched off: the config is full)."""
+    flying = set(job.in_flight())
+    for key, target in edits:
+        changed = {key, *PLAN.cascade_of(key)} if target == "pending" else {key}
+        if changed & flying:
+            return True
+    return False
+
+
+EDITS = st.lists(
+    st.tuples(st.sampled_from(PLAN.keys), st.sampled_from(EDIT_TARGETS)), min_size=1, max_size=4
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given_data(st.data(), EDITS)
+def test_an_edit_of_a_call_in_flight_is_a_conflict_and_no_other_is(
+    data: st.DataObject, edits: list[tuple[str, str]]
+) -> None:
+    job = cancelled_with_calls_in_flight(data)
+    flying = job.in_flight()
+    expected = touches_in_flight(job, edits)
+    with_results: list[tuple[str, str, dict[str, Any] | None]] = [(k, t, None) for k, t in edits]
+    for attempt in (
+        lambda: job.preview_edits(edits),
+        lambda: job.edit(with_results, "user:u-1", REASON),
+    ):
+        try:
+            attempt()
+        except SubStepInFlight as exc:
+            assert expected, exc.errors
+            assert any("still in flight" in e for e in exc.errors)
+            assert job.pending_events == [] and job.in_flight() == flying
+            continue
+        except RegflowError:
+            pass
+        assert not expected, f"{edits} was not refused as a conflict"
+
+
+@pytest.mark.parametrize("target", EDIT_TARGETS)
+def test_the_conflict_names_the_sub_step_in_flight(target: str) -> None:
+    job = running_job()
+    job.start_sub_step("cloudwaitressAccount")
+    job.cancel("user:u-1", None)
+    job = given(job)
+    with pytest.raises(SubStepInFlight) as refused:
+        job.edit([("cloudwaitressAccount", target, None)], "user:u-1", REASON)
+    verb = "reset" if target == "pending" else f"mark cloudwaitressAccount as {target}"
+    assert refused.value.message.startswith(f"Cannot {verb}")
+    assert "cloudwaitressAccount" in refused.value.message
