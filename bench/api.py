@@ -304,6 +304,12 @@ def _figures(by_case: dict[str, dict[str, Any]], top: int) -> dict[str, float]:
         figures["patch_p50_x1_over_psycopg_p50"] = patch1["p50_ms"] / raw["p50_ms"]
     if patch1 is not None and patchn is not None and top != 1:
         figures[f"patch_p99_x{top}_over_patch_p99_x1"] = patchn["p99_ms"] / patch1["p99_ms"]
+        # The least that ratio can be at this throughput: with `top` clients each sending its
+        # next request on the last answer, the mean latency is top / throughput (Little's
+        # law), and a p99 falls below a mean only when the slowest hundredth of the answers
+        # are far slower than the rest.
+        least_ms = 1000 * top / patchn["req_per_s"]
+        figures[f"patch_p99_x{top}_over_x1_least_at_this_throughput"] = least_ms / patch1["p99_ms"]
     return figures
 
 
