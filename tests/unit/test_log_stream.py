@@ -55,7 +55,7 @@ def warnings_kept() -> Iterator[None]:
         lambda: warnings.warn("a deprecated call", DeprecationWarning, stacklevel=1),
         lambda: warnings.warn("two\nlines", UserWarning, stacklevel=1),
         lambda: logging.getLogger("some.library").warning("a library's %s", "warning"),
-        lambda: logging.getLogger("regflow.x").error("failed", exc_info=ValueError("no\nway")),
+        lambda: logging.getLogger("some.service").error("failed", exc_info=ValueError("no\nway")),
     ],
     ids=["deprecation", "multi-line warning", "library logger", "traceback"],
 )
