@@ -2,7 +2,10 @@
 job's row: a repeated read costs neither a database round trip nor JSON nor gzip.
 
 The cache is only consulted while this process runs the views (it then hears every change
-before a read-your-writes wait returns); a read that raced with a change is not kept.
+before a read-your-writes wait returns); a read that raced with a change is not kept. A kept
+answer is sent only after the log is asked whether it holds a newer version of the job (one
+lookup shared by concurrent reads, `api.latest_versions`): the views' runner may be held up,
+or another process may have recorded a change whose wait for the views gave up.
 """
 
 from __future__ import annotations

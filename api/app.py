@@ -54,7 +54,9 @@ async def open_read_models(app: web.Application) -> AsyncIterator[None]:
     services.read_models = read_models
     read_models.watch(services.answers)
     await services.run(read_models.start)
+    latest = services.open_latest()
     yield
+    await latest.close()
     await services.run(read_models.stop)
 
 

@@ -62,8 +62,10 @@ def progress_job(summary: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class JobAnswer:
-    """GET /jobs/{id}'s answer ready to send: its tag, its JSON bytes and (when big) gzipped."""
+    """GET /jobs/{id}'s answer ready to send: the job's version it shows, its tag, its JSON
+    bytes and (when big) gzipped."""
 
+    version: int
     tag: str
     body: bytes
     gzipped: bytes | None
@@ -83,7 +85,8 @@ def job_answer(view: dict[str, Any]) -> JobAnswer:
     job = redact(detail) | {"id": str(view.get("id") or view.get("job_id")), "steps": [step]}
     body = dumps({"success": True, "job": job}).encode()
     packed = gzipped(body) if len(body) >= GZIP_FROM_BYTES else None
-    return JobAnswer(etag("job", view.get("version")), body, packed)
+    version = int(view["version"])
+    return JobAnswer(version, etag("job", version), body, packed)
 
 
 def validation_answer(found: SubStepValidation) -> dict[str, Any]:

@@ -1,11 +1,11 @@
 """One watcher per process pushes batches' progress counters to every open stream.
 
-The watcher reads the views' position and which jobs wait for API capacity (in this process,
-and on PostgreSQL in any worker's record: two small queries per tick, however many clients);
-only when either moves does it read the counters of
-the batches someone watches (a few queries per batch, not per client) and hand changed
-counters to their subscribers. A subscriber holds only the latest counters, so a slow client
-never makes memory grow.
+The watcher reads the views' position, the log's head and which jobs wait for API capacity (in
+this process, and on PostgreSQL in any worker's record: three small queries per tick, however
+many clients); only when one moves does it read the counters of the batches someone watches
+(a few queries per batch, not per client; as of the log, so a change the views have not
+applied yet is pushed too) and hand changed counters to their subscribers. A subscriber holds
+only the latest counters, so a slow client never makes memory grow.
 """
 
 from __future__ import annotations
@@ -141,12 +141,13 @@ async def open_progress_hub(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
 
     async def position() -> object:
+        # The log's head too: while the views are held up, what the log holds is read folded.
         positions = await services.run(services.views.positions)
-        return min(positions.values()) if positions else 0, await services.waiting_jobs()
+        head = await services.run(services.app.recorder.max_notification_id)
+        return min(positions.values()) if positions else 0, head, await services.waiting_jobs()
 
     async def summary(batch_id: str) -> dict[str, Any] | None:
-        found = await services.run(services.views.batch_summary, batch_id)
-        return await services.batch_counters(dict(found)) if found else None
+        return await services.batch_counters(batch_id)
 
     app[HUB] = ProgressHub(position, summary)
     yield

@@ -36,7 +36,7 @@ from projections.database import Database
 from projections.folds.timeline import timeline_entry
 from projections.live.runner import ViewRunner
 from projections.schema import Schema
-from projections.views import TIMELINE_COLUMNS, TimelineView, _timeline_values, is_job_event
+from projections.views import TIMELINE_COLUMNS, TimelineView, is_job_event, timeline_values
 
 RESULTS = Path(__file__).parent / "results" / "library_runner.json"
 TABLE = "bench_library_timeline"
@@ -73,7 +73,7 @@ class TimelineProjection(Projection[TimelineRecorder]):
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
         if is_job_event(domain_event):
-            self.view.insert_entry(_timeline_values(timeline_entry(domain_event)), tracking)
+            self.view.insert_entry(timeline_values(timeline_entry(domain_event)), tracking)
         else:
             self.view.insert_tracking(tracking)
 

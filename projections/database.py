@@ -37,6 +37,10 @@ class Database:
         self._pool: ConnectionPool[Any] | None = None
         self._pool_guard = threading.Lock()
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
     def sql(self, text: str) -> str:
         """`text`, its parameters written `?`, in the driver's own style (run with parameters)."""
         return self.params.sql(text)

@@ -135,11 +135,12 @@ class JobProgressView:
 
     def _write(self, db: Database, cur: Any, schema: Schema, jobs: list[RegistrationJob]) -> None:
         if jobs:
-            rows = [_job_values(job_row(job)) for job in jobs]
+            rows = [job_values(job_row(job)) for job in jobs]
             cur.executemany(db.sql(insert_sql(schema.jobs, JOB_COLUMNS, "job_id")), rows)
 
 
-def _job_values(row: dict[str, Any]) -> list[Any]:
+def job_values(row: dict[str, Any]) -> list[Any]:
+    """A job's row (`job_row`) as the job view's columns store it, in `JOB_COLUMNS` order."""
     stored = row | {
         "restaurant": dumps(row["restaurant"]),
         "counts": dumps(row["counts"]),

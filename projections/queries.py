@@ -27,6 +27,13 @@ def summary_of(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def progress_of(row: dict[str, Any]) -> dict[str, Any]:
+    """A job's summary with its `sub_step_progress`, from its row as the job view stores it."""
+    found = dict(row)
+    progress = loads(found.pop("progress"))
+    return summary_of(found) | {"sub_step_progress": progress}
+
+
 class ViewQueries:
     """Questions the API and the engine ask the read models."""
 
@@ -40,11 +47,7 @@ class ViewQueries:
             f"SELECT {SUMMARY_COLUMNS}, progress FROM {self.schema.jobs} WHERE job_id = ?",
             (str(job_id),),
         )
-        if not rows:
-            return None
-        row = rows[0]
-        progress = loads(row.pop("progress"))
-        return summary_of(row) | {"sub_step_progress": progress}
+        return progress_of(rows[0]) if rows else None
 
     def job_summaries(self, batch_id: str) -> list[dict[str, Any]]:
         """Every job of a batch, in the order they were created."""

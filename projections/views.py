@@ -97,7 +97,7 @@ class TimelineView:
         """Every row is written as its event is applied."""
 
     def apply(self, db: Database, cur: Any, schema: Schema, events: Sequence[Any]) -> None:
-        rows = [_timeline_values(timeline_entry(e)) for e in events if is_job_event(e)]
+        rows = [timeline_values(timeline_entry(e)) for e in events if is_job_event(e)]
         if rows:
             db.insert_rows(cur, schema.timeline, TIMELINE_COLUMNS, rows)
         if self._read_events is not None:
@@ -120,11 +120,12 @@ class TimelineView:
             events = [e for e in read_events(UUID(job_id), version) if is_job_event(e)]
             delete = f"DELETE FROM {schema.timeline} WHERE job_id = ? AND version <= ?"
             cur.execute(db.sql(delete), (job_id, version))
-            rows = [_timeline_values(timeline_entry(e)) for e in events]
+            rows = [timeline_values(timeline_entry(e)) for e in events]
             db.insert_rows(cur, schema.timeline, TIMELINE_COLUMNS, rows)
 
 
-def _timeline_values(entry: dict[str, Any]) -> list[Any]:
+def timeline_values(entry: dict[str, Any]) -> list[Any]:
+    """A timeline entry as the timeline view's columns store it, in `TIMELINE_COLUMNS` order."""
     stored = entry | {"data": dumps(entry["data"])}
     return storable([stored[c] for c in TIMELINE_COLUMNS])
 
@@ -143,10 +144,7 @@ class BatchView:
     def apply(self, db: Database, cur: Any, schema: Schema, events: Sequence[Any]) -> None:
         for event in events:
             if isinstance(event, RegistrationBatch.Created):
-                row = batch_row(event)
-                values = storable(
-                    [int(row[c]) if c == "started" else row[c] for c in BATCH_COLUMNS]
-                )
+                values = batch_values(batch_row(event))
                 cur.execute(db.sql(insert_sql(schema.batches, BATCH_COLUMNS)), values)
             elif isinstance(event, RegistrationBatch.Step6StartRequested):
                 cur.execute(
@@ -156,3 +154,8 @@ class BatchView:
                     ),
                     (event.originator_version, iso(event.timestamp), str(event.originator_id)),
                 )
+
+
+def batch_values(row: dict[str, Any]) -> list[Any]:
+    """A batch's row as the batch view's columns store it, in `BATCH_COLUMNS` order."""
+    return storable([int(row[c]) if c == "started" else row[c] for c in BATCH_COLUMNS])

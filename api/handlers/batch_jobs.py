@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from api import parsing
@@ -10,6 +12,7 @@ from api.caching import content_tag, not_modified, tagged
 from api.presenters import ok
 from api.schemas.batches import JobsQuery
 from api.services import services_of
+from projections.overlay import Reads
 
 
 async def batch_jobs(request: web.Request) -> web.Response:
@@ -20,12 +23,15 @@ async def batch_jobs(request: web.Request) -> web.Response:
     """
     caller, services = caller_of(request), services_of(request)
     query = parsing.query(request, JobsQuery)
-    summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
-    page = await services.run(
-        services.views.job_page, summary["id"], query.limit, query.after, query.status, query.q
-    )
-    jobs = services.waiting_for_capacity(page.jobs, await services.waiting_jobs())
-    answer = ok(jobs=jobs, next_after=page.next_after, limit=query.limit, total=page.total)
-    asked = (summary["id"], query.limit, query.after, query.status, query.q)
-    tag = content_tag("jobs", asked, answer.body if isinstance(answer.body, bytes) else b"")
-    return not_modified(request, tag) or tagged(answer, tag)
+    waiting = await services.waiting_jobs()
+
+    def answer(reads: Reads, summary: dict[str, Any]) -> web.Response:
+        batch_id = summary["id"]
+        page = reads.job_page(batch_id, query.limit, query.after, query.status, query.q)
+        jobs = services.waiting_for_capacity(page.jobs, waiting)
+        found = ok(jobs=jobs, next_after=page.next_after, limit=query.limit, total=page.total)
+        asked = (batch_id, query.limit, query.after, query.status, query.q)
+        tag = content_tag("jobs", asked, found.body if isinstance(found.body, bytes) else b"")
+        return not_modified(request, tag) or tagged(found, tag)
+
+    return await services.batch_reads(caller.organisation_id, request.match_info["batchId"], answer)

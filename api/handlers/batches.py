@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 from aiohttp import web
 
@@ -13,8 +14,9 @@ from api.presenters import batch_created, ok, progress_job, replayed
 from api.progress_hub import COUNTERS
 from api.schemas import Page, StartStep6
 from api.schemas.batches import BatchQuery, CreateOptions
-from api.services import SETTLE_TIMEOUT, Services, services_of
+from api.services import services_of
 from api.uploads import BATCH_SETTING, UPLOAD_TYPES, batch_input
+from projections.overlay import Reads
 
 SETTLE_SECONDS_PER_JOB = 0.002  # the views fold a new job in well under 1 ms; leave room
 
@@ -36,7 +38,7 @@ async def create_batch(request: web.Request) -> web.Response:
         labels,
         parsing.idempotency_key(request),
     )
-    settle = SETTLE_TIMEOUT + len(opened.jobs) * SETTLE_SECONDS_PER_JOB
+    settle = services.settle_timeout + len(opened.jobs) * SETTLE_SECONDS_PER_JOB
     await services.settle(opened.position, settle)
     answer = ok(201, batch=batch_created(opened.batch, opened.jobs, options.brief))
     return replayed(answer, opened.replayed)
@@ -46,8 +48,9 @@ async def list_batches(request: web.Request) -> web.Response:
     """The organisation's batches, newest first."""
     caller, services = caller_of(request), services_of(request)
     page = parsing.query(request, Page)
-    batches = await services.run(
-        services.views.list_batches, caller.organisation_id, page.limit, page.offset
+    org = caller.organisation_id
+    batches = await services.organisation_reads(
+        org, lambda reads: reads.list_batches(org, page.limit, page.offset)
     )
     return ok(batches=list(batches), limit=page.limit, offset=page.offset)
 
@@ -57,48 +60,54 @@ async def get_batch(request: web.Request) -> web.Response:
     jobs, and how many of its jobs wait for registration API capacity."""
     caller, services = caller_of(request), services_of(request)
     options = parsing.query(request, BatchQuery)
-    summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
     waiting_jobs = await services.waiting_jobs()
-    if options.brief:
-        waiting = await services.waiting_in_batch(summary["id"], waiting_jobs)
-        marks = (summary["updated_at"], summary["status"], summary["total"], waiting)
-        tag = etag("brief", ".".join(map(str, marks)))
-    else:
-        tag = etag("batch", await _content_token(services, summary["id"], waiting_jobs))
-    if unchanged := not_modified(request, tag):
-        return unchanged
-    sub_steps = await services.run(services.views.batch_sub_steps, summary["id"])
-    if options.brief:
-        extra: dict[str, object] = {"waiting_for_capacity": waiting}
-    else:
-        jobs = services.waiting_for_capacity(
-            await services.run(services.views.job_summaries, summary["id"]), waiting_jobs
-        )
-        extra = {"jobs": jobs, "waiting_for_capacity": sum(j["waiting_for_capacity"] for j in jobs)}
-    return tagged(ok(batch=summary | {"sub_steps": sub_steps} | extra), tag)
+
+    def answer(reads: Reads, summary: dict[str, Any]) -> web.Response:
+        batch_id = summary["id"]
+        if options.brief:
+            waiting = services.waiting_in(reads, batch_id, waiting_jobs)
+            marks = (summary["updated_at"], summary["status"], summary["total"], waiting)
+            tag = etag("brief", ".".join(map(str, marks)))
+        else:
+            tag = etag("batch", _content_token(reads, batch_id, waiting_jobs))
+        if unchanged := not_modified(request, tag):
+            return unchanged
+        sub_steps = reads.batch_sub_steps(batch_id)
+        if options.brief:
+            extra: dict[str, object] = {"waiting_for_capacity": waiting}
+        else:
+            jobs = services.waiting_for_capacity(reads.job_summaries(batch_id), waiting_jobs)
+            extra = {
+                "jobs": jobs,
+                "waiting_for_capacity": sum(j["waiting_for_capacity"] for j in jobs),
+            }
+        return tagged(ok(batch=summary | {"sub_steps": sub_steps} | extra), tag)
+
+    return await services.batch_reads(caller.organisation_id, request.match_info["batchId"], answer)
 
 
 async def batch_progress(request: web.Request) -> web.Response:
     """Exact counters of a batch and each job's status and phase."""
     caller, services = caller_of(request), services_of(request)
-    summary = await services.batch_view(caller.organisation_id, request.match_info["batchId"])
     waiting_jobs = await services.waiting_jobs()
-    tag = etag("progress", await _content_token(services, summary["id"], waiting_jobs))
-    if unchanged := not_modified(request, tag):
-        return unchanged
-    jobs = services.waiting_for_capacity(
-        await services.run(services.views.job_summaries, summary["id"]), waiting_jobs
-    )
-    counters = {k: summary.get(k) for k in (*COUNTERS, "percent")}
-    waiting = sum(j["waiting_for_capacity"] for j in jobs)
-    progress = [progress_job(j) for j in jobs]
-    answer = ok(batch_id=summary["id"], **counters, waiting_for_capacity=waiting, jobs=progress)
-    return tagged(answer, tag)
+
+    def answer(reads: Reads, summary: dict[str, Any]) -> web.Response:
+        tag = etag("progress", _content_token(reads, summary["id"], waiting_jobs))
+        if unchanged := not_modified(request, tag):
+            return unchanged
+        jobs = services.waiting_for_capacity(reads.job_summaries(summary["id"]), waiting_jobs)
+        counters = {k: summary.get(k) for k in (*COUNTERS, "percent")}
+        waiting = sum(j["waiting_for_capacity"] for j in jobs)
+        progress = [progress_job(j) for j in jobs]
+        found = ok(batch_id=summary["id"], **counters, waiting_for_capacity=waiting, jobs=progress)
+        return tagged(found, tag)
+
+    return await services.batch_reads(caller.organisation_id, request.match_info["batchId"], answer)
 
 
-async def _content_token(services: Services, batch_id: str, waiting: frozenset[str]) -> str:
+def _content_token(reads: Reads, batch_id: str, waiting: frozenset[str]) -> str:
     """Changes when the batch's jobs change, or when which jobs wait for API capacity does."""
-    versions = await services.run(services.views.batch_tag, batch_id)
+    versions = reads.batch_tag(batch_id)
     return f"{versions}.{zlib.crc32(','.join(sorted(waiting)).encode()):x}"
 
 

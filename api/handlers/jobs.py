@@ -72,8 +72,10 @@ async def events(request: web.Request) -> web.Response:
     """The job's audit timeline, a page at a time, secrets redacted."""
     caller, services = caller_of(request), services_of(request)
     page = parsing.query(request, EventsQuery)
-    view = await services.job_view(caller.organisation_id, request.match_info["jobId"])
-    found = await services.run(services.views.timeline, view["id"], page.after_version, page.limit)
+    job_id = request.match_info["jobId"]
+    found = await services.job_events(
+        caller.organisation_id, job_id, page.after_version, page.limit
+    )
     following = found[-1]["version"] if found else page.after_version
     return ok_as_declared(EVENTS_ANSWER, events=found, next_after_version=following)
 

@@ -15,16 +15,24 @@ COUNTED = tuple(str(s) for s in JobStatus)
 def batch_row(event: RegistrationBatch.Created) -> dict[str, Any]:
     """The stored row of a batch, as its Created event describes it, every value as it may
     be shown."""
+    created = event.mutate(None)
+    assert isinstance(created, RegistrationBatch)
+    return batch_row_of(created)
+
+
+def batch_row_of(batch: RegistrationBatch) -> dict[str, Any]:
+    """The stored row of a batch as its events so far leave it (what the batch view holds for
+    it at its version), every value as it may be shown."""
     row = {
-        "batch_id": str(event.originator_id),
-        "organisation_id": event.organisation_id,
-        "name": event.name,
-        "created_by": event.actor,
-        "created_at": iso(event.timestamp),
-        "total": len(event.jobs),
-        "started": False,
-        "version": event.originator_version,
-        "updated_at": iso(event.timestamp),
+        "batch_id": str(batch.id),
+        "organisation_id": batch.organisation_id,
+        "name": batch.name,
+        "created_by": batch.created_by,
+        "created_at": iso(batch.created_on),
+        "total": len(batch.jobs),
+        "started": batch.started,
+        "version": batch.version,
+        "updated_at": iso(batch.modified_on),
     }
     return dict(public(row))
 

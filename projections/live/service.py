@@ -9,6 +9,7 @@ from typing import Any
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from projections.catalogue import build_views
+from projections.current import CurrentReads
 from projections.database import Database
 from projections.job_pages import JobPageQueries
 from projections.live.listener import LogListener
@@ -23,8 +24,9 @@ HERE_RECHECK = 0.1  # a runner that stops notifies nobody: look again this often
 OTHER_RUNNER_POLL = 0.05  # how often a process without runners looks at another's progress
 
 
-class ReadModelService(ViewQueries, JobPageQueries):
-    """Keeps every view up to date from the log and answers queries, read-your-writes."""
+class ReadModelService(CurrentReads, ViewQueries, JobPageQueries):
+    """Keeps every view up to date from the log and answers queries, read-your-writes (those
+    of `CurrentReads` whether or not the views have caught up with the log)."""
 
     def __init__(
         self, settings: Settings, app: Registrations, schema: Schema | None = None
