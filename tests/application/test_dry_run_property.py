@@ -3,7 +3,6 @@ in whatever state a legal run of commands left it; and it records nothing."""
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from domain.job import RegistrationJob
 from domain.plan import PLAN
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.unit.jobs import EDIT_TARGETS, chosen_command, new_job
+from tests.unit.jobs import EDIT_TARGETS, new_job, try_chosen_command
 
 _STORE = Registrations(
     Settings(
@@ -43,8 +42,7 @@ def test_a_dry_run_answers_the_job_status_the_edit_leaves(
     job.start_step6("user:u-1")
     run_to_the_end(job, failing)
     for choice in choices:
-        with contextlib.suppress(RegflowError):
-            chosen_command(job, choice)()
+        try_chosen_command(job, choice)
     _STORE.store(job)
     edits = [(key, target, None) for key, target in picks]
     try:

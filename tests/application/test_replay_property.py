@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from domain.exceptions import RegflowError
 from domain.job import RegistrationJob
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.unit.jobs import chosen_command, new_job
+from tests.unit.jobs import chosen_command, new_job, try_chosen_command
 
 _STORE = Registrations(
     Settings(
@@ -57,8 +56,7 @@ _SNAPSHOTTING = _EveryFewEvents(_STORE.settings)
 def test_a_job_loaded_from_snapshots_equals_the_live_job(choices: list[int]) -> None:
     job = new_job()
     for choice in choices:
-        with contextlib.suppress(RegflowError):
-            chosen_command(job, choice)()
+        try_chosen_command(job, choice)
         _SNAPSHOTTING.store(job)
     loaded = _SNAPSHOTTING.repository.get(job.id)
     assert _state(loaded) == _state(job)

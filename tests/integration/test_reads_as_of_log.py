@@ -20,7 +20,7 @@ from infrastructure.usecases.registrations import Registrations
 from projections.live.service import ReadModelService
 from tests import kit
 from tests.conftest import new_database, store_settings, unique_org
-from tests.unit.jobs import chosen_command
+from tests.unit.jobs import try_chosen_command
 
 Stores = tuple[Registrations, ReadModelService]
 JOBS = 3
@@ -89,8 +89,7 @@ def test_reads_as_of_the_log_equal_the_views_caught_up(
                 positions.append(app.start_step6(org, batch.id, None, "user:u-1").position)
             continue
         job = app.job(jobs[which].id)
-        with contextlib.suppress(RegflowError):
-            chosen_command(job, choice)()
+        try_chosen_command(job, choice)
         positions.append(app.store(job).position)
     views.wait_for(positions[cut % len(positions)])  # the views stand there, held up
     ids = [str(j.id) for j in jobs]

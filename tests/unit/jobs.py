@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
 from hypothesis import strategies as st
 
+from domain.exceptions import RegflowError
 from domain.job import RegistrationJob
 from domain.plan import PLAN
 from tests.kit import full_config
@@ -145,3 +147,9 @@ def chosen_command(job: RegistrationJob, choice: int) -> Callable[[], Any]:
     groups = legal_commands(job)
     group = groups[choice % len(groups)]
     return group[(choice // len(groups)) % len(group)]
+
+
+def try_chosen_command(job: RegistrationJob, choice: int) -> None:
+    """Run the command `choice` picks; one the job refuses changes nothing."""
+    with contextlib.suppress(RegflowError):
+        chosen_command(job, choice)()

@@ -4,15 +4,13 @@ job's document and in the one its log folds to."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.exceptions import RegflowError
 from projections.folds.jobs import document_of, progress_document
-from tests.unit.jobs import chosen_command, fail, new_job, running_job, succeed
+from tests.unit.jobs import fail, new_job, running_job, succeed, try_chosen_command
 
 FINISHED = {"completed", "failed", "skipped"}
 
@@ -41,8 +39,7 @@ def test_only_finished_sub_steps_show_a_completion_time(choices: list[int]) -> N
     job = new_job()
     history = list(job.collect_events())
     for choice in choices:
-        with contextlib.suppress(RegflowError):
-            chosen_command(job, choice)()
+        try_chosen_command(job, choice)
         history += job.collect_events()
         live = document_of(job)
         assert wrong_times(live) == {}

@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.exceptions import IllegalTransition, RegflowError
+from domain.exceptions import IllegalTransition
 from domain.job import RegistrationJob
 from domain.status import JobStatus
-from tests.unit.jobs import chosen_command, new_job, running_job
+from tests.unit.jobs import new_job, running_job, try_chosen_command
 
 
 def cut_already(history: list[Any], key: str) -> bool:
@@ -51,8 +51,7 @@ def test_each_wait_is_cut_once_however_the_job_got_there(choices: list[int]) -> 
     job = new_job()
     history = list(job.collect_events())
     for choice in choices:
-        with contextlib.suppress(RegflowError):
-            chosen_command(job, choice)()
+        try_chosen_command(job, choice)
         history += job.collect_events()
         ask_each_waiting_sub_step(job, history)
 
