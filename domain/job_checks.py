@@ -75,7 +75,8 @@ class JobChecks(JobQueries):
             phase=PLAN.phase_of(key),
             status=shown[key],
             job_status=self.status,
-            editable=not running,
+            # no edit of a sub-step whose call is in flight is allowed until its answer lands
+            editable=not running and key not in self.in_flight(),
             dependencies={d: shown[d] for d in PLAN.dependencies(key)},
             dependents={d: shown[d] for d in PLAN.cascade_of(key)},
             checks=checks,

@@ -283,6 +283,18 @@ class TestACallInFlightOfACancelledJob:
         assert "restaurantRegistration" in message and "API is still in flight" in message
         assert (await statuses(org_a, job_id))["restaurantRegistration"] == "in_progress"
 
+    async def test_its_validation_says_no_edit_is_allowed_and_why(
+        self, org_a: Caller, client: Client
+    ) -> None:
+        job_id = await cancelled_in_flight(org_a, client)
+        status, body = await org_a.get(f"{sub_steps(job_id)}/restaurantRegistration/validation")
+        assert (status, body["editable"], body["status"]) == (200, False, "in_progress")
+        for target, answer in body["transitions"].items():
+            assert answer["valid"] is False, target
+            assert "API is still in flight" in answer["errors"][0], answer
+        status, body = await org_a.get(f"{sub_steps(job_id)}/uploadImages/validation")
+        assert (status, body["editable"]) == (200, True)
+
     async def test_an_edit_that_leaves_it_alone_is_allowed(
         self, org_a: Caller, client: Client
     ) -> None:
