@@ -8,8 +8,10 @@ import sys
 from datetime import UTC, datetime
 from typing import TextIO
 
+from pydantic import ValidationError
+
 from infrastructure.log_scrub import ScrubSecrets
-from infrastructure.settings import Settings
+from infrastructure.settings import LogSettings
 
 
 class JsonLines(logging.Formatter):
@@ -42,7 +44,17 @@ class StandardError(logging.StreamHandler):  # type: ignore[type-arg]
         return None
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging_first() -> None:
+    """The log as the environment asks for it, before the other settings are read: a refused
+    configuration is then said as the log says things (text when the format itself is
+    refused, and the refusal names it)."""
+    try:
+        configure_logging(LogSettings())
+    except ValidationError:
+        configure_logging(LogSettings(log_format="text"))
+
+
+def configure_logging(settings: LogSettings) -> None:
     """INFO and above on standard error, as text or JSON lines; Python's warnings go to the
     log too, so that with JSON lines every line is one."""
     handler = StandardError()

@@ -157,8 +157,9 @@ def postgres_url_fault(url: str) -> str | None:
     return None
 
 
-class Settings(BaseSettings):
-    """Every knob of a regflow process."""
+class LogSettings(BaseSettings):
+    """The log's format, read from the same environment as every other setting and on its own
+    first: a process whose other settings are refused says so in the format asked for."""
 
     # An empty variable (`REGFLOW_WORKER_ID=` in a compose file) means unset, as it does to
     # a person reading it: the default applies. A refused value is never repeated in the
@@ -170,6 +171,12 @@ class Settings(BaseSettings):
         env_ignore_empty=True,
         hide_input_in_errors=True,
     )
+
+    log_format: Literal["text", "json"] = "text"
+
+
+class Settings(LogSettings):
+    """Every knob of a regflow process."""
 
     database_url: str = "sqlite:///./regflow.db"
     host: str = "127.0.0.1"
@@ -199,7 +206,6 @@ class Settings(BaseSettings):
         "line-breaking character",
     )
     default_org: str = Field(default="dev", min_length=1)
-    log_format: Literal["text", "json"] = "text"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     postgres_pool_size: int = Field(default=5, ge=1)

@@ -118,7 +118,8 @@ def say(message: str, details: list[str] | tuple[str, ...] = ()) -> None:
     """`error: message` on standard error, then one indented line per detail; all escaped.
     A process whose log is JSON lines (`serve`, `work`) says it as one of them."""
     if logs_json_lines():
-        log.error("%s", message, extra={"fields": {"errors": list(details) or None}})
+        text = message.removesuffix(":")  # its details are a field of the line, not below it
+        log.error("%s", text, extra={"fields": {"errors": list(details) or None}})
         return
     print(f"error: {escape_control(message)}", file=sys.stderr)
     for detail in details:

@@ -15,7 +15,7 @@ from api.cli.commands import Command, arg
 from api.cli.values import port_number
 from api.runtime import build_app
 from infrastructure.listening import listening_socket
-from infrastructure.logs import announce, configure_logging
+from infrastructure.logs import announce, configure_logging_first
 from infrastructure.persistence import require_key_file
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -62,8 +62,8 @@ def development_key(settings: Settings) -> str:
 
 def serve_command(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
+    configure_logging_first()  # so that a refusal, of a setting too, is said as the log says
     settings, dev_key = configured(args)
-    configure_logging(settings)
     if settings.role in ("all", "worker"):
         settings.require_registration_api()  # before the address is taken, as other settings
     sock = listening_socket(

@@ -14,15 +14,15 @@ import uvloop
 from api.cli.commands import Command, arg, json_flag
 from api.cli.values import positive_seconds
 from infrastructure.engine.wiring import running_engine
-from infrastructure.logs import announce, configure_logging
+from infrastructure.logs import announce, configure_logging_first
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
 
 def work_command(args: argparse.Namespace) -> int:
     """Run the engine on whatever is in progress; with --until-idle, stop when nothing is."""
+    configure_logging_first()  # so that a refusal, of a setting too, is said as the log says
     settings = Settings()
-    configure_logging(settings)  # first, so that a refusal is said as the log says things
     settings.require_registration_api()
     app = Registrations(settings)
     try:

@@ -187,3 +187,42 @@ def test_with_json_log_lines_every_line_serve_writes_is_json(tmp_path: Path) -> 
     assert not_json(everything) == []
     assert "REGFLOW_SECRET_KEY is unset" in err
     assert {"api_key", "simulator_url"} <= {name for x in said for name in json.loads(x)}
+
+
+REFUSED_SETTINGS = {
+    "REGFLOW_PORT": "eighty",
+    "REGFLOW_POSTGRES_POOL_SIZE": "-7777",
+    "REGFLOW_WORKER_ID": "worker\x07one",
+    "REGFLOW_LEASE_SECONDS": "inf",
+}
+
+
+@pytest.mark.parametrize("command", ["serve", "work"])
+@pytest.mark.parametrize("variable", sorted(REFUSED_SETTINGS))
+def test_with_json_log_lines_a_refused_setting_is_said_in_one(
+    tmp_path: Path, command: str, variable: str
+) -> None:
+    """The settings are read after the log's format: a refused one is a JSON line naming the
+    variable, never its value, and nothing else is written."""
+    value = REFUSED_SETTINGS[variable]
+    env = json_log_env(tmp_path) | {variable: value}
+    run = subprocess.run(
+        [REGFLOW, command], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 2, run.stderr
+    assert not_json(run.stdout + run.stderr) == []
+    lines = [json.loads(line) for line in run.stderr.splitlines()]
+    refusal = [x for x in lines if x["level"] == "ERROR"]
+    assert len(refusal) == 1, lines
+    assert refusal[0]["message"] == "the configuration is not valid"
+    assert [e.split(":")[0] for e in refusal[0]["errors"]] == [variable]
+    assert value not in run.stdout + run.stderr
+
+
+def test_a_log_format_refused_is_said_as_text_naming_it(tmp_path: Path) -> None:
+    env = json_log_env(tmp_path) | {"REGFLOW_LOG_FORMAT": "yaml", "REGFLOW_PORT": "eighty"}
+    run = subprocess.run(
+        [REGFLOW, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 2 and run.stderr.startswith("error: the configuration is not valid:")
+    assert "REGFLOW_LOG_FORMAT" in run.stderr and "REGFLOW_PORT" in run.stderr
