@@ -11,6 +11,7 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from infrastructure.log_scrub import ScrubSecrets
+from infrastructure.printable import escape_control
 from infrastructure.settings import LogSettings
 
 
@@ -28,6 +29,16 @@ class JsonLines(logging.Formatter):
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
+
+
+class TextLines(logging.Formatter):
+    """One line a record, its message's control characters escaped: no value a line quotes (an
+    operator's reason, an error the registration API sent) can forge a line of its own or
+    reach the terminal as an escape sequence. A traceback below it keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802  # logging's name
+        record.message = escape_control(record.message)
+        return super().formatMessage(record)
 
 
 class StandardError(logging.StreamHandler):  # type: ignore[type-arg]
@@ -61,7 +72,7 @@ def configure_logging(settings: LogSettings) -> None:
     if settings.log_format == "json":
         handler.setFormatter(JsonLines())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(TextLines("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(ScrubSecrets())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.captureWarnings(True)

@@ -20,10 +20,10 @@ from rich.console import Console
 from rich.markup import escape as escape_markup
 
 from domain.secrets import scrub_text
+from infrastructure.printable import escape_control
 
 PIPE_WIDTH = 100_000
 """Columns a console writing to a pipe or file pretends to have: wide enough for any row."""
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def is_terminal(stream: TextIO | None = None) -> bool:
@@ -53,23 +53,6 @@ def console(stderr: bool = False, file: TextIO | None = None) -> Console:
         highlight=False,
         emoji=False,
     )
-
-
-def _visible(char: str) -> str:
-    if char.isprintable():
-        return char
-    if char in _NAMED:
-        return _NAMED[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def escape_control(value: Any) -> str:
-    """`value` as text safe to print plainly: every character that is not printable escaped."""
-    text = "" if value is None else str(value)
-    if text.isprintable():
-        return text
-    return "".join(_visible(c) for c in text)
 
 
 def escape_text(value: Any) -> str:

@@ -11,6 +11,8 @@ import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from infrastructure.logs import announce, configure_logging
 from infrastructure.settings import Settings
@@ -93,3 +95,24 @@ def test_an_announcement_is_its_text_or_one_json_line_with_its_fields(
         "message": "key (kept in /x)",
         "api_key": "k-1",
     }
+
+
+@given(quoted=st.text())
+def test_a_text_line_quoting_any_value_is_one_line_with_nothing_unprintable(quoted: str) -> None:
+    """A reason or an error quoted into the text log cannot forge a line of its own, nor reach
+    the terminal as an escape sequence: one record, one printable line."""
+    root = logging.getLogger()
+    kept, level, stderr = root.handlers[:], root.level, sys.stderr
+    written = io.StringIO()
+    try:
+        sys.stderr = written
+        configure_logging(Settings(_env_file=None, log_format="text"))
+        logging.getLogger("log-stream-test").warning("edited: reason %s", quoted)
+    finally:
+        sys.stderr = stderr
+        root.handlers[:] = kept
+        root.setLevel(level)
+    text = written.getvalue()
+    assert text.endswith("\n") and text.count("\n") == 1, text
+    line = text.removesuffix("\n")
+    assert line.isprintable() and len(line.splitlines()) == 1, line
