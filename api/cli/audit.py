@@ -14,7 +14,7 @@ from rich.table import Table
 
 from api.cli.commands import Command, arg, json_flag
 from api.cli.ids import full_id
-from api.cli.output import cells, console, escape_text
+from api.cli.output import cells, console, escape_masked, escape_text
 from domain.event_names import public_event_name, public_name_of
 from domain.job import RegistrationJob
 from domain.secrets import redact_event
@@ -109,16 +109,9 @@ def print_events(records: Iterable[dict[str, Any]], as_json: bool, title: str) -
         if as_json:
             write_json(record)
             continue
-        table.add_row(
-            *cells(
-                record["version"],
-                record["at"],
-                record["type"],
-                record["actor"],
-                record["reason"],
-                short(record["data"], width),
-            )
-        )
+        shown = cells(record["version"], record["at"], record["type"], record["actor"])
+        shown += cells(record["reason"]) + [escape_masked(short(record["data"], width))]
+        table.add_row(*shown)
     if not as_json:
         out.print(table)
     return count

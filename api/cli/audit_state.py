@@ -12,7 +12,7 @@ from rich.table import Table
 from api.cli.audit import JOB, iso_time, json_default, open_store, write_json
 from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import full_id
-from api.cli.output import cells, console, escape_text
+from api.cli.output import cells, console, escape_masked, escape_text
 from api.cli.values import version_number
 from domain.job import RegistrationJob
 from projections.folds.jobs import job_state
@@ -85,7 +85,7 @@ def print_state(record: dict[str, Any]) -> None:
         table.add_row(phase, name, f"[{colour}]{status}[/{colour}]", attempts, error)
     out.print(table)
     context = {k: v for k, v in record["context"].items() if k != "results"}
-    out.print("context:", escape_text(json.dumps(context, default=json_default)))
+    out.print("context:", escape_masked(json.dumps(context, default=json_default)))
 
 
 def show_state(args: argparse.Namespace) -> int:

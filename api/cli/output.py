@@ -61,6 +61,13 @@ def escape_text(value: Any) -> str:
     return escape_markup(escape_control(scrub_text("" if value is None else str(value))))
 
 
+def escape_masked(value: Any) -> str:
+    """Text masked already by the rules of what it holds (an event's data, a job's context),
+    safe to print through `rich`: control characters and markup escaped. Masked again as free
+    text, its own field names (`"idempotency_key":`) would be read as secrets' names."""
+    return escape_markup(escape_control(value))
+
+
 def cells(*values: Any) -> list[str]:
     """Table cells from stored values, each escaped."""
     return [escape_text(v) for v in values]

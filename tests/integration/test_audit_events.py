@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import audit_export
+from api.cli.audit import short
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, cli, new_job
@@ -61,6 +62,29 @@ class TestEvents:
         _, job_id = started(app, unique_org())
         run = cli("events", job_id)
         assert run.code == 0 and "JobCreated" in run.out and "Step6Started" in run.out
+
+    def test_the_table_shows_each_events_data_as_the_json_does(
+        self, cli: Cli, app: Registrations
+    ) -> None:
+        """The table masks what the JSON masks and nothing more: an idempotency key, a null,
+        a field whose name holds "key" are shown as they are."""
+        org = unique_org()
+        _, job_id = started(app, org)
+        app.update_job(job_id, org, lambda j: j.claim("worker-1"))
+        app.update_job(job_id, org, lambda j: j.start_sub_step("codeGeneration"))
+        app.update_job(
+            job_id,
+            org,
+            lambda j: j.complete_sub_step(
+                "codeGeneration", {"codeInjectionId": "ci-1", "keyboardLayout": None}
+            ),
+        )
+        as_json, as_table = cli("events", job_id, "--json"), cli("events", job_id)
+        data = [line["data"] for line in as_json.lines()]
+        assert any("idempotency_key" in d for d in data), data
+        for shown in data:
+            assert short(shown, None) in as_table.out, short(shown, None)
+        assert SECRET not in as_table.out
 
     def test_unknown_job_exits_1(self, cli: Cli) -> None:
         run = cli("events", "6f1c2a9e-0000-4c6e-9a1f-2d3e4f5a6b7c")
