@@ -15,6 +15,7 @@ from rich.table import Table
 from api.cli.audit import json_default
 from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import LazyViews, id_argument, resolve
+from api.cli.output import SHORT_ID, add_id_column
 from api.cli.output import console as make_console
 from api.cli.output import escape_text as escape
 from api.cli.run_display import words
@@ -75,13 +76,14 @@ def list_batches(args: argparse.Namespace) -> int:
             console.print(f"no batches in {escape(scope)}")
             return
         table = Table(title=f"Batches of {escape(scope)}")
-        for column in ("batch", "name", "status", "jobs", "created (UTC)"):
+        add_id_column(table, "batch")
+        for column in ("name", "status", "jobs", "created (UTC)"):
             table.add_column(column)
         for b in found:
             counts = {k: b[k] for k in ("completed", "failed", "cancelled", "in_progress")}
             counts["pending"] = b["pending"]
             table.add_row(
-                b["id"] if not console.is_terminal else b["id"][:8],
+                b["id"] if not console.is_terminal else b["id"][:SHORT_ID],
                 escape(str(b["name"])),
                 b["status"].replace("_", " "),
                 f"{b['total']}: {words(counts)}",
@@ -107,11 +109,12 @@ def list_jobs(args: argparse.Namespace) -> int:
             console.print(f"no{which} jobs in batch {batch_id}")
             return
         table = Table(title=f"{len(found)}{which} jobs of batch {batch_id}")
-        for column in ("job", "restaurant", "status", "phase", "sub-steps", "last error"):
+        add_id_column(table, "job")
+        for column in ("restaurant", "status", "phase", "sub-steps", "last error"):
             table.add_column(column, overflow="fold")
         for j in found:
             table.add_row(
-                j["id"] if not console.is_terminal else j["id"][:8],
+                j["id"] if not console.is_terminal else j["id"][:SHORT_ID],
                 escape(str(j["name"])),
                 j["status"].replace("_", " "),
                 str(j["current_phase"] or "-"),

@@ -18,10 +18,13 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape as escape_markup
+from rich.table import Table
 
 from domain.secrets import scrub_text
 from infrastructure.printable import escape_control
 
+SHORT_ID = 8
+"""Characters of an id a table on a terminal shows: a prefix every command takes."""
 PIPE_WIDTH = 100_000
 """Columns a console writing to a pipe or file pretends to have: wide enough for any row."""
 
@@ -71,3 +74,9 @@ def escape_masked(value: Any) -> str:
 def cells(*values: Any) -> list[str]:
     """Table cells from stored values, each escaped."""
     return [escape_text(v) for v in values]
+
+
+def add_id_column(table: Table, header: str) -> None:
+    """A column of ids, or their `SHORT_ID` prefixes: never cut below what a command takes,
+    however narrow the terminal (the other columns wrap instead)."""
+    table.add_column(header, min_width=SHORT_ID, no_wrap=True)

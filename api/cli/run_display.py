@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.table import Table
 
-from api.cli.output import cells
+from api.cli.output import SHORT_ID, add_id_column, cells
 from domain.job import RegistrationJob
 from domain.secrets import redact
 
@@ -54,13 +54,15 @@ def live_table(jobs: list[RegistrationJob], elapsed: float, engine: dict[str, An
         title=f"Step 6 · {elapsed:.0f} s elapsed · {len(jobs)} jobs: {statuses}",
         caption=f"calls in flight {engine['calls_in_flight']} · circuit {engine['circuit']}",
     )
-    for column in ("restaurant", "job", "status", "sub-steps", "now"):
+    table.add_column("restaurant")
+    add_id_column(table, "job")
+    for column in ("status", "sub-steps", "now"):
         table.add_column(column)
     for job in (j for j in jobs if needs_an_eye(j)):
         table.add_row(
             *cells(
                 job.restaurant.get("name"),
-                str(job.id)[:8],
+                str(job.id)[:SHORT_ID],
                 str(job.status).replace("_", " "),
                 sub_step_words(job),
                 doing(job),
@@ -72,14 +74,16 @@ def live_table(jobs: list[RegistrationJob], elapsed: float, engine: dict[str, An
 def final_table(jobs: list[RegistrationJob], full_ids: bool = False) -> Table:
     """One row per job: restaurant, id, status, sub-steps in words, failed sub-steps, error."""
     table = Table(title="Step 6 results")
-    for column in ("restaurant", "job", "status", "sub-steps", "failed", "error"):
+    table.add_column("restaurant")
+    add_id_column(table, "job")
+    for column in ("status", "sub-steps", "failed", "error"):
         table.add_column(column)
     for job in jobs:
         failed = [k for k, s in job.shown_statuses().items() if s == "failed"]
         table.add_row(
             *cells(
                 job.restaurant.get("name"),
-                str(job.id) if full_ids else str(job.id)[:8],
+                str(job.id) if full_ids else str(job.id)[:SHORT_ID],
                 str(job.status).replace("_", " "),
                 sub_step_words(job),
                 ", ".join(failed) or "-",

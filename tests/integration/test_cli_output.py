@@ -12,11 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from api.cli import build_parser
-from api.cli.output import cells, console, escape_text
+from api.cli.output import SHORT_ID, cells, console, escape_text
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
-from tests.integration.audit_kit import Cli, RawLog, cli, new_job, restoring
+from tests.integration.audit_kit import RESTAURANT, Cli, RawLog, cli, new_job, restoring
 
 __all__ = ["cli"]
 HOSTILE = [
@@ -138,3 +138,25 @@ def test_an_error_naming_what_was_typed_is_escaped(cli: Cli) -> None:
     run = cli("events", "\x1b]0;title\x07not-a-job")
     assert run.code == 1
     assert "\x1b" not in run.err and "\\x1b]0;title\\x07not-a-job" in run.err
+
+
+@pytest.mark.parametrize("columns", [20, 30, 40, 45, 60, 120])
+def test_a_narrow_terminal_shows_ids_as_commands_take_them(
+    cli: Cli, app: Registrations, monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    """However narrow the terminal, the batches' and jobs' tables show each id's first
+    `SHORT_ID` characters whole, and a command takes that prefix back."""
+    org = unique_org()
+    batch, created, _ = app.create_batch(
+        org, "user:u-1", "a batch whose name wraps " * 3, [RESTAURANT]
+    )
+    batch_id, job_id = str(batch.id), str(created[0].id)
+    monkeypatch.setattr("api.cli.output.is_terminal", lambda stream=None: True)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", str(columns))
+    batches = SGR.sub("", cli("batches", "--org", org).out)
+    assert batch_id[:SHORT_ID] in batches and batch_id not in batches, batches
+    jobs = SGR.sub("", cli("jobs", batch_id[:SHORT_ID]).out)
+    assert job_id[:SHORT_ID] in jobs, jobs
+    monkeypatch.setenv("COLUMNS", "200")
+    assert cli("state", job_id[:SHORT_ID], "--json").lines()[0]["job_id"] == job_id
