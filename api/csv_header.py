@@ -66,14 +66,15 @@ def _shown(title: str) -> str:
 def _unreadable(titles: list[str]) -> list[str]:
     """Header cells (trimmed) that do not read as what they name, by position: one holding a
     control or an invisible character (a zero-width space would make a config key that looks
-    like `account` and is not), or one whose title (a path's part) shows nothing."""
+    like `account` and is not), or one whose title (a path's part) shows nothing: blank,
+    blanks only, or marks with nothing to mark."""
     errors = []
     for number, title in enumerate(titles, start=1):
         where = f"row 1: column {number} ({_shown(title)})"
         parts = [p for p in title.split(".") if p.strip()]
         if hidden := hidden_characters(title):
             errors.append(f"{where}: holds characters that do not show ({', '.join(hidden)})")
-        elif not all(readable(part) for part in parts):
+        elif not title or not all(readable(part) for part in parts):
             errors.append(f"{where}: a title that shows nothing")
     return errors
 
@@ -100,10 +101,9 @@ def read_header(reader: Any) -> list[str]:
         raise InvalidInput("The CSV header has titles that cannot be read as written", unreadable)
     if "name" not in header:
         raise InvalidInput("The CSV needs a header row with a `name` column", ["row 1: no name"])
-    duplicates = sorted({c for c in header if header.count(c) > 1})
-    if duplicates or "" in header:
-        named = ", ".join(duplicates) or "an empty column name"
-        raise InvalidInput("The CSV header names a column twice or not at all", [f"row 1: {named}"])
+    if duplicates := sorted({c for c in header if header.count(c) > 1}):
+        named = ", ".join(duplicates)
+        raise InvalidInput("The CSV header names a column twice", [f"row 1: {named}"])
     empty, deep = _bad_paths(header)
     if empty:
         raise InvalidInput("The CSV header has a dotted column with an empty part", empty)

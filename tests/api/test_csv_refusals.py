@@ -189,6 +189,22 @@ class TestHiddenCharacters:
         assert refused.errors[0].startswith("row 1: column 2 (")
         assert refused.errors[0].endswith(": a title that shows nothing")
 
+    @given(
+        header=st.lists(st.sampled_from(["Notes", "Phone", "account.email"]), unique=True),
+        at=st.integers(0, 3),
+        blank=st.text(st.sampled_from(" \u3000\u00a0"), max_size=3),  # a tab would be a separator
+    )
+    def test_a_blank_title_is_refused_by_its_position(
+        self, header: list[str], at: int, blank: str
+    ) -> None:
+        titles = ["name", *header]
+        position = min(at, len(titles) - 1) + 1
+        titles.insert(position, blank)
+        refused = refusal(csv_text(titles, [["R"] + ["x"] * (len(titles) - 1)]))
+        assert refused.errors == [f"row 1: column {position + 1} (): a title that shows nothing"], (
+            refused.errors
+        )
+
     async def test_a_zero_width_space_makes_no_hidden_key(self, org_a: Caller) -> None:
         before = await batch_count(org_a)
         status, body = await upload(
