@@ -4,9 +4,11 @@ reflects that command, even while the views' writer is held up).
 
 A read first asks the log, in one indexed query, whether the views hold everything it shows:
 a job's latest version beside its row, or which aggregates have events past the views'
-position. When they do (the normal case) it reads them as it always did. When they do not,
-the jobs and batches it shows that are behind are folded from the log by the views' own folds,
-and stand in for the views' rows in the same queries (`projections.overlay`).
+position (`projections.behind`: a bounded number of them; past that, the versions of what a
+batch read shows, however far behind the views are). When they do (the normal case) it reads
+them as it always did. When they do not, the jobs and batches it shows that are behind are
+folded from the log by the views' own folds, and stand in for the views' rows in the same
+queries (`projections.overlay`).
 """
 
 from __future__ import annotations
@@ -18,20 +20,19 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from domain.batch import BATCH_TOPIC, RegistrationBatch
+from domain.batch import RegistrationBatch
 from domain.exceptions import JobNotFound
 from domain.job import RegistrationJob
 from infrastructure.metrics import counter
-from infrastructure.usecases.bulk import load_many
 from infrastructure.usecases.registrations import Registrations
-from infrastructure.usecases.snapshots import fold_events
+from projections.behind import Behind
 from projections.database import Database
 from projections.folds.batches import batch_row_of
 from projections.folds.jobs import job_row
 from projections.folds.timeline import timeline_entry
 from projections.job_view import JOB_COLUMNS, job_values
 from projections.jsontext import loads
-from projections.log_reads import IDS_PER_QUERY, Changed, LogTable
+from projections.log_reads import LogTable
 from projections.overlay import Reads, overlaid
 from projections.queries import progress_of
 from projections.schema import Schema
@@ -97,6 +98,10 @@ class CurrentReads:
         events = self.app.events.get(UUID(job_id), gt=after_version, limit=limit)
         return [_timeline_row(event) for event in events]
 
+    @cached_property
+    def behind(self) -> Behind:
+        return Behind(self.log_table, self.schema, self.app)
+
     @contextmanager
     def as_of_log(
         self, batch_id: str | None = None, organisation_id: str | None = None
@@ -104,14 +109,10 @@ class CurrentReads:
         """The views' queries as of the log for one batch (or all an organisation's): the
         views themselves when they hold every event of its jobs and batches, else the views
         with those folded from the log in place of their rows."""
-        changed = self.log_table.changed_since_views(self.schema)
-        wanted = self._behind(changed, batch_id, organisation_id) if changed else {}
-        if not wanted:
+        loaded = self.behind.of_read(batch_id, organisation_id)
+        if not loaded:
             yield Reads(self.db, self.schema)
             return
-        missing = [i for i, aggregate in wanted.items() if aggregate is None]
-        loaded = [a for a in wanted.values() if a is not None]
-        loaded += load_many(self.app, missing, fold_events).values()
         jobs = [job_values(job_row(j)) for j in loaded if isinstance(j, RegistrationJob)]
         batches = [
             batch_values(batch_row_of(b)) for b in loaded if isinstance(b, RegistrationBatch)
@@ -119,43 +120,6 @@ class CurrentReads:
         reads_folded.labels("batch" if batch_id is not None else "organisation").inc()
         with overlaid(self.db, self.schema, jobs, batches) as reads:
             yield reads
-
-    def _behind(
-        self, changed: dict[UUID, Changed], batch_id: str | None, organisation_id: str | None
-    ) -> dict[UUID, Any]:
-        """The jobs and batches of the batch (or organisation) that the views are behind on,
-        by id, each with its aggregate when it was loaded already (else None)."""
-
-        def shown(batch: str, organisation: str) -> bool:
-            return batch == batch_id if batch_id is not None else organisation == organisation_id
-
-        wanted: dict[UUID, Any] = {}
-        ids = [str(i) for i in changed]
-        for table, key in ((self.schema.jobs, "job_id"), (self.schema.batches, "batch_id")):
-            for row in self._rows(table, key, ids):
-                if shown(row["batch_id"], row["organisation_id"]):
-                    wanted[UUID(row["id"])] = None
-        new = [i for i, c in changed.items() if (c.created or "").startswith(BATCH_TOPIC)]
-        if batch_id is not None:
-            new = [i for i in new if str(i) == batch_id]
-        for batch in load_many(self.app, new, fold_events).values():
-            if isinstance(batch, RegistrationBatch) and shown(str(batch.id), batch.organisation_id):
-                wanted[batch.id] = batch
-                wanted.update(dict.fromkeys(batch.job_ids))  # created with it, in one save
-        return {i: wanted[i] for i in wanted if i in changed}
-
-    def _rows(self, table: str, key: str, ids: list[str]) -> list[dict[str, Any]]:
-        """Each of `ids` the table has a row of: its id, batch and organisation."""
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(ids), IDS_PER_QUERY):
-            chunk = ids[start : start + IDS_PER_QUERY]
-            marks = ", ".join("?" for _ in chunk)
-            found += self.db.fetch(
-                f"SELECT {key} AS id, batch_id, organisation_id FROM {table}"
-                f" WHERE {key} IN ({marks})",
-                chunk,
-            )
-        return found
 
 
 def _timeline_row(event: Any) -> dict[str, Any]:

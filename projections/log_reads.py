@@ -2,7 +2,9 @@
 and which aggregates the log holds events of that the views have not applied yet.
 
 Both are indexed reads (the log's key is the aggregate and version, its position is indexed),
-and they find nothing to do in one round trip when the views are up to date.
+and they find nothing to do in one round trip when the views are up to date. The second reads
+a bounded number of events past the views' position (the position's index in order, never a
+scan of the whole log as a GROUP BY of every event past it did on SQLite).
 """
 
 from __future__ import annotations
@@ -80,17 +82,30 @@ class LogTable:
         )
         return rows[0] if rows else None
 
-    def changed_since_views(self, schema: Schema) -> dict[UUID, Changed]:
-        """The aggregates with events past the position the views stand at (the least of
-        theirs): none when the views are up to date."""
+    def views_position(self, schema: Schema) -> str:
+        """SQL of the position the views stand at (the least of theirs), its parameters
+        `VIEW_NAMES`: the log's rows past it are what some view has not applied."""
         marks = ", ".join("?" for _ in VIEW_NAMES)
+        return f"(SELECT min(notification_id) FROM {schema.tracking} WHERE view_name IN ({marks}))"
+
+    def changed_since_views(self, schema: Schema, at_most: int) -> dict[UUID, Changed] | None:
+        """The aggregates with events past the position the views stand at: none when the views
+        are up to date; None when there are more than `at_most` such events (the views are far
+        behind: only `at_most + 1` of them are read, and counted, not sent)."""
+        few = int(at_most)
         rows = self.db.fetch(
-            "SELECT originator_id AS id, max(originator_version) AS version,"
-            " max(CASE WHEN originator_version = 1 THEN topic END) AS created"
-            f" FROM {self.table} WHERE {self.position} > (SELECT min(notification_id)"
-            f" FROM {schema.tracking} WHERE view_name IN ({marks})) GROUP BY originator_id",
+            f"WITH past AS (SELECT originator_id, originator_version, topic FROM {self.table}"
+            f" WHERE {self.position} > {self.views_position(schema)}"
+            f" ORDER BY {self.position} LIMIT {few + 1}),"
+            " seen AS (SELECT count(*) AS events FROM past)"
+            " SELECT originator_id AS id, max(originator_version) AS version,"
+            " max(CASE WHEN originator_version = 1 THEN topic END) AS created FROM past"
+            f" WHERE (SELECT events FROM seen) <= {few} GROUP BY originator_id"
+            f" UNION ALL SELECT NULL, NULL, NULL FROM seen WHERE events > {few}",
             VIEW_NAMES,
         )
+        if any(r["id"] is None for r in rows):
+            return None
         return {_uuid(r["id"]): Changed(int(r["version"]), r["created"]) for r in rows}
 
 
