@@ -24,6 +24,7 @@ from infrastructure.settings import Settings
 from infrastructure.tracing import active_tracer
 from infrastructure.usecases.registrations import Registrations
 from projections.live.service import ReadModelService
+from projections.offline.rebuild import rebuilder
 
 log = logging.getLogger("regflow.api")
 
@@ -48,9 +49,11 @@ async def open_store(app: web.Application) -> AsyncIterator[None]:
 
 
 async def open_read_models(app: web.Application) -> AsyncIterator[None]:
-    """The read models, kept current by their runners while the app lives."""
+    """The read models, kept current by their runners while the app lives (views built by an
+    older release's folds are rebuilt from the log first)."""
     services = app[SERVICES]
-    read_models = ReadModelService(services.settings, services.app)
+    settings, store = services.settings, services.app
+    read_models = ReadModelService(settings, store, rebuild=rebuilder(settings, store))
     services.read_models = read_models
     read_models.watch(services.answers)
     await services.run(read_models.start)

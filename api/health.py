@@ -46,6 +46,8 @@ async def _checks(services: Services) -> tuple[dict[str, Any], list[str]]:
     if engine_health is not None:
         checks["engine"] = engine_health()
     problems += engine_problems(services.settings.role, checks.get("engine"))
+    if services.read_models is not None:
+        problems += services.read_models.fold_problems()
     if services.read_models is not None and checks["store"]["reachable"]:
         lag = dict(await services.run(services.read_models.lag))
         checks["view_lag"] = lag
@@ -74,8 +76,10 @@ def engine_problems(role: str, health: dict[str, Any] | None) -> list[str]:
 
 
 async def ready(request: web.Request) -> web.Response:
-    """Ready when the store answers, every view is within MAX_VIEW_LAG events of the log, and,
-    in a process whose role runs jobs, its engine runs (a worker's, with the circuit closed).
+    """Ready when the store answers, every view is within MAX_VIEW_LAG events of the log and
+    is run by this process's folds when it runs them (not while it rebuilds them from the log,
+    nor when it refuses views built by a newer release), and, in a process whose role runs
+    jobs, its engine runs (a worker's, with the circuit closed).
 
     Only an authenticated caller sees the checks' figures (log head, view lag); an anonymous
     probe learns ready or not, and which part is not, without store-wide counts. An engine

@@ -116,6 +116,8 @@ class Services(CurrentAnswers):
     def _settle(self, position: int, timeout: float) -> None:
         if self.read_models is None or position <= 0:
             return
+        if self.read_models.fold_problems():
+            return  # rebuilt here from the log now, or refused here: not worth a wait
         if self.read_models.wait_for(position, timeout) is False:
             log.warning("read models did not reach position %d within %ss", position, timeout)
 

@@ -10,6 +10,13 @@ from infrastructure.usecases.registrations import Registrations
 from projections.job_view import JOB_CACHE_SIZE, LIVE_JOB_CACHE_SIZE, JobProgressView
 from projections.views import BatchView, TimelineView, View
 
+VIEWS = (JobProgressView, BatchView, TimelineView)
+
+
+def fold_versions() -> dict[str, int]:
+    """The version of each view's fold in this code, by view name."""
+    return {view.name: view.fold_version for view in VIEWS}
+
 
 def build_views(app: Registrations, deferred: bool = False) -> list[View]:
     """A fresh instance of every view; jobs missing from its cache are loaded from the log.

@@ -59,6 +59,7 @@ class JobProgressView:
     """
 
     name = "job_progress"
+    fold_version = 1  # bump when a row changes (see `View.fold_version`)
 
     def __init__(
         self, load: LoadJob, cache_size: int = JOB_CACHE_SIZE, deferred: bool = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ log = logging.getLogger("regflow.views")
 LIVE_PREFIX = "regflow_"
 JOBS, BATCHES, TIMELINE = "job_progress", "batch_summaries", "job_timeline"
 VIEW_NAMES = (JOBS, BATCHES, TIMELINE)
+FOLD_VERSION = "fold_version"  # the tracking column: the version of the fold that built the rows
 
 
 class Table:
@@ -49,7 +51,8 @@ class Schema:
         """The tables; the timeline's key is an index of its own, built after a bulk fill."""
         return [
             f"CREATE TABLE IF NOT EXISTS {self.tracking} ("
-            " view_name TEXT PRIMARY KEY, notification_id BIGINT NOT NULL)",
+            " view_name TEXT PRIMARY KEY, notification_id BIGINT NOT NULL,"
+            f" {FOLD_VERSION} INTEGER)",
             f"CREATE TABLE IF NOT EXISTS {self.jobs} ("
             " job_id TEXT PRIMARY KEY, batch_id TEXT NOT NULL, organisation_id TEXT NOT NULL,"
             " name TEXT, external_id TEXT, restaurant TEXT NOT NULL, status TEXT NOT NULL,"
@@ -78,27 +81,34 @@ class Schema:
             f" ON {self.timeline} (job_id, version)",
         ]
 
-    def create(self, db: Database, indexed: bool = True) -> None:
+    def create(
+        self, db: Database, indexed: bool = True, versions: Mapping[str, int] | None = None
+    ) -> None:
         """Create the tables (and their indexes unless they are to be filled in bulk first),
-        and a tracking row per view at position 0, if missing."""
+        and a tracking row per view at position 0, if missing: its rows (none yet) those of
+        the fold `versions` names (unknown when it names none)."""
+        versions = versions or {}
         conn = db.connect()
         try:
-            if not self._exists(conn, db) or self._outdated(conn, db):
+            made = self._exists(conn, db)
+            if not made or self._outdated(conn, db) or self._unversioned(conn, db):
                 with db.transaction(conn) as cur:
                     if db.is_postgres:
                         cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                    if self._unversioned(cur, db):
+                        cur.execute(f"ALTER TABLE {self.tracking} ADD {FOLD_VERSION} INTEGER")
                     if self._outdated(cur, db):
-                        self._start_again(cur, db)
+                        self._start_again(cur, db, versions)
                     for statement in self.tables() + (self.indexes() if indexed else []):
                         cur.execute(statement)
             with db.transaction(conn) as cur:
                 for name in VIEW_NAMES:
                     cur.execute(
                         db.sql(
-                            f"INSERT INTO {self.tracking} (view_name, notification_id)"
-                            " VALUES (?, 0) ON CONFLICT (view_name) DO NOTHING"
+                            f"INSERT INTO {self.tracking} (view_name, notification_id,"
+                            f" {FOLD_VERSION}) VALUES (?, 0, ?) ON CONFLICT (view_name) DO NOTHING"
                         ),
-                        (name,),
+                        (name, versions.get(name)),
                     )
         finally:
             conn.close()
@@ -111,6 +121,12 @@ class Schema:
         else:
             query = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = ?) AS found"
         return all(bool(conn.execute(query, (t,)).fetchone()["found"]) for t in tables)
+
+    def _unversioned(self, conn: Any, db: Database) -> bool:
+        """True when the tracking table is there without the fold versions (made by a release
+        before they were kept): the column is added, its rows' versions unknown."""
+        found = self._found(conn, db, self.tracking)
+        return bool(found) and FOLD_VERSION not in found
 
     def _outdated(self, conn: Any, db: Database) -> list[str]:
         """The view tables of views with a tracking row that lack a column this release writes
@@ -141,14 +157,22 @@ class Schema:
             rows = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
         return {str(r["name"]) for r in rows}
 
-    def _start_again(self, cur: Any, db: Database) -> None:
-        """Views made by an older release: dropped, to be made again and filled from the log
-        (they hold nothing the log does not; a runner that held them finds its tracking moved)."""
+    def _start_again(self, cur: Any, db: Database, versions: Mapping[str, int]) -> None:
+        """Views made by an older release: dropped, to be made again and filled from the log by
+        the folds of `versions` (they hold nothing the log does not; a runner that held them
+        finds its tracking moved)."""
         for table in self._outdated(cur, db):
             log.warning("view table %s is from an older release: it is rebuilt from the log", table)
         for table in self.view_tables.values():
             cur.execute(f"DROP TABLE IF EXISTS {table}")
-        cur.execute(f"UPDATE {self.tracking} SET notification_id = 0")
+        for name in VIEW_NAMES:
+            cur.execute(
+                db.sql(
+                    f"UPDATE {self.tracking} SET notification_id = 0, {FOLD_VERSION} = ?"
+                    " WHERE view_name = ?"
+                ),
+                (versions.get(name), name),
+            )
 
     def drop(self, db: Database) -> None:
         """Drop every table of this schema (used for scratch copies)."""
@@ -165,3 +189,14 @@ class Schema:
         rows = db.fetch(f"SELECT view_name, notification_id FROM {self.tracking}")
         found: dict[str, Any] = {r["view_name"]: r["notification_id"] for r in rows}
         return {name: int(found.get(name, 0)) for name in VIEW_NAMES}
+
+    def fold_versions(self, db: Database) -> dict[str, int | None]:
+        """The version of the fold each view's rows were built by (None: unknown)."""
+        rows = db.fetch(f"SELECT view_name, {FOLD_VERSION} AS version FROM {self.tracking}")
+        found = {str(r["view_name"]): r["version"] for r in rows}
+        return {name: version_of(found.get(name)) for name in VIEW_NAMES}
+
+
+def version_of(stored: Any) -> int | None:
+    """A fold version as the tracking table holds it (None: unknown)."""
+    return None if stored is None else int(stored)

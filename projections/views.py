@@ -61,9 +61,13 @@ def insert_sql(table: str, columns: Sequence[str], upsert_key: str | None = None
 
 
 class View(Protocol):
-    """A read model: a name (its tracking key) and how a run of events changes its table."""
+    """A read model: a name (its tracking key), the version of its fold, and how a run of
+    events changes its table."""
 
     name: str
+    # Bumped whenever what it writes changes: every process then rebuilds the view's rows from
+    # the log when it starts (`tests/unit/test_fold_versions.py` pins the code it covers).
+    fold_version: int
 
     def apply(self, db: Database, cur: Any, schema: Schema, events: Sequence[Any]) -> None: ...
 
@@ -86,6 +90,7 @@ class TimelineView:
     """
 
     name = "job_timeline"
+    fold_version = 1  # bump when a row changes (see `View.fold_version`)
 
     def __init__(self, read_events: ReadEvents | None = None) -> None:
         self._read_events = read_events
@@ -134,6 +139,7 @@ class BatchView:
     """One row per batch; its counters are counted from the job rows when asked."""
 
     name = "batch_summaries"
+    fold_version = 1  # bump when a row changes (see `View.fold_version`)
 
     def forget(self) -> None:
         """Nothing is kept between runs."""

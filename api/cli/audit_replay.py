@@ -13,7 +13,14 @@ from api.cli.audit import open_store, write_json
 from api.cli.commands import Command, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import cells, console
+from projections.catalogue import fold_versions
+from projections.fold_versions import ViewsRefused
 from projections.offline.rebuild import Difference, rebuild_all, verify
+
+DOWNGRADE = (
+    "give --downgrade to rebuild them with this release's folds anyway (to roll back: stop"
+    " the newer release's processes first, or they rebuild theirs again)"
+)
 
 
 def print_differences(differences: list[Difference]) -> None:
@@ -57,7 +64,8 @@ def replay(args: argparse.Namespace) -> int:
 
 
 def rebuild(args: argparse.Namespace) -> int:
-    """Rebuild every view from the whole log, showing progress on standard error."""
+    """Rebuild every view from the whole log with this release's folds, showing progress on
+    standard error; views built by a newer release's folds only with --downgrade (exit 2)."""
     columns = (
         TextColumn("rebuilding views"),
         BarColumn(),
@@ -69,13 +77,24 @@ def rebuild(args: argparse.Namespace) -> int:
         Progress(*columns, console=console(stderr=True), disable=args.json) as bar,
     ):
         task = bar.add_task("rebuild", total=None)
-        position = rebuild_all(
-            app.settings, app, lambda at, stop: bar.update(task, completed=at, total=stop)
-        )
+        try:
+            position = rebuild_all(
+                app.settings,
+                app,
+                lambda at, stop: bar.update(task, completed=at, total=stop),
+                downgrade=args.downgrade,
+            )
+        except ViewsRefused as refusal:
+            raise ViewsRefused(f"{refusal.message}; {DOWNGRADE}") from None
+    versions = fold_versions()
     if args.json:
-        write_json({"rebuilt_to_position": position})
+        write_json({"rebuilt_to_position": position, "fold_versions": versions})
     else:
-        console().print(f"[green]rebuilt[/green] every view up to log position {position}")
+        built = ", ".join(f"{name} {version}" for name, version in versions.items())
+        console().print(
+            f"[green]rebuilt[/green] every view up to log position {position}"
+            f" (fold versions: {built})"
+        )
     return 0
 
 
@@ -97,8 +116,18 @@ COMMANDS = (
         "rebuild-projections",
         "drop and rebuild every read model from the log, with a progress bar",
         rebuild,
-        description="Rebuild every view from the whole log into scratch tables and swap them "
-        "in; running projection runners carry on from the rebuilt position.",
-        arguments=(json_flag("print the result as JSON"),),
+        description="Rebuild every view from the whole log into scratch tables with this "
+        "release's folds and swap them in, recording the folds' versions; running projection "
+        "runners carry on from the rebuilt position. Views built by a newer release's folds "
+        "are left alone (exit 2) unless --downgrade is given.",
+        arguments=(
+            arg(
+                "--downgrade",
+                action="store_true",
+                help="rebuild views built by a newer release's folds with this release's "
+                "(rolling back: stop the newer release's processes first)",
+            ),
+            json_flag("print the result as JSON"),
+        ),
     ),
 )

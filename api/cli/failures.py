@@ -23,6 +23,7 @@ from infrastructure.listening import CannotListen
 from infrastructure.logs import logs_json_lines
 from infrastructure.persistence import KeyFileMissing
 from infrastructure.settings import RegistrationApiMissing, Settings, StoreMissing
+from projections.fold_versions import ViewsRefused
 
 log = logging.getLogger("regflow.cli")
 COULD_NOT_RUN = 2
@@ -35,10 +36,17 @@ class CannotRun(RegflowError):
     argument it needs and was not given (argparse's own usage errors also exit 2)."""
 
 
-CANNOT_RUN = (CannotRun, StoreMissing, KeyFileMissing, CannotListen, RegistrationApiMissing)
+CANNOT_RUN = (
+    CannotRun,
+    StoreMissing,
+    KeyFileMissing,
+    CannotListen,
+    RegistrationApiMissing,
+    ViewsRefused,
+)
 """The refusals that mean the command could not run (exit 2): what it was given, a store
 that is not there or whose key file is gone, an address it cannot listen on, an engine with
-no registration API named."""
+no registration API named, views built by a newer release's folds than its own."""
 
 
 def store_kind(settings: Settings) -> str:

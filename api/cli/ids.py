@@ -10,6 +10,7 @@ from api.cli.commands import Arg, arg
 from domain.exceptions import InvalidInput, NotFound
 from infrastructure.usecases.registrations import Registrations
 from projections.live.service import ReadModelService
+from projections.offline.rebuild import rebuilder
 from projections.queries import ViewQueries
 
 SHORTEST = 8
@@ -52,7 +53,9 @@ def resolve(
 
 
 class LazyViews:
-    """The read models, opened and brought up to the log's head on first use only."""
+    """The read models, opened and brought up to the log's head on first use only: as a server
+    would, this process rebuilds views built by an older release's folds first, and refuses
+    (ViewsRefused) views built by a newer release's."""
 
     def __init__(self, app: Registrations) -> None:
         self.app = app
@@ -60,7 +63,8 @@ class LazyViews:
 
     def __call__(self) -> ReadModelService:
         if self._views is None:
-            self._views = ReadModelService(self.app.settings, self.app)
+            rebuild = rebuilder(self.app.settings, self.app)
+            self._views = ReadModelService(self.app.settings, self.app, rebuild=rebuild)
             self._views.catch_up()
         return self._views
 

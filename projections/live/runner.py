@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
 
 from infrastructure.recent_recordings import RecentRecordings
 from projections.database import Database
-from projections.schema import Schema
+from projections.fold_versions import Rebuild
+from projections.live.fold_check import FoldCheck
+from projections.schema import FOLD_VERSION, Schema
 from projections.views import View
 
 BATCH_SIZE = 1000
@@ -43,12 +46,14 @@ class ViewRunner:
         schema: Schema,
         batch_size: int = BATCH_SIZE,
         recent: RecentRecordings | None = None,
+        rebuild: Rebuild | None = None,
     ) -> None:
         self.app = app
         self.recent = recent  # this process's just-committed events, applied without a read
         self.db = db
         self.views = tuple(views)
         self.schema = schema
+        self.folds = FoldCheck(db, schema, {v.name: v.fold_version for v in views}, rebuild)
         self.batch_size = batch_size
         self.committed: int | None = None
         self.watchers: list[ChangeWatcher] = []
@@ -103,8 +108,11 @@ class ViewRunner:
         return found.pop()
 
     def take_over(self, conn: Any) -> None:
-        """Called on taking the views' lock: level views that stand apart, and forget caches
-        if the views moved meanwhile."""
+        """Called on taking the views' lock: rebuild views built by older folds than these
+        (ViewsRefused for newer ones), level views that stand apart, and forget caches if the
+        views moved meanwhile."""
+        if self.folds.ensure(conn):
+            self.forget()
         self.level(conn)
         if self.position(conn) != self.committed:
             self.forget()
@@ -163,18 +171,24 @@ class ViewRunner:
         return len(notifications)
 
     def _advance(self, cur: Any, start: int, end: int) -> None:
-        """Move tracking from `start` to `end`, or fail if someone else moved it first: one
-        statement for every view (a round trip each was a fifth of a PATCH's wait)."""
+        """Move tracking from `start` to `end`, or fail if someone else moved it first, or
+        rebuilt a view with other folds than these: one statement for every view (a round trip
+        each was a fifth of a PATCH's wait)."""
         marks = ", ".join("?" for _ in self.names)
+        folds = " ".join("WHEN ? THEN ?" for _ in self.names)
         cur.execute(
             self.db.sql(
                 f"UPDATE {self.schema.tracking} SET notification_id = ?"
                 f" WHERE view_name IN ({marks}) AND notification_id = ?"
+                f" AND {FOLD_VERSION} = CASE view_name {folds} END"
             ),
-            (end, *self.names, start),
+            (end, *self.names, start, *chain.from_iterable(self.folds.versions.items())),
         )
         if cur.rowcount != len(self.names):
-            raise TrackingMoved(f"views {', '.join(self.names)} are no longer all at {start}")
+            raise TrackingMoved(
+                f"views {', '.join(self.names)} are no longer all at {start} (or no longer"
+                " all built by this process's folds)"
+            )
 
     def run_to(self, conn: Any, stop: int) -> int:
         """Apply every event up to `stop`; returns how many were applied."""

@@ -11,6 +11,7 @@ from infrastructure.usecases.registrations import Registrations
 from projections.catalogue import build_views
 from projections.current import CurrentReads
 from projections.database import Database
+from projections.fold_versions import Rebuild
 from projections.job_pages import JobPageQueries
 from projections.live.listener import LogListener
 from projections.live.runner import ChangeWatcher, TrackingMoved, ViewRunner
@@ -29,17 +30,25 @@ class ReadModelService(CurrentReads, ViewQueries, JobPageQueries):
     of `CurrentReads` whether or not the views have caught up with the log)."""
 
     def __init__(
-        self, settings: Settings, app: Registrations, schema: Schema | None = None
+        self,
+        settings: Settings,
+        app: Registrations,
+        schema: Schema | None = None,
+        rebuild: Rebuild | None = None,
     ) -> None:
+        """`rebuild`: how views built by older folds than this process's are rebuilt before
+        they are run (without one, they are refused, as views of newer folds are)."""
         self.settings = settings
         self.app = app
         super().__init__(Database(settings), schema or Schema())
-        self.schema.create(self.db)
         # One runner for every view: the log is read and decoded once, and one transaction
         # a run moves them all, instead of each view competing with the writes for the same.
         views = build_views(app)
+        self.schema.create(self.db, versions={view.name: view.fold_version for view in views})
         app.recent.keep()
-        self.runners = [ViewRunner(app, self.db, views, self.schema, recent=app.recent)]
+        self.runners = [
+            ViewRunner(app, self.db, views, self.schema, recent=app.recent, rebuild=rebuild)
+        ]
         self._stopping = threading.Event()
         self._progress = threading.Condition()
         self._wakes = [threading.Event() for _ in self.runners]
@@ -99,6 +108,11 @@ class ReadModelService(CurrentReads, ViewQueries, JobPageQueries):
     def _notify_progress(self) -> None:
         with self._progress:
             self._progress.notify_all()
+
+    def fold_problems(self) -> list[str]:
+        """Why this process's views are not ready while their folds are at stake: it rebuilds
+        them from the log now, or refuses them (a newer release built them)."""
+        return [problem for runner in self.runners for problem in runner.folds.problems()]
 
     def positions(self) -> dict[str, int]:
         return self.schema.positions(self.db)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from projections.fold_versions import ViewsRefused
 from projections.live.runner import TrackingMoved, ViewRunner
 
 log = logging.getLogger("regflow.projections")
@@ -19,6 +20,9 @@ STANDBY_INTERVAL = 1.0
 # A holder that has not moved the views for this long while the log is ahead is taken for hung
 # (a stopped process whose connection, and so its lock, stays open): a standby steps in.
 STALLED_AFTER = 3.0
+# A process refused the views (a newer release built them) looks again this often: an operator
+# may roll them back to its folds (`regflow rebuild-projections --downgrade`).
+REFUSED_RECHECK = 30.0
 
 
 class Supervisor:
@@ -60,6 +64,8 @@ class Supervisor:
                 if self._hold_and_follow():
                     backoff = INITIAL_BACKOFF
                     continue
+            except ViewsRefused as exc:
+                self._refuse(exc)
             except Exception as exc:  # any fault: log, back off, start again
                 if self.progressed:
                     backoff = INITIAL_BACKOFF
@@ -70,6 +76,16 @@ class Supervisor:
                 self.runner.forget()
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def _refuse(self, refusal: ViewsRefused) -> None:
+        """Leave the views to the process whose folds built them (the lock is given back), say
+        why once, and look again later."""
+        folds = self.runner.folds
+        if refusal.message != folds.refused:
+            log.error("view %s is not run in this process: %s", self.name, refusal.message)
+        folds.refused = refusal.message
+        self.runner.forget()
+        self.stopping.wait(REFUSED_RECHECK)
 
     def _hold_and_follow(self) -> bool:
         """Follow the log while holding the view's lock; False when another process holds it."""
@@ -106,7 +122,11 @@ class Supervisor:
             self._seen = (position, now)
             return False
         head = int(self.runner.app.recorder.max_notification_id() or 0)
-        return position < head and now - self._seen[1] >= STALLED_AFTER
+        if position >= head or now - self._seen[1] < STALLED_AFTER:
+            return False
+        # Views of other folds than this process's are being rebuilt by their holder, or are
+        # an older release's: neither is stepped in for with these folds.
+        return not self.runner.folds.differs(conn)
 
     def _step_in(self, conn: Any) -> None:
         """Apply what the log holds without the lock, for a holder that stalled. Each run of

@@ -34,7 +34,15 @@ def process_count(events: int) -> int:
     return max(1, min(MAX_PROCESSES, os.cpu_count() or 1))
 
 
-def _help(settings: Settings, schema: Schema, stop: int, index: int, count: int, pipe: Any) -> None:
+def _help(
+    settings: Settings,
+    schema: Schema,
+    stop: int,
+    index: int,
+    count: int,
+    pipe: Any,
+    names: tuple[str, ...] | None = None,
+) -> None:
     """A helper's life: start up, say so, build the share it is dealt, say it is done."""
     parent = parent_process()
 
@@ -48,7 +56,7 @@ def _help(settings: Settings, schema: Schema, stop: int, index: int, count: int,
             pipe.send("ready")
             split = pipe.recv()
             share = Share(index, count, split)
-            build_share(app, db, schema, stop, share, start=split, between=check_parent)
+            build_share(app, db, schema, stop, share, split, check_parent, names)
         finally:
             db.close()
             app.close()
@@ -63,12 +71,20 @@ def _help(settings: Settings, schema: Schema, stop: int, index: int, count: int,
 class Helper:
     """A process building one share of the views beside this one."""
 
-    def __init__(self, settings: Settings, schema: Schema, stop: int, index: int, count: int):
+    def __init__(
+        self,
+        settings: Settings,
+        schema: Schema,
+        stop: int,
+        index: int,
+        count: int,
+        names: tuple[str, ...] | None = None,
+    ):
         context = get_context("spawn")
         self._pipe, theirs = context.Pipe()
         self._process = context.Process(
             target=_help,
-            args=(settings, schema, stop, index, count, theirs),
+            args=(settings, schema, stop, index, count, theirs, names),
             name=f"regflow-view-build-{index}",
             daemon=True,
         )
@@ -116,8 +132,10 @@ def build(
     schema: Schema,
     stop: int,
     progress: Progress | None = None,
+    names: tuple[str, ...] | None = None,
 ) -> int:
-    """Fill `schema`'s tables of every view from the log up to `stop`; returns `stop`.
+    """Fill `schema`'s tables of the views `names` (every view by default) from the log up to
+    `stop`; returns `stop`.
 
     On a long log, helper processes start beside this one, which begins at once with every
     aggregate; once they are all ready, the aggregates created from then on are dealt out by
@@ -125,7 +143,7 @@ def build(
     the log only from where they joined.
     """
     count = process_count(stop)
-    helpers = [Helper(settings, schema, stop, index, count) for index in range(1, count)]
+    helpers = [Helper(settings, schema, stop, index, count, names) for index in range(1, count)]
     share = Share(0, count)
 
     def between(position: int) -> None:
@@ -137,7 +155,7 @@ def build(
             progress(position, stop)
 
     try:
-        build_share(app, db, schema, stop, share, between=between)
+        build_share(app, db, schema, stop, share, between=between, names=names)
         if share.split is not None:
             for helper in helpers:
                 helper.finish()

@@ -4,7 +4,7 @@ fold of the log that fills their rows."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -76,11 +76,13 @@ def build_share(
     share: Share | None = None,
     start: int = 0,
     between: Callable[[int], None] | None = None,
+    names: Collection[str] | None = None,
 ) -> None:
-    """Fill `schema`'s tables with the rows of `share`'s aggregates from the log after `start`
-    up to `stop`; `between` hears the position reached after each chunk."""
+    """Fill `schema`'s tables of the views `names` (all by default) with the rows of `share`'s
+    aggregates from the log after `start` up to `stop`; `between` hears the position reached
+    after each chunk."""
     share = share or Share()
-    views = build_views(app, deferred=True)
+    views = [v for v in build_views(app, deferred=True) if names is None or v.name in names]
     conn = db.connect()
     try:
         with fewer_collections():

@@ -150,8 +150,10 @@ class TestTheEngine:
     ) -> None:
         client = await aiohttp_client(create_app(api_settings.model_copy(update={"role": role})))
         status, body = await readiness(client)
+        # the shared store's views may be catching up on what earlier tests wrote ("view: not
+        # ready" beside it): what this process lacks is an engine
         assert status == 503
-        assert body["errors"] == [f"engine: not running (a process of role {role} runs jobs)"]
+        assert f"engine: not running (a process of role {role} runs jobs)" in body["errors"]
 
     async def test_an_api_process_is_ready_without_any_engine(self, client: Client) -> None:
         assert await readiness(client) == (200, {"success": True, "status": "ready"})

@@ -8,6 +8,7 @@ import pytest
 
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
+from projections.catalogue import fold_versions
 from projections.schema import Schema
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, RawLog, cli, new_job
@@ -35,7 +36,9 @@ class TestRebuild:
         new_job(app, unique_org())
         run = cli("rebuild-projections", "--json")
         head = app.recorder.max_notification_id()
-        assert run.code == 0 and run.lines() == [{"rebuilt_to_position": head}]
+        versions = fold_versions()
+        assert run.code == 0
+        assert run.lines() == [{"rebuilt_to_position": head, "fold_versions": versions}]
 
     def test_rebuild_prints_a_summary(self, cli: Cli, app: Registrations) -> None:
         new_job(app, unique_org())

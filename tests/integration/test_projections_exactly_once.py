@@ -110,6 +110,7 @@ class Flaky:
 
     def __init__(self, view: Any, every: int) -> None:
         self.view, self.every, self.calls, self.name = view, every, 0, view.name
+        self.fold_version = view.fold_version
 
     def forget(self) -> None:
         self.view.forget()
