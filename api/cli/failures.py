@@ -19,6 +19,7 @@ from api.cli.output import escape_control
 from api.cli.streams import STANDARD_OUTPUT, OutputFailed, point_at_devnull
 from domain.exceptions import RegflowError
 from infrastructure.errors import describe_exception, store_unusable
+from infrastructure.keys.ring import WrongPassphrase
 from infrastructure.listening import CannotListen
 from infrastructure.logs import logs_json_lines
 from infrastructure.persistence import KeyFileMissing
@@ -43,10 +44,12 @@ CANNOT_RUN = (
     CannotListen,
     RegistrationApiMissing,
     ViewsRefused,
+    WrongPassphrase,
 )
 """The refusals that mean the command could not run (exit 2): what it was given, a store
 that is not there or whose key file is gone, an address it cannot listen on, an engine with
-no registration API named, views built by a newer release's folds than its own."""
+no registration API named, views built by a newer release's folds than its own, a passphrase
+that does not open the store's keys."""
 
 
 def store_kind(settings: Settings) -> str:

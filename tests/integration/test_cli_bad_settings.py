@@ -14,7 +14,9 @@ from pydantic import ValidationError
 from api.cli import build_parser, main
 from infrastructure.executors.simulator.faults import SimulatorConfig
 from infrastructure.settings import Settings
-from tests.integration.audit_kit import Cli, Run, cli
+from infrastructure.usecases.registrations import Registrations
+from tests.conftest import unique_org
+from tests.integration.audit_kit import RESTAURANT, Cli, Run, cli
 
 __all__ = ["cli"]
 COULD_NOT_RUN = 2
@@ -186,3 +188,32 @@ def test_an_unknown_job_is_1_to_every_command_that_takes_one(cli: Cli) -> None:
         "cancel": cli("cancel", UNKNOWN_JOB),
     }
     assert {name: run.code for name, run in runs.items()} == dict.fromkeys(runs, 1)
+
+
+WITH_THE_STORE = [
+    ["check-db"],
+    ["batches", "--all"],
+    ["events", "JOB"],
+    ["state", "JOB"],
+    ["export", "--org", "ORG"],
+    ["replay", "--verify"],
+    ["verify-log"],
+    ["cancel", "JOB"],
+    ["work", "--until-idle", "--timeout", "5"],
+]
+
+
+@pytest.mark.parametrize("argv", WITH_THE_STORE, ids=lambda a: " ".join(a))
+def test_a_passphrase_that_does_not_open_the_store_cannot_run_any_command(
+    cli: Cli, app: Registrations, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    """Exit 2, as for any store a command cannot open, whatever the command: not 1, which says
+    a refusal (or, for `work`, stopping before idle)."""
+    org = unique_org()
+    batch, jobs, _ = app.create_batch(org, "user:u-1", "keys", [RESTAURANT])
+    app.start_step6(org, batch.id, None, "user:u-1")
+    monkeypatch.setenv("REGFLOW_SECRET_KEY", "not-the-passphrase")
+    shown = [str(jobs[0].id) if a == "JOB" else org if a == "ORG" else a for a in argv]
+    run = cli(*shown)
+    assert run.code == COULD_NOT_RUN, (run.code, run.err)
+    assert "Traceback" not in run.err and "passphrase" in run.err.lower(), run.err

@@ -97,7 +97,7 @@ class TestRotation:
         jobs_with_secrets(store_url, OLD)
         monkeypatch.setenv("REGFLOW_SECRET_KEY", NEW)
         refused = regflow("rotate-keys")
-        assert refused.code == 1 and "REGFLOW_OLD_SECRET_KEYS" in refused.err
+        assert refused.code == 2 and "REGFLOW_OLD_SECRET_KEYS" in refused.err  # could not run
         opened(store_url, OLD).close()
 
     def test_a_wrong_passphrase_is_a_clear_error_at_start(
@@ -106,7 +106,7 @@ class TestRotation:
         jobs_with_secrets(store_url, OLD)
         monkeypatch.setenv("REGFLOW_SECRET_KEY", "wrong")
         run = regflow("check-db")
-        assert run.code == 1
+        assert run.code == 2  # could not run: a store its settings cannot open
         assert "REGFLOW_SECRET_KEY does not open this store's keys" in run.err
         assert "Traceback" not in run.err + run.out
 
