@@ -7,18 +7,17 @@ from collections.abc import Callable
 from typing import Any
 
 from api.cli.commands import Arg, arg
+from api.cli.output import SHORT_ID
 from domain.exceptions import InvalidInput, NotFound
 from infrastructure.usecases.registrations import Registrations
 from projections.live.service import ReadModelService
 from projections.offline.rebuild import rebuilder
 from projections.queries import ViewQueries
 
-SHORTEST = 8
-
 
 def id_argument(kind: str, **options: Any) -> Arg:
     """The argument naming a job or batch ("job" or "batch"): in full, or by a unique prefix."""
-    help = f"the {kind} id, or its first {SHORTEST}+ characters"
+    help = f"the {kind} id, or its first {SHORT_ID}+ characters"
     return arg(kind, metavar=kind.upper(), help=help, **options)
 
 
@@ -36,9 +35,9 @@ def resolve(
     text = given.strip().lower()
     if is_full_id(text):
         return text
-    if len(text) < SHORTEST or any(c not in "0123456789abcdef-" for c in text):
+    if len(text) < SHORT_ID or any(c not in "0123456789abcdef-" for c in text):
         raise InvalidInput(
-            f"Not a {kind} id: {given!r}. Give the id, or its first {SHORTEST} characters "
+            f"Not a {kind} id: {given!r}. Give the id, or its first {SHORT_ID} characters "
             "or more, as the tables print them."
         )
     found = views().ids_starting_with(kind, text, organisation_id, limit=5)
