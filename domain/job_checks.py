@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.editing import EDIT_TARGETS, EditCheck, SubStepValidation, check_bulk
+from domain.editing import (
+    EDIT_TARGETS,
+    EditCheck,
+    SubStepValidation,
+    check_bulk,
+    display_statuses,
+)
 from domain.exceptions import (
     DependencyNotSatisfied,
     EditRejected,
@@ -14,6 +20,7 @@ from domain.exceptions import (
     SubStepInFlight,
 )
 from domain.execution_config import ExecutionConfig
+from domain.job_lease import LeaseSeen
 from domain.job_state import JobQueries
 from domain.plan import PLAN
 from domain.progress_rules import ResumePlan, plan_resume
@@ -26,6 +33,26 @@ class JobChecks(JobQueries):
     """The checks a job's commands make before they record anything; they change nothing."""
 
     execution_config: dict[str, Any]
+    worker_id: str | None
+
+    def orphaned_calls(self, lease: LeaseSeen | None) -> list[str]:
+        """The sub-steps in flight whose call nobody will answer, in a job that is not running:
+        the worker that started them (the job's last claim) no longer held the job's lease
+        when `lease` was seen, so it records nothing more. None: the lease was not looked at;
+        every call counts as live. (A running job's are interrupted by the claim of the worker
+        that takes it over.)"""
+        running = self.status == JobStatus.IN_PROGRESS
+        if running or lease is None or lease.live_for(self.worker_id):
+            return []
+        return self.in_flight()
+
+    def statuses_for_edits(self, lease: LeaseSeen | None = None) -> dict[str, str]:
+        """Each sub-step's stored status as an edit finds it: an orphaned call's sub-step is
+        recorded interrupted (waiting to retry) before the edit."""
+        statuses = self.statuses()
+        for key in self.orphaned_calls(lease):
+            statuses[key] = _S.RETRYING
+        return statuses
 
     def check_resume(self) -> ResumePlan:
         """What a resume would do, or why it is refused."""
@@ -39,8 +66,11 @@ class JobChecks(JobQueries):
             require(JOB_MACHINE, "resume", self.status, f"job {self.id}")
         return self.resume_plan()
 
-    def check_edits(self, edits: list[tuple[str, str]]) -> list[EditCheck]:
-        """What each edit would do, checked in order, without recording anything."""
+    def check_edits(
+        self, edits: list[tuple[str, str]], lease: LeaseSeen | None = None
+    ) -> list[EditCheck]:
+        """What each edit would do, checked in order, without recording anything (`lease`:
+        the job's lease as seen now, which tells orphaned calls from live ones)."""
         unknown = [
             f"updates[{i}]: unknown sub-step {key}"
             for i, (key, _) in enumerate(edits)
@@ -48,7 +78,7 @@ class JobChecks(JobQueries):
         ]
         if unknown:
             raise EditRejected(f"{len(unknown)} of the edits name unknown sub-steps", unknown)
-        return check_bulk(self.statuses(), edits, self.switched_off())
+        return check_bulk(self.statuses_for_edits(lease), edits, self.switched_off())
 
     def resume_plan(self) -> ResumePlan:
         """What a resume would do now: where it resumes, what runs, which keys change."""
@@ -61,11 +91,14 @@ class JobChecks(JobQueries):
         """The sub-steps the job's execution_config switches off, each with the reason."""
         return ExecutionConfig.model_validate(self.execution_config).disabled_sub_steps()
 
-    def validation(self, key: str) -> SubStepValidation:
-        """Where `key` stands and which edits of it are allowed now."""
+    def validation(self, key: str, lease: LeaseSeen | None = None) -> SubStepValidation:
+        """Where `key` stands and which edits of it are allowed now, as an edit would find it
+        (`lease`: the job's lease as seen now; an orphaned call is interrupted first)."""
         PLAN.sub_step(key)
-        shown = self.shown_statuses()
-        checks: dict[str, EditCheck] = {t: self.check_edits([(key, t)])[0] for t in EDIT_TARGETS}
+        shown = display_statuses(self.statuses_for_edits(lease))
+        checks: dict[str, EditCheck] = {
+            t: self.check_edits([(key, t)], lease)[0] for t in EDIT_TARGETS
+        }
         running = self.status == JobStatus.IN_PROGRESS
         if running:  # every edit is refused while the job runs, as an edit would be told
             for check in checks.values():
@@ -76,17 +109,19 @@ class JobChecks(JobQueries):
             status=shown[key],
             job_status=self.status,
             # no edit of a sub-step whose call is in flight is allowed until its answer lands
-            editable=not running and key not in self.in_flight(),
+            editable=not running and shown[key] != _S.IN_PROGRESS,
             dependencies={d: shown[d] for d in PLAN.dependencies(key)},
             dependents={d: shown[d] for d in PLAN.cascade_of(key)},
             checks=checks,
         )
 
-    def preview_edits(self, edits: list[tuple[str, str]]) -> list[EditCheck]:
+    def preview_edits(
+        self, edits: list[tuple[str, str]], lease: LeaseSeen | None = None
+    ) -> list[EditCheck]:
         """What the edits would do, refused as `edit` would refuse them; records nothing."""
         if self.status == JobStatus.IN_PROGRESS:
             raise JobIsRunning(self.id)
-        checks = self.check_edits(edits)
+        checks = self.check_edits(edits, lease)
         self._refuse_invalid(checks)
         return checks
 

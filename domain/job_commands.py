@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from domain import job_events as ev
 from domain.job_checks import JobChecks
 from domain.progress_rules import conditional_skips, phase_changes
-from domain.status import JOB_MACHINE, SubStepStatus, require
+from domain.status import JOB_MACHINE, SUB_STEP_MACHINE, SubStepStatus, require
 
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 class JobCommandBase(JobChecks):
     """The part of the aggregate its commands share; `RegistrationJob` supplies the rest."""
 
-    worker_id: str | None
     phase_marks: dict[str, str]
     last_error: str | None
 
@@ -47,6 +46,20 @@ class JobCommandBase(JobChecks):
         LegacyProgressImported: type[ev.LegacyProgressImported]
 
         def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
+
+    def _interrupt(self, keys: list[str]) -> None:
+        """Record the calls of `keys` in flight as interrupted: their outcome is unknown, and
+        the next attempt keeps the idempotency key. An outcome of those calls that comes later
+        is refused (the sub-step is no longer in progress) and changes nothing."""
+        for key in keys:
+            state = self.sub_steps[key]
+            require(SUB_STEP_MACHINE, "interrupt", state.status, key)
+            self.trigger_event(
+                self.SubStepInterrupted,
+                sub_step=key,
+                attempt=state.attempts,
+                idempotency_key=self.idempotency_key(key),
+            )
 
     def _start(self, actor: str) -> None:
         """Record Step 6 started, skipping what the execution_config switches off."""

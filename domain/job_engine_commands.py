@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from domain.exceptions import IllegalTransition
+from domain.exceptions import IllegalTransition, JobIsRunning
 from domain.job_commands import JobCommandBase
 from domain.plan import PLAN
 from domain.status import JOB_MACHINE, SUB_STEP_MACHINE, JobStatus, SubStepStatus, require
@@ -35,14 +35,18 @@ class EngineCommands(JobCommandBase):
             previous_worker=self.worker_id,
             registration_api=registration_api,
         )
-        for key in interrupted:
-            state = self.sub_steps[key]
-            self.trigger_event(
-                self.SubStepInterrupted,
-                sub_step=key,
-                attempt=state.attempts,
-                idempotency_key=self.idempotency_key(key),
-            )
+        self._interrupt(interrupted)
+        return interrupted
+
+    def interrupt_abandoned_calls(self) -> list[str]:
+        """Record the calls in flight of a job that is not running as interrupted, for a worker
+        that took the job's lease after the worker that made them lost it (a cancel leaves
+        calls in flight to finish): that worker records nothing more. A running job's are
+        interrupted by the claim of the worker that takes it over."""
+        if self.status == JobStatus.IN_PROGRESS:
+            raise JobIsRunning(self.id)
+        interrupted = self.in_flight()
+        self._interrupt(interrupted)
         return interrupted
 
     def start_sub_step(

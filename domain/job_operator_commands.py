@@ -9,6 +9,7 @@ from domain.context import result_errors
 from domain.editing import EditCheck, EditRequest
 from domain.exceptions import IdempotencyKeyReused, IllegalTransition, InvalidInput, JobIsRunning
 from domain.job_commands import JobCommandBase
+from domain.job_lease import LeaseSeen
 from domain.limits import nesting_error, nul_paths, readable, reason_errors
 from domain.plan import PLAN
 from domain.progress_rules import ResumePlan
@@ -85,9 +86,12 @@ class OperatorCommands(JobCommandBase):
         actor: str,
         reason: str,
         request: EditRequest | None = None,
+        lease: LeaseSeen | None = None,
     ) -> list[EditCheck]:
         """Apply manual edits atomically: all are valid and recorded, or none. `request`: the
-        idempotency key and keyed digest of the request asking, recorded with the edits."""
+        idempotency key and keyed digest of the request asking, recorded with the edits.
+        `lease`: the job's lease as seen now; calls in flight whose worker no longer holds it
+        are recorded interrupted first, in the same save (None: every call counts as live)."""
         if self.status == JobStatus.IN_PROGRESS:
             raise JobIsRunning(self.id)
         if not reason or not readable(reason):
@@ -102,7 +106,8 @@ class OperatorCommands(JobCommandBase):
             )
         if wrong := [e for k, t, r in edits if t == _S.COMPLETED for e in result_errors(k, r)]:
             raise InvalidInput("A result cannot feed the context", wrong)
-        checks = self.preview_edits([(key, target) for key, target, _ in edits])
+        checks = self.preview_edits([(key, target) for key, target, _ in edits], lease)
+        self._interrupt(self.orphaned_calls(lease))
         keyed: dict[str, str | None] = {"idempotency_key": None, "request_digest": None}
         if request is not None:
             keyed = {"idempotency_key": request.key, "request_digest": request.digest}

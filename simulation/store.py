@@ -141,5 +141,9 @@ class WorkerLeases:
         self._check()
         return self.table.busy(job_ids, worker_id)
 
+    def abandoned(self, worker_id: str, limit: int) -> list[str]:
+        self._check()
+        return self.table.abandoned(worker_id, limit)
+
     def close(self) -> None:
         self.dead = True

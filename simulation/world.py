@@ -61,9 +61,11 @@ class World:
             max_concurrent_jobs=8,
             max_concurrent_calls=16,
         )
-        self.app = variant.store(self.settings, sleep=loop.advance)
-        self.store = FaultyStore(self.app, self.plan.store, self.rng, self.clock)
         self.leases = SqliteLeases(":memory:", "simulation", self.clock)
+        # Operators' edits judge a call in flight by this table, as the API judges it by the
+        # table beside the events: whether the worker that made it still holds the job.
+        self.app = variant.store(self.settings, sleep=loop.advance, leases=self.leases)
+        self.store = FaultyStore(self.app, self.plan.store, self.rng, self.clock)
         self.incarnations = [0] * self.plan.workers
         self.api = SimulatedApi(ApiFaults(outages=self.plan.api_outages), self.rng, self.clock)
         self.views = ReadModelService(self.settings, self.app)

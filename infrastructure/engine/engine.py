@@ -1,4 +1,5 @@
-"""The Step 6 engine: finds in-progress jobs, leases them, and runs each with a JobRunner.
+"""The Step 6 engine: finds in-progress jobs, leases them, and runs each with a JobRunner; takes
+the leases dead workers left of stopped jobs, whose calls in flight its runs record interrupted.
 
 `Engine` is one class a little over 200 lines: finding, claiming, running and stopping share its
 runners, tasks and memory of settled jobs, so they stay together; leases, their renewal, the
@@ -110,6 +111,7 @@ class Engine:
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self.claiming = asyncio.Lock()  # held while looking for jobs to claim
+        self._next_sweep = 0.0  # when to look for abandoned leases of jobs not in progress
         self.outcomes: dict[str, int] = {}
         self.closing = False
 
@@ -173,13 +175,34 @@ class Engine:
         while free > 0 and self._taking_work:
             part = list(islice(fresh, step))
             if not part:
-                return
+                break
             busy = await self.shared.gateway.run(self.leases.busy, part, self.worker_id)
             for job_id in (j for j in part if j not in busy):
                 if free <= 0 or not self._taking_work:
-                    return
+                    break
                 if await self._claim(job_id):
                     free -= 1
+        await self._take_abandoned(found)
+
+    async def _take_abandoned(self, in_progress: list[str]) -> None:
+        """Claim, every third of a lease, the leases of jobs not in progress that a worker left
+        when it died (expired, or of an earlier incarnation of this worker id): a job cancelled
+        while its calls were in flight keeps its worker's lease until they are recorded. The
+        run records those calls interrupted (SPEC section 6: any worker) and gives the lease
+        back; a lease left of a job with nothing in flight is only given back."""
+        now = self.clock.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self.settings.lease_seconds / 3
+        abandoned = await self.shared.gateway.run(
+            self.leases.abandoned, self.worker_id, CLAIM_LOOKAHEAD
+        )
+        running = set(in_progress)  # taken, or waiting their turn, as jobs in progress
+        for job_id in abandoned:
+            if len(self.runners) >= self.settings.max_concurrent_jobs or not self._taking_work:
+                return
+            if job_id not in running and self._may_take(job_id):
+                await self._claim(job_id)
 
     def _forget_settled(self, now: float) -> None:
         """Drop the settled jobs whose time to be skipped is over: the oldest come first."""

@@ -12,15 +12,17 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from psycopg_pool import ConnectionPool
 
+from domain.job_lease import LeaseSeen
 from infrastructure.engine.clock import SYSTEM_CLOCK, Clock
+from infrastructure.lease_reads import SQLITE_LEASE, TABLE, sqlite_lease
 from infrastructure.persistence import schema_lock
 from infrastructure.settings import Settings
 
-TABLE = "regflow_job_leases"
+__all__ = ["TABLE", "Leases", "PostgresLeases", "SqliteLeases", "open_leases"]
 
 
 class Leases(Protocol):
@@ -37,6 +39,8 @@ class Leases(Protocol):
     def release_held(self, worker_id: str) -> None: ...
 
     def busy(self, job_ids: Iterable[str], worker_id: str) -> set[str]: ...
+
+    def abandoned(self, worker_id: str, limit: int) -> list[str]: ...
 
     def close(self) -> None: ...
 
@@ -58,6 +62,9 @@ _PG_RELEASE = f"""DELETE FROM {TABLE}
 _PG_RELEASE_HELD = f"DELETE FROM {TABLE} WHERE worker_id = %s AND incarnation = %s"
 _PG_BUSY = f"""SELECT job_id FROM {TABLE}
     WHERE job_id = ANY(%s) AND worker_id <> %s AND expires_at >= now()"""
+_PG_ABANDONED = f"""SELECT job_id FROM {TABLE}
+    WHERE expires_at < now() OR (worker_id = %s AND incarnation <> %s)
+    ORDER BY expires_at LIMIT %s"""
 
 
 class PostgresLeases:
@@ -107,6 +114,12 @@ class PostgresLeases:
         """Which of these jobs another worker holds a live lease on."""
         with self._pool.connection() as conn:
             return {r[0] for r in conn.execute(_PG_BUSY, (list(job_ids), worker_id)).fetchall()}
+
+    def abandoned(self, worker_id: str, limit: int) -> list[str]:
+        """Jobs whose lease was left by a worker that died holding it (the oldest first)."""
+        with self._pool.connection() as conn:
+            found = conn.execute(_PG_ABANDONED, (worker_id, self.incarnation, limit))
+            return [r[0] for r in found.fetchall()]
 
     def close(self) -> None:
         self._pool.close()
@@ -187,6 +200,20 @@ class SqliteLeases:
             " AND worker_id <> ? AND expires_at >= ?"
         )
         return {r[0] for r in self._run(sql, (*ids, worker_id, self._now()))}
+
+    def abandoned(self, worker_id: str, limit: int) -> list[str]:
+        """Jobs whose lease was left by a worker that died holding it (the oldest first)."""
+        sql = (
+            f"SELECT job_id FROM {TABLE} WHERE expires_at < ? OR (worker_id = ?"
+            " AND incarnation <> ?) ORDER BY expires_at LIMIT ?"
+        )
+        return [r[0] for r in self._run(sql, (self._now(), worker_id, self.incarnation, limit))]
+
+    def lease_of(self, job_id: str) -> LeaseSeen:
+        """Who holds the job's lease and until when, as of this table's clock (a `LeaseView`
+        for a store whose lease table is this one: the simulation's)."""
+        rows: list[Any] = self._run(SQLITE_LEASE, (job_id,))
+        return sqlite_lease(rows[0] if rows else None, self._clock.now())
 
     def close(self) -> None:
         self._conn.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from domain.exceptions import JobNotFound
 from domain.failures import is_over_capacity
 from domain.outcomes import AttemptDecision, RunEnd
 from domain.status import JobStatus, SubStepStatus
@@ -69,6 +70,7 @@ class JobRunner(JobHandle):
             self._next_check = self.shared.clock.monotonic() + self.shared.check_interval
             if self.job.status != JobStatus.IN_PROGRESS:
                 ended = RunEnd.NOT_RUNNING
+                await self._interrupt_abandoned()
                 return ended
             api = self.shared.registration_api
             if not self.job.may_run_against(api):
@@ -87,6 +89,12 @@ class JobRunner(JobHandle):
             log.warning("job %s: lease lost, stopping it here", self.job_id)
             ended = RunEnd.LOST
             return ended
+        except JobNotFound:
+            # Only an expired lease left behind can name a job the store does not hold (the
+            # work source lists stored jobs): there is nothing to run; the lease is given back.
+            log.warning("job %s: not in the store; its lease is given back", self.job_id)
+            ended = RunEnd.NOT_RUNNING
+            return ended
         except StoreUnavailable as exc:
             log.warning("job %s: store unavailable (%s); leaving it for later", self.job_id, exc)
             ended = RunEnd.STORE_UNAVAILABLE
@@ -96,6 +104,15 @@ class JobRunner(JobHandle):
             self.launcher.cancel_all()
             self.inbox.close()
             self.trace.close(ended)
+
+    async def _interrupt_abandoned(self) -> None:
+        """A job that is not running, with calls in flight, whose lease we hold: the worker
+        that made the calls lost the lease (it died after a cancel, which lets calls finish),
+        so it records nothing more; record them interrupted, as a claim would."""
+        if self.job.in_flight():
+            self.apply(Step(lambda j: j.interrupt_abandoned_calls(), after=self._interrupted))
+            await self.save()
+            log.info("job %s: calls of a worker that is gone recorded interrupted", self.job_id)
 
     def _interrupted(self, keys: list[str]) -> None:
         for key in keys:

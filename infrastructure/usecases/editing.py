@@ -9,6 +9,7 @@ from typing import Any
 from domain.editing import EditCheck, EditRequest, SubStepValidation
 from domain.exceptions import IdempotencyKeyReused, JobNotFound, RegflowError
 from domain.job import RegistrationJob
+from domain.job_lease import LeaseSeen
 from domain.limits import recordable_reason
 from infrastructure.tracing import traced_command
 from infrastructure.usecases.idempotency import checked_idempotency_key, keyed_digest
@@ -53,8 +54,10 @@ class EditingCommands(RegistrationStore):
         """
         if dry_run:
             job = self.job(job_id, organisation_id)
-            checks = job.preview_edits([(key, target) for key, target, _ in edits])
-            return EditOutcome(checks, job.version, 0, True, status_after(job, edits, reason))
+            lease = self.lease_seen(job)
+            checks = job.preview_edits([(key, target) for key, target, _ in edits], lease)
+            after = status_after(job, edits, reason, lease)
+            return EditOutcome(checks, job.version, 0, True, after)
         request = None
         if idempotency_key is not None:
             digest = keyed_digest(self.request_key, [[list(e) for e in edits], reason])
@@ -64,7 +67,7 @@ class EditingCommands(RegistrationStore):
             earlier = job.earlier_edit(request) if request is not None else None
             if earlier is not None:
                 return earlier, True
-            return job.edit(edits, actor, reason, request), False
+            return job.edit(edits, actor, reason, request, self.lease_seen(job)), False
 
         try:
             (checks, replayed), job, saved = self.update_job(
@@ -95,12 +98,24 @@ class EditingCommands(RegistrationStore):
         self, organisation_id: str | None, job_id: object, key: str
     ) -> SubStepValidation:
         """A sub-step's place in the plan and which edits are allowed now."""
-        return self.job(job_id, organisation_id).validation(key)
+        job = self.job(job_id, organisation_id)
+        return job.validation(key, self.lease_seen(job))
+
+    def lease_seen(self, job: RegistrationJob) -> LeaseSeen | None:
+        """The job's lease as the lease table shows it now, when a call of the job is in
+        flight: whether the worker that made it still holds the job, or is gone and its calls
+        are orphaned. None (and no query) when no call is in flight."""
+        if not job.in_flight():
+            return None
+        job_id = str(job.id)  # as the engine's leases name it
+        return self.read(lambda: self.leases.lease_of(job_id), f"read the lease of job {job_id}")
 
 
-def status_after(job: RegistrationJob, edits: list[Edit], reason: str) -> str:
+def status_after(
+    job: RegistrationJob, edits: list[Edit], reason: str, lease: LeaseSeen | None
+) -> str:
     """The job's status once `edits` are made (a dry run's answer): they are made on `job`, a
     copy loaded for this answer and never stored; edits that would be refused change nothing."""
     with suppress(RegflowError):
-        job.edit(edits, "dry-run", reason if reason.strip() else "dry run")
+        job.edit(edits, "dry-run", reason if reason.strip() else "dry run", lease=lease)
     return str(job.status)

@@ -36,6 +36,7 @@ from infrastructure.event_store import RowEventStore
 from infrastructure.keys.ring import Keyring
 from infrastructure.keys.sealing import ERASURE_TOPIC, SealingMapper
 from infrastructure.keys.table import KeyTable
+from infrastructure.lease_reads import LeaseView, StoreLeases
 from infrastructure.oplog import log_stored
 from infrastructure.persistence import APPLICATION_NAME, library_env, passphrase, schema_lock
 from infrastructure.recent_recordings import RecentRecordings
@@ -91,7 +92,14 @@ class RegistrationStore(Application[UUID]):
     snapshot_every = SNAPSHOT_EVERY
     snapshot_after_reading = SNAPSHOT_AFTER_READING
 
-    def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sleep: Callable[[float], None] = time.sleep,
+        leases: LeaseView | None = None,
+    ) -> None:
+        """`leases`: where edits look up a job's lease (by default the lease table beside the
+        events, read on the store's connections)."""
         self.settings = settings
         self.key_table = KeyTable(settings)
         self.keyring = Keyring(self.key_table, passphrase(settings)[0])
@@ -110,6 +118,7 @@ class RegistrationStore(Application[UUID]):
         self.group_commit = GroupCommit(self._write)
         # What this process just committed, for its own views' runner to apply unread.
         self.recent = RecentRecordings(never={ERASURE_TOPIC})
+        self.leases: LeaseView = leases or StoreLeases(self.recorder)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

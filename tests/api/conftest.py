@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 from api.app import create_app
 from api.services import SERVICES
 from domain.job import RegistrationJob
+from infrastructure.engine import Leases, open_leases
 from infrastructure.settings import Settings, reveal
 from tests import kit
 from tests.conftest import unique_org
@@ -97,6 +98,14 @@ def org_a(client: TestClient[Any, Any], api_settings: Settings) -> Caller:
 @pytest.fixture
 def org_b(client: TestClient[Any, Any], api_settings: Settings) -> Caller:
     return _callers(client, api_settings)[1]
+
+
+@pytest.fixture
+def leases(api_settings: Settings) -> Iterator[Leases]:
+    """The engine's lease table beside the app's store, for tests that play a worker."""
+    table = open_leases(api_settings)
+    yield table
+    table.close()
 
 
 RESULTS = {"codeGeneration": {"codeInjectionId": "ci-1"}}

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from api.services import SERVICES
+from infrastructure.engine import Leases
 from tests.api.conftest import BASE, RESULTS, Caller, Client, refused_for, run_job
 
 REASON = "done by hand in the CloudWaitress admin"
@@ -222,13 +223,19 @@ class TestValidation:
             assert status == 409
 
 
-async def cancelled_in_flight(caller: Caller, client: Client) -> str:
+WORKER = "test-worker"
+LEASE_SECONDS = 600.0
+
+
+async def cancelled_in_flight(caller: Caller, client: Client, leases: Leases) -> str:
     """A job cancelled while its restaurantRegistration call was in flight: phase 1 completed,
-    the call's outcome not recorded yet."""
+    the call's outcome not recorded yet. Its worker holds the job's lease, as a live worker
+    waiting for the call does."""
     job_id = await caller.started_job()
     store = client.app[SERVICES].app
+    assert leases.claim(job_id, WORKER, LEASE_SECONDS)
     job = store.job(job_id)
-    job.claim("test-worker")
+    job.claim(WORKER)
     for key in job.runnable():
         job.start_sub_step(key)
         job.complete_sub_step(key, RESULTS.get(key, {}))
@@ -265,15 +272,17 @@ IN_FLIGHT_EDITS = {
 
 
 class TestACallInFlightOfACancelledJob:
-    """Editing a sub-step whose call is in flight conflicts with the job's state, as editing a
-    running job does: 409, dry run or not, single, bulk or reset; other edits are allowed."""
+    """Editing a sub-step whose call is in flight, while the worker that made it holds the
+    job's lease, conflicts with the job's state, as editing a running job does: 409, dry run or
+    not, single, bulk or reset; other edits are allowed. (Once that lease has expired, the
+    call is orphaned: `test_edits_of_orphaned_calls`.)"""
 
     @pytest.mark.parametrize("dry_run", [True, False])
     @pytest.mark.parametrize("edit", sorted(IN_FLIGHT_EDITS))
     async def test_an_edit_that_would_change_it_is_409(
-        self, org_a: Caller, client: Client, edit: str, dry_run: bool
+        self, org_a: Caller, client: Client, leases: Leases, edit: str, dry_run: bool
     ) -> None:
-        job_id = await cancelled_in_flight(org_a, client)
+        job_id = await cancelled_in_flight(org_a, client, leases)
         method, path, body = IN_FLIGHT_EDITS[edit]
         url = f"{sub_steps(job_id)}/{path}".rstrip("/")
         body = body | {"reason": "by hand", "dry_run": dry_run}
@@ -284,9 +293,9 @@ class TestACallInFlightOfACancelledJob:
         assert (await statuses(org_a, job_id))["restaurantRegistration"] == "in_progress"
 
     async def test_its_validation_says_no_edit_is_allowed_and_why(
-        self, org_a: Caller, client: Client
+        self, org_a: Caller, client: Client, leases: Leases
     ) -> None:
-        job_id = await cancelled_in_flight(org_a, client)
+        job_id = await cancelled_in_flight(org_a, client, leases)
         status, body = await org_a.get(f"{sub_steps(job_id)}/restaurantRegistration/validation")
         assert (status, body["editable"], body["status"]) == (200, False, "in_progress")
         for target, answer in body["transitions"].items():
@@ -296,9 +305,9 @@ class TestACallInFlightOfACancelledJob:
         assert (status, body["editable"]) == (200, True)
 
     async def test_an_edit_that_leaves_it_alone_is_allowed(
-        self, org_a: Caller, client: Client
+        self, org_a: Caller, client: Client, leases: Leases
     ) -> None:
-        job_id = await cancelled_in_flight(org_a, client)
+        job_id = await cancelled_in_flight(org_a, client, leases)
         status, body = await mark(org_a, job_id, "uploadImages", "failed", reason="bad images")
         assert (status, body["status"]) == (200, "failed")
         status, body = await mark(org_a, job_id, "websiteConfig", "completed")

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from api.cli import build_parser
+from infrastructure.engine import open_leases
 from infrastructure.logs import StandardError
+from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, cli, new_job
@@ -125,10 +127,13 @@ def test_a_command_that_could_not_run_still_says_so_on_standard_error(cli: Cli) 
     ids=["mark", "mark, dry run", "reset of a dependency"],
 )
 def test_an_edit_of_a_call_in_flight_is_refused_as_the_api_refuses_it(
-    cli: Cli, app: Registrations, argv: list[str]
+    cli: Cli, app: Registrations, settings: Settings, argv: list[str]
 ) -> None:
     batch_id, job_id = new_job(app, unique_org())
     app.start_step6(None, batch_id, None, "user:u-1")
+    leases = open_leases(settings)  # the worker waiting for the call holds the job's lease
+    assert leases.claim(job_id, "test-worker", 600)
+    leases.close()
     job = app.job(job_id)
     job.claim("test-worker")
     for key in (*job.runnable(), "restaurantRegistration"):
