@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from domain.exceptions import RegflowError
@@ -153,3 +154,20 @@ def try_chosen_command(job: RegistrationJob, choice: int) -> None:
     """Run the command `choice` picks; one the job refuses changes nothing."""
     with contextlib.suppress(RegflowError):
         chosen_command(job, choice)()
+
+
+def cancel_with_calls_in_flight(job: RegistrationJob, data: st.DataObject) -> None:
+    """Run `job` a little way, each ready sub-step completed, failed or left in flight, then
+    cancel it with at least one call in flight."""
+    while (ready := job.runnable()) and data.draw(st.booleans(), label="go on"):
+        key = data.draw(st.sampled_from(ready), label="started")
+        job.start_sub_step(key)
+        outcome = data.draw(st.sampled_from(["complete", "fail", "in flight"]), label=key)
+        if outcome == "complete":
+            job.complete_sub_step(key, {"codeInjectionId": "ci-1"})
+        elif outcome == "fail":
+            job.fail_sub_step(key, "HTTP 400", transient=False)
+    if not job.in_flight():
+        assume(job.runnable())
+        job.start_sub_step(job.runnable()[0])
+    job.cancel("user:u-1", "stop")

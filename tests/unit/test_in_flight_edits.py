@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import assume, settings
 from hypothesis import given as given_data
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from domain.exceptions import RegflowError, SubStepInFlight
 from domain.job import RegistrationJob
 from domain.plan import PLAN
-from tests.unit.jobs import EDIT_TARGETS, given, running_job
+from tests.unit.jobs import EDIT_TARGETS, cancel_with_calls_in_flight, given, running_job
 
 REASON = "done by hand"
 
@@ -23,18 +23,7 @@ def cancelled_with_calls_in_flight(data: st.DataObject) -> RegistrationJob:
     """A job run a little way, each ready sub-step completed, failed, or left in flight, then
     cancelled with at least one call in flight."""
     job = running_job()
-    while (ready := job.runnable()) and data.draw(st.booleans(), label="go on"):
-        key = data.draw(st.sampled_from(ready), label="started")
-        job.start_sub_step(key)
-        outcome = data.draw(st.sampled_from(["complete", "fail", "in flight"]), label=key)
-        if outcome == "complete":
-            job.complete_sub_step(key, {"codeInjectionId": "ci-1"})
-        elif outcome == "fail":
-            job.fail_sub_step(key, "HTTP 400", transient=False)
-    if not job.in_flight():
-        assume(job.runnable())
-        job.start_sub_step(job.runnable()[0])
-    job.cancel("user:u-1", "stop")
+    cancel_with_calls_in_flight(job, data)
     return given(job)
 
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import assume, settings
 from hypothesis import given as given_data
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from domain.exceptions import IllegalTransition, RegflowError, SubStepInFlight
 from domain.job import RegistrationJob
 from domain.job_lease import NO_LEASE, LeaseSeen
 from domain.plan import PLAN
-from tests.unit.jobs import EDIT_TARGETS, running_job
+from tests.unit.jobs import EDIT_TARGETS, cancel_with_calls_in_flight, running_job
 
 REASON = "done by hand"
 WORKER = "worker-1"  # the worker `running_job` claims the job for
@@ -48,18 +48,7 @@ def stopped_with_calls_in_flight(data: st.DataObject) -> list[Any]:
         job.finish()
         job.resume("user:u-1")
         job.claim(WORKER)
-    while (ready := job.runnable()) and data.draw(st.booleans(), label="go on"):
-        key = data.draw(st.sampled_from(ready), label="started")
-        job.start_sub_step(key)
-        outcome = data.draw(st.sampled_from(["complete", "fail", "in flight"]), label=key)
-        if outcome == "complete":
-            job.complete_sub_step(key, {"codeInjectionId": "ci-1"})
-        elif outcome == "fail":
-            job.fail_sub_step(key, "HTTP 400", transient=False)
-    if not job.in_flight():
-        assume(job.runnable())
-        job.start_sub_step(job.runnable()[0])
-    job.cancel("user:u-1", "stop")
+    cancel_with_calls_in_flight(job, data)
     return list(job.collect_events())
 
 
