@@ -17,7 +17,16 @@ from domain.job_engine_commands import EngineCommands
 from domain.job_operator_commands import OperatorCommands
 from domain.job_state import SubStepState
 from domain.plan import PLAN
+from domain.quoted_values import Quotable, quotable, quoting_public, quoting_within
 from domain.status import JobStatus
+
+FREE_TEXT = ("reason", "error", "errors", "edit")
+"""The fields of a job's events that hold text people write, or text made of it (an error
+saying a sub-step was marked failed, with the reason): where the job's own personal data
+quoted in them is marked, for the store to seal (`domain.quoted_values`)."""
+BY_HAND = ("result",)
+"""Fields written by the operator too when their event carries a reason (a manual edit's
+result); an engine's event carries none, and its results are the registration API's."""
 
 
 class RegistrationJob(EngineCommands, OperatorCommands, Aggregate):
@@ -72,6 +81,22 @@ class RegistrationJob(EngineCommands, OperatorCommands, Aggregate):
         self.registration_api: str | None = None
         self.last_error: str | None = None
 
+    def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
+        """The library's, with the job's personal data quoted in free text marked (and its
+        secrets quoted there masked): every event with a reason records it so."""
+        texts = [name for name in FREE_TEXT if kwargs.get(name)]
+        if "reason" in kwargs:
+            texts += [name for name in BY_HAND if kwargs.get(name)]
+        if texts:
+            values = self.quotable_values()
+            for name in texts:
+                kwargs[name] = quoting_within(kwargs[name], values)
+        super().trigger_event(event_class, **kwargs)
+
+    def quotable_values(self) -> Quotable:
+        """The personal and secret values of the job that its free text may quote."""
+        return quotable({"restaurant": self.restaurant, "execution_config": self.execution_config})
+
     @classmethod
     def register(
         cls,
@@ -82,5 +107,18 @@ class RegistrationJob(EngineCommands, OperatorCommands, Aggregate):
         actor: str,
         job_id: UUID | None = None,
     ) -> RegistrationJob:
-        """A new pending job for one restaurant of a batch (under `job_id`, when it has one)."""
-        return cls(batch_id, organisation_id, restaurant, execution_config, actor, id=job_id)
+        """A new pending job for one restaurant of a batch (under `job_id`, when it has one);
+        the job's personal data its restaurant's name or its config's other texts quote is
+        marked, for the store to seal."""
+        document = {"restaurant": restaurant, "execution_config": execution_config}
+        values = quotable(document)
+        if values.personal:
+            document = quoting_public(document, values)
+        return cls(
+            batch_id,
+            organisation_id,
+            document["restaurant"],
+            document["execution_config"],
+            actor,
+            id=job_id,
+        )

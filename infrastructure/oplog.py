@@ -1,5 +1,8 @@
 """One log line per event an operator looks for: batches created and started, jobs finished,
-manual edits, resumes and cancels. Written when the events are stored, by whichever process."""
+manual edits, resumes and cancels. Written when the events are stored, by whichever process.
+
+A log line cannot be erased: what a reason or an error quotes of the job's personal data is
+masked in it (`domain.quotes`), the rest shown as written."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Any
 
 from domain import job_events as J
 from domain.batch import RegistrationBatch
+from domain.quotes import without_quotes as _shown
 
 log = logging.getLogger("regflow.operations")
 
@@ -23,13 +27,14 @@ def _batch_created(e: Any) -> str:
 
 def _failed(e: Any) -> str:
     blocked = f"; blocked: {', '.join(e.blocked)}" if e.blocked else ""
-    return f"job {e.originator_id} failed: {e.error} (failed: {', '.join(e.failed)}{blocked})"
+    error = _shown(e.error)
+    return f"job {e.originator_id} failed: {error} (failed: {', '.join(e.failed)}{blocked})"
 
 
 def _reset(e: Any) -> str:
     return (
         f"job {e.originator_id}: {e.sub_step} reset to pending with {len(e.cascade) - 1}"
-        f" dependents by {e.actor}, reason: {e.reason}"
+        f" dependents by {e.actor}, reason: {_shown(e.reason)}"
     )
 
 
@@ -42,18 +47,18 @@ LINES: dict[type, Callable[[Any], str]] = {
     J.JobFailed: _failed,
     J.ManualStatusSet: lambda e: (
         f"job {e.originator_id}: {e.sub_step} set from {e.previous_status} to {e.status}"
-        f" by {e.actor}, reason: {e.reason}"
+        f" by {e.actor}, reason: {_shown(e.reason)}"
     ),
     J.SubStepReset: _reset,
     J.EditRefused: lambda e: (
-        f"job {e.originator_id}: edit by {e.actor} refused: {'; '.join(e.errors)}"
+        f"job {e.originator_id}: edit by {e.actor} refused: {'; '.join(_shown(e.errors))}"
     ),
     J.ResumeRequested: lambda e: (
         f"job {e.originator_id} resumed from {e.resuming_from or 'the start'} by {e.actor}"
     ),
     J.JobCancelled: lambda e: (
         f"job {e.originator_id} cancelled by {e.actor}"
-        + (f", reason: {e.reason}" if e.reason else "")
+        + (f", reason: {_shown(e.reason)}" if e.reason else "")
     ),
 }
 
@@ -76,6 +81,6 @@ def log_stored(events: Iterable[Any]) -> None:
             "event": type(event).__name__,
             "aggregate_id": str(event.originator_id),
             "actor": getattr(event, "actor", None),
-            "reason": getattr(event, "reason", None),
+            "reason": _shown(getattr(event, "reason", None)),
         }
         log.info(line(event), extra={"fields": fields})

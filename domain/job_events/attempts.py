@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.job_events.topic import EVENT_TOPIC_PREFIX as _T
 from domain.job_state import SubStepState
+from domain.quotes import prefixed
 from domain.status import SubStepStatus
 
 _S = SubStepStatus
@@ -101,7 +102,7 @@ class SubStepFailed(Aggregate.Event):
         state.completed_at = self.timestamp
         state.error = self.error
         state.transient = self.transient
-        job.last_error = f"{self.sub_step}: {self.error}"
+        job.last_error = prefixed(f"{self.sub_step}: ", self.error)
 
 
 class SubStepSkipped(Aggregate.Event):

@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate
 from domain.job_events.topic import EVENT_TOPIC_PREFIX as _T
 from domain.job_state import SubStepState
 from domain.plan import PHASES
+from domain.quotes import prefixed
 from domain.status import JobStatus, SubStepStatus
 
 _S = SubStepStatus
@@ -72,7 +73,7 @@ class ManualStatusSet(Aggregate.Event):
         state.completed_at = self.timestamp
         state.retry_at = None
         state.result = self.result
-        state.error = None if self.status != _FAILED else f"marked failed: {self.reason}"
+        state.error = None if self.status != _FAILED else prefixed("marked failed: ", self.reason)
         if self.status == _COMPLETED:
             job.completed_here = job.completed_here | {self.sub_step}
         job.status = self.job_status

@@ -2,7 +2,10 @@
 organisation's data key before the store encrypts the whole event, and unsealed on read.
 
 A field whose key was destroyed (the organisation erased) reads as the erased marker, the
-same way live and on every rebuild, so folds of the log stay functions of the log.
+same way live and on every rebuild, so folds of the log stay functions of the log. Free text
+that quotes the job's personal data (`domain.quotes`: an operator's reason) is stored in
+pieces, the quoted ones sealed: it reads as written, and after an erasure with each quote
+erased and the rest of the text as it was.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import resolve_topic
 
 from domain.erasure import OrganisationErasure
+from domain.quotes import QuotingText, joined
 from domain.secrets import ERASED, EVENT_FIELDS, Sensitivity, transform
 from infrastructure import exact_json
 from infrastructure.event_store import Row
@@ -31,6 +35,7 @@ from infrastructure.keys.ring import Keyring
 
 SEALED = "__sealed__"
 MARK = "_sealed"  # where in a stored event its sealed values are (key and index paths)
+QUOTED = "_quoted"  # where its texts stored in pieces are (the quoted pieces at odd places)
 BOOKKEEPING = frozenset({"originator_id", "originator_version", "timestamp"})
 ORG_CACHE_SIZE = 100_000
 ERASURE_TOPIC = OrganisationErasure.Created.TOPIC
@@ -66,16 +71,20 @@ class SealingMapper(Mapper[UUID]):
         if self.keyring is None:
             return super().to_stored_event(domain_event)
         state = vars(domain_event)
-        made: dict[int, dict[str, Any]] = {}  # the envelopes sealed here, by identity
+        made: dict[int, Any] = {}  # the envelopes sealed here, by identity
+        quotes: dict[int, Any] = {}  # the texts stored in pieces here, by identity
         seal = self._sealer(domain_event.originator_id, state, [], made)
+        in_pieces = _in_pieces(seal, quotes)
         body = {k: v for k, v in state.items() if k not in BOOKKEEPING}
-        sealed_body = transform(body, seal, EVENT_FIELDS)
+        sealed_body = transform(body, seal, EVENT_FIELDS, in_pieces)
         if isinstance(domain_event, Snapshot):
-            sealed_body = _within_objects(sealed_body, seal)
+            sealed_body = _within_objects(sealed_body, seal, in_pieces)
         if not made:
             return super().to_stored_event(domain_event)
         sealed_state = state | sealed_body
         sealed_state[MARK] = list(_paths_to(sealed_body, made, []))
+        if quotes:
+            sealed_state[QUOTED] = list(_paths_to(sealed_body, quotes, []))
         proxy = object.__new__(type(domain_event))
         object.__setattr__(proxy, "__dict__", sealed_state)
         return super().to_stored_event(proxy)
@@ -129,6 +138,12 @@ class SealingMapper(Mapper[UUID]):
             for step in path[:-1]:
                 holder = _step_into(holder, step)
             _put(holder, path[-1], self._open(_step_into(holder, path[-1])))
+        for path in state.pop(QUOTED, None) or ():
+            holder = state
+            for step in path[:-1]:
+                holder = _step_into(holder, step)
+            pieces = _step_into(holder, path[-1])
+            _put(holder, path[-1], joined((p, i % 2 == 1) for i, p in enumerate(pieces)))
         return event
 
     def events_of(self, originator_id: UUID | str, rows: Iterable[Row]) -> Iterator[Any]:
@@ -238,9 +253,30 @@ def _undecodable(
     )
 
 
-def _paths_to(value: Any, made: dict[int, dict[str, Any]], path: list[Any]) -> Iterator[list[Any]]:
-    """The paths to the envelopes in `made`: only those are opened on reading, so a dict that
-    merely looks like an envelope (a hostile config) is left as it was."""
+def _in_pieces(
+    seal: Callable[[Sensitivity, Any], Any], quotes: dict[int, Any]
+) -> Callable[[str], Any]:
+    """What stores a text: one that quotes personal data as its pieces, the quoted ones
+    sealed and at odd places (an empty piece between two quotes that touch), else as it is."""
+
+    def stored(text: str) -> Any:
+        if not isinstance(text, QuotingText):
+            return text
+        pieces: list[Any] = []
+        for piece, quoted in text.pieces():
+            if len(pieces) % 2 != quoted:
+                pieces.append("")
+            pieces.append(seal(Sensitivity.PERSONAL, piece) if quoted else piece)
+        quotes[id(pieces)] = pieces
+        return pieces
+
+    return stored
+
+
+def _paths_to(value: Any, made: dict[int, Any], path: list[Any]) -> Iterator[list[Any]]:
+    """The paths to the values in `made` (envelopes, texts in pieces): only those are opened
+    on reading, so a dict that merely looks like an envelope (a hostile config) is left as it
+    was."""
     if id(value) in made and made[id(value)] is value:
         yield path
     elif isinstance(value, dict):
@@ -255,21 +291,26 @@ def _paths_to(value: Any, made: dict[int, dict[str, Any]], path: list[Any]) -> I
             yield from _paths_to(getattr(value, part.name), made, [*path, part.name])
 
 
-def _within_objects(value: Any, seal: Callable[[Sensitivity, Any], Any]) -> Any:
-    """`value` (a copy `transform` made) with the documents inside dataclass objects (a
-    sub-step's result inside a job snapshot) sealed too: containers are updated in place,
-    objects are copied, never changed, and envelopes already made are left as they are."""
+def _within_objects(
+    value: Any, seal: Callable[[Sensitivity, Any], Any], in_pieces: Callable[[str], Any]
+) -> Any:
+    """`value` (a copy `transform` made) with the documents and texts inside dataclass
+    objects (a sub-step's result and reason inside a job snapshot) sealed too: containers are
+    updated in place, objects are copied, never changed, and envelopes already made are left
+    as they are."""
     if isinstance(value, dict):
         for key, item in value.items():
-            value[key] = _within_objects(item, seal)
+            value[key] = _within_objects(item, seal, in_pieces)
     elif isinstance(value, list):
-        value[:] = [_within_objects(item, seal) for item in value]
+        value[:] = [_within_objects(item, seal, in_pieces) for item in value]
     elif is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            part.name: transform(getattr(value, part.name), seal)
-            for part in fields(value)
-            if isinstance(getattr(value, part.name), dict | list)
-        }
+        changes = {}
+        for part in fields(value):
+            item = getattr(value, part.name)
+            if isinstance(item, dict | list):
+                changes[part.name] = transform(item, seal, on_text=in_pieces)
+            elif isinstance(item, QuotingText):
+                changes[part.name] = in_pieces(item)
         return replace(value, **changes) if changes else value
     return value
 

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (1, "841b29d9c22e548a"),
-    "batch_summaries": (1, "97f0416d51330d43"),
-    "job_timeline": (1, "97f0416d51330d43"),
+    "job_progress": (1, "023829a4a3571528"),
+    "batch_summaries": (1, "da09a7cf2bf7e920"),
+    "job_timeline": (1, "da09a7cf2bf7e920"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"
