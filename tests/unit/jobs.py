@@ -171,3 +171,20 @@ def cancel_with_calls_in_flight(job: RegistrationJob, data: st.DataObject) -> No
         assume(job.runnable())
         job.start_sub_step(job.runnable()[0])
     job.cancel("user:u-1", "stop")
+
+
+EDITS = st.lists(
+    st.tuples(st.sampled_from(PLAN.keys), st.sampled_from(EDIT_TARGETS)), min_size=1, max_size=4
+)
+"""One to four edits of any sub-steps, to any target."""
+
+
+def touches_in_flight(job: RegistrationJob, edits: list[tuple[str, str]]) -> bool:
+    """Whether any edit would change a sub-step in flight: the one it names, or for a reset the
+    one it names and its dependents (none is switched off: the config is full)."""
+    flying = set(job.in_flight())
+    for key, target in edits:
+        changed = {key, *PLAN.cascade_of(key)} if target == "pending" else {key}
+        if changed & flying:
+            return True
+    return False

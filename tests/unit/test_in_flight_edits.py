@@ -13,8 +13,14 @@ from hypothesis import strategies as st
 
 from domain.exceptions import RegflowError, SubStepInFlight
 from domain.job import RegistrationJob
-from domain.plan import PLAN
-from tests.unit.jobs import EDIT_TARGETS, cancel_with_calls_in_flight, given, running_job
+from tests.unit.jobs import (
+    EDIT_TARGETS,
+    EDITS,
+    cancel_with_calls_in_flight,
+    given,
+    running_job,
+    touches_in_flight,
+)
 
 REASON = "done by hand"
 
@@ -25,22 +31,6 @@ def cancelled_with_calls_in_flight(data: st.DataObject) -> RegistrationJob:
     job = running_job()
     cancel_with_calls_in_flight(job, data)
     return given(job)
-
-
-def touches_in_flight(job: RegistrationJob, edits: list[tuple[str, str]]) -> bool:
-    """Whether any edit would change a sub-step in flight: the one it names, or for a reset the
-    one it names and its dependents (none is switched off: the config is full)."""
-    flying = set(job.in_flight())
-    for key, target in edits:
-        changed = {key, *PLAN.cascade_of(key)} if target == "pending" else {key}
-        if changed & flying:
-            return True
-    return False
-
-
-EDITS = st.lists(
-    st.tuples(st.sampled_from(PLAN.keys), st.sampled_from(EDIT_TARGETS)), min_size=1, max_size=4
-)
 
 
 @settings(max_examples=300, deadline=None)

@@ -17,14 +17,16 @@ from domain.exceptions import IllegalTransition, RegflowError, SubStepInFlight
 from domain.job import RegistrationJob
 from domain.job_lease import NO_LEASE, LeaseSeen
 from domain.plan import PLAN
-from tests.unit.jobs import EDIT_TARGETS, cancel_with_calls_in_flight, running_job
+from tests.unit.jobs import (
+    EDITS,
+    cancel_with_calls_in_flight,
+    running_job,
+    touches_in_flight,
+)
 
 REASON = "done by hand"
 WORKER = "worker-1"  # the worker `running_job` claims the job for
 SEEN = datetime(2026, 1, 1, tzinfo=UTC)
-EDITS = st.lists(
-    st.tuples(st.sampled_from(PLAN.keys), st.sampled_from(EDIT_TARGETS)), min_size=1, max_size=4
-)
 SECONDS = st.floats(min_value=0.001, max_value=3600)
 LIVE = st.builds(lambda s: LeaseSeen(WORKER, SEEN + timedelta(seconds=s), SEEN), SECONDS)
 EXPIRED = st.one_of(
@@ -74,17 +76,6 @@ def outcome(command: Any, job: RegistrationJob) -> tuple[Any, ...]:
 
 def _fields(event: Any) -> tuple[str, dict[str, Any]]:
     return type(event).__name__, {k: v for k, v in vars(event).items() if k != "timestamp"}
-
-
-def touches_in_flight(job: RegistrationJob, edits: list[tuple[str, str]]) -> bool:
-    """Whether an edit would change a sub-step in flight: the one it names, or for a reset the
-    one it names and its dependents (none is switched off: the config is full)."""
-    flying = set(job.in_flight())
-    for key, target in edits:
-        changed = {key, *PLAN.cascade_of(key)} if target == "pending" else {key}
-        if changed & flying:
-            return True
-    return False
 
 
 def with_results(edits: list[tuple[str, str]]) -> list[tuple[str, str, dict[str, Any] | None]]:
