@@ -135,7 +135,7 @@ def print_outcomes(outcomes: list[dict[str, Any]]) -> None:
 def import_legacy(args: argparse.Namespace) -> int:
     """Exit 0 when every job was imported, 1 when some were refused or invalid, 2 on a bad file."""
     try:
-        entries = read_export(Path(args.file).read_text(encoding="utf-8"))
+        entries = read_export(Path(args.file).read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, InvalidInput) as exc:
         print(f"error: cannot read {args.file}: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2

@@ -134,6 +134,18 @@ class TestUnreadableFiles:
         assert run.err.startswith(f"error: cannot read {path}") and "Traceback" not in run.err
 
 
+class TestByteOrderMark:
+    def test_an_export_saved_with_a_utf8_bom_is_imported(
+        self, cli: Cli, app: Registrations, tmp_path: Path
+    ) -> None:
+        row = good_row(unique_org())
+        path = tmp_path / "export.json"
+        path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"jobs": [row]}).encode())
+        run = cli("import-legacy", str(path), "--json")
+        assert (run.code, [o["outcome"] for o in run.lines()]) == (0, ["imported"])
+        assert has_events(app, row["id"])
+
+
 TEXT = st.text(st.characters() | st.sampled_from(["\x00", "\ud800", "\n", "\u202e"]))
 NUMBERS = st.booleans() | st.integers() | st.floats()
 
