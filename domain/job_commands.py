@@ -47,7 +47,7 @@ class JobCommandBase(JobChecks):
 
         def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
 
-    def _interrupt(self, keys: list[str]) -> None:
+    def _interrupt(self, keys: list[str], actor: str) -> None:
         """Record the calls of `keys` in flight as interrupted: their outcome is unknown, and
         the next attempt keeps the idempotency key. An outcome of those calls that comes later
         is refused (the sub-step is no longer in progress) and changes nothing."""
@@ -59,6 +59,7 @@ class JobCommandBase(JobChecks):
                 sub_step=key,
                 attempt=state.attempts,
                 idempotency_key=self.idempotency_key(key),
+                actor=actor,
             )
 
     def _start(self, actor: str) -> None:

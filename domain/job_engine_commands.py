@@ -35,7 +35,7 @@ class EngineCommands(JobCommandBase):
             previous_worker=self.worker_id,
             registration_api=registration_api,
         )
-        self._interrupt(interrupted)
+        self._interrupt(interrupted, ENGINE)
         return interrupted
 
     def interrupt_abandoned_calls(self) -> list[str]:
@@ -46,7 +46,7 @@ class EngineCommands(JobCommandBase):
         if self.status == JobStatus.IN_PROGRESS:
             raise JobIsRunning(self.id)
         interrupted = self.in_flight()
-        self._interrupt(interrupted)
+        self._interrupt(interrupted, ENGINE)
         return interrupted
 
     def start_sub_step(

@@ -107,7 +107,7 @@ class OperatorCommands(JobCommandBase):
         if wrong := [e for k, t, r in edits if t == _S.COMPLETED for e in result_errors(k, r)]:
             raise InvalidInput("A result cannot feed the context", wrong)
         checks = self.preview_edits([(key, target) for key, target, _ in edits], lease)
-        self._interrupt(self.orphaned_calls(lease))
+        self._interrupt(self.orphaned_calls(lease), actor)
         keyed: dict[str, str | None] = {"idempotency_key": None, "request_digest": None}
         if request is not None:
             keyed = {"idempotency_key": request.key, "request_digest": request.digest}

@@ -90,7 +90,8 @@ class TimelineView:
     """
 
     name = "job_timeline"
-    fold_version = 1  # bump when a row changes (see `View.fold_version`)
+    # bump when a row changes (see `View.fold_version`). 2: an interruption's data names its actor
+    fold_version = 2
 
     def __init__(self, read_events: ReadEvents | None = None) -> None:
         self._read_events = read_events

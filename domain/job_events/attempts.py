@@ -119,10 +119,19 @@ class SubStepSkipped(Aggregate.Event):
 
 
 class SubStepInterrupted(Aggregate.Event):
+    """A call's outcome is unknown; `actor` recorded it: the engine that took the job over, or
+    the operator whose edit found the call orphaned (version 1 events had none: the engine's)."""
+
     TOPIC = _T + "SubStepInterrupted"
+    class_version = 2
     sub_step: str
     attempt: int
     idempotency_key: str
+    actor: str
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["actor"] = "engine"
 
     def apply(self, job: Any) -> None:
         state: SubStepState = job.sub_steps[self.sub_step]

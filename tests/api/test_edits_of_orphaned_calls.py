@@ -59,6 +59,18 @@ class TestACallInFlightWhoseWorkerIsGone:
         assert recorded.count("SubStepInterrupted") == 1
         assert (await statuses(org_a, job_id))[KEY] == "completed"
 
+    async def test_the_interruption_an_edit_records_is_the_operators(
+        self, org_a: Caller, client: Client, leases: Leases
+    ) -> None:
+        job_id = await cancelled_in_flight(org_a, client, leases)
+        past_the_lease(client)
+        await mark(org_a, job_id, KEY, "completed", reason="done by hand")
+        _, body = await org_a.get(f"{BASE}/jobs/{job_id}/events")
+        actors = {e["type"]: (e["actor"], e["data"].get("actor")) for e in body["events"]}
+        operator = actors["ManualStatusSet"][0]
+        assert operator != "engine"
+        assert actors["SubStepInterrupted"] == (operator, operator)
+
     async def test_its_validation_says_it_is_editable(
         self, org_a: Caller, client: Client, leases: Leases
     ) -> None:

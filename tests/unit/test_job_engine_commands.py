@@ -49,6 +49,14 @@ class TestClaim:
         assert job.sub_steps["cloudwaitressAccount"].status == "retrying"
         assert job.idempotency_key("cloudwaitressAccount") == key
 
+    def test_the_claims_interruption_is_recorded_as_the_engines(self) -> None:
+        job = running_job()
+        job.start_sub_step("cloudwaitressAccount")
+        job = given(job)
+        job.claim("worker-2")
+        interrupted = [e for e in job.collect_events() if type(e).__name__ == "SubStepInterrupted"]
+        assert [e.actor for e in interrupted] == ["engine"]
+
 
 class TestStartSubStep:
     def test_first_start_in_a_phase_records_phase_started(self) -> None:
@@ -176,14 +184,24 @@ def test_outcome_of_a_sub_step_not_in_flight_is_refused(command: object) -> None
     refused(job, lambda: command(job), IllegalTransition)  # type: ignore[operator]
 
 
+MOMENT = {"_type_": "datetime_iso", "_data_": "2026-12-01T10:00:00+00:00"}
+
+
+def read_stored(topic_name: str, state: dict[str, object]) -> object:
+    """The event a store holding `state` under the job's `topic_name` reads back."""
+    transcoder = JSONTranscoder()
+    transcoder.register(UUIDAsHex())
+    transcoder.register(DatetimeAsISO())
+    topic = f"regflow:RegistrationJob.{topic_name}"
+    stored = StoredEvent(uuid4(), 5, topic, JSONTranscoder().encode(state))
+    return Mapper(transcoder=transcoder).to_domain_event(stored)
+
+
 class TestRetryScheduledVersionOne:
     """SubStepRetryScheduled v1 had no `counted`: every attempt then counted, so it reads True."""
 
     def test_v1_is_read_as_a_counted_attempt(self) -> None:
-        transcoder = JSONTranscoder()
-        transcoder.register(UUIDAsHex())
-        transcoder.register(DatetimeAsISO())
-        moment = {"_type_": "datetime_iso", "_data_": "2026-12-01T10:00:00+00:00"}
+        moment = MOMENT
         state = {
             "timestamp": moment,
             "sub_step": "codeGeneration",
@@ -193,8 +211,22 @@ class TestRetryScheduledVersionOne:
             "retry_at": moment,
             "honoured_retry_after": False,
         }
-        topic = "regflow:RegistrationJob.SubStepRetryScheduled"
-        stored = StoredEvent(uuid4(), 5, topic, JSONTranscoder().encode(state))
-        event = Mapper(transcoder=transcoder).to_domain_event(stored)
+        event = read_stored("SubStepRetryScheduled", state)
         assert isinstance(event, RegistrationJob.SubStepRetryScheduled)
         assert event.counted is True
+
+
+class TestInterruptedVersionOne:
+    """SubStepInterrupted v1 had no `actor`, and the timeline showed each as the engine's (an
+    edit's too); it still reads so, so that the views of stored events do not change."""
+
+    def test_v1_is_read_as_the_engines(self) -> None:
+        state = {
+            "timestamp": MOMENT,
+            "sub_step": "codeGeneration",
+            "attempt": 1,
+            "idempotency_key": "job:codeGeneration:1",
+        }
+        event = read_stored("SubStepInterrupted", state)
+        assert isinstance(event, RegistrationJob.SubStepInterrupted)
+        assert (event.actor, event.idempotency_key) == ("engine", "job:codeGeneration:1")

@@ -123,7 +123,10 @@ def test_once_the_lease_expired_an_edit_records_the_interruption_once_then_itsel
     if twin_edit[0] == "refused":
         assert edit == twin_edit and job.in_flight() == flying
         return
-    assert edit == ("done", interruptions + twin_edit[1])
+    # The edit records the interruptions as the worker would have, but as its operator's.
+    by_the_editor = [(name, fields | {"actor": "user:u-1"}) for name, fields in interruptions]
+    assert [fields["actor"] for _, fields in interruptions] == ["engine"] * len(flying)
+    assert edit == ("done", by_the_editor + twin_edit[1])
     for key in flying:  # the calls' outcomes come too late: refused, and nothing changes
         for late in (
             lambda k=key: job.complete_sub_step(k, {"codeInjectionId": "ci-late"}),
