@@ -6,11 +6,13 @@ import argparse
 import getpass
 import sqlite3
 import sys
+import time
 
 from api.cli.audit import open_store, write_json
 from api.cli.commands import Command, arg, json_flag
 from api.cli.ids import LazyViews
 from api.cli.values import named_organisation
+from infrastructure.keys.ring import KEY_CACHE_SECONDS
 from infrastructure.keys.rotation import rotate
 from infrastructure.keys.table import KeyTable
 from infrastructure.persistence import passphrase, schema_lock
@@ -75,8 +77,12 @@ def erase_command(args: argparse.Namespace) -> int:
         plan = erasure_plan(app, args.organisation, *_counts(app, args.organisation))
         if args.yes:
             erase_organisation(app, plan, actor())
+            erased_at = time.monotonic()
             rebuild_all(app.settings, app)
             _compact(app.settings)
+            # Running processes forget the keys within this: once it returns, none of them
+            # shows the organisation's data or calls the registration API with it.
+            time.sleep(max(0.0, erased_at + KEY_CACHE_SECONDS - time.monotonic()))
     if args.json:
         write_json(
             {

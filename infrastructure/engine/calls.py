@@ -12,7 +12,7 @@ from infrastructure.engine.messages import Answered, Broke, Granted, Mailbox
 from infrastructure.engine.shared import Shared
 from infrastructure.errors import classify_exception
 from infrastructure.executors.payloads import build_payload
-from infrastructure.executors.port import CallOutcome, SubStepCall
+from infrastructure.executors.port import ERASED_DATA_CALL, CallOutcome, SubStepCall
 from infrastructure.flow.ledger import Slot
 
 
@@ -58,9 +58,13 @@ class CallLauncher:
             self.shared.flow.release(slot, outcome, seconds)
 
     def launch(
-        self, job: RegistrationJob, granted: Granted, traceparent: str | None = None
+        self,
+        job: RegistrationJob,
+        granted: Granted,
+        traceparent: str | None = None,
+        read_at: float = float("-inf"),
     ) -> None:
-        """Call the registration API for `granted.key`, as the job now stands."""
+        """Call the registration API for `granted.key`, as the job read at `read_at` stands."""
         key = granted.key
         state = job.sub_steps[key]
         policy = self.shared.policy(key)
@@ -75,7 +79,7 @@ class CallLauncher:
             timeout=policy.timeout,
             traceparent=traceparent,
         )
-        task = asyncio.create_task(self._call(call, granted.probe))
+        task = asyncio.create_task(self._call(call, granted.probe, read_at))
         task.add_done_callback(partial(self._ended, key, self.slots.get(key), granted.probe))
         self.calls[key] = task
 
@@ -87,13 +91,13 @@ class CallLauncher:
         if slot is not None and self.slots.get(key) is slot:
             self._free(key)
 
-    async def _call(self, call: SubStepCall, probe: bool) -> None:
+    async def _call(self, call: SubStepCall, probe: bool, read_at: float) -> None:
         started = self.shared.clock.monotonic()
         self.shared.calls_in_flight += 1
         metrics.calls_in_flight.inc()
         outcome = None
         try:
-            outcome = await self.shared.executor.call(call)
+            outcome = await self._unless_erased(call, read_at)
         except Exception as exc:
             failure = classify_exception(exc)
             if not failure.transient:
@@ -110,6 +114,13 @@ class CallLauncher:
         self.inbox.put_nowait(
             Answered(call.sub_step, outcome, probe, self.shared.clock.monotonic() - started)
         )
+
+    async def _unless_erased(self, call: SubStepCall, read_at: float) -> CallOutcome:
+        """The call's outcome; not made when the job's organisation was erased since it was
+        read: the data in memory must not leave (the call fails as it would on a fresh read)."""
+        if await self.shared.erasures.erased_since(call.organisation_id, read_at):
+            return ERASED_DATA_CALL
+        return await self.shared.executor.call(call)
 
     def answered(self, key: str) -> None:
         self.calls.pop(key, None)

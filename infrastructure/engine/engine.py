@@ -12,6 +12,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -20,6 +21,7 @@ from domain.retry import RetryPolicy
 from infrastructure import metrics
 from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.clock import SYSTEM_CLOCK, Clock, wait_all, wait_for_event
+from infrastructure.engine.erasures import ErasureWatch
 from infrastructure.engine.flow_control import open_flow
 from infrastructure.engine.identity import WorkerIdentity, hold_worker_id
 from infrastructure.engine.identity_watch import check_identity
@@ -98,6 +100,9 @@ class Engine:
             registration_api=registration_api,
             lease_slack=settings.lease_seconds * (1 - self.lease_margin),
             flow=flow or open_flow(settings, self.worker_id, clock),
+            erasures=ErasureWatch(
+                partial(gateway.run, app.keyring.destroyed_keys), app.keyring.forget_cached, clock
+            ),
         )
         self.quarantine = Quarantine(clock)
         self.runners: dict[str, JobRunner] = {}
@@ -117,6 +122,7 @@ class Engine:
 
     async def start(self) -> None:
         """Start finding, leasing and running jobs in the background."""
+        await self.shared.erasures.start()
         loops = (self.shared.committer.run(), self._discover_forever(), renew_forever(self))
         self._loops = [self._spawn(loop) for loop in loops]
 

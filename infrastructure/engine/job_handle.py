@@ -50,6 +50,7 @@ class JobHandle:
         self.pending: list[Step] = []
         self.lost = False
         self.lease_until = float("inf")
+        self.read_at = float("-inf")  # when the job in memory was read (monotonic)
         self._job: RegistrationJob | None = None
 
     @property
@@ -119,10 +120,11 @@ class JobHandle:
 
     async def reload(self) -> None:
         """Load the stored job afresh; LostJob when another worker has claimed it."""
+        began = self.shared.clock.monotonic()
         fresh = await self._retrying(lambda: self.shared.gateway.load(self.job_id))
         if fresh.worker_id not in (None, self.shared.worker_id) and self._job is not None:
             raise LostJob(self.job_id)
-        self._job = fresh
+        self._job, self.read_at = fresh, began
 
     async def _retrying(self, action: Callable[[], Awaitable[T]]) -> T:
         """A store read, retried per STORE_READ_POLICY while it fails transiently."""

@@ -246,7 +246,7 @@ class JobRunner(JobHandle):
         self.launcher.release(granted)
 
     def _launch(self, granted: Granted) -> None:
-        self.launcher.launch(self.job, granted, self.trace.traceparent(granted.key))
+        self.launcher.launch(self.job, granted, self.trace.traceparent(granted.key), self.read_at)
 
     def _record(self, answer: Answered) -> None:
         key, outcome = answer.key, answer.outcome

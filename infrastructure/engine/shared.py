@@ -1,4 +1,5 @@
-"""What every job runner of one engine shares: store, executor, circuit, slots, time."""
+"""What every job runner of one engine shares: store, executor, circuit, slots, time, and the
+organisations erased."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from domain.retry import RetryPolicy
 from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.clock import Clock
+from infrastructure.engine.erasures import ErasureWatch
 from infrastructure.engine.storage import GroupCommitter, StoreGateway
 from infrastructure.executors.port import Executor
 from infrastructure.flow.control import FlowControl
@@ -30,6 +32,7 @@ class Shared:
     policies: dict[str, RetryPolicy]
     check_interval: float
     flow: FlowControl
+    erasures: ErasureWatch
     lease_slack: float = 0.0  # a run stops this long before its lease would expire unrenewed
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     calls_in_flight: int = 0

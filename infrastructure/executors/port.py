@@ -33,6 +33,12 @@ class CallOutcome:
     status: int | None = None
 
 
+# A call whose organisation's data was erased is never made: it fails, permanently, with this.
+ERASED_DATA_CALL = CallOutcome(
+    ok=False, error="the organisation's data was erased: this call cannot be made"
+)
+
+
 class Executor(Protocol):
     """Runs sub-step calls; adapters: the HTTP client and the in-process simulator."""
 

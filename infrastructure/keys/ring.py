@@ -23,7 +23,10 @@ from domain.exceptions import RegflowError
 from infrastructure.keys.table import KeyRow, KeyTable
 
 SALT, STORE = "salt", "store"
-KEY_CACHE_SECONDS = 2.0  # how soon a running process sees a key another process destroyed
+# How soon a running process sees a key another process destroyed: an entry is trusted for
+# this long from before the read that found it, so a read begun after a key was destroyed
+# serves every look-up from then on.
+KEY_CACHE_SECONDS = 2.0
 _LEGACY_SALT = b"regflow: secrets at rest"
 
 
@@ -69,6 +72,7 @@ class Keyring:
         self._lock = threading.Lock()
         self._keys: dict[tuple[str, int], tuple[float, AESGCM | None]] = {}
         self._active: dict[str, tuple[float, int]] = {}
+        self._forgotten = 0  # how many times the cache was emptied: a read begun before is not kept
         self.kek: AESGCM | None = None
 
     def open_store_key(self) -> bytes:
@@ -116,8 +120,9 @@ class Keyring:
             key = self.key(organisation_id, cached[1])
             if key is not None:
                 return cached[1], key
+        began, forgotten = time.monotonic(), self._forgotten
         generation = self._current_generation(owner)
-        self._active[owner] = (time.monotonic(), generation)
+        self._keep(self._active, owner, (began, generation), forgotten)
         key = self.key(organisation_id, generation)
         if key is None:
             raise RuntimeError(f"the data key of {owner} vanished while it was being made")
@@ -157,6 +162,7 @@ class Keyring:
         cached = self._keys.get(slot)
         if cached and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
             return cached[1]
+        began, forgotten = time.monotonic(), self._forgotten
         with self.table.transaction(write=False) as cur:
             row = next(
                 (r for r in self.table.rows(cur, slot[0]) if r.generation == generation), None
@@ -164,9 +170,25 @@ class Keyring:
         key = None
         if row is not None and row.wrapped is not None:
             key = AESGCM(self._opened(row))
-        self._keys[slot] = (time.monotonic(), key)
+        self._keep(self._keys, slot, (began, key), forgotten)
         return key
 
+    def _keep(self, cache: dict[Any, Any], slot: Any, entry: Any, forgotten: int) -> None:
+        """Cache what a read found, unless the cache was emptied since that read began."""
+        with self._lock:
+            if self._forgotten == forgotten:
+                cache[slot] = entry
+
     def forget_cached(self) -> None:
-        self._keys.clear()
-        self._active.clear()
+        """Read every key again from the table (another process destroyed some)."""
+        with self._lock:
+            self._forgotten += 1
+            self._keys.clear()
+            self._active.clear()
+
+    def destroyed_keys(self) -> dict[str, int]:
+        """How many data keys of each organisation were destroyed so far."""
+        with self.table.transaction(write=False) as cur:
+            counts = self.table.destroyed_counts(cur)
+        prefix = org_owner("")
+        return {o.removeprefix(prefix): n for o, n in counts.items() if o.startswith(prefix)}

@@ -148,6 +148,13 @@ class KeyTable:
         )
         return int(cur.rowcount or 0)
 
+    def destroyed_counts(self, cur: Any) -> dict[str, int]:
+        """How many keys of each owner were destroyed (a count grows with each erasure)."""
+        cur.execute(
+            f"SELECT owner, COUNT(*) FROM {TABLE} WHERE destroyed_at IS NOT NULL GROUP BY owner"
+        )
+        return {owner: int(count) for owner, count in cur.fetchall()}
+
     def first_stored_event(self, cur: Any) -> bytes | None:
         """The state of one stored event, if the store holds any (to recognise an old store)."""
         table = events_table(self.is_postgres)

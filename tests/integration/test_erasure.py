@@ -217,3 +217,28 @@ class TestEraseOrganisation:
             "jobs": 2,
             "batches": 1,
         }
+
+
+class TestKeysForgottenByAnotherProcess:
+    def test_a_key_read_while_the_cache_was_emptied_is_not_kept(self, app: Registrations) -> None:
+        """A look-up that began before the cache was emptied (another process destroyed the
+        key meanwhile) is not served from the cache afterwards: the next reads the table."""
+        org = unique_org()
+        generation, _ = app.keyring.data_key(org)
+        keyring, table = app.keyring, app.key_table
+        keyring.forget_cached()
+        rows = table.rows
+
+        def rows_forgotten_meanwhile(cur: Any, owner: str | None = None) -> Any:
+            found = rows(cur, owner)
+            keyring.forget_cached()  # as the engine's erasure watch does on news
+            return found
+
+        table.rows = rows_forgotten_meanwhile  # type: ignore[method-assign]
+        try:
+            assert keyring.key(org, generation) is not None  # read before the destruction
+        finally:
+            table.rows = rows  # type: ignore[method-assign]
+        with table.transaction() as cur:
+            table.destroy(cur, f"org:{org}", "user:ops")
+        assert keyring.key(org, generation) is None

@@ -9,6 +9,7 @@ import pytest
 
 from infrastructure.engine.calls import CallLauncher
 from infrastructure.engine.circuit import CircuitBreaker, CircuitState
+from infrastructure.engine.erasures import ErasureWatch
 from infrastructure.engine.messages import Answered, Granted, Message
 from infrastructure.engine.shared import Shared
 from infrastructure.executors.port import CallOutcome, SubStepCall
@@ -50,9 +51,14 @@ def launcher_on(clock: FakeClock, api: SlowApi, probing: bool) -> CallLauncher:
         policies={},
         check_interval=60.0,
         flow=FlowControl(config, clock, MemoryLedger(config, clock.monotonic)),
+        erasures=ErasureWatch(no_erasures, lambda: None, clock),
     )
     inbox: asyncio.Queue[Message] = asyncio.Queue()
     return CallLauncher(shared, inbox, "job-1")
+
+
+async def no_erasures() -> dict[str, int]:
+    return {}
 
 
 async def ticks(n: int) -> None:
