@@ -74,6 +74,10 @@ class ManualStatusSet(Aggregate.Event):
         state.retry_at = None
         state.result = self.result
         state.error = None if self.status != _FAILED else prefixed("marked failed: ", self.reason)
+        if self.status == _FAILED and self.previous_status == _COMPLETED:
+            # The operator says what the API did was undone: a resume calls with a new key,
+            # which the API executes (the old key would replay the old answer).
+            state.transient = False
         if self.status == _COMPLETED:
             job.completed_here = job.completed_here | {self.sub_step}
         job.status = self.job_status

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (1, "eeb2c7572f78b7dc"),
-    "batch_summaries": (1, "1e38c2af411c8d88"),
-    "job_timeline": (2, "1e38c2af411c8d88"),
+    "job_progress": (1, "475e2d4f2ccffb24"),
+    "batch_summaries": (1, "f8027b59c8802fdc"),
+    "job_timeline": (2, "f8027b59c8802fdc"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

@@ -12,14 +12,21 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
+from hypothesis import given as given_data
+from hypothesis import settings
+from hypothesis import strategies as st
+
 from domain.job import RegistrationJob
+from domain.plan import PLAN
 from tests.unit.jobs import (
     FULL_CONFIG,
     fail,
     given,
     only_the_menu_import_failed,
     running_job,
+    succeed,
     then,
+    waiting_to_retry,
 )
 
 MENU_CHAIN = ["menuImport", "optionSets", "itemTags"]
@@ -85,6 +92,40 @@ class TestKeyGenerations:
         job.claim("worker-2")
         assert job.sub_steps["codeGeneration"].status == "retrying"
         assert job.start_sub_step("codeGeneration") == f"{job.id}:codeGeneration:1"
+
+
+def run_to_the_end(job: RegistrationJob) -> RegistrationJob:
+    while runnable := job.runnable():
+        succeed(job, *runnable, result={"codeInjectionId": "ci-1"})
+    job.finish()
+    return given(job)
+
+
+def next_key_after(job: RegistrationJob, key: str) -> str:
+    """The key `key` is called with next, after marking it failed by hand and a resume."""
+    job.edit([(key, "failed", None)], "user:u-1", "broken on the API's side, redo it")
+    plan = job.resume("user:u-1")
+    assert plan is not None and key in plan.fresh_attempts
+    job.claim("worker-2")
+    return job.start_sub_step(key)
+
+
+class TestMarkedFailedByHand:
+    @settings(max_examples=30, deadline=None)
+    @given_data(st.sampled_from(PLAN.keys))
+    def test_a_completed_call_marked_failed_is_redone_under_a_new_key(self, key: str) -> None:
+        """The old key would only replay the answer the API gave the first time."""
+        job = run_to_the_end(running_job())
+        if job.sub_steps[key].status != "completed":
+            return  # skipped by the plan's rules: no call was made
+        generation = job.sub_steps[key].generation
+        assert next_key_after(job, key) == f"{job.id}:{key}:{generation + 1}"
+
+    def test_a_call_whose_outcome_is_unknown_marked_failed_keeps_its_key(self) -> None:
+        """The same key lets the API answer what it did, or do it now."""
+        job = waiting_to_retry(60.0)
+        job.cancel("user:u-1", None)
+        assert next_key_after(job, "codeGeneration") == f"{job.id}:codeGeneration:1"
 
 
 class TestVersionOneEvents:
