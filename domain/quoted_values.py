@@ -1,7 +1,7 @@
-"""What a job's free text quotes of its own personal data: found where its exact text stands
-(an email in any case, a phone number's digits however they are spaced); a value shorter than
-ANYWHERE only as a word of its own, and one shorter than SHORTEST not at all, so that short
-values do not mask ordinary words ("Bo" in "Bob"). A quoted secret of the job is never
+"""What a job's free text quotes of its own personal data: found where its text stands, in any
+case (a phone number's digits however they are spaced; a secret only as written); a value
+shorter than ANYWHERE only as a word of its own, and one shorter than SHORTEST not at all, so
+that short values do not mask ordinary words ("Bo" in "Bob"). A quoted secret of the job is never
 recorded: its place is masked, as every secret shown is, and marked like a quote, so that it
 too reads as erased after an erasure.
 """
@@ -68,10 +68,10 @@ def quoting(text: str, values: Quotable) -> str:
     it quotes masked; `text` itself when it quotes none."""
     if not text or not (values.personal or values.secrets):
         return text
-    if _any_of(values.personal + values.secrets).search(text) is None:
+    if _any_of(values.personal, values.secrets).search(text) is None:
         return text  # most texts quote none
-    secret = _found(text, values.secrets)
-    spans = _found(text, values.personal) + secret
+    secret = _found(text, values.secrets, any_case=False)
+    spans = _found(text, values.personal, any_case=True) + secret
     if isinstance(text, QuotingText):
         spans += text.spans
     if not spans:
@@ -108,10 +108,10 @@ def _as_it_is(kind: Sensitivity, value: Any) -> Any:
     return value
 
 
-def _found(text: str, values: tuple[str, ...]) -> list[Span]:
+def _found(text: str, values: tuple[str, ...], any_case: bool) -> list[Span]:
     return [
         (match.start(1), match.end(1))
-        for pattern in _patterns(values)
+        for pattern in _patterns(values, any_case)
         for match in pattern.finditer(text)
     ]
 
@@ -127,21 +127,21 @@ def _merged(spans: list[Span]) -> list[Span]:
 
 
 @lru_cache(maxsize=4096)
-def _patterns(values: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+def _patterns(values: tuple[str, ...], any_case: bool) -> tuple[re.Pattern[str], ...]:
     """One expression per value, each finding every occurrence, overlapping ones too."""
-    return tuple(re.compile(f"(?=({_pattern(v)}))") for v in _kept(values))
+    return tuple(re.compile(f"(?=({_pattern(v, any_case)}))") for v in _kept(values))
 
 
 @lru_cache(maxsize=4096)
-def _any_of(values: tuple[str, ...]) -> re.Pattern[str]:
-    """One expression finding whether any of `values` is quoted at all."""
-    return re.compile("|".join(f"(?:{_pattern(v)})" for v in _kept(values)) or "(?!)")
+def _any_of(personal: tuple[str, ...], secrets: tuple[str, ...]) -> re.Pattern[str]:
+    """One expression finding whether any personal value or secret is quoted at all."""
+    patterns = [_pattern(v, True) for v in _kept(personal)]
+    patterns += [_pattern(v, False) for v in _kept(secrets)]
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!)")
 
 
-def _pattern(value: str) -> str:
-    exact = re.escape(value)
-    if "@" in value:
-        exact = f"(?i:{exact})"  # an email in any case
+def _pattern(value: str, any_case: bool) -> str:
+    exact = f"(?i:{re.escape(value)})" if any_case else re.escape(value)
     if len(value) < ANYWHERE:
         before = r"(?<!\w)" if re.match(r"\w", value) else ""
         after = r"(?!\w)" if re.match(r"\w", value[-1]) else ""

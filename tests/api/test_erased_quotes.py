@@ -99,6 +99,7 @@ def quotes(draw: st.DrawFn, person: Person) -> str:
         "phone digits": digits,
         "phone with dashes": f"+{digits[:2]}-{digits[2:4]}-{digits[4:]}",
         "name": person.name,
+        "name in another case": other_case(person.name, draw(flips(len(person.name)))),
     }
     return forms[draw(st.sampled_from(sorted(forms)))]
 
@@ -130,8 +131,7 @@ def quoted_only_where_quoted(pieces: list[tuple[str, bool]], person: Person) -> 
             quotes_at.append((at, at + len(piece)))
         text, at = text + piece, at + len(piece)
     for needle in person.needles():
-        flags = re.IGNORECASE if "@" in needle else 0
-        for found in re.finditer(f"(?=({re.escape(needle)}))", text, flags):
+        for found in re.finditer(f"(?=({re.escape(needle)}))", text, re.IGNORECASE):
             if not any(s <= found.start(1) and found.end(1) <= e for s, e in quotes_at):
                 return False
     return True

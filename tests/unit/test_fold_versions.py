@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (1, "475e2d4f2ccffb24"),
-    "batch_summaries": (1, "f8027b59c8802fdc"),
-    "job_timeline": (2, "f8027b59c8802fdc"),
+    "job_progress": (1, "88d2f4fe851bc1e3"),
+    "batch_summaries": (1, "8d5d58dd198ea85c"),
+    "job_timeline": (2, "8d5d58dd198ea85c"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

@@ -1,5 +1,5 @@
-"""Where free text quotes a job's personal data (`domain.quoted_values`): found as written, an
-email in any case, a phone number however spaced; short values never mask ordinary words."""
+"""Where free text quotes a job's personal data (`domain.quoted_values`): found in any case, a
+phone number however spaced, a secret only as written; short values never mask ordinary words."""
 
 from __future__ import annotations
 
@@ -34,8 +34,13 @@ class TestWhatIsFound:
         text = "call 64215550199, +64-21-555-0199 or (64) 21 5550199; order 9642155501990"
         assert quotes_of(text) == ["64215550199", "+64-21-555-0199", "64) 21 5550199"]
 
-    def test_a_name_only_as_written(self) -> None:
-        assert quotes_of("Ann Lee asked; ann lee did not") == ["Ann Lee"]
+    def test_a_name_in_any_case_and_the_text_kept_as_written(self) -> None:
+        text = "Ann Lee asked; ann lee and ANN LEE did too"
+        assert quoting(text, VALUES) == text
+        assert quotes_of(text) == ["Ann Lee", "ann lee", "ANN LEE"]
+
+    def test_a_secret_only_as_written(self) -> None:
+        assert quotes_of("it was HUNTER2-SECRET, not the secret") == []
 
     def test_a_short_value_only_as_a_word_and_a_very_short_one_never(self) -> None:
         values = Quotable(personal=("Anna", "Bo", "021"))
