@@ -11,7 +11,6 @@ from eventsourcing.persistence import (
     StoredEvent,
     UUIDAsHex,
 )
-
 from hypothesis import given as given_data
 from hypothesis import settings
 from hypothesis import strategies as st
