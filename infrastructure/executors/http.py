@@ -11,10 +11,11 @@ from urllib.parse import quote
 import aiohttp
 
 from domain.failures import Failure, classify_answer, classify_http
+from domain.path_segments import segment_error
 from domain.secrets import contains_erased
 from infrastructure.errors import classify_exception
 from infrastructure.executors.echoes import sent_values, without_echoes
-from infrastructure.executors.port import CallOutcome, SubStepCall
+from infrastructure.executors.port import ERASED_DATA_CALL, CallOutcome, SubStepCall
 
 DEFAULT_MAX_CONNECTIONS = 64
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -58,11 +59,11 @@ class HttpExecutor:
     async def call(self, call: SubStepCall) -> CallOutcome:
         """POST the call; connection errors and timeouts come back as transient outcomes."""
         if contains_erased(call.payload):
-            message = "the organisation's data was erased: this call cannot be made"
-            return outcome_of_failure(Failure(message, False))
-        path = concrete_path(call.endpoint, call.payload)
-        if path is None:
-            return outcome_of_failure(Failure(f"{call.endpoint}: missing path value", False))
+            return ERASED_DATA_CALL
+        try:
+            path = concrete_path(call.endpoint, call.payload)
+        except UnsendablePath as exc:
+            return outcome_of_failure(Failure(str(exc), False))
         timeout = aiohttp.ClientTimeout(total=call.timeout)
         try:
             async with self._open_session().post(
@@ -87,11 +88,18 @@ class HttpExecutor:
             self._session = None
 
 
-def concrete_path(endpoint: str, payload: Mapping[str, Any]) -> str | None:
-    """`endpoint` with `{name}` filled from the payload's `name`; None if one is missing."""
-    names = _PLACEHOLDER.findall(endpoint)
-    if any(payload.get(name) in (None, "") for name in names):
-        return None
+class UnsendablePath(ValueError):
+    """A path value is missing, or no URL can carry it as the one segment naming it."""
+
+
+def concrete_path(endpoint: str, payload: Mapping[str, Any]) -> str:
+    """`endpoint` with each `{name}` from the payload as one percent-encoded segment."""
+    for name in _PLACEHOLDER.findall(endpoint):
+        value = payload.get(name)
+        if value in (None, ""):
+            raise UnsendablePath(f"{endpoint}: missing path value {name}")
+        if error := segment_error(str(value)):
+            raise UnsendablePath(f"{endpoint}: {name} {error}")
     return _PLACEHOLDER.sub(lambda m: quote(str(payload[m.group(1)]), safe=""), endpoint)
 
 

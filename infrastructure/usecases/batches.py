@@ -22,6 +22,7 @@ from domain.execution_config import ExecutionConfig, Restaurant
 from domain.field_paths import field_path
 from domain.job import RegistrationJob
 from domain.limits import MAX_NAME, nesting_error, nul_paths, organisation_errors, text_errors
+from domain.path_segments import path_value_errors
 from domain.status import JobStatus
 from infrastructure.tracing import traced_command
 from infrastructure.usecases.bulk import load_many
@@ -144,6 +145,7 @@ def validated_restaurant(
         config = ExecutionConfig.model_validate(config).model_dump(mode="json", exclude_unset=True)
     except ValidationError as exc:
         errors += _located(exc, f"{where}execution_config.")
+    errors += [f"{where}execution_config.{e}" for e in path_value_errors(config)]
     if errors:
         raise InvalidInput("Invalid restaurant", errors)
     return checked, config

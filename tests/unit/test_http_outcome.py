@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from infrastructure.executors.http import HttpExecutor, concrete_path, outcome_of
+from infrastructure.executors.http import HttpExecutor, UnsendablePath, concrete_path, outcome_of
 from infrastructure.executors.port import CallOutcome, SubStepCall
 
 
@@ -37,8 +39,14 @@ class TestConcretePath:
         assert path == "/menus/m%2F1/upload-images"
 
     @pytest.mark.parametrize("payload", [{}, {"menuId": ""}, {"menuId": None}])
-    def test_missing_value_gives_none(self, payload: dict[str, object]) -> None:
-        assert concrete_path("/menus/{menuId}/upload-images", payload) is None
+    def test_missing_value_is_refused_naming_it(self, payload: dict[str, object]) -> None:
+        with pytest.raises(UnsendablePath, match="missing path value menuId"):
+            concrete_path("/menus/{menuId}/upload-images", payload)
+
+    @pytest.mark.parametrize("menu_id", [".", ".."])
+    def test_a_dot_segment_is_refused_naming_it(self, menu_id: str) -> None:
+        with pytest.raises(UnsendablePath, match=f"menuId '{re.escape(menu_id)}' is a dot segment"):
+            concrete_path("/menus/{menuId}/upload-images", {"menuId": menu_id})
 
 
 class TestHttpExecutor:
