@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,13 @@ from domain.limits import (
     text_errors,
 )
 from domain.plan import PLAN
+from infrastructure.json_as_sent import (
+    REPEATED_KEY,
+    UNFAITHFUL_MESSAGES,
+    loads,
+    repeated_here,
+    repeated_keys,
+)
 
 KEPT = frozenset({"completed", "failed", "skipped", "pending"})
 INTERRUPTED = frozenset({"in_progress", "processing", "running", "retrying"})
@@ -45,16 +51,34 @@ class LegacyJob:
     warnings: list[str] = field(default_factory=list)
 
 
+REPEATED = UNFAITHFUL_MESSAGES[REPEATED_KEY]
+
+
 def read_export(text: str) -> list[Any]:
     """The job entries of an export's text; InvalidInput says why the file cannot be read
-    (not JSON, nested past what can be read, a number too long to read, not a list of jobs)."""
+    (not JSON, nested past what can be read, a number too long to read, a key named twice
+    outside the job entries, not a list of jobs). A job entry naming a key twice is that
+    entry's error (`parse_job`), as any other fault of one entry is."""
     try:
-        document = json.loads(text)
+        document = loads(text)
     except RecursionError:
         raise InvalidInput("nested too deeply to be read") from None
     except ValueError as exc:
         raise InvalidInput(f"not JSON: {exc}") from None
+    if around := repeated_around_entries(document):
+        raise InvalidInput(f"{REPEATED}: {', '.join(around)}", around)
     return export_entries(document)
+
+
+def repeated_around_entries(document: Any) -> list[str]:
+    """The keys an export names twice outside its job entries (the file cannot be read)."""
+    if not isinstance(document, Mapping):
+        return []
+    found = repeated_here(document)
+    for key, value in document.items():
+        if key != "jobs":
+            found += repeated_keys(value, key)
+    return found
 
 
 def export_entries(document: Any) -> list[Any]:
@@ -241,6 +265,8 @@ def parse_job(entry: Any) -> LegacyJob:
     """Check one exported job and translate it; InvalidInput lists every problem found."""
     if not isinstance(entry, Mapping):
         raise InvalidInput("A job entry must be an object")
+    if repeated := repeated_keys(entry):
+        raise InvalidInput(REPEATED, [f"{path}: {REPEATED_KEY}" for path in repeated])
     job_id, warnings = job_id_of(legacy_id_of(entry))
     organisation = organisation_of(entry.get("organisation_id"))
     batch_name = batch_name_of(entry)
