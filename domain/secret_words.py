@@ -6,6 +6,7 @@ first and these rules after."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache
 
@@ -86,7 +87,15 @@ _TOKENS = re.compile(
     rf"(?i:bearer){_GAP}{_TOKEN_CHAR}{{6,}}"
     rf"|eyJ[A-Za-z0-9_-]{{5,}}\.[A-Za-z0-9_-]{{5,}}\.{_JWT_CHAR}*(?:\.{_JWT_CHAR}+)*"
 )  # a JWT's signature may be empty; an encrypted one (JWE) has five parts
-_SHORTEST_CREDENTIAL = len("bearer 123456")
+# A URL's password (`scheme://user:password@host`, any scheme): masked in place, the URL kept.
+# The userinfo ends at the last `@` before a blank, `/`, `?`, `#` or a character no URL holds
+# unencoded (`"`, `<`: where JSON or prose writes the URL's end; not `\`, which a repr writes
+# inside a password holding `'`), so a user or a password holding an unencoded `@`
+# (`ftp://ann@example.com:pw@host`) is masked whole; the password starts at the first `:`,
+# and `user@host`, with no password, is not matched.
+_NOT_IN_USERINFO = r"\s/?#\"<>{}|^`\[\]"
+_URL_PASSWORD = re.compile(rf"(://[^{_NOT_IN_USERINFO}:]*+:)[^{_NOT_IN_USERINFO}]+@")
+_SHORTEST_CREDENTIAL = len("a://:p@")
 # A name is taken whole (possessively): what may follow it starts with no character of a name.
 _NAMED = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,60}+)([\"']?\s*[:=]\s*[\"']?)")
 _VALUE = re.compile(r"[^\s\"',;&}=]+")
@@ -99,18 +108,19 @@ _ACTOR = re.compile(r"(?<![A-Za-z0-9_.-])(?:key|user|cli):[^\s\"'{}\[\]:,]+")
 
 def mask_credentials(text: str) -> str:
     """`text` with every credential in it masked: all of it when it is one, else each Bearer
-    token, JWT and PEM block inside it (PEM blocks first: a token's characters run on into
-    the dashes of a block written straight after it)."""
+    token, JWT, PEM block and URL's password inside it (PEM blocks first: a token's characters
+    run on into the dashes of a block written straight after it)."""
     if len(text) < _SHORTEST_CREDENTIAL:
         return text
-    pem = "-----BEGIN " in text
-    if not pem and "eyJ" not in text and "bearer" not in text.lower():
+    pem, url = "-----BEGIN " in text, "://" in text
+    if not pem and not url and "eyJ" not in text and "bearer" not in text.lower():
         return text  # no credential starts in it: most texts, spared the expressions below
     if is_credential_shaped(text):
         return REDACTED
     if pem:
         text = _PEM.sub(REDACTED, text)
-    return _TOKENS.sub(REDACTED, text)
+    text = _TOKENS.sub(REDACTED, text)
+    return _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", text) if url else text
 
 
 def _inner_words(words: frozenset[str]) -> re.Pattern[str]:
@@ -125,25 +135,33 @@ def _inner_words(words: frozenset[str]) -> re.Pattern[str]:
 _SECRET_PIECES = _inner_words(SECRET_WORDS | SECRET_LAST_WORDS)
 
 
+def _gives_no_value(masked: str) -> Callable[[int, int], bool]:
+    """Whether the name at (start, end) of `masked` gives no value: it is an actor
+    (`key:dev`), or a URL's user (`://x-access-token:` before its password, masked already)."""
+    actors = [m.span() for m in _ACTOR.finditer(masked)]
+    users = {m.end(1) for m in _URL_PASSWORD.finditer(masked)} if "://" in masked else set()
+    return lambda start, end: end in users or any(a <= start < b for a, b in actors)
+
+
 def scrub_text(text: str) -> str:
     """Free text (an error message, a log line, a reason) as it may be shown anywhere: Bearer
-    tokens, JWTs, PEM blocks, and values given to secret names (`password=...`) masked; actors
-    (`key:dev`, `user:alice`) are names of who acted and are kept."""
+    tokens, JWTs, PEM blocks, URLs' passwords and values given to secret names (`password=...`)
+    masked; actors (`key:dev`, `user:alice`) are names of who acted and are kept."""
     masked = mask_credentials(text)
     if "=" not in masked and ":" not in masked:
         return masked  # no value is given to any name in it
     if _SECRET_PIECES.search(masked.lower()) is None:
         return masked  # no name in it is a secret's
     kept, done = [], 0
-    actors: list[tuple[int, int]] | None = None  # found once a secret's name is
+    gives_no_value: Callable[[int, int], bool] | None = None  # made once a secret's name is found
     for named in _NAMED.finditer(masked):
         # A name inside a value masked already counts when its own value lies beyond it
         # (`password=key=abc`: both values are masked).
         if named.end() <= done or name_sensitivity(named.group(1)) is not Sensitivity.SECRET:
             continue
-        if actors is None:
-            actors = [m.span() for m in _ACTOR.finditer(masked)]
-        if any(start <= named.start() < end for start, end in actors):
+        if gives_no_value is None:
+            gives_no_value = _gives_no_value(masked)
+        if gives_no_value(*named.span()):
             continue
         value = _VALUE.match(masked, named.end())
         if value is not None and value.group(0) != REDACTED:

@@ -59,7 +59,9 @@ class JobProgressView:
     """
 
     name = "job_progress"
-    fold_version = 1  # bump when a row changes (see `View.fold_version`)
+    # bump when a row changes (see `View.fold_version`). 2: a URL's password inside a text is
+    # masked
+    fold_version = 2
 
     def __init__(
         self, load: LoadJob, cache_size: int = JOB_CACHE_SIZE, deferred: bool = False

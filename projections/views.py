@@ -90,8 +90,9 @@ class TimelineView:
     """
 
     name = "job_timeline"
-    # bump when a row changes (see `View.fold_version`). 2: an interruption's data names its actor
-    fold_version = 2
+    # bump when a row changes (see `View.fold_version`). 2: an interruption's data names its actor;
+    # 3: a URL's password inside a text is masked
+    fold_version = 3
 
     def __init__(self, read_events: ReadEvents | None = None) -> None:
         self._read_events = read_events
@@ -140,7 +141,9 @@ class BatchView:
     """One row per batch; its counters are counted from the job rows when asked."""
 
     name = "batch_summaries"
-    fold_version = 1  # bump when a row changes (see `View.fold_version`)
+    # bump when a row changes (see `View.fold_version`). 2: a URL's password inside a text is
+    # masked
+    fold_version = 2
 
     def forget(self) -> None:
         """Nothing is kept between runs."""

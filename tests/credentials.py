@@ -1,5 +1,6 @@
 """Credential-shaped strings planted in random text, for the properties that try to make them
-show: Bearer tokens, JWTs and PEM blocks, each with the parts that must never be seen."""
+show: Bearer tokens, JWTs, PEM blocks and URLs' passwords, each with the parts that must
+never be seen."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import string
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from hypothesis import strategies as st
 
@@ -28,10 +30,12 @@ PEM_LABELS = (
 
 @dataclass(frozen=True)
 class Credential:
-    """A credential as it is written, and the parts of it that must never show."""
+    """A credential as it is written, the parts of it that must never show, and those that
+    show (a URL's user and host)."""
 
     text: str
     needles: frozenset[str]
+    kept: tuple[str, ...] = ()
 
 
 @dataclass
@@ -124,8 +128,40 @@ def pem_blocks(draw: st.DrawFn) -> Credential:
     return Credential(text, frozenset(needles))
 
 
-CREDENTIALS = st.one_of(bearers(), jwts(), pem_blocks())
-SHORT_CREDENTIALS = st.one_of(bearers(), jwts())
+# What a URL's userinfo holds unencoded (RFC 3986's unreserved, sub-delims and `%`), and
+# letters beyond ASCII, as an IRI writes them.
+USERINFO = string.ascii_letters + string.digits + "-._~!$&'()*+,;=%" + "éßøğ€中文Ωж"
+ANY_PASSWORD = USERINFO + ' /?#@"<>\\{}|^`[]\t'  # written percent-encoded
+AFTER_USERINFO = ("", "h", "ftp.example.com/site", "[::1]:5432/db?sslmode=require", "h:21#x")
+
+
+@st.composite
+def url_parts(draw: st.DrawFn) -> tuple[str, str, str, str]:
+    """(scheme, user, password, what follows the `@`) of a URL: any scheme, a user that may be
+    empty or an email address, a password of any characters, as written or percent-encoded."""
+    scheme = draw(_chars(string.ascii_letters, 1, 1)) + draw(
+        _chars(string.ascii_letters + string.digits + "+.-", 0, 12)
+    )
+    user = draw(st.one_of(_chars(USERINFO, 0, 16), _chars(USERINFO + "@", 3, 24)))
+    password = draw(
+        st.one_of(
+            _secret_chars(USERINFO + ":@", 6, 200),
+            _secret_chars(ANY_PASSWORD, 6, 40).map(lambda raw: quote(raw, safe="")),
+        )
+    )
+    return scheme, user, password, draw(st.sampled_from(AFTER_USERINFO))
+
+
+@st.composite
+def url_passwords(draw: st.DrawFn) -> Credential:
+    """`scheme://user:password@host...`: only the password must never show."""
+    scheme, user, password, after = draw(url_parts())
+    text = f"{scheme}://{user}:{password}@{after}"
+    return Credential(text, frozenset({password}), (scheme, user, after))
+
+
+CREDENTIALS = st.one_of(bearers(), jwts(), pem_blocks(), url_passwords())
+SHORT_CREDENTIALS = st.one_of(bearers(), jwts(), url_passwords())
 TEXT = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=24)
 
 
@@ -142,6 +178,7 @@ def planted_text(
     planted.around.extend(around)
     for credential in found:
         planted.needles |= credential.needles
+        planted.around.extend(credential.kept)
     return around[0] + "".join(c.text + after for c, after in zip(found, around[1:], strict=True))
 
 
@@ -151,7 +188,12 @@ PUBLIC_KEYS = _chars(string.ascii_letters + string.digits + "_-", 1, 16).filter(
 
 
 @st.composite
-def planted_documents(draw: st.DrawFn, planted: Planted, depth: int = 0) -> dict[str, Any]:
+def planted_documents(
+    draw: st.DrawFn,
+    planted: Planted,
+    depth: int = 0,
+    credentials: st.SearchStrategy[Credential] = CREDENTIALS,
+) -> dict[str, Any]:
     """An object under names that say nothing secret, with credentials planted at any depth
     (in strings, in lists, in nested objects) beside ordinary values."""
     document: dict[str, Any] = {}
@@ -160,13 +202,14 @@ def planted_documents(draw: st.DrawFn, planted: Planted, depth: int = 0) -> dict
     for key in keys:
         kind = draw(st.sampled_from(("text", "text", "list", "object", "plain")))
         if kind == "object" and depth < 2:
-            document[key] = draw(planted_documents(planted, depth + 1))
+            document[key] = draw(planted_documents(planted, depth + 1, credentials))
         elif kind == "list":
-            document[key] = [draw(planted_text(planted, most=1)), draw(st.integers(-9999, 9999))]
+            text = draw(planted_text(planted, credentials, most=1))
+            document[key] = [text, draw(st.integers(-9999, 9999))]
         elif kind == "plain":
             text = draw(TEXT)
             planted.around.append(text)
             document[key] = draw(st.one_of(st.integers(-9999, 9999), st.booleans(), st.just(text)))
         else:
-            document[key] = draw(planted_text(planted))
+            document[key] = draw(planted_text(planted, credentials))
     return document

@@ -1,6 +1,7 @@
-"""Credentials inside text (reasons, results, names) never show: over HTTP, in the views'
-tables, in `regflow events`, `export`, `state` and `jobs`, in the logs; on SQLite and
-PostgreSQL. What is public (idempotency keys, a stream ticket to its caller) shows as it is."""
+"""Credentials inside text (reasons, results, names, a restaurant's fields and config) never
+show: over HTTP, in the views' tables, in `regflow events`, `export`, `state` and `jobs`, in
+the logs; on SQLite and PostgreSQL. What is public (idempotency keys, a stream ticket to its
+caller) shows as it is."""
 
 from __future__ import annotations
 
@@ -22,7 +23,13 @@ from infrastructure.log_scrub import ScrubSecrets
 from infrastructure.logs import JsonLines
 from infrastructure.settings import Settings
 from tests.api.conftest import BASE, Caller, Client, run_job
-from tests.credentials import SHORT_CREDENTIALS, Planted, planted_documents, planted_text
+from tests.credentials import (
+    SHORT_CREDENTIALS,
+    Planted,
+    planted_documents,
+    planted_text,
+    url_passwords,
+)
 from tests.integration.audit_kit import Cli, cli
 
 __all__ = ["cli"]
@@ -234,6 +241,29 @@ async def test_no_planted_credential_shows_anywhere(
     assume(not planted.ambiguous() and max(len(n) for n in names) <= MAX_NAME)
     with logged() as lines:
         batch_id, job_id = await edited_job(org_a, (names[0], names[1]), [completed, failed])
+        shown = await everything_shown(org_a, cli, api_settings, batch_id, job_id)
+    shown["logs"] = "\n".join(lines)
+    assert leaks(planted, shown) == {}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+async def test_no_urls_password_in_a_restaurant_or_its_config_shows_anywhere(
+    org_a: Caller, cli: Cli, api_settings: Settings, data: st.DataObject
+) -> None:
+    planted = Planted()
+    urls = url_passwords()
+    config = {
+        "website": {"deploy": data.draw(planted_documents(planted, credentials=urls), "site")},
+        "integrations": data.draw(planted_documents(planted, credentials=urls), "integrations"),
+    }
+    fields = data.draw(planted_documents(planted, credentials=urls), "restaurant's fields")
+    restaurant = fields | {"name": "U", "external_id": None, "execution_config": config}
+    assume(not planted.ambiguous())
+    with logged() as lines:
+        status, body = await org_a.post(BASE, json={"name": "urls", "restaurants": [restaurant]})
+        assert status == 201, body
+        batch_id, job_id = str(body["batch"]["id"]), str(body["batch"]["jobs"][0]["id"])
         shown = await everything_shown(org_a, cli, api_settings, batch_id, job_id)
     shown["logs"] = "\n".join(lines)
     assert leaks(planted, shown) == {}

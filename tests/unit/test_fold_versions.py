@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (1, "88d2f4fe851bc1e3"),
-    "batch_summaries": (1, "8d5d58dd198ea85c"),
-    "job_timeline": (2, "8d5d58dd198ea85c"),
+    "job_progress": (2, "ae5c93cd2d20f250"),
+    "batch_summaries": (2, "1fdb9175838e70d6"),
+    "job_timeline": (3, "1fdb9175838e70d6"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

@@ -6,13 +6,14 @@ import json
 import logging
 import re
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from domain.secrets import REDACTED, redact, redact_event, scrub_text
+from domain.secrets import REDACTED, mask_credentials, redact, redact_event, scrub_text
 from infrastructure.log_scrub import ScrubSecrets
 from infrastructure.logs import JsonLines
-from tests.credentials import TEXT, Planted, planted_documents, planted_text
+from tests.credentials import TEXT, Planted, planted_documents, planted_text, url_parts
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJlLXZhbHVl"
 PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
@@ -21,7 +22,7 @@ ENCRYPTED_PEM = (
     "DEK-Info: AES-128-CBC,0123456789ABCDEF\n\n"
     f"{PEM_BODY}\n-----END RSA PRIVATE KEY-----"
 )
-MARKS = re.compile(r"(?i:bearer)|eyJ|-----BEGIN")
+MARKS = re.compile(r"(?i:bearer)|eyJ|-----BEGIN|://")
 # A name holding a word of a secret's (its words are pieces of it) given a value.
 NAMED_SECRETS = re.compile(
     r"(?i:pass|pwd|secret|token|auth|cookie|session|credential|signature|pin|otp|cvv|key)"
@@ -67,6 +68,59 @@ class TestCredentialsInsideText:
     def test_an_events_reason_and_its_idempotency_key(self) -> None:
         data = {"reason": "Bearer sk_live_WHOLEVALUE999", "idempotency_key": "j-1:menuImport:2"}
         assert redact_event(data) == {"reason": REDACTED, "idempotency_key": "j-1:menuImport:2"}
+
+
+class TestUrlPasswords:
+    def test_the_reported_urls_show_with_only_their_passwords_masked(self) -> None:
+        config = {
+            "website": {
+                "ftp_url": "ftp://deploy:FTPPASS-123@ftp.example.com/site",
+                "webhook": "https://hook:HOOKPASS-9@hooks.example.com/x",
+            },
+            "db": "postgres://u:DBPW@h/db",
+        }
+        assert redact({"execution_config": config}) == {
+            "execution_config": {
+                "website": {
+                    "ftp_url": f"ftp://deploy:{REDACTED}@ftp.example.com/site",
+                    "webhook": f"https://hook:{REDACTED}@hooks.example.com/x",
+                },
+                "db": f"postgres://u:{REDACTED}@h/db",
+            }
+        }
+
+    def test_a_password_after_a_user_named_like_a_secret_is_masked_and_the_host_kept(
+        self,
+    ) -> None:
+        text = "cloned https://x-access-token:ghp_abc123@github.com/o/r.git, then redis://:pw9@h"
+        assert scrub_text(text) == (
+            f"cloned https://x-access-token:{REDACTED}@github.com/o/r.git, "
+            f"then redis://:{REDACTED}@h"
+        )
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "https://user@host.example.com/x",
+            "ftp://ann@example.com@files.example.com:21/in",
+            "https://host.example.com:8080/inbox@team",
+            "http://h:80?to=ann@example.com",
+            "meet at 10:30 @ the office",
+            "write to ann@example.com: she knows",
+            "mailto:ann@example.com",
+            "see http://h:80 or ann@example.com",
+        ],
+    )
+    def test_text_with_at_and_colon_but_no_urls_password_is_kept(self, text: str) -> None:
+        assert redact({"note": text, "shops": [text]}) == {"note": text, "shops": [text]}
+        assert scrub_text(text) == text
+
+    @settings(max_examples=300, deadline=None)
+    @given(url_parts())
+    def test_only_the_password_of_any_url_is_masked(self, parts: tuple[str, ...]) -> None:
+        scheme, user, password, after = parts
+        url = f"{scheme}://{user}:{password}@{after}"
+        assert mask_credentials(url) == f"{scheme}://{user}:{REDACTED}@{after}"
 
 
 def a_log_line(message: str, fields: dict[str, object]) -> str:

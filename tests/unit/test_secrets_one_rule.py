@@ -28,6 +28,7 @@ PIECES = st.sampled_from(
         *("user", "cli", "HTTP", "400", "2026-12-05T09:27:50+00:00", "key:dev", "user:alice"),
         *("=", ":", ": ", " = ", '":"', "'", '"', " ", ",", ";", "&", "***", "-", "_", "."),
         *("hunter22", "REASONLEAK", "sk_live_ABC123", "Bearer", "Bearer sk_live_ABCDEF123456"),
+        *("ftp://", "https://", "://", "@", "/", "ftp.example.com/site", "x-access-token"),
     ]
 )
 TEXTS = st.one_of(
@@ -40,6 +41,8 @@ EXAMPLES = (
     "HTTP 400: password: hunter22",
     "by key:dev, reason: password=hunter22",
     "completed",
+    "deploy to ftp://deploy:FTPPASS-123@ftp.example.com/site failed",
+    "https://x-access-token:key=hunter22@ftp.example.com/site password=hunter22",
 )
 
 
