@@ -16,6 +16,7 @@ from aiohttp import web
 from api.answer_cache import JobAnswerCache
 from api.current_answers import CurrentAnswers, ReadModels
 from api.latest_versions import LatestVersions
+from api.page_cursors import PageCursors
 from api.presenters import JobAnswer
 from domain.exceptions import RegflowError
 from infrastructure.flow.waiting_jobs import shared_waiting_job_ids
@@ -78,6 +79,11 @@ class Services(CurrentAnswers):
         if self.registrations is None:
             raise RuntimeError("the application store is not started")
         return self.registrations
+
+    @property
+    def page_cursors(self) -> PageCursors:
+        """Cursors sealed with the store's cursor key: every process of the store reads them."""
+        return PageCursors(self.app.cursor_key)
 
     @property
     def views(self) -> ReadModels:

@@ -1,60 +1,31 @@
-"""A batch's jobs a page at a time (keyset cursor, status filter, name search), and the tags
+"""A batch's jobs a page at a time (keyset position, status filter, name search), and the tags
 that say whether a batch's or a job's reads changed."""
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-from uuid import UUID
+from typing import Any, NamedTuple
 
-from domain.exceptions import InvalidInput
 from projections.database import Database
 from projections.queries import SUMMARY_COLUMNS, summary_of
 from projections.schema import Schema
 
 
+class PagePosition(NamedTuple):
+    """Where a page of a batch's jobs ends: the last job's creation time (as stored) and id."""
+
+    created_at: str
+    job_id: str
+
+
 @dataclass(frozen=True)
 class JobPage:
-    """One page of a batch's jobs, the cursor after it (None at the end), and how many match."""
+    """One page of a batch's jobs, where it ends when more follow (None at the end), and how
+    many match."""
 
     jobs: list[dict[str, Any]]
-    next_after: str | None
+    last: PagePosition | None
     total: int
-
-
-def cursor_of(created_at: str, job_id: str) -> str:
-    """An opaque cursor after the job created at `created_at` with id `job_id`."""
-    return base64.urlsafe_b64encode(f"{created_at}|{job_id}".encode()).decode().rstrip("=")
-
-
-def position_of(cursor: str) -> tuple[str, str]:
-    """The (created_at, job_id) a cursor names; InvalidInput when it names none."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except ValueError:
-        text = ""
-    created_at, bar, job_id = text.partition("|")
-    if not bar or not _a_moment(created_at) or not _a_job_id(job_id):
-        raise InvalidInput("Invalid cursor", ["after: not a cursor this API gave out"])
-    return created_at, job_id
-
-
-def _a_moment(text: str) -> bool:
-    """Whether `text` is a creation time as a cursor carries it: ISO 8601 with its offset."""
-    try:
-        return datetime.fromisoformat(text).tzinfo is not None
-    except ValueError:
-        return False
-
-
-def _a_job_id(text: str) -> bool:
-    """Whether `text` is a job id as a cursor carries it: a UUID in its canonical form."""
-    try:
-        return str(UUID(text)) == text
-    except ValueError:
-        return False
 
 
 def like_pattern(text: str) -> str:
@@ -73,18 +44,17 @@ class JobPageQueries:
         self,
         batch_id: str,
         limit: int,
-        after: str | None = None,
+        after: PagePosition | None = None,
         status: str | None = None,
         q: str | None = None,
     ) -> JobPage:
-        """Jobs of a batch in creation order after the cursor, of one status, whose name or
+        """Jobs of a batch in creation order after a position, of one status, whose name or
         external id contains `q` (case-insensitive)."""
         where, params = self._filters(batch_id, status, q)
         total = self.db.fetch(f"SELECT COUNT(*) AS n FROM {self.schema.jobs} WHERE {where}", params)
-        if after:
-            created_at, job_id = position_of(after)
+        if after is not None:
             where += " AND (created_at > ? OR (created_at = ? AND job_id > ?))"
-            params = (*params, created_at, created_at, job_id)
+            params = (*params, after.created_at, after.created_at, after.job_id)
         rows = self.db.fetch(
             f"SELECT {SUMMARY_COLUMNS} FROM {self.schema.jobs} WHERE {where}"
             " ORDER BY created_at, job_id LIMIT ?",
@@ -92,9 +62,8 @@ class JobPageQueries:
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        last = rows[-1] if rows and more else None
-        next_after = cursor_of(last["created_at"], last["job_id"]) if last else None
-        return JobPage([summary_of(r) for r in rows], next_after, int(total[0]["n"]))
+        end = PagePosition(rows[-1]["created_at"], rows[-1]["job_id"]) if rows and more else None
+        return JobPage([summary_of(r) for r in rows], end, int(total[0]["n"]))
 
     def _blocked_count(self) -> str:
         if self.db.is_postgres:

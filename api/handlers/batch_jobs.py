@@ -1,4 +1,4 @@
-"""A batch's jobs a page at a time: cursor, status filter and name search."""
+"""A batch's jobs a page at a time: sealed cursor, status filter and name search."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from aiohttp import web
 from api import parsing
 from api.auth import caller_of
 from api.caching import content_tag, not_modified, tagged
+from api.page_cursors import JobListing
 from api.presenters import ok
 from api.schemas.batches import JobsQuery
 from api.services import services_of
@@ -23,14 +24,16 @@ async def batch_jobs(request: web.Request) -> web.Response:
     """
     caller, services = caller_of(request), services_of(request)
     query = parsing.query(request, JobsQuery)
-    waiting = await services.waiting_jobs()
+    waiting, cursors = await services.waiting_jobs(), services.page_cursors
 
     def answer(reads: Reads, summary: dict[str, Any]) -> web.Response:
-        batch_id = summary["id"]
-        page = reads.job_page(batch_id, query.limit, query.after, query.status, query.q)
+        listing = JobListing(summary["id"], query.status, query.q)
+        after = cursors.position(listing, query.after)
+        page = reads.job_page(listing.batch_id, query.limit, after, query.status, query.q)
         jobs = services.waiting_for_capacity(page.jobs, waiting)
-        found = ok(jobs=jobs, next_after=page.next_after, limit=query.limit, total=page.total)
-        asked = (batch_id, query.limit, query.after, query.status, query.q)
+        next_after = cursors.cursor(listing, page.last)
+        found = ok(jobs=jobs, next_after=next_after, limit=query.limit, total=page.total)
+        asked = (listing.batch_id, query.limit, query.after, query.status, query.q)
         tag = content_tag("jobs", asked, found.body if isinstance(found.body, bytes) else b"")
         return not_modified(request, tag) or tagged(found, tag)
 

@@ -8,6 +8,7 @@ a little over 200; the commands are in the modules beside it, by use case.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -109,6 +110,8 @@ class RegistrationStore(Application[UUID]):
                 super().__init__(env=library_env(settings, store_key))
                 # Keys the digests of create requests, which may hold secrets (never stored bare).
                 self.request_key = hashlib.sha256(b"regflow: create requests" + store_key).digest()
+                # Keys the tags of page cursors: every process of the store reads the others'.
+                self.cursor_key = hmac.digest(store_key, b"regflow: page cursors", "sha256")
         except BaseException:
             self.key_table.close()
             raise

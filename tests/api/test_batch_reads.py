@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import uuid
@@ -10,7 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.api.conftest import BASE, Caller, restaurant, run_job
+from api.app import create_app
+from infrastructure.settings import Settings
+from tests.api.conftest import BASE, Caller, MakeClient, restaurant, run_job
 
 
 async def walk(caller: Caller, batch_id: str, limit: int, **filters: str) -> list[dict]:
@@ -74,6 +77,13 @@ class TestPaging:
         status, body = await org_a.get(f"{BASE}/{batch['id']}/jobs", params={"after": after})
         assert (status, body["errors"]) == (400, ["after: not a cursor this API gave out"])
 
+    async def test_a_hand_made_cursor_is_refused(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"))
+        made = f"1999-01-01T00:00:00+00:00|{uuid.UUID(int=0)}"
+        forged = {"limit": "1", "after": base64.b64encode(made.encode()).decode()}
+        status, body = await org_a.get(f"{BASE}/{batch['id']}/jobs", params=forged)
+        assert (status, body["errors"]) == (400, ["after: not a cursor this API gave out"])
+
     async def test_nul_in_a_search_or_cursor_is_400_on_every_store(self, org_a: Caller) -> None:
         batch = await org_a.new_batch()
         for params in ({"q": "a\x00b"}, {"after": "\x00"}):
@@ -92,6 +102,71 @@ class TestPaging:
         assert status == 404
         status, _ = await org_a.get(f"{BASE}/{uuid.uuid4()}/jobs")
         assert status == 404
+
+
+class TestCursorsAreForTheirListing:
+    """A cursor is read back only on the batch, status filter and search it was given out for."""
+
+    async def test_a_cursor_of_another_batch_is_refused(self, org_a: Caller) -> None:
+        one, other = [await org_a.new_batch(restaurant("A"), restaurant("B")) for _ in range(2)]
+        after = await first_cursor(org_a, one["id"], {"limit": "1"})
+        status, body = await org_a.get(
+            f"{BASE}/{other['id']}/jobs", params={"limit": "1", "after": after}
+        )
+        assert (status, body["errors"]) == (400, ["after: not a cursor this API gave out"])
+
+    @pytest.mark.parametrize("used_with", [{}, {"status": "completed"}, {"q": "R"}])
+    async def test_a_cursor_of_a_filtered_listing_is_refused_on_another(
+        self, org_a: Caller, used_with: dict[str, str]
+    ) -> None:
+        batch = await org_a.new_batch(*[restaurant(f"R {i}") for i in range(3)])
+        after = await first_cursor(org_a, batch["id"], {"limit": "1", "status": "pending"})
+        params = {"limit": "1", "after": after} | used_with
+        status, body = await org_a.get(f"{BASE}/{batch['id']}/jobs", params=params)
+        assert (status, body["errors"]) == (400, ["after: not a cursor this API gave out"])
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    async def test_only_the_genuine_cursor_is_read(
+        self, org_a: Caller, paged_batch: tuple[str, list[str]], data: st.DataObject
+    ) -> None:
+        batch_id, cursors = paged_batch
+        genuine = data.draw(st.sampled_from(cursors))
+        after = data.draw(st.one_of(st.just(genuine), mutated(genuine), CURSOR_TEXT))
+        params = {"limit": "2", "after": after}
+        status, body = await org_a.get(f"{BASE}/{batch_id}/jobs", params=params)
+        assert status == (200 if after in cursors else 400), body
+
+    async def test_instances_on_one_store_read_each_other_s_cursors(
+        self, org_a: Caller, api_settings: Settings, aiohttp_client: MakeClient
+    ) -> None:
+        batch = await org_a.new_batch(*[restaurant(f"R {i}") for i in range(5)])
+        other = Caller(await aiohttp_client(create_app(api_settings)), org_a.org, org_a.key)
+        after = await first_cursor(org_a, batch["id"], {"limit": "2"})
+        params = {"limit": "3", "after": after}
+        status, body = await other.get(f"{BASE}/{batch['id']}/jobs", params=params)
+        assert status == 200, body
+        assert [j["id"] for j in body["jobs"]] == [j["id"] for j in batch["jobs"][2:]]
+
+
+def mutated(cursor: str) -> st.SearchStrategy[str]:
+    """`cursor` with a few of its decoded bytes changed, spelt as the API spells cursors."""
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    changes = st.lists(st.tuples(st.integers(0, len(raw) - 1), st.integers(0, 255)), min_size=1)
+
+    def applied(edits: list[tuple[int, int]]) -> str:
+        changed = bytearray(raw)
+        for at, value in edits:
+            changed[at] = value
+        return base64.urlsafe_b64encode(bytes(changed)).decode().rstrip("=")
+
+    return changes.map(applied)
+
+
+async def first_cursor(caller: Caller, batch_id: str, params: dict[str, str]) -> str:
+    status, body = await caller.get(f"{BASE}/{batch_id}/jobs", params=params)
+    assert status == 200 and body["next_after"], body
+    return str(body["next_after"])
 
 
 class TestConditionalReads:
@@ -138,9 +213,9 @@ class TestConditionalReads:
 
 
 JOB_FILTERS = ["pending", "in_progress", "completed", "failed", "cancelled", "blocked"]
-SEARCHES = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
-)
+QUERY_CHARACTERS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+SEARCHES = st.text(QUERY_CHARACTERS, max_size=12)
+CURSOR_TEXT = st.text(QUERY_CHARACTERS, max_size=100)
 
 
 async def page_tag(caller: Caller, batch_id: str, params: dict[str, str]) -> str:
@@ -209,14 +284,11 @@ class TestConditionalPages:
         self, org_a: Caller, paged_batch: tuple[str, list[str]], data: st.DataObject
     ) -> None:
         batch_id, cursors = paged_batch
-        queries = st.fixed_dictionaries(
-            {},
-            optional={
-                "limit": st.integers(1, 1000).map(str),
-                "after": st.sampled_from(cursors),
-                "status": st.sampled_from(JOB_FILTERS),
-                "q": SEARCHES,
-            },
+        limits = st.integers(1, 1000).map(str)
+        filters = {"status": st.sampled_from(JOB_FILTERS), "q": SEARCHES}
+        queries = st.one_of(  # the cursors are the unfiltered listing's: read on it only
+            st.fixed_dictionaries({}, optional={"limit": limits, **filters}),
+            st.fixed_dictionaries({"after": st.sampled_from(cursors)}, optional={"limit": limits}),
         )
         one = data.draw(queries)
         other = data.draw(st.one_of(queries, st.just(one), st.just(respelled(one))))

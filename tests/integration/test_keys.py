@@ -165,3 +165,24 @@ def test_a_process_started_before_a_rotation_makes_no_key_the_new_passphrase_can
     finally:
         running.close()
     assert jobs_with_secrets(store_url, NEW)
+
+
+def cursor_key(url: str, passphrase: str) -> bytes:
+    app = opened(url, passphrase)
+    try:
+        return app.cursor_key
+    finally:
+        app.close()
+
+
+def test_the_cursor_key_is_the_store_s_across_processes_and_rotations(
+    store_url: str, regflow: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key = cursor_key(store_url, OLD)
+    assert cursor_key(store_url, OLD) == key
+    monkeypatch.setenv("REGFLOW_SECRET_KEY", NEW)
+    monkeypatch.setenv("REGFLOW_OLD_SECRET_KEYS", OLD)
+    assert regflow("rotate-keys").code == 0
+    assert cursor_key(store_url, NEW) == key
+    for other in (OLD, NEW):  # another store: another key, whatever its passphrase
+        assert cursor_key(f"sqlite:///{tmp_path / f'other-{other}.db'}", other) != key
