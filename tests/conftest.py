@@ -51,6 +51,18 @@ def new_database(prefix: str) -> Iterator[tuple[str, str]]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def own_database_url(request: pytest.FixtureRequest, tmp_path: Path, prefix: str) -> Iterator[str]:
+    """A store of one test's own, on the store its fixture's param names: a SQLite file, or
+    a new PostgreSQL database named after `prefix` (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'regflow.db'}"
+        return
+    request.applymarker(pytest.mark.postgres)
+    request.getfixturevalue("pg_url")  # skipped (or failed in CI) without the server
+    with new_database(prefix) as (_, url):
+        yield url
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'regflow.db'}"

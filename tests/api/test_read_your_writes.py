@@ -27,7 +27,7 @@ from infrastructure.settings import Settings
 from tests.api.conftest import BASE, Caller, Client, MakeClient, run_job
 from tests.api.test_batch_stream import next_event
 from tests.api.test_edits import mark, statuses, sub_steps
-from tests.conftest import new_database
+from tests.conftest import own_database_url
 
 TRACKING = "regflow_view_tracking"
 SETTLE = 0.3  # how long a command waits for the held views here before it answers anyway
@@ -37,13 +37,7 @@ PUSHED_WITHIN = 10.0  # a stream's watcher looks every 0.25 s (keep-alives come 
 @pytest.fixture(params=["postgres", "sqlite"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of this test's own: its views are held up."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'regflow.db'}"
-        return
-    request.applymarker(pytest.mark.postgres)
-    request.getfixturevalue("pg_url")  # skips when PostgreSQL is unreachable
-    with new_database("regflow_ryw") as (_, url):
-        yield url
+    yield from own_database_url(request, tmp_path, "regflow_ryw")
 
 
 @pytest.fixture

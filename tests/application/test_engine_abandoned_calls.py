@@ -24,7 +24,7 @@ from tests.application.engine_kit import (
     simulator,
     start_batch,
 )
-from tests.conftest import new_database
+from tests.conftest import own_database_url
 from tests.kit import eventually, restaurants
 
 KEY = "restaurantRegistration"
@@ -34,13 +34,7 @@ KEY = "restaurantRegistration"
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A store of this test's own: the session's PostgreSQL database holds leases other tests
     left, which an engine would take too."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'regflow.db'}"
-        return
-    request.applymarker(pytest.mark.postgres)
-    request.getfixturevalue("pg_url")  # skipped (or failed in CI) without the server
-    with new_database("regflow_abandoned") as (_, url):
-        yield url
+    yield from own_database_url(request, tmp_path, "regflow_abandoned")
 
 
 def cancelled_in_flight(app: Registrations, job_id: str, worker: str) -> None:

@@ -17,7 +17,7 @@ from infrastructure.executors.simulator.faults import FaultRule, SimulatorConfig
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.application.engine_kit import simulator, start_batch
-from tests.conftest import new_database
+from tests.conftest import own_database_url
 from tests.kit import eventually, free_port, restaurants
 from tests.reliability.test_live_workers import process_env, ready, spawn, stop
 
@@ -33,13 +33,7 @@ ERASED = "the organisation's data was erased"
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A store of this test's own: a live `serve` would run other tests' jobs too."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'regflow.db'}"
-        return
-    request.applymarker(pytest.mark.postgres)
-    request.getfixturevalue("pg_url")
-    with new_database("regflow_erasure_live") as (_, url):
-        yield url
+    yield from own_database_url(request, tmp_path, "regflow_erasure_live")
 
 
 def failed_saying_erased(app: Registrations, job_ids: list[str]) -> bool:

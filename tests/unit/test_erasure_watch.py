@@ -16,9 +16,11 @@ from tests.unit.flow_kit import FakeClock
 class KeyTable:
     """Destroyed key counts as a store would give them, each look taking `took` seconds."""
 
-    def __init__(self, clock: FakeClock, took: float = 0.01) -> None:
+    def __init__(
+        self, clock: FakeClock, took: float = 0.01, counts: dict[str, int] | None = None
+    ) -> None:
         self.clock, self.took = clock, took
-        self.counts: dict[str, int] = {}
+        self.counts: dict[str, int] = dict(counts or {})
         self.looks = 0
         self.forgotten = 0
         self.down = False
@@ -45,11 +47,16 @@ def watch_of(table: KeyTable) -> ErasureWatch:
     return ErasureWatch(table.destroyed, table.forget, table.clock)
 
 
+async def started(table: KeyTable) -> ErasureWatch:
+    watch = watch_of(table)
+    await watch.start()
+    return watch
+
+
 async def test_a_job_read_before_the_erasure_makes_no_call_and_one_read_after_it_does() -> None:
     clock = FakeClock()
     table = KeyTable(clock)
-    watch = watch_of(table)
-    await watch.start()
+    watch = await started(table)
     read_before = clock.monotonic()
     table.counts["org-a"] = 1
     clock.advance(ERASURE_CHECK_SECONDS)
@@ -61,10 +68,8 @@ async def test_a_job_read_before_the_erasure_makes_no_call_and_one_read_after_it
 
 async def test_erasures_before_the_engine_started_are_no_news() -> None:
     clock = FakeClock()
-    table = KeyTable(clock)
-    table.counts["org-a"] = 1
-    watch = watch_of(table)
-    await watch.start()
+    table = KeyTable(clock, counts={"org-a": 1})
+    watch = await started(table)
     clock.advance(ERASURE_CHECK_SECONDS)
     assert not await watch.erased_since("org-a", clock.monotonic() - 60)
     assert table.forgotten == 0
@@ -72,10 +77,8 @@ async def test_erasures_before_the_engine_started_are_no_news() -> None:
 
 async def test_an_organisation_erased_again_is_news_again() -> None:
     clock = FakeClock()
-    table = KeyTable(clock)
-    table.counts["org-a"] = 1
-    watch = watch_of(table)
-    await watch.start()
+    table = KeyTable(clock, counts={"org-a": 1})
+    watch = await started(table)
     read = clock.monotonic()
     table.counts["org-a"] = 2  # its new key, made after the first erasure, destroyed too
     clock.advance(ERASURE_CHECK_SECONDS)
@@ -97,8 +100,7 @@ async def test_when_the_first_look_failed_every_erasure_found_later_is_news() ->
 async def test_a_look_that_fails_fails_the_question() -> None:
     clock = FakeClock()
     table = KeyTable(clock)
-    watch = watch_of(table)
-    await watch.start()
+    watch = await started(table)
     table.down = True
     clock.advance(ERASURE_CHECK_SECONDS)
     with pytest.raises(psycopg.OperationalError):
@@ -120,8 +122,7 @@ async def test_a_call_knows_of_every_erasure_committed_before_its_freshness_wind
     look is made for a call while the last one is fresh enough."""
     clock = FakeClock()
     table = KeyTable(clock, took)
-    watch = watch_of(table)
-    await watch.start()
+    watch = await started(table)
     read = clock.monotonic()
     for step, gap in enumerate(asks):
         clock.advance(gap)
