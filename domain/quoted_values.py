@@ -1,9 +1,9 @@
 """What a job's free text quotes of its own personal data: found where its text stands, in any
-case (a phone number's digits however they are spaced; a secret only as written); a value
-shorter than ANYWHERE only as a word of its own, and one shorter than SHORTEST not at all, so
-that short values do not mask ordinary words ("Bo" in "Bob"). A quoted secret of the job is never
-recorded: its place is masked, as every secret shown is, and marked like a quote, so that it
-too reads as erased after an erasure.
+case (a phone number's digits however they are spaced, an international one in its national
+forms too; a secret only as written); a value shorter than ANYWHERE only as a word of its own,
+and one shorter than SHORTEST not at all, so that short values do not mask ordinary words ("Bo"
+in "Bob"). A quoted secret of the job is never recorded: its place is masked, as every secret
+shown is, and marked like a quote, so that it too reads as erased after an erasure.
 """
 
 from __future__ import annotations
@@ -149,5 +149,16 @@ def _pattern(value: str, any_case: bool) -> str:
     digits = re.sub(r"[^0-9]", "", value)
     if len(digits) < PHONE_DIGITS or not _PHONE.fullmatch(value):
         return exact
-    spaced = _BETWEEN_DIGITS.join(digits)
-    return rf"{exact}|(?:\+|(?<![0-9])){spaced}(?![0-9])"
+    forms = [exact, rf"(?:\+|(?<![0-9])){_BETWEEN_DIGITS.join(digits)}(?![0-9])"]
+    if value.lstrip().startswith("+"):
+        forms += _national_forms(digits)
+    return "|".join(forms)
+
+
+def _national_forms(digits: str) -> list[str]:
+    """An international number's national forms: without its country code (of 1 to 3 digits),
+    after a trunk 0 or not ("+64 21 555 0199" as "021 555 0199", "+1 415 555 0199" as
+    "(415) 555-0199", "+44 20 7946 0958" as "+44 (0)20 7946 0958")."""
+    rests = [digits[k:] for k in (1, 2, 3) if len(digits) - k >= PHONE_DIGITS]
+    trunk = rf"(?:0{_BETWEEN_DIGITS})?"
+    return [rf"(?<![0-9]){trunk}{_BETWEEN_DIGITS.join(rest)}(?![0-9])" for rest in rests]

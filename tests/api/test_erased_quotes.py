@@ -98,6 +98,7 @@ def quotes(draw: st.DrawFn, person: Person) -> str:
         "phone": person.phone,
         "phone digits": digits,
         "phone with dashes": f"+{digits[:2]}-{digits[2:4]}-{digits[4:]}",
+        "phone, national": f"0{digits[2:4]} {digits[4:7]} {digits[7:]}",
         "name": person.name,
         "name in another case": other_case(person.name, draw(flips(len(person.name)))),
     }

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (2, "ae5c93cd2d20f250"),
-    "batch_summaries": (2, "1fdb9175838e70d6"),
-    "job_timeline": (3, "1fdb9175838e70d6"),
+    "job_progress": (2, "7187be48a66ec96b"),
+    "batch_summaries": (2, "fedb20083f22c5ec"),
+    "job_timeline": (3, "fedb20083f22c5ec"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

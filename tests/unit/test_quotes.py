@@ -34,6 +34,16 @@ class TestWhatIsFound:
         text = "call 64215550199, +64-21-555-0199 or (64) 21 5550199; order 9642155501990"
         assert quotes_of(text) == ["64215550199", "+64-21-555-0199", "64) 21 5550199"]
 
+    def test_an_international_phone_number_in_its_national_forms(self) -> None:
+        text = "call 021 555 0199 or (021) 5550199, not 10215550199 nor 02155501990"
+        assert quotes_of(text) == ["021 555 0199", "021) 5550199"]
+        for phone, text, national in (
+            ("+1 415 555 0199", "call (415) 555-0199 today", "415) 555-0199"),
+            ("+44 20 7946 0958", "call 020 7946 0958 today", "020 7946 0958"),
+            ("+44 20 7946 0958", "call +44 (0)20 7946 0958 today", "0)20 7946 0958"),
+        ):
+            assert quotes_of(text, Quotable(personal=(phone,))) == [national]
+
     def test_a_name_in_any_case_and_the_text_kept_as_written(self) -> None:
         text = "Ann Lee asked; ann lee and ANN LEE did too"
         assert quoting(text, VALUES) == text
