@@ -44,6 +44,9 @@ class StoreMissing(RegflowError):
 
 IN_MEMORY = ":memory:"
 MOST_LEASE_SECONDS = 24 * 60 * 60
+MOST_AT_ONCE = 1_000_000  # jobs, calls or calls in flight at once: past any machine's room
+MOST_POOLED = 1_000  # connections a pool may open: past any PostgreSQL server's max_connections
+MOST_BYTES = 2**40  # a body or batch upload of a tebibyte
 # A slower rate is a typo (1e-9 would start a call every 31 years); a faster one is no limit.
 LEAST_RATE_PER_S = 1 / 3600
 LEAST_RATE_SAID = "1/3600 (one call an hour)"
@@ -196,8 +199,8 @@ class Settings(LogSettings):
         "a worker that dies is noticed when its leases expire, so a longer one only delays "
         "recovery",
     )
-    max_concurrent_jobs: int = Field(default=16, ge=1)
-    max_concurrent_calls: int = Field(default=32, ge=1)
+    max_concurrent_jobs: int = Field(default=16, ge=1, le=MOST_AT_ONCE)
+    max_concurrent_calls: int = Field(default=32, ge=1, le=MOST_AT_ONCE)
     role: Literal["all", "api", "worker"] = "all"
     worker_id: str | None = Field(
         default=None,
@@ -206,10 +209,10 @@ class Settings(LogSettings):
         "line-breaking character",
     )
     default_org: str = Field(default="dev", min_length=1)
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    max_batch_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
-    postgres_pool_size: int = Field(default=5, ge=1)
-    api_max_in_flight: int | None = Field(default=None, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=MOST_BYTES)
+    max_batch_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, le=MOST_BYTES)
+    postgres_pool_size: int = Field(default=5, ge=1, le=MOST_POOLED)
+    api_max_in_flight: int | None = Field(default=None, ge=1, le=MOST_AT_ONCE)
     api_rate_per_s: float | None = Field(
         default=None,
         description="calls started per second towards the registration API, all workers "

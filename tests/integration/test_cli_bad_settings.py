@@ -131,6 +131,24 @@ class TestDurations:
                 with pytest.raises(ValidationError):
                     Settings(_env_file=None, **{name: value})
 
+    def test_every_whole_number_setting_is_bounded(self) -> None:
+        """A number past what the process can hold (2^63) is refused when read, not when used."""
+        whole = [n for n, f in Settings.model_fields.items() if f.annotation in (int, int | None)]
+        assert {"max_concurrent_jobs", "postgres_pool_size"} <= set(whole)
+        for name in whole:
+            for value in (2**63, 10**30):
+                with pytest.raises(ValidationError):
+                    Settings(_env_file=None, **{name: value})
+
+    @pytest.mark.parametrize(
+        "variable", ["REGFLOW_MAX_CONCURRENT_JOBS", "REGFLOW_POSTGRES_POOL_SIZE"]
+    )
+    def test_a_huge_count_is_a_settings_error(
+        self, cli: Cli, monkeypatch: pytest.MonkeyPatch, variable: str
+    ) -> None:
+        monkeypatch.setenv(variable, str(2**63))
+        refused_setting(cli, variable, ("work", "--until-idle"))
+
     @pytest.mark.parametrize(
         "config",
         [
