@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -17,7 +18,7 @@ from prometheus_client import (
 
 import infrastructure.metrics  # noqa: F401  (registers the engine's metrics in every role)
 from api.routing import Handler, route_template
-from api.services import services_of
+from api.services import Services, services_of
 
 log = logging.getLogger("regflow.api")
 
@@ -34,6 +35,9 @@ VIEW_LAG = Gauge("regflow_api_view_lag_events", "Events the read models are behi
 KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
+# How long a scrape waits for the views' lag: when the store does not answer, the scrape
+# answers without it (the gauges keep their last values) well within a scraper's timeout.
+LAG_READ_SECONDS = 1.0
 STARTED = web.RequestKey("metrics_started", float)
 COUNTED = web.RequestKey("metrics_counted", bool)
 
@@ -61,14 +65,27 @@ async def count_answer(request: web.Request, response: web.StreamResponse) -> No
 
 async def metrics(request: web.Request) -> web.Response:
     """Every metric of this process in Prometheus' text format."""
-    services = services_of(request)
-    if services.read_models is not None:
-        try:
-            for view, lag in dict(await services.run(services.read_models.lag)).items():
-                VIEW_LAG.labels(str(view)).set(lag)
-        except Exception as exc:
-            log.warning("metrics: view lag unavailable: %s", type(exc).__name__)
+    await _read_view_lag(services_of(request))
     body = generate_latest(REGISTRY)
     response = web.Response(body=body)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
+
+
+async def _read_view_lag(services: Services) -> None:
+    """Set the views' lag gauges, if the lag can be read within LAG_READ_SECONDS."""
+    views = services.read_models
+    if views is None:
+        return
+    if services.lag_reading is None or services.lag_reading.done():
+        services.lag_reading = asyncio.ensure_future(services.run(views.lag))
+    try:
+        lags = await asyncio.wait_for(asyncio.shield(services.lag_reading), LAG_READ_SECONDS)
+    except TimeoutError:
+        log.warning("metrics: view lag unavailable: the store did not answer in time")
+        return
+    except Exception as exc:
+        log.warning("metrics: view lag unavailable: %s", type(exc).__name__)
+        return
+    for view, lag in dict(lags).items():
+        VIEW_LAG.labels(str(view)).set(lag)

@@ -63,6 +63,9 @@ class Services(CurrentAnswers):
     # right without the wait (they fold what the views lack), it only spares them the folding.
     settle_timeout: float = SETTLE_TIMEOUT
     latest: LatestVersions | None = None  # set while the read models are open
+    # The views' lag as a metrics scrape reads it: one read at a time, however many scrapes
+    # wait for it (a store that does not answer holds one thread, not one per scrape).
+    lag_reading: asyncio.Future[Any] | None = None
 
     def open_latest(self) -> LatestVersions:
         """Lookups of jobs' latest versions in the log, concurrent ones sharing a query: on

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import re
+import threading
 import uuid
 from typing import Any
 
@@ -134,6 +135,29 @@ class TestMetrics:
         assert job_id not in text
         assert "regflow_http_request_duration_seconds_bucket" in text
         assert "regflow_sub_step_outcomes_total" in text
+
+    async def test_answers_while_the_store_does_not_and_reads_the_lag_once_at_a_time(
+        self, org_a: Caller, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A store that does not answer (an outage) holds one lag read, not each scrape."""
+        views = org_a.client.app[SERVICES].read_models
+        answered, reads = threading.Event(), []
+
+        def lag_of_a_store_that_does_not_answer() -> dict[str, int]:
+            reads.append(1)
+            answered.wait(30)
+            return {"job_progress": 7}
+
+        monkeypatch.setattr(views, "lag", lag_of_a_store_that_does_not_answer)
+        headers = {"Authorization": f"Bearer {org_a.key}"}
+        for _ in range(3):
+            async with org_a.client.get("/metrics", headers=headers) as response:
+                assert response.status == 200
+        assert reads == [1]
+        answered.set()
+        async with org_a.client.get("/metrics", headers=headers) as response:
+            text = await response.text()
+        assert 'regflow_api_view_lag_events{view="job_progress"} 7.0' in text
 
 
 class TestOpenApi:
