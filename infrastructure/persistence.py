@@ -32,10 +32,11 @@ class KeyFileMissing(RegflowError):
     def __init__(self, path: Path, settings: Settings) -> None:
         kind = "PostgreSQL" if settings.is_postgres else "SQLite"
         super().__init__(
-            f"the development key file {path} is missing: the {kind} store at "
-            f"{settings.data_location} was made with the key it held (REGFLOW_SECRET_KEY is "
-            "unset). Restore the file there, or set REGFLOW_SECRET_KEY to the passphrase the "
-            "store was created with."
+            f"REGFLOW_SECRET_KEY is unset and the development key file {path} is missing, "
+            f"while the {kind} store at {settings.data_location} already holds keys or events: "
+            "a new key would not open them, so none is made. Set REGFLOW_SECRET_KEY to the "
+            "passphrase the store was created with, or, if it was made with a development key, "
+            "restore that file there."
         )
 
 
