@@ -16,6 +16,7 @@ from api.cli.output import cells, console
 from projections.catalogue import fold_versions
 from projections.fold_versions import ViewsRefused
 from projections.offline.rebuild import Difference, rebuild_all, verify
+from projections.offline.verify import verified_span
 
 DOWNGRADE = (
     "give --downgrade to rebuild them with this release's folds anyway (to roll back: stop"
@@ -23,10 +24,22 @@ DOWNGRADE = (
 )
 
 
-def print_differences(differences: list[Difference]) -> None:
+def no_drift(span: tuple[int, int] | None) -> str:
+    """What a verify that found no difference may say, given how far it reached in the log."""
+    if span is None or span[0] >= span[1]:
+        return "no drift: the read models equal a rebuild from the log"
+    position, head = span
+    return (
+        f"no drift up to position {position}: the read models are {head - position} events "
+        f"behind the log's head ({head}), which were not compared; a running `serve` applies "
+        "them, `regflow rebuild-projections` builds them now"
+    )
+
+
+def print_differences(differences: list[Difference], span: tuple[int, int] | None) -> None:
     out = console()
     if not differences:
-        out.print("[green]no drift[/green]: the read models equal a rebuild from the log")
+        out.print("[green]no drift[/green]" + no_drift(span).removeprefix("no drift"))
         return
     table = Table(title=f"[red]{len(differences)} differences between live views and the log[/red]")
     for column in ("view", "row", "field", "live", "rebuilt"):
@@ -53,13 +66,14 @@ def replay(args: argparse.Namespace) -> int:
             args.job = full_id(app, "job", args.job)
             app.job(args.job)
         differences = verify(app.settings, app, args.job)
+        span = None if args.job else verified_span(app.settings, app)
     if args.json:
         for difference in differences:
             write_json(asdict(difference))
         if not differences:
-            print("no drift: the read models equal a rebuild from the log", file=sys.stderr)
+            print(no_drift(span), file=sys.stderr)
     else:
-        print_differences(differences)
+        print_differences(differences, span)
     return 1 if differences else 0
 
 

@@ -37,6 +37,17 @@ def verify(
         db.close()
 
 
+def verified_span(settings: Settings, app: Registrations) -> tuple[int, int]:
+    """How far a verify of every view reaches (where the views stand: the least of them), and
+    the log's head: events past the former are not in the views yet, so not compared."""
+    db = Database(settings)
+    try:
+        position = min(Schema().positions(db).values())
+    finally:
+        db.close()
+    return position, app.recorder.max_notification_id() or 0
+
+
 def _verify_all(
     settings: Settings, db: Database, live: Schema, app: Registrations
 ) -> list[Difference]:

@@ -51,6 +51,21 @@ class TestReplayVerify:
         run = cli("replay", "--verify", "--json")
         assert (run.code, run.lines()) == (0, [])
 
+    def test_views_up_to_date_say_they_equal_a_rebuild(self, cli: Cli, rebuilt: str) -> None:
+        run = cli("replay", "--verify")
+        assert run.code == 0
+        assert "no drift: the read models equal a rebuild from the log" in run.out
+
+    def test_views_behind_the_log_say_how_far_they_were_compared(
+        self, cli: Cli, rebuilt: str, app: Registrations
+    ) -> None:
+        new_job(app, unique_org())  # not in the views: no process applies it here
+        head = app.recorder.max_notification_id()
+        run = cli("replay", "--verify", "--json")
+        assert (run.code, run.lines()) == (0, [])
+        assert "no drift up to position" in run.err and f"log's head ({head})" in run.err
+        assert "equal a rebuild" not in run.err
+
     def test_one_corrupted_row_is_reported_exactly(
         self, cli: Cli, rebuilt: str, settings: Settings, app: Registrations
     ) -> None:
