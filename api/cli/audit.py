@@ -13,12 +13,14 @@ from typing import Any, TextIO
 from rich.table import Table
 
 from api.cli.commands import Command, arg, json_flag
+from api.cli.failures import say
 from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_masked, escape_text
 from domain.event_names import public_event_name, public_name_of
 from domain.job import RegistrationJob
 from domain.secrets import redact_event
 from domain.written_values import moment_of
+from infrastructure.chain.unreadable import UNREADABLE, unreadable_log
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -140,8 +142,29 @@ def event_types(text: str) -> set[str]:
     return {name.lower() for name in given}
 
 
+def unreadable(exc: BaseException, aggregate: str) -> int:
+    """Exit 2 saying what is wrong with a log that was changed by hand; re-raise another error."""
+    what = unreadable_log(exc, aggregate)
+    if what is None:
+        raise exc
+    say(f"{what}; run `regflow verify-log` to find every tampered event")
+    return 2
+
+
 def show_events(args: argparse.Namespace) -> int:
-    """The job's log, filtered; exit 0 even when the filters leave nothing."""
+    """The job's log, filtered; exit 0 even when the filters leave nothing, 2 when unreadable."""
+    try:
+        records = read_events(args)
+    except UNREADABLE as exc:
+        return unreadable(exc, f"job {args.job}")
+    shown = print_events(records, args.json, f"events of job {args.job}")
+    if not args.json and not shown:
+        console(stderr=True).print("no events match these filters")
+    return 0
+
+
+def read_events(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The records of the job's events that pass the filters."""
     types = set().union(*args.type) if args.type else set()
     with open_store() as app:
         args.job = full_id(app, "job", args.job)
@@ -153,12 +176,7 @@ def show_events(args: argparse.Namespace) -> int:
             and (not types or public_event_name(e).lower() in types)
         ]
         records = [event_record(e) for e in events]
-    if args.actor:
-        records = [r for r in records if r["actor"] == args.actor]
-    shown = print_events(records, args.json, f"events of job {args.job}")
-    if not args.json and not shown:
-        console(stderr=True).print("no events match these filters")
-    return 0
+    return [r for r in records if not args.actor or r["actor"] == args.actor]
 
 
 COMMANDS = (
@@ -166,8 +184,9 @@ COMMANDS = (
         "events",
         "a job's event log (version, time, type, actor, reason, data; secrets masked)",
         show_events,
-        description="Print a job's events from the log, oldest first. Exit 0, or 1 if the job "
-        "does not exist.",
+        description="Print a job's events from the log, oldest first. Exit 0, 1 if the job "
+        "does not exist, 2 if its stored events cannot be read (changed by hand: `regflow "
+        "verify-log` names them).",
         arguments=(
             JOB,
             arg(

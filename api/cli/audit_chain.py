@@ -26,15 +26,15 @@ def check_log(app: Registrations, show_progress: bool) -> ChainReport:
     recorder = app.recorder
     if not isinstance(recorder, ChainedRecorder):
         raise RegflowError("This store's recorder keeps no hash chain (PERSISTENCE_MODULE)")
-    orphans = recorder.orphan_links()
+    orphans, start = recorder.orphan_links(), recorder.chain_start()
     if not show_progress:
-        return verify_chain(recorder.chain_rows(), orphans, key=recorder.chain_key)
+        return verify_chain(recorder.chain_rows(), orphans, key=recorder.chain_key, start=start)
     total = int(recorder.max_notification_id() or 0)
     columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console(stderr=True), transient=True) as bar:
         task = bar.add_task("verify", total=total)
         advance = lambda n: bar.advance(task, n)  # noqa: E731
-        return verify_chain(recorder.chain_rows(), orphans, advance, recorder.chain_key)
+        return verify_chain(recorder.chain_rows(), orphans, advance, recorder.chain_key, start)
 
 
 def report_record(report: ChainReport) -> dict[str, Any]:
@@ -43,6 +43,7 @@ def report_record(report: ChainReport) -> dict[str, Any]:
         "ok": report.ok,
         "aggregates": report.aggregates,
         "events": report.events,
+        "chain_start": report.chain_start,
         "chained_events": report.chained_events,
         "unchained_aggregates": [c.originator_id for c in report.unchained],
         "partially_chained": [
@@ -61,14 +62,21 @@ def report_record(report: ChainReport) -> dict[str, Any]:
     }
 
 
+def summary(record: dict[str, Any]) -> str:
+    """The counts, and from which event position on every event must be chained."""
+    start = record["chain_start"]
+    since = "" if start is None else f" (every event after position {start} must be)"
+    return (
+        f"{record['aggregates']} aggregates, {record['events']} events, "
+        f"{record['chained_events']} chained{since}"
+    )
+
+
 def print_report(record: dict[str, Any]) -> None:
     """The report for a reader; on a pipe every aggregate id is listed in full."""
     out = console()
     unchained = record["unchained_aggregates"]
-    out.print(
-        f"{record['aggregates']} aggregates, {record['events']} events, "
-        f"{record['chained_events']} chained"
-    )
+    out.print(summary(record))
     if unchained:
         shown = unchained[:SHOWN_UNCHAINED] if out.is_terminal else unchained
         listed = ", ".join(cells(*shown)) + (" …" if len(shown) < len(unchained) else "")
@@ -110,12 +118,17 @@ def verify_log(args: argparse.Namespace) -> int:
 COMMANDS = (
     Command(
         "verify-log",
-        "check the per-aggregate hash chain: detects edited, reordered or deleted events",
+        "check the per-aggregate hash chain: detects edited, reordered or deleted events, "
+        "except an aggregate's newest events deleted with their chain entries",
         verify_log,
         description="Recompute every stored event's hash from its stored bytes and its "
-        "predecessor's hash. Exit 0 when intact (events stored before the chain existed are "
-        "reported as unchained), 1 when an event was edited, reordered or deleted, 2 when the "
-        "log could not be checked.",
+        "predecessor's hash. Detects an event edited, swapped, moved or deleted (with or "
+        "without its chain entry), and an event stored after the chain began without a chain "
+        "entry. It cannot detect an aggregate's newest events deleted together with their "
+        "chain entries: what remains is a consistent, shorter chain (`regflow replay --verify` "
+        "catches that while the read models still hold those events). Exit 0 when intact "
+        "(events stored before the chain began are reported as unchained), 1 when tampered "
+        "with, 2 when the log could not be checked.",
         arguments=(json_flag("one JSON document instead of tables"),),
     ),
 )

@@ -84,34 +84,45 @@ class ChainRow:
     state: bytes | None
     hash: bytes | None
     previous_hash: bytes | None
+    position: int | None = None
+    state_type: str | None = None
 
     @classmethod
-    def of(
-        cls, oid: UUID | str, version: int, topic: Any, state: Any, digest: Any, prior: Any
-    ) -> ChainRow:
+    def of(cls, oid: UUID | str, version: int, *columns: Any) -> ChainRow:
         """A row from the columns CHAIN_ROWS and ORPHAN_LINKS select, in their order."""
+        topic, state, digest, prior, *rest = columns
         return cls(
-            originator_id=oid,
-            version=version,
-            topic=topic,
-            state=None if state is None else bytes(state),
-            hash=None if digest is None else bytes(digest),
-            previous_hash=None if prior is None else bytes(prior),
+            oid,
+            version,
+            topic,
+            None if state is None else bytes(state),
+            None if digest is None else bytes(digest),
+            None if prior is None else bytes(prior),
+            *rest,
         )
 
 
-# Both recorders read the chain with these, naming their own {events} and {chain} tables.
+# Both recorders read the chain with these, naming their own {events} and {chain} tables, and
+# their {state} bytes, event {position} (notification id) and {state_type} (the stored cell's
+# type where a column can hold other types than bytes, else NULL).
 CHAIN_ROWS = (
-    "SELECT e.originator_id, e.originator_version, e.topic, e.state, c.hash, "
-    "c.previous_hash FROM {events} e LEFT JOIN {chain} c "
+    "SELECT e.originator_id, e.originator_version, e.topic, {state}, c.hash, "
+    "c.previous_hash, {position} AS event_position, {state_type} AS state_type "
+    "FROM {events} e LEFT JOIN {chain} c "
     "ON c.originator_id = e.originator_id AND c.originator_version = e.originator_version "
     "ORDER BY e.originator_id, e.originator_version"
 )
 ORPHAN_LINKS = (
     "SELECT c.originator_id, c.originator_version, NULL AS topic, NULL AS state, c.hash, "
-    "c.previous_hash FROM {chain} c WHERE NOT EXISTS (SELECT 1 FROM {events} e "
+    "c.previous_hash, NULL AS event_position, NULL AS state_type "
+    "FROM {chain} c WHERE NOT EXISTS (SELECT 1 FROM {events} e "
     "WHERE e.originator_id = c.originator_id AND e.originator_version = c.originator_version)"
 )
+
+# The chain's start: one row, the highest event position stored when the chain table was made
+# (or, in a store whose chain table is older than this row, when the row was first recorded).
+# Every event after it was written with a chain entry.
+CHAIN_START = "SELECT notification_id FROM {start}"
 
 
 def predecessors(stored_events: Sequence[StoredEvent]) -> list[tuple[UUID | str, int]]:
@@ -200,4 +211,8 @@ class ChainedRecorder(Protocol):
 
     def orphan_links(self) -> list[ChainRow]:
         """Chain entries whose event is no longer stored."""
+        ...
+
+    def chain_start(self) -> int | None:
+        """The position after which every event has a chain entry (None: not recorded)."""
         ...

@@ -29,6 +29,7 @@ from psycopg.sql import SQL, Composable, Composed, Identifier
 from domain.job_events import RESTING_TOPICS
 from infrastructure.chain.hashing import (
     CHAIN_ROWS,
+    CHAIN_START,
     ORPHAN_LINKS,
     ChainRow,
     RecentHashes,
@@ -87,7 +88,8 @@ class ChainedPostgresApplicationRecorder(RowReads, es_pg.PostgresApplicationReco
             raise ProgrammingError("The hash chain needs POSTGRES_ENABLE_DB_FUNCTIONS off")
         self.chain_table_name = f"{events_table_name}_chain"
         self.chain_key: bytes | None = None
-        self.check_identifier_length(self.chain_table_name)
+        self.chain_start_table_name = f"{self.chain_table_name}_start"
+        self.check_identifier_length(self.chain_start_table_name)
         self.recent = RecentHashes(resting_topics=RESTING_TOPICS)
         self._pending = threading.local()
         id_type = SQL(self.datastore.originator_id_type)
@@ -99,6 +101,7 @@ class ChainedPostgresApplicationRecorder(RowReads, es_pg.PostgresApplicationReco
                 id_type=id_type,
             )
         )
+        self.sql_create_statements += self._start_statements()
         # Arrays go in binary (%b): as text, every bytea and composite element was quoted and
         # escaped by a regular expression, in Python, about half the CPU of an insert.
         self.select_previous_statement = self._sql(
@@ -126,10 +129,27 @@ class ChainedPostgresApplicationRecorder(RowReads, es_pg.PostgresApplicationReco
             for composed in self.lock_table_statements
         ]
 
+    def _start_statements(self) -> list[Composed]:
+        """Make the chain's start row, at the highest event position stored when first made."""
+        return [
+            self._composed(
+                "CREATE TABLE IF NOT EXISTS {start} (one boolean PRIMARY KEY DEFAULT true "
+                "CHECK (one), notification_id bigint NOT NULL)"
+            ),
+            self._composed(
+                "INSERT INTO {start} (notification_id) SELECT COALESCE(MAX(notification_id), 0) "
+                "FROM {events} ON CONFLICT DO NOTHING"
+            ),
+        ]
+
     def _composed(self, template: str, **parts: Any) -> Composed:
-        chain = Identifier(self.datastore.schema, self.chain_table_name)
-        events = Identifier(self.datastore.schema, self.events_table_name)
-        return SQL(template).format(chain=chain, events=events, **parts)
+        schema = self.datastore.schema
+        tables = {
+            "chain": Identifier(schema, self.chain_table_name),
+            "events": Identifier(schema, self.events_table_name),
+            "start": Identifier(schema, self.chain_start_table_name),
+        }
+        return SQL(template).format(**tables, **parts)
 
     def _sql(self, template: str, **parts: Any) -> bytes:
         """A statement on the chain and events tables, composed once."""
@@ -224,7 +244,8 @@ class ChainedPostgresApplicationRecorder(RowReads, es_pg.PostgresApplicationReco
 
     def chain_rows(self) -> Iterator[ChainRow]:
         """Every stored event with its chain entry, by aggregate then version."""
-        statement = self._sql(CHAIN_ROWS)
+        columns = {"state": "e.state", "position": "e.notification_id", "state_type": "NULL"}
+        statement = self._sql(CHAIN_ROWS, **{k: SQL(v) for k, v in columns.items()})
         with (
             self.datastore.get_connection() as conn,
             conn.transaction(),
@@ -240,6 +261,16 @@ class ChainedPostgresApplicationRecorder(RowReads, es_pg.PostgresApplicationReco
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement)
             return [_row(r) for r in curs.fetchall()]
+
+    def chain_start(self) -> int | None:
+        """The position after which every event has a chain entry (None: not recorded)."""
+        try:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(self._sql(CHAIN_START))
+                row = curs.fetchone()
+        except ProgrammingError:
+            return None
+        return None if row is None else int(row["notification_id"])
 
 
 def _row(row: DictRow) -> ChainRow:

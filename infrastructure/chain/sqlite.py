@@ -11,11 +11,13 @@ from eventsourcing import sqlite as es_sqlite
 from eventsourcing.persistence import (
     ApplicationRecorder,
     ConnectionUnavailableError,
+    OperationalError,
     StoredEvent,
 )
 
 from infrastructure.chain.hashing import (
     CHAIN_ROWS,
+    CHAIN_START,
     ORPHAN_LINKS,
     ChainRow,
     Position,
@@ -27,6 +29,12 @@ from infrastructure.chain.hashing import (
 from infrastructure.event_store import EventsFromRows, Row
 
 SCAN_BATCH = 2000
+# A state cell is read as bytes whatever its stored type; its type is read beside it.
+CHAIN_COLUMNS = {
+    "state": "CAST(e.state AS BLOB)",
+    "position": "e.rowid",
+    "state_type": "typeof(e.state)",
+}
 
 
 def _db_id(originator_id: UUID | str) -> str:
@@ -42,12 +50,21 @@ class ChainedSQLiteApplicationRecorder(EventsFromRows, es_sqlite.SQLiteApplicati
     def chain_table_name(self) -> str:
         return f"{self.events_table_name}_chain"
 
+    @property
+    def chain_start_table_name(self) -> str:
+        return f"{self.chain_table_name}_start"
+
     def construct_create_table_statements(self) -> list[str]:
+        start = self.chain_start_table_name
         return [
             *super().construct_create_table_statements(),
             f"CREATE TABLE IF NOT EXISTS {self.chain_table_name} ("
             "originator_id TEXT, originator_version INTEGER, hash BLOB NOT NULL, "
             "previous_hash BLOB, PRIMARY KEY (originator_id, originator_version)) WITHOUT ROWID",
+            f"CREATE TABLE IF NOT EXISTS {start} ("
+            "one INTEGER PRIMARY KEY CHECK (one = 1), notification_id INTEGER NOT NULL)",
+            f"INSERT OR IGNORE INTO {start} "
+            f"SELECT 1, COALESCE(MAX(rowid), 0) FROM {self.events_table_name}",
         ]
 
     def _insert_events(
@@ -105,7 +122,9 @@ class ChainedSQLiteApplicationRecorder(EventsFromRows, es_sqlite.SQLiteApplicati
 
     def chain_rows(self) -> Iterator[ChainRow]:
         """Every stored event with its chain entry, by aggregate then version."""
-        statement = CHAIN_ROWS.format(events=self.events_table_name, chain=self.chain_table_name)
+        statement = CHAIN_ROWS.format(
+            events=self.events_table_name, chain=self.chain_table_name, **CHAIN_COLUMNS
+        )
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement)
             while rows := c.sqlite_cursor.fetchmany(SCAN_BATCH):
@@ -117,6 +136,16 @@ class ChainedSQLiteApplicationRecorder(EventsFromRows, es_sqlite.SQLiteApplicati
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement)
             return [self._row(r) for r in c.fetchall()]
+
+    def chain_start(self) -> int | None:
+        """The position after which every event has a chain entry (None: not recorded)."""
+        try:
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(CHAIN_START.format(start=self.chain_start_table_name))
+                row = c.fetchone()
+        except OperationalError:
+            return None
+        return None if row is None else int(row[0])
 
     def _row(self, row: Any) -> ChainRow:
         return ChainRow.of(self.convert_originator_id(row[0]), *tuple(row)[1:])

@@ -48,6 +48,7 @@ class ChainReport:
 
     aggregates: int = 0
     events: int = 0
+    chain_start: int | None = None
     chained_events: int = 0
     unchained: list[AggregateCheck] = field(default_factory=list)
     partial: list[AggregateCheck] = field(default_factory=list)
@@ -69,11 +70,12 @@ class ChainReport:
 
 
 def check_aggregate(
-    originator_id: str, rows: Iterable[ChainRow], key: bytes | None = None
+    originator_id: str, rows: Iterable[ChainRow], key: bytes | None = None, start: int | None = None
 ) -> AggregateCheck:
-    """Walk one aggregate's positions in version order against its chain."""
+    """Walk one aggregate's positions in version order against its chain, which every event
+    stored after position `start` must be on (None: no start recorded)."""
     check = AggregateCheck(originator_id)
-    expected, prior, started = 1, None, False
+    expected, prior = 1, None
     for row in rows:
         if row.version > expected:
             missing = (
@@ -82,40 +84,63 @@ def check_aggregate(
             check.fail(expected, "missing", f"version {missing} missing: no event, no chain entry")
         expected = row.version + 1
         if row.hash is None:
-            check.events += 1
-            check.unchained += 1
-            if started:
-                check.fail(row.version, "unlinked", f"version {row.version} has no chain entry")
+            _unchained(check, row, start)
             prior = None
             continue
-        if not started:
-            started, check.chained_from = True, row.version
-            if row.previous_hash is not None:
-                check.fail(row.version, "cut", f"chain entry before version {row.version} removed")
-        elif row.previous_hash != prior:
-            check.fail(
-                row.version,
-                "relinked",
-                f"version {row.version} does not follow version {row.version - 1}: "
-                "events reordered or removed",
-            )
+        _chained(check, row, prior, key)
         prior = row.hash
-        if row.state is None or row.topic is None:
-            check.fail(
-                row.version, "deleted", f"version {row.version} deleted (its chain entry remains)"
-            )
-            continue
-        check.events += 1
-        computed = event_hash(
-            row.previous_hash, row.originator_id, row.version, row.topic, row.state, key
-        )
-        if computed != row.hash:
-            check.fail(
-                row.version,
-                "edited",
-                f"version {row.version} does not match its hash: edited or swapped",
-            )
     return check
+
+
+def _unchained(check: AggregateCheck, row: ChainRow, start: int | None) -> None:
+    """An event without a chain entry: history from before the chain, or tampering."""
+    check.events += 1
+    check.unchained += 1
+    after_start = start is not None and row.position is not None and row.position > start
+    if check.chained_from is not None or after_start:
+        check.fail(row.version, "unlinked", f"version {row.version} has no chain entry")
+    _check_type(check, row)
+
+
+def _chained(check: AggregateCheck, row: ChainRow, prior: bytes | None, key: bytes | None) -> None:
+    """An event with a chain entry: linked to its predecessor, and matching its hash."""
+    if check.chained_from is None:
+        check.chained_from = row.version
+        if row.previous_hash is not None:
+            check.fail(row.version, "cut", f"chain entry before version {row.version} removed")
+    elif row.previous_hash != prior:
+        check.fail(
+            row.version,
+            "relinked",
+            f"version {row.version} does not follow version {row.version - 1}: "
+            "events reordered or removed",
+        )
+    if row.state is None or row.topic is None:
+        check.fail(
+            row.version, "deleted", f"version {row.version} deleted (its chain entry remains)"
+        )
+        return
+    check.events += 1
+    _check_type(check, row)
+    computed = event_hash(
+        row.previous_hash, row.originator_id, row.version, row.topic, row.state, key
+    )
+    if computed != row.hash:
+        check.fail(
+            row.version,
+            "edited",
+            f"version {row.version} does not match its hash: edited or swapped",
+        )
+
+
+def _check_type(check: AggregateCheck, row: ChainRow) -> None:
+    """A state cell stored as other than bytes was written by hand: no recorder stores one."""
+    if row.state_type not in (None, "blob"):
+        check.fail(
+            row.version,
+            "retyped",
+            f"version {row.version}'s state is stored as {row.state_type}, not bytes",
+        )
 
 
 def _merged(
@@ -136,11 +161,13 @@ def verify_chain(
     orphans: list[ChainRow],
     progress: Callable[[int], None] | None = None,
     key: bytes | None = None,
+    start: int | None = None,
 ) -> ChainReport:
-    """Check every aggregate of the log; `progress` hears how many events each step covered."""
-    report = ChainReport()
+    """Check every aggregate of the log; `progress` hears how many events each step covered;
+    every event after position `start` must be chained."""
+    report = ChainReport(chain_start=start)
     for oid, group in _merged(rows, orphans):
-        check = check_aggregate(oid, group, key)
+        check = check_aggregate(oid, group, key, start)
         report.add(check)
         if progress is not None:
             progress(len(group))

@@ -126,11 +126,21 @@ class TestLogsWithoutChain:
         with closing(plain):
             yield plain
 
+    def chain_begins_now(self, settings: Settings, app: Registrations) -> None:
+        """Start the chain after every event stored so far, as a store that gained it does."""
+        raw, position = (
+            RawLog(settings, app),
+            "notification_id" if settings.is_postgres else "rowid",
+        )
+        start = app.recorder.chain_start_table_name
+        raw.run(f"UPDATE {start} SET notification_id = (SELECT MAX({position}) FROM {raw.events})")
+
     def test_pre_chain_log_is_reported_unchained_not_failed(
-        self, cli: Cli, settings: Settings, monkeypatch: pytest.MonkeyPatch
+        self, cli: Cli, app: Registrations, settings: Settings, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         with self.plain_app(settings, monkeypatch) as plain:
             batch_id, job_id = new_job(plain, unique_org())
+        self.chain_begins_now(settings, app)
         run = cli("verify-log", "--json")
         report: dict[str, Any] = run.lines()[0]
         assert run.code == 0
@@ -141,6 +151,7 @@ class TestLogsWithoutChain:
     ) -> None:
         with self.plain_app(settings, monkeypatch) as plain:
             batch_id, job_id = new_job(plain, unique_org())
+        self.chain_begins_now(settings, app)
         app.start_step6(None, batch_id, None, "user:u-1")
         run = cli("verify-log", "--json")
         partial = run.lines()[0]["partially_chained"]
@@ -182,3 +193,94 @@ class TestChainAfterJobsComeToRest:
         run = cli("verify-log", "--json")
         report = run.lines()[0]
         assert run.code == 0 and report["ok"] is True, report["problems"]
+
+
+# A PostgreSQL bytea column holds nothing but bytes: a state retyped as text is SQLite's alone.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def chain_start(app: Registrations) -> str:
+    """The chain's start table (a row deleted from it is recorded again, later, when the store
+    is next opened: no earlier row is put back, which would claim later unchained events)."""
+    table: str = app.recorder.chain_start_table_name
+    return table
+
+
+def drop_chain(raw: RawLog, job_id: str) -> None:
+    raw.run(f"DELETE FROM {raw.chain} WHERE originator_id=?", (raw.key(job_id),))
+
+
+class TestChainStart:
+    def test_all_chain_entries_of_a_job_deleted_are_caught(
+        self, cli: Cli, raw: RawLog, job_id: str
+    ) -> None:
+        drop_chain(raw, job_id)
+        assert problems_of(cli, job_id) == (1, [(v, "unlinked") for v in range(1, 5)])
+
+    def test_chain_deleted_then_events_swapped_is_caught(
+        self, cli: Cli, raw: RawLog, job_id: str
+    ) -> None:
+        drop_chain(raw, job_id)
+        second, third = raw.event(job_id, 2), raw.event(job_id, 3)
+        raw.put(job_id, 2, *third)
+        raw.put(job_id, 3, *second)
+        assert problems_of(cli, job_id) == (1, [(v, "unlinked") for v in range(1, 5)])
+
+    def test_chain_deleted_then_last_event_deleted_is_caught(
+        self, cli: Cli, raw: RawLog, job_id: str
+    ) -> None:
+        drop_chain(raw, job_id)
+        raw.delete(job_id, 4)
+        run = cli("verify-log")
+        assert run.code == 1 and job_id in run.out and "version 3 has no chain entry" in run.out
+
+    def test_store_without_a_start_verifies_as_before(
+        self, cli: Cli, raw: RawLog, job_id: str, chain_start: str
+    ) -> None:
+        """A store whose chain is older than its start row records the start when next opened:
+        what it stored before then is reported as predating the chain, as it was."""
+        raw.run(f"DELETE FROM {chain_start}")
+        drop_chain(raw, job_id)
+        run = cli("verify-log", "--json")
+        report = run.lines()[0]
+        assert run.code == 0 and report["ok"] is True
+        assert job_id in report["unchained_aggregates"]
+        assert report["chain_start"] == raw.run(f"SELECT notification_id FROM {chain_start}")[0][0]
+
+    @SQLITE_ONLY
+    def test_state_stored_as_text_is_caught(self, cli: Cli, raw: RawLog, job_id: str) -> None:
+        raw.run(
+            f"UPDATE {raw.events} SET state=CAST(state AS TEXT) "
+            "WHERE originator_id=? AND originator_version=3",
+            (raw.key(job_id),),
+        )
+        assert problems_of(cli, job_id) == (1, [(3, "retyped")])
+
+
+class TestEventsOfATamperedLog:
+    def events_of(self, cli: Cli, job_id: str) -> str:
+        run = cli("events", job_id)
+        assert run.code == 2 and "Traceback" not in run.err
+        assert "regflow verify-log" in run.err
+        return run.err
+
+    def test_deleted_middle_event_is_named(self, cli: Cli, raw: RawLog, job_id: str) -> None:
+        raw.delete(job_id, 2)
+        said = self.events_of(cli, job_id)
+        assert job_id in said and "version 3 is stored where version 2 should be" in said
+
+    def test_edited_event_is_named(self, cli: Cli, raw: RawLog, job_id: str) -> None:
+        topic, state = raw.event(job_id, 2)
+        raw.put(job_id, 2, topic, state[:-1] + bytes([state[-1] ^ 0x01]))
+        said = self.events_of(cli, job_id)
+        assert "cannot be read" in said and "originator_version 2" in said
+
+    @SQLITE_ONLY
+    def test_state_stored_as_text_is_named(self, cli: Cli, raw: RawLog, job_id: str) -> None:
+        raw.run(
+            f"UPDATE {raw.events} SET state=CAST(state AS TEXT) "
+            "WHERE originator_id=? AND originator_version=3",
+            (raw.key(job_id),),
+        )
+        assert "stored as text" in self.events_of(cli, job_id)
