@@ -12,7 +12,7 @@ import select
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from eventsourcing import postgres as es_pg
@@ -39,6 +39,7 @@ from infrastructure.chain.hashing import (
     predecessors,
 )
 from infrastructure.chain.own_connection import OwnConnection, is_outsized
+from infrastructure.chain.pool_waits import BoundedPoolWaits
 from infrastructure.pg_reads import RowReads, SnapshotRows
 
 SCAN_BATCH = 2000
@@ -285,6 +286,7 @@ class ChainedPostgresFactory(es_pg.PostgresFactory):
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
+        self.datastore = cast(es_pg.PostgresDatastore, BoundedPoolWaits(self.datastore))
         # The library connects with five parameters; the URL's others (sslmode, ...) join them.
         extra = self.env.get("POSTGRES_EXTRA_CONNINFO")
         if extra:
