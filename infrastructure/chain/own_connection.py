@@ -23,6 +23,8 @@ from psycopg import Connection
 from psycopg.rows import DictRow
 from psycopg.types.composite import register_composite
 
+from infrastructure.chain.datastore_around import DatastoreAround
+
 # A message this large is sent on a connection of its own. Pooled connections keep buffers of
 # at most about twice this (libpq doubles a buffer to fit), a few megabytes for the whole pool;
 # an extra connection costs about 8 ms of connecting here (loopback, median of 20, under load),
@@ -67,14 +69,8 @@ def _kwargs(pool: es_pg.ConnectionPool[Any]) -> dict[str, Any]:
     return {"connect_timeout": max(round(pool.timeout), 1), **kwargs}
 
 
-class OwnConnection:
+class OwnConnection(DatastoreAround):
     """The datastore, except that `get_connection` opens a connection and closes it after use."""
-
-    def __init__(self, datastore: es_pg.PostgresDatastore) -> None:
-        self._datastore = datastore
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._datastore, name)
 
     @contextmanager
     def get_connection(self) -> Iterator[Connection[DictRow]]:

@@ -13,28 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from eventsourcing import postgres as es_pg
 from eventsourcing.persistence import OperationalError
 from psycopg import Connection
 from psycopg.rows import DictRow
 from psycopg_pool import PoolTimeout
+
+from infrastructure.chain.datastore_around import DatastoreAround
 
 
 class PoolWaitTimedOut(TimeoutError):
     """No connection of the store's pool came free (nor could be opened) within its timeout."""
 
 
-class BoundedPoolWaits:
+class BoundedPoolWaits(DatastoreAround):
     """The datastore, except that a timed-out wait for a connection is not the library's to
     retry."""
-
-    def __init__(self, datastore: es_pg.PostgresDatastore) -> None:
-        self._datastore = datastore
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._datastore, name)
 
     @contextmanager
     def get_connection(self) -> Iterator[Connection[DictRow]]:
