@@ -19,6 +19,7 @@ from prometheus_client import (
 import infrastructure.metrics  # noqa: F401  (registers the engine's metrics in every role)
 from api.routing import Handler, route_template
 from api.services import Services, services_of
+from infrastructure.errors import is_transient_exception
 
 log = logging.getLogger("regflow.api")
 
@@ -85,6 +86,8 @@ async def _read_view_lag(services: Services) -> None:
         log.warning("metrics: view lag unavailable: the store did not answer in time")
         return
     except Exception as exc:
+        if not is_transient_exception(exc):
+            raise  # a fault of the code, not of the store: loud, as any other
         log.warning("metrics: view lag unavailable: %s", type(exc).__name__)
         return
     for view, lag in dict(lags).items():

@@ -10,6 +10,7 @@ import threading
 import uuid
 from typing import Any
 
+import psycopg
 import pytest
 
 from api.openapi import openapi_document
@@ -158,6 +159,22 @@ class TestMetrics:
         async with org_a.client.get("/metrics", headers=headers) as response:
             text = await response.text()
         assert 'regflow_api_view_lag_events{view="job_progress"} 7.0' in text
+
+    async def test_answers_when_the_lag_read_fails_transiently_but_not_on_a_fault(
+        self, org_a: Caller, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        views = org_a.client.app[SERVICES].read_models
+        headers = {"Authorization": f"Bearer {org_a.key}"}
+        failures = iter([psycopg.OperationalError("the server closed the connection"), KeyError])
+
+        def failing_lag() -> dict[str, int]:
+            raise next(failures)
+
+        monkeypatch.setattr(views, "lag", failing_lag)
+        async with org_a.client.get("/metrics", headers=headers) as response:
+            assert response.status == 200
+        async with org_a.client.get("/metrics", headers=headers) as response:
+            assert response.status == 500
 
 
 class TestOpenApi:
