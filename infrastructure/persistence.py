@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import logging
 import os
 import secrets
@@ -104,9 +105,21 @@ def holds_keys_or_events(settings: Settings) -> bool:
 
 @contextmanager
 def schema_lock(settings: Settings) -> Iterator[None]:
-    """Hold the schema lock: processes starting together on PostgreSQL create tables in turn."""
-    if not settings.is_postgres:
+    """Hold the schema lock: processes starting together on one store create tables in turn.
+
+    On PostgreSQL an advisory lock. On a SQLite file, an exclusive lock on the file
+    `<store>-schema-lock` beside it (SQLite's own locks end with each transaction, and two
+    processes turning one new file to WAL at once failed: one of them at once, "database is
+    locked"). Either is let go when its process ends, however it ends."""
+    if settings.is_in_memory:
         yield
+        return
+    if not settings.is_postgres:
+        path = Path(settings.sqlite_path).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{path}-schema-lock", "ab") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
         return
     with psycopg.connect(settings.postgres_conninfo(), autocommit=True, connect_timeout=5) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))

@@ -3,6 +3,7 @@ the snapshots' recorder, whose insert deletes a job's older snapshots."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
@@ -41,7 +42,39 @@ def _db_id(originator_id: UUID | str) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
-class ChainedSQLiteApplicationRecorder(EventsFromRows, es_sqlite.SQLiteApplicationRecorder):
+class WriterFirstTransaction(es_sqlite.SQLiteTransaction):
+    """The library's transaction, begun holding the store's write lock (`BEGIN IMMEDIATE`).
+
+    A deferred transaction that reads and then writes cannot wait for the lock: when another
+    process has committed since its read, SQLite fails the write at once ("database is
+    locked"). Taking the lock first makes it wait, as any write does, up to the lock timeout."""
+
+    def __enter__(self) -> es_sqlite.SQLiteCursor:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(exc) from exc
+        return cursor
+
+
+class CreatesWithWriteLock(es_sqlite.SQLiteRecorder):
+    """A recorder whose tables are created in one transaction holding the write lock: a process
+    starting beside one that writes (the create statements read the schema, then write) waits
+    for it, where it failed to start."""
+
+    def create_table(self) -> None:
+        with (
+            self.datastore.get_connection(commit=True) as connection,
+            WriterFirstTransaction(connection, commit=True) as cursor,
+            cursor,
+        ):
+            self._create_table(cursor)
+
+
+class ChainedSQLiteApplicationRecorder(
+    EventsFromRows, CreatesWithWriteLock, es_sqlite.SQLiteApplicationRecorder
+):
     """Stores events as the library does, plus `<events table>_chain` rows beside them."""
 
     chain_key: bytes | None = None
@@ -151,7 +184,7 @@ class ChainedSQLiteApplicationRecorder(EventsFromRows, es_sqlite.SQLiteApplicati
         return ChainRow.of(self.convert_originator_id(row[0]), *tuple(row)[1:])
 
 
-class SQLiteSnapshots(es_sqlite.SQLiteAggregateRecorder):
+class SQLiteSnapshots(CreatesWithWriteLock, es_sqlite.SQLiteAggregateRecorder):
     """The library's aggregate recorder, for snapshots: inserting one deletes the job's older
     snapshots in the same transaction."""
 
