@@ -246,8 +246,10 @@ class Engine:
             self.runners.pop(runner.job_id, None)
             metrics.jobs_running.set(len(self.runners))
             self.outcomes[ended] = self.outcomes.get(ended, 0) + 1
-            if ended.releases_lease:
-                await self._release(runner.job_id)
+            # What the run's end means for taking the job again is noted as the run is
+            # dropped, with no wait between; the lease is given back only then. A look for
+            # work made while it is given back (its listing read before the job settled) found
+            # the job neither running nor settled, and claimed it again for nothing.
             if ended.settled:
                 # Appended last, so that the settled jobs stay in the order they expire in.
                 self._settled.pop(runner.job_id, None)
@@ -257,6 +259,8 @@ class Engine:
             if not ended.quarantines and ended is not RunEnd.STORE_UNAVAILABLE:
                 self.quarantine.clear(runner.job_id)
             metrics.jobs_quarantined.set(len(self.quarantine.strikes))
+            if ended.releases_lease:
+                await self._release(runner.job_id)
             self._wakeup.set()
 
     def _left_to_another_api(self, runner: JobRunner) -> None:

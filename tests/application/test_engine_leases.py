@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -98,3 +98,50 @@ async def test_a_stopped_engine_holds_no_lease_even_with_a_claim_in_flight(
         assert other.busy(job_ids, "the-next-worker") == set()
     finally:
         other.close()
+
+
+class SlowReleases(SlowClaims):
+    """The engine's lease table, each lease given back a while after it is asked to be."""
+
+    def __init__(self, leases: Leases, delay: float) -> None:
+        super().__init__(leases, delay)
+        self.released: list[str] = []
+
+    def release(self, job_ids: Iterable[str], worker_id: str) -> None:
+        time.sleep(self.delay)
+        self.leases.release(job_ids, worker_id)
+        self.released.extend(job_ids)
+
+
+class ListingReadBefore:
+    """A work source whose every listing was read before the jobs settled: it names them all,
+    as the engine's listing may when a job settles while it is read."""
+
+    def __init__(self, job_ids: list[str]) -> None:
+        self.job_ids = job_ids
+        self.asked = 0
+
+    def runnable_job_ids(self, limit: int) -> list[str]:
+        self.asked += 1
+        return self.job_ids[:limit]
+
+
+async def test_a_job_is_not_taken_again_while_the_lease_of_its_settled_run_is_given_back(
+    app: Registrations, settings: Settings
+) -> None:
+    """The engine looks for work every 10 ms while a lease takes 300 ms to give back, and each
+    look lists the settled jobs: none is claimed again, for a run that finds nothing to do."""
+    job_ids = start_batch(app, restaurants(3))
+    leases = SlowReleases(open_leases(settings), delay=0.3)
+    source = ListingReadBefore(job_ids)
+    async with (
+        simulator() as (_, url),
+        running_engine(
+            app, settings, url, leases=leases, work_source=source, poll_seconds=0.01
+        ) as engine,
+    ):
+        await eventually(lambda: len(leases.released) == len(job_ids))
+        looked = source.asked
+        await eventually(lambda: source.asked >= looked + 20)  # and it went on looking
+    assert engine.status()["runs_ended"] == {"completed": len(job_ids)}
+    assert {str(app.job(j).status) for j in job_ids} == {"completed"}
