@@ -49,7 +49,7 @@ async def test_no_call_with_an_erased_organisations_data_after_the_erasure_retur
         env = process_env(settings, url, REGFLOW_PORT=str(port))
         serve = await spawn(env, tmp_path, "serve")
         try:
-            await ready(port)
+            await ready(port, serve)
             erased = start_batch(app, restaurants(3))
             kept = start_batch(app, restaurants(2))
             erased_org = app.job(erased[0]).organisation_id

@@ -29,8 +29,8 @@ async def test_two_servers_make_one_batch_of_one_key(
     payload = {"name": "drive", "restaurants": restaurants(400)}
     headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": "drive-2026-12-04"}
     try:
-        for port in ports:
-            await ready(port)
+        for port, server in zip(ports, servers, strict=True):
+            await ready(port, server)
         async with aiohttp.ClientSession() as session:
 
             async def create(port: int) -> tuple[int, dict[str, object]]:

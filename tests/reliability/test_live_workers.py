@@ -60,10 +60,14 @@ async def wait_for_line(process: asyncio.subprocess.Process, text: str) -> list[
     return lines
 
 
-async def ready(port: int) -> None:
-    """Wait until the server on `port` says it is ready (its views are running)."""
+async def ready(port: int, server: asyncio.subprocess.Process) -> None:
+    """Wait until `server`, on `port`, says it is ready (its views are running); fail at once,
+    with what it said, if it ends first."""
     async with aiohttp.ClientSession() as session:
         for _ in range(600):
+            if server.returncode is not None:
+                _, err = await server.communicate()
+                raise AssertionError(f"the server ended: {err.decode()[-2000:]}")
             try:
                 async with session.get(f"http://127.0.0.1:{port}/health/ready") as answer:
                     if answer.status == 200:
@@ -147,7 +151,7 @@ async def test_read_commands_answer_beside_a_server_that_runs_the_views(
         server = await spawn(env, tmp_path, "serve", "--role", "all", "--port", str(port))
         try:
             await wait_for_line(server, "engine ")
-            await ready(port)
+            await ready(port, server)
             for command in (("batches", "--org", org), ("jobs", str(batch.id))):
                 reader = await spawn(env, tmp_path, *command, "--json")
                 out, err = await asyncio.wait_for(reader.communicate(), 120)
