@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
+from eventsourcing.sqlite import SQLiteConnectionPool
 
 from domain.exceptions import RegflowError
 from infrastructure.keys.table import TABLE as KEYS_TABLE
@@ -111,7 +112,10 @@ def schema_lock(settings: Settings) -> Iterator[None]:
     `<store>-schema-lock` beside it (SQLite's own locks end with each transaction, and two
     processes turning one new file to WAL at once failed: one of them at once, "database is
     locked"). Either is let go when its process ends, however it ends."""
-    if settings.is_in_memory:
+    in_memory = not settings.is_postgres and SQLiteConnectionPool.detect_memory_mode(
+        settings.sqlite_path
+    )
+    if in_memory:  # `:memory:`, or a `file:` name in memory mode: one process's store
         yield
         return
     if not settings.is_postgres:
