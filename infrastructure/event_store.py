@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -10,6 +10,35 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import EventStore, StoredEvent
 
 Row = tuple[int, str, bytes]  # a stored event's version, topic and state
+
+
+class VersionsSkipped(Exception):
+    """The stored events of one aggregate, read in order, skip a version: rows were deleted or
+    renumbered by hand. Raised as they are read, before any is applied."""
+
+    def __init__(self, originator_id: UUID | str, found: int, expected: int) -> None:
+        super().__init__(originator_id, found, expected)
+        self.originator_id, self.found, self.expected = originator_id, found, expected
+
+    def __str__(self) -> str:
+        return (
+            f"the stored events of {self.originator_id} are out of sequence: version "
+            f"{self.found} is stored where version {self.expected} should be (an event deleted "
+            "or renumbered)"
+        )
+
+
+def check_versions(
+    originator_id: UUID | str, versions: Iterable[int], first: int | None, desc: bool
+) -> None:
+    """Raise VersionsSkipped unless `versions` go by one, down when `desc`, from `first`
+    (None: from wherever they start)."""
+    step = -1 if desc else 1
+    expected = first
+    for found in versions:
+        if expected is not None and found != expected:
+            raise VersionsSkipped(originator_id, found, expected)
+        expected = found + step
 
 
 class EventsFromRows:
@@ -60,5 +89,8 @@ class RowEventStore(EventStore[UUID]):
         if select_rows is None or events_of is None:
             return super().get(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
         stored_id, rows = select_rows(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        # Read in order from the first version asked for, they go by one: a row deleted or
+        # renumbered by hand is said as what it is, not as an error of the code applying them.
+        check_versions(stored_id, (row[0] for row in rows), None if desc else (gt or 0) + 1, desc)
         found: Iterator[DomainEventProtocol[UUID]] = events_of(stored_id, rows)
         return found

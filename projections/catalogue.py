@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
+
 from domain.job import RegistrationJob
+from infrastructure.event_store import VersionsSkipped
 from infrastructure.usecases.registrations import Registrations
 from projections.job_view import JOB_CACHE_SIZE, LIVE_JOB_CACHE_SIZE, JobProgressView
 from projections.views import BatchView, TimelineView, View
@@ -25,7 +28,11 @@ def build_views(app: Registrations, deferred: bool = False) -> list[View]:
     """
 
     def load(job_id: UUID, version: int) -> RegistrationJob:
-        job: object = app.repository.get(job_id, version=version)
+        try:
+            job: object = app.repository.get(job_id, version=version)
+        except AggregateNotFoundError:
+            # The event after `version` was read: none stored up to it is a log cut by hand.
+            raise VersionsSkipped(job_id, version + 1, 1) from None
         assert isinstance(job, RegistrationJob)
         return job
 

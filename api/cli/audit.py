@@ -20,7 +20,7 @@ from domain.event_names import public_event_name, public_name_of
 from domain.job import RegistrationJob
 from domain.secrets import redact_event
 from domain.written_values import moment_of
-from infrastructure.chain.unreadable import UNREADABLE, unreadable_log
+from infrastructure.chain.unreadable import FIND_TAMPERING, UNREADABLE, unreadable_log
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 
@@ -147,7 +147,7 @@ def unreadable(exc: BaseException, aggregate: str) -> int:
     what = unreadable_log(exc, aggregate)
     if what is None:
         raise exc
-    say(f"{what}; run `regflow verify-log` to find every tampered event")
+    say(f"{what}; {FIND_TAMPERING}")
     return 2
 
 

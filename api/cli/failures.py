@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from api.cli.output import escape_control
 from api.cli.streams import STANDARD_OUTPUT, OutputFailed, point_at_devnull
 from domain.exceptions import RegflowError
+from infrastructure.chain.unreadable import FIND_TAMPERING, UNREADABLE, unreadable_log
 from infrastructure.errors import describe_exception, store_unusable
 from infrastructure.keys.ring import WrongPassphrase
 from infrastructure.listening import CannotListen
@@ -28,8 +29,9 @@ from projections.fold_versions import ViewsRefused
 
 log = logging.getLogger("regflow.cli")
 COULD_NOT_RUN = 2
-UNUSABLE = (OSError, sqlite3.DatabaseError, psycopg.Error, es.PersistenceError)
-"""The kinds of error a command that could not use a file or its store raises."""
+UNUSABLE = (OSError, sqlite3.DatabaseError, psycopg.Error, es.PersistenceError, *UNREADABLE)
+"""The kinds of error a command that could not use a file or its store raises (a store whose
+log was changed by hand among them)."""
 
 
 class CannotRun(RegflowError):
@@ -80,6 +82,8 @@ def refused(exc: BaseException, as_json: bool = False) -> int | None:
         return COULD_NOT_RUN if could_not else 1
     if isinstance(exc, OSError) and exc.filename is not None:
         return could_not_run(unusable_file(exc))
+    if (tampered := unreadable_log(exc, "an aggregate")) is not None:
+        return could_not_run(f"{tampered}; {FIND_TAMPERING}")
     cause = store_unusable(exc)
     if cause is None:
         return None

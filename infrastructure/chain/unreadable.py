@@ -5,12 +5,17 @@ from __future__ import annotations
 from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import MapperDeserialisationError, OperationalError
 
-UNREADABLE = (OriginatorVersionError, MapperDeserialisationError, OperationalError)
+from infrastructure.event_store import VersionsSkipped
+
+FIND_TAMPERING = "run `regflow verify-log` to find every tampered event"
+UNREADABLE = (VersionsSkipped, OriginatorVersionError, MapperDeserialisationError, OperationalError)
 
 
 def unreadable_log(exc: BaseException, aggregate: str) -> str | None:
     """What is wrong with the stored log of `aggregate`, if `exc` says it was tampered with
     (None: `exc` is about something else, such as the database being unavailable)."""
+    if isinstance(exc, VersionsSkipped):
+        return str(exc)
     if isinstance(exc, OriginatorVersionError) and len(exc.args) == 2:
         found, expected = exc.args
         return (
