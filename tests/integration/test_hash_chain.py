@@ -263,6 +263,7 @@ CUTS = {
     "middle event deleted": ("DELETE", 2, "version 3 is stored where version 2 should be"),
     "event before the last deleted": ("DELETE", 3, "version 4 is stored where version 3"),
     "event renumbered past the end": ("MOVE", 2, "version 3 is stored where version 2"),
+    "event's bytes edited": ("EDIT", 2, "a stored event cannot be read"),
 }
 READERS = {
     "events": ("events", "{job}"),
@@ -276,12 +277,12 @@ READERS = {
 
 @pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize("cut", CUTS)
-def test_a_log_cut_by_hand_is_said_by_every_command_reading_it(
+def test_a_log_changed_by_hand_is_said_by_every_command_reading_it(
     cli: Cli, app: Registrations, raw: RawLog, cut: str, reader: str
 ) -> None:
-    """A job's events with one deleted or moved out of sequence (not the newest: a log cut at
-    its end is a shorter log): each command reading it exits 2 saying which job and where its
-    sequence breaks, never a traceback, and changes nothing."""
+    """A job's events with one deleted, moved out of sequence or edited (not the newest deleted:
+    a log cut at its end is a shorter log): each command reading it exits 2 saying which job
+    and what is wrong, never a traceback, and changes nothing."""
     batch_id, job_id = new_job(app, unique_org())
     app.start_step6(None, batch_id, None, "user:u-1")
     app.update_job(job_id, None, lambda j: j.start_sub_step("cloudwaitressAccount"))
@@ -289,6 +290,9 @@ def test_a_log_cut_by_hand_is_said_by_every_command_reading_it(
     with restoring(raw, job_id):
         if how == "DELETE":
             raw.delete(job_id, version)
+        elif how == "EDIT":
+            topic, state = raw.event(job_id, version)
+            raw.put(job_id, version, topic, state[:-1] + bytes([state[-1] ^ 0x01]))
         else:
             raw.run(
                 f"UPDATE {raw.events} SET originator_version=9 "
