@@ -67,12 +67,16 @@ def faults(sim: Simulator, *rules: dict[str, Any]) -> None:
 
 @asynccontextmanager
 async def running_engine(
-    app: Registrations, settings: Settings, url: str, **options: Any
+    app: Registrations,
+    settings: Settings,
+    url: str,
+    engine_class: type[Engine] = Engine,
+    **options: Any,
 ) -> AsyncIterator[Engine]:
-    """An engine over HTTP to `url`, started, and stopped afterwards."""
+    """An engine (of `engine_class`) over HTTP to `url`, started, and stopped afterwards."""
     options.setdefault("policies", {"*": FAST})
     executor = HttpExecutor(url)
-    engine = Engine(app, executor, settings, **options)
+    engine = engine_class(app, executor, settings, **options)
     await engine.start()
     try:
         yield engine

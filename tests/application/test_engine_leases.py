@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from infrastructure.engine import Leases, LogWorkSource, open_leases
+from infrastructure.engine import Engine, Leases, LogWorkSource, open_leases
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.application.engine_kit import running_engine, simulator, start_batch
@@ -100,70 +100,52 @@ async def test_a_stopped_engine_holds_no_lease_even_with_a_claim_in_flight(
         other.close()
 
 
-class SlowReleases(SlowClaims):
-    """The engine's lease table, each lease given back a while after it is asked to be."""
-
-    def __init__(self, leases: Leases, delay: float) -> None:
-        super().__init__(leases, delay)
-        self.released: list[str] = []
-        self.lock = threading.Lock()
-        self.releasing: set[str] = set()
-
-    def release(self, job_ids: Iterable[str], worker_id: str) -> None:
-        ids = list(job_ids)
-        with self.lock:
-            self.releasing.update(ids)
-        time.sleep(self.delay)
-        self.leases.release(ids, worker_id)
-        with self.lock:
-            self.releasing.difference_update(ids)
-            self.released.extend(ids)
-
-
 class ListingReadBefore:
-    """The engine's own listing, plus every job whose lease it asked to give back, until a few
-    looks after that is done: as a listing read before those jobs settled, and answered late,
-    names them."""
+    """The engine's own listing of the jobs `ours` (not another test's on a shared store), plus
+    the jobs of `late`: as a listing read before they settled, and answered after, names them."""
 
-    LATE_LOOKS = 5
-
-    def __init__(self, app: Registrations, leases: SlowReleases) -> None:
+    def __init__(self, app: Registrations, ours: list[str]) -> None:
         self.source = LogWorkSource(app)
-        self.leases = leases
-        self.looks_after: dict[str, int] = {}  # by job: the listings since its lease was given
-        self.late = 0  # the listings that named a job whose lease was asked back
+        self.ours = set(ours)
+        self.late: list[str] = []
 
     def runnable_job_ids(self, limit: int) -> list[str]:
-        listed = self.source.runnable_job_ids(limit)
-        with self.leases.lock:
-            asked, done = set(self.leases.releasing), set(self.leases.released)
-        for job_id in done:
-            self.looks_after[job_id] = self.looks_after.get(job_id, 0) + 1
-        late = sorted(j for j in asked | done if self.looks_after.get(j, 0) <= self.LATE_LOOKS)
-        self.late += bool(late)
-        return list(dict.fromkeys(listed + late))[:limit]
+        listed = [j for j in self.source.runnable_job_ids(limit) if j in self.ours]
+        return list(dict.fromkeys(listed + self.late))[:limit]
 
-    def past_late(self, job_ids: list[str]) -> bool:
-        """Whether every job has been listed late as long as it will be, and looks went on."""
-        return all(self.looks_after.get(j, 0) > self.LATE_LOOKS for j in job_ids)
+
+class LooksForWorkAsItReleases(Engine):
+    """An engine that, as each run's lease is about to be given back, looks for work with a
+    listing that still names the run's job."""
+
+    looks = 0
+
+    async def _release(self, job_id: str) -> None:
+        source = self.work_source
+        assert isinstance(source, ListingReadBefore)
+        source.late = [job_id]
+        try:
+            async with self.claiming:
+                await self._discover()
+                self.looks += 1
+        finally:
+            source.late = []
+        await super()._release(job_id)
 
 
 async def test_a_job_is_not_taken_again_while_the_lease_of_its_settled_run_is_given_back(
     app: Registrations, settings: Settings
 ) -> None:
-    """The engine looks for work every 10 ms while a lease takes 300 ms to give back, and each
-    look made meanwhile, and a few after, lists the job: none is claimed again, for a run that
-    finds nothing to do."""
+    """A look for work made while a settled run's lease is given back, its listing naming the
+    job, claims nothing: no run is made that finds nothing to do."""
     job_ids = start_batch(app, restaurants(3))
-    leases = SlowReleases(open_leases(settings), delay=0.3)
-    source = ListingReadBefore(app, leases)
+    source = ListingReadBefore(app, job_ids)
     async with (
         simulator() as (_, url),
-        running_engine(
-            app, settings, url, leases=leases, work_source=source, poll_seconds=0.01
-        ) as engine,
+        running_engine(app, settings, url, LooksForWorkAsItReleases, work_source=source) as engine,
     ):
-        await eventually(lambda: source.past_late(job_ids))
-    assert source.late > 0
+        assert await engine.run_until_idle(60)
+    assert isinstance(engine, LooksForWorkAsItReleases)
+    assert engine.looks >= len(job_ids)
     assert engine.status()["runs_ended"] == {"completed": len(job_ids)}
     assert {str(app.job(j).status) for j in job_ids} == {"completed"}
