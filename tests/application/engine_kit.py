@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.outcomes import RunEnd
 from domain.retry import RetryPolicy
 from infrastructure.engine import Engine
+from infrastructure.engine.runner import JobRunner
 from infrastructure.executors.http import HttpExecutor
 from infrastructure.executors.simulator.app import SIMULATOR
 from infrastructure.executors.simulator.faults import FaultSettings, SimulatorConfig
@@ -51,6 +54,29 @@ class FakeTime:
         await asyncio.sleep(0)
 
 
+class RunEnds:
+    """How each run of each job ended, for an engine made with `runner=ends.runner`.
+
+    A store shared between tests holds leases that earlier tests' engines left: an engine
+    takes those over and ends their runs too, so a test counts the runs of its own jobs."""
+
+    def __init__(self) -> None:
+        self.ends: dict[str, list[RunEnd]] = defaultdict(list)
+        ends = self.ends
+
+        class RecordingRunner(JobRunner):
+            async def run(self) -> RunEnd:
+                ended = await super().run()
+                ends[self.job_id].append(ended)
+                return ended
+
+        self.runner = RecordingRunner
+
+    def of(self, job_ids: list[str]) -> dict[str, list[str]]:
+        """Each of these jobs' run ends, in order."""
+        return {job_id: [str(end) for end in self.ends.get(job_id, [])] for job_id in job_ids}
+
+
 @asynccontextmanager
 async def simulator(config: SimulatorConfig | None = None) -> AsyncIterator[tuple[Simulator, str]]:
     """The simulated registration API on a loopback port."""
@@ -87,11 +113,18 @@ async def running_engine(
 
 @asynccontextmanager
 async def engine_and_simulator(
-    app: Registrations, settings: Settings, latency: dict[str, float] | None = None
+    app: Registrations,
+    settings: Settings,
+    latency: dict[str, float] | None = None,
+    **options: Any,
 ) -> AsyncIterator[tuple[Simulator, Engine]]:
-    """The simulated API (answering after these latencies) and an engine calling it."""
+    """The simulated API (answering after these latencies) and an engine (made with these
+    options) calling it."""
     config = SimulatorConfig(latency=latency) if latency is not None else None
-    async with simulator(config) as (sim, url), running_engine(app, settings, url) as engine:
+    async with (
+        simulator(config) as (sim, url),
+        running_engine(app, settings, url, **options) as engine,
+    ):
         yield sim, engine
 
 

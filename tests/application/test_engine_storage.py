@@ -10,14 +10,10 @@ from typing import Any
 import pytest
 
 from domain.plan import PLAN
-from infrastructure.engine import Engine
 from infrastructure.executors.simulator.faults import CLOUDFLARE_PAGE
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.application.engine_kit import (
-    engine_and_simulator,
-    start_batch,
-)
+from tests.application.engine_kit import RunEnds, engine_and_simulator, start_batch
 from tests.kit import eventually, restaurants
 
 
@@ -54,13 +50,14 @@ def assert_consistent(app: Registrations, job_ids: list[str]) -> None:
             assert keys == Counter(PLAN.keys), kind
 
 
-async def run_with_failing_saves(flaky: FlakyStore, settings: Settings, failures: int) -> Engine:
-    """Three jobs run; once calls have begun, the next `failures` saves fail; the engine it ran."""
-    async with engine_and_simulator(flaky, settings) as (sim, engine):
+async def run_with_failing_saves(flaky: FlakyStore, settings: Settings, failures: int) -> RunEnds:
+    """Three jobs run; once calls have begun, the next `failures` saves fail; how runs ended."""
+    runs = RunEnds()
+    async with engine_and_simulator(flaky, settings, runner=runs.runner) as (sim, engine):
         await eventually(lambda: len(sim.calls) >= 4)
         flaky.failures_left = failures
         assert await engine.run_until_idle(30)
-    return engine
+    return runs
 
 
 async def test_a_cloudflare_520_on_a_write_is_retried_at_1_2_4_seconds(
@@ -76,7 +73,7 @@ async def test_a_store_down_longer_than_the_retries_loses_nothing(
     flaky: FlakyStore, settings: Settings
 ) -> None:
     job_ids = start_batch(flaky, restaurants(3))
-    engine = await run_with_failing_saves(flaky, settings, failures=9)
+    runs = await run_with_failing_saves(flaky, settings, failures=9)
     assert flaky.sleeps[:4] == [1.0, 2.0, 4.0, 1.0]
-    assert engine.status()["runs_ended"] == {"completed": 3}
+    assert runs.of(job_ids) == {job_id: ["completed"] for job_id in job_ids}
     assert_consistent(flaky, job_ids)
