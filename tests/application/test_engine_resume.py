@@ -126,7 +126,17 @@ class TestCancelAndRetryNow:
         patient = RetryPolicy(initial_delay=3600, max_delay=3600, jitter=0)
         policies = {"*": FAST, "cloudwaitressAccount": patient}
         async with simulator() as (sim, url):
-            faults(sim, {"kind": "unavailable", "endpoint": "cloudwaitressAccount", "times": 1})
+            # Only this job's call fails: other tests' jobs in progress on a shared store, which
+            # this engine runs too, would otherwise wait the hour out and keep it from idling.
+            faults(
+                sim,
+                {
+                    "kind": "unavailable",
+                    "endpoint": "cloudwaitressAccount",
+                    "times": 1,
+                    "job": job_id,
+                },
+            )
             async with running_engine(app, settings, url, policies=policies) as engine:
                 await eventually(
                     lambda: app.job(job_id).sub_steps["cloudwaitressAccount"].status == "retrying"
