@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from functools import partial
+from typing import Any
 
 from domain.job import RegistrationJob
 from domain.plan import PLAN
+from domain.secrets import contains_erased
 from infrastructure import metrics
 from infrastructure.engine.messages import Answered, Broke, Granted, Mailbox
 from infrastructure.engine.shared import Shared
@@ -75,7 +78,7 @@ class CallLauncher:
             endpoint=PLAN.sub_step(key).endpoint,
             idempotency_key=job.idempotency_key(key),
             attempt=state.attempts,
-            payload=build_payload(key, job.restaurant, job.execution_config, job.context),
+            payload=payload_of(job, key),
             timeout=policy.timeout,
             traceparent=traceparent,
         )
@@ -116,11 +119,23 @@ class CallLauncher:
         )
 
     async def _unless_erased(self, call: SubStepCall, read_at: float) -> CallOutcome:
-        """The call's outcome; not made when the job's organisation was erased since it was
-        read: the data in memory must not leave (the call fails as it would on a fresh read)."""
+        """The call's outcome; never made with erased data. When the job's organisation was
+        erased since the job in memory was read, that data must not leave: the call is built
+        again from the job as stored now, and made unless it carries erased data."""
         if await self.shared.erasures.erased_since(call.organisation_id, read_at):
+            call = await self._as_stored_now(call)
+        if contains_erased(call.payload):
             return ERASED_DATA_CALL
         return await self.shared.executor.call(call)
+
+    async def _as_stored_now(self, call: SubStepCall) -> SubStepCall:
+        """The call with its payload from the job read now, after this process learned of the
+        erasure and forgot its cached keys: data sealed under an erased key reads as erased,
+        and data given since (a batch made after the erasure, under the organisation's new
+        key) as it is. The erasure is only known to have been committed before the look that
+        noticed it, so a job read between the two may hold either."""
+        stored = await self.shared.gateway.load(call.job_id)
+        return replace(call, payload=payload_of(stored, call.sub_step))
 
     def answered(self, key: str) -> None:
         self.calls.pop(key, None)
@@ -141,3 +156,8 @@ class CallLauncher:
             message = self.inbox.get_nowait()
             if isinstance(message, Granted):
                 self.release(message)
+
+
+def payload_of(job: RegistrationJob, key: str) -> dict[str, Any]:
+    """What the call of sub-step `key` sends, from the job as it stands."""
+    return build_payload(key, job.restaurant, job.execution_config, job.context)

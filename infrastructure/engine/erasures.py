@@ -1,6 +1,8 @@
 """Erasures seen by a running engine: a job holds its organisation's data in memory from the
 moment it was read, so once the organisation is erased after that moment, none of the job's
-calls is made with it (the same call from a job read after the erasure finds the data erased).
+calls is made with what it holds: the call is built again from the job read afresh, where data
+under an erased key reads as erased (and the call is not made) and data given since, under the
+organisation's new key, reads as it is.
 
 A call asks only when the last look at the key table began at most ERASURE_CHECK_SECONDS ago,
 so a call begun KEY_CACHE_SECONDS after an erasure committed knows of it; `erase-organisation`
