@@ -11,7 +11,7 @@ from typing import Any
 
 from domain.outcomes import RunEnd
 from domain.retry import RetryPolicy
-from infrastructure.engine import Engine
+from infrastructure.engine import Engine, LogWorkSource
 from infrastructure.engine.runner import JobRunner
 from infrastructure.executors.http import HttpExecutor
 from infrastructure.executors.simulator.app import SIMULATOR
@@ -52,6 +52,20 @@ class FakeTime:
         self.sleeps.append(seconds)
         self.time += seconds
         await asyncio.sleep(0)
+
+
+class ListingReadBefore:
+    """The engine's own listing of the jobs `ours` (not another test's on a shared store), plus
+    the jobs of `late`: as a listing read before they settled, and answered after, names them."""
+
+    def __init__(self, app: Registrations, ours: list[str]) -> None:
+        self.source = LogWorkSource(app)
+        self.ours = set(ours)
+        self.late: list[str] = []
+
+    def runnable_job_ids(self, limit: int) -> list[str]:
+        listed = [j for j in self.source.runnable_job_ids(limit) if j in self.ours]
+        return list(dict.fromkeys(listed + self.late))[:limit]
 
 
 class RunEnds:

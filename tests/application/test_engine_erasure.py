@@ -13,8 +13,7 @@ from infrastructure.keys.ring import KEY_CACHE_SECONDS
 from infrastructure.settings import Settings
 from infrastructure.usecases.erasure import erase_organisation, erasure_plan
 from infrastructure.usecases.registrations import Registrations
-from tests.application.engine_kit import running_engine, simulator
-from tests.application.test_engine_leases import ListingReadBefore
+from tests.application.engine_kit import ListingReadBefore, running_engine, simulator
 from tests.conftest import unique_org
 from tests.kit import restaurants
 

@@ -13,7 +13,13 @@ import pytest
 from infrastructure.engine import Engine, Leases, LogWorkSource, open_leases
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.application.engine_kit import RunEnds, running_engine, simulator, start_batch
+from tests.application.engine_kit import (
+    ListingReadBefore,
+    RunEnds,
+    running_engine,
+    simulator,
+    start_batch,
+)
 from tests.kit import eventually, restaurants, until
 
 
@@ -98,20 +104,6 @@ async def test_a_stopped_engine_holds_no_lease_even_with_a_claim_in_flight(
         assert other.busy(job_ids, "the-next-worker") == set()
     finally:
         other.close()
-
-
-class ListingReadBefore:
-    """The engine's own listing of the jobs `ours` (not another test's on a shared store), plus
-    the jobs of `late`: as a listing read before they settled, and answered after, names them."""
-
-    def __init__(self, app: Registrations, ours: list[str]) -> None:
-        self.source = LogWorkSource(app)
-        self.ours = set(ours)
-        self.late: list[str] = []
-
-    def runnable_job_ids(self, limit: int) -> list[str]:
-        listed = [j for j in self.source.runnable_job_ids(limit) if j in self.ours]
-        return list(dict.fromkeys(listed + self.late))[:limit]
 
 
 class LooksForWorkAsItReleases(Engine):
