@@ -119,13 +119,14 @@ class CallLauncher:
         )
 
     async def _unless_erased(self, call: SubStepCall, read_at: float) -> CallOutcome:
-        """The call's outcome; never made with erased data. When the job's organisation was
-        erased since the job in memory was read, that data must not leave: the call is built
-        again from the job as stored now, and made unless it carries erased data."""
+        """The call's outcome. When the job's organisation was erased since the job in memory
+        was read, that data must not leave: the call is built again from the job as stored
+        now, and not made when it carries erased data (an HTTP executor refuses any call that
+        does, whichever way it was built)."""
         if await self.shared.erasures.erased_since(call.organisation_id, read_at):
             call = await self._as_stored_now(call)
-        if contains_erased(call.payload):
-            return ERASED_DATA_CALL
+            if contains_erased(call.payload):
+                return ERASED_DATA_CALL
         return await self.shared.executor.call(call)
 
     async def _as_stored_now(self, call: SubStepCall) -> SubStepCall:
