@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import (
@@ -80,6 +81,7 @@ async def _read_view_lag(services: Services) -> None:
         return
     if services.lag_reading is None or services.lag_reading.done():
         services.lag_reading = asyncio.ensure_future(services.run(views.lag))
+        services.lag_reading.add_done_callback(_ended_unawaited)
     try:
         lags = await asyncio.wait_for(asyncio.shield(services.lag_reading), LAG_READ_SECONDS)
     except TimeoutError:
@@ -92,3 +94,15 @@ async def _read_view_lag(services: Services) -> None:
         return
     for view, lag in dict(lags).items():
         VIEW_LAG.labels(str(view)).set(lag)
+
+
+def _ended_unawaited(reading: asyncio.Future[Any]) -> None:
+    """A lag reading's failure is said by the scrape that waits for it; one that outlasted
+    every scrape's wait (the store down) was said then, as unavailable: a transient failure is
+    not said again, nor left for asyncio to log as never retrieved; a fault of the code is
+    logged as one."""
+    if reading.cancelled():
+        return
+    exc = reading.exception()
+    if exc is not None and not is_transient_exception(exc):
+        log.error("metrics: reading the views' lag failed", exc_info=exc)
