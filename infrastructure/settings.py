@@ -101,8 +101,12 @@ def parse_limits(text: str | None) -> dict[str, int]:
             raise ValueError(f"unknown sub-step {key!r} (known: {known})")
         if key in limits:
             raise ValueError(f"sub-step {key!r} is given twice")
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"the limit of {key} must be a whole number >= 1, got {value!r}")
+        digits = value.isascii() and value.isdigit() and len(value) <= len(str(MOST_AT_ONCE))
+        if not digits or not 1 <= int(value) <= MOST_AT_ONCE:
+            raise ValueError(
+                f"the limit of {key} must be a whole number from 1 to {MOST_AT_ONCE:,}, "
+                f"got {value!r}"
+            )
         limits[key] = int(value)
     return limits
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from infrastructure.flow.fair import Ask, Shares, allocate
 from infrastructure.flow.limiter import AdaptiveLimit, TokenBucket
-from infrastructure.settings import parse_limits
+from infrastructure.settings import MOST_AT_ONCE, parse_limits
 from tests.unit.flow_kit import FakeClock
 
 
@@ -254,6 +254,11 @@ class TestLimitsSetting:
             ("menuImport=0", "whole number"),
             ("menuImport=-1", "whole number"),
             ("menuImport=1.5", "whole number"),
+            ("menuImport=1000001", "from 1 to 1,000,000"),
+            ("menuImport=99999999999999999999999999", "from 1 to 1,000,000"),
+            ("menuImport=" + "9" * 5000, "from 1 to 1,000,000"),
+            ("menuImport=²", "whole number"),
+            ("menuImport=٣", "whole number"),
             ("menuImport=2,menuImport=3", "twice"),
             ("=2", "subStep=N"),
         ],
@@ -261,3 +266,17 @@ class TestLimitsSetting:
     def test_bad_values_say_what_is_wrong(self, text: str, says: str) -> None:
         with pytest.raises(ValueError, match=says):
             parse_limits(text)
+
+    @given(st.text(st.characters(blacklist_characters=","), max_size=30))
+    def test_any_value_is_a_limit_in_bounds_or_refused_saying_so(self, value: str) -> None:
+        try:
+            limits = parse_limits(f"menuImport={value}")
+        except ValueError as exc:
+            assert "menuImport" in str(exc)
+            return
+        assert set(limits) <= {"menuImport"}
+        assert all(1 <= n <= MOST_AT_ONCE for n in limits.values())
+
+    @pytest.mark.parametrize("value", ["1", "1000000", " 7 "])
+    def test_the_bounds_are_limits(self, value: str) -> None:
+        assert parse_limits(f"menuImport={value}") == {"menuImport": int(value)}
