@@ -87,7 +87,8 @@ async def get_batch(request: web.Request) -> web.Response:
 
 
 async def batch_progress(request: web.Request) -> web.Response:
-    """Exact counters of a batch and each job's status and phase."""
+    """Exact counters of a batch, the sub-step counts of all its jobs, and each job's status
+    and phase."""
     caller, services = caller_of(request), services_of(request)
     waiting_jobs = await services.waiting_jobs()
 
@@ -99,7 +100,14 @@ async def batch_progress(request: web.Request) -> web.Response:
         counters = {k: summary.get(k) for k in (*COUNTERS, "percent")}
         waiting = sum(j["waiting_for_capacity"] for j in jobs)
         progress = [progress_job(j) for j in jobs]
-        found = ok(batch_id=summary["id"], **counters, waiting_for_capacity=waiting, jobs=progress)
+        sub_steps = reads.batch_sub_steps(summary["id"])
+        found = ok(
+            batch_id=summary["id"],
+            **counters,
+            sub_steps=sub_steps,
+            waiting_for_capacity=waiting,
+            jobs=progress,
+        )
         return tagged(found, tag)
 
     return await services.batch_reads(caller.organisation_id, request.match_info["batchId"], answer)

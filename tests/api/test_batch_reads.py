@@ -361,8 +361,8 @@ class TestBlockedAndBrief:
         jobs = await walk(org_a, batch["id"], 10, status="blocked")
         assert [j["name"] for j in jobs] == ["Stuck"]
 
-    @pytest.mark.parametrize("brief", ["1", "0"])
-    async def test_sub_steps_count_every_job_of_the_batch(self, org_a: Caller, brief: str) -> None:
+    @pytest.mark.parametrize("read", ["brief", "full", "progress"])
+    async def test_sub_steps_count_every_job_of_the_batch(self, org_a: Caller, read: str) -> None:
         batch = await org_a.new_batch(*[restaurant(f"R {i}") for i in range(5)])
         ids = [j["id"] for j in batch["jobs"]]
         await org_a.post(f"{BASE}/{batch['id']}/step-6/start", json={"job_ids": ids[:2]})
@@ -372,10 +372,15 @@ class TestBlockedAndBrief:
         for job in await walk(org_a, batch["id"], 2):
             for status, n in job["counts"].items():
                 expected[status] = expected.get(status, 0) + n
-        _, body = await org_a.get(f"{BASE}/{batch['id']}", params={"brief": brief})
-        assert body["batch"]["sub_steps"] == expected
+        if read == "progress":
+            _, answer = await org_a.get(f"{BASE}/{batch['id']}/progress")
+        else:
+            brief = "1" if read == "brief" else "0"
+            _, body = await org_a.get(f"{BASE}/{batch['id']}", params={"brief": brief})
+            answer = body["batch"]
+        assert answer["sub_steps"] == expected
         assert expected["completed"] > 0 and expected["failed"] == 1 and expected["pending"] > 0
-        assert body["batch"]["waiting_for_capacity"] == 0
+        assert answer["waiting_for_capacity"] == 0
 
     async def test_brief_batch_has_counters_without_jobs(self, org_a: Caller) -> None:
         batch = await org_a.new_batch(restaurant("A"), restaurant("B"))
