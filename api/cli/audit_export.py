@@ -146,7 +146,9 @@ COMMANDS = (
         "JSON lines of a batch's or an organisation's events, for an audit",
         export,
         description="One JSON document per event (aggregate id, version, type, time, actor, "
-        "reason, data with secrets masked), in time order. Exit 1 when the batch or "
+        "reason, data with secrets masked): a batch's in time order, an organisation's (or "
+        "every event) in the order the log recorded them, which an event stamped a few "
+        "milliseconds earlier by another process may follow. Exit 1 when the batch or "
         "organisation is unknown. Without --batch or --org: every event of the time range. "
         "--org holds the organisation's batches, jobs and erasures. --output FILE is replaced "
         "only once the whole export is written.",
