@@ -36,37 +36,35 @@ class ServicesStub:
         return fn()
 
 
-async def scrapes(services: ServicesStub, count: int, apart: float) -> None:
-    for _ in range(count):
-        await _read_view_lag(cast(Any, services))
-        await asyncio.sleep(apart)
-    gc.collect()
-    await asyncio.sleep(0)
+async def logged_over_scrapes(
+    caplog: pytest.LogCaptureFixture, error: Exception, count: int
+) -> list[logging.LogRecord]:
+    """What is logged over `count` scrapes a second apart, each reading failing with `error`
+    half a second after the scrape stopped waiting for it."""
+    services = ServicesStub(SlowFailingViews(LAG_READ_SECONDS * 1.5, error))
+    with caplog.at_level(logging.WARNING):
+        for _ in range(count):
+            await _read_view_lag(cast(Any, services))
+            await asyncio.sleep(LAG_READ_SECONDS)
+        gc.collect()
+        await asyncio.sleep(0)
+    return caplog.records
 
 
 async def test_a_reading_that_fails_after_the_scrape_stopped_waiting_is_not_left_unretrieved(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    views = SlowFailingViews(LAG_READ_SECONDS * 1.5, PoolWaitTimedOut("no connection in 5 s"))
-    services = ServicesStub(views)
-    with caplog.at_level(logging.WARNING):
-        await scrapes(services, 3, LAG_READ_SECONDS)
-    said = [r.getMessage() for r in caplog.records]
+    records = await logged_over_scrapes(caplog, PoolWaitTimedOut("no connection in 5 s"), 3)
+    said = [r.getMessage() for r in records]
     assert not [m for m in said if "never retrieved" in m], said
-    assert [r.levelname for r in caplog.records if r.name == "asyncio"] == []
+    assert [r.levelname for r in records if r.name == "asyncio"] == []
     assert sum("view lag unavailable" in m for m in said) >= 3
 
 
 async def test_a_fault_of_the_code_in_a_reading_no_scrape_waited_for_is_logged_as_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    views = SlowFailingViews(LAG_READ_SECONDS * 1.5, TypeError("a bug"))
-    services = ServicesStub(views)
-    with caplog.at_level(logging.WARNING):
-        await _read_view_lag(cast(Any, services))
-        await asyncio.sleep(LAG_READ_SECONDS)
-        gc.collect()
-        await asyncio.sleep(0)
-    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    records = await logged_over_scrapes(caplog, TypeError("a bug"), 1)
+    errors = [r for r in records if r.levelname == "ERROR"]
     assert [r.name for r in errors] == ["regflow.api"]
     assert errors[0].exc_info is not None and errors[0].exc_info[0] is TypeError
