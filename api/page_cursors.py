@@ -8,14 +8,32 @@ import base64
 import hmac
 import json
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 from api.errors import BadRequest
-from projections.job_pages import PagePosition, like_pattern
+from projections.job_pages import like_pattern
+from projections.pages import PagePosition
 
 TAG_BYTES = 16  # 128 bits of HMAC-SHA256: a forger's only way in is to guess them
 ID_BYTES = 16
 REFUSED = "after: not a cursor this API gave out"
+
+
+class Listing(Protocol):
+    """What a cursor pages: no two listings share their words."""
+
+    def words(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class BatchListing:
+    """What a page of batches pages: an organisation's batches, newest first."""
+
+    organisation_id: str
+
+    def words(self) -> bytes:
+        return json.dumps(["batches", self.organisation_id]).encode()
 
 
 @dataclass(frozen=True)
@@ -38,15 +56,15 @@ class PageCursors:
     def __init__(self, key: bytes) -> None:
         self._key = key
 
-    def cursor(self, listing: JobListing, position: PagePosition | None) -> str | None:
+    def cursor(self, listing: Listing, position: PagePosition | None) -> str | None:
         """The cursor of the page after `position` in `listing` (None: no page follows)."""
         if position is None:
             return None
-        body = UUID(position.job_id).bytes + position.created_at.encode()
+        body = UUID(position.id).bytes + position.created_at.encode()
         raw = self._tag(listing, body) + body
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def position(self, listing: JobListing, cursor: str | None) -> PagePosition | None:
+    def position(self, listing: Listing, cursor: str | None) -> PagePosition | None:
         """Where `cursor` ends a page of `listing` (None: no cursor); 400 unless this API gave
         it out for that listing."""
         if cursor is None:
@@ -57,7 +75,7 @@ class PageCursors:
             raise BadRequest("Invalid query parameters", [REFUSED])
         return PagePosition(body[ID_BYTES:].decode(), str(UUID(bytes=body[:ID_BYTES])))
 
-    def _tag(self, listing: JobListing, body: bytes) -> bytes:
+    def _tag(self, listing: Listing, body: bytes) -> bytes:
         return hmac.digest(self._key, listing.words() + body, "sha256")[:TAG_BYTES]
 
 

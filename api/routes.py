@@ -8,6 +8,8 @@ from api.handlers import batch_jobs, batch_stream, batches, edits, jobs
 from api.parsing import IDEMPOTENCY_KEY
 from api.routing import Route
 from api.schemas.batches import (
+    BatchesQuery,
+    BatchListAnswer,
     BatchQuery,
     CreateOptions,
     JobsPageAnswer,
@@ -127,7 +129,7 @@ ROUTES: tuple[Route, ...] = (
             ),
         ),
     ),
-    Route("GET", BASE, batches.list_batches, "List batches", s.BatchListAnswer, query=s.Page),
+    Route("GET", BASE, batches.list_batches, "List batches", BatchListAnswer, query=BatchesQuery),
     Route(
         "GET",
         BASE + "/{batchId}",

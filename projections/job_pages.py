@@ -4,18 +4,12 @@ that say whether a batch's or a job's reads changed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from projections.database import Database
+from projections.pages import PagePosition
 from projections.queries import SUMMARY_COLUMNS, summary_of
 from projections.schema import Schema
-
-
-class PagePosition(NamedTuple):
-    """Where a page of a batch's jobs ends: the last job's creation time (as stored) and id."""
-
-    created_at: str
-    job_id: str
 
 
 @dataclass(frozen=True)
@@ -54,7 +48,7 @@ class JobPageQueries:
         total = self.db.fetch(f"SELECT COUNT(*) AS n FROM {self.schema.jobs} WHERE {where}", params)
         if after is not None:
             where += " AND (created_at > ? OR (created_at = ? AND job_id > ?))"
-            params = (*params, after.created_at, after.created_at, after.job_id)
+            params = (*params, after.created_at, after.created_at, after.id)
         rows = self.db.fetch(
             f"SELECT {SUMMARY_COLUMNS} FROM {self.schema.jobs} WHERE {where}"
             " ORDER BY created_at, job_id LIMIT ?",

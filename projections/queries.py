@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from domain.status import SubStepStatus
 from projections.database import Database
 from projections.folds.batches import batch_summary
 from projections.jsontext import loads
+from projections.pages import PagePosition
 from projections.schema import Schema
 
 SUB_STEP_STATUSES = tuple(str(s) for s in SubStepStatus)
@@ -32,6 +34,14 @@ def progress_of(row: dict[str, Any]) -> dict[str, Any]:
     found = dict(row)
     progress = loads(found.pop("progress"))
     return summary_of(found) | {"sub_step_progress": progress}
+
+
+@dataclass(frozen=True)
+class BatchPage:
+    """One page of batches, and where it ends when more follow (None at the end)."""
+
+    batches: list[dict[str, Any]]
+    last: PagePosition | None
 
 
 class ViewQueries:
@@ -132,15 +142,33 @@ class ViewQueries:
         self, organisation_id: str | None, limit: int = 100, offset: int = 0
     ) -> list[dict[str, Any]]:
         """Batches, newest first, of one organisation (None: all)."""
-        where, params = (
-            ("WHERE organisation_id = ?", [organisation_id]) if organisation_id else ("", [])
+        return self.batch_page(organisation_id, limit, offset).batches
+
+    def batch_page(
+        self,
+        organisation_id: str | None,
+        limit: int,
+        offset: int = 0,
+        after: PagePosition | None = None,
+    ) -> BatchPage:
+        """Batches, newest first, of one organisation (None: all): those after a position, past
+        `offset` of them, and where the page ends when more follow."""
+        conditions, params = (
+            (["organisation_id = ?"], [organisation_id]) if organisation_id else ([], [])
         )
+        if after is not None:
+            conditions.append("(created_at < ? OR (created_at = ? AND batch_id > ?))")
+            params += [after.created_at, after.created_at, after.id]
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = self.db.fetch(
             f"SELECT * FROM {self.schema.batches} {where}"
             " ORDER BY created_at DESC, batch_id LIMIT ? OFFSET ?",
-            (*params, int(limit), int(offset)),
+            (*params, int(limit) + 1, int(offset)),
         )
-        return self._summaries(rows)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        end = PagePosition(rows[-1]["created_at"], rows[-1]["batch_id"]) if rows and more else None
+        return BatchPage(self._summaries(rows), end)
 
     def timeline(
         self, job_id: str, after_version: int = 0, limit: int = 100

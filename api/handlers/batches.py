@@ -10,10 +10,11 @@ from aiohttp import web
 from api import parsing
 from api.auth import caller_of
 from api.caching import etag, not_modified, tagged
+from api.page_cursors import BatchListing
 from api.presenters import batch_created, ok, progress_job, replayed
 from api.progress_hub import COUNTERS
-from api.schemas import Page, StartStep6
-from api.schemas.batches import BatchQuery, CreateOptions
+from api.schemas import StartStep6
+from api.schemas.batches import BatchesQuery, BatchQuery, CreateOptions
 from api.services import services_of
 from api.uploads import BATCH_SETTING, UPLOAD_TYPES, batch_input
 from projections.overlay import Reads
@@ -45,14 +46,17 @@ async def create_batch(request: web.Request) -> web.Response:
 
 
 async def list_batches(request: web.Request) -> web.Response:
-    """The organisation's batches, newest first."""
+    """The organisation's batches, newest first, a page at a time."""
     caller, services = caller_of(request), services_of(request)
-    page = parsing.query(request, Page)
-    org = caller.organisation_id
-    batches = await services.organisation_reads(
-        org, lambda reads: reads.list_batches(org, page.limit, page.offset)
+    query = parsing.query(request, BatchesQuery)
+    org, cursors = caller.organisation_id, services.page_cursors
+    listing = BatchListing(org)
+    after = cursors.position(listing, query.after)
+    page = await services.organisation_reads(
+        org, lambda reads: reads.batch_page(org, query.limit, query.offset, after)
     )
-    return ok(batches=list(batches), limit=page.limit, offset=page.offset)
+    next_after = cursors.cursor(listing, page.last)
+    return ok(batches=page.batches, next_after=next_after, limit=query.limit, offset=query.offset)
 
 
 async def get_batch(request: web.Request) -> web.Response:

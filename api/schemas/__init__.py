@@ -1,7 +1,7 @@
 """The HTTP API's pydantic models, from which the OpenAPI document is built.
 
 `requests` holds what requests may carry, `answers` what the API answers, `batches` the query
-shapes and answers of batch creation and of a batch's paged job reads.
+shapes and answers of batch creation, of the paged batch list and of a batch's paged job reads.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from api.schemas.answers import (
     BatchAnswer,
     BatchCreated,
     BatchCreatedAnswer,
-    BatchListAnswer,
     BulkEditAnswer,
     CommandAnswer,
     EditAnswer,
@@ -39,7 +38,6 @@ from api.schemas.requests import (
     CreateBatch,
     EditStatus,
     EventsQuery,
-    Page,
     Query,
     Reasoned,
     Reset,
@@ -55,7 +53,6 @@ __all__ = [
     "BatchAnswer",
     "BatchCreated",
     "BatchCreatedAnswer",
-    "BatchListAnswer",
     "Body",
     "BulkEdit",
     "BulkEditAnswer",
@@ -72,7 +69,6 @@ __all__ = [
     "JobEvent",
     "JobRef",
     "MAX_ITEMS",
-    "Page",
     "ProgressAnswer",
     "ProgressJob",
     "Query",

@@ -39,12 +39,6 @@ class BatchCreatedAnswer(Answer):
     batch: BatchCreated
 
 
-class BatchListAnswer(Answer):
-    batches: list[dict[str, Any]]
-    limit: int
-    offset: int
-
-
 class BatchAnswer(Answer):
     batch: dict[str, Any]
 

@@ -1,10 +1,11 @@
-"""Query shapes and answers of batch creation options and of a batch's paged job reads."""
+"""Query shapes and answers of batch creation options, of the paged batch list and of a batch's
+paged job reads."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from api.schemas.answers import Answer
 from api.schemas.requests import Query
@@ -27,6 +28,29 @@ class CreateOptions(Query):
 
     brief: bool = False
     name: str | None = Field(default=None, max_length=300)
+
+
+class BatchesQuery(Query):
+    """?limit&after&offset of GET /: the organisation's batches, newest first, a page after a
+    cursor (`next_after` of the page before: a batch created meanwhile moves no page), or past
+    `offset` of them (a batch created meanwhile shifts the pages by one)."""
+
+    limit: int = Field(default=50, ge=1, le=500)
+    after: QueryText = Field(default=None, max_length=500)
+    offset: int = Field(default=0, ge=0, le=1_000_000_000)
+
+    @model_validator(mode="after")
+    def _one_way_of_paging(self) -> BatchesQuery:
+        if self.after is not None and self.offset:
+            raise ValueError("after and offset: page by one of them")
+        return self
+
+
+class BatchListAnswer(Answer):
+    batches: list[dict[str, Any]]
+    next_after: str | None
+    limit: int
+    offset: int
 
 
 class BatchQuery(Query):

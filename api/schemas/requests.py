@@ -176,13 +176,6 @@ class BulkEdit(Reasoned):
         return "; ".join(reasons) or None
 
 
-class Page(Query):
-    """?limit&offset of a list."""
-
-    limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=1_000_000_000)
-
-
 class EventsQuery(Query):
     """?after_version&limit of a job's events."""
 

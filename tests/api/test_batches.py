@@ -113,6 +113,45 @@ class TestReadBatches:
         assert status == 200
         assert [b["id"] for b in body["batches"]] == [first["id"]]
 
+    @pytest.mark.parametrize("limit", [1, 2, 3])
+    async def test_paging_after_a_cursor_shows_each_batch_once_while_batches_are_made(
+        self, org_a: Caller, limit: int
+    ) -> None:
+        """By offset, a batch made between two reads moved every later batch a place down, and
+        the next page showed again the last one of the page before."""
+        there = [(await org_a.new_batch())["id"] for _ in range(5)][::-1]
+        seen: list[str] = []
+        params: dict[str, str] = {"limit": str(limit)}
+        for _ in range(10):
+            status, body = await org_a.get(BASE, params=params)
+            assert status == 200, body
+            seen += [b["id"] for b in body["batches"]]
+            if body["next_after"] is None:
+                break
+            await org_a.new_batch()
+            params = {"limit": str(limit), "after": body["next_after"]}
+        assert seen == there
+
+    async def test_a_cursor_is_read_only_on_its_own_organisations_batch_list(
+        self, org_a: Caller, org_b: Caller
+    ) -> None:
+        batch = await org_a.new_batch(restaurant("A"), restaurant("B"))
+        await org_a.new_batch()
+        await org_b.new_batch(), await org_b.new_batch()
+        _, listed = await org_a.get(BASE, params={"limit": "1"})
+        _, jobs = await org_a.get(f"{BASE}/{batch['id']}/jobs", params={"limit": "1"})
+        cursor, jobs_cursor = listed["next_after"], jobs["next_after"]
+        assert cursor and jobs_cursor
+        refused_for(await org_b.get(BASE, params={"after": cursor}), 400, "after")
+        refused_for(await org_a.get(BASE, params={"after": jobs_cursor}), 400, "after")
+        refused_for(
+            await org_a.get(f"{BASE}/{batch['id']}/jobs", params={"after": cursor}), 400, "after"
+        )
+        status, body = await org_a.get(BASE, params={"after": cursor, "offset": "1"})
+        assert status == 400 and "after and offset" in body["errors"][0], body
+        status, body = await org_a.get(BASE, params={"after": cursor})
+        assert status == 200 and body["batches"][0]["id"] == batch["id"]
+
     async def test_bad_limit_is_400(self, org_a: Caller) -> None:
         refused_for(await org_a.get(BASE, params={"limit": "many"}), 400, "limit")
 

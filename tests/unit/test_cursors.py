@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from api.errors import BadRequest
 from api.page_cursors import REFUSED, JobListing, PageCursors
-from projections.job_pages import PagePosition
+from projections.pages import PagePosition
 
 KEY = bytes(range(32))
 CURSORS = PageCursors(KEY)
