@@ -4,7 +4,6 @@ are added between pages (at any creation time, ties included) and whatever the p
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Iterator
 
@@ -16,7 +15,7 @@ from projections.database import Database
 from projections.pages import PagePosition
 from projections.queries import ViewQueries
 from projections.schema import Schema
-from tests.conftest import new_database, store_settings, unique_org
+from tests.conftest import own_database_url, store_settings, unique_org
 
 LIVE = Schema()
 # A handful of creation times, so that batches often share one.
@@ -30,16 +29,14 @@ def queries(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ViewQueries]:
     """The views' batch table on a database of its own, filled by hand."""
-    with contextlib.ExitStack() as stack:
-        if request.param == "postgres":
-            request.getfixturevalue("pg_url")  # skips when PostgreSQL is unreachable
-            url = stack.enter_context(new_database("regflow_batch_pages"))[1]
-        else:
-            url = f"sqlite:///{tmp_path_factory.mktemp('batch_pages') / 'regflow.db'}"
+    folder = tmp_path_factory.mktemp("batch_pages")
+    for url in own_database_url(request, folder, "regflow_batch_pages"):
         db = Database(store_settings(url))
-        stack.callback(db.close)
-        LIVE.create(db)
-        yield ViewQueries(db, LIVE)
+        try:
+            LIVE.create(db)
+            yield ViewQueries(db, LIVE)
+        finally:
+            db.close()
 
 
 def add(queries: ViewQueries, org: str, created_at: str) -> str:

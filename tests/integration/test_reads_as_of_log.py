@@ -28,7 +28,7 @@ from projections.behind import FEW_EVENTS_BEHIND
 from projections.live.service import ReadModelService
 from projections.schema import JOBS as JOB_VIEW
 from tests import kit
-from tests.conftest import new_database, store_settings, unique_org
+from tests.conftest import own_database_url, store_settings, unique_org
 from tests.unit.jobs import try_chosen_command
 
 Stores = tuple[Registrations, ReadModelService]
@@ -43,16 +43,14 @@ def stores(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stores]:
     """A store and its views (never started: moved by hand), on a database of their own."""
-    with contextlib.ExitStack() as stack:
-        if request.param == "postgres":
-            request.getfixturevalue("pg_url")  # skips when PostgreSQL is unreachable
-            url = stack.enter_context(new_database("regflow_as_of_log"))[1]
-        else:
-            url = f"sqlite:///{tmp_path_factory.mktemp('as_of_log') / 'regflow.db'}"
-        app = stack.enter_context(contextlib.closing(Registrations(store_settings(url))))
-        views = ReadModelService(app.settings, app)
-        stack.callback(views.stop)
-        yield app, views
+    folder = tmp_path_factory.mktemp("as_of_log")
+    for url in own_database_url(request, folder, "regflow_as_of_log"):
+        with contextlib.closing(Registrations(store_settings(url))) as app:
+            views = ReadModelService(app.settings, app)
+            try:
+                yield app, views
+            finally:
+                views.stop()
 
 
 def batch_read(views: ReadModelService, batch_id: UUID, jobs: list[str]) -> Any:
