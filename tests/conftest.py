@@ -63,6 +63,16 @@ def own_database_url(request: pytest.FixtureRequest, tmp_path: Path, prefix: str
         yield url
 
 
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A store the tests of one module share and no other module does, on each store."""
+    yield from own_database_url(request, tmp_path_factory.mktemp("store"), "regflow_module")
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'regflow.db'}"

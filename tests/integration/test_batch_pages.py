@@ -15,28 +15,22 @@ from projections.database import Database
 from projections.pages import PagePosition
 from projections.queries import ViewQueries
 from projections.schema import Schema
-from tests.conftest import own_database_url, store_settings, unique_org
+from tests.conftest import store_settings, unique_org
 
 LIVE = Schema()
 # A handful of creation times, so that batches often share one.
 TIMES = [f"2026-12-06T06:0{m}:00.000000+00:00" for m in range(4)]
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def queries(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ViewQueries]:
+@pytest.fixture(scope="module")
+def queries(module_database_url: str) -> Iterator[ViewQueries]:
     """The views' batch table on a database of its own, filled by hand."""
-    folder = tmp_path_factory.mktemp("batch_pages")
-    for url in own_database_url(request, folder, "regflow_batch_pages"):
-        db = Database(store_settings(url))
-        try:
-            LIVE.create(db)
-            yield ViewQueries(db, LIVE)
-        finally:
-            db.close()
+    db = Database(store_settings(module_database_url))
+    try:
+        LIVE.create(db)
+        yield ViewQueries(db, LIVE)
+    finally:
+        db.close()
 
 
 def add(queries: ViewQueries, org: str, created_at: str) -> str:

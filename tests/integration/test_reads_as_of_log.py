@@ -28,7 +28,7 @@ from projections.behind import FEW_EVENTS_BEHIND
 from projections.live.service import ReadModelService
 from projections.schema import JOBS as JOB_VIEW
 from tests import kit
-from tests.conftest import own_database_url, store_settings, unique_org
+from tests.conftest import store_settings, unique_org
 from tests.unit.jobs import try_chosen_command
 
 Stores = tuple[Registrations, ReadModelService]
@@ -36,21 +36,15 @@ JOBS = 3
 STATUSES = (None, "pending", "in_progress", "failed", "cancelled", "completed", "blocked")
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def stores(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stores]:
+@pytest.fixture(scope="module")
+def stores(module_database_url: str) -> Iterator[Stores]:
     """A store and its views (never started: moved by hand), on a database of their own."""
-    folder = tmp_path_factory.mktemp("as_of_log")
-    for url in own_database_url(request, folder, "regflow_as_of_log"):
-        with contextlib.closing(Registrations(store_settings(url))) as app:
-            views = ReadModelService(app.settings, app)
-            try:
-                yield app, views
-            finally:
-                views.stop()
+    with contextlib.closing(Registrations(store_settings(module_database_url))) as app:
+        views = ReadModelService(app.settings, app)
+        try:
+            yield app, views
+        finally:
+            views.stop()
 
 
 def batch_read(views: ReadModelService, batch_id: UUID, jobs: list[str]) -> Any:
