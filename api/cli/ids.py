@@ -37,16 +37,16 @@ def resolve(
         return text
     if len(text) < SHORT_ID or any(c not in "0123456789abcdef-" for c in text):
         raise InvalidInput(
-            f"Not a {kind} id: {given!r}. Give the id, or its first {SHORT_ID} characters "
+            f"Not a {kind} id: '{given}'. Give the id, or its first {SHORT_ID} characters "
             "or more, as the tables print them."
         )
     found = views().ids_starting_with(kind, text, organisation_id, limit=5)
     if not found:
-        raise NotFound(f"No {kind} id starts with {given!r}")
+        raise NotFound(f"No {kind} id starts with '{given}'")
     if len(found) > 1:
         shown = ", ".join(found[:4]) + (", ..." if len(found) > 4 else "")
         raise InvalidInput(
-            f"The {kind} id prefix {given!r} is ambiguous: it starts {shown}. Give more characters."
+            f"The {kind} id prefix '{given}' is ambiguous: it starts {shown}. Give more characters."
         )
     return found[0]
 
