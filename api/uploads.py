@@ -45,7 +45,7 @@ def _decoded(raw: bytes) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(
-            "The upload is not UTF-8 text: uploads are read as UTF-8, whatever charset is named",
+            "The upload is not UTF-8 text: uploads are read as UTF-8",
             [f"byte {exc.start}: not UTF-8 (save the sheet as CSV UTF-8)"],
         ) from None
 
@@ -155,7 +155,10 @@ def from_ndjson(raw: bytes) -> Rows:
     restaurants: list[dict[str, Any]] = []
     labels: list[str] = []
     errors: list[str] = []
-    for number, line in enumerate(_decoded(raw).splitlines(), start=1):
+    # Lines end at a line feed (a CR before it is dropped), as JSON lines do: a string may hold
+    # U+2028, U+0085 and the other characters str.splitlines() would also break at.
+    for number, line in enumerate(_decoded(raw).split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:

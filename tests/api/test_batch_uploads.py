@@ -19,6 +19,9 @@ from tests.api.conftest import BASE, PASSWORD, Caller, MakeClient, restaurant
 
 CSV = {"Content-Type": "text/csv"}
 NDJSON = {"Content-Type": "application/x-ndjson"}
+printable_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=6)
+# Characters str.splitlines() breaks a line at, other than a line feed and a carriage return.
+BREAKS_ONLY_FOR_SPLITLINES = ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"]
 JSON = {"Content-Type": "application/json"}
 TEN_THOUSAND = 10_000
 
@@ -157,6 +160,29 @@ class TestJsonLinesUpload:
         status, body = await org_a.post(BASE, params={"name": "nd"}, data=lines, headers=NDJSON)
         assert status == 201, body
         assert [j["restaurant"]["name"] for j in body["batch"]["jobs"]] == ["A", "B"]
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        names=st.lists(
+            st.tuples(st.sampled_from(BREAKS_ONLY_FOR_SPLITLINES), printable_text).map(
+                lambda parts: f"Cafe{parts[0]}{parts[1]}"
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        ending=st.sampled_from(["\n", "\r\n"]),
+    )
+    async def test_a_line_ends_only_at_a_line_feed(
+        self, org_a: Caller, names: list[str], ending: str
+    ) -> None:
+        """A name holding U+2028, U+0085 or another character str.splitlines() breaks at was
+        cut in two, each half refused as not JSON, on a line the sender never sent."""
+        lines = ending.join(json.dumps(restaurant(n), ensure_ascii=False) for n in names)
+        status, body = await org_a.post(
+            BASE, params={"name": "nd"}, data=lines.encode(), headers=NDJSON
+        )
+        assert status == 201, body
+        assert [j["restaurant"]["name"] for j in body["batch"]["jobs"]] == names
 
     async def test_bad_lines_are_named_and_nothing_is_created(self, org_a: Caller) -> None:
         before = await batch_count(org_a)
