@@ -21,7 +21,14 @@ from domain.exceptions import (
 from domain.execution_config import ExecutionConfig, Restaurant
 from domain.field_paths import field_path
 from domain.job import RegistrationJob
-from domain.limits import MAX_NAME, nesting_error, nul_paths, organisation_errors, text_errors
+from domain.limits import (
+    MAX_NAME,
+    nesting_error,
+    nul_paths,
+    organisation_errors,
+    readable,
+    text_errors,
+)
 from domain.path_segments import path_value_errors
 from domain.status import JobStatus
 from infrastructure.tracing import traced_command
@@ -180,8 +187,9 @@ class BatchCommands(RegistrationStore):
         `batch_id` exists."""
         if org_errors := organisation_errors(organisation_id):
             raise InvalidInput("Invalid organisation", org_errors)
-        if not name.strip():
-            raise InvalidInput("A batch needs a name")
+        if not readable(name):
+            shows = "name: must show something, not only spaces or invisible characters"
+            raise InvalidInput("A batch needs a name", [shows])
         if name_errors := text_errors(name, "name", MAX_NAME):
             raise InvalidInput("Invalid batch name", name_errors)
         if not restaurants:

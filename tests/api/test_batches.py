@@ -39,6 +39,27 @@ class TestCreateBatch:
         assert [e.split(":")[0] for e in body["errors"]] == ["restaurants[1].name"]
         assert (await org_a.get(BASE))[1]["batches"] == listed["batches"]
 
+    @pytest.mark.parametrize("blank", ["   ", "\t\n", "\u00a0", "\u200b\u200b", "\u202e", "\u0301"])
+    @pytest.mark.parametrize("sent", ["json", "csv"])
+    async def test_a_batch_name_that_shows_nothing_is_refused(
+        self, org_a: Caller, blank: str, sent: str
+    ) -> None:
+        """A restaurant's was refused, a batch's was taken: a batch no list could tell apart."""
+        _, listed = await org_a.get(BASE)
+        if sent == "json":
+            answer = await org_a.post(BASE, json={"name": blank, "restaurants": [restaurant()]})
+        else:
+            headers = {"Content-Type": "text/csv"}
+            answer = await org_a.post(
+                BASE, params={"name": blank}, data=b"name\nA\n", headers=headers
+            )
+        status, body = answer
+        assert status == 422, body
+        shows = "name: must show something"
+        asked = "name: pass ?name=" if sent == "csv" and not blank.strip() else shows
+        assert body["errors"][0].startswith(asked), body
+        assert (await org_a.get(BASE))[1]["batches"] == listed["batches"]
+
     async def test_bad_email_names_the_restaurant(self, org_a: Caller) -> None:
         bad = restaurant(account={"email": "not-an-email"})
         status, body = await org_a.post(BASE, json={"name": "x", "restaurants": [bad]})
