@@ -3,6 +3,7 @@ record an edit refused), and import progress from the old system."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from domain.context import result_errors
@@ -87,16 +88,25 @@ class OperatorCommands(JobCommandBase):
         reason: str,
         request: EditRequest | None = None,
         lease: LeaseSeen | None = None,
+        item_reasons: Sequence[str | None] = (),
     ) -> list[EditCheck]:
         """Apply manual edits atomically: all are valid and recorded, or none. `request`: the
         idempotency key and keyed digest of the request asking, recorded with the edits.
         `lease`: the job's lease as seen now; calls in flight whose worker no longer holds it
-        are recorded interrupted first, in the same save (None: every call counts as live)."""
+        are recorded interrupted first, in the same save (None: every call counts as live).
+        `item_reasons`: an edit's own reason, by position, recorded instead of `reason` (the
+        request's) when it is given."""
         if self.status == JobStatus.IN_PROGRESS:
             raise JobIsRunning(self.id)
         if not reason or not readable(reason):
             raise InvalidInput("A reason is required for manual edits")
         _refuse_bad_reason(reason)
+        if len(item_reasons) > len(edits):
+            raise InvalidInput("More reasons than edits")
+        reasons = [r if r and readable(r) else reason for r in item_reasons]
+        reasons += [reason] * (len(edits) - len(reasons))
+        for own in reasons:
+            _refuse_bad_reason(own)
         too_deep = [e for k, _, r in edits if (e := nesting_error(r, f"{k}.result")) is not None]
         if too_deep:
             raise InvalidInput("A result is nested too deeply", too_deep)
@@ -111,8 +121,8 @@ class OperatorCommands(JobCommandBase):
         keyed: dict[str, str | None] = {"idempotency_key": None, "request_digest": None}
         if request is not None:
             keyed = {"idempotency_key": request.key, "request_digest": request.digest}
-        for check, (_, _, result) in zip(checks, edits, strict=True):
-            self._record_edit(check, actor, reason, result, keyed)
+        for check, (_, _, result), own in zip(checks, edits, reasons, strict=True):
+            self._record_edit(check, actor, own, result, keyed)
         self._keep_switched_off(actor)
         self._follow_rules(actor)
         return checks

@@ -17,15 +17,20 @@ Edits = list[tuple[str, str, dict[str, Any] | None]]
 
 
 async def _edit(
-    request: web.Request, edits: Edits, reason: str | None, dry_run: bool
+    request: web.Request,
+    edits: Edits,
+    reason: str | None,
+    dry_run: bool,
+    item_reasons: list[str | None] | None = None,
 ) -> EditOutcome:
     """The caller's edits of the job the path names: recorded (once per Idempotency-Key, if
-    one is sent), or only checked in a dry run."""
+    one is sent), or only checked in a dry run; each with its own reason when it has one."""
     caller, services = caller_of(request), services_of(request)
     job_id = request.match_info["jobId"]
     key = parsing.idempotency_key(request)
+    org, actor = caller.organisation_id, caller.actor
     return await services.edit(
-        caller.organisation_id, job_id, edits, caller.actor, reason or "", dry_run, key
+        org, job_id, edits, actor, reason or "", dry_run, key, item_reasons or []
     )
 
 
@@ -57,7 +62,8 @@ async def edit_sub_steps(request: web.Request) -> web.Response:
     """Apply a list of edits in order, all or none."""
     data = await parsing.body(request, BulkEdit)
     edits: Edits = [(u.sub_step, u.status, u.result) for u in data.updates]
-    outcome = await _edit(request, edits, data.combined_reason(), data.dry_run)
+    reasons = [u.reason for u in data.updates]
+    outcome = await _edit(request, edits, data.combined_reason(), data.dry_run, reasons)
     updates = [
         {"sub_step": c.sub_step, "status": c.target, "warnings": c.warnings, "reset": c.cascade}
         for c in outcome.checks

@@ -169,7 +169,8 @@ class BulkEdit(Reasoned):
     dry_run: bool = False
 
     def combined_reason(self) -> str | None:
-        """The body's reason, else the items' distinct reasons joined."""
+        """The request's reason: the body's, else the items' distinct reasons joined (an item
+        with a reason of its own is recorded with that one)."""
         if self.reason:
             return self.reason
         reasons = dict.fromkeys(u.reason for u in self.updates if u.reason)

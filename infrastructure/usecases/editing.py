@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -44,8 +45,10 @@ class EditingCommands(RegistrationStore):
         reason: str,
         dry_run: bool = False,
         idempotency_key: str | None = None,
+        item_reasons: Sequence[str | None] = (),
     ) -> EditOutcome:
-        """Apply manual edits all-or-nothing; a refused edit is recorded for the audit.
+        """Apply manual edits all-or-nothing; a refused edit is recorded for the audit. Each
+        edit is recorded with its own reason in `item_reasons` (by position), else `reason`.
 
         With an idempotency key (scoped to the job), the edits are made once: a repeat of the
         key and content (a client retrying after a lost answer, or retries at once) is answered
@@ -60,14 +63,18 @@ class EditingCommands(RegistrationStore):
             return EditOutcome(checks, job.version, 0, True, after)
         request = None
         if idempotency_key is not None:
-            digest = keyed_digest(self.request_key, [[list(e) for e in edits], reason])
+            asked: list[Any] = [[list(e) for e in edits], reason]
+            if any(item_reasons):
+                asked.append(list(item_reasons))
+            digest = keyed_digest(self.request_key, asked)
             request = EditRequest(checked_idempotency_key(idempotency_key), digest)
 
         def command(job: RegistrationJob) -> tuple[list[EditCheck], bool]:
             earlier = job.earlier_edit(request) if request is not None else None
             if earlier is not None:
                 return earlier, True
-            return job.edit(edits, actor, reason, request, self.lease_seen(job)), False
+            lease = self.lease_seen(job)
+            return job.edit(edits, actor, reason, request, lease, item_reasons), False
 
         try:
             (checks, replayed), job, saved = self.update_job(
@@ -75,7 +82,8 @@ class EditingCommands(RegistrationStore):
             )
         except RegflowError as exc:
             if not isinstance(exc, JobNotFound | IdempotencyKeyReused):
-                exc.recorded_position = self._record_refusal(job_id, edits, actor, reason, exc)
+                refused = self._record_refusal(job_id, edits, actor, reason, exc, item_reasons)
+                exc.recorded_position = refused
             raise
         return EditOutcome(checks, saved.version, saved.position, False, job.status, replayed)
 
@@ -86,9 +94,13 @@ class EditingCommands(RegistrationStore):
         actor: str,
         reason: str,
         exc: RegflowError,
+        item_reasons: Sequence[str | None] = (),
     ) -> int:
         """Record who tried what and why it was refused; the log position it reached."""
-        updates = [{"sub_step": k, "status": s} for k, s, _ in edits]
+        updates: list[dict[str, Any]] = [{"sub_step": k, "status": s} for k, s, _ in edits]
+        for update, own in zip(updates, item_reasons, strict=False):
+            if own:
+                update["reason"] = recordable_reason(own)
         edit = {"updates": updates, "reason": recordable_reason(reason)}
         return self.update_job(job_id, None, lambda j: j.refuse_edit(actor, edit, exc.errors))[
             2

@@ -155,6 +155,47 @@ class TestBulkEdit:
             "completed",
         )
 
+    @pytest.mark.parametrize(
+        ("reason", "own"),
+        [
+            ("ticket-42", ["option sets wiped", "tags not wanted"]),
+            ("ticket-42", [None, "tags not wanted"]),
+            ("ticket-42", [None, None]),
+            (None, ["option sets wiped", "tags not wanted"]),
+            (None, ["option sets wiped", None]),
+        ],
+    )
+    async def test_each_edit_is_recorded_with_its_own_reason(
+        self, org_a: Caller, client: Client, reason: str | None, own: list[str | None]
+    ) -> None:
+        """The body's reason stood for every item's, and without one every item got all the
+        items' reasons joined: what each item said was not in the log."""
+        job_id = await failed_job(org_a, client)
+        keys, targets = ["optionSets", "itemTags"], ["failed", "skipped"]
+        updates = [
+            {"sub_step": k, "status": t} | ({"reason": r} if r else {})
+            for k, t, r in zip(keys, targets, own, strict=True)
+        ]
+        status, body = await org_a.patch(
+            sub_steps(job_id), json={"updates": updates} | ({"reason": reason} if reason else {})
+        )
+        assert status == 200, body
+        request_reason = reason or "; ".join(r for r in own if r)
+        expected = [r or request_reason for r in own]
+        _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events", params={"limit": "1000"})
+        recorded = {
+            e["data"]["sub_step"]: e["data"]["reason"]
+            for e in events["events"]
+            if e["type"] == "ManualStatusSet"
+        }
+        assert recorded == dict(zip(keys, expected, strict=True))
+        _, shown = await org_a.get(f"{BASE}/jobs/{job_id}")
+        phases = shown["job"]["steps"][0]["sub_step_progress"]["phases"]
+        shown_reasons = {
+            k: v.get("reason") for p in phases.values() for k, v in p["sub_steps"].items()
+        }
+        assert [shown_reasons[k] for k in keys] == expected
+
     async def test_one_invalid_edit_applies_none(self, org_a: Caller, client: Client) -> None:
         job_id = await failed_job(org_a, client, "restaurantRegistration")
         updates = [
