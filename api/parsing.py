@@ -12,7 +12,7 @@ from api.errors import BadRequest, BodyTooLarge, UnsupportedMediaType, field_err
 from domain.exceptions import InvalidInput
 from domain.limits import MAX_NESTING, nesting_error, nul_paths
 from domain.plan import PLAN
-from infrastructure.json_as_sent import UNFAITHFUL_MESSAGES, loads, unfaithful
+from infrastructure.json_as_sent import UNFAITHFUL_MESSAGES, NumberTooLong, loads, unfaithful
 
 MAX_BODY_NESTING = MAX_NESTING + 8
 """Room for the envelope (a batch's restaurants, a bulk edit's updates) around a config."""
@@ -99,6 +99,8 @@ def decoded_body(raw: bytes, model: type[M], optional: bool = False) -> M:
         raise BadRequest("A JSON body is required", ["body: a JSON object is required"])
     try:
         decoded = loads(raw)
+    except NumberTooLong as exc:
+        raise BadRequest("Number too long", [f"body: {exc}"]) from None
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("Malformed JSON", ["body: not valid JSON"]) from None
     except RecursionError:

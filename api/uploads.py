@@ -24,7 +24,7 @@ from typing import Any
 from api.csv_header import CONFIG, config_path, read_header
 from api.csv_header import KNOWN_COLUMNS as KNOWN_COLUMNS  # re-exported: tests name it from here
 from api.errors import BadRequest
-from api.parsing import decoded_body, loads, unfaithful
+from api.parsing import NumberTooLong, decoded_body, loads, unfaithful
 from api.schemas import MAX_ITEMS, CreateBatch
 from api.schemas.requests import refuse_restaurants, restaurant_errors
 from domain.exceptions import InvalidInput
@@ -163,6 +163,9 @@ def from_ndjson(raw: bytes) -> Rows:
             continue
         try:
             item = loads(line)
+        except NumberTooLong as exc:
+            errors.append(f"line {number}: {exc}")
+            continue
         except (ValueError, RecursionError):
             errors.append(f"line {number}: not valid JSON")
             continue

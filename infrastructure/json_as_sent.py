@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -32,11 +33,26 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return marked
 
 
+class NumberTooLong(ValueError):
+    """An integer with more digits than Python reads (4,300 by default): valid JSON that
+    cannot be read, said as such rather than as JSON that is not."""
+
+    def __init__(self) -> None:
+        super().__init__(f"a number of more than {sys.get_int_max_str_digits()} digits")
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise NumberTooLong() from None
+
+
 def loads(text: bytes | str) -> Any:
     """JSON as every body and upload of the API is read: `json.loads`, with objects that
     repeat a key marked for `unfaithful` to name. ValueError or RecursionError when it is not
-    JSON at all."""
-    return json.loads(text, object_pairs_hook=_object)
+    JSON at all; NumberTooLong (a ValueError) when an integer is too long to read."""
+    return json.loads(text, object_pairs_hook=_object, parse_int=_integer)
 
 
 def unfaithful(value: Any, path: str = "") -> list[str]:

@@ -24,6 +24,7 @@ from domain.plan import PLAN
 from infrastructure.json_as_sent import (
     REPEATED_KEY,
     UNFAITHFUL_MESSAGES,
+    NumberTooLong,
     loads,
     repeated_here,
     repeated_keys,
@@ -63,6 +64,8 @@ def read_export(text: str) -> list[Any]:
         document = loads(text)
     except RecursionError:
         raise InvalidInput("nested too deeply to be read") from None
+    except NumberTooLong as exc:
+        raise InvalidInput(f"holds {exc}: it cannot be read") from None
     except ValueError as exc:
         raise InvalidInput(f"not JSON: {exc}") from None
     if around := repeated_around_entries(document):

@@ -88,6 +88,31 @@ class TestCreateBatch:
         )
         assert (status, body["errors"]) == (400, ["body: nested too deeply"])
 
+    @pytest.mark.parametrize("digits", [4301, 20_000])
+    @pytest.mark.parametrize("sent", ["json", "ndjson"])
+    async def test_a_number_too_long_to_read_is_400_saying_so(
+        self, org_a: Caller, digits: int, sent: str
+    ) -> None:
+        """It was valid JSON answered as "not valid JSON"; 4,300 digits are still read."""
+        _, listed = await org_a.get(BASE)
+        item = '{"name": "Buzz", "seats": NUMBER}'
+        if sent == "json":
+            body = '{"name": "b", "restaurants": [ITEM]}'.replace("ITEM", item).encode()
+            headers, place = {"Content-Type": "application/json"}, "body"
+        else:
+            body, place = item.encode(), "line 1"
+            headers = {"Content-Type": "application/x-ndjson"}
+        too_long = body.replace(b"NUMBER", b"9" * digits)
+        status, answer = await org_a.post(
+            BASE, params={"name": "b"}, data=too_long, headers=headers
+        )
+        assert status == (400 if sent == "json" else 422), answer
+        assert answer["errors"] == [f"{place}: a number of more than 4300 digits"]
+        assert (await org_a.get(BASE))[1]["batches"] == listed["batches"]
+        kept = body.replace(b"NUMBER", b"9" * 4300)
+        status, made = await org_a.post(BASE, params={"name": "b"}, data=kept, headers=headers)
+        assert status == 201, made
+
     async def test_missing_body_is_400(self, org_a: Caller) -> None:
         status, body = await org_a.post(BASE)
         assert status == 400

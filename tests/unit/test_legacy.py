@@ -14,6 +14,7 @@ from infrastructure.legacy import (
     INTERRUPTED_ERROR,
     export_entries,
     parse_job,
+    read_export,
     reconstruct_context,
 )
 
@@ -128,3 +129,12 @@ class TestInvalidEntries:
         entry = json.loads(json.dumps(fixture("buzz.json")[0]))
         entry["sub_step_progress"]["phases"]["phase3"]["sub_steps"]["optionSets"]["attempts"] = -1
         assert errors_of(entry) == ["optionSets: attempts must be a whole number >= 0"]
+
+
+@pytest.mark.parametrize("digits", [4301, 10_000])
+def test_a_number_too_long_to_read_is_said_so_in_the_products_words(digits: int) -> None:
+    """It said "use sys.set_int_max_str_digits() to increase the limit": Python's advice, of
+    no use to an operator importing a file."""
+    with pytest.raises(InvalidInput) as refusal:
+        read_export(f'[{{"id": "j", "attempts": {"9" * digits}}}]')
+    assert refusal.value.message == "holds a number of more than 4300 digits: it cannot be read"
