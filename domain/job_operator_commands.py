@@ -114,6 +114,12 @@ class OperatorCommands(JobCommandBase):
             raise InvalidInput(
                 "Text must not contain NUL characters", [f"{p}: NUL character" for p in nul]
             )
+        if stray := [
+            f"{k}.result: only a completed sub-step has a result"
+            for k, t, r in edits
+            if r and t != _S.COMPLETED
+        ]:
+            raise InvalidInput("A result is given only with status completed", stray)
         if wrong := [e for k, t, r in edits if t == _S.COMPLETED for e in result_errors(k, r)]:
             raise InvalidInput("A result cannot feed the context", wrong)
         checks = self.preview_edits([(key, target) for key, target, _ in edits], lease)

@@ -111,6 +111,28 @@ class TestMarkSubStep:
         assert (status, body["message"]) == (422, "A reason is required for manual edits")
 
 
+@pytest.mark.parametrize("status", ["failed", "skipped", "pending"])
+async def test_a_result_is_taken_only_with_status_completed(
+    org_a: Caller, client: Client, status: str
+) -> None:
+    """A skipped sub-step was stored with the result sent beside it, and showed it."""
+    job_id = await failed_job(org_a, client)
+    _, before = await org_a.get(f"{BASE}/jobs/{job_id}")
+    answer = await mark(org_a, job_id, "uploadImages", status, result={"codeInjectionId": "ci-X"})
+    refused_for(answer, 422, "uploadImages.result")
+    _, after = await org_a.get(f"{BASE}/jobs/{job_id}")
+    progress = after["job"]["steps"][0]["sub_step_progress"]
+    assert progress == before["job"]["steps"][0]["sub_step_progress"]
+    bulk = {"updates": [{"sub_step": "uploadImages", "status": status, "result": {"a": 1}}]}
+    refused_for(
+        await org_a.patch(sub_steps(job_id), json=bulk | {"reason": "r"}),
+        422,
+        "uploadImages.result",
+    )
+    status_code, _ = await mark(org_a, job_id, "uploadImages", status, result={})
+    assert status_code == 200
+
+
 class TestReset:
     async def test_cascades_to_dependents(self, org_a: Caller, client: Client) -> None:
         job_id = await failed_job(org_a, client)
