@@ -11,6 +11,7 @@ from typing import Any
 from domain.job import RegistrationJob
 from domain.job_state import SubStepState
 from domain.plan import PLAN
+from domain.quotes import prefixed
 from domain.secrets import redact
 from domain.status import FINISHED, SubStepStatus
 
@@ -163,6 +164,20 @@ def status_counts(document: dict[str, Any]) -> dict[str, int]:
     return {str(status): counted.get(status, 0) for status in SubStepStatus}
 
 
+def standing_error(job: RegistrationJob) -> str | None:
+    """The job's last error while a failure still stands behind it: the one recorded last when
+    the sub-step it names is still failed, else that of the first sub-step (in plan order)
+    still failed, else none: every failure was since mended (marked, reset or run again)."""
+    failed = [k for k in PLAN.keys if job.sub_steps[k].status == SubStepStatus.FAILED]
+    if not failed:
+        return None
+    last = job.last_error
+    if last is not None and any(last.startswith(f"{key}: ") for key in failed):
+        return last
+    key = failed[0]
+    return prefixed(f"{key}: ", job.sub_steps[key].error or "failed")
+
+
 def job_summary(job: RegistrationJob, document: dict[str, Any] | None = None) -> dict[str, Any]:
     """The summary row of a job: who, where it stands, what went wrong last; every value as
     it may be shown."""
@@ -177,7 +192,7 @@ def job_summary(job: RegistrationJob, document: dict[str, Any] | None = None) ->
         "status": str(job.status),
         "current_phase": document["current_phase"],
         "counts": status_counts(document),
-        "last_error": job.last_error,
+        "last_error": standing_error(job),
         "version": job.version,
         "created_at": iso(job.created_on),
         "updated_at": iso(job.modified_on),

@@ -133,6 +133,28 @@ async def test_a_result_is_taken_only_with_status_completed(
     assert status_code == 200
 
 
+async def last_error(caller: Caller, job_id: str) -> str | None:
+    """The job's summary `last_error`, as its batch's page of jobs shows it."""
+    _, shown = await caller.get(f"{BASE}/jobs/{job_id}")
+    _, page = await caller.get(f"{BASE}/{shown['job']['batch_id']}/jobs")
+    (summary,) = [j for j in page["jobs"] if j["id"] == job_id]
+    return summary["last_error"]
+
+
+async def test_the_last_error_is_shown_while_a_failure_stands_behind_it(
+    org_a: Caller, client: Client
+) -> None:
+    """A failure mended by hand (marked completed, reset) still showed as the job's last error."""
+    job_id = await failed_job(org_a, client, "websiteConfig", "paymentConfig")
+    assert await last_error(org_a, job_id) == "websiteConfig: HTTP 400: rejected"
+    assert (await mark(org_a, job_id, "websiteConfig", "completed"))[0] == 200
+    assert await last_error(org_a, job_id) == "paymentConfig: HTTP 400: rejected"
+    assert (await mark(org_a, job_id, "paymentConfig", "pending"))[0] == 200
+    assert await last_error(org_a, job_id) is None
+    assert (await mark(org_a, job_id, "paymentConfig", "failed", "card declined"))[0] == 200
+    assert await last_error(org_a, job_id) == "paymentConfig: marked failed: card declined"
+
+
 class TestReset:
     async def test_cascades_to_dependents(self, org_a: Caller, client: Client) -> None:
         job_id = await failed_job(org_a, client)

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (2, "7187be48a66ec96b"),
-    "batch_summaries": (2, "fedb20083f22c5ec"),
-    "job_timeline": (3, "fedb20083f22c5ec"),
+    "job_progress": (3, "031670c6a31921e6"),
+    "batch_summaries": (2, "46b3b030193a48cf"),
+    "job_timeline": (3, "46b3b030193a48cf"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"
