@@ -45,8 +45,9 @@ class JobListing:
     q: str | None = None
 
     def words(self) -> bytes:
-        """The listing as its query applies it, as one JSON array (no two listings share it)."""
-        search = like_pattern(self.q.strip()) if self.q and self.q.strip() else None
+        """The listing as its query applies it, as one JSON array (no two listings share it;
+        searches that differ only in case are one listing)."""
+        search = like_pattern(self.q.strip().lower()) if self.q and self.q.strip() else None
         return json.dumps(["jobs", self.batch_id, self.status, search]).encode()
 
 

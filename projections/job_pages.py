@@ -23,9 +23,11 @@ class JobPage:
 
 
 def like_pattern(text: str) -> str:
-    """A LIKE pattern that finds `text` anywhere, its own % and _ taken literally."""
+    """A LIKE pattern that finds `text` anywhere, its own % and _ taken literally. The store
+    lowers it as it lowers what it is matched against (Python's lower() and the store's LOWER
+    differ: `İ` is two characters to one and one to the other)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped.lower()}%"
+    return f"%{escaped}%"
 
 
 class JobPageQueries:
@@ -75,8 +77,8 @@ class JobPageQueries:
             params.append(status)
         if q and q.strip():
             where += (
-                " AND (LOWER(COALESCE(name, '')) LIKE ? ESCAPE '\\'"
-                " OR LOWER(COALESCE(external_id, '')) LIKE ? ESCAPE '\\')"
+                " AND (LOWER(COALESCE(name, '')) LIKE LOWER(?) ESCAPE '\\'"
+                " OR LOWER(COALESCE(external_id, '')) LIKE LOWER(?) ESCAPE '\\')"
             )
             params += [like_pattern(q.strip())] * 2
         return where, tuple(params)

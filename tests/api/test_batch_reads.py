@@ -8,7 +8,7 @@ import json
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
@@ -64,6 +64,23 @@ class TestPaging:
         assert await found("_") == ["a_b Diner"]
         assert await found("DINER") == ["a_b Diner", "axb Diner"]
         assert await found("café") == ["Café Ünïcode"]
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        name=st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12)
+        .map(str.strip)
+        .filter(lambda n: any(c.isalnum() for c in n))
+    )
+    @example(name="İstanbul")
+    @example(name="ΣΊΣΥΦΟΣ")
+    @example(name="Straße")
+    @example(name="ǅemal")
+    async def test_a_name_searched_as_written_finds_its_job(self, org_a: Caller, name: str) -> None:
+        """Python lowered the search and the store lowered the names, differently: `İstanbul`
+        found no job, though one was named so."""
+        batch = await org_a.new_batch(restaurant(name), restaurant("Other"))
+        found = [j["id"] for j in await walk(org_a, batch["id"], 5, q=name)]
+        assert batch["jobs"][0]["id"] in found
 
     async def test_search_finds_external_ids(self, org_a: Caller) -> None:
         wanted = restaurant("Somewhere")
