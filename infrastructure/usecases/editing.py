@@ -11,12 +11,13 @@ from domain.editing import EditCheck, EditRequest, SubStepValidation
 from domain.exceptions import IdempotencyKeyReused, JobNotFound, RegflowError
 from domain.job import RegistrationJob
 from domain.job_lease import LeaseSeen
-from domain.limits import recordable_reason
+from domain.limits import readable, recordable_reason
 from infrastructure.tracing import traced_command
 from infrastructure.usecases.idempotency import checked_idempotency_key, keyed_digest
 from infrastructure.usecases.store import RegistrationStore
 
 Edit = tuple[str, str, dict[str, Any] | None]
+NEEDS_REASON = "a reason is required to make this edit: sent without one, it is refused"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class EditingCommands(RegistrationStore):
             job = self.job(job_id, organisation_id)
             lease = self.lease_seen(job)
             checks = job.preview_edits([(key, target) for key, target, _ in edits], lease)
+            if checks and not readable(reason):
+                checks[0].warnings.append(NEEDS_REASON)
             after = status_after(job, edits, reason, lease)
             return EditOutcome(checks, job.version, 0, True, after)
         request = None

@@ -155,6 +155,29 @@ async def test_the_last_error_is_shown_while_a_failure_stands_behind_it(
     assert await last_error(org_a, job_id) == "paymentConfig: marked failed: card declined"
 
 
+@pytest.mark.parametrize("bulk", [False, True])
+async def test_a_dry_run_without_a_reason_warns_that_the_edit_needs_one(
+    org_a: Caller, client: Client, bulk: bool
+) -> None:
+    """It answered success, and the same edit sent for real was refused for want of a reason."""
+    job_id = await failed_job(org_a, client)
+    edit = {"sub_step": "paymentConfig", "status": "skipped"}
+    for reason in (None, "r"):
+        given = {"reason": reason} if reason else {}
+        if bulk:
+            body = {"updates": [edit], "dry_run": True} | given
+            status, answer = await org_a.patch(sub_steps(job_id), json=body)
+        else:
+            status, answer = await mark(
+                org_a, job_id, "paymentConfig", "skipped", reason, dry_run=True
+            )
+        assert status == 200, answer
+        needs = [w for w in answer["warnings"] if w.startswith("a reason is required")]
+        assert len(needs) == (0 if reason else 1), answer
+    real = await mark(org_a, job_id, "paymentConfig", "skipped", None)
+    assert real[0] == 422
+
+
 class TestReset:
     async def test_cascades_to_dependents(self, org_a: Caller, client: Client) -> None:
         job_id = await failed_job(org_a, client)
