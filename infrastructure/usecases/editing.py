@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from domain.editing import EditCheck, EditRequest, SubStepValidation
@@ -61,7 +61,8 @@ class EditingCommands(RegistrationStore):
             lease = self.lease_seen(job)
             checks = job.preview_edits([(key, target) for key, target, _ in edits], lease)
             if checks and not readable(reason):
-                checks[0].warnings.append(NEEDS_REASON)
+                first = checks[0]
+                checks = [replace(first, warnings=[*first.warnings, NEEDS_REASON]), *checks[1:]]
             after = status_after(job, edits, reason, lease)
             return EditOutcome(checks, job.version, 0, True, after)
         request = None
