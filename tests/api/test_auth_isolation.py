@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 import uuid
 
@@ -13,6 +15,20 @@ from tests.api.conftest import BASE, JWT_SECRET, Caller, Client
 def token(org: str, sub: str = "u-1", expires_in: float = 300, secret: str = JWT_SECRET) -> str:
     claims = {"sub": sub, "organisation_id": org, "exp": int(time.time() + expires_in)}
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+async def raw_get(caller: Caller, path: str, authorizations: list[str]) -> tuple[int, bytes]:
+    """GET `path` sending each of `authorizations` as an Authorization header of its own (the
+    client library keeps only the last of headers sent under one name)."""
+    server = caller.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    lines = [f"GET {path} HTTP/1.1", f"Host: {server.host}", "Connection: close"]
+    lines += [f"Authorization: {value}" for value in authorizations]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    answer = await reader.read()
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
 
 
 class TestAuthentication:
@@ -50,6 +66,15 @@ class TestAuthentication:
         job_id = (await org_a.new_batch())["jobs"][0]["id"]
         _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events")
         assert events["events"][0]["actor"] == f"key:{org_a.org}"
+
+    async def test_two_authorization_headers_are_401_whichever_comes_first(
+        self, org_a: Caller, org_b: Caller
+    ) -> None:
+        keys = [f"Bearer {org_a.key}", f"Bearer {org_b.key}", "Bearer junk"]
+        for first, second in [(a, b) for a in keys for b in keys if a != b]:
+            status, body = await raw_get(org_a, BASE, [first, second])
+            assert status == 401
+            assert json.loads(body)["message"] == "More than one Authorization header: send one"
 
     async def test_health_needs_no_token(self, client: Client) -> None:
         async with client.get("/health/live") as response:
