@@ -1,35 +1,20 @@
-"""The words of names and the shapes of values that say a secret: the vocabulary matched on
-the words of an undeclared field's name, credential-shaped values, and credentials embedded in
-free text. Part of the one classifier (`domain.secrets`), which decides with declared types
-first and these rules after."""
+"""The shapes of values that say a secret: credential-shaped values, credentials embedded in
+free text, and values given to a secret's name there. Part of the one classifier
+(`domain.secrets`), which decides with declared types first, the words of names
+(`domain.secret_names`) and these rules after."""
 
 from __future__ import annotations
 
+import binascii
 import re
 from collections.abc import Callable
-from enum import StrEnum
-from functools import lru_cache
+
+from domain.secret_names import SECRET_PIECES, Sensitivity, name_sensitivity
 
 REDACTED = "***"
-
-
-class Sensitivity(StrEnum):
-    PUBLIC = "public"
-    PERSONAL = "personal"
-    SECRET = "secret"
-
-
-SECRET_WORDS = frozenset(
-    {
-        *("password", "passwords", "passwd", "pwd", "passphrase", "pass", "secret", "secrets"),
-        *("token", "tokens", "auth", "authorization", "cookie", "cookies", "session"),
-        *("credential", "credentials", "bearer", "signature", "pin", "otp", "cvv"),
-    }
-)
-SECRET_LAST_WORDS = frozenset({"key", "keys"})  # apiKey, access_key; not keyboard, turkey
-PERSONAL_WORDS = frozenset({"email", "phone", "mobile"})
-_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _BEARER = re.compile(r"bearer\s+\S{6,}", re.IGNORECASE)
+# `Basic <base64 of user:password>`, as an Authorization header carries it.
+_BASIC = re.compile(r"basic\s+([A-Za-z0-9+/=]{8,})", re.IGNORECASE)
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _PEM_EDGES = (
     re.compile(r"-----BEGIN [A-Z0-9 ]{1,60}-----"),
@@ -38,31 +23,9 @@ _PEM_EDGES = (
 _SHAPE_STARTS = ("b", "B", "eyJ", "-----BEGIN ")
 
 
-def words_of(name: str) -> list[str]:
-    """The lower-case words of a camelCase, snake_case or kebab-case name."""
-    return [word.lower() for word in _WORD.findall(name)]
-
-
-@lru_cache(maxsize=8192)
-def name_sensitivity(name: str) -> Sensitivity:
-    """What an undeclared field holds, judged by the words of its name."""
-    words = words_of(name)
-    if not words:
-        return Sensitivity.PUBLIC
-    if words[-1] in SECRET_LAST_WORDS or not SECRET_WORDS.isdisjoint(words):
-        return Sensitivity.SECRET
-    if not PERSONAL_WORDS.isdisjoint(words):
-        return Sensitivity.PERSONAL
-    return Sensitivity.PUBLIC
-
-
-def is_secret_key(name: str) -> bool:
-    """True for an undeclared field name that holds a secret."""
-    return name_sensitivity(name) is Sensitivity.SECRET
-
-
 def is_credential_shaped(value: str) -> bool:
-    """True for a `Bearer ...` value, a JWT or a PEM block (surrounding blanks ignored)."""
+    """True for a `Bearer ...` value, `Basic <user:password in base64>`, a JWT or a PEM block
+    (surrounding blanks ignored)."""
     if len(value) < 12:
         return False
     text = value.strip() if value[0].isspace() or value[-1].isspace() else value
@@ -72,7 +35,23 @@ def is_credential_shaped(value: str) -> bool:
         begin, end = _PEM_EDGES
         closing = end.search(text, max(0, len(text) - 80))
         return bool(begin.match(text)) and closing is not None and closing.end() == len(text)
+    basic = _BASIC.fullmatch(text)
+    if basic is not None:
+        return is_user_and_password(basic.group(1))
     return any(shape.fullmatch(text) for shape in (_BEARER, _JWT))
+
+
+def is_user_and_password(encoded: str) -> bool:
+    """True for base64 text that starts with `user:password` in base64, as Basic credentials
+    are sent (text run on after them, `dXNlcjpwYXNzfoo`, does not hide them)."""
+    for cut in range(len(encoded) - len(encoded) % 4, 7, -4):
+        try:
+            decoded = binascii.a2b_base64(encoded[:cut].encode(), strict_mode=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            continue
+        if ":" in decoded and decoded.isprintable():
+            return True
+    return False
 
 
 _PEM = re.compile(
@@ -83,6 +62,10 @@ _GAP = r"(?:\s|\\[nrtfv]|\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4})+"
 _NEXT_BEARER = rf"(?i:bearer){_GAP}[A-Za-z0-9._~+/=-]{{6}}"  # where a token written on ends
 _TOKEN_CHAR = rf"(?:(?!{_NEXT_BEARER})[A-Za-z0-9._~+/=-])"
 _JWT_CHAR = rf"(?:(?!{_NEXT_BEARER})[A-Za-z0-9_-])"
+_NEXT_BASIC = rf"(?i:basic){_GAP}[A-Za-z0-9+/]{{8}}"  # where Basic credentials written on end
+_BASIC_IN_TEXT = re.compile(
+    rf"((?i:basic){_GAP})((?:(?!{_NEXT_BEARER}|{_NEXT_BASIC})[A-Za-z0-9+/]){{8,}}={{0,2}})"
+)
 _TOKENS = re.compile(
     rf"(?i:bearer){_GAP}{_TOKEN_CHAR}{{6,}}"
     rf"|eyJ[A-Za-z0-9_-]{{5,}}\.[A-Za-z0-9_-]{{5,}}\.{_JWT_CHAR}*(?:\.{_JWT_CHAR}+)*"
@@ -97,8 +80,14 @@ _NOT_IN_USERINFO = r"\s/?#\"<>{}|^`\[\]"
 _URL_PASSWORD = re.compile(rf"(://[^{_NOT_IN_USERINFO}:]*+:)[^{_NOT_IN_USERINFO}]+@")
 _SHORTEST_CREDENTIAL = len("a://:p@")
 # A name is taken whole (possessively): what may follow it starts with no character of a name.
-_NAMED = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,60}+)([\"']?\s*[:=]\s*[\"']?)")
+# The sign between a name and its value may be URL-encoded (`password%3D...`).
+_NAMED = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,60}+)([\"']?\s*(?:[:=]|%3[AaDd])\s*[\"']?)")
 _VALUE = re.compile(r"[^\s\"',;&}=]+")
+# A value in quotes runs to its closing quote, blanks and all (`token="two words"`).
+_QUOTED = {'"': re.compile(r'(?:[^"\\]|\\.)*'), "'": re.compile(r"(?:[^'\\]|\\.)*")}
+# A value that starts with an authorization scheme holds the credential after it
+# (`Authorization: Basic dXNlcjpwYXNz`): both are the value.
+_SCHEME = re.compile(rf"(?i:basic|bearer|digest|token|negotiate|ntlm){_GAP}(?=\S)")
 # Actors as events record them (`key:<organisation>` for an API key's caller, `user:<sub>`,
 # `cli:<user>`): names of who acted, never secrets, though `key` is a secret's name elsewhere.
 # Written tight (no blank or quote at the colon) and not inside a longer name, an actor is
@@ -108,31 +97,29 @@ _ACTOR = re.compile(r"(?<![A-Za-z0-9_.-])(?:key|user|cli):[^\s\"'{}\[\]:,]+")
 
 def mask_credentials(text: str) -> str:
     """`text` with every credential in it masked: all of it when it is one, else each Bearer
-    token, JWT, PEM block and URL's password inside it (PEM blocks first: a token's characters
-    run on into the dashes of a block written straight after it)."""
+    token, Basic credentials, JWT, PEM block and URL's password inside it (PEM blocks first: a
+    token's characters run on into the dashes of a block written straight after it)."""
     if len(text) < _SHORTEST_CREDENTIAL:
         return text
     pem, url = "-----BEGIN " in text, "://" in text
-    if not pem and not url and "eyJ" not in text and "bearer" not in text.lower():
+    lower = text.lower() if not pem and not url and "eyJ" not in text else ""
+    if lower and "bearer" not in lower and "basic" not in lower:
         return text  # no credential starts in it: most texts, spared the expressions below
     if is_credential_shaped(text):
         return REDACTED
     if pem:
         text = _PEM.sub(REDACTED, text)
+    if not lower or "basic" in lower:  # before tokens: a token run on into `Basic` takes it
+        text = _BASIC_IN_TEXT.sub(_basic_masked, text)
     text = _TOKENS.sub(REDACTED, text)
     return _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", text) if url else text
 
 
-def _inner_words(words: frozenset[str]) -> re.Pattern[str]:
-    """An expression finding, in lower-case text, each of `words` that holds no other of them:
-    text in which it finds none holds none of `words`."""
-    inner = sorted(w for w in words if not any(o != w and o in w for o in words))
-    return re.compile("|".join(re.escape(w) for w in inner))
-
-
-# The words of a name are pieces of it, so a name the vocabulary calls secret holds one of
-# these (in any case); text holding none of them gives no value to a secret's name.
-_SECRET_PIECES = _inner_words(SECRET_WORDS | SECRET_LAST_WORDS)
+def _basic_masked(found: re.Match[str]) -> str:
+    """Basic credentials masked, the word `Basic` kept; other text after `basic` kept."""
+    if is_user_and_password(found.group(2)):
+        return f"{found.group(1)}{REDACTED}"
+    return found.group(0)
 
 
 def _gives_no_value(masked: str) -> Callable[[int, int], bool]:
@@ -148,9 +135,9 @@ def scrub_text(text: str) -> str:
     tokens, JWTs, PEM blocks, URLs' passwords and values given to secret names (`password=...`)
     masked; actors (`key:dev`, `user:alice`) are names of who acted and are kept."""
     masked = mask_credentials(text)
-    if "=" not in masked and ":" not in masked:
+    if "=" not in masked and ":" not in masked and "%3" not in masked:
         return masked  # no value is given to any name in it
-    if _SECRET_PIECES.search(masked.lower()) is None:
+    if SECRET_PIECES.search(masked.lower()) is None:
         return masked  # no name in it is a secret's
     kept, done = [], 0
     gives_no_value: Callable[[int, int], bool] | None = None  # made once a secret's name is found
@@ -163,8 +150,21 @@ def scrub_text(text: str) -> str:
             gives_no_value = _gives_no_value(masked)
         if gives_no_value(*named.span()):
             continue
-        value = _VALUE.match(masked, named.end())
-        if value is not None and value.group(0) != REDACTED:
+        end = _value_end(masked, named)
+        if masked[named.end() : end] not in ("", REDACTED):
             kept += [masked[done : named.end()], REDACTED]
-            done = value.end()
+            done = end
     return "".join(kept) + masked[done:]
+
+
+def _value_end(text: str, named: re.Match[str]) -> int:
+    """Where the value given to the name `named` found in `text` ends."""
+    start = named.end()
+    quote = named.group(2)[-1]
+    if quote in _QUOTED:
+        inside = _QUOTED[quote].match(text, start).end()  # type: ignore[union-attr]
+        if inside < len(text):  # closed; an unclosed quote is read as no quote
+            return inside
+    scheme = _SCHEME.match(text, start)
+    value = _VALUE.match(text, scheme.end() if scheme is not None else start)
+    return start if value is None else value.end()

@@ -15,16 +15,17 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from domain.execution_config import ExecutionConfig
+from domain.secret_names import Sensitivity as Sensitivity
+from domain.secret_names import is_secret_key as is_secret_key
+from domain.secret_names import name_sensitivity as name_sensitivity
+from domain.secret_names import name_words as name_words
+from domain.secret_names import words_of as words_of
 from domain.secret_types import ERASED as ERASED
 from domain.secret_types import PersonalText, SecretText
 from domain.secret_words import REDACTED as REDACTED
-from domain.secret_words import Sensitivity as Sensitivity
 from domain.secret_words import is_credential_shaped as is_credential_shaped
-from domain.secret_words import is_secret_key as is_secret_key
 from domain.secret_words import mask_credentials as mask_credentials
-from domain.secret_words import name_sensitivity as name_sensitivity
 from domain.secret_words import scrub_text as scrub_text
-from domain.secret_words import words_of as words_of
 
 Declared = Mapping[str, Any]  # field name -> Sensitivity, or a nested Declared
 

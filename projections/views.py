@@ -91,8 +91,9 @@ class TimelineView:
 
     name = "job_timeline"
     # bump when a row changes (see `View.fold_version`). 2: an interruption's data names its actor;
-    # 3: a URL's password inside a text is masked
-    fold_version = 3
+    # 3: a URL's password inside a text is masked; 4: secrets' names written as one word, in
+    # lookalike letters or other languages; Basic credentials
+    fold_version = 4
 
     def __init__(self, read_events: ReadEvents | None = None) -> None:
         self._read_events = read_events
@@ -142,8 +143,9 @@ class BatchView:
 
     name = "batch_summaries"
     # bump when a row changes (see `View.fold_version`). 2: a URL's password inside a text is
-    # masked
-    fold_version = 2
+    # masked. 3: secrets' names written as one word, in lookalike letters or other languages;
+    # Basic credentials
+    fold_version = 3
 
     def forget(self) -> None:
         """Nothing is kept between runs."""

@@ -1,6 +1,6 @@
 """Credential-shaped strings planted in random text, for the properties that try to make them
-show: Bearer tokens, JWTs, PEM blocks and URLs' passwords, each with the parts that must
-never be seen."""
+show: Bearer tokens, Basic credentials, JWTs, PEM blocks and URLs' passwords, each with the
+parts that must never be seen."""
 
 from __future__ import annotations
 
@@ -83,6 +83,18 @@ def bearers(draw: st.DrawFn) -> Credential:
     return Credential(f"{word}{gap}{token}{padding}", frozenset({token}))
 
 
+@st.composite
+def basics(draw: st.DrawFn) -> Credential:
+    """`Basic <base64 of user:password>`, as an Authorization header sends it: any case, any
+    blanks between, padded as base64 is."""
+    word = draw(st.sampled_from(("Basic", "basic", "BASIC", "bAsIc")))
+    gap = draw(_chars(" \t\n", 1, 3))
+    user = draw(_chars(string.ascii_letters + string.digits + "-._@", 1, 16))
+    password = draw(_secret_chars(string.ascii_letters + string.digits + "-._~!:@ ", 6, 32))
+    encoded = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return Credential(f"{word}{gap}{encoded}", frozenset({encoded.rstrip("=")}))
+
+
 def _b64url_json(value: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
@@ -160,8 +172,8 @@ def url_passwords(draw: st.DrawFn) -> Credential:
     return Credential(text, frozenset({password}), (scheme, user, after))
 
 
-CREDENTIALS = st.one_of(bearers(), jwts(), pem_blocks(), url_passwords())
-SHORT_CREDENTIALS = st.one_of(bearers(), jwts(), url_passwords())
+CREDENTIALS = st.one_of(bearers(), basics(), jwts(), pem_blocks(), url_passwords())
+SHORT_CREDENTIALS = st.one_of(bearers(), basics(), jwts(), url_passwords())
 TEXT = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=24)
 
 

@@ -9,7 +9,7 @@ import json
 
 from api.services import SERVICES
 from infrastructure.settings import Settings
-from tests.api.conftest import BASE, Caller, Client
+from tests.api.conftest import BASE, Caller, Client, restaurant
 from tests.api.test_secrets_in_text import everything_shown, logged
 from tests.integration.audit_kit import Cli, cli
 
@@ -61,3 +61,37 @@ async def test_a_secret_given_by_name_in_a_reason_or_an_error_shows_nowhere(
     assert failed["data"]["error"] == "HTTP 400: password: ***"
     timeline = [r for r in cli("events", job_id, "--json").lines() if r["reason"]]
     assert "redo: token=***" in [r["reason"] for r in timeline]
+
+
+# Names a secret is given under that the words of a name read only once they are run together,
+# read as the letters they show, or translated; each with a value of its own.
+DISGUISED_NAMES = (
+    *("apikey", "accesstoken", "clientsecret", "sessionid", "passcode", "newpassword"),
+    *("p\u0430ssword", "\uff30\uff21\uff33\uff33\uff37\uff2f\uff32\uff24", "to\u200bken"),
+    *("Passwort", "mot_de_passe", "card_number", "creditCard"),
+)
+BASIC = "Basic dXNlcjpGQUtFQkFTSUMtWjE="  # user:FAKEBASIC-Z1
+
+
+async def test_a_secret_under_a_disguised_name_or_in_basic_credentials_shows_nowhere(
+    org_a: Caller, client: Client, cli: Cli, api_settings: Settings
+) -> None:
+    planted = {name: f"HIDDEN{i}VALUE" for i, name in enumerate(DISGUISED_NAMES)}
+    one = restaurant()
+    one["execution_config"] |= {"extra": {"nested": [planted]}, **planted}
+    batch = await org_a.new_batch(one)
+    batch_id, job_id = str(batch["id"]), str(batch["jobs"][0]["id"])
+    reason = f'Authorization: {BASIC}; token="two WORDSHIDDEN"; password%3DURLHIDDEN'
+    with logged() as lines:
+        status, answer = await org_a.patch(
+            f"{BASE}/jobs/{job_id}/steps/6/sub-steps/cloudwaitressAccount",
+            json={"status": "completed", "reason": reason},
+        )
+        assert status == 200, answer
+        shown = {"PATCH answer": json.dumps(answer)}
+        shown |= await everything_shown(org_a, cli, api_settings, batch_id, job_id)
+    shown["logs"] = "\n".join(lines)
+    needles = [*planted.values(), "dXNlcjpGQUtFQkFTSUMtWjE", "WORDSHIDDEN", "URLHIDDEN"]
+    assert {where: [n for n in needles if n in text] for where, text in shown.items()} == {
+        where: [] for where in shown
+    }

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (3, "031670c6a31921e6"),
-    "batch_summaries": (2, "46b3b030193a48cf"),
-    "job_timeline": (3, "46b3b030193a48cf"),
+    "job_progress": (4, "c6d3357c6fcafd4c"),
+    "batch_summaries": (3, "a1f83072eb51c9da"),
+    "job_timeline": (4, "a1f83072eb51c9da"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from domain.failures import clean_message
 from domain.secrets import (
@@ -13,6 +15,7 @@ from domain.secrets import (
     Sensitivity,
     is_credential_shaped,
     name_sensitivity,
+    name_words,
     redact,
     scrub_text,
     transform,
@@ -56,6 +59,12 @@ SECRET_NAMES = [
     "cvv",
     "CVV",
     "password2",
+    # written as one word, lookalike letters, invisible characters, other languages
+    *("apikey", "Apikey", "accesstoken", "authtoken", "refreshtoken", "clientsecret"),
+    *("secretkey", "newpassword", "sessionid", "passcode", "xapikey", "mypassword"),
+    *("p\u0430ssword", "passw\u043erd_hash", "\uff30\uff21\uff33\uff33\uff37\uff2f\uff32\uff24"),
+    *("to\u200bken", "pass\u202eword", "Passwort", "mot_de_passe", "contrase\u00f1a", "Kennwort"),
+    *("card_number", "cardNumber", "creditCard", "cardNo", "gift_card_number", "cvc"),
 ]
 PUBLIC_NAMES = [
     "keyboard",
@@ -81,6 +90,7 @@ PUBLIC_NAMES = [
     "description",
     "status",
     "pinned",
+    *("passport", "keynote", "userid", "gift_card", "cardholder", "photo_kennel", "api_url"),
 ]
 PERSONAL_NAMES = ["email", "contactEmail", "phone", "mobile_phone", "owner-email"]
 
@@ -98,6 +108,51 @@ def test_harmless_names_are_not_secret(name: str) -> None:
 @pytest.mark.parametrize("name", PERSONAL_NAMES)
 def test_personal_names(name: str) -> None:
     assert name_sensitivity(name) is Sensitivity.PERSONAL
+
+
+# Each Latin letter some other script draws alike, and the letters standing for it there.
+LOOKALIKE_OF = {
+    "a": "\u0430\u03b1",
+    "e": "\u0435\u03b5",
+    "o": "\u043e\u03bf",
+    "p": "\u0440\u03c1",
+    "c": "\u0441",
+    "y": "\u0443",
+    "x": "\u0445",
+    "i": "\u0456\u03b9",
+    "s": "\u0455",
+    "k": "\u043a\u03ba",
+    "t": "\u0442\u03c4",
+    "P": "\u0420\u03a1",
+    "A": "\u0410\u0391",
+}
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202e\u2066"
+
+
+@st.composite
+def disguised(draw: st.DrawFn, name: str) -> str:
+    """`name` as someone might write it to slip past: run together in one case, letters
+    swapped for lookalikes, invisible characters put in, fullwidth forms."""
+    if draw(st.booleans()):
+        joined = "".join(name_words(name))
+        name = draw(st.sampled_from([joined, joined.upper(), joined.capitalize()]))
+    chars = []
+    for char in name:
+        if char in LOOKALIKE_OF and draw(st.booleans()):
+            char = draw(st.sampled_from(LOOKALIKE_OF[char]))
+        elif char.isascii() and char.isalnum() and draw(st.integers(0, 4)) == 0:
+            char = chr(ord(char) + 0xFEE0)  # its fullwidth form
+        chars.append(char)
+        if draw(st.integers(0, 5)) == 0:
+            chars.append(draw(st.sampled_from(INVISIBLE)))
+    return "".join(chars)
+
+
+@given(st.sampled_from(SECRET_NAMES).flatmap(disguised))
+@example("apikey")
+@example("p\u0430ssw\u043erd")
+def test_a_secret_name_however_disguised_is_secret(name: str) -> None:
+    assert name_sensitivity(name) is Sensitivity.SECRET, ascii(name)
 
 
 def test_words_split_every_case() -> None:
