@@ -109,3 +109,10 @@ STORE_READ_POLICY = RetryPolicy(
     max_attempts=6, initial_delay=0.5, multiplier=2.0, max_delay=4.0, jitter=0.1
 )
 """Engine reads of the store: five retries about 0.5, 1, 2, 4 and 4 s apart (11.5 s in all)."""
+
+FLOW_LEDGER_POLICY = RetryPolicy(
+    max_attempts=1, initial_delay=0.4, multiplier=2.0, max_delay=5.0, jitter=0.0
+)
+"""Flow control's rounds with its ledger while the store is away: 0.4 s, doubling to 5 s, for
+as long as it is away (only its delays are asked: no round is the last, calls wait for their
+slots meanwhile)."""

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from domain.retry import FLOW_LEDGER_POLICY
 from infrastructure.executors.port import CallOutcome
 from infrastructure.flow import metrics
 from infrastructure.flow.config import FlowConfig
@@ -21,7 +22,6 @@ from infrastructure.flow.lessons import log_change, pause_asked, teach
 from infrastructure.flow.limiter import AdaptiveLimit
 
 log = logging.getLogger("regflow.flow")
-BACKOFF = (0.2, 5.0)
 
 
 class Clock(Protocol):
@@ -123,19 +123,32 @@ class FlowControl:
                 failures, delay = 0, answer.retry_in
             except FlowUnavailable as exc:
                 failures += 1
-                delay = min(BACKOFF[0] * 2**failures, BACKOFF[1])
+                delay = self._after_failure(failures)
                 log.warning("flow control: ledger unavailable (%s); again in %.1fs", exc, delay)
             except Exception:
                 failures += 1
-                delay = BACKOFF[1]
+                delay = self._after_failure(failures, FLOW_LEDGER_POLICY.max_delay)
                 log.exception("flow control: a round with the ledger failed; again in %.1fs", delay)
             if not (self.waiting or self.held or self._releases or self._pauses):
                 return
+            if failures:
+                # Backing off: neither the poll for waiting calls nor a wake cuts the wait
+                # short, or a store that is away is asked many times a second.
+                await self.clock.sleep(delay)
+                continue
             if self.config.shared and self.waiting:
                 delay = min(delay, self.config.poll_seconds)
             if self.held and self.config.shared:
                 delay = min(delay, self.config.lease_seconds / 3)
             await self._sleep_or_wake(delay)
+
+    def _after_failure(self, failures: int, least: float = 0.0) -> float:
+        """How long to wait after `failures` failed rounds in a row (at least `least`), but
+        not past a third of the leases of the slots held, which the next round renews."""
+        delay = max(FLOW_LEDGER_POLICY.delay_before(failures, 0.0), least)
+        if self.held and self.config.shared:
+            delay = min(delay, self.config.lease_seconds / 3)
+        return delay
 
     async def _round(self) -> Answer:
         releases, self._releases = self._releases, []

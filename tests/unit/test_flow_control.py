@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 from infrastructure.executors.port import CallOutcome
 from infrastructure.flow.config import FlowConfig
 from infrastructure.flow.control import FlowControl
-from infrastructure.flow.ledger import MemoryLedger, Slot
+from infrastructure.flow.ledger import FlowUnavailable, MemoryLedger, Slot
 from tests.unit.flow_kit import FakeClock
 
 OK = CallOutcome(ok=True)
@@ -124,4 +125,47 @@ async def test_429s_lower_the_adaptive_limit_and_successes_raise_it() -> None:
     slot = next(t for t in tasks if t.done()).result()
     control.release(slot, FULL, 0.001)
     assert control.limit == 7
+    await control.close()
+
+
+class AwayLedger:
+    """A ledger whose store is away for the first `rounds` exchanges, each one counted with
+    the time it was asked at."""
+
+    def __init__(self, ledger: MemoryLedger, clock: FakeClock, rounds: int) -> None:
+        self.ledger, self.clock, self.rounds = ledger, clock, rounds
+        self.asked: list[float] = []
+
+    def exchange(self, round_: Any) -> Any:
+        self.asked.append(self.clock.t)
+        if len(self.asked) <= self.rounds:
+            raise FlowUnavailable("the store is away")
+        return self.ledger.exchange(round_)
+
+    def serve_as(self, worker_id: str) -> None:
+        self.ledger.serve_as(worker_id)
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+async def test_a_long_outage_of_the_ledger_is_waited_out_backing_off() -> None:
+    clock = FakeClock()
+    settings = FlowConfig(max_in_flight=2, rate_per_s=5.0)  # shared: polled while calls wait
+    away = AwayLedger(MemoryLedger(settings, clock.monotonic), clock, rounds=1500)
+    control = FlowControl(settings, clock, away)
+    calls = queue(control, "A", n=3)
+    for _ in range(10 * away.rounds):  # a long outage, with wakes from other calls
+        if len(away.asked) > away.rounds:
+            break
+        await settle()
+        queue(control, "B")[0].cancel()
+        clock.advance(0.05 if len(away.asked) < 10 else 1.0)
+    await settle()
+    assert len(away.asked) > away.rounds, "flow control stopped asking its ledger"
+    gaps = [b - a for a, b in itertools.pairwise(away.asked[: away.rounds + 1])]
+    assert all(0.4 <= gap <= 6.0 for gap in gaps) and min(gaps[5:]) >= 5.0, gaps[:12]
+    assert sum(t.done() for t in calls) == 2  # served once the store is back
+    for task in calls:
+        task.cancel()
     await control.close()
