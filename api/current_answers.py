@@ -7,7 +7,6 @@ began (SPEC §8), whether or not the views have applied it (`projections.current
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -34,9 +33,12 @@ class ReadModels(Protocol):
     def job_now(self, job_id: UUID) -> JobNow | None: ...
     def timeline_now(self, found: JobNow, after_version: int = ..., limit: int = ...) -> Any: ...
     def latest_versions(self, aggregate_ids: list[UUID]) -> dict[UUID, int]: ...
-    def as_of_log(
-        self, batch_id: str | None = ..., organisation_id: str | None = ...
-    ) -> AbstractContextManager[Reads]: ...
+    def read_as_of_log(
+        self,
+        read: Callable[[Reads], T],
+        batch_id: str | None = ...,
+        organisation_id: str | None = ...,
+    ) -> T: ...
     def positions(self) -> Any: ...
     def watch(self, watcher: Any) -> Any: ...
     def run_here(self) -> bool: ...
@@ -170,5 +172,4 @@ class CurrentAnswers:
     def _as_of_log(
         self, read: Callable[[Reads], T], batch_id: str | None, organisation_id: str | None
     ) -> T:
-        with self.views.as_of_log(batch_id, organisation_id) as reads:
-            return read(reads)
+        return self.views.read_as_of_log(read, batch_id, organisation_id)

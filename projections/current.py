@@ -13,11 +13,11 @@ queries (`projections.overlay`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from domain.batch import RegistrationBatch
@@ -38,6 +38,7 @@ from projections.queries import progress_of
 from projections.schema import Schema
 from projections.views import TIMELINE_COLUMNS, batch_values, timeline_values
 
+T = TypeVar("T")
 FOLDED = "Reads answered with rows folded from the log: the views had not applied what they show."
 reads_folded = counter("reads_folded_total", FOLDED, "read")
 
@@ -101,6 +102,21 @@ class CurrentReads:
     @cached_property
     def behind(self) -> Behind:
         return Behind(self.log_table, self.schema, self.app)
+
+    def read_as_of_log(
+        self,
+        read: Callable[[Reads], T],
+        batch_id: str | None = None,
+        organisation_id: str | None = None,
+    ) -> T:
+        """`read` of the views' queries as of the log (`as_of_log`), run again from its start
+        on another connection when the server had dropped the one it ran on."""
+
+        def once() -> T:
+            with self.as_of_log(batch_id, organisation_id) as reads:
+                return read(reads)
+
+        return self.db.again_if_dropped(once)
 
     @contextmanager
     def as_of_log(

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from infrastructure.dropped_connections import again_on_live_connection
 from infrastructure.settings import Settings
 from infrastructure.sql_params import ParamStyle, param_style
 
+T = TypeVar("T")
 CONNECTION_NAME = "regflow-projections"
 LOCK_CLASS = 0x5E6F  # advisory-lock namespace of the views
 FEW_ROWS = 16  # rows inserted by INSERT rather than COPY (see `insert_rows`)
@@ -123,18 +125,19 @@ class Database:
             return self._pool
 
     def fetch(self, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows of a query, as dicts; asked again on a connection the server dropped.
+        """Rows of a query, as dicts; asked again on a connection the server dropped."""
+        return self.again_if_dropped(lambda: self._fetch(query, params))
+
+    def again_if_dropped(self, read: Callable[[], T]) -> T:
+        """`read` (reads only: it may run twice), run again from its start when the pooled
+        connection it ran on had been dropped by the server (`again_on_live_connection`).
 
         Pooled connections are not pinged before use (a round trip per read): a dropped one
-        fails at once with OperationalError, the pool discards it, and the read is repeated,
-        at most once per pooled connection (after a server restart every one may be dead).
+        fails at once, and the pool's idle connections are checked before the second run.
         """
-        for _ in range(read_connections(self._settings)):
-            try:
-                return self._fetch(query, params)
-            except psycopg.OperationalError:
-                continue
-        return self._fetch(query, params)
+        if not self.is_postgres:
+            return read()
+        return again_on_live_connection(read, self._read_pool())
 
     def _fetch(self, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         with self.reading() as cur:

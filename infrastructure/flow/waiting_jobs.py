@@ -9,6 +9,7 @@ from typing import Any
 from eventsourcing.persistence import ProgrammingError
 from psycopg.errors import UndefinedTable
 
+from infrastructure.dropped_connections import again_on_live_connection
 from infrastructure.flow.ledger_tables import WAITING_JOBS
 
 SELECT_WAITING = (
@@ -19,7 +20,12 @@ SELECT_WAITING = (
 
 def shared_waiting_job_ids(recorder: Any) -> set[str]:
     """The jobs with a call waiting in any worker, in one query on the connections of the
-    store's PostgreSQL `recorder`; none before any worker kept the record."""
+    store's PostgreSQL `recorder` (asked again on a live one if the server had dropped its
+    connection); none before any worker kept the record."""
+    return again_on_live_connection(lambda: _waiting(recorder), recorder.datastore.pool)
+
+
+def _waiting(recorder: Any) -> set[str]:
     try:
         with recorder.datastore.transaction(commit=False) as cursor:
             cursor.execute(SELECT_WAITING)

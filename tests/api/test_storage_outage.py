@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -84,3 +85,46 @@ async def test_readiness_names_a_lost_database_as_the_store_and_comes_back_with_
             return True if response.status == 200 else None
 
     assert await eventually_value(ready, timeout=60, interval=0.2)
+
+
+def end_connections(name: str) -> int:
+    """End every connection to the database (as a restart or a failover does); new ones are
+    allowed at once."""
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        ended = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchone()
+    return int(ended[0]) if ended else 0
+
+
+async def test_every_read_answers_at_once_after_the_connections_are_ended(
+    aiohttp_client: MakeClient, own_database: tuple[str, str]
+) -> None:
+    """Pooled connections the server ended are given up and the read asked again: no read
+    answers 503 while the database is up (batch reads did, once per pooled connection)."""
+    name, url = own_database
+    settings = store_settings(url, api_keys=f"o:{KEY}")
+    client: TestClient[Any, Any] = await aiohttp_client(create_app(settings))
+    headers = {"Authorization": f"Bearer {KEY}"}
+    body = {"name": "b", "restaurants": [{"name": "A"}, {"name": "B"}]}
+    async with client.post(BASE, json=body, headers=headers) as response:
+        batch = (await response.json())["batch"]
+    reads = [
+        BASE,
+        f"{BASE}/{batch['id']}",
+        f"{BASE}/{batch['id']}/progress",
+        f"{BASE}/{batch['id']}/jobs?limit=5",
+        f"{BASE}/jobs/{batch['jobs'][0]['id']}",
+        f"{BASE}/jobs/{batch['jobs'][0]['id']}/events",
+    ]
+
+    async def status_of(path: str) -> int:
+        async with client.get(path, headers=headers) as response:
+            return response.status
+
+    for _ in range(3):
+        assert set(await asyncio.gather(*(status_of(p) for p in reads * 4))) == {200}
+        assert end_connections(name) > 0
+        assert {path: await status_of(path) for path in reads} == {path: 200 for path in reads}

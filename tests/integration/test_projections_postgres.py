@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -92,3 +93,26 @@ def test_reads_survive_every_pooled_read_connection_being_dropped(
         assert terminate_view_connections(pg_url) >= 3
         assert views.job_progress(jobs[0]) is not None
         assert views.job_progress(jobs[0]) is not None
+
+
+def test_a_read_folded_over_the_views_is_run_again_when_its_connection_is_dropped(
+    pg_url, pg_settings, pg_app
+) -> None:
+    """A read of a batch the views are behind on stands rows folded from the log in for
+    theirs on one connection: when the server drops that one mid-read, the read runs again
+    from its start on a live one."""
+    batch_id, jobs = new_batch(pg_app, unique_org(), 2)
+    ended: list[int] = []
+
+    def read(reads: Any) -> list[dict[str, Any]]:
+        if not ended:  # the first run: its connection is ended under it
+            pid = reads.db.conn.info.backend_pid
+            with psycopg.connect(pg_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            ended.append(pid)
+        return list(reads.job_summaries(str(batch_id)))
+
+    with views_of(pg_settings, pg_app) as views:  # never started: behind on every batch
+        summaries = views.read_as_of_log(read, str(batch_id))
+    assert len(ended) == 1
+    assert sorted(str(s["job_id"]) for s in summaries) == sorted(jobs)

@@ -1,0 +1,40 @@
+"""Reads run again when the pooled PostgreSQL connection they ran on had been dropped by the
+server (a restart, a failover, an ended backend): the pool's idle connections are checked
+first, so the second run does not meet another connection dropped at the same moment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg_pool import PoolTimeout
+
+T = TypeVar("T")
+
+
+def is_dropped_connection(exc: BaseException) -> bool:
+    """Whether `exc` (or an error it was raised from, as the library raises its own) says the
+    connection broke; not a pool that had no connection to give in time (the server is away:
+    waiting for one again would double that wait)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__
+    if any(isinstance(e, PoolTimeout) for e in chain):
+        return False
+    return any(isinstance(e, psycopg.OperationalError | psycopg.InterfaceError) for e in chain)
+
+
+def again_on_live_connection(read: Callable[[], T], pool: Any) -> T:
+    """`read()` (a read: it may run twice); when the connection it ran on had been dropped,
+    `pool`'s idle connections are checked (the dropped ones given up and replaced) and `read`
+    runs once more."""
+    try:
+        return read()
+    except Exception as exc:
+        if not is_dropped_connection(exc):
+            raise
+    pool.check()
+    return read()
