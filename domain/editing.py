@@ -173,6 +173,14 @@ def simulate(stored: Mapping[str, str], check: EditCheck) -> dict[str, str]:
     return after
 
 
+def statuses_after(stored: Mapping[str, str], checks: list[EditCheck]) -> dict[str, str]:
+    """Statuses after valid edits, in order."""
+    after = dict(stored)
+    for check in checks:
+        after = simulate(after, check)
+    return after
+
+
 def check_bulk(
     stored: Mapping[str, str],
     edits: list[tuple[str, str]],

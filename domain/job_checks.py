@@ -3,6 +3,7 @@ and which edits of a sub-step are allowed now."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from domain.editing import (
@@ -11,6 +12,7 @@ from domain.editing import (
     SubStepValidation,
     check_bulk,
     display_statuses,
+    statuses_after,
 )
 from domain.exceptions import (
     DependencyNotSatisfied,
@@ -24,7 +26,7 @@ from domain.job_lease import LeaseSeen
 from domain.job_state import JobQueries
 from domain.plan import PLAN
 from domain.progress_rules import ResumePlan, plan_resume
-from domain.status import JOB_MACHINE, JobStatus, SubStepStatus, require
+from domain.status import JOB_MACHINE, SETTLED_WELL, JobStatus, SubStepStatus, require
 
 _S = SubStepStatus
 
@@ -78,7 +80,23 @@ class JobChecks(JobQueries):
         ]
         if unknown:
             raise EditRejected(f"{len(unknown)} of the edits name unknown sub-steps", unknown)
-        return check_bulk(self.statuses_for_edits(lease), edits, self.switched_off())
+        stored = self.statuses_for_edits(lease)
+        checks = check_bulk(stored, edits, self.switched_off())
+        if self.status == JobStatus.IN_PROGRESS or not all(c.valid for c in checks):
+            return checks  # refused: nothing to say of what they would leave
+        after = self._status_after_edits(checks)
+        settled = all(s in SETTLED_WELL for s in statuses_after(stored, checks).values())
+        if settled and after != JobStatus.COMPLETED:
+            hint = f"every sub-step is settled: the job stays {after} until it is resumed"
+            checks[-1] = replace(checks[-1], warnings=[*checks[-1].warnings, hint])
+        return checks
+
+    def _status_after_edits(self, checks: list[EditCheck]) -> str:
+        """The job's status once the edits are recorded (see `_status_after_edit`)."""
+        status = self.status
+        for check in checks:
+            status = self._status_after_edit(check.target, status)
+        return status
 
     def resume_plan(self) -> ResumePlan:
         """What a resume would do now: where it resumes, what runs, which keys change."""
@@ -140,10 +158,13 @@ class JobChecks(JobQueries):
         dependency = all(c.target == _S.COMPLETED for c in checks if c.errors)
         raise (DependencyNotSatisfied if dependency else EditRejected)(message, errors)
 
-    def _status_after_edit(self, target: str) -> str:
-        """The job's status after an edit to `target`: a reset reopens a completed job, a
-        sub-step marked failed fails it, and any other edit leaves its status as it is."""
+    def _status_after_edit(self, target: str, status: str | None = None) -> str:
+        """The job's status (`status`, else the one it has) after an edit to `target`: a reset
+        reopens a completed job, a sub-step marked failed fails it, and any other edit leaves
+        its status as it is (a job all of whose sub-steps are settled by hand is completed by
+        a resume, as the job's machine has it)."""
+        status = self.status if status is None else status
         trigger = "edit"
-        if self.status == JobStatus.COMPLETED and target in (_S.PENDING, _S.FAILED):
+        if status == JobStatus.COMPLETED and target in (_S.PENDING, _S.FAILED):
             trigger = "reopen" if target == _S.PENDING else "mark_failed"
-        return require(JOB_MACHINE, trigger, self.status, f"job {self.id}")
+        return require(JOB_MACHINE, trigger, status, f"job {self.id}")

@@ -44,10 +44,11 @@ class TestMarkSubStep:
             org_a, job_id, "websiteConfig", "completed", result={"url": "https://buzz.nz"}
         )
         assert status == 200
+        # the job's one failure mended: nothing is left but the resume that completes it
         assert (body["sub_step"], body["status"], body["warnings"]) == (
             "websiteConfig",
             "completed",
-            [],
+            ["every sub-step is settled: the job stays failed until it is resumed"],
         )
         assert isinstance(body["version"], int)
         assert (await statuses(org_a, job_id))["websiteConfig"] == "completed"

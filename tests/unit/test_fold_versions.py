@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (4, "c6d3357c6fcafd4c"),
-    "batch_summaries": (3, "a1f83072eb51c9da"),
-    "job_timeline": (4, "a1f83072eb51c9da"),
+    "job_progress": (4, "ecfa0e5ff52b4c2e"),
+    "batch_summaries": (3, "a49abbd23e6b2699"),
+    "job_timeline": (4, "a49abbd23e6b2699"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"
