@@ -51,6 +51,19 @@ def new_database(prefix: str) -> Iterator[tuple[str, str]]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def end_connections(url: str, application_name: str | None = None) -> int:
+    """End the connections to the database `url` names (only those of `application_name`,
+    when given) as a restart or a failover does; new ones are allowed at once. How many."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        ended = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND (%s::text IS NULL OR application_name = %s)",
+            (application_name, application_name),
+        ).fetchone()
+    return int(ended[0]) if ended else 0
+
+
 def own_database_url(request: pytest.FixtureRequest, tmp_path: Path, prefix: str) -> Iterator[str]:
     """A store of one test's own, on the store its fixture's param names: a SQLite file, or
     a new PostgreSQL database named after `prefix` (dropped afterwards)."""

@@ -6,6 +6,7 @@ views' tables, `regflow events`, `export` and `state`; on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from api.services import SERVICES
 from infrastructure.settings import Settings
@@ -34,6 +35,34 @@ def fail_code_generation(client: Client, job_id: str) -> None:
     client.app[SERVICES].views.wait_for(saved.position)
 
 
+async def shown_after_edit(
+    caller: Caller,
+    tools: tuple[Cli, Settings],
+    batch_id: str,
+    job_id: str,
+    reason: str,
+    sub_step: str = "codeGeneration",
+) -> dict[str, str]:
+    """Mark `sub_step` completed with `reason`; then everything that shows the job, by
+    where, and the log lines written meanwhile (`tools`: the CLI and the store's settings)."""
+    cli, settings = tools
+    with logged() as lines:
+        status, answer = await caller.patch(
+            f"{BASE}/jobs/{job_id}/steps/6/sub-steps/{sub_step}",
+            json={"status": "completed", "reason": reason},
+        )
+        assert status == 200, answer
+        shown = {"PATCH answer": json.dumps(answer)}
+        shown |= await everything_shown(caller, cli, settings, batch_id, job_id)
+    shown["logs"] = "\n".join(lines)
+    return shown
+
+
+def found_in(needles: Iterable[str], shown: dict[str, str]) -> dict[str, list[str]]:
+    """Which of `needles` each place shows."""
+    return {where: [n for n in needles if n in text] for where, text in shown.items()}
+
+
 async def test_a_secret_given_by_name_in_a_reason_or_an_error_shows_nowhere(
     org_a: Caller, client: Client, cli: Cli, api_settings: Settings
 ) -> None:
@@ -42,18 +71,8 @@ async def test_a_secret_given_by_name_in_a_reason_or_an_error_shows_nowhere(
     status, _ = await org_a.post(f"{BASE}/{batch_id}/step-6/start")
     assert status == 202
     fail_code_generation(client, job_id)
-    with logged() as lines:
-        status, answer = await org_a.patch(
-            f"{BASE}/jobs/{job_id}/steps/6/sub-steps/codeGeneration",
-            json={"status": "completed", "reason": REASON},
-        )
-        assert status == 200, answer
-        shown = {"PATCH answer": json.dumps(answer)}
-        shown |= await everything_shown(org_a, cli, api_settings, batch_id, job_id)
-    shown["logs"] = "\n".join(lines)
-    assert {where: [p for p in PLANTED if p in text] for where, text in shown.items()} == {
-        where: [] for where in shown
-    }
+    shown = await shown_after_edit(org_a, (cli, api_settings), batch_id, job_id, REASON)
+    assert found_in(PLANTED, shown) == {where: [] for where in shown}
     _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events", params={"limit": "200"})
     edited = next(e for e in events["events"] if e["type"] == "ManualStatusSet")
     failed = next(e for e in events["events"] if e["type"] == "SubStepFailed")
@@ -82,16 +101,8 @@ async def test_a_secret_under_a_disguised_name_or_in_basic_credentials_shows_now
     batch = await org_a.new_batch(one)
     batch_id, job_id = str(batch["id"]), str(batch["jobs"][0]["id"])
     reason = f'Authorization: {BASIC}; token="two WORDSHIDDEN"; password%3DURLHIDDEN'
-    with logged() as lines:
-        status, answer = await org_a.patch(
-            f"{BASE}/jobs/{job_id}/steps/6/sub-steps/cloudwaitressAccount",
-            json={"status": "completed", "reason": reason},
-        )
-        assert status == 200, answer
-        shown = {"PATCH answer": json.dumps(answer)}
-        shown |= await everything_shown(org_a, cli, api_settings, batch_id, job_id)
-    shown["logs"] = "\n".join(lines)
+    shown = await shown_after_edit(
+        org_a, (cli, api_settings), batch_id, job_id, reason, "cloudwaitressAccount"
+    )
     needles = [*planted.values(), "dXNlcjpGQUtFQkFTSUMtWjE", "WORDSHIDDEN", "URLHIDDEN"]
-    assert {where: [n for n in needles if n in text] for where, text in shown.items()} == {
-        where: [] for where in shown
-    }
+    assert found_in(needles, shown) == {where: [] for where in shown}

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from api.app import create_app
 from tests.api.conftest import BASE, MakeClient
-from tests.conftest import PG_ADMIN_URL, new_database, store_settings
+from tests.conftest import PG_ADMIN_URL, end_connections, new_database, store_settings
 from tests.kit import eventually_value
 
 pytestmark = pytest.mark.postgres
@@ -87,18 +87,6 @@ async def test_readiness_names_a_lost_database_as_the_store_and_comes_back_with_
     assert await eventually_value(ready, timeout=60, interval=0.2)
 
 
-def end_connections(name: str) -> int:
-    """End every connection to the database (as a restart or a failover does); new ones are
-    allowed at once."""
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        ended = conn.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        ).fetchone()
-    return int(ended[0]) if ended else 0
-
-
 async def test_every_read_answers_at_once_after_the_connections_are_ended(
     aiohttp_client: MakeClient, own_database: tuple[str, str]
 ) -> None:
@@ -126,5 +114,5 @@ async def test_every_read_answers_at_once_after_the_connections_are_ended(
 
     for _ in range(3):
         assert set(await asyncio.gather(*(status_of(p) for p in reads * 4))) == {200}
-        assert end_connections(name) > 0
+        assert end_connections(url) > 0
         assert {path: await status_of(path) for path in reads} == {path: 200 for path in reads}

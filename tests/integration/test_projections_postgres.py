@@ -12,7 +12,7 @@ from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from projections.database import CONNECTION_NAME
 from projections.live.service import ReadModelService
-from tests.conftest import store_settings, unique_org
+from tests.conftest import end_connections, store_settings, unique_org
 from tests.integration.test_projections import assert_exact, drive, new_batch, views_of
 from tests.kit import until
 
@@ -31,16 +31,6 @@ def pg_app(pg_settings: Settings) -> Iterator[Registrations]:
     app.close()
 
 
-def terminate_view_connections(pg_url: str) -> int:
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND application_name = %s",
-            (CONNECTION_NAME,),
-        ).fetchall()
-    return len(rows)
-
-
 def started_jobs(app: Registrations, size: int) -> list[str]:
     batch_id, jobs = new_batch(app, unique_org(), size)
     app.start_step6(None, batch_id, None, "user:u-1")
@@ -55,7 +45,7 @@ def test_a_dropped_connection_stops_nothing_for_good(pg_url, pg_settings, pg_app
     jobs = started_jobs(pg_app, 3)
     with views_of(pg_settings, pg_app, start=True) as views:
         assert views.wait_for(head(pg_app), timeout=300)
-        assert terminate_view_connections(pg_url) >= 3
+        assert end_connections(pg_url, CONNECTION_NAME) >= 3
         for job_id in jobs:
             drive(pg_app, job_id)
         assert views.wait_for(head(pg_app), timeout=300)
@@ -90,7 +80,7 @@ def test_reads_survive_every_pooled_read_connection_being_dropped(
         pool = views.db._read_pool()
         with pool.connection(), pool.connection(), pool.connection():
             pass  # three idle connections now wait in the pool
-        assert terminate_view_connections(pg_url) >= 3
+        assert end_connections(pg_url, CONNECTION_NAME) >= 3
         assert views.job_progress(jobs[0]) is not None
         assert views.job_progress(jobs[0]) is not None
 
