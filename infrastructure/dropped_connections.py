@@ -7,10 +7,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import eventsourcing.persistence as es
 import psycopg
 from psycopg_pool import PoolTimeout
 
 T = TypeVar("T")
+# What a broken connection is raised as: psycopg's errors, or the library's own raised from them.
+CONNECTION_ERRORS = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    es.OperationalError,
+    es.InterfaceError,
+)
 
 
 def is_dropped_connection(exc: BaseException) -> bool:
@@ -33,7 +41,7 @@ def again_on_live_connection(read: Callable[[], T], pool: Any) -> T:
     runs once more."""
     try:
         return read()
-    except Exception as exc:
+    except CONNECTION_ERRORS as exc:
         if not is_dropped_connection(exc):
             raise
     pool.check()
