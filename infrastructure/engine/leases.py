@@ -135,15 +135,27 @@ class SqliteLeases:
             path, timeout=30, check_same_thread=False, isolation_level=None
         )
         self._lock = threading.Lock()
-        self._conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {TABLE} (job_id TEXT PRIMARY KEY, "
-            "worker_id TEXT NOT NULL, expires_at REAL NOT NULL)"
-        )
-        columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({TABLE})")}
-        if "incarnation" not in columns:
+        self._create_table()
+
+    def _create_table(self) -> None:
+        """Create the table, or add the incarnation to one made before it, holding the store's
+        write lock: processes starting at once would otherwise each see the column missing."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
             self._conn.execute(
-                f"ALTER TABLE {TABLE} ADD COLUMN incarnation TEXT NOT NULL DEFAULT ''"
+                f"CREATE TABLE IF NOT EXISTS {TABLE} (job_id TEXT PRIMARY KEY, "
+                "worker_id TEXT NOT NULL, incarnation TEXT NOT NULL DEFAULT '', "
+                "expires_at REAL NOT NULL)"
             )
+            columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({TABLE})")}
+            if "incarnation" not in columns:
+                self._conn.execute(
+                    f"ALTER TABLE {TABLE} ADD COLUMN incarnation TEXT NOT NULL DEFAULT ''"
+                )
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     def _now(self) -> float:
         return self._clock.now().timestamp()
