@@ -12,6 +12,13 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 T = TypeVar("T")
+# How long a pool keeps trying to replace a connection the server dropped before it gives up,
+# so that the next request for a connection starts over with an attempt at once. psycopg_pool's
+# own (five minutes) doubles its wait between attempts all along: after an outage of a minute,
+# a pool tried again only about a minute after the database was back, and nothing that needed
+# it (the engine's writes, the API's reads) moved until then. Its attempts within this time
+# are at most four seconds apart.
+RECONNECT_SECONDS = 10.0
 # What a broken connection is raised as: psycopg's errors, or the library's own raised from them.
 CONNECTION_ERRORS = (
     psycopg.OperationalError,

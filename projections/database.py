@@ -12,7 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from infrastructure.dropped_connections import again_on_live_connection
+from infrastructure.dropped_connections import RECONNECT_SECONDS, again_on_live_connection
 from infrastructure.settings import Settings
 from infrastructure.sql_params import ParamStyle, param_style
 
@@ -120,6 +120,7 @@ class Database:
                     max_size=read_connections(self._settings),
                     open=False,
                     timeout=3,
+                    reconnect_timeout=RECONNECT_SECONDS,
                 )
                 self._pool.open(wait=False)
             return self._pool

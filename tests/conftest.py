@@ -51,6 +51,17 @@ def new_database(prefix: str) -> Iterator[tuple[str, str]]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def cut_off(name: str, allowed: bool) -> None:
+    """Refuse (or allow again) every connection to the database, ending those that exist."""
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+        if not allowed:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+
+
 def end_connections(url: str, application_name: str | None = None) -> int:
     """End the connections to the database `url` names (only those of `application_name`,
     when given) as a restart or a failover does; new ones are allowed at once. How many."""

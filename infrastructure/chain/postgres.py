@@ -40,6 +40,7 @@ from infrastructure.chain.hashing import (
 )
 from infrastructure.chain.own_connection import OwnConnection, is_outsized
 from infrastructure.chain.pool_waits import BoundedPoolWaits
+from infrastructure.dropped_connections import RECONNECT_SECONDS
 from infrastructure.pg_reads import RowReads, SnapshotRows
 
 SCAN_BATCH = 2000
@@ -287,6 +288,7 @@ class ChainedPostgresFactory(es_pg.PostgresFactory):
     def __init__(self, env: Any) -> None:
         super().__init__(env)
         self.datastore = cast(es_pg.PostgresDatastore, BoundedPoolWaits(self.datastore))
+        self.datastore.pool.reconnect_timeout = RECONNECT_SECONDS  # the library passes none
         # The library connects with five parameters; the URL's others (sslmode, ...) join them.
         extra = self.env.get("POSTGRES_EXTRA_CONNINFO")
         if extra:

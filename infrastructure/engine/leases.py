@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from psycopg_pool import ConnectionPool
 
 from domain.job_lease import LeaseSeen
+from infrastructure.dropped_connections import RECONNECT_SECONDS
 from infrastructure.engine.clock import SYSTEM_CLOCK, Clock
 from infrastructure.lease_reads import SQLITE_LEASE, TABLE, sqlite_lease
 from infrastructure.persistence import schema_lock
@@ -81,6 +82,7 @@ class PostgresLeases:
             # A lease call waits for a connection no longer than one takes to make: with the
             # database away, a stopping worker gave up on each lease only after 30 s.
             timeout=10.0,
+            reconnect_timeout=RECONNECT_SECONDS,
             open=True,
         )
         with schema_lock(settings), self._pool.connection() as conn:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from aiohttp.test_utils import TestClient
+from psycopg_pool import ConnectionPool
 
 from api.app import create_app
+from infrastructure.dropped_connections import RECONNECT_SECONDS
+from infrastructure.engine.leases import open_leases
 from tests.api.conftest import BASE, MakeClient
-from tests.conftest import PG_ADMIN_URL, end_connections, new_database, store_settings
+from tests.conftest import cut_off, end_connections, new_database, store_settings
 from tests.kit import eventually_value
 
 pytestmark = pytest.mark.postgres
@@ -25,17 +29,6 @@ def own_database(pg_url: str) -> Iterator[tuple[str, str]]:
     with new_database("regflow_outage") as (name, url):
         yield name, url
         cut_off(name, allowed=True)
-
-
-def cut_off(name: str, allowed: bool) -> None:
-    """Refuse (or allow again) every connection to the database, ending those that exist."""
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
-        if not allowed:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (name,),
-            )
 
 
 async def test_a_lost_database_answers_503_then_recovers(
@@ -116,3 +109,78 @@ async def test_every_read_answers_at_once_after_the_connections_are_ended(
         assert set(await asyncio.gather(*(status_of(p) for p in reads * 4))) == {200}
         assert end_connections(url) > 0
         assert {path: await status_of(path) for path in reads} == {path: 200 for path in reads}
+
+
+OUTAGE_SECONDS = 18.0
+
+
+async def test_writes_and_reads_are_served_within_seconds_of_a_long_outage_ending(
+    aiohttp_client: MakeClient, own_database: tuple[str, str]
+) -> None:
+    """After an outage longer than a pool's first attempts to reconnect, a write and every read
+    are served within a pool's attempt of the database coming back: a pool doubling its wait
+    between attempts for five minutes tried again only seconds to minutes after that (a batch
+    created, on the store's pool, and the batch reads, on the views' pool)."""
+    name, url = own_database
+    settings = store_settings(url, api_keys=f"o:{KEY}")
+    client: TestClient[Any, Any] = await aiohttp_client(
+        create_app(settings.model_copy(update={"role": "api"}))
+    )
+    headers = {"Authorization": f"Bearer {KEY}"}
+    body = {"name": "b", "restaurants": [{"name": "A"}]}
+    async with client.post(BASE, json=body, headers=headers) as response:
+        batch = (await response.json())["batch"]
+    reads = [f"{BASE}/jobs/{batch['jobs'][0]['id']}", BASE, f"{BASE}/{batch['id']}/progress"]
+
+    async def status_of(path: str) -> int:
+        async with client.get(path, headers=headers) as response:
+            return response.status
+
+    assert {await status_of(path) for path in reads} == {200}
+    cut_off(name, allowed=False)
+    cut = time.monotonic()
+    assert {await status_of(path) for path in reads} == {503}  # each pool meets the outage
+    await asyncio.sleep(OUTAGE_SECONDS - (time.monotonic() - cut))
+    cut_off(name, allowed=True)
+
+    async def created() -> int:
+        async with client.post(BASE, json=body, headers=headers) as response:
+            return 200 if response.status == 201 else response.status
+
+    async def served() -> bool | None:
+        statuses = await asyncio.gather(created(), *(status_of(path) for path in reads))
+        return True if set(statuses) == {200} else None
+
+    assert await eventually_value(served, timeout=RECONNECT_SECONDS / 2 + 2, interval=0.2)
+
+
+async def test_every_pool_of_a_process_gives_up_reconnecting_soon(
+    aiohttp_client: MakeClient, own_database: tuple[str, str]
+) -> None:
+    """Each connection pool a process opens on the database (the store's and the views' reads
+    the API uses, the engine's leases, and any added later) starts its attempts over after
+    RECONNECT_SECONDS, rather than after the library's five minutes of ever longer waits."""
+    name, url = own_database
+    settings = store_settings(url, api_keys=f"o:{KEY}")
+    client: TestClient[Any, Any] = await aiohttp_client(create_app(settings))
+    headers = {"Authorization": f"Bearer {KEY}"}
+    body = {"name": "b", "restaurants": [{"name": "A"}]}
+    async with client.post(BASE, json=body, headers=headers) as response:
+        batch = (await response.json())["batch"]
+    for path in (BASE, f"{BASE}/{batch['id']}/progress", f"{BASE}/jobs/{batch['jobs'][0]['id']}"):
+        async with client.get(path, headers=headers) as response:
+            assert response.status == 200
+
+    leases = open_leases(settings)
+
+    def on_this_database(pool: ConnectionPool[Any]) -> bool:
+        return f"/{name}" in str(pool.conninfo) or dict(pool.kwargs or {}).get("dbname") == name
+
+    pools = [
+        p
+        for p in gc.get_objects()
+        if isinstance(p, ConnectionPool) and not p.closed and on_this_database(p)
+    ]
+    leases.close()
+    assert len(pools) >= 3
+    assert {p.reconnect_timeout for p in pools} == {RECONNECT_SECONDS}
