@@ -28,17 +28,32 @@ SCHEMA_LOCK = 0x5E70  # advisory lock held while any process creates regflow's t
 
 
 class KeyFileMissing(RegflowError):
-    """REGFLOW_SECRET_KEY is unset and the development key file of a store made with one is
-    gone: a new key would not open the store's keys, so none is made."""
+    """REGFLOW_SECRET_KEY is unset and the development key file of an SQLite store made with
+    one is gone: a new key would not open the store's keys, so none is made."""
 
     def __init__(self, path: Path, settings: Settings) -> None:
-        kind = "PostgreSQL" if settings.is_postgres else "SQLite"
         super().__init__(
             f"REGFLOW_SECRET_KEY is unset and the development key file {path} is missing, "
-            f"while the {kind} store at {settings.data_location} already holds keys or events: "
+            f"while the SQLite store at {settings.data_location} already holds keys or events: "
             "a new key would not open them, so none is made. Set REGFLOW_SECRET_KEY to the "
             "passphrase the store was created with, or, if it was made with a development key, "
             "restore that file there."
+        )
+
+
+class SecretKeyRequired(RegflowError):
+    """REGFLOW_SECRET_KEY is unset for a PostgreSQL store and no development key file is here:
+    none is made, since every process on the store (on other machines, from other folders)
+    needs the passphrase, and a command run once without it would wrap the store's keys under
+    a passphrase only that folder holds."""
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        super().__init__(
+            f"REGFLOW_SECRET_KEY is unset for the PostgreSQL store at {settings.data_location}: "
+            "set it to the store's passphrase (the same in every process on the store); no "
+            "development key is made for PostgreSQL. A store made before with a development "
+            f"key has its passphrase in the {path.name} file of the folder it was first run "
+            "from: run there, or set REGFLOW_SECRET_KEY to that file's content."
         )
 
 
@@ -70,11 +85,16 @@ def passphrase(settings: Settings) -> tuple[str, bool]:
 
 
 def require_key_file(settings: Settings) -> None:
-    """Refuse (KeyFileMissing) a store made with a development key whose key file is gone;
-    for a new store, or with REGFLOW_SECRET_KEY set, there is nothing to check."""
+    """Refuse a PostgreSQL store with neither REGFLOW_SECRET_KEY nor a development key file
+    made before (SecretKeyRequired), and an SQLite store made with a development key whose key
+    file is gone (KeyFileMissing); with REGFLOW_SECRET_KEY set there is nothing to check."""
     if reveal(settings.secret_key):
         return
     path = key_file(settings)
+    if settings.is_postgres:
+        if not path.exists():
+            raise SecretKeyRequired(path, settings)
+        return
     # The key file is made before the store's tables: once they are there, so is the file of
     # a process making the store now, hence the second look.
     if not path.exists() and holds_keys_or_events(settings) and not path.exists():

@@ -23,7 +23,7 @@ from infrastructure.errors import describe_exception, store_unusable
 from infrastructure.keys.ring import WrongPassphrase
 from infrastructure.listening import CannotListen
 from infrastructure.logs import logs_json_lines
-from infrastructure.persistence import KeyFileMissing
+from infrastructure.persistence import KeyFileMissing, SecretKeyRequired
 from infrastructure.settings import RegistrationApiMissing, Settings, StoreMissing
 from projections.fold_versions import ViewsRefused
 
@@ -43,15 +43,16 @@ CANNOT_RUN = (
     CannotRun,
     StoreMissing,
     KeyFileMissing,
+    SecretKeyRequired,
     CannotListen,
     RegistrationApiMissing,
     ViewsRefused,
     WrongPassphrase,
 )
 """The refusals that mean the command could not run (exit 2): what it was given, a store
-that is not there or whose key file is gone, an address it cannot listen on, an engine with
-no registration API named, views built by a newer release's folds than its own, a passphrase
-that does not open the store's keys."""
+that is not there, whose key file is gone or whose passphrase was not given, an address it
+cannot listen on, an engine with no registration API named, views built by a newer release's
+folds than its own, a passphrase that does not open the store's keys."""
 
 
 def store_kind(settings: Settings) -> str:

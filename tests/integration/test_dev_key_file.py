@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from api.cli import main
@@ -152,21 +153,61 @@ def postgres_url(pg_url: str) -> Iterator[str]:
         yield url
 
 
+def tables_in(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
 @pytest.mark.postgres
-def test_a_postgresql_store_run_from_another_folder_names_the_key_file_it_misses(
-    postgres_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.delenv("REGFLOW_SECRET_KEY", raising=False)
-    monkeypatch.setenv("REGFLOW_DATABASE_URL", postgres_url)
-    (tmp_path / "first").mkdir()
-    (tmp_path / "elsewhere").mkdir()
-    monkeypatch.chdir(tmp_path / "first")
-    assert regflow(capsys, "check-db").code == 0
-    monkeypatch.chdir(tmp_path / "elsewhere")
-    run = regflow(capsys, "batches", "--all")
-    assert run.code == COULD_NOT_RUN
-    assert str(key_file(Settings(_env_file=None, database_url=postgres_url))) in run.err
-    assert list((tmp_path / "elsewhere").iterdir()) == []
+class TestAPostgreSQLStoreWithoutItsPassphrase:
+    @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+    def test_is_refused_naming_the_variable_and_nothing_is_made(
+        self,
+        postgres_url: str,
+        store: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        command: list[str],
+    ) -> None:
+        """A read (an audit, a look before the first `serve`) as much as a write: a key made
+        here would lock the store under a passphrase only this folder holds."""
+        monkeypatch.setenv("REGFLOW_DATABASE_URL", postgres_url)
+        monkeypatch.setenv("REGFLOW_REGISTRATION_API_URL", "simulator")  # asked first
+        folder = store.parent
+        before = everything_in(folder)
+        run = regflow(capsys, *command)
+        assert run.code == COULD_NOT_RUN and "Traceback" not in run.err, run.err
+        [line] = run.err.splitlines()
+        assert "REGFLOW_SECRET_KEY is unset for the PostgreSQL store" in line
+        assert everything_in(folder) == before
+        assert tables_in(postgres_url) == []
+
+    def test_made_with_a_development_key_opens_from_its_folder_or_with_the_key_given(
+        self,
+        postgres_url: str,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """A store an earlier release made with a development key file keeps opening where
+        that file is; elsewhere the refusal names the file, and its content opens the store."""
+        monkeypatch.delenv("REGFLOW_SECRET_KEY", raising=False)
+        monkeypatch.setenv("REGFLOW_DATABASE_URL", postgres_url)
+        (tmp_path / "first").mkdir()
+        (tmp_path / "elsewhere").mkdir()
+        monkeypatch.chdir(tmp_path / "first")
+        kept = tmp_path / "first" / ".regflow-secret-key"
+        kept.write_text("a development passphrase made before")
+        assert key_file(Settings(_env_file=None, database_url=postgres_url)) == kept
+        assert regflow(capsys, "check-db").code == 0
+        assert regflow(capsys, "batches", "--all").code == 0
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        run = regflow(capsys, "batches", "--all")
+        assert run.code == COULD_NOT_RUN
+        assert "REGFLOW_SECRET_KEY is unset" in run.err and ".regflow-secret-key" in run.err
+        assert list((tmp_path / "elsewhere").iterdir()) == []
+        monkeypatch.setenv("REGFLOW_SECRET_KEY", kept.read_text())
+        assert regflow(capsys, "batches", "--all").code == 0
