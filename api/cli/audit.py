@@ -134,6 +134,8 @@ def event_types(text: str) -> set[str]:
     """`--type`: comma-separated names of job events, in any case; an unknown one is refused."""
     known = job_event_names()
     given = [name.strip() for name in text.split(",") if name.strip()]
+    if not given:  # read as no filter, every event would be shown
+        raise argparse.ArgumentTypeError("name at least one event type, e.g. SubStepFailed")
     unknown = [name for name in given if name.lower() not in {k.lower() for k in known}]
     if unknown:
         raise argparse.ArgumentTypeError(

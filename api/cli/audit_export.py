@@ -18,6 +18,7 @@ from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import console, escape_text
 from api.cli.streams import OutputFailed, text_output
+from api.cli.values import given_text
 from domain.exceptions import NotFound
 from infrastructure.usecases.registrations import Registrations
 
@@ -75,7 +76,7 @@ def is_stream(path: str) -> bool:
 
 def output_file(text: str) -> str:
     """An --output that can be written: a file, new or not, in a directory that exists."""
-    given = Path(text)
+    given = Path(given_text(text))
     if given.is_dir():
         raise argparse.ArgumentTypeError(f"{text!r} is a directory")
     if given.exists() and not os.access(given, os.W_OK):

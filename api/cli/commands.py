@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.cli.values import given_text
+
 Handler = Callable[[argparse.Namespace], int]
 EXIT_CODES = (
     "Exit codes beside a command's own: 2 when it could not run (bad arguments or settings, a "
@@ -27,8 +29,14 @@ class Arg:
         parser.add_argument(*self.flags, **self.options)
 
 
+TAKE_A_VALUE = ("store", "append", "extend")
+
+
 def arg(*flags: str, **options: Any) -> Arg:
-    """An argument, written as `add_argument` would be called."""
+    """An argument, written as `add_argument` would be called; one that takes text with no
+    type of its own takes it as `given_text` (never empty or blank)."""
+    if options.get("action", "store") in TAKE_A_VALUE and "type" not in options:
+        options = {**options, "type": given_text}
     return Arg(flags, options)
 
 

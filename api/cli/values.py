@@ -15,6 +15,15 @@ MOST_LISTED = 1_000_000
 """The most rows a listing's --limit may ask for."""
 
 
+def given_text(text: str) -> str:
+    """A value given as text (an id, a name, a file, a filter): never empty or blank, which
+    would otherwise read as not given at all (`export --batch "$UNSET"` exported every
+    organisation's events)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("cannot be empty or blank")
+    return text
+
+
 def port_number(text: str) -> int:
     """A TCP port to listen on: 1 to 65535."""
     number = _whole(text, "a port")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -62,6 +63,12 @@ def cli(
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parsers of `parser`'s subcommands, by name."""
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return {name: sub for group in groups for name, sub in group.choices.items()}
 
 
 def new_job(app: Registrations, org: str) -> tuple[str, str]:

@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 from eventsourcing import persistence as es
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from api.cli import build_parser
 from infrastructure.errors import store_unusable
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
-from tests.integration.audit_kit import Cli, Run, cli, new_job
+from tests.integration.audit_kit import Cli, Run, cli, new_job, subcommands
 
 __all__ = ["cli"]
 COULD_NOT_RUN = 2
@@ -180,7 +183,6 @@ class TestArgumentsOutOfRange:
             ["resume", "12345678", "--batch", "87654321"],
             ["resume", "--batch", "87654321"],
             ["mark", "12345678", "menuImport", "failed"],
-            ["reset", "12345678", "menuImport", "--reason", "  "],
         ],
     )
     def test_a_missing_argument_is_a_usage_error(self, cli: Cli, argv: list[str]) -> None:
@@ -200,12 +202,6 @@ class TestArgumentsOutOfRange:
         app.start_step6(None, batch_id, None, "user:u-1")
         run = cli("events", job_id, "--json", "--type", "jobcreated", "--type", "STEP6STARTED")
         assert [e["type"] for e in run.lines()] == ["JobCreated", "Step6Started"]
-
-
-def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    """The parsers of `parser`'s subcommands, by name."""
-    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    return {name: sub for group in groups for name, sub in group.choices.items()}
 
 
 class TestEveryCommandHasJson:
@@ -230,3 +226,49 @@ class TestEveryCommandHasJson:
         assert summary["idle"] is True and summary["stopped"] == "idle"
         assert summary["job_runs_ended"] == 0 and summary["store"] == settings.data_location
         assert "nothing to do" in run.err
+
+
+def leaf_commands() -> dict[str, argparse.ArgumentParser]:
+    """Every command that runs (`batch run`, not `batch`), by its words."""
+    return {
+        f"{name} {action}".strip(): leaf
+        for name, command in subcommands(build_parser()).items()
+        for action, leaf in (subcommands(command) or {"": command}).items()
+    }
+
+
+def blank_values() -> list[tuple[str, list[str]]]:
+    """For every argument of every command that takes a value: the name argparse gives it, and
+    the command line giving it BLANK (the positionals before it given as `x`)."""
+    cases = []
+    for words, parser in leaf_commands().items():
+        positionals = 0
+        for action in parser._actions:
+            if action.nargs == 0 or isinstance(action, argparse._SubParsersAction):
+                continue  # a flag, or --help
+            if action.option_strings:
+                given = [action.option_strings[0], BLANK]
+            else:
+                given = ["x"] * positionals + [BLANK]
+                positionals += 1
+            shown = "/".join(action.option_strings) or action.metavar or action.dest
+            cases.append((f"{words}: {shown}", [*words.split(), *given]))
+    return cases
+
+
+BLANK = "\x00blank"  # replaced by each drawn blank value
+
+
+@pytest.mark.parametrize(("name", "argv"), blank_values(), ids=[n for n, _ in blank_values()])
+@given(blank=st.text(alphabet=" \t\n\r\x0b\x0c\u00a0\u2003\u3000", max_size=4))
+@examples(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_an_empty_or_blank_value_is_refused_naming_its_argument(
+    cli: Cli, tmp_path: Path, name: str, argv: list[str], blank: str
+) -> None:
+    """Never read as not given: `export --batch "$UNSET"` exported every organisation's
+    events, and `events JOB --type ''` showed every event."""
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    run = cli(*[blank if a == BLANK else a for a in argv])
+    assert run.code == COULD_NOT_RUN and run.out == "", (name, run)
+    assert f"error: argument {name.split(': ')[1]}: " in run.err, run.err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before

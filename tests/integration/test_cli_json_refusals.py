@@ -3,7 +3,6 @@ exit code it has without --json; without --json it stays one `error:` line on st
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import uuid
@@ -17,7 +16,7 @@ from infrastructure.logs import StandardError
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
-from tests.integration.audit_kit import Cli, cli, new_job
+from tests.integration.audit_kit import Cli, cli, new_job, subcommands
 
 __all__ = ["cli"]
 UNKNOWN = str(uuid.uuid4())
@@ -55,11 +54,6 @@ def logging_as_a_command_has_it() -> Iterator[None]:
 def database_url(sqlite_url: str) -> str:
     """SQLite only: what is under test is the command line's answer, not the store."""
     return sqlite_url
-
-
-def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    return {name: sub for group in groups for name, sub in group.choices.items()}
 
 
 def said_both_ways(cli: Cli, argv: list[str]) -> dict[str, object]:
