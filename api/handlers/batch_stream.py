@@ -55,8 +55,8 @@ async def stream_batch(request: web.Request) -> web.StreamResponse:
         )
     )
     response = web.StreamResponse(headers=EVENT_STREAM)
-    await response.prepare(request)
-    try:
+    try:  # a client may have gone while its counters were read: then nothing can be sent
+        await response.prepare(request)
         await response.write(b"retry: 2000\n\n" + _event(current))
         async with request.app[HUB].subscribe(current["batch_id"], current) as subscription:
             while not subscription.closed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -178,3 +179,33 @@ async def subscribed(
 ) -> AsyncIterator[list[Subscription]]:
     async with contextlib.AsyncExitStack() as exits:
         yield [await exits.enter_async_context(hub.subscribe("b", start)) for _ in range(count)]
+
+
+class TestClientsLeaving:
+    async def test_clients_gone_before_or_during_their_stream_are_no_storage_fault(
+        self, caller: Caller, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Clients that close their connection at once (a burst of `timeout 3 curl`s, a page
+        closed) leave the server writing to a closing transport: that is said as nothing,
+        not as the store being unavailable (which once filled the log on each burst)."""
+        batch = await caller.new_batch()
+        server = caller.client.server
+        request = (
+            f"GET {BASE}/{batch['id']}/stream HTTP/1.1\r\nHost: {server.host}\r\n"
+            f"Authorization: Bearer {caller.key}\r\n\r\n"
+        ).encode()
+
+        async def leave(after: float) -> None:
+            _, writer = await asyncio.open_connection(server.host, server.port)
+            writer.write(request)
+            await writer.drain()
+            await asyncio.sleep(after)
+            writer.close()
+
+        caplog.set_level(logging.DEBUG)
+        await asyncio.gather(*(leave(after=0.0005 * i) for i in range(60)))
+        await asyncio.sleep(1.0)  # every handler has met its closed connection
+        status, _ = await caller.get(f"{BASE}/{batch['id']}")
+        assert status == 200
+        complaints = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert [r.getMessage() for r in complaints] == []
