@@ -67,10 +67,25 @@ def body_type(request: web.Request, raw: bytes, uploads: Collection[str] = ()) -
 
 
 def _read_as_utf8(request: web.Request, what: str, accepted: tuple[str, ...]) -> None:
-    """415 for a charset other than UTF-8: `what` is read as UTF-8 only."""
+    """415 for a charset other than UTF-8, or named more than once (only one of them would be
+    read): `what` is read as UTF-8 only."""
+    if len(charsets_named(request)) > 1:
+        raise UnsupportedMediaType(
+            f"charset named more than once: {what} is read as UTF-8", accepted
+        )
     charset = (request.charset or "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(f"charset {charset[:40]}: {what} is read as UTF-8", accepted)
+
+
+def charsets_named(request: web.Request) -> list[str]:
+    """Each `charset` parameter of the request's Content-Type header (or headers)."""
+    parameters = (
+        part.strip()
+        for header in request.headers.getall(hdrs.CONTENT_TYPE, ())
+        for part in header.split(";")[1:]
+    )
+    return [p for p in parameters if p.partition("=")[0].strip().lower() == "charset"]
 
 
 async def body(request: web.Request, model: type[M], optional: bool = False) -> M:

@@ -268,6 +268,18 @@ class TestCharset:
         assert "read as UTF-8" in " ".join(body["errors"]), body
         assert await batch_count(org_a) == before
 
+    @pytest.mark.parametrize(
+        "charsets", ["utf-8; charset=latin1", "latin1; charset=utf-8", "utf-8; charset=utf-8"]
+    )
+    async def test_a_charset_named_twice_is_refused(self, org_a: Caller, charsets: str) -> None:
+        """Only one of them would be read, whichever the server's parser keeps."""
+        before = await batch_count(org_a)
+        raw = "name\nCaf\u00e9\n".encode()
+        status, body = await upload(org_a, raw, **{"Content-Type": f"text/csv; charset={charsets}"})
+        assert status == 415, body
+        assert "charset named more than once" in " ".join(body["errors"]), body
+        assert await batch_count(org_a) == before
+
     async def test_bytes_that_are_not_utf8_under_no_charset_are_refused(
         self, org_a: Caller
     ) -> None:

@@ -304,6 +304,9 @@ REFUSED_TYPES = [
     "application/octet-stream",
     "text/json",
     "application/json; charset=iso-8859-1",
+    "application/json; charset=utf-8; charset=utf-16",
+    "application/json; charset=utf-16; charset=utf-8",
+    "application/json; charset=utf-8; Charset=utf-8",
     "application/jsonx",
 ]
 ACCEPTED_TYPES = [
