@@ -39,14 +39,6 @@ views.catch_up()
 views.stop(); leases.close(); app.close()
 """
 
-OPEN_LEASES = f"""
-import sys
-from infrastructure.engine.leases import open_leases
-from infrastructure.settings import Settings
-sys.stdin.readline()
-open_leases(Settings(_env_file=None, secret_key={TEST_SECRET!r})).close()
-"""
-
 WRITE_UNTIL_TOLD = f"""
 import sys
 from pathlib import Path
@@ -73,12 +65,12 @@ def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callab
         yield make
 
 
-def start_together(url: str, script: str = OPEN_EVERYTHING) -> None:
-    """Run the script in PROCESSES processes let go at once; all must succeed."""
+def start_together(url: str) -> None:
+    """Open every part of the store in PROCESSES processes let go at once; all must succeed."""
     env = os.environ | {"REGFLOW_DATABASE_URL": url}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", script],
+            [sys.executable, "-c", OPEN_EVERYTHING],
             env=env,
             stdin=subprocess.PIPE,
             stderr=subprocess.PIPE,
