@@ -142,8 +142,8 @@ class SqliteLeases:
     def _create_table(self) -> None:
         """Create the table, or add the incarnation to one made before it, holding the store's
         write lock: processes starting at once would otherwise each see the column missing."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._conn:  # committed, or rolled back when a statement fails
+            self._conn.execute("BEGIN IMMEDIATE")
             self._conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} (job_id TEXT PRIMARY KEY, "
                 "worker_id TEXT NOT NULL, incarnation TEXT NOT NULL DEFAULT '', "
@@ -154,10 +154,6 @@ class SqliteLeases:
                 self._conn.execute(
                     f"ALTER TABLE {TABLE} ADD COLUMN incarnation TEXT NOT NULL DEFAULT ''"
                 )
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
 
     def _now(self) -> float:
         return self._clock.now().timestamp()
