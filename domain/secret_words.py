@@ -63,8 +63,12 @@ _NEXT_BEARER = rf"(?i:bearer){_GAP}[A-Za-z0-9._~+/=-]{{6}}"  # where a token wri
 _TOKEN_CHAR = rf"(?:(?!{_NEXT_BEARER})[A-Za-z0-9._~+/=-])"
 _JWT_CHAR = rf"(?:(?!{_NEXT_BEARER})[A-Za-z0-9_-])"
 _NEXT_BASIC = rf"(?i:basic){_GAP}[A-Za-z0-9+/]{{8}}"  # where Basic credentials written on end
+# Where a JWT written straight after Basic credentials begins: its header is in base64's
+# alphabet, and taken into the credentials it would leave the rest of the JWT unmasked.
+_NEXT_JWT = r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\."
 _BASIC_IN_TEXT = re.compile(
-    rf"((?i:basic){_GAP})((?:(?!{_NEXT_BEARER}|{_NEXT_BASIC})[A-Za-z0-9+/]){{8,}}={{0,2}})"
+    rf"((?i:basic){_GAP})"
+    rf"((?:(?!{_NEXT_BEARER}|{_NEXT_BASIC}|{_NEXT_JWT})[A-Za-z0-9+/]){{8,}}={{0,2}})"
 )
 _TOKENS = re.compile(
     rf"(?i:bearer){_GAP}{_TOKEN_CHAR}{{6,}}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -55,6 +56,14 @@ class TestCredentialsInsideText:
         text = f"Bearer abc123def-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----"
         assert PEM_BODY not in json.dumps(redact({"note": text}))
         assert PEM_BODY not in scrub_text(text)
+
+    @pytest.mark.parametrize("gap", ["", " then "])
+    def test_a_jwt_written_straight_after_basic_credentials_is_masked_whole(self, gap: str) -> None:
+        basic = base64.b64encode(b"0:aA00000000000").decode()  # no padding to end it
+        text = f"sent Basic {basic}{gap}{JWT} twice"
+        for shown in (json.dumps(redact({"note": text})), scrub_text(text)):
+            assert not any(part in shown for part in (basic, *JWT.split(".")))
+            assert shown.startswith('{"note": "sent Basic ') or shown.startswith("sent Basic ")
 
     def test_text_that_only_mentions_bearers_or_keys_is_kept(self) -> None:
         plain = {
