@@ -17,6 +17,7 @@ class AttemptOutcome(StrEnum):
     FAILED_PERMANENTLY = "failed_permanently"
     OVER_CAPACITY = "over_capacity"  # a 429 (or a 503 with Retry-After): up, but full
     UNANSWERED = "unanswered"  # the worker calling it died or lost its lease
+    NOT_MADE = "not_made"  # never sent: the store could not be read just before it
 
 
 class AttemptDecision(StrEnum):
@@ -24,7 +25,7 @@ class AttemptDecision(StrEnum):
 
     COMPLETED = "completed"
     RETRY = "retry"
-    SPARED = "spared"  # retried, and not counted: the API was down for everyone, or full
+    SPARED = "spared"  # retried, not counted: the API was down for everyone, full, or not called
     FAILED = "failed"
     INTERRUPTED = "interrupted"  # retried with the same idempotency key
 
@@ -41,8 +42,12 @@ class Ruling:
         return self.decision in (AttemptDecision.RETRY, AttemptDecision.SPARED)
 
 
-def outcome_of(ok: bool, transient: bool, over_capacity: bool = False) -> AttemptOutcome:
-    """The outcome of an answered call."""
+def outcome_of(
+    ok: bool, transient: bool, over_capacity: bool = False, made: bool = True
+) -> AttemptOutcome:
+    """The outcome of a call that came back, or of one that was never sent."""
+    if not made:
+        return AttemptOutcome.NOT_MADE
     if ok:
         return AttemptOutcome.SUCCEEDED
     if not transient:
@@ -74,7 +79,7 @@ def rule(
     if outcome is AttemptOutcome.OVER_CAPACITY:
         return Ruling(AttemptDecision.SPARED, policy.delay_when_full(fraction, retry_after))
     delay = policy.delay_before(counted, fraction, retry_after)
-    if outage:
+    if outage or outcome is AttemptOutcome.NOT_MADE:
         return Ruling(AttemptDecision.SPARED, delay)
     if not policy.may_retry(counted):
         return Ruling(AttemptDecision.FAILED)

@@ -7,6 +7,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
+from domain.failures import Failure
 from domain.job import RegistrationJob
 from domain.plan import PLAN
 from domain.secrets import contains_erased
@@ -100,34 +101,55 @@ class CallLauncher:
         metrics.calls_in_flight.inc()
         outcome = None
         try:
-            outcome = await self._unless_erased(call, read_at)
+            outcome = await self._outcome(call, read_at)
         except Exception as exc:
-            failure = classify_exception(exc)
-            if not failure.transient:
-                self.shared.circuit.abandon(probe)
-                self.inbox.put_nowait(Broke(exc))
-                return
-            outcome = CallOutcome(
-                ok=False, error=failure.message, transient=failure.transient, status=failure.status
-            )
+            self.shared.circuit.abandon(probe)
+            self.inbox.put_nowait(Broke(exc))
+            return
         finally:
-            self._free(call.sub_step, outcome, self.shared.clock.monotonic() - started)
+            told = outcome if outcome is not None and outcome.made else None
+            self._free(call.sub_step, told, self.shared.clock.monotonic() - started)
             self.shared.calls_in_flight -= 1
             metrics.calls_in_flight.dec()
         self.inbox.put_nowait(
             Answered(call.sub_step, outcome, probe, self.shared.clock.monotonic() - started)
         )
 
-    async def _unless_erased(self, call: SubStepCall, read_at: float) -> CallOutcome:
-        """The call's outcome. When the job's organisation was erased since the job in memory
-        was read, that data must not leave: the call is built again from the job as stored
-        now, and not made when it carries erased data (an HTTP executor refuses any call that
-        does, whichever way it was built)."""
+    async def _outcome(self, call: SubStepCall, read_at: float) -> CallOutcome:
+        """What the attempt came to. A transient error reading the store before the call is
+        an attempt not made (the API was not asked, so it does not count against the
+        policy); one during the call, the call's failure. An error that is not transient is
+        raised: a bug."""
+        try:
+            leaving = await self._unless_erased(call, read_at)
+        except Exception as exc:
+            failure = transient_failure(exc)
+            return CallOutcome(
+                ok=False,
+                error=f"not called: the store could not be read just before ({failure.message})",
+                transient=True,
+                made=False,
+            )
+        if leaving is None:
+            return ERASED_DATA_CALL
+        try:
+            return await self.shared.executor.call(leaving)
+        except Exception as exc:
+            failure = transient_failure(exc)
+            return CallOutcome(
+                ok=False, error=failure.message, transient=True, status=failure.status
+            )
+
+    async def _unless_erased(self, call: SubStepCall, read_at: float) -> SubStepCall | None:
+        """The call as it may leave, or None when it carries erased data. When the job's
+        organisation was erased since the job in memory was read, that data must not leave:
+        the call is built again from the job as stored now (an HTTP executor refuses any call
+        that carries erased data, whichever way it was built)."""
         if await self.shared.erasures.erased_since(call.organisation_id, read_at):
             call = await self._as_stored_now(call)
             if contains_erased(call.payload):
-                return ERASED_DATA_CALL
-        return await self.shared.executor.call(call)
+                return None
+        return call
 
     async def _as_stored_now(self, call: SubStepCall) -> SubStepCall:
         """The call with its payload from the job read now, after this process learned of the
@@ -157,6 +179,14 @@ class CallLauncher:
             message = self.inbox.get_nowait()
             if isinstance(message, Granted):
                 self.release(message)
+
+
+def transient_failure(exc: Exception) -> Failure:
+    """How a transient error reads; an error that is not transient is raised again."""
+    failure = classify_exception(exc)
+    if not failure.transient:
+        raise exc
+    return failure
 
 
 def payload_of(job: RegistrationJob, key: str) -> dict[str, Any]:

@@ -20,12 +20,13 @@ def decide(
     fraction: float,
     outage: bool,
 ) -> Ruling:
-    """Complete, retry or fail; attempts lost to an outage or a full API do not count."""
+    """Complete, retry or fail; attempts lost to an outage or a full API, and calls never
+    sent, do not count."""
     state = job.sub_steps[key]
-    spared = state.spared + (1 if outage else 0)
+    spared = state.spared + (1 if outage or not outcome.made else 0)
     full = is_over_capacity(outcome.status, outcome.retry_after)
     return rule(
-        outcome_of(outcome.ok, outcome.transient, full),
+        outcome_of(outcome.ok, outcome.transient, full, outcome.made),
         policy=policy,
         counted=counted_attempts(state.run_attempts, spared),
         outage=outage,

@@ -251,10 +251,14 @@ class JobRunner(JobHandle):
     def _record(self, answer: Answered) -> None:
         key, outcome = answer.key, answer.outcome
         self.launcher.answered(key)
-        metrics.call_seconds.observe(answer.seconds)
         full = is_over_capacity(outcome.status, outcome.retry_after)
         failed_transiently = not outcome.ok and outcome.transient and not full
-        self.shared.circuit.record(failed_transiently, answer.probe)
+        if outcome.made:
+            metrics.call_seconds.observe(answer.seconds)
+            self.shared.circuit.record(failed_transiently, answer.probe)
+        else:
+            self.shared.circuit.abandon(answer.probe)
+            failed_transiently = False  # the API was not asked: no sign of an outage
         outage = self.lost_to_outage(failed_transiently) or full
         policy = self.shared.policy(key)
         decision = decide(self.job, key, outcome, policy, self.shared.random(), outage)

@@ -31,6 +31,9 @@ class CallOutcome:
     transient: bool = False
     retry_after: float | None = None
     status: int | None = None
+    # False when the call was never sent: the store could not be read just before it. Such
+    # an attempt tells nothing of the registration API, and does not count against the policy.
+    made: bool = True
 
 
 # A call whose organisation's data was erased is never made: it fails, permanently, with this.

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing
+from functools import partial
 from typing import Any
 
 import pytest
+from psycopg.errors import AdminShutdown
 
 from domain.plan import PLAN
+from infrastructure.engine import Engine
+from infrastructure.engine.erasures import ErasureWatch
 from infrastructure.executors.simulator.faults import CLOUDFLARE_PAGE
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-from tests.application.engine_kit import RunEnds, engine_and_simulator, start_batch
+from tests.application.engine_kit import FAST, RunEnds, engine_and_simulator, start_batch
 from tests.kit import eventually, restaurants
 
 
@@ -77,3 +81,43 @@ async def test_a_store_down_longer_than_the_retries_loses_nothing(
     assert flaky.sleeps[:4] == [1.0, 2.0, 4.0, 1.0]
     assert runs.of(job_ids) == {job_id: ["completed"] for job_id in job_ids}
     assert_consistent(flaky, job_ids)
+
+
+class LooksThatFail:
+    """The store read each call makes just before it is sent (the look for erasures), failing
+    as a connection the server ended does, `failures` times, then answering from the store."""
+
+    def __init__(self, engine: Engine, app: Registrations, failures: int) -> None:
+        self.failures_left = failures
+        self._look = partial(engine.shared.gateway.run, app.keyring.destroyed_keys)
+
+    async def __call__(self) -> Mapping[str, int]:
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            raise AdminShutdown("terminating connection due to administrator command")
+        return await self._look()
+
+
+@pytest.mark.parametrize("failures", [1, FAST.max_attempts * len(PLAN.keys)])
+async def test_a_store_error_just_before_a_call_is_not_counted_as_an_attempt(
+    app: Registrations, settings: Settings, failures: int
+) -> None:
+    """The attempt is recorded as a retry that does not count, saying the API was not called:
+    however many times the store fails there, no sub-step runs out of attempts (the
+    simulator never fails, so the policy of 3 has nothing to count), and each sub-step's
+    call is made once."""
+    async with engine_and_simulator(app, settings) as (sim, engine):
+        looks = LooksThatFail(engine, app, failures)
+        engine.shared.erasures = ErasureWatch(looks, lambda: None, engine.shared.clock)
+        [job_id] = start_batch(app, restaurants(1))
+        engine.wake([job_id])
+        assert await engine.run_until_idle(60)
+    assert looks.failures_left == 0
+    assert str(app.job(job_id).status) == "completed"
+    events = list(app.events.get(app.job(job_id).id))
+    retries = [e for e in events if type(e).__name__ == "SubStepRetryScheduled"]
+    assert len(retries) == failures
+    assert all(not e.counted and e.error.startswith("not called: the store") for e in retries)
+    assert "57P01" in retries[0].error or "administrator command" in retries[0].error
+    made = [c for c in sim.calls if c.job == job_id]
+    assert Counter(c.sub_step for c in made) == Counter(PLAN.keys)

@@ -52,6 +52,15 @@ class TestAttemptDecisions:
         result = ruling(AttemptOutcome.OVER_CAPACITY, counted=50, retry_after=7.0)
         assert (result.decision, result.delay) == (AttemptDecision.SPARED, 7.0)
 
+    @given(st.integers(1, 100), st.booleans(), st.booleans(), st.booleans())
+    def test_a_call_never_made_is_spared_whatever_else_is_known(
+        self, counted: int, ok: bool, transient: bool, outage: bool
+    ) -> None:
+        outcome = outcome_of(ok, transient, made=False)
+        result = ruling(outcome, counted=counted, outage=outage)
+        assert outcome is AttemptOutcome.NOT_MADE
+        assert result.decision is AttemptDecision.SPARED and result.retries
+
     def test_an_unanswered_attempt_is_interrupted(self) -> None:
         assert ruling(AttemptOutcome.UNANSWERED).decision is AttemptDecision.INTERRUPTED
 
