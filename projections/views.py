@@ -92,8 +92,9 @@ class TimelineView:
     name = "job_timeline"
     # bump when a row changes (see `View.fold_version`). 2: an interruption's data names its actor;
     # 3: a URL's password inside a text is masked; 4: secrets' names written as one word, in
-    # lookalike letters or other languages; Basic credentials
-    fold_version = 4
+    # lookalike letters or other languages; Basic credentials; 5: a JWT written straight after
+    # Basic credentials is masked whole
+    fold_version = 5
 
     def __init__(self, read_events: ReadEvents | None = None) -> None:
         self._read_events = read_events
@@ -144,8 +145,8 @@ class BatchView:
     name = "batch_summaries"
     # bump when a row changes (see `View.fold_version`). 2: a URL's password inside a text is
     # masked. 3: secrets' names written as one word, in lookalike letters or other languages;
-    # Basic credentials
-    fold_version = 3
+    # Basic credentials. 4: a JWT written straight after Basic credentials is masked whole
+    fold_version = 4
 
     def forget(self) -> None:
         """Nothing is kept between runs."""

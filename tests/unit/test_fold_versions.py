@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (4, "ecfa0e5ff52b4c2e"),
-    "batch_summaries": (3, "a49abbd23e6b2699"),
-    "job_timeline": (4, "a49abbd23e6b2699"),
+    "job_progress": (5, "ceda68ec5e4d65d3"),
+    "batch_summaries": (4, "302de827bf73fd65"),
+    "job_timeline": (5, "302de827bf73fd65"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"
