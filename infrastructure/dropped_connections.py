@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import eventsourcing.persistence as es
 import psycopg
-from psycopg_pool import PoolTimeout
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 T = TypeVar("T")
 # How long a pool keeps trying to replace a connection the server dropped before it gives up,
@@ -53,3 +53,10 @@ def again_on_live_connection(read: Callable[[], T], pool: Any) -> T:
             raise
     pool.check()
     return read()
+
+
+def connections_check(recorder: Any) -> Callable[[], None] | None:
+    """The check of the idle connections of the PostgreSQL pool `recorder` stores on (those
+    the server dropped are given up and replaced); None for a store without one (SQLite)."""
+    pool = getattr(getattr(recorder, "datastore", None), "pool", None)
+    return pool.check if isinstance(pool, ConnectionPool) else None

@@ -12,7 +12,8 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.exceptions import RegflowError
 from domain.retry import STORAGE_WRITE_POLICY, RetryPolicy
-from infrastructure.errors import classify_exception, describe_exception
+from infrastructure.dropped_connections import is_dropped_connection
+from infrastructure.errors import classify_exception, describe_exception, is_transient_exception
 
 T = TypeVar("T")
 
@@ -30,7 +31,13 @@ ALREADY_STORED: Final = AlreadyStored()
 
 
 class StorageRetry:
-    """Runs a synchronous storage write, retrying transient failures per a RetryPolicy."""
+    """Runs a synchronous storage write, retrying transient failures per a RetryPolicy.
+
+    With `check_connections` (a pool's check of its idle connections), a write that met a
+    connection the server had dropped (a restart, a failover, an ended backend) is tried
+    again at once, once, after the check: the pool may hold more connections dropped at the
+    same moment, and the database is likely up. Only a second failure waits per the policy.
+    """
 
     def __init__(
         self,
@@ -39,11 +46,13 @@ class StorageRetry:
         sleep: Callable[[float], None] = time.sleep,
         log: logging.Logger = LOG,
         random_fraction: Callable[[], float] = random.random,
+        check_connections: Callable[[], None] | None = None,
     ) -> None:
         self.policy = policy
         self._sleep = sleep
         self._log = log
         self._random_fraction = random_fraction
+        self._check_connections = check_connections
 
     def run(
         self,
@@ -53,12 +62,14 @@ class StorageRetry:
         was_stored: Callable[[], bool] | None = None,
     ) -> T | AlreadyStored:
         """Run `write`; after a transient failure wait, check `was_stored`, and try again."""
-        attempt = 1
+        attempt = 1  # of the policy's: an attempt at once on a live connection is not one
+        retried = False
+        checked = self._check_connections is None
         while True:
             try:
                 return write()
             except IntegrityError as exc:
-                if attempt == 1 or was_stored is None:
+                if not retried or was_stored is None:
                     raise
                 if self._stored(was_stored, name):
                     return ALREADY_STORED
@@ -67,8 +78,13 @@ class StorageRetry:
             except RegflowError:
                 raise  # an answer (a job not found), not a storage failure: the caller says it
             except Exception as exc:
-                self._wait_or_raise(exc, attempt, name)
-            attempt += 1
+                if checked or not (is_transient_exception(exc) and is_dropped_connection(exc)):
+                    self._wait_or_raise(exc, attempt, name)
+                    attempt += 1
+                else:
+                    checked = True
+                    self._on_live_connection(exc, name)
+            retried = True
             if was_stored is not None and self._stored(was_stored, name):
                 return ALREADY_STORED
 
@@ -91,6 +107,16 @@ class StorageRetry:
             failure.message,
         )
         self._sleep(delay)
+
+    def _on_live_connection(self, exc: Exception, name: str) -> None:
+        """Give up the pool's dropped connections before trying again at once."""
+        assert self._check_connections is not None
+        self._log.info(
+            "[%s] a dropped connection; trying again on a live one: %s",
+            name,
+            describe_exception(exc),
+        )
+        self._check_connections()
 
     def _stored(self, was_stored: Callable[[], bool], name: str) -> bool:
         try:

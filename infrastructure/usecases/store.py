@@ -33,6 +33,7 @@ from domain.batch import RegistrationBatch
 from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
+from infrastructure.dropped_connections import connections_check
 from infrastructure.event_store import RowEventStore
 from infrastructure.keys.ring import Keyring
 from infrastructure.keys.sealing import ERASURE_TOPIC, SealingMapper
@@ -117,7 +118,12 @@ class RegistrationStore(Application[UUID]):
             raise
         self.sealing.keyring = self.keyring
         self.sealing.resolve_org = self._organisation_in_log
-        self.storage_retry = StorageRetry(STORAGE_WRITE_POLICY, sleep=sleep, log=log)
+        self.storage_retry = StorageRetry(
+            STORAGE_WRITE_POLICY,
+            sleep=sleep,
+            log=log,
+            check_connections=connections_check(self.recorder),
+        )
         self.group_commit = GroupCommit(self._write)
         # What this process just committed, for its own views' runner to apply unread.
         self.recent = RecentRecordings(never={ERASURE_TOPIC})

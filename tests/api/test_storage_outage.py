@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -184,3 +185,46 @@ async def test_every_pool_of_a_process_gives_up_reconnecting_soon(
     leases.close()
     assert len(pools) >= 3
     assert {p.reconnect_timeout for p in pools} == {RECONNECT_SECONDS}
+
+
+async def test_every_command_answers_at_once_after_the_connections_are_ended(
+    aiohttp_client: MakeClient, own_database: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A command meeting a pooled connection the server ended (a restart, a failover) is
+    carried out at once on a live one: never answered 503 while the database is up, and not
+    after a retry's wait either. Each command below runs right after every connection to the
+    database was ended."""
+    _, url = own_database
+    settings = store_settings(url, api_keys=f"o:{KEY}")
+    client: TestClient[Any, Any] = await aiohttp_client(
+        create_app(settings.model_copy(update={"role": "api"}))
+    )
+    headers = {"Authorization": f"Bearer {KEY}"}
+    body = {"name": "b", "restaurants": [{"name": "A"}, {"name": "B"}]}
+
+    async def sent(method: str, path: str, json: Any = None) -> tuple[int, Any]:
+        assert end_connections(url) > 0
+        async with client.request(method, path, json=json, headers=headers) as response:
+            return response.status, await response.json()
+
+    caplog.set_level(logging.INFO, "regflow.storage")
+    status, created = await sent("POST", BASE, body)
+    assert status == 201, created
+    batch = created["batch"]
+    first, second = (j["id"] for j in batch["jobs"])
+    skip = {"status": "skipped", "reason": "not needed"}
+    bulk = {"updates": [skip | {"sub_step": "websiteConfig"}]}
+    commands = [
+        ("PATCH", f"{BASE}/jobs/{first}/steps/6/sub-steps/menuImport", skip, 200),
+        ("PATCH", f"{BASE}/jobs/{first}/steps/6/sub-steps", bulk, 200),
+        ("POST", f"{BASE}/{batch['id']}/step-6/start", None, 202),
+        ("POST", f"{BASE}/jobs/{second}/cancel", None, 200),
+        ("POST", f"{BASE}/jobs/{second}/resume-step-6", None, 200),
+        ("POST", f"{BASE}/{batch['id']}/stream-token", None, 200),
+        ("POST", BASE, body, 201),
+    ]
+    answers = [(path, (await sent(method, path, json))[0]) for method, path, json, _ in commands]
+    assert answers == [(path, expected) for _, path, _, expected in commands]
+    waits = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    assert waits == []
+    assert any("trying again on a live one" in r.getMessage() for r in caplog.records)

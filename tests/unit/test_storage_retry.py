@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.exceptions import JobNotFound
 from domain.retry import RetryPolicy
@@ -125,3 +128,63 @@ class TestAmbiguousWrites:
         result = retry.run(write, name="save job", was_stored=lambda: checks() == "")
         assert result == "saved"
         assert write.stored == ["event"]
+
+
+DROPPED = psycopg.OperationalError("consuming input failed: server closed the connection")
+
+
+class TestDroppedConnections:
+    """With a pool's check of its connections, a write that met a connection the server
+    dropped is tried again at once on a live one, once; then the policy's waits apply."""
+
+    @pytest.fixture
+    def checks(self) -> list[str]:
+        return []
+
+    @pytest.fixture
+    def checked(self, delays: list[float], checks: list[str]) -> StorageRetry:
+        return StorageRetry(sleep=delays.append, check_connections=lambda: checks.append("check"))
+
+    @given(st.integers(0, 5))
+    def test_only_the_first_dropped_connection_is_tried_again_at_once(self, dropped: int) -> None:
+        delays: list[float] = []
+        checks: list[str] = []
+        retry = StorageRetry(sleep=delays.append, check_connections=lambda: checks.append("c"))
+        write = FlakyWrite(*[DROPPED] * dropped)
+        if dropped > 4:
+            with pytest.raises(psycopg.OperationalError):
+                retry.run(write, name="w")
+        else:
+            assert retry.run(write, name="w") == "saved"
+        assert len(checks) == min(dropped, 1)
+        assert delays == [1.0, 2.0, 4.0][: max(0, min(dropped, 4) - 1)]
+        assert write.stored == ([] if dropped > 4 else ["event"])
+
+    def test_what_was_stored_is_checked_before_the_write_is_tried_again_at_once(
+        self, checked: StorageRetry, checks: list[str], delays: list[float]
+    ) -> None:
+        write = FlakyWrite(DROPPED)
+        assert checked.run(write, name="w", was_stored=lambda: True) is ALREADY_STORED
+        assert (write.calls, checks, delays) == (1, ["check"], [])
+
+    def test_a_conflict_on_the_write_tried_again_at_once_asks_what_was_stored(
+        self, checked: StorageRetry
+    ) -> None:
+        answers = iter([False, True])
+        write = FlakyWrite(DROPPED, IntegrityError("duplicate"))
+        assert checked.run(write, name="w", was_stored=lambda: next(answers)) is ALREADY_STORED
+
+    @pytest.mark.parametrize(
+        "error", [ConnectionResetError("reset"), TimeoutError(), Exception(CLOUDFLARE_520)]
+    )
+    def test_other_transient_errors_wait_as_before(
+        self, checked: StorageRetry, checks: list[str], delays: list[float], error: Exception
+    ) -> None:
+        assert checked.run(FlakyWrite(error), name="w") == "saved"
+        assert (checks, delays) == ([], [1.0])
+
+    def test_a_store_without_a_pool_to_check_waits_as_before(
+        self, retry: StorageRetry, delays: list[float]
+    ) -> None:
+        assert retry.run(FlakyWrite(DROPPED), name="w") == "saved"
+        assert delays == [1.0]
