@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 from aiohttp import web
@@ -22,7 +23,10 @@ CIRCUIT_SAID = {
     "open": "the registration API looks down; calls pause until it answers again",
     "half_open": "probing the registration API after an outage; calls pause until it answers",
 }
-PLAIN = ("engine: ", "circuit: ")  # problems that hold no figure
+# The store was not asked: every store thread of this process stayed busy (a burst of reads),
+# so this process sheds load until they free up; the store itself may be fine.
+BUSY = f"store: busy, no store thread of this process was free within {STORE_TIMEOUT:g} s"
+PLAIN = ("engine: ", "circuit: ", BUSY)  # problems that hold no figure
 
 
 async def live(request: web.Request) -> web.Response:
@@ -33,15 +37,24 @@ async def live(request: web.Request) -> web.Response:
 async def _checks(services: Services) -> tuple[dict[str, Any], list[str]]:
     checks: dict[str, Any] = {}
     problems: list[str] = []
+    asked = threading.Event()  # set once a store thread took the question up
+
+    def head() -> int | None:
+        asked.set()
+        return services.app.recorder.max_notification_id()
+
     try:
-        head = await asyncio.wait_for(
-            services.run(services.app.recorder.max_notification_id), STORE_TIMEOUT
-        )
-        checks["store"] = {"reachable": True, "head": head or 0}
+        found = await asyncio.wait_for(services.run(head), STORE_TIMEOUT)
+        checks["store"] = {"reachable": True, "head": found or 0}
     except Exception as exc:  # any failure to answer (a timeout, a lost connection) is one
-        log.warning("readiness: store unreachable: %s", type(exc).__name__)
+        busy = isinstance(exc, TimeoutError) and not asked.is_set()
         checks["store"] = {"reachable": False}
-        problems.append("store: unreachable")
+        if busy:
+            log.warning("readiness: every store thread of this process is busy")
+            problems.append(BUSY)
+        else:
+            log.warning("readiness: store unreachable: %s", type(exc).__name__)
+            problems.append("store: unreachable")
     engine_health = getattr(services.engine, "health", None)
     if engine_health is not None:
         checks["engine"] = engine_health()

@@ -5,6 +5,7 @@ waiting out a Retry-After leaves the process ready."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,8 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from api.app import create_app
-from api.health import engine_problems
+from api.health import BUSY, engine_problems
 from api.runtime import RUNTIME, build_app
+from api.services import SERVICES
 from infrastructure.engine.circuit import CircuitBreaker, CircuitState
 from infrastructure.engine.clock import SYSTEM_CLOCK
 from infrastructure.settings import Settings, reveal
@@ -186,3 +188,33 @@ def test_readiness_follows_the_engine_in_a_role_that_runs_jobs(
 ) -> None:
     running = health is not None and health["running"]
     assert bool(engine_problems(role, health)) == (role != "api" and not running)
+
+
+async def test_a_process_whose_store_threads_are_all_busy_says_busy_not_unreachable(
+    aiohttp_client: MakeClient, api_settings: Settings
+) -> None:
+    """A burst of reads can hold every store thread of a process longer than readiness waits
+    for the store's answer: the process is not ready (it sheds load until they free up), and
+    says why; the store was never asked, so it is not named unreachable."""
+    app = create_app(api_settings.model_copy(update={"role": "api"}))
+    client = await aiohttp_client(app)
+    _, key = (reveal(api_settings.api_keys) or "").split(",")[0].split(":", 1)
+    headers = {"Authorization": f"Bearer {key}"}
+    pool = app[SERVICES].pool
+    assert pool is not None
+    release = threading.Event()
+    held = [pool.submit(release.wait) for _ in range(pool._max_workers)]
+    try:
+        for probe in (headers, {}):
+            async with client.get("/health/ready", headers=probe) as response:
+                assert response.status == 503
+                assert (await response.json())["errors"] == [BUSY]
+    finally:
+        release.set()
+    assert all(f.result(timeout=5) for f in held)
+
+    async def ready() -> bool | None:
+        async with client.get("/health/ready", headers=headers) as response:
+            return True if response.status == 200 else None
+
+    assert await eventually_value(ready, timeout=DEADLINE, interval=0.1)
