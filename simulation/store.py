@@ -31,7 +31,9 @@ class StoreFaults:
 
 
 class FaultyStore:
-    """Wraps the recorder of a Registrations app so its writes and reads fail as planned."""
+    """Wraps the recorder of a Registrations app so its writes and reads fail as planned; the
+    look for erased organisations each call makes first (a read of the key table) fails as
+    the reads do."""
 
     def __init__(
         self, app: Registrations, faults: StoreFaults, rng: random.Random, clock: SimulatedClock
@@ -47,6 +49,8 @@ class FaultyStore:
         recorder.insert_events = self._insert  # type: ignore[method-assign]
         for name, read in self.raw_reads.items():
             setattr(recorder, name, self._reading(read))
+        keyring = app.keyring
+        keyring.destroyed_keys = self._reading(keyring.destroyed_keys)  # type: ignore[method-assign]
 
     def _count(self, kind: str) -> None:
         self.injected[kind] = self.injected.get(kind, 0) + 1
