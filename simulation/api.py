@@ -42,6 +42,7 @@ class SimulatedApi:
         self.overlaps: list[str] = []
         self.stale_calls: list[str] = []
         self.calls = 0
+        self.attempts_made: set[tuple[str, str, int]] = set()  # (job, sub-step, attempt)
 
     def _down(self) -> bool:
         now = self.clock.monotonic()
@@ -126,6 +127,7 @@ class ApiClient:
     async def call(self, call: SubStepCall) -> CallOutcome:
         self._check_lease(call)
         self.api.calls += 1
+        self.api.attempts_made.add((call.job_id, call.sub_step, call.attempt))
         fault = self.api._fault(call)
         if fault == "timeout":
             await asyncio.sleep(call.timeout)

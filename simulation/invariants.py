@@ -26,6 +26,7 @@ def check(world: World) -> list[str]:
         + _log_whole(world, events)
         + _operators_recorded_once(world, events)
         + _api_calls(world)
+        + _counted_attempts_called(world, events)
         + _folds_agree(world, events)
         + _settled_as_planned(world, events)
     )
@@ -92,6 +93,21 @@ def _api_calls(world: World) -> list[str]:
     if twice:
         problems.append(f"idempotency keys executed more than once: {twice[:3]}")
     return problems
+
+
+def _counted_attempts_called(world: World, events: dict[str, list[Any]]) -> list[str]:
+    """A failed attempt that counts against the policy was a call made: one never sent (the
+    store could not be read before it) is retried without counting."""
+    made = world.api.attempts_made
+    uncalled = [
+        f"{e.sub_step} attempt {e.attempt} of job {job_id}: {e.error}"
+        for job_id, job_events in events.items()
+        for e in job_events
+        if type(e).__name__ == "SubStepRetryScheduled"
+        and e.counted
+        and (job_id, e.sub_step, e.attempt) not in made
+    ]
+    return [f"counted attempts that made no call: {uncalled[:3]}"] if uncalled else []
 
 
 def _folds_agree(world: World, events: dict[str, list[Any]]) -> list[str]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from infrastructure.engine.engine import Engine
+from infrastructure.engine.messages import Answered
 from infrastructure.engine.runner import JobRunner
 from infrastructure.usecases.registrations import Registrations
 from simulation.world import Variant
@@ -44,9 +46,18 @@ class OutageCountingRunner(JobRunner):
         return False
 
 
+class UncalledCountingRunner(JobRunner):
+    """Counts an attempt whose call was never sent (the store could not be read before it)
+    against the sub-step, as a failed call."""
+
+    def _record(self, answer: Answered) -> None:
+        super()._record(replace(answer, outcome=replace(answer.outcome, made=True)))
+
+
 MUTATIONS = {
     "skip-ambiguous-commit-check": Variant("skip-ambiguous-commit-check", store=NoAmbiguityCheck),
     "accept-stale-lease": Variant("accept-stale-lease", engine=StaleLeaseEngine),
     "drop-fencing": Variant("drop-fencing", runner=UnfencedRunner),
     "count-outage-attempts": Variant("count-outage-attempts", runner=OutageCountingRunner),
+    "count-attempts-not-made": Variant("count-attempts-not-made", runner=UncalledCountingRunner),
 }
