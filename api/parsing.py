@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.errors import BadRequest, BodyTooLarge, UnsupportedMediaType, field_errors
 from domain.exceptions import InvalidInput
-from domain.limits import MAX_NESTING, nesting_error, nul_paths
+from domain.limits import MAX_NESTING, nesting_error, unstorable_message, unstorable_text
 from domain.plan import PLAN
 from infrastructure.json_as_sent import UNFAITHFUL_MESSAGES, NumberTooLong, loads, unfaithful
 
@@ -128,14 +128,13 @@ def decoded_body(raw: bytes, model: type[M], optional: bool = False) -> M:
 def checked_body(decoded: Any, model: type[M]) -> M:
     """A decoded JSON body as `model`: 422 when it is nested too deep, 400 when it repeats a
     key or holds a number that is not finite (`unfaithful`), 422 when it holds a NUL character
-    or breaks the model (a ValidationError, or a rule of the model's own)."""
+    or a lone surrogate anywhere (no store can keep either), or when it breaks the model (a
+    ValidationError, or a rule of the model's own)."""
     if too_deep := nesting_error(decoded, "body", MAX_BODY_NESTING):
         raise InvalidInput("The body is nested too deeply", [too_deep])
     refuse_unfaithful(decoded)
-    if nul := nul_paths(decoded, ""):
-        raise InvalidInput(
-            "Text must not contain NUL characters", [f"{p or 'body'}: NUL character" for p in nul]
-        )
+    if unstorable := unstorable_text(decoded, ""):
+        raise InvalidInput(unstorable_message(unstorable), unstorable)
     return model.model_validate(decoded)
 
 

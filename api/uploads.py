@@ -28,7 +28,7 @@ from api.parsing import NumberTooLong, decoded_body, loads, unfaithful
 from api.schemas import MAX_ITEMS, CreateBatch
 from api.schemas.requests import refuse_restaurants, restaurant_errors
 from domain.exceptions import InvalidInput
-from domain.limits import nul_paths
+from domain.limits import unstorable_message, unstorable_text
 
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/json-lines"})
@@ -219,8 +219,8 @@ def batch_input(
         raise InvalidInput(
             "Too many restaurants", [f"{len(restaurants)} rows; a batch takes at most {MAX_ITEMS}"]
         )
-    if nul := nul_paths(restaurants, "rows"):
-        raise InvalidInput("Text must not contain NUL characters", [f"{p}: NUL" for p in nul[:10]])
+    if unstorable := unstorable_text(restaurants, "rows"):
+        raise InvalidInput(unstorable_message(unstorable), unstorable[:10])
     names = [label.removesuffix(": ") for label in labels]
     typed = content_type in NDJSON_TYPES
     refuse_restaurants(restaurant_errors(restaurants, names, ": ", typed))

@@ -11,7 +11,13 @@ from domain.editing import EditCheck, EditRequest
 from domain.exceptions import IdempotencyKeyReused, IllegalTransition, InvalidInput, JobIsRunning
 from domain.job_commands import JobCommandBase
 from domain.job_lease import LeaseSeen
-from domain.limits import nesting_error, nul_paths, readable, reason_errors
+from domain.limits import (
+    nesting_error,
+    readable,
+    reason_errors,
+    unstorable_message,
+    unstorable_text,
+)
 from domain.plan import PLAN
 from domain.progress_rules import ResumePlan
 from domain.status import (
@@ -110,10 +116,8 @@ class OperatorCommands(JobCommandBase):
         too_deep = [e for k, _, r in edits if (e := nesting_error(r, f"{k}.result")) is not None]
         if too_deep:
             raise InvalidInput("A result is nested too deeply", too_deep)
-        if nul := [p for k, _, r in edits for p in nul_paths(r, f"{k}.result")]:
-            raise InvalidInput(
-                "Text must not contain NUL characters", [f"{p}: NUL character" for p in nul]
-            )
+        if unstorable := [e for k, _, r in edits for e in unstorable_text(r, f"{k}.result")]:
+            raise InvalidInput(unstorable_message(unstorable), unstorable)
         if stray := [
             f"{k}.result: only a completed sub-step has a result"
             for k, t, r in edits

@@ -44,18 +44,33 @@ def nesting_error(value: Any, where: str, limit: int = MAX_NESTING) -> str | Non
     return None
 
 
-def nul_paths(value: Any, path: str) -> list[str]:
-    """Where NUL characters hide in a decoded JSON value (the stores cannot hold them), each
-    named from `path` as field errors are (`path` empty: from the top). An object's keys before
-    what it holds, in order; no recursion, so any depth is walked."""
+NUL = "NUL character"
+SURROGATE = "not text (a lone surrogate: bytes that are not UTF-8?)"
+
+
+def _unstorable(text: str) -> list[str]:
+    """What in `text` no store can keep: a NUL, a lone surrogate (a JSON `\\ud800` escape
+    with no pair, or an argument that is not UTF-8, decodes to one)."""
+    found = [NUL] if "\x00" in text else []
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        found.append(SURROGATE)
+    return found
+
+
+def unstorable_text(value: Any, path: str) -> list[str]:
+    """Where text no store can keep hides in a decoded JSON value (a NUL character, a lone
+    surrogate), each as `where: what`, named from `path` as field errors are (`path` empty:
+    from the top, named `body`). An object's keys before what it holds, in order; no
+    recursion, so any depth is walked."""
     found: list[str] = []
     stack: list[tuple[Any, str]] = [(value, path)]
     while stack:
         node, where = stack.pop()
         if isinstance(node, str):
-            found += [where] if "\x00" in node else []
+            found += [f"{where or 'body'}: {what}" for what in _unstorable(node)]
         elif isinstance(node, dict):
-            found += [child_path(where, "<key>") for k in node if "\x00" in k]
+            key = child_path(where, "<key>")
+            found += [f"{key}: {what}" for k in node for what in _unstorable(k)]
             below = [(v, child_path(where, k)) for k, v in node.items()]
             stack.extend(reversed(below))
         elif isinstance(node, list):
@@ -63,13 +78,18 @@ def nul_paths(value: Any, path: str) -> list[str]:
     return found
 
 
+def unstorable_message(errors: list[str]) -> str:
+    """The headline of an answer refusing `errors` of `unstorable_text`."""
+    if all(e.endswith(NUL) for e in errors):
+        return "Text must not contain NUL characters"
+    return "Text must not contain NUL characters or lone surrogates"
+
+
 def text_errors(text: str, name: str, most: int) -> list[str]:
     """What is wrong with the text a caller gave as `name`, if anything: longer than `most`
     characters, or holding a NUL or a lone surrogate (what an argument that is not UTF-8
     decodes to: no store can keep it)."""
-    errors = [f"{name}: NUL character"] if "\x00" in text else []
-    if any("\ud800" <= c <= "\udfff" for c in text):
-        errors.append(f"{name}: not text (a lone surrogate: bytes that are not UTF-8?)")
+    errors = [f"{name}: {what}" for what in _unstorable(text)]
     if len(text) > most:
         errors.append(f"{name}: at most {most} characters, not {len(text)}")
     return errors

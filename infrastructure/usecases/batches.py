@@ -24,10 +24,11 @@ from domain.job import RegistrationJob
 from domain.limits import (
     MAX_NAME,
     nesting_error,
-    nul_paths,
     organisation_errors,
     readable,
     text_errors,
+    unstorable_message,
+    unstorable_text,
 )
 from domain.path_segments import path_value_errors
 from domain.status import JobStatus
@@ -139,10 +140,10 @@ def validated_restaurant(
     ]
     if too_deep:
         raise InvalidInput("Invalid restaurant", too_deep)
-    nul = nul_paths(summary, "") + nul_paths(config, "execution_config")
-    if nul:
-        found = [f"{where}{path}: NUL character" for path in nul]
-        raise InvalidInput("Text must not contain NUL characters", found)
+    unstorable = unstorable_text(summary, "") + unstorable_text(config, "execution_config")
+    if unstorable:
+        found = [f"{where}{error}" for error in unstorable]
+        raise InvalidInput(unstorable_message(unstorable), found)
     errors: list[str] = []
     try:
         checked = Restaurant.model_validate(summary).model_dump(mode="json", exclude_none=True)

@@ -17,8 +17,8 @@ from domain.limits import (
     hidden_characters,
     identity_errors,
     nesting_error,
-    nul_paths,
     readable,
+    unstorable_text,
 )
 from tests.unit.jobs import given as given_job
 from tests.unit.jobs import new_job, refused, then
@@ -89,43 +89,51 @@ def test_one_readable_character_makes_a_reason(before: str, shown: str, after: s
     assert then(job)[0] == "ManualStatusSet"
 
 
-def reference_nul_paths(value: Any, path: str) -> list[str]:
+def kinds(text: str) -> list[str]:
+    found = ["NUL character"] if "\x00" in text else []
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        found.append("not text (a lone surrogate: bytes that are not UTF-8?)")
+    return found
+
+
+def reference_unstorable(value: Any, path: str) -> list[str]:
     if isinstance(value, str):
-        return [path] if "\x00" in value else []
+        return [f"{path or 'body'}: {k}" for k in kinds(value)]
     if isinstance(value, dict):
-        keys = [child_path(path, "<key>") for k in value if "\x00" in k]
+        keys = [f"{child_path(path, '<key>')}: {k}" for key in value for k in kinds(key)]
         return keys + [
-            p for k, v in value.items() for p in reference_nul_paths(v, child_path(path, k))
+            e for k, v in value.items() for e in reference_unstorable(v, child_path(path, k))
         ]
     if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in reference_nul_paths(v, f"{path}[{i}]")]
+        return [e for i, v in enumerate(value) for e in reference_unstorable(v, f"{path}[{i}]")]
     return []
 
 
-with_nuls = st.recursive(
-    st.none() | st.integers() | st.text(alphabet="a\x00.", max_size=3),
+with_unstorable = st.recursive(
+    st.none() | st.integers() | st.text(alphabet="a\x00.\ud800\udfff", max_size=3),
     lambda inner: (
         st.lists(inner, max_size=3)
-        | st.dictionaries(st.text(alphabet="a\x00 .", max_size=3), inner, max_size=3)
+        | st.dictionaries(st.text(alphabet="a\x00 .\udc80", max_size=3), inner, max_size=3)
     ),
     max_leaves=30,
 )
 
 
-@given(with_nuls, st.sampled_from(["", "rows", "execution_config"]))
-def test_nul_paths_match_the_recursive_definition(value: Any, path: str) -> None:
-    assert nul_paths(value, path) == reference_nul_paths(value, path)
+@given(with_unstorable, st.sampled_from(["", "rows", "execution_config"]))
+def test_unstorable_text_matches_the_recursive_definition(value: Any, path: str) -> None:
+    assert unstorable_text(value, path) == reference_unstorable(value, path)
 
 
 @given(depth=st.integers(0, 20_000), in_a_dict=st.booleans())
-def test_nul_paths_walk_any_depth_without_recursion(depth: int, in_a_dict: bool) -> None:
+def test_unstorable_text_is_found_at_any_depth_without_recursion(
+    depth: int, in_a_dict: bool
+) -> None:
     value: Any = "a\x00"
     for _ in range(depth):
         value = {"a": value} if in_a_dict else [value]
-    found = nul_paths(value, "x")
-    assert found == [
-        "x" + ("" if in_a_dict else "[0]" * depth) + (".a" * depth if in_a_dict else "")
-    ]
+    found = unstorable_text(value, "x")
+    path = "x" + ("" if in_a_dict else "[0]" * depth) + (".a" * depth if in_a_dict else "")
+    assert found == [f"{path}: NUL character"]
 
 
 @given(st.text(max_size=20))
