@@ -47,6 +47,7 @@ class RegistrationJob(EngineCommands, OperatorCommands, Aggregate):
     SubStepCompleted = ev.SubStepCompleted
     SubStepFailed = ev.SubStepFailed
     SubStepSkipped = ev.SubStepSkipped
+    SubStepReopened = ev.SubStepReopened
     SubStepInterrupted = ev.SubStepInterrupted
     ManualStatusSet = ev.ManualStatusSet
     SubStepReset = ev.SubStepReset

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from domain import job_events as ev
 from domain.job_checks import JobChecks
-from domain.progress_rules import conditional_skips, phase_changes
-from domain.status import JOB_MACHINE, SUB_STEP_MACHINE, SubStepStatus, require
+from domain.plan import PLAN
+from domain.progress_rules import conditional_reopens, conditional_skips, phase_changes
+from domain.status import JOB_MACHINE, SUB_STEP_MACHINE, JobStatus, SubStepStatus, require
 
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
@@ -35,6 +36,7 @@ class JobCommandBase(JobChecks):
         SubStepCompleted: type[ev.SubStepCompleted]
         SubStepFailed: type[ev.SubStepFailed]
         SubStepSkipped: type[ev.SubStepSkipped]
+        SubStepReopened: type[ev.SubStepReopened]
         SubStepInterrupted: type[ev.SubStepInterrupted]
         ManualStatusSet: type[ev.ManualStatusSet]
         SubStepReset: type[ev.SubStepReset]
@@ -78,12 +80,31 @@ class JobCommandBase(JobChecks):
         statuses = self.statuses()
         for key, reason in self.switched_off().items():
             if statuses[key] == SubStepStatus.PENDING:
-                self.trigger_event(self.SubStepSkipped, sub_step=key, reason=reason, actor=actor)
+                self.trigger_event(
+                    self.SubStepSkipped, sub_step=key, reason=reason, actor=actor, by_rule=False
+                )
 
     def _follow_rules(self, actor: str) -> None:
-        """Record what a change of statuses implies: conditional skips, then the phases' word."""
+        """Record what a change of statuses implies: the menu rule's skips whose reason is gone
+        taken back, its new skips, then the phases' word."""
+        by_rule = [s.key for s in PLAN.conditional if self.sub_steps[s.key].skipped_by_rule]
+        if by_rule:
+            reopens = conditional_reopens(self.statuses(), by_rule, lambda: self.context)
+            for key, reason in reopens.items():
+                status = self.status
+                if status == JobStatus.COMPLETED:
+                    status = require(JOB_MACHINE, "reopen", status, f"job {self.id}")
+                self.trigger_event(
+                    self.SubStepReopened,
+                    sub_step=key,
+                    reason=reason,
+                    actor=actor,
+                    job_status=status,
+                )
         for key, reason in conditional_skips(self.statuses(), lambda: self.context).items():
-            self.trigger_event(self.SubStepSkipped, sub_step=key, reason=reason, actor=actor)
+            self.trigger_event(
+                self.SubStepSkipped, sub_step=key, reason=reason, actor=actor, by_rule=True
+            )
         marks = self.phase_marks
         for phase, status, settled in phase_changes(self.phase_statuses(), marks):
             if settled:

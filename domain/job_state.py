@@ -42,6 +42,9 @@ class SubStepState:
     # A retry-now was recorded during this wait: the next attempt is due, a second changes nothing.
     retry_now_asked: bool = False
     reason: str | None = None
+    # Skipped by the menu rule (not by hand, not by the execution_config): the rule takes it back
+    # once its reason is gone (`progress_rules.conditional_reopens`).
+    skipped_by_rule: bool = False
     trace_id: str | None = None
     span_id: str | None = None
 

@@ -16,9 +16,12 @@ class Condition:
 
     context_key: str
     unmet_reason: str
+    met_reason: str  # why a skip for want of it is taken back: the flag holds now
 
 
-MENU_IMPORTED = Condition("menuImportSucceeded", "menu import did not succeed")
+MENU_IMPORTED = Condition(
+    "menuImportSucceeded", "menu import did not succeed", "the menu import succeeded after all"
+)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,34 @@ def conditional_skips(
     return skips
 
 
+def conditional_reopens(
+    statuses: Mapping[str, str],
+    skipped_by_rule: Collection[str],
+    context: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+) -> dict[str, str]:
+    """Conditional sub-steps the rule skipped (`skipped_by_rule`) whose reason is gone, to
+    record pending again, each with why: a dependency no longer settled well (failed, or to
+    run again: the sub-step waits on it, `blocked` while it stays failed), or the flag the
+    rule wants holds now (`menuImport` marked completed by hand after it was skipped).
+    """
+    reopens: dict[str, str] = {}
+    folded = context if isinstance(context, Mapping) else None
+    for step in PLAN.conditional:
+        assert step.runs_if is not None
+        if step.key not in skipped_by_rule or statuses[step.key] != _S.SKIPPED:
+            continue
+        unsettled = [d for d in step.depends_on if statuses[d] not in SETTLED_WELL]
+        if unsettled:
+            reopens[step.key] = f"waiting on {', '.join(unsettled)} again"
+            continue
+        if folded is None:
+            assert not isinstance(context, Mapping)
+            folded = context()
+        if folded.get(step.runs_if.context_key):
+            reopens[step.key] = step.runs_if.met_reason
+    return reopens
+
+
 @dataclass(frozen=True)
 class ResumePlan:
     """What a resume does: the seed's last complete phase, where work resumes, what runs."""

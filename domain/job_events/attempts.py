@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.job_events.topic import EVENT_TOPIC_PREFIX as _T
 from domain.job_state import SubStepState
+from domain.plan import PLAN
 from domain.quotes import prefixed
 from domain.status import SubStepStatus
 
@@ -106,16 +107,54 @@ class SubStepFailed(Aggregate.Event):
 
 
 class SubStepSkipped(Aggregate.Event):
+    """A sub-step skipped without a call: by the menu rule (`by_rule`), or because the
+    execution_config switches it off. Version 2: `by_rule` (version 1 events skipped by the
+    rule are known by its reason)."""
+
     TOPIC = _T + "SubStepSkipped"
+    class_version = 2
     sub_step: str
     reason: str
     actor: str
+    by_rule: bool
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["by_rule"] = skipped_by_the_rule(state["sub_step"], state["reason"])
 
     def apply(self, job: Any) -> None:
         state: SubStepState = job.sub_steps[self.sub_step]
         state.status = _S.SKIPPED
         state.reason = self.reason
         state.completed_at = self.timestamp
+        state.skipped_by_rule = self.by_rule
+
+
+class SubStepReopened(Aggregate.Event):
+    """A sub-step the menu rule had skipped is pending again: the reason for the skip is gone
+    (its dependency completed with the flag the rule wants, or is to run again). A completed
+    job is reopened with it (`job_status`): it has a sub-step to run."""
+
+    TOPIC = _T + "SubStepReopened"
+    sub_step: str
+    reason: str
+    actor: str
+    job_status: str
+
+    def apply(self, job: Any) -> None:
+        state: SubStepState = job.sub_steps[self.sub_step]
+        state.status = _S.PENDING
+        state.reason = None
+        state.completed_at = None
+        state.skipped_by_rule = False
+        job.status = self.job_status
+
+
+def skipped_by_the_rule(key: str, reason: str | None) -> bool:
+    """Whether a skip of `key` with `reason`, recorded before skips said who decided them, was
+    the menu rule's: its reason is the rule's own."""
+    condition = PLAN.sub_step(key).runs_if
+    return condition is not None and reason == condition.unmet_reason
 
 
 class SubStepInterrupted(Aggregate.Event):

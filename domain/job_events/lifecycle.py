@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.utils import register_topic
 
+from domain.job_events.attempts import skipped_by_the_rule
 from domain.job_events.topic import EVENT_TOPIC_PREFIX as _T
 from domain.status import JobStatus, SubStepStatus
 
@@ -25,9 +26,27 @@ class Created(Aggregate.Created):
 
 
 class JobSnapshot(Snapshot):
-    """A job's state at one version, as the library snapshots it (statuses come back as str)."""
+    """A job's state at one version, as the library snapshots it (statuses come back as str).
+    Version 2: each sub-step says whether the menu rule skipped it (in version 1 snapshots,
+    known by the rule's reason)."""
 
     TOPIC = _T + "Snapshot"
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        for key, sub_step in state["state"]["sub_steps"].items():
+            skipped = _field(sub_step, "status") == _S.SKIPPED
+            by_rule = skipped and skipped_by_the_rule(key, _field(sub_step, "reason"))
+            if isinstance(sub_step, dict):
+                sub_step["skipped_by_rule"] = by_rule
+            else:
+                sub_step.skipped_by_rule = by_rule
+
+
+def _field(sub_step: Any, name: str) -> Any:
+    """A field of a sub-step's state in a snapshot, decoded or not."""
+    return sub_step.get(name) if isinstance(sub_step, dict) else getattr(sub_step, name, None)
 
 
 register_topic(JobSnapshot.TOPIC, JobSnapshot)

@@ -73,6 +73,7 @@ class ManualStatusSet(Aggregate.Event):
         state.completed_at = self.timestamp
         state.retry_at = None
         state.result = self.result
+        state.skipped_by_rule = False
         state.error = None if self.status != _FAILED else prefixed("marked failed: ", self.reason)
         if self.status == _FAILED and self.previous_status == _COMPLETED:
             # The operator says what the API did was undone: a resume calls with a new key,

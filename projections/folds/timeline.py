@@ -59,6 +59,7 @@ DESCRIPTIONS: dict[str, _Describe] = {
         f"{d['sub_step']} failed ({'transient' if d['transient'] else 'permanent'}): {d['error']}"
     ),
     "SubStepSkipped": lambda d: f"{d['sub_step']} skipped: {d['reason']}",
+    "SubStepReopened": lambda d: f"{d['sub_step']} pending again: {d['reason']}",
     "SubStepInterrupted": lambda d: (
         f"{d['sub_step']} interrupted at attempt {d['attempt']}: outcome unknown"
     ),

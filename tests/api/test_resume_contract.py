@@ -16,6 +16,7 @@ from tests.api.test_engine_flows import (
 __all__ = ["caller", "engine_client"]
 MENU_FAILS_ONCE = {"kind": "bad_request", "endpoint": "menuImport", "times": 1}
 MENU_CHAIN = ["menuImport", "optionSets", "itemTags"]
+PHASE_OF_CHAIN = (("phase3", "optionSets"), ("phase4", "itemTags"))
 
 
 async def calls_of(caller: Caller, job_id: str) -> list[dict[str, Any]]:
@@ -111,3 +112,34 @@ async def test_menu_import_skipped_by_hand_then_resumed_completes_without_the_me
     )
     assert (await settled_job(caller, job_id))["status"] == "completed"
     assert await calls_of(caller, job_id) == []
+
+
+async def test_menu_import_completed_by_hand_after_its_skip_runs_the_menu_chain_on_resume(
+    caller: Caller,
+) -> None:
+    """The rule skipped optionSets and itemTags when menuImport was skipped by hand; once the
+    operator says the menu was imported after all, they are pending again and the resume
+    runs them (they stayed skipped, and the job completed without them)."""
+    job_id, _ = await settled_with_faults(caller, {"kind": "bad_request", "endpoint": "menuImport"})
+    path = f"{BASE}/jobs/{job_id}/steps/6/sub-steps/menuImport"
+    status, _ = await caller.patch(path, json={"status": "skipped", "reason": "menu later"})
+    assert status == 200
+    done = {"status": "completed", "reason": "imported by hand", "result": {"menuId": "m-9"}}
+    status, _ = await caller.patch(path, json=done)
+    assert status == 200
+    _, job = await caller.get(f"{BASE}/jobs/{job_id}")
+    phases = progress(job["job"])["phases"]
+    assert [phases[p]["sub_steps"][k]["status"] for p, k in PHASE_OF_CHAIN] == ["pending"] * 2
+    await simulator(caller.client, "DELETE", "/_simulator/calls")
+    status, body = await caller.post(f"{BASE}/jobs/{job_id}/resume-step-6")
+    assert (status, body["resume_plan"]["sub_steps"]) == (200, ["optionSets", "itemTags"])
+    assert (await settled_job(caller, job_id))["status"] == "completed"
+    executed = sorted(c["sub_step"] for c in await calls_of(caller, job_id) if c["executed"])
+    assert executed == ["itemTags", "optionSets"]
+    _, events = await caller.get(f"{BASE}/jobs/{job_id}/events", params={"limit": "1000"})
+    reopened = [e for e in events["events"] if e["type"] == "SubStepReopened"]
+    assert [e["data"]["sub_step"] for e in reopened] == ["optionSets", "itemTags"]
+    assert {e["description"] for e in reopened} == {
+        "optionSets pending again: the menu import succeeded after all",
+        "itemTags pending again: the menu import succeeded after all",
+    }

@@ -44,6 +44,7 @@ STORED_TOPICS = sorted(
         "SubStepCompleted",
         "SubStepFailed",
         "SubStepInterrupted",
+        "SubStepReopened",
         "SubStepReset",
         "SubStepRetryRequested",
         "SubStepRetryScheduled",

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (5, "a5ea56a565e4044b"),
-    "batch_summaries": (4, "79b806dd5fd8cc62"),
-    "job_timeline": (5, "79b806dd5fd8cc62"),
+    "job_progress": (5, "bc9747aa19cf6071"),
+    "batch_summaries": (4, "e6e24e4c17648d40"),
+    "job_timeline": (6, "e6e24e4c17648d40"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

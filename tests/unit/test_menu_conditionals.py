@@ -7,7 +7,9 @@ from typing import Any
 import hypothesis
 from hypothesis import strategies as st
 
+from domain.exceptions import RegflowError
 from domain.job import RegistrationJob
+from domain.job_state import SubStepState
 from domain.plan import PLAN
 from domain.progress_rules import conditional_skips
 from domain.status import SETTLED_WELL, SubStepStatus
@@ -107,3 +109,149 @@ class TestContextFoldedOnlyWhenNeeded:
             and all(statuses[d] in SETTLED_WELL for d in s.depends_on)
         ]
         assert len(folds) == (1 if deciding else 0)
+
+
+def skipped_menu_after_failure() -> RegistrationJob:
+    """The menu import failed and the job failed; then an operator marked it skipped, so the
+    rule skipped its dependents (every event still pending on the job)."""
+    job = running_job()
+    succeed(job, *PHASE1, *PHASE2_BUT_MENU)
+    job.start_sub_step("menuImport")
+    job.fail_sub_step("menuImport", "HTTP 400: bad menu", transient=False)
+    job.finish()
+    job.edit([("menuImport", "skipped", None)], "user:u-1", REASON)
+    assert [job.sub_steps[k].status for k in CONDITIONAL] == ["skipped", "skipped"]
+    return job
+
+
+def reopened(job: RegistrationJob) -> dict[str, str]:
+    return {
+        e.sub_step: e.reason
+        for e in job.collect_events()
+        if isinstance(e, RegistrationJob.SubStepReopened)
+    }
+
+
+def runs_them_on_resume(job: RegistrationJob) -> None:
+    """A resume runs both conditional sub-steps once the menu import is completed."""
+    job.resume("user:u-1")
+    job.claim("worker-2")
+    if job.sub_steps["menuImport"].status != "completed":
+        succeed(job, "menuImport")
+    assert job.runnable() == ["optionSets"]
+    succeed(job, "optionSets")
+    assert job.runnable() == ["itemTags"]
+    succeed(job, "itemTags")
+    assert job.finish() == "completed"
+
+
+class TestTheRulesSkipTakenBack:
+    """A skip the menu rule recorded stands only while its reason does: once the menu import
+    is completed by hand, or is to run again, the skipped sub-steps are pending again."""
+
+    def test_a_menu_import_completed_by_hand_after_the_skip_reopens_them(self) -> None:
+        job = skipped_menu_after_failure()
+        job.edit([("menuImport", "completed", {"menuId": "m-9"})], "user:u-2", REASON)
+        assert reopened(job) == dict.fromkeys(CONDITIONAL, "the menu import succeeded after all")
+        assert [job.shown_statuses()[k] for k in CONDITIONAL] == ["pending", "pending"]
+        runs_them_on_resume(job)
+
+    def test_a_menu_import_marked_failed_after_the_skip_blocks_them_until_it_runs(
+        self,
+    ) -> None:
+        job = skipped_menu_after_failure()
+        job.edit([("menuImport", "failed", None)], "user:u-2", REASON)
+        assert reopened(job) == dict.fromkeys(CONDITIONAL, "waiting on menuImport again")
+        assert [job.shown_statuses()[k] for k in CONDITIONAL] == ["blocked", "blocked"]
+        runs_them_on_resume(job)
+
+    def test_a_completed_job_is_reopened_and_its_resume_runs_them(self) -> None:
+        job = running_job(FULL_CONFIG | {"skip": ["menuImport"]})
+        succeed(job, *PHASE1, *PHASE2_BUT_MENU)
+        assert job.finish() == "completed"
+        job.edit([("menuImport", "completed", {"menuId": "m-9"})], "user:u-2", REASON)
+        assert job.status == "pending"
+        assert reopened(job) == dict.fromkeys(CONDITIONAL, "the menu import succeeded after all")
+        runs_them_on_resume(job)
+
+    def test_a_skip_by_hand_is_the_operators_and_stays(self) -> None:
+        job = only_the_menu_import_failed()
+        job.edit([("optionSets", "skipped", None)], "user:u-2", "not this one")
+        job.edit([("menuImport", "skipped", None)], "user:u-2", REASON)
+        job.edit([("menuImport", "completed", {"menuId": "m-9"})], "user:u-2", REASON)
+        assert reopened(job) == {"itemTags": "the menu import succeeded after all"}
+        assert job.sub_steps["optionSets"].status == "skipped"
+
+    def test_a_skip_switched_off_by_the_config_stays(self) -> None:
+        job = running_job(FULL_CONFIG | {"skip": ["menuImport", "optionSets"]})
+        succeed(job, *PHASE1, *PHASE2_BUT_MENU)
+        job.cancel("user:u-1", None)
+        job = given(job)
+        job.edit([("menuImport", "completed", {"menuId": "m-9"})], "user:u-2", REASON)
+        assert reopened(job) == {"itemTags": "the menu import succeeded after all"}
+        assert job.sub_steps["optionSets"].status == "skipped"
+
+    def test_a_skip_recorded_before_skips_said_who_decided_is_known_by_its_reason(
+        self,
+    ) -> None:
+        job = skipped_menu_after_failure()
+        version_1 = {"sub_step": "optionSets", "reason": "menu import did not succeed"}
+        RegistrationJob.SubStepSkipped.upcast_v1_v2(version_1)
+        assert version_1["by_rule"] is True
+        by_config = {"sub_step": "optionSets", "reason": "switched off"}
+        RegistrationJob.SubStepSkipped.upcast_v1_v2(by_config)
+        assert by_config["by_rule"] is False
+        assert job.sub_steps["optionSets"].skipped_by_rule
+
+    def test_a_snapshot_taken_before_skips_said_who_decided_knows_them_by_their_reason(
+        self,
+    ) -> None:
+        rule_skip = SubStepState(status="skipped", reason="menu import did not succeed")
+        by_hand = {"status": "skipped", "reason": "not this one"}
+        pending = {"status": "pending", "reason": None}
+        state = {"state": {"sub_steps": {"optionSets": rule_skip, "itemTags": by_hand}}}
+        state["state"]["sub_steps"]["menuImport"] = pending
+        RegistrationJob.Snapshot.upcast_v1_v2(state)
+        assert rule_skip.skipped_by_rule is True
+        assert (by_hand["skipped_by_rule"], pending["skipped_by_rule"]) == (False, False)
+
+    @hypothesis.settings(max_examples=150, deadline=None)
+    @hypothesis.given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["menuImport", *CONDITIONAL]),
+                st.sampled_from(["completed", "failed", "skipped", "pending"]),
+            ),
+            min_size=1,
+            max_size=8,
+        ),
+        st.booleans(),
+    )
+    def test_after_any_edits_the_rules_last_word_on_each_skip_is_true(
+        self, edits: list[tuple[str, str]], resume: bool
+    ) -> None:
+        """Whatever an operator does to the menu import and its dependents, a sub-step the
+        rule skipped is skipped for the rule's reason: its dependencies settled well and the
+        menu import did not succeed."""
+        job = only_the_menu_import_failed()
+        for key, target in edits:
+            try:
+                job.edit(
+                    [(key, target, {"menuId": "m"} if target == "completed" else None)],
+                    "user:u-1",
+                    REASON,
+                )
+            except RegflowError:
+                continue
+            if resume:
+                try:
+                    job.resume("user:u-1")
+                    job.cancel("user:u-1", None)
+                except RegflowError:
+                    pass
+            statuses = job.statuses()
+            for step in PLAN.conditional:
+                state = job.sub_steps[step.key]
+                if state.status == "skipped" and state.skipped_by_rule:
+                    assert all(statuses[d] in SETTLED_WELL for d in step.depends_on), edits
+                    assert not job.context.get("menuImportSucceeded"), edits
