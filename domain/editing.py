@@ -79,6 +79,13 @@ def check_edit(
     if current == _S.IN_PROGRESS:
         return EditCheck(key, target, [in_flight_error(f"mark {key} as {target}")], in_flight=[key])
     errors = _transition_errors(current, key, target)
+    if target == _S.FAILED:
+        # A resume runs a failed sub-step again, perhaps under a new generation, while a
+        # dependent's call made on its old outcome could still land: the edit waits for it.
+        flying = [k for k in PLAN.cascade_of(key) if stored[k] == _S.IN_PROGRESS]
+        if flying:
+            refusals = [dependent_in_flight_error(key, k) for k in flying]
+            return EditCheck(key, target, refusals, in_flight=flying)
     if target == _S.COMPLETED:
         shown = display_statuses(stored)
         errors += [
@@ -94,6 +101,14 @@ def in_flight_error(edit: str) -> str:
     return (
         f"Cannot {edit}: its call to the registration API is still in flight; "
         "try again once its outcome is recorded"
+    )
+
+
+def dependent_in_flight_error(key: str, dependent: str) -> str:
+    """Why marking `key` failed must wait for the call in flight of `dependent`."""
+    return (
+        f"Cannot mark {key} as failed: {dependent} depends on it and its call to the "
+        "registration API is still in flight; try again once its outcome is recorded"
     )
 
 

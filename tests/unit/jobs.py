@@ -180,11 +180,13 @@ EDITS = st.lists(
 
 
 def touches_in_flight(job: RegistrationJob, edits: list[tuple[str, str]]) -> bool:
-    """Whether any edit would change a sub-step in flight: the one it names, or for a reset the
-    one it names and its dependents (none is switched off: the config is full)."""
+    """Whether any edit would change a sub-step in flight, or what its call was made on: the
+    one it names; for a reset, its dependents too (none is switched off: the config is full);
+    for a mark failed, its dependents too (a resume runs it again under their calls)."""
     flying = set(job.in_flight())
     for key, target in edits:
-        changed = {key, *PLAN.cascade_of(key)} if target == "pending" else {key}
+        cascades = target in ("pending", "failed")
+        changed = {key, *PLAN.cascade_of(key)} if cascades else {key}
         if changed & flying:
             return True
     return False

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (5, "bc9747aa19cf6071"),
-    "batch_summaries": (4, "e6e24e4c17648d40"),
-    "job_timeline": (6, "e6e24e4c17648d40"),
+    "job_progress": (5, "acddd19555baf943"),
+    "batch_summaries": (4, "7271c7a730c715db"),
+    "job_timeline": (6, "7271c7a730c715db"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"
