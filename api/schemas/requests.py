@@ -169,12 +169,16 @@ class BulkEdit(Reasoned):
     dry_run: bool = False
 
     def combined_reason(self) -> str | None:
-        """The request's reason: the body's, else the items' distinct reasons joined (an item
-        with a reason of its own is recorded with that one)."""
+        """The request's reason: the body's, else the items' distinct reasons joined, cut at
+        MAX_REASON characters (an item with a reason of its own is recorded with that one, in
+        full: each is within the limit, and a reason the server joined is not the caller's
+        to shorten)."""
         if self.reason:
             return self.reason
-        reasons = dict.fromkeys(u.reason for u in self.updates if u.reason)
-        return "; ".join(reasons) or None
+        joined = "; ".join(dict.fromkeys(u.reason for u in self.updates if u.reason))
+        if len(joined) > MAX_REASON:
+            joined = joined[: MAX_REASON - 1] + "\u2026"
+        return joined or None
 
 
 class EventsQuery(Query):

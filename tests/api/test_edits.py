@@ -423,3 +423,27 @@ class TestACallInFlightOfACancelledJob:
         assert status == 422 and body["errors"] == [
             "Cannot mark websiteConfig as completed: restaurantRegistration is in_progress"
         ]
+
+
+async def test_item_reasons_each_within_the_limit_are_taken_however_long_their_join(
+    org_a: Caller,
+) -> None:
+    """An item without a reason takes the items' reasons joined, cut at the limit: a reason
+    the server made is not refused as if the caller had sent it."""
+    job_id = (await org_a.new_batch())["jobs"][0]["id"]
+    updates = [
+        {"sub_step": "codeGeneration", "status": "skipped", "reason": "a" * 2000},
+        {"sub_step": "uploadImages", "status": "skipped", "reason": "b" * 2000},
+        {"sub_step": "cloudwaitressAccount", "status": "skipped"},
+    ]
+    status, body = await org_a.patch(sub_steps(job_id), json={"updates": updates})
+    assert status == 200, body
+    _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events")
+    reasons = {
+        e["data"]["sub_step"]: e["data"]["reason"]
+        for e in events["events"]
+        if e["type"] == "ManualStatusSet"
+    }
+    assert reasons["codeGeneration"] == "a" * 2000 and reasons["uploadImages"] == "b" * 2000
+    joined = reasons["cloudwaitressAccount"]
+    assert joined == "a" * 1999 + "\u2026"
