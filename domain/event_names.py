@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 # Dropped from the aggregate's name in a `Created` event's public name: `JobCreated`.
@@ -22,3 +23,10 @@ def public_name_of(kind: type) -> str:
     topic = str(getattr(kind, "TOPIC", ""))
     aggregate = topic.rpartition(".")[0].rpartition(":")[2]
     return aggregate.removeprefix(PRODUCT_PREFIX) + name
+
+
+def event_reason(data: Mapping[str, Any]) -> str | None:
+    """The reason an event records, as the timeline, the API and the CLI show it: a refused
+    edit holds its reason inside the edit it records."""
+    reason = data.get("reason") or (data.get("edit") or {}).get("reason")
+    return reason if isinstance(reason, str) else None

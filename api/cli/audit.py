@@ -16,7 +16,7 @@ from api.cli.commands import Command, arg, json_flag
 from api.cli.failures import say
 from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_masked, escape_text
-from domain.event_names import public_event_name, public_name_of
+from domain.event_names import event_reason, public_event_name, public_name_of
 from domain.job import RegistrationJob
 from domain.secrets import redact_event
 from domain.written_values import moment_of
@@ -80,7 +80,7 @@ def event_record(event: Any) -> dict[str, Any]:
         "type": public_event_name(event),
         "at": event.timestamp.isoformat(),
         "actor": fields.get("actor") or "engine",
-        "reason": fields.get("reason"),
+        "reason": event_reason(fields),
         "data": {k: v for k, v in fields.items() if k not in ENVELOPE},
     }
 

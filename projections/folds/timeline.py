@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from domain.event_names import public_event_name
+from domain.event_names import event_reason, public_event_name
 from domain.secrets import EVENT_FIELDS, redact_event
 from projections.folds.jobs import iso, json_ready
 
@@ -100,8 +100,7 @@ def timeline_entry(event: Any) -> dict[str, Any]:
         "type": kind,
         "at": iso(event.timestamp),
         "actor": data.get("actor") or "engine",
-        # A refused edit holds its reason inside the edit it records.
-        "reason": data.get("reason") or (data.get("edit") or {}).get("reason"),
+        "reason": event_reason(data),
         "description": describe(kind, data),
         "data": data,
     }

@@ -11,7 +11,9 @@ import pytest
 
 from api.cli import audit_export
 from api.cli.audit import short
+from domain.exceptions import RegflowError
 from infrastructure.usecases.registrations import Registrations
+from projections.folds.timeline import timeline_entry
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, cli, new_job
 
@@ -37,6 +39,22 @@ class TestEvents:
             (2, "Step6Started"),
         ]
         assert lines[0]["actor"] == "user:u-1" and lines[0]["aggregate_id"] == job_id
+
+    def test_each_events_reason_is_the_one_the_api_shows(
+        self, cli: Cli, app: Registrations
+    ) -> None:
+        """A refused edit's reason is inside the edit it records: the CLI showed none."""
+        org = unique_org()
+        _, job_id = new_job(app, org)
+        edit = [("codeGeneration", "completed", None)]
+        app.edit(org, job_id, edit, "cli:ann", "done by hand", False)
+        with contextlib.suppress(RegflowError):
+            app.edit(org, job_id, edit, "cli:ann", "once more", False)
+        entries = map(timeline_entry, app.events.get(app.job(job_id).id))
+        shown = {e["version"]: e["reason"] for e in entries}  # as the API's timeline has them
+        lines = cli("events", job_id, "--json").lines()
+        assert {e["version"]: e["reason"] for e in lines} == shown
+        assert [e["reason"] for e in lines if e["type"] == "EditRefused"] == ["once more"]
 
     def test_secrets_are_masked_in_json_and_table(self, cli: Cli, app: Registrations) -> None:
         _, job_id = started(app, unique_org())

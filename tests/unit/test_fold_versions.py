@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (5, "acddd19555baf943"),
-    "batch_summaries": (4, "7271c7a730c715db"),
-    "job_timeline": (6, "7271c7a730c715db"),
+    "job_progress": (5, "c9e60c7f9e86f827"),
+    "batch_summaries": (4, "9cba11e71070773a"),
+    "job_timeline": (6, "9cba11e71070773a"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"
