@@ -236,8 +236,8 @@ SCENARIOS: dict[tuple[str, str], tuple[Scenario, str]] = {
     ("POST", JOB_PATH + "/resume-step-6"): (_resume, "ResumeRequested"),
     ("PATCH", SUB_STEP + " (refused)"): (_refused_edit, "EditRefused"),
 }
-# Recorded by the engine alone, with the words of the plan or of the config: no operator's.
-ENGINE_ONLY = {"SubStepSkipped"}
+# Recorded by the rules alone, with the words of the plan or of the config: no operator's.
+ENGINE_ONLY = {"SubStepSkipped", "SubStepReopened"}
 
 
 def events_with_reasons() -> set[str]:
