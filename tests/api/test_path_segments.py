@@ -117,10 +117,9 @@ class TestCreatedBatches:
             validated_restaurant(new, 0)
         except InvalidInput as exc:
             errors = exc.errors
-        # Text with no UTF-8 is refused wherever it is, before its shape is looked at.
+        # Text with no UTF-8 is refused wherever it is, before its shape is looked at (as a
+        # NUL is, which a path could carry: it is not counted here).
         named = "restaurants[0].execution_config.menu.menu_id: "
-        refused = [e.removeprefix(named) for e in errors if e.startswith(named)]
-        assert bool(refused) is unsendable(menu_id)
         surrogates = any("\ud800" <= c <= "\udfff" for c in menu_id)
-        expected = "not text" if surrogates else "must be one URL path segment"
-        assert all(e.startswith(expected) for e in refused)
+        expected = named + ("not text" if surrogates else "must be one URL path segment")
+        assert any(e.startswith(expected) for e in errors) is unsendable(menu_id)
