@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from domain.context import fold_context
 from domain.editing import (
     EDIT_TARGETS,
     EditCheck,
@@ -25,7 +26,7 @@ from domain.execution_config import ExecutionConfig
 from domain.job_lease import LeaseSeen
 from domain.job_state import JobQueries
 from domain.plan import PLAN
-from domain.progress_rules import ResumePlan, plan_resume
+from domain.progress_rules import ResumePlan, conditional_reopens, plan_resume, reopen_warning
 from domain.status import JOB_MACHINE, SETTLED_WELL, JobStatus, SubStepStatus, require
 
 _S = SubStepStatus
@@ -84,12 +85,41 @@ class JobChecks(JobQueries):
         checks = check_bulk(stored, edits, self.switched_off())
         if self.status == JobStatus.IN_PROGRESS or not all(c.valid for c in checks):
             return checks  # refused: nothing to say of what they would leave
+        statuses = statuses_after(stored, checks)
+        reopens = self._rule_reopens(statuses, checks)
+        if reopens:
+            checks[-1] = replace(
+                checks[-1], warnings=[*checks[-1].warnings, reopen_warning(reopens)]
+            )
+            statuses |= dict.fromkeys(reopens, _S.PENDING)
         after = self._status_after_edits(checks)
-        settled = all(s in SETTLED_WELL for s in statuses_after(stored, checks).values())
+        settled = all(s in SETTLED_WELL for s in statuses.values())
         if settled and after != JobStatus.COMPLETED:
             hint = f"every sub-step is settled: the job stays {after} until it is resumed"
             checks[-1] = replace(checks[-1], warnings=[*checks[-1].warnings, hint])
         return checks
+
+    def _rule_reopens(self, statuses: dict[str, str], checks: list[EditCheck]) -> dict[str, str]:
+        """The menu rule's skips the edits take back (`statuses`: as the edits leave them),
+        each with why, as `edit` records them once its edits are made; a skip an edit sets
+        or resets is the operator's from then on. A sub-step marked
+        completed counts as completed here; a result given with it feeds no rule's flag."""
+        touched = {k for c in checks for k in (c.sub_step, *c.cascade)}
+        by_rule = [
+            s.key
+            for s in PLAN.conditional
+            if self.sub_steps[s.key].skipped_by_rule and s.key not in touched
+        ]
+        if not by_rule:
+            return {}
+        marked = {c.sub_step for c in checks if c.target == _S.COMPLETED}
+        results = {k: s.result for k, s in self.sub_steps.items()}
+        here = self.completed_here | marked
+        return conditional_reopens(
+            statuses,
+            by_rule,
+            lambda: fold_context(statuses, results, self.imported_context, here),
+        )
 
     def _status_after_edits(self, checks: list[EditCheck]) -> str:
         """The job's status once the edits are recorded (see `_status_after_edit`)."""

@@ -90,6 +90,12 @@ def conditional_reopens(
     return reopens
 
 
+def reopen_warning(reopens: Mapping[str, str]) -> str:
+    """What an edit is told of the rule's skips it takes back (`conditional_reopens`)."""
+    why = "; ".join(dict.fromkeys(reopens.values()))
+    return f"{', '.join(reopens)}, skipped by the menu rule, become pending again: {why}"
+
+
 @dataclass(frozen=True)
 class ResumePlan:
     """What a resume does: the seed's last complete phase, where work resumes, what runs."""

@@ -125,8 +125,15 @@ async def test_menu_import_completed_by_hand_after_its_skip_runs_the_menu_chain_
     status, _ = await caller.patch(path, json={"status": "skipped", "reason": "menu later"})
     assert status == 200
     done = {"status": "completed", "reason": "imported by hand", "result": {"menuId": "m-9"}}
-    status, _ = await caller.patch(path, json=done)
-    assert status == 200
+    warning = (
+        "optionSets, itemTags, skipped by the menu rule, become pending again: "
+        "the menu import succeeded after all"
+    )
+    status, dry = await caller.patch(path, json=done | {"dry_run": True})
+    assert (status, dry["dry_run"]) == (200, True)
+    assert warning in dry["warnings"]
+    status, made = await caller.patch(path, json=done)
+    assert (status, made["warnings"]) == (200, dry["warnings"])
     _, job = await caller.get(f"{BASE}/jobs/{job_id}")
     phases = progress(job["job"])["phases"]
     assert [phases[p]["sub_steps"][k]["status"] for p, k in PHASE_OF_CHAIN] == ["pending"] * 2

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (5, "c9e60c7f9e86f827"),
-    "batch_summaries": (4, "9cba11e71070773a"),
-    "job_timeline": (6, "9cba11e71070773a"),
+    "job_progress": (5, "8c45521063cda56b"),
+    "batch_summaries": (4, "1959e6e47f5eadcf"),
+    "job_timeline": (6, "1959e6e47f5eadcf"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

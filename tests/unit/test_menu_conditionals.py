@@ -11,7 +11,7 @@ from domain.exceptions import RegflowError
 from domain.job import RegistrationJob
 from domain.job_state import SubStepState
 from domain.plan import PLAN
-from domain.progress_rules import conditional_skips
+from domain.progress_rules import conditional_skips, reopen_warning
 from domain.status import SETTLED_WELL, SubStepStatus
 from tests.unit.jobs import (
     FULL_CONFIG,
@@ -255,3 +255,67 @@ class TestTheRulesSkipTakenBack:
                 if state.status == "skipped" and state.skipped_by_rule:
                     assert all(statuses[d] in SETTLED_WELL for d in step.depends_on), edits
                     assert not job.context.get("menuImportSucceeded"), edits
+
+
+def starts_with_rule_skips(start: int) -> RegistrationJob:
+    """A job whose menu rule skipped its dependents: after a failed import marked skipped by
+    hand (failed job), or after the import was switched off (completed job)."""
+    if start == 0:
+        job = skipped_menu_after_failure()
+    else:
+        job = running_job(FULL_CONFIG | {"skip": ["menuImport"]})
+        succeed(job, *PHASE1, *PHASE2_BUT_MENU)
+        job.finish()
+    return given(job)
+
+
+class TestAnEditSaysWhichSkipsItTakesBack:
+    """An edit, its dry run and the validation query warn of the rule's skips the edit takes
+    back, naming exactly those the edit then records pending again."""
+
+    def test_completing_the_menu_import_by_hand_warns_before_and_when_made(self) -> None:
+        job = starts_with_rule_skips(0)
+        warning = "optionSets, itemTags, skipped by the menu rule, become pending again: "
+        warning += "the menu import succeeded after all"
+        assert warning in job.preview_edits([("menuImport", "completed")])[-1].warnings
+        validation = job.validation("menuImport")
+        assert warning in validation.checks["completed"].warnings
+        assert not any(
+            warning in c.warnings for t, c in validation.checks.items() if t != "completed"
+        )
+        checks = job.edit([("menuImport", "completed", None)], "user:u-2", REASON)
+        assert warning in checks[-1].warnings
+
+    @hypothesis.settings(max_examples=200, deadline=None)
+    @hypothesis.given(
+        st.integers(0, 1),
+        st.lists(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(PLAN.keys),
+                    st.sampled_from(["completed", "failed", "skipped", "pending"]),
+                ),
+                min_size=1,
+                max_size=3,
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+    )
+    def test_the_warning_names_what_the_edit_then_records(
+        self, start: int, requests: list[list[tuple[str, str]]]
+    ) -> None:
+        job = starts_with_rule_skips(start)
+        for edits in requests:
+            try:
+                preview = job.preview_edits(edits)
+            except RegflowError:
+                continue
+            made = [(k, t, {"menuId": "m"} if t == "completed" else None) for k, t in edits]
+            job.collect_events()
+            checks = job.edit(made, "user:u-1", REASON)
+            recorded = reopened(job)
+            hypothesis.event(f"reopens {len(recorded)}")
+            said = [w for c in preview for w in c.warnings if "skipped by the menu rule" in w]
+            assert said == ([reopen_warning(recorded)] if recorded else []), requests
+            assert [c.warnings for c in checks] == [c.warnings for c in preview], requests
