@@ -16,22 +16,52 @@ import logging
 from http import HTTPStatus
 
 from aiohttp import web, web_protocol, web_server
-from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
+from aiohttp.http_exceptions import (
+    BadStatusLine,
+    HttpProcessingError,
+    InvalidHeader,
+    InvalidURLError,
+    LineTooLong,
+)
 from aiohttp.web_request import BaseRequest
 
 log = logging.getLogger("regflow.api")
 MAX_DETAIL = 200
+HTTPS_ON_HTTP = "Received HTTPS traffic on an HTTP port"
+
+
+# Errors whose message quotes what was sent (a header line, the URL, the request line): said
+# in these words instead. A header may carry a credential, a URL a token.
+QUOTING: tuple[tuple[type[HttpProcessingError], str], ...] = (
+    (LineTooLong, "the URL or a header exceeds the limit"),
+    (InvalidHeader, "a header is not valid HTTP"),
+    (InvalidURLError, "the URL is not valid"),
+    (BadStatusLine, "the request line is not valid HTTP"),
+)
 
 
 def describe(status: int, exc: BaseException | None) -> tuple[str, list[str]]:
-    """The message and errors for a refused request, without echoing what was sent."""
+    """The message and errors for a refused request, without echoing what was sent: the
+    parser's own words for what is wrong (its first line: the quote of the bytes follows), or,
+    for an error whose words quote the request, a description of its kind."""
     if isinstance(exc, LineTooLong):
         return "Request line or header too long", ["the URL or a header exceeds the limit"]
     if isinstance(exc, HttpProcessingError):
-        detail = str(exc.message or "malformed request")[:MAX_DETAIL]
-        return "Malformed HTTP request", [detail]
+        return "Malformed HTTP request", [_detail(exc)]
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     return phrase, [phrase]
+
+
+def _detail(exc: HttpProcessingError) -> str:
+    message = str(exc.message or "")
+    if message == HTTPS_ON_HTTP:
+        return message
+    quoting = next((words for kind, words in QUOTING if isinstance(exc, kind)), None)
+    if quoting is not None:
+        return quoting
+    # The parser's description, then (after a colon and a blank line) the bytes it stopped at.
+    first = message.split("\n", 1)[0].rstrip().removesuffix(":")
+    return first[:MAX_DETAIL] or "malformed request"
 
 
 class JsonErrorRequestHandler(web_protocol.RequestHandler):
