@@ -95,7 +95,8 @@ async def test_a_refused_request_is_not_echoed(
 
 
 async def test_https_on_the_http_port_says_so(client: Client, parser: str) -> None:
-    _, body = await answer(client, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + S + b"\r\n\r\n")
+    hello = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + S + b"\r\n\r\n"
+    _, body = await answer(client, hello)
     assert body["errors"] == ["Received HTTPS traffic on an HTTP port"]
 
 
