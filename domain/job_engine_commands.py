@@ -9,6 +9,7 @@ from typing import Any
 from domain.exceptions import IllegalTransition, JobIsRunning
 from domain.job_commands import JobCommandBase
 from domain.plan import PLAN
+from domain.progress_rules import STARTED
 from domain.status import JOB_MACHINE, SUB_STEP_MACHINE, JobStatus, SubStepStatus, require
 
 _S = SubStepStatus
@@ -58,7 +59,7 @@ class EngineCommands(JobCommandBase):
         if key not in self.runnable():
             raise IllegalTransition(f"Cannot start {key}: its dependencies or phase are not ready")
         phase = PLAN.phase_of(key)
-        if self.phase_marks.get(phase) != "started":
+        if self.phase_marks.get(phase) != STARTED:
             self.trigger_event(self.PhaseStarted, phase=phase)
         self.trigger_event(
             self.SubStepStarted,

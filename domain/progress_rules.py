@@ -27,6 +27,8 @@ from domain.status import SETTLED_WELL, PhaseStatus, SubStepStatus
 
 _S = SubStepStatus
 SETTLED_PHASES = frozenset({PhaseStatus.COMPLETED, PhaseStatus.FAILED})
+# A phase's mark once the engine started it (`PhaseStarted`), before any word on its status.
+STARTED = "started"
 
 
 def last_complete_phase(phases: Mapping[str, str]) -> str | None:
@@ -149,15 +151,19 @@ def phase_changes(
 ) -> list[tuple[str, str, bool]]:
     """(phase, true status, settled?) for each phase whose last recorded word is no longer true.
 
-    A phase settles (completed or failed) once it is reached: it was started, or every
-    earlier phase has settled. A settled mark on a phase that is open again is reopened.
+    A phase settles (completed or failed) once it is reached: every earlier phase has
+    settled, or it was started (the engine starts a phase only then). A phase whose last word
+    was a settled status has that word kept true wherever the earlier phases stand; one whose
+    last word reopened it waits for them, as one never reached does. A settled mark on a phase
+    that is open again is reopened.
     """
     changes: list[tuple[str, str, bool]] = []
     reached = True
     for phase in PLAN.phases:
         status, mark = phases[phase], marks.get(phase)
         settled = status in SETTLED_PHASES
-        if settled and mark != status and (reached or mark is not None):
+        said = mark == STARTED or mark in SETTLED_PHASES
+        if settled and mark != status and (reached or said):
             changes.append((phase, status, True))
         elif not settled and mark in SETTLED_PHASES:
             changes.append((phase, status, False))

@@ -7,6 +7,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain.job_events.topic import EVENT_TOPIC_PREFIX as _T
+from domain.progress_rules import STARTED
 
 
 class PhaseStarted(Aggregate.Event):
@@ -14,7 +15,7 @@ class PhaseStarted(Aggregate.Event):
     phase: str
 
     def apply(self, job: Any) -> None:
-        job.phase_marks[self.phase] = "started"
+        job.phase_marks[self.phase] = STARTED
 
 
 class PhaseCompleted(Aggregate.Event):

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (5, "8c45521063cda56b"),
-    "batch_summaries": (4, "1959e6e47f5eadcf"),
-    "job_timeline": (6, "1959e6e47f5eadcf"),
+    "job_progress": (5, "ab1f51cd95a1118c"),
+    "batch_summaries": (4, "a4c032ab2409ddd1"),
+    "job_timeline": (6, "a4c032ab2409ddd1"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

@@ -68,10 +68,26 @@ def test_the_last_word_on_every_phase_is_true(rng: random.Random, steps: int) ->
     job = running_job()
     events: list[Any] = list(job.collect_events())
     for _ in range(steps):
+        marks = dict(job.phase_marks)
         with contextlib.suppress(RegflowError):
             rng.choice(rng.choice(_actions(job)))()
-        events += job.collect_events()
+        new = job.collect_events()
+        events += new
         assert_truthful(job, events)
+        assert_settled_in_order(job, new, marks)
+
+
+def assert_settled_in_order(job: RegistrationJob, new: list[Any], marks: dict[str, str]) -> None:
+    """A phase is recorded settled once every phase before it has, unless it was started (by
+    the engine, which starts a phase only then) or its last word was a settled one: that word
+    is kept true wherever the earlier phases stand."""
+    phases = job.phase_statuses()
+    for event in new:
+        if type(event).__name__ != "PhaseCompleted":
+            continue
+        earlier = PLAN.phases[: PLAN.phases.index(event.phase)]
+        in_order = all(phases[p] in SETTLED for p in earlier)
+        assert in_order or marks.get(event.phase) in ("started", *SETTLED), (event, marks, phases)
 
 
 def test_a_phase_failed_then_completed_after_resume_says_completed() -> None:
@@ -109,3 +125,26 @@ def test_a_reset_that_reopens_a_phase_records_it() -> None:
     job.collect_events()
     job.edit([("codeGeneration", "pending", None)], "user:u-1", "regenerate")
     assert last_words(job.collect_events()) == {"phase1": "in_progress"}
+
+
+def test_a_later_phase_completed_by_hand_waits_for_the_earlier_ones_to_be_recorded() -> None:
+    """Phases 2 to 4 were recorded failed behind a failed registration, then reopened pending
+    when it was completed by hand; completing phase 4's only sub-step by hand shows phase 4
+    completed at once, and records it once phases 2 and 3 have settled."""
+    job = running_job()
+    succeed(job, *PHASE1)
+    job.start_sub_step("restaurantRegistration")
+    job.fail_sub_step("restaurantRegistration", "HTTP 400", transient=False)
+    job.finish()
+    for key in ("restaurantRegistration", "menuImport", "itemTags"):
+        job.edit([(key, "completed", None)], "user:u-1", "done in the admin")
+    assert job.phase_statuses()["phase4"] == "completed"
+    assert last_words(job.collect_events())["phase4"] == "pending"
+    rest = ("websiteConfig", "servicesConfig", "paymentConfig", "syncOnboardingUser", "optionSets")
+    job.edit([(k, "completed", None) for k in rest], "user:u-1", "done in the admin")
+    events = job.collect_events()
+    assert [(e.phase, e.status) for e in events if type(e).__name__ == "PhaseCompleted"] == [
+        ("phase2", "completed"),
+        ("phase3", "completed"),
+        ("phase4", "completed"),
+    ]
