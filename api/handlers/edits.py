@@ -77,7 +77,8 @@ async def reset_sub_step(request: web.Request) -> web.Response:
     key = parsing.sub_step_key(request)
     data = await parsing.body(request, Reset, optional=True)
     outcome = await _edit(request, [(key, "pending", None)], data.reason, data.dry_run)
-    return _answer(outcome, sub_step=key, reset=outcome.checks[0].cascade)
+    check = outcome.checks[0]
+    return _answer(outcome, sub_step=key, warnings=check.warnings, reset=check.cascade)
 
 
 async def validation(request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from api.services import SERVICES
+from domain.plan import PLAN
 from infrastructure.engine import Leases
 from tests.api.conftest import BASE, RESULTS, Caller, Client, refused_for, run_job
 
@@ -180,6 +181,37 @@ async def test_a_dry_run_without_a_reason_warns_that_the_edit_needs_one(
 
 
 class TestReset:
+    @pytest.mark.parametrize("dry_run", [True, False])
+    async def test_a_reset_answers_as_an_edit_to_pending_does(
+        self, org_a: Caller, client: Client, dry_run: bool
+    ) -> None:
+        """Both name the cascade and warn alike (here: the sub-steps the execution_config
+        switches off are kept), for every sub-step of a completed job."""
+
+        async def completed_job() -> str:
+            job_id = await org_a.started_job(skip=["servicesConfig", "syncOnboardingUser"])
+            run_job(client, job_id)
+            return job_id
+
+        seen_warnings = False
+        twins = [await completed_job(), await completed_job()]
+        for key in PLAN.keys:
+            if not dry_run:  # a reset made reopens the job: each key on jobs of its own
+                twins = [await completed_job(), await completed_job()]
+            body = {"reason": "again", "dry_run": dry_run}
+            reset = await org_a.post(f"{sub_steps(twins[0])}/{key}/reset", json=body)
+            edit = await mark(org_a, twins[1], key, "pending", reason="again", dry_run=dry_run)
+            assert reset[0] == edit[0], (key, reset, edit)
+            if reset[0] != 200:
+                assert reset[1]["errors"] == edit[1]["errors"], key
+                continue
+            assert (reset[1]["reset"], reset[1]["warnings"]) == (
+                edit[1]["reset"],
+                edit[1]["warnings"],
+            ), key
+            seen_warnings = seen_warnings or bool(reset[1]["warnings"])
+        assert seen_warnings
+
     async def test_cascades_to_dependents(self, org_a: Caller, client: Client) -> None:
         job_id = await failed_job(org_a, client)
         status, body = await org_a.post(
