@@ -565,3 +565,60 @@ class TestCliFile:
             assert refused.errors == [f"restaurants[0].name: {REPEATED}"]
             return
         raise AssertionError("the file's repeated key was read as its last value")
+
+
+# JSON in every encoding the standard library would guess, and UTF-8 spoiled: none is UTF-8.
+NOT_UTF8 = {
+    "utf-16": lambda text: text.encode("utf-16"),
+    "utf-16-le": lambda text: text.encode("utf-16-le"),
+    "utf-16-be": lambda text: text.encode("utf-16-be"),
+    "utf-32": lambda text: text.encode("utf-32"),
+    "utf-32-le": lambda text: text.encode("utf-32-le"),
+    "latin-1 text": lambda text: text.replace("by hand", "caf\xe9").encode("latin-1"),
+    "an encoded surrogate": lambda text: text.replace("by hand", "\ud800").encode(
+        "utf-8", "surrogatepass"
+    ),
+}
+
+
+class TestEncodings:
+    """JSON is read as UTF-8, as the charset check says: a body in another encoding is 400,
+    even under `charset=utf-8`, and records nothing (the standard library would have guessed
+    UTF-16 or UTF-32 from the bytes and read them)."""
+
+    @pytest.mark.parametrize("encode", NOT_UTF8.values(), ids=NOT_UTF8.keys())
+    @pytest.mark.parametrize(
+        "content_type", ["application/json", "application/json; charset=utf-8"]
+    )
+    @pytest.mark.parametrize("request_of", JOB_REQUESTS.values(), ids=JOB_REQUESTS.keys())
+    async def test_a_job_command_not_in_utf8_is_400_and_records_nothing(
+        self,
+        org_a: Caller,
+        editable_job: str,
+        request_of: JobRequest,
+        content_type: str,
+        encode: Callable[[str], bytes],
+    ) -> None:
+        before = await events_of(org_a, editable_job)
+        method, path, body = request_of(editable_job)
+        sent = encode(json.dumps(body | {"reason": "by hand"}, ensure_ascii=False))
+        status, answer, _ = await send(org_a, method, path, sent, content_type)
+        assert (status, answer["success"]) == (400, False), answer
+        assert answer["errors"][0].startswith("body: "), answer
+        assert await events_of(org_a, editable_job) == before
+
+    @pytest.mark.parametrize("encode", NOT_UTF8.values(), ids=NOT_UTF8.keys())
+    async def test_a_batch_not_in_utf8_is_400_and_makes_nothing(
+        self, org_a: Caller, encode: Callable[[str], bytes]
+    ) -> None:
+        before = await batch_ids(org_a)
+        text = json.dumps({"name": "by hand", "restaurants": [restaurant()]}, ensure_ascii=False)
+        status, answer, _ = await send(org_a, "POST", BASE, encode(text), "application/json")
+        assert (status, answer["success"]) == (400, False), answer
+        assert await batch_ids(org_a) == before
+
+    async def test_utf8_with_a_byte_order_mark_is_read(self, org_a: Caller) -> None:
+        text = json.dumps({"name": "caf\xe9", "restaurants": [restaurant()]}, ensure_ascii=False)
+        sent = text.encode("utf-8-sig")
+        status, answer, _ = await send(org_a, "POST", BASE, sent, "application/json")
+        assert status == 201, answer
