@@ -171,6 +171,7 @@ def read_events(args: argparse.Namespace) -> list[dict[str, Any]]:
     with open_store() as app:
         args.job = full_id(app, "job", args.job)
         job = app.job(args.job)
+        app.check_log_of(job.id)
         events = [
             e
             for e in app.events.get(job.id)

@@ -13,13 +13,15 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TextIO
 
-from api.cli.audit import TIME_RANGE, event_record, open_store, within, write_json
+from api.cli.audit import TIME_RANGE, event_record, open_store, unreadable, within, write_json
 from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import console, escape_text
 from api.cli.streams import OutputFailed, text_output
 from api.cli.values import given_text
 from domain.exceptions import NotFound
+from infrastructure.chain.unreadable import UNREADABLE
+from infrastructure.event_store import VersionsSkipped
 from infrastructure.usecases.registrations import Registrations
 
 PAGE = 1000
@@ -27,29 +29,74 @@ CREATED = ".Created"  # the topic ending of every aggregate's first event
 
 
 def batch_events(app: Registrations, batch_id: str) -> list[Any]:
-    """The batch's events and its jobs' events, in time order."""
+    """The batch's events and its jobs' events, in time order; each aggregate's log checked
+    against the hash chain first (UNREADABLE, naming it, when it was changed by hand)."""
     batch = app.batch(batch_id)
-    events = [e for aggregate in (batch.id, *batch.job_ids) for e in app.events.get(aggregate)]
+    events = []
+    for aggregate in (batch.id, *batch.job_ids):
+        try:
+            events += list(app.events.get(aggregate))
+            app.check_log_of(aggregate)
+        except UNREADABLE as exc:
+            raise Tampered(
+                exc, f"{'batch' if aggregate == batch.id else 'job'} {aggregate}"
+            ) from exc
     return sorted(events, key=lambda e: (e.timestamp, str(e.originator_id), e.originator_version))
+
+
+class Tampered(Exception):
+    """An exported aggregate's stored log was changed by hand: `error` says how."""
+
+    def __init__(self, error: BaseException, aggregate: str) -> None:
+        super().__init__(error, aggregate)
+        self.error, self.aggregate = error, aggregate
 
 
 def organisation_events(app: Registrations, organisation_id: str | None) -> Iterator[Any]:
     """Every event of the organisation's batches, jobs and erasures (None: of every aggregate),
-    in log order."""
+    in log order. Each aggregate exported has its log checked against the hash chain when it
+    is first met, before any of its events is given; one whose first event in the log is not
+    its first version lost that event (Tampered, naming it)."""
     members: set[Any] = set()
+    seen: set[Any] = set()
     position = 0
     while page := app.recorder.select_notifications(
         start=position, limit=PAGE, inclusive_of_start=False
     ):
         for notification in page:
-            if organisation_id is None or notification.originator_id in members:
-                yield app.mapper.to_domain_event(notification)
+            oid = notification.originator_id
+            first = oid not in seen
+            if first:
+                seen.add(oid)
+                if notification.originator_version != 1:
+                    skipped = VersionsSkipped(oid, notification.originator_version, 1)
+                    raise Tampered(skipped, aggregate_named(oid, notification.topic))
+            if organisation_id is None or oid in members:
+                yield checked(app, notification, first)
             elif notification.topic.endswith(CREATED):
                 event = app.mapper.to_domain_event(notification)
                 if getattr(event, "organisation_id", None) == organisation_id:
-                    members.add(notification.originator_id)
+                    members.add(oid)
+                    checked(app, notification, first)
                     yield event
         position = page[-1].id
+
+
+def checked(app: Registrations, notification: Any, first: bool) -> Any:
+    """The notification's event, its aggregate's log checked against the chain when `first`."""
+    if first:
+        try:
+            app.check_log_of(notification.originator_id)
+        except UNREADABLE as exc:
+            named = aggregate_named(notification.originator_id, notification.topic)
+            raise Tampered(exc, named) from exc
+    return app.mapper.to_domain_event(notification)
+
+
+def aggregate_named(originator_id: Any, topic: str) -> str:
+    """`job ID`, `batch ID` or `aggregate ID`, by the class its event's topic names."""
+    kind = {"RegistrationJob": "job", "RegistrationBatch": "batch"}
+    return f"{kind.get(topic.rpartition(':')[2].split('.')[0], 'aggregate')} {originator_id}"
 
 
 def selected_events(app: Registrations, args: argparse.Namespace) -> Iterable[Any]:
@@ -127,15 +174,21 @@ def synced(out: TextIO, path: str) -> None:
 def export(args: argparse.Namespace) -> int:
     """Write the selected events as JSON lines; exit 1 when the batch or organisation is unknown.
 
-    Everything is checked before the output is opened: a refused export writes nothing."""
+    A batch is checked whole before the output is opened. An organisation's aggregates (or
+    every one) are checked each as it is first met: a log changed by hand stops the export
+    there, exit 2; --output FILE is then left as it was, standard output holds what came
+    before."""
     count = 0
     with open_store() as app:
-        events = selected_events(app, args)
-        with replacing(args.output) if args.output else nullcontext(sys.stdout) as out:
-            for event in events:
-                if within(event, args.since, args.until):
-                    write_json(event_record(event), out)
-                    count += 1
+        try:
+            events = selected_events(app, args)
+            with replacing(args.output) if args.output else nullcontext(sys.stdout) as out:
+                for event in events:
+                    if within(event, args.since, args.until):
+                        write_json(event_record(event), out)
+                        count += 1
+        except Tampered as tampered:
+            return unreadable(tampered.error, tampered.aggregate)
     if args.output:
         console(stderr=True).print(f"wrote {count} events to {escape_text(args.output)}")
     return 0

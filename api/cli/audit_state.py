@@ -9,12 +9,13 @@ from typing import Any
 
 from rich.table import Table
 
-from api.cli.audit import JOB, iso_time, json_default, open_store, write_json
+from api.cli.audit import JOB, iso_time, json_default, open_store, unreadable, write_json
 from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_masked, escape_text
 from api.cli.values import version_number
 from domain.job import RegistrationJob
+from infrastructure.chain.unreadable import UNREADABLE
 from projections.folds.jobs import job_state
 
 COLOURS = {"completed": "green", "failed": "red", "blocked": "magenta", "skipped": "dim"}
@@ -92,7 +93,11 @@ def show_state(args: argparse.Namespace) -> int:
     """Print the job as it was; exit 1 if it or that moment does not exist."""
     with open_store() as app:
         args.job = full_id(app, "job", args.job)
-        record = state_record(app.job_as_of(args.job, None, args.at, args.version))
+        try:
+            app.check_log_of(app.job(args.job).id)
+            record = state_record(app.job_as_of(args.job, None, args.at, args.version))
+        except UNREADABLE as exc:
+            return unreadable(exc, f"job {args.job}")
     if args.json:
         write_json(record)
     else:

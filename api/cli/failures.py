@@ -83,7 +83,7 @@ def refused(exc: BaseException, as_json: bool = False) -> int | None:
         return COULD_NOT_RUN if could_not else 1
     if isinstance(exc, OSError) and exc.filename is not None:
         return could_not_run(unusable_file(exc))
-    if (tampered := unreadable_log(exc, "an aggregate")) is not None:
+    if (tampered := unreadable_log(exc)) is not None:
         return could_not_run(f"{tampered}; {FIND_TAMPERING}")
     cause = store_unusable(exc)
     if cause is None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from api.cli.commands import Arg, arg
 from api.cli.output import SHORT_ID
 from domain.exceptions import InvalidInput, NotFound
+from infrastructure.chain.unreadable import UNREADABLE, tampered_aggregate
 from infrastructure.usecases.registrations import Registrations
 from projections.live.service import ReadModelService
 from projections.offline.rebuild import rebuilder
-from projections.queries import ViewQueries
 
 
 def id_argument(kind: str, **options: Any) -> Arg:
@@ -28,9 +27,7 @@ def is_full_id(text: str) -> bool:
         return False
 
 
-def resolve(
-    kind: str, given: str, views: Callable[[], ViewQueries], organisation_id: str | None = None
-) -> str:
+def resolve(kind: str, given: str, views: LazyViews, organisation_id: str | None = None) -> str:
     """The one id of `kind` ("job" or "batch") that `given` names in full or by its start."""
     text = given.strip().lower()
     if is_full_id(text):
@@ -40,7 +37,19 @@ def resolve(
             f"Not a {kind} id: '{given}'. Give the id, or its first {SHORT_ID} characters "
             "or more, as the tables print them."
         )
-    found = views().ids_starting_with(kind, text, organisation_id, limit=5)
+    try:
+        found = views().ids_starting_with(kind, text, organisation_id, limit=5)
+    except UNREADABLE as stopped:
+        # The read models stop at an event changed by hand, of whichever job: the id is looked
+        # for as far as they reach, then in the log itself (the command then reads the job,
+        # and says what is wrong if it is that one). Not found, it may be the job whose log
+        # stopped them (its first event deleted): that is said.
+        found = views(caught_up=False).ids_starting_with(kind, text, organisation_id, limit=5)
+        if not found and organisation_id is None:
+            found = views.app.ids_in_log_starting_with(kind, text, limit=5)
+        named = tampered_aggregate(stopped)
+        if not found and (organisation_id is not None or named is None or named.startswith(text)):
+            raise
     if not found:
         raise NotFound(f"No {kind} id starts with '{given}'")
     if len(found) > 1:
@@ -59,12 +68,22 @@ class LazyViews:
     def __init__(self, app: Registrations) -> None:
         self.app = app
         self._views: ReadModelService | None = None
+        self._caught_up = False
 
-    def __call__(self) -> ReadModelService:
+    def __call__(self, caught_up: bool = True) -> ReadModelService:
+        """The read models at the log's head; `caught_up` False: as far as they reach when an
+        event changed by hand stops them (UNREADABLE otherwise)."""
         if self._views is None:
             rebuild = rebuilder(self.app.settings, self.app)
             self._views = ReadModelService(self.app.settings, self.app, rebuild=rebuild)
-            self._views.catch_up()
+        if not self._caught_up:
+            try:
+                self._views.catch_up()
+            except UNREADABLE:
+                if caught_up:
+                    raise
+                return self._views
+            self._caught_up = True
         return self._views
 
     def close(self) -> None:

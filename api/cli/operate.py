@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +34,12 @@ class Operator:
     organisation_id: str | None
 
     def job_id(self, given: str) -> str:
-        return resolve("job", given, self.views, self.organisation_id)
+        """The job `given` names, its log checked against the hash chain first: a command
+        changes no job whose stored events were changed by hand (exit 2, naming it)."""
+        job_id = resolve("job", given, self.views, self.organisation_id)
+        self.app.job(job_id)  # a row deleted, renumbered or unreadable: said as a read says it
+        self.app.check_log_of(uuid.UUID(job_id))
+        return job_id
 
     def batch_id(self, given: str) -> str:
         return resolve("batch", given, self.views, self.organisation_id)

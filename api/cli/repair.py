@@ -8,6 +8,7 @@ Each goes through the same use-case layer as the API, as the actor `cli:<user>`.
 from __future__ import annotations
 
 import argparse
+import uuid
 from typing import Any
 
 from rich.console import Console
@@ -68,6 +69,7 @@ def resume_command(args: argparse.Namespace) -> int:
             jobs = op.views().job_summaries(batch_id)
             job_ids = [j["id"] for j in jobs if j["status"] == "failed"]
         for job_id in job_ids:
+            op.app.check_log_of(uuid.UUID(job_id))
             try:
                 plan, _, changed = op.app.resume(None, job_id, cli_actor())
             except RegflowError as exc:

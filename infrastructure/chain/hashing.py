@@ -105,19 +105,22 @@ class ChainRow:
 # Both recorders read the chain with these, naming their own {events} and {chain} tables, and
 # their {state} bytes, event {position} (notification id) and {state_type} (the stored cell's
 # type where a column can hold other types than bytes, else NULL).
-CHAIN_ROWS = (
+_EVENTS_WITH_LINKS = (
     "SELECT e.originator_id, e.originator_version, e.topic, {state}, c.hash, "
     "c.previous_hash, {position} AS event_position, {state_type} AS state_type "
     "FROM {events} e LEFT JOIN {chain} c "
     "ON c.originator_id = e.originator_id AND c.originator_version = e.originator_version "
-    "ORDER BY e.originator_id, e.originator_version"
 )
+CHAIN_ROWS = _EVENTS_WITH_LINKS + "ORDER BY e.originator_id, e.originator_version"
 ORPHAN_LINKS = (
     "SELECT c.originator_id, c.originator_version, NULL AS topic, NULL AS state, c.hash, "
     "c.previous_hash, NULL AS event_position, NULL AS state_type "
     "FROM {chain} c WHERE NOT EXISTS (SELECT 1 FROM {events} e "
     "WHERE e.originator_id = c.originator_id AND e.originator_version = c.originator_version)"
 )
+# The same for one aggregate, whose id the recorder's placeholder {id} stands for.
+AGGREGATE_CHAIN_ROWS = _EVENTS_WITH_LINKS + "WHERE e.originator_id = {id}"
+AGGREGATE_ORPHAN_LINKS = ORPHAN_LINKS + " AND c.originator_id = {id}"
 
 # The chain's start: one row, the highest event position stored when the chain table was made
 # (or, in a store whose chain table is older than this row, when the row was first recorded).
@@ -215,4 +218,9 @@ class ChainedRecorder(Protocol):
 
     def chain_start(self) -> int | None:
         """The position after which every event has a chain entry (None: not recorded)."""
+        ...
+
+    def aggregate_chain_rows(self, originator_id: UUID | str) -> list[ChainRow]:
+        """One aggregate's stored events with their chain entries, and its chain entries whose
+        event is no longer stored, by version."""
         ...

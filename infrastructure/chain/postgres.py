@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, cast
+from uuid import UUID
 
 import psycopg
 from eventsourcing import postgres as es_pg
@@ -24,10 +25,12 @@ from eventsourcing.persistence import (
 from psycopg import Connection, Cursor
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composable, Composed, Identifier
+from psycopg.sql import SQL, Composable, Composed, Identifier, Placeholder
 
 from domain.job_events import RESTING_TOPICS
 from infrastructure.chain.hashing import (
+    AGGREGATE_CHAIN_ROWS,
+    AGGREGATE_ORPHAN_LINKS,
     CHAIN_ROWS,
     CHAIN_START,
     ORPHAN_LINKS,
@@ -263,6 +266,21 @@ class ChainedPostgresApplicationRecorder(RowReads, es_pg.PostgresApplicationReco
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement)
             return [_row(r) for r in curs.fetchall()]
+
+    def aggregate_chain_rows(self, originator_id: UUID | str) -> list[ChainRow]:
+        """One aggregate's stored events with their chain entries, and its chain entries whose
+        event is no longer stored, by version."""
+        columns = {"state": "e.state", "position": "e.notification_id", "state_type": "NULL"}
+        parts = {k: SQL(v) for k, v in columns.items()} | {"id": Placeholder()}
+        given = originator_id
+        if self.datastore.originator_id_type != "uuid" or not isinstance(given, UUID):
+            given = str(originator_id)
+        rows: list[ChainRow] = []
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            for template in (AGGREGATE_CHAIN_ROWS, AGGREGATE_ORPHAN_LINKS):
+                curs.execute(self._composed(template, **parts), [given])
+                rows += [_row(r) for r in curs.fetchall()]
+        return sorted(rows, key=lambda r: r.version)
 
     def chain_start(self) -> int | None:
         """The position after which every event has a chain entry (None: not recorded)."""

@@ -17,6 +17,8 @@ from eventsourcing.persistence import (
 )
 
 from infrastructure.chain.hashing import (
+    AGGREGATE_CHAIN_ROWS,
+    AGGREGATE_ORPHAN_LINKS,
     CHAIN_ROWS,
     CHAIN_START,
     ORPHAN_LINKS,
@@ -169,6 +171,17 @@ class ChainedSQLiteApplicationRecorder(
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement)
             return [self._row(r) for r in c.fetchall()]
+
+    def aggregate_chain_rows(self, originator_id: UUID | str) -> list[ChainRow]:
+        """One aggregate's stored events with their chain entries, and its chain entries whose
+        event is no longer stored, by version."""
+        tables = {"events": self.events_table_name, "chain": self.chain_table_name, "id": "?"}
+        rows: list[ChainRow] = []
+        with self.datastore.transaction(commit=False) as c:
+            for template in (AGGREGATE_CHAIN_ROWS, AGGREGATE_ORPHAN_LINKS):
+                c.execute(template.format(**tables, **CHAIN_COLUMNS), [_db_id(originator_id)])
+                rows += [self._row(r) for r in c.fetchall()]
+        return sorted(rows, key=lambda r: r.version)
 
     def chain_start(self) -> int | None:
         """The position after which every event has a chain entry (None: not recorded)."""

@@ -6,8 +6,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
+from uuid import UUID
 
-from infrastructure.chain.hashing import ChainRow, canonical_id, event_hash
+from infrastructure.chain.hashing import ChainedRecorder, ChainRow, canonical_id, event_hash
+from infrastructure.event_store import check_versions
 
 
 @dataclass(frozen=True)
@@ -172,3 +174,34 @@ def verify_chain(
         if progress is not None:
             progress(len(group))
     return report
+
+
+class ChainBroken(Exception):
+    """One aggregate's stored events do not match its hash chain: edited, swapped, renumbered
+    or deleted by hand, as `regflow verify-log` would say."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+    def said_of(self, aggregate: str) -> str:
+        first = self.problems[0].message
+        more = len(self.problems) - 1
+        also = f" (and {more} more break{'s' if more > 1 else ''})" if more else ""
+        return f"the stored events of {aggregate} do not match the log's hash chain: {first}{also}"
+
+
+def check_stored_chain(recorder: object, originator_id: UUID | str) -> None:
+    """Raise VersionsSkipped when the aggregate's stored versions do not go by one from 1, and
+    ChainBroken when its stored events break its chain; nothing for a recorder that keeps no
+    chain."""
+    if not isinstance(recorder, ChainedRecorder):
+        return
+    rows = recorder.aggregate_chain_rows(originator_id)
+    # Said as a read of the events says it, first: an event deleted or renumbered.
+    check_versions(originator_id, (r.version for r in rows if r.state is not None), 1, False)
+    check = check_aggregate(
+        canonical_id(originator_id), rows, recorder.chain_key, recorder.chain_start()
+    )
+    if check.problems:
+        raise ChainBroken(check.problems)

@@ -6,14 +6,42 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from itertools import takewhile
 from typing import Any, cast
+from uuid import UUID
 
+from domain.batch import RegistrationBatch
 from domain.exceptions import NotFound
 from domain.job import RegistrationJob
+from infrastructure.chain.verify import check_stored_chain
 from infrastructure.usecases.store import RegistrationStore
+
+LOG_PAGE = 1000
 
 
 class AuditQueries(RegistrationStore):
     """Reads of the log itself, for the audit view and `regflow state`."""
+
+    def check_log_of(self, aggregate_id: object) -> None:
+        """Raise ChainBroken when the aggregate's stored events no longer match the log's hash
+        chain: edited, swapped, renumbered or deleted by hand (what `regflow verify-log` finds,
+        for one aggregate)."""
+        check_stored_chain(self.recorder, cast(Any, aggregate_id))
+
+    def ids_in_log_starting_with(self, kind: str, prefix: str, limit: int) -> list[str]:
+        """Up to `limit` ids of jobs or batches (`kind`) starting with `prefix`, read from the
+        log's Created events rather than the read models: for when an event changed by hand
+        stops the read models. A scan of every such event: not for a hot path."""
+        topic = (RegistrationJob if kind == "job" else RegistrationBatch).Created.TOPIC
+        found: list[str] = []
+        position = 0
+        while len(found) < limit and (
+            page := self.recorder.select_notifications(
+                start=position, limit=LOG_PAGE, topics=[topic], inclusive_of_start=False
+            )
+        ):
+            ids = (str(UUID(str(n.originator_id))) for n in page)
+            found += [i for i in ids if i.startswith(prefix)]
+            position = page[-1].id
+        return found[:limit]
 
     def job_as_of(
         self,

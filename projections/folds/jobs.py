@@ -8,12 +8,15 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from eventsourcing.domain import OriginatorVersionError
+
 from domain.job import RegistrationJob
 from domain.job_state import SubStepState
 from domain.plan import PLAN
 from domain.quotes import prefixed
 from domain.secrets import redact
 from domain.status import FINISHED, SubStepStatus
+from infrastructure.event_store import VersionsSkipped
 
 SUB_STEP_FIELDS = ("status", "attempts", "started_at", "completed_at", "error", "result")
 
@@ -42,8 +45,12 @@ def public(value: Any) -> Any:
 
 
 def apply_event(job: RegistrationJob | None, event: Any) -> RegistrationJob:
-    """The job after one more of its events (None before its Created event)."""
-    folded = event.mutate(job)
+    """The job after one more of its events (None before its Created event); VersionsSkipped,
+    naming the job, when the event is not the next of its log (a log changed by hand)."""
+    try:
+        folded = event.mutate(job)
+    except OriginatorVersionError as exc:
+        raise VersionsSkipped(event.originator_id, *exc.args) from exc
     if not isinstance(folded, RegistrationJob):
         raise TypeError(f"{type(event).__name__} is not an event of a registration job")
     return folded

@@ -264,14 +264,21 @@ CUTS = {
     "event before the last deleted": ("DELETE", 3, "version 4 is stored where version 3"),
     "event renumbered past the end": ("MOVE", 2, "version 3 is stored where version 2"),
     "event's bytes edited": ("EDIT", 2, "a stored event cannot be read"),
+    "two events swapped": ("SWAP", 2, "version 2 does not match its hash: edited or swapped"),
 }
+# How the check of an aggregate's log against the chain, made before reading its events where
+# they are read in log order (an organisation's export), says the same cut.
+SAID_BY_THE_CHAIN = {"event's bytes edited": "version 2 does not match its hash"}
 READERS = {
     "events": ("events", "{job}"),
     "state": ("state", "{job}"),
     "state at a version": ("state", "{job}", "--version", "3"),
     "export": ("export", "--batch", "{batch}"),
+    "export of the organisation": ("export", "--org", "{org}"),
     "resume": ("resume", "{job}"),
     "cancel": ("cancel", "{job}", "--reason", "tampered"),
+    "reset": ("reset", "{job}", "cloudwaitressAccount", "--reason", "tampered"),
+    "events by a prefix": ("events", "{prefix}"),
 }
 
 
@@ -283,16 +290,23 @@ def test_a_log_changed_by_hand_is_said_by_every_command_reading_it(
     """A job's events with one deleted, moved out of sequence or edited (not the newest deleted:
     a log cut at its end is a shorter log): each command reading it exits 2 saying which job
     and what is wrong, never a traceback, and changes nothing."""
-    batch_id, job_id = new_job(app, unique_org())
+    org = unique_org()
+    batch_id, job_id = new_job(app, org)
     app.start_step6(None, batch_id, None, "user:u-1")
     app.update_job(job_id, None, lambda j: j.start_sub_step("cloudwaitressAccount"))
     how, version, said = CUTS[cut]
+    if reader.startswith("export of"):
+        said = SAID_BY_THE_CHAIN.get(cut, said)
     with restoring(raw, job_id):
         if how == "DELETE":
             raw.delete(job_id, version)
         elif how == "EDIT":
             topic, state = raw.event(job_id, version)
             raw.put(job_id, version, topic, state[:-1] + bytes([state[-1] ^ 0x01]))
+        elif how == "SWAP":
+            first, second = raw.event(job_id, version), raw.event(job_id, version + 1)
+            raw.put(job_id, version, *second)
+            raw.put(job_id, version + 1, *first)
         else:
             raw.run(
                 f"UPDATE {raw.events} SET originator_version=9 "
@@ -302,7 +316,8 @@ def test_a_log_changed_by_hand_is_said_by_every_command_reading_it(
         left = raw.run(
             f"SELECT count(*) FROM {raw.events} WHERE originator_id=?", (raw.key(job_id),)
         )
-        args = [a.format(job=job_id, batch=batch_id) for a in READERS[reader]]
+        names = {"job": job_id, "batch": batch_id, "org": org, "prefix": job_id[:13]}
+        args = [a.format(**names) for a in READERS[reader]]
         run = cli(*args)
         assert run.code == 2 and "Traceback" not in run.err, run.err
         assert job_id in run.err and said in run.err and "regflow verify-log" in run.err
@@ -333,3 +348,25 @@ class TestEventsOfATamperedLog:
             (raw.key(job_id),),
         )
         assert "stored as text" in self.events_of(cli, job_id)
+
+
+def test_one_tampered_job_leaves_the_others_readable_by_prefix_and_is_named_by_the_listings(
+    cli: Cli, app: Registrations, raw: RawLog
+) -> None:
+    """An event deleted from one job stops the read models there: another job is still found
+    by the prefix of its id, and read; the listings, which need the read models, exit 2 naming
+    the job whose log was changed, not `an aggregate`."""
+    batch_id, tampered = new_job(app, unique_org())
+    app.start_step6(None, batch_id, None, "user:u-1")
+    app.update_job(tampered, None, lambda j: j.start_sub_step("cloudwaitressAccount"))
+    _, intact = new_job(app, unique_org())
+    with restoring(raw, tampered):
+        raw.delete(tampered, 2)
+        run = cli("events", intact[:13])
+        assert run.code == 0 and "Traceback" not in run.err, run.err
+        run = cli("state", intact[:8], "--json")
+        assert run.code == 0 and run.lines()[0]["job_id"] == intact
+        for listing in (("batches", "--all"), ("jobs", batch_id)):
+            run = cli(*listing)
+            assert run.code == 2 and "Traceback" not in run.err, (listing, run.err)
+            assert tampered in run.err and "an aggregate" not in run.err, (listing, run.err)

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (5, "ab1f51cd95a1118c"),
-    "batch_summaries": (4, "a4c032ab2409ddd1"),
-    "job_timeline": (6, "a4c032ab2409ddd1"),
+    "job_progress": (5, "4708936614b14b53"),
+    "batch_summaries": (4, "8649f5b1eee37239"),
+    "job_timeline": (6, "8649f5b1eee37239"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"
