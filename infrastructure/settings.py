@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import psycopg
@@ -19,6 +20,7 @@ from domain.limits import MAX_IDENTITY, identity_errors, organisation_errors
 from domain.plan import PLAN
 
 SIMULATOR = SIMULATED_API
+ENV_FILE = ".env"  # read from the working directory, under the environment's own variables
 
 
 class RegistrationApiMissing(RegflowError):
@@ -39,6 +41,16 @@ class StoreMissing(RegflowError):
         super().__init__(
             f"No store at {location}: REGFLOW_DATABASE_URL names a file that does not exist. "
             "Check the path; `regflow serve` and `regflow batch run` make a new store."
+        )
+
+
+class SettingsFileUnreadable(RegflowError):
+    """The `.env` file beside the process is not UTF-8 text, as settings files are read."""
+
+    def __init__(self, error: UnicodeDecodeError) -> None:
+        super().__init__(
+            f"cannot read the settings file {os.path.abspath(ENV_FILE)}: byte {error.start} is "
+            "not UTF-8 text (settings files are read as UTF-8)"
         )
 
 
@@ -173,13 +185,19 @@ class LogSettings(BaseSettings):
     # error (it may be a secret).
     model_config = SettingsConfigDict(
         env_prefix="REGFLOW_",
-        env_file=".env",
+        env_file=ENV_FILE,
         extra="ignore",
         env_ignore_empty=True,
         hide_input_in_errors=True,
     )
 
     log_format: Literal["text", "json"] = "text"
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except UnicodeDecodeError as exc:  # the environment's values are text already
+            raise SettingsFileUnreadable(exc) from None
 
 
 class Settings(LogSettings):

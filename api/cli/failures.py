@@ -24,7 +24,12 @@ from infrastructure.keys.ring import WrongPassphrase
 from infrastructure.listening import CannotListen
 from infrastructure.logs import logs_json_lines
 from infrastructure.persistence import KeyFileMissing, SecretKeyRequired
-from infrastructure.settings import RegistrationApiMissing, Settings, StoreMissing
+from infrastructure.settings import (
+    RegistrationApiMissing,
+    Settings,
+    SettingsFileUnreadable,
+    StoreMissing,
+)
 from projections.fold_versions import ViewsRefused
 
 log = logging.getLogger("regflow.cli")
@@ -41,6 +46,7 @@ class CannotRun(RegflowError):
 
 CANNOT_RUN = (
     CannotRun,
+    SettingsFileUnreadable,
     StoreMissing,
     KeyFileMissing,
     SecretKeyRequired,

@@ -5,6 +5,7 @@ reader that went away is a quiet exit 141, and neither leaves the interpreter a 
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import signal
@@ -59,9 +60,24 @@ def text_output(
     )
 
 
-def _named(stream: TextIO, shown_as: str) -> TextIO:
+class ClosedOutput(io.TextIOBase):
+    """A standard stream the process was started without (`regflow batches >&-`): a write
+    fails as a write to a closed descriptor does, naming the stream."""
+
+    def __init__(self, shown_as: str) -> None:
+        super().__init__()
+        self.shown_as = shown_as
+
+    def write(self, text: str, /) -> int:
+        raise OutputFailed(errno.EBADF, "it is closed", self.shown_as)
+
+
+def _named(stream: TextIO | None, shown_as: str) -> TextIO:
     """`stream` written through a buffer of its own whose write errors name it; `stream` itself
-    when it is no descriptor (a test's capture)."""
+    when it is no descriptor (a test's capture). What it cannot encode (a restaurant's name on
+    an ASCII terminal) is written as backslash escapes, not refused."""
+    if stream is None:
+        return ClosedOutput(shown_as)
     try:
         fd = stream.fileno()
     except (AttributeError, ValueError, io.UnsupportedOperation):
@@ -76,7 +92,7 @@ def _named(stream: TextIO, shown_as: str) -> TextIO:
         closefd=False,
         line_buffering=unbuffered or getattr(stream, "line_buffering", False),
         encoding=getattr(stream, "encoding", None) or "utf-8",
-        errors=getattr(stream, "errors", None) or "strict",
+        errors="backslashreplace",
     )
 
 

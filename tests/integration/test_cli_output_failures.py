@@ -199,3 +199,83 @@ def test_standard_error_on_a_full_disk_ends_with_2_not_a_traceback_exit(
             timeout=60,
         )
     assert (done.returncode, done.stdout) == (COULD_NOT_RUN, b"")
+
+
+CLOSED = "error: cannot write standard output: it is closed"
+
+
+@pytest.mark.parametrize("command", sorted(EVERY_COMMAND))
+def test_every_command_started_without_standard_output_says_so_and_exits_2(
+    command: str,
+    named: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`regflow ... >&-`: Python starts with no sys.stdout at all; a command writing to it
+    exits 2 in one line, not with an AttributeError on None."""
+    argv = [named.get(part, part) for part in EVERY_COMMAND[command]]
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stdout", None)
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    assert (code, err.splitlines()[-1]) == (COULD_NOT_RUN, CLOSED), err
+
+
+def test_a_closed_standard_output_in_a_process_of_its_own(named: dict[str, str]) -> None:
+    env = os.environ | {"REGFLOW_SECRET_KEY": TEST_SECRET}
+    for argv in (["version"], ["batches", "--all"]):
+        done = subprocess.run(
+            [REGFLOW, *argv], stdout=subprocess.DEVNULL, capture_output=False, check=False,
+            stderr=subprocess.PIPE, text=True, env=env, pass_fds=(),
+        )  # fmt: skip
+        assert done.returncode in (0, COULD_NOT_RUN), done.stderr
+    closed = subprocess.run(
+        f"exec {REGFLOW} version >&-", shell=True, capture_output=False, check=False,
+        stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert "Traceback" not in closed.stderr, closed.stderr
+    assert (closed.returncode, closed.stderr.strip()) == (COULD_NOT_RUN, CLOSED)
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_terminal_that_cannot_show_a_name_gets_it_escaped(
+    cli: Cli, app: Registrations, settings: Settings, encoding: str
+) -> None:
+    """A name no character of the output's encoding can show (a latin-1 or ASCII terminal) is
+    written with backslash escapes, in every table: no UnicodeEncodeError."""
+    org = unique_org()
+    name = "Caf\xe9 \u6771\u4eac \U0001f35c"
+    batch, _, _ = app.create_batch(org, "user:u-1", name, [restaurant(name, "r-1")])
+    env = os.environ | {
+        "REGFLOW_DATABASE_URL": settings.database_url,
+        "REGFLOW_SECRET_KEY": "test-passphrase",
+        "PYTHONIOENCODING": encoding,
+        "COLUMNS": "200",
+    }
+    for argv in (["batches", "--org", org], ["jobs", str(batch.id)]):
+        done = subprocess.run([REGFLOW, *argv], capture_output=True, check=False, env=env)
+        err = done.stderr.decode(encoding, "replace")
+        assert "Traceback" not in err and done.returncode == 0, err
+        shown = done.stdout.decode(encoding)
+        assert "\\u6771\\u4eac" in shown and "\\U0001f35c" in shown, shown
+
+
+def test_a_settings_file_that_is_not_utf8_is_named_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes(b"REGFLOW_LOG_FORMAT=text\n\xff\xfe\x00x\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGFLOW_")}
+    for argv in (["batches"], ["serve", "--port", "18198"]):
+        done = subprocess.run(
+            [REGFLOW, *argv], capture_output=True, text=True, check=False, env=env,
+            cwd=tmp_path, timeout=60,
+        )  # fmt: skip
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.returncode == COULD_NOT_RUN, (argv, done.stderr)
+        assert done.stderr.strip() == (
+            f"error: cannot read the settings file {tmp_path / '.env'}: byte 24 is not UTF-8 "
+            "text (settings files are read as UTF-8)"
+        ), done.stderr
