@@ -36,6 +36,12 @@ def no_drift(span: tuple[int, int] | None) -> str:
     )
 
 
+def shown(value: object) -> str:
+    """A differing value as typed: text in quotes as it is stored (the table's cells escape it
+    once, as every table does), anything else as Python writes it."""
+    return f"'{value}'" if isinstance(value, str) else repr(value)
+
+
 def print_differences(differences: list[Difference], span: tuple[int, int] | None) -> None:
     out = console()
     if not differences:
@@ -45,7 +51,7 @@ def print_differences(differences: list[Difference], span: tuple[int, int] | Non
     for column in ("view", "row", "field", "live", "rebuilt"):
         table.add_column(column, overflow="fold")
     for d in differences:
-        table.add_row(*cells(d.view, d.key, d.field, repr(d.live), repr(d.rebuilt)))
+        table.add_row(*cells(d.view, d.key, d.field, shown(d.live), shown(d.rebuilt)))
     out.print(table)
 
 

@@ -12,9 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from api.cli import build_parser
+from api.cli.audit_replay import print_differences
 from api.cli.output import SHORT_ID, cells, console, escape_text
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
+from projections.offline.diff import Difference
 from tests.conftest import unique_org
 from tests.integration.audit_kit import RESTAURANT, Cli, RawLog, cli, new_job, restoring
 
@@ -160,3 +162,16 @@ def test_a_narrow_terminal_shows_ids_as_commands_take_them(
     assert job_id[:SHORT_ID] in jobs, jobs
     monkeypatch.setenv("COLUMNS", "200")
     assert cli("state", job_id[:SHORT_ID], "--json").lines()[0]["job_id"] == job_id
+
+
+def test_replay_shows_a_drifted_value_escaped_once(capsys: pytest.CaptureFixture[str]) -> None:
+    """As every table shows stored text: a real ESC as \\x1b, a typed backslash as \\\\ (the
+    value's repr, escaped again, showed them as \\\\x1b and \\\\\\\\)."""
+    live, rebuilt = "X\x1bY", "X\\x1bY"
+    print_differences([Difference("job_progress", "j-1", "name", live, rebuilt)], None)
+    shown = capsys.readouterr().out
+    assert "'X\\x1bY'" in shown and "'X\\\\x1bY'" in shown, shown
+    assert "\\\\\\\\" not in shown and "'X\\\\\\\\x1bY'" not in shown, shown
+    print_differences([Difference("job_progress", "j-1", "attempts", 3, None)], None)
+    shown = capsys.readouterr().out
+    assert "3" in shown and "None" in shown
