@@ -9,6 +9,7 @@ from aiohttp import hdrs, web
 from pydantic import BaseModel, ValidationError
 
 from api.errors import BadRequest, BodyTooLarge, UnsupportedMediaType, field_errors
+from api.schemas.requests import Query, known_parameters, parameter_names
 from domain.exceptions import InvalidInput
 from domain.limits import MAX_NESTING, nesting_error, unstorable_message, unstorable_text
 from domain.plan import PLAN
@@ -18,6 +19,7 @@ MAX_BODY_NESTING = MAX_NESTING + 8
 """Room for the envelope (a batch's restaurants, a bulk edit's updates) around a config."""
 
 M = TypeVar("M", bound=BaseModel)
+Q = TypeVar("Q", bound=Query)
 
 
 BODY_SETTING = "REGFLOW_MAX_BODY_BYTES"
@@ -165,15 +167,25 @@ def sub_step_key(request: web.Request) -> str:
     return PLAN.sub_step(request.match_info["subStepKey"]).key
 
 
-def query(request: web.Request, model: type[M]) -> M:
+def query(request: web.Request, model: type[Q]) -> Q:
     """The query string as `model`; bad values answer 400 with per-field messages, as does a
     parameter of the model given more than once (which of the values was meant is unknown)."""
-    names = (field.alias or name for name, field in model.model_fields.items())
+    names = parameter_names(model)
     repeated = [name for name in names if len(request.query.getall(name, ())) > 1]
     if repeated:
         errors = [f"{name}: given more than once; give it once" for name in repeated]
         raise BadRequest("Invalid query parameters", errors)
+    # A parameter another read takes (`offset` on a list that pages by `after`) would be
+    # ignored here, and the page asked for silently not given.
+    taken = ", ".join(names) or "none"
+    elsewhere = [
+        f"{name}: not taken by this read (it takes {taken})"
+        for name in dict.fromkeys(request.query)
+        if name in known_parameters() and name not in names
+    ]
+    if elsewhere:
+        raise BadRequest("Invalid query parameters", elsewhere)
     try:
         return model.model_validate(dict(request.query))
     except ValidationError as exc:
-        raise BadRequest("Invalid query parameters", field_errors(exc)) from None
+        raise BadRequest("Invalid query parameters", field_errors(exc, "query")) from None

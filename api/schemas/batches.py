@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from api.schemas.answers import Answer
-from api.schemas.requests import Query
+from api.schemas.requests import Query, QueryInt
 
 JobStatusFilter = Literal["pending", "in_progress", "completed", "failed", "cancelled", "blocked"]
 
@@ -35,14 +36,14 @@ class BatchesQuery(Query):
     cursor (`next_after` of the page before: a batch created meanwhile moves no page), or past
     `offset` of them (a batch created meanwhile shifts the pages by one)."""
 
-    limit: int = Field(default=50, ge=1, le=500)
+    limit: QueryInt = Field(default=50, ge=1, le=500)
     after: QueryText = Field(default=None, max_length=500)
-    offset: int = Field(default=0, ge=0, le=1_000_000_000)
+    offset: QueryInt = Field(default=0, ge=0, le=1_000_000_000)
 
     @model_validator(mode="after")
     def _one_way_of_paging(self) -> BatchesQuery:
         if self.after is not None and self.offset:
-            raise ValueError("after and offset: page by one of them")
+            raise PydanticCustomError("paging", "after and offset: page by one of them")
         return self
 
 
@@ -64,7 +65,7 @@ class JobsQuery(Query):
     listing it was given out for), filtered by job status (or `blocked`: jobs with a sub-step
     blocked by a failed dependency)."""
 
-    limit: int = Field(default=100, ge=1, le=1000)
+    limit: QueryInt = Field(default=100, ge=1, le=1000)
     after: QueryText = Field(default=None, max_length=500)
     status: JobStatusFilter | None = None
     q: QueryText = Field(default=None, max_length=300)

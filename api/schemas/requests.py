@@ -46,9 +46,30 @@ def _written(read: Callable[[str], Any]) -> Callable[[Any], Any]:
 
 
 class Query(BaseModel):
-    """Query parameters: unknown ones (cache busters) are ignored."""
+    """Query parameters: unknown ones (cache busters) are ignored; one that another read of
+    the API takes is refused where it is not taken (`parsing.query`)."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+def parameter_names(model: type[Query]) -> list[str]:
+    """The query parameters `model` takes, as written."""
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def known_parameters() -> frozenset[str]:
+    """Every query parameter some read of the API takes."""
+    models: list[type[Query]] = []
+    waiting = [Query]
+    while waiting:
+        kind = waiting.pop()
+        models.append(kind)
+        waiting += kind.__subclasses__()
+    return frozenset(name for model in models for name in parameter_names(model))
+
+
+# A whole number as written in a query: decimal digits (`1.0`, `+5`, `1_0` are refused).
+QueryInt = Annotated[int, BeforeValidator(_written(whole_number))]
 
 
 class RestaurantIn(BaseModel):
@@ -184,8 +205,8 @@ class BulkEdit(Reasoned):
 class EventsQuery(Query):
     """?after_version&limit of a job's events."""
 
-    after_version: int = Field(default=0, ge=0, le=2**62)
-    limit: int = Field(default=100, ge=1, le=1000)
+    after_version: QueryInt = Field(default=0, ge=0, le=2**62)
+    limit: QueryInt = Field(default=100, ge=1, le=1000)
 
 
 class StateQuery(Query):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from api.routes import ROUTES
+from api.schemas.requests import known_parameters, parameter_names
 from tests.api.conftest import BASE, Caller, restaurant
 
 QUERIED = [
@@ -53,3 +54,69 @@ async def test_a_parameter_given_once_beside_repeated_unknown_ones_is_read(org_a
         f"{BASE}/{batch['id']}/jobs", params=[("limit", "1"), ("_", "1"), ("_", "2")]
     )
     assert status == 200 and len(body["jobs"]) == 1, body
+
+
+KNOWN = sorted(known_parameters())
+ELSEWHERE = [
+    (route, name)
+    for route in ROUTES
+    if route.query is not None
+    for name in KNOWN
+    if name not in parameter_names(route.query)
+]
+
+
+@pytest.mark.parametrize(
+    ("route", "name"), ELSEWHERE, ids=[f"{r.method} {r.path} {n}" for r, n in ELSEWHERE]
+)
+async def test_a_parameter_another_read_takes_is_refused_where_it_is_not_taken(
+    org_a: Caller, route: object, name: str
+) -> None:
+    """`offset` on a list that pages by `after` was ignored: a client paging by it was given
+    page one again and again. A parameter no read takes (a cache buster) is still ignored."""
+    batch = await org_a.new_batch(restaurant("Elsewhere"))
+    _, before = await org_a.get(BASE, params={"limit": "500"})
+    path = concrete(route.path, batch["id"], batch["jobs"][0]["id"])  # type: ignore[attr-defined]
+    options = {"json": {"name": "x", "restaurants": [restaurant()]}}
+    status, body = await org_a.call(
+        route.method,  # type: ignore[attr-defined]
+        path,
+        params={name: "5", "_": "17"},
+        **(options if route.method == "POST" else {}),  # type: ignore[attr-defined]
+    )
+    assert status == 400, body
+    assert body["errors"] == [
+        f"{name}: not taken by this read (it takes "
+        f"{', '.join(parameter_names(route.query)) or 'none'})"  # type: ignore[attr-defined]
+    ], body
+    _, after = await org_a.get(BASE, params={"limit": "500"})
+    assert after == before
+
+
+NUMBERS = [
+    (route, name)
+    for route in ROUTES
+    if route.query is not None
+    for name, field in route.query.model_fields.items()
+    if field.annotation is int or "int" in str(field.annotation)
+]
+LOOSE = ["1.0", "+5", "1_0", " 5", "5 ", "\u0665", "0x5", "5e0"]
+
+
+@pytest.mark.parametrize(
+    ("route", "name"), NUMBERS, ids=[f"{r.method} {r.path} {n}" for r, n in NUMBERS]
+)
+@pytest.mark.parametrize("written", LOOSE)
+async def test_a_number_not_written_as_digits_is_refused(
+    org_a: Caller, route: object, name: str, written: str
+) -> None:
+    batch = await org_a.new_batch(restaurant("Digits"))
+    path = concrete(route.path, batch["id"], batch["jobs"][0]["id"])  # type: ignore[attr-defined]
+    status, body = await org_a.call(route.method, path, params={name: written})  # type: ignore[attr-defined]
+    assert status == 400, body
+    assert body["errors"][0].startswith(f"{name}:"), body
+
+
+async def test_paging_by_both_after_and_offset_is_said_of_the_query(org_a: Caller) -> None:
+    status, body = await org_a.get(BASE, params={"after": "x", "offset": "2"})
+    assert (status, body["errors"]) == (400, ["query: after and offset: page by one of them"])
