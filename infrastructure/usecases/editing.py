@@ -54,8 +54,11 @@ class EditingCommands(RegistrationStore):
         With an idempotency key (scoped to the job), the edits are made once: a repeat of the
         key and content (a client retrying after a lost answer, or retries at once) is answered
         as the first was, and the key sent with other content is refused. A dry run records
-        nothing, so its key is not looked at.
+        nothing, so its key is not looked up; a key the edit would refuse for its form is
+        refused in the dry run too, as the dry run says what the edit would do.
         """
+        if idempotency_key is not None:
+            idempotency_key = checked_idempotency_key(idempotency_key)
         if dry_run:
             job = self.job(job_id, organisation_id)
             lease = self.lease_seen(job)
@@ -71,7 +74,7 @@ class EditingCommands(RegistrationStore):
             if any(item_reasons):
                 asked.append(list(item_reasons))
             digest = keyed_digest(self.request_key, asked)
-            request = EditRequest(checked_idempotency_key(idempotency_key), digest)
+            request = EditRequest(idempotency_key, digest)
 
         def command(job: RegistrationJob) -> tuple[list[EditCheck], bool]:
             earlier = job.earlier_edit(request) if request is not None else None

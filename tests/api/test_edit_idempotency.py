@@ -173,13 +173,18 @@ class TestOncePerKey:
         assert again[1]["warnings"] == first[1]["warnings"]
         assert await edit_events(org_a, job_id) == recorded
 
+    @pytest.mark.parametrize("dry_run", [False, True])
     @pytest.mark.parametrize("key", ["", "x" * (MAX_IDEMPOTENCY_KEY + 1), "tab\there"])
     async def test_a_malformed_key_is_refused_and_changes_nothing(
-        self, org_a: Caller, client: Client, key: str
+        self, org_a: Caller, client: Client, key: str, dry_run: bool
     ) -> None:
+        """A dry run says what the edit would do: one whose key is refused is refused."""
         job_id = await failed_job(org_a, client, "websiteConfig")
-        status, body, _ = await mark(org_a, job_id, key, "websiteConfig", "completed")
+        status, body, _ = await mark(
+            org_a, job_id, key, "websiteConfig", "completed", dry_run=dry_run
+        )
         assert status in (400, 422), body
+        assert any(e.startswith("Idempotency-Key") for e in body["errors"]), body
         assert await edit_events(org_a, job_id) == []
 
     async def test_many_repeats_at_once_make_one_edit(self, org_a: Caller, client: Client) -> None:
