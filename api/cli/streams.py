@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -77,7 +77,7 @@ def _named(stream: TextIO | None, shown_as: str) -> TextIO:
     when it is no descriptor (a test's capture). What it cannot encode (a restaurant's name on
     an ASCII terminal) is written as backslash escapes, not refused."""
     if stream is None:
-        return ClosedOutput(shown_as)
+        return cast(TextIO, ClosedOutput(shown_as))
     try:
         fd = stream.fileno()
     except (AttributeError, ValueError, io.UnsupportedOperation):
