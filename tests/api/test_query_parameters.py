@@ -4,6 +4,8 @@ of the values was meant cannot be known, and taking the first silently answered 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from api.routes import ROUTES
@@ -26,26 +28,30 @@ def concrete(path: str, batch_id: str, job_id: str) -> str:
     )
 
 
+async def asked(caller: Caller, route: Any, params: list[tuple[str, str]]) -> tuple[int, Any]:
+    """The route asked with `params` on a new batch and its job (a POST with a valid body):
+    its answer, once the organisation's batches are seen unchanged by it."""
+    batch = await caller.new_batch(restaurant("Asked"))
+    _, before = await caller.get(BASE, params={"limit": "500"})
+    path = concrete(route.path, batch["id"], batch["jobs"][0]["id"])
+    options = {"json": {"name": "x", "restaurants": [restaurant()]}}
+    answer = await caller.call(
+        route.method, path, params=params, **(options if route.method == "POST" else {})
+    )
+    _, after = await caller.get(BASE, params={"limit": "500"})
+    assert after == before
+    return answer
+
+
 @pytest.mark.parametrize(
     ("route", "name"), QUERIED, ids=[f"{r.method} {r.path} {n}" for r, n in QUERIED]
 )
 async def test_a_parameter_given_twice_is_refused_and_changes_nothing(
     org_a: Caller, route: object, name: str
 ) -> None:
-    batch = await org_a.new_batch(restaurant("Twice"))
-    _, before = await org_a.get(BASE, params={"limit": "500"})
-    path = concrete(route.path, batch["id"], batch["jobs"][0]["id"])  # type: ignore[attr-defined]
-    options = {"json": {"name": "x", "restaurants": [restaurant()]}}
-    status, body = await org_a.call(
-        route.method,  # type: ignore[attr-defined]
-        path,
-        params=[(name, "1"), (name, "2")],
-        **(options if route.method == "POST" else {}),  # type: ignore[attr-defined]
-    )
+    status, body = await asked(org_a, route, [(name, "1"), (name, "2")])
     assert status == 400, body
     assert any(e.startswith(f"{name}:") for e in body["errors"]), body
-    _, after = await org_a.get(BASE, params={"limit": "500"})
-    assert after == before
 
 
 async def test_a_parameter_given_once_beside_repeated_unknown_ones_is_read(org_a: Caller) -> None:
@@ -74,23 +80,12 @@ async def test_a_parameter_another_read_takes_is_refused_where_it_is_not_taken(
 ) -> None:
     """`offset` on a list that pages by `after` was ignored: a client paging by it was given
     page one again and again. A parameter no read takes (a cache buster) is still ignored."""
-    batch = await org_a.new_batch(restaurant("Elsewhere"))
-    _, before = await org_a.get(BASE, params={"limit": "500"})
-    path = concrete(route.path, batch["id"], batch["jobs"][0]["id"])  # type: ignore[attr-defined]
-    options = {"json": {"name": "x", "restaurants": [restaurant()]}}
-    status, body = await org_a.call(
-        route.method,  # type: ignore[attr-defined]
-        path,
-        params={name: "5", "_": "17"},
-        **(options if route.method == "POST" else {}),  # type: ignore[attr-defined]
-    )
+    status, body = await asked(org_a, route, [(name, "5"), ("_", "17")])
     assert status == 400, body
     assert body["errors"] == [
         f"{name}: not taken by this read (it takes "
         f"{', '.join(parameter_names(route.query)) or 'none'})"  # type: ignore[attr-defined]
     ], body
-    _, after = await org_a.get(BASE, params={"limit": "500"})
-    assert after == before
 
 
 NUMBERS = [
