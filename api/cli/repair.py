@@ -21,6 +21,7 @@ from api.cli.operate import PRINT_JSON, emit, operating
 from api.cli.output import escape_text as escape
 from domain.exceptions import RegflowError
 from domain.plan import PLAN
+from infrastructure.chain.unreadable import UNREADABLE, unreadable_log
 
 PICKED_UP = "a running `regflow serve` or `regflow work` on this store picks it up"
 
@@ -69,13 +70,20 @@ def resume_command(args: argparse.Namespace) -> int:
             jobs = op.views().job_summaries(batch_id)
             job_ids = [j["id"] for j in jobs if j["status"] == "failed"]
         for job_id in job_ids:
-            op.app.check_log_of(uuid.UUID(job_id))
             try:
+                if not args.job:  # a named job's log was checked as its id was read
+                    op.app.check_log_of(uuid.UUID(job_id))
                 plan, _, changed = op.app.resume(None, job_id, cli_actor())
             except RegflowError as exc:
                 if args.job:
                     raise
                 results.append({"job_id": job_id, "resumed": False, "error": exc.message})
+                continue
+            except UNREADABLE as exc:  # one job's log changed by hand: the others are resumed
+                if args.job:
+                    raise
+                said = unreadable_log(exc, f"job {job_id}")
+                results.append({"job_id": job_id, "resumed": False, "error": said})
                 continue
             results.append({"job_id": job_id, "resumed": changed, **plan.as_answer()})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from typing import Any
@@ -14,6 +15,7 @@ from infrastructure.usecases.registrations import Registrations
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, RawLog, cli, new_job, restoring
 from tests.integration.test_projections import drive, new_batch
+from tests.kit import restaurants
 
 __all__ = ["cli"]
 
@@ -370,3 +372,40 @@ def test_one_tampered_job_leaves_the_others_readable_by_prefix_and_is_named_by_t
             run = cli(*listing)
             assert run.code == 2 and "Traceback" not in run.err, (listing, run.err)
             assert tampered in run.err and "an aggregate" not in run.err, (listing, run.err)
+
+
+def test_a_batch_resume_skips_a_job_whose_log_was_changed_and_resumes_the_others(
+    cli: Cli, app: Registrations, raw: RawLog
+) -> None:
+    """`resume --batch B --failed` changes no job whose log breaks its chain: that one is
+    listed not resumed, saying why, and the batch's other failed jobs are resumed (exit 1)."""
+    batch, jobs, _ = app.create_batch(unique_org(), "user:u-1", "chain", restaurants(2))
+    app.start_step6(None, batch.id, None, "user:u-1")
+    ids = [str(j.id) for j in jobs]
+
+    def failed(job: Any) -> None:
+        job.claim("worker-1")
+        while ready := job.runnable():
+            for key in ready:
+                job.start_sub_step(key)
+                if key == "restaurantRegistration":
+                    job.fail_sub_step(key, "HTTP 400: refused", transient=False)
+                else:
+                    job.complete_sub_step(key, {})
+        job.finish()
+
+    for job_id in ids:
+        app.update_job(job_id, None, failed)
+    tampered, intact = ids
+    with restoring(raw, tampered):
+        second, third = raw.event(tampered, 2), raw.event(tampered, 3)
+        raw.put(tampered, 2, *third)
+        raw.put(tampered, 3, *second)
+        run = cli("resume", "--batch", str(batch.id), "--failed", "--json")
+        assert run.code == 1 and "Traceback" not in run.err, run.err
+        answers = {a["job_id"]: a for a in json.loads(run.out)}
+        assert answers[intact]["resumed"] is True
+        assert answers[tampered]["resumed"] is False
+        assert "hash chain" in answers[tampered]["error"] and tampered in answers[tampered]["error"]
+        assert str(app.job(intact).status) == "in_progress"
+        assert str(app.job(tampered).status) == "failed"
