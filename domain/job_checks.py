@@ -3,6 +3,7 @@ and which edits of a sub-step are allowed now."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -26,7 +27,14 @@ from domain.execution_config import ExecutionConfig
 from domain.job_lease import LeaseSeen
 from domain.job_state import JobQueries
 from domain.plan import PLAN
-from domain.progress_rules import ResumePlan, conditional_reopens, plan_resume, reopen_warning
+from domain.progress_rules import (
+    ResumePlan,
+    conditional_reopens,
+    conditional_skips,
+    plan_resume,
+    reopen_warning,
+    reskip_warning,
+)
 from domain.status import JOB_MACHINE, SETTLED_WELL, JobStatus, SubStepStatus, require
 
 _S = SubStepStatus
@@ -86,12 +94,14 @@ class JobChecks(JobQueries):
         if self.status == JobStatus.IN_PROGRESS or not all(c.valid for c in checks):
             return checks  # refused: nothing to say of what they would leave
         statuses = statuses_after(stored, checks)
-        reopens = self._rule_reopens(statuses, checks)
-        if reopens:
-            checks[-1] = replace(
-                checks[-1], warnings=[*checks[-1].warnings, reopen_warning(reopens)]
-            )
-            statuses |= dict.fromkeys(reopens, _S.PENDING)
+        reopens, skips = self._rule_decisions(statuses, checks)
+        statuses |= dict.fromkeys(reopens, _S.PENDING) | dict.fromkeys(skips, _S.SKIPPED)
+        reset = {k for c in checks if c.target == _S.PENDING for k in c.cascade}
+        said = [reopen_warning(reopens)] if reopens else []
+        if undone := {k: why for k, why in skips.items() if k in reset}:
+            said.append(reskip_warning(undone))
+        if said:
+            checks[-1] = replace(checks[-1], warnings=[*checks[-1].warnings, *said])
         after = self._status_after_edits(checks)
         settled = all(s in SETTLED_WELL for s in statuses.values())
         if settled and after != JobStatus.COMPLETED:
@@ -99,10 +109,12 @@ class JobChecks(JobQueries):
             checks[-1] = replace(checks[-1], warnings=[*checks[-1].warnings, hint])
         return checks
 
-    def _rule_reopens(self, statuses: dict[str, str], checks: list[EditCheck]) -> dict[str, str]:
-        """The menu rule's skips the edits take back (`statuses`: as the edits leave them),
-        each with why, as `edit` records them once its edits are made; a skip an edit sets
-        or resets is the operator's from then on. A sub-step marked
+    def _rule_decisions(
+        self, statuses: dict[str, str], checks: list[EditCheck]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """What the menu rule records once the edits are made (`statuses`: as the edits leave
+        them), each with why, as `edit` records it: its skips taken back, then its new skips.
+        A skip an edit sets or resets is the operator's from then on. A sub-step marked
         completed counts as completed here; a result given with it feeds no rule's flag."""
         touched = {k for c in checks for k in (c.sub_step, *c.cascade)}
         by_rule = [
@@ -110,16 +122,16 @@ class JobChecks(JobQueries):
             for s in PLAN.conditional
             if self.sub_steps[s.key].skipped_by_rule and s.key not in touched
         ]
-        if not by_rule:
-            return {}
         marked = {c.sub_step for c in checks if c.target == _S.COMPLETED}
         results = {k: s.result for k, s in self.sub_steps.items()}
         here = self.completed_here | marked
-        return conditional_reopens(
-            statuses,
-            by_rule,
-            lambda: fold_context(statuses, results, self.imported_context, here),
-        )
+
+        def context_of(now: dict[str, str]) -> Callable[[], dict[str, Any]]:
+            return lambda: fold_context(now, results, self.imported_context, here)
+
+        reopens = conditional_reopens(statuses, by_rule, context_of(statuses)) if by_rule else {}
+        reopened = statuses | dict.fromkeys(reopens, _S.PENDING)
+        return reopens, conditional_skips(reopened, context_of(reopened))
 
     def _status_after_edits(self, checks: list[EditCheck]) -> str:
         """The job's status once the edits are recorded (see `_status_after_edit`)."""

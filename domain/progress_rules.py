@@ -98,6 +98,12 @@ def reopen_warning(reopens: Mapping[str, str]) -> str:
     return f"{', '.join(reopens)}, skipped by the menu rule, become pending again: {why}"
 
 
+def reskip_warning(skips: Mapping[str, str]) -> str:
+    """What a reset is told of the sub-steps it makes pending that the rule skips at once."""
+    why = "; ".join(dict.fromkeys(skips.values()))
+    return f"{', '.join(skips)} reset, but skipped again at once by the menu rule: {why}"
+
+
 @dataclass(frozen=True)
 class ResumePlan:
     """What a resume does: the seed's last complete phase, where work resumes, what runs."""

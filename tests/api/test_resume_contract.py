@@ -101,7 +101,8 @@ async def test_menu_import_skipped_by_hand_then_resumed_completes_without_the_me
     status, edit = await caller.patch(path, json={"status": "skipped", "reason": "no menu yet"})
     assert status == 200
     assert edit["warnings"] == [
-        "Marking menuImport as skipped skips optionSets, itemTags: menu import did not succeed"
+        "Marking menuImport as skipped skips optionSets, itemTags: menu import did not succeed",
+        "every sub-step is settled: the job stays failed until it is resumed",
     ]
     await simulator(caller.client, "DELETE", "/_simulator/calls")
     status, body = await caller.post(f"{BASE}/jobs/{job_id}/resume-step-6")

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (5, "4708936614b14b53"),
-    "batch_summaries": (4, "8649f5b1eee37239"),
-    "job_timeline": (6, "8649f5b1eee37239"),
+    "job_progress": (5, "24ddb7ad1733c23f"),
+    "batch_summaries": (4, "43ec2791f5402101"),
+    "job_timeline": (6, "43ec2791f5402101"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

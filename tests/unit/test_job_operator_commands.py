@@ -194,7 +194,9 @@ class TestMarkStatus:
         job = given(failed_at_menu_import())
         checks = job.edit([("menuImport", "skipped", None)], "user:u-1", REASON)
         assert checks[0].warnings == [
-            "Marking menuImport as skipped skips optionSets, itemTags: menu import did not succeed"
+            "Marking menuImport as skipped skips optionSets, itemTags: menu import did not succeed",
+            # the rule's skips settle the job's last sub-steps: nothing is left to run
+            "every sub-step is settled: the job stays failed until it is resumed",
         ]
 
     def test_marking_the_same_status_is_refused(self) -> None:

@@ -11,7 +11,7 @@ from domain.exceptions import RegflowError
 from domain.job import RegistrationJob
 from domain.job_state import SubStepState
 from domain.plan import PLAN
-from domain.progress_rules import conditional_skips, reopen_warning
+from domain.progress_rules import conditional_skips, reopen_warning, reskip_warning
 from domain.status import SETTLED_WELL, SubStepStatus
 from tests.unit.jobs import (
     FULL_CONFIG,
@@ -259,7 +259,10 @@ class TestTheRulesSkipTakenBack:
 
 def starts_with_rule_skips(start: int) -> RegistrationJob:
     """A job whose menu rule skipped its dependents: after a failed import marked skipped by
-    hand (failed job), or after the import was switched off (completed job)."""
+    hand (failed job), or after the import was switched off (completed job); or one whose
+    failed import blocks them."""
+    if start == 2:  # not yet: the import failed, they are blocked
+        return only_the_menu_import_failed()
     if start == 0:
         job = skipped_menu_after_failure()
     else:
@@ -288,7 +291,7 @@ class TestAnEditSaysWhichSkipsItTakesBack:
 
     @hypothesis.settings(max_examples=200, deadline=None)
     @hypothesis.given(
-        st.integers(0, 1),
+        st.integers(0, 2),
         st.lists(
             st.lists(
                 st.tuples(
@@ -314,8 +317,57 @@ class TestAnEditSaysWhichSkipsItTakesBack:
             made = [(k, t, {"menuId": "m"} if t == "completed" else None) for k, t in edits]
             job.collect_events()
             checks = job.edit(made, "user:u-1", REASON)
-            recorded = reopened(job)
-            hypothesis.event(f"reopens {len(recorded)}")
-            said = [w for c in preview for w in c.warnings if "skipped by the menu rule" in w]
-            assert said == ([reopen_warning(recorded)] if recorded else []), requests
+            events = job.collect_events()
+            recorded = {
+                e.sub_step: e.reason
+                for e in events
+                if isinstance(e, RegistrationJob.SubStepReopened)
+            }
+            reset = {k for c in preview if c.target == "pending" for k in c.cascade}
+            reskipped = {
+                e.sub_step: e.reason
+                for e in events
+                if isinstance(e, RegistrationJob.SubStepSkipped) and e.by_rule
+                if e.sub_step in reset
+            }
+            hypothesis.event(f"reopens {len(recorded)}, re-skips {len(reskipped)}")
+            warned = [w for c in preview for w in c.warnings]
+            said = [w for w in warned if "by the menu rule" in w]
+            expected = [reopen_warning(recorded)] if recorded else []
+            expected += [reskip_warning(reskipped)] if reskipped else []
+            assert said == expected, requests
             assert [c.warnings for c in checks] == [c.warnings for c in preview], requests
+            settled = all(str(s) in SETTLED_WELL for s in job.statuses().values())
+            hinted = any(w.startswith("every sub-step is settled") for w in warned)
+            assert hinted == (settled and job.status != "completed"), (requests, warned)
+
+
+class TestAnEditSaysWhatTheRuleThenDoes:
+    def test_skipping_a_failed_import_that_settles_the_job_says_it_stays_failed(self) -> None:
+        """The rule's skips of optionSets and itemTags leave nothing to run: the job stays
+        failed until it is resumed, as for an edit that settles the last sub-step itself."""
+        job = only_the_menu_import_failed()
+        hint = "every sub-step is settled: the job stays failed until it is resumed"
+        assert hint in job.validation("menuImport").checks["skipped"].warnings
+        assert hint in job.preview_edits([("menuImport", "skipped")])[-1].warnings
+        assert hint in job.edit([("menuImport", "skipped", None)], "user:u-1", REASON)[-1].warnings
+
+    def test_a_reset_the_rule_undoes_at_once_says_so(self) -> None:
+        """menuImport skipped in a completed job: a reset of optionSets is skipped again by
+        the rule in the same save, so nothing runs; the edit says so, and that the job, now
+        pending, stays so until it is resumed."""
+        job = running_job(FULL_CONFIG | {"skip": ["menuImport"]})
+        succeed(job, *PHASE1, *PHASE2_BUT_MENU)
+        job.finish()
+        job = given(job)
+        job.edit([("optionSets", "completed", None)], "user:u-1", REASON)
+        warnings = job.preview_edits([("optionSets", "pending")])[-1].warnings
+        assert warnings == [
+            "optionSets reset, but skipped again at once by the menu rule: menu import did not "
+            "succeed",
+            "every sub-step is settled: the job stays pending until it is resumed",
+        ]
+        assert job.edit([("optionSets", "pending", None)], "user:u-1", REASON)[-1].warnings == (
+            warnings
+        )
+        assert job.sub_steps["optionSets"].status == "skipped"
