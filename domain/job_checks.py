@@ -143,8 +143,16 @@ class JobChecks(JobQueries):
     def resume_plan(self) -> ResumePlan:
         """What a resume would do now: where it resumes, what runs, which keys change."""
         failures = {k: (s.transient, s.generation) for k, s in self.sub_steps.items()}
+        stopped_retrying = [
+            k for k, s in self.sub_steps.items() if s.status == _S.PENDING and s.run_attempts
+        ]
         return plan_resume(
-            self.statuses(), self.phase_statuses(), failures, self.context, self.switched_off()
+            self.statuses(),
+            self.phase_statuses(),
+            failures,
+            self.context,
+            self.switched_off(),
+            stopped_retrying,
         )
 
     def switched_off(self) -> dict[str, str]:

@@ -72,6 +72,10 @@ class OperatorCommands(JobCommandBase):
         state = self.sub_steps[PLAN.sub_step(key).key]
         if not self.step6_started:
             raise IllegalTransition(f"Cannot retry {key} now: Step 6 of the job has not started")
+        if self.status == JobStatus.COMPLETED:
+            raise IllegalTransition(
+                f"Cannot retry {key} now: the job is completed (reset {key} to run it again)"
+            )
         if self.status != JobStatus.IN_PROGRESS:
             raise IllegalTransition(f"Cannot retry {key} now: job is {self.status}, resume it")
         require(SUB_STEP_MACHINE, "retry_now", state.status, key)

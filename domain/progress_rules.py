@@ -128,21 +128,25 @@ def plan_resume(
     failures: Mapping[str, tuple[bool | None, int]],
     context: Mapping[str, Any],
     switched_off: Collection[str] = (),
+    stopped_retrying: Collection[str] = (),
 ) -> ResumePlan:
     """The resume of a stopped job; `failures` holds each failed sub-step's (transient, gen).
 
-    Failed sub-steps get fresh attempts; those whose last failure was definitive (transient
-    False: the API answered and nothing happened) also get a new idempotency generation.
+    Failed sub-steps get fresh attempts, as do those a cancel stopped while they waited to
+    retry (`stopped_retrying`: pending, with attempts made in the run the cancel ended);
+    failed ones whose last failure was definitive (transient False: the API answered and
+    nothing happened) also get a new idempotency generation.
     An unknown outcome (transient, interrupted, imported) keeps its key. What runs leaves out
     what the resume skips without a call: the sub-steps the execution_config `switched_off`,
     then those the menu's outcome rules out.
     """
-    fresh = [k for k in PLAN.keys if statuses[k] == _S.FAILED]
+    failed = [k for k in PLAN.keys if statuses[k] == _S.FAILED]
+    fresh = [k for k in PLAN.keys if k in failed or k in stopped_retrying]
     after = {k: (_S.PENDING if k in fresh else s) for k, s in statuses.items()}
     after |= {k: _S.SKIPPED for k in switched_off if after[k] == _S.PENDING}
     skipped = conditional_skips(after, context)
     runs = [k for k in PLAN.keys if after[k] not in SETTLED_WELL and k not in skipped]
-    generations = {k: failures[k][1] + 1 for k in fresh if failures[k][0] is False}
+    generations = {k: failures[k][1] + 1 for k in failed if failures[k][0] is False}
     return ResumePlan(
         resuming_from=last_complete_phase(phases),
         phase=PLAN.phase_of(runs[0]) if runs else None,

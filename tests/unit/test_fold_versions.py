@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (5, "24ddb7ad1733c23f"),
-    "batch_summaries": (4, "43ec2791f5402101"),
-    "job_timeline": (6, "43ec2791f5402101"),
+    "job_progress": (5, "932c4cb7d0dde35f"),
+    "batch_summaries": (4, "df632076af7b3f43"),
+    "job_timeline": (6, "df632076af7b3f43"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

@@ -15,6 +15,7 @@ from hypothesis import given as given_data
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from domain.exceptions import RegflowError
 from domain.job import RegistrationJob
 from domain.plan import PLAN
 from tests.unit.jobs import (
@@ -84,6 +85,31 @@ class TestKeyGenerations:
         assert plan is not None and plan.new_generations == {}
         job.claim("worker-2")
         assert job.start_sub_step("menuImport") == f"{job.id}:menuImport:1"
+
+    def test_a_sub_step_a_cancel_stopped_while_it_waited_to_retry_gets_fresh_attempts(
+        self,
+    ) -> None:
+        """Cancelled during an outage, at its fourth attempt's wait: the resume gives it a
+        fresh run of attempts under the same key, as a failure would have earned (it was
+        given one more call, then failed, with the attempts it had left)."""
+        job = running_job()
+        for _ in range(4):
+            job.start_sub_step("codeGeneration")
+            job.schedule_retry("codeGeneration", "HTTP 503", delay=8)
+        job.cancel("user:u-1", "outage")
+        job = given(job)
+        assert job.sub_steps["codeGeneration"].status == "pending"
+        plan = job.resume("user:u-1")
+        assert (plan.fresh_attempts, plan.new_generations) == (["codeGeneration"], {})
+        assert job.sub_steps["codeGeneration"].run_attempts == 0
+        job.claim("worker-2")
+        assert job.start_sub_step("codeGeneration") == f"{job.id}:codeGeneration:1"
+        assert job.sub_steps["codeGeneration"].run_attempts == 1
+
+    def test_a_pending_sub_step_never_tried_gets_no_fresh_attempts(self) -> None:
+        job = buzz(transient=True)
+        plan = job.resume("user:u-1")
+        assert plan.fresh_attempts == ["menuImport"]
 
     def test_an_interrupted_call_keeps_its_key(self) -> None:
         job = running_job()
@@ -173,3 +199,16 @@ def test_resume_records_only_the_request_and_the_reopened_phases() -> None:
     job = buzz()
     job.resume("user:u-1")
     assert then(job) == ["ResumeRequested", "PhaseReopened", "PhaseReopened", "PhaseReopened"]
+
+
+def test_retry_now_on_a_completed_job_points_at_a_reset_not_a_resume() -> None:
+    """A resume of a completed job runs nothing: the way to run a sub-step again is a reset."""
+    job = run_to_the_end(running_job())
+    assert job.status == "completed"
+    try:
+        job.retry_now("websiteConfig", "user:u-1")
+    except RegflowError as refused:
+        assert "reset websiteConfig" in str(refused) and "resume" not in str(refused)
+    else:
+        raise AssertionError("a completed job's sub-step was retried")
+    assert job.resume("user:u-1").sub_steps == []
