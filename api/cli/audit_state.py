@@ -15,6 +15,7 @@ from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_masked, escape_text
 from api.cli.values import version_number
 from domain.job import RegistrationJob
+from domain.status import JobStatus
 from infrastructure.chain.unreadable import UNREADABLE
 from projections.folds.jobs import job_state
 
@@ -27,6 +28,7 @@ def state_record(job: RegistrationJob) -> dict[str, Any]:
     progress = state["sub_step_progress"]
     phases = progress["phases"]
     items = {key: item for phase in phases.values() for key, item in phase["sub_steps"].items()}
+    cancelled = job.status == JobStatus.CANCELLED
     return {
         "job_id": state["job_id"],
         "version": state["version"],
@@ -48,7 +50,8 @@ def state_record(job: RegistrationJob) -> dict[str, Any]:
             for key, item in shown["sub_steps"].items()
         },
         "context": progress["context"],
-        "resume": job.resume_plan().as_answer() if job.step6_started else None,
+        # A job cancelled before its Step 6 started is started by a resume: its plan is shown.
+        "resume": job.resume_plan().as_answer() if job.step6_started or cancelled else None,
     }
 
 

@@ -117,6 +117,18 @@ class TestPipedCommands:
         record = cli("state", job_id, "--version", str(version), "--json").lines()[0]
         assert record["resume"] == plan.as_answer()
 
+    def test_state_of_a_job_cancelled_before_its_start_says_the_resume_starts_it(
+        self, cli: Cli, app: Registrations
+    ) -> None:
+        """A resume starts such a job: `state` shows what it runs, as the resume's dry run
+        answers, not `Step 6 never started`."""
+        _, job_id = new_job(app, unique_org())
+        app.cancel(None, job_id, "user:u-1", "not yet")
+        plan, _, _ = app.resume(None, job_id, "user:u-1", dry_run=True)
+        record = cli("state", job_id, "--json").lines()[0]
+        assert record["resume"] == plan.as_answer() and plan.sub_steps, record
+        assert f"resumes in {plan.phase}" in cli("state", job_id).out
+
 
 @pytest.mark.parametrize(
     "command",
