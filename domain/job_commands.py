@@ -108,9 +108,13 @@ class JobCommandBase(JobChecks):
         marks = self.phase_marks
         for phase, status, settled in phase_changes(self.phase_statuses(), marks):
             if settled:
-                self.trigger_event(self.PhaseCompleted, phase=phase, status=status)
+                self.trigger_event(self.PhaseCompleted, phase=phase, status=status, actor=actor)
             else:
                 previous = marks[phase]
                 self.trigger_event(
-                    self.PhaseReopened, phase=phase, status=status, previous_status=previous
+                    self.PhaseReopened,
+                    phase=phase,
+                    status=status,
+                    previous_status=previous,
+                    actor=actor,
                 )

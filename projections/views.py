@@ -93,8 +93,9 @@ class TimelineView:
     # bump when a row changes (see `View.fold_version`). 2: an interruption's data names its actor;
     # 3: a URL's password inside a text is masked; 4: secrets' names written as one word, in
     # lookalike letters or other languages; Basic credentials; 5: a JWT written straight after
-    # Basic credentials is masked whole; 6: a skip's data says whether the menu rule decided it
-    fold_version = 6
+    # Basic credentials is masked whole; 6: a skip's data says whether the menu rule decided it;
+    # 7: a phase's word names its actor (the engine's, for words recorded before they did)
+    fold_version = 7
 
     def __init__(self, read_events: ReadEvents | None = None) -> None:
         self._read_events = read_events

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (5, "932c4cb7d0dde35f"),
-    "batch_summaries": (4, "df632076af7b3f43"),
-    "job_timeline": (6, "df632076af7b3f43"),
+    "job_progress": (5, "880c86a9431d7574"),
+    "batch_summaries": (4, "e2970e977b894032"),
+    "job_timeline": (7, "e2970e977b894032"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

@@ -148,3 +148,26 @@ def test_a_later_phase_completed_by_hand_waits_for_the_earlier_ones_to_be_record
         ("phase3", "completed"),
         ("phase4", "completed"),
     ]
+
+
+def test_a_phase_word_an_operator_caused_names_the_operator() -> None:
+    """SPEC §3: every change carries its actor. A phase reopened by a reset, or settled by a
+    mark, is the operator's doing; one the run settles is the engine's."""
+    job = running_job()
+    succeed(job, *PHASE1)
+    words = [e for e in job.collect_events() if type(e).__name__ in PHASE_WORDS]
+    assert [(e.phase, e.actor) for e in words] == [("phase1", "engine")]
+    job.cancel("user:u-1", None)
+    job.edit([("codeGeneration", "pending", None)], "user:u-2", "regenerate")
+    words = [e for e in job.collect_events() if type(e).__name__ in PHASE_WORDS]
+    assert [(e.phase, e.status, e.actor) for e in words] == [("phase1", "in_progress", "user:u-2")]
+    job.edit([("codeGeneration", "completed", None)], "user:u-3", "done by hand")
+    words = [e for e in job.collect_events() if type(e).__name__ in PHASE_WORDS]
+    assert [(e.phase, e.status, e.actor) for e in words] == [("phase1", "completed", "user:u-3")]
+
+
+def test_a_phase_word_recorded_before_words_named_actors_is_the_engines() -> None:
+    for kind in (RegistrationJob.PhaseCompleted, RegistrationJob.PhaseReopened):
+        state: dict[str, Any] = {"phase": "phase1", "status": "completed"}
+        kind.upcast_v1_v2(state)
+        assert state["actor"] == "engine"
