@@ -29,6 +29,13 @@ from tests.reliability.flow_kit import calls_of, share_429, start_org_batch
 from tests.reliability.test_kill_restart import start_worker, worker_env
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def database_url(module_database_url: str) -> str:
+    """A store of this module's own: an engine runs every job in progress in its store, and
+    jobs other modules leave running would share the rate these tests measure (and its time)."""
+    return module_database_url
 LATENCY = SimulatorConfig(latency={"*": 0.05})
 
 
