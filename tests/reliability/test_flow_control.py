@@ -36,6 +36,8 @@ def database_url(module_database_url: str) -> str:
     """A store of this module's own: an engine runs every job in progress in its store, and
     jobs other modules leave running would share the rate these tests measure (and its time)."""
     return module_database_url
+
+
 LATENCY = SimulatorConfig(latency={"*": 0.05})
 
 
