@@ -85,6 +85,8 @@ class KeyTable:
         writer of the same file, such as a read-model runner folding events in this process.
         """
         with self._lock:
+            if self._conn is not None and self.is_postgres and not self._alive(self._conn):
+                self._close()  # ended by the server while idle (a restart, a failover)
             if self._conn is None:
                 self._conn = self._connect()
             conn = self._conn
@@ -103,6 +105,16 @@ class KeyTable:
             except (psycopg.OperationalError, sqlite3.OperationalError):
                 self._close()  # the next transaction starts on a fresh connection
                 raise
+
+    @staticmethod
+    def _alive(conn: Any) -> bool:
+        """Whether the server still holds this idle connection: asked with one round trip,
+        made only when a key is not in memory already."""
+        try:
+            conn.execute("SELECT 1")
+        except psycopg.OperationalError:
+            return False
+        return True
 
     def _close(self) -> None:
         if self._conn is not None and not self.settings.is_in_memory:
