@@ -33,7 +33,6 @@ HTTPS_ON_HTTP = "Received HTTPS traffic on an HTTP port"
 # Errors whose message quotes what was sent (a header line, the URL, the request line): said
 # in these words instead. A header may carry a credential, a URL a token.
 QUOTING: tuple[tuple[type[HttpProcessingError], str], ...] = (
-    (LineTooLong, "the URL or a header exceeds the limit"),
     (InvalidHeader, "a header is not valid HTTP"),
     (InvalidURLError, "the URL is not valid"),
     (BadStatusLine, "the request line is not valid HTTP"),

@@ -170,8 +170,7 @@ def read_events(args: argparse.Namespace) -> list[dict[str, Any]]:
     types = set().union(*args.type) if args.type else set()
     with open_store() as app:
         args.job = full_id(app, "job", args.job)
-        job = app.job(args.job)
-        app.check_log_of(job.id)
+        job = app.audited_job(args.job)
         events = [
             e
             for e in app.events.get(job.id)

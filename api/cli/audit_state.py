@@ -97,7 +97,7 @@ def show_state(args: argparse.Namespace) -> int:
     with open_store() as app:
         args.job = full_id(app, "job", args.job)
         try:
-            app.check_log_of(app.job(args.job).id)
+            app.audited_job(args.job)
             record = state_record(app.job_as_of(args.job, None, args.at, args.version))
         except UNREADABLE as exc:
             return unreadable(exc, f"job {args.job}")

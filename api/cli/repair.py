@@ -8,7 +8,6 @@ Each goes through the same use-case layer as the API, as the actor `cli:<user>`.
 from __future__ import annotations
 
 import argparse
-import uuid
 from typing import Any
 
 from rich.console import Console
@@ -72,7 +71,7 @@ def resume_command(args: argparse.Namespace) -> int:
         for job_id in job_ids:
             try:
                 if not args.job:  # a named job's log was checked as its id was read
-                    op.app.check_log_of(uuid.UUID(job_id))
+                    op.app.audited_job(job_id)
                 plan, _, changed = op.app.resume(None, job_id, cli_actor())
             except RegflowError as exc:
                 if args.job:

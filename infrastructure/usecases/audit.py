@@ -26,6 +26,14 @@ class AuditQueries(RegistrationStore):
         for one aggregate)."""
         check_stored_chain(self.recorder, cast(Any, aggregate_id))
 
+    def audited_job(self, job_id: object) -> RegistrationJob:
+        """The job, read as any read does (an event deleted, renumbered or unreadable said as
+        such), then its stored events checked against the hash chain (`check_log_of`): what a
+        command reading a job for an operator or an audit starts with."""
+        job = self.job(job_id)
+        self.check_log_of(job.id)
+        return job
+
     def ids_in_log_starting_with(self, kind: str, prefix: str, limit: int) -> list[str]:
         """Up to `limit` ids of jobs or batches (`kind`) starting with `prefix`, read from the
         log's Created events rather than the read models: for when an event changed by hand
