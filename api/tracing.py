@@ -8,11 +8,11 @@ from aiohttp import web
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from infrastructure.tracing import mark_failed
+from infrastructure.tracing import id_attribute, mark_failed
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# Path parameters that are ids, and the span attribute each becomes.
-ID_PARAMETERS = {"jobId": "regflow.job_id", "batchId": "regflow.batch_id"}
+# Path parameters that are ids, and the id each is (its span attribute: `regflow.<id>`).
+ID_PARAMETERS = {"jobId": "job_id", "batchId": "batch_id"}
 
 
 def tracing_middleware(tracer: Tracer) -> Callable[..., Awaitable[web.StreamResponse]]:
@@ -27,8 +27,9 @@ def tracing_middleware(tracer: Tracer) -> Callable[..., Awaitable[web.StreamResp
             "http.route": template,
         }
         for parameter, name in ID_PARAMETERS.items():
-            if parameter in request.match_info:
-                attributes[name] = request.match_info[parameter]
+            shown = id_attribute(name, request.match_info.get(parameter))
+            if shown is not None:
+                attributes[f"regflow.{name}"] = shown
         with tracer.start_as_current_span(
             f"{request.method} {template}",
             context=propagate.extract(request.headers),

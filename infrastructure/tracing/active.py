@@ -6,15 +6,20 @@ from __future__ import annotations
 import functools
 import inspect
 import random
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags, Tracer
 
+from domain.secret_words import scrub_text
+
 T = TypeVar("T")
 TRACER_NAME = "regflow"
-# Span attributes regflow sets: ids only, so no secret can reach a span by construction.
+# Span attributes regflow sets: ids only, each as `id_attribute` lets it through, so no secret
+# can reach a span by construction.
 ID_ATTRIBUTES = ("organisation_id", "batch_id", "job_id")
+UUID_IDS = ("batch_id", "job_id")
 
 
 class _Active:
@@ -76,6 +81,22 @@ def traceparent(context: SpanContext) -> str:
     return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
 
 
+def id_attribute(name: str, value: object) -> str | None:
+    """What the id `name` given to regflow becomes as a span attribute, or None to leave it out.
+
+    A job's or batch's id is kept only as the UUID it reads as: given in a URL, it is whatever
+    the caller typed (a token, `password=...`), refused or not. An organisation's id comes from
+    the caller's credentials and is shown as every free text is (credentials masked)."""
+    if value is None:
+        return None
+    if name in UUID_IDS:
+        try:
+            return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+        except ValueError:
+            return None
+    return scrub_text(str(value))
+
+
 def mark_failed(span: Any, exc: BaseException) -> None:
     """Mark `span` failed by the exception's type only: its message may quote user input."""
     span.set_attribute("error.type", type(exc).__name__)
@@ -94,11 +115,9 @@ def traced_command(name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
             tracer = _active.tracer
             if tracer is None:
                 return function(self, *args, **kwargs)
-            attributes = {
-                f"regflow.{p}": str(args[i] if i < len(args) else kwargs.get(p))
-                for p, i in places.items()
-                if (args[i] if i < len(args) else kwargs.get(p)) is not None
-            }
+            given = {p: args[i] if i < len(args) else kwargs.get(p) for p, i in places.items()}
+            shown = {p: id_attribute(p, value) for p, value in given.items()}
+            attributes = {f"regflow.{p}": v for p, v in shown.items() if v is not None}
             with tracer.start_as_current_span(
                 f"regflow.{name}",
                 attributes=attributes,

@@ -75,7 +75,8 @@ def _exporter(name: str, environ: Mapping[str, str], console_out: IO[str] | None
     if name == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-        return ConsoleSpanExporter(out=console_out or sys.stdout, formatter=console_line)
+        # Standard error: a command's standard output is its answer (`--json` is one document).
+        return ConsoleSpanExporter(out=console_out or sys.stderr, formatter=console_line)
     if name != "otlp":
         raise TracingUnavailable(f"OTEL_TRACES_EXPORTER={name} is not known: use otlp or console")
     protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get(

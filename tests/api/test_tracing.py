@@ -123,3 +123,51 @@ async def test_calls_carry_a_traceparent_with_tracing_off(client: Client) -> Non
     assert tracing.active_tracer() is None
     parts = tracing.traceparent(tracing.unsampled_context()).split("-")
     assert [len(p) for p in parts] == [2, 32, 16, 2] and parts[3] == "00"
+
+
+# Path segments a caller may type where an id goes, each holding the secret SEGMENT_SECRET.
+SEGMENT_SECRET = "PLANTED-7f3a"
+HOSTILE_SEGMENTS = [
+    f"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ{SEGMENT_SECRET}In0.abcdefghijklmnopqrstuvwxyz012345",
+    f"password={SEGMENT_SECRET}",
+    f"Bearer%20{SEGMENT_SECRET}",
+    f"{SEGMENT_SECRET}",
+    f"12345678-1234-1234-1234-1234567890ab{SEGMENT_SECRET}",
+    f"%7B{SEGMENT_SECRET}%7D",
+    f"api_key:{SEGMENT_SECRET}",
+]
+ROUTES = [
+    "{BASE}/jobs/{segment}",
+    "{BASE}/jobs/{segment}/steps/6/sub-steps/menuImport",
+    "{BASE}/{segment}",
+    "{BASE}/{segment}/progress",
+]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("segment", HOSTILE_SEGMENTS)
+@pytest.mark.parametrize("authorised", [True, False], ids=["with-key", "without-key"])
+async def test_an_id_typed_in_a_url_reaches_a_span_only_as_the_uuid_it_reads_as(
+    traced: Caller, spans: InMemorySpanExporter, route: str, segment: str, authorised: bool
+) -> None:
+    url = route.format(BASE=BASE, segment=segment)
+    headers = {} if authorised else {"Authorization": "Bearer not-a-key"}
+    if "sub-steps" in url:
+        await traced.patch(url, json={"status": "skipped", "reason": "x"}, headers=headers)
+    else:
+        await traced.get(url, headers=headers)
+    finished = spans.get_finished_spans()
+    assert finished, "the request was traced"
+    everything = json.dumps([json.loads(s.to_json()) for s in finished])
+    assert SEGMENT_SECRET not in everything
+
+
+@pytest.mark.parametrize("written", [str.upper, lambda u: u.replace("-", ""), "urn:uuid:{}".format])
+async def test_a_uuid_written_another_way_is_its_canonical_attribute(
+    traced: Caller, spans: InMemorySpanExporter, written: Any
+) -> None:
+    batch, _ = await ran_job(traced)
+    spans.clear()
+    await traced.get(f"{BASE}/{written(batch['id'])}")
+    [request] = named(spans, "GET /api/registration-batches/{batchId}")
+    assert (request.attributes or {})["regflow.batch_id"] == batch["id"]

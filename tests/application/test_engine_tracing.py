@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -64,7 +65,7 @@ def test_an_event_stored_before_traces_reads_back_without_one() -> None:
     assert RegistrationJob.SubStepStarted.class_version == 2
 
 
-def run_python(code: str, **env: str) -> str:
+def run_python(code: str, output: str = "stdout", **env: str) -> str:
     done = subprocess.run(
         [sys.executable, "-c", code],
         env={"PATH": "/usr/bin:/bin", **env},
@@ -73,7 +74,7 @@ def run_python(code: str, **env: str) -> str:
         timeout=60,
         check=True,
     )
-    return done.stdout
+    return str(getattr(done, output))
 
 
 def test_with_tracing_off_no_span_processor_is_installed() -> None:
@@ -95,12 +96,36 @@ def test_the_console_exporter_writes_spans_without_a_collector() -> None:
         "assert tracing.configure()\n"
         "with tracing.active_tracer().start_as_current_span('looked-at'): pass\n"
         "tracing.shutdown()\n",
+        output="stderr",
         OTEL_TRACES_EXPORTER="console",
         OTEL_SERVICE_NAME="regflow-test",
     )
     [line] = [json.loads(text) for text in out.splitlines()]
     assert (line["name"], line["service.name"]) == ("looked-at", "regflow-test")
     assert len(line["trace_id"]) == 32 and line["end_time"] >= line["start_time"]
+
+
+def test_console_spans_leave_a_commands_standard_output_to_its_answer(tmp_path: Path) -> None:
+    """A command's `--json` stays one document on standard output; its spans go to standard
+    error, one JSON line each."""
+    examples = Path(__file__).parents[2] / "examples" / "restaurants.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "api", "batch", "run", str(examples), "--json"],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "REGFLOW_DATABASE_URL": f"sqlite:///{tmp_path}/traced.db",
+            "OTEL_TRACES_EXPORTER": "console",
+        },
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    answer = json.loads(done.stdout)
+    assert answer["finished"] and answer["jobs"] == {"completed": len(answer["job_ids"])}
+    spans = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert {"regflow.create_batch", "menuImport"} <= {span["name"] for span in spans}
 
 
 @pytest.mark.parametrize(
