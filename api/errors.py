@@ -23,6 +23,7 @@ from domain.exceptions import (
 )
 from domain.field_paths import field_path
 from infrastructure.errors import is_transient_exception
+from infrastructure.keys.ring import WrongPassphrase
 
 log = logging.getLogger("regflow.api")
 
@@ -35,6 +36,8 @@ STATUS_OF: tuple[tuple[type[RegflowError], int], ...] = (
     (NothingToResume, 400),
     (EditRejected, 422),
     (InvalidInput, 422),
+    # This process's passphrase was rotated away: the server's state, not the request's.
+    (WrongPassphrase, 503),
 )
 
 

@@ -12,7 +12,7 @@ from api.cli.audit import open_store, write_json
 from api.cli.commands import Command, arg, json_flag
 from api.cli.ids import LazyViews
 from api.cli.values import named_organisation
-from infrastructure.keys.ring import KEY_CACHE_SECONDS
+from infrastructure.keys.ring import KEY_CACHE_SECONDS, WrongPassphrase
 from infrastructure.keys.rotation import rotate
 from infrastructure.keys.table import KeyTable
 from infrastructure.persistence import passphrase, schema_lock
@@ -78,7 +78,16 @@ def erase_command(args: argparse.Namespace) -> int:
         if args.yes:
             erase_organisation(app, plan, actor())
             erased_at = time.monotonic()
-            rebuild_all(app.settings, app)
+            try:
+                rebuild_all(app.settings, app)
+            except WrongPassphrase as exc:  # the keys were re-wrapped while it ran
+                raise WrongPassphrase(
+                    f"organisation {plan.organisation_id!r}: its data keys are destroyed and "
+                    "the erasure recorded, but the read models still show its data: the "
+                    "store's keys were re-wrapped (regflow rotate-keys) while it ran. Run "
+                    "`regflow erase-organisation` again with the current REGFLOW_SECRET_KEY "
+                    "to scrub them"
+                ) from exc
             _compact(app.settings)
             # Running processes forget the keys within this: once it returns, none of them
             # shows the organisation's data or calls the registration API with it.

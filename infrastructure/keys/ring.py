@@ -145,6 +145,18 @@ class Keyring:
             self.table.insert(cur, owner, generation, wrap(self.kek, row_id, os.urandom(32)))
             return generation
 
+    def destroy(self, organisation_id: str, actor: str) -> int:
+        """Forget the material of the organisation's data keys; how many were alive.
+
+        Refused (WrongPassphrase) before anything is destroyed when the keys were re-wrapped
+        since this process started: it could not then read the log to scrub the read models.
+        """
+        with self.table.transaction() as cur:
+            self._opened(self.table.rows(cur, STORE)[0])
+            destroyed = self.table.destroy(cur, org_owner(organisation_id), actor)
+        self.forget_cached()
+        return destroyed
+
     def _opened(self, row: KeyRow) -> bytes:
         """The key in `row`; WrongPassphrase when the keys were re-wrapped since this start."""
         assert self.kek is not None and row.wrapped is not None

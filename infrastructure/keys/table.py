@@ -81,9 +81,18 @@ class KeyTable:
     def transaction(self, write: bool = True) -> Iterator[Any]:
         """A cursor in one transaction: committed on success, rolled back on error.
 
-        A read (`write=False`) does not take SQLite's write lock, so it never waits for a
-        writer of the same file, such as a read-model runner folding events in this process.
+        A write holds the table against every other writer until it ends, on PostgreSQL as
+        on SQLite (where BEGIN IMMEDIATE does): what it reads stays what it writes over, so a
+        rotation cannot miss a key made beside it, nor give material back to a key destroyed
+        beside it, and a key is made under the passphrase the store's key is wrapped with at
+        that moment. A read (`write=False`) takes no such hold, so it never waits for a
+        writer, such as a read-model runner folding events in this process (SQLite).
         """
+        with self._transaction(write, hold=write) as cur:
+            yield cur
+
+    @contextmanager
+    def _transaction(self, write: bool, hold: bool) -> Iterator[Any]:
         with self._lock:
             if self._conn is not None and self.is_postgres and not self._alive(self._conn):
                 self._close()  # ended by the server while idle (a restart, a failover)
@@ -93,6 +102,8 @@ class KeyTable:
             try:
                 if self.is_postgres:
                     with conn.transaction(), conn.cursor() as cur:
+                        if hold:
+                            cur.execute(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE")
                         yield cur
                     return
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -122,7 +133,7 @@ class KeyTable:
             self._conn = None
 
     def create(self) -> None:
-        with self.transaction() as cur:
+        with self._transaction(write=True, hold=False) as cur:  # the table to hold may not be there
             cur.execute(CREATE)
 
     def rows(self, cur: Any, owner: str | None = None) -> list[KeyRow]:
@@ -145,7 +156,10 @@ class KeyTable:
     def rewrap(self, cur: Any, rows: Sequence[KeyRow]) -> None:
         for row in rows:
             cur.execute(
-                self.sql(f"UPDATE {TABLE} SET wrapped = ? WHERE owner = ? AND generation = ?"),
+                self.sql(
+                    f"UPDATE {TABLE} SET wrapped = ?"
+                    " WHERE owner = ? AND generation = ? AND wrapped IS NOT NULL"
+                ),
                 (row.wrapped, row.owner, row.generation),
             )
 

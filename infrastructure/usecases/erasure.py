@@ -40,9 +40,7 @@ def erase_organisation(app: RegistrationStore, plan: ErasurePlan, actor: str) ->
     """Destroy the organisation's data keys and record the erasure; the log position reached.
 
     Run again after a failure, it destroys what is left and records the erasure again."""
-    with app.key_table.transaction() as cur:
-        destroyed = app.key_table.destroy(cur, org_owner(plan.organisation_id), actor)
-    app.keyring.forget_cached()
+    destroyed = app.keyring.destroy(plan.organisation_id, actor)
     record = OrganisationErasure.record(
         plan.organisation_id, actor, destroyed, plan.jobs, plan.batches
     )

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eventsourcing.application import Application
 
 from domain.job import RegistrationJob
-from infrastructure.keys.ring import WrongPassphrase, legacy_store_key
+from infrastructure.keys.ring import WrongPassphrase, legacy_store_key, org_owner
+from infrastructure.keys.rotation import rotate
+from infrastructure.keys.table import KeyTable
 from infrastructure.persistence import APPLICATION_NAME, library_env
 from infrastructure.settings import Settings
+from infrastructure.usecases.erasure import erase_organisation, erasure_plan
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import new_database
 from tests.integration.audit_kit import RESTAURANT, Cli, Run
@@ -186,3 +191,163 @@ def test_the_cursor_key_is_the_store_s_across_processes_and_rotations(
     assert cursor_key(store_url, NEW) == key
     for other in (OLD, NEW):  # another store: another key, whatever its passphrase
         assert cursor_key(f"sqlite:///{tmp_path / f'other-{other}.db'}", other) != key
+
+
+class Paused:
+    """Holds a thread inside one key-table call until let go: an interleaving made on purpose."""
+
+    def __init__(self) -> None:
+        self.reached, self.go = threading.Event(), threading.Event()
+
+    def around(self, call: Callable[..., Any]) -> Callable[..., Any]:
+        def paused(*args: Any) -> Any:
+            self.reached.set()
+            assert self.go.wait(30)
+            return call(*args)
+
+        return paused
+
+
+def beside(first: Callable[[], Any], paused: Paused, second: Callable[[], Any]) -> list[Any]:
+    """`first` run until it reaches its pause, `second` run meanwhile (given a second to get
+    as far as it can), then `first` let go; what each returned or raised."""
+    outcomes: list[Any] = [None, None]
+
+    def run(index: int, function: Callable[[], Any]) -> None:
+        try:
+            outcomes[index] = function()
+        except Exception as exc:
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate((first, second))]
+    threads[0].start()
+    assert paused.reached.wait(30)
+    threads[1].start()
+    threads[1].join(1.0)
+    paused.go.set()
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
+def test_a_rotation_re_wraps_a_key_made_beside_it(store_url: str) -> None:
+    """A process on the old passphrase makes a new organisation's key while a rotation runs:
+    the rotation re-wraps it, or the process is refused; no key stays under the old one."""
+    jobs_with_secrets(store_url, OLD)
+    running = opened(store_url, OLD)
+    table = KeyTable(Settings(_env_file=None, database_url=store_url, secret_key=NEW))
+    paused = Paused()
+    running.key_table.insert = paused.around(running.key_table.insert)  # type: ignore[method-assign]
+    try:
+        made, rotated = beside(
+            lambda: running.create_batch("org-new", "user:u-1", "beside", [RESTAURANT]),
+            paused,
+            lambda: rotate(table, NEW, [OLD]),
+        )
+        assert rotated == 4 if not isinstance(made, Exception) else rotated == 3, (made, rotated)
+        assert rotate(table, NEW, []) >= 3, "every live key opens under the new passphrase"
+    finally:
+        running.close()
+        table.close()
+
+
+def test_a_rotation_gives_no_material_back_to_a_key_destroyed_beside_it(store_url: str) -> None:
+    """An erasure while a rotation runs: the key is destroyed for good, or the erasure is
+    refused and the key re-wrapped with the others."""
+    jobs_with_secrets(store_url, OLD)
+    app = opened(store_url, OLD)
+    table = KeyTable(Settings(_env_file=None, database_url=store_url, secret_key=NEW))
+    paused = Paused()
+    table.rewrap = paused.around(table.rewrap)  # type: ignore[method-assign]
+    try:
+        plan = erasure_plan(app, "org-a", 1, 1)
+        _, erased = beside(
+            lambda: rotate(table, NEW, [OLD]),
+            paused,
+            lambda: erase_organisation(app, plan, "user:u-1"),
+        )
+        with table.transaction(write=False) as cur:
+            kept = [row.wrapped for row in table.rows(cur, org_owner("org-a"))]
+        if isinstance(erased, Exception):  # refused: its passphrase was rotated away meanwhile
+            assert isinstance(erased, WrongPassphrase) and all(kept), erased
+        else:
+            assert kept == [None], "a destroyed key stays destroyed"
+        assert rotate(table, NEW, []) >= 2, "every live key opens under the new passphrase"
+    finally:
+        app.close()
+        table.close()
+
+
+def test_an_erasure_on_a_passphrase_rotated_away_destroys_nothing(
+    store_url: str, regflow: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs_with_secrets(store_url, OLD)
+    monkeypatch.setenv("REGFLOW_SECRET_KEY", OLD)
+    running = opened(store_url, OLD)  # started before the rotation
+    table = KeyTable(Settings(_env_file=None, database_url=store_url, secret_key=NEW))
+    try:
+        assert rotate(table, NEW, [OLD]) == 3
+        plan = erasure_plan(running, "org-a", 1, 1)
+        with pytest.raises(WrongPassphrase, match="restart it with the current"):
+            erase_organisation(running, plan, "user:u-1")
+        with table.transaction(write=False) as cur:
+            assert all(row.wrapped for row in table.rows(cur, org_owner("org-a")))
+    finally:
+        running.close()
+        table.close()
+
+
+def test_an_erasure_whose_scrub_a_rotation_stopped_says_what_is_done_and_what_is_left(
+    store_url: str, regflow: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.cli.keys
+
+    jobs_with_secrets(store_url, OLD)
+    monkeypatch.setenv("REGFLOW_SECRET_KEY", OLD)
+    scrub = api.cli.keys.rebuild_all
+
+    def rotated_first(*args: Any) -> None:
+        table = KeyTable(Settings(_env_file=None, database_url=store_url, secret_key=NEW))
+        try:
+            rotate(table, NEW, [OLD])
+        finally:
+            table.close()
+        scrub(*args)
+
+    monkeypatch.setattr(api.cli.keys, "rebuild_all", rotated_first)
+    stopped = regflow("erase-organisation", "org-a", "--yes")
+    assert stopped.code == 2, stopped
+    assert "data keys are destroyed and the erasure recorded" in stopped.err
+    assert "still show its data" in stopped.err
+    monkeypatch.setattr(api.cli.keys, "rebuild_all", scrub)
+    monkeypatch.setenv("REGFLOW_SECRET_KEY", NEW)
+    again = regflow("erase-organisation", "org-a", "--yes")
+    assert again.code == 0 and "0 data keys destroyed" in again.out, again
+
+
+async def test_a_server_whose_passphrase_was_rotated_away_answers_503_saying_so(
+    store_url: str, aiohttp_client: Any
+) -> None:
+    from api.runtime import build_app
+
+    jobs_with_secrets(store_url, OLD)
+    settings = Settings(
+        _env_file=None,
+        database_url=store_url,
+        secret_key=OLD,
+        api_keys="org-new:key-new",
+        role="api",
+    )
+    client = await aiohttp_client(build_app(settings))
+    table = KeyTable(Settings(_env_file=None, database_url=store_url, secret_key=NEW))
+    try:
+        rotate(table, NEW, [OLD])
+    finally:
+        table.close()
+    answer = await client.post(
+        "/api/registration-batches",
+        json={"name": "after", "restaurants": [RESTAURANT]},
+        headers={"Authorization": "Bearer key-new"},
+    )
+    assert answer.status == 503, await answer.text()
+    assert "restart it with the current REGFLOW_SECRET_KEY" in (await answer.json())["message"]
