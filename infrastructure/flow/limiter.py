@@ -16,11 +16,13 @@ class AdaptiveLimit:
     Slow start adds one per success until the first overload; after that each success adds
     1/(limit x `patience`), so the limit creeps past what the API took only about once every
     `patience` x limit answers. An overload cuts the limit to `backoff` x the calls that were in
-    flight (at most once per round trip, so one burst of 429s is one cut), and not again for
-    the call whose overload made the last cut: one restaurant's endpoint answering 503 to each
-    retry is that job's trouble, not the API's capacity, and cut the limit once per retry to
-    one call for every job. A success whose latency is beyond `tolerance` x the least seen for
-    its sub-step holds the limit still.
+    flight, once per round trip: not again for a call that was started before the last cut
+    (it was sent under the limit that cut already answered; a burst of errors from calls in
+    flight together is one cut, however far apart they come back), nor within the cutting
+    call's own round trip, nor for the call whose overload made the last cut: one restaurant's
+    endpoint answering 503 to each retry is that job's trouble, not the API's capacity, and
+    cut the limit once per retry to one call for every job. A success whose latency is beyond
+    `tolerance` x the least seen for its sub-step holds the limit still.
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class AdaptiveLimit:
         self._limit = float(min(max(initial, minimum), maximum))
         self.slow_start = True
         self._hold_until = float("-inf")
+        self._last_cut_at = float("-inf")
         self._last_cut_by: str | None = None
         self._floors: dict[str, deque[float]] = {}
         self._on_change = on_change
@@ -66,12 +69,16 @@ class AdaptiveLimit:
     def overloaded(
         self, in_flight: int, seconds: float, reason: str, call: str | None = None
     ) -> None:
-        """A 429, a 503 or a timeout: cut the limit, once per round trip, unless `call` (a
-        job's sub-step) is the one whose overload made the last cut."""
+        """A 429, a 503 or a timeout of a call that took `seconds`: cut the limit, once per
+        round trip, unless `call` (a job's sub-step) is the one whose overload made the last
+        cut."""
         now = self._clock()
-        if now < self._hold_until or (call is not None and call == self._last_cut_by):
+        started = now - max(seconds, 0.0)
+        if now < self._hold_until or started <= self._last_cut_at:
             return
-        self._last_cut_by = call
+        if call is not None and call == self._last_cut_by:
+            return
+        self._last_cut_by, self._last_cut_at = call, now
         self.slow_start = False
         self._hold_until = now + max(seconds, 0.001)
         self._set(min(self._limit, max(in_flight, 1)) * self.backoff, reason)

@@ -43,6 +43,34 @@ class TestAdaptiveLimit:
         limit.overloaded(in_flight=10, seconds=0.05, reason="HTTP 429")
         assert limit.limit == 5
 
+    def test_calls_in_flight_together_that_fail_far_apart_cut_once(self) -> None:
+        """One job's sub-steps started together, answering 503 at 2, 5 and 10 ms: one cut,
+        where a cut held for the first call's own 2 ms let the others cut twice more."""
+        clock = FakeClock()
+        limit = AdaptiveLimit(clock.monotonic, initial=16, maximum=64, backoff=0.9)
+        started = clock.monotonic()
+        for sub_step, took in (("menuImport", 0.002), ("optionSets", 0.005), ("itemTags", 0.010)):
+            clock.advance(started + took - clock.monotonic())
+            limit.overloaded(in_flight=8, seconds=took, reason="HTTP 503", call=f"job:{sub_step}")
+        assert limit.limit == 7  # 8 in flight x 0.9, once (three cuts leave 5)
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        # seconds in 256ths, which sum exactly: the clock's own rounding is not the question
+        took=st.lists(st.integers(0, 30 * 256).map(lambda n: n / 256), min_size=1, max_size=40),
+        in_flight=st.integers(1, 64),
+    )
+    def test_overloads_of_calls_started_together_cut_once(
+        self, took: list[float], in_flight: int
+    ) -> None:
+        clock = FakeClock()
+        started = clock.monotonic()
+        limit = AdaptiveLimit(clock.monotonic, initial=64, maximum=64, backoff=0.9)
+        for index, seconds in enumerate(sorted(took)):
+            clock.advance(started + seconds - clock.monotonic())
+            limit.overloaded(in_flight, seconds, "HTTP 503", call=f"job-{index}:menuImport")
+        assert limit.limit == max(int(min(64, in_flight) * 0.9), 1)
+
     @settings(max_examples=100, deadline=None)
     @given(
         calls=st.lists(st.sampled_from(["job-a:menuImport", "job-b:menuImport", "job-a:x"])),
