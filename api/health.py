@@ -26,7 +26,8 @@ CIRCUIT_SAID = {
 # The store was not asked: every store thread of this process stayed busy (a burst of reads),
 # so this process sheds load until they free up; the store itself may be fine.
 BUSY = f"store: busy, no store thread of this process was free within {STORE_TIMEOUT:g} s"
-PLAIN = ("engine: ", "circuit: ", BUSY)  # problems that hold no figure
+UNREACHABLE = "store: unreachable"
+PLAIN = ("engine: ", "circuit: ", BUSY, UNREACHABLE)  # problems that hold no figure
 
 
 async def live(request: web.Request) -> web.Response:
@@ -54,7 +55,7 @@ async def _checks(services: Services) -> tuple[dict[str, Any], list[str]]:
             problems.append(BUSY)
         else:
             log.warning("readiness: store unreachable: %s", type(exc).__name__)
-            problems.append("store: unreachable")
+            problems.append(UNREACHABLE)
     engine_health = getattr(services.engine, "health", None)
     if engine_health is not None:
         checks["engine"] = engine_health()

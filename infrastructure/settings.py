@@ -56,6 +56,8 @@ class SettingsFileUnreadable(RegflowError):
 
 IN_MEMORY = ":memory:"
 MOST_LEASE_SECONDS = 24 * 60 * 60
+# A lease is renewed every third of it: a shorter one than this is lost to one slow commit.
+LEAST_LEASE_SECONDS = 1.0
 MOST_AT_ONCE = 1_000_000  # jobs, calls or calls in flight at once: past any machine's room
 MOST_POOLED = 1_000  # connections a pool may open: past any PostgreSQL server's max_connections
 MOST_BYTES = 2**40  # a body or batch upload of a tebibyte
@@ -214,12 +216,12 @@ class Settings(LogSettings):
     old_secret_keys: SecretStr | None = None
     lease_seconds: float = Field(
         default=30.0,
-        gt=0,
+        ge=LEAST_LEASE_SECONDS,
         le=MOST_LEASE_SECONDS,
         allow_inf_nan=False,
-        description="a running job's lease, in seconds: more than 0 and at most a day (86400); "
+        description="a running job's lease, in seconds: at least 1 and at most a day (86400); "
         "a worker that dies is noticed when its leases expire, so a longer one only delays "
-        "recovery",
+        "recovery, and one renewed within a store's round trip or two is lost as it is taken",
     )
     max_concurrent_jobs: int = Field(default=16, ge=1, le=MOST_AT_ONCE)
     max_concurrent_calls: int = Field(default=32, ge=1, le=MOST_AT_ONCE)

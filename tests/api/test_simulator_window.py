@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 from domain.plan import PLAN
 from infrastructure.executors.simulator.app import SIMULATOR
@@ -54,3 +60,30 @@ async def test_a_long_running_simulator_keeps_its_default_windows() -> None:
     assert latest in state.answers
     await state.serve(call(latest), step)
     assert state.calls[-1].replay and len(state.answers) == config.keep_answers
+
+
+@pytest.mark.parametrize("field", ["keep_calls", "keep_answers"])
+@pytest.mark.parametrize("count", [1_000_001, 50_000_000, 100_000_000_000])
+def test_a_window_past_a_million_is_refused_before_anything_is_allocated(
+    tmp_path: Path, field: str, count: int
+) -> None:
+    config = tmp_path / "simulator.json"
+    config.write_text(json.dumps({field: count}), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "api", "simulator", "--port", "18199", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode == 2, done
+    assert (
+        done.stderr.splitlines()[-1]
+        == f"  - {field}: Input should be less than or equal to 1000000"
+    )
+    assert "Traceback" not in done.stderr
+
+
+def test_a_window_of_a_million_is_taken() -> None:
+    config = SimulatorConfig(keep_calls=1_000_000, keep_answers=1_000_000)
+    assert (config.keep_calls, config.keep_answers) == (1_000_000, 1_000_000)

@@ -72,6 +72,9 @@ async def test_readiness_names_a_lost_database_as_the_store_and_comes_back_with_
         async with client.get("/health/ready", headers=headers) as response:
             assert response.status == 503
             assert (await response.json())["errors"] == ["store: unreachable"]
+        async with client.get("/health/ready") as anonymous:  # a load balancer's probe
+            assert anonymous.status == 503
+            assert (await anonymous.json())["errors"] == ["store: unreachable"]
     cut_off(name, allowed=True)
 
     async def ready() -> bool | None:

@@ -108,6 +108,14 @@ class TestDatabaseUrl:
 
 
 class TestDurations:
+    @pytest.mark.parametrize("value", ["0", "0.001", "1e-9", "0.999", "-1"])
+    def test_a_lease_lost_as_soon_as_it_is_taken_is_refused(
+        self, cli: Cli, monkeypatch: pytest.MonkeyPatch, value: str
+    ) -> None:
+        monkeypatch.setenv("REGFLOW_LEASE_SECONDS", value)
+        line = refused_setting(cli, "REGFLOW_LEASE_SECONDS", ("batches", "--all"))
+        assert "greater than or equal to 1" in line
+
     @pytest.mark.parametrize("value", ["inf", "-inf", "nan", "Infinity", "1e308", "86401"])
     def test_a_lease_that_would_never_expire_is_refused(
         self, cli: Cli, monkeypatch: pytest.MonkeyPatch, value: str
@@ -116,7 +124,7 @@ class TestDurations:
         line = refused_setting(cli, "REGFLOW_LEASE_SECONDS", ("batches", "--all"))
         assert value not in line
 
-    @pytest.mark.parametrize("value", ["0.5", "30", "86400"])
+    @pytest.mark.parametrize("value", ["1", "1.5", "30", "86400"])
     def test_a_lease_up_to_a_day_is_taken(self, value: str) -> None:
         assert Settings(_env_file=None, lease_seconds=value).lease_seconds == float(value)
 

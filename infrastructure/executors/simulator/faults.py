@@ -84,6 +84,9 @@ class FaultSettings(BaseModel):
     )
 
 
+KEPT_AT_MOST = 1_000_000
+
+
 class SimulatorConfig(FaultSettings):
     """How the simulated registration API behaves; loadable from a JSON file."""
 
@@ -93,10 +96,16 @@ class SimulatorConfig(FaultSettings):
     # Answers must outlast the engine's longest backoff (60 s) for a retried call to be
     # answered by replay: an embedded simulator served about 1,100 calls a second in the soak
     # bench (12,000 calls in 10 to 13 s), and 72,000 answers cover 60 s up to 1,200 a second
-    # (about 16 MB). Calls are kept for inspection only.
-    keep_calls: int = Field(default=20_000, ge=1, description="latest calls kept for /calls")
+    # (about 16 MB). Calls are kept for inspection only. Each is at most a million (about
+    # 240 MB): a larger ring is memory the machine may not have, allocated before the first call.
+    keep_calls: int = Field(
+        default=20_000, ge=1, le=KEPT_AT_MOST, description="latest calls kept for /calls"
+    )
     keep_answers: int = Field(
-        default=72_000, ge=1, description="latest answers kept to replay a repeated key"
+        default=72_000,
+        ge=1,
+        le=KEPT_AT_MOST,
+        description="latest answers kept to replay a repeated key",
     )
 
     @classmethod
