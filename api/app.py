@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from api import protocol
+from api.admission import WaitingCalls, admission_middleware
 from api.auth import Authenticator, auth_middleware
 from api.caching import gzip_middleware
 from api.console import add_console_routes
@@ -32,9 +33,9 @@ log = logging.getLogger("regflow.api")
 async def open_thread_pool(app: web.Application) -> AsyncIterator[None]:
     """The bounded pool that runs every blocking call of the store and the read models."""
     services = app[SERVICES]
-    services.pool = ThreadPoolExecutor(
-        pool_size(services.settings), thread_name_prefix="regflow-api"
-    )
+    threads = pool_size(services.settings)
+    services.pool = ThreadPoolExecutor(threads, thread_name_prefix="regflow-api")
+    services.waiting = WaitingCalls(threads)
     yield
     services.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -69,18 +70,20 @@ def create_app(settings: Settings) -> web.Application:
     tickets = StreamTickets(settings)
     tracer = active_tracer()
     protocol.install()
+    services = Services(settings)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
             *([tracing_middleware(tracer)] if tracer is not None else []),
             gzip_middleware,
             metrics_middleware,
+            admission_middleware(lambda: services.waiting, BASE),
             error_middleware,
             auth_middleware(Authenticator(settings), tickets),
         ],
     )
     app.on_response_prepare.append(count_answer)
-    app[SERVICES] = Services(settings)
+    app[SERVICES] = services
     app[ROUTE_TABLE] = routes
     app.cleanup_ctx.extend([open_thread_pool, open_store, open_read_models, open_progress_hub])
     app[TICKETS] = tickets

@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
+from api.admission import WaitingCalls
 from api.answer_cache import JobAnswerCache
 from api.current_answers import CurrentAnswers, ReadModels
 from api.latest_versions import LatestVersions
@@ -58,6 +59,7 @@ class Services(CurrentAnswers):
     engine: Waker | None = None
     flow: CapacityView | None = None
     pool: ThreadPoolExecutor | None = None
+    waiting: WaitingCalls | None = None  # the calls handed to the pool that no thread took yet
     answers: JobAnswerCache[JobAnswer] = field(default_factory=JobAnswerCache)
     # How long a command waits for the views to apply it before it answers anyway: reads are
     # right without the wait (they fold what the views lack), it only spares them the folding.
@@ -95,11 +97,16 @@ class Services(CurrentAnswers):
         return self.read_models
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking call on the pool."""
+        """Run a blocking call on the pool, counted as waiting until a thread takes it up."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self.pool, functools.partial(contextvars.copy_context().run, fn, *args)
-        )
+        call = functools.partial(contextvars.copy_context().run, fn, *args)
+        if self.waiting is None:
+            return await loop.run_in_executor(self.pool, call)
+        taken_up, count_out = self.waiting.counted(call)
+        try:
+            return await loop.run_in_executor(self.pool, taken_up)
+        finally:
+            count_out()  # if no thread took it up: the caller stopped waiting for it
 
     async def edit(self, *args: Any) -> EditOutcome:
         """Run a manual edit; one it refused is readable in the views before the error answers.

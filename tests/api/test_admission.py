@@ -1,0 +1,139 @@
+"""Load shedding: past a few waiting calls per thread, API requests are refused at once."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from api.admission import RETRY_AFTER_SECONDS, WaitingCalls
+from api.services import SERVICES, Services
+from tests.api.conftest import BASE, Caller, restaurant
+
+
+async def blocked_pool(services: Services) -> tuple[threading.Event, list[asyncio.Task[Any]]]:
+    """Every thread of the pool held on an event, and as many calls again as may wait."""
+    assert services.pool is not None and services.waiting is not None
+    release = threading.Event()
+    threads = services.pool._max_workers
+    tasks = [
+        asyncio.ensure_future(services.run(release.wait, 30))
+        for _ in range(threads + services.waiting.most)
+    ]
+    while services.waiting.count < services.waiting.most:
+        await asyncio.sleep(0.01)
+    return release, tasks
+
+
+async def test_a_request_past_the_waiting_calls_is_refused_at_once_and_served_after(
+    org_a: Caller,
+) -> None:
+    batch = await org_a.new_batch(restaurant("Shed"))
+    services = org_a.client.app[SERVICES]
+    release, tasks = await blocked_pool(services)
+    try:
+        for path in (f"{BASE}/{batch['id']}", f"{BASE}/{batch['id']}/progress", BASE):
+            async with org_a.client.get(
+                path, headers={"Authorization": f"Bearer {org_a.key}"}
+            ) as refused:
+                assert refused.status == 503
+                assert refused.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+                assert (await refused.json())["message"].startswith("Busy: ")
+        status, _ = await org_a.post(BASE, json={"name": "not made", "restaurants": [restaurant()]})
+        assert status == 503
+        async with org_a.client.get("/health/live") as live:
+            assert live.status == 200, "health is never refused"
+        assert not release.is_set(), "every refusal came while every thread was still held"
+    finally:
+        release.set()
+        await asyncio.gather(*tasks)
+    assert services.waiting.count == 0
+    status, found = await org_a.get(BASE)
+    assert status == 200
+    assert [b["name"] for b in found["batches"]].count("not made") == 0
+
+
+async def test_a_burst_is_answered_or_refused_and_nothing_stays_counted(org_a: Caller) -> None:
+    """Five times as many requests as may wait, each read slowed: every one is answered or
+    refused with Retry-After, and the process serves again after the burst."""
+    batch = await org_a.new_batch(restaurant("Burst"))
+    services = org_a.client.app[SERVICES]
+    assert services.waiting is not None
+    read = services._as_of_log  # what a batch's read runs on a thread
+
+    def slowed(*args: Any) -> Any:
+        time.sleep(0.02)
+        return read(*args)
+
+    services._as_of_log = slowed  # type: ignore[method-assign]
+    try:
+        burst = 5 * (services.waiting.most + 10)
+        answers = await asyncio.gather(
+            *(org_a.get(f"{BASE}/{batch['id']}/progress") for _ in range(burst))
+        )
+    finally:
+        del services._as_of_log
+    statuses = [status for status, _ in answers]
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses.count(503) > 0 and statuses.count(200) > 0
+    assert services.waiting.count == 0
+    assert (await org_a.get(f"{BASE}/{batch['id']}/progress"))[0] == 200
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    calls=st.integers(1, 40),
+    threads=st.integers(1, 4),
+    cancelled=st.sets(st.integers(0, 39)),
+    seed=st.integers(0, 2**16),
+)
+def test_every_call_is_counted_out_once_whether_run_or_given_up(
+    calls: int, threads: int, cancelled: set[int], seed: int
+) -> None:
+    """Calls handed to a pool, some given up at random moments by their callers: the count
+    never goes below zero and ends at zero, whichever way each call ended."""
+    shuffle = random.Random(seed)
+
+    async def scenario() -> None:
+        waiting = WaitingCalls(threads)
+        lowest = [0]
+        with ThreadPoolExecutor(threads) as pool:
+            loop = asyncio.get_running_loop()
+
+            def work() -> None:
+                lowest[0] = min(lowest[0], waiting.count)
+                time.sleep(shuffle.random() / 500)
+
+            async def run() -> None:
+                taken_up, count_out = waiting.counted(work)
+                try:
+                    await loop.run_in_executor(pool, taken_up)
+                finally:
+                    count_out()
+
+            tasks = [asyncio.ensure_future(run()) for _ in range(calls)]
+            for index in sorted(cancelled):
+                if index < calls:
+                    await asyncio.sleep(shuffle.random() / 1000)
+                    tasks[index].cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        assert lowest[0] >= 0 and waiting.count == 0
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("threads", [1, 4, 10])
+def test_the_pool_may_hold_a_few_turns_of_every_thread(threads: int) -> None:
+    waiting = WaitingCalls(threads)
+    for _ in range(waiting.most - 1):
+        waiting.counted(lambda: None)
+    assert not waiting.full()
+    waiting.counted(lambda: None)
+    assert waiting.full()
