@@ -1,17 +1,23 @@
-"""Load shedding: a request to the API is refused at once while too many calls wait for a thread.
+"""Load shedding: a request to the API is refused at once while calls wait long for a thread.
 
 Every blocking call of a request (a read of the views, an edit) runs on the process's bounded
-pool of threads. Under a burst, calls queue there without bound, and each request is answered
-after its caller gave up, while the queue's CPU starves the views' runner, which then falls
-behind the log and makes every read dearer. Past `WAITING_PER_THREAD` calls waiting per thread,
-a new request to the API is answered `503` with `Retry-After` before it asks for a thread:
-nothing it would have done is done, and a client retries as it does after any 503. Health,
-metrics and the console's files are never refused.
+pool of threads. Under a burst of dear reads, calls queue there without bound, and each request
+is answered after its caller gave up, while the queue's CPU starves the views' runner, which
+then falls behind the log and makes every read dearer. While a call would wait more than
+`LONGEST_WAIT_SECONDS` for a thread (the calls waiting, each as long as calls took lately,
+shared by the threads), or the call waiting longest has waited that long, a new request to
+the API is answered `503` with `Retry-After` before it asks for one: nothing it would have
+done is done, and a client retries as it does after any 503. Many cheap requests at once
+(fifty operators' edits) wait milliseconds and are all taken; a burst of dear reads is cut
+short as soon as the calls waiting would keep the threads busy that long.
+Health, metrics and the console's files are never refused.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -21,45 +27,72 @@ from api.errors import failure
 
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# Calls waiting per thread before requests are refused: a few turns of every thread.
-WAITING_PER_THREAD = 4
+LONGEST_WAIT_SECONDS = 1.0
+WAITING_PER_THREAD = 64  # a backstop: a burst taken in before any call waited long
 RETRY_AFTER_SECONDS = 1
+SMOOTHING = 0.2  # each call's share of the moving average of how long calls take
 
 
 class WaitingCalls:
-    """How many calls were handed to the pool and not yet taken up by one of its threads.
+    """The calls handed to the pool and not yet taken up by one of its threads, oldest first.
 
     Each call is counted out exactly once: when a thread takes it up, or when its caller stops
     waiting for it before that (a cancelled request, whose call the pool then drops or runs)."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(
+        self,
+        threads: int,
+        longest_wait: float = LONGEST_WAIT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.threads = threads
         self.most = WAITING_PER_THREAD * threads
+        self.longest_wait = longest_wait
+        self.call_seconds = 0.0  # how long calls took lately (a moving average)
+        self._clock = clock
         self._lock = threading.Lock()
-        self._waiting = 0
+        self._since: dict[int, float] = {}  # when each waiting call was handed over, in order
+        self._numbers = itertools.count()
 
     @property
     def count(self) -> int:
-        return self._waiting
+        return len(self._since)
+
+    def oldest_wait(self) -> float:
+        """How long the call waiting longest has waited (0 when none waits)."""
+        with self._lock:
+            first = next(iter(self._since.values()), None)
+        return 0.0 if first is None else self._clock() - first
+
+    def expected_wait(self) -> float:
+        """How long a call handed over now would wait for a thread, as calls took lately."""
+        return self.count * self.call_seconds / self.threads
 
     def full(self) -> bool:
-        return self._waiting >= self.most
+        if self.count >= self.most or self.expected_wait() > self.longest_wait:
+            return True
+        return self.oldest_wait() > self.longest_wait
 
     def counted(self, call: Callable[[], T]) -> tuple[Callable[[], T], Callable[[], None]]:
         """`call` counted as waiting until a thread takes it up, and how to count it out if
         its caller stops waiting first (a second counting out does nothing)."""
+        number = next(self._numbers)
         with self._lock:
-            self._waiting += 1
-        taken = [False]
+            self._since[number] = self._clock()
 
         def count_out() -> None:
             with self._lock:
-                if not taken[0]:
-                    taken[0] = True
-                    self._waiting -= 1
+                self._since.pop(number, None)
 
         def taken_up() -> T:
             count_out()
-            return call()
+            started = self._clock()
+            try:
+                return call()
+            finally:
+                took = self._clock() - started
+                with self._lock:
+                    self.call_seconds += SMOOTHING * (took - self.call_seconds)
 
         return taken_up, count_out
 
@@ -75,8 +108,8 @@ def admission_middleware(
         if calls is None or not calls.full() or not request.path.startswith(prefix):
             return await handler(request)
         message = (
-            f"Busy: {calls.count} calls already wait for this process's threads; "
-            f"try again in {RETRY_AFTER_SECONDS} s"
+            f"Busy: {calls.count} calls wait for this process's threads (about "
+            f"{calls.expected_wait():.1f} s of work); try again in {RETRY_AFTER_SECONDS} s"
         )
         response = failure(503, message)
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

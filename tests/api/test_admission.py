@@ -19,20 +19,19 @@ from tests.api.conftest import BASE, Caller, restaurant
 
 
 async def blocked_pool(services: Services) -> tuple[threading.Event, list[asyncio.Task[Any]]]:
-    """Every thread of the pool held on an event, and as many calls again as may wait."""
+    """Every thread of the pool held on an event, calls waiting behind them, and the oldest
+    of those waiting longer than the process lets a call wait (made short here)."""
     assert services.pool is not None and services.waiting is not None
+    services.waiting.longest_wait = 0.05
     release = threading.Event()
     threads = services.pool._max_workers
-    tasks = [
-        asyncio.ensure_future(services.run(release.wait, 30))
-        for _ in range(threads + services.waiting.most)
-    ]
-    while services.waiting.count < services.waiting.most:
+    tasks = [asyncio.ensure_future(services.run(release.wait, 30)) for _ in range(threads + 3)]
+    while not services.waiting.full():
         await asyncio.sleep(0.01)
     return release, tasks
 
 
-async def test_a_request_past_the_waiting_calls_is_refused_at_once_and_served_after(
+async def test_a_request_while_calls_wait_long_is_refused_at_once_and_served_after(
     org_a: Caller,
 ) -> None:
     batch = await org_a.new_batch(restaurant("Shed"))
@@ -60,12 +59,19 @@ async def test_a_request_past_the_waiting_calls_is_refused_at_once_and_served_af
     assert [b["name"] for b in found["batches"]].count("not made") == 0
 
 
+async def test_fifty_cheap_requests_at_once_are_all_taken(org_a: Caller) -> None:
+    batch = await org_a.new_batch(restaurant("Many"))
+    answers = await asyncio.gather(*(org_a.get(f"{BASE}/{batch['id']}") for _ in range(50)))
+    assert [status for status, _ in answers] == [200] * 50
+
+
 async def test_a_burst_is_answered_or_refused_and_nothing_stays_counted(org_a: Caller) -> None:
-    """Five times as many requests as may wait, each read slowed: every one is answered or
-    refused with Retry-After, and the process serves again after the burst."""
+    """A burst of reads slowed to 20 ms, where a call may wait 50 ms: every one is answered
+    or refused, and the process serves again after the burst."""
     batch = await org_a.new_batch(restaurant("Burst"))
     services = org_a.client.app[SERVICES]
     assert services.waiting is not None
+    services.waiting.longest_wait = 0.05
     read = services._as_of_log  # what a batch's read runs on a thread
 
     def slowed(*args: Any) -> Any:
@@ -74,7 +80,7 @@ async def test_a_burst_is_answered_or_refused_and_nothing_stays_counted(org_a: C
 
     services._as_of_log = slowed  # type: ignore[method-assign]
     try:
-        burst = 5 * (services.waiting.most + 10)
+        burst = 200
         answers = await asyncio.gather(
             *(org_a.get(f"{BASE}/{batch['id']}/progress") for _ in range(burst))
         )
@@ -129,9 +135,55 @@ def test_every_call_is_counted_out_once_whether_run_or_given_up(
     asyncio.run(scenario())
 
 
+class Ticking:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def ran(waiting: WaitingCalls, clock: Ticking, seconds: float) -> None:
+    """One call that took `seconds`, taken up at once."""
+
+    def call() -> None:
+        clock.now += seconds
+
+    taken_up, _ = waiting.counted(call)
+    taken_up()
+
+
 @pytest.mark.parametrize("threads", [1, 4, 10])
-def test_the_pool_may_hold_a_few_turns_of_every_thread(threads: int) -> None:
-    waiting = WaitingCalls(threads)
+def test_calls_may_wait_until_they_would_keep_every_thread_busy_a_second(threads: int) -> None:
+    clock = Ticking()
+    waiting = WaitingCalls(threads, longest_wait=1.0, clock=clock)
+    for _ in range(60):
+        ran(waiting, clock, 0.25)
+    assert waiting.call_seconds == pytest.approx(0.25, rel=0.01)
+    for _ in range(4 * threads):
+        waiting.counted(lambda: None)
+    assert not waiting.full(), "a second of work for every thread waits"
+    waiting.counted(lambda: None)
+    assert waiting.full()
+
+
+def test_a_call_waiting_past_the_longest_wait_fills_the_pool() -> None:
+    clock = Ticking()
+    waiting = WaitingCalls(4, longest_wait=1.0, clock=clock)
+    _, count_out = waiting.counted(lambda: None)
+    clock.now = 1.0
+    assert not waiting.full()
+    clock.now = 1.01
+    assert waiting.full()
+    count_out()
+    assert not waiting.full() and waiting.count == 0
+
+
+@pytest.mark.parametrize("threads", [1, 4, 10])
+def test_a_burst_of_calls_nobody_timed_yet_is_bounded(threads: int) -> None:
+    waiting = WaitingCalls(threads, clock=Ticking())
     for _ in range(waiting.most - 1):
         waiting.counted(lambda: None)
     assert not waiting.full()
