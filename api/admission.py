@@ -5,11 +5,12 @@ pool of threads. Under a burst of dear reads, calls queue there without bound, a
 is answered after its caller gave up, while the queue's CPU starves the views' runner, which
 then falls behind the log and makes every read dearer. While a call would wait more than
 `LONGEST_WAIT_SECONDS` for a thread (the calls waiting, each as long as calls took lately,
-shared by the threads), or the call waiting longest has waited that long, a new request to
-the API is answered `503` with `Retry-After` before it asks for one: nothing it would have
-done is done, and a client retries as it does after any 503. Many cheap requests at once
-(fifty operators' edits) wait milliseconds and are all taken; a burst of dear reads is cut
-short as soon as the calls waiting would keep the threads busy that long.
+shared by the threads), or the call waiting longest has waited that long, or
+`WAITING_PER_THREAD` calls per thread wait (a burst arriving before any of its calls was
+timed), a new request to the API is answered `503` with `Retry-After` before it asks for
+one: nothing it would have done is done, and a client retries as it does after any 503.
+Fifty cheap requests at once (operators' edits) wait milliseconds and are all taken; a burst
+of dear reads is cut short.
 Health, metrics and the console's files are never refused.
 """
 
@@ -28,7 +29,9 @@ from api.errors import failure
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 LONGEST_WAIT_SECONDS = 1.0
-WAITING_PER_THREAD = 64  # a backstop: a burst taken in before any call waited long
+# Calls waiting per thread at most: a burst arrives before any of its calls is timed. A request
+# hands its calls over one after another, so fifty requests at once have at most fifty waiting.
+WAITING_PER_THREAD = 8
 RETRY_AFTER_SECONDS = 1
 SMOOTHING = 0.2  # each call's share of the moving average of how long calls take
 
