@@ -193,6 +193,11 @@ def test_the_cursor_key_is_the_store_s_across_processes_and_rotations(
         assert cursor_key(f"sqlite:///{tmp_path / f'other-{other}.db'}", other) != key
 
 
+def rotating_table(url: str) -> KeyTable:
+    """The key table as `rotate-keys` opens it, to rotate to NEW."""
+    return KeyTable(Settings(_env_file=None, database_url=url, secret_key=NEW))
+
+
 class Paused:
     """Holds a thread inside one key-table call until let go: an interleaving made on purpose."""
 
@@ -235,7 +240,7 @@ def test_a_rotation_re_wraps_a_key_made_beside_it(store_url: str) -> None:
     the rotation re-wraps it, or the process is refused; no key stays under the old one."""
     jobs_with_secrets(store_url, OLD)
     running = opened(store_url, OLD)
-    table = KeyTable(Settings(_env_file=None, database_url=store_url, secret_key=NEW))
+    table = rotating_table(store_url)
     paused = Paused()
     running.key_table.insert = paused.around(running.key_table.insert)  # type: ignore[method-assign]
     try:
@@ -256,7 +261,7 @@ def test_a_rotation_gives_no_material_back_to_a_key_destroyed_beside_it(store_ur
     refused and the key re-wrapped with the others."""
     jobs_with_secrets(store_url, OLD)
     app = opened(store_url, OLD)
-    table = KeyTable(Settings(_env_file=None, database_url=store_url, secret_key=NEW))
+    table = rotating_table(store_url)
     paused = Paused()
     table.rewrap = paused.around(table.rewrap)  # type: ignore[method-assign]
     try:
@@ -278,13 +283,10 @@ def test_a_rotation_gives_no_material_back_to_a_key_destroyed_beside_it(store_ur
         table.close()
 
 
-def test_an_erasure_on_a_passphrase_rotated_away_destroys_nothing(
-    store_url: str, regflow: Cli, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_erasure_on_a_passphrase_rotated_away_destroys_nothing(store_url: str) -> None:
     jobs_with_secrets(store_url, OLD)
-    monkeypatch.setenv("REGFLOW_SECRET_KEY", OLD)
     running = opened(store_url, OLD)  # started before the rotation
-    table = KeyTable(Settings(_env_file=None, database_url=store_url, secret_key=NEW))
+    table = rotating_table(store_url)
     try:
         assert rotate(table, NEW, [OLD]) == 3
         plan = erasure_plan(running, "org-a", 1, 1)
@@ -307,7 +309,7 @@ def test_an_erasure_whose_scrub_a_rotation_stopped_says_what_is_done_and_what_is
     scrub = api.cli.keys.rebuild_all
 
     def rotated_first(*args: Any) -> None:
-        table = KeyTable(Settings(_env_file=None, database_url=store_url, secret_key=NEW))
+        table = rotating_table(store_url)
         try:
             rotate(table, NEW, [OLD])
         finally:
@@ -339,7 +341,7 @@ async def test_a_server_whose_passphrase_was_rotated_away_answers_503_saying_so(
         role="api",
     )
     client = await aiohttp_client(build_app(settings))
-    table = KeyTable(Settings(_env_file=None, database_url=store_url, secret_key=NEW))
+    table = rotating_table(store_url)
     try:
         rotate(table, NEW, [OLD])
     finally:
