@@ -63,6 +63,10 @@ class EditRejected(RegflowError):
     """One or more manual edits broke the editing rules; nothing was applied."""
 
 
+class UnknownSubStepsEdited(EditRejected):
+    """Edits naming sub-steps the plan does not have; nothing was applied."""
+
+
 class DependencyNotSatisfied(EditRejected):
     """A sub-step cannot be marked completed while a dependency is not settled well."""
 

@@ -22,6 +22,7 @@ from domain.exceptions import (
     JobIsRunning,
     NothingToResume,
     SubStepInFlight,
+    UnknownSubStepsEdited,
 )
 from domain.execution_config import ExecutionConfig
 from domain.job_lease import LeaseSeen
@@ -88,7 +89,8 @@ class JobChecks(JobQueries):
             if key not in PLAN.keys
         ]
         if unknown:
-            raise EditRejected(f"{len(unknown)} of the edits name unknown sub-steps", unknown)
+            message = f"{len(unknown)} of the edits name unknown sub-steps"
+            raise UnknownSubStepsEdited(message, unknown)
         stored = self.statuses_for_edits(lease)
         checks = check_bulk(stored, edits, self.switched_off())
         if self.status == JobStatus.IN_PROGRESS or not all(c.valid for c in checks):

@@ -15,6 +15,7 @@ MAX_NAME = 300
 """Characters a batch's or a restaurant's name may hold."""
 
 MAX_REASON = 2000
+MAX_SUB_STEP_NAME = 100  # a sub-step named in an edit: the plan's longest is 26
 """Characters an operator's reason may hold."""
 
 
@@ -144,10 +145,11 @@ def reason_errors(reason: str | None) -> list[str]:
     return [] if reason is None else text_errors(reason, "reason", MAX_REASON)
 
 
-def recordable_reason(reason: str) -> str:
-    """A reason as a refusal records it, whatever was sent: no NUL, no lone surrogate (each
-    becomes '?'), at most MAX_REASON characters (the refusal's errors say what was wrong)."""
-    kept = reason.replace("\x00", "")[:MAX_REASON]
+def recordable_reason(reason: str, most: int = MAX_REASON) -> str:
+    """A reason (or another text sent) as a refusal records it, whatever was sent: no NUL, no
+    lone surrogate (each becomes '?'), at most `most` characters (the refusal's errors say
+    what was wrong)."""
+    kept = reason.replace("\x00", "")[:most]
     return kept.encode("utf-8", "replace").decode("utf-8")
 
 

@@ -18,8 +18,7 @@ from api.cli.failures import CannotRun
 from api.cli.ids import id_argument
 from api.cli.operate import PRINT_JSON, emit, operating
 from api.cli.output import escape_text as escape
-from domain.exceptions import RegflowError
-from domain.plan import PLAN
+from domain.exceptions import RegflowError, SubStepNotFound, UnknownSubStepsEdited
 from infrastructure.chain.unreadable import UNREADABLE, unreadable_log
 
 PICKED_UP = "a running `regflow serve` or `regflow work` on this store picks it up"
@@ -109,12 +108,15 @@ def edit_command(args: argparse.Namespace) -> int:
     reason = (args.reason or "").strip()
     if not reason and not args.dry_run:
         raise CannotRun("Give a --reason: manual edits are recorded with why they were made")
-    key = PLAN.sub_step(args.sub_step).key
+    key = args.sub_step  # one the plan does not have is refused, and the refusal audited
     target = "pending" if args.command == "reset" else args.status
     with operating() as op:
         job_id = op.job_id(args.job)
         edits = [(key, target, None)]
-        outcome = op.app.edit(None, job_id, edits, cli_actor(), reason, args.dry_run)
+        try:
+            outcome = op.app.edit(None, job_id, edits, cli_actor(), reason, args.dry_run)
+        except UnknownSubStepsEdited:  # refused and audited, as in a bulk edit
+            raise SubStepNotFound(key) from None
     check = outcome.checks[0]
     data = {
         "job_id": job_id,

@@ -11,6 +11,7 @@ from api.auth import caller_of
 from api.presenters import ok, replayed, validation_answer
 from api.schemas import BulkEdit, Reset, SubStepEdit
 from api.services import services_of
+from domain.exceptions import SubStepNotFound, UnknownSubStepsEdited
 from infrastructure.usecases.editing import EditOutcome
 
 Edits = list[tuple[str, str, dict[str, Any] | None]]
@@ -47,11 +48,22 @@ def _answer(outcome: EditOutcome, **fields: Any) -> web.Response:
     return replayed(answer, outcome.replayed)
 
 
+async def _edit_named(
+    request: web.Request, key: str, target: str, result: Any, reason: str | None, dry_run: bool
+) -> EditOutcome:
+    """One edit of the sub-step the path names. One the plan does not have is refused, and
+    the refusal audited, as in a bulk edit; answered 404, as every path naming nothing is."""
+    try:
+        return await _edit(request, [(key, target, result)], reason, dry_run)
+    except UnknownSubStepsEdited:
+        raise SubStepNotFound(key) from None
+
+
 async def edit_sub_step(request: web.Request) -> web.Response:
     """Set one sub-step's status by hand."""
-    key = parsing.sub_step_key(request)
+    key = request.match_info["subStepKey"]
     data = await parsing.body(request, SubStepEdit)
-    outcome = await _edit(request, [(key, data.status, data.result)], data.reason, data.dry_run)
+    outcome = await _edit_named(request, key, data.status, data.result, data.reason, data.dry_run)
     check = outcome.checks[0]
     return _answer(
         outcome, sub_step=key, status=data.status, warnings=check.warnings, reset=check.cascade
@@ -74,9 +86,9 @@ async def edit_sub_steps(request: web.Request) -> web.Response:
 
 async def reset_sub_step(request: web.Request) -> web.Response:
     """Reset a sub-step to pending, with every dependent that is not pending."""
-    key = parsing.sub_step_key(request)
+    key = request.match_info["subStepKey"]
     data = await parsing.body(request, Reset, optional=True)
-    outcome = await _edit(request, [(key, "pending", None)], data.reason, data.dry_run)
+    outcome = await _edit_named(request, key, "pending", None, data.reason, data.dry_run)
     check = outcome.checks[0]
     return _answer(outcome, sub_step=key, warnings=check.warnings, reset=check.cascade)
 

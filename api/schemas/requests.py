@@ -20,7 +20,7 @@ from pydantic import (
 from domain.exceptions import InvalidInput
 from domain.execution_config import ExecutionConfig
 from domain.field_paths import child_path, field_path
-from domain.limits import MAX_NAME, MAX_REASON
+from domain.limits import MAX_NAME, MAX_REASON, MAX_SUB_STEP_NAME
 from domain.written_values import LARGEST_STORED, moment_of, whole_number
 
 EditStatus = Literal["completed", "failed", "skipped", "pending"]
@@ -178,7 +178,7 @@ class SubStepEdit(Reasoned):
 class BulkItem(Reasoned):
     """One edit of a bulk PATCH."""
 
-    sub_step: str = Field(min_length=1, max_length=100)
+    sub_step: str = Field(min_length=1, max_length=MAX_SUB_STEP_NAME)
     status: EditStatus
     result: dict[str, Any] | None = None
 

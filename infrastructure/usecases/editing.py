@@ -8,10 +8,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from domain.editing import EditCheck, EditRequest, SubStepValidation
-from domain.exceptions import IdempotencyKeyReused, JobNotFound, RegflowError
+from domain.exceptions import JobNotFound, RegflowError
 from domain.job import RegistrationJob
 from domain.job_lease import LeaseSeen
-from domain.limits import readable, recordable_reason
+from domain.limits import MAX_SUB_STEP_NAME, readable, recordable_reason
 from infrastructure.tracing import traced_command
 from infrastructure.usecases.idempotency import checked_idempotency_key, keyed_digest
 from infrastructure.usecases.store import RegistrationStore
@@ -88,7 +88,7 @@ class EditingCommands(RegistrationStore):
                 job_id, organisation_id, command, grouped=True
             )
         except RegflowError as exc:
-            if not isinstance(exc, JobNotFound | IdempotencyKeyReused):
+            if not isinstance(exc, JobNotFound):
                 refused = self._record_refusal(job_id, edits, actor, reason, exc, item_reasons)
                 exc.recorded_position = refused
             raise
@@ -104,7 +104,9 @@ class EditingCommands(RegistrationStore):
         item_reasons: Sequence[str | None] = (),
     ) -> int:
         """Record who tried what and why it was refused; the log position it reached."""
-        updates: list[dict[str, Any]] = [{"sub_step": k, "status": s} for k, s, _ in edits]
+        updates: list[dict[str, Any]] = [
+            {"sub_step": recordable_reason(k, MAX_SUB_STEP_NAME), "status": s} for k, s, _ in edits
+        ]
         for update, own in zip(updates, item_reasons, strict=False):
             if own:
                 update["reason"] = recordable_reason(own)

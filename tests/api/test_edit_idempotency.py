@@ -81,21 +81,33 @@ class TestOncePerKey:
         assert (await mark(org_a, job_id, None, "websiteConfig", "completed"))[0] == 200
         assert (await mark(org_a, job_id, None, "websiteConfig", "completed"))[0] == 422
 
-    async def test_the_key_sent_with_other_edits_is_refused_and_changes_nothing(
+    async def test_the_key_sent_with_other_edits_is_refused_audited_and_changes_nothing(
         self, org_a: Caller, client: Client
     ) -> None:
+        """SPEC 5: refused edits are audited too, without changing the job's state."""
         job_id = await failed_job(org_a, client, "websiteConfig")
         await mark(org_a, job_id, "k", "websiteConfig", "completed")
         recorded = await edit_events(org_a, job_id)
-        for other in (
+        _, before = await org_a.get(f"{BASE}/jobs/{job_id}")
+        others = (
             ("websiteConfig", "skipped", {}),
             ("websiteConfig", "completed", {"reason": "another reason"}),
             ("websiteConfig", "completed", {"result": {"url": "https://buzz.nz"}}),
-        ):
+        )
+        for other in others:
             status, body, _ = await mark(org_a, job_id, "k", other[0], other[1], **other[2])
             assert status == 422, body
             assert body["errors"] == ["Idempotency-Key: k"]
-        assert await edit_events(org_a, job_id) == recorded
+        refusals = (await edit_events(org_a, job_id))[len(recorded) :]
+        assert [e["type"] for e in refusals] == ["EditRefused"] * len(others)
+        assert [e["data"]["edit"]["updates"][0]["status"] for e in refusals] == [
+            other[1] for other in others
+        ]
+        # shown as every free text is: a value given to a name ending in `key` is masked
+        assert all(e["data"]["errors"][0].startswith("Idempotency-Key: ") for e in refusals)
+        _, after = await org_a.get(f"{BASE}/jobs/{job_id}")
+        progress = after["job"]["steps"][0]["sub_step_progress"]
+        assert progress == before["job"]["steps"][0]["sub_step_progress"]
 
     async def test_a_key_sent_twice_is_refused_and_nothing_is_done(
         self, org_a: Caller, client: Client

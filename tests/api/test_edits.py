@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -479,3 +480,36 @@ async def test_item_reasons_each_within_the_limit_are_taken_however_long_their_j
     assert reasons["codeGeneration"] == "a" * 2000 and reasons["uploadImages"] == "b" * 2000
     joined = reasons["cloudwaitressAccount"]
     assert joined == "a" * 1999 + "\u2026"
+
+
+# Sub-step names the plan does not have, as a path segment may carry them.
+UNKNOWN_SUB_STEPS = ["nope", "menuimport", "x" * 150, "%E2%80%AEmenu%0Aimport", "%F0%9F%8D%95"]
+
+
+@pytest.mark.parametrize("name", UNKNOWN_SUB_STEPS)
+async def test_an_edit_of_a_sub_step_the_plan_lacks_is_refused_in_every_form_and_audited(
+    org_a: Caller, client: Client, name: str
+) -> None:
+    """SPEC 5: refused edits are audited. A single PATCH and a reset naming an unknown
+    sub-step were refused (404) before the job was looked at, so only the bulk form left an
+    EditRefused."""
+    job_id = await failed_job(org_a, client, "websiteConfig")
+    _, before = await org_a.get(f"{BASE}/jobs/{job_id}/events", params={"limit": "1000"})
+    single = await mark(org_a, job_id, name, "skipped", reason="single")
+    reset = await org_a.post(f"{sub_steps(job_id)}/{name}/reset", json={"reason": "reset"})
+    bulk = await org_a.patch(
+        sub_steps(job_id),
+        json={
+            "updates": [{"sub_step": unquote(name)[:100], "status": "skipped"}],
+            "reason": "bulk",
+        },
+    )
+    assert (single[0], reset[0], bulk[0]) == (404, 404, 422), (single, reset, bulk)
+    _, after = await org_a.get(f"{BASE}/jobs/{job_id}/events", params={"limit": "1000"})
+    added = after["events"][len(before["events"]) :]
+    assert [e["type"] for e in added] == ["EditRefused"] * 3
+    assert [e["data"]["edit"]["reason"] for e in added] == ["single", "reset", "bulk"]
+    for event in added:
+        [update] = event["data"]["edit"]["updates"]
+        assert update["sub_step"] == unquote(name)[:100]
+    assert (await statuses(org_a, job_id))["websiteConfig"] == "failed"

@@ -127,6 +127,24 @@ async def test_unknown_short_and_hostile_ids_are_refused_clearly(
     assert cli("jobs", job_ids[1][:8]).code == 1, "a job id is not a batch id"
 
 
+@pytest.mark.parametrize("name", ["nope", "menuimport", "menu\nImport", "\u202eimport"])
+async def test_an_edit_of_a_sub_step_the_plan_lacks_is_refused_and_audited(
+    app: Registrations, settings: Settings, cli: Cli, name: str
+) -> None:
+    """SPEC 5: refused edits are audited, from the shell as from the API."""
+    _, (failed, _, _) = await failed_and_completed(app, settings)
+    before = len(list(app.events.get(app.job(failed).id)))
+    marked = cli("mark", failed[:8], name, "skipped", "--reason", "by mark")
+    reset = cli("reset", failed[:8], name, "--reason", "by reset")
+    for run in (marked, reset):
+        assert run.code == 1 and "Unknown sub-step" in run.err and "Traceback" not in run.err
+    added = list(app.events.get(app.job(failed).id))[before:]
+    assert [type(e).__name__ for e in added] == ["EditRefused", "EditRefused"]
+    assert [e.edit["updates"][0]["sub_step"] for e in added] == [name, name]
+    assert [e.edit["reason"] for e in added] == ["by mark", "by reset"]
+    assert [e.actor for e in added] == [ACTOR, ACTOR]
+
+
 class ManyIds:
     """Views that hold `ids`: for the prefix rules without a store."""
 

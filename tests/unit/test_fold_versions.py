@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (5, "880c86a9431d7574"),
-    "batch_summaries": (4, "e2970e977b894032"),
-    "job_timeline": (7, "e2970e977b894032"),
+    "job_progress": (5, "4938bdd7bc4fa22d"),
+    "batch_summaries": (4, "788492d3924e8f81"),
+    "job_timeline": (7, "788492d3924e8f81"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"
