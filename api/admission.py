@@ -34,6 +34,9 @@ LONGEST_WAIT_SECONDS = 1.0
 WAITING_PER_THREAD = 8
 RETRY_AFTER_SECONDS = 1
 SMOOTHING = 0.2  # each call's share of the moving average of how long calls take
+# How soon that average forgets what it learnt while no call waits or runs: an idle second
+# halves it, so cheap calls after a burst of dear ones are not judged by those.
+HALF_LIFE_SECONDS = 1.0
 
 
 class WaitingCalls:
@@ -51,7 +54,9 @@ class WaitingCalls:
         self.threads = threads
         self.most = WAITING_PER_THREAD * threads
         self.longest_wait = longest_wait
-        self.call_seconds = 0.0  # how long calls took lately (a moving average)
+        self._call_seconds = 0.0  # how long calls took lately (a moving average)
+        self._running = 0
+        self._idle_since: float | None = clock()  # when the last call ended, if none runs now
         self._clock = clock
         self._lock = threading.Lock()
         self._since: dict[int, float] = {}  # when each waiting call was handed over, in order
@@ -67,6 +72,15 @@ class WaitingCalls:
             first = next(iter(self._since.values()), None)
         return 0.0 if first is None else self._clock() - first
 
+    @property
+    def call_seconds(self) -> float:
+        """How long calls took lately: a moving average that halves with each second in which
+        no call waited or ran."""
+        if self._idle_since is None:
+            return self._call_seconds
+        idle = max(self._clock() - self._idle_since, 0.0)
+        return self._call_seconds * 0.5 ** (idle / HALF_LIFE_SECONDS)
+
     def expected_wait(self) -> float:
         """How long a call handed over now would wait for a thread, as calls took lately."""
         return self.count * self.call_seconds / self.threads
@@ -81,21 +95,29 @@ class WaitingCalls:
         its caller stops waiting first (a second counting out does nothing)."""
         number = next(self._numbers)
         with self._lock:
+            self._call_seconds, self._idle_since = self.call_seconds, None
             self._since[number] = self._clock()
 
         def count_out() -> None:
             with self._lock:
                 self._since.pop(number, None)
+                if not self._running and not self._since and self._idle_since is None:
+                    self._idle_since = self._clock()  # given up before any thread took it
 
         def taken_up() -> T:
+            with self._lock:
+                self._running += 1
             count_out()
             started = self._clock()
             try:
                 return call()
             finally:
-                took = self._clock() - started
+                ended = self._clock()
                 with self._lock:
-                    self.call_seconds += SMOOTHING * (took - self.call_seconds)
+                    self._call_seconds += SMOOTHING * (ended - started - self._call_seconds)
+                    self._running -= 1
+                    if not self._running and not self._since:
+                        self._idle_since = ended
 
         return taken_up, count_out
 

@@ -65,6 +65,37 @@ async def test_fifty_cheap_requests_at_once_are_all_taken(org_a: Caller) -> None
     assert [status for status, _ in answers] == [200] * 50
 
 
+async def test_fifty_cheap_requests_a_few_idle_seconds_after_dear_reads_are_all_taken(
+    org_a: Caller,
+) -> None:
+    """A tester's repro: dear reads, a pause, then fifty edits at once: about 30 were refused
+    by the average the dear reads had left, however long the process had been idle."""
+    batch = await org_a.new_batch(*(restaurant(f"Cheap {i}") for i in range(50)))
+    services = org_a.client.app[SERVICES]
+    assert services.waiting is not None
+    read = services._as_of_log
+
+    def dear(*args: Any) -> Any:
+        time.sleep(0.5)
+        return read(*args)
+
+    services._as_of_log = dear  # type: ignore[method-assign]
+    try:
+        await asyncio.gather(*(org_a.get(f"{BASE}/{batch['id']}/progress") for _ in range(20)))
+    finally:
+        del services._as_of_log
+    assert services.waiting.call_seconds > 0.1
+    await asyncio.sleep(4.0)
+    edits = [
+        org_a.patch(
+            f"{BASE}/jobs/{job['id']}/steps/6/sub-steps/uploadImages",
+            json={"status": "skipped", "reason": "after the burst"},
+        )
+        for job in batch["jobs"]
+    ]
+    assert [status for status, _ in await asyncio.gather(*edits)] == [200] * 50
+
+
 async def test_a_burst_is_answered_or_refused_and_nothing_stays_counted(org_a: Caller) -> None:
     """A burst of reads slowed to 20 ms, where a call may wait 50 ms: every one is answered
     or refused, and the process serves again after the burst."""
@@ -167,6 +198,28 @@ def test_calls_may_wait_until_they_would_keep_every_thread_busy_a_second(threads
     assert not waiting.full(), "a second of work for every thread waits"
     waiting.counted(lambda: None)
     assert waiting.full()
+
+
+def test_cheap_calls_after_dear_ones_are_not_judged_by_them_once_idle() -> None:
+    """Fifty cheap requests a second after a burst of dear reads were refused by the
+    average the dear reads left, which moved only when a call ended (a tester found it)."""
+    clock = Ticking()
+    waiting = WaitingCalls(10, longest_wait=1.0, clock=clock)
+    for _ in range(60):
+        ran(waiting, clock, 3.0)
+    given_up = [waiting.counted(lambda: None)[1] for _ in range(40)]
+    assert waiting.full(), "forty calls as dear as the last ones wait twelve seconds"
+    clock.now += 5.0
+    assert waiting.full(), "while calls wait, the process is not idle: nothing is forgotten"
+    for count_out in given_up:
+        count_out()
+    clock.now += 10.0
+    for _ in range(40):
+        waiting.counted(lambda: None)
+    assert waiting.call_seconds == pytest.approx(3.0 / 2**10, rel=0.01)
+    assert not waiting.full(), "ten idle seconds later the dear calls are forgotten"
+    clock.now += 0.5
+    assert waiting.call_seconds == pytest.approx(3.0 / 2**10, rel=0.01), "waiting is not idle"
 
 
 def test_a_call_waiting_past_the_longest_wait_fills_the_pool() -> None:
