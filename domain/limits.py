@@ -15,8 +15,10 @@ MAX_NAME = 300
 """Characters a batch's or a restaurant's name may hold."""
 
 MAX_REASON = 2000
-MAX_SUB_STEP_NAME = 100  # a sub-step named in an edit: the plan's longest is 26
 """Characters an operator's reason may hold."""
+
+MAX_SUB_STEP_NAME = 100
+"""Characters a sub-step named in an edit may hold (the plan's longest has 22)."""
 
 
 _CONTAINERS = (dict, list, tuple)
