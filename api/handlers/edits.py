@@ -59,10 +59,23 @@ async def _edit_named(
         raise SubStepNotFound(key) from None
 
 
+async def _named_body(
+    request: web.Request, model: type[parsing.M], optional: bool = False
+) -> parsing.M:
+    """The body of an edit of the sub-step the path names. A body that cannot be read is
+    answered 404 if the path names no sub-step, as every path naming nothing is; a readable
+    one's edit of an unknown sub-step is refused and audited by `_edit_named`."""
+    try:
+        return await parsing.body(request, model, optional=optional)
+    except Exception:
+        parsing.sub_step_key(request)
+        raise
+
+
 async def edit_sub_step(request: web.Request) -> web.Response:
     """Set one sub-step's status by hand."""
     key = request.match_info["subStepKey"]
-    data = await parsing.body(request, SubStepEdit)
+    data = await _named_body(request, SubStepEdit)
     outcome = await _edit_named(request, key, data.status, data.result, data.reason, data.dry_run)
     check = outcome.checks[0]
     return _answer(
@@ -87,7 +100,7 @@ async def edit_sub_steps(request: web.Request) -> web.Response:
 async def reset_sub_step(request: web.Request) -> web.Response:
     """Reset a sub-step to pending, with every dependent that is not pending."""
     key = request.match_info["subStepKey"]
-    data = await parsing.body(request, Reset, optional=True)
+    data = await _named_body(request, Reset, optional=True)
     outcome = await _edit_named(request, key, "pending", None, data.reason, data.dry_run)
     check = outcome.checks[0]
     return _answer(outcome, sub_step=key, warnings=check.warnings, reset=check.cascade)

@@ -513,3 +513,15 @@ async def test_an_edit_of_a_sub_step_the_plan_lacks_is_refused_in_every_form_and
         [update] = event["data"]["edit"]["updates"]
         assert update["sub_step"] == unquote(name)[:100]
     assert (await statuses(org_a, job_id))["websiteConfig"] == "failed"
+
+
+@pytest.mark.parametrize("body", [{}, {"status": "done"}, "not json"])
+async def test_a_path_naming_no_sub_step_is_404_whatever_its_body(org_a: Caller, body: Any) -> None:
+    """A path naming nothing answers 404 before its body is judged, as before edits of unknown
+    sub-steps were audited; only a readable edit of one is recorded, refused."""
+    job_id = (await org_a.new_batch())["jobs"][0]["id"]
+    sent = {"data": body} if isinstance(body, str) else {"json": body}
+    assert (await org_a.patch(f"{sub_steps(job_id)}/nope", **sent))[0] == 404
+    assert (await org_a.post(f"{sub_steps(job_id)}/nope/reset", data="{"))[0] == 404
+    _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events")
+    assert "EditRefused" not in [e["type"] for e in events["events"]]
