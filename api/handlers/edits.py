@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from api import parsing
 from api.auth import caller_of
 from api.presenters import ok, replayed, validation_answer
 from api.schemas import BulkEdit, Reset, SubStepEdit
 from api.services import services_of
-from domain.exceptions import SubStepNotFound, UnknownSubStepsEdited
+from domain.exceptions import RegflowError, SubStepNotFound, UnknownSubStepsEdited
 from infrastructure.usecases.editing import EditOutcome
 
 Edits = list[tuple[str, str, dict[str, Any] | None]]
@@ -67,7 +68,7 @@ async def _named_body(
     one's edit of an unknown sub-step is refused and audited by `_edit_named`."""
     try:
         return await parsing.body(request, model, optional=optional)
-    except Exception:
+    except (RegflowError, ValidationError):  # the body's refusals: 400, 413, 415, 422
         parsing.sub_step_key(request)
         raise
 
