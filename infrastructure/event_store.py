@@ -1,11 +1,14 @@
-"""The store's event store: one aggregate's rows read and mapped to events in one pass."""
+"""The store's event store and repository: one aggregate's rows read and mapped to events in one
+pass, with its latest snapshot in the same read where the recorder can."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import EventStore, StoredEvent
 
@@ -94,3 +97,35 @@ class RowEventStore(EventStore[UUID]):
         check_versions(stored_id, (row[0] for row in rows), None if desc else (gt or 0) + 1, desc)
         found: Iterator[DomainEventProtocol[UUID]] = events_of(stored_id, rows)
         return found
+
+
+class SnapshotAndEventsRepository(Repository[UUID]):
+    """The library's repository; where the events' recorder reads an aggregate's latest
+    snapshot and the events after it in one statement (`select_rows_after_snapshot`), the
+    current version of an aggregate is read so: one round trip instead of two for every load
+    of a job. The aggregate is the one the library's reading gives."""
+
+    def _reconstruct_aggregate(
+        self, aggregate_id: Any, version: int | None, projector_func: Any
+    ) -> Any:
+        snapshots = self.snapshot_store
+        events = self.event_store
+        read: Any = getattr(events.recorder, "select_rows_after_snapshot", None)
+        events_of: Any = getattr(events.mapper, "events_of", None)
+        if (
+            version is not None
+            or snapshots is None
+            or snapshots.mapper is not events.mapper
+            or read is None
+            or events_of is None
+            or not isinstance(aggregate_id, UUID)
+        ):
+            return super()._reconstruct_aggregate(aggregate_id, version, projector_func)
+        stored_id, snapshot, rows = read(snapshots.recorder, aggregate_id)
+        first = snapshot[0] + 1 if snapshot is not None else 1
+        check_versions(stored_id, (row[0] for row in rows), first, False)
+        start = [snapshot] if snapshot is not None else []
+        aggregate = projector_func(None, events_of(stored_id, chain(start, rows)))
+        if aggregate is None:
+            raise AggregateNotFoundError(f"Aggregate {aggregate_id!r} version None not found.")
+        return aggregate

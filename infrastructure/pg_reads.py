@@ -1,5 +1,5 @@
-"""PostgreSQL reads of one aggregate's events, for its events and its snapshots, and the
-snapshots' insert that deletes a job's older snapshots.
+"""PostgreSQL reads of one aggregate's events, for its events and its snapshots (and of both
+at once), and the snapshots' insert that deletes a job's older snapshots.
 
 The library's query, with the one id given back on every event rather than parsed per row,
 rows as tuples in binary (bytea as it is stored, not as hex text), each shape of the query
@@ -32,6 +32,7 @@ class RowReads(EventsFromRows, es_pg.PostgresAggregateRecorder):
     ):
         super().__init__(datastore, events_table_name=events_table_name)
         self._select_statements: dict[tuple[bool, bool, bool, bool], bytes] = {}
+        self._after_snapshot_statement: bytes | None = None
         self.select_events_by_id_statement = SQL(
             "SELECT originator_version, topic, state FROM {events} WHERE originator_id = %s"
         ).format(events=Identifier(self.datastore.schema, self.events_table_name))
@@ -71,6 +72,42 @@ class RowReads(EventsFromRows, es_pg.PostgresAggregateRecorder):
                 self._select_statements[shape] = query
             curs.execute(query, params, prepare=True, binary=True)
             return originator_id, curs.fetchall()
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_rows_after_snapshot(
+        self, snapshots: RowReads, originator_id: uuid.UUID
+    ) -> tuple[uuid.UUID, Row | None, list[Row]]:
+        """One aggregate's latest snapshot (None without one) and its events after it, read
+        by one statement: one round trip where the library's reading takes two. The events are
+        those after the snapshot the same statement found (`snapshots` is the application's
+        snapshots recorder; the statement is made once)."""
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            if self._after_snapshot_statement is None:
+                self._after_snapshot_statement = self._after_snapshot(snapshots).as_bytes(conn)
+            curs.execute(
+                self._after_snapshot_statement,
+                (originator_id, originator_id),
+                prepare=True,
+                binary=True,
+            )
+            found = curs.fetchall()
+        if found and found[0][0]:
+            return originator_id, found[0][1:], [row[1:] for row in found[1:]]
+        return originator_id, None, [row[1:] for row in found]
+
+    def _after_snapshot(self, snapshots: RowReads) -> Composed:
+        return SQL(
+            "WITH snapshot AS (SELECT originator_version, topic, state FROM {snapshots}"
+            " WHERE originator_id = %s ORDER BY originator_version DESC LIMIT 1)"
+            " SELECT true, originator_version, topic, state FROM snapshot"
+            " UNION ALL SELECT false, originator_version, topic, state FROM {events}"
+            " WHERE originator_id = %s"
+            " AND originator_version > COALESCE((SELECT originator_version FROM snapshot), 0)"
+            " ORDER BY 1 DESC, 2"
+        ).format(
+            snapshots=Identifier(snapshots.datastore.schema, snapshots.events_table_name),
+            events=Identifier(self.datastore.schema, self.events_table_name),
+        )
 
     def _select_statement(self, gt: bool, lte: bool, desc: bool, limit: bool) -> Composed:
         statement = self.select_events_by_id_statement

@@ -17,7 +17,12 @@ from functools import partial
 from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+)
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     EventStore,
@@ -34,7 +39,7 @@ from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
 from infrastructure.dropped_connections import connections_check
-from infrastructure.event_store import RowEventStore
+from infrastructure.event_store import RowEventStore, SnapshotAndEventsRepository
 from infrastructure.keys.ring import Keyring
 from infrastructure.keys.sealing import ERASURE_TOPIC, SealingMapper
 from infrastructure.keys.table import KeyTable
@@ -141,6 +146,11 @@ class RegistrationStore(Application[UUID]):
 
     def construct_event_store(self) -> EventStore[UUID]:
         return RowEventStore(mapper=self.mapper, recorder=self.recorder)
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository, reading a job's snapshot and later events at once. It
+        keeps no aggregates in memory: another process may have changed them since."""
+        return SnapshotAndEventsRepository(event_store=self.events, snapshot_store=self.snapshots)
 
     @property
     def sealing(self) -> SealingMapper:

@@ -12,18 +12,24 @@ import base64
 from typing import Any
 from uuid import uuid4
 
+import hypothesis
 import pytest
 from eventsourcing import postgres as es_pg
 from eventsourcing import sqlite as es_sqlite
+from eventsourcing.application import Repository
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import Environment
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
 
+from infrastructure.event_store import VersionsSkipped
 from infrastructure.keys.sealing import SealingMapper
 from infrastructure.usecases.registrations import Registrations
 from infrastructure.usecases.snapshots import fold_events
+from tests.integration.audit_kit import RawLog, restoring
 from tests.integration.test_application import PASSWORD
-from tests.integration.test_snapshots import long_job, state
+from tests.integration.test_snapshots import flip, long_job, state
 
 
 class LibraryReading(SealingMapper):
@@ -133,3 +139,79 @@ def test_the_snapshots_recorder_reads_the_rows_the_library_reads(app: Registrati
                 theirs = es_sqlite.SQLiteAggregateRecorder.select_events(recorder, asked, **ranges)
             assert ours == list(theirs)
     assert list(recorder.select_events(job.id)), "the job was snapshotted"
+
+
+def library_load(app: Registrations, job_id: Any) -> Any:
+    """The job as the library's repository reads it: its latest snapshot, then the events
+    after it, by two reads."""
+    library = Repository(event_store=app.events, snapshot_store=app.snapshots)
+    return library.get(job_id, projector_func=fold_events)
+
+
+@hypothesis.settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    every=st.integers(min_value=1, max_value=7),
+    edits=st.integers(min_value=0, max_value=16),
+    snapshots_kept=st.booleans(),
+)
+def test_a_load_equals_the_librarys_two_reads_whatever_the_snapshots(
+    app: Registrations, every: int, edits: int, snapshots_kept: bool
+) -> None:
+    """Snapshots at any version (none, one at the last event, one far behind), the job loaded
+    by the one read of its snapshot and later events equals the library's two reads."""
+    app.snapshot_every = every
+    job = long_job(app, edits)
+    if not snapshots_kept:
+        RawLog(app.settings, app).run(
+            f"DELETE FROM {snapshots_table(app)} WHERE originator_id=?",
+            (RawLog(app.settings, app).key(str(job.id)),),
+        )
+    assert state(app.repository.get(job.id, projector_func=fold_events)) == state(
+        library_load(app, job.id)
+    )
+    assert state(app.job(job.id)) == state(job)
+
+
+def snapshots_table(app: Registrations) -> str:
+    assert app.snapshots is not None
+    return str(app.snapshots.recorder.events_table_name)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_job_and_its_snapshot_are_read_by_one_statement_on_postgres(
+    app: Registrations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot is not read on its own: that is a second round trip on every load.
+    SQLite, read in process, keeps the library's two reads: they cost no round trip."""
+    app.snapshot_every = 3
+    job = long_job(app, 7)
+    assert app.snapshots is not None
+    asked: list[Any] = []
+    recorder = app.snapshots.recorder
+    monkeypatch.setattr(recorder, "select_events", lambda *a, **k: asked.append(a) or [])
+    monkeypatch.setattr(recorder, "select_rows", lambda *a, **k: asked.append(a) or (a[0], []))
+    assert state(app.job(job.id)) == state(job)
+    assert asked == []
+
+
+@pytest.mark.parametrize("after", [1, 2], ids=["the event after the snapshot", "a later one"])
+def test_an_event_deleted_after_the_snapshot_is_said_as_such(
+    app: Registrations, after: int
+) -> None:
+    app.snapshot_every = 4
+    job = long_job(app, 9)
+    app.snapshot_every = 1000
+    for i in range(1, 4):  # events after the snapshot, so that the deleted one is not the last
+        flip(app, job.id, i)
+    assert app.snapshots is not None
+    [snapshot] = [s.originator_version for s in app.snapshots.get(job.id, desc=True, limit=1)]
+    assert snapshot + after < app.job(job.id).version
+    log = RawLog(app.settings, app)
+    with restoring(log, str(job.id)):
+        log.delete(str(job.id), snapshot + after)
+        with pytest.raises(VersionsSkipped) as raised:
+            app.repository.get(job.id, projector_func=fold_events)
+        assert (raised.value.found, raised.value.expected) == (
+            snapshot + after + 1,
+            snapshot + after,
+        )
