@@ -57,6 +57,7 @@ class ViewRunner:
         self.batch_size = batch_size
         self.committed: int | None = None
         self.watchers: list[ChangeWatcher] = []
+        self._advance_sql, self._advance_folds = self._advance_statement()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -170,21 +171,25 @@ class ViewRunner:
         self.committed = notifications[-1].id
         return len(notifications)
 
+    def _advance_statement(self) -> tuple[str, tuple[Any, ...]]:
+        """The tracking statement of `_advance` and its parameters after `start`, made once:
+        these views, their tables and their folds are this runner's for its lifetime."""
+        marks = ", ".join("?" for _ in self.names)
+        folds = " ".join("WHEN ? THEN ?" for _ in self.names)
+        statement = self.db.sql(
+            f"UPDATE {self.schema.tracking} SET notification_id = ?"
+            f" WHERE view_name IN ({marks}) AND notification_id = ?"
+            f" AND {FOLD_VERSION} = CASE view_name {folds} END"
+        )
+        return statement, tuple(chain.from_iterable(self.folds.versions.items()))
+
     def _advance(self, cur: Any, start: int, end: int) -> None:
         """Move tracking from `start` to `end`, or fail if someone else moved it first, or
         rebuilt a view with other folds than these: one statement for every view (a round trip
         each was a fifth of a PATCH's wait)."""
-        marks = ", ".join("?" for _ in self.names)
-        folds = " ".join("WHEN ? THEN ?" for _ in self.names)
-        cur.execute(
-            self.db.sql(
-                f"UPDATE {self.schema.tracking} SET notification_id = ?"
-                f" WHERE view_name IN ({marks}) AND notification_id = ?"
-                f" AND {FOLD_VERSION} = CASE view_name {folds} END"
-            ),
-            (end, *self.names, start, *chain.from_iterable(self.folds.versions.items())),
-        )
-        if cur.rowcount != len(self.names):
+        names = self.names
+        cur.execute(self._advance_sql, (end, *names, start, *self._advance_folds))
+        if cur.rowcount != len(names):
             raise TrackingMoved(
                 f"views {', '.join(self.names)} are no longer all at {start} (or no longer"
                 " all built by this process's folds)"
