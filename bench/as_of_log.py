@@ -101,10 +101,6 @@ def measure() -> dict[str, float]:
 
 def main() -> None:
     if "--here" in sys.argv:  # in the tree measured, which may hold an older bench/kit.py
-        # Run as a file, this folder comes first on the path: bench/projections.py would hide
-        # the projections package.
-        here = Path(__file__).resolve().parent
-        sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
         print(json.dumps(measure()))
         return
     from bench.kit import compare_trees

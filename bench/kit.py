@@ -32,9 +32,13 @@ def save(name: str, figures: Any) -> Path:
 
 
 def figures_in_tree(script: str, tree: Path) -> dict[str, float]:
-    """What `script --here` prints for the code of `tree`, run in a process of its own."""
+    """What `script --here` prints for the code of `tree`, run in a process of its own.
+
+    The file is run by runpy, not as `python FILE`, which would put bench/ first on the path,
+    where bench/projections.py hides the projections package."""
+    run = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
     done = subprocess.run(
-        [sys.executable, str(Path(script).resolve()), "--here"],
+        [sys.executable, "-c", run, str(Path(script).resolve()), "--here"],
         capture_output=True,
         text=True,
         check=True,
