@@ -34,6 +34,7 @@ def run_edits(url: str, edits: int) -> None:
     as the API waits (read-your-writes) while their runner runs on its thread."""
     from pydantic import SecretStr
 
+    from bench.edit_wait import flip, one_job
     from infrastructure.settings import Settings
     from infrastructure.usecases.registrations import Registrations
     from projections.live.service import ReadModelService
@@ -43,14 +44,9 @@ def run_edits(url: str, edits: int) -> None:
     views = ReadModelService(settings, app)
     views.start()
     try:
-        restaurants = [{"name": "R0", "execution_config": {}}]
-        _, jobs, _ = app.create_batch("bench", "key:bench", "bench", restaurants)
-        job = str(jobs[0].id)
-        statuses = ("failed", "skipped")
+        job = one_job(app)
         for i in range(WARM + edits):
-            outcome = app.edit(
-                "bench", job, [("cloudwaitressAccount", statuses[i % 2], None)], "key:bench", "x"
-            )
+            outcome = flip(app, job, i)
             assert views.wait_for(outcome.position)
             row = views.job_progress(job)
             assert row is not None and row["version"] == outcome.version

@@ -28,6 +28,19 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def one_job(app: Any) -> str:
+    """A new batch of one job; the job's id."""
+    restaurants = [{"name": "R0", "execution_config": {}}]
+    _, jobs, _ = app.create_batch("bench", "key:bench", "bench", restaurants)
+    return str(jobs[0].id)
+
+
+def flip(app: Any, job: str, i: int) -> Any:
+    """The `i`th edit of the job: its account sub-step to failed, then skipped, and so on."""
+    status = ("failed", "skipped")[i % 2]
+    return app.edit("bench", job, [("cloudwaitressAccount", status, None)], "key:bench", "x")
+
+
 def measured(url: str) -> dict[str, float]:
     """The edits' and waits' figures, in ms."""
     from pydantic import SecretStr
@@ -43,15 +56,10 @@ def measured(url: str) -> dict[str, float]:
     edits: list[float] = []
     waits: list[float] = []
     try:
-        restaurants = [{"name": "R0", "execution_config": {}}]
-        _, jobs, _ = app.create_batch("bench", "key:bench", "bench", restaurants)
-        job = str(jobs[0].id)
-        statuses = ("failed", "skipped")
+        job = one_job(app)
         for i in range(WARM + EDITS):
             began = time.perf_counter()
-            outcome = app.edit(
-                "bench", job, [("cloudwaitressAccount", statuses[i % 2], None)], "key:bench", "x"
-            )
+            outcome = flip(app, job, i)
             saved = time.perf_counter()
             assert views.wait_for(outcome.position)
             seen = time.perf_counter()
