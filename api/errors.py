@@ -22,6 +22,7 @@ from domain.exceptions import (
     SubStepInFlight,
 )
 from domain.field_paths import field_path
+from infrastructure.chain.unreadable import FIND_TAMPERING, unreadable_log
 from infrastructure.errors import is_transient_exception
 from infrastructure.keys.ring import WrongPassphrase
 
@@ -135,6 +136,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except json.JSONDecodeError:
         return failure(400, "Malformed JSON")
     except Exception as exc:
+        if (tampered := unreadable_log(exc)) is not None:
+            # The job's stored events were changed by hand: the server's data, not the request.
+            log.error("%s %s: %s", request.method, route_template(request), tampered)
+            return failure(503, f"{tampered}; {FIND_TAMPERING}")
         if is_transient_exception(exc):
             log.warning("storage unavailable answering %s: %s", route_template(request), exc)
             response = failure(503, "Storage unavailable; try again shortly")

@@ -3,6 +3,7 @@ pass, with its latest snapshot in the same read where the recorder can."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
@@ -10,8 +11,9 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import EventStore, StoredEvent
+from eventsourcing.persistence import EventStore, MapperDeserialisationError, StoredEvent
 
+log = logging.getLogger("regflow.storage")
 Row = tuple[int, str, bytes]  # a stored event's version, topic and state
 
 
@@ -100,32 +102,72 @@ class RowEventStore(EventStore[UUID]):
 
 
 class SnapshotAndEventsRepository(Repository[UUID]):
-    """The library's repository; where the events' recorder reads an aggregate's latest
-    snapshot and the events after it in one statement (`select_rows_after_snapshot`), the
-    current version of an aggregate is read so: one round trip instead of two for every load
-    of a job. The aggregate is the one the library's reading gives."""
+    """The library's repository, in two ways its own.
+
+    Where the events' recorder reads an aggregate's latest snapshot and the events after it
+    in one statement (`select_rows_after_snapshot`), the current version of an aggregate is
+    read so: one round trip instead of two for every load of a job.
+
+    A snapshot that cannot be read (its bytes edited, or sealed with a key since lost) is
+    passed over with a warning and the aggregate folded from its events: a snapshot only
+    saves folding, and the events are what the job is. The aggregate is the one the
+    library's reading gives.
+    """
 
     def _reconstruct_aggregate(
         self, aggregate_id: Any, version: int | None, projector_func: Any
     ) -> Any:
-        snapshots = self.snapshot_store
-        events = self.event_store
+        try:
+            start, events = self._snapshot_and_events(aggregate_id, version)
+        except SnapshotUnreadable as unreadable:
+            log.warning("%s; the job is folded from its events instead", unreadable)
+            start, events = [], self.event_store.get(aggregate_id, lte=version)
+        aggregate = projector_func(None, chain(start, events))
+        if aggregate is None:
+            raise AggregateNotFoundError(
+                f"Aggregate {aggregate_id!r} version {version!r} not found."
+            )
+        return aggregate
+
+    def _snapshot_and_events(
+        self, aggregate_id: Any, version: int | None
+    ) -> tuple[list[Any], Iterable[Any]]:
+        """The latest snapshot (up to `version`) as a list of none or one, and the events
+        after it; SnapshotUnreadable when the snapshot is there but cannot be read."""
+        snapshots, events = self.snapshot_store, self.event_store
+        if snapshots is None:
+            return [], events.get(aggregate_id, lte=version)
         read: Any = getattr(events.recorder, "select_rows_after_snapshot", None)
         events_of: Any = getattr(events.mapper, "events_of", None)
         if (
-            version is not None
-            or snapshots is None
-            or snapshots.mapper is not events.mapper
-            or read is None
-            or events_of is None
-            or not isinstance(aggregate_id, UUID)
+            version is None
+            and snapshots.mapper is events.mapper
+            and read is not None
+            and events_of is not None
+            and isinstance(aggregate_id, UUID)
         ):
-            return super()._reconstruct_aggregate(aggregate_id, version, projector_func)
-        stored_id, snapshot, rows = read(snapshots.recorder, aggregate_id)
-        first = snapshot[0] + 1 if snapshot is not None else 1
-        check_versions(stored_id, (row[0] for row in rows), first, False)
-        start = [snapshot] if snapshot is not None else []
-        aggregate = projector_func(None, events_of(stored_id, chain(start, rows)))
-        if aggregate is None:
-            raise AggregateNotFoundError(f"Aggregate {aggregate_id!r} version None not found.")
-        return aggregate
+            stored_id, row, rows = read(snapshots.recorder, aggregate_id)
+            first = row[0] + 1 if row is not None else 1
+            check_versions(stored_id, (r[0] for r in rows), first, False)
+            start = [] if row is None else _readable(StoredEvent(stored_id, *row), snapshots.mapper)
+            return start, events_of(stored_id, rows)
+        taken = snapshots.recorder.select_events(aggregate_id, desc=True, limit=1, lte=version)
+        found = [] if not taken else _readable(taken[0], snapshots.mapper)
+        gt = found[0].originator_version if found else None
+        return found, events.get(aggregate_id, gt=gt, lte=version)
+
+
+class SnapshotUnreadable(Exception):
+    """A job's snapshot is stored but cannot be read."""
+
+
+def _readable(stored: StoredEvent, mapper: Any) -> list[Any]:
+    """The snapshot `mapper` reads from `stored`, as a list of one; SnapshotUnreadable when it
+    cannot be decrypted or decoded."""
+    try:
+        return [mapper.to_domain_event(stored)]
+    except MapperDeserialisationError as exc:
+        raise SnapshotUnreadable(
+            f"the snapshot of {stored.originator_id} at version {stored.originator_version}"
+            f" cannot be read ({exc})"
+        ) from exc

@@ -91,7 +91,7 @@ class StorageRetry:
     def _wait_or_raise(self, exc: Exception, attempt: int, name: str) -> None:
         failure = classify_exception(exc)
         if not failure.transient:
-            self._log.error("[%s] storage write failed: %s", name, failure.message)
+            self._log.error("[%s] failed, not to be retried: %s", name, failure.message)
             raise exc
         if not self.policy.may_retry(attempt):
             retries = attempt - 1

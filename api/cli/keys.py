@@ -10,8 +10,10 @@ import time
 
 from api.cli.audit import open_store, write_json
 from api.cli.commands import Command, arg, json_flag
+from api.cli.failures import CannotRun
 from api.cli.ids import LazyViews
 from api.cli.values import named_organisation
+from infrastructure.chain.unreadable import FIND_TAMPERING, UNREADABLE, unreadable_log
 from infrastructure.keys.ring import KEY_CACHE_SECONDS, WrongPassphrase
 from infrastructure.keys.rotation import rotate
 from infrastructure.keys.table import KeyTable
@@ -87,6 +89,15 @@ def erase_command(args: argparse.Namespace) -> int:
                     "store's keys were re-wrapped (regflow rotate-keys) while it ran. Run "
                     "`regflow erase-organisation` again with the current REGFLOW_SECRET_KEY "
                     "to scrub them"
+                ) from exc
+            except UNREADABLE as exc:  # another job's log, changed by hand, stops the rebuild
+                if (tampered := unreadable_log(exc)) is None:
+                    raise
+                raise CannotRun(
+                    f"organisation {plan.organisation_id!r}: its data keys are destroyed and "
+                    "the erasure recorded, but the read models still show its data: they "
+                    f"could not be rebuilt, as {tampered}. {FIND_TAMPERING}; once that is "
+                    "repaired, run `regflow erase-organisation` again to scrub them"
                 ) from exc
             _compact(app.settings)
             # Running processes forget the keys within this: once it returns, none of them
