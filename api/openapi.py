@@ -23,7 +23,8 @@ ERRORS = {
     "413": "Request body too large",
     "422": "The request breaks a rule (per-field or per-item errors)",
     "503": "The store cannot be reached now, or the process is too busy to take the request; "
-    "nothing was done: try again after Retry-After seconds",
+    "nothing was done: try again after Retry-After seconds. Without Retry-After: the job's "
+    "stored events were changed by hand (the message names the job and what is wrong)",
 }
 NOT_MODIFIED = (304, "Not modified: If-None-Match holds the answer's ETag (no body)")
 UNSUPPORTED = "A body sent as another media type than the request body's (or with none)"
