@@ -45,8 +45,12 @@ class Authenticator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Missing bearer token: send Authorization: Bearer <token>")
+        try:
+            sent = token.encode()
+        except UnicodeEncodeError:  # bytes that are not UTF-8: no key or JWT is made of them
+            raise Unauthorized("Invalid token") from None
         for org, key in self._keys:
-            if hmac.compare_digest(token.encode(), key.encode()):
+            if hmac.compare_digest(sent, key.encode()):
                 return Caller(org, f"key:{org}")
         if self._secret and token.count(".") == 2:
             return self._from_jwt(token, self._secret)

@@ -35,8 +35,13 @@ async def raw_body(
         return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise BodyTooLarge(request.client_max_size, setting) from None
+    except web.RequestPayloadError:  # its Content-Encoding says what it is not (bad gzip)
+        encoding = request.headers.get(hdrs.CONTENT_ENCODING, "")
+        shown = encoding if encoding.lower() in KNOWN_ENCODINGS else "as its Content-Encoding says"
+        raise BadRequest("Malformed body: it cannot be decoded", [f"body: not {shown}"]) from None
 
 
+KNOWN_ENCODINGS = ("gzip", "x-gzip", "deflate", "br", "zstd")
 JSON = "application/json"
 JSON_TYPES = (JSON, "application/*+json")
 """What a JSON body may be sent as (with no charset, or UTF-8, the only one JSON has)."""
