@@ -38,6 +38,7 @@ from domain.batch import RegistrationBatch
 from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
 from domain.retry import STORAGE_WRITE_POLICY
+from infrastructure.chain.unreadable import UNREADABLE, unreadable_log
 from infrastructure.dropped_connections import connections_check
 from infrastructure.event_store import RowEventStore, SnapshotAndEventsRepository
 from infrastructure.keys.ring import Keyring
@@ -157,6 +158,16 @@ class RegistrationStore(Application[UUID]):
         assert isinstance(self.mapper, SealingMapper)
         return self.mapper
 
+    def _organisation_is(self, originator_id: UUID, organisation_id: str) -> bool:
+        """Whether the aggregate's first event names `organisation_id` (False when it cannot be
+        read: a log changed there shows no one that it is theirs)."""
+        try:
+            return self._organisation_in_log(originator_id) == organisation_id
+        except UNREADABLE as exc:
+            if unreadable_log(exc) is None:
+                raise
+            return False
+
     def _organisation_in_log(self, originator_id: UUID) -> str | None:
         """The organisation of an aggregate, read from its first event."""
         for stored in self.recorder.select_events(originator_id, lte=1):
@@ -185,10 +196,19 @@ class RegistrationStore(Application[UUID]):
     ) -> A:
         """The aggregate of `kind`, if it exists and the organisation may see it."""
         fold = CountingFold()
+        uuid = as_uuid(aggregate_id, not_found)
         try:
-            found: Any = self.repository.get(as_uuid(aggregate_id, not_found), projector_func=fold)
+            found: Any = self.repository.get(uuid, projector_func=fold)
         except AggregateNotFoundError:
             raise not_found(aggregate_id) from None
+        except UNREADABLE as exc:
+            # A log changed by hand is said only to the organisation it belongs to (as its
+            # first event says): to any other, the id names nothing, as an intact one's does.
+            # (A storage error, which the same classes carry, is raised as it is.)
+            changed = unreadable_log(exc) is not None
+            if changed and organisation_id and not self._organisation_is(uuid, organisation_id):
+                raise not_found(aggregate_id) from None
+            raise
         if not isinstance(found, kind) or (
             organisation_id is not None and found.organisation_id != organisation_id
         ):

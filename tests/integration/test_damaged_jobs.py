@@ -13,7 +13,7 @@ from infrastructure.event_store import VersionsSkipped
 from infrastructure.usecases.registrations import Registrations
 from infrastructure.usecases.snapshots import fold_events
 from projections.live.service import ReadModelService
-from tests.api.conftest import BASE, Caller, api_settings, client, org_a  # noqa: F401
+from tests.api.conftest import BASE, Caller, api_settings, client, org_a, org_b  # noqa: F401
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, RawLog, cli, restoring  # noqa: F401
 from tests.integration.test_snapshots import flip, long_job, replayed, state
@@ -71,8 +71,10 @@ def test_a_snapshot_that_cannot_be_read_is_passed_over_for_the_events(
 
 async def test_the_api_says_a_job_whose_event_was_deleted_is_damaged_never_500(
     org_a: Caller,  # noqa: F811
+    org_b: Caller,  # noqa: F811
     app: Registrations,
 ) -> None:
+    """To its organisation; to another, the id names nothing, as an intact job's does."""
     caller = org_a
     batch = await caller.new_batch()
     job_id = batch["jobs"][0]["id"]
@@ -98,6 +100,12 @@ async def test_the_api_says_a_job_whose_event_was_deleted_is_damaged_never_500(
             assert answer["success"] is False
             assert job_id in answer["message"] and "out of sequence" in answer["message"]
             assert "regflow verify-log" in answer["message"]
+            status, answer = await org_b.call(method, path, json=body)
+            assert status == 404, (path, status, answer)
+            assert "out of sequence" not in answer["message"]
+        raw.delete(job_id, 1)  # its first event too: it shows no one that it is theirs
+        status, answer = await org_b.get(f"{BASE}/jobs/{job_id}/state?version=3")
+        assert status == 404, answer
 
 
 def test_an_erasure_stopped_by_another_jobs_damaged_log_says_what_it_did(
