@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from http import HTTPStatus
+from typing import Any
 
 from aiohttp import web, web_protocol, web_server
 from aiohttp.http_exceptions import (
@@ -23,6 +24,7 @@ from aiohttp.http_exceptions import (
     InvalidURLError,
     LineTooLong,
 )
+from aiohttp.web_protocol import RequestPayloadError
 from aiohttp.web_request import BaseRequest
 
 log = logging.getLogger("regflow.api")
@@ -85,6 +87,15 @@ class JsonErrorRequestHandler(web_protocol.RequestHandler):
         )
         response.force_close()
         return response
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        """One line, not aiohttp's "Unhandled exception" traceback, for a body that cannot be
+        decoded (bad gzip): the server meets it again reading what is left of the body after
+        the answer (400, or a handler's that never read it), and closes the connection."""
+        if isinstance(kw.get("exc_info"), RequestPayloadError):
+            log.warning("closed a connection whose request body cannot be decoded")
+            return
+        super().log_exception(*args, **kw)
 
     def _server_error(
         self, request: BaseRequest, status: int, exc: BaseException | None, message: str | None

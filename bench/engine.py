@@ -253,7 +253,7 @@ def report(results: dict[str, Any], jobs: int) -> None:
         results["tracing_cost"] = {"traced_over_untraced": traced / untraced}
         print("tracing on / off:", round(traced / untraced, 3), flush=True)
     for case in ("postgres-inprocess", "postgres-inprocess-traced"):
-        if "fraction_of_raw_floor" in results.get(case, {}):
+        if results.get(case, {}).get("fraction_of_raw_floor") is not None:
             print(case, "/ raw floor:", round(results[case]["fraction_of_raw_floor"], 3))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     save(f"engine-{stamp}.json", {"jobs": jobs, "cpus": os.cpu_count(), "results": results})

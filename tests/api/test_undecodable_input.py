@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -61,6 +62,24 @@ async def test_a_body_that_is_not_what_its_content_encoding_says_is_400(
             assert status in (b"400", b"422"), (method, path, head, body)
         assert body["success"] is False
     assert await recorded(org_a) == before
+
+
+@pytest.mark.parametrize("sent", NOT_AS_SAID.values(), ids=NOT_AS_SAID.keys())
+async def test_a_body_that_cannot_be_decoded_is_logged_in_one_line_without_a_traceback(
+    client: Client, org_a: Caller, sent: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On every endpoint taking a body, and on one that never reads it (GET): after the
+    answer the server reads what is left of the body, meets the error again and closes the
+    connection. That is logged as one warning, never as an unhandled exception."""
+    targets = [*await bodies(org_a), ("GET", f"{BASE}", "application/json")]
+    auth = f"Authorization: Bearer {org_a.key}".encode()
+    caplog.set_level(logging.INFO)
+    for method, path, content_type in targets:
+        headers = (auth, b"Content-Encoding: gzip", f"Content-Type: {content_type}".encode())
+        head, _ = await answer(client, raw_request(path, *headers, body=sent, method=method))
+        assert head.split(b" ", 2)[1] in (b"200", b"400", b"422"), (method, path, head)
+    tracebacks = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert tracebacks == [], [(r.name, r.getMessage()) for r in tracebacks]
 
 
 def raw_request(path: str, *headers: bytes, body: bytes = b"", method: str = "") -> bytes:
