@@ -33,6 +33,30 @@ class VersionsSkipped(Exception):
         )
 
 
+class EventsMissingBeforeSnapshot(VersionsSkipped):
+    """Fewer events are stored up to an aggregate's snapshot than the snapshot's version: an
+    event it was taken after was deleted or renumbered by hand. A load that starts from the
+    snapshot reads none of them, so it counts them."""
+
+    def __init__(self, originator_id: UUID | str, stored: int, version: int) -> None:
+        super().__init__(originator_id, stored, version)
+        self.stored, self.version = stored, version
+
+    def __str__(self) -> str:
+        return (
+            f"the stored events of {self.originator_id} are out of sequence: {self.stored} "
+            f"events are stored up to its snapshot at version {self.version}, which was taken "
+            f"after {self.version} (an event deleted or renumbered)"
+        )
+
+
+def check_stored_before(originator_id: UUID | str, stored: int, version: int) -> None:
+    """Raise EventsMissingBeforeSnapshot unless `stored` events are up to the snapshot at
+    `version` (versions start at 1)."""
+    if stored != version:
+        raise EventsMissingBeforeSnapshot(originator_id, stored, version)
+
+
 def check_versions(
     originator_id: UUID | str, versions: Iterable[int], first: int | None, desc: bool
 ) -> None:
@@ -146,14 +170,19 @@ class SnapshotAndEventsRepository(Repository[UUID]):
             and events_of is not None
             and isinstance(aggregate_id, UUID)
         ):
-            stored_id, row, rows = read(snapshots.recorder, aggregate_id)
+            stored_id, row, stored_before, rows = read(snapshots.recorder, aggregate_id)
             first = row[0] + 1 if row is not None else 1
+            if row is not None:
+                check_stored_before(stored_id, stored_before, row[0])
             check_versions(stored_id, (r[0] for r in rows), first, False)
             start = [] if row is None else _readable(StoredEvent(stored_id, *row), snapshots.mapper)
             return start, events_of(stored_id, rows)
         taken = snapshots.recorder.select_events(aggregate_id, desc=True, limit=1, lte=version)
         found = [] if not taken else _readable(taken[0], snapshots.mapper)
         gt = found[0].originator_version if found else None
+        count: Any = getattr(events.recorder, "count_events", None)
+        if gt is not None and count is not None:
+            check_stored_before(aggregate_id, count(aggregate_id, gt), gt)
         return found, events.get(aggregate_id, gt=gt, lte=version)
 
 

@@ -74,33 +74,51 @@ class RowReads(EventsFromRows, es_pg.PostgresAggregateRecorder):
             return originator_id, curs.fetchall()
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def count_events(self, originator_id: uuid.UUID | str, lte: int) -> int:
+        """How many of an aggregate's events are stored up to version `lte`."""
+        given: uuid.UUID | str = originator_id
+        if self.datastore.originator_id_type != "uuid" or not isinstance(given, uuid.UUID):
+            given = str(originator_id)
+        statement = SQL(
+            "SELECT count(*) FROM {events} WHERE originator_id = %s AND originator_version <= %s"
+        ).format(events=Identifier(self.datastore.schema, self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, (given, lte), prepare=True)
+            row = curs.fetchone()
+        return int(row[0]) if row is not None else 0
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_rows_after_snapshot(
         self, snapshots: RowReads, originator_id: uuid.UUID
-    ) -> tuple[uuid.UUID, Row | None, list[Row]]:
-        """One aggregate's latest snapshot (None without one) and its events after it, read
-        by one statement: one round trip where the library's reading takes two. The events are
-        those after the snapshot the same statement found (`snapshots` is the application's
-        snapshots recorder; the statement is made once)."""
+    ) -> tuple[uuid.UUID, Row | None, int, list[Row]]:
+        """One aggregate's latest snapshot (None without one), how many of its events are
+        stored up to the snapshot, and its events after it, read by one statement: one round
+        trip where the library's reading takes two. The events are those after the snapshot
+        the same statement found (`snapshots` is the application's snapshots recorder; the
+        statement is made once)."""
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             if self._after_snapshot_statement is None:
                 self._after_snapshot_statement = self._after_snapshot(snapshots).as_bytes(conn)
             curs.execute(
                 self._after_snapshot_statement,
-                (originator_id, originator_id),
+                (originator_id, originator_id, originator_id),
                 prepare=True,
                 binary=True,
             )
             found = curs.fetchall()
         if found and found[0][0]:
-            return originator_id, found[0][1:], [row[1:] for row in found[1:]]
-        return originator_id, None, [row[1:] for row in found]
+            rows = [row[1:4] for row in found[1:]]
+            return originator_id, found[0][1:4], found[0][4], rows
+        return originator_id, None, 0, [row[1:4] for row in found]
 
     def _after_snapshot(self, snapshots: RowReads) -> Composed:
         return SQL(
             "WITH snapshot AS (SELECT originator_version, topic, state FROM {snapshots}"
             " WHERE originator_id = %s ORDER BY originator_version DESC LIMIT 1)"
-            " SELECT true, originator_version, topic, state FROM snapshot"
-            " UNION ALL SELECT false, originator_version, topic, state FROM {events}"
+            " SELECT true, originator_version, topic, state, (SELECT count(*) FROM {events} e"
+            " WHERE e.originator_id = %s AND e.originator_version <= snapshot.originator_version)"
+            " FROM snapshot"
+            " UNION ALL SELECT false, originator_version, topic, state, NULL FROM {events}"
             " WHERE originator_id = %s"
             " AND originator_version > COALESCE((SELECT originator_version FROM snapshot), 0)"
             " ORDER BY 1 DESC, 2"

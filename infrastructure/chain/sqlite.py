@@ -155,6 +155,16 @@ class ChainedSQLiteApplicationRecorder(
         stored_id = self.convert_originator_id(rows[0]["originator_id"])
         return stored_id, [(row["originator_version"], row["topic"], row["state"]) for row in rows]
 
+    def count_events(self, originator_id: UUID | str, lte: int) -> int:
+        """How many of an aggregate's events are stored up to version `lte`."""
+        statement = (
+            f"SELECT count(*) FROM {self.events_table_name} "
+            "WHERE originator_id=? AND originator_version<=?"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, [_db_id(originator_id), lte])
+            return int(c.fetchone()[0])
+
     def chain_rows(self) -> Iterator[ChainRow]:
         """Every stored event with its chain entry, by aggregate then version."""
         statement = CHAIN_ROWS.format(

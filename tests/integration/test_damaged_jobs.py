@@ -16,13 +16,16 @@ from projections.live.service import ReadModelService
 from tests.api.conftest import BASE, Caller, api_settings, client, org_a, org_b  # noqa: F401
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, RawLog, cli, restoring  # noqa: F401
-from tests.integration.test_snapshots import flip, long_job, replayed, state
+from tests.integration.test_snapshots import _restaurants, flip, long_job, replayed, state
 
 DAMAGES = {
     "bytes changed": lambda state: state[:40] + bytes(b ^ 0x5A for b in state[40:48]) + state[48:],
     "cut short": lambda state: state[: len(state) // 2],
     "emptied": lambda state: b"",
 }
+
+
+RESTAURANTS = _restaurants()
 
 
 def snapshots_table(app: Registrations) -> str:
@@ -106,6 +109,28 @@ async def test_the_api_says_a_job_whose_event_was_deleted_is_damaged_never_500(
         raw.delete(job_id, 1)  # its first event too: it shows no one that it is theirs
         status, answer = await org_b.get(f"{BASE}/jobs/{job_id}/state?version=3")
         assert status == 404, answer
+
+
+async def test_the_api_says_a_job_whose_event_before_its_snapshot_was_deleted_is_damaged(
+    org_a: Caller,  # noqa: F811
+    app: Registrations,
+) -> None:
+    """The API loads a job from its latest snapshot: an event it was taken after, deleted, is
+    said as the CLI says it (which checks the chain first), not edited past."""
+    app.snapshot_every = 4
+    _, [job, _], _ = app.create_batch(org_a.org, "user:u-1", "snap", RESTAURANTS)
+    for i in range(9):
+        flip(app, job.id, i)
+    assert app.snapshots is not None
+    assert list(app.snapshots.get(job.id, desc=True, limit=1))
+    raw = RawLog(app.settings, app)
+    path = f"{BASE}/jobs/{job.id}/steps/6/sub-steps/cloudwaitressAccount"
+    with restoring(raw, str(job.id)):
+        raw.delete(str(job.id), 2)
+        status, answer = await org_a.patch(path, json={"status": "skipped", "reason": "r"})
+        assert status == 503, answer
+        assert str(job.id) in answer["message"] and "out of sequence" in answer["message"]
+        assert len(list(app.events.get(job.id, gt=2))) == job.version + 9 - 2  # no event added
 
 
 def test_an_erasure_stopped_by_another_jobs_damaged_log_says_what_it_did(

@@ -23,7 +23,7 @@ from eventsourcing.utils import Environment
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from infrastructure.event_store import VersionsSkipped
+from infrastructure.event_store import EventsMissingBeforeSnapshot, VersionsSkipped
 from infrastructure.keys.sealing import SealingMapper
 from infrastructure.usecases.registrations import Registrations
 from infrastructure.usecases.snapshots import fold_events
@@ -215,3 +215,28 @@ def test_an_event_deleted_after_the_snapshot_is_said_as_such(
             snapshot + after + 1,
             snapshot + after,
         )
+
+
+@pytest.mark.parametrize("before", [1, 2, 3], ids=["the first event", "one", "the snapshot's"])
+def test_an_event_deleted_before_the_snapshot_is_said_as_such(
+    app: Registrations, before: int
+) -> None:
+    """A load that starts from the snapshot reads none of the events it was taken after: it
+    counts them, now and at a past version, on both stores."""
+    app.snapshot_every = 4
+    job = long_job(app, 9)
+    app.snapshot_every = 1000
+    flip(app, job.id, 1)
+    assert app.snapshots is not None
+    [snapshot] = [s.originator_version for s in app.snapshots.get(job.id, desc=True, limit=1)]
+    deleted = {1: 1, 2: snapshot // 2, 3: snapshot}[before]
+    log = RawLog(app.settings, app)
+    with restoring(log, str(job.id)):
+        log.delete(str(job.id), deleted)
+        for version in (None, snapshot + 1):
+            with pytest.raises(VersionsSkipped) as raised:
+                app.repository.get(job.id, version=version, projector_func=fold_events)
+            assert isinstance(raised.value, EventsMissingBeforeSnapshot)
+            assert (raised.value.stored, raised.value.version) == (snapshot - 1, snapshot)
+            assert str(job.id) in str(raised.value) and "out of sequence" in str(raised.value)
+    assert state(app.job(job.id)) == state(app.repository.get(job.id, projector_func=fold_events))
