@@ -44,9 +44,16 @@ class CapacityView(Protocol):
     def waiting_job_ids(self) -> set[str]: ...
 
 
+THREADS_PER_READ_CONNECTION = 2
+
+
 def pool_size(settings: Settings) -> int:
-    """Threads for blocking calls: enough to keep the database pools busy, no more."""
-    return read_connections(settings)
+    """Threads for blocking calls: enough to keep the database pools busy. An edit's thread
+    waits for the views to apply it (read-your-writes) holding no connection, so twice as many
+    threads as read connections: with one each, under load the connections sat idle while
+    their threads waited (50 clients editing: about a quarter more edits a second measured with
+    twice; the pools, not the threads, bound the connections a process holds)."""
+    return THREADS_PER_READ_CONNECTION * read_connections(settings)
 
 
 @dataclass

@@ -25,7 +25,8 @@ _SQLITE_GUARD = threading.Lock()
 
 
 def read_connections(settings: Settings) -> int:
-    """One read connection per API thread (`api.services.pool_size`), so no read waits for one."""
+    """Read connections of a process: one for every two API threads (`api.services.pool_size`),
+    as a thread waiting for the views to apply an edit holds none."""
     return max(4, settings.postgres_pool_size * 2)
 
 
