@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from domain.field_paths import child_path
+from domain.secret_words import is_credential_shaped, scrub_text
 
 MAX_NESTING = 32
 """Levels of objects and lists an execution_config or a manual result may hold."""
@@ -109,10 +110,20 @@ def identity_errors(identity: str, name: str) -> list[str]:
     """What is wrong with a name that says who acted or whose work it is (a token's subject, a
     worker id, an organisation id), if anything: empty, longer than MAX_IDENTITY, or holding a
     control, format or line-breaking character (an escape sequence, a right-to-left override,
-    a newline)."""
+    a newline), or reading as a credential.
+
+    One that reads as a credential (`password=...`, a Bearer token, a JWT) would be shown
+    masked wherever it is shown, the read models included: two identities could then show as
+    one, and an organisation's own rows as another's. So every identity taken is shown as it
+    is."""
     errors = [] if identity.strip() else [f"{name}: empty"]
     if any(unicodedata.category(c) in _NOT_IN_AN_IDENTITY for c in identity):
         errors.append(f"{name}: control, format and line-breaking characters are not allowed")
+    if is_credential_shaped(identity) or scrub_text(identity) != identity:
+        errors.append(
+            f"{name}: reads as a credential (a secret's name given a value, a token), which "
+            "would be shown masked"
+        )
     if len(identity) > MAX_IDENTITY:
         errors.append(f"{name}: at most {MAX_IDENTITY} characters, not {len(identity)}")
     return errors

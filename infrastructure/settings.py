@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.exceptions import RegflowError
 from domain.job_state import SIMULATED_API
-from domain.limits import MAX_IDENTITY, identity_errors, organisation_errors
+from domain.limits import MAX_IDENTITY, hidden_characters, identity_errors, organisation_errors
 from domain.plan import PLAN
 
 SIMULATOR = SIMULATED_API
@@ -75,22 +75,42 @@ API_KEY = re.compile(r"[^\s\"'{}\[\],]+")
 def parse_api_keys(spec: str | None) -> list[tuple[str, str]]:
     """`org:key,org:key` as (organisation, key) pairs.
 
-    An organisation or key holding spaces, quotes, braces or brackets is refused (a JSON
-    object or a quoted list would otherwise be read as keys nobody can send); the error names
-    the entry by position, never the key."""
+    An organisation or key holding spaces, quotes, braces, brackets or control characters is
+    refused (a JSON object or a quoted list would otherwise be read as keys nobody can send),
+    as is an organisation no identity may be (`organisation_errors`) and a key given twice (it
+    would name only the first of its organisations). The error names the entry by position,
+    never the key."""
     pairs: list[tuple[str, str]] = []
+    entries: dict[str, int] = {}
     for number, entry in enumerate((spec or "").split(","), start=1):
         if not entry.strip():
             continue
         org, sep, key = entry.strip().partition(":")
-        valid = ORGANISATION.fullmatch(org) and not organisation_errors(org)
-        if not (sep and valid and API_KEY.fullmatch(key)):
+        problem = _api_key_problem(org, sep, key)
+        if problem is not None:
             raise ValueError(
                 f"REGFLOW_API_KEYS must be org:key pairs separated by commas (entry {number} is "
-                "not: no spaces, quotes, braces, brackets or control characters)"
+                f"not: {problem})"
             )
+        if key in entries:
+            raise ValueError(
+                f"REGFLOW_API_KEYS: entry {number} gives the key of entry {entries[key]} again: "
+                "a key names one organisation"
+            )
+        entries[key] = number
         pairs.append((org, key))
     return pairs
+
+
+def _api_key_problem(org: str, sep: str, key: str) -> str | None:
+    """What is wrong with one `org:key` entry, in words that never quote the key."""
+    readable = "no spaces, quotes, braces, brackets or control characters"
+    if not sep or not ORGANISATION.fullmatch(org) or not API_KEY.fullmatch(key):
+        return readable
+    if hidden_characters(key):
+        return readable
+    errors = organisation_errors(org, "its organisation")
+    return errors[0] if errors else None
 
 
 def reveal(value: SecretStr | str | None) -> str | None:

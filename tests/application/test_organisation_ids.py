@@ -13,9 +13,11 @@ from multidict import CIMultiDict
 
 from domain.exceptions import InvalidInput
 from domain.limits import MAX_ORGANISATION, identity_errors, organisation_errors
+from domain.secret_words import scrub_text
+from domain.secrets import redact
 from infrastructure.executors.http import HttpExecutor
 from infrastructure.executors.port import SubStepCall
-from infrastructure.settings import Settings
+from infrastructure.settings import ORGANISATION, Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.kit import restaurants
 
@@ -86,3 +88,62 @@ def test_an_organisation_hiding_what_it_is_is_refused_and_nothing_made(
 @given(st.text(max_size=MAX_ORGANISATION + 5))
 def test_an_organisation_id_follows_the_rule_of_every_identity(text: str) -> None:
     assert organisation_errors(text, "who") == identity_errors(text, "who")
+
+
+PIECES = [
+    "password",
+    "token",
+    "secret",
+    "key",
+    "user",
+    "Bearer ",
+    "Basic ",
+    "eyJhbGciOiJI.",
+    "eyJzdWIiOiJ4.",
+    "=",
+    ":",
+    "%3D",
+    " ",
+    "://u:",
+    "@",
+    "-----BEGIN ",
+    "dev",
+    "acme",
+    "pw1",
+    "api_key",
+    "passwd",
+    "x" * 8,
+]
+IDENTITY_LIKE = st.lists(st.sampled_from(PIECES) | st.text(max_size=4), max_size=8).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(identity=IDENTITY_LIKE)
+def test_every_identity_taken_is_shown_as_it_is(identity: str) -> None:
+    """An organisation, a token's subject or a worker id that masking would change is
+    refused: the read models store them masked, and filter by them."""
+    if identity_errors(identity, "who"):
+        return
+    assert redact(identity) == identity
+    assert redact({"organisation_id": identity, "name": identity}) == {
+        "organisation_id": identity,
+        "name": identity,
+    }
+    assert scrub_text(f"user:{identity}") == f"user:{identity}"
+    if ORGANISATION.fullmatch(identity):  # an organisation an API key may name
+        assert scrub_text(f"key:{identity}") == f"key:{identity}"
+
+
+@pytest.mark.parametrize(
+    "organisation",
+    ["org password=OrgPw-H2", "token=Tk-J1", "Bearer abcdefgh12", "eyJhbGciOiJI.eyJzdWIiOiJ4.c2ln"],
+)
+def test_a_batch_of_an_organisation_reading_as_a_credential_is_refused_and_nothing_made(
+    app: Registrations, organisation: str
+) -> None:
+    before = app.recorder.max_notification_id()
+    with pytest.raises(InvalidInput) as refused:
+        app.create_batch(organisation, "user:test", "credential org", restaurants(1))
+    assert any("reads as a credential" in e for e in refused.value.errors)
+    assert not any(organisation in e for e in refused.value.errors)
+    assert app.recorder.max_notification_id() == before

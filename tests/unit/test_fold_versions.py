@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (5, "4938bdd7bc4fa22d"),
-    "batch_summaries": (4, "788492d3924e8f81"),
-    "job_timeline": (7, "788492d3924e8f81"),
+    "job_progress": (5, "29905e0853793b44"),
+    "batch_summaries": (4, "4011beaf384fa71e"),
+    "job_timeline": (7, "4011beaf384fa71e"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

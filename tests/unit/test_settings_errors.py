@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import hypothesis
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from api.cli import main
+from domain.limits import organisation_errors
 from infrastructure.settings import Settings, parse_api_keys
 
 FORBIDDEN = " \t\"'{}[]"
@@ -25,10 +27,41 @@ allowed = st.text(
 ).filter(lambda t: t.strip() == t and t.split() == [t])
 
 
-@given(st.lists(st.tuples(allowed, allowed), min_size=1, max_size=5))
+@given(st.lists(st.tuples(allowed, allowed), min_size=1, max_size=5, unique_by=lambda p: p[1]))
 def test_org_key_pairs_are_read_back_as_written(pairs: list[tuple[str, str]]) -> None:
+    """Every pair whose organisation an identity may be (not one reading as a credential)."""
+    hypothesis.assume(not any(organisation_errors(org) for org, _ in pairs))
     spec = ",".join(f"{org}:{key}" for org, key in pairs)
     assert parse_api_keys(spec) == pairs
+
+
+@given(allowed, allowed, allowed, st.booleans())
+def test_a_key_given_to_two_organisations_is_refused_without_it(
+    first: str, second: str, key: str, same_org: bool
+) -> None:
+    """The second would never be the caller: the key names the first."""
+    hypothesis.assume(not organisation_errors(first) and not organisation_errors(second))
+    other = first if same_org else second
+    with pytest.raises(ValueError) as refused:
+        parse_api_keys(f"{first}:sk-{key},x:sk-other,{other}:sk-{key}")
+    assert "entry 3 gives the key of entry 1 again" in str(refused.value)
+    assert f"sk-{key}" not in str(refused.value)
+
+
+@pytest.mark.parametrize("hidden", ["\x01", "\x7f", "\u200b", "\u202e", "\x1b"])
+def test_a_key_holding_a_control_or_format_character_is_refused(hidden: str) -> None:
+    character = hidden.encode().decode("unicode_escape")
+    with pytest.raises(ValueError, match="entry 1 is not: no spaces"):
+        parse_api_keys(f"o1:k{character}ey")
+
+
+@pytest.mark.parametrize(
+    "org", ["password=OrgSecret", "token=abc123", "eyJhbGciOiJI.eyJzdWIiOiJ4.c2lnbmF0dXJl"]
+)
+def test_an_organisation_reading_as_a_credential_is_refused(org: str) -> None:
+    """It would be shown masked in the read models: two organisations could show as one."""
+    with pytest.raises(ValueError, match="entry 1 is not: its organisation: reads as a credential"):
+        parse_api_keys(f"{org}:k9,other:k10")
 
 
 @given(allowed, allowed, st.sampled_from(FORBIDDEN), st.booleans())
