@@ -22,6 +22,7 @@ from domain.exceptions import (
     SubStepInFlight,
 )
 from domain.field_paths import field_path
+from domain.secret_words import mask_credentials, scrub_text
 from infrastructure.chain.unreadable import FIND_TAMPERING, unreadable_log
 from infrastructure.errors import is_transient_exception
 from infrastructure.keys.ring import WrongPassphrase
@@ -75,14 +76,23 @@ class NotReady(RegflowError):
 
 
 def field_errors(exc: ValidationError, whole: str = "body") -> list[str]:
-    """One `field[0].path: message` per pydantic error, without echoing the input; an error of
-    the document as a whole (not JSON) is said of `whole`."""
-    return [f"{field_path(e['loc']) or whole}: {e['msg']}" for e in exc.errors()]
+    """One `field[0].path: message` per pydantic error; an error of the document as a whole
+    (not JSON) is said of `whole`. A message that quotes what was sent (a query parameter's
+    validator's: `not a whole number: '...'`) is masked as every shown text is."""
+    return [f"{field_path(e['loc']) or whole}: {scrub_text(e['msg'])}" for e in exc.errors()]
 
 
 def failure(status: int, message: str, errors: list[str] | None = None) -> web.Response:
-    """The error answer shape."""
-    body = {"success": False, "message": message, "errors": errors if errors else [message]}
+    """The error answer shape, every credential in its texts masked: a refusal may quote what
+    was sent (an id, a parameter, an Idempotency-Key), and what was sent may be a token. (A
+    value given to a secret's name, `password=...`, is masked where a refusal quotes what was
+    sent: here `field: message` would read as one.)"""
+    shown = mask_credentials(message)
+    body = {
+        "success": False,
+        "message": shown,
+        "errors": [mask_credentials(e) for e in errors] if errors else [shown],
+    }
     return web.json_response(body, status=status)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from domain.secret_words import scrub_text
+
 
 class RegflowError(Exception):
     """Base of every error the product raises on purpose."""
@@ -17,22 +19,24 @@ class RegflowError(Exception):
 
 
 class NotFound(RegflowError):
-    """Something asked for does not exist (or belongs to another organisation)."""
+    """Something asked for does not exist (or belongs to another organisation). Its message
+    quotes what was asked for (a path's id or name, any text), masked as every shown text is:
+    `password=...` sent as an id is not said back."""
 
 
 class JobNotFound(NotFound):
     def __init__(self, job_id: object) -> None:
-        super().__init__(f"Job not found: {job_id}")
+        super().__init__(f"Job not found: {scrub_text(str(job_id))}")
 
 
 class BatchNotFound(NotFound):
     def __init__(self, batch_id: object) -> None:
-        super().__init__(f"Batch not found: {batch_id}")
+        super().__init__(f"Batch not found: {scrub_text(str(batch_id))}")
 
 
 class SubStepNotFound(NotFound):
     def __init__(self, key: str) -> None:
-        super().__init__(f"Unknown sub-step: {key}")
+        super().__init__(f"Unknown sub-step: {scrub_text(key)}")
         self.key = key
 
 
@@ -81,3 +85,18 @@ class InvalidInput(RegflowError):
 
 class IdempotencyKeyReused(InvalidInput):
     """An idempotency key already named a request with other content."""
+
+
+def quoted_key(key: str) -> str:
+    """An Idempotency-Key as a refusal names it: in quotes, not as a value given to a name
+    (`Idempotency-Key: k`), which every shown text masks as a secret's (`key`). A key that is
+    itself a credential is still masked: a token is masked wherever it stands."""
+    return f'Idempotency-Key "{key}"'
+
+
+ERASED_REQUEST = (
+    "This Idempotency-Key named a request of an organisation whose data was erased: what it "
+    "sent can no longer be compared, so nothing was done"
+)
+"""Said for any request repeating such a key, the same content or not: no answer tells a
+guess of the erased content from another."""

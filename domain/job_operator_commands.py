@@ -8,7 +8,14 @@ from typing import Any
 
 from domain.context import result_errors
 from domain.editing import EditCheck, EditRequest
-from domain.exceptions import IdempotencyKeyReused, IllegalTransition, InvalidInput, JobIsRunning
+from domain.exceptions import (
+    ERASED_REQUEST,
+    IdempotencyKeyReused,
+    IllegalTransition,
+    InvalidInput,
+    JobIsRunning,
+    quoted_key,
+)
 from domain.job_commands import JobCommandBase
 from domain.job_lease import LeaseSeen
 from domain.limits import (
@@ -20,6 +27,7 @@ from domain.limits import (
 )
 from domain.plan import PLAN
 from domain.progress_rules import ResumePlan
+from domain.secrets import ERASED
 from domain.status import (
     JOB_MACHINE,
     SETTLED_WELL,
@@ -147,10 +155,12 @@ class OperatorCommands(JobCommandBase):
         earlier = self.edit_requests.get(request.key)
         if earlier is None:
             return None
+        if earlier["digest"] == ERASED:
+            raise IdempotencyKeyReused(ERASED_REQUEST, [quoted_key(request.key)])
         if earlier["digest"] != request.digest:
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used for other edits of this job; nothing was changed",
-                [f"Idempotency-Key: {request.key}"],
+                [quoted_key(request.key)],
             )
         return [
             EditCheck(sub_step, target, warnings=list(warnings), cascade=list(cascade))

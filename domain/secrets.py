@@ -66,6 +66,10 @@ DECLARED_ROOTS: dict[str, Declared] = {"execution_config": EXECUTION_CONFIG}
 EVENT_FIELDS: dict[str, Any] = {
     "idempotency_key": Sensitivity.PUBLIC,
     "execution_config": EXECUTION_CONFIG,
+    # A keyed digest of a request's content: it confirms a guess of what was sent (resent with
+    # the same key, a guess is taken or refused), so it is the organisation's, sealed with its
+    # key and erased with it.
+    "request_digest": Sensitivity.PERSONAL,
 }
 
 OnSensitive = Callable[[Sensitivity, Any], Any]

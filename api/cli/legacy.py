@@ -17,6 +17,7 @@ from api.cli.output import cells, console
 from api.cli.values import named_organisation
 from domain.exceptions import InvalidInput
 from domain.limits import MAX_NAME, text_errors
+from domain.secrets import redact
 from infrastructure.legacy import LegacyJob, legacy_id_of, parse_job, read_export
 from infrastructure.usecases.registrations import LegacyEntry, Registrations, validated_restaurant
 
@@ -143,7 +144,7 @@ def import_legacy(args: argparse.Namespace) -> int:
         outcomes = import_all(app, entries, args)
     if args.json:
         for outcome in outcomes:
-            write_json(outcome)
+            write_json(redact(outcome))  # masked as the table's cells are
     else:
         print_outcomes(outcomes)
     return 0 if all(o["outcome"] == "imported" for o in outcomes) else 1

@@ -12,11 +12,13 @@ from pydantic import ValidationError
 
 from domain.batch import RegistrationBatch, repeated_external_ids
 from domain.exceptions import (
+    ERASED_REQUEST,
     BatchNotFound,
     IdempotencyKeyReused,
     InvalidInput,
     JobConflict,
     JobNotFound,
+    quoted_key,
 )
 from domain.execution_config import ExecutionConfig, Restaurant
 from domain.field_paths import field_path
@@ -31,6 +33,8 @@ from domain.limits import (
     unstorable_text,
 )
 from domain.path_segments import path_value_errors
+from domain.secret_words import scrub_text
+from domain.secrets import ERASED
 from domain.status import JobStatus
 from infrastructure.tracing import traced_command
 from infrastructure.usecases.bulk import load_many
@@ -160,8 +164,9 @@ def validated_restaurant(
 
 
 def _located(exc: ValidationError, where: str) -> list[str]:
-    """Each error of a model's validation, named by its field's path from `where`."""
-    return [f"{where}{field_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+    """Each error of a model's validation, named by its field's path from `where`; a message
+    quoting what was sent (`skip names unknown sub-steps: ...`) masked as every shown text is."""
+    return [f"{where}{field_path(e['loc'])}: {scrub_text(e['msg'])}" for e in exc.errors()]
 
 
 def _created_line(job: RegistrationJob) -> dict[str, Any]:
@@ -171,7 +176,7 @@ def _created_line(job: RegistrationJob) -> dict[str, Any]:
 class BatchCommands(RegistrationStore):
     """Create batches, start their jobs, record jobs imported from the old system."""
 
-    @traced_command("create_batch")
+    @traced_command("create_batch", made=lambda made: {"batch_id": made[0].id})
     def create_batch(
         self,
         organisation_id: str,
@@ -243,12 +248,14 @@ class BatchCommands(RegistrationStore):
         except BatchNotFound:
             raise JobConflict(
                 "A batch is being created with this Idempotency-Key; try again",
-                [f"Idempotency-Key: {key}"],
+                [quoted_key(key)],
             ) from None
+        if earlier.request_digest == ERASED:
+            raise IdempotencyKeyReused(ERASED_REQUEST, [quoted_key(key)])
         if not hmac.compare_digest(earlier.request_digest or "", digest):
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used for a different batch; nothing was created",
-                [f"Idempotency-Key: {key} created batch {earlier.id} from other content"],
+                [f"{quoted_key(key)} created batch {earlier.id} from other content"],
             )
         lines = [j | {"status": "pending"} for j in earlier.jobs]
         return BatchOpened(earlier, lines, self.recorder.max_notification_id() or 0, True)

@@ -215,3 +215,30 @@ class TestMixedFiles:
         assert all(has_events(app, good["id"]) for good in goods)
         all_imported = all(o["outcome"] == "imported" for o in outcomes)
         assert run.code == (0 if all_imported else 1)
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["--json", "table"])
+def test_a_legacy_id_holding_a_credential_is_shown_masked(
+    cli: Cli, tmp_path: Path, as_json: bool
+) -> None:
+    """A legacy id is free text from the old system, shown in the outcome and quoted in its
+    warnings: masked as every shown text is, in JSON as in the table."""
+    legacy = f"legacy-{uuid.uuid4().hex[:8]}"  # a legacy id makes the job's: one per store
+    row = good_row(unique_org()) | {"id": f"{legacy} password=LegacyIdPw-CC1"}
+    ran = cli("import-legacy", str(write_rows(tmp_path, [row])), *(["--json"] if as_json else []))
+    assert ran.code == 0, ran.err
+    assert "LegacyIdPw-CC1" not in ran.out + ran.err
+    if as_json:
+        [outcome] = ran.lines()
+        assert outcome["legacy_id"] == f"{legacy} password=***"
+
+
+def test_a_cli_refusal_quoting_a_credential_quotes_it_masked(cli: Cli, tmp_path: Path) -> None:
+    """On standard error, and as the JSON document `--json` prints."""
+    imported = cli("import-legacy", str(write_rows(tmp_path, [good_row(unique_org())])), "--json")
+    job = imported.lines()[0]["job_id"]
+    for extra in ([], ["--json"]):
+        ran = cli("mark", job, "password=MarkPw-Q1", "failed", "--reason", "r", *extra)
+        assert ran.code == 1, (ran.out, ran.err)
+        assert "MarkPw-Q1" not in ran.out + ran.err
+        assert "password=***" in ran.out + ran.err
