@@ -26,6 +26,7 @@ SECRET_WORDS = frozenset(
         *("passcode", "passkey", "creditcard", "cardnumber"),
         # The word for a password in languages a restaurant's systems are often set up in.
         *("passwort", "kennwort", "contrasena", "senha", "wachtwoord", "losenord", "haslo"),
+        "clave",
     }
 )
 SECRET_LAST_WORDS = frozenset({"key", "keys"})  # apiKey, access_key; not keyboard, turkey
@@ -54,7 +55,7 @@ _SECRET_STEMS = (
 )
 _LONG_STEMS = (
     *("password", "passphrase", "credential", "passwort", "kennwort", "contrasena"),
-    *("wachtwoord", "motdepasse", "creditcard", "cardnumber"),
+    *("wachtwoord", "motdepasse", "palavrapasse", "creditcard", "cardnumber"),
 )
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 # Letters of the Cyrillic and Greek scripts drawn as Latin ones are (`pаssword` with a
@@ -70,15 +71,20 @@ def words_of(name: str) -> list[str]:
     return [word.lower() for word in _WORD.findall(name)]
 
 
+# Latin letters with a stroke or a bar, which no decomposition splits into letter and mark
+# (`hasło`, Polish for password): read as the letters they are written on.
+_STROKED = str.maketrans("łŁøØđĐħĦŧŦƀɨ", "lLoOdDhHtTbi")
+
+
 def as_read(name: str) -> str:
     """`name` as it reads: compatibility forms (fullwidth, mathematical letters) as their
-    letters, accents and invisible characters (a zero-width space, a direction mark) dropped,
-    and Cyrillic or Greek letters drawn as Latin ones taken for those."""
+    letters, accents, strokes and invisible characters (a zero-width space, a direction mark)
+    dropped, and Cyrillic or Greek letters drawn as Latin ones taken for those."""
     if name.isascii():
         return name
     decomposed = unicodedata.normalize("NFKD", name)
     kept = "".join(c for c in decomposed if unicodedata.category(c) not in ("Mn", "Cf"))
-    return kept.translate(_LOOKALIKES)
+    return kept.translate(_LOOKALIKES).translate(_STROKED)
 
 
 def _pieces(word: str) -> list[str]:
@@ -106,8 +112,22 @@ def name_words(name: str) -> list[str]:
 
 @lru_cache(maxsize=8192)
 def name_sensitivity(name: str) -> Sensitivity:
-    """What an undeclared field holds, judged by the words of its name."""
-    words = name_words(name)
+    """What an undeclared field holds, judged by the words of its name. A name of letters
+    alone is also read as one word in any case: `ToKEN` or `SecRET` is not camelCase for
+    `To KEN`, it is a secret's name in odd case."""
+    read = name_words(name)
+    shown = as_read(name)
+    if shown.isalpha() and not shown.islower():
+        whole = _sensitivity(_pieces(shown.lower()))
+        if whole is not Sensitivity.PUBLIC:
+            return max(whole, _sensitivity(read), key=_RANK.index)
+    return _sensitivity(read)
+
+
+_RANK = (Sensitivity.PUBLIC, Sensitivity.PERSONAL, Sensitivity.SECRET)
+
+
+def _sensitivity(words: list[str]) -> Sensitivity:
     if not words:
         return Sensitivity.PUBLIC
     if words[-1] in SECRET_LAST_WORDS or not SECRET_WORDS.isdisjoint(words):

@@ -62,8 +62,9 @@ class JobProgressView:
     # bump when a row changes (see `View.fold_version`). 2: a URL's password inside a text is
     # masked. 3: `last_error` only while a failed sub-step stands behind it. 4: secrets' names
     # written as one word, in lookalike letters or other languages; Basic credentials. 5: a JWT
-    # written straight after Basic credentials is masked whole
-    fold_version = 5
+    # written straight after Basic credentials is masked whole. 6: secrets' names in odd case
+    # (`ToKEN`), with a stroked letter (`hasło`), Portuguese and Spanish
+    fold_version = 6
 
     def __init__(
         self, load: LoadJob, cache_size: int = JOB_CACHE_SIZE, deferred: bool = False

@@ -94,8 +94,10 @@ class TimelineView:
     # 3: a URL's password inside a text is masked; 4: secrets' names written as one word, in
     # lookalike letters or other languages; Basic credentials; 5: a JWT written straight after
     # Basic credentials is masked whole; 6: a skip's data says whether the menu rule decided it;
-    # 7: a phase's word names its actor (the engine's, for words recorded before they did)
-    fold_version = 7
+    # 7: a phase's word names its actor (the engine's, for words recorded before they did);
+    # 8: secrets' names in odd case (`ToKEN`), with a stroked letter (`hasło`), Portuguese and
+    # Spanish
+    fold_version = 8
 
     def __init__(self, read_events: ReadEvents | None = None) -> None:
         self._read_events = read_events
@@ -146,8 +148,10 @@ class BatchView:
     name = "batch_summaries"
     # bump when a row changes (see `View.fold_version`). 2: a URL's password inside a text is
     # masked. 3: secrets' names written as one word, in lookalike letters or other languages;
-    # Basic credentials. 4: a JWT written straight after Basic credentials is masked whole
-    fold_version = 4
+    # Basic credentials. 4: a JWT written straight after Basic credentials is masked whole.
+    # 5: secrets' names in odd case (`ToKEN`), with a stroked letter (`hasło`), Portuguese and
+    # Spanish
+    fold_version = 5
 
     def forget(self) -> None:
         """Nothing is kept between runs."""

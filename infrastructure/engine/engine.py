@@ -21,6 +21,7 @@ from domain.retry import RetryPolicy
 from infrastructure import metrics
 from infrastructure.engine.circuit import CircuitBreaker
 from infrastructure.engine.clock import SYSTEM_CLOCK, Clock, wait_all, wait_for_event
+from infrastructure.engine.complaints import Complaints, complain
 from infrastructure.engine.erasures import ErasureWatch
 from infrastructure.engine.flow_control import open_flow
 from infrastructure.engine.identity import WorkerIdentity, hold_worker_id
@@ -32,7 +33,6 @@ from infrastructure.engine.runner import JobRunner
 from infrastructure.engine.shared import Shared
 from infrastructure.engine.storage import GroupCommitter, StoreGateway
 from infrastructure.engine.work_source import LogWorkSource, WorkSource
-from infrastructure.errors import describe_exception, is_transient_exception
 from infrastructure.executors.port import Executor
 from infrastructure.flow.control import FlowControl
 from infrastructure.settings import Settings
@@ -42,14 +42,6 @@ log = logging.getLogger("regflow.engine")
 POLL_SECONDS = 0.5
 CLAIM_LOOKAHEAD = 32
 SKIP_SETTLED_SECONDS = 5.0
-
-
-def complain(what: str, exc: Exception) -> None:
-    """Log a failure of background work: a transient one briefly, anything else loudly."""
-    if is_transient_exception(exc):
-        log.warning("%s failed: %s", what, describe_exception(exc))
-    else:
-        log.error("%s failed with an error that is not transient", what, exc_info=exc)
 
 
 class Engine:
@@ -79,6 +71,7 @@ class Engine:
         self.app = app
         self.settings = settings
         self.clock = clock
+        self._complaints = Complaints(clock)
         self.identity = identity or hold_worker_id(settings)
         self.worker_id = self.identity.worker_id
         self.identity_held = True
@@ -153,7 +146,7 @@ class Engine:
                 async with self.claiming:
                     await self._discover()
             except Exception as exc:
-                complain("looking for work", exc)
+                self._complaints("looking for work", exc)
             await wait_for_event(self._wakeup, self.poll_seconds, self.clock)
             self._wakeup.clear()
 

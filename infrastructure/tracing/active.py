@@ -103,8 +103,11 @@ def mark_failed(span: Any, exc: BaseException) -> None:
     span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
 
 
-def traced_command(name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Run a use-case command inside a span named `regflow.<name>`, with the ids it was given."""
+def traced_command(
+    name: str, made: Callable[[Any], dict[str, object]] | None = None
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Run a use-case command inside a span named `regflow.<name>`, with the ids it was given,
+    and those `made` finds in what it returned (the batch a create made)."""
 
     def decorate(function: Callable[..., T]) -> Callable[..., T]:
         parameters = list(inspect.signature(function).parameters)[1:]
@@ -125,10 +128,14 @@ def traced_command(name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
                 set_status_on_exception=False,
             ) as span:
                 try:
-                    return function(self, *args, **kwargs)
+                    result = function(self, *args, **kwargs)
                 except Exception as exc:
                     mark_failed(span, exc)
                     raise
+                for p, value in (made(result) if made is not None else {}).items():
+                    if p in ID_ATTRIBUTES and (found := id_attribute(p, value)) is not None:
+                        span.set_attribute(f"regflow.{p}", found)
+                return result
 
         return run
 

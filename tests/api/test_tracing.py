@@ -59,6 +59,11 @@ async def test_a_request_and_its_command_are_spans_with_their_ids(
         "regflow.organisation_id": traced.org,
         "regflow.batch_id": batch["id"],
     }
+    [create] = named(spans, "regflow.create_batch")  # the batch it made, found once made
+    assert create.attributes == {
+        "regflow.organisation_id": traced.org,
+        "regflow.batch_id": batch["id"],
+    }
 
 
 async def test_each_attempt_is_a_span_whose_traceparent_the_simulator_received(

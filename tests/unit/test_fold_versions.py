@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (5, "29905e0853793b44"),
-    "batch_summaries": (4, "4011beaf384fa71e"),
-    "job_timeline": (7, "4011beaf384fa71e"),
+    "job_progress": (6, "a979c6d3e7c7d054"),
+    "batch_summaries": (5, "76f80e81a36d99b3"),
+    "job_timeline": (8, "76f80e81a36d99b3"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

@@ -65,6 +65,9 @@ SECRET_NAMES = [
     *("p\u0430ssword", "passw\u043erd_hash", "\uff30\uff21\uff33\uff33\uff37\uff2f\uff32\uff24"),
     *("to\u200bken", "pass\u202eword", "Passwort", "mot_de_passe", "contrase\u00f1a", "Kennwort"),
     *("card_number", "cardNumber", "creditCard", "cardNo", "gift_card_number", "cvc"),
+    # a letter with a stroke, Portuguese and Spanish, a secret's name in odd case
+    *("has\u0142o", "Has\u0142o", "has\u0142o_konta", "palavra-passe", "palavraPasse", "clave"),
+    *("ToKEN", "tOKEN", "ToKen", "SecRET", "T\u043eKEN", "PassWORD", "PaSsWoRd"),
 ]
 PUBLIC_NAMES = [
     "keyboard",
@@ -91,6 +94,7 @@ PUBLIC_NAMES = [
     "status",
     "pinned",
     *("passport", "keynote", "userid", "gift_card", "cardholder", "photo_kennel", "api_url"),
+    *("KeyNote", "AuthorId", "Opinion", "Spinach", "Passenger", "ShipPing"),
 ]
 PERSONAL_NAMES = ["email", "contactEmail", "phone", "mobile_phone", "owner-email"]
 
