@@ -30,7 +30,13 @@ SECRET_WORDS = frozenset(
     }
 )
 SECRET_LAST_WORDS = frozenset({"key", "keys"})  # apiKey, access_key; not keyboard, turkey
-PERSONAL_WORDS = frozenset({"email", "phone", "mobile"})
+PERSONAL_WORDS = frozenset(
+    {
+        *("email", "phone", "mobile"),
+        # a person's identifiers, sealed with the organisation's key and erased with it
+        *("ssn", "dob", "birth", "birthday", "birthdate", "iban", "passport"),
+    }
+)
 # A card's number is a credential: `card` with one of these (`card_number`, `cardNo`).
 CARD_NUMBER_WORDS = frozenset({"number", "num", "no", "nr", "credit", "debit"})
 # Words a secret's name is made of beside the words above, so a name written as one word

@@ -34,6 +34,10 @@ def sensitive_job(app: Registrations, org: str) -> tuple[str, dict[str, str]]:
         "result_key": f"rk-{tag}",
         "result_email": f"result-{tag}@buzz.example",
         "pin": f"pin-{tag}",
+        # a person's identifiers in fields no schema declares: personal by their names
+        "ssn": f"987-{tag}",
+        "birth": f"1970-02-02T{tag}",
+        "iban": f"NZ{tag}",
     }
     restaurant = {
         "name": f"Buzz {tag}",
@@ -42,6 +46,8 @@ def sensitive_job(app: Registrations, org: str) -> tuple[str, dict[str, str]]:
             "onboarding_user": {"name": values["person"]},
             "payment": {"card_pin": values["pin"]},
             "menu": {"menu_id": f"m-{tag}", "toppings": ["cheese"]},
+            "owner": {"ssn": values["ssn"], "date_of_birth": values["birth"]},
+            "bank": {"iban": values["iban"]},
         },
     }
     batch, jobs, _ = app.create_batch(org, "user:u-1", "erasure", [restaurant])

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (6, "a979c6d3e7c7d054"),
-    "batch_summaries": (5, "76f80e81a36d99b3"),
-    "job_timeline": (8, "76f80e81a36d99b3"),
+    "job_progress": (6, "1d6c314e83aefe6c"),
+    "batch_summaries": (5, "529f6780b7d537b1"),
+    "job_timeline": (8, "529f6780b7d537b1"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

@@ -93,10 +93,14 @@ PUBLIC_NAMES = [
     "description",
     "status",
     "pinned",
-    *("passport", "keynote", "userid", "gift_card", "cardholder", "photo_kennel", "api_url"),
+    *("keynote", "userid", "gift_card", "cardholder", "photo_kennel", "api_url"),
     *("KeyNote", "AuthorId", "Opinion", "Spinach", "Passenger", "ShipPing"),
 ]
-PERSONAL_NAMES = ["email", "contactEmail", "phone", "mobile_phone", "owner-email"]
+PERSONAL_NAMES = [
+    *("email", "contactEmail", "phone", "mobile_phone", "owner-email"),
+    *("ssn", "owner_ssn", "date_of_birth", "dateOfBirth", "dob", "birthday", "iban"),
+    *("passport", "passport_number", "bankIban"),
+]
 
 
 @pytest.mark.parametrize("name", SECRET_NAMES)
