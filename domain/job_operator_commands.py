@@ -19,6 +19,7 @@ from domain.exceptions import (
 from domain.job_commands import JobCommandBase
 from domain.job_lease import LeaseSeen
 from domain.limits import (
+    credential_names,
     nesting_error,
     readable,
     reason_errors,
@@ -130,6 +131,8 @@ class OperatorCommands(JobCommandBase):
             raise InvalidInput("A result is nested too deeply", too_deep)
         if unstorable := [e for k, _, r in edits for e in unstorable_text(r, f"{k}.result")]:
             raise InvalidInput(unstorable_message(unstorable), unstorable)
+        if named := [e for k, _, r in edits for e in credential_names(r, f"{k}.result")]:
+            raise InvalidInput("A result names a field with a credential", named)
         if stray := [
             f"{k}.result: only a completed sub-step has a result"
             for k, t, r in edits

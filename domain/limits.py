@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from domain.field_paths import child_path
@@ -61,25 +61,48 @@ def _unstorable(text: str) -> list[str]:
     return found
 
 
-def unstorable_text(value: Any, path: str) -> list[str]:
-    """Where text no store can keep hides in a decoded JSON value (a NUL character, a lone
-    surrogate), each as `where: what`, named from `path` as field errors are (`path` empty:
-    from the top, named `body`). An object's keys before what it holds, in order; no
+def _texts(value: Any, path: str) -> Iterator[tuple[str, str, bool]]:
+    """Every text of a decoded JSON value: (where, text, whether it is an object's key), named
+    from `path` as field errors are (`path` empty: from the top, named `body`; a key at
+    `where.<key>`, never by itself). An object's keys before what it holds, in order; no
     recursion, so any depth is walked."""
-    found: list[str] = []
     stack: list[tuple[Any, str]] = [(value, path)]
     while stack:
         node, where = stack.pop()
         if isinstance(node, str):
-            found += [f"{where or 'body'}: {what}" for what in _unstorable(node)]
+            yield where or "body", node, False
         elif isinstance(node, dict):
             key = child_path(where, "<key>")
-            found += [f"{key}: {what}" for k in node for what in _unstorable(k)]
+            yield from ((key, k, True) for k in node)
             below = [(v, child_path(where, k)) for k, v in node.items()]
             stack.extend(reversed(below))
         elif isinstance(node, list):
             stack.extend(reversed([(v, f"{where}[{i}]") for i, v in enumerate(node)]))
-    return found
+
+
+def unstorable_text(value: Any, path: str) -> list[str]:
+    """Where text no store can keep hides in a decoded JSON value (a NUL character, a lone
+    surrogate), each as `where: what` (see `_texts`)."""
+    return [
+        f"{where}: {what}" for where, text, _ in _texts(value, path) for what in _unstorable(text)
+    ]
+
+
+def credential_names(value: Any, path: str) -> list[str]:
+    """Where an object's key in a decoded JSON value reads as a credential (`password=...`, a
+    Bearer token): a name is shown as it is, so it would be shown, stored and kept through an
+    erasure in the clear. Named by where it is, never quoted."""
+    return [
+        f"{where}: a field's name reads as a credential (a secret's name given a value, a "
+        "token); name the field, and give the value to it"
+        for where, text, is_key in _texts(value, path)
+        if is_key and reads_as_credential(text)
+    ]
+
+
+def reads_as_credential(text: str) -> bool:
+    """Whether masking would change `text` (it is a credential, or holds one)."""
+    return is_credential_shaped(text) or scrub_text(text) != text
 
 
 def unstorable_message(errors: list[str]) -> str:
@@ -119,7 +142,7 @@ def identity_errors(identity: str, name: str) -> list[str]:
     errors = [] if identity.strip() else [f"{name}: empty"]
     if any(unicodedata.category(c) in _NOT_IN_AN_IDENTITY for c in identity):
         errors.append(f"{name}: control, format and line-breaking characters are not allowed")
-    if is_credential_shaped(identity) or scrub_text(identity) != identity:
+    if reads_as_credential(identity):
         errors.append(
             f"{name}: reads as a credential (a secret's name given a value, a token), which "
             "would be shown masked"

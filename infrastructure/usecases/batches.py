@@ -25,6 +25,7 @@ from domain.field_paths import field_path
 from domain.job import RegistrationJob
 from domain.limits import (
     MAX_NAME,
+    credential_names,
     nesting_error,
     organisation_errors,
     readable,
@@ -148,6 +149,8 @@ def validated_restaurant(
     if unstorable:
         found = [f"{where}{error}" for error in unstorable]
         raise InvalidInput(unstorable_message(unstorable), found)
+    if named := credential_names(summary, "") + credential_names(config, "execution_config"):
+        raise InvalidInput("Invalid restaurant", [f"{where}{error}" for error in named])
     errors: list[str] = []
     try:
         checked = Restaurant.model_validate(summary).model_dump(mode="json", exclude_none=True)

@@ -86,3 +86,36 @@ async def test_an_idempotency_key_shaped_as_a_token_is_quoted_masked(
     assert status == 422, body
     assert key.split(".")[2] not in json.dumps(body)
     assert "Idempotency-Key" in body["message"]
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(value=SECRET_VALUE, top=st.booleans())
+async def test_a_field_named_with_a_credential_is_refused_never_quoted(
+    org_a: Caller, job_of: str, value: str, top: bool
+) -> None:
+    """A field's name is shown as it is: one holding a credential would be shown, stored
+    unsealed and kept through an erasure. Refused where it stands, in a restaurant, its config
+    or an edit's result, and nothing is made."""
+    _, before = await org_a.get(BASE)
+    for name in credentials(value):
+        shop = restaurant()
+        if top:
+            shop[name] = "x"
+        else:
+            shop["execution_config"]["extra"] = {"nested": {name: "x"}}
+        status, body = await org_a.post(BASE, json={"name": "n", "restaurants": [shop]})
+        assert status == 422, body
+        assert value not in json.dumps(body)
+        assert any("a field's name reads as a credential" in e for e in body["errors"])
+        path = f"{BASE}/jobs/{job_of}/steps/6/sub-steps/cloudwaitressAccount"
+        status, body = await org_a.patch(
+            path, json={"status": "completed", "reason": "r", "result": {name: "x"}}
+        )
+        assert status == 422, body
+        assert value not in json.dumps(body)
+    _, after = await org_a.get(BASE)
+    assert len(after["batches"]) == len(before["batches"])

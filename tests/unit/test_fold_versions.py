@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (6, "1d6c314e83aefe6c"),
-    "batch_summaries": (5, "529f6780b7d537b1"),
-    "job_timeline": (8, "529f6780b7d537b1"),
+    "job_progress": (6, "a024ad4ce6bacbbe"),
+    "batch_summaries": (5, "b43095076d86cc8b"),
+    "job_timeline": (8, "b43095076d86cc8b"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"
