@@ -1,9 +1,15 @@
 """Job leases: one worker runs a job at a time; a lease that is not renewed expires.
 
 A lease names its worker id and the incarnation (one hold of that id by a live process) that
-took it. A worker takes back a lease of its own id at once, whatever the incarnation (the id is
-held by one live process only, so the other incarnation is dead); renewing and releasing need
-the incarnation too, so a process whose leases a later incarnation took stops at once.
+took it. A worker takes back a lease of its own id at once, whatever the incarnation, when the
+process that took it is gone; renewing and releasing need the incarnation too, so a process
+whose leases a later incarnation took stops at once.
+
+On PostgreSQL a lease also names its holder: the session name of the leases' connections of
+the process that took it, one kept open while the process lives. A process holding the id
+proves the other incarnation gone only if its session is: a process whose lock session alone
+was cut is alive, and runs its jobs until it sees the id lost (within a third of a lease), so
+its leases are left to expire then, not taken back while its calls are in flight.
 """
 
 from __future__ import annotations
@@ -50,11 +56,19 @@ _PG_SCHEMA = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
     job_id text PRIMARY KEY, worker_id text NOT NULL, expires_at timestamptz NOT NULL)"""
 _PG_INCARNATION = f"""ALTER TABLE {TABLE}
     ADD COLUMN IF NOT EXISTS incarnation text NOT NULL DEFAULT ''"""
-_PG_CLAIM = f"""INSERT INTO {TABLE} (job_id, worker_id, incarnation, expires_at)
-    VALUES (%s, %s, %s, now() + make_interval(secs => %s))
+_PG_HOLDER = f"""ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS holder text NOT NULL DEFAULT ''"""
+HOLDER_PREFIX = "regflow leases "
+# Whether the process that took a lease is gone: no session bears its holder's name (a lease
+# written before holders were, named by none, counts as gone, as every other incarnation did).
+_HOLDER_GONE = f"""NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+    WHERE {TABLE}.holder <> '' AND a.application_name = '{HOLDER_PREFIX}' || {TABLE}.holder)"""
+_PG_CLAIM = f"""INSERT INTO {TABLE} (job_id, worker_id, incarnation, expires_at, holder)
+    VALUES (%s, %s, %s, now() + make_interval(secs => %s), %s)
     ON CONFLICT (job_id) DO UPDATE SET worker_id = EXCLUDED.worker_id,
-        incarnation = EXCLUDED.incarnation, expires_at = EXCLUDED.expires_at
-    WHERE {TABLE}.expires_at < now() OR {TABLE}.worker_id = EXCLUDED.worker_id
+        incarnation = EXCLUDED.incarnation, expires_at = EXCLUDED.expires_at,
+        holder = EXCLUDED.holder
+    WHERE {TABLE}.expires_at < now() OR ({TABLE}.worker_id = EXCLUDED.worker_id
+        AND ({TABLE}.incarnation = EXCLUDED.incarnation OR {_HOLDER_GONE}))
     RETURNING job_id"""
 _PG_RENEW = f"""UPDATE {TABLE} SET expires_at = now() + make_interval(secs => %s)
     WHERE worker_id = %s AND incarnation = %s AND job_id = ANY(%s) RETURNING job_id"""
@@ -64,7 +78,7 @@ _PG_RELEASE_HELD = f"DELETE FROM {TABLE} WHERE worker_id = %s AND incarnation = 
 _PG_BUSY = f"""SELECT job_id FROM {TABLE}
     WHERE job_id = ANY(%s) AND worker_id <> %s AND expires_at >= now()"""
 _PG_ABANDONED = f"""SELECT job_id FROM {TABLE}
-    WHERE expires_at < now() OR (worker_id = %s AND incarnation <> %s)
+    WHERE expires_at < now() OR (worker_id = %s AND incarnation <> %s AND {_HOLDER_GONE})
     ORDER BY expires_at LIMIT %s"""
 
 
@@ -73,11 +87,16 @@ class PostgresLeases:
 
     def __init__(self, settings: Settings, incarnation: str) -> None:
         self.incarnation = incarnation
+        self.holder = uuid.uuid4().hex  # this process's, for as long as its pool is open
         self._pool = ConnectionPool(
             settings.postgres_conninfo(),
-            min_size=1,
+            min_size=1,  # the holder's session, kept while the process lives
             max_size=2,
-            kwargs={"autocommit": True, "connect_timeout": 5},
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": 5,
+                "application_name": HOLDER_PREFIX + self.holder,
+            },
             check=ConnectionPool.check_connection,
             # A lease call waits for a connection no longer than one takes to make: with the
             # database away, a stopping worker gave up on each lease only after 30 s.
@@ -88,11 +107,13 @@ class PostgresLeases:
         with schema_lock(settings), self._pool.connection() as conn:
             conn.execute(_PG_SCHEMA)
             conn.execute(_PG_INCARNATION)
+            conn.execute(_PG_HOLDER)
 
     def claim(self, job_id: str, worker_id: str, seconds: float) -> bool:
         """Take the lease if free, expired or already ours."""
         with self._pool.connection() as conn:
-            row = conn.execute(_PG_CLAIM, (job_id, worker_id, self.incarnation, seconds))
+            asked = (job_id, worker_id, self.incarnation, seconds, self.holder)
+            row = conn.execute(_PG_CLAIM, asked)
             return row.fetchone() is not None
 
     def renew(self, job_ids: Iterable[str], worker_id: str, seconds: float) -> set[str]:

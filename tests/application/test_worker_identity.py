@@ -15,22 +15,49 @@ from infrastructure.engine.worker_locks import advisory_key
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
 from tests.conftest import store_settings
+from tests.kit import until
 
 
 def test_a_later_incarnation_takes_its_leases_back_at_once_and_fences_the_earlier(
     settings: Settings, app: Registrations
 ) -> None:
+    """A restarted process: the earlier one is gone (its connections closed with it)."""
     earlier, later, other = open_leases(settings), open_leases(settings), open_leases(settings)
     try:
         job_id = str(uuid.uuid4())
         assert earlier.claim(job_id, "w", 30)
+        if settings.is_postgres:
+            earlier.close()  # the process died: its sessions end with it
+        assert job_id in later.abandoned("w", 1000) or not settings.is_postgres
         assert later.claim(job_id, "w", 30), "a restarted process reclaims at once"
-        assert earlier.renew([job_id], "w", 30) == set()
-        earlier.release([job_id], "w")
+        if not settings.is_postgres:
+            assert earlier.renew([job_id], "w", 30) == set()
+            earlier.release([job_id], "w")
         assert later.renew([job_id], "w", 30) == {job_id}
         assert not other.claim(job_id, "other", 30)
     finally:
         for leases in (earlier, later, other):
+            leases.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_live_earlier_incarnation_keeps_its_leases_until_they_expire(
+    settings: Settings, app: Registrations
+) -> None:
+    """A process whose lock session alone was cut is alive and runs its jobs until it sees
+    its id lost (a third of a lease). Another process that took the id meanwhile does not take
+    its leases back while its calls may be in flight: only once they expire, which fences it."""
+    earlier, later = open_leases(settings), open_leases(settings)
+    try:
+        job_id = str(uuid.uuid4())
+        assert earlier.claim(job_id, "w", 1.0)
+        assert not later.claim(job_id, "w", 30)
+        assert job_id not in later.abandoned("w", 1000)
+        assert earlier.renew([job_id], "w", 1.0) == {job_id}  # still the earlier's
+        assert until(lambda: later.claim(job_id, "w", 30), timeout=10)
+        assert earlier.renew([job_id], "w", 30) == set()  # fenced once taken
+    finally:
+        for leases in (earlier, later):
             leases.close()
 
 
