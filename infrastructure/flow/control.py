@@ -65,6 +65,7 @@ class FlowControl:
         self._wake = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._orgs_shown: set[str] = set()
+        metrics.api_limit.set(self.limit)  # from the start, not from the first call's round
 
     @property
     def limit(self) -> int:

@@ -169,3 +169,12 @@ async def test_a_long_outage_of_the_ledger_is_waited_out_backing_off() -> None:
     for task in calls:
         task.cancel()
     await control.close()
+
+
+def test_the_limit_is_published_before_any_call() -> None:
+    """A worker with a cap that has made no call yet showed `regflow_api_limit 0`."""
+    from infrastructure.flow import metrics
+
+    for cap in (4, 2):
+        flow(FakeClock(), max_in_flight=cap, local_max=32)
+        assert metrics.api_limit._value.get() == cap
