@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from api.cli.output import escape_control
 from api.cli.streams import STANDARD_OUTPUT, OutputFailed, point_at_devnull
 from domain.exceptions import RegflowError
-from domain.secret_words import scrub_text
+from domain.secret_words import mask_credentials
 from infrastructure.chain.unreadable import FIND_TAMPERING, UNREADABLE, unreadable_log
 from infrastructure.errors import describe_exception, store_unusable
 from infrastructure.keys.ring import WrongPassphrase
@@ -84,7 +84,8 @@ def refused(exc: BaseException, as_json: bool = False) -> int | None:
     if isinstance(exc, RegflowError):
         could_not = isinstance(exc, CANNOT_RUN)
         if as_json and not could_not:
-            message, errors = scrub_text(exc.message), [scrub_text(e) for e in exc.errors]
+            message = mask_credentials(exc.message)
+            errors = [mask_credentials(e) for e in exc.errors]
             print(json.dumps({"success": False, "message": message, "errors": errors}))
             return 1
         say(exc.message, exc.errors if exc.errors != [exc.message] else [])
@@ -139,16 +140,17 @@ def could_not_run(message: str) -> int:
 
 
 def say(message: str, details: list[str] | tuple[str, ...] = ()) -> None:
-    """`error: message` on standard error, then one indented line per detail; all masked and
-    escaped.
+    """`error: message` on standard error, then one indented line per detail; credentials
+    masked (a refusal quoting a value given to a secret's name masks it where it quotes it:
+    here `file.key: No such file` would read as one), all escaped.
     A process whose log is JSON lines (`serve`, `work`) says it as one of them."""
     if logs_json_lines():
         text = message.removesuffix(":")  # its details are a field of the line, not below it
         log.error("%s", text, extra={"fields": {"errors": list(details) or None}})
         return
-    print(f"error: {escape_control(scrub_text(message))}", file=sys.stderr)
+    print(f"error: {escape_control(mask_credentials(message))}", file=sys.stderr)
     for detail in details:
-        print(f"  - {escape_control(scrub_text(detail))}", file=sys.stderr)
+        print(f"  - {escape_control(mask_credentials(detail))}", file=sys.stderr)
 
 
 def configuration_refused(exc: ValidationError) -> int:

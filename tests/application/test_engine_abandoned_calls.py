@@ -82,6 +82,7 @@ async def test_a_restarted_worker_records_its_earlier_incarnations_call_at_once(
     earlier = open_leases(settings, incarnation="the-process-that-was-killed")
     try:
         assert earlier.claim(job_id, me, 600.0)  # unexpired: the process died a moment ago
+        earlier.close()  # its sessions end with it
         cancelled_in_flight(app, job_id, me)
         async with simulator() as (_, url), running_engine(app, settings, url):
             await eventually(lambda: "SubStepInterrupted" in event_names(app, job_id))
