@@ -89,11 +89,12 @@ class RowReads(EventsFromRows, es_pg.PostgresAggregateRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_rows_after_snapshot(
-        self, snapshots: RowReads, originator_id: uuid.UUID
-    ) -> tuple[uuid.UUID, Row | None, int, list[Row]]:
+        self, snapshots: RowReads, originator_id: uuid.UUID, counted: int = 0
+    ) -> tuple[uuid.UUID, Row | None, int | None, list[Row]]:
         """One aggregate's latest snapshot (None without one), how many of its events are
-        stored up to the snapshot, and its events after it, read by one statement: one round
-        trip where the library's reading takes two. The events are those after the snapshot
+        stored up to the snapshot (None when the snapshot is at `counted` or before: counted
+        already), and its events after it, read by one statement: one round trip where the
+        library's reading takes two. The events are those after the snapshot
         the same statement found (`snapshots` is the application's snapshots recorder; the
         statement is made once)."""
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
@@ -101,7 +102,7 @@ class RowReads(EventsFromRows, es_pg.PostgresAggregateRecorder):
                 self._after_snapshot_statement = self._after_snapshot(snapshots).as_bytes(conn)
             curs.execute(
                 self._after_snapshot_statement,
-                (originator_id, originator_id, originator_id),
+                (originator_id, counted, originator_id, originator_id),
                 prepare=True,
                 binary=True,
             )
@@ -115,8 +116,9 @@ class RowReads(EventsFromRows, es_pg.PostgresAggregateRecorder):
         return SQL(
             "WITH snapshot AS (SELECT originator_version, topic, state FROM {snapshots}"
             " WHERE originator_id = %s ORDER BY originator_version DESC LIMIT 1)"
-            " SELECT true, originator_version, topic, state, (SELECT count(*) FROM {events} e"
-            " WHERE e.originator_id = %s AND e.originator_version <= snapshot.originator_version)"
+            " SELECT true, originator_version, topic, state, CASE WHEN originator_version > %s"
+            " THEN (SELECT count(*) FROM {events} e WHERE e.originator_id = %s"
+            " AND e.originator_version <= snapshot.originator_version) END"
             " FROM snapshot"
             " UNION ALL SELECT false, originator_version, topic, state, NULL FROM {events}"
             " WHERE originator_id = %s"
