@@ -36,7 +36,14 @@ def test_an_organisation_accepted_is_one_every_call_can_carry(organisation: str)
     _py_serialize_headers("POST /import-menu HTTP/1.1", CIMultiDict(headers))
 
 
-@pytest.mark.parametrize("organisation", ["ev\x1b[2Jil", "a\nb", "tab\there", "del\x7f", " ", ""])
+# What no call can carry, and what reads as a credential (shown masked, it would read as
+# another organisation's in the read models, which filter by what they show).
+REFUSED = ["ev\x1b[2Jil", "a\nb", "tab\there", "del\x7f", " ", ""]
+REFUSED += ["org password=OrgPw-H2", "token=Tk-J1", "Bearer abcdefgh12"]
+REFUSED += ["eyJhbGciOiJI.eyJzdWIiOiJ4.c2ln"]
+
+
+@pytest.mark.parametrize("organisation", REFUSED)
 def test_a_batch_of_an_organisation_no_call_can_carry_is_refused_and_nothing_made(
     app: Registrations, organisation: str
 ) -> None:
@@ -44,6 +51,7 @@ def test_a_batch_of_an_organisation_no_call_can_carry_is_refused_and_nothing_mad
     with pytest.raises(InvalidInput) as refused:
         app.create_batch(organisation, "user:test", "hostile org", restaurants(2))
     assert refused.value.errors and refused.value.errors[0].startswith("organisation: ")
+    assert not organisation.strip() or not any(organisation in e for e in refused.value.errors)
     assert app.recorder.max_notification_id() == before
 
 
@@ -132,18 +140,3 @@ def test_every_identity_taken_is_shown_as_it_is(identity: str) -> None:
     assert scrub_text(f"user:{identity}") == f"user:{identity}"
     if ORGANISATION.fullmatch(identity):  # an organisation an API key may name
         assert scrub_text(f"key:{identity}") == f"key:{identity}"
-
-
-@pytest.mark.parametrize(
-    "organisation",
-    ["org password=OrgPw-H2", "token=Tk-J1", "Bearer abcdefgh12", "eyJhbGciOiJI.eyJzdWIiOiJ4.c2ln"],
-)
-def test_a_batch_of_an_organisation_reading_as_a_credential_is_refused_and_nothing_made(
-    app: Registrations, organisation: str
-) -> None:
-    before = app.recorder.max_notification_id()
-    with pytest.raises(InvalidInput) as refused:
-        app.create_batch(organisation, "user:test", "credential org", restaurants(1))
-    assert any("reads as a credential" in e for e in refused.value.errors)
-    assert not any(organisation in e for e in refused.value.errors)
-    assert app.recorder.max_notification_id() == before
