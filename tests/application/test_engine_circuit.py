@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from infrastructure.engine import CircuitBreaker
@@ -43,6 +45,7 @@ async def test_one_endpoint_failing_for_good_ends_its_jobs_not_a_pause_for_ever(
     circuit = CircuitBreaker(
         threshold=2, cooldown=0.05, max_cooldown=0.2, max_pause=1.5, clock=SYSTEM_CLOCK
     )
+    caplog.set_level(logging.WARNING, "regflow.engine")  # whatever another test left it at
     async with simulator() as (sim, url):
         faults(sim, {"kind": "cloudflare", "endpoint": "paymentConfig"})
         async with running_engine(app, settings, url, circuit=circuit) as engine:

@@ -46,13 +46,21 @@ def test_each_kind_is_said_at_most_once_in_any_quiet_window(steps: list[tuple[st
     handler = logging.Handler()
     handler.emit = lambda record: said.append((record.getMessage()[:1], clock.t))  # type: ignore[method-assign]
     logger = logging.getLogger("regflow.engine")
+    # As other tests may have left them: a simulation run quiets `regflow` to CRITICAL.
+    level, disabled, disabled_at = logger.level, logger.disabled, logging.root.manager.disable
     logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.disabled = False
+    logging.disable(logging.NOTSET)
     try:
         for kind, wait in steps:
             complaints(kind, RuntimeError(f"failure {kind}"))
             clock.advance(wait)
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.disabled = disabled
+        logging.disable(disabled_at)
     for kind in "ab":
         times = [t for k, t in said if k == kind]
         assert all(b - a >= REPEAT_QUIET_SECONDS for a, b in zip(times, times[1:], strict=False))
