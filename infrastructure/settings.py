@@ -104,11 +104,9 @@ def parse_api_keys(spec: str | None) -> list[tuple[str, str]]:
 
 def _api_key_problem(org: str, sep: str, key: str) -> str | None:
     """What is wrong with one `org:key` entry, in words that never quote the key."""
-    readable = "no spaces, quotes, braces, brackets or control characters"
-    if not sep or not ORGANISATION.fullmatch(org) or not API_KEY.fullmatch(key):
-        return readable
-    if hidden_characters(key):
-        return readable
+    shaped = sep and ORGANISATION.fullmatch(org) and API_KEY.fullmatch(key)
+    if not shaped or hidden_characters(key):
+        return "no spaces, quotes, braces, brackets or control characters"
     errors = organisation_errors(org, "its organisation")
     return errors[0] if errors else None
 
