@@ -9,22 +9,30 @@ shared by the threads), or the call waiting longest has waited that long, or
 `WAITING_PER_THREAD` calls per thread wait (a burst arriving before any of its calls was
 timed), a new request to the API is answered `503` with `Retry-After` before it asks for
 one: nothing it would have done is done, and a client retries as it does after any 503.
+A burst that arrives at once, before any of its calls was timed, is taken in; then each of its
+calls that waits `LONGEST_WAIT_SECONDS` for a thread is never run: its request is answered the
+same `503` (a call that writes is its request's first to write, so nothing was done; the waits
+for the views after a write are never refused).
 Fifty cheap requests at once (operators' edits) wait milliseconds and are all taken; a burst
 of dear reads is cut short.
-Health, metrics and the console's files are never refused.
+Health, metrics, the console's files and background tasks (a stream's watcher) are never
+refused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from contextvars import ContextVar
 from typing import TypeVar
 
 from aiohttp import web
 
-from api.errors import failure
+from api.errors import Busy, busy_answer
 
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -37,6 +45,17 @@ SMOOTHING = 0.2  # each call's share of the moving average of how long calls tak
 # How soon that average forgets what it learnt while no call waits or runs: an idle second
 # halves it, so cheap calls after a burst of dear ones are not judged by those.
 HALF_LIFE_SECONDS = 1.0
+# The task of the API request being answered: a call made from it may be refused. A task the
+# request starts inherits the variable but is another task, so its calls never are.
+_REQUEST_TASK: ContextVar[asyncio.Task[object] | None] = ContextVar(
+    "regflow_request_task", default=None
+)
+
+
+def in_refusable_request() -> bool:
+    """Whether the running task answers an API request, whose calls may be refused."""
+    task = asyncio.current_task()
+    return task is not None and _REQUEST_TASK.get() is task
 
 
 class WaitingCalls:
@@ -121,6 +140,32 @@ class WaitingCalls:
 
         return taken_up, count_out
 
+    async def taken_in_time(self, pool: Executor, call: Callable[[], T]) -> T:
+        """`call` run on `pool`, or never run (`Busy`) if no thread took it up within
+        `longest_wait`: a thread takes a call or the call is cancelled, never both."""
+        submitted = pool.submit(call)
+        answer = asyncio.wrap_future(submitted)
+        try:
+            done, _ = await asyncio.wait({answer}, timeout=self.longest_wait)
+        except asyncio.CancelledError:
+            submitted.cancel()
+            raise
+        if not done and submitted.cancel():
+            raise Busy(
+                f"Busy: a call waited {self.longest_wait:g} s for this process's threads and was "
+                f"not run ({self.count} calls wait); try again in {RETRY_AFTER_SECONDS} s",
+                RETRY_AFTER_SECONDS,
+            )
+        return await answer
+
+    def busy(self) -> Busy:
+        """The refusal of a request while the calls waiting are full."""
+        return Busy(
+            f"Busy: {self.count} calls wait for this process's threads (about "
+            f"{self.expected_wait():.1f} s of work); try again in {RETRY_AFTER_SECONDS} s",
+            RETRY_AFTER_SECONDS,
+        )
+
 
 def admission_middleware(
     waiting: Callable[[], WaitingCalls | None], prefix: str
@@ -130,14 +175,14 @@ def admission_middleware(
     @web.middleware
     async def admit(request: web.Request, handler: Handler) -> web.StreamResponse:
         calls = waiting()
-        if calls is None or not calls.full() or not request.path.startswith(prefix):
+        if calls is None or not request.path.startswith(prefix):
             return await handler(request)
-        message = (
-            f"Busy: {calls.count} calls wait for this process's threads (about "
-            f"{calls.expected_wait():.1f} s of work); try again in {RETRY_AFTER_SECONDS} s"
-        )
-        response = failure(503, message)
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        if calls.full():
+            return busy_answer(calls.busy())
+        request_task = _REQUEST_TASK.set(asyncio.current_task())
+        try:
+            return await handler(request)
+        finally:
+            _REQUEST_TASK.reset(request_task)
 
     return admit

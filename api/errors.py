@@ -75,6 +75,22 @@ class NotReady(RegflowError):
     """A dependency of the service is not available yet."""
 
 
+class Busy(RegflowError):
+    """This process sheds load: the request was refused before it did anything; the client
+    tries again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def busy_answer(exc: Busy) -> web.Response:
+    """`503` with `Retry-After`, as every refusal of a busy process answers."""
+    response = failure(503, exc.message)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def field_errors(exc: ValidationError, whole: str = "body") -> list[str]:
     """One `field[0].path: message` per pydantic error; an error of the document as a whole
     (not JSON) is said of `whole`. A message that quotes what was sent (a query parameter's
@@ -128,6 +144,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Map named errors, validation errors and HTTP errors to the error shape."""
     try:
         return await handler(request)
+    except Busy as exc:
+        return busy_answer(exc)
     except RegflowError as exc:
         response = failure(status_of(exc), exc.message, exc.errors)
         if isinstance(exc, Unauthorized):

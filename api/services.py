@@ -13,7 +13,7 @@ from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from api.admission import WaitingCalls
+from api.admission import WaitingCalls, in_refusable_request
 from api.answer_cache import JobAnswerCache
 from api.current_answers import CurrentAnswers, ReadModels
 from api.latest_versions import LatestVersions
@@ -103,14 +103,18 @@ class Services(CurrentAnswers):
             raise RuntimeError("the read models are not started")
         return self.read_models
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking call on the pool, counted as waiting until a thread takes it up."""
+    async def run(self, fn: Callable[..., T], *args: Any, refusable: bool = True) -> T:
+        """Run a blocking call on the pool, counted as waiting until a thread takes it up. A call
+        of an API request that waits too long for a thread is not run (`api.admission`), unless
+        not `refusable`: a call made after its request wrote."""
         loop = asyncio.get_running_loop()
         call = functools.partial(contextvars.copy_context().run, fn, *args)
         if self.waiting is None:
             return await loop.run_in_executor(self.pool, call)
         taken_up, count_out = self.waiting.counted(call)
         try:
+            if refusable and self.pool is not None and in_refusable_request():
+                return await self.waiting.taken_in_time(self.pool, taken_up)
             return await loop.run_in_executor(self.pool, taken_up)
         finally:
             count_out()  # if no thread took it up: the caller stopped waiting for it
@@ -134,7 +138,8 @@ class Services(CurrentAnswers):
         """Wait (bounded: `timeout`, by default `settle_timeout`) until the read models have
         applied the log up to `position`."""
         if self.read_models is not None and position > 0:
-            await self.run(self._settle, position, timeout or self.settle_timeout)
+            timeout = timeout or self.settle_timeout
+            await self.run(self._settle, position, timeout, refusable=False)
 
     def _settle(self, position: int, timeout: float) -> None:
         if self.read_models is None or position <= 0:

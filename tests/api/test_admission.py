@@ -10,10 +10,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.admission import RETRY_AFTER_SECONDS, WaitingCalls
+from api.admission import (
+    RETRY_AFTER_SECONDS,
+    WaitingCalls,
+    admission_middleware,
+    in_refusable_request,
+)
 from api.services import SERVICES, Services
 from tests.api.conftest import BASE, Caller, restaurant
 
@@ -122,6 +129,143 @@ async def test_a_burst_is_answered_or_refused_and_nothing_stays_counted(org_a: C
     assert statuses.count(503) > 0 and statuses.count(200) > 0
     assert services.waiting.count == 0
     assert (await org_a.get(f"{BASE}/{batch['id']}/progress"))[0] == 200
+
+
+async def test_a_burst_arriving_at_once_is_cut_short_and_what_is_refused_never_runs(
+    org_a: Caller,
+) -> None:
+    """Dear reads arriving together, before any was timed, are all taken in: each whose call
+    then waits the longest wait for a thread is answered 503 at that moment, and its read never
+    runs, even after the threads free up (a tester's 150 reads of a 3,000-job batch were all
+    answered, the last after 12.7 s)."""
+    batch = await org_a.new_batch(restaurant("Dear"))
+    services = org_a.client.app[SERVICES]
+    assert services.waiting is not None and services.pool is not None
+    services.waiting.longest_wait = 0.2
+    threads = services.pool._max_workers
+    read = services._as_of_log
+    runs: list[float] = []
+
+    def dear(*args: Any) -> Any:
+        runs.append(time.monotonic())
+        time.sleep(0.15)
+        return read(*args)
+
+    services._as_of_log = dear  # type: ignore[method-assign]
+    began = time.monotonic()
+
+    async def timed() -> tuple[int, float]:
+        status, _ = await org_a.get(f"{BASE}/{batch['id']}/progress")
+        return status, time.monotonic() - began
+
+    try:
+        answers = await asyncio.gather(*(timed() for _ in range(6 * threads)))
+        await asyncio.sleep(0.5)  # a refused read that ran late would run now
+    finally:
+        del services._as_of_log
+    statuses = [status for status, _ in answers]
+    assert set(statuses) == {200, 503}, statuses
+    assert len(runs) == statuses.count(200), "only the reads answered ran"
+    refused_by = max(after for status, after in answers if status == 503)
+    assert refused_by < 2.0, "each refusal came when its call had waited the longest wait"
+    assert services.waiting.count == 0
+
+
+async def test_an_edit_refused_for_its_wait_changes_nothing(org_a: Caller) -> None:
+    """Every thread held: an edit, a resume and a create wait the longest wait, are refused,
+    and never run once the threads are free: the job's log and the batches are unchanged."""
+    batch = await org_a.new_batch(restaurant("Kept"))
+    job = batch["jobs"][0]
+    _, before = await org_a.get(f"{BASE}/jobs/{job['id']}/events")
+    services = org_a.client.app[SERVICES]
+    assert services.waiting is not None and services.pool is not None
+    services.waiting.longest_wait = 0.1
+    release = threading.Event()
+    threads = services.pool._max_workers
+    holders = [asyncio.ensure_future(services.run(release.wait, 30)) for _ in range(threads)]
+    while services.waiting.count:  # every thread took its holder: calls now wait behind them
+        await asyncio.sleep(0.01)
+    assert services.waiting.longest_wait < 1.0
+    try:
+        refused = await asyncio.gather(
+            org_a.patch(
+                f"{BASE}/jobs/{job['id']}/steps/6/sub-steps/uploadImages",
+                json={"status": "skipped", "reason": "refused"},
+            ),
+            org_a.post(f"{BASE}/jobs/{job['id']}/cancel", json={"reason": "refused"}),
+            org_a.post(BASE, json={"name": "never made", "restaurants": [restaurant()]}),
+        )
+        assert [status for status, _ in refused] == [503] * 3, refused
+        assert not release.is_set()
+    finally:
+        release.set()
+        await asyncio.gather(*holders)
+    await asyncio.sleep(0.3)
+    services.waiting.longest_wait = 1.0
+    _, after = await org_a.get(f"{BASE}/jobs/{job['id']}/events")
+    assert after == before
+    _, listed = await org_a.get(BASE)
+    assert "never made" not in [b["name"] for b in listed["batches"]]
+
+
+async def test_the_wait_for_the_views_after_a_write_is_never_refused(org_a: Caller) -> None:
+    """A cancel whose write ran, then every thread taken before its wait for the views: the
+    wait queues past the longest wait and the request still answers what it did."""
+    batch = await org_a.new_batch(restaurant("Written"))
+    job = batch["jobs"][0]
+    services = org_a.client.app[SERVICES]
+    assert services.waiting is not None and services.pool is not None
+    services.waiting.longest_wait = 0.05
+    release = threading.Event()
+    threads = services.pool._max_workers
+    loop = asyncio.get_running_loop()
+    holders: list[asyncio.Future[Any]] = []
+    cancel = services.app.cancel
+
+    def cancel_then_fill(*args: Any) -> Any:
+        saved = cancel(*args)
+        for _ in range(threads + 2):  # from outside any request: these wait, never refused
+            holders.append(
+                asyncio.run_coroutine_threadsafe(services.run(release.wait, 30), loop)  # type: ignore[arg-type]
+            )
+        threading.Timer(0.5, release.set).start()
+        return saved
+
+    services.app.cancel = cancel_then_fill  # type: ignore[method-assign]
+    try:
+        status, answer = await org_a.post(f"{BASE}/jobs/{job['id']}/cancel", json={"reason": "x"})
+    finally:
+        del services.app.cancel
+        release.set()
+    assert status == 200, answer
+    assert release.is_set(), "the answer came after the threads freed up"
+    await asyncio.gather(*(asyncio.wrap_future(holder) for holder in holders))
+    _, found = await org_a.get(f"{BASE}/jobs/{job['id']}")
+    assert found["job"]["status"] == "cancelled"
+
+
+async def test_a_task_a_request_starts_is_not_the_request() -> None:
+    """The calls of a background task begun inside a request (a stream's watcher) are never
+    refused; the request's own are, and none outside a request."""
+    seen: dict[str, bool] = {}
+
+    async def in_task() -> bool:
+        return in_refusable_request()
+
+    async def handler(request: web.Request) -> web.Response:
+        seen["request"] = in_refusable_request()
+        seen["task"] = await asyncio.ensure_future(in_task())
+        return web.Response()
+
+    app = web.Application(middlewares=[admission_middleware(lambda: WaitingCalls(4), "/api")])
+    app.router.add_get("/api/x", handler)
+    app.router.add_get("/health", handler)
+    async with TestClient(TestServer(app)) as client:
+        assert (await client.get("/api/x")).status == 200
+        assert seen == {"request": True, "task": False}
+        assert (await client.get("/health")).status == 200
+        assert seen == {"request": False, "task": False}
+    assert not in_refusable_request()
 
 
 @settings(max_examples=60, deadline=None)
