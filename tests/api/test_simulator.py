@@ -96,6 +96,35 @@ class TestFaults:
         client = await simulator(aiohttp_client, faults=[rule])
         assert (await post(client, ACCOUNT, key_for())).headers["Retry-After"] == "3"
 
+    async def test_unavailable_sends_retry_after_only_when_given(
+        self, aiohttp_client: MakeClient
+    ) -> None:
+        client = await simulator(
+            aiohttp_client,
+            faults=[
+                {"kind": "unavailable", "retry_after": 4, "endpoint": ACCOUNT},
+                {"kind": "unavailable"},
+            ],
+        )
+        told = await post(client, ACCOUNT, key_for())
+        untold = await post(client, "/menus/m-1/upload-images", key_for("uploadImages"))
+        assert (told.status, told.headers["Retry-After"]) == (503, "4")
+        assert untold.status == 503 and "Retry-After" not in untold.headers
+
+    async def test_a_rule_naming_no_call_is_refused_and_the_rules_stay(
+        self, aiohttp_client: MakeClient
+    ) -> None:
+        kept = [{"kind": "bad_request", "endpoint": ACCOUNT}]
+        client = await simulator(aiohttp_client, faults=kept)
+        for rule in (
+            {"kind": "bad_request", "endpoint": "menu-import"},
+            {"kind": "cloudflare", "retry_after": 3},
+        ):
+            refused = await client.put("/_simulator/faults", json={"faults": [rule]})
+            assert refused.status == 400, rule
+            assert (await refused.json())["errors"]
+        assert (await post(client, ACCOUNT, key_for())).status == 400
+
     async def test_fault_hits_only_its_job_and_endpoint(self, aiohttp_client: MakeClient) -> None:
         rule = {"kind": "unavailable", "job": "job-a", "endpoint": "cloudwaitressAccount"}
         client = await simulator(aiohttp_client, faults=[rule])

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from domain.plan import PLAN
+from domain.plan import PLAN, SUB_STEPS
 from infrastructure.executors.simulator.calls import (
     CallRecord,
     executions_per_key,
@@ -52,6 +54,54 @@ class TestFaultBook:
     def test_nonsense_rules_are_refused(self) -> None:
         with pytest.raises(ValidationError):
             FaultRule.model_validate({"kind": "unavailable", "times": 0})
+
+    @given(
+        endpoint=st.one_of(
+            st.text(max_size=40),
+            st.sampled_from([s.key for s in SUB_STEPS] + [s.endpoint for s in SUB_STEPS]).map(
+                lambda name: name.upper() if name.islower() else name + "x"
+            ),
+            st.from_regex(r"/menus/[^/]{0,8}(/[^/]{0,8})?/upload-images", fullmatch=True),
+        )
+    )
+    def test_an_endpoint_is_taken_exactly_when_some_call_of_step_6_is_its(
+        self, endpoint: str
+    ) -> None:
+        """A rule naming nothing the engine calls would strike nothing, silently: it is refused,
+        naming the field; a rule taken strikes the calls it names."""
+        head, tail = "/menus/", "/upload-images"
+        menu = endpoint[len(head) : -len(tail)] if endpoint.startswith(head) else ""
+        named = {name for step in SUB_STEPS for name in (step.key, step.endpoint)}
+        a_path = endpoint.endswith(tail) and bool(menu) and "/" not in menu
+        try:
+            rule = FaultRule(kind="bad_request", endpoint=endpoint)
+        except ValidationError as refused:
+            assert endpoint not in named and not a_path, endpoint
+            assert "names no call of Step 6" in str(refused)
+        else:
+            assert endpoint in named or a_path, endpoint
+            served = f"{head}{menu}{tail}" if a_path else IMAGES.endpoint
+            assert any(
+                rule.matches(step, served if step is IMAGES else step.endpoint, "j")
+                for step in SUB_STEPS
+            )
+
+    @pytest.mark.parametrize("kind", ["cloudflare", "timeout", "bad_request", "success_false"])
+    def test_retry_after_only_where_it_is_sent(self, kind: str) -> None:
+        with pytest.raises(ValidationError, match="retry_after is sent only by"):
+            FaultRule.model_validate({"kind": kind, "retry_after": 2})
+
+    @pytest.mark.parametrize(
+        "kind", ["unavailable", "cloudflare", "rate_limited", "bad_request", "success_false"]
+    )
+    def test_a_hang_only_for_a_timeout(self, kind: str) -> None:
+        with pytest.raises(ValidationError, match="hang is a timeout fault's"):
+            FaultRule.model_validate({"kind": kind, "hang": 2})
+
+    def test_latency_only_of_calls_of_step_6(self) -> None:
+        SimulatorConfig(latency={"*": 1, "menuImport": 2, IMAGES.endpoint: 3})
+        with pytest.raises(ValidationError, match="latency 'menuimport' names no call"):
+            SimulatorConfig(latency={"menuimport": 2})
 
 
 class TestConfig:

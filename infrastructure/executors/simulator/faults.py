@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from domain.plan import SubStep
+from domain.plan import SUB_STEPS, SubStep
 
 MOST_SECONDS = 3600.0
 """The longest any of the simulator's durations may be: a Retry-After, a hang, a latency."""
@@ -28,6 +29,33 @@ CLOUDFLARE_PAGE = (
 )
 
 
+RATE_LIMITED_RETRY_AFTER = 1.0  # a 429's Retry-After when a rule names none
+# A rule's `endpoint`: a sub-step key, an endpoint template, or a path one of them serves.
+_NAMED = {name for step in SUB_STEPS for name in (step.key, step.endpoint)}
+
+
+def _path_pattern(template: str) -> re.Pattern[str]:
+    """The paths `template` serves: each `{name}` one path segment."""
+    parts = re.split(r"(\{[^}]*\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
+
+
+_PATHS = tuple(_path_pattern(step.endpoint) for step in SUB_STEPS)
+
+
+def _called(endpoint: str) -> bool:
+    """Whether some call of Step 6 is named by `endpoint`."""
+    return endpoint in _NAMED or any(path.fullmatch(endpoint) for path in _PATHS)
+
+
+def _names_nothing(what: str, endpoint: str) -> ValueError:
+    keys = ", ".join(step.key for step in SUB_STEPS)
+    return ValueError(
+        f"{what} {endpoint!r} names no call of Step 6: give a sub-step key ({keys}), an "
+        "endpoint template or a path one serves"
+    )
+
+
 class FaultRule(BaseModel):
     """One injected fault: which calls it hits, what they get back, and how many times."""
 
@@ -42,8 +70,10 @@ class FaultRule(BaseModel):
     per_job: bool = Field(
         default=True, description="count `times` for each job and sub-step, else in total"
     )
-    retry_after: Seconds = Field(
-        default=1.0, description="Retry-After of a 429, in seconds: 0 to an hour (3600)"
+    retry_after: Seconds | None = Field(
+        default=None,
+        description="Retry-After in seconds, 0 to an hour (3600): of a rate_limited 429 (none: "
+        "1 s), or sent with an unavailable 503 (none: no Retry-After)",
     )
     hang: float | None = Field(
         default=None,
@@ -52,6 +82,23 @@ class FaultRule(BaseModel):
         allow_inf_nan=False,
         description="a timeout's hang in seconds, at most an hour (3600); none: until hung up on",
     )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_is_called(cls, endpoint: str | None) -> str | None:
+        if endpoint is not None and not _called(endpoint):
+            raise _names_nothing("endpoint", endpoint)
+        return endpoint
+
+    @model_validator(mode="after")
+    def _what_the_kind_sends(self) -> FaultRule:
+        if self.retry_after is not None and self.kind not in ("rate_limited", "unavailable"):
+            raise ValueError(
+                f"retry_after is sent only by rate_limited and unavailable faults, not {self.kind}"
+            )
+        if self.hang is not None and self.kind != "timeout":
+            raise ValueError(f"hang is a timeout fault's, not {self.kind}'s")
+        return self
 
     def matches(self, step: SubStep, path: str, job: str | None) -> bool:
         """Whether a call of `step` at `path` for `job` is one this rule targets."""
@@ -82,6 +129,14 @@ class FaultSettings(BaseModel):
         description="seconds per endpoint template or sub-step key, 0 to an hour (3600); '*': "
         "default",
     )
+
+    @field_validator("latency")
+    @classmethod
+    def _latency_of_calls(cls, latency: dict[str, float] | None) -> dict[str, float] | None:
+        for name in latency or {}:
+            if name != "*" and name not in _NAMED:
+                raise _names_nothing("latency", name)
+        return latency
 
 
 KEPT_AT_MOST = 1_000_000
@@ -150,13 +205,14 @@ async def fault_response(rule: FaultRule, stopping: asyncio.Event) -> web.Respon
     if rule.kind == "cloudflare":
         return web.Response(status=520, text=CLOUDFLARE_PAGE, content_type="text/html")
     if rule.kind == "rate_limited":
-        headers = {"Retry-After": f"{rule.retry_after:g}"}
-        return _refusal(429, "Too many requests (simulated)", headers)
+        seconds = RATE_LIMITED_RETRY_AFTER if rule.retry_after is None else rule.retry_after
+        return _refusal(429, "Too many requests (simulated)", {"Retry-After": f"{seconds:g}"})
     if rule.kind == "bad_request":
         return _refusal(400, "Validation failed (simulated permanent fault)")
     if rule.kind == "success_false":
         return _refusal(200, "The registration was refused (simulated)")
-    return _refusal(503, "Service temporarily unavailable (simulated)")
+    headers = {} if rule.retry_after is None else {"Retry-After": f"{rule.retry_after:g}"}
+    return _refusal(503, "Service temporarily unavailable (simulated)", headers)
 
 
 async def _hang(seconds: float | None, stopping: asyncio.Event) -> web.Response:
