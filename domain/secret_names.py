@@ -32,11 +32,19 @@ SECRET_WORDS = frozenset(
 SECRET_LAST_WORDS = frozenset({"key", "keys"})  # apiKey, access_key; not keyboard, turkey
 PERSONAL_WORDS = frozenset(
     {
-        *("email", "phone", "mobile"),
+        *("email", "phone", "mobile", "address", "addresses", "surname", "surnames"),
         # a person's identifiers, sealed with the organisation's key and erased with it
         *("ssn", "dob", "birth", "birthday", "birthdate", "iban", "passport"),
+        # a field about a person holds that person's data, whatever its shape (`owner`,
+        # `contact_name`, `person: {"name": ...}`)
+        *("owner", "owners", "contact", "contacts", "person", "persons", "people"),
     }
 )
+# A name that is a person's: `name` with one of these (`first_name`, `lastName`, `fullname`);
+# `name` alone is the restaurant's.
+PERSON_NAME_WORDS = frozenset({"first", "last", "given", "family", "full", "middle", "maiden"})
+# An identifier a tax authority gives a person (`tax_id`, `taxNumber`).
+TAX_ID_WORDS = frozenset({"id", "number", "num", "no", "nr", "code"})
 # A card's number is a credential: `card` with one of these (`card_number`, `cardNo`).
 CARD_NUMBER_WORDS = frozenset({"number", "num", "no", "nr", "credit", "debit"})
 # Words a secret's name is made of beside the words above, so a name written as one word
@@ -48,8 +56,8 @@ _JOINED_WORDS = frozenset(
         *("api", "access", "client", "service", "private", "public", "app", "auth", "refresh"),
         *("id", "new", "old", "current", "confirm", "confirmation", "user", "master", "admin"),
         *("root", "db", "login", "web", "hook", "basic", "signing", "encryption", "code"),
-        *("card", "gift", "security", "one", "time", "word", "mot", "de", "passe", "address"),
-        *CARD_NUMBER_WORDS,
+        *("card", "gift", "security", "one", "time", "word", "mot", "de", "passe", "name"),
+        *("tax", *CARD_NUMBER_WORDS, *PERSON_NAME_WORDS, *TAX_ID_WORDS),
     }
 )
 _VOCABULARY = SECRET_WORDS | SECRET_LAST_WORDS | PERSONAL_WORDS | _JOINED_WORDS
@@ -146,6 +154,10 @@ def _sensitivity(words: list[str]) -> Sensitivity:
     if any(stem in joined for stem in _LONG_STEMS):
         return Sensitivity.SECRET
     if not PERSONAL_WORDS.isdisjoint(words):
+        return Sensitivity.PERSONAL
+    if "name" in words and not PERSON_NAME_WORDS.isdisjoint(words):
+        return Sensitivity.PERSONAL
+    if "tax" in words and not TAX_ID_WORDS.isdisjoint(words):
         return Sensitivity.PERSONAL
     return Sensitivity.PUBLIC
 

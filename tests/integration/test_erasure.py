@@ -38,6 +38,12 @@ def sensitive_job(app: Registrations, org: str) -> tuple[str, dict[str, str]]:
         "ssn": f"987-{tag}",
         "birth": f"1970-02-02T{tag}",
         "iban": f"NZ{tag}",
+        # a person's name, address and tax id, and whatever is filed under a person
+        "owner_name": f"Owner {tag}",
+        "address": f"{tag} Queen Street",
+        "tax": f"TAX-{tag}",
+        "contact": f"Contact {tag}",
+        "surname": f"Surname-{tag}",
     }
     restaurant = {
         "name": f"Buzz {tag}",
@@ -46,8 +52,17 @@ def sensitive_job(app: Registrations, org: str) -> tuple[str, dict[str, str]]:
             "onboarding_user": {"name": values["person"]},
             "payment": {"card_pin": values["pin"]},
             "menu": {"menu_id": f"m-{tag}", "toppings": ["cheese"]},
-            "owner": {"ssn": values["ssn"], "date_of_birth": values["birth"]},
-            "bank": {"iban": values["iban"]},
+            "owner": {
+                "ssn": values["ssn"],
+                "date_of_birth": values["birth"],
+                "name": values["owner_name"],
+            },
+            "bank": {"iban": values["iban"], "tax_id": values["tax"]},
+            "restaurant": {"address": {"street": values["address"]}},
+            "services": {
+                "contact_name": values["contact"],
+                "people": [{"surname": values["surname"]}],
+            },
         },
     }
     batch, jobs, _ = app.create_batch(org, "user:u-1", "erasure", [restaurant])

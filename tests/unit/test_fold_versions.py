@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (6, "a024ad4ce6bacbbe"),
-    "batch_summaries": (5, "b43095076d86cc8b"),
-    "job_timeline": (8, "b43095076d86cc8b"),
+    "job_progress": (6, "7d6e6562d73141b1"),
+    "batch_summaries": (5, "b0b6aaebea86b185"),
+    "job_timeline": (8, "b0b6aaebea86b185"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

@@ -87,8 +87,8 @@ PUBLIC_NAMES = [
     "external_id",
     "menu_id",
     "enabled",
-    "address",
-    "city",
+    *("city", "username", "displayName", "filename", "nickname", "contactless", "ownership"),
+    *("taxonomy", "syntax", "lastUpdated", "fullscreen", "first"),
     "count",
     "description",
     "status",
@@ -100,6 +100,10 @@ PERSONAL_NAMES = [
     *("email", "contactEmail", "phone", "mobile_phone", "owner-email"),
     *("ssn", "owner_ssn", "date_of_birth", "dateOfBirth", "dob", "birthday", "iban"),
     *("passport", "passport_number", "bankIban"),
+    # a person's name, address and tax id; anything filed under a person
+    *("first_name", "lastName", "fullname", "FamilyName", "surname", "contact_name"),
+    *("address", "home_address", "billingAddress", "tax_id", "taxNumber", "TAXID"),
+    *("owner", "restaurant_owner", "contact", "person", "contacts"),
 ]
 
 
