@@ -47,9 +47,12 @@ class JobProgressView:
     """One row per job: its summary and `sub_step_progress`, folded by the aggregate itself.
 
     Folded jobs are cached between runs of events so that most events need no load. A live
-    view keeps them only while they are at work: a job leaves its cache when it completes,
-    fails or is cancelled (and, beyond `cache_size` jobs, the least recently folded leaves),
-    so a long-running process holds live work, not history. A deferred view lives for one
+    view keeps them only while they are at work: a job leaves its cache when a run of events
+    leaves it completed, failed or cancelled (and, beyond `cache_size` jobs, the least recently
+    folded leaves), so a long-running process holds live work, not history. Within a run a
+    settled job stays: an operator's bulk edit of a failed job is a hundred events of a job
+    that stays failed, and a load for each (replaying the whole job when the views are behind
+    its latest snapshot) made the views fall behind for every job. A deferred view lives for one
     build, where reloading a settled job that changes again later in the log costs more than
     keeping it.
 
@@ -97,8 +100,6 @@ class JobProgressView:
         elif job is None or job.version != version - 1:
             job = self._load(event.originator_id, version - 1)
         job = apply_event(job, event)
-        if job.status in RESTING and not self.deferred:
-            return job
         self._jobs[key] = job
         if self.deferred:
             self._unwritten.add(key)
@@ -120,6 +121,9 @@ class JobProgressView:
             jobs, self._evicted = self._evicted, []
         else:
             jobs = list(touched.values())
+            for key, job in touched.items():  # kept through the run: one load for its events
+                if job.status in RESTING:
+                    self._jobs.pop(key, None)
         self._write(db, cur, schema, jobs)
         if not self.deferred:
             for organisation_id in erased_organisations(events):

@@ -161,3 +161,30 @@ def test_jobs_folded_again_after_leaving_the_cache_write_the_rows_of_one_fold(
     for job_id in jobs:
         if app.job(job_id).status in FINAL_JOB_STATUSES:
             assert UUID(job_id) not in view
+
+
+def test_a_bulk_edit_of_a_settled_job_loads_it_once_a_run(app, db, schemas) -> None:
+    """An operator's bulk edit of a failed job: a hundred events of a job that stays failed.
+    The view loaded the job again for each (replaying its whole log when the views were behind
+    its latest snapshot), and fell behind the log for every job; now once a run."""
+    batch_id, jobs = new_batch(app, unique_org(), 1)
+    app.start_step6(None, batch_id, None, "user:u-1")
+    drive(app, jobs[0], fail="servicesConfig")
+    assert app.job(jobs[0]).status == "failed"
+    start = position(app)
+    flips = [("websiteConfig", status, None) for status in ("skipped", "pending") * 50]
+    app.edit(None, jobs[0], flips, "user:u-1", "bulk")
+    loads: list[int] = []
+    load = loader(app)
+
+    def counted(job_id: UUID, version: int) -> Any:
+        loads.append(version)
+        return load(job_id, version)
+
+    view = JobProgressView(counted, LIVE_JOB_CACHE_SIZE)
+    events = events_since(app, start)
+    assert len(events) >= 100
+    apply(view, db, schemas[0], events)
+    assert len(loads) == 1
+    assert UUID(jobs[0]) not in view, "a settled job leaves the cache when its run ends"
+    assert rows_of(db, schemas[0], jobs) == folded_rows(app, db, schemas[1], jobs)

@@ -23,7 +23,7 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (6, "7d6e6562d73141b1"),
+    "job_progress": (6, "f80bcc0002cf8658"),
     "batch_summaries": (5, "b0b6aaebea86b185"),
     "job_timeline": (8, "b0b6aaebea86b185"),
 }
