@@ -66,8 +66,9 @@ class JobProgressView:
     # masked. 3: `last_error` only while a failed sub-step stands behind it. 4: secrets' names
     # written as one word, in lookalike letters or other languages; Basic credentials. 5: a JWT
     # written straight after Basic credentials is masked whole. 6: secrets' names in odd case
-    # (`ToKEN`), with a stroked letter (`hasło`), Portuguese and Spanish
-    fold_version = 6
+    # (`ToKEN`), with a stroked letter (`hasło`), Portuguese and Spanish. 7: `last_error` is
+    # the failed sub-step's error as it stands (one mended and marked failed again: its new one)
+    fold_version = 7
 
     def __init__(
         self, load: LoadJob, cache_size: int = JOB_CACHE_SIZE, deferred: bool = False

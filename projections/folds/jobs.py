@@ -172,16 +172,16 @@ def status_counts(document: dict[str, Any]) -> dict[str, int]:
 
 
 def standing_error(job: RegistrationJob) -> str | None:
-    """The job's last error while a failure still stands behind it: the one recorded last when
-    the sub-step it names is still failed, else that of the first sub-step (in plan order)
-    still failed, else none: every failure was since mended (marked, reset or run again)."""
+    """The job's last error while a failure still stands behind it: that of the sub-step the
+    error recorded last names when it is still failed, else that of the first sub-step (in
+    plan order) still failed, else none: every failure was since mended (marked, reset or run
+    again). The sub-step's error as it stands now: one mended and failed again (marked failed
+    by hand) shows its new error, not the one mended."""
     failed = [k for k in PLAN.keys if job.sub_steps[k].status == SubStepStatus.FAILED]
     if not failed:
         return None
-    last = job.last_error
-    if last is not None and any(last.startswith(f"{key}: ") for key in failed):
-        return last
-    key = failed[0]
+    last = job.last_error or ""
+    key = next((k for k in failed if last.startswith(f"{k}: ")), failed[0])
     return prefixed(f"{key}: ", job.sub_steps[key].error or "failed")
 
 

@@ -158,6 +158,24 @@ async def test_the_last_error_is_shown_while_a_failure_stands_behind_it(
     assert await last_error(org_a, job_id) == "paymentConfig: marked failed: card declined"
 
 
+async def test_a_failure_mended_then_marked_failed_again_shows_its_new_error(
+    org_a: Caller, client: Client
+) -> None:
+    """A tester's sequence: the engine's HTTP 400 mended by hand, then the sub-step marked
+    failed again: the job showed the mended HTTP 400, not the operator's failure."""
+    job_id = await failed_job(org_a, client, "websiteConfig")
+    assert await last_error(org_a, job_id) == "websiteConfig: HTTP 400: rejected"
+    assert (await mark(org_a, job_id, "websiteConfig", "completed"))[0] == 200
+    assert await last_error(org_a, job_id) is None
+    assert (await mark(org_a, job_id, "websiteConfig", "failed", "undone by hand"))[0] == 200
+    shown = "websiteConfig: marked failed: undone by hand"
+    assert await last_error(org_a, job_id) == shown
+    assert (await mark(org_a, job_id, "servicesConfig", "failed", "also undone"))[0] == 200
+    assert await last_error(org_a, job_id) == shown, "the failure recorded last still stands"
+    _, found = await org_a.get(f"{BASE}/jobs/{job_id}")
+    assert found["job"]["last_error"] == shown
+
+
 @pytest.mark.parametrize("bulk", [False, True])
 async def test_a_dry_run_without_a_reason_warns_that_the_edit_needs_one(
     org_a: Caller, client: Client, bulk: bool

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (6, "f80bcc0002cf8658"),
-    "batch_summaries": (5, "b0b6aaebea86b185"),
-    "job_timeline": (8, "b0b6aaebea86b185"),
+    "job_progress": (7, "66ec680a4674bb3c"),
+    "batch_summaries": (5, "0ffd0e0606acb072"),
+    "job_timeline": (8, "0ffd0e0606acb072"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"
