@@ -64,10 +64,10 @@ class JobCommandBase(JobChecks):
                 actor=actor,
             )
 
-    def _start(self, actor: str) -> None:
+    def _start(self, actor: str, reason: str | None = None) -> None:
         """Record Step 6 started, skipping what the execution_config switches off."""
         require(JOB_MACHINE, "start", self.status, f"job {self.id}")
-        self.trigger_event(self.Step6Started, actor=actor)
+        self.trigger_event(self.Step6Started, actor=actor, reason=reason)
         self._keep_switched_off(actor)
         self._follow_rules(actor)
 

@@ -61,7 +61,7 @@ class OperatorCommands(JobCommandBase):
         if self.status == JobStatus.COMPLETED:
             return plan
         if not self.step6_started:  # cancelled before Step 6 started
-            self._start(actor)
+            self._start(actor, reason)
             return self.resume_plan()
         self.trigger_event(
             self.ResumeRequested,

@@ -53,8 +53,17 @@ register_topic(JobSnapshot.TOPIC, JobSnapshot)
 
 
 class Step6Started(Aggregate.Event):
+    """Step 6 started. Version 2: the `reason` of an operator who started it by resuming a job
+    cancelled before it started (none when started as a batch's jobs are)."""
+
     TOPIC = _T + "Step6Started"
+    class_version = 2
     actor: str
+    reason: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["reason"] = None
 
     def apply(self, job: Any) -> None:
         job.status = JobStatus.IN_PROGRESS

@@ -138,10 +138,15 @@ class TestCancel:
         assert (body["already_started"], body["left_cancelled"]) == ([], [cancelled])
         _, job = await org_a.get(f"{BASE}/jobs/{cancelled}")
         assert job["job"]["status"] == "cancelled"
-        status, body = await org_a.post(f"{BASE}/jobs/{cancelled}/resume-step-6")
+        status, body = await org_a.post(
+            f"{BASE}/jobs/{cancelled}/resume-step-6", json={"reason": "customer back"}
+        )
         assert (status, body["success"]) == (200, True), body
         _, job = await org_a.get(f"{BASE}/jobs/{cancelled}")
         assert job["job"]["status"] == "in_progress"
+        _, log = await org_a.get(f"{BASE}/jobs/{cancelled}/events")
+        started = [e for e in log["events"] if e["type"] == "Step6Started"]
+        assert [e["reason"] for e in started] == ["customer back"], "the resume's reason is kept"
 
     async def test_a_start_naming_a_job_cancelled_before_the_start_starts_it(
         self, org_a: Caller

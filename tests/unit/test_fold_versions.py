@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (7, "66ec680a4674bb3c"),
-    "batch_summaries": (5, "0ffd0e0606acb072"),
-    "job_timeline": (8, "0ffd0e0606acb072"),
+    "job_progress": (7, "e313c55a1795e7d0"),
+    "batch_summaries": (5, "ef5cca2a0f178c8c"),
+    "job_timeline": (8, "ef5cca2a0f178c8c"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

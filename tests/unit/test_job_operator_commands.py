@@ -151,8 +151,10 @@ class TestResume:
         job = new_job()
         job.cancel("user:u-1", "not yet")
         job = given(job)
-        plan = job.resume("user:u-1")
-        assert then(job)[0] == "Step6Started"
+        plan = job.resume("user:u-1", "customer back")
+        started = job.collect_events()[0]
+        assert type(started).__name__ == "Step6Started"
+        assert started.reason == "customer back"  # type: ignore[attr-defined]
         assert (job.status, plan.resuming_from, plan.phase) == ("in_progress", None, "phase1")
         assert job.runnable() == given(running_job()).runnable()
 

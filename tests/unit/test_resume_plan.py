@@ -194,6 +194,19 @@ class TestVersionOneEvents:
         stored = self.mapper().to_stored_event(job.collect_events()[0])
         assert b'"class_version":2' in stored.state.replace(b" ", b"")
 
+    def test_a_step_6_start_of_version_1_has_no_reason(self) -> None:
+        """Step6Started v1 kept no reason: a resume's was dropped; it reads as none."""
+        state = {
+            "timestamp": {"_type_": "datetime_iso", "_data_": "2026-12-01T10:00:00+00:00"},
+            "actor": "user:u-1",
+        }
+        stored = StoredEvent(
+            uuid4(), 2, "regflow:RegistrationJob.Step6Started", JSONTranscoder().encode(state)
+        )
+        event = self.mapper().to_domain_event(stored)
+        assert isinstance(event, RegistrationJob.Step6Started)
+        assert (event.actor, event.reason) == ("user:u-1", None)
+
 
 def test_resume_records_only_the_request_and_the_reopened_phases() -> None:
     job = buzz()
