@@ -103,6 +103,8 @@ ROUTES: tuple[Route, ...] = (
         jobs.retry_now,
         "Retry a waiting sub-step now",
         s.RetryNowAnswer,
+        body=s.Reasoned,
+        body_optional=True,
     ),
     Route(
         "GET",

@@ -76,8 +76,9 @@ class OperatorCommands(JobCommandBase):
         self._follow_rules(actor)
         return plan
 
-    def retry_now(self, key: str, actor: str) -> None:
+    def retry_now(self, key: str, actor: str, reason: str | None = None) -> None:
         """Cut short the wait before the next attempt of `key`."""
+        _refuse_bad_reason(reason)
         state = self.sub_steps[PLAN.sub_step(key).key]
         if not self.step6_started:
             raise IllegalTransition(f"Cannot retry {key} now: Step 6 of the job has not started")
@@ -98,7 +99,9 @@ class OperatorCommands(JobCommandBase):
                 f"Cannot retry {key} now: the registration API asked to wait (Retry-After);"
                 f" it is tried at {state.retry_at.isoformat()}"
             )
-        self.trigger_event(self.SubStepRetryRequested, timestamp=now, sub_step=key, actor=actor)
+        self.trigger_event(
+            self.SubStepRetryRequested, timestamp=now, sub_step=key, actor=actor, reason=reason
+        )
 
     def edit(
         self,

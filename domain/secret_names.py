@@ -69,7 +69,7 @@ _SECRET_STEMS = (
 )
 _LONG_STEMS = (
     *("password", "passphrase", "credential", "passwort", "kennwort", "contrasena"),
-    *("wachtwoord", "motdepasse", "palavrapasse", "creditcard", "cardnumber"),
+    *("wachtwoord", "motdepasse", "palavrapasse", "creditcard", "cardnumber", "haslo"),
 )
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 # Letters of the Cyrillic and Greek scripts drawn as Latin ones are (`pаssword` with a

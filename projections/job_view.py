@@ -67,7 +67,8 @@ class JobProgressView:
     # written as one word, in lookalike letters or other languages; Basic credentials. 5: a JWT
     # written straight after Basic credentials is masked whole. 6: secrets' names in odd case
     # (`ToKEN`), with a stroked letter (`hasło`), Portuguese and Spanish. 7: `last_error` is
-    # the failed sub-step's error as it stands (one mended and marked failed again: its new one)
+    # the failed sub-step's error as it stands (one mended and marked failed again: its new
+    # one); `haslo` run on with other words (`haslokonta`)
     fold_version = 7
 
     def __init__(

@@ -96,8 +96,8 @@ class TimelineView:
     # Basic credentials is masked whole; 6: a skip's data says whether the menu rule decided it;
     # 7: a phase's word names its actor (the engine's, for words recorded before they did);
     # 8: secrets' names in odd case (`ToKEN`), with a stroked letter (`hasło`), Portuguese and
-    # Spanish
-    fold_version = 8
+    # Spanish; 9: `haslo` run on with other words (`haslokonta`)
+    fold_version = 9
 
     def __init__(self, read_events: ReadEvents | None = None) -> None:
         self._read_events = read_events
@@ -150,8 +150,8 @@ class BatchView:
     # masked. 3: secrets' names written as one word, in lookalike letters or other languages;
     # Basic credentials. 4: a JWT written straight after Basic credentials is masked whole.
     # 5: secrets' names in odd case (`ToKEN`), with a stroked letter (`hasło`), Portuguese and
-    # Spanish
-    fold_version = 5
+    # Spanish. 6: `haslo` run on with other words (`haslokonta`)
+    fold_version = 6
 
     def forget(self) -> None:
         """Nothing is kept between runs."""

@@ -60,8 +60,9 @@ async def retry_now(request: web.Request) -> web.Response:
     """Cut short a sub-step's wait before its next attempt."""
     caller, services = caller_of(request), services_of(request)
     job_id, key = request.match_info["jobId"], parsing.sub_step_key(request)
+    data = await parsing.body(request, Reasoned, optional=True)
     saved = await services.run(
-        services.app.retry_now, caller.organisation_id, job_id, key, caller.actor
+        services.app.retry_now, caller.organisation_id, job_id, key, caller.actor, data.reason
     )
     await services.settle(saved.position)
     services.wake([job_id])

@@ -19,9 +19,17 @@ _FAILED, _COMPLETED = _S.FAILED, _S.COMPLETED
 
 
 class SubStepRetryRequested(Aggregate.Event):
+    """A sub-step's wait cut short by an operator. Version 2: the operator's `reason`."""
+
     TOPIC = _T + "SubStepRetryRequested"
+    class_version = 2
     sub_step: str
     actor: str
+    reason: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["reason"] = None
 
     def apply(self, job: Any) -> None:
         state: SubStepState = job.sub_steps[self.sub_step]

@@ -38,5 +38,14 @@ class RunningCommands(RegistrationStore):
         return self.update_job(job_id, organisation_id, lambda j: j.cancel(actor, reason))[2]
 
     @traced_command("retry_now")
-    def retry_now(self, organisation_id: str | None, job_id: object, key: str, actor: str) -> Saved:
-        return self.update_job(job_id, organisation_id, lambda j: j.retry_now(key, actor))[2]
+    def retry_now(
+        self,
+        organisation_id: str | None,
+        job_id: object,
+        key: str,
+        actor: str,
+        reason: str | None = None,
+    ) -> Saved:
+        return self.update_job(job_id, organisation_id, lambda j: j.retry_now(key, actor, reason))[
+            2
+        ]

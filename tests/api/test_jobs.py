@@ -202,6 +202,29 @@ class TestRetryNow:
         kinds = [type(e).__name__ for e in store.events.get(uuid.UUID(job_id))]
         assert kinds.count("SubStepRetryRequested") == 3
 
+    async def test_its_body_is_read_as_every_command_reads_one(
+        self, org_a: Caller, client: Client
+    ) -> None:
+        """A body nobody listed was taken and thrown away, a reason too: now one it cannot read
+        is refused before anything is recorded, and a reason is recorded."""
+        job_id = await org_a.started_job()
+        store = client.app[SERVICES].app
+        job = store.job(job_id)
+        job.start_sub_step("cloudwaitressAccount")
+        job.schedule_retry("cloudwaitressAccount", "HTTP 503", delay=600)
+        client.app[SERVICES].views.wait_for(store.store(job).position)
+        version = store.job(job_id).version
+        path = f"{BASE}/jobs/{job_id}/steps/6/sub-steps/cloudwaitressAccount/retry-now"
+        for bad in ({"bogus": 1}, [], "now", {"reason": 5}, {"reason": "x" * 5000}):
+            status, body = await org_a.post(path, json=bad)
+            assert status in (400, 422) and body["errors"], (bad, body)
+        assert store.job(job_id).version == version, "nothing was recorded"
+        status, _ = await org_a.post(path, json={"reason": "customer is waiting"})
+        assert status == 200
+        _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events")
+        cut = events["events"][-1]
+        assert (cut["type"], cut["reason"]) == ("SubStepRetryRequested", "customer is waiting")
+
     async def test_a_sub_step_not_waiting_is_409(self, org_a: Caller) -> None:
         job_id = await org_a.started_job()
         status, _ = await org_a.post(f"{BASE}/jobs/{job_id}/steps/6/sub-steps/menuImport/retry-now")

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (7, "e313c55a1795e7d0"),
-    "batch_summaries": (5, "ef5cca2a0f178c8c"),
-    "job_timeline": (8, "ef5cca2a0f178c8c"),
+    "job_progress": (7, "8b515cf13ba9c2f6"),
+    "batch_summaries": (6, "42149ad028df9846"),
+    "job_timeline": (9, "42149ad028df9846"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

@@ -163,6 +163,7 @@ def disguised(draw: st.DrawFn, name: str) -> str:
 @given(st.sampled_from(SECRET_NAMES).flatmap(disguised))
 @example("apikey")
 @example("p\u0430ssw\u043erd")
+@example("\uff48\u200b\uff41\u200b\uff53\uff4c\uff4f\uff4b\uff4f\uff4e\uff54\uff41")  # haslokonta
 def test_a_secret_name_however_disguised_is_secret(name: str) -> None:
     assert name_sensitivity(name) is Sensitivity.SECRET, ascii(name)
 
