@@ -206,7 +206,9 @@ class JobChecks(JobQueries):
         if waiting:  # a conflict with the job's state, said first: the edits may be fine
             first = checks[waiting[0]].errors[0]
             raise SubStepInFlight(first if single else f"updates[{waiting[0]}]: {first}", errors)
-        message = errors[0] if single else f"{len(errors)} of the edits are invalid"
+        refused = sum(1 for c in checks if c.errors)
+        verb = "is" if refused == 1 else "are"
+        message = errors[0] if single else f"{refused} of the {len(checks)} edits {verb} invalid"
         dependency = all(c.target == _S.COMPLETED for c in checks if c.errors)
         raise (DependencyNotSatisfied if dependency else EditRejected)(message, errors)
 

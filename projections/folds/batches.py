@@ -37,16 +37,21 @@ def batch_row_of(batch: RegistrationBatch) -> dict[str, Any]:
     return dict(public(row))
 
 
-def batch_status(counts: Mapping[str, int], total: int) -> str:
-    """The batch's status, derived from how many of its jobs stand where."""
+def batch_status(counts: Mapping[str, int], total: int, started: bool = True) -> str:
+    """The batch's status, derived from how many of its jobs stand where: pending while none
+    has run (every job cancelled before the batch was started included), else in progress
+    until every job is final."""
     final = sum(counts.get(s, 0) for s in FINAL_JOB_STATUSES)
+    ran = any(counts.get(s, 0) for s in _RUN)
+    if not started and not ran:
+        return BatchStatus.PENDING
     if total and final == total:
         if counts.get("completed", 0) == total:
             return BatchStatus.COMPLETED
         if counts.get("completed", 0) == 0:
             return BatchStatus.FAILED
         return BatchStatus.PARTIALLY_COMPLETED
-    if not any(counts.get(s, 0) for s in _RUN):
+    if not ran:
         return BatchStatus.PENDING  # nothing has run: jobs pending, or cancelled before a start
     return BatchStatus.IN_PROGRESS
 
@@ -71,5 +76,5 @@ def batch_summary(row: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str
         "total": total,
         **known,
         "percent": round(100 * settled / total) if total else 0,
-        "status": str(batch_status(known, total)),
+        "status": str(batch_status(known, total, bool(row.get("started", True)))),
     }

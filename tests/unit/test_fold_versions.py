@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (7, "8b515cf13ba9c2f6"),
-    "batch_summaries": (6, "42149ad028df9846"),
-    "job_timeline": (9, "42149ad028df9846"),
+    "job_progress": (7, "1abaf668ffb57adf"),
+    "batch_summaries": (6, "966b18906273fc45"),
+    "job_timeline": (9, "966b18906273fc45"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

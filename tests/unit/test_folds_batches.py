@@ -41,6 +41,27 @@ def test_the_batch_status_follows_its_jobs(counts: dict[str, int], status: str) 
     assert batch_status(counts, 3) == status
 
 
+@pytest.mark.parametrize(
+    ("counts", "status"),
+    [
+        ({"cancelled": 3}, "pending"),  # every job cancelled before any start: none has run
+        ({"pending": 2, "cancelled": 1}, "pending"),
+        ({"cancelled": 2, "in_progress": 1}, "in_progress"),  # one started by its resume
+        ({"cancelled": 2, "completed": 1}, "partially_completed"),
+        ({"cancelled": 2, "failed": 1}, "failed"),
+    ],
+)
+def test_a_batch_never_started_is_pending_until_a_job_runs(
+    counts: dict[str, int], status: str
+) -> None:
+    assert batch_status(counts, 3, started=False) == status
+
+
+def test_the_summary_of_a_batch_never_started_whose_jobs_were_all_cancelled_is_pending() -> None:
+    assert batch_summary(row(2), {"cancelled": 2})["status"] == "pending"
+    assert batch_summary(row(2) | {"started": True}, {"cancelled": 2})["status"] == "failed"
+
+
 def test_the_summary_matches_the_frontends_progress_example() -> None:
     summary = batch_summary(row(10), {"completed": 7, "failed": 1, "in_progress": 2})
     assert {k: summary[k] for k in ("total", "completed", "failed", "in_progress")} == {

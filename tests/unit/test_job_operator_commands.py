@@ -271,6 +271,19 @@ class TestBulkEdits:
         assert exc.errors == [  # type: ignore[attr-defined]
             "updates[0]: Cannot mark menuImport as completed: restaurantRegistration is failed"
         ]
+        assert str(exc) == "1 of the 2 edits is invalid"
+
+    def test_the_refusal_counts_the_edits_refused_not_their_errors(self) -> None:
+        """One edit with two unmet dependencies was said as `2 of the edits are invalid`."""
+        job = given(new_job())
+        edits = [
+            ("itemTags", "skipped", None),
+            ("websiteConfig", "completed", None),  # two dependencies pending
+            ("syncOnboardingUser", "completed", None),  # two dependencies pending
+        ]
+        exc = refused(job, lambda: job.edit(edits, "user:u-1", REASON), DependencyNotSatisfied)
+        assert str(exc) == "2 of the 3 edits are invalid"
+        assert len(exc.errors) == 4  # type: ignore[attr-defined]
 
 
 class TestAuditOfRefusals:
