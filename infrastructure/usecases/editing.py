@@ -70,7 +70,8 @@ class EditingCommands(RegistrationStore):
             return EditOutcome(checks, job.version, 0, True, after)
         request = None
         if idempotency_key is not None:
-            asked: list[Any] = [[list(e) for e in edits], reason]
+            # an empty result is no result: a repeat sending `{}` for none is the same request
+            asked: list[Any] = [[[k, t, r or None] for k, t, r in edits], reason]
             if any(item_reasons):
                 asked.append(list(item_reasons))
             digest = keyed_digest(self.request_key, asked)

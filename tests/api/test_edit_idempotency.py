@@ -74,6 +74,29 @@ class TestOncePerKey:
         assert again[1] == first[1]
         assert await edit_events(org_a, job_id) == recorded
 
+    async def test_an_empty_result_is_the_same_request_as_none(
+        self, org_a: Caller, client: Client
+    ) -> None:
+        """`result: {}` is no result: a repeat sending it for none, or none for it, is the
+        same request, answered as the first was; a result that says something is another."""
+        job_id = await failed_job(org_a, client, "websiteConfig", "paymentConfig")
+        first = await mark(org_a, job_id, "same-1", "websiteConfig", "completed")
+        assert first[0] == 200, first[1]
+        recorded = await edit_events(org_a, job_id)
+        again = await mark(org_a, job_id, "same-1", "websiteConfig", "completed", result={})
+        assert (again[0], again[2].get(REPLAYED)) == (200, "true"), again[1]
+        other = await mark(org_a, job_id, "same-2", "paymentConfig", "completed", result={})
+        assert other[0] == 200, other[1]
+        repeat = await mark(org_a, job_id, "same-2", "paymentConfig", "completed")
+        assert (repeat[0], repeat[2].get(REPLAYED)) == (200, "true"), repeat[1]
+        differs = await mark(
+            org_a, job_id, "same-2", "paymentConfig", "completed", result={"id": "p-1"}
+        )
+        assert differs[0] == 422, differs[1]
+        assert (
+            len(await edit_events(org_a, job_id)) == len(recorded) + 2
+        )  # the second edit, the refusal
+
     async def test_without_the_key_the_repeat_is_refused_as_before(
         self, org_a: Caller, client: Client
     ) -> None:
