@@ -185,7 +185,7 @@ def recordable_reason(reason: str, most: int = MAX_REASON) -> str:
     """A reason (or another text sent) as a refusal records it, whatever was sent: no NUL, no
     lone surrogate (each becomes '?'), at most `most` characters (the refusal's errors say
     what was wrong)."""
-    kept = reason.replace("\x00", "")[:most]
+    kept = reason.replace("\x00", "?")[:most]
     return kept.encode("utf-8", "replace").decode("utf-8")
 
 

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (7, "1abaf668ffb57adf"),
-    "batch_summaries": (6, "966b18906273fc45"),
-    "job_timeline": (9, "966b18906273fc45"),
+    "job_progress": (7, "a36edcf38a45952a"),
+    "batch_summaries": (6, "fe64bd31634f9f64"),
+    "job_timeline": (9, "fe64bd31634f9f64"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"
