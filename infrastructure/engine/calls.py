@@ -30,6 +30,12 @@ class CallLauncher:
         self.slots: dict[str, Slot] = {}
         self.permits: dict[str, asyncio.Task[None]] = {}
         self.calls: dict[str, asyncio.Task[None]] = {}
+        self.at_circuit: set[str] = set()  # permits held back by the circuit (an outage)
+
+    @property
+    def held_back(self) -> bool:
+        """No call in flight, and every permit asked for waits for the circuit to let it go."""
+        return not self.calls and self.at_circuit.issuperset(self.permits)
 
     def busy(self, key: str) -> bool:
         """Whether `key` is waiting for a slot or being called."""
@@ -40,7 +46,11 @@ class CallLauncher:
         self.permits[key] = asyncio.create_task(self._permit(key, organisation))
 
     async def _permit(self, key: str, organisation: str) -> None:
-        probe = await self.shared.circuit.permit()
+        self.at_circuit.add(key)
+        try:
+            probe = await self.shared.circuit.permit(key)
+        finally:
+            self.at_circuit.discard(key)
         try:
             self.slots[key] = await self.shared.flow.acquire(organisation, key, self.job_id)
         except asyncio.CancelledError:

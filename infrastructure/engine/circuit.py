@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from enum import StrEnum
 
 from infrastructure import metrics
@@ -58,9 +59,23 @@ class CircuitBreaker:
         self.cooldown = cooldown
         self._probing = False
         self._changed = asyncio.Event()
+        self._waiting: Counter[str] = Counter()  # calls held back, by what they call
+        self.failed_probe: str | None = None  # what the last probe called, when it failed
 
-    async def permit(self) -> bool:
-        """Wait until a call may go out; True when that call is the probe."""
+    async def permit(self, called: str = "") -> bool:
+        """Wait until a call (of `called`: a sub-step, whose endpoint it is) may go out; True
+        when that call is the probe. Probes take turns: while calls of something else wait,
+        what the last failed probe called does not probe again, so one endpoint that keeps
+        failing does not keep the circuit open while the rest of the API answers."""
+        self._waiting[called] += 1
+        try:
+            return await self._permit(called)
+        finally:
+            self._waiting[called] -= 1
+            if not self._waiting[called]:
+                del self._waiting[called]
+
+    async def _permit(self, called: str) -> bool:
         while True:
             self._give_up_when_due()
             if self.state == CircuitState.CLOSED:
@@ -72,19 +87,25 @@ class CircuitBreaker:
                 else:
                     await self._wait_change(wait)
                     continue
-            if not self._probing:
+            if not self._probing and not self._gives_way(called):
                 self._probing = True
                 return True
             await self._wait_change(self.cooldown)
+
+    def _gives_way(self, called: str) -> bool:
+        """Whether a call of `called` leaves the probe to a call of something else waiting."""
+        return called == self.failed_probe and len(self._waiting) > 1
 
     async def _wait_change(self, seconds: float) -> None:
         self._changed.clear()
         await wait_for_event(self._changed, seconds, self._clock)
 
-    def record(self, transient_failure: bool, probe: bool) -> None:
-        """Count an outcome: a success or a permanent answer shows the API is up."""
+    def record(self, transient_failure: bool, probe: bool, called: str = "") -> None:
+        """Count an outcome (of a call of `called`): a success or a permanent answer shows the
+        API is up."""
         if probe:
             self._probing = False
+            self.failed_probe = called if transient_failure else None
         if not transient_failure:
             self.failures = 0
             self.cooldown = self.base_cooldown

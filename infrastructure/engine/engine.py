@@ -41,6 +41,9 @@ from infrastructure.usecases.store import RegistrationStore
 log = logging.getLogger("regflow.engine")
 POLL_SECONDS = 0.5
 CLAIM_LOOKAHEAD = 32
+# Jobs a worker holds at most, per place among the jobs it runs at once: those only waiting (a
+# retry's delay, an outage) hold a lease and a folded job each, but no place.
+HELD_PER_PLACE = 4
 SKIP_SETTLED_SECONDS = 5.0
 
 
@@ -157,7 +160,7 @@ class Engine:
     async def _discover(self) -> None:
         if not self._taking_work:
             return
-        free = self.settings.max_concurrent_jobs - len(self.runners)
+        free = self._free_places()
         limit = 1000 + len(self.runners)
         found = await self.shared.gateway.run(self.work_source.runnable_job_ids, limit)
         self._forget_settled(self.clock.monotonic())
@@ -198,10 +201,19 @@ class Engine:
         )
         running = set(in_progress)  # taken, or waiting their turn, as jobs in progress
         for job_id in abandoned:
-            if len(self.runners) >= self.settings.max_concurrent_jobs or not self._taking_work:
+            if self._free_places() <= 0 or not self._taking_work:
                 return
             if job_id not in running and self._may_take(job_id):
                 await self._claim(job_id)
+
+    def _free_places(self) -> int:
+        """How many more jobs this worker may take now: `max_concurrent_jobs` less the jobs at
+        work. A job that only waits (a retry's delay, a pause of the circuit) holds no place,
+        so jobs waiting out one endpoint's failures do not keep the rest of a batch from
+        starting; the jobs held at all are at most `HELD_PER_PLACE` times the places."""
+        places = self.settings.max_concurrent_jobs
+        at_work = sum(1 for runner in self.runners.values() if not runner.paused)
+        return min(places - at_work, HELD_PER_PLACE * places - len(self.runners))
 
     def _forget_settled(self, now: float) -> None:
         """Drop the settled jobs whose time to be skipped is over: the oldest come first."""

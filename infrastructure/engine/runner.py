@@ -46,6 +46,17 @@ class JobRunner(JobHandle):
         self.retry_clock = RetryClock(shared.clock)
         self.trace = JobTrace(job_id)
         self._next_check = 0.0
+        self._waiting = False  # waiting for a message (an answer, a slot, a retry's time)
+
+    @property
+    def paused(self) -> bool:
+        """Whether the job only waits: nothing in flight, and each sub-step it could start is
+        held back by a retry's delay or by the circuit (an outage). A paused job gives its place
+        among the jobs a worker runs at once to another job (`Engine`)."""
+        if not self._waiting or self.job.status != JobStatus.IN_PROGRESS:
+            return False
+        launcher = self.launcher
+        return launcher.held_back and bool(launcher.permits or self.job.waiting_to_retry())
 
     def lose(self) -> None:
         """Our lease is gone: stop at once."""
@@ -189,7 +200,11 @@ class JobRunner(JobHandle):
 
     async def _next_messages(self) -> list[Message]:
         if self.inbox.empty():
-            await self.inbox.wait(self._seconds_to_wait())
+            self._waiting = True
+            try:
+                await self.inbox.wait(self._seconds_to_wait())
+            finally:
+                self._waiting = False
         return self.inbox.drain()
 
     async def _handle(self, messages: list[Message]) -> None:
@@ -255,7 +270,7 @@ class JobRunner(JobHandle):
         failed_transiently = not outcome.ok and outcome.transient and not full
         if outcome.made:
             metrics.call_seconds.observe(answer.seconds)
-            self.shared.circuit.record(failed_transiently, answer.probe)
+            self.shared.circuit.record(failed_transiently, answer.probe, key)
         else:
             self.shared.circuit.abandon(answer.probe)
             failed_transiently = False  # the API was not asked: no sign of an outage
