@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import TextIO
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 
 from infrastructure.log_scrub import ScrubSecrets
 from infrastructure.printable import escape_control
-from infrastructure.settings import LogSettings
+from infrastructure.settings import LogSettings, unread_variables
 
 
 class JsonLines(logging.Formatter):
@@ -63,6 +64,8 @@ def configure_logging_first() -> None:
         configure_logging(LogSettings())
     except ValidationError:
         configure_logging(LogSettings(log_format="text"))
+    for said in unread_variables(os.environ):
+        logging.getLogger("regflow").warning("%s", escape_control(said))
 
 
 def configure_logging(settings: LogSettings) -> None:

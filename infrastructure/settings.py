@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -196,6 +198,20 @@ def postgres_url_fault(url: str) -> str | None:
     return None
 
 
+def unread_variables(environ: Mapping[str, str]) -> list[str]:
+    """What to say of each `REGFLOW_` variable of `environ` that names no setting (a misspelt
+    one would leave its setting at the default, silently), with the setting it may mean."""
+    known = [name.upper() for name in Settings.model_fields]
+    said = []
+    for name in sorted(n for n in environ if n.upper().startswith("REGFLOW_")):
+        if name[8:].upper() in known:  # read whatever its case, as every setting is
+            continue
+        close = difflib.get_close_matches(name[8:].upper(), known, n=1, cutoff=0.75)
+        meant = f" (did you mean REGFLOW_{close[0]}?)" if close else ""
+        said.append(f"{name} is not a setting regflow reads{meant}; it is ignored")
+    return said
+
+
 class LogSettings(BaseSettings):
     """The log's format, read from the same environment as every other setting and on its own
     first: a process whose other settings are refused says so in the format asked for."""
@@ -225,7 +241,7 @@ class Settings(LogSettings):
 
     database_url: str = "sqlite:///./regflow.db"
     host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
+    port: int = Field(default=8080, ge=1, le=65535)  # as `--port` takes it
     registration_api_url: str | None = None
     service_key: SecretStr | None = None
     jwt_secret: SecretStr | None = None

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from api.cli.commands import EXIT_CODES
+from api.cli.commands import EXIT_CODES, CommandParser
 from api.cli.failures import COULD_NOT_RUN, UNUSABLE, output_failed, refused
 from api.cli.streams import OutputFailed, command_streams, quiet_on_closed_pipe
 from domain.exceptions import RegflowError
@@ -18,18 +18,20 @@ from infrastructure import tracing
 from infrastructure.allocator import return_freed_memory
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> CommandParser:
     """The parser with every subcommand that a module of `api.cli` declares in `COMMANDS`."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="regflow",
         description="Event-sourced Step 6 registration: run, repair, audit.",
         epilog=EXIT_CODES,
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{module_info.name}")
         for command in getattr(module, "COMMANDS", ()):
             command.add_to(commands)
+            if command.writes_log:
+                parser.logging_commands.add(command.name)
     return parser
 
 
@@ -61,7 +63,10 @@ def flush_outputs() -> None:
 def parsed_and_run(argv: Sequence[str] | None) -> int:
     """Parse the command line and run the subcommand it names."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # an argument the command does not take is refused by this parser, not the command's
+    parser.writes_log = bool(words) and words[0] in parser.logging_commands
+    args = parser.parse_args(words)
     if not getattr(args, "handler", None):
         parser.print_help()
         return COULD_NOT_RUN

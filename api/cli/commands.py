@@ -4,11 +4,13 @@ handlers, which `build_parser` adds to the `regflow` parser."""
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from api.cli.values import given_text
+from infrastructure.logs import configure_logging_first, logs_json_lines
 
 Handler = Callable[[argparse.Namespace], int]
 EXIT_CODES = (
@@ -58,6 +60,25 @@ class OneOf:
             argument.add_to(group)
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser. One whose lines are the log's (`serve`, `work`: `writes_log`)
+    says a usage error as the log says things, one JSON line with `REGFLOW_LOG_FORMAT=json`."""
+
+    writes_log = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.logging_commands: set[str] = set()  # the root's: commands whose lines are the log's
+
+    def error(self, message: str) -> NoReturn:
+        if self.writes_log:
+            configure_logging_first()
+            if logs_json_lines():
+                logging.getLogger("regflow").error("%s: error: %s", self.prog, message)
+                self.exit(2)
+        super().error(message)
+
+
 @dataclass(frozen=True)
 class Command:
     """One subcommand; with `actions`, a group whose actions are subcommands of their own."""
@@ -69,11 +90,14 @@ class Command:
     description: str | None = None
     actions: tuple[Command, ...] = field(default=())
     runs_until_stopped: bool = False  # a server or worker: the allocator keeps little freed memory
+    writes_log: bool = False  # its lines are the log's, usage errors included (`CommandParser`)
 
     def add_to(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         parser = commands.add_parser(
             self.name, help=self.help, description=self.description, epilog=EXIT_CODES
         )
+        if isinstance(parser, CommandParser):
+            parser.writes_log = self.writes_log
         for argument in self.arguments:
             argument.add_to(parser)
         if self.actions:

@@ -20,6 +20,7 @@ from api.cli.streams import STANDARD_OUTPUT, OutputFailed, point_at_devnull
 from domain.exceptions import RegflowError
 from domain.secret_words import mask_credentials
 from infrastructure.chain.unreadable import FIND_TAMPERING, UNREADABLE, unreadable_log
+from infrastructure.engine.identity import WorkerIdTaken
 from infrastructure.errors import describe_exception, store_unusable
 from infrastructure.keys.ring import WrongPassphrase
 from infrastructure.listening import CannotListen
@@ -55,11 +56,13 @@ CANNOT_RUN = (
     RegistrationApiMissing,
     ViewsRefused,
     WrongPassphrase,
+    WorkerIdTaken,
 )
 """The refusals that mean the command could not run (exit 2): what it was given, a store
 that is not there, whose key file is gone or whose passphrase was not given, an address it
 cannot listen on, an engine with no registration API named, views built by a newer release's
-folds than its own, a passphrase that does not open the store's keys."""
+folds than its own, a passphrase that does not open the store's keys, a worker id set that a
+live process holds."""
 
 
 def store_kind(settings: Settings) -> str:

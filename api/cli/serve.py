@@ -108,6 +108,7 @@ COMMANDS = (
         "serve the HTTP API (and run the engine)",
         serve_command,
         runs_until_stopped=True,
+        writes_log=True,
         arguments=(
             arg("--host", help="address to listen on (REGFLOW_HOST)"),
             arg("--port", type=port_number, help="port to listen on (REGFLOW_PORT)"),

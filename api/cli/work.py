@@ -89,6 +89,7 @@ COMMANDS = (
         "run the engine on jobs in progress in the store",
         work_command,
         runs_until_stopped=True,
+        writes_log=True,
         description="Run the engine on the store's jobs in progress until stopped (SIGINT, "
         "SIGTERM); with --until-idle, until none is. Exit 0, or 1 when --until-idle stopped "
         "before the store was idle.",

@@ -226,3 +226,45 @@ def test_a_log_format_refused_is_said_as_text_naming_it(tmp_path: Path) -> None:
     )
     assert run.returncode == 2 and run.stderr.startswith("error: the configuration is not valid:")
     assert "REGFLOW_LOG_FORMAT" in run.stderr and "REGFLOW_PORT" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["serve", "--port", "99999"], "argument --port: a port is 1 to 65535"),
+        (["work", "--timeout", "-5"], "argument --timeout: must be more than 0 seconds"),
+        (["work", "--bogus"], "unrecognized arguments: --bogus"),
+        (["serve", "--bogus", "x\x1b[31m"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_a_start_refused_for_its_arguments_is_one_json_line(
+    tmp_path: Path, argv: list[str], said: str
+) -> None:
+    """With JSON lines, a start refused for a bad argument printed argparse's usage as text."""
+    env = json_log_env(tmp_path)
+    run = subprocess.run(
+        [REGFLOW, *argv], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 2
+    assert not_json(run.stderr) == [] and run.stdout == ""
+    lines = [json.loads(line) for line in run.stderr.splitlines()]
+    assert len(lines) == 1 and said in lines[0]["message"], lines
+    assert "\x1b" not in run.stderr
+
+
+def test_a_variable_naming_no_setting_is_said_in_the_log(tmp_path: Path) -> None:
+    """A misspelt setting left its setting at the default, silently."""
+    env = json_log_env(tmp_path) | {"REGFLOW_LEASE_SECOND": "0"}
+    run = subprocess.run(
+        [REGFLOW, "work", "--until-idle", "--timeout", "5"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert not_json(run.stderr) == []
+    warned = [json.loads(line) for line in run.stderr.splitlines() if "LEASE_SECOND" in line]
+    assert [w["level"] for w in warned] == ["WARNING"]
+    assert "did you mean REGFLOW_LEASE_SECONDS?" in warned[0]["message"]

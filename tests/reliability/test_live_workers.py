@@ -122,14 +122,14 @@ async def test_a_worker_id_set_explicitly_is_refused_while_its_holder_lives(
             await wait_for_line(first, "worker ")
             second = await spawn(env, tmp_path, "work", "--until-idle")
             _, err = await asyncio.wait_for(second.communicate(), 60)
-            assert second.returncode == 1
+            assert second.returncode == 2, "a setting it cannot run with: exit 2"
             assert "is held by a live process" in err.decode()
             assert "Traceback" not in err.decode()
             org = unique_org()
             (tmp_path / "batch.json").write_text(json.dumps(restaurants(1)))
             run = await spawn(env, tmp_path, "batch", "run", "batch.json", "--org", org)
             _, err = await asyncio.wait_for(run.communicate(), 60)
-            assert run.returncode == 1 and "is held by a live process" in err.decode()
+            assert run.returncode == 2 and "is held by a live process" in err.decode()
             listed = await spawn(env, tmp_path, "batches", "--org", org, "--json")
             out, _ = await asyncio.wait_for(listed.communicate(), 60)
             assert json.loads(out) == [], "a refused batch run creates nothing"

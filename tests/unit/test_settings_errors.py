@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import string
 from pathlib import Path
 
 import hypothesis
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from api.cli import main
 from domain.limits import organisation_errors
-from infrastructure.settings import Settings, parse_api_keys
+from infrastructure.settings import Settings, parse_api_keys, unread_variables
 
 FORBIDDEN = " \t\"'{}[]"
 allowed = st.text(
@@ -82,6 +83,7 @@ def test_a_pair_holding_a_space_quote_or_brace_is_refused_without_its_key(
     [
         ("REGFLOW_API_KEYS", '{"key-1": "org-a"}', "REGFLOW_API_KEYS must be org:key pairs"),
         ("REGFLOW_PORT", "eighty", "REGFLOW_PORT: Input should be a valid integer"),
+        ("REGFLOW_PORT", "0", "REGFLOW_PORT: Input should be greater than or equal to 1"),
         ("REGFLOW_DATABASE_URL", "mysql://db", "REGFLOW_DATABASE_URL must start with"),
     ],
 )
@@ -120,3 +122,27 @@ def test_an_export_from_a_store_that_is_not_there_makes_none(
     assert main(["export", "--output", "audit.jsonl"]) != 0
     assert "No store at" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits + "_", min_size=1, max_size=30))
+def test_a_variable_naming_no_setting_is_said_and_one_naming_a_setting_is_not(
+    suffix: str,
+) -> None:
+    """A misspelt setting (`REGFLOW_LEASE_SECOND=0`) left its setting at the default, silently:
+    every `REGFLOW_` variable that names none is said, once, never one that does."""
+    name = f"REGFLOW_{suffix}"
+    said = unread_variables({name: "1", "PATH": "/bin", "REGFLOW_PORT": "1"})
+    if suffix.upper() in {field.upper() for field in Settings.model_fields}:
+        assert said == []
+    else:
+        assert len(said) == 1 and said[0].startswith(f"{name} is not a setting")
+
+
+def test_a_misspelt_setting_is_said_with_the_one_it_may_mean() -> None:
+    said = unread_variables({"REGFLOW_LEASE_SECOND": "0", "REGFLOW_MAX_CONCURENT_JOBS": "0"})
+    assert said == [
+        "REGFLOW_LEASE_SECOND is not a setting regflow reads (did you mean"
+        " REGFLOW_LEASE_SECONDS?); it is ignored",
+        "REGFLOW_MAX_CONCURENT_JOBS is not a setting regflow reads (did you mean"
+        " REGFLOW_MAX_CONCURRENT_JOBS?); it is ignored",
+    ]
