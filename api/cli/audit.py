@@ -18,15 +18,11 @@ from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_masked, escape_text
 from domain.event_names import event_reason, public_event_name, public_name_of
 from domain.job import RegistrationJob
-from domain.secrets import redact_event
 from domain.written_values import moment_of
 from infrastructure.chain.unreadable import FIND_TAMPERING, UNREADABLE, unreadable_log
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
-
-ENVELOPE = frozenset(
-    {"originator_id", "originator_version", "originator_topic", "timestamp", "actor", "reason"}
-)
+from projections.folds.timeline import event_data
 
 
 @contextmanager
@@ -72,16 +68,17 @@ def write_json(record: Any, out: TextIO | None = None) -> None:
 
 
 def event_record(event: Any) -> dict[str, Any]:
-    """What an auditor sees of one event: envelope fields and its data, secrets masked."""
-    fields = redact_event(json.loads(json.dumps(vars(event), default=json_default)))
+    """What an auditor sees of one event: envelope fields and its data, secrets masked; its
+    data as the API's timeline shows it (`event_data`), so the two audits read alike."""
+    data = event_data(event)
     return {
         "aggregate_id": str(event.originator_id),
         "version": event.originator_version,
         "type": public_event_name(event),
         "at": event.timestamp.isoformat(),
-        "actor": fields.get("actor") or "engine",
-        "reason": event_reason(fields),
-        "data": {k: v for k, v in fields.items() if k not in ENVELOPE},
+        "actor": data.get("actor") or "engine",
+        "reason": event_reason(data),
+        "data": data,
     }
 
 
