@@ -164,14 +164,19 @@ class TestCancel:
         refused_for(answer, 422, "reasn")
 
 
+def wait_to_retry(client: Client, job_id: str) -> None:
+    """The job's first sub-step failed once and waits ten minutes for its next attempt."""
+    store = client.app[SERVICES].app
+    job = store.job(job_id)
+    job.start_sub_step("cloudwaitressAccount")
+    job.schedule_retry("cloudwaitressAccount", "HTTP 503", delay=600)
+    client.app[SERVICES].views.wait_for(store.store(job).position)
+
+
 class TestRetryNow:
     async def test_a_waiting_sub_step_is_tried_at_once(self, org_a: Caller, client: Client) -> None:
         job_id = await org_a.started_job()
-        store = client.app[SERVICES].app
-        job = store.job(job_id)
-        job.start_sub_step("cloudwaitressAccount")
-        job.schedule_retry("cloudwaitressAccount", "HTTP 503", delay=600)
-        client.app[SERVICES].views.wait_for(store.store(job).position)
+        wait_to_retry(client, job_id)
         path = f"{BASE}/jobs/{job_id}/steps/6/sub-steps/cloudwaitressAccount/retry-now"
         status, body = await org_a.post(path)
         assert (status, body["sub_step"]) == (200, "cloudwaitressAccount")
@@ -188,10 +193,7 @@ class TestRetryNow:
         store = client.app[SERVICES].app
         path = f"{BASE}/jobs/{job_id}/steps/6/sub-steps/cloudwaitressAccount/retry-now"
         for _ in range(3):
-            job = store.job(job_id)
-            job.start_sub_step("cloudwaitressAccount")
-            job.schedule_retry("cloudwaitressAccount", "HTTP 503", delay=600)
-            client.app[SERVICES].views.wait_for(store.store(job).position)
+            wait_to_retry(client, job_id)
             answers = await asyncio.gather(*(org_a.post(path) for _ in range(16)))
             assert sorted(status for status, _ in answers) == [200] + [409] * 15
             refusals = {body["message"] for status, body in answers if status == 409}
@@ -209,10 +211,7 @@ class TestRetryNow:
         is refused before anything is recorded, and a reason is recorded."""
         job_id = await org_a.started_job()
         store = client.app[SERVICES].app
-        job = store.job(job_id)
-        job.start_sub_step("cloudwaitressAccount")
-        job.schedule_retry("cloudwaitressAccount", "HTTP 503", delay=600)
-        client.app[SERVICES].views.wait_for(store.store(job).position)
+        wait_to_retry(client, job_id)
         version = store.job(job_id).version
         path = f"{BASE}/jobs/{job_id}/steps/6/sub-steps/cloudwaitressAccount/retry-now"
         for bad in ({"bogus": 1}, [], "now", {"reason": 5}, {"reason": "x" * 5000}):
