@@ -101,7 +101,14 @@ NOT_UTF8 = "The body is not UTF-8 text: JSON is read as UTF-8"
 async def body(request: web.Request, model: type[M], optional: bool = False) -> M:
     """The JSON body as `model`: 415 when it is sent as something else, 400 when it is not
     JSON (or JSON that names a key twice or holds a number that is not finite), 422 when it
-    breaks the model."""
+    breaks the model. A field of the body sent as a query parameter (`?dry_run=true`) is 400
+    before anything is read: ignored as the query's other unknown parameters are, an edit
+    meant as a dry run would be made."""
+    fields = {f.alias or name for name, f in model.model_fields.items()}
+    misplaced = [name for name in dict.fromkeys(request.query) if name in fields]
+    if misplaced:
+        errors = [f"{name}: a field of the JSON body, not a query parameter" for name in misplaced]
+        raise BadRequest("Invalid query parameters", errors)
     raw = await raw_body(request)
     body_type(request, raw)
     return decoded_body(raw, model, optional)

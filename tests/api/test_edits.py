@@ -176,6 +176,32 @@ async def test_a_failure_mended_then_marked_failed_again_shows_its_new_error(
     assert found["job"]["last_error"] == shown
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "query"),
+    [
+        ("websiteConfig", {"status": "completed", "reason": REASON}, {"dry_run": "true"}),
+        ("websiteConfig", {"status": "completed"}, {"reason": "in the query"}),
+        ("websiteConfig/reset", {"reason": REASON}, {"dry_run": "1", "_": "cache"}),
+        ("", {"updates": [{"sub_step": "websiteConfig", "status": "completed"}]}, {"reason": "q"}),
+    ],
+)
+async def test_a_body_field_sent_in_the_query_is_refused_and_nothing_is_done(
+    org_a: Caller, client: Client, path: str, body: dict[str, Any], query: dict[str, str]
+) -> None:
+    """A tester's `PATCH ...?dry_run=true`: the query's unknown parameters are ignored, so the
+    edit meant as a dry run was made. A field of the body named in the query is 400."""
+    job_id = await failed_job(org_a, client, "websiteConfig")
+    _, before = await org_a.get(f"{BASE}/jobs/{job_id}/events", params={"limit": "1000"})
+    url = f"{sub_steps(job_id)}/{path}".rstrip("/")
+    method = org_a.post if path.endswith("reset") else org_a.patch
+    status, answer = await method(url, json=body, params=query)
+    assert status == 400, answer
+    assert all("not a query parameter" in e for e in answer["errors"]), answer
+    assert not any(e.startswith("_:") for e in answer["errors"]), "a cache buster is ignored"
+    _, after = await org_a.get(f"{BASE}/jobs/{job_id}/events", params={"limit": "1000"})
+    assert after == before
+
+
 @pytest.mark.parametrize("bulk", [False, True])
 async def test_a_dry_run_without_a_reason_warns_that_the_edit_needs_one(
     org_a: Caller, client: Client, bulk: bool
