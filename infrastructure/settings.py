@@ -13,13 +13,14 @@ from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.exceptions import RegflowError
 from domain.job_state import SIMULATED_API
 from domain.limits import MAX_IDENTITY, hidden_characters, identity_errors, organisation_errors
 from domain.plan import PLAN
+from domain.written_values import whole_number
 
 SIMULATOR = SIMULATED_API
 ENV_FILE = ".env"  # read from the working directory, under the environment's own variables
@@ -277,6 +278,20 @@ class Settings(LogSettings):
         f"together: from {LEAST_RATE_SAID} to {MOST_RATE_PER_S:g}",
     )
     api_limits: str | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _whole_numbers_in_digits(cls, value: Any, info: ValidationInfo) -> Any:
+        """A count is written in digits, as a query's number is: `16.0`, `+5` and `1_000` are
+        refused rather than read as whole numbers."""
+        name = info.field_name
+        annotation = cls.model_fields[name].annotation if name else None
+        if isinstance(value, str) and annotation in (int, int | None):
+            try:
+                return whole_number(value.strip())
+            except ValueError:  # its words quote the value, which a refusal never repeats
+                raise ValueError("not a whole number written in digits") from None
+        return value
 
     @field_validator("api_limits")
     @classmethod

@@ -82,7 +82,10 @@ def test_a_pair_holding_a_space_quote_or_brace_is_refused_without_its_key(
     ("variable", "value", "said"),
     [
         ("REGFLOW_API_KEYS", '{"key-1": "org-a"}', "REGFLOW_API_KEYS must be org:key pairs"),
-        ("REGFLOW_PORT", "eighty", "REGFLOW_PORT: Input should be a valid integer"),
+        ("REGFLOW_PORT", "eighty", "REGFLOW_PORT: not a whole number written in digits"),
+        ("REGFLOW_MAX_CONCURRENT_JOBS", "16.0", "not a whole number written in digits"),
+        ("REGFLOW_POSTGRES_POOL_SIZE", "+5", "not a whole number written in digits"),
+        ("REGFLOW_API_MAX_IN_FLIGHT", "1_000", "not a whole number written in digits"),
         ("REGFLOW_PORT", "0", "REGFLOW_PORT: Input should be greater than or equal to 1"),
         ("REGFLOW_DATABASE_URL", "mysql://db", "REGFLOW_DATABASE_URL must start with"),
     ],
