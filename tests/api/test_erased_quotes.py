@@ -220,6 +220,24 @@ async def _resume(caller: Caller, batch_id: str, job_id: str, reason: str) -> No
     await _ok(caller.post(f"{BASE}/jobs/{job_id}/resume-step-6", json={"reason": reason}))
 
 
+async def _start_by_resume(caller: Caller, batch_id: str, job_id: str, reason: str) -> None:
+    """A job cancelled before Step 6 started is started by its resume, with the reason."""
+    await _ok(caller.post(f"{BASE}/jobs/{job_id}/cancel"))
+    await _ok(caller.post(f"{BASE}/jobs/{job_id}/resume-step-6", json={"reason": reason}))
+
+
+async def _retry_now(caller: Caller, batch_id: str, job_id: str, reason: str) -> None:
+    start = f"{BASE}/{batch_id}/step-6/start"
+    await _ok(caller.post(start, json={"job_ids": [job_id]}), 202)
+    services = caller.client.app[SERVICES]
+    job = services.app.job(job_id)
+    job.start_sub_step("cloudwaitressAccount")
+    job.schedule_retry("cloudwaitressAccount", "HTTP 503", delay=600)
+    services.views.wait_for(services.app.store(job).position)
+    path = f"{BASE}/jobs/{job_id}/steps/6/sub-steps/cloudwaitressAccount/retry-now"
+    await _ok(caller.post(path, json={"reason": reason}))
+
+
 async def _refused_edit(caller: Caller, batch_id: str, job_id: str, reason: str) -> None:
     """An edit the job refuses (its dependencies are not met) is recorded with its reason."""
     path = f"{BASE}/jobs/{job_id}/steps/6/sub-steps/menuImport"
@@ -234,6 +252,8 @@ SCENARIOS: dict[tuple[str, str], tuple[Scenario, str]] = {
     ("POST", SUB_STEP + "/reset"): (_reset, "SubStepReset"),
     ("POST", JOB_PATH + "/cancel"): (_cancel, "JobCancelled"),
     ("POST", JOB_PATH + "/resume-step-6"): (_resume, "ResumeRequested"),
+    ("POST", JOB_PATH + "/resume-step-6 (before the start)"): (_start_by_resume, "Step6Started"),
+    ("POST", SUB_STEP + "/retry-now"): (_retry_now, "SubStepRetryRequested"),
     ("PATCH", SUB_STEP + " (refused)"): (_refused_edit, "EditRefused"),
 }
 # Recorded by the rules alone, with the words of the plan or of the config: no operator's.
@@ -255,7 +275,7 @@ async def test_no_reason_shows_what_it_quotes_after_an_erasure(
     client: Client, cli: Cli, api_settings: Settings
 ) -> None:
     reasoned = {(r.method, r.path) for r in ROUTES if r.body and "reason" in r.body.model_fields}
-    assert reasoned == {(m, p.removesuffix(" (refused)")) for m, p in SCENARIOS}
+    assert reasoned == {(m, p.split(" (")[0]) for m, p in SCENARIOS}
     assert {kind for _, kind in SCENARIOS.values()} == events_with_reasons() - ENGINE_ONLY
     caller = new_caller(client)
     tag = caller.org.removeprefix("org-")
