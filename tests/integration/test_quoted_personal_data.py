@@ -35,7 +35,12 @@ def personal(org: str) -> dict[str, str]:
 
 def restaurant(values: dict[str, str], name: str = "Diner") -> dict[str, Any]:
     account = {"email": values["email"], "password": PASSWORD, "phone": values["phone"]}
-    place = {"name": name, "address": f"1 Queen St (call {values['phone']})"}
+    # directions are public text quoting a phone; an address is a person's data as a whole
+    place = {
+        "name": name,
+        "directions": f"1 Queen St (call {values['phone']})",
+        "address": "2 Albert St",
+    }
     return {"name": name, "execution_config": {"account": account, "restaurant": place}}
 
 
@@ -143,7 +148,8 @@ class TestOtherTextsQuotingPersonalData:
             config = job.execution_config["restaurant"]
             assert config == {
                 "name": f"Diner of {ERASED}",
-                "address": f"1 Queen St (call {ERASED})",
+                "directions": f"1 Queen St (call {ERASED})",
+                "address": ERASED,
             }
         finally:
             fresh.close()
