@@ -36,6 +36,7 @@ from domain.progress_rules import (
     reopen_warning,
     reskip_warning,
 )
+from domain.secret_words import scrub_text
 from domain.status import JOB_MACHINE, SETTLED_WELL, JobStatus, SubStepStatus, require
 
 _S = SubStepStatus
@@ -84,7 +85,7 @@ class JobChecks(JobQueries):
         """What each edit would do, checked in order, without recording anything (`lease`:
         the job's lease as seen now, which tells orphaned calls from live ones)."""
         unknown = [
-            f"updates[{i}]: unknown sub-step {key}"
+            f"updates[{i}]: unknown sub-step {scrub_text(key)}"
             for i, (key, _) in enumerate(edits)
             if key not in PLAN.keys
         ]

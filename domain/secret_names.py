@@ -23,7 +23,7 @@ SECRET_WORDS = frozenset(
         *("password", "passwords", "passwd", "pwd", "passphrase", "pass", "secret", "secrets"),
         *("token", "tokens", "auth", "authorization", "cookie", "cookies", "session"),
         *("credential", "credentials", "bearer", "signature", "pin", "otp", "cvv", "cvc"),
-        *("passcode", "passkey", "creditcard", "cardnumber"),
+        *("passcode", "passkey", "creditcard", "cardnumber", "pw", "jwt", "psw", "creds"),
         # The word for a password in languages a restaurant's systems are often set up in.
         *("passwort", "kennwort", "contrasena", "senha", "wachtwoord", "losenord", "haslo"),
         "clave",
@@ -38,15 +38,24 @@ PERSONAL_WORDS = frozenset(
         # a field about a person holds that person's data, whatever its shape (`owner`,
         # `contact_name`, `person: {"name": ...}`)
         *("owner", "owners", "contact", "contacts", "person", "persons", "people"),
+        # a surname or first name in the languages a restaurant's systems are often set up in
+        *("nachname", "vorname", "familienname", "apellido", "apellidos", "sobrenome"),
     }
 )
 # A name that is a person's: `name` with one of these (`first_name`, `lastName`, `fullname`);
 # `name` alone is the restaurant's.
 PERSON_NAME_WORDS = frozenset({"first", "last", "given", "family", "full", "middle", "maiden"})
+# A person's bank account (`bank_account`, `bankAcct`, `bank_routing`).
+BANK_ACCOUNT_WORDS = frozenset({"account", "acct", "routing"})
 # An identifier a tax authority gives a person (`tax_id`, `taxNumber`).
 TAX_ID_WORDS = frozenset({"id", "number", "num", "no", "nr", "code"})
 # A card's number is a credential: `card` with one of these (`card_number`, `cardNo`).
 CARD_NUMBER_WORDS = frozenset({"number", "num", "no", "nr", "credit", "debit"})
+# What proves who one is beside a password is a credential too: a second factor's or a
+# recovery code (`mfa_code`, `recovery_codes`, `backup_code`), a security question's answer.
+SECOND_FACTOR_WORDS = frozenset({"mfa", "factor", "totp", "recovery", "backup", "verification"})
+CODE_WORDS = frozenset({"code", "codes", "seed"})
+ANSWER_WORDS = frozenset({"answer", "answers"})
 # Words a secret's name is made of beside the words above, so a name written as one word
 # (`apikey`, `accesstoken`, `sessionid`) reads as the words it is made of. A word is read so
 # only when it is made of these and the words above alone: `passenger`, `bypass` and
@@ -56,8 +65,24 @@ _JOINED_WORDS = frozenset(
         *("api", "access", "client", "service", "private", "public", "app", "auth", "refresh"),
         *("id", "new", "old", "current", "confirm", "confirmation", "user", "master", "admin"),
         *("root", "db", "login", "web", "hook", "basic", "signing", "encryption", "code"),
-        *("card", "gift", "security", "one", "time", "word", "mot", "de", "passe", "name"),
+        *(
+            "card",
+            "gift",
+            "security",
+            "one",
+            "time",
+            "word",
+            "mot",
+            "de",
+            "passe",
+            "name",
+            "second",
+        ),
         *("tax", *CARD_NUMBER_WORDS, *PERSON_NAME_WORDS, *TAX_ID_WORDS),
+        *("bank", *BANK_ACCOUNT_WORDS),
+        *SECOND_FACTOR_WORDS,
+        *CODE_WORDS,
+        *ANSWER_WORDS,
     }
 )
 _VOCABULARY = SECRET_WORDS | SECRET_LAST_WORDS | PERSONAL_WORDS | _JOINED_WORDS
@@ -101,6 +126,13 @@ def as_read(name: str) -> str:
     return kept.translate(_LOOKALIKES).translate(_STROKED)
 
 
+# The word for a password in scripts whose words are not split as Latin ones are (Russian,
+# Chinese, Japanese, Korean), as `as_read` shows them: a secret's name wherever it stands.
+_OTHER_SCRIPT_STEMS = tuple(
+    as_read(stem).lower() for stem in ("пароль", "密码", "密碼", "パスワード", "비밀번호")
+)
+
+
 def _pieces(word: str) -> list[str]:
     """`word` as the fewest words of the vocabulary it is made of, or as itself when it is
     not made of them alone."""
@@ -131,6 +163,8 @@ def name_sensitivity(name: str) -> Sensitivity:
     `To KEN`, it is a secret's name in odd case."""
     read = name_words(name)
     shown = as_read(name)
+    if not name.isascii() and any(stem in shown.lower() for stem in _OTHER_SCRIPT_STEMS):
+        return Sensitivity.SECRET
     if shown.isalpha() and not shown.islower():
         whole = _sensitivity(_pieces(shown.lower()))
         if whole is not Sensitivity.PUBLIC:
@@ -148,6 +182,10 @@ def _sensitivity(words: list[str]) -> Sensitivity:
         return Sensitivity.SECRET
     if "card" in words and not CARD_NUMBER_WORDS.isdisjoint(words):
         return Sensitivity.SECRET
+    if not SECOND_FACTOR_WORDS.isdisjoint(words) and not CODE_WORDS.isdisjoint(words):
+        return Sensitivity.SECRET
+    if "security" in words and not ANSWER_WORDS.isdisjoint(words):
+        return Sensitivity.SECRET
     if any(stem in word for word in words for stem in _SECRET_STEMS):
         return Sensitivity.SECRET
     joined = "".join(words)
@@ -158,6 +196,8 @@ def _sensitivity(words: list[str]) -> Sensitivity:
     if "name" in words and not PERSON_NAME_WORDS.isdisjoint(words):
         return Sensitivity.PERSONAL
     if "tax" in words and not TAX_ID_WORDS.isdisjoint(words):
+        return Sensitivity.PERSONAL
+    if "bank" in words and not BANK_ACCOUNT_WORDS.isdisjoint(words):
         return Sensitivity.PERSONAL
     return Sensitivity.PUBLIC
 
@@ -176,4 +216,6 @@ def inner_words(words: frozenset[str]) -> re.Pattern[str]:
 
 # The words of a name are pieces of it, so a name the vocabulary calls secret holds one of
 # these (in any case); text holding none of them gives no value to a secret's name.
-SECRET_PIECES = inner_words(SECRET_WORDS | SECRET_LAST_WORDS | {"card"})
+SECRET_PIECES = inner_words(
+    SECRET_WORDS | SECRET_LAST_WORDS | {"card", "code", "answer", *_OTHER_SCRIPT_STEMS}
+)

@@ -2,8 +2,9 @@
 
 Declared types come first (the execution config's schema types its secret and personal
 fields); an undeclared field is classified by the words of its name; a value shaped like a
-credential is a secret wherever it appears. Everything that stores, projects, answers, logs
-or exports asks this module, and nothing else decides what is secret.
+credential, or a payment card's number, is a secret wherever it appears. Everything that
+stores, projects, answers, logs or exports asks this module, and nothing else decides what is
+secret.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from domain.secret_names import words_of as words_of
 from domain.secret_types import ERASED as ERASED
 from domain.secret_types import PersonalText, SecretText
 from domain.secret_words import REDACTED as REDACTED
+from domain.secret_words import is_card_number, mask_declared_public
 from domain.secret_words import is_credential_shaped as is_credential_shaped
 from domain.secret_words import mask_credentials as mask_credentials
 from domain.secret_words import scrub_text as scrub_text
@@ -61,9 +63,12 @@ def _open(annotation: Any) -> bool:
 
 
 EXECUTION_CONFIG = declared_tree(ExecutionConfig)
-DECLARED_ROOTS: dict[str, Declared] = {"execution_config": EXECUTION_CONFIG}
+# An attempt's W3C ids (in its event, its sub-step's state, a view's row): hex, public.
+TRACE_IDS = {"trace_id": Sensitivity.PUBLIC, "span_id": Sensitivity.PUBLIC}
+DECLARED_ROOTS: dict[str, Any] = {"execution_config": EXECUTION_CONFIG, **TRACE_IDS}
 # The top-level fields of regflow's own events whose names would mislead the vocabulary.
 EVENT_FIELDS: dict[str, Any] = {
+    **TRACE_IDS,
     "idempotency_key": Sensitivity.PUBLIC,
     "execution_config": EXECUTION_CONFIG,
     # A keyed digest of a request's content: it confirms a guess of what was sent (resent with
@@ -101,13 +106,14 @@ def transform(
     on_public_text: OnText | None = None,
 ) -> Any:
     """A copy of `value` in which every secret or personal value went through `on_sensitive`
-    (empty values are left as they are: there is nothing to hide in them), every string of a
+    (empty values and booleans are left as they are: there is nothing to hide in them, and a
+    flag such as `has_password: true` tells no secret), every string of a
     field declared public through `on_public_text` (unset: `on_text`), and every other string
     through `on_text`."""
     public_text = on_text if on_public_text is None else on_public_text
     kind_of = type(value)
     if kind_of in _SCALARS:
-        return value
+        return on_sensitive(SECRET, value) if kind_of is int and _is_card(value) else value
     if isinstance(value, str):
         return on_sensitive(SECRET, value) if is_credential_shaped(value) else on_text(value)
     if isinstance(value, dict):
@@ -116,12 +122,14 @@ def transform(
             name = key if type(key) is str else str(key)
             inner = declared.get(name) if declared is not None else DECLARED_ROOTS.get(name)
             kind = field_sensitivity(name, inner)
-            if kind is not PUBLIC and item is not None and item != "":
+            if kind is not PUBLIC and item is not None and item != "" and type(item) is not bool:
                 out[key] = on_sensitive(kind, item)
             elif type(item) in _SCALARS:
-                out[key] = item
+                out[key] = (
+                    on_sensitive(SECRET, item) if type(item) is int and _is_card(item) else item
+                )
             elif inner is PUBLIC and type(item) is str:
-                shaped = is_credential_shaped(item)
+                shaped = is_credential_shaped(item, cards=False)
                 out[key] = on_sensitive(SECRET, item) if shaped else public_text(item)
             else:
                 inner = None if inner is None or not isinstance(inner, Mapping) else inner
@@ -130,6 +138,11 @@ def transform(
     if isinstance(value, list | tuple):
         return [transform(item, on_sensitive, declared, on_text, on_public_text) for item in value]
     return value
+
+
+def _is_card(number: int) -> bool:
+    """True for a whole number that is a payment card's number (written as JSON's number)."""
+    return 10**12 <= number < 10**19 and is_card_number(str(number))
 
 
 def _mask(kind: Sensitivity, value: Any) -> Any:
@@ -145,7 +158,7 @@ def redact(value: Any, declared: Declared | None = None) -> Any:
     `declared` says what its fields hold, where the words of their names would mislead: a
     text declared public (a stream ticket's URL, an idempotency key) is not judged by the
     names inside it either, only credentials in it are masked."""
-    return transform(value, _mask, declared, scrub_text, mask_credentials)
+    return transform(value, _mask, declared, scrub_text, mask_declared_public)
 
 
 def redact_event(data: Any) -> Any:

@@ -13,7 +13,10 @@ def moment_of(text: str) -> datetime:
     """An ISO 8601 time in any form `datetime.fromisoformat` reads (extended or basic, `T` or a
     space, a week date); one without an offset is UTC. ValueError for anything else, a Unix
     time included."""
-    moment = datetime.fromisoformat(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:  # its own words quote Python's (`datetime.timedelta(days=4, ...)`)
+        raise ValueError(f"not an ISO 8601 time with an offset within a day: {text!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

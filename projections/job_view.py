@@ -68,8 +68,12 @@ class JobProgressView:
     # written straight after Basic credentials is masked whole. 6: secrets' names in odd case
     # (`ToKEN`), with a stroked letter (`hasło`), Portuguese and Spanish. 7: `last_error` is
     # the failed sub-step's error as it stands (one mended and marked failed again: its new
-    # one); `haslo` run on with other words (`haslokonta`)
-    fold_version = 7
+    # one); `haslo` run on with other words (`haslokonta`). 8: a payment card's number is a
+    # secret under any name, and masked inside a text; `pw`, `jwt`, second factors' codes,
+    # names in any script inside a text are secrets; a boolean is never masked. 9:
+    # `psw`, `creds`, a password's word in Russian, Chinese, Japanese and Korean are secrets'
+    # names; a bank account is personal
+    fold_version = 9
 
     def __init__(
         self, load: LoadJob, cache_size: int = JOB_CACHE_SIZE, deferred: bool = False

@@ -96,8 +96,12 @@ class TimelineView:
     # Basic credentials is masked whole; 6: a skip's data says whether the menu rule decided it;
     # 7: a phase's word names its actor (the engine's, for words recorded before they did);
     # 8: secrets' names in odd case (`ToKEN`), with a stroked letter (`hasło`), Portuguese and
-    # Spanish; 9: `haslo` run on with other words (`haslokonta`)
-    fold_version = 9
+    # Spanish; 9: `haslo` run on with other words (`haslokonta`); 10: a payment card's number
+    # is a secret under any name, and masked inside a text; `pw`, `jwt`, second factors'
+    # codes, names in any script inside a text are secrets; a boolean is never masked; 11:
+    # `psw`, `creds`, a password's word in Russian, Chinese, Japanese and Korean are secrets'
+    # names; a bank account is personal
+    fold_version = 11
 
     def __init__(self, read_events: ReadEvents | None = None) -> None:
         self._read_events = read_events
@@ -150,8 +154,12 @@ class BatchView:
     # masked. 3: secrets' names written as one word, in lookalike letters or other languages;
     # Basic credentials. 4: a JWT written straight after Basic credentials is masked whole.
     # 5: secrets' names in odd case (`ToKEN`), with a stroked letter (`hasło`), Portuguese and
-    # Spanish. 6: `haslo` run on with other words (`haslokonta`)
-    fold_version = 6
+    # Spanish. 6: `haslo` run on with other words (`haslokonta`). 7: a payment card's number
+    # is a secret under any name, and masked inside a text; `pw`, `jwt`, second factors'
+    # codes, names in any script inside a text are secrets; a boolean is never masked. 8:
+    # `psw`, `creds`, a password's word in Russian, Chinese, Japanese and Korean are secrets'
+    # names; a bank account is personal
+    fold_version = 8
 
     def forget(self) -> None:
         """Nothing is kept between runs."""

@@ -172,6 +172,16 @@ def url_passwords(draw: st.DrawFn) -> Credential:
     return Credential(text, frozenset({password}), (scheme, user, after))
 
 
+@st.composite
+def assignments(draw: st.DrawFn) -> Credential:
+    """A value given to a secret's name in free text (`password=hunter2`, `token: abc`), set
+    apart by blanks: the name is a whole word, the value runs to the next blank."""
+    name = draw(st.sampled_from(("password", "Password", "token", "api_key", "passwd", "pwd")))
+    sign = draw(st.sampled_from(("=", ": ", " = ", ":")))
+    value = draw(_secret_chars(string.ascii_letters + string.digits + "-_.", 8, 24))
+    return Credential(f" {name}{sign}{value} ", frozenset({value}))
+
+
 CREDENTIALS = st.one_of(bearers(), basics(), jwts(), pem_blocks(), url_passwords())
 SHORT_CREDENTIALS = st.one_of(bearers(), basics(), jwts(), url_passwords())
 TEXT = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=24)

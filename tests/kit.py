@@ -12,16 +12,25 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
+from domain.limits import reads_as_credential
 from infrastructure.usecases.idempotency import MAX_IDEMPOTENCY_KEY
 
 T = TypeVar("T")
 PASSWORD = "hunter2-very-secret"
-# Any key a client may send as Idempotency-Key: printable text up to the longest allowed.
-IDEMPOTENCY_KEYS = st.text(
-    st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")),
-    min_size=1,
-    max_size=MAX_IDEMPOTENCY_KEY,
-).filter(str.isprintable)
+# Any key a client may send as Idempotency-Key: printable text up to the longest allowed,
+# that does not read as a credential.
+IDEMPOTENCY_KEYS = (
+    st.text(
+        st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")),
+        min_size=1,
+        max_size=MAX_IDEMPOTENCY_KEY,
+    )
+    .filter(str.isprintable)
+    .filter(lambda key: not reads_as_credential(key))
+)
+# Keys refused for reading as a credential: shown masked in one place, they would be shown
+# as they are in another.
+CREDENTIAL_KEYS = ["password=hunter2", "token: abc123", "Bearer abcdef123456", "4111111111111111"]
 
 
 def full_config(name: str = "Buzz", password: str = PASSWORD, **changes: Any) -> dict[str, Any]:
@@ -107,3 +116,17 @@ def at_once(*actions: Callable[[], T], seconds: float = 120) -> list[T]:
     for thread in threads:
         thread.join(seconds)
     return results
+
+
+def with_check_digit(digits: str) -> str:
+    """`digits` with the check digit (Luhn's) that makes them a valid card number appended."""
+    total = 0
+    for place, digit in enumerate(map(int, reversed(digits))):
+        doubled = 2 * digit if place % 2 == 0 else digit
+        total += doubled - 9 if doubled > 9 else doubled
+    return digits + str((10 - total % 10) % 10)
+
+
+def card_number(seed: str) -> str:
+    """A Visa card's number, valid and unique to `seed` (hex, as a test's tag)."""
+    return with_check_digit("4" + str(int(seed, 16) % 10**14).zfill(14))

@@ -122,7 +122,10 @@ def document_of(job: RegistrationJob) -> dict[str, Any]:
             "context": json_ready({k: v for k, v in context.items() if k != "results"}),
         }
     )
-    results = {key: public(state.result) for key, state in job.sub_steps.items()}
+    results = {
+        key: None if state.result is None else public(state.result)
+        for key, state in job.sub_steps.items()
+    }
     for phase, shown_phase in document["phases"].items():
         entries: dict[str, Any] = {}
         for key in PLAN.in_phase(phase):

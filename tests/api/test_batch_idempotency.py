@@ -19,7 +19,7 @@ from infrastructure.usecases.idempotency import MAX_IDEMPOTENCY_KEY
 from infrastructure.usecases.registrations import Registrations
 from tests.api.conftest import BASE, Caller
 from tests.conftest import unique_org
-from tests.kit import IDEMPOTENCY_KEYS, at_once, restaurant
+from tests.kit import CREDENTIAL_KEYS, IDEMPOTENCY_KEYS, at_once, restaurant
 
 KEY = "Idempotency-Key"
 
@@ -93,7 +93,9 @@ class TestOncePerKey:
         assert [s for s, _ in answers] == [201, 201]
         assert answers[0][1]["batch"] == answers[1][1]["batch"]
 
-    @pytest.mark.parametrize("key", ["", "x" * (MAX_IDEMPOTENCY_KEY + 1), "tab\there"])
+    @pytest.mark.parametrize(
+        "key", ["", "x" * (MAX_IDEMPOTENCY_KEY + 1), "tab\there", *CREDENTIAL_KEYS]
+    )
     async def test_a_malformed_key_is_refused_and_makes_nothing(
         self, org_a: Caller, key: str
     ) -> None:

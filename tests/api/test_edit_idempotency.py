@@ -21,7 +21,7 @@ from infrastructure.usecases.idempotency import MAX_IDEMPOTENCY_KEY
 from infrastructure.usecases.registrations import Registrations
 from tests.api.conftest import BASE, Caller, Client, run_job
 from tests.conftest import unique_org
-from tests.kit import IDEMPOTENCY_KEYS, at_once
+from tests.kit import CREDENTIAL_KEYS, IDEMPOTENCY_KEYS, at_once
 
 KEY, REPLAYED = "Idempotency-Key", "Idempotent-Replayed"
 REASON = "done by hand in the CloudWaitress admin"
@@ -209,7 +209,9 @@ class TestOncePerKey:
         assert await edit_events(org_a, job_id) == recorded
 
     @pytest.mark.parametrize("dry_run", [False, True])
-    @pytest.mark.parametrize("key", ["", "x" * (MAX_IDEMPOTENCY_KEY + 1), "tab\there"])
+    @pytest.mark.parametrize(
+        "key", ["", "x" * (MAX_IDEMPOTENCY_KEY + 1), "tab\there", *CREDENTIAL_KEYS]
+    )
     async def test_a_malformed_key_is_refused_and_changes_nothing(
         self, org_a: Caller, client: Client, key: str, dry_run: bool
     ) -> None:

@@ -26,6 +26,7 @@ from tests.api.conftest import BASE, Caller, Client, run_job
 from tests.credentials import (
     SHORT_CREDENTIALS,
     Planted,
+    assignments,
     planted_documents,
     planted_text,
     url_passwords,
@@ -226,8 +227,9 @@ async def test_no_planted_credential_shows_anywhere(
     org_a: Caller, cli: Cli, api_settings: Settings, data: st.DataObject
 ) -> None:
     planted = Planted()
+    in_names = st.one_of(SHORT_CREDENTIALS, assignments())
     names = tuple(
-        data.draw(planted_text(planted, SHORT_CREDENTIALS, most=1), f"{whose} name")
+        data.draw(planted_text(planted, in_names, most=1), f"{whose} name")
         for whose in ("batch", "restaurant")
     )
     completed = {

@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (7, "a36edcf38a45952a"),
-    "batch_summaries": (6, "fe64bd31634f9f64"),
-    "job_timeline": (9, "fe64bd31634f9f64"),
+    "job_progress": (9, "c78f9592ae48e336"),
+    "batch_summaries": (8, "b7ad5f209ac43b3e"),
+    "job_timeline": (11, "b7ad5f209ac43b3e"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"

@@ -50,8 +50,10 @@ def test_an_actor_survives_the_scrubber(kind: str, name: str) -> None:
     assert (line["message"], line["actor"]) == (message, actor)
 
 
-def test_a_jwt_named_actor_survives_the_scrubber() -> None:
-    assert logged("edit by jwt:alice refused", "jwt:alice")[0] == "edit by jwt:alice refused"
+def test_only_the_kinds_of_actor_are_kept_a_jwt_given_is_masked() -> None:
+    # `jwt` names a token (no actor is written `jwt:`): what is given to it is masked
+    assert logged("edit by jwt:alice refused", "user:alice")[0] == "edit by jwt:*** refused"
+    assert logged("edit by user:alice refused", "user:alice")[0] == "edit by user:alice refused"
 
 
 @given(

@@ -68,6 +68,9 @@ SECRET_NAMES = [
     # a letter with a stroke, Portuguese and Spanish, a secret's name in odd case
     *("has\u0142o", "Has\u0142o", "has\u0142o_konta", "palavra-passe", "palavraPasse", "clave"),
     *("ToKEN", "tOKEN", "ToKen", "SecRET", "T\u043eKEN", "PassWORD", "PaSsWoRd"),
+    # short forms, a second factor's and a recovery code, a security question's answer
+    *("pw", "pw1", "PW", "jwt", "jwtToken", "mfa_code", "secondFactorCode", "totp_seed"),
+    *("recovery_codes", "backupCodes", "verification_code", "security_answer"),
 ]
 PUBLIC_NAMES = [
     "keyboard",
@@ -95,6 +98,8 @@ PUBLIC_NAMES = [
     "pinned",
     *("keynote", "userid", "gift_card", "cardholder", "photo_kennel", "api_url"),
     *("KeyNote", "AuthorId", "Opinion", "Spinach", "Passenger", "ShipPing"),
+    *("promo_code", "menu_code", "zipcode", "answer", "mfa_enabled", "backup_time", "seed"),
+    *("power", "pwm", "security_level"),
 ]
 PERSONAL_NAMES = [
     *("email", "contactEmail", "phone", "mobile_phone", "owner-email"),
@@ -104,6 +109,7 @@ PERSONAL_NAMES = [
     *("first_name", "lastName", "fullname", "FamilyName", "surname", "contact_name"),
     *("address", "home_address", "billingAddress", "tax_id", "taxNumber", "TAXID"),
     *("owner", "restaurant_owner", "contact", "person", "contacts"),
+    *("Nachname", "vorname", "apellido", "sobrenome"),
 ]
 
 
@@ -281,3 +287,26 @@ def test_the_log_filter_masks_secrets_in_structured_fields() -> None:
     record.fields = {"apiKey": "k-1", "reason": "Bearer abcdefgh123", "actor": "user:u-1"}
     ScrubSecrets().filter(record)
     assert record.fields == {"apiKey": "***", "reason": "***", "actor": "user:u-1"}
+
+
+@pytest.mark.parametrize("name", [*SECRET_NAMES, *PERSONAL_NAMES])
+@pytest.mark.parametrize("flag", [True, False])
+def test_a_flag_under_a_secret_or_personal_name_is_kept_as_it_is(name: str, flag: bool) -> None:
+    assert redact({name: flag, "nested": [{name: flag}]}) == {name: flag, "nested": [{name: flag}]}
+
+
+@given(
+    st.sampled_from(SECRET_NAMES).flatmap(disguised),
+    st.sampled_from(["=", ": ", '="', " = "]),
+)
+@example("has\u0142o", "=")
+@example("l\u00f6senord", "=")
+@example("contrase\u00f1a", ": ")
+@example("password\u200b", "=")
+@example("p\u0430ssword", "=")
+def test_a_value_given_to_a_secret_name_in_free_text_is_masked_however_it_is_written(
+    name: str, sign: str
+) -> None:
+    value = "PLANTED9x7"
+    text = f"ops note: {name}{sign}{value} then more"
+    assert value not in scrub_text(text), ascii(text)

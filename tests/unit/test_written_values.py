@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from api.cli.audit import iso_time
 from api.cli.values import version_number
 from api.schemas import StateQuery
-from domain.written_values import LARGEST_STORED
+from domain.written_values import LARGEST_STORED, moment_of
 
 WRITTEN = [
     "2026-12-05T07:05:23Z",
@@ -86,3 +86,17 @@ def test_any_number_written_out_is_read_alike(number: int) -> None:
     agree(str(number))
     expected = number if 1 <= number <= LARGEST_STORED else None
     assert by_api("version", str(number)) == expected
+
+
+@given(st.text(max_size=30))
+def test_a_time_refused_is_said_in_regflows_words_not_pythons(text: str) -> None:
+    """`?at=...+99:00` answered `offset must be a timedelta ... datetime.timedelta(days=4, ...)`."""
+    try:
+        moment_of(text)
+    except ValueError as exc:
+        assert str(exc).startswith("not an ISO 8601 time") and "timedelta" not in str(exc)
+
+
+def test_an_offset_beyond_a_day_is_refused_in_regflows_words() -> None:
+    with pytest.raises(ValueError, match="^not an ISO 8601 time"):
+        moment_of("2026-01-01T00:00:00+99:00")
