@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from domain.secret_words import scrub_text
 
@@ -66,28 +67,63 @@ def is_transient_status(status: int) -> bool:
     return status in TRANSIENT_STATUSES or 500 <= status <= 599
 
 
+def is_redirect(status: int) -> bool:
+    """A 3xx: the registration API's own answer, never followed (the call, its service key and
+    its personal data go to the configured API only), so the call was not carried out there."""
+    return 300 <= status <= 399
+
+
 def classify_http(
     status: int, body: str, headers: Mapping[str, str], *, now: datetime | None = None
 ) -> Failure:
-    """Classify an answer that is not a readable `success: true`, by status and body."""
-    transient = is_transient_status(status) or (status < 400 and is_html(body))
+    """Classify an answer that is not a readable `success: true`, by status and body.
+
+    A 2xx whose body is no JSON object (an HTML page, a cut-off or empty body, a list) is
+    transient: the API may have done the work, so the outcome is unknown and keeps its key.
+    A redirect is permanent: it was not followed, so nothing was done."""
+    if is_redirect(status):
+        return Failure(_redirect_message(status, headers), transient=False, status=status)
+    unreadable = 200 <= status <= 299 and json_object(body) is None
+    transient = is_transient_status(status) or unreadable
     retry_after = parse_retry_after(_header(headers, "Retry-After"), now)
-    return Failure(_http_message(status, body), transient, retry_after, status)
+    return Failure(_http_message(status, body, unreadable), transient, retry_after, status)
 
 
-def _http_message(status: int, body: str) -> str:
+def _http_message(status: int, body: str, unreadable: bool = False) -> str:
     if is_html(body):
         return clean_message(body)
     text = _json_message(body) or body
+    if unreadable:
+        text = f"unreadable answer, outcome unknown: {text}" if text.strip() else "empty answer"
     return clean_message(f"HTTP {status}: {text}" if text.strip() else f"HTTP {status}")
 
 
-def _json_message(body: str) -> str | None:
+def _redirect_message(status: int, headers: Mapping[str, str]) -> str:
+    said = f"HTTP {status}: the registration API answered with a redirect, which was not followed"
+    host = _host_of(_header(headers, "Location"))
+    return clean_message(f"{said} (to {host})" if host else said)
+
+
+def _host_of(location: str | None) -> str | None:
+    """Only the host a redirect points at: its user part, path and query may hold credentials."""
+    try:
+        return urlsplit((location or "").strip()).hostname or None
+    except ValueError:
+        return None
+
+
+def json_object(body: str) -> dict[str, Any] | None:
+    """The answer's JSON object, or None when the body is no JSON or JSON of another kind."""
     try:
         decoded = json.loads(body)
     except ValueError:
         return None
-    return _message_field(decoded) if isinstance(decoded, dict) else None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def _json_message(body: str) -> str | None:
+    decoded = json_object(body)
+    return _message_field(decoded) if decoded is not None else None
 
 
 def _message_field(answer: Mapping[str, Any]) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -10,7 +9,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from domain.failures import Failure, classify_answer, classify_http
+from domain.failures import Failure, classify_answer, classify_http, json_object
 from domain.path_segments import segment_error
 from domain.secrets import contains_erased
 from infrastructure.errors import classify_exception
@@ -18,6 +17,8 @@ from infrastructure.executors.echoes import sent_values, without_echoes
 from infrastructure.executors.port import ERASED_DATA_CALL, CallOutcome, SubStepCall
 
 DEFAULT_MAX_CONNECTIONS = 64
+# An answer whose bytes are no text in its charset: no JSON object either (so a 2xx is unknown).
+UNDECODABLE = "(the answer's body is not decodable text)"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -71,8 +72,11 @@ class HttpExecutor:
                 json=call.payload,
                 headers=self.headers_for(call),
                 timeout=timeout,
+                # A redirect would resend the call (service key, password, personal data) to
+                # wherever the answer points: it is classified as the API's answer instead.
+                allow_redirects=False,
             ) as response:
-                body = await response.text()
+                body = await _text_of(response)
                 outcome = outcome_of(response.status, body, response.headers)
         except TimeoutError:
             message = f"Timed out after {call.timeout:g}s"
@@ -86,6 +90,13 @@ class HttpExecutor:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+async def _text_of(response: aiohttp.ClientResponse) -> str:
+    try:
+        return await response.text()
+    except (UnicodeDecodeError, LookupError):
+        return UNDECODABLE
 
 
 class UnsendablePath(ValueError):
@@ -105,7 +116,7 @@ def concrete_path(endpoint: str, payload: Mapping[str, Any]) -> str:
 
 def outcome_of(status: int, body: str, headers: Mapping[str, str]) -> CallOutcome:
     """Turn an HTTP answer into an outcome: `success: true` is a result, the rest an error."""
-    answer = _json_object(body)
+    answer = json_object(body)
     if not 200 <= status <= 299 or answer is None:
         return outcome_of_failure(classify_http(status, body, headers))
     if answer.get("success") is True:
@@ -126,11 +137,3 @@ def outcome_of_failure(failure: Failure) -> CallOutcome:
         retry_after=failure.retry_after,
         status=failure.status,
     )
-
-
-def _json_object(body: str) -> dict[str, Any] | None:
-    try:
-        decoded = json.loads(body)
-    except ValueError:
-        return None
-    return decoded if isinstance(decoded, dict) else None

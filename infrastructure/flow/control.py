@@ -59,6 +59,7 @@ class FlowControl:
         self.waiting = WaitingCalls()
         self.held: dict[int, Slot] = {}
         self._held_for: dict[int, str] = {}  # slot id -> the job whose call holds it
+        self._held_since: dict[int, float] = {}  # slot id -> when its call was let through
         self.paused: frozenset[str] = frozenset()
         self._releases: list[Slot] = []
         self._pauses: dict[str, float] = {}
@@ -94,6 +95,7 @@ class FlowControl:
     def release(self, slot: Slot, outcome: CallOutcome | None = None, seconds: float = 0.0) -> None:
         """Give a slot back; the call's outcome, if it had one, teaches the limit."""
         job_id = self._held_for.pop(slot.id, "")
+        self._held_since.pop(slot.id, None)
         if self.held.pop(slot.id, None) is None:
             return
         if outcome is not None:
@@ -141,6 +143,8 @@ class FlowControl:
                 delay = min(delay, self.config.poll_seconds)
             if self.held and self.config.shared:
                 delay = min(delay, self.config.lease_seconds / 3)
+            if self.waiting and (stalls_in := self._next_stall()) is not None:
+                delay = min(delay, stalls_in)
             await self._sleep_or_wake(delay)
 
     def _after_failure(self, failures: int, least: float = 0.0) -> float:
@@ -154,7 +158,7 @@ class FlowControl:
     async def _round(self) -> Answer:
         releases, self._releases = self._releases, []
         pauses, self._pauses = self._pauses, {}
-        budget = max(0, self.limit - len(self.held))
+        budget = max(0, self.limit - self._counted_in_flight())
         round_ = Exchange(
             self.waiting.counts(), budget, releases, pauses, self.waiting.jobs_by_ask()
         )
@@ -173,9 +177,40 @@ class FlowControl:
                 continue
             self.held[slot.id] = slot
             self._held_for[slot.id] = waiter.job_id
+            self._held_since[slot.id] = self.clock.monotonic()
             waiter.future.set_result(slot)
         self._publish()
         return answer
+
+    def _counted_in_flight(self) -> int:
+        """The calls in flight that the adaptive limit counts: not those stalled (a hung
+        endpoint's, waiting out their timeout), which would otherwise hold every slot of a
+        limit cut by their own timeouts and stop every other job's calls. They still count
+        against the limit's maximum, and the ledger still counts every slot held."""
+        if self.adaptive is None:
+            return len(self.held)
+        now, adaptive = self.clock.monotonic(), self.adaptive
+        stalled = 0
+        for slot_id, slot in self.held.items():
+            after = adaptive.stalled_after(slot.sub_step)
+            if after is not None and now - self._held_since.get(slot_id, now) >= after:
+                stalled += 1
+        return len(self.held) - stalled + max(0, stalled - (adaptive.maximum - self.limit))
+
+    def _next_stall(self) -> float | None:
+        """Seconds until the next call in flight counts as stalled (and frees a place in the
+        limit for a waiting call), if one will."""
+        if self.adaptive is None:
+            return None
+        now, found = self.clock.monotonic(), None
+        for slot_id, slot in self.held.items():
+            after = self.adaptive.stalled_after(slot.sub_step)
+            if after is None:
+                continue
+            left = self._held_since.get(slot_id, now) + after - now
+            if left > 0 and (found is None or left < found):
+                found = left
+        return found
 
     async def _exchange(self, round_: Exchange) -> Answer:
         if self._run is None:

@@ -8,6 +8,10 @@ from collections import deque
 from collections.abc import Callable
 
 log = logging.getLogger("regflow.flow")
+# A call in flight this many times as long as the quickest answer of its kind, and at least
+# STALLED_AFTER_LEAST seconds, is stalled (see `AdaptiveLimit.stalled_after`).
+STALLED_FACTOR = 8.0
+STALLED_AFTER_LEAST = 1.0
 
 
 class AdaptiveLimit:
@@ -82,6 +86,20 @@ class AdaptiveLimit:
         self.slow_start = False
         self._hold_until = now + max(seconds, 0.001)
         self._set(min(self._limit, max(in_flight, 1)) * self.backoff, reason)
+
+    def stalled_after(self, sub_step: str) -> float | None:
+        """Seconds after which a call of `sub_step` still in flight is stalled: far longer
+        than calls of its kind (else of any kind) have taken, it is waiting out its timeout
+        (a hung endpoint) and tells nothing of the API's capacity. None until an answer
+        was timed."""
+        window = self._floors.get(sub_step)
+        if window:
+            least = min(window)
+        elif self._floors:
+            least = min(min(w) for w in self._floors.values() if w)
+        else:
+            return None
+        return max(STALLED_AFTER_LEAST, STALLED_FACTOR * least)
 
     def _floor(self, sub_step: str, seconds: float) -> float:
         window = self._floors.setdefault(sub_step, deque(maxlen=100))

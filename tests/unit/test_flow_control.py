@@ -178,3 +178,50 @@ def test_the_limit_is_published_before_any_call() -> None:
     for cap in (4, 2):
         flow(FakeClock(), max_in_flight=cap, local_max=32)
         assert metrics.api_limit._value.get() == cap
+
+
+TIMED_OUT = CallOutcome(ok=False, transient=True, error="timed out")
+
+
+async def test_calls_stalled_on_a_hung_endpoint_do_not_hold_every_place_of_the_limit() -> None:
+    """One endpoint hangs: its calls wait out a 30 s timeout each, the first timeout cuts the
+    limit to about the calls in flight, and those hung calls held every place: no other job
+    made a call until they timed out. A call in flight far longer than calls take is stalled
+    and leaves its place to a waiting call; the limit's maximum still bounds them all."""
+    clock = FakeClock()
+    control = flow(clock, local_max=6, initial_limit=4)
+    [quick] = queue(control, "A", "menuImport")
+    await settle()
+    control.release(quick.result(), OK, 0.05)  # calls take 50 ms
+    hung = queue(control, "A", "uploadImages", n=4)
+    await settle()
+    assert all(t.done() for t in hung)
+    clock.advance(30.0)
+    control.release(hung[0].result(), TIMED_OUT, 30.0)  # one timed out; three still hang
+    assert control.limit == 3
+    healthy = queue(control, "B", "itemTags", n=6)
+    await settle()
+    assert sum(t.done() for t in healthy) == 3  # the maximum, 6, less the three hung
+    assert len(control.held) == 6
+    await control.close()
+
+
+async def test_a_call_becomes_stalled_in_time_and_a_waiting_call_takes_its_place() -> None:
+    clock = FakeClock()
+    control = flow(clock, local_max=4, initial_limit=2)
+    [quick] = queue(control, "A", "menuImport")
+    await settle()
+    control.release(quick.result(), OK, 0.05)  # calls take 50 ms; the limit grows to 3
+    slow = queue(control, "A", "uploadImages", n=control.limit)
+    await settle()
+    waiting = queue(control, "B", "itemTags")
+    await settle()
+    assert all(t.done() for t in slow) and not waiting[0].done()
+    clock.advance(0.9)  # young calls hold their places: they may answer yet
+    await settle()
+    assert not waiting[0].done()
+    clock.advance(0.2)  # in flight more than a second, twenty times as long as calls take
+    for _ in range(4):
+        await settle()
+    assert waiting[0].done()
+    await control.close()
