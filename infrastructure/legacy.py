@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from domain.context import CONTEXT_KEYS
 from domain.exceptions import InvalidInput, SubStepNotFound
 from domain.failures import clean_message
 from domain.field_paths import child_path
@@ -28,6 +27,12 @@ from infrastructure.json_as_sent import (
     loads,
     repeated_here,
     repeated_keys,
+)
+from infrastructure.legacy_checks import (
+    CONTEXT_FIELDS,
+    interrupted_warning,
+    stored_context,
+    unmet_dependencies,
 )
 
 KEPT = frozenset({"completed", "failed", "skipped", "pending"})
@@ -49,7 +54,23 @@ class LegacyJob:
     sub_steps: dict[str, dict[str, Any]]
     context: dict[str, Any]
     context_source: str
-    warnings: list[str] = field(default_factory=list)
+    id_warnings: list[str] = field(default_factory=list)
+    """What the import says of the job's id (one derived from the old system's)."""
+    interrupted: dict[str, str] = field(default_factory=dict)
+    """The sub-steps the old system left running (imported as failed), with that status."""
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the import says of the job before it is recorded."""
+        return self.warnings_with({})
+
+    def warnings_with(self, fates: Mapping[str, str]) -> list[str]:
+        """What the import says of the job, each interrupted sub-step's warning saying what a
+        resume does with it (`fates`, once the job is recorded)."""
+        return self.id_warnings + [
+            interrupted_warning(key, status, fates.get(key))
+            for key, status in self.interrupted.items()
+        ]
 
 
 REPEATED = UNFAITHFUL_MESSAGES[REPEATED_KEY]
@@ -138,24 +159,32 @@ def batch_name_of(entry: Mapping[str, Any]) -> str | None:
     return name.strip() or None
 
 
-def step6_progress(entry: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The entry's Step 6 `sub_step_progress`, at the top or under `steps[step_number=6]`."""
-    progress = entry.get("sub_step_progress")
+def step6_progress(entry: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
+    """The entry's Step 6 `sub_step_progress`, at the top or under `steps[step_number=6]`,
+    and its path in the entry."""
+    progress, path = entry.get("sub_step_progress"), "sub_step_progress"
     if progress is None:
         steps = entry.get("steps")
         steps = steps if isinstance(steps, list) else []
-        found = [s for s in steps if isinstance(s, Mapping) and s.get("step_number") == 6]
-        progress = found[0].get("sub_step_progress") if found else None
+        found = [
+            i for i, s in enumerate(steps) if isinstance(s, Mapping) and s.get("step_number") == 6
+        ]
+        if found:
+            progress = steps[found[0]].get("sub_step_progress")
+            path = f"steps[{found[0]}].sub_step_progress"
     if not isinstance(progress, Mapping) or not isinstance(progress.get("phases"), Mapping):
         raise InvalidInput("No Step 6 sub_step_progress with phases to import")
-    return progress
+    return progress, path
 
 
-def sub_step_statuses(progress: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Each recorded sub-step as an importable status; errors name what is wrong."""
+def sub_step_statuses(
+    progress: Mapping[str, Any],
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Each recorded sub-step as an importable status, and those the old system left running
+    with that status; errors name what is wrong."""
     statuses: dict[str, dict[str, Any]] = {}
     errors: list[str] = []
-    warnings: list[str] = []
+    interrupted: dict[str, str] = {}
     for phase, content in progress["phases"].items():
         where = str(phase)
         if phase not in PLAN.phases:
@@ -171,15 +200,15 @@ def sub_step_statuses(progress: Mapping[str, Any]) -> tuple[dict[str, dict[str, 
             continue
         for key, item in (sub_steps or {}).items():
             try:
-                statuses[key] = _sub_step(phase, key, item, warnings)
+                statuses[key] = _sub_step(phase, key, item, interrupted)
             except InvalidInput as exc:
                 errors.extend(exc.errors)
     if errors:
         raise InvalidInput("; ".join(errors), errors)
-    return statuses, warnings
+    return statuses, interrupted
 
 
-def _sub_step(phase: str, key: str, item: Any, warnings: list[str]) -> dict[str, Any]:
+def _sub_step(phase: str, key: str, item: Any, interrupted: dict[str, str]) -> dict[str, Any]:
     try:
         expected = PLAN.phase_of(key)
     except SubStepNotFound:
@@ -193,9 +222,7 @@ def _sub_step(phase: str, key: str, item: Any, warnings: list[str]) -> dict[str,
     if not isinstance(status, str):
         raise InvalidInput(f"{key}.status: must be a string, not this {json_kind(status)}")
     if status in INTERRUPTED:
-        warnings.append(
-            f"{key} was {status} in the old system: imported as failed, resume re-runs it"
-        )
+        interrupted[key] = status
         status, error = "failed", INTERRUPTED_ERROR
     elif status not in KEPT:
         raise InvalidInput(f"{key}: unknown status {status!r}")
@@ -207,6 +234,10 @@ def _sub_step(phase: str, key: str, item: Any, warnings: list[str]) -> dict[str,
         raise InvalidInput(f"{key}: result must be an object")
     result = dict(result)
     if item.get("filePaths") is not None:
+        valid, wanted = CONTEXT_FIELDS["codeGenerationFilePaths"]
+        if not valid(item["filePaths"]):
+            kind = json_kind(item["filePaths"])
+            raise InvalidInput(f"{key}.filePaths: must be {wanted}, not this {kind}")
         result.setdefault("filePaths", item["filePaths"])
     if too_deep := nesting_error(result, f"{key}.result"):
         raise InvalidInput(too_deep)
@@ -222,14 +253,14 @@ def _sub_step(phase: str, key: str, item: Any, warnings: list[str]) -> dict[str,
     return imported
 
 
-def reconstruct_context(progress: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """The old `reconstructContext`: the stored context if any, else inferred from statuses."""
-    stored = progress.get("context")
-    if isinstance(stored, Mapping):
-        context = {key: stored.get(key) or None for key in CONTEXT_KEYS}
-        context["onboardingUserCreated"] = bool(stored.get("onboardingUserCreated"))
-        context["menuImportSucceeded"] = bool(stored.get("menuImportSucceeded"))
-        return context, "stored"
+def reconstruct_context(
+    progress: Mapping[str, Any], path: str = "sub_step_progress"
+) -> tuple[dict[str, Any], str]:
+    """The old `reconstructContext`: the stored context if any, else inferred from statuses.
+    A stored value of the wrong type is InvalidInput naming it from `path` (the progress's)."""
+    stored = stored_context(progress.get("context"), f"{path}.context")
+    if stored is not None:
+        return stored, "stored"
     phases = progress.get("phases") or {}
     phase1 = (phases.get("phase1") or {}).get("sub_steps") or {}
     phase2 = (phases.get("phase2") or {}).get("sub_steps") or {}
@@ -264,6 +295,29 @@ def unstorable_values(value: Any, path: str) -> list[str]:
     return errors
 
 
+def restaurant_of(entry: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The restaurant to record, with its execution_config, and where it holds what no store
+    keeps: each value named where the entry holds it, as a key named twice there is."""
+    restaurant, restaurant_path = entry.get("restaurant"), "restaurant"
+    if not restaurant:
+        restaurant, restaurant_path = entry.get("restaurant_name"), "restaurant_name"
+    if isinstance(restaurant, str):
+        unstorable = unstorable_values(restaurant, restaurant_path)
+        restaurant = {"name": restaurant}
+    elif isinstance(restaurant, Mapping):
+        named = {k: v for k, v in restaurant.items() if k != "execution_config"}
+        unstorable = unstorable_values(named, restaurant_path)
+    else:
+        raise InvalidInput("The job has no restaurant")
+    config, config_path = entry.get("execution_config"), "execution_config"
+    if "execution_config" not in entry:
+        config, config_path = restaurant.get("execution_config"), "restaurant.execution_config"
+    if not isinstance(config or {}, Mapping):
+        raise InvalidInput("execution_config must be an object")
+    unstorable += unstorable_values(config or {}, config_path)
+    return {**restaurant, "execution_config": dict(config or {})}, unstorable
+
+
 def parse_job(entry: Any) -> LegacyJob:
     """Check one exported job and translate it; InvalidInput lists every problem found."""
     if not isinstance(entry, Mapping):
@@ -273,24 +327,16 @@ def parse_job(entry: Any) -> LegacyJob:
     job_id, warnings = job_id_of(legacy_id_of(entry))
     organisation = organisation_of(entry.get("organisation_id"))
     batch_name = batch_name_of(entry)
-    progress = step6_progress(entry)
-    statuses, status_warnings = sub_step_statuses(progress)
-    context, source = reconstruct_context(progress)
+    progress, progress_path = step6_progress(entry)
+    statuses, interrupted = sub_step_statuses(progress)
+    if unmet := unmet_dependencies(statuses):
+        raise InvalidInput("The progress breaks the plan's dependencies", unmet)
+    context, source = reconstruct_context(progress, progress_path)
     if too_deep := nesting_error(context, "context", MAX_NESTING):
         raise InvalidInput(too_deep)
-    restaurant = entry.get("restaurant") or entry.get("restaurant_name")
-    if isinstance(restaurant, str):
-        restaurant = {"name": restaurant}
-    if not isinstance(restaurant, Mapping):
-        raise InvalidInput("The job has no restaurant")
-    config = entry.get("execution_config", restaurant.get("execution_config")) or {}
-    if not isinstance(config, Mapping):
-        raise InvalidInput("execution_config must be an object")
-    recorded = {**restaurant, "execution_config": dict(config)}
-    unstorable = (
-        unstorable_values(recorded, "restaurant")
-        + unstorable_values(statuses, "")
-        + unstorable_values(context, "context")
+    recorded, unstorable = restaurant_of(entry)
+    unstorable += unstorable_values(statuses, "") + unstorable_values(
+        context, f"{progress_path}.context"
     )
     if unstorable:
         raise InvalidInput("The job holds values that cannot be stored", unstorable)
@@ -303,5 +349,6 @@ def parse_job(entry: Any) -> LegacyJob:
         sub_steps=statuses,
         context=context,
         context_source=source,
-        warnings=warnings + status_warnings,
+        id_warnings=warnings,
+        interrupted=interrupted,
     )

@@ -19,6 +19,9 @@ from domain.exceptions import InvalidInput
 from domain.limits import MAX_NAME, text_errors
 from domain.secrets import redact
 from infrastructure.legacy import LegacyJob, legacy_id_of, parse_job, read_export
+from infrastructure.legacy_checks import resume_fates
+from infrastructure.legacy_file import read_export_file
+from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import LegacyEntry, Registrations, validated_restaurant
 
 ACTOR = "system"
@@ -76,6 +79,7 @@ def import_group(app: Registrations, organisation: str, name: str, group: list[C
         return
     for (outcome, job), imported in zip(group, jobs, strict=True):
         outcome.update(
+            warnings=job.warnings_with(resume_fates(imported, job.interrupted)),
             job_status=str(imported.status),
             **imported.resume_plan().as_answer(),
             context_source=job.context_source,
@@ -136,7 +140,7 @@ def print_outcomes(outcomes: list[dict[str, Any]]) -> None:
 def import_legacy(args: argparse.Namespace) -> int:
     """Exit 0 when every job was imported, 1 when some were refused or invalid, 2 on a bad file."""
     try:
-        entries = read_export(Path(args.file).read_text(encoding="utf-8-sig"))
+        entries = read_export(read_export_file(args.file, Settings().max_batch_bytes))
     except (OSError, UnicodeDecodeError, InvalidInput) as exc:
         print(f"error: cannot read {args.file}: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
@@ -159,7 +163,8 @@ COMMANDS = (
         "restaurant, execution_config and Step 6 sub_step_progress (context stored or not: "
         "when absent it is inferred from sub-step statuses). Exit 0 when every job was "
         "imported, 1 when some were refused (already imported) or invalid, 2 when the file "
-        "cannot be read.",
+        "cannot be read: not a regular file, or larger than REGFLOW_MAX_BATCH_BYTES (32 MiB "
+        "unless set).",
         arguments=(
             arg("file", metavar="FILE", help="the old system's export (JSON)"),
             arg(
