@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import getpass
-import sqlite3
 import sys
 import time
 
+from api.cli.actor import cli_actor
 from api.cli.audit import open_store, write_json
 from api.cli.commands import Command, arg, json_flag
 from api.cli.failures import CannotRun
@@ -18,25 +17,22 @@ from infrastructure.keys.ring import KEY_CACHE_SECONDS, WrongPassphrase
 from infrastructure.keys.rotation import rotate
 from infrastructure.keys.table import KeyTable
 from infrastructure.persistence import passphrase, schema_lock
-from infrastructure.settings import Settings, reveal
-from infrastructure.usecases.erasure import ErasurePlan, erase_organisation, erasure_plan
+from infrastructure.settings import Settings, old_passphrases, reveal
+from infrastructure.usecases.erasure import (
+    ErasurePlan,
+    erase_organisation,
+    erasure_plan,
+    forget_on_disk,
+)
 from infrastructure.usecases.registrations import Registrations
 from projections.offline.rebuild import rebuild_all
-
-
-def actor() -> str:
-    """`cli:<user>`, the actor the erasure is recorded under."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no login name in this environment
-        return "cli:unknown"
 
 
 def rotate_command(args: argparse.Namespace) -> int:
     """Re-wrap every key; the old passphrases are not needed afterwards."""
     settings = Settings()
     current, _ = passphrase(settings)
-    old = [p.strip() for p in (reveal(settings.old_secret_keys) or "").split(",") if p.strip()]
+    old = old_passphrases(reveal(settings.old_secret_keys))
     table = KeyTable(settings)
     try:
         with schema_lock(settings):
@@ -78,7 +74,7 @@ def erase_command(args: argparse.Namespace) -> int:
     with open_store() as app:
         plan = erasure_plan(app, args.organisation, *_counts(app, args.organisation))
         if args.yes:
-            erase_organisation(app, plan, actor())
+            erase_organisation(app, plan, cli_actor())
             erased_at = time.monotonic()
             try:
                 rebuild_all(app.settings, app)
@@ -99,7 +95,8 @@ def erase_command(args: argparse.Namespace) -> int:
                     f"could not be rebuilt, as {tampered}. {FIND_TAMPERING}; once that is "
                     "repaired, run `regflow erase-organisation` again to scrub them"
                 ) from exc
-            _compact(app.settings)
+            for warning in forget_on_disk(app.settings):
+                print(f"warning: {warning}", file=sys.stderr)
             # Running processes forget the keys within this: once it returns, none of them
             # shows the organisation's data or calls the registration API with it.
             time.sleep(max(0.0, erased_at + KEY_CACHE_SECONDS - time.monotonic()))
@@ -120,28 +117,12 @@ def erase_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compact(settings: Settings) -> None:
-    """On SQLite, drop the freed pages that still hold the old rows' text."""
-    if settings.is_postgres or settings.is_in_memory:
-        return
-    conn = sqlite3.connect(settings.sqlite_path, timeout=30, isolation_level=None)
-    try:
-        conn.execute("VACUUM")
-    except sqlite3.OperationalError as exc:  # another process kept the file busy
-        print(
-            f"warning: the store could not be compacted ({exc}); the erased rows' old pages "
-            "stay in the file until `VACUUM` runs on it",
-            file=sys.stderr,
-        )
-    finally:
-        conn.close()
-
-
 COMMANDS = (
     Command(
         "rotate-keys",
         "re-wrap every data key under REGFLOW_SECRET_KEY, opening them with "
-        "REGFLOW_OLD_SECRET_KEYS (no event is rewritten)",
+        "REGFLOW_OLD_SECRET_KEYS (no event is rewritten): the value whole, or a JSON list "
+        "of strings, or each comma-separated piece, as written and trimmed",
         rotate_command,
         arguments=(json_flag("print the outcome as JSON"),),
     ),

@@ -66,12 +66,22 @@ def row_id(row: KeyRow) -> str:
 class Keyring:
     """The unwrapped keys of one process, read from `regflow_keys` and cached briefly."""
 
-    def __init__(self, table: KeyTable, passphrase: str) -> None:
+    def __init__(
+        self, table: KeyTable, passphrase: str, source: str = "REGFLOW_SECRET_KEY"
+    ) -> None:
+        """`source`: where the passphrase came from, as a refusal names it (the variable, or
+        the development key file read when it is unset)."""
         self.table = table
         self._passphrase = passphrase
+        self._source = source
         self._lock = threading.Lock()
         self._keys: dict[tuple[str, int], tuple[float, AESGCM | None]] = {}
         self._active: dict[str, tuple[float, int]] = {}
+        # The keys this process has opened: a key's material never changes (a rotation wraps
+        # the same key again), so a process started before a rotation keeps serving the
+        # organisations whose keys it opened; a key destroyed since is dropped when its row
+        # is read again, at most KEY_CACHE_SECONDS later.
+        self._opened_keys: dict[tuple[str, int], AESGCM] = {}
         self._forgotten = 0  # how many times the cache was emptied: a read begun before is not kept
         self.kek: AESGCM | None = None
 
@@ -93,7 +103,7 @@ class Keyring:
             return unwrap(self.kek, row_id(stored[0]), stored[0].wrapped or "")
         except InvalidTag:
             raise WrongPassphrase(
-                "REGFLOW_SECRET_KEY does not open this store's keys: it is not the passphrase "
+                f"{self._source} does not open this store's keys: it is not the passphrase "
                 "they were wrapped with (after a change, run `regflow rotate-keys` with the old "
                 "one in REGFLOW_OLD_SECRET_KEYS)"
             ) from None
@@ -107,7 +117,7 @@ class Keyring:
             AESGCM(key).decrypt(state[:12], state[28:] + state[12:28], None)
         except (InvalidTag, ValueError):
             raise WrongPassphrase(
-                "REGFLOW_SECRET_KEY does not decrypt this store's events: it is not the "
+                f"{self._source} does not decrypt this store's events: it is not the "
                 "passphrase the store was created with"
             ) from None
         return key
@@ -155,6 +165,10 @@ class Keyring:
             self._opened(self.table.rows(cur, STORE)[0])
             destroyed = self.table.destroy(cur, org_owner(organisation_id), actor)
         self.forget_cached()
+        with self._lock:
+            owner = org_owner(organisation_id)
+            for slot in [s for s in self._opened_keys if s[0] == owner]:
+                del self._opened_keys[slot]
         return destroyed
 
     def _opened(self, row: KeyRow) -> bytes:
@@ -181,7 +195,12 @@ class Keyring:
             )
         key = None
         if row is not None and row.wrapped is not None:
-            key = AESGCM(self._opened(row))
+            key = self._opened_keys.get(slot) or AESGCM(self._opened(row))
+        with self._lock:
+            if key is None:
+                self._opened_keys.pop(slot, None)
+            elif self._forgotten == forgotten:
+                self._opened_keys[slot] = key
         self._keep(self._keys, slot, (began, key), forgotten)
         return key
 

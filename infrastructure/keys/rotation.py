@@ -44,5 +44,6 @@ def _unwrap_with_any(keks: Sequence[AESGCM], row: KeyRow) -> bytes:
             continue
     raise WrongPassphrase(
         f"No passphrase given opens the key of {row.owner}: put the passphrase it was "
-        "wrapped with in REGFLOW_OLD_SECRET_KEYS (comma-separated); nothing was changed"
+        "wrapped with in REGFLOW_OLD_SECRET_KEYS (comma-separated, or a JSON list of strings); "
+        "nothing was changed"
     )

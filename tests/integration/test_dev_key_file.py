@@ -104,6 +104,19 @@ class TestAStoreWithoutItsKeyFile:
         assert run.code == 0 and len(json.loads(run.out)) == 1
 
 
+@pytest.mark.parametrize("written", ["", "not the key it was made with", "\x00\xff"])
+def test_a_store_whose_key_file_is_changed_is_refused_naming_the_file_not_the_variable(
+    store: Path, capsys: pytest.CaptureFixture[str], written: str
+) -> None:
+    """REGFLOW_SECRET_KEY is unset: the refusal said it did not open the store's keys."""
+    assert regflow(capsys, "batch", "run", "batch.json").code == 0
+    (store / "regflow.key").write_text(written, errors="surrogateescape")
+    run = regflow(capsys, "batches")
+    assert run.code == COULD_NOT_RUN and "Traceback" not in run.err, run.err
+    assert f"the development key file {store / 'regflow.key'} does not open" in run.err
+    assert not run.err.startswith("error: REGFLOW_SECRET_KEY")
+
+
 class TestANewStore:
     def test_gets_a_key_file_that_opens_it_afterwards(
         self, store: Path, capsys: pytest.CaptureFixture[str]

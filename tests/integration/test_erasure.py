@@ -20,6 +20,7 @@ from projections.queries import ViewQueries
 from projections.schema import Schema
 from tests.conftest import unique_org
 from tests.integration.audit_kit import Cli, cli
+from tests.kit import card_number
 
 __all__ = ["cli"]
 
@@ -44,6 +45,9 @@ def sensitive_job(app: Registrations, org: str) -> tuple[str, dict[str, str]]:
         "tax": f"TAX-{tag}",
         "contact": f"Contact {tag}",
         "surname": f"Surname-{tag}",
+        # a card's number under names that do not say so, as text and as a number
+        "card": card_number(tag),
+        "card_as_number": card_number(tag[::-1]),
     }
     restaurant = {
         "name": f"Buzz {tag}",
@@ -62,6 +66,8 @@ def sensitive_job(app: Registrations, org: str) -> tuple[str, dict[str, str]]:
             "services": {
                 "contact_name": values["contact"],
                 "people": [{"surname": values["surname"]}],
+                "card": " ".join(values["card"][i : i + 4] for i in range(0, 16, 4)),
+                "billing": [{"pan": int(values["card_as_number"])}],
             },
         },
     }
@@ -130,6 +136,8 @@ class TestEraseOrganisation:
         shown = table_texts(settings)
         assert gone_values["email"] in shown and gone_values["person"] in shown
         assert gone_values["password"] not in shown and gone_values["result_key"] not in shown
+        assert gone_values["card"] not in shown.replace(" ", "")
+        assert gone_values["card_as_number"] not in shown
         kept_before = views_of(settings, kept_job)
         snapshot = stored_snapshot_text(app, gone_job)
         assert "cloudwaitressAccount" in snapshot

@@ -62,11 +62,13 @@ def opened(url: str, passphrase: str) -> Registrations:
     return Registrations(Settings(_env_file=None, database_url=url, secret_key=passphrase))
 
 
-def jobs_with_secrets(url: str, passphrase: str) -> dict[str, dict[str, object]]:
+def jobs_with_secrets(
+    url: str, passphrase: str, orgs: tuple[str, ...] = ("org-a", "org-b")
+) -> dict[str, dict[str, object]]:
     app = opened(url, passphrase)
     try:
         ids = {}
-        for org in ("org-a", "org-b"):
+        for org in orgs:
             batch, jobs, _ = app.create_batch(org, "user:u-1", "keys", [RESTAURANT])
             app.start_step6(org, batch.id, None, "user:u-1")
             ids[str(jobs[0].id)] = app.job(jobs[0].id).execution_config
@@ -314,6 +316,9 @@ def test_an_erasure_whose_scrub_a_rotation_stopped_says_what_is_done_and_what_is
             rotate(table, NEW, [OLD])
         finally:
             table.close()
+        # A process on the new passphrase makes a key meanwhile: the erasing process never
+        # opened it, and cannot, so its scrub of the read models stops there.
+        jobs_with_secrets(store_url, NEW, ("org-c",))
         scrub(*args)
 
     monkeypatch.setattr(api.cli.keys, "rebuild_all", rotated_first)
@@ -353,3 +358,38 @@ async def test_a_server_whose_passphrase_was_rotated_away_answers_503_saying_so(
     )
     assert answer.status == 503, await answer.text()
     assert "restart it with the current REGFLOW_SECRET_KEY" in (await answer.json())["message"]
+
+
+def test_a_process_started_before_a_rotation_keeps_serving_the_keys_it_opened(
+    store_url: str,
+) -> None:
+    """After `rotate-keys`, a running server answered 503 to a cancel, a mark, a reset or a
+    resume of any job once its cached keys aged: it unwrapped them again with the passphrase
+    rotated away. A key's material does not change; only a key it never opened (a new
+    organisation's) needs the new passphrase, and a key destroyed since is gone."""
+    jobs = jobs_with_secrets(store_url, OLD)
+    running = opened(store_url, OLD)
+    try:
+        for job_id in jobs:
+            assert running.job(job_id).execution_config == jobs[job_id]
+        table = rotating_table(store_url)
+        try:
+            assert rotate(table, NEW, [OLD]) == 3
+        finally:
+            table.close()
+        running.keyring.forget_cached()  # as when KEY_CACHE_SECONDS have passed
+        for job_id in jobs:
+            assert running.job(job_id).execution_config == jobs[job_id]
+            running.cancel(None, job_id, "user:u-1", "after the rotation")
+        with pytest.raises(WrongPassphrase, match="restart it with the current"):
+            running.create_batch("org-new", "user:u-1", "after", [RESTAURANT])
+        erasing = opened(store_url, NEW)
+        try:
+            erase_organisation(erasing, erasure_plan(erasing, "org-a", 1, 1), "user:u-1")
+        finally:
+            erasing.close()
+        running.keyring.forget_cached()
+        assert running.keyring.key("org-a", 1) is None
+        assert running.keyring.key("org-b", 1) is not None
+    finally:
+        running.close()
