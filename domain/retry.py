@@ -110,6 +110,13 @@ STORE_READ_POLICY = RetryPolicy(
 )
 """Engine reads of the store: five retries about 0.5, 1, 2, 4 and 4 s apart (11.5 s in all)."""
 
+COMMAND_CONFLICT_POLICY = RetryPolicy(
+    max_attempts=8, initial_delay=0.005, multiplier=2.0, max_delay=0.2, jitter=0.5
+)
+"""A command that met another writer's change to its aggregate (another process's): loaded and
+run again, about 5, 10, 20, 40, 80, 160 and 200 ms later (half as much either way, so that the
+two do not meet again), eight attempts in all."""
+
 FLOW_LEDGER_POLICY = RetryPolicy(
     max_attempts=1, initial_delay=0.4, multiplier=2.0, max_delay=5.0, jitter=0.0
 )

@@ -42,7 +42,6 @@ from infrastructure.usecases.bulk import load_many
 from infrastructure.usecases.idempotency import checked_idempotency_key, keyed_digest
 from infrastructure.usecases.snapshots import fold_events
 from infrastructure.usecases.store import (
-    CONFLICT_RETRIES,
     RegistrationStore,
     Saved,
     as_uuid,
@@ -271,7 +270,7 @@ class BatchCommands(RegistrationStore):
 
         Two starts of one batch at once: the later one reloads and finds the jobs started.
         """
-        for _ in range(CONFLICT_RETRIES):
+        for _ in self.conflict_attempts():
             try:
                 return self._start_once(organisation_id, batch_id, job_ids, actor)
             except IntegrityError:
@@ -296,18 +295,19 @@ class BatchCommands(RegistrationStore):
         if strangers:
             raise InvalidInput(
                 "Some jobs are not in this batch",
-                [f"Job {j} is not in this batch" for j in strangers],
+                [f"Job {scrub_text(j)} is not in this batch" for j in strangers],
             )
         jobs = self.jobs(list(dict.fromkeys(chosen)))
         left = [] if job_ids is not None else [j for j in jobs if _cancelled_before_start(j)]
         left_ids = {j.id for j in left}
         fresh = [j for j in jobs if not j.step6_started and j.id not in left_ids]
-        for job in fresh:
-            job.start_step6(actor)
         if fresh:
             # A start that finds every job started records nothing: concurrent repeats of
-            # it then cannot conflict with each other on the batch.
+            # it then cannot conflict with each other on the batch. The request comes first,
+            # in time as in the log: each job's start follows from it.
             batch.request_start([j.id for j in fresh], actor)
+        for job in fresh:
+            job.start_step6(actor)
         saved = self.store(batch, *fresh)
         fresh_ids = {j.id for j in fresh}
         already = [str(j.id) for j in jobs if j.id not in fresh_ids | left_ids]

@@ -77,41 +77,42 @@ class EditingCommands(RegistrationStore):
             digest = keyed_digest(self.request_key, asked)
             request = EditRequest(idempotency_key, digest)
 
-        def command(job: RegistrationJob) -> tuple[list[EditCheck], bool]:
-            earlier = job.earlier_edit(request) if request is not None else None
-            if earlier is not None:
-                return earlier, True
-            lease = self.lease_seen(job)
-            return job.edit(edits, actor, reason, request, lease, item_reasons), False
+        def refused_edit() -> dict[str, Any]:
+            return _refused_edit(edits, reason, item_reasons)
+
+        def command(job: RegistrationJob) -> tuple[list[EditCheck] | RegflowError, bool]:
+            try:
+                earlier = job.earlier_edit(request) if request is not None else None
+                if earlier is not None:
+                    return earlier, True
+                lease = self.lease_seen(job)
+                return job.edit(edits, actor, reason, request, lease, item_reasons), False
+            except RegflowError as exc:
+                if job.pending_events:  # refused part way: not a refusal of this version
+                    raise
+                # Recorded on the version that refused it, in the same save: if another writer
+                # changed the job meanwhile, the edit is checked again against its change.
+                job.refuse_edit(actor, refused_edit(), exc.errors)
+                return exc, False
 
         try:
-            (checks, replayed), job, saved = self.update_job(
+            (told, replayed), job, saved = self.update_job(
                 job_id, organisation_id, command, grouped=True
             )
         except RegflowError as exc:
-            if not isinstance(exc, JobNotFound):
-                refused = self._record_refusal(job_id, edits, actor, reason, exc, item_reasons)
-                exc.recorded_position = refused
+            if not isinstance(exc, JobNotFound):  # another writer kept changing the job
+                exc.recorded_position = self._record_refusal(job_id, refused_edit(), actor, exc)
             raise
-        return EditOutcome(checks, saved.version, saved.position, False, job.status, replayed)
+        if isinstance(told, RegflowError):
+            told.recorded_position = saved.position
+            raise told
+        return EditOutcome(told, saved.version, saved.position, False, job.status, replayed)
 
     def _record_refusal(
-        self,
-        job_id: object,
-        edits: list[Edit],
-        actor: str,
-        reason: str,
-        exc: RegflowError,
-        item_reasons: Sequence[str | None] = (),
+        self, job_id: object, edit: dict[str, Any], actor: str, exc: RegflowError
     ) -> int:
-        """Record who tried what and why it was refused; the log position it reached."""
-        updates: list[dict[str, Any]] = [
-            {"sub_step": recordable_reason(k, MAX_SUB_STEP_NAME), "status": s} for k, s, _ in edits
-        ]
-        for update, own in zip(updates, item_reasons, strict=False):
-            if own:
-                update["reason"] = recordable_reason(own)
-        edit = {"updates": updates, "reason": recordable_reason(reason)}
+        """Record who tried what and why it was refused, for a refusal that holds whatever
+        the job's version (it kept changing under the edit); the log position it reached."""
         return self.update_job(job_id, None, lambda j: j.refuse_edit(actor, edit, exc.errors))[
             2
         ].position
@@ -131,6 +132,19 @@ class EditingCommands(RegistrationStore):
             return None
         job_id = str(job.id)  # as the engine's leases name it
         return self.read(lambda: self.leases.lease_of(job_id), f"read the lease of job {job_id}")
+
+
+def _refused_edit(
+    edits: list[Edit], reason: str, item_reasons: Sequence[str | None]
+) -> dict[str, Any]:
+    """What an edit refused asked, as its refusal records it."""
+    updates: list[dict[str, Any]] = [
+        {"sub_step": recordable_reason(k, MAX_SUB_STEP_NAME), "status": s} for k, s, _ in edits
+    ]
+    for update, own in zip(updates, item_reasons, strict=False):
+        if own:
+            update["reason"] = recordable_reason(own)
+    return {"updates": updates, "reason": recordable_reason(reason)}
 
 
 def status_after(

@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol, TypeVar, cast
@@ -37,7 +38,7 @@ from eventsourcing.persistence import (
 from domain.batch import RegistrationBatch
 from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
-from domain.retry import STORAGE_WRITE_POLICY
+from domain.retry import COMMAND_CONFLICT_POLICY, STORAGE_WRITE_POLICY
 from infrastructure.chain.unreadable import UNREADABLE, unreadable_log
 from infrastructure.dropped_connections import connections_check
 from infrastructure.event_store import RowEventStore, SnapshotAndEventsRepository
@@ -46,11 +47,19 @@ from infrastructure.keys.sealing import ERASURE_TOPIC, SealingMapper
 from infrastructure.keys.table import KeyTable
 from infrastructure.lease_reads import LeaseView, StoreLeases
 from infrastructure.oplog import log_stored
-from infrastructure.persistence import APPLICATION_NAME, library_env, passphrase, schema_lock
+from infrastructure.persistence import (
+    APPLICATION_NAME,
+    key_file,
+    library_env,
+    passphrase,
+    schema_lock,
+)
 from infrastructure.recent_recordings import RecentRecordings
 from infrastructure.settings import Settings
 from infrastructure.storage_retry import AlreadyStored, StorageRetry
+from infrastructure.tracing import found_in
 from infrastructure.usecases.group_commit import GroupCommit
+from infrastructure.usecases.keyed_locks import KeyedLocks
 from infrastructure.usecases.snapshots import (
     SNAPSHOT_AFTER_READING,
     SNAPSHOT_EVERY,
@@ -63,7 +72,6 @@ from infrastructure.usecases.snapshots import (
 T = TypeVar("T")
 A = TypeVar("A", RegistrationJob, RegistrationBatch)
 log = logging.getLogger("regflow.storage")
-CONFLICT_RETRIES = 5
 
 
 class SnapshotsAsRead(Protocol):
@@ -110,7 +118,9 @@ class RegistrationStore(Application[UUID]):
         events, read on the store's connections)."""
         self.settings = settings
         self.key_table = KeyTable(settings)
-        self.keyring = Keyring(self.key_table, passphrase(settings)[0])
+        given, development = passphrase(settings)
+        source = f"the development key file {key_file(settings)}" if development else None
+        self.keyring = Keyring(self.key_table, given, source or "REGFLOW_SECRET_KEY")
         try:
             with schema_lock(settings):
                 store_key = self.keyring.open_store_key()
@@ -131,6 +141,10 @@ class RegistrationStore(Application[UUID]):
             check_connections=connections_check(self.recorder),
         )
         self.group_commit = GroupCommit(self._write)
+        self._sleep = sleep
+        self._jitter = random.Random()
+        # This process's commands of one job take turns: they never meet each other's change.
+        self._job_turns = KeyedLocks()
         # What this process just committed, for its own views' runner to apply unread.
         self.recent = RecentRecordings(never={ERASURE_TOPIC})
         self.leases: LeaseView = leases or StoreLeases(self.recorder)
@@ -213,8 +227,12 @@ class RegistrationStore(Application[UUID]):
             organisation_id is not None and found.organisation_id != organisation_id
         ):
             raise not_found(aggregate_id)
-        if isinstance(found, RegistrationJob) and fold.events > self.snapshot_after_reading:
-            self._snapshot_as_read(found)
+        if isinstance(found, RegistrationJob):
+            found_in(found.organisation_id, found.batch_id)
+            if fold.events > self.snapshot_after_reading:
+                self._snapshot_as_read(found)
+        else:
+            found_in(found.organisation_id, found.id)
         return found
 
     def _snapshot_as_read(self, job: RegistrationJob) -> None:
@@ -324,11 +342,22 @@ class RegistrationStore(Application[UUID]):
         and run it again. The load is tried again after a transient storage error as the save
         is (a pool that waited out its connections while another process held SQLite's one
         writer failed the command, where its save would have waited its turn)."""
-        for _ in range(CONFLICT_RETRIES):
-            job = self.read(lambda: self.job(job_id, organisation_id), f"load job {job_id}")
-            outcome = command(job)
-            try:
-                return outcome, job, self.store(job, grouped=grouped)
-            except IntegrityError:
-                log.info("job %s changed under a command; reloading and running it again", job_id)
+        with self._job_turns.held(str(job_id).strip().lower()):
+            for _ in self.conflict_attempts():
+                job = self.read(lambda: self.job(job_id, organisation_id), f"load job {job_id}")
+                outcome = command(job)
+                try:
+                    return outcome, job, self.store(job, grouped=grouped)
+                except IntegrityError:
+                    log.info("job %s changed under a command; loading it again", job_id)
         raise JobConflict(f"Job {job_id} is being changed by another writer; try again")
+
+    def conflict_attempts(self) -> Iterator[int]:
+        """The attempts of a command that may meet another writer's change (another process's
+        command of the same aggregate): numbered from 1, each after `COMMAND_CONFLICT_POLICY`'s
+        jittered wait, so that the two writers do not meet again."""
+        for attempt in range(1, COMMAND_CONFLICT_POLICY.max_attempts + 1):
+            if attempt > 1:
+                fraction = self._jitter.random()
+                self._sleep(COMMAND_CONFLICT_POLICY.delay_before(attempt - 1, fraction))
+            yield attempt

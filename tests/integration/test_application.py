@@ -103,6 +103,24 @@ class TestStartAndEdit:
         assert outcome.started == [str(jobs[1].id)]
         assert [app.job(j.id).status for j in jobs] == ["pending", "in_progress", "pending"]
 
+    @pytest.mark.parametrize("chosen", [None, [1], [0, 2]])
+    def test_a_start_is_requested_before_its_jobs_start_in_time_and_in_the_log(
+        self, app: Registrations, chosen: list[int] | None
+    ) -> None:
+        """Each job's Step6Started was stamped before the batch's Step6StartRequested, which the
+        log records first."""
+        org = unique_org()
+        batch, jobs, _ = _batch(app, org, 3)
+        job_ids = None if chosen is None else [str(jobs[i].id) for i in chosen]
+        app.start_step6(org, batch.id, job_ids, "user:u-1")
+        requested = list(app.events.get(batch.id))[-1]
+        assert type(requested).__name__ == "Step6StartRequested"
+        asked = {str(j) for j in requested.job_ids}
+        started = [list(app.events.get(j.id))[-1] for j in jobs if str(j.id) in asked]
+        assert started and all(type(e).__name__ == "Step6Started" for e in started)
+        assert len(started) == (3 if chosen is None else len(chosen))
+        assert all(requested.timestamp <= e.timestamp for e in started)
+
     def test_jobs_of_another_batch_are_refused(self, app: Registrations) -> None:
         org = unique_org()
         batch, _, _ = _batch(app, org)
