@@ -8,6 +8,7 @@ import inspect
 import random
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags, Tracer
@@ -20,6 +21,11 @@ TRACER_NAME = "regflow"
 # can reach a span by construction.
 ID_ATTRIBUTES = ("organisation_id", "batch_id", "job_id")
 UUID_IDS = ("batch_id", "job_id")
+# What a command found holds it in: a command given only a job's id (the CLI's, for any
+# organisation) is still traced with the organisation and batch of the job it loaded.
+HOLDING_IDS = ("organisation_id", "batch_id")
+# The span of the use-case command running in this context, if tracing is on.
+_command_span: ContextVar[Any] = ContextVar("regflow_command_span", default=None)
 
 
 class _Active:
@@ -97,6 +103,17 @@ def id_attribute(name: str, value: object) -> str | None:
     return scrub_text(str(value))
 
 
+def found_in(organisation_id: object, batch_id: object) -> None:
+    """The running command loaded something held by this organisation and batch: its span
+    gets either id it was not given. Nothing happens with tracing off or outside a command."""
+    if _active.tracer is None or (span := _command_span.get()) is None:
+        return
+    given = getattr(span, "attributes", None) or {}
+    for name, value in zip(HOLDING_IDS, (organisation_id, batch_id), strict=True):
+        if f"regflow.{name}" not in given and (shown := id_attribute(name, value)) is not None:
+            span.set_attribute(f"regflow.{name}", shown)
+
+
 def mark_failed(span: Any, exc: BaseException) -> None:
     """Mark `span` failed by the exception's type only: its message may quote user input."""
     span.set_attribute("error.type", type(exc).__name__)
@@ -127,11 +144,14 @@ def traced_command(
                 record_exception=False,
                 set_status_on_exception=False,
             ) as span:
+                running = _command_span.set(span)
                 try:
                     result = function(self, *args, **kwargs)
                 except Exception as exc:
                     mark_failed(span, exc)
                     raise
+                finally:
+                    _command_span.reset(running)
                 for p, value in (made(result) if made is not None else {}).items():
                     if p in ID_ATTRIBUTES and (found := id_attribute(p, value)) is not None:
                         span.set_attribute(f"regflow.{p}", found)

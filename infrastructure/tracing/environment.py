@@ -71,6 +71,11 @@ def configure(environ: Mapping[str, str] | None = None, console_out: IO[str] | N
     return True
 
 
+# The OTLP protocols the standard names: the HTTP exporter sends protobuf (its JSON variant is
+# taken as HTTP too, as the SDK's exporter does).
+OTLP_PROTOCOLS = ("http/protobuf", "http/json", "grpc")
+
+
 def _exporter(name: str, environ: Mapping[str, str], console_out: IO[str] | None) -> Any:
     if name == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
@@ -79,9 +84,13 @@ def _exporter(name: str, environ: Mapping[str, str], console_out: IO[str] | None
         return ConsoleSpanExporter(out=console_out or sys.stderr, formatter=console_line)
     if name != "otlp":
         raise TracingUnavailable(f"OTEL_TRACES_EXPORTER={name} is not known: use otlp or console")
-    protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get(
-        "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
-    )
+    named = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+    if not environ.get(named):
+        named = "OTEL_EXPORTER_OTLP_PROTOCOL"
+    protocol = environ.get(named) or "http/protobuf"
+    if protocol not in OTLP_PROTOCOLS:
+        known = ", ".join(OTLP_PROTOCOLS)
+        raise TracingUnavailable(f"{named}={protocol} is not known: use one of {known}")
     module = "opentelemetry.exporter.otlp.proto." + ("grpc" if protocol == "grpc" else "http")
     try:
         exporter_module = importlib.import_module(module + ".trace_exporter")

@@ -147,3 +147,14 @@ def test_an_unknown_exporter_is_a_clear_error() -> None:
     with pytest.raises(tracing.TracingUnavailable, match="zipkin-ish is not known"):
         tracing.configure({"OTEL_TRACES_EXPORTER": "zipkin-ish"})
     assert tracing.active_tracer() is None
+
+
+@pytest.mark.parametrize(
+    "variable", ["OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"]
+)
+def test_an_unknown_otlp_protocol_is_a_clear_error(variable: str) -> None:
+    """It fell back to HTTP without a word, a collector listening for something else."""
+    environ = {"OTEL_TRACES_EXPORTER": "otlp", variable: "bogus"}
+    with pytest.raises(tracing.TracingUnavailable, match=f"{variable}=bogus is not known"):
+        tracing.configure(environ)
+    assert tracing.active_tracer() is None
