@@ -18,11 +18,13 @@ from prometheus_client import (
 )
 
 import infrastructure.metrics  # noqa: F401  (registers the engine's metrics in every role)
+from api.auth import caller_of
 from api.routing import Handler, route_template
 from api.services import Services, services_of
 from infrastructure.errors import is_transient_exception
 
 log = logging.getLogger("regflow.api")
+ORGANISATION_LABEL = b'organisation="'
 
 REQUESTS = Counter(
     "regflow_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -66,12 +68,25 @@ async def count_answer(request: web.Request, response: web.StreamResponse) -> No
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Every metric of this process in Prometheus' text format."""
+    """Every metric of this process in Prometheus' text format, the series labelled with an
+    organisation only for the caller's own: another's would tell it who else is served."""
     await _read_view_lag(services_of(request))
-    body = generate_latest(REGISTRY)
+    body = own_series(generate_latest(REGISTRY), caller_of(request).organisation_id)
     response = web.Response(body=body)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
+
+
+def own_series(exposition: bytes, organisation: str) -> bytes:
+    """`exposition` (Prometheus' text format) without the samples labelled with another
+    organisation than `organisation`."""
+    escaped = organisation.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    own = f'organisation="{escaped}"'.encode()
+    return b"".join(
+        line
+        for line in exposition.splitlines(keepends=True)
+        if line.startswith(b"#") or ORGANISATION_LABEL not in line or own in line
+    )
 
 
 async def _read_view_lag(services: Services) -> None:

@@ -12,7 +12,7 @@ from typing import Protocol
 from uuid import UUID
 
 from api.errors import BadRequest
-from projections.job_pages import like_pattern
+from projections.job_pages import like_pattern, search_forms
 from projections.pages import PagePosition
 
 TAG_BYTES = 16  # 128 bits of HMAC-SHA256: a forger's only way in is to guess them
@@ -46,8 +46,8 @@ class JobListing:
 
     def words(self) -> bytes:
         """The listing as its query applies it, as one JSON array (no two listings share it;
-        searches that differ only in case are one listing)."""
-        search = like_pattern(self.q.strip().lower()) if self.q and self.q.strip() else None
+        searches that differ only in case, or in how Unicode writes them, are one listing)."""
+        search = sorted({like_pattern(f.lower()) for f in search_forms(self.q)}) if self.q else None
         return json.dumps(["jobs", self.batch_id, self.status, search]).encode()
 
 

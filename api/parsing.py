@@ -9,7 +9,7 @@ from aiohttp import hdrs, web
 from pydantic import BaseModel, ValidationError
 
 from api.errors import BadRequest, BodyTooLarge, UnsupportedMediaType, field_errors
-from api.schemas.requests import Query, known_parameters, parameter_names
+from api.schemas.requests import Query, known_body_fields, known_parameters, parameter_names
 from domain.exceptions import InvalidInput
 from domain.limits import MAX_NESTING, nesting_error, unstorable_message, unstorable_text
 from domain.plan import PLAN
@@ -101,17 +101,33 @@ NOT_UTF8 = "The body is not UTF-8 text: JSON is read as UTF-8"
 async def body(request: web.Request, model: type[M], optional: bool = False) -> M:
     """The JSON body as `model`: 415 when it is sent as something else, 400 when it is not
     JSON (or JSON that names a key twice or holds a number that is not finite), 422 when it
-    breaks the model. A field of the body sent as a query parameter (`?dry_run=true`) is 400
-    before anything is read: ignored as the query's other unknown parameters are, an edit
-    meant as a dry run would be made."""
-    fields = {f.alias or name for name, f in model.model_fields.items()}
-    misplaced = [name for name in dict.fromkeys(request.query) if name in fields]
-    if misplaced:
-        errors = [f"{name}: a field of the JSON body, not a query parameter" for name in misplaced]
-        raise BadRequest("Invalid query parameters", errors)
+    breaks the model. A field of a body or a read's parameter sent as a query parameter
+    (`?dry_run=true`) is 400 before anything is read (`refuse_command_parameters`)."""
+    if request.query:
+        refuse_command_parameters(request, model)
     raw = await raw_body(request)
     body_type(request, raw)
     return decoded_body(raw, model, optional)
+
+
+def refuse_command_parameters(
+    request: web.Request, model: type[BaseModel], options: type[Query] | None = None
+) -> None:
+    """400 for a query parameter that a command's body or a read takes, sent to a command
+    whose body is `model` (and whose query is `options`, if it takes one): ignored as a cache
+    buster is, `POST .../cancel?dry_run=true` would cancel the job."""
+    fields = parameter_names(model)
+    taken = parameter_names(options) if options is not None else []
+    errors = []
+    for name in dict.fromkeys(request.query):
+        if name in taken:
+            continue
+        if name in fields:
+            errors.append(f"{name}: a field of the JSON body, not a query parameter")
+        elif name in known_body_fields() or name in known_parameters():
+            errors.append(f"{name}: not taken by this command (its body takes {', '.join(fields)})")
+    if errors:
+        raise BadRequest("Invalid query parameters", errors)
 
 
 def refuse_unfaithful(value: Any) -> None:

@@ -3,6 +3,7 @@ that say whether a batch's or a job's reads changed."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,16 @@ def like_pattern(text: str) -> str:
     differ: `İ` is two characters to one and one to the other)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def search_forms(q: str) -> list[str]:
+    """The texts a search for `q` looks for: `q` without the blanks around it (or, when it is
+    nothing but blanks, as sent: `\\n` finds a name with a line break in it), each way Unicode
+    writes the same text (composed, decomposed) and its compatibility form (`ＲＥＳＴ` finds
+    `REST`), so that a search finds a name however either was typed."""
+    term = q.strip() or q
+    forms = [term, *(unicodedata.normalize(form, term) for form in ("NFC", "NFD", "NFKC"))]
+    return list(dict.fromkeys(forms))
 
 
 class JobPageQueries:
@@ -75,12 +86,15 @@ class JobPageQueries:
         elif status:
             where += " AND status = ?"
             params.append(status)
-        if q and q.strip():
-            where += (
-                " AND (LOWER(COALESCE(name, '')) LIKE LOWER(?) ESCAPE '\\'"
-                " OR LOWER(COALESCE(external_id, '')) LIKE LOWER(?) ESCAPE '\\')"
-            )
-            params += [like_pattern(q.strip())] * 2
+        if q:
+            matches = []
+            for form in search_forms(q):
+                matches += [
+                    "LOWER(COALESCE(name, '')) LIKE LOWER(?) ESCAPE '\\'",
+                    "LOWER(COALESCE(external_id, '')) LIKE LOWER(?) ESCAPE '\\'",
+                ]
+                params += [like_pattern(form)] * 2
+            where += f" AND ({' OR '.join(matches)})"
         return where, tuple(params)
 
     def batch_tag(self, batch_id: str) -> str:

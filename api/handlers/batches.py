@@ -13,7 +13,7 @@ from api.caching import etag, not_modified, tagged
 from api.page_cursors import BatchListing
 from api.presenters import batch_created, ok, progress_job, replayed
 from api.progress_hub import COUNTERS
-from api.schemas import StartStep6
+from api.schemas import CreateBatch, StartStep6
 from api.schemas.batches import BatchesQuery, BatchQuery, CreateOptions
 from api.services import services_of
 from api.uploads import BATCH_SETTING, UPLOAD_TYPES, batch_input
@@ -27,6 +27,7 @@ async def create_batch(request: web.Request) -> web.Response:
     once per key (a repeat answers the batch it created, marked `Idempotent-Replayed`)."""
     caller, services = caller_of(request), services_of(request)
     options = parsing.query(request, CreateOptions)
+    parsing.refuse_command_parameters(request, CreateBatch, CreateOptions)
     raw = await parsing.raw_body(request, services.settings.max_batch_bytes, BATCH_SETTING)
     content_type = parsing.body_type(request, raw, UPLOAD_TYPES)
     name, restaurants, labels = await services.run(batch_input, content_type, raw, options.name)

@@ -52,20 +52,30 @@ class Query(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-def parameter_names(model: type[Query]) -> list[str]:
-    """The query parameters `model` takes, as written."""
+def parameter_names(model: type[BaseModel]) -> list[str]:
+    """The query parameters (or body fields) `model` takes, as written."""
     return [field.alias or name for name, field in model.model_fields.items()]
 
 
 def known_parameters() -> frozenset[str]:
     """Every query parameter some read of the API takes."""
-    models: list[type[Query]] = []
-    waiting = [Query]
+    return frozenset(name for model in _kinds_of(Query) for name in parameter_names(model))
+
+
+def known_body_fields() -> frozenset[str]:
+    """Every field some command's body takes (`dry_run`, `reason`, ...)."""
+    return frozenset(name for model in _kinds_of(Body) for name in parameter_names(model))
+
+
+def _kinds_of(base: type[BaseModel]) -> list[type[BaseModel]]:
+    """`base` and every class made from it."""
+    models: list[type[BaseModel]] = []
+    waiting = [base]
     while waiting:
         kind = waiting.pop()
         models.append(kind)
         waiting += kind.__subclasses__()
-    return frozenset(name for model in models for name in parameter_names(model))
+    return models
 
 
 # A whole number as written in a query: decimal digits (`1.0`, `+5`, `1_0` are refused).

@@ -130,7 +130,10 @@ class ReadModelService(CurrentReads, ViewQueries, JobPageQueries):
         deadline = time.monotonic() + timeout
         if not self.supervisors:
             return all(self._run_here(runner, position, deadline) for runner in self.runners)
-        self.kick()
+        here = self._positions_here()
+        if here is None or min(here) < position:
+            # Woken when already there, a runner would read the log for events none has made.
+            self.kick()
         while True:
             with self._progress:
                 here = self._positions_here()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import unicodedata
 import uuid
 
 import pytest
@@ -81,6 +82,46 @@ class TestPaging:
         batch = await org_a.new_batch(restaurant(name), restaurant("Other"))
         found = [j["id"] for j in await walk(org_a, batch["id"], 5, q=name)]
         assert batch["jobs"][0]["id"] in found
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        name=st.text("aeiouncAEIOUNC \u00e9\u00fc\u00f1\u00c5\u0301\u0308\u0303", max_size=10).map(
+            lambda n: "x" + n + "y"
+        ),
+        stored_as=st.sampled_from(["NFC", "NFD"]),
+        searched_as=st.sampled_from(["NFC", "NFD", "NFKC", "NFKD"]),
+    )
+    @example(name="Ünïcødé", stored_as="NFC", searched_as="NFD")
+    async def test_a_name_is_found_however_unicode_writes_it(
+        self, org_a: Caller, name: str, stored_as: str, searched_as: str
+    ) -> None:
+        """A decomposed `Ünïcødé` (as some keyboards and file systems write it) found no job
+        named in the composed form, and the other way round."""
+        stored = unicodedata.normalize(stored_as, name)
+        batch = await org_a.new_batch(restaurant(stored), restaurant("Other"))
+        searched = unicodedata.normalize(searched_as, name)
+        found = [j["id"] for j in await walk(org_a, batch["id"], 5, q=searched)]
+        assert found == [batch["jobs"][0]["id"]]
+
+    async def test_full_width_letters_find_the_name_they_spell(self, org_a: Caller) -> None:
+        batch = await org_a.new_batch(restaurant("REST 00012"), restaurant("Other"))
+        found = [
+            j["name"] for j in await walk(org_a, batch["id"], 5, q="\uff32\uff25\uff33\uff34 00012")
+        ]
+        assert found == ["REST 00012"]
+
+    async def test_a_search_of_blanks_alone_looks_for_them(self, org_a: Caller) -> None:
+        """`q=%0A` (or three spaces) was read as no search at all: every job came back."""
+        names = ["New\nLine", "tab\there", "three   spaces", "Plain"]
+        batch = await org_a.new_batch(*[restaurant(n) for n in names])
+
+        async def found(q: str) -> list[str]:
+            return [j["name"] for j in await walk(org_a, batch["id"], 2, q=q)]
+
+        assert await found("\n") == ["New\nLine"]
+        assert await found("\t") == ["tab\there"]
+        assert await found("   ") == ["three   spaces"]
+        assert await found(" plain ") == ["Plain"]
 
     async def test_search_finds_external_ids(self, org_a: Caller) -> None:
         wanted = restaurant("Somewhere")

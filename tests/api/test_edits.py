@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
 
+from api.routes import ROUTES
+from api.routing import Route
+from api.schemas.requests import (
+    Body,
+    Query,
+    known_body_fields,
+    known_parameters,
+    parameter_names,
+)
 from api.services import SERVICES
 from domain.plan import PLAN
 from infrastructure.engine import Leases
-from tests.api.conftest import BASE, RESULTS, Caller, Client, refused_for, run_job
+from tests.api.conftest import BASE, RESULTS, Caller, Client, refused_for, restaurant, run_job
 
 REASON = "done by hand in the CloudWaitress admin"
 
@@ -569,3 +579,32 @@ async def test_a_path_naming_no_sub_step_is_404_whatever_its_body(org_a: Caller,
     assert (await org_a.post(f"{sub_steps(job_id)}/nope/reset", data="{"))[0] == 404
     _, events = await org_a.get(f"{BASE}/jobs/{job_id}/events")
     assert "EditRefused" not in [e["type"] for e in events["events"]]
+
+
+async def test_cancel_with_a_dry_run_in_the_query_is_refused_and_cancels_nothing(
+    org_a: Caller,
+) -> None:
+    """A tester's `POST .../cancel?dry_run=true`: cancel takes no dry run, so the parameter was
+    ignored and the running job cancelled. A field of another command's body is 400."""
+    batch = await org_a.new_batch(restaurant("Running"))
+    job_id = str(batch["jobs"][0]["id"])
+    status, answer = await org_a.post(
+        f"{BASE}/jobs/{job_id}/cancel", json={}, params={"dry_run": "true"}
+    )
+    assert status == 400 and answer["errors"][0].startswith("dry_run: not taken"), answer
+    _, job = await org_a.get(f"{BASE}/jobs/{job_id}")
+    assert job["job"]["status"] != "cancelled"
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.body is not None], ids=str)
+async def test_every_command_refuses_what_another_command_or_a_read_takes_in_its_query(
+    org_a: Caller, route: Route
+) -> None:
+    """Refused before anything is read: the ids in the path need not name anything."""
+    own = {*parameter_names(route.body or Body), *parameter_names(route.query or Query)}
+    path = re.sub(r"\{[A-Za-z]+Id\}", "00000000-0000-0000-0000-000000000000", route.path)
+    path = re.sub(r"\{[A-Za-z]+\}", PLAN.keys[0], path)  # a sub-step's key
+    for name in sorted((known_body_fields() | known_parameters()) - own):
+        status, answer = await org_a.call(route.method, path, json={}, params={name: "1"})
+        assert status == 400, (name, answer)
+        assert answer["errors"][0].startswith(f"{name}: not taken by this "), answer

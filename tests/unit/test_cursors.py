@@ -110,6 +110,18 @@ def test_a_search_spelt_as_the_query_reads_it_is_the_same_listing() -> None:
     assert CURSORS.position(same, GENUINE) == POSITION
 
 
+def test_a_search_however_unicode_writes_it_is_the_same_listing() -> None:
+    composed = JobListing(LISTING.batch_id, "failed", "Caf\u00e9")
+    cursor = CURSORS.cursor(composed, POSITION)
+    decomposed = JobListing(LISTING.batch_id, "failed", "Cafe\u0301")
+    assert CURSORS.position(decomposed, cursor) == POSITION
+
+
+def test_a_search_of_blanks_alone_is_not_the_listing_without_a_search() -> None:
+    blanks = JobListing(LISTING.batch_id, "failed", "   ")
+    assert refused(blanks, CURSORS.cursor(JobListing(LISTING.batch_id, "failed"), POSITION))
+
+
 def test_a_cursor_sealed_with_another_key_is_refused() -> None:
     assert refused(LISTING, GENUINE, PageCursors(bytes(32)))
 
