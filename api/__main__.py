@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from api.cli import main
+from api.launch import main
 
 sys.exit(main())

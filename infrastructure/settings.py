@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import socket
@@ -12,6 +13,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import psycopg
+from dotenv import dotenv_values
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,13 +50,10 @@ class StoreMissing(RegflowError):
 
 
 class SettingsFileUnreadable(RegflowError):
-    """The `.env` file beside the process is not UTF-8 text, as settings files are read."""
+    """The `.env` beside the process cannot be read: not UTF-8 text, or a folder."""
 
-    def __init__(self, error: UnicodeDecodeError) -> None:
-        super().__init__(
-            f"cannot read the settings file {os.path.abspath(ENV_FILE)}: byte {error.start} is "
-            "not UTF-8 text (settings files are read as UTF-8)"
-        )
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"cannot read the settings file {os.path.abspath(ENV_FILE)}: {reason}")
 
 
 IN_MEMORY = ":memory:"
@@ -69,6 +68,7 @@ LEAST_RATE_PER_S = 1 / 3600
 LEAST_RATE_SAID = "1/3600 (one call an hour)"
 MOST_RATE_PER_S = 10_000.0
 LIBRARY_PARAMETERS = frozenset({"host", "port", "user", "password", "dbname"})
+LEAST_JWT_SECRET = 32  # characters: RFC 7518 asks an HS256 key of at least 256 bits
 
 
 ORGANISATION = re.compile(r"[^\s\"'{}\[\]:,]+")
@@ -112,6 +112,31 @@ def _api_key_problem(org: str, sep: str, key: str) -> str | None:
         return "no spaces, quotes, braces, brackets or control characters"
     errors = organisation_errors(org, "its organisation")
     return errors[0] if errors else None
+
+
+def old_passphrases(spec: str | None) -> list[str]:
+    """The passphrases to try that `REGFLOW_OLD_SECRET_KEYS` names: the whole value as written,
+    then the strings of a JSON list (`["a,b", " c "]`) exactly as they are, or else each
+    comma-separated piece as written and trimmed (a blank piece names none). Whatever
+    `REGFLOW_SECRET_KEY` took, commas, quotes and blanks at its ends too, is so given back."""
+    if not spec:
+        return []
+    pieces = _json_strings(spec)
+    if pieces is None:
+        pieces = [form for piece in spec.split(",") for form in (piece, piece.strip())]
+        pieces = [piece for piece in pieces if piece.strip()]
+    return list(dict.fromkeys(piece for piece in (spec, *pieces) if piece))
+
+
+def _json_strings(spec: str) -> list[str] | None:
+    """The strings of `spec` read as a JSON list of strings; None when it is not one."""
+    try:
+        value = json.loads(spec)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    return None
 
 
 def reveal(value: SecretStr | str | None) -> str | None:
@@ -200,17 +225,30 @@ def postgres_url_fault(url: str) -> str | None:
 
 
 def unread_variables(environ: Mapping[str, str]) -> list[str]:
-    """What to say of each `REGFLOW_` variable of `environ` that names no setting (a misspelt
-    one would leave its setting at the default, silently), with the setting it may mean."""
+    """What to say of each `REGFLOW_` variable of `environ`, or of the `.env` file, that names
+    no setting (a misspelt one would leave its setting at the default, silently), with the
+    setting it may mean."""
     known = [name.upper() for name in Settings.model_fields]
+    where = dict.fromkeys(env_file_names(), f" (in {ENV_FILE})") | dict.fromkeys(environ, "")
     said = []
-    for name in sorted(n for n in environ if n.upper().startswith("REGFLOW_")):
+    for name in sorted(n for n in where if n.upper().startswith("REGFLOW_")):
         if name[8:].upper() in known:  # read whatever its case, as every setting is
             continue
         close = difflib.get_close_matches(name[8:].upper(), known, n=1, cutoff=0.75)
         meant = f" (did you mean REGFLOW_{close[0]}?)" if close else ""
-        said.append(f"{name} is not a setting regflow reads{meant}; it is ignored")
+        said.append(f"{name}{where[name]} is not a setting regflow reads{meant}; it is ignored")
     return said
+
+
+def env_file_names() -> list[str]:
+    """The names the `.env` file gives values to (none when it is not a readable file: reading
+    the settings says why)."""
+    if not Path(ENV_FILE).is_file():
+        return []
+    try:
+        return list(dotenv_values(ENV_FILE, encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return []
 
 
 class LogSettings(BaseSettings):
@@ -231,10 +269,15 @@ class LogSettings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
 
     def __init__(self, **values: Any) -> None:
+        # The library skips a `.env` that is a folder, silently, and its settings with it.
+        if values.get("_env_file", ENV_FILE) == ENV_FILE and Path(ENV_FILE).is_dir():
+            raise SettingsFileUnreadable("it is a folder, not a file")
         try:
             super().__init__(**values)
         except UnicodeDecodeError as exc:  # the environment's values are text already
-            raise SettingsFileUnreadable(exc) from None
+            raise SettingsFileUnreadable(
+                f"byte {exc.start} is not UTF-8 text (settings files are read as UTF-8)"
+            ) from None
 
 
 class Settings(LogSettings):
@@ -248,7 +291,12 @@ class Settings(LogSettings):
     jwt_secret: SecretStr | None = None
     api_keys: SecretStr | None = None
     secret_key: SecretStr | None = None
-    old_secret_keys: SecretStr | None = None
+    old_secret_keys: SecretStr | None = Field(
+        default=None,
+        description="earlier passphrases, read by `rotate-keys` only: tried as written whole, "
+        'and as a JSON list of strings (`["a,b", " c "]`) or else each comma-separated piece, '
+        "as written and trimmed",
+    )
     lease_seconds: float = Field(
         default=30.0,
         ge=LEAST_LEASE_SECONDS,
@@ -329,12 +377,43 @@ class Settings(LogSettings):
     @field_validator("api_keys")
     @classmethod
     def _valid_api_keys(cls, value: SecretStr | None) -> SecretStr | None:
-        parse_api_keys(reveal(value))
+        if not parse_api_keys(reveal(value)) and reveal(value) is not None:
+            raise ValueError(
+                "REGFLOW_API_KEYS names no key (it holds only blanks or commas): give org:key "
+                "pairs, or leave it empty for none"
+            )
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_jwt_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        secret = reveal(value)
+        if secret is not None and (not secret.strip() or len(secret) < LEAST_JWT_SECRET):
+            raise ValueError(
+                f"REGFLOW_JWT_SECRET must be at least {LEAST_JWT_SECRET} characters, not all "
+                "blanks (an HS256 key of fewer than 256 bits is guessed, RFC 7518); leave it "
+                "empty for none"
+            )
+        return value
+
+    @field_validator("secret_key", "old_secret_keys")
+    @classmethod
+    def _not_only_blanks(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        text = reveal(value)
+        if text is not None and not text.strip():
+            name = f"REGFLOW_{(info.field_name or '').upper()}"
+            listed = ' (a blank one that wrapped keys is given as a JSON list: [" "])'
+            raise ValueError(
+                f"{name} is only blanks, which is no passphrase; leave it empty for none"
+                + (listed if info.field_name == "old_secret_keys" else "")
+            )
         return value
 
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
+        if value != value.strip():
+            raise ValueError("REGFLOW_DATABASE_URL has blanks around it: write the URL alone")
         if not value.startswith(("sqlite://", "postgresql://", "postgres://")):
             raise ValueError("REGFLOW_DATABASE_URL must start with sqlite:// or postgresql://")
         if fault := postgres_url_fault(value):

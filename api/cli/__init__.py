@@ -12,7 +12,12 @@ from pydantic import ValidationError
 
 from api.cli.commands import EXIT_CODES, CommandParser
 from api.cli.failures import COULD_NOT_RUN, UNUSABLE, output_failed, refused
-from api.cli.streams import OutputFailed, command_streams, quiet_on_closed_pipe
+from api.cli.streams import (
+    OutputFailed,
+    command_streams,
+    diagnostics_lost,
+    quiet_on_closed_pipe,
+)
 from domain.exceptions import RegflowError
 from infrastructure import tracing
 from infrastructure.allocator import return_freed_memory
@@ -38,7 +43,8 @@ def build_parser() -> CommandParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; its return value is the exit code. Whatever the command, output it
     cannot write (a full disk: exit 2) or whose reader went away (exit 141) ends it here, its
-    output flushed before it returns, so that the interpreter's last flush cannot fail."""
+    output flushed before it returns, so that the interpreter's last flush cannot fail.
+    Standard error that cannot be written never ends a command part way (`streams`)."""
     with command_streams():
         try:
             try:
@@ -51,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return quiet_on_closed_pipe()
         except OutputFailed as exc:
             return output_failed(exc)
+        # A refusal or a failure it could not say (standard error lost): one that could not
+        # run, as when its answer cannot be written. A command that did its work keeps its 0.
+        if code != 0 and diagnostics_lost():
+            return COULD_NOT_RUN
     return code
 
 

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from rich.table import Table
 
 from api.cli.commands import Command, arg, json_flag
-from api.cli.failures import say
+from api.cli.failures import CannotRun, say
 from api.cli.ids import full_id
 from api.cli.output import cells, console, escape_masked, escape_text
 from domain.event_names import event_reason, public_event_name, public_name_of
@@ -80,6 +80,16 @@ def event_record(event: Any) -> dict[str, Any]:
         "reason": event_reason(data),
         "data": data,
     }
+
+
+def checked_time_range(args: argparse.Namespace) -> None:
+    """Refuse a time range no moment is in (`--since` after `--until`): its empty answer would
+    read as "no events" to a script."""
+    if args.since is not None and args.until is not None and args.since > args.until:
+        raise CannotRun(
+            f"--since {args.since.isoformat()} is after --until {args.until.isoformat()}:"
+            " no moment is in that range"
+        )
 
 
 def within(event: Any, since: datetime | None, until: datetime | None) -> bool:
@@ -164,6 +174,7 @@ def show_events(args: argparse.Namespace) -> int:
 
 def read_events(args: argparse.Namespace) -> list[dict[str, Any]]:
     """The records of the job's events that pass the filters."""
+    checked_time_range(args)
     types = set().union(*args.type) if args.type else set()
     with open_store() as app:
         args.job = full_id(app, "job", args.job)

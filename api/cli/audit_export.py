@@ -13,7 +13,15 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TextIO
 
-from api.cli.audit import TIME_RANGE, event_record, open_store, unreadable, within, write_json
+from api.cli.audit import (
+    TIME_RANGE,
+    checked_time_range,
+    event_record,
+    open_store,
+    unreadable,
+    within,
+    write_json,
+)
 from api.cli.commands import Command, OneOf, arg, json_flag
 from api.cli.ids import full_id
 from api.cli.output import console, escape_text
@@ -178,6 +186,7 @@ def export(args: argparse.Namespace) -> int:
     every one) are checked each as it is first met: a log changed by hand stops the export
     there, exit 2; --output FILE is then left as it was, standard output holds what came
     before."""
+    checked_time_range(args)
     count = 0
     with open_store() as app:
         try:

@@ -8,6 +8,7 @@ from typing import Any
 from api.cli.commands import Arg, arg
 from api.cli.output import SHORT_ID
 from domain.exceptions import InvalidInput, NotFound
+from domain.secret_words import scrub_text
 from infrastructure.chain.unreadable import UNREADABLE, tampered_aggregate
 from infrastructure.usecases.registrations import Registrations
 from projections.live.service import ReadModelService
@@ -30,11 +31,12 @@ def is_full_id(text: str) -> bool:
 def resolve(kind: str, given: str, views: LazyViews, organisation_id: str | None = None) -> str:
     """The one id of `kind` ("job" or "batch") that `given` names in full or by its start."""
     text = given.strip().lower()
+    quoted = scrub_text(given)  # what was typed, as a refusal may quote it (`password=...`)
     if is_full_id(text):
         return text
     if len(text) < SHORT_ID or any(c not in "0123456789abcdef-" for c in text):
         raise InvalidInput(
-            f"Not a {kind} id: '{given}'. Give the id, or its first {SHORT_ID} characters "
+            f"Not a {kind} id: '{quoted}'. Give the id, or its first {SHORT_ID} characters "
             "or more, as the tables print them."
         )
     try:
@@ -51,7 +53,7 @@ def resolve(kind: str, given: str, views: LazyViews, organisation_id: str | None
         if not found and (organisation_id is not None or named is None or named.startswith(text)):
             raise
     if not found:
-        raise NotFound(f"No {kind} id starts with '{given}'")
+        raise NotFound(f"No {kind} id starts with '{quoted}'")
     if len(found) > 1:
         shown = ", ".join(found[:4]) + (", ..." if len(found) > 4 else "")
         raise InvalidInput(

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from rich.console import Console
 from rich.table import Table
@@ -20,8 +20,12 @@ from api.cli.output import console as make_console
 from api.cli.output import escape_text as escape
 from api.cli.run_display import words
 from api.cli.values import MOST_LISTED, named_organisation, positive_count
+from api.schemas.batches import JobStatusFilter
+from domain.status import SubStepStatus
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
+
+BLOCKED = SubStepStatus.BLOCKED.value
 
 
 @dataclass
@@ -104,7 +108,9 @@ def list_jobs(args: argparse.Namespace) -> int:
         batch_id = op.batch_id(args.batch)
         op.app.batch(batch_id)
         found = op.views().job_summaries(batch_id)
-    if args.status:
+    if args.status == BLOCKED:
+        found = [j for j in found if (j["counts"] or {}).get(BLOCKED, 0) > 0]
+    elif args.status:
         found = [j for j in found if j["status"] == args.status]
 
     def render(console: Console) -> None:
@@ -164,8 +170,8 @@ COMMANDS = (
             id_argument("batch"),
             arg(
                 "--status",
-                choices=("pending", "in_progress", "completed", "failed", "cancelled"),
-                help="only jobs with this status",
+                choices=get_args(JobStatusFilter),
+                help=f"only jobs with this status ({BLOCKED}: a sub-step waits on a failed one)",
             ),
             PRINT_JSON,
         ),

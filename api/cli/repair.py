@@ -19,6 +19,7 @@ from api.cli.ids import id_argument
 from api.cli.operate import PRINT_JSON, emit, operating
 from api.cli.output import escape_text as escape
 from domain.exceptions import RegflowError, SubStepNotFound, UnknownSubStepsEdited
+from domain.status import JobStatus
 from infrastructure.chain.unreadable import UNREADABLE, unreadable_log
 
 PICKED_UP = "a running `regflow serve` or `regflow work` on this store picks it up"
@@ -132,12 +133,15 @@ def edit_command(args: argparse.Namespace) -> int:
     def render(console: Console) -> None:
         verb = "would set" if args.dry_run else "set"
         console.print(f"{verb} {key} of job {job_id} to {target}")
-        if check.cascade:
-            console.print(f"  with its dependents: {', '.join(check.cascade)}")
+        dependents = [k for k in check.cascade if k != key]  # the cascade starts at `key`
+        if dependents:
+            console.print(f"  with its dependents: {', '.join(dependents)}")
         for warning in check.warnings:
             console.print(f"  [yellow]warning[/yellow]: {escape(warning)}")
         if args.dry_run:
             console.print("dry run: nothing changed")
+        elif outcome.job_status == JobStatus.COMPLETED:  # nothing left for a resume to run
+            console.print("job is completed")
         else:
             console.print(f"job is {str(outcome.job_status).replace('_', ' ')}; resume it to run")
 

@@ -27,6 +27,22 @@ class OutputFailed(OSError):
     or the file's path), which the write error itself does not."""
 
 
+class _Diagnostics:
+    """Whether a write to standard error failed during this command."""
+
+    lost = False
+
+
+def diagnostics_lost() -> bool:
+    """True when something written to standard error during this command was lost (a full
+    disk, a closed descriptor): its diagnostics, never its answer, which is on standard output."""
+    return _Diagnostics.lost
+
+
+def _lose_diagnostics() -> None:
+    _Diagnostics.lost = True
+
+
 class NamedWrites(io.FileIO):
     """A descriptor written to, whose write errors name the output it is; a closed pipe stays
     a BrokenPipeError, the one way a command ends on it."""
@@ -41,7 +57,21 @@ class NamedWrites(io.FileIO):
         except BrokenPipeError:
             raise
         except OSError as exc:
-            raise OutputFailed(exc.errno, exc.strerror, self.shown_as) from None
+            return self.failed(exc, memoryview(data).nbytes)
+
+    def failed(self, exc: OSError, size: int) -> int:
+        """What a write of `size` bytes that failed with `exc` answers."""
+        raise OutputFailed(exc.errno, exc.strerror, self.shown_as) from None
+
+
+class DiagnosticWrites(NamedWrites):
+    """Standard error: its failed writes are dropped (`diagnostics_lost` says so), since a
+    command that lost a progress line has still done its work, and must not end part way as
+    one that could not run."""
+
+    def failed(self, exc: OSError, size: int) -> int:
+        _lose_diagnostics()
+        return size
 
 
 def text_output(
@@ -51,10 +81,11 @@ def text_output(
     line_buffering: bool = False,
     encoding: str = "utf-8",
     errors: str = "strict",
+    writes: type[NamedWrites] = NamedWrites,
 ) -> TextIO:
     """Text written through a buffer to `fd`; a failed write raises OutputFailed naming
-    `shown_as`."""
-    raw = NamedWrites(fd, shown_as, closefd)
+    `shown_as` (or, through `DiagnosticWrites`, is dropped)."""
+    raw = writes(fd, shown_as, closefd)
     return io.TextIOWrapper(
         io.BufferedWriter(raw), encoding=encoding, errors=errors, line_buffering=line_buffering
     )
@@ -72,12 +103,26 @@ class ClosedOutput(io.TextIOBase):
         raise OutputFailed(errno.EBADF, "it is closed", self.shown_as)
 
 
-def _named(stream: TextIO | None, shown_as: str) -> TextIO:
+class ClosedDiagnostics(ClosedOutput):
+    """Standard error, which the process was started without: what is written to it is lost,
+    as `DiagnosticWrites` loses what it cannot write."""
+
+    def write(self, text: str, /) -> int:
+        _lose_diagnostics()
+        return len(text)
+
+
+def _named(
+    stream: TextIO | None,
+    shown_as: str,
+    writes: type[NamedWrites] = NamedWrites,
+    closed: type[ClosedOutput] = ClosedOutput,
+) -> TextIO:
     """`stream` written through a buffer of its own whose write errors name it; `stream` itself
     when it is no descriptor (a test's capture). What it cannot encode (a restaurant's name on
     an ASCII terminal) is written as backslash escapes, not refused."""
     if stream is None:
-        return cast(TextIO, ClosedOutput(shown_as))
+        return cast(TextIO, closed(shown_as))
     try:
         fd = stream.fileno()
     except (AttributeError, ValueError, io.UnsupportedOperation):
@@ -93,6 +138,7 @@ def _named(stream: TextIO | None, shown_as: str) -> TextIO:
         line_buffering=unbuffered or getattr(stream, "line_buffering", False),
         encoding=getattr(stream, "encoding", None) or "utf-8",
         errors="backslashreplace",
+        writes=writes,
     )
 
 
@@ -101,8 +147,9 @@ def command_streams() -> Iterator[None]:
     """Standard output and error, for the time of one command, as streams whose failed writes
     say which they are; the originals are put back afterwards."""
     stdout, stderr = sys.stdout, sys.stderr
+    _Diagnostics.lost = False
     sys.stdout = _named(stdout, STANDARD_OUTPUT)
-    sys.stderr = _named(stderr, STANDARD_ERROR)
+    sys.stderr = _named(stderr, STANDARD_ERROR, DiagnosticWrites, ClosedDiagnostics)
     try:
         yield
     finally:

@@ -113,6 +113,25 @@ class TestEvents:
         assert cli("events", job_id, "--since", "yesterday").code == 2
 
 
+@pytest.mark.parametrize("command", ["events", "export"])
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [("2030-01-01", "2020-01-01"), ("2026-01-01T00:00:01", "2026-01-01T00:00:00+00:00")],
+)
+def test_a_time_range_no_moment_is_in_is_refused(
+    cli: Cli, app: Registrations, tmp_path: Path, command: str, since: str, until: str
+) -> None:
+    """`export --since 2030 --until 2020` exited 0 with nothing, as if no events were there."""
+    batch_id, job_id = started(app, unique_org())
+    target = [job_id] if command == "events" else ["--batch", batch_id]
+    out = tmp_path / "export.jsonl"
+    out.write_text("kept\n")
+    extra = ["--output", str(out)] if command == "export" else []
+    run = cli(command, *target, "--since", since, "--until", until, *extra)
+    assert run.code == 2 and "is after --until" in run.err and run.out == "", run
+    assert out.read_text() == "kept\n"
+
+
 class TestExport:
     def test_batch_export_holds_the_batch_and_its_jobs(self, cli: Cli, app: Registrations) -> None:
         batch_id, job_id = started(app, unique_org())

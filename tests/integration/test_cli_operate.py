@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -16,7 +16,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from api.cli.ids import resolve
+from api.schemas.batches import JobStatusFilter
 from domain.exceptions import InvalidInput, NotFound
+from domain.plan import PLAN
 from infrastructure.executors.simulator.faults import FaultRule, SimulatorConfig
 from infrastructure.settings import Settings
 from infrastructure.usecases.registrations import Registrations
@@ -257,3 +259,56 @@ def test_a_pipe_closed_part_way_through_a_long_output_ends_quietly(
     assert done.returncode == CLOSED_PIPE
     assert done.stdout.decode() == f"800 jobs of batch {batch.id}\n"
     assert done.stderr == b"", done.stderr.decode()[-2000:]
+
+
+async def test_a_mark_says_to_resume_only_a_job_a_resume_would_run(
+    app: Registrations, settings: Settings, cli: Cli
+) -> None:
+    """A completed job marked again stays completed: `resume it to run` was followed by a
+    resume saying there is nothing to resume."""
+    _, (failed, done, _) = await failed_and_completed(app, settings)
+    marked = cli("mark", done, "itemTags", "skipped", "--reason", "no tags")
+    assert marked.code == 0 and marked.out.splitlines()[-1] == "job is completed"
+    mended = cli("mark", failed, "menuImport", "skipped", "--reason", "no menu")
+    assert mended.code == 0 and mended.out.splitlines()[-1].endswith("resume it to run")
+    assert cli("resume", failed).code == 0
+
+
+async def test_jobs_filters_by_every_status_the_api_filters_by(
+    app: Registrations, settings: Settings, cli: Cli
+) -> None:
+    """`--status blocked` was refused as an invalid choice, though the API takes it."""
+    batch_id, job_ids = await failed_and_completed(app, settings)
+    failed = job_ids[0]
+    blocked = doc(cli("jobs", batch_id[:8], "--status", "blocked", "--json"))
+    assert [j["id"] for j in blocked] == [failed]
+    listed = {
+        status: {j["id"] for j in doc(cli("jobs", batch_id, "--status", status, "--json"))}
+        for status in get_args(JobStatusFilter)
+        if status != "blocked"
+    }
+    assert listed == {
+        status: {j for j in job_ids if str(app.job(j).status) == status} for status in listed
+    }
+
+
+async def test_a_reset_names_as_its_dependents_only_the_others_it_resets(
+    app: Registrations, settings: Settings, cli: Cli
+) -> None:
+    """`reset ... itemTags --dry-run` said "with its dependents: itemTags"."""
+    _, (_, done, _) = await failed_and_completed(app, settings)
+    for key in PLAN.keys:
+        shown = cli("reset", done, key, "--reason", "check", "--dry-run")
+        assert shown.code == 0, shown.err
+        said = [line for line in shown.out.splitlines() if "with its dependents" in line]
+        others = doc(cli("reset", done, key, "--reason", "check", "--dry-run", "--json"))["reset"]
+        others = [k for k in others if k != key]
+        assert said == ([f"  with its dependents: {', '.join(others)}"] if others else []), key
+
+
+@pytest.mark.parametrize("command", [("events",), ("state",), ("resume",), ("cancel",)])
+def test_an_id_quoted_back_masks_a_value_given_to_a_secret_s_name(
+    cli: Cli, command: tuple[str, ...]
+) -> None:
+    run = cli(*command, "password=Leak12345")
+    assert run.code != 0 and "Leak12345" not in run.err + run.out, run.err

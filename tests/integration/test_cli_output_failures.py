@@ -279,3 +279,22 @@ def test_a_settings_file_that_is_not_utf8_is_named_in_one_line(tmp_path: Path) -
             f"error: cannot read the settings file {tmp_path / '.env'}: byte 24 is not UTF-8 "
             "text (settings files are read as UTF-8)"
         ), done.stderr
+
+
+@pytest.mark.parametrize("stderr", ["closed", "full"])
+def test_a_command_that_did_its_work_without_standard_error_answers_and_exits_0(
+    settings: Settings, tmp_path: Path, stderr: str
+) -> None:
+    """`regflow batch run FILE --json > out 2>&-`: its progress lines could not be written;
+    it stopped at the first, exit 2 ("could not run"), with the batch made and started and
+    no answer. Standard error's lost writes are dropped; the answer says what was done."""
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps({"name": "no stderr", "restaurants": [{"name": "Quiet"}]}))
+    redirect = "2>&-" if stderr == "closed" else f"2>{FULL}"
+    done = subprocess.run(
+        f"exec {REGFLOW} batch run {batch} --json {redirect}", shell=True, stdout=subprocess.PIPE,
+        env=regflow_env(settings, ""), cwd=tmp_path, timeout=120, check=False, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout
+    answer = json.loads(done.stdout)
+    assert answer["finished"] and answer["jobs"] == {"completed": 1}
