@@ -105,10 +105,11 @@ async def trade_round(
     engines: list[Engine],
     victim: Engine,
     newcomer: Callable[[], Awaitable[Engine]],
+    earlier: list[str],
 ) -> list[str] | None:
     """Cut `victim`'s lock session and start a newcomer engine meanwhile: when that takes the
-    victim's id, the victim trades it for a free one and runs jobs (the new batch's ids); None
-    when the victim took its id back first (not the case under test)."""
+    victim's id, the victim trades it for a free one and runs jobs (the new batch's ids are
+    returned); None when the victim took its id back first (not the case under test)."""
     lost = victim.worker_id
     cut_lock_session(own_url, lost)
     engines.append(await newcomer())
@@ -120,9 +121,11 @@ async def trade_round(
     ids = [e.worker_id for e in engines]
     assert len(set(ids)) == len(ids), ids
     assert all(len(lock_sessions(own_url, w)) == 1 for w in ids)
-    # More jobs than the other engines can run at once: the victim must take some.
+    # More jobs than the other engines can run at once: the victim must take some. Jobs are
+    # taken oldest first, so those it takes may be earlier rounds' still in progress; its
+    # fresh id claimed nothing before the trade, so any claim under it is a run after it.
     batch = start_batch(app, restaurants(2 * len(engines) + 2))
-    await eventually(lambda: claimed_by(app, batch, victim.worker_id))
+    await eventually(lambda: claimed_by(app, earlier + batch, victim.worker_id))
     return batch
 
 
@@ -143,7 +146,8 @@ async def test_a_derived_id_lost_to_another_process_is_traded_for_a_free_one(
             engines = [await newcomer(), await newcomer()]
             watch = await stack.enter_async_context(SharedIds(engines).watching())
             for _ in range(12):
-                batch = await trade_round(own_url, app, engines, pick.choice(engines), newcomer)
+                victim = pick.choice(engines)
+                batch = await trade_round(own_url, app, engines, victim, newcomer, job_ids)
                 rounds, job_ids = rounds + (batch is not None), job_ids + (batch or [])
                 if rounds == 3:
                     break
