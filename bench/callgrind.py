@@ -16,24 +16,33 @@ import tempfile
 from pathlib import Path
 
 
+def command_under_callgrind(out: Path, module: str, *args: str) -> list[str]:
+    """`python -m module args...` run under callgrind, its count written to `out`."""
+    return [
+        "valgrind",
+        "--tool=callgrind",
+        f"--callgrind-out-file={out}",
+        sys.executable,
+        "-m",
+        module,
+        *args,
+    ]
+
+
+def counted(stderr: str) -> int:
+    """The instructions callgrind says it collected, from what it printed."""
+    found = re.search(r"Collected\s*:\s*(\d+)", stderr)
+    if found is None:
+        raise RuntimeError("callgrind printed no count:\n" + stderr[-2000:])
+    return int(found.group(1))
+
+
 def instructions(module: str, *args: str) -> int:
     """Instructions executed by `python -m module args...`, every thread of it counted."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "callgrind.out"
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            "-m",
-            module,
-            *args,
-        ]
+        command = command_under_callgrind(Path(tmp) / "callgrind.out", module, *args)
         env = os.environ | {"PYTHONHASHSEED": "0"}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         if done.returncode != 0:
             raise RuntimeError(done.stderr[-2000:])
-        found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
-        if found is None:
-            raise RuntimeError("callgrind printed no count:\n" + done.stderr[-2000:])
-        return int(found.group(1))
+        return counted(done.stderr)
