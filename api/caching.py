@@ -1,14 +1,17 @@
-"""Cheap repeated reads: weak ETags with 304 Not Modified, and gzip for JSON answers."""
+"""Cheap repeated reads: weak ETags with 304 Not Modified, and gzip for JSON answers; and
+the other side of a job's tag, the If-Match of a command that changes the job."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import zlib
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
 from api.routing import Handler
+from domain.preconditions import VersionsRead
 
 GZIP_FROM_BYTES = 1024
 # A new release may present the same versions differently: its tags differ.
@@ -21,6 +24,25 @@ except PackageNotFoundError:
 def etag(kind: str, token: object) -> str:
     """A weak tag (gzip changes the bytes, not the meaning) of one representation."""
     return f'W/"{kind}-{token}-{RELEASE}"'
+
+
+IF_MATCH = "If-Match"
+_JOB_TAG = re.compile(r'(?:W/)?"job-([0-9]{1,18})-([^"]*)"')
+
+
+def versions_read(request: web.Request) -> VersionsRead | None:
+    """The versions of the job named in the request's If-Match (the tags of `GET /jobs/{id}`,
+    weak or not: the job's tag names its version, which the command compares); None when the
+    header is absent or `*`. A tag that names no version of this release (another thing's, an
+    older release's, garbage) matches no version: the command is refused, 412."""
+    given = request.headers.getall(IF_MATCH, [])
+    if not given:
+        return None
+    tags = [t.strip() for t in ",".join(given).split(",") if t.strip()]
+    if tags == ["*"]:
+        return None
+    found = (_JOB_TAG.fullmatch(t) for t in tags)
+    return VersionsRead(frozenset(int(m[1]) for m in found if m is not None and m[2] == RELEASE))
 
 
 def content_tag(kind: str, query: object, body: bytes) -> str:

@@ -72,7 +72,10 @@ def _operation(route: Route) -> dict[str, Any]:
     if not route.public:
         responses |= {code: error | {"description": text} for code, text in ERRORS.items()}
     for status, text in route.also:
-        body = {} if status == NOT_MODIFIED[0] else {"content": _json(route.answer or ErrorAnswer)}
+        # a refusal of the API's is its error answer; a public route's answers are its own
+        refusal = status >= 400 and not route.public
+        answer = ErrorAnswer if refusal else route.answer or ErrorAnswer
+        body = {} if status == NOT_MODIFIED[0] else {"content": _json(answer)}
         responses[str(status)] = {"description": text} | body
     operation: dict[str, Any] = {
         "summary": route.summary,

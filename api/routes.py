@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api import health, metrics, openapi
 from api import schemas as s
+from api.caching import IF_MATCH
 from api.handlers import batch_jobs, batch_stream, batches, edits, jobs
 from api.parsing import IDEMPOTENCY_KEY
 from api.routing import Route
@@ -26,6 +27,14 @@ EDIT_ONCE = (
         "other edits under the key are 422. A dry run does not look at the key",
     ),
 )
+CONDITIONAL = (
+    (
+        IF_MATCH,
+        "Only if the job is still at the version read: the ETag of GET /jobs/{jobId} (or of "
+        "a change's answer); at another version nothing is done and the answer is 412",
+    ),
+)
+CHANGED = ((412, "The job changed since the version If-Match names: nothing was done"),)
 BASE = "/api/registration-batches"
 JOB = BASE + "/jobs/{jobId}"
 SUB_STEP = JOB + "/steps/6/sub-steps/{subStepKey}"
@@ -48,6 +57,8 @@ ROUTES: tuple[Route, ...] = (
         s.ResumeAnswer,
         body=s.Resume,
         body_optional=True,
+        headers=CONDITIONAL,
+        also=CHANGED,
     ),
     Route(
         "POST",
@@ -57,6 +68,8 @@ ROUTES: tuple[Route, ...] = (
         s.CommandAnswer,
         body=s.Reasoned,
         body_optional=True,
+        headers=CONDITIONAL,
+        also=CHANGED,
     ),
     Route(
         "GET", JOB + "/events", jobs.events, "A job's events", s.EventsAnswer, query=s.EventsQuery
@@ -76,7 +89,8 @@ ROUTES: tuple[Route, ...] = (
         "Edit sub-steps in bulk",
         s.BulkEditAnswer,
         body=s.BulkEdit,
-        headers=EDIT_ONCE,
+        headers=EDIT_ONCE + CONDITIONAL,
+        also=CHANGED,
     ),
     Route(
         "PATCH",
@@ -85,7 +99,8 @@ ROUTES: tuple[Route, ...] = (
         "Set a sub-step's status",
         s.EditAnswer,
         body=s.SubStepEdit,
-        headers=EDIT_ONCE,
+        headers=EDIT_ONCE + CONDITIONAL,
+        also=CHANGED,
     ),
     Route(
         "POST",
@@ -95,7 +110,8 @@ ROUTES: tuple[Route, ...] = (
         s.ResetAnswer,
         body=s.Reset,
         body_optional=True,
-        headers=EDIT_ONCE,
+        headers=EDIT_ONCE + CONDITIONAL,
+        also=CHANGED,
     ),
     Route(
         "POST",
@@ -105,6 +121,8 @@ ROUTES: tuple[Route, ...] = (
         s.RetryNowAnswer,
         body=s.Reasoned,
         body_optional=True,
+        headers=CONDITIONAL,
+        also=CHANGED,
     ),
     Route(
         "GET",

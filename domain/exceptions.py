@@ -79,6 +79,18 @@ class JobConflict(RegflowError):
     """Another writer changed the job first and the command could not be re-run."""
 
 
+class JobChanged(RegflowError):
+    """A conditional command found the job at another version than any its sender had read
+    (HTTP's If-Match): nothing was done, as the change was decided on a state now past."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(
+            f"The job has changed since it was read (it is now at version {version}): read it "
+            "again, and send the change again if it still holds"
+        )
+        self.version = version
+
+
 class InvalidInput(RegflowError):
     """A value given to a command is malformed."""
 

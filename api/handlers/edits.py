@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from api import parsing
 from api.auth import caller_of
+from api.caching import etag, versions_read
 from api.presenters import ok, replayed, validation_answer
 from api.schemas import BulkEdit, Reset, SubStepEdit
 from api.services import services_of
@@ -26,26 +27,30 @@ async def _edit(
     item_reasons: list[str | None] | None = None,
 ) -> EditOutcome:
     """The caller's edits of the job the path names: recorded (once per Idempotency-Key, if
-    one is sent), or only checked in a dry run; each with its own reason when it has one."""
+    one is sent), or only checked in a dry run; each with its own reason when it has one; with
+    an If-Match, only on the job's version it names."""
     caller, services = caller_of(request), services_of(request)
     job_id = request.match_info["jobId"]
     key = parsing.idempotency_key(request)
     org, actor = caller.organisation_id, caller.actor
+    required = versions_read(request)
     return await services.edit(
-        org, job_id, edits, actor, reason or "", dry_run, key, item_reasons or []
+        org, job_id, edits, actor, reason or "", dry_run, key, item_reasons or [], required
     )
 
 
 def _answer(outcome: EditOutcome, **fields: Any) -> web.Response:
     """The edit's answer: what it did, then the job's version and status after it (a repeat
     of an earlier request's key: what that request did, and the job's version and status now,
-    marked Idempotent-Replayed)."""
+    marked Idempotent-Replayed). Its ETag is the job's at that version, for the next edit's
+    If-Match."""
     answer = ok(
         **fields,
         version=outcome.version,
         job_status=outcome.job_status,
         dry_run=outcome.dry_run,
     )
+    answer.headers["ETag"] = etag("job", outcome.version)
     return replayed(answer, outcome.replayed)
 
 

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from api import parsing
 from api.auth import caller_of
-from api.caching import not_modified, tagged
+from api.caching import etag, not_modified, tagged, versions_read
 from api.errors import BadRequest
 from api.presenters import EVENTS_ANSWER, ok, ok_as_declared
 from api.schemas import EventsQuery, Reasoned, Resume, StateQuery
@@ -30,7 +30,13 @@ async def resume(request: web.Request) -> web.Response:
     job_id = request.match_info["jobId"]
     data = await parsing.body(request, Resume, optional=True)
     plan, saved, changed = await services.run(
-        services.app.resume, caller.organisation_id, job_id, caller.actor, data.reason, data.dry_run
+        services.app.resume,
+        caller.organisation_id,
+        job_id,
+        caller.actor,
+        data.reason,
+        data.dry_run,
+        versions_read(request),
     )
     if data.dry_run:
         return ok(message=DRY_RUN, **plan.as_answer(), dry_run=True)
@@ -51,9 +57,12 @@ async def cancel(request: web.Request) -> web.Response:
         request.match_info["jobId"],
         caller.actor,
         data.reason,
+        versions_read(request),
     )
     await services.settle(saved.position)
-    return ok(message="Job cancelled", version=saved.version)
+    answer = ok(message="Job cancelled", version=saved.version)
+    answer.headers["ETag"] = etag("job", saved.version)
+    return answer
 
 
 async def retry_now(request: web.Request) -> web.Response:
@@ -62,11 +71,19 @@ async def retry_now(request: web.Request) -> web.Response:
     job_id, key = request.match_info["jobId"], parsing.sub_step_key(request)
     data = await parsing.body(request, Reasoned, optional=True)
     saved = await services.run(
-        services.app.retry_now, caller.organisation_id, job_id, key, caller.actor, data.reason
+        services.app.retry_now,
+        caller.organisation_id,
+        job_id,
+        key,
+        caller.actor,
+        data.reason,
+        versions_read(request),
     )
     await services.settle(saved.position)
     services.wake([job_id])
-    return ok(sub_step=key, version=saved.version)
+    answer = ok(sub_step=key, version=saved.version)
+    answer.headers["ETag"] = etag("job", saved.version)
+    return answer
 
 
 async def events(request: web.Request) -> web.Response:

@@ -8,10 +8,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from domain.editing import EditCheck, EditRequest, SubStepValidation
-from domain.exceptions import JobNotFound, RegflowError
+from domain.exceptions import JobChanged, JobNotFound, RegflowError
 from domain.job import RegistrationJob
 from domain.job_lease import LeaseSeen
 from domain.limits import MAX_SUB_STEP_NAME, readable, recordable_reason
+from domain.preconditions import VersionsRead
 from infrastructure.tracing import traced_command
 from infrastructure.usecases.idempotency import checked_idempotency_key, keyed_digest
 from infrastructure.usecases.store import RegistrationStore
@@ -47,6 +48,7 @@ class EditingCommands(RegistrationStore):
         dry_run: bool = False,
         idempotency_key: str | None = None,
         item_reasons: Sequence[str | None] = (),
+        required: VersionsRead | None = None,
     ) -> EditOutcome:
         """Apply manual edits all-or-nothing; a refused edit is recorded for the audit. Each
         edit is recorded with its own reason in `item_reasons` (by position), else `reason`.
@@ -56,11 +58,17 @@ class EditingCommands(RegistrationStore):
         as the first was, and the key sent with other content is refused. A dry run records
         nothing, so its key is not looked up; a key the edit would refuse for its form is
         refused in the dry run too, as the dry run says what the edit would do.
+
+        With `required` (the versions its sender read), a job that stands at none of them is
+        refused, changing and recording nothing; a repeat of a key already used is answered
+        as the first request was, whatever the job's version since.
         """
         if idempotency_key is not None:
             idempotency_key = checked_idempotency_key(idempotency_key)
         if dry_run:
             job = self.job(job_id, organisation_id)
+            if required is not None:
+                required.require(job.version)
             lease = self.lease_seen(job)
             checks = job.preview_edits([(key, target) for key, target, _ in edits], lease)
             if checks and not readable(reason):
@@ -85,8 +93,12 @@ class EditingCommands(RegistrationStore):
                 earlier = job.earlier_edit(request) if request is not None else None
                 if earlier is not None:
                     return earlier, True
+                if required is not None:
+                    required.require(job.version)
                 lease = self.lease_seen(job)
                 return job.edit(edits, actor, reason, request, lease, item_reasons), False
+            except JobChanged:  # decided on a state now past: nothing to record
+                raise
             except RegflowError as exc:
                 if job.pending_events:  # refused part way: not a refusal of this version
                     raise
@@ -100,7 +112,7 @@ class EditingCommands(RegistrationStore):
                 job_id, organisation_id, command, grouped=True
             )
         except RegflowError as exc:
-            if not isinstance(exc, JobNotFound):  # another writer kept changing the job
+            if not isinstance(exc, (JobNotFound, JobChanged)):  # the job kept changing
                 exc.recorded_position = self._record_refusal(job_id, refused_edit(), actor, exc)
             raise
         if isinstance(told, RegflowError):

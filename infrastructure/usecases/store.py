@@ -38,6 +38,7 @@ from eventsourcing.persistence import (
 from domain.batch import RegistrationBatch
 from domain.exceptions import BatchNotFound, JobConflict, JobNotFound, NotFound
 from domain.job import RegistrationJob
+from domain.preconditions import VersionsRead
 from domain.retry import COMMAND_CONFLICT_POLICY, STORAGE_WRITE_POLICY
 from infrastructure.chain.unreadable import UNREADABLE, unreadable_log
 from infrastructure.dropped_connections import connections_check
@@ -337,14 +338,19 @@ class RegistrationStore(Application[UUID]):
         organisation_id: str | None,
         command: Callable[[RegistrationJob], T],
         grouped: bool = False,
+        required: VersionsRead | None = None,
     ) -> tuple[T, RegistrationJob, Saved]:
         """Load, run `command`, save (`grouped`: see `store`); on a version conflict reload
         and run it again. The load is tried again after a transient storage error as the save
         is (a pool that waited out its connections while another process held SQLite's one
-        writer failed the command, where its save would have waited its turn)."""
+        writer failed the command, where its save would have waited its turn). A job that
+        stands at none of the versions `required` names is refused before the command runs,
+        on every attempt: a conflict means another writer moved it on."""
         with self._job_turns.held(str(job_id).strip().lower()):
             for _ in self.conflict_attempts():
                 job = self.read(lambda: self.job(job_id, organisation_id), f"load job {job_id}")
+                if required is not None:
+                    required.require(job.version)
                 outcome = command(job)
                 try:
                     return outcome, job, self.store(job, grouped=grouped)
