@@ -26,7 +26,7 @@ LAUNCH_ARGS = [
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
-API_REFUSAL = re.compile(r"the server responded with a status of (400|401|404|409|422)\b")
+API_REFUSAL = re.compile(r"the server responded with a status of (400|401|404|409|412|422)\b")
 
 
 @pytest.fixture(scope="module")

@@ -166,3 +166,35 @@ def test_an_edit_whose_answer_was_lost_is_made_once_when_applied_again(
     reset = [p for p in watch.problems if "ERR_CONNECTION_RESET" in p]
     assert len(reset) == 1  # the lost answer, and nothing else
     watch.problems.remove(reset[0])
+
+
+def test_an_edit_from_a_page_another_operator_made_stale_is_refused_and_changes_nothing(
+    page: Page, stack: Stack, tmp_path: Path
+) -> None:
+    """Two operators at one failed job: the other resets menuImport while this one's editor
+    is open on the page from before. The preview and Apply say, in the API's words, that the
+    job has changed; nothing more is recorded than the other operator's reset."""
+    sign_in(page, stack)
+    create_batch(page, tmp_path, "Stale page", ["Kiwi"])
+    kiwi = run_with_its_menu_import_refused(page, stack, "Kiwi")
+    page.get_by_role("link", name="Kiwi").click()
+    expect(node(page, "menuImport")).to_contain_text("Failed")
+    node(page, "menuImport").click()
+    editor = page.get_by_role("dialog", name="Sub-step menuImport")
+    editor.get_by_label("Reset to pending").check()
+    job = f"{stack.url}/api/registration-batches/jobs/{kiwi}"
+    auth = {"Authorization": f"Bearer {stack.key}"}
+    other = page.request.post(
+        f"{job}/steps/6/sub-steps/menuImport/reset",
+        headers=auth,
+        data={"reason": "fixed by the other operator"},
+    )
+    assert other.status == 200, other.text()
+    editor.get_by_label("Reason (required)").fill("menu fixed upstream")
+    expect(editor.locator(".dry-run-refused")).to_contain_text("has changed since it was read")
+    editor.get_by_role("button", name="Apply").click()
+    expect(editor.get_by_role("alert")).to_contain_text("has changed since it was read")
+    events = page.request.get(f"{job}/events?limit=1000", headers=auth).json()["events"]
+    resets = [e for e in events if e["type"] == "SubStepReset"]
+    assert len(resets) == 1 and "other operator" in str(resets[0])
+    assert not [e for e in events if e["type"] == "EditRefused"]

@@ -18,7 +18,8 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body, token = session.token, extra = {}) {
+/** The answer's data; with `tagged`, its ETag too, as `etag` (a change sends it back as If-Match). */
+async function request(method, path, body, token = session.token, extra = {}, tagged = false) {
   const headers = { Accept: "application/json", ...extra };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -35,7 +36,7 @@ async function request(method, path, body, token = session.token, extra = {}) {
   const data = await response.json().catch(() => null);
   if (response.status === 401 && token && token === session.token) session.signOut();
   if (!response.ok || (data && data.success === false)) throw new ApiError(response.status, data);
-  return data || {};
+  return tagged ? { ...(data || {}), etag: response.headers.get("ETag") } : data || {};
 }
 
 /** A fresh idempotency key (crypto.randomUUID needs a secure context; this does not). */
@@ -45,6 +46,8 @@ export function requestKey() {
 }
 
 const keyed = (key) => (key ? { "Idempotency-Key": key } : {});
+/** An edit made only on the job's version the page showed: another's change since is a 412. */
+const onVersion = (tag) => (tag ? { "If-Match": tag } : {});
 const enc = encodeURIComponent;
 const job = (id) => `/jobs/${enc(id)}`;
 const subStep = (id, key) => `${job(id)}/steps/6/sub-steps/${enc(key)}`;
@@ -60,15 +63,15 @@ export const api = {
   streamTicket: (id) => request("POST", `/${enc(id)}/stream-token`),
   progress: (id) => request("GET", `/${enc(id)}/progress`),
   start: (id, jobIds) => request("POST", `/${enc(id)}/step-6/start`, jobIds ? { job_ids: jobIds } : {}),
-  job: (id) => request("GET", job(id)),
+  job: (id) => request("GET", job(id), undefined, session.token, {}, true),
   resume: (id, body = {}) => request("POST", `${job(id)}/resume-step-6`, body),
   cancel: (id, reason) => request("POST", `${job(id)}/cancel`, reason ? { reason } : {}),
   retryNow: (id, key) => request("POST", `${subStep(id, key)}/retry-now`),
   validation: (id, key) => request("GET", `${subStep(id, key)}/validation`),
-  setStatus: (id, key, edit, once) =>
-    request("PATCH", subStep(id, key), edit, session.token, keyed(once)),
-  reset: (id, key, edit, once) =>
-    request("POST", `${subStep(id, key)}/reset`, edit, session.token, keyed(once)),
+  setStatus: (id, key, edit, once, tag) =>
+    request("PATCH", subStep(id, key), edit, session.token, { ...keyed(once), ...onVersion(tag) }),
+  reset: (id, key, edit, once, tag) =>
+    request("POST", `${subStep(id, key)}/reset`, edit, session.token, { ...keyed(once), ...onVersion(tag) }),
   events: (id, after, limit = 500) => request("GET", `${job(id)}/events?after_version=${after}&limit=${limit}`),
   stateAt: (id, version) => request("GET", `${job(id)}/state?version=${enc(version)}`),
 };

@@ -60,7 +60,7 @@ function editBody(target, reason, resultText, dryRun) {
 }
 
 /** The sub-step editor: details, dependencies, a target status with a reason, the dry run, apply. */
-export function openEditor({ jobId, key, info, phase, jobStatus, onApplied }) {
+export function openEditor({ jobId, key, info, phase, jobStatus, tag, onApplied }) {
   const { body, close } = openDialog(`Sub-step ${key}`, { wide: true });
   const relations = relationsSection(jobId, key);
   const dryRun = h("div", { class: "dry-run-box", "aria-live": "polite" });
@@ -161,7 +161,7 @@ export function openEditor({ jobId, key, info, phase, jobStatus, onApplied }) {
       return Promise.reject({ lines: [`The result is not valid JSON: ${error.message}`] });
     }
     const once = dry ? undefined : editKey;
-    return chosen === "pending" ? api.reset(jobId, key, edit, once) : api.setStatus(jobId, key, edit, once);
+    return chosen === "pending" ? api.reset(jobId, key, edit, once, tag) : api.setStatus(jobId, key, edit, once, tag);
   }
 
   async function submit(event) {

@@ -51,6 +51,7 @@ export function resumeSentence(answer) {
 /** One job: the Step 6 graph with its editor, the actions, the context and the audit timeline. */
 export function jobView(outlet, { id }) {
   let job = null;
+  let tag = null; // the ETag of the job as shown: an edit is made on that version only
   let steps = {};
   let shownVersion = null;
   const title = h("h1", {}, "Job");
@@ -64,7 +65,7 @@ export function jobView(outlet, { id }) {
   const loaded = new Promise((resolve) => { markLoaded = resolve; });
   const edit = async (key) => {
     if (!steps[key]) await loaded;
-    openEditor({ jobId: id, key, info: steps[key], phase: phaseLabel(PHASE_OF[key]), jobStatus: job?.status, onApplied: refresh });
+    openEditor({ jobId: id, key, info: steps[key], phase: phaseLabel(PHASE_OF[key]), jobStatus: job?.status, tag, onApplied: refresh });
   };
   const graph = createGraph({ onSelect: edit });
   const context = contextView();
@@ -103,6 +104,7 @@ export function jobView(outlet, { id }) {
 
   function show(answer) {
     job = jobOf(answer);
+    tag = answer.etag || null;
     const progress = step6Progress(job);
     steps = subStepsOf(progress);
     markLoaded();
