@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from api.cli import main
 from infrastructure.settings import Settings, old_passphrases
-from infrastructure.usecases.registrations import Registrations
-from tests.integration.audit_kit import RESTAURANT
+from tests.integration.test_keys import jobs_with_secrets, opened
 
 # Printable text, with the characters a list of passphrases could be mistaken for weighted in.
 passphrases = st.text(
@@ -24,24 +23,6 @@ passphrases = st.text(
     min_size=1,
     max_size=16,
 ).filter(str.strip)
-
-
-def opened(url: str, passphrase: str) -> Registrations:
-    return Registrations(Settings(_env_file=None, database_url=url, secret_key=passphrase))
-
-
-def stored_configs(url: str, passphrase: str) -> dict[str, object]:
-    """A new store under `passphrase` with one job of each of two organisations."""
-    app = opened(url, passphrase)
-    try:
-        configs = {}
-        for org in ("org-a", "org-b"):
-            batch, jobs, _ = app.create_batch(org, "user:u-1", "keys", [RESTAURANT])
-            app.start_step6(org, batch.id, None, "user:u-1")
-            configs[str(jobs[0].id)] = app.job(jobs[0].id).execution_config
-        return configs
-    finally:
-        app.close()
 
 
 def rotated(url: str, new: str, old: str) -> int:
@@ -72,7 +53,7 @@ def test_a_store_rotates_away_from_any_passphrase_and_back(
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'keys.db'}"
-        configs = stored_configs(url, first)
+        configs = jobs_with_secrets(url, first)
         assert rotated(url, second, first) == 0, capsys.readouterr().err
         read_back(url, second, configs)
         assert rotated(url, first, second) == 0, capsys.readouterr().err
