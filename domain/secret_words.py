@@ -41,6 +41,9 @@ _SHORTEST_ISSUED = 15
 # blanks or dashes, not run on from a longer number or word.
 _CARD_NUMBER = re.compile(r"(?<![\w.-])\d(?:[ -]?\d){12,18}(?![\w]|[.-]\d)")
 _SEPARATED = re.compile(r"([ -])")
+# A UUID, as every id of regflow's is written: its first three groups may be decimal digits
+# in a card's grouping (`41111111-1111-4111-a...`), and are never read as a card's number.
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 # Where a card's number may be in ASCII text: a run of 13 digits, blanks and dashes or more
 # (a third of the time the full expression takes to find nothing in most texts).
 _ASCII_DIGIT_RUN = re.compile(r"[0-9][0-9 -]{11,}[0-9]")
@@ -85,8 +88,14 @@ def is_card_number(text: str) -> bool:
 
 def _card_masked(found: re.Match[str]) -> str:
     """The run of digits `found` with the card number in it masked: the whole run, or the
-    longest of its groups that is one (a card number run on into a year, `... 1111 2031`)."""
+    longest of its groups that is one (a card number run on into a year, `... 1111 2031`).
+    Digits that are part of a UUID are kept: an id, not a card."""
     run = found.group(0)
+    start, end = found.span()
+    if "-" in run and any(
+        start < uuid.end() and uuid.start() < end for uuid in _UUID.finditer(found.string)
+    ):
+        return run
     if is_card_number(run):
         return REDACTED
     groups = _SEPARATED.split(run)

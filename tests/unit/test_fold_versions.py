@@ -23,9 +23,9 @@ from domain.job_state import JobQueries
 from projections.catalogue import VIEWS
 
 PINS = {
-    "job_progress": (9, "c78f9592ae48e336"),
-    "batch_summaries": (8, "b7ad5f209ac43b3e"),
-    "job_timeline": (11, "b7ad5f209ac43b3e"),
+    "job_progress": (9, "939552765a32e09c"),
+    "batch_summaries": (8, "9f3e633ca9cb3eac"),
+    "job_timeline": (11, "9f3e633ca9cb3eac"),
 }
 FIRST_PARTY = ("domain", "projections")
 COMMANDS = "commands decide which events are recorded, never how a recorded event folds"
